@@ -96,6 +96,15 @@ struct wt_frame {
     size_t units;
 };
 
+/* A UTF-8 sequence in progress (the WHATWG decoder's state). Private. */
+struct wt_utf8_state {
+    uint32_t cp;
+    uint8_t need;  /* continuation bytes still expected */
+    uint8_t seen;  /* continuation bytes read */
+    uint8_t lower; /* bounds of the next continuation byte */
+    uint8_t upper;
+};
+
 enum wt_dec_state {
     WT_DEC_LETTER,  /* waiting for the command letter */
     WT_DEC_LENGTH,  /* reading the length up to ':' */
@@ -120,12 +129,7 @@ struct wt_decoder {
     int trailing_space;     /* a space followed the digits */
     uint64_t length;        /* <n> being parsed */
     uint32_t units_left;    /* units still to read in this frame */
-    /* UTF-8 sequence in progress (WHATWG decoder state) */
-    uint32_t cp;
-    uint8_t need;
-    uint8_t seen;
-    uint8_t lower;
-    uint8_t upper;
+    struct wt_utf8_state utf8; /* UTF-8 sequence in progress */
     /* frame text */
     char *buf;
     size_t buf_len;
