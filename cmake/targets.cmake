@@ -10,7 +10,12 @@ if(WT_WERROR)
 endif()
 
 add_library(wt_sanitizers INTERFACE)
-if(WT_SANITIZE)
+if(WT_FUZZ)
+  # Coverage instrumentation for libFuzzer on all our code, plus ASan+UBSan.
+  target_compile_options(wt_sanitizers INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  target_link_options(wt_sanitizers INTERFACE -fsanitize=address,undefined)
+elseif(WT_SANITIZE)
   target_compile_options(wt_sanitizers INTERFACE
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(wt_sanitizers INTERFACE -fsanitize=address,undefined)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# deps.sh GROUP...: install the Debian packages a group needs, if any are missing.
+# Groups: build (compile everything), test (run the test suite), browser (the
+# browser tests), container (the container test). Needs root or sudo when
+# something is missing; does nothing when all is installed.
+set -euo pipefail
+
+declare -A PKGS=(
+  [build]="build-essential cmake pkg-config libwebsockets-dev libcjson-dev libssl-dev libncurses-dev"
+  [test]="libcmocka-dev clang libclang-rt-14-dev python3 tmux openssl procps"
+  [browser]="chromium nodejs npm"
+  [container]="podman podman-compose runc debootstrap uidmap slirp4netns"
+)
+
+want=()
+for group in "$@"; do
+  [[ -n "${PKGS[$group]+x}" ]] || { echo "deps.sh: unknown group '$group'" >&2; exit 2; }
+  for p in ${PKGS[$group]}; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || want+=("$p")
+  done
+done
+[[ ${#want[@]} -eq 0 ]] && exit 0
+
+echo "deps.sh: installing ${want[*]}"
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# Something is missing, so this is a new machine or a new group: refresh the
+# package lists first, since an install on stale or absent lists fails.
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${want[@]}"
