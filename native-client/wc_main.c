@@ -1,0 +1,689 @@
+/*
+ * wc_main.c - wintalk: a WinTalk peer for a terminal, or for a pipe.
+ *
+ * The event loop: poll() over the socket, stdin and the listening socket,
+ * with the handshake and linger deadlines as poll timeouts. It moves bytes
+ * between the socket and the pure session (wc_session.h), and between the
+ * session and either the terminal window (wc_ui.h) or plain lines on
+ * stdout (the pipe mode). It knows nothing of frames.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wc_args.h"
+#include "wc_net.h"
+#include "wc_session.h"
+#include "wc_text.h"
+#include "wc_ui.h"
+
+#ifndef WC_VERSION
+#define WC_VERSION "0.1.0"
+#endif
+
+/* The caller gives up when the handshake has not come within this time,
+ * as the original does. */
+#define WC_HANDSHAKE_MS 5000
+
+/* Pipe mode, after stdin ended and everything was written: how long to
+ * wait for the peer to close (reading what it still shows) before closing
+ * anyway. Closing with unread bytes would reset the connection and could
+ * lose what was sent. */
+#define WC_LINGER_MS 2000
+
+/* Bytes read from the socket at a time. */
+#define WC_READ_CHUNK (64u * 1024u)
+
+/* Pipe mode: stdin is read into a buffer of this size; a line longer than
+ * WC_STDIN_LINE_MAX bytes is sent in pieces of that size, each as a line. */
+#define WC_STDIN_BUF (64u * 1024u)
+#define WC_STDIN_LINE_MAX (32u * 1024u)
+
+/* Room for a status line. */
+#define WC_STATUS_MAX 512
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+struct wc_app {
+    struct wc_options opt;
+    struct wc_session s;
+    struct wc_ui *ui;
+    int plain;
+    int lfd, fd;
+    const char *port;                 /* the port in use (option or default) */
+    char where[WC_HOST_MAX + WC_PORT_MAX + 4];
+    char status[WC_STATUS_MAX];
+    int talking_seen;                 /* the talk started (status, --nick) */
+    int peer_closed;
+    int stdin_done;
+    int write_shut;
+    long long hs_deadline;            /* 0: none */
+    long long linger_deadline;        /* 0: none */
+    FILE *log;
+    char *in;                         /* pipe mode: stdin bytes; owned */
+    size_t in_len;
+    int done;
+    int exit_code;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: wintalk [--connect HOST[:PORT] | --listen [[HOST:]PORT]] [OPTIONS]\n"
+            "       wintalk /C [ADDRESS] [PORT]    wintalk /L [PORT]    (also -C, -L)\n"
+            "\n"
+            "A WinTalk peer: live two-pane talk over the WINTALK protocol with another\n"
+            "wintalk, a WinTalk program, or a wintalk-gateway hub.\n"
+            "\n"
+            "  --connect HOST[:PORT]  call HOST (a name, IPv4, or IPv6 as [::1]:5150)\n"
+            "  --listen [[HOST:]PORT] listen (on every address unless HOST is given)\n"
+            "                         and take one caller\n"
+            "  /C, -C [ADDR] [PORT]   call, as the original (ADDR defaults to 127.0.0.1)\n"
+            "  /L, -L [PORT]          listen, as the original: if the port is in use,\n"
+            "                         call 127.0.0.1 on it instead\n"
+            "  (no mode)              the same as /L on the default port\n"
+            "  --plain                pipe mode even on a terminal (the default when\n"
+            "                         stdin or stdout is not a terminal): each input\n"
+            "                         line is sent, the peer's lines are printed\n"
+            "  --nick NAME            send \"/nick NAME\" once connected (for a hub)\n"
+            "  --log FILE             append the conversation to FILE\n"
+            "  --no-mouse             leave the mouse to the terminal\n"
+            "  -q, --quiet            pipe mode: no status lines on stderr\n"
+            "  -h, --help             this help;  --version  the version\n"
+            "\n"
+            "The default port is 5150, or $WINTALK_PORT when that is set.\n"
+            "Keys: Enter new line, Backspace, Ctrl-U clear the box, PgUp/PgDn, Up/Down,\n"
+            "Home/End and the mouse wheel scroll the top pane, Ctrl-C or Ctrl-D quit.\n"
+            "\n"
+            "Exit status:\n"
+            "  0  quit, end of input, or the peer closed the connection\n"
+            "  1  the connection failed while talking\n"
+            "  2  bad command line\n"
+            "  3  could not resolve, connect or listen\n"
+            "  4  the peer did not send the WINTALK handshake\n"
+            "  5  no handshake within 5 seconds\n"
+            "  6  the peer sent a malformed frame\n"
+            "  7  terminal, log file or memory trouble\n"
+            "  130  stopped by a signal (SIGINT, SIGTERM, SIGHUP)\n");
+}
+
+/* A status change: the status line in the window, stderr in pipe mode. */
+static void set_status(struct wc_app *a, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(a->status, sizeof(a->status), fmt, ap);
+    va_end(ap);
+    if (a->plain && !a->opt.quiet)
+        fprintf(stderr, "wintalk: %s\n", a->status);
+}
+
+/* End the program's talk with an error: leave the window first so the
+ * message lands on a normal terminal. */
+static void fail(struct wc_app *a, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (a->ui != NULL) {
+        wc_ui_stop(a->ui);
+        a->ui = NULL;
+    }
+    fputs("wintalk: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    a->exit_code = code;
+    a->done = 1;
+}
+
+static void log_line(struct wc_app *a, const char *who, const char *text, size_t len)
+{
+    char stamp[32], *safe;
+    size_t safe_len;
+    time_t t;
+    struct tm tm;
+
+    if (a->log == NULL)
+        return;
+    safe = malloc(len * 3 + 1);
+    if (safe == NULL)
+        return;
+    wc_text_sanitize_line(text, len, safe, len * 3 + 1, &safe_len);
+    t = time(NULL);
+    localtime_r(&t, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(a->log, "%s %s: %s\n", stamp, who, safe);
+    fflush(a->log);
+    free(safe);
+}
+
+/* Print (pipe mode) and log the peer's completed lines. With rest, also
+ * its unfinished line: the talk is over. */
+static void take_peer_lines(struct wc_app *a, int rest)
+{
+    struct wc_pane *p = wc_session_pane(&a->s);
+    const char *line;
+    size_t len;
+
+    if (!a->plain && a->log == NULL)
+        return;
+    for (;;) {
+        int rc = rest ? wc_pane_take_rest(p, &line, &len) : wc_pane_take_line(p, &line, &len);
+        if (rc != WC_PANE_OK)
+            break;
+        if (a->plain) {
+            char *safe = malloc(len * 3 + 1);
+            size_t safe_len;
+            if (safe == NULL)
+                break;
+            wc_text_sanitize_line(line, len, safe, len * 3 + 1, &safe_len);
+            fwrite(safe, 1, safe_len, stdout);
+            fputc('\n', stdout);
+            free(safe);
+        }
+        log_line(a, "peer", line, len);
+    }
+    if (a->plain && fflush(stdout) != 0 && !a->done)
+        fail(a, WC_EXIT_IO, "cannot write to stdout: %s", strerror(errno));
+}
+
+/* Insert into the box. A full box that ends with a completed line is
+ * cleared first (the peer keeps what it has; a hub has taken the lines);
+ * a full box in the middle of a line refuses. Returns a wc_status. */
+static int box_insert(struct wc_app *a, const char *text, size_t len, int newline)
+{
+    int rc = newline ? wc_session_newline(&a->s) : wc_session_insert(&a->s, text, len);
+
+    if (rc == WC_EFULL && wc_session_box_at_line_start(&a->s)) {
+        wc_session_clear(&a->s);
+        wc_session_pump(&a->s);
+        rc = newline ? wc_session_newline(&a->s) : wc_session_insert(&a->s, text, len);
+    }
+    return rc;
+}
+
+/* Send one line as typed text, then Enter: two frames, like a paste and a
+ * key press in the original's box. */
+static void send_line(struct wc_app *a, const char *text, size_t len)
+{
+    int rc = WC_OK;
+
+    if (len > 0)
+        rc = box_insert(a, text, len, 0);
+    if (rc == WC_OK) {
+        wc_session_pump(&a->s);
+        rc = box_insert(a, NULL, 0, 1);
+    }
+    if (rc != WC_OK) {
+        fail(a, WC_EXIT_LOCAL, "cannot send a line: %s", wc_strerror(rc));
+        return;
+    }
+    wc_session_pump(&a->s);
+    log_line(a, "me", text, len);
+}
+
+static void on_talking(struct wc_app *a)
+{
+    if (a->talking_seen)
+        return;
+    a->talking_seen = 1;
+    a->hs_deadline = 0;
+    set_status(a, "Connected to %s", a->where);
+    if (a->opt.nick != NULL) {
+        char cmd[WC_NICK_MAX + 8];
+        snprintf(cmd, sizeof(cmd), "/nick %s", a->opt.nick);
+        send_line(a, cmd, strlen(cmd));
+    }
+}
+
+static void on_socket_readable(struct wc_app *a)
+{
+    char buf[WC_READ_CHUNK];
+    unsigned events = 0;
+    ssize_t n;
+    int rc;
+
+    n = recv(a->fd, buf, sizeof(buf), 0);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return;
+        if (wc_session_state(&a->s) == WC_STATE_HANDSHAKE)
+            fail(a, WC_EXIT_HANDSHAKE, "%s closed the connection before the handshake: %s",
+                 a->where, strerror(errno));
+        else
+            fail(a, WC_EXIT_IO, "connection to %s lost: %s", a->where, strerror(errno));
+        return;
+    }
+    if (n == 0) {
+        if (wc_session_state(&a->s) == WC_STATE_HANDSHAKE) {
+            fail(a, WC_EXIT_HANDSHAKE,
+                 "%s closed the connection without sending the WINTALK handshake", a->where);
+            return;
+        }
+        a->peer_closed = 1;
+        take_peer_lines(a, 1);
+        set_status(a, "Peer closed the connection%s", a->plain ? "" : " (Ctrl-C to quit)");
+        if (a->plain)
+            a->done = 1;
+        return;
+    }
+    rc = wc_session_feed(&a->s, buf, (size_t)n, &events);
+    if (events & WC_EV_TALKING)
+        on_talking(a);
+    if (events & WC_EV_PANE)
+        take_peer_lines(a, 0);
+    if (rc == WC_EHANDSHAKE)
+        fail(a, WC_EXIT_HANDSHAKE,
+             "%s is not a WinTalk peer: its first bytes were not the handshake \"%s\"",
+             a->where, WT_HANDSHAKE);
+    else if (rc == WC_EPROTO)
+        fail(a, WC_EXIT_PROTOCOL, "%s broke the WINTALK protocol: %s", a->where,
+             wt_strerror(wc_session_wt_error(&a->s)));
+    else if (rc != WC_OK)
+        fail(a, WC_EXIT_LOCAL, "%s", wc_strerror(rc));
+}
+
+static void on_socket_writable(struct wc_app *a)
+{
+    size_t len;
+    const char *out = wc_session_output(&a->s, &len);
+    ssize_t n;
+
+    if (len == 0)
+        return;
+    n = send(a->fd, out, len, MSG_NOSIGNAL);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return;
+        fail(a, WC_EXIT_IO, "connection to %s lost: %s", a->where, strerror(errno));
+        return;
+    }
+    wc_session_consume(&a->s, (size_t)n);
+}
+
+static void on_accept(struct wc_app *a)
+{
+    char err[WC_NET_ERR_MAX];
+    int rc = wc_net_accept(a->lfd, &a->fd, a->where, sizeof(a->where), err);
+
+    if (rc == WC_NET_ECONNECT)
+        return;
+    if (rc != WC_NET_OK) {
+        fail(a, WC_EXIT_CONNECT, "%s", err);
+        return;
+    }
+    /* One caller, as the original: stop listening. */
+    close(a->lfd);
+    a->lfd = -1;
+    rc = wc_session_start(&a->s);
+    if (rc != WC_OK) {
+        fail(a, WC_EXIT_LOCAL, "%s", wc_strerror(rc));
+        return;
+    }
+    on_talking(a);
+}
+
+/* Pipe mode: send every complete line waiting in the stdin buffer, while
+ * the output queue has room. At the end of input, the last partial line
+ * goes too. */
+static void send_stdin_lines(struct wc_app *a)
+{
+    size_t off = 0;
+
+    while (off < a->in_len && !a->done) {
+        size_t qlen, len, next;
+        char *nl;
+
+        wc_session_output(&a->s, &qlen);
+        if (qlen > WC_OUT_MAX / 2 || wc_session_box_dirty(&a->s))
+            break;
+        nl = memchr(a->in + off, '\n', a->in_len - off);
+        if (nl != NULL) {
+            len = (size_t)(nl - (a->in + off));
+            next = off + len + 1;
+        } else if (a->in_len - off >= WC_STDIN_LINE_MAX || a->stdin_done) {
+            len = a->in_len - off;
+            if (len > WC_STDIN_LINE_MAX) {
+                len = WC_STDIN_LINE_MAX;
+                /* Do not cut a character in two. */
+                while (len > 0 && ((unsigned char)a->in[off + len] & 0xC0) == 0x80)
+                    len--;
+            }
+            next = off + len;
+        } else {
+            break;
+        }
+        if (len > 0 && a->in[off + len - 1] == '\r')
+            len--;
+        if (len > WC_STDIN_LINE_MAX)
+            len = WC_STDIN_LINE_MAX;
+        send_line(a, a->in + off, len);
+        off = next;
+    }
+    memmove(a->in, a->in + off, a->in_len - off);
+    a->in_len -= off;
+}
+
+static void on_stdin_plain(struct wc_app *a)
+{
+    ssize_t n = read(STDIN_FILENO, a->in + a->in_len, WC_STDIN_BUF - a->in_len);
+
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        fail(a, WC_EXIT_LOCAL, "cannot read stdin: %s", strerror(errno));
+        return;
+    }
+    if (n == 0)
+        a->stdin_done = 1;
+    a->in_len += (size_t)n;
+}
+
+static void on_key(struct wc_app *a, const struct wc_ui_input *in)
+{
+    size_t len;
+    const char *line;
+    int rc = WC_OK;
+
+    switch (in->key) {
+    case WC_UI_TEXT:
+        rc = box_insert(a, in->text, in->len, 0);
+        break;
+    case WC_UI_ENTER:
+        line = wc_session_box_line(&a->s, &len);
+        log_line(a, "me", line, len);
+        rc = box_insert(a, NULL, 0, 1);
+        break;
+    case WC_UI_BACKSPACE:
+        wc_session_backspace(&a->s);
+        break;
+    case WC_UI_CLEAR:
+        wc_session_clear(&a->s);
+        break;
+    case WC_UI_QUIT:
+        a->done = 1;
+        break;
+    default:
+        break;
+    }
+    if (rc == WC_EFULL)
+        wc_ui_beep(a->ui);
+}
+
+static void run(struct wc_app *a)
+{
+    struct pollfd pfd[3];
+    int ui_dirty = 1;
+
+    while (!a->done) {
+        int n = 0, i_in = -1, i_l = -1, i_s = -1, timeout = -1, rc;
+        size_t qlen;
+        long long now;
+
+        if (got_signal) {
+            fail(a, WC_EXIT_SIGNAL, "stopped by signal %d", (int)got_signal);
+            break;
+        }
+        wc_session_pump(&a->s);
+        if (a->plain && wc_session_state(&a->s) == WC_STATE_TALKING)
+            send_stdin_lines(a);
+        if (a->done)
+            break;
+        wc_session_output(&a->s, &qlen);
+
+        /* Pipe mode, input over and everything written: half-close, then
+         * wait a little for the peer to close. */
+        if (a->plain && a->stdin_done && a->in_len == 0 && a->fd >= 0 && !a->write_shut &&
+            wc_session_state(&a->s) == WC_STATE_TALKING && qlen == 0 &&
+            !wc_session_box_dirty(&a->s)) {
+            shutdown(a->fd, SHUT_WR);
+            a->write_shut = 1;
+            a->linger_deadline = now_ms() + WC_LINGER_MS;
+        }
+
+        if (!a->plain) {
+            if (ui_dirty) {
+                size_t plen, blen;
+                const char *peer = wc_pane_text(wc_session_pane(&a->s), &plen);
+                const char *box = wc_session_box(&a->s, &blen);
+                wc_ui_draw(a->ui, peer, plen, box, blen, a->status);
+                ui_dirty = 0;
+            }
+            pfd[n].fd = STDIN_FILENO;
+            pfd[n].events = POLLIN;
+            i_in = n++;
+        } else if (!a->stdin_done && a->in_len < WC_STDIN_BUF &&
+                   wc_session_state(&a->s) == WC_STATE_TALKING && qlen <= WC_OUT_MAX / 2) {
+            pfd[n].fd = STDIN_FILENO;
+            pfd[n].events = POLLIN;
+            i_in = n++;
+        }
+        if (a->lfd >= 0) {
+            pfd[n].fd = a->lfd;
+            pfd[n].events = POLLIN;
+            i_l = n++;
+        }
+        if (a->fd >= 0 && !a->peer_closed) {
+            pfd[n].fd = a->fd;
+            pfd[n].events = POLLIN | (qlen > 0 ? POLLOUT : 0);
+            i_s = n++;
+        }
+        now = now_ms();
+        if (a->hs_deadline) {
+            if (now >= a->hs_deadline) {
+                fail(a, WC_EXIT_TIMEOUT, "no WINTALK handshake from %s within %d s", a->where,
+                     WC_HANDSHAKE_MS / 1000);
+                break;
+            }
+            timeout = (int)(a->hs_deadline - now);
+        }
+        if (a->linger_deadline) {
+            if (now >= a->linger_deadline) {
+                take_peer_lines(a, 1);
+                break;
+            }
+            timeout = (int)(a->linger_deadline - now);
+        }
+        if (n == 0 && timeout < 0) {
+            /* Pipe mode with nothing left to wait for. */
+            take_peer_lines(a, 1);
+            break;
+        }
+        rc = poll(pfd, (nfds_t)n, timeout);
+        if (rc < 0) {
+            if (errno == EINTR) {
+                ui_dirty = 1; /* perhaps SIGWINCH: the next read sees it */
+                if (!a->plain) {
+                    struct wc_ui_input in;
+                    while (!a->done && wc_ui_read(a->ui, &in))
+                        on_key(a, &in);
+                }
+                continue;
+            }
+            fail(a, WC_EXIT_LOCAL, "poll: %s", strerror(errno));
+            break;
+        }
+        if (i_s >= 0 && (pfd[i_s].revents & (POLLIN | POLLHUP | POLLERR))) {
+            on_socket_readable(a);
+            ui_dirty = 1;
+        }
+        if (!a->done && i_s >= 0 && (pfd[i_s].revents & POLLOUT) && !a->peer_closed)
+            on_socket_writable(a);
+        if (!a->done && i_l >= 0 && (pfd[i_l].revents & POLLIN)) {
+            on_accept(a);
+            ui_dirty = 1;
+        }
+        if (!a->done && i_in >= 0 && (pfd[i_in].revents & (POLLIN | POLLHUP | POLLERR))) {
+            if (a->plain) {
+                on_stdin_plain(a);
+            } else {
+                struct wc_ui_input in;
+                while (!a->done && wc_ui_read(a->ui, &in))
+                    on_key(a, &in);
+                ui_dirty = 1;
+            }
+        }
+        if (a->peer_closed && a->fd >= 0) {
+            close(a->fd);
+            a->fd = -1;
+        }
+    }
+}
+
+/* Listen, or call, as the options say. Returns 0, or an exit status. */
+static int open_connection(struct wc_app *a, const char *default_port)
+{
+    char err[WC_NET_ERR_MAX];
+    enum wc_role role;
+    int rc;
+
+    a->port = a->opt.port[0] ? a->opt.port : default_port;
+    if (a->opt.mode != WC_MODE_CONNECT) {
+        rc = wc_net_listen(a->opt.host, a->port, &a->lfd, err);
+        if (rc == WC_NET_OK) {
+            wc_session_init(&a->s, WC_ROLE_LISTENER);
+            wc_net_format(a->opt.host, a->port, a->where, sizeof(a->where));
+            set_status(a, "Listening on %s", a->where);
+            return 0;
+        }
+        if (rc != WC_NET_EINUSE || a->opt.mode == WC_MODE_LISTEN) {
+            fprintf(stderr, "wintalk: %s\n", err);
+            return WC_EXIT_CONNECT;
+        }
+        /* The original's way: someone listens here already, so call it. */
+        snprintf(a->opt.host, sizeof(a->opt.host), "127.0.0.1");
+        if (!a->opt.quiet && a->plain)
+            fprintf(stderr, "wintalk: port %s is in use; calling 127.0.0.1:%s\n", a->port,
+                    a->port);
+    }
+    role = WC_ROLE_CALLER;
+    wc_session_init(&a->s, role);
+    wc_net_format(a->opt.host, a->port, a->where, sizeof(a->where));
+    rc = wc_net_connect(a->opt.host, a->port, &a->fd, err);
+    if (rc != WC_NET_OK) {
+        fprintf(stderr, "wintalk: %s\n", err);
+        return WC_EXIT_CONNECT;
+    }
+    wc_session_start(&a->s);
+    a->hs_deadline = now_ms() + WC_HANDSHAKE_MS;
+    set_status(a, "Connected to %s, waiting for the handshake", a->where);
+    return 0;
+}
+
+/* Text must go out as UTF-8: prefer the user's locale, and fall back to
+ * C.UTF-8 for the character type when the user's is not UTF-8. */
+static void setup_locale(void)
+{
+    setlocale(LC_ALL, "");
+    if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+        setlocale(LC_CTYPE, "C.UTF-8");
+}
+
+int main(int argc, char **argv)
+{
+    struct wc_app app;
+    struct sigaction sa;
+    char err[256];
+    const char *env_port = getenv("WINTALK_PORT");
+    const char *default_port = WC_DEFAULT_PORT;
+    int rc;
+
+    memset(&app, 0, sizeof(app));
+    app.lfd = -1;
+    app.fd = -1;
+    if (wc_args_parse(argc, argv, &app.opt, err, sizeof(err)) != 0) {
+        fprintf(stderr, "wintalk: %s\nTry 'wintalk --help'.\n", err);
+        return WC_EXIT_USAGE;
+    }
+    if (app.opt.help) {
+        usage(stdout);
+        return WC_EXIT_OK;
+    }
+    if (app.opt.version) {
+        printf("wintalk %s\n", WC_VERSION);
+        return WC_EXIT_OK;
+    }
+    if (env_port != NULL && env_port[0] != '\0') {
+        if (!wc_args_valid_port(env_port)) {
+            fprintf(stderr, "wintalk: WINTALK_PORT is not a port: %s\n", env_port);
+            return WC_EXIT_USAGE;
+        }
+        default_port = env_port;
+    }
+    setup_locale();
+    app.plain = app.opt.plain || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll() must wake up */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+
+    if (app.opt.log != NULL) {
+        app.log = fopen(app.opt.log, "a");
+        if (app.log == NULL) {
+            fprintf(stderr, "wintalk: cannot open log %s: %s\n", app.opt.log, strerror(errno));
+            return WC_EXIT_LOCAL;
+        }
+    }
+    if (app.plain) {
+        app.in = malloc(WC_STDIN_BUF);
+        if (app.in == NULL) {
+            fprintf(stderr, "wintalk: out of memory\n");
+            return WC_EXIT_LOCAL;
+        }
+    }
+    rc = open_connection(&app, default_port);
+    if (rc != 0) {
+        wc_session_free(&app.s);
+        free(app.in);
+        if (app.log)
+            fclose(app.log);
+        return rc;
+    }
+    if (!app.plain && wc_ui_start(&app.ui, app.opt.mouse) != 0) {
+        fprintf(stderr, "wintalk: cannot start the terminal window (TERM=%s)\n",
+                getenv("TERM") ? getenv("TERM") : "");
+        app.exit_code = WC_EXIT_LOCAL;
+        app.done = 1;
+    }
+    run(&app);
+    if (app.ui != NULL)
+        wc_ui_stop(app.ui);
+    if (app.fd >= 0)
+        close(app.fd);
+    if (app.lfd >= 0)
+        close(app.lfd);
+    wc_session_free(&app.s);
+    free(app.in);
+    if (app.log != NULL)
+        fclose(app.log);
+    return app.exit_code;
+}
