@@ -1,0 +1,133 @@
+// gateway.js: starts a real wintalk-gateway on 127.0.0.1 for one test file
+// and stops it (by its PID) afterwards.
+//
+// The program is named by WT_GATEWAY (CTest passes the built target), or
+// found in the usual build folders. The page comes from WT_WEB_ROOT or the
+// repository's web/.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..', '..');
+
+export function gatewayPath() {
+  if (process.env.WT_GATEWAY) return process.env.WT_GATEWAY;
+  for (const dir of ['build', 'build-plain', 'build-web', 'build-gw']) {
+    const p = path.join(repoRoot, dir, 'gateway', 'wintalk-gateway');
+    if (fs.existsSync(p)) return p;
+  }
+  throw new Error('no wintalk-gateway found: build it, or set WT_GATEWAY to its path');
+}
+
+export function webRoot() {
+  return process.env.WT_WEB_ROOT || path.join(repoRoot, 'web');
+}
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function httpOk(url) {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await r.arrayBuffer();
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+/*
+ * Starts the gateway and resolves once its HTTP page and its WINTALK port
+ * answer. Returns {httpPort, tcpPort, url, pid, log(), stop()}.
+ */
+export async function startGateway({ extraArgs = [], timeoutMs = 15000 } = {}) {
+  const bin = gatewayPath();
+  let lastError;
+  for (let tries = 0; tries < 3; tries++) {
+    const httpPort = await freePort();
+    const tcpPort = await freePort();
+    const args = ['--http-port', String(httpPort), '--tcp-port', String(tcpPort),
+      '--web-root', webRoot(), '--bind', '127.0.0.1', ...extraArgs];
+    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk) => {
+      output += chunk.toString();
+      if (output.length > 200000) output = output.slice(-100000);
+    };
+    proc.stdout.on('data', keep);
+    proc.stderr.on('data', keep);
+    let exited = null;
+    const exitPromise = new Promise((resolve) => proc.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    }));
+    // If this test process ends abruptly, the gateway it started goes with it.
+    const reap = () => {
+      if (!exited) proc.kill('SIGKILL');
+    };
+    process.once('exit', reap);
+    const url = `http://127.0.0.1:${httpPort}/`;
+    const deadline = Date.now() + timeoutMs;
+    let ready = false;
+    while (Date.now() < deadline && !exited) {
+      if ((await httpOk(url)) && (await canConnect(tcpPort))) {
+        ready = true;
+        break;
+      }
+      await sleep(100);
+    }
+    const gw = {
+      httpPort,
+      tcpPort,
+      url,
+      pid: proc.pid,
+      log: () => output,
+      async stop() {
+        if (exited) {
+          process.removeListener('exit', reap);
+          return exited;
+        }
+        process.kill(proc.pid, 'SIGTERM');
+        const t = setTimeout(() => {
+          if (!exited) process.kill(proc.pid, 'SIGKILL');
+        }, 5000);
+        const r = await exitPromise;
+        clearTimeout(t);
+        process.removeListener('exit', reap);
+        return r;
+      },
+    };
+    if (ready) return gw;
+    await gw.stop();
+    lastError = new Error(`gateway did not start (${JSON.stringify(exited)}); args ${args.join(' ')}\n${output}`);
+    // A port taken between freePort() and the bind is worth another try.
+    if (!/in use|EADDRINUSE|bind/i.test(output)) break;
+  }
+  throw lastError;
+}

@@ -1,0 +1,79 @@
+// A page whose connection is really cut while others talk shows every missed
+// message after it reconnects: all of them, once each, in order.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGateway } from './lib/gateway.js';
+import { launchBrowser, openParticipant, sayFromPage, waitConnected } from './lib/browser.js';
+import { WintalkClient } from './lib/wintalk.js';
+import { Cutter } from './lib/cutter.js';
+
+let gw;
+let browser;
+let victim;
+let sender;
+let tcp;
+let cutter;
+
+before(async () => {
+  gw = await startGateway();
+  browser = await launchBrowser();
+  // The victim's page and WebSocket go through a relay the test can cut.
+  cutter = new Cutter(gw.httpPort);
+  const relayPort = await cutter.listen();
+  victim = await openParticipant(browser, `http://127.0.0.1:${relayPort}/`, 'victim');
+  sender = await openParticipant(browser, gw.url, 'sender');
+  tcp = await WintalkClient.connect(gw.tcpPort);
+  await victim.page.locator('#status', { hasText: '3 here' }).waitFor();
+});
+
+after(async () => {
+  tcp?.close();
+  await browser?.close();
+  await cutter?.close();
+  await gw?.stop();
+  if (process.env.WT_TEST_VERBOSE) console.log(gw?.log());
+});
+
+test('20 messages sent while a page is offline all arrive once, in order', { timeout: 90000 }, async () => {
+  await sayFromPage(sender.page, 'before the cut');
+  await victim.page.locator('#log > li', { hasText: 'before the cut' }).waitFor();
+
+  // The network goes away: the TCP connection under the page's WebSocket is
+  // cut at both ends, new connections are refused, and the browser is told
+  // it is offline. The gateway sees the connection end.
+  cutter.cut();
+  await victim.context.setOffline(true);
+  await victim.page.locator('#status', { hasText: /Reconnecting in|Disconnected/ }).waitFor({ timeout: 10000 });
+  await sender.page.locator('#log > li', { hasText: 'victim left' }).waitFor({ timeout: 10000 });
+
+  const expected = [];
+  for (let i = 1; i <= 20; i++) {
+    const text = `missed ${String(i).padStart(2, '0')}`;
+    expected.push(text);
+    if (i % 2) {
+      await sayFromPage(sender.page, text);
+    } else {
+      await tcp.sayLine(text);
+    }
+    // Wait for each to land, so that "in order" has one meaning.
+    await sender.page.locator('#log > li', { hasText: text }).waitFor();
+  }
+  assert.equal(await victim.page.locator('#log > li', { hasText: 'missed ' }).count(), 0);
+
+  cutter.restore();
+  await victim.context.setOffline(false);
+  await waitConnected(victim.page, 20000);
+  await victim.page.locator('#log > li', { hasText: 'missed 20' }).waitFor();
+
+  const missed = (await victim.page.locator('#log > li', { hasText: 'missed ' }).allTextContents())
+    .map((t) => t.match(/missed \d\d/)[0]);
+  assert.deepEqual(missed, expected);
+  // Nothing shown twice: every event id appears once.
+  const ids = await victim.page.locator('#log > li[data-id]').evaluateAll(
+    (lis) => lis.map((li) => Number(li.dataset.id)));
+  assert.equal(new Set(ids).size, ids.length, `duplicate ids in ${ids}`);
+  assert.deepEqual([...ids].sort((a, b) => a - b), ids, 'ids in increasing order');
+  assert.equal(await victim.page.locator('#log > li', { hasText: 'before the cut' }).count(), 1);
+  assert.deepEqual(victim.problems.filter((p) => !/WebSocket|ERR_INTERNET_DISCONNECTED/.test(p)), []);
+});
