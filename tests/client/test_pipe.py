@@ -111,10 +111,44 @@ def wire_as_listener(t, wt):
         lis.kill()
 
 
+def names_and_ipv6(t, wt):
+    """A host name (every address it resolves to is tried) and IPv6."""
+    import socket
+    port = free_port()
+    raw = RawPeer(port)
+    cal = Proc([wt, "--connect", f"localhost:{port}"])
+    try:
+        raw.accept()
+        raw.send(HANDSHAKE + PRIMING + frame("A", "por nombre\r\n"))
+        t(cal.wait_out("por nombre\n"), "--connect localhost:PORT reaches 127.0.0.1")
+    finally:
+        cal.kill()
+        raw.close()
+    try:
+        with socket.socket(socket.AF_INET6) as s6:
+            s6.bind(("::1", 0))
+            port = s6.getsockname()[1]
+    except OSError:
+        print("no IPv6 loopback: IPv6 part skipped")
+        return
+    lis = Proc([wt, "--listen", f"[::1]:{port}"])
+    try:
+        t(lis.wait_out(f"Listening on [::1]:{port}", err=True), "--listen [::1]:PORT")
+        cal = Proc([wt, "--connect", f"[::1]:{port}"])
+        try:
+            cal.send("seis\n")
+            t(lis.wait_out("seis\n"), "--connect [::1]:PORT talks over IPv6")
+        finally:
+            cal.kill()
+    finally:
+        lis.kill()
+
+
 def main():
     a = args()
     t = Check("client.pipe")
     two_wintalks(t, a.wintalk)
+    names_and_ipv6(t, a.wintalk)
     wire_as_caller(t, a.wintalk)
     wire_as_listener(t, a.wintalk)
     t.finish()
