@@ -28,21 +28,21 @@
 
 /* Exit statuses; --help and wintalk.1 list them. */
 enum wc_exit {
-    WC_EXIT_OK = 0,          /* quit, stdin ended, or the peer closed */
-    WC_EXIT_IO = 1,          /* the connection failed while talking */
-    WC_EXIT_USAGE = 2,       /* bad command line */
-    WC_EXIT_CONNECT = 3,     /* could not resolve, connect or listen */
-    WC_EXIT_HANDSHAKE = 4,   /* the peer sent something else than the handshake */
-    WC_EXIT_TIMEOUT = 5,     /* no handshake within WC_HANDSHAKE_MS */
-    WC_EXIT_PROTOCOL = 6,    /* the peer sent a malformed frame */
-    WC_EXIT_LOCAL = 7,       /* terminal, log file or memory trouble */
-    WC_EXIT_SIGNAL = 130,    /* stopped by SIGINT, SIGTERM or SIGHUP */
+    WC_EXIT_OK = 0,        /* quit, stdin ended, or the peer closed */
+    WC_EXIT_IO = 1,        /* the connection failed while talking */
+    WC_EXIT_USAGE = 2,     /* bad command line */
+    WC_EXIT_CONNECT = 3,   /* could not resolve, connect or listen */
+    WC_EXIT_HANDSHAKE = 4, /* the peer sent something else than the handshake */
+    WC_EXIT_TIMEOUT = 5,   /* no handshake within WC_HANDSHAKE_MS */
+    WC_EXIT_PROTOCOL = 6,  /* the peer sent a malformed frame */
+    WC_EXIT_LOCAL = 7,     /* terminal, log file or memory trouble */
+    WC_EXIT_SIGNAL = 130,  /* stopped by SIGINT, SIGTERM or SIGHUP */
 };
 
 enum wc_mode {
-    WC_MODE_DEFAULT, /* listen; call 127.0.0.1 when the port is in use */
-    WC_MODE_CONNECT, /* call */
-    WC_MODE_LISTEN,  /* listen; a port in use is an error */
+    WC_MODE_DEFAULT,     /* listen; call 127.0.0.1 when the port is in use */
+    WC_MODE_CONNECT,     /* call */
+    WC_MODE_LISTEN,      /* listen; a port in use is an error */
     WC_MODE_ORIG_LISTEN, /* /L: listen, with the original's fallback */
 };
 

@@ -46,7 +46,7 @@
 
 /* Pipe mode: stdin is read into a buffer of this size; a line longer than
  * WC_STDIN_LINE_MAX bytes is sent in pieces of that size, each as a line. */
-#define WC_STDIN_BUF (64u * 1024u)
+#define WC_STDIN_BUF      (64u * 1024u)
 #define WC_STDIN_LINE_MAX (32u * 1024u)
 
 /* Room for a status line. */
@@ -65,17 +65,17 @@ struct wc_app {
     struct wc_ui *ui;
     int plain;
     int lfd, fd;
-    const char *port;                 /* the port in use (option or default) */
+    const char *port; /* the port in use (option or default) */
     char where[WC_HOST_MAX + WC_PORT_MAX + 4];
     char status[WC_STATUS_MAX];
-    int talking_seen;                 /* the talk started (status, --nick) */
+    int talking_seen; /* the talk started (status, --nick) */
     int peer_closed;
     int stdin_done;
     int write_shut;
-    long long hs_deadline;            /* 0: none */
-    long long linger_deadline;        /* 0: none */
+    long long hs_deadline;     /* 0: none */
+    long long linger_deadline; /* 0: none */
     FILE *log;
-    char *in;                         /* pipe mode: stdin bytes; owned */
+    char *in; /* pipe mode: stdin bytes; owned */
     size_t in_len;
     int done;
     int exit_code;
@@ -91,43 +91,42 @@ static long long now_ms(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: wintalk [--connect HOST[:PORT] | --listen [[HOST:]PORT]] [OPTIONS]\n"
-            "       wintalk /C [ADDRESS] [PORT]    wintalk /L [PORT]    (also -C, -L)\n"
-            "\n"
-            "A WinTalk peer: live two-pane talk over the WINTALK protocol with another\n"
-            "wintalk, a WinTalk program, or a wintalk-gateway hub.\n"
-            "\n"
-            "  --connect HOST[:PORT]  call HOST (a name, IPv4, or IPv6 as [::1]:5150)\n"
-            "  --listen [[HOST:]PORT] listen (on every address unless HOST is given)\n"
-            "                         and take one caller\n"
-            "  /C, -C [ADDR] [PORT]   call, as the original (ADDR defaults to 127.0.0.1)\n"
-            "  /L, -L [PORT]          listen, as the original: if the port is in use,\n"
-            "                         call 127.0.0.1 on it instead\n"
-            "  (no mode)              the same as /L on the default port\n"
-            "  --plain                pipe mode even on a terminal (the default when\n"
-            "                         stdin or stdout is not a terminal): each input\n"
-            "                         line is sent, the peer's lines are printed\n"
-            "  --nick NAME            send \"/nick NAME\" once connected (for a hub)\n"
-            "  --log FILE             append the conversation to FILE\n"
-            "  --no-mouse             leave the mouse to the terminal\n"
-            "  -q, --quiet            pipe mode: no status lines on stderr\n"
-            "  -h, --help             this help;  --version  the version\n"
-            "\n"
-            "The default port is 5150, or $WINTALK_PORT when that is set.\n"
-            "Keys: Enter new line, Backspace, Ctrl-U clear the box, PgUp/PgDn, Up/Down,\n"
-            "Home/End and the mouse wheel scroll the top pane, Ctrl-C or Ctrl-D quit.\n"
-            "\n"
-            "Exit status:\n"
-            "  0  quit, end of input, or the peer closed the connection\n"
-            "  1  the connection failed while talking\n"
-            "  2  bad command line\n"
-            "  3  could not resolve, connect or listen\n"
-            "  4  the peer did not send the WINTALK handshake\n"
-            "  5  no handshake within 5 seconds\n"
-            "  6  the peer sent a malformed frame\n"
-            "  7  terminal, log file or memory trouble\n"
-            "  130  stopped by a signal (SIGINT, SIGTERM, SIGHUP)\n");
+    fprintf(f, "Usage: wintalk [--connect HOST[:PORT] | --listen [[HOST:]PORT]] [OPTIONS]\n"
+               "       wintalk /C [ADDRESS] [PORT]    wintalk /L [PORT]    (also -C, -L)\n"
+               "\n"
+               "A WinTalk peer: live two-pane talk over the WINTALK protocol with another\n"
+               "wintalk, a WinTalk program, or a wintalk-gateway hub.\n"
+               "\n"
+               "  --connect HOST[:PORT]  call HOST (a name, IPv4, or IPv6 as [::1]:5150)\n"
+               "  --listen [[HOST:]PORT] listen (on every address unless HOST is given)\n"
+               "                         and take one caller\n"
+               "  /C, -C [ADDR] [PORT]   call, as the original (ADDR defaults to 127.0.0.1)\n"
+               "  /L, -L [PORT]          listen, as the original: if the port is in use,\n"
+               "                         call 127.0.0.1 on it instead\n"
+               "  (no mode)              the same as /L on the default port\n"
+               "  --plain                pipe mode even on a terminal (the default when\n"
+               "                         stdin or stdout is not a terminal): each input\n"
+               "                         line is sent, the peer's lines are printed\n"
+               "  --nick NAME            send \"/nick NAME\" once connected (for a hub)\n"
+               "  --log FILE             append the conversation to FILE\n"
+               "  --no-mouse             leave the mouse to the terminal\n"
+               "  -q, --quiet            pipe mode: no status lines on stderr\n"
+               "  -h, --help             this help;  --version  the version\n"
+               "\n"
+               "The default port is 5150, or $WINTALK_PORT when that is set.\n"
+               "Keys: Enter new line, Backspace, Ctrl-U clear the box, PgUp/PgDn, Up/Down,\n"
+               "Home/End and the mouse wheel scroll the top pane, Ctrl-C or Ctrl-D quit.\n"
+               "\n"
+               "Exit status:\n"
+               "  0  quit, end of input, or the peer closed the connection\n"
+               "  1  the connection failed while talking\n"
+               "  2  bad command line\n"
+               "  3  could not resolve, connect or listen\n"
+               "  4  the peer did not send the WINTALK handshake\n"
+               "  5  no handshake within 5 seconds\n"
+               "  6  the peer sent a malformed frame\n"
+               "  7  terminal, log file or memory trouble\n"
+               "  130  stopped by a signal (SIGINT, SIGTERM, SIGHUP)\n");
 }
 
 /* A status change: the status line in the window, stderr in pipe mode. */
@@ -299,8 +298,8 @@ static void on_socket_readable(struct wc_app *a)
         take_peer_lines(a, 0);
     if (rc == WC_EHANDSHAKE)
         fail(a, WC_EXIT_HANDSHAKE,
-             "%s is not a WinTalk peer: its first bytes were not the handshake \"%s\"",
-             a->where, WT_HANDSHAKE);
+             "%s is not a WinTalk peer: its first bytes were not the handshake \"%s\"", a->where,
+             WT_HANDSHAKE);
     else if (rc == WC_EPROTO)
         fail(a, WC_EXIT_PROTOCOL, "%s broke the WINTALK protocol: %s", a->where,
              wt_strerror(wc_session_wt_error(&a->s)));
@@ -578,8 +577,7 @@ static int open_connection(struct wc_app *a, const char *default_port)
         /* The original's way: someone listens here already, so call it. */
         snprintf(a->opt.host, sizeof(a->opt.host), "127.0.0.1");
         if (!a->opt.quiet && a->plain)
-            fprintf(stderr, "wintalk: port %s is in use; calling 127.0.0.1:%s\n", a->port,
-                    a->port);
+            fprintf(stderr, "wintalk: port %s is in use; calling 127.0.0.1:%s\n", a->port, a->port);
     }
     role = WC_ROLE_CALLER;
     wc_session_init(&a->s, role);

@@ -186,8 +186,7 @@ int wc_net_accept(int lfd, int *fd, char *peer, size_t peer_len, char *err)
     int s = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
     if (s < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
-            errno == ECONNABORTED)
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
             return WC_NET_ECONNECT;
         snprintf(err, WC_NET_ERR_MAX, "accept: %s", strerror(errno));
         return WC_NET_ESOCKET;

@@ -32,10 +32,10 @@ enum wc_pane_status {
 };
 
 struct wc_pane {
-    char *text;      /* valid UTF-8, NUL-terminated; owned */
+    char *text; /* valid UTF-8, NUL-terminated; owned */
     size_t len;
     size_t cap;
-    size_t taken;    /* bytes of text already handed out as lines */
+    size_t taken;             /* bytes of text already handed out as lines */
     unsigned long generation; /* bumped on every change, for redraws */
 };
 

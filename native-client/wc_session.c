@@ -194,8 +194,7 @@ int wc_session_insert(struct wc_session *s, const char *text, size_t len)
     clean = malloc(len * WT_UTF8_PER_UNIT_MAX + 1);
     if (clean == NULL)
         return WC_ENOMEM;
-    if (wt_utf8_sanitize(text, len, clean, len * WT_UTF8_PER_UNIT_MAX + 1, &clean_len) !=
-        WT_OK) {
+    if (wt_utf8_sanitize(text, len, clean, len * WT_UTF8_PER_UNIT_MAX + 1, &clean_len) != WT_OK) {
         free(clean);
         return WC_EINVAL;
     }
@@ -298,8 +297,8 @@ int wc_session_pump(struct wc_session *s)
         return WC_EINVAL;
     if (s->state != WC_STATE_TALKING || !wc_session_box_dirty(s))
         return WC_OK;
-    rc = wt_sender_rule(s->sent ? s->sent : "", s->sent_len, s->box ? s->box : "", s->box_len,
-                        &op, &tail);
+    rc = wt_sender_rule(s->sent ? s->sent : "", s->sent_len, s->box ? s->box : "", s->box_len, &op,
+                        &tail);
     if (rc != WT_OK)
         return WC_EINVAL;
     text_len = s->box_len - tail;

@@ -69,16 +69,16 @@ enum wc_event {
 struct wc_session {
     enum wc_role role;
     enum wc_state state;
-    int error;       /* the wc_status that failed the session */
-    int wt_error;    /* the codec's code when error is WC_EPROTO */
-    size_t hs_got;   /* handshake bytes checked so far */
+    int error;     /* the wc_status that failed the session */
+    int wt_error;  /* the codec's code when error is WC_EPROTO */
+    size_t hs_got; /* handshake bytes checked so far */
     struct wt_decoder dec;
     struct wc_pane pane;
-    char *box;       /* the user's text box, valid UTF-8; owned */
+    char *box; /* the user's text box, valid UTF-8; owned */
     size_t box_len, box_cap, box_units;
-    char *sent;      /* the box as the peer knows it; owned */
+    char *sent; /* the box as the peer knows it; owned */
     size_t sent_len, sent_cap;
-    char *out;       /* bytes to write to the socket; owned */
+    char *out; /* bytes to write to the socket; owned */
     size_t out_len, out_cap;
 };
 

@@ -108,8 +108,8 @@ int wc_text_width(uint32_t cp)
     return w > 2 ? 2 : w;
 }
 
-size_t wc_text_row(const char *s, size_t len, size_t pos, int width, wchar_t *out,
-                   size_t out_cap, int *cols)
+size_t wc_text_row(const char *s, size_t len, size_t pos, int width, wchar_t *out, size_t out_cap,
+                   int *cols)
 {
     size_t n = 0;
     int col = 0;
@@ -173,8 +173,7 @@ size_t wc_text_row(const char *s, size_t len, size_t pos, int width, wchar_t *ou
     return pos;
 }
 
-int wc_text_sanitize_line(const char *in, size_t len, char *out, size_t out_cap,
-                          size_t *out_len)
+int wc_text_sanitize_line(const char *in, size_t len, char *out, size_t out_cap, size_t *out_len)
 {
     size_t pos = 0, n = 0;
 

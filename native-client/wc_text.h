@@ -54,8 +54,8 @@ int wc_text_width(uint32_t cp);
  * the end of s. Returns the byte position where the next row starts.
  * A position equal to len means the text is used up.
  */
-size_t wc_text_row(const char *s, size_t len, size_t pos, int width, wchar_t *out,
-                   size_t out_cap, int *cols);
+size_t wc_text_row(const char *s, size_t len, size_t pos, int width, wchar_t *out, size_t out_cap,
+                   int *cols);
 
 /*
  * Copy len bytes of UTF-8 in to out as a single line safe to print: each
@@ -64,7 +64,6 @@ size_t wc_text_row(const char *s, size_t len, size_t pos, int width, wchar_t *ou
  * terminates. Returns 0, or -1 if out_cap is too small (out holds a
  * truncated, still safe, line).
  */
-int wc_text_sanitize_line(const char *in, size_t len, char *out, size_t out_cap,
-                          size_t *out_len);
+int wc_text_sanitize_line(const char *in, size_t len, char *out, size_t out_cap, size_t *out_len);
 
 #endif /* WC_TEXT_H */

@@ -21,13 +21,13 @@
 #define WC_UI_WHEEL_ROWS 3
 
 enum wc_ui_key {
-    WC_UI_NONE,      /* nothing more to read now */
-    WC_UI_TEXT,      /* text was typed: see text/len */
+    WC_UI_NONE, /* nothing more to read now */
+    WC_UI_TEXT, /* text was typed: see text/len */
     WC_UI_BACKSPACE,
     WC_UI_ENTER,
-    WC_UI_CLEAR,     /* Ctrl-U */
-    WC_UI_QUIT,      /* Ctrl-C, Ctrl-D */
-    WC_UI_VIEW,      /* the view changed (scroll, resize, Ctrl-L): redraw */
+    WC_UI_CLEAR, /* Ctrl-U */
+    WC_UI_QUIT,  /* Ctrl-C, Ctrl-D */
+    WC_UI_VIEW,  /* the view changed (scroll, resize, Ctrl-L): redraw */
 };
 
 struct wc_ui_input {

@@ -119,10 +119,8 @@ static void test_ports(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_connect_forms),
-        cmocka_unit_test(test_listen_forms),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_connect_forms),
+        cmocka_unit_test(test_listen_forms), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_ports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

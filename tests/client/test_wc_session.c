@@ -247,7 +247,12 @@ static void test_box_full(void **state)
 
 static void test_frames_in_split_at_every_index(void **state)
 {
-    const char *in = "A3:\xc3\xb1\xc3\xa1\xc3\xa9" "A2:\xf0\x9f\x98\x80" "A1:x" "A0:" "a2:ok" "Q3:abc";
+    const char *in = "A3:\xc3\xb1\xc3\xa1\xc3\xa9"
+                     "A2:\xf0\x9f\x98\x80"
+                     "A1:x"
+                     "A0:"
+                     "a2:ok"
+                     "Q3:abc";
     size_t n = strlen(in);
     (void)state;
 
@@ -285,10 +290,8 @@ static void test_malformed_frames(void **state)
         const char *in;
         int wt;
     } cases[] = {
-        {"A:", WT_ELENGTH},
-        {"A12345678901234567890:", WT_EHEADER},
-        {"Ax:", WT_ELENGTH},
-        {"A99999999999:", WT_ETOOBIG},
+        {"A:", WT_ELENGTH},  {"A12345678901234567890:", WT_EHEADER},
+        {"Ax:", WT_ELENGTH}, {"A99999999999:", WT_ETOOBIG},
         {":", WT_ELETTER},
     };
     (void)state;

@@ -35,7 +35,9 @@ static void test_sanitize_line(void **state)
     char out[128];
     size_t n;
     const char *osc = "\x1b]0;owned\x07";
-    const char *cls = "\x1b[2J" "ok\t\xc2\x9b" "x\r";
+    const char *cls = "\x1b[2J"
+                      "ok\t\xc2\x9b"
+                      "x\r";
     (void)state;
 
     assert_int_equal(wc_text_sanitize_line(osc, strlen(osc), out, sizeof(out), &n), 0);
