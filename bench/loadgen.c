@@ -1,0 +1,1119 @@
+/*
+ * loadgen.c - load generator for the chat hub benchmarks.
+ *
+ * One thread, one epoll loop, non-blocking sockets, connecting only to
+ * 127.0.0.1. It opens many WebSocket clients (the wintalk.v1 JSON protocol:
+ * hello, then say; it reads welcome and message events, alone or in JSON
+ * arrays) and many WINTALK TCP clients (handshake, priming, transcript R
+ * frame, then A lines; it sends completed lines as A frames, framed with the
+ * shared codec). Every message it sends carries the token
+ *
+ *     t:<run>:<sender>:<seq>:<ns>
+ *
+ * (run: this process's run id, so old history is ignored; ns: the send time
+ * on this process's monotonic clock), so every receiver computes the
+ * latency of every delivery, counts it once (a re-sent transcript repeats
+ * lines) and notices a gap. At the end it checks that every connection got
+ * every message of every other sender, and prints one JSON line on stdout
+ * and a short table on stderr.
+ *
+ * Senders run either at a fixed total rate (--rate) or as fast as the hub
+ * takes it (--window: at most that many messages per sender not yet
+ * delivered to everyone). Everything is bounded: the set-up, the sending
+ * time, the drain, and the whole run (--timeout).
+ *
+ * Not a library; no dependency beyond libc, libcrypto (SHA-1 and base64 of
+ * the WebSocket handshake) and the WINTALK codec.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wt_codec.h"
+
+/* Bounds. */
+#define LG_MAX_CONNS 19000u           /* below RLIMIT_NOFILE's hard 20000 */
+#define LG_MAX_SENDERS 1000u
+#define LG_READ_CHUNK (256u * 1024u)  /* one read() into the shared buffer */
+#define LG_READS_PER_EVENT 4          /* fairness between connections */
+#define LG_IN_MAX (8u * 1024u * 1024u) /* pending bytes of one connection */
+#define LG_OUT_MAX (1024u * 1024u)    /* a sender stops while this is queued */
+#define LG_WINDOW_MAX 4096u
+#define LG_TEXT_MAX 2048u
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+enum proto { P_WS, P_TCP };
+enum cstate { C_CONNECTING, C_WS_UPGRADE, C_WAIT_WELCOME, C_TCP_WAIT, C_READY, C_DEAD };
+
+struct conn {
+    int fd;
+    uint8_t proto;
+    uint8_t state;
+    uint8_t want_out;   /* EPOLLOUT registered */
+    uint8_t r_frames;   /* TCP: R frames seen (4 priming + 1 transcript) */
+    int32_t sender;     /* sender index, or -1 */
+    uint32_t hs_seen;   /* TCP: bytes of the 12-byte handshake seen */
+    int64_t t_start;    /* connect() time, ns */
+    char accept[32];    /* expected Sec-WebSocket-Accept */
+    uint8_t *in;        /* bytes not parsed yet */
+    uint32_t in_len, in_cap;
+    uint8_t *msg;       /* a fragmented WebSocket message */
+    uint32_t msg_len, msg_cap;
+    uint8_t *out;       /* bytes not written yet */
+    uint32_t out_off, out_len, out_cap;
+    struct wt_decoder *dec;
+    uint32_t *last_seq; /* per sender: highest seq seen */
+    uint64_t delivered;
+    uint64_t gaps;
+};
+
+/* Log-linear latency histogram in microseconds: exact below 128 us, then
+ * 64 buckets per power of two (under 1.6% error). */
+#define H_BUCKETS (128 + 64 * 40)
+struct hist {
+    uint64_t n[H_BUCKETS];
+    uint64_t count;
+    uint64_t max_us;
+};
+
+static unsigned h_index(uint64_t us)
+{
+    if (us < 128)
+        return (unsigned)us;
+    unsigned e = 63u - (unsigned)__builtin_clzll(us);
+    unsigned shift = e - 6;
+    unsigned mant = (unsigned)(us >> shift);
+    unsigned idx = 128 + (e - 7) * 64 + (mant - 64);
+    return idx < H_BUCKETS ? idx : H_BUCKETS - 1;
+}
+
+static double h_value(unsigned idx)
+{
+    if (idx < 128)
+        return idx;
+    unsigned e = (idx - 128) / 64 + 7;
+    unsigned mant = (idx - 128) % 64 + 64;
+    unsigned shift = e - 6;
+    /* The middle of the bucket. */
+    return ((double)mant + 0.5) * (double)(1ull << shift);
+}
+
+static void h_add(struct hist *h, uint64_t us)
+{
+    h->n[h_index(us)]++;
+    h->count++;
+    if (us > h->max_us)
+        h->max_us = us;
+}
+
+/* The q-quantile in milliseconds (0 when empty). */
+static double h_quantile_ms(const struct hist *h, double q)
+{
+    if (!h->count)
+        return 0;
+    uint64_t want = (uint64_t)(q * (double)h->count);
+    if (want >= h->count)
+        want = h->count - 1;
+    uint64_t seen = 0;
+    for (unsigned i = 0; i < H_BUCKETS; i++) {
+        seen += h->n[i];
+        if (seen > want) {
+            double v = h_value(i);
+            if (v > (double)h->max_us)
+                v = (double)h->max_us;
+            return v / 1000.0;
+        }
+    }
+    return (double)h->max_us / 1000.0;
+}
+
+/* ---- options ---- */
+
+static struct {
+    int ws_port;
+    int tcp_port;
+    unsigned ws_conns;     /* browsers that only receive */
+    unsigned tcp_conns;    /* TCP participants that only receive */
+    unsigned senders;
+    int sender_proto;
+    double rate;           /* messages/s over all senders; 0: window mode */
+    unsigned window;
+    double duration;       /* seconds of sending */
+    double hold;           /* seconds idle after set-up (memory scenarios) */
+    double drain;          /* seconds to wait for the last deliveries */
+    double timeout;        /* the whole run */
+    unsigned concurrency;  /* connects in progress at once */
+    unsigned max_msgs;     /* per sender; 0: no bound but time */
+    unsigned pad;          /* text length to pad tokens to */
+    int server_pid;
+    const char *label;
+    const char *hub;
+    int quiet;
+} opt = {
+    .ws_port = 8080,
+    .tcp_port = 5150,
+    .sender_proto = P_WS,
+    .window = 32,
+    .duration = 10,
+    .drain = 5,
+    .timeout = 60,
+    .concurrency = 256,
+    .label = "run",
+    .hub = "hub",
+};
+
+/* ---- state ---- */
+
+static struct conn *conns;
+static unsigned nconns;
+static int ep;
+static uint64_t run_id;
+static int64_t t0;
+static uint8_t rbuf[LG_READ_CHUNK];
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static struct hist lat;     /* delivery latency */
+static struct hist setup;   /* connect to ready */
+static unsigned n_ready, n_failed, n_started, n_inflight;
+static uint64_t n_errors, n_dups, n_closed_late, n_stalls;
+static int64_t t_setup_end, t_send_start, t_last_delivery;
+
+struct sender {
+    unsigned conn;
+    uint32_t seq;          /* messages sent */
+    uint32_t low;          /* window mode: oldest seq not delivered to all */
+    int64_t next;          /* rate mode: next send time */
+    uint32_t *cnt;         /* window mode: deliveries per seq % window */
+};
+static struct sender *senders;
+static unsigned expect_per_msg; /* receivers of each message */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint64_t xorshift(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "loadgen: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(2);
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (!q && n)
+        die("out of memory");
+    return q;
+}
+
+/* ---- buffers ---- */
+
+static void buf_append(uint8_t **b, uint32_t *len, uint32_t *cap, const void *data, size_t n)
+{
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (c < *len + n)
+            c *= 2;
+        *b = xrealloc(*b, c);
+        *cap = (uint32_t)c;
+    }
+    memcpy(*b + *len, data, n);
+    *len += (uint32_t)n;
+}
+
+static void set_out_interest(struct conn *c, int want)
+{
+    if (c->want_out == want || c->state == C_DEAD)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0),
+                             .data.u32 = (uint32_t)(c - conns)};
+    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+    c->want_out = (uint8_t)want;
+}
+
+static void conn_dead(struct conn *c, const char *why)
+{
+    if (c->state == C_DEAD)
+        return;
+    if (c->state != C_READY) {
+        n_failed++;
+        if (c->state != C_CONNECTING || c->t_start)
+            n_inflight--;
+        if (!opt.quiet && n_failed <= 5)
+            fprintf(stderr, "loadgen: connection %u failed in set-up: %s\n",
+                    (unsigned)(c - conns), why);
+    } else {
+        n_closed_late++;
+        if (!opt.quiet && n_closed_late <= 5)
+            fprintf(stderr, "loadgen: connection %u closed: %s\n", (unsigned)(c - conns), why);
+    }
+    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->state = C_DEAD;
+    free(c->in);
+    free(c->msg);
+    free(c->out);
+    c->in = c->msg = c->out = NULL;
+    c->in_len = c->in_cap = c->msg_len = c->msg_cap = 0;
+    c->out_len = c->out_off = c->out_cap = 0;
+}
+
+/* Write what is queued, then data; keep the rest for EPOLLOUT. */
+static void conn_write(struct conn *c, const void *data, size_t n)
+{
+    if (c->state == C_DEAD)
+        return;
+    if (c->out_len > c->out_off) {
+        buf_append(&c->out, &c->out_len, &c->out_cap, data, n);
+        return;
+    }
+    ssize_t w = send(c->fd, data, n, MSG_NOSIGNAL);
+    if (w < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            conn_dead(c, strerror(errno));
+            return;
+        }
+        w = 0;
+    }
+    if ((size_t)w < n) {
+        c->out_off = c->out_len = 0;
+        buf_append(&c->out, &c->out_len, &c->out_cap, (const uint8_t *)data + w, n - (size_t)w);
+        set_out_interest(c, 1);
+    }
+}
+
+static void conn_flush(struct conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            conn_dead(c, strerror(errno));
+            return;
+        }
+        c->out_off += (uint32_t)w;
+    }
+    c->out_off = c->out_len = 0;
+    if (c->out_cap > 65536) {
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
+    set_out_interest(c, 0);
+}
+
+static uint32_t conn_queued(const struct conn *c)
+{
+    return c->out_len - c->out_off;
+}
+
+/* ---- WebSocket client ---- */
+
+/* Send one masked WebSocket frame (RFC 6455 5.3: a client masks every
+ * frame with a fresh 32-bit key). */
+static void ws_send(struct conn *c, int opcode, const void *payload, size_t n)
+{
+    uint8_t f[14 + LG_TEXT_MAX + 64];
+    size_t h = 0;
+    if (n > LG_TEXT_MAX + 64)
+        die("frame too large");
+    f[h++] = (uint8_t)(0x80 | opcode);
+    if (n < 126) {
+        f[h++] = (uint8_t)(0x80 | n);
+    } else {
+        f[h++] = 0x80 | 126;
+        f[h++] = (uint8_t)(n >> 8);
+        f[h++] = (uint8_t)n;
+    }
+    uint32_t key = (uint32_t)xorshift();
+    uint8_t mk[4] = {(uint8_t)key, (uint8_t)(key >> 8), (uint8_t)(key >> 16), (uint8_t)(key >> 24)};
+    memcpy(f + h, mk, 4);
+    h += 4;
+    const uint8_t *p = payload;
+    for (size_t i = 0; i < n; i++)
+        f[h + i] = p[i] ^ mk[i & 3];
+    conn_write(c, f, h + n);
+}
+
+static void b64(const uint8_t *in, int n, char *out)
+{
+    EVP_EncodeBlock((unsigned char *)out, in, n);
+}
+
+static void ws_start(struct conn *c)
+{
+    uint8_t raw[16];
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t r = xorshift();
+        memcpy(raw + i, &r, 8);
+    }
+    char key[32];
+    b64(raw, 16, key);
+    char cat[64 + sizeof WS_GUID];
+    snprintf(cat, sizeof cat, "%s%s", key, WS_GUID);
+    uint8_t dig[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)cat, strlen(cat), dig);
+    b64(dig, SHA_DIGEST_LENGTH, c->accept);
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET / HTTP/1.1\r\n"
+                     "Host: 127.0.0.1:%d\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: %s\r\n"
+                     "Sec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Protocol: wintalk.v1\r\n"
+                     "Origin: http://127.0.0.1:%d\r\n"
+                     "\r\n",
+                     opt.ws_port, key, opt.ws_port);
+    c->state = C_WS_UPGRADE;
+    conn_write(c, req, (size_t)n);
+}
+
+static void became_ready(struct conn *c)
+{
+    c->state = C_READY;
+    n_ready++;
+    n_inflight--;
+    int64_t t = now_ns();
+    h_add(&setup, (uint64_t)(t - c->t_start) / 1000);
+    if (n_ready + n_failed == nconns)
+        t_setup_end = t;
+}
+
+/* A token at p (after "t:"), end of buffer at e. */
+static void token(struct conn *c, const uint8_t *p, const uint8_t *e, int64_t now)
+{
+    uint64_t v[4] = {0, 0, 0, 0};
+    int k = 0;
+    for (; p < e && k < 4; p++) {
+        if (*p >= '0' && *p <= '9') {
+            v[k] = v[k] * 10 + (uint64_t)(*p - '0');
+        } else if (*p == ':' && k < 3) {
+            k++;
+        } else {
+            break;
+        }
+    }
+    if (k != 3 || v[0] != run_id || v[1] >= opt.senders)
+        return;
+    unsigned s = (unsigned)v[1];
+    uint32_t q = (uint32_t)v[2];
+    if ((int32_t)s == c->sender)
+        return; /* our own message, echoed */
+    uint32_t last = c->last_seq[s];
+    if (q <= last) {
+        n_dups++;
+        return;
+    }
+    if (q > last + 1)
+        c->gaps += q - last - 1;
+    c->last_seq[s] = q;
+    c->delivered++;
+    t_last_delivery = now;
+    int64_t d = now - (int64_t)v[3] - t0;
+    h_add(&lat, d > 0 ? (uint64_t)d / 1000 : 0);
+    struct sender *sd = &senders[s];
+    if (sd->cnt && q > sd->low && q - sd->low <= opt.window) {
+        uint32_t slot = q % opt.window;
+        sd->cnt[slot]++;
+        while (sd->low < sd->seq && sd->cnt[(sd->low + 1) % opt.window] >= expect_per_msg) {
+            sd->cnt[(sd->low + 1) % opt.window] = 0;
+            sd->low++;
+        }
+    }
+}
+
+static void scan_tokens(struct conn *c, const uint8_t *p, size_t n, const char *pat, size_t patlen)
+{
+    const uint8_t *e = p + n;
+    int64_t now = now_ns();
+    while (p < e) {
+        const uint8_t *m = memmem(p, (size_t)(e - p), pat, patlen);
+        if (!m)
+            break;
+        token(c, m + patlen, e, now);
+        p = m + patlen;
+    }
+}
+
+static void ws_message(struct conn *c, const uint8_t *p, size_t n)
+{
+    if (c->state == C_WAIT_WELCOME) {
+        if (memmem(p, n, "\"type\":\"welcome\"", 16))
+            became_ready(c);
+        else if (memmem(p, n, "\"type\":\"error\"", 14))
+            conn_dead(c, "error instead of welcome");
+        return;
+    }
+    if (memmem(p, n, "\"type\":\"error\"", 14) || memmem(p, n, "\"type\":\"bye\"", 12)) {
+        n_errors++;
+        if (!opt.quiet && n_errors <= 3)
+            fprintf(stderr, "loadgen: error from the hub: %.*s\n", (int)(n > 200 ? 200 : n), p);
+    }
+    scan_tokens(c, p, n, "\"text\":\"t:", 10);
+}
+
+/* Parse WebSocket frames from p; returns the bytes used. */
+static size_t ws_frames(struct conn *c, const uint8_t *p, size_t n)
+{
+    size_t used = 0;
+    while (c->state != C_DEAD) {
+        const uint8_t *f = p + used;
+        size_t avail = n - used;
+        if (avail < 2)
+            break;
+        int fin = f[0] & 0x80, op = f[0] & 0x0f;
+        uint64_t len = f[1] & 0x7f;
+        size_t h = 2;
+        if (f[1] & 0x80) {
+            conn_dead(c, "masked frame from the server");
+            break;
+        }
+        if (len == 126) {
+            if (avail < 4)
+                break;
+            len = (uint64_t)f[2] << 8 | f[3];
+            h = 4;
+        } else if (len == 127) {
+            if (avail < 10)
+                break;
+            len = 0;
+            for (int i = 0; i < 8; i++)
+                len = len << 8 | f[2 + i];
+            h = 10;
+        }
+        if (len > LG_IN_MAX) {
+            conn_dead(c, "frame too large");
+            break;
+        }
+        if (avail < h + len)
+            break;
+        const uint8_t *pl = f + h;
+        used += h + (size_t)len;
+        if (op == 0x8) {
+            conn_dead(c, "close frame");
+            break;
+        } else if (op == 0x9) {
+            ws_send(c, 0xA, pl, (size_t)len);
+        } else if (op == 0x1 || op == 0x2 || op == 0x0) {
+            if (fin && op != 0 && c->msg_len == 0) {
+                ws_message(c, pl, (size_t)len);
+            } else {
+                buf_append(&c->msg, &c->msg_len, &c->msg_cap, pl, (size_t)len);
+                if (fin) {
+                    ws_message(c, c->msg, c->msg_len);
+                    c->msg_len = 0;
+                }
+            }
+        }
+    }
+    return used;
+}
+
+/* The HTTP 101 answer; returns the bytes used, 0 for need more. */
+static size_t ws_upgrade(struct conn *c, const uint8_t *p, size_t n)
+{
+    const uint8_t *end = memmem(p, n, "\r\n\r\n", 4);
+    if (!end) {
+        if (n > 8192)
+            conn_dead(c, "HTTP answer too long");
+        return 0;
+    }
+    size_t hl = (size_t)(end - p) + 4;
+    if (n < 12 || memcmp(p, "HTTP/1.1 101", 12) != 0) {
+        conn_dead(c, "no 101 answer");
+        return hl;
+    }
+    if (!memmem(p, hl, c->accept, strlen(c->accept))) {
+        conn_dead(c, "wrong Sec-WebSocket-Accept");
+        return hl;
+    }
+    c->state = C_WAIT_WELCOME;
+    static const char hello[] = "{\"type\":\"hello\",\"last_id\":0}";
+    ws_send(c, 0x1, hello, sizeof hello - 1);
+    return hl;
+}
+
+/* ---- WINTALK TCP client ---- */
+
+static size_t tcp_bytes(struct conn *c, const uint8_t *p, size_t n)
+{
+    size_t used = 0;
+    while (c->hs_seen < WT_HANDSHAKE_LEN && used < n) {
+        if (p[used] != (uint8_t)WT_HANDSHAKE[c->hs_seen]) {
+            conn_dead(c, "bad WINTALK handshake");
+            return n;
+        }
+        c->hs_seen++;
+        used++;
+    }
+    while (used < n && c->state != C_DEAD) {
+        struct wt_frame fr;
+        size_t k = 0;
+        int rc = wt_decoder_feed(c->dec, p + used, n - used, &k, &fr);
+        used += k;
+        if (rc == WT_EAGAIN)
+            break;
+        if (rc != WT_OK) {
+            conn_dead(c, wt_strerror(rc));
+            return n;
+        }
+        if (fr.op == WT_OP_REPLACE && c->state == C_TCP_WAIT) {
+            /* Four priming replaces, then the transcript. */
+            if (++c->r_frames == 5)
+                became_ready(c);
+            continue;
+        }
+        if (c->state == C_READY)
+            scan_tokens(c, (const uint8_t *)fr.text, fr.len, ": t:", 4);
+    }
+    return n; /* the decoder keeps partial frames itself */
+}
+
+/* ---- connections ---- */
+
+static void conn_input(struct conn *c)
+{
+    for (int r = 0; r < LG_READS_PER_EVENT && c->state != C_DEAD; r++) {
+        ssize_t got = recv(c->fd, rbuf, sizeof rbuf, 0);
+        if (got == 0) {
+            conn_dead(c, "closed by the hub");
+            return;
+        }
+        if (got < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                conn_dead(c, strerror(errno));
+            return;
+        }
+        const uint8_t *p = rbuf;
+        size_t n = (size_t)got;
+        if (c->proto == P_TCP) {
+            tcp_bytes(c, p, n);
+        } else {
+            if (c->in_len) {
+                if (c->in_len + n > LG_IN_MAX) {
+                    conn_dead(c, "input backlog too large");
+                    return;
+                }
+                buf_append(&c->in, &c->in_len, &c->in_cap, p, n);
+                p = c->in;
+                n = c->in_len;
+            }
+            size_t used = 0;
+            if (c->state == C_WS_UPGRADE) {
+                used = ws_upgrade(c, p, n);
+                if (!used)
+                    goto keep;
+            }
+            if (c->state != C_DEAD)
+                used += ws_frames(c, p + used, n - used);
+            if (c->state == C_DEAD)
+                return;
+        keep:
+            if (p == c->in) {
+                memmove(c->in, c->in + used, n - used);
+                c->in_len = (uint32_t)(n - used);
+            } else if (used < n) {
+                buf_append(&c->in, &c->in_len, &c->in_cap, p + used, n - used);
+            }
+            if (!c->in_len && c->in_cap > 65536) {
+                free(c->in);
+                c->in = NULL;
+                c->in_cap = 0;
+            }
+        }
+        if ((size_t)got < sizeof rbuf)
+            return;
+    }
+}
+
+static void conn_start(struct conn *c)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    c->t_start = now_ns();
+    n_inflight++;
+    n_started++;
+    if (fd < 0) {
+        c->fd = -1;
+        c->state = C_DEAD;
+        n_failed++;
+        n_inflight--;
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons((uint16_t)(c->proto == P_WS ? opt.ws_port : opt.tcp_port));
+    c->fd = fd;
+    c->state = C_CONNECTING;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)(c - conns)};
+    c->want_out = 1;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS)
+        conn_dead(c, strerror(errno));
+}
+
+static void conn_event(struct conn *c, uint32_t events)
+{
+    if (c->state == C_CONNECTING) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            return;
+        int err = 0;
+        socklen_t el = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err) {
+            conn_dead(c, strerror(err));
+            return;
+        }
+        set_out_interest(c, 0);
+        if (c->proto == P_WS) {
+            ws_start(c);
+        } else {
+            c->state = C_TCP_WAIT;
+            c->dec = calloc(1, sizeof *c->dec);
+            if (!c->dec || wt_decoder_init(c->dec, 0) != WT_OK)
+                die("decoder");
+        }
+        return;
+    }
+    if (events & EPOLLOUT)
+        conn_flush(c);
+    if (c->state != C_DEAD && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        conn_input(c);
+}
+
+/* ---- sending ---- */
+
+static void send_one(struct sender *s, int64_t now)
+{
+    struct conn *c = &conns[s->conn];
+    if (c->state != C_READY)
+        return;
+    if (conn_queued(c) > LG_OUT_MAX) {
+        n_stalls++;
+        return;
+    }
+    uint32_t q = ++s->seq;
+    char text[LG_TEXT_MAX];
+    int n = snprintf(text, sizeof text, "t:%" PRIu64 ":%u:%u:%" PRId64, run_id,
+                     (unsigned)(s - senders), q, now - t0);
+    while ((unsigned)n < opt.pad && (unsigned)n < sizeof text - 1)
+        text[n++] = 'x';
+    text[n] = 0;
+    if (c->proto == P_WS) {
+        char js[LG_TEXT_MAX + 64];
+        int m = snprintf(js, sizeof js, "{\"type\":\"say\",\"text\":\"%s\"}", text);
+        ws_send(c, 0x1, js, (size_t)m);
+    } else {
+        /* A completed line: the hub sends it as a message. Every 64 lines
+         * the text box is cleared, as a user would. */
+        char line[LG_TEXT_MAX + 8];
+        int m = snprintf(line, sizeof line, "%s\r\n", text);
+        char fr[LG_TEXT_MAX + 64];
+        size_t fl = 0;
+        if (q % 64 == 0) {
+            memcpy(fr, "R0:", 3);
+            fl = 3;
+        }
+        size_t k;
+        if (wt_frame_encode(fr + fl, sizeof fr - fl, &k, WT_OP_APPEND, line, (size_t)m) != WT_OK)
+            die("encode");
+        conn_write(c, fr, fl + k);
+    }
+}
+
+/* ---- report ---- */
+
+static double secs(int64_t ns)
+{
+    return (double)ns / 1e9;
+}
+
+static long rss_kib(int pid)
+{
+    if (pid <= 0)
+        return -1;
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+static void usage(void)
+{
+    fputs("usage: loadgen [OPTION]...\n"
+          "  --ws-port N        hub's WebSocket port on 127.0.0.1 (8080)\n"
+          "  --tcp-port N       hub's WINTALK port on 127.0.0.1 (5150)\n"
+          "  --ws N             browsers that receive (0)\n"
+          "  --tcp N            TCP participants that receive (0)\n"
+          "  --senders N        senders, on top of the receivers (0)\n"
+          "  --sender-proto P   ws or tcp (ws)\n"
+          "  --rate R           messages/s over all senders; 0: window mode (0)\n"
+          "  --window W         window mode: messages per sender in flight (32)\n"
+          "  --duration S       seconds of sending (10)\n"
+          "  --max-msgs N       messages per sender at most (0: no bound)\n"
+          "  --hold S           seconds to stay idle after set-up (0)\n"
+          "  --drain S          seconds to wait for the last deliveries (5)\n"
+          "  --timeout S        the whole run at most (60)\n"
+          "  --concurrency N    connects in progress at once (256)\n"
+          "  --pad N            pad each message's text to N bytes (0)\n"
+          "  --server-pid PID   measure the hub's RSS before and after set-up\n"
+          "  --label L --hub H  names in the report\n"
+          "  --quiet            no diagnostics\n",
+          stderr);
+}
+
+static void parse_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define ARG(name) (strcmp(a, name) == 0 && v && (i++, 1))
+        if (ARG("--ws-port"))
+            opt.ws_port = atoi(v);
+        else if (ARG("--tcp-port"))
+            opt.tcp_port = atoi(v);
+        else if (ARG("--ws"))
+            opt.ws_conns = (unsigned)atoi(v);
+        else if (ARG("--tcp"))
+            opt.tcp_conns = (unsigned)atoi(v);
+        else if (ARG("--senders"))
+            opt.senders = (unsigned)atoi(v);
+        else if (ARG("--sender-proto"))
+            opt.sender_proto = strcmp(v, "tcp") == 0 ? P_TCP : P_WS;
+        else if (ARG("--rate"))
+            opt.rate = atof(v);
+        else if (ARG("--window"))
+            opt.window = (unsigned)atoi(v);
+        else if (ARG("--duration"))
+            opt.duration = atof(v);
+        else if (ARG("--max-msgs"))
+            opt.max_msgs = (unsigned)atoi(v);
+        else if (ARG("--hold"))
+            opt.hold = atof(v);
+        else if (ARG("--drain"))
+            opt.drain = atof(v);
+        else if (ARG("--timeout"))
+            opt.timeout = atof(v);
+        else if (ARG("--concurrency"))
+            opt.concurrency = (unsigned)atoi(v);
+        else if (ARG("--pad"))
+            opt.pad = (unsigned)atoi(v);
+        else if (ARG("--server-pid"))
+            opt.server_pid = atoi(v);
+        else if (ARG("--label"))
+            opt.label = v;
+        else if (ARG("--hub"))
+            opt.hub = v;
+        else if (strcmp(a, "--quiet") == 0)
+            opt.quiet = 1;
+        else {
+            usage();
+            exit(strcmp(a, "--help") == 0 ? 0 : 2);
+        }
+#undef ARG
+    }
+    if (opt.senders > LG_MAX_SENDERS)
+        die("at most %u senders", LG_MAX_SENDERS);
+    if (opt.window < 1 || opt.window > LG_WINDOW_MAX)
+        die("window from 1 to %u", LG_WINDOW_MAX);
+    if (opt.pad >= LG_TEXT_MAX)
+        die("pad below %u", LG_TEXT_MAX);
+    if (opt.ws_conns + opt.tcp_conns + opt.senders > LG_MAX_CONNS)
+        die("at most %u connections", LG_MAX_CONNS);
+    if (opt.timeout > 60)
+        opt.timeout = 60;
+}
+
+int main(int argc, char **argv)
+{
+    parse_args(argc, argv);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    nconns = opt.ws_conns + opt.tcp_conns + opt.senders;
+    if (nconns + 16 > rl.rlim_cur)
+        die("%u connections need more than RLIMIT_NOFILE %lu", nconns,
+            (unsigned long)rl.rlim_cur);
+
+    rng ^= (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
+    run_id = (xorshift() % 900000000u) + 100000000u;
+    t0 = now_ns();
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    conns = calloc(nconns ? nconns : 1, sizeof *conns);
+    senders = calloc(opt.senders ? opt.senders : 1, sizeof *senders);
+    if (!conns || !senders)
+        die("out of memory");
+    /* Senders first, then browsers, then TCP receivers. */
+    for (unsigned i = 0; i < nconns; i++) {
+        struct conn *c = &conns[i];
+        c->fd = -1;
+        c->sender = i < opt.senders ? (int32_t)i : -1;
+        c->proto = (uint8_t)(i < opt.senders ? opt.sender_proto
+                             : i < opt.senders + opt.ws_conns ? P_WS : P_TCP);
+        if (opt.senders) {
+            c->last_seq = calloc(opt.senders, sizeof *c->last_seq);
+            if (!c->last_seq)
+                die("out of memory");
+        }
+    }
+    expect_per_msg = nconns ? nconns - 1 : 0;
+    for (unsigned s = 0; s < opt.senders; s++) {
+        senders[s].conn = s;
+        if (opt.rate <= 0) {
+            senders[s].cnt = calloc(opt.window, sizeof *senders[s].cnt);
+            if (!senders[s].cnt)
+                die("out of memory");
+        }
+    }
+
+    long rss_before = rss_kib(opt.server_pid);
+    struct rusage ru0;
+    getrusage(RUSAGE_SELF, &ru0);
+    int64_t t_cpu0 = t0, t_drain_check = 0;
+    int64_t deadline = t0 + (int64_t)(opt.timeout * 1e9);
+    int64_t setup_deadline = t0 + (int64_t)(opt.timeout * 1e9 * 0.6);
+    enum { PH_SETUP, PH_HOLD, PH_SEND, PH_DRAIN, PH_DONE } phase = PH_SETUP;
+    int64_t phase_end = 0;
+    unsigned next_conn = 0;
+    long rss_after = -1;
+    struct epoll_event evs[512];
+    int timed_out = 0;
+
+    while (phase != PH_DONE) {
+        int64_t now = now_ns();
+        if (now > deadline) {
+            timed_out = 1;
+            break;
+        }
+        if (phase == PH_SETUP) {
+            while (next_conn < nconns && n_inflight < opt.concurrency)
+                conn_start(&conns[next_conn++]);
+            if (n_ready + n_failed == nconns) {
+                if (!t_setup_end)
+                    t_setup_end = now;
+                phase = PH_HOLD;
+                phase_end = now + (int64_t)((opt.hold + (opt.server_pid ? 1.0 : 0)) * 1e9);
+            } else if (now > setup_deadline) {
+                fprintf(stderr, "loadgen: set-up timed out: %u ready, %u failed, %u pending\n",
+                        n_ready, n_failed, nconns - n_ready - n_failed);
+                for (unsigned i = 0; i < nconns; i++)
+                    if (conns[i].state != C_READY && conns[i].state != C_DEAD)
+                        conn_dead(&conns[i], "set-up timeout");
+                t_setup_end = now;
+                phase = PH_HOLD;
+                phase_end = now;
+            }
+        }
+        if (phase == PH_HOLD && now >= phase_end) {
+            rss_after = rss_kib(opt.server_pid);
+            if (!opt.senders) {
+                phase = PH_DONE;
+                break;
+            }
+            phase = PH_SEND;
+            t_send_start = now;
+            /* The generator's CPU share is measured over the sending. */
+            getrusage(RUSAGE_SELF, &ru0);
+            t_cpu0 = now;
+            phase_end = now + (int64_t)(opt.duration * 1e9);
+            for (unsigned s = 0; s < opt.senders; s++)
+                senders[s].next =
+                    now + (opt.rate > 0 ? (int64_t)(1e9 * s / opt.rate) : 0);
+            /* The ready count defines who must receive every message. */
+            expect_per_msg = n_ready ? n_ready - 1 : 0;
+        }
+        int64_t wake = now + 5000000;
+        if (phase == PH_SEND) {
+            if (now >= phase_end) {
+                phase = PH_DRAIN;
+                phase_end = now + (int64_t)(opt.drain * 1e9);
+            } else {
+                for (unsigned s = 0; s < opt.senders; s++) {
+                    struct sender *sd = &senders[s];
+                    if (opt.max_msgs && sd->seq >= opt.max_msgs)
+                        continue;
+                    if (opt.rate > 0) {
+                        double period = 1e9 * opt.senders / opt.rate;
+                        int guard = 0;
+                        while (sd->next <= now && guard++ < 1000) {
+                            send_one(sd, now);
+                            sd->next += (int64_t)period;
+                        }
+                        if (sd->next < wake)
+                            wake = sd->next;
+                    } else {
+                        while (sd->seq - sd->low < opt.window &&
+                               (!opt.max_msgs || sd->seq < opt.max_msgs) &&
+                               conns[sd->conn].state == C_READY &&
+                               conn_queued(&conns[sd->conn]) <= LG_OUT_MAX)
+                            send_one(sd, now);
+                    }
+                }
+            }
+        }
+        if (phase == PH_DRAIN && now - t_drain_check > 10000000) {
+            t_drain_check = now;
+            uint64_t want = 0, got = 0;
+            for (unsigned i = 0; i < nconns; i++) {
+                struct conn *c = &conns[i];
+                if (c->state != C_READY)
+                    continue;
+                got += c->delivered + c->gaps;
+                for (unsigned s = 0; s < opt.senders; s++)
+                    if ((int32_t)s != c->sender)
+                        want += senders[s].seq;
+            }
+            if (got >= want || now >= phase_end)
+                phase = PH_DONE;
+        }
+        if (phase == PH_DONE)
+            break;
+        int timeout_ms = (int)((wake - now + 999999) / 1000000);
+        if (timeout_ms < 0)
+            timeout_ms = 0;
+        if (phase == PH_SEND && opt.rate <= 0)
+            timeout_ms = timeout_ms > 1 ? 1 : timeout_ms;
+        int k = epoll_wait(ep, evs, 512, timeout_ms);
+        for (int i = 0; i < k; i++)
+            conn_event(&conns[evs[i].data.u32], evs[i].events);
+    }
+
+    int64_t t_end = now_ns();
+    struct rusage ru1;
+    getrusage(RUSAGE_SELF, &ru1);
+    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
+                          ru0.ru_stime.tv_sec) +
+                 (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+                          ru0.ru_stime.tv_usec) / 1e6;
+
+    /* Verify: every live connection got every message of every other sender. */
+    uint64_t sent = 0, expected = 0, delivered = 0, gaps = 0;
+    for (unsigned s = 0; s < opt.senders; s++)
+        sent += senders[s].seq;
+    unsigned alive = 0;
+    for (unsigned i = 0; i < nconns; i++) {
+        struct conn *c = &conns[i];
+        delivered += c->delivered;
+        if (c->state != C_READY)
+            continue;
+        alive++;
+        gaps += c->gaps;
+        for (unsigned s = 0; s < opt.senders; s++)
+            if ((int32_t)s != c->sender) {
+                expected += senders[s].seq;
+            }
+    }
+    uint64_t missing = 0;
+    for (unsigned i = 0; i < nconns; i++) {
+        struct conn *c = &conns[i];
+        if (c->state != C_READY)
+            continue;
+        for (unsigned s = 0; s < opt.senders; s++)
+            if ((int32_t)s != c->sender && c->last_seq[s] < senders[s].seq)
+                missing += senders[s].seq - c->last_seq[s];
+    }
+    missing += gaps;
+    int all_delivered = opt.senders ? (missing == 0 && n_closed_late == 0 && sent > 0) : 1;
+
+    double setup_s = t_setup_end ? secs(t_setup_end - t0) : secs(t_end - t0);
+    int64_t send_end = t_last_delivery > t_send_start ? t_last_delivery : t_end;
+    double send_s = t_send_start ? secs(send_end - t_send_start) : 0;
+    double dps = send_s > 0 ? (double)delivered / send_s : 0;
+    double wall = secs(t_end - t0);
+    double cpu_wall = secs(t_end - t_cpu0);
+    long per_conn = (rss_before >= 0 && rss_after >= 0 && n_ready)
+                        ? (rss_after - rss_before) * 1024 / (long)n_ready : -1;
+
+    printf("{\"label\":\"%s\",\"hub\":\"%s\",\"conns\":%u,\"senders\":%u,\"sender_proto\":\"%s\","
+           "\"rate\":%.0f,\"window\":%u,"
+           "\"ready\":%u,\"setup_failed\":%u,\"closed_late\":%" PRIu64 ",\"setup_s\":%.3f,"
+           "\"setup_per_s\":%.0f,\"setup_p50_ms\":%.2f,\"setup_p99_ms\":%.2f,"
+           "\"sent\":%" PRIu64 ",\"expected\":%" PRIu64 ",\"delivered\":%" PRIu64
+           ",\"missing\":%" PRIu64 ",\"dups\":%" PRIu64 ",\"errors\":%" PRIu64
+           ",\"stalls\":%" PRIu64 ",\"all_delivered\":%s,"
+           "\"send_s\":%.3f,\"deliveries_per_s\":%.0f,\"msgs_per_s\":%.0f,"
+           "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
+           "\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,\"bytes_per_conn\":%ld,"
+           "\"gen_cpu\":%.2f,\"wall_s\":%.2f,\"timed_out\":%s}\n",
+           opt.label, opt.hub, nconns, opt.senders, opt.sender_proto == P_TCP ? "tcp" : "ws",
+           opt.rate, opt.window, n_ready, n_failed, n_closed_late, setup_s,
+           setup_s > 0 ? n_ready / setup_s : 0, h_quantile_ms(&setup, 0.5),
+           h_quantile_ms(&setup, 0.99), sent, expected, delivered, missing, n_dups, n_errors,
+           n_stalls, all_delivered ? "true" : "false", send_s, dps,
+           send_s > 0 ? (double)sent / send_s : 0, h_quantile_ms(&lat, 0.5),
+           h_quantile_ms(&lat, 0.9), h_quantile_ms(&lat, 0.99), h_quantile_ms(&lat, 0.999),
+           (double)lat.max_us / 1000.0, rss_before, rss_after, per_conn,
+           cpu_wall > 0 ? cpu / cpu_wall : 0, wall, timed_out ? "true" : "false");
+    fflush(stdout);
+    if (!opt.quiet) {
+        fprintf(stderr,
+                "%-10s %-6s conns %u ready %u failed %u | setup %.2fs %.0f/s | sent %" PRIu64
+                " delivered %" PRIu64 "/%" PRIu64 " %s | %.0f deliveries/s | p50 %.2f p90 %.2f "
+                "p99 %.2f p99.9 %.2f max %.2f ms | rss/conn %ld B | gen cpu %.0f%%\n",
+                opt.label, opt.hub, nconns, n_ready, n_failed, setup_s,
+                setup_s > 0 ? n_ready / setup_s : 0, sent, delivered, expected,
+                all_delivered ? "ok" : "MISSING", dps, h_quantile_ms(&lat, 0.5),
+                h_quantile_ms(&lat, 0.9), h_quantile_ms(&lat, 0.99),
+                h_quantile_ms(&lat, 0.999), (double)lat.max_us / 1000.0, per_conn,
+                100 * (cpu_wall > 0 ? cpu / cpu_wall : 0));
+    }
+    /* Close without TIME_WAIT: many runs in a row would use up the ports. */
+    for (unsigned i = 0; i < nconns; i++) {
+        struct conn *c = &conns[i];
+        if (c->state == C_DEAD || c->fd < 0)
+            continue;
+        struct linger lg = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(c->fd);
+    }
+    return all_delivered && !n_failed ? 0 : 1;
+}
