@@ -137,6 +137,14 @@ def two_windows(t, wt, tmp):
     key("c", "End")
     ok, lines = wait_screen("c", has("n30"))
     t(ok, "End follows the newest line again")
+    # The mouse wheel, as the terminal reports it (xterm's X10 encoding:
+    # button 64 up, 65 down), typed into the pane.
+    keys("c", "\x1b[M`!!")
+    ok, lines = wait_screen("c", lambda ls: not has("n30")(ls) and has("n23")(ls))
+    t(ok, "the mouse wheel scrolls up 3 rows", repr(lines))
+    keys("c", "\x1b[Ma!!")
+    ok, lines = wait_screen("c", lambda ls: has("n30")(ls) and not has("scrolled")(ls))
+    t(ok, "and down again", repr(lines))
 
     # Quit with Ctrl-C: the terminal comes back, the peer is told.
     key("c", "C-c")
