@@ -353,6 +353,64 @@ static void test_output_bounded_and_coalesced(void **state)
     wc_session_free(&peer);
 }
 
+/* Deterministic pseudo-random frames, fed in pseudo-random pieces: the pane
+ * always equals a simple model of A and R. */
+static uint32_t lcg(uint32_t *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 8) & 0xFFFFFFu;
+}
+
+static void test_random_frames_against_model(void **state)
+{
+    static const char *pieces[] = {"a",    "\xc3\xb1", "\xf0\x9f\x98\x80", "\r\n", "\x1b[2J",
+                                   "\x07", " ",        "\xe2\x82\xac",     "\n",   "xyz"};
+    const size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
+    uint32_t seed = 5150;
+    char *wire = malloc(1 << 20), *model = malloc(1 << 16);
+    (void)state;
+
+    assert_non_null(wire);
+    assert_non_null(model);
+    for (int round = 0; round < 50; round++) {
+        struct wc_session s;
+        size_t wlen = 0, mlen = 0, off = 0;
+        unsigned ev;
+        talking_caller(&s);
+        for (int f = 0; f < 40; f++) {
+            char text[512], hdr[WT_HEADER_BUF];
+            size_t tlen = 0;
+            int n = (int)(lcg(&seed) % 12), op = lcg(&seed) % 4 == 0 ? 'R' : 'A';
+            for (int k = 0; k < n; k++) {
+                const char *p = pieces[lcg(&seed) % npieces];
+                memcpy(text + tlen, p, strlen(p));
+                tlen += strlen(p);
+            }
+            int hl = wt_frame_header(hdr, op == 'R' ? WT_OP_REPLACE : WT_OP_APPEND,
+                                     wt_utf16_units(text, tlen));
+            memcpy(wire + wlen, hdr, (size_t)hl);
+            memcpy(wire + wlen + hl, text, tlen);
+            wlen += (size_t)hl + tlen;
+            if (op == 'R')
+                mlen = 0;
+            memcpy(model + mlen, text, tlen);
+            mlen += tlen;
+        }
+        while (off < wlen) {
+            size_t piece = 1 + lcg(&seed) % 64;
+            if (piece > wlen - off)
+                piece = wlen - off;
+            assert_int_equal(wc_session_feed(&s, wire + off, piece, &ev), WC_OK);
+            off += piece;
+        }
+        model[mlen] = '\0';
+        expect_pane(&s, model);
+        wc_session_free(&s);
+    }
+    free(wire);
+    free(model);
+}
+
 static void test_strerror(void **state)
 {
     (void)state;
@@ -376,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_replace_and_clear),
         cmocka_unit_test(test_malformed_frames),
         cmocka_unit_test(test_output_bounded_and_coalesced),
+        cmocka_unit_test(test_random_frames_against_model),
         cmocka_unit_test(test_strerror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
