@@ -667,7 +667,7 @@ int main(int argc, char **argv)
         return rc;
     }
     if (!app.plain && wc_ui_start(&app.ui, app.opt.mouse) != 0) {
-        fprintf(stderr, "wintalk: cannot start the terminal window (TERM=%s)\n",
+        fprintf(stderr, "wintalk: cannot start the terminal window (TERM=%s); try --plain\n",
                 getenv("TERM") ? getenv("TERM") : "");
         app.exit_code = WC_EXIT_LOCAL;
         app.done = 1;

@@ -24,6 +24,8 @@
 struct wc_ui {
     int scroll;   /* top pane rows scrolled up from the bottom */
     int top_rows; /* rows of the top pane at the last draw */
+    int total;    /* rows of the peer's text at the last draw */
+    int width;    /* columns at the last draw */
     int mouse;
 };
 
@@ -226,6 +228,11 @@ void wc_ui_draw(struct wc_ui *ui, const char *peer, size_t peer_len, const char 
 
     /* The peer's text, bottom-aligned once it fills the pane. */
     total = count_rows(peer, peer_len, w);
+    /* Scrolled back, the view stays on the same text while more arrives. */
+    if (ui->scroll > 0 && w == ui->width && total > ui->total)
+        ui->scroll += total - ui->total;
+    ui->total = total;
+    ui->width = w;
     if (ui->scroll > total - top_rows)
         ui->scroll = total - top_rows > 0 ? total - top_rows : 0;
     first = total - top_rows - ui->scroll;

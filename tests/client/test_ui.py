@@ -134,16 +134,22 @@ def two_windows(t, wt, tmp):
     key("c", "PPage")
     ok, lines = wait_screen("c", lambda ls: not has("n30")(ls) and has("scrolled")(ls))
     t(ok, "PgUp scrolls back and says so", repr(lines))
+    before = lines[:7]
+    keys("l", "n31")
+    key("l", "Enter")
+    time.sleep(0.5)
+    t(screen("c")[:7] == before, "scrolled back, the view stays put as text arrives",
+      repr(screen("c")[:7]))
     key("c", "End")
-    ok, lines = wait_screen("c", has("n30"))
+    ok, lines = wait_screen("c", has("n31"))
     t(ok, "End follows the newest line again")
     # The mouse wheel, as the terminal reports it (xterm's X10 encoding:
     # button 64 up, 65 down), typed into the pane.
     keys("c", "\x1b[M`!!")
-    ok, lines = wait_screen("c", lambda ls: not has("n30")(ls) and has("n23")(ls))
+    ok, lines = wait_screen("c", lambda ls: not has("n31")(ls) and has("n24")(ls))
     t(ok, "the mouse wheel scrolls up 3 rows", repr(lines))
     keys("c", "\x1b[Ma!!")
-    ok, lines = wait_screen("c", lambda ls: has("n30")(ls) and not has("scrolled")(ls))
+    ok, lines = wait_screen("c", lambda ls: has("n31")(ls) and not has("scrolled")(ls))
     t(ok, "and down again", repr(lines))
 
     # Quit with Ctrl-C: the terminal comes back, the peer is told.
