@@ -197,7 +197,10 @@ def main():
               "--web-root", os.path.join(ROOT, "web")], stdin=False)
     ws = None
     try:
-        if not t(wait_port(tcp) and wait_port(http), "gateway up", repr(g.err[-500:])):
+        # Ready when it says so and HTTP answers. (The WINTALK port is not
+        # probed: a probe would be one more participant joining and leaving.)
+        up = g.wait_out("listening", timeout=10, err=True) and wait_port(http)
+        if not t(up, "gateway up", repr(g.err[-500:])):
             t.finish()
         ws = WebSocket(http)
         ws.send({"type": "hello", "nick": "webby", "last_id": 0})
