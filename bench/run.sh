@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# bench/run.sh: every benchmark scenario against the gateway and against the
+# Node.js `ws` baseline hub, in the same run, and a table of the figures with
+# their ratios to the baseline.
+#
+# From a fresh clone: installs what is missing (Debian packages, the npm
+# lock file's packages), builds into build-bench, runs, prints the table and
+# writes the JSON lines to build-bench/bench-results.jsonl.
+#
+# Servers listen on 127.0.0.1 only, the hub and the load generator are
+# pinned to different cores, every scenario is bounded (at most 60 s) and
+# every process this script starts is stopped by its PID.
+#
+# Environment: BENCH_PORT_BASE (18600), BENCH_ONLY (a regexp of scenario
+# names to run), BENCH_HUBS ("gateway node"), BENCH_QUICK=1 (shorter
+# searches), BENCH_SERVER_CPU (0), BENCH_GEN_CPU (1).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${WT_BUILD_DIR:-$root/build-bench}
+port_base=${BENCH_PORT_BASE:-18600}
+only=${BENCH_ONLY:-.}
+hubs=${BENCH_HUBS:-gateway node}
+quick=${BENCH_QUICK:-0}
+
+# ---- install and build ----
+"$root/scripts/deps.sh" build
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends nodejs npm
+fi
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DWT_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" --target loadgen wintalk-gateway >/dev/null
+(cd "$root/bench/peers" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+
+loadgen="$build/bench/loadgen"
+gateway="$build/gateway/wintalk-gateway"
+results="$build/bench-results.jsonl"
+: >"$results"
+
+# Pin the hub and the generator to different cores when there are two.
+if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then
+  pin_server=(taskset -c "${BENCH_SERVER_CPU:-0}")
+  pin_gen=(taskset -c "${BENCH_GEN_CPU:-1}")
+else
+  pin_server=()
+  pin_gen=()
+fi
+
+ulimit -n "$(ulimit -Hn)"
+
+hub_pid=""
+http_port=0
+tcp_port=0
+cleanup() {
+  if [[ -n "$hub_pid" ]]; then
+    kill -TERM "$hub_pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+      kill -0 "$hub_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$hub_pid" 2>/dev/null || true
+    wait "$hub_pid" 2>/dev/null || true
+    hub_pid=""
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A port nobody listens on, from the base upwards.
+next_port() {
+  local p=$1
+  while ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
+  echo "$p"
+}
+
+# start_hub KIND: a fresh hub; sets hub_pid, http_port, tcp_port.
+start_hub() {
+  cleanup
+  http_port=$(next_port "$port_base")
+  tcp_port=$(next_port $((http_port + 1)))
+  case $1 in
+    gateway)
+      # The gateway refuses more participants than its ceiling; ask for
+      # enough for the largest scenario and fall back to what it allows.
+      local max=10010
+      if ! "$gateway" --max-participants $max --help >/dev/null 2>&1; then
+        max=$({ "$gateway" --max-participants 999999999 --help 2>&1 || true; } |
+          grep -o 'from 0 to [0-9]*' | grep -o '[0-9]*$' | head -1)
+        max=${max:-4096}
+      fi
+      "${pin_server[@]}" "$gateway" --bind 127.0.0.1 --http-port "$http_port" \
+        --tcp-port "$tcp_port" --web-root "$root/web" --rate 0 --any-origin \
+        --max-participants "$max" >"$build/bench-gateway.log" 2>&1 &
+      ;;
+    node)
+      "${pin_server[@]}" node "$root/bench/peers/hub.js" --http-port "$http_port" \
+        --tcp-port "$tcp_port" >"$build/bench-node.log" 2>&1 &
+      ;;
+  esac
+  hub_pid=$!
+  for _ in $(seq 100); do
+    if ss -Hltn "sport = :$http_port" | grep -q . && ss -Hltn "sport = :$tcp_port" | grep -q .; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "run.sh: the $1 hub did not start" >&2
+  return 1
+}
+
+# CPU ticks the hub has used so far.
+hub_ticks() {
+  awk '{print $14 + $15}' "/proc/$hub_pid/stat" 2>/dev/null || echo 0
+}
+
+# Wait (at most 20 s) until the hub is idle: the previous run's clients are
+# gone and their events handled.
+wait_idle() {
+  local a b
+  a=$(hub_ticks)
+  for _ in $(seq 40); do
+    sleep 0.5
+    b=$(hub_ticks)
+    [[ $((b - a)) -le 2 ]] && return 0
+    a=$b
+  done
+}
+
+# gen KIND SCENARIO ARGS...: one load generator run; its JSON line goes to
+# the results and to stdout.
+gen() {
+  local kind=$1 label=$2
+  shift 2
+  local line
+  line=$("${pin_gen[@]}" "$loadgen" --ws-port "$http_port" --tcp-port "$tcp_port" \
+    --label "$label" --hub "$kind" --quiet "$@" || true)
+  if [[ -z "$line" ]]; then
+    line="{\"label\":\"$label\",\"hub\":\"$kind\",\"error\":\"no report\"}"
+  fi
+  echo "$line" >>"$results"
+  echo "$line"
+}
+
+field() { # field NAME: from a JSON line on stdin
+  grep -o "\"$1\":[^,}]*" | head -1 | cut -d: -f2 | tr -d '"'
+}
+
+# search KIND LABEL ARGS...: the highest rate (messages/s over all senders)
+# whose p99 stays under 50 ms with everything delivered. Doubles from 100
+# until a rate fails, then bisects; each probe sends for 4 s.
+search() {
+  local kind=$1 label=$2
+  shift 2
+  local lo=0 hi=0 rate=100 line ok best="" steps=0 bisect=4
+  [[ "$quick" == 1 ]] && bisect=2
+  while :; do
+    wait_idle
+    line=$(gen "$kind" "$label-probe" --rate "$rate" --duration 4 --drain 3 --timeout 40 "$@")
+    ok=0
+    if [[ $(field all_delivered <<<"$line") == true ]] &&
+      awk -v p="$(field p99_ms <<<"$line")" 'BEGIN{exit !(p < 50)}'; then
+      ok=1
+    fi
+    steps=$((steps + 1))
+    # A hub that cannot even connect everyone has no rate to find.
+    [[ $(field setup_failed <<<"$line") == 0 ]] || break
+    if [[ $ok == 1 ]]; then
+      lo=$rate
+      best=$line
+    else
+      hi=$rate
+    fi
+    if [[ $hi == 0 ]]; then
+      rate=$((rate * 2))
+      [[ $rate -gt 200000 ]] && break
+    else
+      [[ $bisect -le 0 || $((hi - lo)) -le $((hi / 16)) ]] && break
+      bisect=$((bisect - 1))
+      rate=$(((lo + hi) / 2))
+      [[ $rate -lt 1 ]] && break
+    fi
+    [[ $steps -ge 14 ]] && break
+  done
+  if [[ -z "$best" ]]; then
+    best="{\"label\":\"$label\",\"hub\":\"$kind\",\"rate\":0,\"all_delivered\":false,\"deliveries_per_s\":0}"
+  fi
+  best=${best/\"label\":\"$label-probe\"/\"label\":\"$label\"}
+  echo "$best" >>"$results"
+  echo "$best"
+}
+
+want() { [[ $1 =~ $only ]]; }
+
+echo "bench: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "bench: hubs: $hubs; results: $results"
+for kind in $hubs; do
+  if want idle-1k; then
+    start_hub "$kind"
+    gen "$kind" idle-1k --ws 1000 --server-pid "$hub_pid" --hold 2 --timeout 40
+  fi
+  if want idle-10k || want setup-10k; then
+    start_hub "$kind"
+    line=$(gen "$kind" idle-10k --ws 10000 --server-pid "$hub_pid" --hold 2 --timeout 60 \
+      --concurrency 512)
+    echo "$line"
+    # The same run measured the set-up of the 10,000 connections.
+    echo "${line/\"label\":\"idle-10k\"/\"label\":\"setup-10k\"}" >>"$results"
+  fi
+  if want fanout; then
+    start_hub "$kind"
+    gen "$kind" fanout --senders 1 --ws 1000 --window 64 --duration 10 --drain 5 --timeout 45
+  fi
+  if want chat; then
+    start_hub "$kind"
+    gen "$kind" chat-100 --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 --timeout 45
+    search "$kind" chat-max --senders 100 --ws 900
+  fi
+  if want bridge-tcp-web; then
+    start_hub "$kind"
+    search "$kind" bridge-tcp-web --senders 100 --sender-proto tcp --ws 900
+  fi
+  if want bridge-web-tcp; then
+    start_hub "$kind"
+    search "$kind" bridge-web-tcp --senders 100 --sender-proto ws --tcp 900
+  fi
+  cleanup
+done
+
+echo
+node "$root/bench/table.js" "$results"
