@@ -1,0 +1,1181 @@
+/*
+ * gw_hub.c - the star hub. Pure: no I/O, no clock, no logging; see gw_hub.h.
+ */
+#include "gw_hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_json.h"
+#include "gw_limits.h"
+#include "gw_text.h"
+#include "wt_codec.h"
+
+/* Extra connections, past max_participants, that are accepted only to be
+ * told "full" and closed. Past those, connections are refused outright. */
+#define GW_REFUSE_SLACK 16u
+
+/* /who names at most this many participants, then says how many more. */
+#define GW_WHO_MAX_NAMES 50u
+
+struct gw_part {
+    uint64_t pid;
+    enum gw_via via;
+    void *user;
+    char nick[GW_NICK_MAX_BYTES + 1];
+    int joined;             /* in the room (TCP: from connect; web: after hello) */
+    int closing;
+    int close_code;
+    char close_reason[GW_REASON_MAX_BYTES + 1];
+    struct gw_queue q;
+    int resync;             /* TCP: the next write starts with R of the transcript */
+    int woken;              /* wake was called since the queue last ran dry */
+    /* TCP draft: the participant's text box as it is now. */
+    struct wt_decoder dec;
+    char *draft;
+    size_t dlen, dcap;
+    size_t line_start;      /* offset of the unfinished last line */
+    uint64_t lines;         /* completed lines seen since the last clear */
+    /* live typing: what it is now, and what browsers were last told */
+    char typing[GW_TYPING_MAX_BYTES + 1];
+    size_t typing_len;
+    char typing_sent[GW_TYPING_MAX_BYTES + 1];
+    size_t typing_sent_len;
+    int64_t typing_at;      /* when the last typing update left */
+    /* rate limit: a token bucket, in thousandths of a message */
+    int64_t tokens;
+    int64_t tokens_at;
+};
+
+struct gw_hist {
+    uint64_t id;
+    struct gw_buf *json;
+};
+
+struct gw_hub {
+    struct gw_hub_config cfg;
+    char *key;
+    size_t key_len;
+    struct gw_part **parts;
+    size_t nparts, cap;
+    uint64_t next_pid;
+    uint64_t next_id;
+    unsigned guest_seq;
+    /* history: a ring of the latest events' JSON */
+    struct gw_hist *hist;
+    size_t hist_head, hist_count, hist_bytes;
+    /* the TCP transcript and its R frame, built on demand */
+    char transcript[GW_TRANSCRIPT_MAX_BYTES];
+    size_t tlen;
+    struct gw_buf *transcript_r;
+};
+
+const char *gw_strerror(int code)
+{
+    switch (code) {
+    case GW_OK: return "success";
+    case GW_ENOMEM: return "out of memory";
+    case GW_ENOENT: return "no such participant";
+    case GW_EINVAL: return "invalid argument";
+    case GW_EFULL: return "too many connections";
+    default: return "unknown error";
+    }
+}
+
+static const char *via_name(enum gw_via v)
+{
+    return v == GW_VIA_TCP ? "tcp" : "web";
+}
+
+static struct gw_part *find(struct gw_hub *h, uint64_t pid)
+{
+    for (size_t i = 0; i < h->nparts; i++)
+        if (h->parts[i]->pid == pid)
+            return h->parts[i];
+    return NULL;
+}
+
+static void wake(struct gw_hub *h, struct gw_part *p)
+{
+    if (p->woken)
+        return;
+    p->woken = 1;
+    if (h->cfg.wake)
+        h->cfg.wake(h->cfg.ctx, p->user, p->pid);
+}
+
+static void start_closing(struct gw_hub *h, struct gw_part *p, int code, const char *reason)
+{
+    if (p->closing)
+        return;
+    p->closing = 1;
+    p->close_code = code;
+    snprintf(p->close_reason, sizeof p->close_reason, "%s", reason);
+    p->woken = 0; /* make sure the adapter hears of it */
+    wake(h, p);
+}
+
+/* ---- output queues ---- */
+
+/* Drop what a TCP participant has queued, except a handshake not yet
+ * written, and send it the whole transcript instead. */
+static void tcp_resync(struct gw_hub *h, struct gw_part *p)
+{
+    struct gw_queue keep;
+    gw_queue_init(&keep, p->q.max_bytes, p->q.max_items);
+    while (p->q.count) {
+        const struct gw_item *it = gw_queue_peek(&p->q);
+        unsigned flags = it->flags;
+        struct gw_buf *b = gw_queue_pop(&p->q);
+        if (flags & GW_ITEM_SOLO)
+            (void)gw_queue_push(&keep, b, flags);
+        gw_buf_unref(b);
+    }
+    gw_queue_clear(&p->q);
+    p->q = keep;
+    p->resync = 1;
+    wake(h, p);
+}
+
+static void push_tcp(struct gw_hub *h, struct gw_part *p, struct gw_buf *b, unsigned flags)
+{
+    if (!b || p->closing)
+        return;
+    if (gw_queue_push(&p->q, b, flags) != 0) {
+        tcp_resync(h, p);
+        return;
+    }
+    wake(h, p);
+}
+
+static void push_web(struct gw_hub *h, struct gw_part *p, struct gw_buf *b)
+{
+    if (!b || p->closing)
+        return;
+    if (gw_queue_push(&p->q, b, 0) != 0) {
+        /* Fell too far behind: nothing queued is worth keeping, the
+         * browser resumes by id when it reconnects. */
+        gw_queue_clear(&p->q);
+        start_closing(h, p, GW_CLOSE_BEHIND, "too far behind");
+        return;
+    }
+    wake(h, p);
+}
+
+/* An A frame of len bytes of text. Caller owns the buffer. */
+static struct gw_buf *frame(struct gw_hub *h, enum wt_op op, const char *text, size_t len)
+{
+    size_t n = wt_frame_size(text, len);
+    struct gw_buf *b = gw_buf_new(h->cfg.headroom, n);
+    size_t out;
+    if (!b)
+        return NULL;
+    if (wt_frame_encode((char *)gw_buf_bytes(b), n + 1, &out, op, text, len) != WT_OK) {
+        gw_buf_unref(b);
+        return NULL;
+    }
+    b->len = out;
+    return b;
+}
+
+/* A line for one TCP participant only ("* ..."), not part of the room's
+ * transcript. */
+static void tcp_personal(struct gw_hub *h, struct gw_part *p, const char *text)
+{
+    char line[GW_TEXT_MAX_BYTES + 16];
+    int n = snprintf(line, sizeof line, "* %s\r\n", text);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line)
+        n = (int)sizeof line - 1;
+    struct gw_buf *b = frame(h, WT_OP_APPEND, line, (size_t)n);
+    push_tcp(h, p, b, 0);
+    gw_buf_unref(b);
+}
+
+static void reply_error(struct gw_hub *h, struct gw_part *p, int code, const char *msg,
+                        const char *ref)
+{
+    if (p->via == GW_VIA_WEB) {
+        struct gw_buf *b = gw_json_error(code, msg, ref, h->cfg.headroom);
+        push_web(h, p, b);
+        gw_buf_unref(b);
+    } else {
+        char text[GW_TEXT_MAX_BYTES];
+        snprintf(text, sizeof text, "error %d: %s", code, msg);
+        tcp_personal(h, p, text);
+    }
+}
+
+static void reply_info(struct gw_hub *h, struct gw_part *p, int code, const char *text)
+{
+    if (p->via == GW_VIA_WEB) {
+        struct gw_buf *b = gw_json_info(code, text, strlen(text), h->cfg.headroom);
+        push_web(h, p, b);
+        gw_buf_unref(b);
+    } else {
+        tcp_personal(h, p, text);
+    }
+}
+
+/* ---- the transcript ---- */
+
+static void transcript_changed(struct gw_hub *h)
+{
+    gw_buf_unref(h->transcript_r);
+    h->transcript_r = NULL;
+}
+
+/* Append one line (ending in \r\n) to the room's transcript and send it to
+ * every TCP participant as one A frame, or, when the transcript had to be
+ * cut back, send everyone the new whole as R. */
+static void transcript_line(struct gw_hub *h, const char *line, size_t len)
+{
+    int trimmed = 0;
+    if (len > GW_TRANSCRIPT_KEEP_BYTES)
+        len = gw_utf8_cut(line, len, GW_TRANSCRIPT_KEEP_BYTES);
+    if (h->tlen + len > GW_TRANSCRIPT_MAX_BYTES) {
+        size_t need = h->tlen + len - GW_TRANSCRIPT_KEEP_BYTES, cut = h->tlen;
+        for (size_t i = need ? need - 1 : 0; i < h->tlen; i++)
+            if (h->transcript[i] == '\n') {
+                cut = i + 1;
+                break;
+            }
+        memmove(h->transcript, h->transcript + cut, h->tlen - cut);
+        h->tlen -= cut;
+        trimmed = 1;
+    }
+    memcpy(h->transcript + h->tlen, line, len);
+    h->tlen += len;
+    transcript_changed(h);
+
+    struct gw_buf *a = trimmed ? NULL : frame(h, WT_OP_APPEND, line, len);
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        if (p->via != GW_VIA_TCP || !p->joined || p->closing)
+            continue;
+        if (trimmed || !a)
+            tcp_resync(h, p);
+        else if (!p->resync) /* a pending R already shows this line */
+            push_tcp(h, p, a, 0);
+    }
+    gw_buf_unref(a);
+}
+
+static struct gw_buf *transcript_frame(struct gw_hub *h)
+{
+    if (!h->transcript_r)
+        h->transcript_r = frame(h, WT_OP_REPLACE, h->transcript, h->tlen);
+    return h->transcript_r ? gw_buf_ref(h->transcript_r) : NULL;
+}
+
+/* Render a room event as transcript text: prefix, then text whose extra
+ * lines are indented, then \r\n. */
+static void transcript_event(struct gw_hub *h, const char *prefix, const char *text, size_t len)
+{
+    char line[GW_TEXT_MAX_BYTES * 2 + GW_NICK_MAX_BYTES + 16];
+    size_t n = 0, plen = strlen(prefix);
+    memcpy(line, prefix, plen);
+    n = plen;
+    for (size_t i = 0; i < len && n + 4 < sizeof line; i++) {
+        if (text[i] == '\n') {
+            memcpy(line + n, "\r\n  ", 4);
+            n += 4;
+        } else {
+            line[n++] = text[i];
+        }
+    }
+    n = gw_utf8_cut(line, n, sizeof line - 2);
+    line[n++] = '\r';
+    line[n++] = '\n';
+    transcript_line(h, line, n);
+}
+
+/* ---- history and room events ---- */
+
+static void history_add(struct gw_hub *h, uint64_t id, struct gw_buf *json)
+{
+    while (h->hist_count &&
+           (h->hist_count >= GW_HISTORY_MAX_EVENTS ||
+            h->hist_bytes + json->len > GW_HISTORY_MAX_BYTES)) {
+        struct gw_hist *old = &h->hist[h->hist_head];
+        h->hist_bytes -= old->json->len;
+        gw_buf_unref(old->json);
+        h->hist_head = (h->hist_head + 1) % GW_HISTORY_MAX_EVENTS;
+        h->hist_count--;
+    }
+    struct gw_hist *e = &h->hist[(h->hist_head + h->hist_count) % GW_HISTORY_MAX_EVENTS];
+    e->id = id;
+    e->json = gw_buf_ref(json);
+    h->hist_count++;
+    h->hist_bytes += json->len;
+}
+
+/* Give an event its id, keep it, and send it to every browser in the room. */
+static void room_event(struct gw_hub *h, struct gw_event *ev)
+{
+    ev->id = h->next_id++;
+    struct gw_buf *json = gw_json_event(ev, h->cfg.headroom);
+    if (!json)
+        return;
+    history_add(h, ev->id, json);
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        if (p->via == GW_VIA_WEB && p->joined)
+            push_web(h, p, json);
+    }
+    gw_buf_unref(json);
+}
+
+static void ev_init(struct gw_event *ev, enum gw_ev_type type, struct gw_part *p, int64_t now)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->type = type;
+    ev->time_ms = now;
+    ev->pid = p->pid;
+    ev->nick = p->nick;
+    ev->via = via_name(p->via);
+}
+
+static void post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
+                         size_t len, int me)
+{
+    struct gw_event ev;
+    ev_init(&ev, GW_EV_MESSAGE, p, now);
+    ev.text = text;
+    ev.text_len = len;
+    ev.me = me;
+    room_event(h, &ev);
+    char prefix[GW_NICK_MAX_BYTES + 8];
+    snprintf(prefix, sizeof prefix, me ? "* %s " : "%s: ", p->nick);
+    transcript_event(h, prefix, text, len);
+}
+
+static void post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    struct gw_event ev;
+    ev_init(&ev, GW_EV_JOIN, p, now);
+    room_event(h, &ev);
+    char text[GW_NICK_MAX_BYTES + 32];
+    snprintf(text, sizeof text, "* %s joined (%s)", p->nick, via_name(p->via));
+    transcript_event(h, "", text, strlen(text));
+}
+
+static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now, const char *reason)
+{
+    struct gw_event ev;
+    ev_init(&ev, GW_EV_LEAVE, p, now);
+    ev.reason = reason;
+    room_event(h, &ev);
+    char text[GW_NICK_MAX_BYTES + 16];
+    snprintf(text, sizeof text, "* %s left", p->nick);
+    transcript_event(h, "", text, strlen(text));
+}
+
+/* ---- typing ---- */
+
+static void typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    if (p->typing_len == p->typing_sent_len &&
+        memcmp(p->typing, p->typing_sent, p->typing_len) == 0)
+        return;
+    memcpy(p->typing_sent, p->typing, p->typing_len);
+    p->typing_sent_len = p->typing_len;
+    p->typing_at = now;
+    if (!p->joined)
+        return;
+    struct gw_event ev;
+    ev_init(&ev, GW_EV_TYPING, p, now);
+    ev.text = p->typing;
+    ev.text_len = p->typing_len;
+    struct gw_buf *json = gw_json_event(&ev, h->cfg.headroom);
+    for (size_t i = 0; json && i < h->nparts; i++) {
+        struct gw_part *o = h->parts[i];
+        if (o != p && o->via == GW_VIA_WEB && o->joined)
+            push_web(h, o, json);
+    }
+    gw_buf_unref(json);
+}
+
+/* A participant's unfinished text is now text (valid UTF-8): clean it, and
+ * tell browsers now if it stopped, or within GW_TYPING_INTERVAL_MS. */
+static void set_typing(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
+                       size_t len)
+{
+    char tmp[GW_TYPING_MAX_BYTES + 4];
+    size_t cut = gw_utf8_cut(text, len, GW_TYPING_MAX_BYTES);
+    size_t n = gw_text_clean(text, cut, tmp, 0);
+    memcpy(p->typing, tmp, n);
+    p->typing_len = n;
+    if (n == 0 || now - p->typing_at >= GW_TYPING_INTERVAL_MS)
+        typing_emit(h, p, now);
+}
+
+/* ---- commands ---- */
+
+static int rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    if (!h->cfg.rate)
+        return 1;
+    int64_t per = (int64_t)h->cfg.rate * 1000, burst = per * 2;
+    if (now > p->tokens_at) {
+        int64_t dt = now - p->tokens_at;
+        p->tokens = dt > burst ? burst : p->tokens + dt * (int64_t)h->cfg.rate;
+        if (p->tokens > burst)
+            p->tokens = burst;
+        p->tokens_at = now;
+    }
+    if (p->tokens < 1000)
+        return 0;
+    p->tokens -= 1000;
+    return 1;
+}
+
+/* Who else (not self) in the room has this nick, without regard to case. */
+static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, const char *nick,
+                                  size_t len)
+{
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        if (p != self && p->joined &&
+            gw_nick_equal(p->nick, strlen(p->nick), nick, len))
+            return p;
+    }
+    return NULL;
+}
+
+/* Change p's nick, announcing it. Returns 0 or a reply code (553). */
+static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
+                       size_t len, const char *ref)
+{
+    char msg[GW_NICK_MAX_BYTES * 2 + 64];
+    int st = gw_nick_check(nick, len);
+    if (st != GW_NICK_OK) {
+        reply_error(h, p, GW_R_NAME, gw_nick_strerror(st), ref);
+        return GW_R_NAME;
+    }
+    struct gw_part *owner = nick_owner(h, p, nick, len);
+    if (owner) {
+        snprintf(msg, sizeof msg, "nick \"%.*s\" is taken", (int)len, nick);
+        reply_error(h, p, GW_R_NAME, msg, ref);
+        return GW_R_NAME;
+    }
+    if (strlen(p->nick) == len && memcmp(p->nick, nick, len) == 0)
+        return 0;
+    char old[GW_NICK_MAX_BYTES + 1];
+    memcpy(old, p->nick, sizeof old);
+    memcpy(p->nick, nick, len);
+    p->nick[len] = '\0';
+    if (!p->joined)
+        return 0;
+    struct gw_event ev;
+    ev_init(&ev, GW_EV_NICK, p, now);
+    ev.old = old;
+    room_event(h, &ev);
+    snprintf(msg, sizeof msg, "* %s is now %s", old, p->nick);
+    transcript_event(h, "", msg, strlen(msg));
+    return 0;
+}
+
+struct cmd_ctx {
+    struct gw_hub *h;
+    struct gw_part *p;
+    int64_t now;
+    const char *arg;
+    size_t arg_len;
+    const char *ref;
+};
+
+static void cmd_nick(struct cmd_ctx *c)
+{
+    if (!c->arg_len) {
+        reply_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /nick NAME", c->ref);
+        return;
+    }
+    (void)change_nick(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
+}
+
+static void cmd_me(struct cmd_ctx *c)
+{
+    if (!c->arg_len) {
+        reply_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /me ACTION", c->ref);
+        return;
+    }
+    post_message(c->h, c->p, c->now, c->arg, c->arg_len, 1);
+}
+
+static void cmd_who(struct cmd_ctx *c)
+{
+    char text[GW_WHO_MAX_NAMES * (GW_NICK_MAX_BYTES + 8) + 64];
+    unsigned n = 0;
+    for (size_t i = 0; i < c->h->nparts; i++)
+        n += c->h->parts[i]->joined && !c->h->parts[i]->closing;
+    size_t o = (size_t)snprintf(text, sizeof text, "%u here:", n);
+    unsigned shown = 0;
+    for (size_t i = 0; i < c->h->nparts; i++) {
+        struct gw_part *q = c->h->parts[i];
+        if (!q->joined || q->closing)
+            continue;
+        if (shown == GW_WHO_MAX_NAMES) {
+            o += (size_t)snprintf(text + o, sizeof text - o, " and %u more", n - shown);
+            break;
+        }
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s (%s)", shown ? "," : "", q->nick,
+                              via_name(q->via));
+        shown++;
+    }
+    reply_info(c->h, c->p, GW_R_WHO, text);
+}
+
+static void cmd_help(struct cmd_ctx *c);
+
+/* The slash commands, checked once here. */
+static const struct {
+    const char *name;
+    void (*fn)(struct cmd_ctx *c);
+    const char *usage;
+} commands[] = {
+    {"nick", cmd_nick, "/nick NAME"},
+    {"me", cmd_me, "/me ACTION"},
+    {"who", cmd_who, "/who"},
+    {"help", cmd_help, "/help"},
+};
+
+static void cmd_help(struct cmd_ctx *c)
+{
+    char text[256];
+    size_t o = (size_t)snprintf(text, sizeof text, "commands:");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s", i ? "," : "", commands[i].usage);
+    snprintf(text + o, sizeof text - o, "; start a line with // to send one starting with /");
+    reply_info(c->h, c->p, GW_R_HELP, text);
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* One line or say-text from a participant (canonical, may hold \n for a
+ * browser): a command or a message. */
+static void said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text, size_t len,
+                 const char *ref)
+{
+    if (len > GW_TEXT_MAX_BYTES) {
+        reply_error(h, p, GW_R_TOO_LARGE, "message too long (at most 4096 bytes)", ref);
+        return;
+    }
+    if (!rate_ok(h, p, now)) {
+        reply_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down (not sent)", ref);
+        return;
+    }
+    if (len >= 2 && text[0] == '/' && text[1] == '/') {
+        post_message(h, p, now, text + 1, len - 1, 0);
+        return;
+    }
+    if (len == 0 || text[0] != '/') {
+        post_message(h, p, now, text, len, 0);
+        return;
+    }
+    size_t nl = 1;
+    while (nl < len && !is_space(text[nl]) && text[nl] != '\n')
+        nl++;
+    struct cmd_ctx c = {h, p, now, text + nl, len - nl, ref};
+    while (c.arg_len && (is_space(*c.arg) || *c.arg == '\n')) {
+        c.arg++;
+        c.arg_len--;
+    }
+    while (c.arg_len && (is_space(c.arg[c.arg_len - 1]) || c.arg[c.arg_len - 1] == '\n'))
+        c.arg_len--;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strlen(commands[i].name) == nl - 1 && memcmp(commands[i].name, text + 1, nl - 1) == 0) {
+            commands[i].fn(&c);
+            return;
+        }
+    }
+    char msg[96];
+    snprintf(msg, sizeof msg, "unknown command /%.*s (try /help)", (int)(nl - 1 > 40 ? 40 : nl - 1),
+             text + 1);
+    /* The command name is cut at 40 bytes: keep the message valid UTF-8. */
+    size_t mlen = strlen(msg);
+    if (!wt_utf8_valid(msg, mlen))
+        snprintf(msg, sizeof msg, "unknown command (try /help)");
+    reply_error(h, p, GW_R_UNKNOWN, msg, ref);
+}
+
+/* ---- TCP drafts ---- */
+
+/* A completed line of the draft, without its line end. */
+static void tcp_line(struct gw_hub *h, struct gw_part *p, int64_t now, const char *s, size_t len)
+{
+    char *clean = malloc(len + 1);
+    if (!clean)
+        return;
+    size_t n = gw_text_clean(s, len, clean, 0);
+    size_t start = 0;
+    while (n && is_space(clean[n - 1]))
+        n--;
+    while (start < n && is_space(clean[start]))
+        start++;
+    if (n > start)
+        said(h, p, now, clean + start, n - start, NULL);
+    free(clean);
+}
+
+static int draft_reserve(struct gw_part *p, size_t need)
+{
+    if (need <= p->dcap)
+        return 0;
+    size_t ncap = p->dcap ? p->dcap : 256;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > GW_DRAFT_MAX_BYTES)
+        ncap = GW_DRAFT_MAX_BYTES;
+    char *n = realloc(p->draft, ncap);
+    if (!n)
+        return -1;
+    p->draft = n;
+    p->dcap = ncap;
+    return 0;
+}
+
+static void tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *why)
+{
+    char text[160], reason[GW_REASON_MAX_BYTES + 1];
+    snprintf(text, sizeof text, "error %d: %s; closing", code, why);
+    tcp_personal(h, p, text);
+    snprintf(reason, sizeof reason, "%s", why);
+    start_closing(h, p, GW_CLOSE_POLICY, reason);
+}
+
+/*
+ * Apply one frame to the draft. The participant's completed lines are
+ * counted since the last time its box was cleared; whenever the count
+ * grows, the new lines are sent, and when an edit makes it shrink, the
+ * count follows, so text before the last completed line that is edited is
+ * never sent again, and lines completed after a clear are.
+ */
+static void tcp_frame(struct gw_hub *h, struct gw_part *p, int64_t now, const struct wt_frame *f)
+{
+    if (f->op == WT_OP_REPLACE) {
+        if (draft_reserve(p, f->len)) {
+            tcp_fail(h, p, GW_R_TOO_LARGE, "out of memory for the draft");
+            return;
+        }
+        if (f->len)
+            memcpy(p->draft, f->text, f->len);
+        p->dlen = f->len;
+        uint64_t m = 0;
+        p->line_start = 0;
+        for (size_t i = 0; i < p->dlen; i++)
+            if (p->draft[i] == '\n') {
+                m++;
+                p->line_start = i + 1;
+            }
+        if (m > p->lines) {
+            /* Send the lines numbered p->lines .. m-1. */
+            uint64_t k = 0;
+            size_t start = 0;
+            for (size_t i = 0; i < p->dlen && !p->closing; i++) {
+                if (p->draft[i] != '\n')
+                    continue;
+                if (k >= p->lines)
+                    tcp_line(h, p, now, p->draft + start, i - start);
+                k++;
+                start = i + 1;
+            }
+        }
+        p->lines = m;
+    } else {
+        if (p->dlen + f->len > GW_DRAFT_MAX_BYTES) {
+            /* Completed lines were all sent: forget them. */
+            memmove(p->draft, p->draft + p->line_start, p->dlen - p->line_start);
+            p->dlen -= p->line_start;
+            p->line_start = 0;
+        }
+        if (p->dlen + f->len > GW_DRAFT_MAX_BYTES || draft_reserve(p, p->dlen + f->len)) {
+            tcp_fail(h, p, GW_R_TOO_LARGE, "line too long");
+            return;
+        }
+        size_t old = p->dlen;
+        memcpy(p->draft + p->dlen, f->text, f->len);
+        p->dlen += f->len;
+        for (size_t i = old; i < p->dlen && !p->closing; i++) {
+            if (p->draft[i] != '\n')
+                continue;
+            p->lines++;
+            tcp_line(h, p, now, p->draft + p->line_start, i - p->line_start);
+            p->line_start = i + 1;
+        }
+    }
+    if (!p->closing)
+        set_typing(h, p, now, p->draft + p->line_start, p->dlen - p->line_start);
+}
+
+int gw_hub_tcp_input(struct gw_hub *h, uint64_t pid, int64_t now, const void *data, size_t len)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    if (p->via != GW_VIA_TCP || (!data && len))
+        return GW_EINVAL;
+    const unsigned char *s = data;
+    while (len && !p->closing) {
+        struct wt_frame f;
+        size_t used = 0;
+        int rc = wt_decoder_feed(&p->dec, s, len, &used, &f);
+        s += used;
+        len -= used;
+        if (rc == WT_EAGAIN)
+            break;
+        if (rc != WT_OK) {
+            char why[96];
+            snprintf(why, sizeof why, "malformed frame: %s", wt_strerror(rc));
+            tcp_fail(h, p, rc == WT_ETOOBIG ? GW_R_TOO_LARGE : GW_R_UNREADABLE, why);
+            break;
+        }
+        tcp_frame(h, p, now, &f);
+    }
+    return GW_OK;
+}
+
+/* ---- browsers ---- */
+
+static int key_ok(const struct gw_hub *h, const char *key, size_t len)
+{
+    if (!h->key_len)
+        return 1;
+    if (!key)
+        return 0;
+    /* Compare without an early exit, so timing says little about the key. */
+    unsigned diff = (unsigned)(len ^ h->key_len);
+    for (size_t i = 0; i < h->key_len; i++)
+        diff |= (unsigned char)h->key[i] ^ (unsigned char)(i < len ? key[i] : 0);
+    return diff == 0;
+}
+
+static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, h->cfg.headroom, 512 + h->hist_bytes);
+    gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\",\"you\":{\"pid\":");
+    gw_jw_uint(&w, p->pid);
+    gw_jw_lit(&w, ",\"nick\":");
+    gw_jw_str(&w, p->nick, strlen(p->nick));
+    gw_jw_lit(&w, ",\"via\":\"web\"},\"participants\":[");
+    int first = 1;
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *q = h->parts[i];
+        if (!q->joined || q->closing)
+            continue;
+        gw_jw_lit(&w, first ? "{\"pid\":" : ",{\"pid\":");
+        first = 0;
+        gw_jw_uint(&w, q->pid);
+        gw_jw_lit(&w, ",\"nick\":");
+        gw_jw_str(&w, q->nick, strlen(q->nick));
+        gw_jw_lit(&w, q->via == GW_VIA_TCP ? ",\"via\":\"tcp\",\"typing\":" : ",\"via\":\"web\",\"typing\":");
+        gw_jw_str(&w, q->typing_sent, q->typing_sent_len);
+        gw_jw_lit(&w, "}");
+    }
+    gw_jw_lit(&w, "],\"history\":[");
+    /* Which retained events to send: all after last_id, or the latest few
+     * on a first visit; gap when some of those after last_id are gone. */
+    uint64_t latest = h->next_id - 1;
+    uint64_t oldest = h->hist_count ? h->hist[h->hist_head].id : h->next_id;
+    int gap = 0;
+    size_t from = 0;
+    if (last_id == 0 || last_id > latest) {
+        gap = last_id > latest;
+        from = h->hist_count > GW_WELCOME_RECENT ? h->hist_count - GW_WELCOME_RECENT : 0;
+    } else {
+        gap = oldest > last_id + 1;
+        while (from < h->hist_count &&
+               h->hist[(h->hist_head + from) % GW_HISTORY_MAX_EVENTS].id <= last_id)
+            from++;
+    }
+    for (size_t i = from; i < h->hist_count; i++) {
+        struct gw_buf *b = h->hist[(h->hist_head + i) % GW_HISTORY_MAX_EVENTS].json;
+        if (i > from)
+            gw_jw_lit(&w, ",");
+        gw_jw_raw(&w, (const char *)gw_buf_bytes(b), b->len);
+    }
+    gw_jw_lit(&w, "],\"last_id\":");
+    gw_jw_uint(&w, latest);
+    gw_jw_lit(&w, gap ? ",\"gap\":true}" : ",\"gap\":false}");
+    struct gw_buf *b = gw_jw_finish(&w);
+    push_web(h, p, b);
+    gw_buf_unref(b);
+}
+
+static void guest_name(struct gw_hub *h, struct gw_part *p)
+{
+    do
+        snprintf(p->nick, sizeof p->nick, "guest-%u", ++h->guest_seq);
+    while (nick_owner(h, p, p->nick, strlen(p->nick)));
+}
+
+static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m)
+{
+    if (p->joined) {
+        reply_error(h, p, GW_R_SEQUENCE, "hello was already sent", m->ref);
+        return;
+    }
+    if (!key_ok(h, m->key, m->key_len)) {
+        reply_error(h, p, GW_R_KEY, m->key ? "wrong access key" : "access key required", m->ref);
+        start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
+        return;
+    }
+    /* A nick that is not allowed or taken gets 553, and the browser joins
+     * as a guest all the same: it can pick another with "nick". */
+    if (!m->nick || !m->nick_len || change_nick(h, p, now, m->nick, m->nick_len, m->ref) != 0)
+        guest_name(h, p);
+    p->joined = 1;
+    welcome(h, p, m->last_id);
+    post_join(h, p, now);
+}
+
+int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *data, size_t len)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    if (p->via != GW_VIA_WEB || (!data && len))
+        return GW_EINVAL;
+    if (p->closing)
+        return GW_OK;
+    struct gw_cmsg m;
+    const char *why;
+    int rc = gw_json_parse_client(data ? data : "", len, &m, &why);
+    if (rc < 0) {
+        reply_error(h, p, -rc, why, m.ref);
+    } else if (m.type != GW_C_HELLO && !p->joined) {
+        reply_error(h, p, GW_R_SEQUENCE, "send hello first", m.ref);
+    } else {
+        switch (m.type) {
+        case GW_C_HELLO:
+            web_hello(h, p, now, &m);
+            break;
+        case GW_C_SAY: {
+            size_t n = gw_text_clean(m.text, m.text_len, m.text, 1);
+            while (n && m.text[n - 1] == '\n')
+                n--;
+            if (n == 0)
+                reply_error(h, p, GW_R_BAD_ARGS, "text is empty", m.ref);
+            else
+                said(h, p, now, m.text, n, m.ref);
+            break;
+        }
+        case GW_C_TYPING:
+            set_typing(h, p, now, m.text, m.text_len);
+            break;
+        case GW_C_NICK:
+            if (rate_ok(h, p, now))
+                (void)change_nick(h, p, now, m.nick, m.nick_len, m.ref);
+            else
+                reply_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down", m.ref);
+            break;
+        case GW_C_NONE:
+            break;
+        }
+    }
+    gw_cmsg_free(&m);
+    return GW_OK;
+}
+
+int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    if (p->closing)
+        return GW_OK;
+    reply_error(h, p, code, why, NULL);
+    if (code == GW_R_TOO_LARGE)
+        start_closing(h, p, GW_CLOSE_TOO_BIG, why);
+    return GW_OK;
+}
+
+/* ---- life cycle ---- */
+
+int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
+{
+    if (!out || !cfg)
+        return GW_EINVAL;
+    struct gw_hub *h = calloc(1, sizeof(*h));
+    if (!h)
+        return GW_ENOMEM;
+    h->cfg = *cfg;
+    if (!h->cfg.max_participants)
+        h->cfg.max_participants = GW_PARTICIPANTS_DEFAULT;
+    if (h->cfg.max_participants > GW_PARTICIPANTS_CEILING)
+        h->cfg.max_participants = GW_PARTICIPANTS_CEILING;
+    if (!h->cfg.tcp_queue_max_bytes)
+        h->cfg.tcp_queue_max_bytes = GW_TCP_QUEUE_MAX_BYTES;
+    if (!h->cfg.web_queue_max_bytes)
+        h->cfg.web_queue_max_bytes = GW_WEB_QUEUE_MAX_BYTES;
+    h->cap = h->cfg.max_participants + GW_REFUSE_SLACK;
+    h->parts = calloc(h->cap, sizeof(*h->parts));
+    h->hist = calloc(GW_HISTORY_MAX_EVENTS, sizeof(*h->hist));
+    if (cfg->key && *cfg->key) {
+        h->key_len = strlen(cfg->key);
+        h->key = h->key_len <= GW_KEY_MAX_BYTES ? strdup(cfg->key) : NULL;
+    }
+    if (!h->parts || !h->hist || (h->key_len && !h->key)) {
+        int rc = h->key_len > GW_KEY_MAX_BYTES ? GW_EINVAL : GW_ENOMEM;
+        free(h->parts);
+        free(h->hist);
+        free(h->key);
+        free(h);
+        return rc;
+    }
+    h->cfg.key = NULL;
+    h->next_pid = 1;
+    h->next_id = 1;
+    *out = h;
+    return GW_OK;
+}
+
+static void part_free(struct gw_part *p)
+{
+    gw_queue_clear(&p->q);
+    wt_decoder_free(&p->dec);
+    free(p->draft);
+    free(p);
+}
+
+void gw_hub_free(struct gw_hub *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->nparts; i++)
+        part_free(h->parts[i]);
+    for (size_t i = 0; i < h->hist_count; i++)
+        gw_buf_unref(h->hist[(h->hist_head + i) % GW_HISTORY_MAX_EVENTS].json);
+    gw_buf_unref(h->transcript_r);
+    free(h->hist);
+    free(h->parts);
+    free(h->key);
+    free(h);
+}
+
+int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, uint64_t *pid)
+{
+    if (!h || !pid || (via != GW_VIA_TCP && via != GW_VIA_WEB))
+        return GW_EINVAL;
+    if (h->nparts >= h->cap)
+        return GW_EFULL;
+    struct gw_part *p = calloc(1, sizeof(*p));
+    if (!p)
+        return GW_ENOMEM;
+    p->pid = h->next_pid++;
+    p->via = via;
+    p->user = user;
+    p->tokens = (int64_t)h->cfg.rate * 2000;
+    p->tokens_at = now;
+    p->typing_at = now - GW_TYPING_INTERVAL_MS;
+    gw_queue_init(&p->q, via == GW_VIA_TCP ? h->cfg.tcp_queue_max_bytes : h->cfg.web_queue_max_bytes,
+                  GW_QUEUE_MAX_ITEMS);
+    (void)wt_decoder_init(&p->dec, 0);
+    h->parts[h->nparts++] = p;
+    *pid = p->pid;
+
+    int full = h->nparts > h->cfg.max_participants;
+    if (via == GW_VIA_TCP) {
+        /* The handshake and the priming leave alone, in one write: see
+         * WT_PRIMING for why they must not be split nor followed at once. */
+        struct gw_buf *hs = gw_buf_new(h->cfg.headroom, WT_HANDSHAKE_LEN + WT_PRIMING_LEN);
+        if (hs) {
+            memcpy(gw_buf_bytes(hs), WT_HANDSHAKE WT_PRIMING, WT_HANDSHAKE_LEN + WT_PRIMING_LEN);
+            push_tcp(h, p, hs, GW_ITEM_SOLO);
+            gw_buf_unref(hs);
+        }
+        if (full) {
+            tcp_personal(h, p, "error 421: the gateway is full, try again later");
+            start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
+            return GW_OK;
+        }
+        guest_name(h, p);
+        p->resync = 1;
+        p->joined = 1;
+        post_join(h, p, now);
+    } else if (full) {
+        struct gw_buf *b = gw_json_bye(GW_R_SHUTDOWN, "the gateway is full, try again later",
+                                       h->cfg.headroom);
+        push_web(h, p, b);
+        gw_buf_unref(b);
+        start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
+    }
+    return GW_OK;
+}
+
+int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *reason)
+{
+    size_t i;
+    for (i = 0; i < h->nparts; i++)
+        if (h->parts[i]->pid == pid)
+            break;
+    if (i == h->nparts)
+        return GW_ENOENT;
+    struct gw_part *p = h->parts[i];
+    h->parts[i] = h->parts[--h->nparts];
+    h->parts[h->nparts] = NULL;
+    if (p->joined)
+        post_leave(h, p, now, reason ? reason : "closed");
+    part_free(p);
+    return GW_OK;
+}
+
+void gw_hub_tick(struct gw_hub *h, int64_t now)
+{
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        if (now - p->typing_at >= GW_TYPING_INTERVAL_MS)
+            typing_emit(h, p, now);
+    }
+}
+
+void gw_hub_shutdown(struct gw_hub *h, int64_t now)
+{
+    (void)now;
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        if (p->closing)
+            continue;
+        if (p->via == GW_VIA_WEB) {
+            struct gw_buf *b = gw_json_bye(GW_R_SHUTDOWN, "gateway shutting down", h->cfg.headroom);
+            if (b && gw_queue_push(&p->q, b, 0) != 0) {
+                gw_queue_clear(&p->q);
+                (void)gw_queue_push(&p->q, b, 0);
+            }
+            gw_buf_unref(b);
+        } else {
+            tcp_personal(h, p, "gateway shutting down");
+        }
+        start_closing(h, p, GW_CLOSE_GOING_AWAY, "gateway shutting down");
+    }
+}
+
+/* Join up to GW_BATCH_MAX_BYTES of queued items after first (a reference
+ * the caller gives up). */
+static struct gw_buf *batch(struct gw_hub *h, struct gw_part *p, struct gw_buf *first)
+{
+    int web = p->via == GW_VIA_WEB;
+    size_t n = 0, total = first ? first->len : 0, count = first ? 1 : 0;
+    for (; n < p->q.count; n++) {
+        const struct gw_item *it = &p->q.items[(p->q.head + n) % p->q.cap];
+        if (it->flags & GW_ITEM_SOLO)
+            break;
+        if (count && total + it->buf->len + (web ? 1 : 0) > GW_BATCH_MAX_BYTES)
+            break;
+        total += it->buf->len + (web && count ? 1 : 0);
+        count++;
+    }
+    if (count == 1 && first)
+        return first;
+    if (count == 1)
+        return gw_queue_pop(&p->q);
+    struct gw_buf *b = gw_buf_new(h->cfg.headroom, total + (web ? 2 : 0));
+    if (!b) {
+        gw_buf_unref(first);
+        return NULL;
+    }
+    unsigned char *o = gw_buf_bytes(b);
+    if (web)
+        *o++ = '[';
+    if (first) {
+        memcpy(o, gw_buf_bytes(first), first->len);
+        o += first->len;
+        gw_buf_unref(first);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct gw_buf *it = gw_queue_pop(&p->q);
+        if (web && (i || first))
+            *o++ = ',';
+        memcpy(o, gw_buf_bytes(it), it->len);
+        o += it->len;
+        gw_buf_unref(it);
+    }
+    if (web)
+        *o++ = ']';
+    b->len = (size_t)(o - gw_buf_bytes(b));
+    *o = '\0';
+    return b;
+}
+
+int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    *out = NULL;
+    const struct gw_item *head = gw_queue_peek(&p->q);
+    if (head && (head->flags & GW_ITEM_SOLO)) {
+        *out = gw_queue_pop(&p->q);
+        return 1;
+    }
+    struct gw_buf *first = NULL;
+    if (p->resync && !p->closing) {
+        first = transcript_frame(h);
+        p->resync = 0;
+        if (!first)
+            return GW_ENOMEM;
+    }
+    if (!first && !p->q.count) {
+        p->woken = 0;
+        return 0;
+    }
+    *out = batch(h, p, first);
+    return *out ? 1 : GW_ENOMEM;
+}
+
+int gw_hub_closing(struct gw_hub *h, uint64_t pid, int *code, const char **reason)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    if (code)
+        *code = p->close_code;
+    if (reason)
+        *reason = p->close_reason;
+    return p->closing;
+}
+
+const char *gw_hub_nick(struct gw_hub *h, uint64_t pid)
+{
+    struct gw_part *p = find(h, pid);
+    return p ? p->nick : NULL;
+}
+
+void gw_hub_counts(const struct gw_hub *h, unsigned *tcp, unsigned *web)
+{
+    unsigned t = 0, w = 0;
+    for (size_t i = 0; i < h->nparts; i++) {
+        if (!h->parts[i]->joined)
+            continue;
+        if (h->parts[i]->via == GW_VIA_TCP)
+            t++;
+        else
+            w++;
+    }
+    if (tcp)
+        *tcp = t;
+    if (web)
+        *web = w;
+}
+
+unsigned gw_hub_connections(const struct gw_hub *h)
+{
+    return (unsigned)h->nparts;
+}
+
+uint64_t gw_hub_last_id(const struct gw_hub *h)
+{
+    return h->next_id - 1;
+}
+
+size_t gw_hub_queued_bytes(struct gw_hub *h, uint64_t pid)
+{
+    struct gw_part *p = find(h, pid);
+    return p ? p->q.bytes : 0;
+}

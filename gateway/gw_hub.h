@@ -1,0 +1,163 @@
+/*
+ * gw_hub.h - the star hub: one room, TCP (WINTALK) and browser (JSON)
+ * participants, drafts, commands, transcript, history and fan-out.
+ *
+ * Pure: no sockets, no libwebsockets, no clock, no logging. Time is an
+ * argument (milliseconds since the Unix epoch). Bytes from a peer go in
+ * (gw_hub_tcp_input, gw_hub_web_input); bytes for a peer come out
+ * (gw_hub_take), already framed for its transport. The adapter is told a
+ * participant has output through the wake callback, and writes it when the
+ * socket is writeable.
+ *
+ * Participants are named by id (pid), never reused while the hub lives.
+ * Adapters keep the id, never a pointer into the hub. A participant is only
+ * freed by gw_hub_disconnect, which the adapter calls when its connection
+ * is gone: a participant the hub wants closed is marked closing first
+ * (gw_hub_closing tells the adapter), never freed during a fan-out.
+ *
+ * Fan-out: each room event is encoded once per transport (one JSON text,
+ * one WINTALK A frame) and every recipient's queue references those bytes.
+ * Queues are bounded (gw_limits.h). A TCP participant past its bound gets
+ * one R frame of the current transcript instead; a browser past its bound
+ * is closed with 4421 and resumes by id.
+ */
+#ifndef GW_HUB_H
+#define GW_HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_queue.h"
+
+enum gw_status {
+    GW_OK = 0,
+    GW_ENOMEM = -1,  /* allocation failed */
+    GW_ENOENT = -2,  /* no participant with that id */
+    GW_EINVAL = -3,  /* bad argument */
+    GW_EFULL = -4,   /* too many connections even to refuse politely */
+};
+
+/* English for a gw_status. Never NULL. */
+const char *gw_strerror(int code);
+
+enum gw_via { GW_VIA_TCP, GW_VIA_WEB };
+
+/* WebSocket close codes the hub asks for (docs/protocol.md). */
+#define GW_CLOSE_NORMAL 1000
+#define GW_CLOSE_GOING_AWAY 1001
+#define GW_CLOSE_POLICY 1008
+#define GW_CLOSE_TOO_BIG 1009
+#define GW_CLOSE_TRY_LATER 1013
+#define GW_CLOSE_BEHIND 4421
+
+struct gw_hub_config {
+    /* Spare bytes before every output buffer's payload (LWS_PRE). */
+    size_t headroom;
+    /* Connections accepted into the room; 0 for GW_PARTICIPANTS_DEFAULT. */
+    unsigned max_participants;
+    /* Messages per second per participant (burst twice that); 0: no limit. */
+    unsigned rate;
+    /* Access key browsers must give in hello; NULL or "" for none. Copied. */
+    const char *key;
+    /* Queue bounds; 0 for GW_TCP_QUEUE_MAX_BYTES / GW_WEB_QUEUE_MAX_BYTES. */
+    size_t tcp_queue_max_bytes;
+    size_t web_queue_max_bytes;
+    /*
+     * Called (from inside hub calls) when a participant has new output or
+     * has started closing: the adapter should ask for a writeable callback.
+     * user is what the adapter gave gw_hub_connect. May be NULL.
+     */
+    void (*wake)(void *ctx, void *user, uint64_t pid);
+    void *ctx;
+};
+
+struct gw_hub;
+
+/* Create a hub; *out is freed with gw_hub_free. Returns GW_OK, GW_ENOMEM,
+ * GW_EINVAL. */
+int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg);
+
+/* Free the hub and every participant still in it. */
+void gw_hub_free(struct gw_hub *h);
+
+/*
+ * A new connection. A TCP participant joins the room at once as guest-N
+ * (join event) and its queue starts with the handshake and priming (alone in
+ * one write) and then an R frame of the transcript. A browser waits for its
+ * hello. When the room is full the participant is created already closing,
+ * with a 421 to read. user is handed back to the wake callback.
+ * Stores the id in *pid. Returns GW_OK, GW_ENOMEM, GW_EFULL (refuse the
+ * connection outright).
+ */
+int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, uint64_t *pid);
+
+/*
+ * Bytes from a TCP participant: WINTALK frames build its draft; completed
+ * lines become messages or commands. A malformed frame queues a last line
+ * saying why and marks the participant closing. Input to a closing
+ * participant is ignored. Returns GW_OK, GW_ENOENT, GW_EINVAL.
+ */
+int gw_hub_tcp_input(struct gw_hub *h, uint64_t pid, int64_t now, const void *data, size_t len);
+
+/*
+ * One complete WebSocket text message from a browser. Bad input gets an
+ * error reply; the hub carries on. Returns GW_OK, GW_ENOENT, GW_EINVAL.
+ */
+int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *data, size_t len);
+
+/*
+ * A browser's message was over GW_WS_IN_MAX_BYTES (or not text): queue
+ * error code (552 or 500) and, for 552, close with 1009. Returns GW_OK or
+ * GW_ENOENT.
+ */
+int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why);
+
+/*
+ * The connection is gone: remove the participant (leave event if it was in
+ * the room, with reason, e.g. "closed"). Its id is never used again.
+ * Returns GW_OK or GW_ENOENT.
+ */
+int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *reason);
+
+/* Let time pass: sends throttled typing updates that are due. Call it
+ * every GW_TYPING_INTERVAL_MS / 2 or so. */
+void gw_hub_tick(struct gw_hub *h, int64_t now);
+
+/* The gateway is stopping: every browser gets bye 421 and is closed with
+ * 1001; every TCP participant a last line. All are marked closing. */
+void gw_hub_shutdown(struct gw_hub *h, int64_t now);
+
+/*
+ * The next write for a participant: several queued items joined (A frames
+ * back to back for TCP; a JSON array for browsers) up to
+ * GW_BATCH_MAX_BYTES, or one item alone. On 1, *out is a buffer reference
+ * the caller owns (gw_buf_unref after writing it); 0 when nothing is
+ * waiting. Returns 1, 0, GW_ENOENT, GW_ENOMEM.
+ */
+int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out);
+
+/*
+ * Whether the hub wants this participant closed once its output is
+ * written: returns 1 (and the WebSocket close code and a reason for the
+ * log, borrowed until the participant is disconnected), 0 if not, or
+ * GW_ENOENT. code and reason may be NULL.
+ */
+int gw_hub_closing(struct gw_hub *h, uint64_t pid, int *code, const char **reason);
+
+/* The participant's current nick (borrowed until the next hub call), or
+ * NULL when there is no such participant. */
+const char *gw_hub_nick(struct gw_hub *h, uint64_t pid);
+
+/* Participants in the room, by transport (browsers count after hello). */
+void gw_hub_counts(const struct gw_hub *h, unsigned *tcp, unsigned *web);
+
+/* Connections the hub knows (in the room or not). */
+unsigned gw_hub_connections(const struct gw_hub *h);
+
+/* The id of the latest room event (0 before any). */
+uint64_t gw_hub_last_id(const struct gw_hub *h);
+
+/* Bytes waiting in a participant's queue (for tests and metrics), or 0. */
+size_t gw_hub_queued_bytes(struct gw_hub *h, uint64_t pid);
+
+#endif /* GW_HUB_H */

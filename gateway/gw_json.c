@@ -1,0 +1,392 @@
+/*
+ * gw_json.c - JSON encoding and parsing for wintalk.v1. Pure: no I/O.
+ *
+ * Encoding is hand-written (the gateway's messages are flat and known), so
+ * an event is written once, straight into the buffer every recipient will
+ * share. Parsing uses cJSON; its trees never leave this file.
+ */
+#include "gw_json.h"
+
+#include <cjson/cJSON.h>
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_codec.h"
+
+/* ---- writer ---- */
+
+void gw_jw_init(struct gw_jw *w, size_t headroom, size_t hint)
+{
+    w->cap = hint < 64 ? 64 : hint;
+    w->err = 0;
+    w->buf = gw_buf_new(headroom, w->cap);
+    if (!w->buf)
+        w->err = 1;
+    else
+        w->buf->len = 0;
+}
+
+static int reserve(struct gw_jw *w, size_t n)
+{
+    if (w->err)
+        return -1;
+    if (w->buf->len + n <= w->cap)
+        return 0;
+    size_t ncap = w->cap * 2;
+    while (ncap < w->buf->len + n)
+        ncap *= 2;
+    struct gw_buf *nb = realloc(w->buf, sizeof(*nb) + w->buf->headroom + ncap + 1);
+    if (!nb) {
+        free(w->buf);
+        w->buf = NULL;
+        w->err = 1;
+        return -1;
+    }
+    w->buf = nb;
+    w->cap = ncap;
+    return 0;
+}
+
+void gw_jw_raw(struct gw_jw *w, const char *s, size_t n)
+{
+    if (reserve(w, n))
+        return;
+    memcpy(gw_buf_bytes(w->buf) + w->buf->len, s, n);
+    w->buf->len += n;
+}
+
+void gw_jw_lit(struct gw_jw *w, const char *s)
+{
+    gw_jw_raw(w, s, strlen(s));
+}
+
+void gw_jw_str(struct gw_jw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    /* Worst case: every byte becomes \u00XX. */
+    if (reserve(w, n * 6 + 2))
+        return;
+    unsigned char *o = gw_buf_bytes(w->buf) + w->buf->len;
+    unsigned char *start = o;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = c;
+        } else if (c == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+        } else if (c == '\t') {
+            *o++ = '\\';
+            *o++ = 't';
+        } else if (c < 0x20 || c == 0x7F) {
+            *o++ = '\\';
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = (unsigned char)hex[c >> 4];
+            *o++ = (unsigned char)hex[c & 15];
+        } else {
+            *o++ = c;
+        }
+    }
+    *o++ = '"';
+    w->buf->len += (size_t)(o - start);
+}
+
+void gw_jw_int(struct gw_jw *w, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+    gw_jw_raw(w, tmp, (size_t)n);
+}
+
+void gw_jw_uint(struct gw_jw *w, uint64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+    gw_jw_raw(w, tmp, (size_t)n);
+}
+
+struct gw_buf *gw_jw_finish(struct gw_jw *w)
+{
+    if (w->err)
+        return NULL;
+    struct gw_buf *b = w->buf;
+    gw_buf_bytes(b)[b->len] = '\0';
+    w->buf = NULL;
+    return b;
+}
+
+/* ---- gateway to browser ---- */
+
+static void head(struct gw_jw *w, const char *type, const struct gw_event *ev, int with_id)
+{
+    gw_jw_lit(w, "{\"type\":\"");
+    gw_jw_lit(w, type);
+    gw_jw_lit(w, "\"");
+    if (with_id) {
+        gw_jw_lit(w, ",\"id\":");
+        gw_jw_uint(w, ev->id);
+        gw_jw_lit(w, ",\"time\":");
+        gw_jw_int(w, ev->time_ms);
+    }
+    gw_jw_lit(w, ",\"pid\":");
+    gw_jw_uint(w, ev->pid);
+    gw_jw_lit(w, ",\"nick\":");
+    gw_jw_str(w, ev->nick, strlen(ev->nick));
+}
+
+static void via(struct gw_jw *w, const struct gw_event *ev)
+{
+    gw_jw_lit(w, ",\"via\":\"");
+    gw_jw_lit(w, ev->via);
+    gw_jw_lit(w, "\"");
+}
+
+struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, 160 + ev->text_len * 2);
+    switch (ev->type) {
+    case GW_EV_MESSAGE:
+        head(&w, "message", ev, 1);
+        via(&w, ev);
+        gw_jw_lit(&w, ",\"text\":");
+        gw_jw_str(&w, ev->text, ev->text_len);
+        gw_jw_lit(&w, ev->me ? ",\"me\":true}" : ",\"me\":false}");
+        break;
+    case GW_EV_JOIN:
+        head(&w, "join", ev, 1);
+        via(&w, ev);
+        gw_jw_lit(&w, "}");
+        break;
+    case GW_EV_LEAVE:
+        head(&w, "leave", ev, 1);
+        via(&w, ev);
+        gw_jw_lit(&w, ",\"reason\":");
+        gw_jw_str(&w, ev->reason, strlen(ev->reason));
+        gw_jw_lit(&w, "}");
+        break;
+    case GW_EV_NICK:
+        head(&w, "nick", ev, 1);
+        gw_jw_lit(&w, ",\"old\":");
+        gw_jw_str(&w, ev->old, strlen(ev->old));
+        via(&w, ev);
+        gw_jw_lit(&w, "}");
+        break;
+    case GW_EV_TYPING:
+        head(&w, "typing", ev, 0);
+        via(&w, ev);
+        gw_jw_lit(&w, ",\"text\":");
+        gw_jw_str(&w, ev->text, ev->text_len);
+        gw_jw_lit(&w, "}");
+        break;
+    }
+    return gw_jw_finish(&w);
+}
+
+struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, 64 + len * 2);
+    gw_jw_lit(&w, "{\"type\":\"info\",\"code\":");
+    gw_jw_int(&w, code);
+    gw_jw_lit(&w, ",\"text\":");
+    gw_jw_str(&w, text, len);
+    gw_jw_lit(&w, "}");
+    return gw_jw_finish(&w);
+}
+
+struct gw_buf *gw_json_error(int code, const char *message, const char *ref, size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, 128);
+    gw_jw_lit(&w, "{\"type\":\"error\",\"code\":");
+    gw_jw_int(&w, code);
+    gw_jw_lit(&w, ",\"message\":");
+    gw_jw_str(&w, message, strlen(message));
+    if (ref && *ref) {
+        gw_jw_lit(&w, ",\"ref\":");
+        gw_jw_lit(&w, ref);
+    }
+    gw_jw_lit(&w, "}");
+    return gw_jw_finish(&w);
+}
+
+struct gw_buf *gw_json_bye(int code, const char *message, size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, 96);
+    gw_jw_lit(&w, "{\"type\":\"bye\",\"code\":");
+    gw_jw_int(&w, code);
+    gw_jw_lit(&w, ",\"message\":");
+    gw_jw_str(&w, message, strlen(message));
+    gw_jw_lit(&w, "}");
+    return gw_jw_finish(&w);
+}
+
+/* ---- browser to gateway ---- */
+
+/* The table of message types, checked once here. */
+static const struct {
+    const char *name;
+    enum gw_ctype type;
+} ctypes[] = {
+    {"hello", GW_C_HELLO},
+    {"say", GW_C_SAY},
+    {"typing", GW_C_TYPING},
+    {"nick", GW_C_NICK},
+};
+
+/* Largest integer a JSON number carries exactly (2^53). */
+#define JSON_INT_MAX 9007199254740992.0
+
+static int is_int(const cJSON *n, double lo)
+{
+    return cJSON_IsNumber(n) && isfinite(n->valuedouble) && n->valuedouble >= lo &&
+           n->valuedouble <= JSON_INT_MAX && floor(n->valuedouble) == n->valuedouble;
+}
+
+/* Copy a string member. Returns 0 (absent when optional), or minus a code. */
+static int get_str(const cJSON *obj, const char *name, int required, size_t max, char **out,
+                   size_t *out_len, const char **why)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!it) {
+        if (required) {
+            *why = "a required field is missing";
+            return -GW_R_BAD_ARGS;
+        }
+        return 0;
+    }
+    if (!cJSON_IsString(it) || !it->valuestring) {
+        *why = "a field has the wrong type (a string was expected)";
+        return -GW_R_BAD_ARGS;
+    }
+    size_t n = strlen(it->valuestring);
+    if (n > max) {
+        *why = "a field is too large";
+        return -GW_R_TOO_LARGE;
+    }
+    if (!wt_utf8_valid(it->valuestring, n)) {
+        *why = "a string is not valid UTF-8";
+        return -GW_R_UNREADABLE;
+    }
+    *out = malloc(n + 1);
+    if (!*out) {
+        *why = "out of memory";
+        return -GW_R_SHUTDOWN;
+    }
+    memcpy(*out, it->valuestring, n + 1);
+    *out_len = n;
+    return 0;
+}
+
+static int parse_ref(const cJSON *root, struct gw_cmsg *out, const char **why)
+{
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(root, "ref");
+    if (!ref)
+        return 0;
+    if (cJSON_IsString(ref) && ref->valuestring) {
+        size_t n = strlen(ref->valuestring);
+        if (n > GW_REF_MAX_BYTES || !wt_utf8_valid(ref->valuestring, n)) {
+            *why = "ref must be a string of at most 64 bytes or an integer";
+            return -GW_R_BAD_ARGS;
+        }
+        struct gw_jw w;
+        gw_jw_init(&w, 0, n * 6 + 3);
+        gw_jw_str(&w, ref->valuestring, n);
+        struct gw_buf *b = gw_jw_finish(&w);
+        if (!b) {
+            *why = "out of memory";
+            return -GW_R_SHUTDOWN;
+        }
+        memcpy(out->ref, gw_buf_bytes(b), b->len + 1);
+        gw_buf_unref(b);
+        return 0;
+    }
+    if (is_int(ref, -JSON_INT_MAX)) {
+        snprintf(out->ref, sizeof out->ref, "%.0f", ref->valuedouble);
+        return 0;
+    }
+    *why = "ref must be a string of at most 64 bytes or an integer";
+    return -GW_R_BAD_ARGS;
+}
+
+int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, const char **why)
+{
+    int rc = 0;
+    memset(out, 0, sizeof(*out));
+    *why = "ok";
+    if (!wt_utf8_valid(data, len)) {
+        *why = "the message is not valid UTF-8";
+        return -GW_R_UNREADABLE;
+    }
+    cJSON *root = cJSON_ParseWithLength(data, len);
+    if (!root) {
+        *why = "the message is not JSON";
+        return -GW_R_UNREADABLE;
+    }
+    if (!cJSON_IsObject(root)) {
+        *why = "the message is not a JSON object";
+        rc = -GW_R_UNREADABLE;
+        goto done;
+    }
+    if ((rc = parse_ref(root, out, why)))
+        goto done;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    if (!cJSON_IsString(type) || !type->valuestring) {
+        *why = "\"type\" is missing or not a string";
+        rc = -GW_R_BAD_ARGS;
+        goto done;
+    }
+    for (size_t i = 0; i < sizeof ctypes / sizeof ctypes[0]; i++)
+        if (strcmp(type->valuestring, ctypes[i].name) == 0)
+            out->type = ctypes[i].type;
+    switch (out->type) {
+    case GW_C_NONE:
+        *why = "unknown message type";
+        rc = -GW_R_UNKNOWN;
+        break;
+    case GW_C_HELLO: {
+        if ((rc = get_str(root, "nick", 0, GW_NICK_MAX_BYTES, &out->nick, &out->nick_len, why)))
+            break;
+        if ((rc = get_str(root, "key", 0, GW_KEY_MAX_BYTES, &out->key, &out->key_len, why)))
+            break;
+        const cJSON *last = cJSON_GetObjectItemCaseSensitive(root, "last_id");
+        if (last && !cJSON_IsNull(last)) {
+            if (!is_int(last, 0)) {
+                *why = "last_id must be a non-negative integer";
+                rc = -GW_R_BAD_ARGS;
+                break;
+            }
+            out->last_id = (uint64_t)last->valuedouble;
+        }
+        break;
+    }
+    case GW_C_SAY:
+    case GW_C_TYPING:
+        rc = get_str(root, "text", 1, GW_WS_IN_MAX_BYTES, &out->text, &out->text_len, why);
+        break;
+    case GW_C_NICK:
+        rc = get_str(root, "nick", 1, GW_NICK_MAX_BYTES, &out->nick, &out->nick_len, why);
+        break;
+    }
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+void gw_cmsg_free(struct gw_cmsg *m)
+{
+    free(m->text);
+    free(m->nick);
+    free(m->key);
+    m->text = m->nick = m->key = NULL;
+}

@@ -1,0 +1,120 @@
+/*
+ * gw_json.h - the JSON side of the wintalk.v1 WebSocket protocol: encoding
+ * the gateway's messages, and parsing (and checking) the browser's.
+ *
+ * Pure: no I/O. cJSON trees never leave gw_json.c; what a parse yields is
+ * copied into struct gw_cmsg. Encoders write straight into a gw_buf (with
+ * the adapter's headroom), so each event is serialized once and shared.
+ * docs/protocol.md shows every message this module reads or writes.
+ */
+#ifndef GW_JSON_H
+#define GW_JSON_H
+
+#include "gw_limits.h"
+#include "gw_queue.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reply codes (docs/protocol.md, "Reply codes"). */
+enum gw_reply {
+    GW_R_WHO = 211,
+    GW_R_HELP = 214,
+    GW_R_READY = 220,
+    GW_R_CLOSING = 221,
+    GW_R_SHUTDOWN = 421,
+    GW_R_SLOW_DOWN = 429,
+    GW_R_UNREADABLE = 500,
+    GW_R_BAD_ARGS = 501,
+    GW_R_UNKNOWN = 502,
+    GW_R_SEQUENCE = 503,
+    GW_R_KEY = 530,
+    GW_R_TOO_LARGE = 552,
+    GW_R_NAME = 553,
+};
+
+/* ---- a small JSON writer into a growing gw_buf ---- */
+
+struct gw_jw {
+    struct gw_buf *buf; /* owned until gw_jw_finish */
+    size_t cap;         /* payload capacity of buf */
+    int err;            /* sticky: out of memory */
+};
+
+/* Start writing. Allocates; on failure w->err is set and writes are no-ops. */
+void gw_jw_init(struct gw_jw *w, size_t headroom, size_t hint);
+void gw_jw_raw(struct gw_jw *w, const char *s, size_t n);
+void gw_jw_lit(struct gw_jw *w, const char *s);        /* NUL-terminated raw */
+void gw_jw_str(struct gw_jw *w, const char *s, size_t n); /* quoted, escaped */
+void gw_jw_int(struct gw_jw *w, int64_t v);
+void gw_jw_uint(struct gw_jw *w, uint64_t v);
+/* Hand over the buffer (caller owns the reference); NULL if out of memory,
+ * in which case everything was freed. */
+struct gw_buf *gw_jw_finish(struct gw_jw *w);
+
+/* ---- gateway to browser ---- */
+
+enum gw_ev_type { GW_EV_MESSAGE, GW_EV_JOIN, GW_EV_LEAVE, GW_EV_NICK, GW_EV_TYPING };
+
+/* One room event as the JSON layer sees it. Strings are borrowed for the
+ * call and hold canonical text. id and time are unused for typing. */
+struct gw_event {
+    enum gw_ev_type type;
+    uint64_t id;
+    int64_t time_ms;
+    uint64_t pid;
+    const char *nick;
+    const char *via;        /* "tcp" or "web" */
+    const char *text;       /* message, typing */
+    size_t text_len;
+    int me;                 /* message: a /me action */
+    const char *old;        /* nick: the previous name */
+    const char *reason;     /* leave */
+};
+
+/* Encode an event as one JSON object. Returns a new buffer (caller owns the
+ * reference) or NULL when out of memory. */
+struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom);
+
+/* {"type":"info","code":..,"text":..} */
+struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headroom);
+
+/* {"type":"error","code":..,"message":..[,"ref":..]}; ref is the client's
+ * ref already as JSON (gw_cmsg.ref), or NULL/"" for none. */
+struct gw_buf *gw_json_error(int code, const char *message, const char *ref, size_t headroom);
+
+/* {"type":"bye","code":..,"message":..} */
+struct gw_buf *gw_json_bye(int code, const char *message, size_t headroom);
+
+/* ---- browser to gateway ---- */
+
+enum gw_ctype { GW_C_NONE = 0, GW_C_HELLO, GW_C_SAY, GW_C_TYPING, GW_C_NICK };
+
+struct gw_cmsg {
+    enum gw_ctype type;
+    char *text;             /* say, typing: valid UTF-8, NUL-terminated */
+    size_t text_len;
+    char *nick;             /* hello (optional), nick */
+    size_t nick_len;
+    char *key;              /* hello (optional) */
+    size_t key_len;
+    uint64_t last_id;       /* hello; 0 when absent */
+    char ref[GW_REF_MAX_BYTES * 6 + 3]; /* the client's ref as JSON, "" if none */
+};
+
+/*
+ * Parse and check one message from a browser (len bytes, not necessarily
+ * NUL-terminated). On success fills *out, whose strings the caller frees
+ * with gw_cmsg_free (also after a failure, which may have set ref).
+ * Returns 0, or minus a reply code, with *why set to a static English
+ * reason:
+ *   -GW_R_UNREADABLE  not UTF-8, not JSON, or not an object
+ *   -GW_R_BAD_ARGS    a field missing or of the wrong type (also a bad ref)
+ *   -GW_R_UNKNOWN     an unknown "type"
+ *   -GW_R_TOO_LARGE   a nick or key longer than its bound
+ */
+int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, const char **why);
+
+void gw_cmsg_free(struct gw_cmsg *m);
+
+#endif /* GW_JSON_H */

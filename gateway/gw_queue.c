@@ -1,0 +1,110 @@
+/*
+ * gw_queue.c - shared buffers and bounded output queues. Pure: no I/O.
+ */
+#include "gw_queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct gw_buf *gw_buf_new(size_t headroom, size_t len)
+{
+    if (len > SIZE_MAX / 2 || headroom > 4096)
+        return NULL;
+    struct gw_buf *b = malloc(sizeof(*b) + headroom + len + 1);
+    if (!b)
+        return NULL;
+    b->refs = 1;
+    b->headroom = headroom;
+    b->len = len;
+    memset(b->data, 0, headroom);
+    b->data[headroom + len] = '\0';
+    return b;
+}
+
+struct gw_buf *gw_buf_copy(size_t headroom, const void *p, size_t len)
+{
+    struct gw_buf *b = gw_buf_new(headroom, len);
+    if (b && len)
+        memcpy(gw_buf_bytes(b), p, len);
+    return b;
+}
+
+struct gw_buf *gw_buf_ref(struct gw_buf *b)
+{
+    b->refs++;
+    return b;
+}
+
+void gw_buf_unref(struct gw_buf *b)
+{
+    if (b && --b->refs == 0)
+        free(b);
+}
+
+void gw_queue_init(struct gw_queue *q, size_t max_bytes, size_t max_items)
+{
+    memset(q, 0, sizeof(*q));
+    q->max_bytes = max_bytes;
+    q->max_items = max_items ? max_items : 1;
+}
+
+void gw_queue_clear(struct gw_queue *q)
+{
+    while (q->count)
+        gw_buf_unref(gw_queue_pop(q));
+    free(q->items);
+    q->items = NULL;
+    q->cap = q->head = q->count = q->bytes = 0;
+}
+
+static int grow(struct gw_queue *q)
+{
+    size_t ncap = q->cap ? q->cap * 2 : 8;
+    if (ncap > q->max_items)
+        ncap = q->max_items;
+    if (ncap <= q->cap)
+        return GW_QUEUE_FULL;
+    struct gw_item *n = malloc(ncap * sizeof(*n));
+    if (!n)
+        return GW_QUEUE_NOMEM;
+    for (size_t i = 0; i < q->count; i++)
+        n[i] = q->items[(q->head + i) % q->cap];
+    free(q->items);
+    q->items = n;
+    q->cap = ncap;
+    q->head = 0;
+    return 0;
+}
+
+int gw_queue_push(struct gw_queue *q, struct gw_buf *b, unsigned flags)
+{
+    if (q->count && (q->bytes + b->len > q->max_bytes || q->count >= q->max_items))
+        return GW_QUEUE_FULL;
+    if (q->count == q->cap) {
+        int rc = grow(q);
+        if (rc)
+            return rc;
+    }
+    struct gw_item *it = &q->items[(q->head + q->count) % q->cap];
+    it->buf = gw_buf_ref(b);
+    it->flags = flags;
+    q->count++;
+    q->bytes += b->len;
+    return 0;
+}
+
+const struct gw_item *gw_queue_peek(const struct gw_queue *q)
+{
+    return q->count ? &q->items[q->head] : NULL;
+}
+
+struct gw_buf *gw_queue_pop(struct gw_queue *q)
+{
+    if (!q->count)
+        return NULL;
+    struct gw_buf *b = q->items[q->head].buf;
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+    q->bytes -= b->len;
+    return b;
+}

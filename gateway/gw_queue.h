@@ -1,0 +1,83 @@
+/*
+ * gw_queue.h - shared byte buffers and bounded per-recipient output queues.
+ *
+ * Pure: no I/O. A room event is encoded once per transport into a gw_buf;
+ * every recipient's queue holds a reference to that same buffer. A buffer
+ * keeps `headroom` spare bytes before its payload so an adapter can write a
+ * transport header in place (libwebsockets' LWS_PRE) without copying.
+ */
+#ifndef GW_QUEUE_H
+#define GW_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gw_buf {
+    uint32_t refs;
+    size_t headroom;
+    size_t len;             /* payload bytes, after the headroom */
+    unsigned char data[];   /* headroom + len bytes (+1 for a NUL) */
+};
+
+/* A new buffer with one reference and room for len payload bytes (left
+ * uninitialised; a NUL follows them). Caller owns the reference. NULL when
+ * out of memory. */
+struct gw_buf *gw_buf_new(size_t headroom, size_t len);
+
+/* A new buffer holding a copy of len bytes of p. */
+struct gw_buf *gw_buf_copy(size_t headroom, const void *p, size_t len);
+
+/* The payload. */
+static inline unsigned char *gw_buf_bytes(struct gw_buf *b)
+{
+    return b->data + b->headroom;
+}
+
+/* Take another reference (returns b). */
+struct gw_buf *gw_buf_ref(struct gw_buf *b);
+
+/* Drop a reference; the last one frees. NULL is ignored. */
+void gw_buf_unref(struct gw_buf *b);
+
+/* Queue item flags. */
+#define GW_ITEM_SOLO 1u   /* leaves in a write of its own, never batched */
+
+struct gw_item {
+    struct gw_buf *buf;
+    unsigned flags;
+};
+
+/*
+ * A FIFO of buffer references with a bound in bytes and in items. The ring
+ * grows by doubling up to max_items and never past it.
+ */
+struct gw_queue {
+    struct gw_item *items;
+    size_t cap, head, count;
+    size_t bytes;
+    size_t max_bytes;
+    size_t max_items;
+};
+
+void gw_queue_init(struct gw_queue *q, size_t max_bytes, size_t max_items);
+
+/* Drop every item and free the ring. The queue may be used again. */
+void gw_queue_clear(struct gw_queue *q);
+
+/*
+ * Append a reference to b (the queue takes a new reference of its own).
+ * Returns 0, GW_QUEUE_FULL when the item would pass a bound (nothing is
+ * queued), or GW_QUEUE_NOMEM. An item that alone exceeds max_bytes is
+ * accepted when the queue is empty.
+ */
+#define GW_QUEUE_FULL (-1)
+#define GW_QUEUE_NOMEM (-2)
+int gw_queue_push(struct gw_queue *q, struct gw_buf *b, unsigned flags);
+
+/* The oldest item, or NULL if empty. Borrowed until the next pop. */
+const struct gw_item *gw_queue_peek(const struct gw_queue *q);
+
+/* Remove the oldest item; returns its buffer reference (caller owns it). */
+struct gw_buf *gw_queue_pop(struct gw_queue *q);
+
+#endif /* GW_QUEUE_H */
