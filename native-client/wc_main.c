@@ -291,11 +291,19 @@ static void on_socket_readable(struct wc_app *a)
             a->done = 1;
         return;
     }
-    rc = wc_session_feed(&a->s, buf, (size_t)n, &events);
-    if (events & WC_EV_TALKING)
-        on_talking(a);
-    if (events & WC_EV_PANE)
-        take_peer_lines(a, 0);
+    /* Frame by frame: the lines of each state of the pane are taken before
+     * the next frame can replace them. */
+    for (size_t off = 0;;) {
+        size_t used = 0;
+        rc = wc_session_feed(&a->s, buf + off, (size_t)n - off, &used, &events);
+        off += used;
+        if (events & WC_EV_TALKING)
+            on_talking(a);
+        if (events & WC_EV_PANE)
+            take_peer_lines(a, 0);
+        if (rc != WC_OK || used == 0 || off >= (size_t)n || a->done)
+            break;
+    }
     if (rc == WC_EHANDSHAKE)
         fail(a, WC_EXIT_HANDSHAKE,
              "%s is not a WinTalk peer: its first bytes were not the handshake \"%s\"", a->where,

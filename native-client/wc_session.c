@@ -112,13 +112,17 @@ static int fail(struct wc_session *s, int code)
     return code;
 }
 
-int wc_session_feed(struct wc_session *s, const void *data, size_t len, unsigned *events)
+int wc_session_feed(struct wc_session *s, const void *data, size_t len, size_t *consumed,
+                    unsigned *events)
 {
     const unsigned char *p = data;
+    const unsigned char *start = data;
 
+    if (consumed != NULL)
+        *consumed = 0;
     if (events != NULL)
         *events = 0;
-    if (s == NULL || (data == NULL && len > 0) || events == NULL)
+    if (s == NULL || (data == NULL && len > 0) || events == NULL || consumed == NULL)
         return WC_EINVAL;
     if (s->state == WC_STATE_FAILED)
         return WC_EFAILED;
@@ -127,8 +131,10 @@ int wc_session_feed(struct wc_session *s, const void *data, size_t len, unsigned
     /* The caller checks each handshake byte as it comes: a wrong one is
      * reported at once rather than after twelve. */
     while (s->state == WC_STATE_HANDSHAKE && len > 0) {
-        if (*p != (unsigned char)WT_HANDSHAKE[s->hs_got])
+        if (*p != (unsigned char)WT_HANDSHAKE[s->hs_got]) {
+            *consumed = (size_t)(p - start);
             return fail(s, WC_EHANDSHAKE);
+        }
         p++;
         len--;
         if (++s->hs_got == WT_HANDSHAKE_LEN) {
@@ -136,13 +142,14 @@ int wc_session_feed(struct wc_session *s, const void *data, size_t len, unsigned
             *events |= WC_EV_TALKING;
         }
     }
-    while (len > 0) {
+    while (len > 0 && !(*events & WC_EV_PANE)) {
         struct wt_frame f;
         size_t used = 0;
         int rc = wt_decoder_feed(&s->dec, p, len, &used, &f);
 
         p += used;
         len -= used;
+        *consumed = (size_t)(p - start);
         if (rc == WT_EAGAIN)
             break;
         if (rc == WT_ENOMEM)
@@ -161,6 +168,7 @@ int wc_session_feed(struct wc_session *s, const void *data, size_t len, unsigned
         if (f.len > 0 || f.op == WT_OP_REPLACE)
             *events |= WC_EV_PANE;
     }
+    *consumed = (size_t)(p - start);
     return WC_OK;
 }
 

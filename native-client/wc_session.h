@@ -95,12 +95,17 @@ void wc_session_free(struct wc_session *s);
 int wc_session_start(struct wc_session *s);
 
 /*
- * Feed len bytes received from the peer. Sets *events to the wc_event bits
- * of what changed (also on error, for what changed before it).
+ * Feed len bytes received from the peer. Stops after the first frame that
+ * changes the pane, so that a line reader sees every state of the pane
+ * (an R that follows would otherwise replace lines before they were
+ * taken): stores the bytes used in *consumed; call again with the rest.
+ * Sets *events to the wc_event bits of what changed (also on error, for
+ * what changed before it).
  * Returns WC_OK, WC_EHANDSHAKE, WC_EPROTO (wc_session_wt_error says why),
  * WC_ENOMEM, WC_EFAILED (fed after a failure) or WC_EINVAL.
  */
-int wc_session_feed(struct wc_session *s, const void *data, size_t len, unsigned *events);
+int wc_session_feed(struct wc_session *s, const void *data, size_t len, size_t *consumed,
+                    unsigned *events);
 
 enum wc_state wc_session_state(const struct wc_session *s);
 

@@ -8,12 +8,8 @@ Needs the gateway program (build-dir/gateway/wintalk-gateway); skipped when
 it is not built. The gateway listens on 127.0.0.1 only.
 """
 
-import base64
-import json
 import os
 import shutil
-import socket
-import struct
 import subprocess
 import sys
 import time
@@ -21,99 +17,21 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from wclib import SKIP, Check, Proc, args, free_port  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from wclib import SKIP, Check, Proc, args  # noqa: E402
+
+try:
+    from wtlib import Gateway, WsClient  # the project's shared gateway helpers
+except ImportError:
+    Gateway = None
 
 
-class WebSocket:
-    """Just enough of a WebSocket client (RFC 6455) for a JSON chat."""
-
-    def __init__(self, port, timeout=5.0):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        req = (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: wintalk.v1\r\n"
-               f"Origin: http://127.0.0.1:{port}\r\n\r\n")
-        self.s.sendall(req.encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.s.recv(4096)
-            if not chunk:
-                raise OSError("closed during the WebSocket handshake")
-            head += chunk
-        head, self.buf = head.split(b"\r\n\r\n", 1)
-        if b" 101 " not in head.split(b"\r\n")[0]:
-            raise OSError(f"WebSocket upgrade refused: {head[:200]!r}")
-        self.events = []
-
-    def send(self, obj):
-        data = json.dumps(obj).encode()
-        mask = os.urandom(4)
-        n = len(data)
-        if n < 126:
-            hdr = struct.pack("!BB", 0x81, 0x80 | n)
-        elif n < 65536:
-            hdr = struct.pack("!BBH", 0x81, 0x80 | 126, n)
-        else:
-            hdr = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
-        body = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
-        self.s.sendall(hdr + mask + body)
-
-    def _need(self, n, end):
-        while len(self.buf) < n:
-            self.s.settimeout(max(0.01, end - time.monotonic()))
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise OSError("WebSocket closed")
-            self.buf += chunk
-
-    def _frame(self, end):
-        self._need(2, end)
-        b0, b1 = self.buf[0], self.buf[1]
-        n, off = b1 & 0x7F, 2
-        if n == 126:
-            self._need(4, end)
-            n, off = struct.unpack("!H", self.buf[2:4])[0], 4
-        elif n == 127:
-            self._need(10, end)
-            n, off = struct.unpack("!Q", self.buf[2:10])[0], 10
-        self._need(off + n, end)
-        payload, self.buf = self.buf[off:off + n], self.buf[off + n:]
-        return b0 & 0x0F, payload
-
-    def wait(self, pred, timeout=5.0):
-        """The first event (old or new) for which pred holds, or None."""
-        end = time.monotonic() + timeout
-        while True:
-            for e in self.events:
-                if pred(e):
-                    self.events.remove(e)
-                    return e
-            if time.monotonic() >= end:
-                return None
-            try:
-                op, payload = self._frame(end)
-            except (socket.timeout, OSError):
-                return None
-            if op == 1:
-                obj = json.loads(payload)
-                self.events.extend(obj if isinstance(obj, list) else [obj])
-            elif op == 8:
-                return None
-
-    def close(self):
-        self.s.close()
-
-
-def wait_port(port, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+def ws_wait(ws, pred, timeout=5.0):
+    """The next WebSocket event for which pred holds, or None."""
+    try:
+        return ws.next_event(pred, timeout)
+    except (TimeoutError, OSError, ConnectionError):
+        return None
 
 
 def is_message(text, nick=None):
@@ -123,18 +41,35 @@ def is_message(text, nick=None):
 
 def pipe_mode(t, wt, tcp, ws):
     # The conversation so far, then wintalk joins and must see it.
-    ws.send({"type": "say", "text": "hola desde la web"})
-    t(ws.wait(is_message("hola desde la web")) is not None, "browser's message accepted")
+    ws.send_json({"type": "say", "text": "hola desde la web"})
+    t(ws_wait(ws, is_message("hola desde la web")) is not None, "browser's message accepted")
     p = Proc([wt, "--connect", f"127.0.0.1:{tcp}", "--nick", "tecla"])
     try:
         t(p.wait_out("webby: hola desde la web\n"), "wintalk sees the conversation",
           repr(p.out[-300:]))
         p.send("¿Qué tal? 😀\n")
-        e = ws.wait(is_message("¿Qué tal? 😀"))
+        e = ws_wait(ws, is_message("¿Qué tal? 😀"))
         t(e is not None and e.get("nick") == "tecla" and e.get("via") == "tcp",
           "a line from wintalk reaches the WebSocket client, from its --nick", repr(e))
-        ws.send({"type": "say", "text": "segunda ñ"})
+        ws.send_json({"type": "say", "text": "segunda ñ"})
         t(p.wait_out("webby: segunda ñ\n"), "new lines arrive live")
+        # Enough lines to make the hub trim its transcript and re-send it
+        # with R more than once: each line must still print exactly once.
+        # (In bursts of 20: a participant that falls behind by more than the
+        # transcript holds is, by the hub's design, re-synced with an R of
+        # the recent transcript only, and would miss lines.)
+        pad = "." * 90
+        arrived = True
+        for i in range(400):
+            ws.send_json({"type": "say", "text": f"msg {i:03d} {pad}"})
+            if i % 20 == 19:
+                arrived = arrived and p.wait_out(f"msg {i:03d} {pad}\n", timeout=10)
+        t(arrived, "400 lines arrive")
+        lines = p.out.decode("utf-8", "replace").split("\n")
+        counts = [sum(1 for l in lines if l.startswith(f"webby: msg {i:03d} ")) for i in range(400)]
+        t(all(c == 1 for c in counts), "each printed once across transcript trims",
+          f"missing={[i for i, c in enumerate(counts) if c == 0][:10]} "
+          f"repeated={[i for i, c in enumerate(counts) if c > 1][:10]}")
         p.close_stdin()
         rc = p.wait_exit(10)
         t(rc == 0, "wintalk exits 0 at the end of its input", f"rc={rc} {p.err!r}")
@@ -145,7 +80,7 @@ def pipe_mode(t, wt, tcp, ws):
     one = subprocess.run(f"printf 'hello\\n' | {wt} --connect 127.0.0.1:{tcp}", shell=True,
                          capture_output=True, timeout=20,
                          env=dict(os.environ, LC_ALL="C.UTF-8"))
-    e = ws.wait(is_message("hello"))
+    e = ws_wait(ws, is_message("hello"))
     t(one.returncode == 0 and e is not None,
       "printf 'hello\\n' | wintalk --connect posts a line", f"rc={one.returncode} e={e}")
 
@@ -172,11 +107,13 @@ def window(t, wt, tcp, ws):
     try:
         tmux("new-session", "-d", "-s", "w", "-x", "80", "-y", "24", "sh", "-c",
              f"{wt} --connect 127.0.0.1:{tcp} --nick ventana; echo EXITED:$?; sleep 60")
-        t(wait_screen("webby: segunda ñ"), "the window's top pane shows the conversation")
-        t(wait_screen("* ventana"), "and the hub's events (its own /nick)")
+        t(wait_screen("webby: msg 399"), "the window's top pane shows the conversation")
+        t(wait_screen("is now ventana"), "and the hub's events (its own /nick)")
+        ws.send_json({"type": "say", "text": "¿me ves, ventana? 😀"})
+        t(wait_screen("webby: ¿me ves, ventana? 😀"), "and what is said after it joined")
         tmux("send-keys", "-t", "w", "-l", "escrito en la ventana")
         tmux("send-keys", "-t", "w", "Enter")
-        e = ws.wait(is_message("escrito en la ventana", "ventana"))
+        e = ws_wait(ws, is_message("escrito en la ventana", "ventana"))
         t(e is not None, "a line typed in the window reaches the WebSocket client", repr(e))
         t(wait_screen("ventana: escrito en la ventana"), "and comes back in the transcript")
         tmux("send-keys", "-t", "w", "C-c")
@@ -188,29 +125,29 @@ def window(t, wt, tcp, ws):
 def main():
     a = args()
     gw = os.path.join(a.build_dir, "gateway", "wintalk-gateway")
-    if not os.access(gw, os.X_OK):
-        print(f"{gw} is not built: skipped")
+    if Gateway is None or not os.access(gw, os.X_OK):
+        print(f"{gw} or tests/lib/wtlib.py is missing: skipped")
         sys.exit(SKIP)
     t = Check("client.gateway")
-    tcp, http = free_port(), free_port()
-    g = Proc([gw, "--bind", "127.0.0.1", "--tcp-port", str(tcp), "--http-port", str(http),
-              "--web-root", os.path.join(ROOT, "web")], stdin=False)
+    g = None
     ws = None
     try:
-        # Ready when it says so and HTTP answers. (The WINTALK port is not
-        # probed: a probe would be one more participant joining and leaving.)
-        up = g.wait_out("listening", timeout=10, err=True) and wait_port(http)
-        if not t(up, "gateway up", repr(g.err[-500:])):
+        try:
+            g = Gateway(binary=gw, web_root=os.path.join(ROOT, "web"))
+        except (TimeoutError, OSError) as e:
+            t(False, "gateway up", str(e)[-500:])
             t.finish()
-        ws = WebSocket(http)
-        ws.send({"type": "hello", "nick": "webby", "last_id": 0})
-        t(ws.wait(lambda e: e.get("type") == "welcome") is not None, "browser welcomed")
-        pipe_mode(t, a.wintalk, tcp, ws)
-        window(t, a.wintalk, tcp, ws)
+        t(True, "gateway up")
+        ws = WsClient(g.http_port)
+        welcome = ws.hello("webby")
+        t(welcome.get("type") == "welcome", "browser welcomed", repr(welcome))
+        pipe_mode(t, a.wintalk, g.tcp_port, ws)
+        window(t, a.wintalk, g.tcp_port, ws)
     finally:
         if ws is not None:
             ws.close()
-        g.kill()
+        if g is not None:
+            g.stop()
     t.finish()
 
 

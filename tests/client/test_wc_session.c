@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,13 +19,36 @@
 
 #define HS_PRIMED WT_HANDSHAKE WT_PRIMING
 
+/* Feed everything, frame by frame as the program does; ORs the events and
+ * returns the first error. */
+static int feed(struct wc_session *s, const void *data, size_t len, unsigned *events)
+{
+    const char *p = data;
+    unsigned all = 0;
+    int rc;
+
+    for (;;) {
+        size_t used = 0;
+        unsigned ev = 0;
+        rc = wc_session_feed(s, p, len, &used, &ev);
+        all |= ev;
+        assert_true(used <= len);
+        p += used;
+        len -= used;
+        if (rc != WC_OK || len == 0 || used == 0)
+            break;
+    }
+    *events = all;
+    return rc;
+}
+
 static void talking_caller(struct wc_session *s)
 {
     unsigned ev = 0;
 
     assert_int_equal(wc_session_init(s, WC_ROLE_CALLER), WC_OK);
     assert_int_equal(wc_session_start(s), WC_OK);
-    assert_int_equal(wc_session_feed(s, WT_HANDSHAKE, WT_HANDSHAKE_LEN, &ev), WC_OK);
+    assert_int_equal(feed(s, WT_HANDSHAKE, WT_HANDSHAKE_LEN, &ev), WC_OK);
     assert_true(ev & WC_EV_TALKING);
 }
 
@@ -74,13 +98,13 @@ static void test_caller_handshake_whole_and_bytewise(void **state)
         assert_int_equal(wc_session_state(&s), WC_STATE_HANDSHAKE);
         if (bytewise) {
             for (i = 0; i < n; i++) {
-                assert_int_equal(wc_session_feed(&s, in + i, 1, &ev), WC_OK);
+                assert_int_equal(feed(&s, in + i, 1, &ev), WC_OK);
                 if (i < WT_HANDSHAKE_LEN - 1)
                     assert_int_equal(wc_session_state(&s), WC_STATE_HANDSHAKE);
                 all |= ev;
             }
         } else {
-            assert_int_equal(wc_session_feed(&s, in, n, &ev), WC_OK);
+            assert_int_equal(feed(&s, in, n, &ev), WC_OK);
             all = ev;
         }
         assert_true(all & WC_EV_TALKING);
@@ -101,9 +125,9 @@ static void test_caller_wrong_handshake(void **state)
         unsigned ev;
         assert_int_equal(wc_session_init(&s, WC_ROLE_CALLER), WC_OK);
         assert_int_equal(wc_session_start(&s), WC_OK);
-        assert_int_equal(wc_session_feed(&s, bad[k], strlen(bad[k]), &ev), WC_EHANDSHAKE);
+        assert_int_equal(feed(&s, bad[k], strlen(bad[k]), &ev), WC_EHANDSHAKE);
         assert_int_equal(wc_session_state(&s), WC_STATE_FAILED);
-        assert_int_equal(wc_session_feed(&s, "x", 1, &ev), WC_EFAILED);
+        assert_int_equal(feed(&s, "x", 1, &ev), WC_EFAILED);
         wc_session_free(&s);
     }
 }
@@ -121,7 +145,7 @@ static void test_caller_sends_nothing_before_handshake(void **state)
     assert_int_equal(wc_session_start(&s), WC_OK);
     assert_int_equal(wc_session_pump(&s), WC_OK);
     expect_out(&s, "");
-    assert_int_equal(wc_session_feed(&s, WT_HANDSHAKE, WT_HANDSHAKE_LEN, &ev), WC_OK);
+    assert_int_equal(feed(&s, WT_HANDSHAKE, WT_HANDSHAKE_LEN, &ev), WC_OK);
     assert_int_equal(wc_session_pump(&s), WC_OK);
     expect_out(&s, "A2:hi");
     wc_session_free(&s);
@@ -145,7 +169,7 @@ static void test_listener_handshake_and_priming_in_one_piece(void **state)
     expect_out(&s, "WINTALK .NETR0:R0:R0:R0:A1:x");
     /* The listener takes frames at once: no handshake comes from a caller. */
     unsigned ev;
-    assert_int_equal(wc_session_feed(&s, "A2:ok", 5, &ev), WC_OK);
+    assert_int_equal(feed(&s, "A2:ok", 5, &ev), WC_OK);
     expect_pane(&s, "ok");
     wc_session_free(&s);
 }
@@ -260,8 +284,8 @@ static void test_frames_in_split_at_every_index(void **state)
         struct wc_session s;
         unsigned ev;
         talking_caller(&s);
-        assert_int_equal(wc_session_feed(&s, in, cut, &ev), WC_OK);
-        assert_int_equal(wc_session_feed(&s, in + cut, n - cut, &ev), WC_OK);
+        assert_int_equal(feed(&s, in, cut, &ev), WC_OK);
+        assert_int_equal(feed(&s, in + cut, n - cut, &ev), WC_OK);
         expect_pane(&s, "\xc3\xb1\xc3\xa1\xc3\xa9\xf0\x9f\x98\x80xokabc");
         wc_session_free(&s);
     }
@@ -274,12 +298,12 @@ static void test_replace_and_clear(void **state)
     (void)state;
 
     talking_caller(&s);
-    assert_int_equal(wc_session_feed(&s, WT_PRIMING "A5:helloR3:abc", 26, &ev), WC_OK);
+    assert_int_equal(feed(&s, WT_PRIMING "A5:helloR3:abc", 26, &ev), WC_OK);
     expect_pane(&s, "abc");
-    assert_int_equal(wc_session_feed(&s, "R0:", 3, &ev), WC_OK);
+    assert_int_equal(feed(&s, "R0:", 3, &ev), WC_OK);
     assert_true(ev & WC_EV_PANE);
     expect_pane(&s, "");
-    assert_int_equal(wc_session_feed(&s, "A0:", 3, &ev), WC_OK);
+    assert_int_equal(feed(&s, "A0:", 3, &ev), WC_OK);
     assert_false(ev & WC_EV_PANE);
     wc_session_free(&s);
 }
@@ -300,11 +324,11 @@ static void test_malformed_frames(void **state)
         struct wc_session s;
         unsigned ev;
         talking_caller(&s);
-        assert_int_equal(wc_session_feed(&s, "A2:ok", 5, &ev), WC_OK);
-        assert_int_equal(wc_session_feed(&s, cases[k].in, strlen(cases[k].in), &ev), WC_EPROTO);
+        assert_int_equal(feed(&s, "A2:ok", 5, &ev), WC_OK);
+        assert_int_equal(feed(&s, cases[k].in, strlen(cases[k].in), &ev), WC_EPROTO);
         assert_int_equal(wc_session_wt_error(&s), cases[k].wt);
         assert_int_equal(wc_session_state(&s), WC_STATE_FAILED);
-        assert_int_equal(wc_session_feed(&s, "A1:x", 4, &ev), WC_EFAILED);
+        assert_int_equal(feed(&s, "A1:x", 4, &ev), WC_EFAILED);
         expect_pane(&s, "ok");
         wc_session_free(&s);
     }
@@ -336,7 +360,7 @@ static void test_output_bounded_and_coalesced(void **state)
     /* Deliver everything to a peer session, draining as a socket would. */
     for (int round = 0; round < 10; round++) {
         const char *o = wc_session_output(&s, &len);
-        assert_int_equal(wc_session_feed(&peer, o, len, &ev), WC_OK);
+        assert_int_equal(feed(&peer, o, len, &ev), WC_OK);
         total += len;
         wc_session_consume(&s, len);
         assert_int_equal(wc_session_pump(&s), WC_OK);
@@ -400,7 +424,7 @@ static void test_random_frames_against_model(void **state)
             size_t piece = 1 + lcg(&seed) % 64;
             if (piece > wlen - off)
                 piece = wlen - off;
-            assert_int_equal(wc_session_feed(&s, wire + off, piece, &ev), WC_OK);
+            assert_int_equal(feed(&s, wire + off, piece, &ev), WC_OK);
             off += piece;
         }
         model[mlen] = '\0';
@@ -409,6 +433,84 @@ static void test_random_frames_against_model(void **state)
     }
     free(wire);
     free(model);
+}
+
+static void test_feed_stops_after_each_pane_change(void **state)
+{
+    struct wc_session s;
+    size_t used;
+    unsigned ev;
+    const char *in = "A0:A1:aR1:bA1:c";
+    (void)state;
+
+    talking_caller(&s);
+    assert_int_equal(wc_session_feed(&s, in, strlen(in), &used, &ev), WC_OK);
+    assert_int_equal(used, 7); /* "A0:" changes nothing; "A1:a" does */
+    assert_true(ev & WC_EV_PANE);
+    expect_pane(&s, "a");
+    assert_int_equal(wc_session_feed(&s, in + 7, strlen(in) - 7, &used, &ev), WC_OK);
+    assert_int_equal(used, 4);
+    expect_pane(&s, "b");
+    assert_int_equal(wc_session_feed(&s, in + 11, strlen(in) - 11, &used, &ev), WC_OK);
+    assert_int_equal(used, 4);
+    expect_pane(&s, "bc");
+    wc_session_free(&s);
+}
+
+/* A hub's stream in one read: appended lines, and now and then an R of its
+ * trimmed transcript. Taking lines after every step, as the program does,
+ * gives each line exactly once. */
+static void test_hub_stream_lines_once(void **state)
+{
+    char *wire = malloc(1 << 20), line[64], hdr[WT_HEADER_BUF];
+    size_t wlen = 0, off = 0, tstart = 0, tlen = 0;
+    char *transcript = malloc(1 << 16);
+    int next = 0;
+    struct wc_session s;
+    (void)state;
+
+    assert_non_null(wire);
+    assert_non_null(transcript);
+    for (int i = 0; i < 300; i++) {
+        int n = snprintf(line, sizeof(line), "nick: line %03d\r\n", i);
+        memcpy(transcript + tlen, line, (size_t)n);
+        tlen += (size_t)n;
+        if (i % 80 == 79) { /* trim to the last 40 lines and re-send */
+            size_t keep = tlen, lines = 0;
+            while (keep > tstart && lines <= 40)
+                if (transcript[--keep] == '\n')
+                    lines++;
+            tstart = keep + 1;
+            int hl = wt_frame_header(hdr, WT_OP_REPLACE, tlen - tstart);
+            memcpy(wire + wlen, hdr, (size_t)hl);
+            memcpy(wire + wlen + hl, transcript + tstart, tlen - tstart);
+            wlen += (size_t)hl + tlen - tstart;
+        } else {
+            int hl = wt_frame_header(hdr, WT_OP_APPEND, (size_t)n);
+            memcpy(wire + wlen, hdr, (size_t)hl);
+            memcpy(wire + wlen + hl, line, (size_t)n);
+            wlen += (size_t)hl + (size_t)n;
+        }
+    }
+    talking_caller(&s);
+    while (off < wlen) {
+        size_t used;
+        unsigned ev;
+        const char *l;
+        size_t ll;
+        assert_int_equal(wc_session_feed(&s, wire + off, wlen - off, &used, &ev), WC_OK);
+        off += used;
+        while (wc_pane_take_line(wc_session_pane(&s), &l, &ll) == WC_PANE_OK) {
+            int n = snprintf(line, sizeof(line), "nick: line %03d", next);
+            assert_int_equal(ll, (size_t)n);
+            assert_memory_equal(l, line, ll);
+            next++;
+        }
+    }
+    assert_int_equal(next, 300);
+    wc_session_free(&s);
+    free(wire);
+    free(transcript);
 }
 
 static void test_strerror(void **state)
@@ -435,6 +537,8 @@ int main(void)
         cmocka_unit_test(test_malformed_frames),
         cmocka_unit_test(test_output_bounded_and_coalesced),
         cmocka_unit_test(test_random_frames_against_model),
+        cmocka_unit_test(test_feed_stops_after_each_pane_change),
+        cmocka_unit_test(test_hub_stream_lines_once),
         cmocka_unit_test(test_strerror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
