@@ -10,12 +10,10 @@
 
 #include "gw_limits.h"
 
-#define GW_STR2(x) #x
-#define GW_STR(x) GW_STR2(x)
-
 const char *gw_config_usage(void)
 {
-    return "usage: wintalk-gateway [OPTION]...\n"
+    static char text[2048];
+    snprintf(text, sizeof text, "usage: wintalk-gateway [OPTION]...\n"
            "A chat hub: WINTALK programs over TCP and browsers over WebSocket in one room.\n"
            "\n"
            "  --bind ADDR             address to listen on          WINTALK_BIND (127.0.0.1)\n"
@@ -24,8 +22,8 @@ const char *gw_config_usage(void)
            "  --web-root DIR          static files of the page      WINTALK_WEB_ROOT (web)\n"
            "  --key KEY               access key browsers must give WINTALK_KEY (none)\n"
            "  --rate N                messages/s per participant, 0 = no limit\n"
-           "                                                        WINTALK_RATE (" GW_STR(GW_RATE_DEFAULT) ")\n"
-           "  --max-participants N    connections in the room       WINTALK_MAX_PARTICIPANTS (" GW_STR(GW_PARTICIPANTS_DEFAULT) ")\n"
+           "                                                        WINTALK_RATE (%u)\n"
+           "  --max-participants N    connections in the room       WINTALK_MAX_PARTICIPANTS (%u)\n"
            "  --any-origin            accept WebSockets from any page, not only this gateway's\n"
            "                                                        WINTALK_ANY_ORIGIN (0)\n"
            "  --verbose               libwebsockets' notices too    WINTALK_VERBOSE (0)\n"
@@ -34,7 +32,9 @@ const char *gw_config_usage(void)
            "\n"
            "Browsers: http://ADDR:HTTP_PORT/ (WebSocket subprotocol wintalk.v1 on the same port).\n"
            "WINTALK clients: ADDR port TCP_PORT. Health: http://ADDR:HTTP_PORT/healthz\n"
-           "SIGTERM or SIGINT stops the gateway (browsers get bye 421), exit status 0.\n";
+           "SIGTERM or SIGINT stops the gateway (browsers get bye 421), exit status 0.\n",
+             GW_RATE_DEFAULT, GW_PARTICIPANTS_DEFAULT);
+    return text;
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)

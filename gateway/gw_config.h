@@ -31,7 +31,7 @@ struct gw_config {
 int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
                     const char *(*env)(const char *name), char *err, size_t err_len);
 
-/* The --help text (static). */
+/* The --help text (a static buffer, filled on each call). */
 const char *gw_config_usage(void);
 
 #endif /* GW_CONFIG_H */

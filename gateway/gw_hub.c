@@ -505,26 +505,42 @@ static void cmd_me(struct cmd_ctx *c)
     post_message(c->h, c->p, c->now, c->arg, c->arg_len, 1);
 }
 
+static int nick_cmp(const void *a, const void *b)
+{
+    const struct gw_part *pa = *(struct gw_part *const *)a, *pb = *(struct gw_part *const *)b;
+    for (size_t i = 0;; i++) {
+        unsigned char x = (unsigned char)pa->nick[i], y = (unsigned char)pb->nick[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y || !x)
+            return (int)x - (int)y;
+    }
+}
+
+/* "N here: alice (web), robert (tcp)", by nick, at most GW_WHO_MAX_NAMES. */
 static void cmd_who(struct cmd_ctx *c)
 {
     char text[GW_WHO_MAX_NAMES * (GW_NICK_MAX_BYTES + 8) + 64];
+    struct gw_part **list = malloc(c->h->nparts * sizeof(*list) + 1);
     unsigned n = 0;
+    if (!list)
+        return;
     for (size_t i = 0; i < c->h->nparts; i++)
-        n += c->h->parts[i]->joined && !c->h->parts[i]->closing;
+        if (c->h->parts[i]->joined && !c->h->parts[i]->closing)
+            list[n++] = c->h->parts[i];
+    qsort(list, n, sizeof(*list), nick_cmp);
     size_t o = (size_t)snprintf(text, sizeof text, "%u here:", n);
-    unsigned shown = 0;
-    for (size_t i = 0; i < c->h->nparts; i++) {
-        struct gw_part *q = c->h->parts[i];
-        if (!q->joined || q->closing)
-            continue;
-        if (shown == GW_WHO_MAX_NAMES) {
-            o += (size_t)snprintf(text + o, sizeof text - o, " and %u more", n - shown);
+    for (unsigned i = 0; i < n; i++) {
+        if (i == GW_WHO_MAX_NAMES) {
+            o += (size_t)snprintf(text + o, sizeof text - o, " and %u more", n - i);
             break;
         }
-        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s (%s)", shown ? "," : "", q->nick,
-                              via_name(q->via));
-        shown++;
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s (%s)", i ? "," : "", list[i]->nick,
+                              via_name(list[i]->via));
     }
+    free(list);
     reply_info(c->h, c->p, GW_R_WHO, text);
 }
 

@@ -328,7 +328,27 @@ int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, cons
         *why = "the message is not valid UTF-8";
         return -GW_R_UNREADABLE;
     }
-    cJSON *root = cJSON_ParseWithLength(data, len);
+    /* cJSON keeps strings NUL-terminated, so an escaped U+0000 would cut a
+     * text short. It is a control character, removed from relayed text
+     * anyway: turn it into U+0001 on a copy, which the cleaner removes. */
+    char *copy = NULL;
+    for (size_t i = 0; i + 5 < len; i++) {
+        if (data[i] != '\\') continue;
+        if (data[i + 1] == 'u' && !memcmp(data + i + 2, "0000", 4)) {
+            if (!copy) {
+                copy = malloc(len);
+                if (!copy) {
+                    *why = "out of memory";
+                    return -GW_R_SHUTDOWN;
+                }
+                memcpy(copy, data, len);
+            }
+            copy[i + 5] = '1';
+        }
+        i++; /* skip the escaped character */
+    }
+    cJSON *root = cJSON_ParseWithLength(copy ? copy : data, len);
+    free(copy);
     if (!root) {
         *why = "the message is not JSON";
         return -GW_R_UNREADABLE;

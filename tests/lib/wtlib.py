@@ -483,6 +483,7 @@ class Gateway:
                 os.kill(self.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self._reader.join(2)
+        self.proc.stderr.close()
         return self.proc.returncode
 
     def __enter__(self):
