@@ -115,8 +115,11 @@ test('the conversation sticks to the bottom unless the reader scrolled up', { ti
   const tcp = await WintalkClient.connect(gw.tcpPort);
   const atBottom = () => reader.page.locator('#log').evaluate(
     (el) => el.scrollHeight - el.scrollTop - el.clientHeight <= 24);
-  for (let i = 0; i < 30; i++) await tcp.sayLine(`filler line ${i}`);
-  await reader.page.locator('#log > li', { hasText: 'filler line 29' }).waitFor();
+  // Fewer lines than the gateway's per-participant burst, long enough to wrap.
+  for (let i = 0; i < 15; i++) {
+    await tcp.sayLine(`filler line ${i}: enough words here to wrap onto a second line on a phone`);
+  }
+  await reader.page.locator('#log > li', { hasText: 'filler line 14' }).waitFor();
   assert.equal(await atBottom(), true);
   await reader.page.locator('#log').evaluate((el) => { el.scrollTop = 0; });
   await reader.page.waitForTimeout(100);

@@ -41,17 +41,6 @@ export function freePort() {
   });
 }
 
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 async function httpOk(url) {
   try {
     const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
@@ -63,8 +52,8 @@ async function httpOk(url) {
 }
 
 /*
- * Starts the gateway and resolves once its HTTP page and its WINTALK port
- * answer. Returns {httpPort, tcpPort, url, pid, log(), stop()}.
+ * Starts the gateway and resolves once its health endpoint answers.
+ * Returns {httpPort, tcpPort, url, pid, log(), stop()}.
  */
 export async function startGateway({ extraArgs = [], timeoutMs = 15000 } = {}) {
   const bin = gatewayPath();
@@ -96,7 +85,9 @@ export async function startGateway({ extraArgs = [], timeoutMs = 15000 } = {}) {
     const deadline = Date.now() + timeoutMs;
     let ready = false;
     while (Date.now() < deadline && !exited) {
-      if ((await httpOk(url)) && (await canConnect(tcpPort))) {
+      // Only HTTP is polled: a probe of the WINTALK port would join the room
+      // as a guest and show up in every page's conversation.
+      if (await httpOk(url + 'healthz')) {
         ready = true;
         break;
       }
