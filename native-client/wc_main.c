@@ -1,7 +1,7 @@
 /*
  * wc_main.c - wintalk: a WinTalk peer for a terminal, or for a pipe.
  *
- * The event loop: poll() over the socket, stdin and the listening socket,
+ * The event loop: ppoll() over the socket, stdin and the listening socket,
  * with the handshake and linger deadlines as poll timeouts. It moves bytes
  * between the socket and the pure session (wc_session.h), and between the
  * session and either the terminal window (wc_ui.h) or plain lines on
@@ -446,6 +446,18 @@ static void run(struct wc_app *a)
 {
     struct pollfd pfd[3];
     int ui_dirty = 1;
+    sigset_t block, open_mask;
+
+    /* Signals arrive only inside ppoll(): a resize or a Ctrl-C between the
+     * checks below and the wait would otherwise sit unseen until the next
+     * key or byte. (ncurses' own SIGWINCH handler records the resize; the
+     * next read returns KEY_RESIZE.) */
+    sigemptyset(&block);
+    sigaddset(&block, SIGWINCH);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &open_mask);
 
     while (!a->done) {
         int n = 0, i_in = -1, i_l = -1, i_s = -1, timeout = -1, rc;
@@ -521,7 +533,12 @@ static void run(struct wc_app *a)
             take_peer_lines(a, 1);
             break;
         }
-        rc = poll(pfd, (nfds_t)n, timeout);
+        if (timeout >= 0) {
+            struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
+            rc = ppoll(pfd, (nfds_t)n, &ts, &open_mask);
+        } else {
+            rc = ppoll(pfd, (nfds_t)n, NULL, &open_mask);
+        }
         if (rc < 0) {
             if (errno == EINTR) {
                 ui_dirty = 1; /* perhaps SIGWINCH: the next read sees it */
