@@ -151,6 +151,23 @@ test('nick changes: refused plainly when taken, kept in localStorage when done',
   assert.equal(await alice.page.locator('#nick-dialog').isVisible(), false);
 });
 
+test('a first visit with a taken nick joins as a guest and asks for another', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(gw.url);
+  await page.locator('#nick-input').fill('ROBERT');
+  await page.locator('#nick-input').press('Enter');
+  // Refused plainly, in the dialog, while already in the room as a guest.
+  await page.locator('#nick-error', { hasText: /taken/i }).waitFor();
+  await page.locator('#status', { hasText: /^Connected as guest-\d+ · 4 here$/ }).waitFor();
+  await page.locator('#nick-input').fill('dave');
+  await page.locator('#nick-input').press('Enter');
+  await page.locator('#status', { hasText: 'Connected as dave' }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('wintalk.nick')), 'dave');
+  await line(alice, /guest-\d+ is now dave/).waitFor();
+  await context.close();
+});
+
 test('no console errors and no dialogs in either page', async () => {
   assert.deepEqual(alice.problems, []);
   assert.deepEqual(bob.problems, []);

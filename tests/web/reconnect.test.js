@@ -77,3 +77,25 @@ test('20 messages sent while a page is offline all arrive once, in order', { tim
   assert.equal(await victim.page.locator('#log > li', { hasText: 'before the cut' }).count(), 1);
   assert.deepEqual(victim.problems.filter((p) => !/WebSocket|ERR_INTERNET_DISCONNECTED/.test(p)), []);
 });
+
+test('a restarted gateway: the page says so, reconnects, and shows new lines', { timeout: 90000 }, async () => {
+  const { httpPort, tcpPort } = gw;
+  tcp.close();
+  await gw.stop();
+  // A stopping gateway says bye 421 to every browser before closing.
+  await sender.page.locator('#log > li', { hasText: '421' }).waitFor();
+  await sender.page.locator('#status', { hasText: /Reconnecting in|Reconnecting…/ }).waitFor();
+  gw = await startGateway({ ports: { http: httpPort, tcp: tcpPort } });
+  for (const p of [victim, sender]) await waitConnected(p.page, 30000);
+  await sender.page.locator('#log > li', { hasText: 'gateway has restarted' }).waitFor();
+  // The new gateway's ids start again at 1: new lines must not be taken
+  // for ones already shown.
+  tcp = await WintalkClient.connect(gw.tcpPort);
+  await tcp.sayLine('after the restart');
+  for (const p of [victim, sender]) {
+    await p.page.locator('#log > li', { hasText: 'after the restart' }).waitFor();
+    assert.equal(await p.page.locator('#log > li', { hasText: 'after the restart' }).count(), 1);
+  }
+  await sayFromPage(victim.page, 'victim is back');
+  await sender.page.locator('#log > li', { hasText: 'victim is back' }).waitFor();
+});

@@ -37,6 +37,7 @@ export class Connection {
     this.lastId = 0;
     this.seen = new Set();
     this.seenOrder = [];
+    this.forgottenBelow = undefined;
     this.attempt = 0;
     this.timer = null;
     this.welcomed = false;
@@ -192,6 +193,13 @@ export class Connection {
     }
   }
 
+  forgetSeen() {
+    this.seen.clear();
+    this.seenOrder = [];
+    this.forgottenBelow = undefined;
+    this.lastId = 0;
+  }
+
   /* True the first time an event id is seen; false for a duplicate. */
   firstSight(id) {
     if (typeof id !== 'number') return true;
@@ -223,8 +231,12 @@ export class Connection {
       case 'welcome': {
         this.welcomed = true;
         this.attempt = 0;
+        // Ids are unique only while one gateway runs: one that knows fewer
+        // events than we saw has restarted, and its ids start again.
+        const restarted = typeof ev.last_id === 'number' && ev.last_id < this.lastId;
+        if (restarted) this.forgetSeen();
         const history = Array.isArray(ev.history) ? ev.history : [];
-        const rest = { ...ev, history: [] };
+        const rest = { ...ev, history: [], restarted };
         if (this.h.onWelcome) this.h.onWelcome(rest);
         const early = this.early;
         this.early = [];

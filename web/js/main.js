@@ -16,8 +16,8 @@ const LOG_LINES_MAX = 1000;
 // Remembered says, to put a refused line back in the box.
 const PENDING_SAYS_MAX = 20;
 // A remembered nick refused at hello is asked for again this many times
-// before the page asks the reader: after a reload or a dropped connection the
-// gateway may not yet have noticed that our old connection is gone.
+// (after 1, 2, 4 s) before the page asks the reader: after a reload or a
+// dropped connection the gateway may not yet have seen our old one go.
 const NICK_HELD_RETRIES = 3;
 // "Near the bottom" for sticking to it, in pixels.
 const BOTTOM_SLACK_PX = 24;
@@ -61,8 +61,11 @@ const state = {
   nickRef: 0, // ref of a nick change asked from the dialog
   dialogMode: 'join', // 'join' (before joining) or 'change' (while connected)
   wasWelcomed: false, // welcomed at least once: a later hello is a reconnect
-  nickHeld: 0, // hellos refused because our nick was still taken
+  nickHeld: 0, // times our remembered nick was refused since we last had it
   nickTyped: false, // the nick asked for was just typed in the dialog
+  nickRetrying: false, // asking again for a remembered nick that was refused
+  nickTimer: null,
+  helloRefusal: null, // why the gateway refused the nick in our hello
   stuck: true, // the conversation follows new lines
   countdown: null,
 };
@@ -205,6 +208,7 @@ function onState(s) {
   ui.retry.hidden = true;
   switch (s.state) {
     case 'connecting':
+      state.helloRefusal = null;
       setStatus(state.wasWelcomed ? 'Reconnecting…' : 'Connecting…', true);
       break;
     case 'open':
@@ -234,6 +238,8 @@ function onState(s) {
 
 function lostConnection() {
   typing.reset();
+  clearTimeout(state.nickTimer);
+  state.nickRetrying = false;
   // Others' drafts are stale until the next welcome tells them again.
   for (const p of state.people.values()) p.typing = '';
   ui.app.classList.add('offline');
@@ -251,8 +257,6 @@ window.addEventListener('online', () => conn.retryNow());
 function onWelcome(w) {
   const firstTime = !state.wasWelcomed;
   state.wasWelcomed = true;
-  state.nickHeld = 0;
-  state.nickTyped = false;
   state.me = w.you;
   state.people.clear();
   for (const p of w.participants || []) {
@@ -262,13 +266,20 @@ function onWelcome(w) {
   ui.myNick.textContent = w.you.nick;
   ui.app.classList.remove('offline');
   renderPeople();
+  const refusal = state.helloRefusal;
+  state.helloRefusal = null;
   if (state.wantedNick && w.you.nick !== state.wantedNick) {
-    note(`The nick "${state.wantedNick}" was not given to you; you are ${w.you.nick}.` +
-      ' Use “Change nick” to pick another.');
+    nickRefusedAtHello(refusal || `"${state.wantedNick}" was not given to you`);
   } else if (state.wantedNick) {
     saveNick(w.you.nick);
+    state.nickTyped = false;
+    state.nickHeld = 0;
   }
-  if (w.gap) note('Some messages from while you were away are no longer kept and are missing.');
+  if (w.restarted) {
+    note('The gateway has restarted: what was said before it may be missing.');
+  } else if (w.gap) {
+    note('Some messages from while you were away are no longer kept and are missing.');
+  }
   if (firstTime) ui.input.focus();
 }
 
@@ -290,6 +301,9 @@ function onEvent(ev) {
         ui.myNick.textContent = state.me.nick;
         if (state.dialogMode === 'change' && ui.dialog.open) ui.dialog.close();
         state.nickRef = 0;
+        state.nickRetrying = false;
+        state.nickHeld = 0;
+        state.nickTyped = false;
       }
       break;
     case 'message':
@@ -321,36 +335,71 @@ function onInfo(info) {
 
 function onError(err, welcomed) {
   const msg = String(err.message ?? 'refused');
-  if (!welcomed) {
-    if (err.code === 530) {
-      conn.stop('an access key is needed');
-      openDialog('join', `The gateway wants an access key: ${msg}`, true);
-      return;
-    }
-    if (err.code === 553 || err.code === 552 || err.code === 501) {
-      if (err.code === 553 && !state.nickTyped && state.nickHeld < NICK_HELD_RETRIES) {
-        // Most likely our own previous connection, not yet noticed as gone.
-        state.nickHeld++;
-        conn.dropSocket();
-        conn.scheduleRetry(0, 'nick still held');
-        return;
-      }
-      conn.stop('nick refused');
-      openDialog('join', msg);
-      return;
-    }
+  if (!welcomed && err.code === 530) {
+    conn.stop('an access key is needed');
+    openDialog('join', `The gateway wants an access key: ${msg}`, true);
+    return;
+  }
+  if (!welcomed && (err.code === 553 || err.code === 552 || err.code === 501)) {
+    // The nick in hello was refused; the gateway welcomes us as a guest
+    // next, and onWelcome deals with it.
+    state.helloRefusal = msg;
+    return;
   }
   addLine(renderEvent(err, null));
   if (err.ref !== undefined && err.ref === state.nickRef) {
     state.nickRef = 0;
-    if (ui.dialog.open) showDialogError(msg);
+    if (state.nickRetrying) nickRefusedAgain(msg);
+    else if (ui.dialog.open) showDialogError(msg);
   }
   if (err.ref !== undefined && state.pendingSays.has(err.ref)) {
     const text = state.pendingSays.get(err.ref);
     state.pendingSays.delete(err.ref);
-    if (ui.input.value === '' && err.code !== 502 && err.code !== 501) {
+    // A line refused for the moment (too fast, too long) goes back in the box.
+    if (ui.input.value === '' && (err.code === 429 || err.code === 552)) {
       ui.input.value = text;
     }
+  }
+}
+
+/*
+ * Our nick was refused in hello and we joined as a guest. A remembered nick
+ * (not one just typed) is most likely held by our own previous connection
+ * after a reload or a drop, which the gateway has not seen go yet: ask for
+ * it again a few times before asking the reader.
+ */
+function nickRefusedAtHello(msg) {
+  if (!state.nickTyped && state.nickHeld < NICK_HELD_RETRIES) {
+    state.nickRetrying = true;
+    retryNickLater(msg);
+    return;
+  }
+  state.nickRetrying = false;
+  note(`You joined as ${state.me.nick}: ${msg}.`);
+  openDialog('change', msg);
+}
+
+function retryNickLater(msg) {
+  state.nickHeld++;
+  const delay = 1000 * 2 ** (state.nickHeld - 1);
+  note(`You joined as ${state.me.nick} for now: ${msg}. Asking for ` +
+    `"${state.wantedNick}" again in ${Math.round(delay / 1000)} s.`);
+  clearTimeout(state.nickTimer);
+  state.nickTimer = setTimeout(() => {
+    if (conn.isOpen && state.wantedNick && state.me.nick !== state.wantedNick) {
+      state.nickRef = conn.send({ type: 'nick', nick: state.wantedNick });
+    } else {
+      state.nickRetrying = false;
+    }
+  }, delay);
+}
+
+function nickRefusedAgain(msg) {
+  if (state.nickHeld < NICK_HELD_RETRIES) {
+    retryNickLater(msg);
+  } else {
+    state.nickRetrying = false;
+    openDialog('change', msg);
   }
 }
 
@@ -458,6 +507,8 @@ ui.nickForm.addEventListener('submit', (e) => {
       return;
     }
     showDialogError('');
+    state.nickRetrying = false;
+    clearTimeout(state.nickTimer);
     state.nickRef = conn.send({ type: 'nick', nick });
     // The dialog closes when the gateway says the nick is ours.
     return;

@@ -53,14 +53,15 @@ async function httpOk(url) {
 
 /*
  * Starts the gateway and resolves once its health endpoint answers.
+ * ports {http, tcp} starts it on given ports (to restart a gateway in place).
  * Returns {httpPort, tcpPort, url, pid, log(), stop()}.
  */
-export async function startGateway({ extraArgs = [], timeoutMs = 15000 } = {}) {
+export async function startGateway({ extraArgs = [], timeoutMs = 15000, ports = null } = {}) {
   const bin = gatewayPath();
   let lastError;
   for (let tries = 0; tries < 3; tries++) {
-    const httpPort = await freePort();
-    const tcpPort = await freePort();
+    const httpPort = ports ? ports.http : await freePort();
+    const tcpPort = ports ? ports.tcp : await freePort();
     const args = ['--http-port', String(httpPort), '--tcp-port', String(tcpPort),
       '--web-root', webRoot(), '--bind', '127.0.0.1', ...extraArgs];
     const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
