@@ -59,6 +59,12 @@
 #define GW_WEB_QUEUE_MAX_BYTES (512u * 1024u)
 #define GW_QUEUE_MAX_ITEMS 4096u
 
+/* The kernel's send buffer of each accepted socket. Fixed rather than
+ * auto-tuned (which grows to megabytes per peer), so that a peer that stops
+ * reading is noticed by the queue bounds above instead of hiding in the
+ * kernel. */
+#define GW_SOCKET_SNDBUF (128 * 1024)
+
 /* Several queued items leave together in one write, up to this size. */
 #define GW_BATCH_MAX_BYTES (64u * 1024u)
 

@@ -123,6 +123,13 @@ static void gw_log(const char *fmt, ...)
     fflush(stderr);
 }
 
+/* Bound the kernel's share of a slow peer (GW_SOCKET_SNDBUF). */
+static void bound_socket(struct lws *wsi)
+{
+    int sz = GW_SOCKET_SNDBUF;
+    setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+}
+
 static void peer_name(struct lws *wsi, char *out, size_t len)
 {
     struct sockaddr_storage ss;
@@ -232,6 +239,7 @@ static int cb_tcp(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         /* Each write its own segment, at once: the handshake and priming
          * must arrive together and apart from what follows. */
         setsockopt(lws_get_socket_fd(wsi), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        bound_socket(wsi);
         if (app.stopping) {
             gw_log("refused tcp peer=%s reason=\"shutting down\"", c->peer);
             return -1;
@@ -307,6 +315,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_ESTABLISHED: {
         memset(c, 0, sizeof(*c));
         peer_name(wsi, c->peer, sizeof c->peer);
+        bound_socket(wsi);
         int rc = gw_hub_connect(app.hub, GW_VIA_WEB, wsi, now_ms(), &c->pid);
         if (rc) {
             gw_log("refused web peer=%s reason=\"%s\"", c->peer, gw_strerror(rc));

@@ -1,0 +1,517 @@
+/*
+ * test_hub.c - the pure hub: exact sequences of what each participant is
+ * sent, for drafts, edits, commands, nicks, the transcript, queue bounds,
+ * batching and resuming by id. Time is an argument, so every JSON byte
+ * (ids and times included) is asserted.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_hub.h"
+#include "gw_limits.h"
+#include "wt_codec.h"
+
+#define T0 1795555200000LL
+
+static int wakes;
+
+static void on_wake(void *ctx, void *user, uint64_t pid)
+{
+    (void)ctx;
+    (void)user;
+    (void)pid;
+    wakes++;
+}
+
+static struct gw_hub *hub(unsigned rate)
+{
+    struct gw_hub *h;
+    struct gw_hub_config cfg = {.headroom = 16, .rate = rate, .wake = on_wake};
+    assert_int_equal(gw_hub_new(&h, &cfg), GW_OK);
+    return h;
+}
+
+/* Everything waiting for pid, each write followed by '|'. Caller frees. */
+static char *drain(struct gw_hub *h, uint64_t pid)
+{
+    size_t cap = 1 << 20, len = 0;
+    char *out = malloc(cap);
+    struct gw_buf *b;
+    while (gw_hub_take(h, pid, &b) == 1) {
+        while (len + b->len + 2 > cap)
+            out = realloc(out, cap *= 2);
+        memcpy(out + len, gw_buf_bytes(b), b->len);
+        len += b->len;
+        out[len++] = '|';
+        gw_buf_unref(b);
+    }
+    out[len] = '\0';
+    return out;
+}
+
+static void expect(struct gw_hub *h, uint64_t pid, const char *want)
+{
+    char *got = drain(h, pid);
+    if (strcmp(got, want) != 0)
+        fail_msg("participant %llu\n got: %s\nwant: %s", (unsigned long long)pid, got, want);
+    free(got);
+}
+
+static uint64_t tcp(struct gw_hub *h, int64_t now)
+{
+    uint64_t pid;
+    assert_int_equal(gw_hub_connect(h, GW_VIA_TCP, NULL, now, &pid), GW_OK);
+    return pid;
+}
+
+static uint64_t web(struct gw_hub *h, int64_t now, const char *hello)
+{
+    uint64_t pid;
+    assert_int_equal(gw_hub_connect(h, GW_VIA_WEB, NULL, now, &pid), GW_OK);
+    if (hello)
+        assert_int_equal(gw_hub_web_input(h, pid, now, hello, strlen(hello)), GW_OK);
+    return pid;
+}
+
+static void in(struct gw_hub *h, uint64_t pid, int64_t now, const char *s)
+{
+    assert_int_equal(gw_hub_tcp_input(h, pid, now, s, strlen(s)), GW_OK);
+}
+
+/* Send text as one A frame, its count computed. */
+static void type(struct gw_hub *h, uint64_t pid, int64_t now, const char *text)
+{
+    char buf[256];
+    size_t n;
+    assert_int_equal(wt_frame_encode(buf, sizeof buf, &n, WT_OP_APPEND, text, strlen(text)), WT_OK);
+    assert_int_equal(gw_hub_tcp_input(h, pid, now, buf, n), GW_OK);
+}
+
+/* What pid is sent, writes joined, must be these transcript lines as A
+ * frames (NULL-terminated list). */
+static void expect_lines(struct gw_hub *h, uint64_t pid, ...)
+{
+    char want[8192], *got = drain(h, pid), *o = got;
+    size_t len = 0, n;
+    va_list ap;
+    va_start(ap, pid);
+    for (const char *l; (l = va_arg(ap, const char *));) {
+        assert_int_equal(wt_frame_encode(want + len, sizeof want - len, &n, WT_OP_APPEND, l, strlen(l)), WT_OK);
+        len += n;
+    }
+    va_end(ap);
+    want[len] = '\0';
+    for (char *i = got; *i; i++)
+        if (*i != '|')
+            *o++ = *i;
+    *o = '\0';
+    if (strcmp(got, want) != 0)
+        fail_msg("participant %llu\n got: %s\nwant: %s", (unsigned long long)pid, got, want);
+    free(got);
+}
+
+static void say(struct gw_hub *h, uint64_t pid, int64_t now, const char *json)
+{
+    assert_int_equal(gw_hub_web_input(h, pid, now, json, strlen(json)), GW_OK);
+}
+
+static void tcp_greeting(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    wakes = 0;
+    uint64_t a = tcp(h, T0);
+    assert_true(wakes > 0);
+    /* The handshake and priming alone, then the transcript as R. */
+    struct gw_buf *b;
+    assert_int_equal(gw_hub_take(h, a, &b), 1);
+    assert_int_equal(b->len, 24);
+    assert_memory_equal(gw_buf_bytes(b), "WINTALK .NETR0:R0:R0:R0:", 24);
+    gw_buf_unref(b);
+    expect(h, a, "R24:* guest-1 joined (tcp)\r\n|");
+    uint64_t c = tcp(h, T0 + 1);
+    expect(h, a, "A24:* guest-2 joined (tcp)\r\n|");
+    expect(h, c, "WINTALK .NETR0:R0:R0:R0:|R48:* guest-1 joined (tcp)\r\n* guest-2 joined (tcp)\r\n|");
+    assert_string_equal(gw_hub_nick(h, c), "guest-2");
+    gw_hub_free(h);
+}
+
+/* A line typed one character at a time is one message, with typing. */
+static void line_char_by_char(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0), b = tcp(h, T0);
+    uint64_t w = web(h, T0, "{\"type\":\"hello\",\"nick\":\"alice\"}");
+    free(drain(h, a));
+    free(drain(h, b));
+    free(drain(h, w));
+    in(h, a, T0 + 1000, "A1:h");
+    in(h, a, T0 + 1001, "A1:i");
+    in(h, a, T0 + 1002, "A2:\r\n");
+    expect(h, w,
+           "[{\"type\":\"typing\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"h\"},"
+           "{\"type\":\"message\",\"id\":4,\"time\":1795555201002,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"hi\",\"me\":false},"
+           "{\"type\":\"typing\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"\"}]|");
+    expect(h, b, "A13:guest-1: hi\r\n|");
+    expect(h, a, "A13:guest-1: hi\r\n|");
+    gw_hub_free(h);
+}
+
+/* The throttle: updates within GW_TYPING_INTERVAL_MS wait for a tick. */
+static void typing_throttle(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0);
+    uint64_t w = web(h, T0, "{\"type\":\"hello\"}");
+    free(drain(h, w));
+    in(h, a, T0 + 1000, "A1:a");
+    in(h, a, T0 + 1010, "A1:b");
+    in(h, a, T0 + 1020, "A1:c");
+    expect(h, w, "{\"type\":\"typing\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"a\"}|");
+    gw_hub_tick(h, T0 + 1100);
+    expect(h, w, "");
+    gw_hub_tick(h, T0 + 1250);
+    expect(h, w, "{\"type\":\"typing\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"abc\"}|");
+    gw_hub_tick(h, T0 + 2000);
+    expect(h, w, "");
+    gw_hub_free(h);
+}
+
+/* Backspace, clear, edits before the last line, \n and \r\n, split \r\n. */
+static void draft_edits(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0), b = tcp(h, T0);
+    free(drain(h, a));
+    free(drain(h, b));
+    int64_t t = T0 + 1000;
+    in(h, a, t, "A5:hello");
+    in(h, a, t, "R4:hell");          /* backspace */
+    in(h, a, t, "A2:\r\n");          /* "hell" */
+    in(h, a, t, "A1:aA1:b");
+    in(h, a, t, "R7:hell\r\na");     /* backspace on the live line: nothing */
+    in(h, a, t, "R0:");              /* clear: nothing */
+    in(h, a, t, "A3:xyzA1:\r");      /* a \r alone does not end the line */
+    in(h, a, t, "A1:\n");            /* ...its \n does: "xyz" */
+    in(h, a, t, "R6:xYz\r\nq");      /* edit an old line: not sent again */
+    in(h, a, t, "A1:\n");            /* "q" */
+    in(h, a, t, "R8:x\r\ny\r\nz\n"); /* a 3rd line completed inside an R: "z" */
+    in(h, a, t, "R3:one");           /* lines deleted: count follows */
+    in(h, a, t, "A5:\ntwo\n");       /* "one", "two" */
+    in(h, a, t, "A4:   \n");         /* blank lines are not messages */
+    expect_lines(h, b, "guest-1: hell\r\n", "guest-1: xyz\r\n", "guest-1: q\r\n",
+                 "guest-1: z\r\n", "guest-1: one\r\n", "guest-1: two\r\n", NULL);
+    /* The BRIEF's sequence: paste, Enter, "ab", Backspace, clear. */
+    in(h, a, t, "R0:");
+    in(h, a, t, "A12:¿Qué tal? 😀A2:\r\nA1:aA1:bR15:¿Qué tal? 😀\r\naR0:");
+    expect_lines(h, b, "guest-1: ¿Qué tal? 😀\r\n", NULL);
+    gw_hub_free(h);
+}
+
+static void commands(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0), b = tcp(h, T0);
+    uint64_t w = web(h, T0, "{\"type\":\"hello\",\"nick\":\"alice\"}");
+    free(drain(h, a));
+    free(drain(h, b));
+    free(drain(h, w));
+    type(h, a, T0 + 1, "/nick robert\n");
+    expect_lines(h, b, "* guest-1 is now robert\r\n", NULL);
+    expect(h, w, "{\"type\":\"nick\",\"id\":4,\"time\":1795555200001,\"pid\":1,\"nick\":\"robert\",\"old\":\"guest-1\",\"via\":\"tcp\"}|");
+    in(h, a, T0 + 2, "A6:/who\r\n");
+    expect_lines(h, a, "* guest-1 is now robert\r\n", "* 3 here: alice (web), guest-2 (tcp), robert (tcp)\r\n", NULL);
+    say(h, w, T0 + 3, "{\"type\":\"say\",\"text\":\"/me waves\",\"ref\":1}");
+    expect_lines(h, b, "* alice waves\r\n", NULL);
+    expect(h, w, "{\"type\":\"message\",\"id\":5,\"time\":1795555200003,\"pid\":3,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"waves\",\"me\":true}|");
+    say(h, w, T0 + 4, "{\"type\":\"say\",\"text\":\"/dance\",\"ref\":2}");
+    expect(h, w, "{\"type\":\"error\",\"code\":502,\"message\":\"unknown command /dance (try /help)\",\"ref\":2}|");
+    say(h, w, T0 + 5, "{\"type\":\"say\",\"text\":\"/me\"}");
+    expect(h, w, "{\"type\":\"error\",\"code\":501,\"message\":\"usage: /me ACTION\"}|");
+    in(h, b, T0 + 6, "A6:/help\n");
+    expect_lines(h, b, "* commands: /nick NAME, /me ACTION, /who, /help; start a line with // to send one starting with /\r\n", NULL);
+    in(h, b, T0 + 7, "A13:/nick ROBERT\n");
+    expect_lines(h, b, "* error 553: nick \"ROBERT\" is taken\r\n", NULL);
+    say(h, w, T0 + 8, "{\"type\":\"say\",\"text\":\"//x\"}");
+    expect_lines(h, b, "alice: /x\r\n", NULL);
+    gw_hub_free(h);
+}
+
+static void web_nick_and_sequence(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0);
+    free(drain(h, a));
+    uint64_t w = web(h, T0, NULL);
+    say(h, w, T0, "{\"type\":\"say\",\"text\":\"hi\"}");
+    expect(h, w, "{\"type\":\"error\",\"code\":503,\"message\":\"send hello first\"}|");
+    /* A nick that is not allowed: 553, and the browser joins as a guest. */
+    say(h, w, T0, "{\"type\":\"hello\",\"nick\":\"guest-5\",\"ref\":\"h\"}");
+    char *out = drain(h, w);
+    /* One write: the error, the welcome, its own join. */
+    assert_memory_equal(out, "[{\"type\":\"error\",\"code\":553,\"message\":\"nicks starting with guest- are reserved\",\"ref\":\"h\"},{\"type\":\"welcome\"", 108);
+    assert_non_null(strstr(out, "\"you\":{\"pid\":2,\"nick\":\"guest-2\",\"via\":\"web\"}"));
+    free(out);
+    say(h, w, T0, "{\"type\":\"hello\"}");
+    expect(h, w, "{\"type\":\"error\",\"code\":503,\"message\":\"hello was already sent\"}|");
+    say(h, w, T0, "{\"type\":\"nick\",\"nick\":\"guest-1\"}");
+    expect(h, w, "{\"type\":\"error\",\"code\":553,\"message\":\"nicks starting with guest- are reserved\"}|");
+    say(h, w, T0, "{\"type\":\"nick\",\"nick\":\"9x\"}");
+    expect(h, w, "{\"type\":\"error\",\"code\":553,\"message\":\"nick must start with a letter\"}|");
+    say(h, w, T0, "{\"type\":\"say\",\"text\":\"\\r\\n\"}");
+    expect(h, w, "{\"type\":\"error\",\"code\":501,\"message\":\"text is empty\"}|");
+    gw_hub_free(h);
+}
+
+static void transcript_trim(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0), b = tcp(h, T0);
+    free(drain(h, a));
+    free(drain(h, b));
+    char line[128];
+    int trims = 0;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(line, sizeof line, "message number %05d xxxxxxxx\n", i);
+        type(h, a, T0 + i, line);
+        char *out = drain(h, b);
+        if (out[0] == 'R') {
+            trims++;
+            /* The whole transcript, cut at a line boundary, ending with
+             * the newest line, within the cap. */
+            char *colon = strchr(out, ':');
+            size_t n = strlen(colon + 1) - 1;
+            assert_true(n <= GW_TRANSCRIPT_KEEP_BYTES);
+            assert_memory_equal(colon + 1, "guest-1: message number ", 24);
+            snprintf(line, sizeof line, "guest-1: message number %05d xxxxxxxx\r\n|", i);
+            assert_string_equal(colon + 1 + n + 1 - strlen(line), line);
+        } else {
+            snprintf(line, sizeof line, "A40:guest-1: message number %05d xxxxxxxx\r\n|", i);
+            assert_string_equal(out, line);
+        }
+        free(out);
+    }
+    assert_true(trims >= 2);
+    gw_hub_free(h);
+}
+
+/* A TCP participant that does not read: its queue stays within the bound,
+ * and when it reads again it gets one R of the transcript. */
+static void tcp_slow_consumer(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0), slow = tcp(h, T0);
+    free(drain(h, a));
+    free(drain(h, slow));
+    char line[128];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(line, sizeof line, "A10:m%08d\n", i);
+        in(h, a, T0, line);
+        assert_true(gw_hub_queued_bytes(h, slow) <= GW_TCP_QUEUE_MAX_BYTES);
+        free(drain(h, a));
+    }
+    char *out = drain(h, slow);
+    assert_int_equal(out[0], 'R');
+    assert_non_null(strstr(out, "guest-1: m00002999\r\n"));
+    assert_null(strstr(out, "m00000000"));
+    free(out);
+    gw_hub_free(h);
+}
+
+/* A browser that does not read is closed with 4421 and holds nothing. */
+static void web_slow_consumer(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0);
+    uint64_t slow = web(h, T0, "{\"type\":\"hello\"}");
+    free(drain(h, a));
+    char line[128];
+    int i;
+    for (i = 0; i < 20000 && gw_hub_closing(h, slow, NULL, NULL) == 0; i++) {
+        snprintf(line, sizeof line, "A10:m%08d\n", i);
+        in(h, a, T0, line);
+        assert_true(gw_hub_queued_bytes(h, slow) <= GW_WEB_QUEUE_MAX_BYTES);
+        free(drain(h, a));
+    }
+    assert_true(i < 20000);
+    int code;
+    const char *reason;
+    assert_int_equal(gw_hub_closing(h, slow, &code, &reason), 1);
+    assert_int_equal(code, GW_CLOSE_BEHIND);
+    assert_string_equal(reason, "too far behind");
+    assert_int_equal(gw_hub_queued_bytes(h, slow), 0);
+    expect(h, slow, "");
+    gw_hub_disconnect(h, slow, T0, "behind");
+    expect_lines(h, a, "* guest-2 left\r\n", NULL);
+    gw_hub_free(h);
+}
+
+/* Several waiting events leave in one write; a single one is shared. */
+static void batching_and_sharing(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0), b = tcp(h, T0);
+    uint64_t w1 = web(h, T0, "{\"type\":\"hello\"}"), w2 = web(h, T0, "{\"type\":\"hello\"}");
+    free(drain(h, a));
+    free(drain(h, b));
+    free(drain(h, w1));
+    free(drain(h, w2));
+    in(h, a, T0, "A4:one\n");
+    struct gw_buf *x, *y;
+    assert_int_equal(gw_hub_take(h, w1, &x), 1);
+    assert_int_equal(gw_hub_take(h, w2, &y), 1);
+    assert_ptr_equal(x, y); /* encoded once, shared by both queues */
+    gw_buf_unref(x);
+    gw_buf_unref(y);
+    in(h, a, T0, "A4:two\nA6:three\n");
+    expect(h, b, "A14:guest-1: one\r\nA14:guest-1: two\r\nA16:guest-1: three\r\n|");
+    char *out = drain(h, w1);
+    assert_int_equal(out[0], '[');
+    assert_non_null(strstr(out, "\"text\":\"two\",\"me\":false},{\"type\":\"message\""));
+    assert_string_equal(out + strlen(out) - 3, "}]|");
+    free(out);
+    gw_hub_free(h);
+}
+
+static void resume_by_id(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0);                               /* id 1: join */
+    uint64_t w = web(h, T0, "{\"type\":\"hello\"}");        /* id 2: join */
+    in(h, a, T0 + 1, "A2:a\n");                            /* id 3 */
+    gw_hub_disconnect(h, w, T0 + 2, "closed");             /* id 4: leave */
+    in(h, a, T0 + 3, "A2:b\nA2:c\n");                      /* ids 5, 6 */
+    w = web(h, T0 + 4, "{\"type\":\"hello\",\"last_id\":3}");
+    char *out = drain(h, w);
+    const char *want =
+        "\"history\":[{\"type\":\"leave\",\"id\":4,\"time\":1795555200002,\"pid\":2,\"nick\":\"guest-2\",\"via\":\"web\",\"reason\":\"closed\"},"
+        "{\"type\":\"message\",\"id\":5,\"time\":1795555200003,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"b\",\"me\":false},"
+        "{\"type\":\"message\",\"id\":6,\"time\":1795555200003,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"c\",\"me\":false}],"
+        "\"last_id\":6,\"gap\":false}";
+    if (!strstr(out, want))
+        fail_msg("got %s", out);
+    /* Then its own join, id 7, live. */
+    assert_non_null(strstr(out, "{\"type\":\"join\",\"id\":7,"));
+    free(out);
+    /* A last_id from before the retained history: gap. */
+    for (unsigned i = 0; i < GW_HISTORY_MAX_EVENTS; i++)
+        in(h, a, T0 + 5, "A2:z\n");
+    uint64_t w2 = web(h, T0 + 6, "{\"type\":\"hello\",\"last_id\":3}");
+    out = drain(h, w2);
+    assert_non_null(strstr(out, "\"gap\":true}"));
+    free(out);
+    /* A last_id from the future (another run): gap, recent history. */
+    uint64_t w3 = web(h, T0 + 6, "{\"type\":\"hello\",\"last_id\":999999}");
+    out = drain(h, w3);
+    assert_non_null(strstr(out, "\"gap\":true}"));
+    free(out);
+    gw_hub_free(h);
+}
+
+static void bad_tcp_frame(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0), b = tcp(h, T0);
+    free(drain(h, a));
+    free(drain(h, b));
+    in(h, a, T0, "A2:okA1234567890123456789:");
+    int code;
+    const char *reason;
+    assert_int_equal(gw_hub_closing(h, a, &code, &reason), 1);
+    assert_non_null(strstr(reason, "malformed frame"));
+    char *out = drain(h, a);
+    assert_memory_equal(out, "A", 1);
+    assert_non_null(strstr(out, ":* error 500: malformed frame: "));
+    assert_non_null(strstr(out, "; closing\r\n|"));
+    free(out);
+    /* Input after that is ignored; the other participant is unaffected. */
+    in(h, a, T0, "A3:x\r\n");
+    expect(h, b, "");
+    in(h, b, T0, "A3:hi\n");
+    expect(h, b, "A13:guest-2: hi\r\n|");
+    assert_int_equal(gw_hub_disconnect(h, a, T0, "error"), GW_OK);
+    assert_int_equal(gw_hub_disconnect(h, a, T0, "error"), GW_ENOENT);
+    assert_int_equal(gw_hub_tcp_input(h, a, T0, "x", 1), GW_ENOENT);
+    gw_hub_free(h);
+}
+
+static void rate_limit(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(1); /* 1 a second, burst 2 */
+    uint64_t w = web(h, T0, "{\"type\":\"hello\"}");
+    free(drain(h, w));
+    say(h, w, T0, "{\"type\":\"say\",\"text\":\"1\"}");
+    say(h, w, T0, "{\"type\":\"say\",\"text\":\"2\"}");
+    free(drain(h, w));
+    say(h, w, T0, "{\"type\":\"say\",\"text\":\"3\"}");
+    expect(h, w, "{\"type\":\"error\",\"code\":429,\"message\":\"too many messages: slow down (not sent)\"}|");
+    say(h, w, T0 + 1000, "{\"type\":\"say\",\"text\":\"4\"}");
+    char *out = drain(h, w);
+    assert_non_null(strstr(out, "\"text\":\"4\""));
+    free(out);
+    gw_hub_free(h);
+}
+
+static void shutdown_and_full(void **state)
+{
+    (void)state;
+    struct gw_hub *h;
+    struct gw_hub_config cfg = {.max_participants = 1};
+    assert_int_equal(gw_hub_new(&h, &cfg), GW_OK);
+    uint64_t w = web(h, T0, "{\"type\":\"hello\"}");
+    uint64_t extra = web(h, T0, NULL);
+    int code;
+    assert_int_equal(gw_hub_closing(h, extra, &code, NULL), 1);
+    assert_int_equal(code, GW_CLOSE_TRY_LATER);
+    expect(h, extra, "{\"type\":\"bye\",\"code\":421,\"message\":\"the gateway is full, try again later\"}|");
+    free(drain(h, w));
+    gw_hub_shutdown(h, T0);
+    assert_int_equal(gw_hub_closing(h, w, &code, NULL), 1);
+    assert_int_equal(code, GW_CLOSE_GOING_AWAY);
+    expect(h, w, "{\"type\":\"bye\",\"code\":421,\"message\":\"gateway shutting down\"}|");
+    unsigned t, wb;
+    gw_hub_counts(h, &t, &wb);
+    assert_int_equal(t, 0);
+    assert_int_equal(wb, 1);
+    gw_hub_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tcp_greeting),
+        cmocka_unit_test(line_char_by_char),
+        cmocka_unit_test(typing_throttle),
+        cmocka_unit_test(draft_edits),
+        cmocka_unit_test(commands),
+        cmocka_unit_test(web_nick_and_sequence),
+        cmocka_unit_test(transcript_trim),
+        cmocka_unit_test(tcp_slow_consumer),
+        cmocka_unit_test(web_slow_consumer),
+        cmocka_unit_test(batching_and_sharing),
+        cmocka_unit_test(resume_by_id),
+        cmocka_unit_test(bad_tcp_frame),
+        cmocka_unit_test(rate_limit),
+        cmocka_unit_test(shutdown_and_full),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
