@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway } from './lib/gateway.js';
+import { startGateway, stopGateway } from './lib/gateway.js';
 import { launchBrowser, openParticipant, sayFromPage, logLines } from './lib/browser.js';
 import { WintalkClient } from './lib/wintalk.js';
 
@@ -17,7 +17,7 @@ const line = (p, text) => p.page.locator('#log > li', { hasText: text });
 const lineCount = (p, text) => line(p, text).count();
 
 before(async () => {
-  gw = await startGateway();
+  gw = await startGateway({ name: 'chat-gateway' });
   browser = await launchBrowser();
   alice = await openParticipant(browser, gw.url, 'alice');
   bob = await openParticipant(browser, gw.url, 'bob');
@@ -31,8 +31,7 @@ before(async () => {
 after(async () => {
   tcp?.close();
   await browser?.close();
-  const exit = await gw?.stop();
-  if (process.env.WT_TEST_VERBOSE) console.log(gw?.log(), exit);
+  await stopGateway(gw);
 });
 
 test('everyone sees who is here and where each is from', async () => {

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startGateway } from './lib/gateway.js';
+import { startGateway, stopGateway } from './lib/gateway.js';
 import { launchBrowser, openParticipant, sayFromPage, ensureArtifactsDir } from './lib/browser.js';
 import { WintalkClient } from './lib/wintalk.js';
 
@@ -13,13 +13,13 @@ let gw;
 let browser;
 
 before(async () => {
-  gw = await startGateway();
+  gw = await startGateway({ name: 'page-gateway' });
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await gw?.stop();
+  await stopGateway(gw);
 });
 
 test('the page loads under the gateway\'s CSP and logs no errors', async () => {

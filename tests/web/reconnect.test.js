@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway } from './lib/gateway.js';
+import { startGateway, stopGateway } from './lib/gateway.js';
 import { launchBrowser, openParticipant, sayFromPage, waitConnected } from './lib/browser.js';
 import { WintalkClient } from './lib/wintalk.js';
 import { Cutter } from './lib/cutter.js';
@@ -16,7 +16,7 @@ let tcp;
 let cutter;
 
 before(async () => {
-  gw = await startGateway();
+  gw = await startGateway({ name: 'reconnect-gateway' });
   browser = await launchBrowser();
   // The victim's page and WebSocket go through a relay the test can cut.
   cutter = new Cutter(gw.httpPort);
@@ -31,8 +31,7 @@ after(async () => {
   tcp?.close();
   await browser?.close();
   await cutter?.close();
-  await gw?.stop();
-  if (process.env.WT_TEST_VERBOSE) console.log(gw?.log());
+  await stopGateway(gw);
 });
 
 test('20 messages sent while a page is offline all arrive once, in order', { timeout: 90000 }, async () => {
@@ -81,11 +80,11 @@ test('20 messages sent while a page is offline all arrive once, in order', { tim
 test('a restarted gateway: the page says so, reconnects, and shows new lines', { timeout: 90000 }, async () => {
   const { httpPort, tcpPort } = gw;
   tcp.close();
-  await gw.stop();
+  await stopGateway(gw);
   // A stopping gateway says bye 421 to every browser before closing.
   await sender.page.locator('#log > li', { hasText: '421' }).waitFor();
   await sender.page.locator('#status', { hasText: /Reconnecting in|Reconnecting…/ }).waitFor();
-  gw = await startGateway({ ports: { http: httpPort, tcp: tcpPort } });
+  gw = await startGateway({ name: 'reconnect-gateway-2', ports: { http: httpPort, tcp: tcpPort } });
   for (const p of [victim, sender]) await waitConnected(p.page, 30000);
   await sender.page.locator('#log > li', { hasText: 'gateway has restarted' }).waitFor();
   // The new gateway's ids start again at 1: new lines must not be taken

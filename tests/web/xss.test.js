@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startGateway } from './lib/gateway.js';
+import { startGateway, stopGateway } from './lib/gateway.js';
 import { launchBrowser, openParticipant } from './lib/browser.js';
 import { WintalkClient } from './lib/wintalk.js';
 
@@ -14,7 +14,7 @@ let reader;
 let tcp;
 
 before(async () => {
-  gw = await startGateway();
+  gw = await startGateway({ name: 'xss-gateway' });
   browser = await launchBrowser();
   reader = await openParticipant(browser, gw.url, 'reader');
   tcp = await WintalkClient.connect(gw.tcpPort);
@@ -24,7 +24,7 @@ before(async () => {
 after(async () => {
   tcp?.close();
   await browser?.close();
-  await gw?.stop();
+  await stopGateway(gw);
 });
 
 const countElements = (page) => page.evaluate(() => ({

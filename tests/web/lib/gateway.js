@@ -1,9 +1,9 @@
 // gateway.js: starts a real wintalk-gateway on 127.0.0.1 for one test file
 // and stops it (by its PID) afterwards.
 //
-// The program is named by WT_GATEWAY (CTest passes the built target), or
-// found in the usual build folders. The page comes from WT_WEB_ROOT or the
-// repository's web/.
+// The program is named by WINTALK_GATEWAY (CTest passes the built target),
+// or found in the usual build folders. The page comes from WINTALK_WEB_ROOT
+// or the repository's web/.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,18 +14,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
+const artifactsDir = path.resolve(here, '..', 'artifacts');
 
 export function gatewayPath() {
-  if (process.env.WT_GATEWAY) return process.env.WT_GATEWAY;
+  if (process.env.WINTALK_GATEWAY) return process.env.WINTALK_GATEWAY;
   for (const dir of ['build', 'build-plain', 'build-web', 'build-gw']) {
     const p = path.join(repoRoot, dir, 'gateway', 'wintalk-gateway');
     if (fs.existsSync(p)) return p;
   }
-  throw new Error('no wintalk-gateway found: build it, or set WT_GATEWAY to its path');
+  throw new Error('no wintalk-gateway found: build it, or set WINTALK_GATEWAY to its path');
 }
 
 export function webRoot() {
-  return process.env.WT_WEB_ROOT || path.join(repoRoot, 'web');
+  return process.env.WINTALK_WEB_ROOT || path.join(repoRoot, 'web');
 }
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -54,9 +55,10 @@ async function httpOk(url) {
 /*
  * Starts the gateway and resolves once its health endpoint answers.
  * ports {http, tcp} starts it on given ports (to restart a gateway in place).
+ * Its output is written to artifacts/NAME.log when it stops.
  * Returns {httpPort, tcpPort, url, pid, log(), stop()}.
  */
-export async function startGateway({ extraArgs = [], timeoutMs = 15000, ports = null } = {}) {
+export async function startGateway({ name = 'gateway', extraArgs = [], timeoutMs = 15000, ports = null } = {}) {
   const bin = gatewayPath();
   let lastError;
   for (let tries = 0; tries < 3; tries++) {
@@ -64,7 +66,10 @@ export async function startGateway({ extraArgs = [], timeoutMs = 15000, ports = 
     const tcpPort = ports ? ports.tcp : await freePort();
     const args = ['--http-port', String(httpPort), '--tcp-port', String(tcpPort),
       '--web-root', webRoot(), '--bind', '127.0.0.1', ...extraArgs];
-    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The gateway also reads WINTALK_* settings (a key, a rate) from its
+    // environment: the tests run it with only what they pass.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WINTALK_')));
+    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let output = '';
     const keep = (chunk) => {
       output += chunk.toString();
@@ -94,6 +99,10 @@ export async function startGateway({ extraArgs = [], timeoutMs = 15000, ports = 
       }
       await sleep(100);
     }
+    const saveLog = () => {
+      fs.mkdirSync(artifactsDir, { recursive: true });
+      fs.writeFileSync(path.join(artifactsDir, `${name}.log`), output);
+    };
     const gw = {
       httpPort,
       tcpPort,
@@ -103,6 +112,7 @@ export async function startGateway({ extraArgs = [], timeoutMs = 15000, ports = 
       async stop() {
         if (exited) {
           process.removeListener('exit', reap);
+          saveLog();
           return exited;
         }
         process.kill(proc.pid, 'SIGTERM');
@@ -112,6 +122,7 @@ export async function startGateway({ extraArgs = [], timeoutMs = 15000, ports = 
         const r = await exitPromise;
         clearTimeout(t);
         process.removeListener('exit', reap);
+        saveLog();
         return r;
       },
     };
@@ -122,4 +133,16 @@ export async function startGateway({ extraArgs = [], timeoutMs = 15000, ports = 
     if (!/in use|EADDRINUSE|bind/i.test(output)) break;
   }
   throw lastError;
+}
+
+/*
+ * Stops the gateway and throws unless it exited with status 0, as it should
+ * on SIGTERM (a sanitizer build exits otherwise when it found something).
+ */
+export async function stopGateway(gw, name = 'gateway') {
+  if (!gw) return;
+  const r = await gw.stop();
+  if (r.code !== 0) {
+    throw new Error(`${name} exited with ${JSON.stringify(r)}:\n${gw.log().slice(-4000)}`);
+  }
 }
