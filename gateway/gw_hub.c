@@ -791,7 +791,7 @@ static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
         gw_jw_lit(&w, ",\"nick\":");
         gw_jw_str(&w, q->nick, strlen(q->nick));
         gw_jw_lit(&w, q->via == GW_VIA_TCP ? ",\"via\":\"tcp\",\"typing\":" : ",\"via\":\"web\",\"typing\":");
-        gw_jw_str(&w, q->typing_sent, q->typing_sent_len);
+        gw_jw_str(&w, q->typing, q->typing_len);
         gw_jw_lit(&w, "}");
     }
     gw_jw_lit(&w, "],\"history\":[");

@@ -206,7 +206,9 @@ static void leave(struct conn *c, const char *transport, const char *fallback)
     const char *reason = NULL;
     char why[GW_REASON_MAX_BYTES + 48];
     const char *nick = gw_hub_nick(app.hub, c->pid);
-    if (gw_hub_closing(app.hub, c->pid, &code, &reason) == 1)
+    if (gw_hub_closing(app.hub, c->pid, &code, &reason) != 1)
+        reason = NULL;
+    if (reason)
         snprintf(why, sizeof why, "%s", reason);
     else if (c->peer_close)
         snprintf(why, sizeof why, "%s (%d)", fallback, c->peer_close);
