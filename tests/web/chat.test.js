@@ -105,6 +105,36 @@ test('a page\'s typing shows live in the other page; Shift+Enter makes a new lin
   await tcp.waitForText('second half');
 });
 
+test('a page sends typing at most 4 times a second, and "" once the line is sent', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const sent = [];
+  page.on('websocket', (ws) => ws.on('framesent', (f) => {
+    const msg = JSON.parse(String(f.payload));
+    if (msg.type === 'typing') sent.push({ at: Date.now(), text: msg.text });
+  }));
+  await page.goto(gw.url);
+  await page.locator('#nick-input').fill('fasttypist');
+  await page.locator('#nick-input').press('Enter');
+  await page.locator('#status', { hasText: 'Connected as fasttypist' }).waitFor();
+  const start = Date.now();
+  await page.locator('#input').pressSequentially('a quick brown fox jumps over the lazy dog', { delay: 15 });
+  await page.waitForTimeout(400);
+  const typed = Date.now() - start;
+  // The last state always gets out.
+  assert.equal(sent.at(-1).text, 'a quick brown fox jumps over the lazy dog');
+  assert.ok(sent.length <= Math.ceil(typed / 250) + 1, `${sent.length} updates in ${typed} ms`);
+  for (let i = 1; i < sent.length; i++) {
+    assert.ok(sent[i].at - sent[i - 1].at >= 200, `updates ${sent[i].at - sent[i - 1].at} ms apart`);
+  }
+  await alice.page.locator('#drafts .draft', { hasText: 'lazy dog' }).waitFor();
+  await page.locator('#input').press('Enter');
+  await alice.page.locator('#log > li', { hasText: 'lazy dog' }).waitFor();
+  await page.waitForTimeout(400);
+  assert.equal(sent.at(-1).text, '');
+  await context.close();
+});
+
 test('slash commands from the page: /me, /who, /help', async () => {
   await sayFromPage(alice.page, '/me waves');
   const action = bob.page.locator('#log > li.action', { hasText: 'waves' });

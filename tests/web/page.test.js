@@ -95,11 +95,14 @@ test('screenshots at desktop and phone width', { timeout: 60000 }, async () => {
   await phone.page.emulateMedia({ colorScheme: 'dark' });
   await phone.page.screenshot({ path: path.join(dir, 'phone-dark.png') });
 
-  // Nothing sticks out sideways at phone width.
-  const widths = await phone.page.evaluate(() => ({
-    doc: document.documentElement.scrollWidth, view: window.innerWidth,
-  }));
-  assert.ok(widths.doc <= widths.view, `page is ${widths.doc}px wide in a ${widths.view}px window`);
+  // Nothing sticks out sideways at phone width, down to 360 px.
+  for (const width of [390, 360]) {
+    await phone.page.setViewportSize({ width, height: 740 });
+    const widths = await phone.page.evaluate(() => ({
+      doc: document.documentElement.scrollWidth, view: window.innerWidth,
+    }));
+    assert.ok(widths.doc <= widths.view, `page is ${widths.doc}px wide in a ${widths.view}px window`);
+  }
   // The dark scheme follows the system setting.
   const dark = await phone.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.notEqual(dark, 'rgb(238, 240, 243)');
@@ -131,4 +134,28 @@ test('the conversation sticks to the bottom unless the reader scrolled up', { ti
   assert.equal(await atBottom(), true);
   tcp.close();
   await reader.context.close();
+});
+
+test('a gateway with an access key: the page asks for it, then joins', async () => {
+  const keyed = await startGateway({ name: 'page-gateway-key', extraArgs: ['--key', 's3cret'] });
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(keyed.url);
+    await page.locator('#nick-input').fill('keyholder');
+    await page.locator('#nick-input').press('Enter');
+    await page.locator('#key-input').waitFor();
+    await page.locator('#nick-error', { hasText: /key/i }).waitFor();
+    await page.locator('#key-input').fill('wrong');
+    await page.locator('#key-input').press('Enter');
+    await page.locator('#nick-error', { hasText: /wrong/i }).waitFor();
+    await page.locator('#key-input').fill('s3cret');
+    await page.locator('#key-input').press('Enter');
+    await page.locator('#status', { hasText: 'Connected as keyholder' }).waitFor();
+    // The key lasts for the tab (sessionStorage), the nick for the browser.
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('wintalk.key')), 's3cret');
+    await context.close();
+  } finally {
+    await stopGateway(keyed);
+  }
 });
