@@ -147,9 +147,15 @@ field() { # field NAME: from a JSON line on stdin
   grep -o "\"$1\":[^,}]*" | head -1 | cut -d: -f2 | tr -d '"'
 }
 
+probe_ok() { # probe_ok LINE: everything delivered and p99 under 50 ms
+  [[ $(field all_delivered <<<"$1") == true ]] &&
+    awk -v p="$(field p99_ms <<<"$1")" 'BEGIN{exit !(p < 50)}'
+}
+
 # search KIND LABEL ARGS...: the highest rate (messages/s over all senders)
 # whose p99 stays under 50 ms with everything delivered. Doubles from 100
-# until a rate fails, then bisects; each probe sends for 4 s.
+# until a rate fails, then bisects; each probe sends for 4 s, and a probe
+# that fails on latency alone is repeated once.
 search() {
   local kind=$1 label=$2
   shift 2
@@ -159,9 +165,14 @@ search() {
     wait_idle
     line=$(gen "$kind" "$label-probe" --rate "$rate" --duration 4 --drain 3 --timeout 40 "$@")
     ok=0
-    if [[ $(field all_delivered <<<"$line") == true ]] &&
-      awk -v p="$(field p99_ms <<<"$line")" 'BEGIN{exit !(p < 50)}'; then
+    if probe_ok "$line"; then
       ok=1
+    elif [[ $(field all_delivered <<<"$line") == true ]]; then
+      # Everything arrived but p99 was over: on a shared machine one stall
+      # of another process does that, so the rate gets a second probe.
+      wait_idle
+      line=$(gen "$kind" "$label-probe" --rate "$rate" --duration 4 --drain 3 --timeout 40 "$@")
+      probe_ok "$line" && ok=1
     fi
     steps=$((steps + 1))
     # A hub that cannot even connect everyone has no rate to find.
