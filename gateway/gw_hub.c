@@ -810,6 +810,14 @@ static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
                h->hist[(h->hist_head + from) % GW_HISTORY_MAX_EVENTS].id <= last_id)
             from++;
     }
+    size_t bytes = 0;
+    for (size_t i = from; i < h->hist_count; i++)
+        bytes += h->hist[(h->hist_head + i) % GW_HISTORY_MAX_EVENTS].json->len + 1;
+    while (bytes > GW_WELCOME_HISTORY_MAX_BYTES && from < h->hist_count) {
+        bytes -= h->hist[(h->hist_head + from) % GW_HISTORY_MAX_EVENTS].json->len + 1;
+        from++;
+        gap = 1;
+    }
     for (size_t i = from; i < h->hist_count; i++) {
         struct gw_buf *b = h->hist[(h->hist_head + i) % GW_HISTORY_MAX_EVENTS].json;
         if (i > from)

@@ -51,6 +51,11 @@
 /* Events a browser gets in its welcome on a first visit (last_id 0). */
 #define GW_WELCOME_RECENT 100u
 
+/* The history in one welcome, in bytes: past it the oldest events are left
+ * out and the welcome says "gap". Well under the browser's queue bound, so
+ * the events after the welcome still fit. */
+#define GW_WELCOME_HISTORY_MAX_BYTES (256u * 1024u)
+
 /* Output queues. A TCP participant past its bound loses the queue and gets
  * one R frame of the current transcript instead (the view is the state). A
  * browser past its bound is closed with 4421 and resumes by id. A single
