@@ -13,5 +13,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 echo "container-base.sh: building $image with debootstrap"
 debootstrap --variant=minbase bookworm "$dir" >/dev/null
-rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+# Trim what Debian's slim images leave out too: documentation, manuals, locales.
+rm -rf "$dir"/var/cache/apt/* "$dir"/var/lib/apt/lists/* "$dir"/usr/share/doc/* \
+  "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/*
 tar -C "$dir" -c . | podman import --change 'CMD ["bash"]' - "$image" >/dev/null 2>&1

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Checks a running gateway container from the host, on 127.0.0.1:
+
+- the page is served on the HTTP port, with its CSP;
+- a WINTALK client on the TCP port gets the handshake and the priming;
+- a line typed by that client reaches a WebSocket client as a message.
+
+Usage: check_container.py --http-port N --tcp-port N
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import wtlib  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--http-port", type=int, required=True)
+    ap.add_argument("--tcp-port", type=int, required=True)
+    a = ap.parse_args()
+
+    status, headers, body = wtlib.http_get(a.http_port, "/")
+    assert status == 200, status
+    assert b"<html" in body.lower(), body[:200]
+    assert "content-security-policy" in headers, headers
+    print("page: 200, %d bytes, CSP present" % len(body))
+
+    status, _, body = wtlib.http_get(a.http_port, "/healthz")
+    assert status == 200, status
+    print("healthz:", body.decode()[:120])
+
+    ws = wtlib.WsClient(a.http_port)
+    welcome = ws.hello(nick="webber")
+    assert welcome["type"] == "welcome", welcome
+
+    tcp = wtlib.TcpClient(a.tcp_port, timeout=10)
+    first24, (op, _) = tcp.read_greeting()
+    assert first24 == wtlib.HANDSHAKE + wtlib.PRIMING, first24
+    assert op == "R", op
+    print("wintalk: handshake and priming received")
+
+    tcp.send_line("hello from the container test")
+    ev = ws.next_event(lambda e: e.get("type") == "message", timeout=10)
+    assert ev["text"] == "hello from the container test", ev
+    assert ev["via"] == "tcp", ev
+    print("websocket: got %r from %s (%s)" % (ev["text"], ev["nick"], ev["via"]))
+    tcp.close()
+    ws.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

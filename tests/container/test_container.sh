@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# test_container.sh: the container as a user of `docker compose up` gets it,
+# run with podman and podman-compose (no Docker engine here). It builds the
+# image from docker/Dockerfile and brings up compose.yaml, both unchanged,
+# on free 127.0.0.1 ports, then checks health, the page, the WINTALK port, a
+# line from WINTALK reaching a WebSocket client, the user the gateway runs
+# as, a clean exit on SIGTERM within 10 s, and reports the image's size.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+export CONTAINERS_CONF="$root/docker/containers.conf"
+# OCI image format drops HEALTHCHECK; the docker format keeps it.
+export BUILDAH_FORMAT=docker
+image=localhost/wintalk-gateway:latest
+project="wtctest$$"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+export WINTALK_PUBLISH_ADDR=127.0.0.1
+export WINTALK_HTTP_PUBLISH=$(free_port)
+export WINTALK_TCP_PUBLISH=$(free_port)
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cleanup() {
+  podman-compose -p "$project" down -t 2 >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+"$root/scripts/container-base.sh"
+
+echo "== building $image from docker/Dockerfile"
+t0=$(date +%s)
+# --network=host lets apt-get in the build reach Debian's mirrors here.
+podman build --network=host -q -f docker/Dockerfile -t "$image" . >/dev/null
+echo "built in $(( $(date +%s) - t0 )) s"
+
+echo "== compose up (project $project, http $WINTALK_HTTP_PUBLISH, tcp $WINTALK_TCP_PUBLISH)"
+podman-compose -p "$project" up -d gateway >/dev/null 2>&1 || fail "compose up"
+ctr=$(podman ps -q --filter "label=io.podman.compose.project=$project" | head -1)
+[[ -n "$ctr" ]] || fail "no container for project $project"
+
+echo "== waiting for health"
+healthy=0
+for _ in $(seq 1 60); do
+  if podman healthcheck run "$ctr" >/dev/null 2>&1; then healthy=1; break; fi
+  sleep 1
+done
+[[ $healthy -eq 1 ]] || { podman logs "$ctr" | tail -20; fail "container never became healthy"; }
+status=$(podman inspect --format '{{.State.Health.Status}}' "$ctr")
+[[ "$status" == healthy ]] || fail "health status is '$status'"
+echo "healthy"
+
+echo "== checks from the host"
+python3 "$root/tests/container/check_container.py" \
+  --http-port "$WINTALK_HTTP_PUBLISH" --tcp-port "$WINTALK_TCP_PUBLISH" || fail "host checks"
+
+echo "== not root"
+users=$(podman top "$ctr" user,comm | tail -n +2)
+echo "$users"
+grep -q wintalk-gateway <<<"$users" || fail "gateway process not found"
+if awk '$2 == "wintalk-gateway" && $1 == "root"' <<<"$users" | grep -q .; then
+  fail "the gateway runs as root"
+fi
+uid=$(podman exec "$ctr" id -u)
+[[ "$uid" != 0 ]] || fail "container user is root"
+
+echo "== nothing to build with in the runtime image"
+tools=$(podman run --rm --entrypoint /bin/sh "$image" -c \
+  'command -v cc gcc clang make cmake; dpkg-query -W -f "\${Package}\n" | grep -- "-dev$"' || true)
+[[ -z "$tools" ]] || fail "runtime image holds build tools: $tools"
+
+echo "== SIGTERM"
+t0=$(date +%s.%N)
+podman stop -t 10 "$ctr" >/dev/null
+t1=$(date +%s.%N)
+code=$(podman inspect --format '{{.State.ExitCode}}' "$ctr")
+secs=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
+echo "exit code $code after ${secs} s"
+[[ "$code" == 0 ]] || fail "exit code $code on SIGTERM"
+python3 -c "import sys; sys.exit(0 if $t1 - $t0 < 10 else 1)" || fail "took ${secs} s to stop"
+
+size=$(podman image inspect --format '{{.Size}}' "$image")
+echo "image size: $(( size / 1024 / 1024 )) MiB ($size bytes)"
+echo "container test passed"
