@@ -39,6 +39,8 @@ const ui = {
   form: $('compose'),
   input: $('input'),
   status: $('status'),
+  statusText: $('status-text'),
+  countdown: $('status-countdown'),
   retry: $('retry'),
   dialog: $('nick-dialog'),
   nickForm: $('nick-form'),
@@ -187,8 +189,10 @@ function setTyping(pid, text) {
 
 /* ---------- status line ---------- */
 
-function setStatus(text, offline) {
-  ui.status.textContent = text;
+/* The status line; `countdown` is shown but not read out every second. */
+function setStatus(text, offline, countdown = '') {
+  if (ui.statusText.textContent !== text) ui.statusText.textContent = text;
+  ui.countdown.textContent = countdown;
   ui.status.classList.toggle('offline', Boolean(offline));
 }
 
@@ -219,7 +223,7 @@ function onState(s) {
       const until = performance.now() + s.delayMs;
       const tick = () => {
         const left = Math.max(0, Math.ceil((until - performance.now()) / 1000));
-        setStatus(`Disconnected. Reconnecting in ${left} s…`, true);
+        setStatus('Disconnected. Reconnecting', true, ` in ${left} s…`);
       };
       tick();
       state.countdown = setInterval(tick, 1000);
