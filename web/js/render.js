@@ -54,6 +54,13 @@ export function appendText(parent, text) {
   if (last < text.length) parent.append(document.createTextNode(text.slice(last)));
 }
 
+// Why someone left, as the gateway says it and as people read it.
+const LEAVE_REASONS = {
+  error: 'dropped after an error',
+  behind: 'fell too far behind',
+  shutdown: 'gateway shutting down',
+};
+
 function pad2(n) {
   return n < 10 ? '0' + n : String(n);
 }
@@ -123,7 +130,9 @@ export function renderEvent(ev, myPid) {
     case 'leave': {
       li.classList.add('event');
       li.append(timeElement(ev.time), ' ', span('star', '←'), ' ', nickSpan(ev), ' left');
-      if (ev.reason && ev.reason !== 'closed') li.append(span('reason', ` (${ev.reason})`));
+      if (ev.reason && ev.reason !== 'closed') {
+        li.append(span('reason', ` (${LEAVE_REASONS[ev.reason] ?? String(ev.reason)})`));
+      }
       return li;
     }
     case 'nick':
