@@ -67,6 +67,17 @@ test('three-way chat: each sees the others\' lines', async () => {
   assert.equal(await alice.page.locator('#log > li.mine', { hasText: 'hello from alice' }).count(), 1);
 });
 
+test('several lines in one WINTALK frame arrive in order (the gateway batches them)', async () => {
+  await tcp.append('batch one\r\nbatch two\r\nbatch three\r\n');
+  for (const p of [alice, bob]) {
+    await line(p, 'batch three').waitFor();
+    const lines = (await logLines(p.page)).filter((t) => t.includes('batch '));
+    assert.deepEqual(lines.map((t) => t.replace(/^.*batch /, '')), ['one', 'two', 'three']);
+  }
+  // The gateway sent some events as one JSON array, and the page took each.
+  assert.ok(alice.frames.some((f) => f.startsWith('[')), 'no JSON array was received');
+});
+
 test('the TCP client\'s half-typed line shows live in both pages before Enter', async () => {
   await tcp.type('typing live');
   for (const p of [alice, bob]) {

@@ -27,13 +27,16 @@ export function launchBrowser() {
 /*
  * Opens the page in a fresh context (its own localStorage), joins with
  * `nick` through the first-visit dialog, and waits until connected.
- * Returns {context, page, problems}: problems collects console errors,
- * uncaught page errors and dialogs (alert, confirm, prompt).
+ * Returns {context, page, problems, frames}: problems collects console
+ * errors, uncaught page errors and dialogs (alert, confirm, prompt); frames
+ * the WebSocket messages the page received, as text.
  */
 export async function openParticipant(browser, url, nick, { viewport } = {}) {
   const context = await browser.newContext({ viewport: viewport ?? { width: 1280, height: 800 } });
   const page = await context.newPage();
   const problems = [];
+  const frames = [];
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
   });
@@ -50,7 +53,7 @@ export async function openParticipant(browser, url, nick, { viewport } = {}) {
     await page.locator('#nick-cancel').click();
   }
   await waitConnected(page);
-  return { context, page, problems, response };
+  return { context, page, problems, frames, response };
 }
 
 /* Waits until the status line says the page is connected. */
