@@ -459,6 +459,7 @@ ui.form.addEventListener('submit', (e) => {
   typing.update('');
   state.stuck = true;
   toBottom();
+  ui.input.focus();
 });
 
 /* ---------- the nick dialog ---------- */
