@@ -2,13 +2,15 @@
 # deps.sh GROUP...: install the Debian packages a group needs, if any are missing.
 # Groups: build (compile everything), test (run the test suite), browser (the
 # browser tests), container (the container test). Needs root or sudo when
-# something is missing; does nothing when all is installed.
+# something is missing; does nothing when all is installed. PKG@CMD means:
+# install PKG unless the command CMD is already there (a machine may have
+# Node.js from elsewhere, whose nodejs conflicts with Debian's npm).
 set -euo pipefail
 
 declare -A PKGS=(
   [build]="build-essential cmake pkg-config libwebsockets-dev libcjson-dev libssl-dev libncurses-dev"
   [test]="libcmocka-dev clang libclang-rt-14-dev python3 tmux openssl procps"
-  [browser]="chromium nodejs npm"
+  [browser]="chromium nodejs@node npm@npm"
   [container]="podman podman-compose runc debootstrap uidmap slirp4netns"
 )
 
@@ -16,6 +18,10 @@ want=()
 for group in "$@"; do
   [[ -n "${PKGS[$group]+x}" ]] || { echo "deps.sh: unknown group '$group'" >&2; exit 2; }
   for p in ${PKGS[$group]}; do
+    if [[ $p == *@* ]]; then
+      command -v "${p#*@}" >/dev/null 2>&1 && continue
+      p=${p%@*}
+    fi
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || want+=("$p")
   done
 done
