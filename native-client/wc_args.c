@@ -83,6 +83,36 @@ static int bad(char *err, size_t err_len, const char *what, const char *arg)
     return -1;
 }
 
+/* The TLS options agree with each other and with the mode. */
+static int check_tls(const struct wc_options *o, char *err, size_t err_len)
+{
+    int listens = o->mode != WC_MODE_CONNECT;
+
+    if (!o->tls) {
+        if (o->ca != NULL)
+            return bad(err, err_len, "--ca needs --tls", NULL);
+        if (o->insecure)
+            return bad(err, err_len, "--insecure needs --tls", NULL);
+        if (o->cert != NULL || o->key != NULL)
+            return bad(err, err_len, "--cert and --key need --tls", NULL);
+        return 0;
+    }
+    if (o->ca != NULL && o->insecure)
+        return bad(err, err_len, "--ca and --insecure exclude each other", NULL);
+    if ((o->cert == NULL) != (o->key == NULL))
+        return bad(err, err_len, "--cert and --key go together", NULL);
+    if (!listens && o->cert != NULL)
+        return bad(err, err_len, "--cert and --key are for listening, not with --connect", NULL);
+    if (o->mode == WC_MODE_LISTEN && (o->ca != NULL || o->insecure))
+        return bad(err, err_len, "--ca and --insecure are for calling, not with --listen", NULL);
+    if (listens && o->cert == NULL)
+        return bad(err, err_len,
+                   "listening with --tls needs --cert FILE and --key FILE "
+                   "(to call, use --tls --connect HOST[:PORT])",
+                   NULL);
+    return 0;
+}
+
 int wc_args_parse(int argc, char **argv, struct wc_options *o, char *err, size_t err_len)
 {
     int i, have_mode = 0;
@@ -105,6 +135,19 @@ int wc_args_parse(int argc, char **argv, struct wc_options *o, char *err, size_t
             o->quiet = 1;
         } else if (strcmp(a, "--no-mouse") == 0) {
             o->mouse = 0;
+        } else if (strcmp(a, "--tls") == 0) {
+            o->tls = 1;
+        } else if (strcmp(a, "--insecure") == 0) {
+            o->insecure = 1;
+        } else if (strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0')
+                return bad(err, err_len, "missing FILE after", a);
+            if (strcmp(a, "--ca") == 0)
+                o->ca = argv[++i];
+            else if (strcmp(a, "--cert") == 0)
+                o->cert = argv[++i];
+            else
+                o->key = argv[++i];
         } else if (strcmp(a, "--nick") == 0 || strcmp(a, "--log") == 0) {
             if (i + 1 >= argc)
                 return bad(err, err_len, "missing argument after", a);
@@ -169,5 +212,5 @@ int wc_args_parse(int argc, char **argv, struct wc_options *o, char *err, size_t
     }
     if (o->mode == WC_MODE_CONNECT && o->host[0] == '\0')
         copy(o->host, WC_HOST_MAX, "127.0.0.1", 9);
-    return 0;
+    return check_tls(o, err, err_len);
 }

@@ -1,11 +1,12 @@
 /*
  * wc_main.c - wintalk: a WinTalk peer for a terminal, or for a pipe.
  *
- * The event loop: ppoll() over the socket, stdin and the listening socket,
- * with the handshake and linger deadlines as poll timeouts. It moves bytes
- * between the socket and the pure session (wc_session.h), and between the
- * session and either the terminal window (wc_ui.h) or plain lines on
- * stdout (the pipe mode). It knows nothing of frames.
+ * The event loop: ppoll() over the connection, stdin and the listening
+ * socket, with the handshake and linger deadlines as poll timeouts. It
+ * moves bytes between the connection (plain TCP or TLS, one interface:
+ * wc_tls.h) and the pure session (wc_session.h), and between the session
+ * and either the terminal window (wc_ui.h) or plain lines on stdout (the
+ * pipe mode). It knows nothing of frames nor of TLS records.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "wc_net.h"
 #include "wc_session.h"
 #include "wc_text.h"
+#include "wc_tls.h"
 #include "wc_ui.h"
 
 #ifndef WC_VERSION
@@ -32,7 +34,8 @@
 #endif
 
 /* The caller gives up when the handshake has not come within this time,
- * as the original does. */
+ * as the original does. With --tls the time covers the TLS handshake and
+ * the WINTALK one together, on both sides. */
 #define WC_HANDSHAKE_MS 5000
 
 /* Pipe mode, after stdin ended and everything was written: how long to
@@ -64,7 +67,10 @@ struct wc_app {
     struct wc_session s;
     struct wc_ui *ui;
     int plain;
-    int lfd, fd;
+    int lfd;
+    struct wc_stream conn; /* the talk's connection; conn.fd < 0 before it */
+    struct wc_tls *tls;    /* --tls: settings for the side we are on; owned */
+    char tls_desc[WC_TLS_DESC_MAX];
     const char *port; /* the port in use (option or default) */
     char where[WC_HOST_MAX + WC_PORT_MAX + 4];
     char status[WC_STATUS_MAX];
@@ -72,6 +78,7 @@ struct wc_app {
     int peer_closed;
     int stdin_done;
     int write_shut;
+    int shut_pending;          /* the half-close waits for the socket (TLS) */
     long long hs_deadline;     /* 0: none */
     long long linger_deadline; /* 0: none */
     FILE *log;
@@ -107,13 +114,23 @@ static void usage(FILE *f)
                "  --plain                pipe mode even on a terminal (the default when\n"
                "                         stdin or stdout is not a terminal): each input\n"
                "                         line is sent, the peer's lines are printed\n"
+               "  --tls                  talk over TLS 1.2 or newer (default port 5151);\n"
+               "                         the peer's certificate must be valid for HOST\n"
+               "  --ca FILE              with --tls: trust the CAs in FILE (PEM) instead\n"
+               "                         of the system's\n"
+               "  --insecure             with --tls: do not verify the peer's certificate\n"
+               "                         nor its host name (encrypted, but anyone on the\n"
+               "                         way can pose as the peer)\n"
+               "  --cert FILE --key FILE with --tls, to listen: this certificate chain\n"
+               "                         and its private key (PEM)\n"
                "  --nick NAME            send \"/nick NAME\" once connected (for a hub)\n"
                "  --log FILE             append the conversation to FILE\n"
                "  --no-mouse             leave the mouse to the terminal\n"
                "  -q, --quiet            pipe mode: no status lines on stderr\n"
                "  -h, --help             this help;  --version  the version\n"
                "\n"
-               "The default port is 5150, or $WINTALK_PORT when that is set.\n"
+               "The default port is 5150, or $WINTALK_PORT when that is set; with --tls,\n"
+               "5151 or $WINTALK_TLS_PORT.\n"
                "Keys: Enter new line, Backspace, Ctrl-U clear the box, PgUp/PgDn, Up/Down,\n"
                "Home/End and the mouse wheel scroll the top pane, Ctrl-C or Ctrl-D quit.\n"
                "\n"
@@ -125,7 +142,10 @@ static void usage(FILE *f)
                "  4  the peer did not send the WINTALK handshake\n"
                "  5  no handshake within 5 seconds\n"
                "  6  the peer sent a malformed frame\n"
-               "  7  terminal, log file or memory trouble\n"
+               "  7  terminal, log file, certificate file or memory trouble\n"
+               "  8  --tls: the peer's certificate could not be verified (untrusted,\n"
+               "     expired, or not for that host name)\n"
+               "  9  --tls: the TLS handshake failed (no TLS 1.2 or newer, not TLS)\n"
                "  130  stopped by a signal (SIGINT, SIGTERM, SIGHUP)\n");
 }
 
@@ -252,7 +272,15 @@ static void on_talking(struct wc_app *a)
         return;
     a->talking_seen = 1;
     a->hs_deadline = 0;
-    set_status(a, "Connected to %s", a->where);
+    if (a->conn.ssl == NULL)
+        set_status(a, "Connected to %s", a->where);
+    else if (a->conn.verified)
+        set_status(a, "Connected to %s over %s, certificate verified", a->where, a->tls_desc);
+    else if (a->opt.insecure)
+        set_status(a, "Connected to %s over %s, certificate NOT verified (--insecure)", a->where,
+                   a->tls_desc);
+    else
+        set_status(a, "Connected to %s over %s", a->where, a->tls_desc);
     if (a->opt.nick != NULL) {
         char cmd[WC_NICK_MAX + 8];
         snprintf(cmd, sizeof(cmd), "/nick %s", a->opt.nick);
@@ -262,23 +290,23 @@ static void on_talking(struct wc_app *a)
 
 static void on_socket_readable(struct wc_app *a)
 {
-    char buf[WC_READ_CHUNK];
+    char buf[WC_READ_CHUNK], err[WC_TLS_ERR_MAX];
     unsigned events = 0;
-    ssize_t n;
+    size_t n;
     int rc;
 
-    n = recv(a->fd, buf, sizeof(buf), 0);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return;
+    rc = wc_stream_read(&a->conn, buf, sizeof(buf), &n, err);
+    if (rc == WC_TLS_AGAIN)
+        return;
+    if (rc == WC_TLS_EIO) {
         if (wc_session_state(&a->s) == WC_STATE_HANDSHAKE)
             fail(a, WC_EXIT_HANDSHAKE, "%s closed the connection before the handshake: %s",
-                 a->where, strerror(errno));
+                 a->where, err);
         else
-            fail(a, WC_EXIT_IO, "connection to %s lost: %s", a->where, strerror(errno));
+            fail(a, WC_EXIT_IO, "connection to %s lost: %s", a->where, err);
         return;
     }
-    if (n == 0) {
+    if (rc == WC_TLS_EOF) {
         if (wc_session_state(&a->s) == WC_STATE_HANDSHAKE) {
             fail(a, WC_EXIT_HANDSHAKE,
                  "%s closed the connection without sending the WINTALK handshake", a->where);
@@ -295,13 +323,13 @@ static void on_socket_readable(struct wc_app *a)
      * the next frame can replace them. */
     for (size_t off = 0;;) {
         size_t used = 0;
-        rc = wc_session_feed(&a->s, buf + off, (size_t)n - off, &used, &events);
+        rc = wc_session_feed(&a->s, buf + off, n - off, &used, &events);
         off += used;
         if (events & WC_EV_TALKING)
             on_talking(a);
         if (events & WC_EV_PANE)
             take_peer_lines(a, 0);
-        if (rc != WC_OK || used == 0 || off >= (size_t)n || a->done)
+        if (rc != WC_OK || used == 0 || off >= n || a->done)
             break;
     }
     if (rc == WC_EHANDSHAKE)
@@ -317,26 +345,84 @@ static void on_socket_readable(struct wc_app *a)
 
 static void on_socket_writable(struct wc_app *a)
 {
-    size_t len;
+    size_t len, n;
     const char *out = wc_session_output(&a->s, &len);
-    ssize_t n;
+    char err[WC_TLS_ERR_MAX];
+    int rc;
 
     if (len == 0)
         return;
-    n = send(a->fd, out, len, MSG_NOSIGNAL);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return;
-        fail(a, WC_EXIT_IO, "connection to %s lost: %s", a->where, strerror(errno));
+    /* The queue only grows at its end until consumed, so a TLS write
+     * retried after AGAIN starts with the same bytes, as OpenSSL needs. */
+    rc = wc_stream_write(&a->conn, out, len, &n, err);
+    if (rc == WC_TLS_AGAIN)
+        return;
+    if (rc != WC_TLS_OK) {
+        fail(a, WC_EXIT_IO, "connection to %s lost: %s", a->where, err);
         return;
     }
-    wc_session_consume(&a->s, (size_t)n);
+    wc_session_consume(&a->s, n);
+}
+
+/* Take the TLS handshake a step further (nothing to do for plain TCP).
+ * Returns nonzero once the connection is open for the talk. */
+static int on_tls_step(struct wc_app *a)
+{
+    char err[WC_TLS_ERR_MAX];
+    int rc;
+
+    if (a->conn.open)
+        return 1;
+    rc = wc_stream_handshake(&a->conn, err);
+    if (rc == WC_TLS_AGAIN)
+        return 0;
+    if (rc == WC_TLS_EVERIFY) {
+        fail(a, WC_EXIT_TLS_VERIFY,
+             "refusing %s: its certificate cannot be verified (%s). Give the CA that signed "
+             "it with --ca FILE, or skip verification with --insecure.",
+             a->where, err);
+        return 0;
+    }
+    if (rc != WC_TLS_OK) {
+        fail(a, WC_EXIT_TLS, "TLS handshake with %s failed: %s", a->where, err);
+        return 0;
+    }
+    wc_stream_describe(&a->conn, a->tls_desc, sizeof(a->tls_desc));
+    if (wc_session_state(&a->s) == WC_STATE_IDLE) {
+        /* The listener: the talk starts with our handshake. */
+        rc = wc_session_start(&a->s);
+        if (rc != WC_OK) {
+            fail(a, WC_EXIT_LOCAL, "%s", wc_strerror(rc));
+            return 0;
+        }
+        on_talking(a);
+    } else {
+        set_status(a, "Connected to %s over %s, certificate %s; waiting for the handshake",
+                   a->where, a->tls_desc, a->conn.verified ? "verified" : "NOT verified");
+    }
+    return 1;
+}
+
+/* The connection is ready for something (or TLS holds decrypted bytes):
+ * handshake, read, and write what is queued. Every call that cannot go on
+ * says so (AGAIN) and the loop polls for what it asked for. */
+static void on_socket(struct wc_app *a)
+{
+    size_t qlen;
+
+    if (!on_tls_step(a) || a->done)
+        return;
+    on_socket_readable(a);
+    wc_session_output(&a->s, &qlen);
+    if (!a->done && !a->peer_closed && qlen > 0)
+        on_socket_writable(a);
 }
 
 static void on_accept(struct wc_app *a)
 {
-    char err[WC_NET_ERR_MAX];
-    int rc = wc_net_accept(a->lfd, &a->fd, a->where, sizeof(a->where), err);
+    char err[WC_NET_ERR_MAX > WC_TLS_ERR_MAX ? WC_NET_ERR_MAX : WC_TLS_ERR_MAX];
+    int fd = -1;
+    int rc = wc_net_accept(a->lfd, &fd, a->where, sizeof(a->where), err);
 
     if (rc == WC_NET_ECONNECT)
         return;
@@ -347,6 +433,19 @@ static void on_accept(struct wc_app *a)
     /* One caller, as the original: stop listening. */
     close(a->lfd);
     a->lfd = -1;
+    if (a->tls != NULL) {
+        /* The talk starts once the TLS handshake is done (on_tls_step),
+         * and both handshakes together get WC_HANDSHAKE_MS. */
+        rc = wc_stream_tls(&a->conn, fd, a->tls, NULL, err);
+        if (rc != WC_TLS_OK) {
+            fail(a, WC_EXIT_LOCAL, "%s", err);
+            return;
+        }
+        a->hs_deadline = now_ms() + WC_HANDSHAKE_MS;
+        set_status(a, "%s called; TLS handshake", a->where);
+        return;
+    }
+    wc_stream_plain(&a->conn, fd);
     rc = wc_session_start(&a->s);
     if (rc != WC_OK) {
         fail(a, WC_EXIT_LOCAL, "%s", wc_strerror(rc));
@@ -460,7 +559,7 @@ static void run(struct wc_app *a)
     sigprocmask(SIG_BLOCK, &block, &open_mask);
 
     while (!a->done) {
-        int n = 0, i_in = -1, i_l = -1, i_s = -1, timeout = -1, rc;
+        int n = 0, i_in = -1, i_l = -1, i_s = -1, timeout = -1, rc, pending = 0;
         size_t qlen;
         long long now;
 
@@ -477,12 +576,20 @@ static void run(struct wc_app *a)
 
         /* Pipe mode, input over and everything written: half-close, then
          * wait a little for the peer to close. */
-        if (a->plain && a->stdin_done && a->in_len == 0 && a->fd >= 0 && !a->write_shut &&
+        if (a->plain && a->stdin_done && a->in_len == 0 && a->conn.fd >= 0 && !a->write_shut &&
             wc_session_state(&a->s) == WC_STATE_TALKING && qlen == 0 &&
             !wc_session_box_dirty(&a->s)) {
-            shutdown(a->fd, SHUT_WR);
-            a->write_shut = 1;
-            a->linger_deadline = now_ms() + WC_LINGER_MS;
+            char err[WC_TLS_ERR_MAX];
+            rc = wc_stream_shutdown_write(&a->conn, err);
+            a->shut_pending = rc == WC_TLS_AGAIN;
+            if (rc == WC_TLS_EIO) {
+                fail(a, WC_EXIT_IO, "connection to %s lost: %s", a->where, err);
+                break;
+            }
+            if (rc == WC_TLS_OK) {
+                a->write_shut = 1;
+                a->linger_deadline = now_ms() + WC_LINGER_MS;
+            }
         }
 
         if (!a->plain) {
@@ -507,16 +614,18 @@ static void run(struct wc_app *a)
             pfd[n].events = POLLIN;
             i_l = n++;
         }
-        if (a->fd >= 0 && !a->peer_closed) {
-            pfd[n].fd = a->fd;
-            pfd[n].events = POLLIN | (qlen > 0 ? POLLOUT : 0);
+        if (a->conn.fd >= 0 && !a->peer_closed) {
+            pfd[n].fd = a->conn.fd;
+            pfd[n].events = wc_stream_events(&a->conn, qlen > 0 || a->shut_pending);
             i_s = n++;
+            /* Bytes TLS decrypted already do not wake poll(): do not wait. */
+            pending = wc_stream_pending(&a->conn);
         }
         now = now_ms();
         if (a->hs_deadline) {
             if (now >= a->hs_deadline) {
-                fail(a, WC_EXIT_TIMEOUT, "no WINTALK handshake from %s within %d s", a->where,
-                     WC_HANDSHAKE_MS / 1000);
+                fail(a, WC_EXIT_TIMEOUT, "no %s handshake from %s within %d s",
+                     a->conn.open ? "WINTALK" : "TLS", a->where, WC_HANDSHAKE_MS / 1000);
                 break;
             }
             timeout = (int)(a->hs_deadline - now);
@@ -528,6 +637,8 @@ static void run(struct wc_app *a)
             }
             timeout = (int)(a->linger_deadline - now);
         }
+        if (pending)
+            timeout = 0;
         if (n == 0 && timeout < 0) {
             /* Pipe mode with nothing left to wait for. */
             take_peer_lines(a, 1);
@@ -552,12 +663,10 @@ static void run(struct wc_app *a)
             fail(a, WC_EXIT_LOCAL, "poll: %s", strerror(errno));
             break;
         }
-        if (i_s >= 0 && (pfd[i_s].revents & (POLLIN | POLLHUP | POLLERR))) {
-            on_socket_readable(a);
+        if (i_s >= 0 && (pfd[i_s].revents != 0 || pending)) {
+            on_socket(a);
             ui_dirty = 1;
         }
-        if (!a->done && i_s >= 0 && (pfd[i_s].revents & POLLOUT) && !a->peer_closed)
-            on_socket_writable(a);
         if (!a->done && i_l >= 0 && (pfd[i_l].revents & POLLIN)) {
             on_accept(a);
             ui_dirty = 1;
@@ -572,22 +681,26 @@ static void run(struct wc_app *a)
                 ui_dirty = 1;
             }
         }
-        if (a->peer_closed && a->fd >= 0) {
-            close(a->fd);
-            a->fd = -1;
-        }
+        if (a->peer_closed && a->conn.fd >= 0)
+            wc_stream_close(&a->conn);
     }
 }
 
 /* Listen, or call, as the options say. Returns 0, or an exit status. */
 static int open_connection(struct wc_app *a, const char *default_port)
 {
-    char err[WC_NET_ERR_MAX];
+    char err[WC_NET_ERR_MAX > WC_TLS_ERR_MAX ? WC_NET_ERR_MAX : WC_TLS_ERR_MAX];
     enum wc_role role;
-    int rc;
+    int rc, fd = -1;
 
     a->port = a->opt.port[0] ? a->opt.port : default_port;
     if (a->opt.mode != WC_MODE_CONNECT) {
+        /* Load the certificate before listening: a bad file is said at
+         * once, not when someone calls. */
+        if (a->opt.tls && wc_tls_server_new(&a->tls, a->opt.cert, a->opt.key, err) != WC_TLS_OK) {
+            fprintf(stderr, "wintalk: %s\n", err);
+            return WC_EXIT_LOCAL;
+        }
         rc = wc_net_listen(a->opt.host, a->port, &a->lfd, err);
         if (rc == WC_NET_OK) {
             wc_session_init(&a->s, WC_ROLE_LISTENER);
@@ -603,17 +716,44 @@ static int open_connection(struct wc_app *a, const char *default_port)
         snprintf(a->opt.host, sizeof(a->opt.host), "127.0.0.1");
         if (!a->opt.quiet && a->plain)
             fprintf(stderr, "wintalk: port %s is in use; calling 127.0.0.1:%s\n", a->port, a->port);
+        wc_tls_free(a->tls);
+        a->tls = NULL;
+    }
+    if (a->opt.tls) {
+        if (wc_tls_client_new(&a->tls, a->opt.ca, a->opt.insecure, err) != WC_TLS_OK) {
+            fprintf(stderr, "wintalk: %s\n", err);
+            return WC_EXIT_LOCAL;
+        }
+        /* Said even with --quiet: it is not a status but a risk. */
+        if (a->opt.insecure)
+            fprintf(stderr,
+                    "wintalk: warning: --insecure: the peer's certificate and host name "
+                    "are not verified; the talk is encrypted, but anyone on the way "
+                    "could pose as %s\n",
+                    a->opt.host);
     }
     role = WC_ROLE_CALLER;
     wc_session_init(&a->s, role);
     wc_net_format(a->opt.host, a->port, a->where, sizeof(a->where));
-    rc = wc_net_connect(a->opt.host, a->port, &a->fd, err);
+    rc = wc_net_connect(a->opt.host, a->port, &fd, err);
     if (rc != WC_NET_OK) {
         fprintf(stderr, "wintalk: %s\n", err);
         return WC_EXIT_CONNECT;
     }
-    wc_session_start(&a->s);
+    /* The deadline runs from the TCP connection: the TLS handshake and
+     * the WINTALK one share it. */
     a->hs_deadline = now_ms() + WC_HANDSHAKE_MS;
+    wc_session_start(&a->s);
+    if (a->tls != NULL) {
+        rc = wc_stream_tls(&a->conn, fd, a->tls, a->opt.host, err);
+        if (rc != WC_TLS_OK) {
+            fprintf(stderr, "wintalk: %s\n", err);
+            return WC_EXIT_LOCAL;
+        }
+        set_status(a, "Connected to %s, TLS handshake", a->where);
+        return 0;
+    }
+    wc_stream_plain(&a->conn, fd);
     set_status(a, "Connected to %s, waiting for the handshake", a->where);
     return 0;
 }
@@ -632,13 +772,13 @@ int main(int argc, char **argv)
     struct wc_app app;
     struct sigaction sa;
     char err[256];
-    const char *env_port = getenv("WINTALK_PORT");
-    const char *default_port = WC_DEFAULT_PORT;
+    const char *env_port;
+    const char *default_port;
     int rc;
 
     memset(&app, 0, sizeof(app));
     app.lfd = -1;
-    app.fd = -1;
+    app.conn.fd = -1;
     if (wc_args_parse(argc, argv, &app.opt, err, sizeof(err)) != 0) {
         fprintf(stderr, "wintalk: %s\nTry 'wintalk --help'.\n", err);
         return WC_EXIT_USAGE;
@@ -651,9 +791,12 @@ int main(int argc, char **argv)
         printf("wintalk %s\n", WC_VERSION);
         return WC_EXIT_OK;
     }
+    env_port = getenv(app.opt.tls ? "WINTALK_TLS_PORT" : "WINTALK_PORT");
+    default_port = app.opt.tls ? WC_DEFAULT_TLS_PORT : WC_DEFAULT_PORT;
     if (env_port != NULL && env_port[0] != '\0') {
         if (!wc_args_valid_port(env_port)) {
-            fprintf(stderr, "wintalk: WINTALK_PORT is not a port: %s\n", env_port);
+            fprintf(stderr, "wintalk: %s is not a port: %s\n",
+                    app.opt.tls ? "WINTALK_TLS_PORT" : "WINTALK_PORT", env_port);
             return WC_EXIT_USAGE;
         }
         default_port = env_port;
@@ -685,6 +828,8 @@ int main(int argc, char **argv)
     }
     rc = open_connection(&app, default_port);
     if (rc != 0) {
+        wc_stream_close(&app.conn);
+        wc_tls_free(app.tls);
         wc_session_free(&app.s);
         free(app.in);
         if (app.log)
@@ -700,8 +845,8 @@ int main(int argc, char **argv)
     run(&app);
     if (app.ui != NULL)
         wc_ui_stop(app.ui);
-    if (app.fd >= 0)
-        close(app.fd);
+    wc_stream_close(&app.conn);
+    wc_tls_free(app.tls);
     if (app.lfd >= 0)
         close(app.lfd);
     wc_session_free(&app.s);

@@ -104,6 +104,51 @@ static void test_errors(void **state)
     assert_int_equal(parse(&o, "--log", NULL, NULL, NULL), -1);
 }
 
+static void test_tls(void **state)
+{
+    struct wc_options o;
+    (void)state;
+
+    assert_int_equal(parse(&o, "--connect", "h", NULL, NULL), 0);
+    assert_false(o.tls);
+    assert_false(o.insecure);
+    assert_null(o.ca);
+    assert_int_equal(parse(&o, "--tls", "--connect", "h:5151", NULL), 0);
+    assert_true(o.tls);
+    assert_null(o.ca);
+    assert_int_equal(parse(&o, "--tls", "--ca", "ca.pem", "-C"), 0);
+    assert_string_equal(o.ca, "ca.pem");
+    assert_string_equal(o.host, "127.0.0.1");
+    assert_int_equal(parse(&o, "--connect", "h", "--tls", "--insecure"), 0);
+    assert_true(o.insecure);
+    {
+        char name[] = "wintalk", a1[] = "--tls", a2[] = "--cert", a3[] = "c.pem", a4[] = "--key",
+             a5[] = "k.pem", a6[] = "--listen";
+        char *argv[] = {name, a1, a2, a3, a4, a5, a6, NULL};
+        char err[128];
+        assert_int_equal(wc_args_parse(7, argv, &o, err, sizeof(err)), 0);
+        assert_int_equal(o.mode, WC_MODE_LISTEN);
+        assert_string_equal(o.cert, "c.pem");
+        assert_string_equal(o.key, "k.pem");
+        argv[6] = a1; /* no mode: listen by default, also needs them: fine */
+        assert_int_equal(wc_args_parse(6, argv, &o, err, sizeof(err)), 0);
+        assert_int_equal(o.mode, WC_MODE_DEFAULT);
+    }
+    /* Each TLS option needs --tls. */
+    assert_int_equal(parse(&o, "--insecure", "--connect", "h", NULL), -1);
+    assert_int_equal(parse(&o, "--ca", "ca.pem", "--connect", "h"), -1);
+    assert_int_equal(parse(&o, "--cert", "c.pem", "--key", "k.pem"), -1);
+    /* Contradictions and missing pieces. */
+    assert_int_equal(parse(&o, "--tls", "--ca", "ca.pem", "--insecure"), -1);
+    assert_int_equal(parse(&o, "--tls", "--listen", NULL, NULL), -1);
+    assert_int_equal(parse(&o, "--tls", NULL, NULL, NULL), -1);
+    assert_int_equal(parse(&o, "--tls", "/L", NULL, NULL), -1);
+    assert_int_equal(parse(&o, "--tls", "--cert", "c.pem", "--listen"), -1);
+    assert_int_equal(parse(&o, "--tls", "--key", "k.pem", "--listen"), -1);
+    assert_int_equal(parse(&o, "--tls", "--connect", "h", "--ca"), -1);
+    assert_int_equal(parse(&o, "--tls", "--ca", "", "-C"), -1);
+}
+
 static void test_ports(void **state)
 {
     (void)state;
@@ -121,7 +166,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),     cmocka_unit_test(test_connect_forms),
         cmocka_unit_test(test_listen_forms), cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_ports),
+        cmocka_unit_test(test_ports),        cmocka_unit_test(test_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -209,3 +209,87 @@ class RawPeer:
         for s in (self.s, self.ls):
             if s is not None:
                 s.close()
+
+
+def make_pki(folder, timeout=30):
+    """A throwaway CA and three certificates it signs, made with the openssl
+    command line in folder (EC P-256 keys: quick, also under sanitizers):
+      ca.pem                          the CA
+      server.pem / server.key         for localhost and 127.0.0.1
+      other.pem / other.key           for other.invalid only (a wrong name)
+    plus selfsigned.pem / selfsigned.key, for localhost and 127.0.0.1 but
+    signed by nobody. Returns a dict of those paths by name (ca, server_cert,
+    server_key, other_cert, other_key, self_cert, self_key)."""
+    def run(*argv):
+        subprocess.run(["openssl", *argv], cwd=folder, check=True, timeout=timeout,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=wintalk test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    for name, san in (("server", "DNS:localhost,IP:127.0.0.1"), ("other", "DNS:other.invalid")):
+        with open(os.path.join(folder, name + ".ext"), "w") as f:
+            f.write(f"subjectAltName={san}\nbasicConstraints=CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
+        run("req", *ec, "-keyout", name + ".key", "-out", name + ".csr",
+            "-subj", "/CN=" + ("localhost" if name == "server" else "other.invalid"))
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
+    run("req", "-x509", *ec, "-keyout", "selfsigned.key", "-out", "selfsigned.pem",
+        "-days", "2", "-subj", "/CN=localhost",
+        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1")
+    p = lambda n: os.path.join(folder, n)  # noqa: E731
+    return {"ca": p("ca.pem"), "server_cert": p("server.pem"), "server_key": p("server.key"),
+            "other_cert": p("other.pem"), "other_key": p("other.key"),
+            "self_cert": p("selfsigned.pem"), "self_key": p("selfsigned.key")}
+
+
+class TlsPeer(RawPeer):
+    """A WINTALK peer over TLS on 127.0.0.1 (Python's ssl module): a
+    listener that takes one caller and does the TLS handshake, or a caller.
+    tls_max (an ssl.TLSVersion) caps the versions it speaks; handshake_error
+    holds what went wrong when the handshake failed."""
+
+    def __init__(self, port=None, cert=None, key=None, ca=None, tls_min=None, tls_max=None):
+        import ssl
+        super().__init__(port)
+        self.handshake_error = None
+        if cert is not None:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(cert, key)
+        else:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            if ca is not None:
+                self.ctx.load_verify_locations(ca)
+            else:
+                self.ctx.check_hostname = False
+                self.ctx.verify_mode = ssl.CERT_NONE
+        if tls_min is not None or tls_max is not None:
+            # Old versions need the lowest security level in OpenSSL 3.
+            self.ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        if tls_min is not None:
+            self.ctx.minimum_version = tls_min
+        if tls_max is not None:
+            self.ctx.maximum_version = tls_max
+
+    def accept(self, timeout=5.0):
+        """Accept and do the handshake: the TLS socket, or None when the
+        handshake failed (the reason in handshake_error)."""
+        import ssl
+        self.ls.settimeout(timeout)
+        raw, _ = self.ls.accept()
+        raw.settimeout(timeout)
+        try:
+            self.s = self.ctx.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            self.handshake_error = e
+            raw.close()
+            self.s = None
+        return self.s
+
+    def connect(self, port, timeout=5.0, server_hostname="localhost"):
+        raw = RawPeer.connect(self, port, timeout)
+        self.s = self.ctx.wrap_socket(raw, server_hostname=server_hostname)
+        return self.s
