@@ -12,28 +12,66 @@
 
 const char *gw_config_usage(void)
 {
-    static char text[2048];
+    static char text[6144];
     snprintf(text, sizeof text, "usage: wintalk-gateway [OPTION]...\n"
            "A chat hub: WINTALK programs over TCP and browsers over WebSocket in one room.\n"
+           "Each option can also be set by its WINTALK_* variable; a flag wins. (default)\n"
            "\n"
            "  --bind ADDR             address to listen on          WINTALK_BIND (127.0.0.1)\n"
            "  --tcp-port N            WINTALK TCP port (0: any)     WINTALK_TCP_PORT (5150)\n"
            "  --http-port N           HTTP + WebSocket port (0: any) WINTALK_HTTP_PORT (8080)\n"
            "  --web-root DIR          static files of the page      WINTALK_WEB_ROOT (web)\n"
-           "  --key KEY               access key browsers must give WINTALK_KEY (none)\n"
-           "  --rate N                messages/s per participant, 0 = no limit\n"
-           "                                                        WINTALK_RATE (%u)\n"
-           "  --max-participants N    connections in the room       WINTALK_MAX_PARTICIPANTS (%u)\n"
+           "  --access-key KEY        key browsers give in hello and TCP users with /login KEY\n"
+           "                          (alias --key, WINTALK_KEY)    WINTALK_ACCESS_KEY (none)\n"
+           "TLS (OpenSSL, TLS 1.2 and newer):\n"
+           "  --tls-cert FILE         PEM certificate: HTTPS and WSS on the HTTP port\n"
+           "                                                        WINTALK_TLS_CERT (none)\n"
+           "  --tls-key FILE          PEM private key               WINTALK_TLS_KEY (none)\n"
+           "  --tls-tcp-port N        WINTALK over TLS, with a certificate only\n"
+           "                                                        WINTALK_TLS_TCP_PORT (5151)\n"
+           "Origins:\n"
+           "  --allow-origin ORIGIN   also accept WebSockets from this page origin\n"
+           "                          (repeatable; the variable is comma-separated)\n"
+           "                                                        WINTALK_ALLOW_ORIGIN (none)\n"
            "  --any-origin            accept WebSockets from any page, not only this gateway's\n"
            "                                                        WINTALK_ANY_ORIGIN (0)\n"
+           "Limits:\n"
+           "  --max-participants N    connections in the room       WINTALK_MAX_PARTICIPANTS (%u)\n"
+           "  --max-per-address N     connections from one address, 0 = no limit\n"
+           "                                                        WINTALK_MAX_PER_ADDRESS (%u)\n"
+           "  --rate N                messages/s per participant, 0 = no limit\n"
+           "                                                        WINTALK_RATE (%u)\n"
+           "  --typing-rate N         browser typing updates/s, 0 = no limit\n"
+           "                                                        WINTALK_TYPING_RATE (%u)\n"
+           "  --abuse-strikes N       refused messages before a flooder is disconnected, 0 = never\n"
+           "                                                        WINTALK_ABUSE_STRIKES (%u)\n"
+           "  --max-line-bytes N      one chat message, %u..%u    WINTALK_MAX_LINE_BYTES (%u)\n"
+           "  --max-draft-units N     a TCP draft/frame in UTF-16 units\n"
+           "                                                        WINTALK_MAX_DRAFT_UNITS (%u)\n"
+           "  --max-json-bytes N      one WebSocket message         WINTALK_MAX_JSON_BYTES (%u)\n"
+           "  --max-nick-chars N      a nick, 1..%u                 WINTALK_MAX_NICK_CHARS (%u)\n"
+           "  --ping-interval S       WebSocket ping after S idle seconds\n"
+           "                                                        WINTALK_PING_INTERVAL (%u)\n"
+           "  --idle-timeout S        drop a WebSocket silent for S seconds\n"
+           "                                                        WINTALK_IDLE_TIMEOUT (%u)\n"
+           "  --login-timeout S       close connections not in the room after S seconds\n"
+           "                                                        WINTALK_LOGIN_TIMEOUT (%u)\n"
+           "  --http-timeout S        an HTTP request must arrive within S seconds\n"
+           "                                                        WINTALK_HTTP_TIMEOUT (%u)\n"
+           "Other:\n"
            "  --verbose               libwebsockets' notices too    WINTALK_VERBOSE (0)\n"
            "  --help                  this text\n"
            "  --version               the version\n"
            "\n"
            "Browsers: http://ADDR:HTTP_PORT/ (WebSocket subprotocol wintalk.v1 on the same port).\n"
-           "WINTALK clients: ADDR port TCP_PORT. Health: http://ADDR:HTTP_PORT/healthz\n"
+           "WINTALK clients: ADDR port TCP_PORT. Health: /livez, /readyz, /healthz;\n"
+           "metrics: /metrics (Prometheus text).\n"
            "SIGTERM or SIGINT stops the gateway (browsers get bye 421), exit status 0.\n",
-             GW_RATE_DEFAULT, GW_PARTICIPANTS_DEFAULT);
+             GW_PARTICIPANTS_DEFAULT, GW_PER_ADDRESS_DEFAULT, GW_RATE_DEFAULT,
+             GW_TYPING_RATE_DEFAULT, GW_ABUSE_STRIKES_DEFAULT, GW_TEXT_MIN_BYTES,
+             GW_TEXT_MAX_BYTES, GW_TEXT_MAX_BYTES, GW_DRAFT_UNITS_DEFAULT, GW_WS_IN_MAX_BYTES,
+             GW_NICK_MAX_CHARS, GW_NICK_MAX_CHARS, GW_PING_INTERVAL_DEFAULT_S,
+             GW_IDLE_TIMEOUT_DEFAULT_S, GW_LOGIN_TIMEOUT_DEFAULT_S, GW_HTTP_TIMEOUT_DEFAULT_S);
     return text;
 }
 
@@ -56,27 +94,74 @@ static int truthy(const char *s)
 }
 
 /* The options, checked once here: flag, variable, kind. */
-enum kind { K_STR, K_PORT, K_UINT, K_BOOL };
+enum kind { K_STR, K_PORT, K_UINT, K_BOOL, K_LIST };
 struct opt {
     const char *flag;
     const char *var;
     enum kind kind;
     size_t off;
-    unsigned long max;
+    unsigned long min, max;
 };
 #define OFF(f) offsetof(struct gw_config, f)
+/* Where two entries set the same field (an old name kept as an alias),
+ * the later entry's variable wins over the earlier's. */
 static const struct opt opts[] = {
-    {"--bind", "WINTALK_BIND", K_STR, OFF(bind), 0},
-    {"--tcp-port", "WINTALK_TCP_PORT", K_PORT, OFF(tcp_port), 65535},
-    {"--http-port", "WINTALK_HTTP_PORT", K_PORT, OFF(http_port), 65535},
-    {"--web-root", "WINTALK_WEB_ROOT", K_STR, OFF(web_root), 0},
-    {"--key", "WINTALK_KEY", K_STR, OFF(key), 0},
-    {"--rate", "WINTALK_RATE", K_UINT, OFF(rate), 100000},
-    {"--max-participants", "WINTALK_MAX_PARTICIPANTS", K_UINT, OFF(max_participants),
+    {"--bind", "WINTALK_BIND", K_STR, OFF(bind), 0, 0},
+    {"--tcp-port", "WINTALK_TCP_PORT", K_PORT, OFF(tcp_port), 0, 65535},
+    {"--http-port", "WINTALK_HTTP_PORT", K_PORT, OFF(http_port), 0, 65535},
+    {"--tls-tcp-port", "WINTALK_TLS_TCP_PORT", K_PORT, OFF(tls_tcp_port), 0, 65535},
+    {"--web-root", "WINTALK_WEB_ROOT", K_STR, OFF(web_root), 0, 0},
+    {"--key", "WINTALK_KEY", K_STR, OFF(key), 0, 0},
+    {"--access-key", "WINTALK_ACCESS_KEY", K_STR, OFF(key), 0, 0},
+    {"--tls-cert", "WINTALK_TLS_CERT", K_STR, OFF(tls_cert), 0, 0},
+    {"--tls-key", "WINTALK_TLS_KEY", K_STR, OFF(tls_key), 0, 0},
+    {"--rate", "WINTALK_RATE", K_UINT, OFF(rate), 0, 100000},
+    {"--typing-rate", "WINTALK_TYPING_RATE", K_UINT, OFF(typing_rate), 0, 100000},
+    {"--abuse-strikes", "WINTALK_ABUSE_STRIKES", K_UINT, OFF(abuse_strikes), 0, 1000000},
+    {"--max-participants", "WINTALK_MAX_PARTICIPANTS", K_UINT, OFF(max_participants), 1,
      GW_PARTICIPANTS_CEILING},
-    {"--any-origin", "WINTALK_ANY_ORIGIN", K_BOOL, OFF(any_origin), 0},
-    {"--verbose", "WINTALK_VERBOSE", K_BOOL, OFF(verbose), 0},
+    {"--max-per-address", "WINTALK_MAX_PER_ADDRESS", K_UINT, OFF(max_per_address), 0,
+     GW_PARTICIPANTS_CEILING},
+    {"--max-line-bytes", "WINTALK_MAX_LINE_BYTES", K_UINT, OFF(max_line_bytes),
+     GW_TEXT_MIN_BYTES, GW_TEXT_MAX_BYTES},
+    {"--max-draft-units", "WINTALK_MAX_DRAFT_UNITS", K_UINT, OFF(max_draft_units),
+     GW_DRAFT_UNITS_MIN, GW_DRAFT_UNITS_CEILING},
+    {"--max-json-bytes", "WINTALK_MAX_JSON_BYTES", K_UINT, OFF(max_json_bytes),
+     GW_WS_IN_MIN_BYTES, GW_WS_IN_CEILING},
+    {"--max-nick-chars", "WINTALK_MAX_NICK_CHARS", K_UINT, OFF(max_nick_chars), 1,
+     GW_NICK_MAX_CHARS},
+    {"--ping-interval", "WINTALK_PING_INTERVAL", K_UINT, OFF(ping_interval), 1, 3600},
+    {"--idle-timeout", "WINTALK_IDLE_TIMEOUT", K_UINT, OFF(idle_timeout), 2, 7200},
+    {"--login-timeout", "WINTALK_LOGIN_TIMEOUT", K_UINT, OFF(login_timeout), 1, 3600},
+    {"--http-timeout", "WINTALK_HTTP_TIMEOUT", K_UINT, OFF(http_timeout), 1, 600},
+    {"--allow-origin", "WINTALK_ALLOW_ORIGIN", K_LIST, OFF(allow_origin), 0, 0},
+    {"--any-origin", "WINTALK_ANY_ORIGIN", K_BOOL, OFF(any_origin), 0, 0},
+    {"--verbose", "WINTALK_VERBOSE", K_BOOL, OFF(verbose), 0, 0},
 };
+
+/* Add one origin (len bytes of val) to the allowed list; the strings stay
+ * borrowed, so a comma-separated variable is split into a static pool. */
+static int add_origin(struct gw_config *cfg, const char *val, size_t len, const char *from,
+                      char *err, size_t err_len)
+{
+    static char pool[GW_ALLOW_ORIGINS_MAX][256];
+    while (len && (*val == ' ' || *val == ','))
+        val++, len--;
+    while (len && (val[len - 1] == ' ' || val[len - 1] == '/'))
+        len--;
+    if (!len)
+        return 0;
+    if (cfg->n_allow_origin >= GW_ALLOW_ORIGINS_MAX || len >= sizeof pool[0]) {
+        snprintf(err, err_len, "%s: at most %u origins of at most 255 bytes", from,
+                 GW_ALLOW_ORIGINS_MAX);
+        return -1;
+    }
+    memcpy(pool[cfg->n_allow_origin], val, len);
+    pool[cfg->n_allow_origin][len] = '\0';
+    cfg->allow_origin[cfg->n_allow_origin] = pool[cfg->n_allow_origin];
+    cfg->n_allow_origin++;
+    return 0;
+}
 
 static int set(struct gw_config *cfg, const struct opt *o, const char *val, const char *from,
                char *err, size_t err_len)
@@ -85,16 +170,13 @@ static int set(struct gw_config *cfg, const struct opt *o, const char *val, cons
     unsigned long v;
     switch (o->kind) {
     case K_STR:
-        if (o->off == OFF(key) && strlen(val) > GW_KEY_MAX_BYTES) {
-            snprintf(err, err_len, "%s: the key is longer than %u bytes", from, GW_KEY_MAX_BYTES);
-            return -1;
-        }
         memcpy(base, &val, sizeof val);
         return 0;
     case K_PORT:
     case K_UINT:
-        if (parse_uint(val, o->max, &v)) {
-            snprintf(err, err_len, "%s: '%s' is not a number from 0 to %lu", from, val, o->max);
+        if (parse_uint(val, o->max, &v) || v < o->min) {
+            snprintf(err, err_len, "%s: '%s' is not a number from %lu to %lu", from, val, o->min,
+                     o->max);
             return -1;
         }
         if (o->kind == K_PORT) {
@@ -110,6 +192,16 @@ static int set(struct gw_config *cfg, const struct opt *o, const char *val, cons
         memcpy(base, &b, sizeof b);
         return 0;
     }
+    case K_LIST:
+        for (const char *c = val;;) {
+            const char *comma = strchr(c, ',');
+            size_t n = comma ? (size_t)(comma - c) : strlen(c);
+            if (add_origin(cfg, c, n, from, err, err_len))
+                return -1;
+            if (!comma)
+                return 0;
+            c = comma + 1;
+        }
     }
     return -1;
 }
@@ -122,13 +214,27 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->tcp_port = 5150;
     cfg->http_port = 8080;
     cfg->web_root = "web";
+    cfg->tls_tcp_port = 5151;
     cfg->rate = GW_RATE_DEFAULT;
+    cfg->typing_rate = GW_TYPING_RATE_DEFAULT;
+    cfg->abuse_strikes = GW_ABUSE_STRIKES_DEFAULT;
     cfg->max_participants = GW_PARTICIPANTS_DEFAULT;
+    cfg->max_per_address = GW_PER_ADDRESS_DEFAULT;
+    cfg->max_line_bytes = GW_TEXT_MAX_BYTES;
+    cfg->max_draft_units = GW_DRAFT_UNITS_DEFAULT;
+    cfg->max_json_bytes = GW_WS_IN_MAX_BYTES;
+    cfg->max_nick_chars = GW_NICK_MAX_CHARS;
+    cfg->ping_interval = GW_PING_INTERVAL_DEFAULT_S;
+    cfg->idle_timeout = GW_IDLE_TIMEOUT_DEFAULT_S;
+    cfg->login_timeout = GW_LOGIN_TIMEOUT_DEFAULT_S;
+    cfg->http_timeout = GW_HTTP_TIMEOUT_DEFAULT_S;
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         const char *v = env ? env(opts[i].var) : NULL;
         if (v && set(cfg, &opts[i], v, opts[i].var, err, err_len))
             return -1;
     }
+    /* A flag replaces the variable's list rather than adding to it. */
+    int origins_from_flags = 0;
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -162,10 +268,31 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
             }
             val = argv[++a];
         }
+        if (o->kind == K_LIST && !origins_from_flags) {
+            origins_from_flags = 1;
+            cfg->n_allow_origin = 0;
+        }
         if (set(cfg, o, val, o->flag, err, err_len))
             return -1;
     }
     if (cfg->key && !*cfg->key)
         cfg->key = NULL;
+    if (cfg->key && strlen(cfg->key) > GW_KEY_MAX_BYTES) {
+        snprintf(err, err_len, "--access-key: the key is longer than %u bytes", GW_KEY_MAX_BYTES);
+        return -1;
+    }
+    if (cfg->tls_cert && !*cfg->tls_cert)
+        cfg->tls_cert = NULL;
+    if (cfg->tls_key && !*cfg->tls_key)
+        cfg->tls_key = NULL;
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        snprintf(err, err_len, "--tls-cert and --tls-key go together");
+        return -1;
+    }
+    if (cfg->ping_interval >= cfg->idle_timeout) {
+        snprintf(err, err_len, "--ping-interval (%u) must be shorter than --idle-timeout (%u)",
+                 cfg->ping_interval, cfg->idle_timeout);
+        return -1;
+    }
     return 0;
 }

@@ -9,14 +9,32 @@
 
 #include <stddef.h>
 
+#include "gw_limits.h"
+
 struct gw_config {
-    const char *bind;        /* address both listeners bind to */
+    const char *bind;        /* address the listeners bind to */
     int tcp_port;            /* WINTALK; 0 picks a free port */
     int http_port;           /* HTTP and WebSocket; 0 picks a free port */
+    int tls_tcp_port;        /* WINTALK over TLS (only with a certificate) */
     const char *web_root;    /* static files */
-    const char *key;         /* access key for browsers, NULL for none */
+    const char *key;         /* access key (browsers and /login), NULL: none */
+    const char *tls_cert;    /* PEM certificate (chain); NULL: no TLS */
+    const char *tls_key;     /* PEM private key */
     unsigned rate;           /* messages per second per participant, 0: off */
+    unsigned typing_rate;    /* browser typing updates per second, 0: off */
+    unsigned abuse_strikes;  /* refused messages before a flooder is cut, 0: never */
     unsigned max_participants;
+    unsigned max_per_address; /* participant connections per IP, 0: off */
+    unsigned max_line_bytes;
+    unsigned max_draft_units;
+    unsigned max_json_bytes;
+    unsigned max_nick_chars;
+    unsigned ping_interval;  /* seconds */
+    unsigned idle_timeout;   /* seconds */
+    unsigned login_timeout;  /* seconds */
+    unsigned http_timeout;   /* seconds */
+    const char *allow_origin[GW_ALLOW_ORIGINS_MAX]; /* extra allowed Origins */
+    unsigned n_allow_origin;
     int any_origin;          /* accept WebSockets from any Origin */
     int verbose;             /* libwebsockets' own notices too */
     int help;                /* --help was given */

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
 #include "gw_json.h"
 #include "gw_limits.h"
 #include "gw_text.h"
@@ -43,9 +46,15 @@ struct gw_part {
     char typing_sent[GW_TYPING_MAX_BYTES + 1];
     size_t typing_sent_len;
     int64_t typing_at;      /* when the last typing update left */
-    /* rate limit: a token bucket, in thousandths of a message */
+    /* rate limits: token buckets, in thousandths of a message */
     int64_t tokens;
     int64_t tokens_at;
+    int64_t typing_tokens;
+    int64_t typing_tokens_at;
+    /* refused messages not yet forgiven, in thousandths (abuse) */
+    int64_t strikes;
+    int64_t strikes_at;
+    uint64_t refusals;      /* messages refused for a limit (429, 552) */
 };
 
 struct gw_hist {
@@ -55,8 +64,11 @@ struct gw_hist {
 
 struct gw_hub {
     struct gw_hub_config cfg;
-    char *key;
-    size_t key_len;
+    /* The access key, as a digest: compared in constant time. */
+    unsigned char key_digest[SHA256_DIGEST_LENGTH];
+    int has_key;
+    size_t draft_max_bytes;
+    struct gw_metrics metrics;
     struct gw_part **parts;
     size_t nparts, cap;
     uint64_t next_pid;
@@ -143,9 +155,11 @@ static void push_tcp(struct gw_hub *h, struct gw_part *p, struct gw_buf *b, unsi
     if (!b || p->closing)
         return;
     if (gw_queue_push(&p->q, b, flags) != 0) {
+        h->metrics.drops[GW_DROP_TCP_RESYNC]++;
         tcp_resync(h, p);
         return;
     }
+    gw_metrics_queue(&h->metrics, GW_VIA_TCP, p->q.bytes);
     wake(h, p);
 }
 
@@ -157,9 +171,11 @@ static void push_web(struct gw_hub *h, struct gw_part *p, struct gw_buf *b)
         /* Fell too far behind: nothing queued is worth keeping, the
          * browser resumes by id when it reconnects. */
         gw_queue_clear(&p->q);
+        h->metrics.drops[GW_DROP_WEB_BEHIND]++;
         start_closing(h, p, GW_CLOSE_BEHIND, "too far behind");
         return;
     }
+    gw_metrics_queue(&h->metrics, GW_VIA_WEB, p->q.bytes);
     wake(h, p);
 }
 
@@ -197,6 +213,7 @@ static void tcp_personal(struct gw_hub *h, struct gw_part *p, const char *text)
 static void reply_error(struct gw_hub *h, struct gw_part *p, int code, const char *msg,
                         const char *ref)
 {
+    gw_metrics_error(&h->metrics, code);
     if (p->via == GW_VIA_WEB) {
         struct gw_buf *b = gw_json_error(code, msg, ref, h->cfg.headroom);
         push_web(h, p, b);
@@ -316,6 +333,7 @@ static void history_add(struct gw_hub *h, uint64_t id, struct gw_buf *json)
 static void room_event(struct gw_hub *h, struct gw_event *ev)
 {
     ev->id = h->next_id++;
+    h->metrics.events++;
     struct gw_buf *json = gw_json_event(ev, h->cfg.headroom);
     if (!json)
         return;
@@ -347,6 +365,9 @@ static void post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const
     ev.text_len = len;
     ev.me = me;
     room_event(h, &ev);
+    for (size_t i = 0; i < h->nparts; i++)
+        if (h->parts[i]->joined && !h->parts[i]->closing)
+            h->metrics.messages_out[h->parts[i]->via]++;
     char prefix[GW_NICK_MAX_BYTES + 8];
     snprintf(prefix, sizeof prefix, me ? "* %s " : "%s: ", p->nick);
     transcript_event(h, prefix, text, len);
@@ -414,22 +435,70 @@ static void set_typing(struct gw_hub *h, struct gw_part *p, int64_t now, const c
 
 /* ---- commands ---- */
 
+/* A token bucket of rate per second holding twice that, in thousandths:
+ * 1 if one token was taken, 0 if there was none. */
+static int bucket_take(unsigned rate, int64_t *tokens, int64_t *at, int64_t now)
+{
+    if (!rate)
+        return 1;
+    int64_t burst = (int64_t)rate * 2000;
+    if (now > *at) {
+        int64_t dt = now - *at;
+        *tokens = dt > burst ? burst : *tokens + dt * (int64_t)rate;
+        if (*tokens > burst)
+            *tokens = burst;
+        *at = now;
+    }
+    if (*tokens < 1000)
+        return 0;
+    *tokens -= 1000;
+    return 1;
+}
+
+static void tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *why);
+
+/* A message was refused for its rate: a strike. Strikes are forgiven at
+ * the message rate; past cfg.abuse_strikes the participant is flooding
+ * far beyond its limit and is disconnected. */
+static void strike(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    p->refusals++;
+    if (!h->cfg.abuse_strikes || p->closing)
+        return;
+    int64_t leak = h->cfg.rate ? h->cfg.rate : GW_RATE_DEFAULT;
+    if (now > p->strikes_at) {
+        p->strikes -= (now - p->strikes_at) * leak;
+        if (p->strikes < 0)
+            p->strikes = 0;
+        p->strikes_at = now;
+    }
+    p->strikes += 1000;
+    if (p->strikes <= (int64_t)h->cfg.abuse_strikes * 1000)
+        return;
+    h->metrics.rejections[GW_REJ_ABUSE]++;
+    if (p->via == GW_VIA_TCP) {
+        tcp_fail(h, p, GW_R_SLOW_DOWN, "flooding far over the rate limit");
+    } else {
+        reply_error(h, p, GW_R_SLOW_DOWN, "flooding far over the rate limit; closing", NULL);
+        start_closing(h, p, GW_CLOSE_POLICY, "flooding far over the rate limit");
+    }
+}
+
 static int rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
-    if (!h->cfg.rate)
+    if (bucket_take(h->cfg.rate, &p->tokens, &p->tokens_at, now))
         return 1;
-    int64_t per = (int64_t)h->cfg.rate * 1000, burst = per * 2;
-    if (now > p->tokens_at) {
-        int64_t dt = now - p->tokens_at;
-        p->tokens = dt > burst ? burst : p->tokens + dt * (int64_t)h->cfg.rate;
-        if (p->tokens > burst)
-            p->tokens = burst;
-        p->tokens_at = now;
-    }
-    if (p->tokens < 1000)
-        return 0;
-    p->tokens -= 1000;
-    return 1;
+    h->metrics.rejections[GW_REJ_RATE]++;
+    return 0;
+}
+
+/* Characters (code points) in len bytes of valid UTF-8. */
+static size_t code_points(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
 }
 
 /* Who else (not self) in the room has this nick, without regard to case. */
@@ -451,6 +520,8 @@ static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
 {
     char msg[GW_NICK_MAX_BYTES * 2 + 64];
     int st = gw_nick_check(nick, len);
+    if (st == GW_NICK_OK && code_points(nick, len) > h->cfg.nick_max)
+        st = GW_NICK_LONG;
     if (st != GW_NICK_OK) {
         reply_error(h, p, GW_R_NAME, gw_nick_strerror(st), ref);
         return GW_R_NAME;
@@ -546,6 +617,11 @@ static void cmd_who(struct cmd_ctx *c)
 
 static void cmd_help(struct cmd_ctx *c);
 
+static void cmd_login(struct cmd_ctx *c)
+{
+    reply_error(c->h, c->p, GW_R_SEQUENCE, "already in the room", c->ref);
+}
+
 /* The slash commands, checked once here. */
 static const struct {
     const char *name;
@@ -556,6 +632,7 @@ static const struct {
     {"me", cmd_me, "/me ACTION"},
     {"who", cmd_who, "/who"},
     {"help", cmd_help, "/help"},
+    {"login", cmd_login, "/login KEY"},
 };
 
 static void cmd_help(struct cmd_ctx *c)
@@ -578,12 +655,18 @@ static int is_space(char c)
 static void said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text, size_t len,
                  const char *ref)
 {
-    if (len > GW_TEXT_MAX_BYTES) {
-        reply_error(h, p, GW_R_TOO_LARGE, "message too long (at most 4096 bytes)", ref);
+    h->metrics.messages_in[p->via]++;
+    if (len > h->cfg.line_max) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "message too long (at most %zu bytes)", h->cfg.line_max);
+        h->metrics.rejections[GW_REJ_TOO_LARGE]++;
+        p->refusals++;
+        reply_error(h, p, GW_R_TOO_LARGE, msg, ref);
         return;
     }
     if (!rate_ok(h, p, now)) {
         reply_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down (not sent)", ref);
+        strike(h, p, now);
         return;
     }
     if (len >= 2 && text[0] == '/' && text[1] == '/') {
@@ -622,6 +705,38 @@ static void said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *t
 
 /* ---- TCP drafts ---- */
 
+static int key_ok(const struct gw_hub *h, const char *key, size_t len);
+static void guest_name(struct gw_hub *h, struct gw_part *p);
+
+/* The prompt a TCP participant sees until it logs in. */
+#define LOGIN_PROMPT "* this gateway needs an access key: type /login KEY\r\n"
+
+/* A line from a TCP participant that is not in the room yet: only
+ * "/login KEY" is understood. */
+static void tcp_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *s, size_t len)
+{
+    if (len < 6 || memcmp(s, "/login", 6) != 0 || (len > 6 && !is_space(s[6]))) {
+        reply_error(h, p, GW_R_KEY, "access key required: type /login KEY", NULL);
+        return;
+    }
+    const char *key = s + 6;
+    size_t klen = len - 6;
+    while (klen && is_space(*key)) {
+        key++;
+        klen--;
+    }
+    if (!key_ok(h, key, klen)) {
+        h->metrics.rejections[GW_REJ_KEY]++;
+        tcp_fail(h, p, GW_R_KEY, klen ? "wrong access key" : "access key required");
+        return;
+    }
+    guest_name(h, p);
+    p->joined = 1;
+    p->resync = 1; /* the transcript replaces the prompt */
+    wake(h, p);
+    post_join(h, p, now);
+}
+
 /* A completed line of the draft, without its line end. */
 static void tcp_line(struct gw_hub *h, struct gw_part *p, int64_t now, const char *s, size_t len)
 {
@@ -634,11 +749,15 @@ static void tcp_line(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
         n--;
     while (start < n && is_space(clean[start]))
         start++;
-    if (n > start)
+    if (!p->joined)
+        tcp_login(h, p, now, clean + start, n - start);
+    else if (n > start)
         said(h, p, now, clean + start, n - start, NULL);
     free(clean);
 }
 
+/* Grow the draft to hold need bytes (the caller checked need against the
+ * hub's draft bound). */
 static int draft_reserve(struct gw_part *p, size_t need)
 {
     if (need <= p->dcap)
@@ -646,8 +765,8 @@ static int draft_reserve(struct gw_part *p, size_t need)
     size_t ncap = p->dcap ? p->dcap : 256;
     while (ncap < need)
         ncap *= 2;
-    if (ncap > GW_DRAFT_MAX_BYTES)
-        ncap = GW_DRAFT_MAX_BYTES;
+    if (ncap < need)
+        ncap = need;
     char *n = realloc(p->draft, ncap);
     if (!n)
         return -1;
@@ -660,6 +779,11 @@ static void tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *
 {
     char text[160], reason[GW_REASON_MAX_BYTES + 1];
     snprintf(text, sizeof text, "error %d: %s; closing", code, why);
+    gw_metrics_error(&h->metrics, code);
+    if (code == GW_R_TOO_LARGE)
+        h->metrics.rejections[GW_REJ_TOO_LARGE]++;
+    else if (code == GW_R_UNREADABLE)
+        h->metrics.rejections[GW_REJ_MALFORMED]++;
     tcp_personal(h, p, text);
     snprintf(reason, sizeof reason, "%s", why);
     start_closing(h, p, GW_CLOSE_POLICY, reason);
@@ -704,13 +828,13 @@ static void tcp_frame(struct gw_hub *h, struct gw_part *p, int64_t now, const st
         }
         p->lines = m;
     } else {
-        if (p->dlen + f->len > GW_DRAFT_MAX_BYTES) {
+        if (p->dlen + f->len > h->draft_max_bytes) {
             /* Completed lines were all sent: forget them. */
             memmove(p->draft, p->draft + p->line_start, p->dlen - p->line_start);
             p->dlen -= p->line_start;
             p->line_start = 0;
         }
-        if (p->dlen + f->len > GW_DRAFT_MAX_BYTES || draft_reserve(p, p->dlen + f->len)) {
+        if (p->dlen + f->len > h->draft_max_bytes || draft_reserve(p, p->dlen + f->len)) {
             tcp_fail(h, p, GW_R_TOO_LARGE, "line too long");
             return;
         }
@@ -758,17 +882,18 @@ int gw_hub_tcp_input(struct gw_hub *h, uint64_t pid, int64_t now, const void *da
 
 /* ---- browsers ---- */
 
+/* Compare digests, not the keys: equal lengths, and CRYPTO_memcmp takes
+ * the same time wherever they differ, so timing says nothing of the key
+ * (not even its length). */
 static int key_ok(const struct gw_hub *h, const char *key, size_t len)
 {
-    if (!h->key_len)
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    if (!h->has_key)
         return 1;
     if (!key)
         return 0;
-    /* Compare without an early exit, so timing says little about the key. */
-    unsigned diff = (unsigned)(len ^ h->key_len);
-    for (size_t i = 0; i < h->key_len; i++)
-        diff |= (unsigned char)h->key[i] ^ (unsigned char)(i < len ? key[i] : 0);
-    return diff == 0;
+    SHA256((const unsigned char *)key, len, d);
+    return CRYPTO_memcmp(d, h->key_digest, sizeof d) == 0;
 }
 
 static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
@@ -846,6 +971,7 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
         return;
     }
     if (!key_ok(h, m->key, m->key_len)) {
+        h->metrics.rejections[GW_REJ_KEY]++;
         reply_error(h, p, GW_R_KEY, m->key ? "wrong access key" : "access key required", m->ref);
         start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
         return;
@@ -872,6 +998,10 @@ int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *da
     const char *why;
     int rc = gw_json_parse_client(data ? data : "", len, &m, &why);
     if (rc < 0) {
+        if (rc == -GW_R_TOO_LARGE)
+            h->metrics.rejections[GW_REJ_TOO_LARGE]++;
+        else if (rc == -GW_R_UNREADABLE)
+            h->metrics.rejections[GW_REJ_MALFORMED]++;
         reply_error(h, p, -rc, why, m.ref);
     } else if (m.type != GW_C_HELLO && !p->joined) {
         reply_error(h, p, GW_R_SEQUENCE, "send hello first", m.ref);
@@ -891,13 +1021,21 @@ int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *da
             break;
         }
         case GW_C_TYPING:
-            set_typing(h, p, now, m.text, m.text_len);
+            if (bucket_take(h->cfg.typing_rate, &p->typing_tokens, &p->typing_tokens_at, now)) {
+                set_typing(h, p, now, m.text, m.text_len);
+            } else {
+                h->metrics.rejections[GW_REJ_TYPING_RATE]++;
+                reply_error(h, p, GW_R_SLOW_DOWN, "typing updates too fast: slow down", m.ref);
+                strike(h, p, now);
+            }
             break;
         case GW_C_NICK:
-            if (rate_ok(h, p, now))
+            if (rate_ok(h, p, now)) {
                 (void)change_nick(h, p, now, m.nick, m.nick_len, m.ref);
-            else
+            } else {
                 reply_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down", m.ref);
+                strike(h, p, now);
+            }
             break;
         case GW_C_NONE:
             break;
@@ -914,6 +1052,10 @@ int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why)
         return GW_ENOENT;
     if (p->closing)
         return GW_OK;
+    if (code == GW_R_TOO_LARGE)
+        h->metrics.rejections[GW_REJ_TOO_LARGE]++;
+    else if (code == GW_R_UNREADABLE)
+        h->metrics.rejections[GW_REJ_MALFORMED]++;
     reply_error(h, p, code, why, NULL);
     if (code == GW_R_TOO_LARGE)
         start_closing(h, p, GW_CLOSE_TOO_BIG, why);
@@ -938,20 +1080,32 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
         h->cfg.tcp_queue_max_bytes = GW_TCP_QUEUE_MAX_BYTES;
     if (!h->cfg.web_queue_max_bytes)
         h->cfg.web_queue_max_bytes = GW_WEB_QUEUE_MAX_BYTES;
+    if (!h->cfg.line_max || h->cfg.line_max > GW_TEXT_MAX_BYTES)
+        h->cfg.line_max = GW_TEXT_MAX_BYTES;
+    if (!h->cfg.nick_max || h->cfg.nick_max > GW_NICK_MAX_CHARS)
+        h->cfg.nick_max = GW_NICK_MAX_CHARS;
+    if (!h->cfg.draft_units)
+        h->cfg.draft_units = GW_DRAFT_UNITS_DEFAULT;
+    if (h->cfg.draft_units > GW_DRAFT_UNITS_CEILING)
+        h->cfg.draft_units = GW_DRAFT_UNITS_CEILING;
+    h->draft_max_bytes = (size_t)WT_UTF8_PER_UNIT_MAX * h->cfg.draft_units;
     h->cap = h->cfg.max_participants + GW_REFUSE_SLACK;
+    if (cfg->key && *cfg->key) {
+        size_t klen = strlen(cfg->key);
+        if (klen > GW_KEY_MAX_BYTES) {
+            free(h);
+            return GW_EINVAL;
+        }
+        SHA256((const unsigned char *)cfg->key, klen, h->key_digest);
+        h->has_key = 1;
+    }
     h->parts = calloc(h->cap, sizeof(*h->parts));
     h->hist = calloc(GW_HISTORY_MAX_EVENTS, sizeof(*h->hist));
-    if (cfg->key && *cfg->key) {
-        h->key_len = strlen(cfg->key);
-        h->key = h->key_len <= GW_KEY_MAX_BYTES ? strdup(cfg->key) : NULL;
-    }
-    if (!h->parts || !h->hist || (h->key_len && !h->key)) {
-        int rc = h->key_len > GW_KEY_MAX_BYTES ? GW_EINVAL : GW_ENOMEM;
+    if (!h->parts || !h->hist) {
         free(h->parts);
         free(h->hist);
-        free(h->key);
         free(h);
-        return rc;
+        return GW_ENOMEM;
     }
     h->cfg.key = NULL;
     h->next_pid = 1;
@@ -979,13 +1133,14 @@ void gw_hub_free(struct gw_hub *h)
     gw_buf_unref(h->transcript_r);
     free(h->hist);
     free(h->parts);
-    free(h->key);
     free(h);
 }
 
-int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, uint64_t *pid)
+/* A new participant, not in the room; a TCP one has its handshake queued. */
+static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
+                    struct gw_part **out)
 {
-    if (!h || !pid || (via != GW_VIA_TCP && via != GW_VIA_WEB))
+    if (!h || (via != GW_VIA_TCP && via != GW_VIA_WEB))
         return GW_EINVAL;
     if (h->nparts >= h->cap)
         return GW_EFULL;
@@ -997,14 +1152,14 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
     p->user = user;
     p->tokens = (int64_t)h->cfg.rate * 2000;
     p->tokens_at = now;
+    p->typing_tokens = (int64_t)h->cfg.typing_rate * 2000;
+    p->typing_tokens_at = now;
+    p->strikes_at = now;
     p->typing_at = now - GW_TYPING_INTERVAL_MS;
     gw_queue_init(&p->q, via == GW_VIA_TCP ? h->cfg.tcp_queue_max_bytes : h->cfg.web_queue_max_bytes,
                   GW_QUEUE_MAX_ITEMS);
-    (void)wt_decoder_init(&p->dec, 0);
+    (void)wt_decoder_init(&p->dec, h->cfg.draft_units);
     h->parts[h->nparts++] = p;
-    *pid = p->pid;
-
-    int full = h->nparts > h->cfg.max_participants;
     if (via == GW_VIA_TCP) {
         /* The handshake and the priming leave alone, in one write: see
          * WT_PRIMING for why they must not be split nor followed at once. */
@@ -1014,9 +1169,62 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
             push_tcp(h, p, hs, GW_ITEM_SOLO);
             gw_buf_unref(hs);
         }
+    }
+    *out = p;
+    return GW_OK;
+}
+
+int gw_hub_refuse(struct gw_hub *h, enum gw_via via, void *user, const char *why, uint64_t *pid)
+{
+    struct gw_part *p;
+    if (!pid || !why)
+        return GW_EINVAL;
+    int rc = part_new(h, via, user, 0, &p);
+    if (rc)
+        return rc;
+    *pid = p->pid;
+    char text[GW_REASON_MAX_BYTES + 32];
+    snprintf(text, sizeof text, "error 421: %s", why);
+    gw_metrics_error(&h->metrics, GW_R_SHUTDOWN);
+    if (via == GW_VIA_TCP) {
+        tcp_personal(h, p, text);
+    } else {
+        struct gw_buf *b = gw_json_error(GW_R_SHUTDOWN, why, NULL, h->cfg.headroom);
+        push_web(h, p, b);
+        gw_buf_unref(b);
+    }
+    start_closing(h, p, GW_CLOSE_TRY_LATER, why);
+    return GW_OK;
+}
+
+int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, uint64_t *pid)
+{
+    struct gw_part *p;
+    if (!pid)
+        return GW_EINVAL;
+    int rc = part_new(h, via, user, now, &p);
+    if (rc)
+        return rc;
+    *pid = p->pid;
+
+    int full = h->nparts > h->cfg.max_participants;
+    if (full) {
+        h->metrics.rejections[GW_REJ_FULL]++;
+        gw_metrics_error(&h->metrics, GW_R_SHUTDOWN);
+    } else {
+        h->metrics.connections[via]++;
+    }
+    if (via == GW_VIA_TCP) {
         if (full) {
             tcp_personal(h, p, "error 421: the gateway is full, try again later");
             start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
+            return GW_OK;
+        }
+        if (h->has_key) {
+            /* Not in the room until /login: one R with the prompt only. */
+            struct gw_buf *b = frame(h, WT_OP_REPLACE, LOGIN_PROMPT, strlen(LOGIN_PROMPT));
+            push_tcp(h, p, b, 0);
+            gw_buf_unref(b);
             return GW_OK;
         }
         guest_name(h, p);
@@ -1163,6 +1371,23 @@ int gw_hub_closing(struct gw_hub *h, uint64_t pid, int *code, const char **reaso
     if (reason)
         *reason = p->close_reason;
     return p->closing;
+}
+
+uint64_t gw_hub_refusals(struct gw_hub *h, uint64_t pid)
+{
+    struct gw_part *p = find(h, pid);
+    return p ? p->refusals : 0;
+}
+
+int gw_hub_joined(struct gw_hub *h, uint64_t pid)
+{
+    struct gw_part *p = find(h, pid);
+    return p ? p->joined : GW_ENOENT;
+}
+
+struct gw_metrics *gw_hub_metrics(struct gw_hub *h)
+{
+    return &h->metrics;
 }
 
 const char *gw_hub_nick(struct gw_hub *h, uint64_t pid)

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_metrics.h"
 #include "gw_queue.h"
 
 enum gw_status {
@@ -57,7 +58,20 @@ struct gw_hub_config {
     unsigned max_participants;
     /* Messages per second per participant (burst twice that); 0: no limit. */
     unsigned rate;
-    /* Access key browsers must give in hello; NULL or "" for none. Copied. */
+    /* A browser's typing updates per second (burst twice that); 0: no limit. */
+    unsigned typing_rate;
+    /* Refused messages (net of GW_RATE-paced forgiveness) before a
+     * participant is disconnected for flooding; 0: never. */
+    unsigned abuse_strikes;
+    /* Longest chat text in bytes; 0 for GW_TEXT_MAX_BYTES (also the
+     * ceiling). */
+    size_t line_max;
+    /* Longest TCP draft/frame in UTF-16 units; 0 for GW_DRAFT_UNITS_DEFAULT. */
+    unsigned draft_units;
+    /* Longest nick in characters; 0 for GW_NICK_MAX_CHARS (the ceiling). */
+    unsigned nick_max;
+    /* Access key browsers give in hello and TCP participants with /login;
+     * NULL or "" for none. Only a digest of it is kept. */
     const char *key;
     /* Queue bounds; 0 for GW_TCP_QUEUE_MAX_BYTES / GW_WEB_QUEUE_MAX_BYTES. */
     size_t tcp_queue_max_bytes;
@@ -83,13 +97,24 @@ void gw_hub_free(struct gw_hub *h);
 /*
  * A new connection. A TCP participant joins the room at once as guest-N
  * (join event) and its queue starts with the handshake and priming (alone in
- * one write) and then an R frame of the transcript. A browser waits for its
- * hello. When the room is full the participant is created already closing,
+ * one write) and then an R frame of the transcript; when the hub has an
+ * access key, it is not in the room yet: it gets one R frame with a prompt
+ * line instead, and joins when it sends the line "/login KEY" (a wrong key:
+ * "* error 530 ..." and it is closed). A browser waits for its hello. When the room is full the participant is created already closing,
  * with a 421 to read. user is handed back to the wake callback.
  * Stores the id in *pid. Returns GW_OK, GW_ENOMEM, GW_EFULL (refuse the
  * connection outright).
  */
 int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, uint64_t *pid);
+
+/*
+ * A connection refused by a bound the adapter enforces (e.g. connections
+ * per address): the participant is created already closing, never in the
+ * room, with a last line "* error 421: why" (TCP, after the handshake) or
+ * error 421 (browser, close 1013) to read. why is copied. Stores the id in
+ * *pid. Returns GW_OK, GW_ENOMEM, GW_EFULL (refuse outright), GW_EINVAL.
+ */
+int gw_hub_refuse(struct gw_hub *h, enum gw_via via, void *user, const char *why, uint64_t *pid);
 
 /*
  * Bytes from a TCP participant: WINTALK frames build its draft; completed
@@ -143,6 +168,18 @@ int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out);
  * GW_ENOENT. code and reason may be NULL.
  */
 int gw_hub_closing(struct gw_hub *h, uint64_t pid, int *code, const char **reason);
+
+/* Whether the participant is in the room (TCP: logged in when a key is
+ * needed; browser: after hello): 1, 0, or GW_ENOENT. */
+int gw_hub_joined(struct gw_hub *h, uint64_t pid);
+
+/* Messages of this participant refused for a limit (429, 552) so far, for
+ * the adapter's log; 0 for an unknown id. */
+uint64_t gw_hub_refusals(struct gw_hub *h, uint64_t pid);
+
+/* The hub's counters: the adapter adds its own (bytes, refusals) to them.
+ * Borrowed for the life of the hub. */
+struct gw_metrics *gw_hub_metrics(struct gw_hub *h);
 
 /* The participant's current nick (borrowed until the next hub call), or
  * NULL when there is no such participant. */

@@ -18,16 +18,34 @@
 
 #include "wt_codec.h"
 
-/* Connections the hub accepts at once (TCP and browsers together). */
+/* Connections the hub accepts at once (TCP and browsers together):
+ * --max-participants. */
 #define GW_PARTICIPANTS_DEFAULT 256u
 #define GW_PARTICIPANTS_CEILING 4096u
 
-/* A nick: at most this many characters (code points), hence bytes. */
+/* Participant connections (TCP and WebSocket together) from one IP address
+ * at once: --max-per-address; 0 turns it off. Past it a TCP peer gets a
+ * last line "* error 421 ...", a browser error 421 and close 1013. */
+#define GW_PER_ADDRESS_DEFAULT 32u
+
+/* Open HTTP connections (plain requests, not yet WebSockets) from one
+ * address, past which a request gets 503: the same --max-per-address
+ * value, times this factor (a page load opens a few at once). */
+#define GW_HTTP_PER_ADDRESS_FACTOR 2u
+
+/* Addresses tracked at once for the per-address bound (a fixed table). */
+#define GW_ADDR_TABLE_MAX (GW_PARTICIPANTS_CEILING * 2u)
+
+/* A nick: at most this many characters (code points), hence bytes. This
+ * is the ceiling; --max-nick-chars may lower it. */
 #define GW_NICK_MAX_CHARS 24u
 #define GW_NICK_MAX_BYTES (GW_NICK_MAX_CHARS * 4u)
 
-/* One chat message's text, in bytes of canonical UTF-8. */
+/* One chat message's text (a TCP line, a say), in bytes of canonical
+ * UTF-8: the ceiling and default; --max-line-bytes may lower it down to
+ * GW_TEXT_MIN_BYTES. */
 #define GW_TEXT_MAX_BYTES 4096u
+#define GW_TEXT_MIN_BYTES 16u
 
 /* Live typing text forwarded to browsers is cut to this many bytes. */
 #define GW_TYPING_MAX_BYTES 512u
@@ -35,7 +53,13 @@
 /* Typing updates leave at most once per this interval per participant. */
 #define GW_TYPING_INTERVAL_MS 250
 
-/* A TCP participant's draft (its text box): room for one full-size frame. */
+/* A TCP participant's draft (its text box) and the longest frame it may
+ * send, in UTF-16 units: --max-draft-units (default 64 Ki units). The
+ * draft holds at most WT_UTF8_PER_UNIT_MAX bytes per unit. A longer frame
+ * ends the connection with 552. */
+#define GW_DRAFT_UNITS_DEFAULT WT_FRAME_UNITS_DEFAULT
+#define GW_DRAFT_UNITS_MIN 256u
+#define GW_DRAFT_UNITS_CEILING (1024u * 1024u)
 #define GW_DRAFT_MAX_BYTES (WT_UTF8_PER_UNIT_MAX * WT_FRAME_UNITS_DEFAULT)
 
 /* The TCP transcript: past MAX it is cut back to about KEEP (at a line
@@ -73,16 +97,56 @@
 /* Several queued items leave together in one write, up to this size. */
 #define GW_BATCH_MAX_BYTES (64u * 1024u)
 
-/* One WebSocket message from a browser, reassembled from fragments. Past
- * it: error 552 and close 1009. */
+/* One WebSocket message from a browser, reassembled from fragments:
+ * --max-json-bytes (default and ceiling below). Past it: error 552 and
+ * close 1009. */
 #define GW_WS_IN_MAX_BYTES (64u * 1024u)
+#define GW_WS_IN_MIN_BYTES 1024u
+#define GW_WS_IN_CEILING (1024u * 1024u)
 
 /* Rate of messages (say, lines, commands) per participant: a token bucket
- * of GW_RATE_DEFAULT per second holding at most twice that. 0 turns it off. */
+ * of GW_RATE_DEFAULT per second holding at most twice that (--rate). 0
+ * turns it off. Over it: 429, the message is not sent. */
 #define GW_RATE_DEFAULT 10u
 
-/* The access key given with --key. */
+/* Rate of a browser's typing updates: the same kind of bucket
+ * (--typing-rate). The page sends at most 4 a second. Over it: 429, the
+ * update is dropped. A TCP participant's typing comes from its frames and
+ * is throttled (GW_TYPING_INTERVAL_MS), not refused. */
+#define GW_TYPING_RATE_DEFAULT 10u
+
+/* Abuse: each refused message (429) adds a strike; strikes leak at the
+ * --rate per second. A participant with more than this many strikes
+ * (--abuse-strikes), that is one sustained far over its rate, is
+ * disconnected: "* error 429: flooding; closing" or error 429 and close
+ * 1008. 0: never. */
+#define GW_ABUSE_STRIKES_DEFAULT 100u
+
+/* The access key given with --access-key. */
 #define GW_KEY_MAX_BYTES 256u
+
+/* WebSocket keepalive: a ping after this many idle seconds
+ * (--ping-interval), and the connection is dropped after this many
+ * seconds without a valid frame or pong (--idle-timeout). */
+#define GW_PING_INTERVAL_DEFAULT_S 30u
+#define GW_IDLE_TIMEOUT_DEFAULT_S 75u
+
+/* A connection that has not joined (no hello, no /login) within this many
+ * seconds is closed (--login-timeout). */
+#define GW_LOGIN_TIMEOUT_DEFAULT_S 30u
+
+/* An HTTP request (headers included) must arrive within this many seconds
+ * of the connection (--http-timeout): a slowloris is cut. Idle keep-alive
+ * connections are closed after GW_HTTP_KEEPALIVE_S. */
+#define GW_HTTP_TIMEOUT_DEFAULT_S 10u
+#define GW_HTTP_KEEPALIVE_S 5u
+
+/* Request header bytes lws keeps per connection: larger headers are
+ * refused. */
+#define GW_HTTP_HEADER_MAX_BYTES 4096u
+
+/* --allow-origin may be given this many times. */
+#define GW_ALLOW_ORIGINS_MAX 16u
 
 /* A client's "ref", echoed in errors: a string of at most this many bytes
  * or an integer. */

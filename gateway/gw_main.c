@@ -1,10 +1,12 @@
 /*
  * gw_main.c - wintalk-gateway: the libwebsockets adapter around the hub.
  *
- * One thread, one libwebsockets event loop, two vhosts:
+ * One thread, one libwebsockets event loop, two or three vhosts:
  *   - "wintalk-tcp": a raw-socket listener for WINTALK programs;
- *   - "http": static files of the web root, /healthz, and WebSockets with
- *     the subprotocol wintalk.v1, on one port.
+ *   - "wintalk-tls": the same over TLS, when given a certificate;
+ *   - "http": static files of the web root, /livez, /readyz, /healthz,
+ *     /metrics, and WebSockets with the subprotocol wintalk.v1, on one port
+ *     (HTTPS and WSS when given a certificate).
  * Everything the protocol means lives in the hub (gw_hub.h); this file only
  * moves bytes between sockets and the hub, holds participant ids (never hub
  * pointers), writes only from WRITEABLE callbacks (one lws_write each), and
@@ -14,6 +16,7 @@
 #define _DEFAULT_SOURCE
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 
 #include <errno.h>
 #include <strings.h>
@@ -35,6 +38,7 @@
 #include "gw_hub.h"
 #include "gw_json.h"
 #include "gw_limits.h"
+#include "gw_metrics.h"
 
 #define GW_VERSION "0.1.0"
 
@@ -44,13 +48,17 @@
 /* Seconds a closing connection may take to flush before it is cut. */
 #define GW_CLOSE_GRACE_S 2
 
-/* After SIGTERM, how long browsers get to read their bye, in ms. */
-#define GW_STOP_GRACE_MS 1200
+/* After SIGTERM, how long output may take to flush, in ms. */
+#define GW_STOP_GRACE_MS 2000
+
+/* A refusal for a limit is logged at most once per this many ms per
+ * connection (a flood of 429s is one log line, with a count). */
+#define GW_LIMIT_LOG_MS 5000
 
 /* Longest request path we look at. */
 #define GW_PATH_MAX 1024
 
-/* Body of /healthz. */
+/* Body of /healthz, /livez, /readyz. */
 #define GW_HEALTH_MAX 256
 
 static const char *const security_headers[][2] = {
@@ -66,8 +74,9 @@ static const char *const security_headers[][2] = {
 struct app {
     struct gw_config cfg;
     struct lws_context *ctx;
-    struct lws_vhost *vh_http, *vh_tcp;
+    struct lws_vhost *vh_http, *vh_tcp, *vh_tls;
     struct gw_hub *hub;
+    struct gw_metrics *metrics; /* the hub's; the adapter adds to it */
     char web_root[PATH_MAX];
     int64_t started_ms;
     lws_sorted_usec_list_t tick;
@@ -79,11 +88,26 @@ struct app {
 static struct app app;
 static volatile sig_atomic_t stop_signal;
 
+/* Connections per address, for --max-per-address: a fixed table of the
+ * addresses with connections open. */
+struct addr_count {
+    char ip[INET6_ADDRSTRLEN];
+    unsigned n;
+};
+static struct addr_count addrs[GW_ADDR_TABLE_MAX];
+
 /* Per connection (raw TCP and WebSocket alike). */
 struct conn {
     uint64_t pid;
     int in_hub;
+    int counted;            /* holds a slot in addrs[] */
+    int login_pending;      /* not in the room yet: the login timer runs */
+    int tls;
+    char ip[INET6_ADDRSTRLEN];
     char peer[80];
+    const char *why;        /* a reason of the adapter's own, for the log */
+    int64_t limit_logged_at;
+    uint64_t limit_seen;    /* refusals of this connection already logged */
     /* WebSocket reassembly */
     char *rx;
     size_t rx_len;
@@ -91,11 +115,14 @@ struct conn {
     int peer_close;
 };
 
-/* Per HTTP request that answers with a body of its own (/healthz). */
+/* Per HTTP connection: its address slot, and a body of our own
+ * (/healthz, /livez, /readyz, /metrics) waiting to be written. */
 struct http_req {
-    char body[GW_HEALTH_MAX];
+    char *body;             /* malloc'd; freed when written or closed */
     size_t body_len;
     int pending;
+    int counted;
+    char ip[INET6_ADDRSTRLEN];
 };
 
 static int64_t now_ms(void)
@@ -128,6 +155,55 @@ static void bound_socket(struct lws *wsi)
 {
     int sz = GW_SOCKET_SNDBUF;
     setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+}
+
+/* The peer's address alone, for the per-address count. */
+static void peer_ip(struct lws *wsi, char *out, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    snprintf(out, len, "?");
+    if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)len);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)len);
+}
+
+/* Count one more connection from ip; returns how many are open from it now
+ * (0 when the table is full: then the connection is not counted). */
+static unsigned addr_add(const char *ip)
+{
+    struct addr_count *free_slot = NULL;
+    for (size_t i = 0; i < GW_ADDR_TABLE_MAX; i++) {
+        if (addrs[i].n && !strcmp(addrs[i].ip, ip))
+            return ++addrs[i].n;
+        if (!addrs[i].n && !free_slot)
+            free_slot = &addrs[i];
+    }
+    if (!free_slot)
+        return 0;
+    snprintf(free_slot->ip, sizeof free_slot->ip, "%s", ip);
+    free_slot->n = 1;
+    return 1;
+}
+
+static unsigned addr_count(const char *ip)
+{
+    for (size_t i = 0; i < GW_ADDR_TABLE_MAX; i++)
+        if (addrs[i].n && !strcmp(addrs[i].ip, ip))
+            return addrs[i].n;
+    return 0;
+}
+
+static void addr_del(const char *ip)
+{
+    for (size_t i = 0; i < GW_ADDR_TABLE_MAX; i++)
+        if (addrs[i].n && !strcmp(addrs[i].ip, ip)) {
+            addrs[i].n--;
+            return;
+        }
 }
 
 static void peer_name(struct lws *wsi, char *out, size_t len)
@@ -178,6 +254,7 @@ static int write_out(struct lws *wsi, struct conn *c, enum lws_write_protocol mo
         gw_buf_unref(b);
         if (n < 0 || (size_t)n < len)
             return -1;
+        app.metrics->bytes_out[mode == LWS_WRITE_TEXT ? GW_VIA_WEB : GW_VIA_TCP] += len;
         /* There may be more; a spurious WRITEABLE costs one empty take. */
         lws_callback_on_writable(wsi);
         return 0;
@@ -198,17 +275,53 @@ static int write_out(struct lws *wsi, struct conn *c, enum lws_write_protocol mo
     return 0;
 }
 
+/* Log a connection's refusals for limits (429, 552) since the last time,
+ * at most once per GW_LIMIT_LOG_MS: a flood is a few lines, with counts. */
+static void log_limits(struct conn *c, const char *transport, int force)
+{
+    uint64_t n = gw_hub_refusals(app.hub, c->pid);
+    if (n == c->limit_seen)
+        return;
+    int64_t now = now_ms();
+    if (!force && now - c->limit_logged_at < GW_LIMIT_LOG_MS)
+        return;
+    const char *nick = gw_hub_nick(app.hub, c->pid);
+    gw_log("limit %s peer=%s pid=%llu nick=%s refused=%llu reason=\"over a rate or size limit (429/552)\"",
+           transport, c->peer, (unsigned long long)c->pid, nick ? nick : "-",
+           (unsigned long long)(n - c->limit_seen));
+    c->limit_seen = n;
+    c->limit_logged_at = now;
+}
+
+/* After input: a joined participant's login timer stops; limits are
+ * logged. */
+static void after_input(struct lws *wsi, struct conn *c, const char *transport)
+{
+    if (c->login_pending && gw_hub_joined(app.hub, c->pid) == 1) {
+        c->login_pending = 0;
+        lws_set_timer_usecs(wsi, -1);
+    }
+    log_limits(c, transport, 0);
+}
+
 static void leave(struct conn *c, const char *transport, const char *fallback)
 {
+    if (c->counted) {
+        addr_del(c->ip);
+        c->counted = 0;
+    }
     if (!c->in_hub)
         return;
+    log_limits(c, transport, 1);
     int code = 0;
     const char *reason = NULL;
     char why[GW_REASON_MAX_BYTES + 48];
     const char *nick = gw_hub_nick(app.hub, c->pid);
     if (gw_hub_closing(app.hub, c->pid, &code, &reason) != 1)
         reason = NULL;
-    if (reason)
+    if (c->why)
+        snprintf(why, sizeof why, "%s", c->why);
+    else if (reason)
         snprintf(why, sizeof why, "%s", reason);
     else if (c->peer_close)
         snprintf(why, sizeof why, "%s (%d)", fallback, c->peer_close);
@@ -217,7 +330,8 @@ static void leave(struct conn *c, const char *transport, const char *fallback)
     gw_log("disconnect %s peer=%s pid=%llu nick=%s reason=\"%s\"", transport, c->peer,
            (unsigned long long)c->pid, nick ? nick : "-", why);
     /* Browsers see a short reason; the log has the whole story. */
-    const char *shown = reason && code == GW_CLOSE_BEHIND ? "behind"
+    const char *shown = c->why ? "error"
+                        : reason && code == GW_CLOSE_BEHIND ? "behind"
                         : reason && !strcmp(reason, "gateway shutting down") ? "shutdown"
                         : reason ? "error"
                                  : "closed";
@@ -225,6 +339,70 @@ static void leave(struct conn *c, const char *transport, const char *fallback)
     c->in_hub = 0;
     free(c->rx);
     c->rx = NULL;
+}
+
+/*
+ * A new participant connection (TCP or browser): counted for its address,
+ * then into the hub, or refused there with 421 when its address has too
+ * many. Returns 0, or -1 to close at once.
+ */
+static int admit(struct lws *wsi, struct conn *c, enum gw_via via)
+{
+    const char *transport = via == GW_VIA_TCP ? (c->tls ? "tls" : "tcp") : "web";
+    unsigned n = addr_add(c->ip);
+    c->counted = n > 0;
+    int rc;
+    if (app.cfg.max_per_address && n > app.cfg.max_per_address) {
+        char why[GW_REASON_MAX_BYTES];
+        snprintf(why, sizeof why, "too many connections from %s (at most %u)", c->ip,
+                 app.cfg.max_per_address);
+        app.metrics->rejections[GW_REJ_PER_ADDRESS]++;
+        rc = gw_hub_refuse(app.hub, via, wsi, why, &c->pid);
+        if (rc == GW_OK) {
+            c->in_hub = 1;
+            c->why = "too many connections from this address";
+            gw_log("refused %s peer=%s pid=%llu reason=\"%s\"", transport, c->peer,
+                   (unsigned long long)c->pid, why);
+            return 0;
+        }
+    } else {
+        rc = gw_hub_connect(app.hub, via, wsi, now_ms(), &c->pid);
+    }
+    if (rc) {
+        gw_log("refused %s peer=%s reason=\"%s\"", transport, c->peer, gw_strerror(rc));
+        return -1;
+    }
+    c->in_hub = 1;
+    if (gw_hub_closing(app.hub, c->pid, NULL, NULL) == 1) {
+        gw_log("refused %s peer=%s pid=%llu reason=\"gateway full (%u)\"", transport, c->peer,
+               (unsigned long long)c->pid, app.cfg.max_participants);
+        return 0;
+    }
+    if (gw_hub_joined(app.hub, c->pid) != 1) {
+        /* A browser before hello, a TCP peer before /login. */
+        c->login_pending = 1;
+        lws_set_timer_usecs(wsi, (lws_usec_t)app.cfg.login_timeout * LWS_US_PER_SEC);
+    }
+    if (via == GW_VIA_TCP)
+        gw_log("connect %s peer=%s pid=%llu nick=%s%s", transport, c->peer,
+               (unsigned long long)c->pid, gw_hub_nick(app.hub, c->pid),
+               c->login_pending ? " (waiting for /login)" : "");
+    else
+        gw_log("connect web peer=%s pid=%llu", c->peer, (unsigned long long)c->pid);
+    return 0;
+}
+
+/* The login timer: a connection still not in the room is closed. */
+static int login_timer(struct conn *c, const char *transport)
+{
+    if (!c->in_hub || !c->login_pending || gw_hub_joined(app.hub, c->pid) == 1)
+        return 0;
+    app.metrics->rejections[GW_REJ_LOGIN_TIMEOUT]++;
+    c->why = "did not join in time (login timeout)";
+    gw_log("timeout %s peer=%s pid=%llu reason=\"no %s within %u s\"", transport, c->peer,
+           (unsigned long long)c->pid, strcmp(transport, "web") ? "/login" : "hello",
+           app.cfg.login_timeout);
+    return -1;
 }
 
 /* ---- WINTALK over raw TCP ---- */
@@ -237,33 +415,33 @@ static int cb_tcp(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_RAW_ADOPT: {
         int one = 1;
         memset(c, 0, sizeof(*c));
+        c->tls = lws_is_ssl(wsi);
         peer_name(wsi, c->peer, sizeof c->peer);
+        peer_ip(wsi, c->ip, sizeof c->ip);
         /* Each write its own segment, at once: the handshake and priming
          * must arrive together and apart from what follows. */
         setsockopt(lws_get_socket_fd(wsi), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         bound_socket(wsi);
         if (app.stopping) {
-            gw_log("refused tcp peer=%s reason=\"shutting down\"", c->peer);
+            app.metrics->rejections[GW_REJ_STOPPING]++;
+            gw_log("refused %s peer=%s reason=\"shutting down\"", c->tls ? "tls" : "tcp", c->peer);
             return -1;
         }
-        int rc = gw_hub_connect(app.hub, GW_VIA_TCP, wsi, now_ms(), &c->pid);
-        if (rc) {
-            gw_log("refused tcp peer=%s reason=\"%s\"", c->peer, gw_strerror(rc));
-            return -1;
-        }
-        c->in_hub = 1;
-        gw_log("connect tcp peer=%s pid=%llu nick=%s", c->peer, (unsigned long long)c->pid,
-               gw_hub_nick(app.hub, c->pid));
-        return 0;
+        return admit(wsi, c, GW_VIA_TCP);
     }
     case LWS_CALLBACK_RAW_RX:
-        if (c->in_hub)
+        app.metrics->bytes_in[GW_VIA_TCP] += len;
+        if (c->in_hub) {
             gw_hub_tcp_input(app.hub, c->pid, now_ms(), in, len);
+            after_input(wsi, c, c->tls ? "tls" : "tcp");
+        }
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:
         return write_out(wsi, c, LWS_WRITE_RAW);
+    case LWS_CALLBACK_TIMER:
+        return login_timer(c, c->tls ? "tls" : "tcp");
     case LWS_CALLBACK_RAW_CLOSE:
-        leave(c, "tcp", "peer closed");
+        leave(c, c->tls ? "tls" : "tcp", "peer closed");
         return 0;
     default:
         return 0;
@@ -286,6 +464,12 @@ static int origin_ok(struct lws *wsi)
     char origin[256], host[256];
     if (app.cfg.any_origin || header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin))
         return 1;
+    size_t ol = strlen(origin);
+    while (ol && origin[ol - 1] == '/')
+        origin[--ol] = '\0';
+    for (unsigned i = 0; i < app.cfg.n_allow_origin; i++)
+        if (!strcasecmp(origin, app.cfg.allow_origin[i]))
+            return 1;
     if (header(wsi, WSI_TOKEN_HOST, host, sizeof host))
         return 0;
     const char *o = origin;
@@ -304,40 +488,41 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     struct conn *c = user;
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        if (app.stopping)
+        if (app.stopping) {
+            app.metrics->rejections[GW_REJ_STOPPING]++;
             return 1;
+        }
         if (!origin_ok(wsi)) {
             char peer[80], origin[256] = "?";
             peer_name(wsi, peer, sizeof peer);
             header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin);
+            app.metrics->rejections[GW_REJ_ORIGIN]++;
             gw_log("refused web peer=%s reason=\"origin %s is not this gateway\"", peer, origin);
             return 1;
         }
         return 0;
-    case LWS_CALLBACK_ESTABLISHED: {
+    case LWS_CALLBACK_ESTABLISHED:
         memset(c, 0, sizeof(*c));
         peer_name(wsi, c->peer, sizeof c->peer);
+        peer_ip(wsi, c->ip, sizeof c->ip);
         bound_socket(wsi);
-        int rc = gw_hub_connect(app.hub, GW_VIA_WEB, wsi, now_ms(), &c->pid);
-        if (rc) {
-            gw_log("refused web peer=%s reason=\"%s\"", c->peer, gw_strerror(rc));
-            return -1;
-        }
-        c->in_hub = 1;
-        gw_log("connect web peer=%s pid=%llu", c->peer, (unsigned long long)c->pid);
-        return 0;
-    }
+        return admit(wsi, c, GW_VIA_WEB);
+    case LWS_CALLBACK_TIMER:
+        return login_timer(c, "web");
     case LWS_CALLBACK_RECEIVE: {
+        app.metrics->bytes_in[GW_VIA_WEB] += len;
         if (!c->in_hub || c->rx_rejected)
             return 0;
         if (lws_frame_is_binary(wsi)) {
             c->rx_rejected = 1;
             gw_hub_web_reject(app.hub, c->pid, GW_R_UNREADABLE,
                               "binary messages are not understood; send JSON text");
-        } else if (c->rx_len + len > GW_WS_IN_MAX_BYTES) {
+        } else if (c->rx_len + len > app.cfg.max_json_bytes) {
+            char why[64];
+            snprintf(why, sizeof why, "message too large (at most %u bytes)",
+                     app.cfg.max_json_bytes);
             c->rx_rejected = 1;
-            gw_hub_web_reject(app.hub, c->pid, GW_R_TOO_LARGE,
-                              "message too large (at most 65536 bytes)");
+            gw_hub_web_reject(app.hub, c->pid, GW_R_TOO_LARGE, why);
             free(c->rx);
             c->rx = NULL;
             c->rx_len = 0;
@@ -351,8 +536,10 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             c->rx_len += len;
         }
         if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-            if (!c->rx_rejected)
+            if (!c->rx_rejected) {
                 gw_hub_web_input(app.hub, c->pid, now_ms(), c->rx ? c->rx : "", c->rx_len);
+                after_input(wsi, c, "web");
+            }
             /* A binary message is refused once; the next may be fine. */
             c->rx_rejected = c->rx_rejected && gw_hub_closing(app.hub, c->pid, NULL, NULL) == 1;
             free(c->rx);
@@ -481,24 +668,61 @@ static int http_status(struct lws *wsi, unsigned code)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int serve_health(struct lws *wsi, struct http_req *r)
+/* Answer with a body of our own: headers now, the body from WRITEABLE. */
+static int serve_body(struct lws *wsi, struct http_req *r, unsigned status, const char *type,
+                      const char *body, size_t len)
 {
     unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf;
-    unsigned tcp, web;
-    gw_hub_counts(app.hub, &tcp, &web);
-    int64_t up = (now_ms() - app.started_ms) / 1000;
-    int n = snprintf(r->body, sizeof r->body,
-                     "{\"status\":\"%s\",\"version\":\"" GW_VERSION "\",\"uptime_s\":%lld,"
-                     "\"participants\":{\"tcp\":%u,\"web\":%u},\"last_id\":%llu}\n",
-                     app.stopping ? "stopping" : "ok", (long long)up, tcp, web,
-                     (unsigned long long)gw_hub_last_id(app.hub));
-    r->body_len = (size_t)n;
-    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json", r->body_len, &p, end) ||
+    free(r->body);
+    r->body = malloc(len ? len : 1);
+    if (!r->body)
+        return -1;
+    memcpy(r->body, body, len);
+    r->body_len = len;
+    if (lws_add_http_common_headers(wsi, status, type, r->body_len, &p, end) ||
         add_security_headers(wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     r->pending = 1;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+/* Both sides listen and the gateway is not stopping. */
+static int ready(void)
+{
+    return !app.stopping && app.vh_http && app.vh_tcp &&
+           (!app.cfg.tls_cert || app.vh_tls);
+}
+
+static int serve_health(struct lws *wsi, struct http_req *r)
+{
+    char body[GW_HEALTH_MAX];
+    unsigned tcp, web;
+    gw_hub_counts(app.hub, &tcp, &web);
+    int64_t up = (now_ms() - app.started_ms) / 1000;
+    int n = snprintf(body, sizeof body,
+                     "{\"status\":\"%s\",\"version\":\"" GW_VERSION "\",\"uptime_s\":%lld,"
+                     "\"participants\":{\"tcp\":%u,\"web\":%u},\"last_id\":%llu}\n",
+                     app.stopping ? "stopping" : "ok", (long long)up, tcp, web,
+                     (unsigned long long)gw_hub_last_id(app.hub));
+    return serve_body(wsi, r, HTTP_STATUS_OK, "application/json", body, (size_t)n);
+}
+
+static int serve_metrics(struct lws *wsi, struct http_req *r)
+{
+    static char text[GW_METRICS_TEXT_MAX];
+    struct gw_metrics_now now;
+    memset(&now, 0, sizeof now);
+    gw_hub_counts(app.hub, &now.participants[GW_VIA_TCP], &now.participants[GW_VIA_WEB]);
+    now.connections = gw_hub_connections(app.hub);
+    now.last_id = gw_hub_last_id(app.hub);
+    now.uptime_s = (double)(now_ms() - app.started_ms) / 1000.0;
+    now.ready = ready();
+    int n = gw_metrics_format(app.metrics, &now, text, sizeof text);
+    if (n < 0)
+        return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR);
+    return serve_body(wsi, r, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", text,
+                      (size_t)n);
 }
 
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -509,12 +733,47 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         /* A WebSocket without our subprotocol lands here: refuse it. */
         return 1;
+    case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
+        /* Each HTTP connection holds a slot of its address while open. */
+        if (r && !r->counted) {
+            peer_ip(wsi, r->ip, sizeof r->ip);
+            r->counted = addr_add(r->ip) > 0;
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (r) {
+            if (r->counted)
+                addr_del(r->ip);
+            r->counted = 0;
+            free(r->body);
+            r->body = NULL;
+            r->pending = 0;
+        }
+        return 0;
     case LWS_CALLBACK_HTTP: {
         const char *uri = in;
         char path[PATH_MAX];
         if (!lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) &&
             !lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
             return http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED);
+        if (r && r->counted && app.cfg.max_per_address &&
+            addr_count(r->ip) > app.cfg.max_per_address * GW_HTTP_PER_ADDRESS_FACTOR) {
+            char peer[80];
+            peer_name(wsi, peer, sizeof peer);
+            app.metrics->rejections[GW_REJ_PER_ADDRESS]++;
+            gw_log("refused http peer=%s reason=\"too many connections from this address\"", peer);
+            return http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
+        }
+        if (!strcmp(uri, "/livez"))
+            return serve_body(wsi, r, HTTP_STATUS_OK, "text/plain; charset=utf-8", "ok\n", 3);
+        if (!strcmp(uri, "/readyz"))
+            return ready() ? serve_body(wsi, r, HTTP_STATUS_OK, "text/plain; charset=utf-8",
+                                        "ready\n", 6)
+                           : serve_body(wsi, r, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                                        "text/plain; charset=utf-8", "stopping\n", 9);
+        if (!strcmp(uri, "/metrics"))
+            return serve_metrics(wsi, r);
         if (!strcmp(uri, "/healthz"))
             return serve_health(wsi, r);
         if (resolve(uri, path, sizeof path))
@@ -533,11 +792,15 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         if (!r || !r->pending)
             return 0;
         {
-            unsigned char buf[LWS_PRE + GW_HEALTH_MAX];
-            memcpy(buf + LWS_PRE, r->body, r->body_len);
+            static unsigned char buf[LWS_PRE + GW_METRICS_TEXT_MAX];
+            size_t n = r->body_len;
+            if (n > GW_METRICS_TEXT_MAX)
+                return -1;
+            memcpy(buf + LWS_PRE, r->body, n);
+            free(r->body);
+            r->body = NULL;
             r->pending = 0;
-            if (lws_write(wsi, buf + LWS_PRE, r->body_len, LWS_WRITE_HTTP_FINAL) !=
-                (int)r->body_len)
+            if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) != (int)n)
                 return -1;
             return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
@@ -573,6 +836,16 @@ static void on_signal(int sig)
     stop_signal = 1;
     if (app.ctx)
         lws_cancel_service(app.ctx);
+}
+
+/* TLS on a vhost: our certificate and key, TLS 1.2 and newer only. */
+static void tls_options(struct lws_context_creation_info *info)
+{
+    info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->ssl_cert_filepath = app.cfg.tls_cert;
+    info->ssl_private_key_filepath = app.cfg.tls_key;
+    info->ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+                            SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION;
 }
 
 static const char *getenv_c(const char *name)
@@ -613,6 +886,11 @@ int main(int argc, char **argv)
         .headroom = LWS_PRE,
         .max_participants = app.cfg.max_participants,
         .rate = app.cfg.rate,
+        .typing_rate = app.cfg.typing_rate,
+        .abuse_strikes = app.cfg.abuse_strikes,
+        .line_max = app.cfg.max_line_bytes,
+        .draft_units = app.cfg.max_draft_units,
+        .nick_max = app.cfg.max_nick_chars,
         .key = app.cfg.key,
         .wake = on_wake,
         .ctx = &app,
@@ -622,12 +900,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "wintalk-gateway: %s\n", gw_strerror(rc));
         return 1;
     }
+    app.metrics = gw_hub_metrics(app.hub);
     app.started_ms = now_ms();
+
+    /* WebSocket keepalive: lws pings after ping_interval idle seconds and
+     * hangs up after idle_timeout without a valid frame or pong. */
+    static lws_retry_bo_t keepalive;
+    keepalive.secs_since_valid_ping = (uint16_t)app.cfg.ping_interval;
+    keepalive.secs_since_valid_hangup = (uint16_t)app.cfg.idle_timeout;
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (app.cfg.tls_cert)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    /* Request headers past this are refused (431 or a close). */
+    info.max_http_header_data = GW_HTTP_HEADER_MAX_BYTES;
     app.ctx = lws_create_context(&info);
     if (!app.ctx) {
         fprintf(stderr, "wintalk-gateway: cannot create the event loop\n");
@@ -640,9 +929,14 @@ int main(int argc, char **argv)
     info.port = app.cfg.http_port ? app.cfg.http_port : CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = http_protocols;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.keepalive_timeout = 5;
-    info.timeout_secs = 20;
+    /* Idle keep-alive connections are closed; a request (headers and all)
+     * must arrive within http_timeout of the connection: no slowloris. */
+    info.keepalive_timeout = GW_HTTP_KEEPALIVE_S;
+    info.timeout_secs = app.cfg.http_timeout;
+    info.retry_and_idle_policy = &keepalive;
     info.server_string = "wintalk-gateway";
+    if (app.cfg.tls_cert)
+        tls_options(&info);
     if (!app.cfg.http_port)
         info.port = 0;
     app.vh_http = lws_create_vhost(app.ctx, &info);
@@ -655,21 +949,36 @@ int main(int argc, char **argv)
     info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG | LWS_SERVER_OPTION_DISABLE_IPV6;
     info.listen_accept_role = "raw-skt";
     info.listen_accept_protocol = "wintalk-tcp";
+    info.timeout_secs = app.cfg.http_timeout;
     app.vh_tcp = app.vh_http ? lws_create_vhost(app.ctx, &info) : NULL;
 
-    if (!app.vh_http || !app.vh_tcp) {
-        fprintf(stderr, "wintalk-gateway: cannot listen on %s (http %d, tcp %d): in use or not allowed?\n",
-                app.cfg.bind, app.cfg.http_port, app.cfg.tcp_port);
+    if (app.cfg.tls_cert && app.vh_tcp) {
+        info.vhost_name = "wintalk-tls";
+        info.port = app.cfg.tls_tcp_port;
+        tls_options(&info);
+        app.vh_tls = lws_create_vhost(app.ctx, &info);
+    }
+
+    if (!app.vh_http || !app.vh_tcp || (app.cfg.tls_cert && !app.vh_tls)) {
+        fprintf(stderr, "wintalk-gateway: cannot listen on %s (http %d, tcp %d%s): in use, not "
+                        "allowed, or a bad certificate or key?\n",
+                app.cfg.bind, app.cfg.http_port, app.cfg.tcp_port,
+                app.cfg.tls_cert ? ", tls" : "");
         lws_context_destroy(app.ctx);
         gw_hub_free(app.hub);
         return 1;
     }
     int http_port = lws_get_vhost_listen_port(app.vh_http);
     int tcp_port = lws_get_vhost_listen_port(app.vh_tcp);
-    gw_log("listening tcp=%s:%d http=%s:%d web_root=%s", app.cfg.bind, tcp_port, app.cfg.bind,
-           http_port, app.web_root);
-    gw_log("browsers: http://%s:%d/  WINTALK clients: %s port %d", app.cfg.bind, http_port,
-           app.cfg.bind, tcp_port);
+    char tls_part[64] = "";
+    if (app.vh_tls)
+        snprintf(tls_part, sizeof tls_part, " tls=%s:%d", app.cfg.bind,
+                 lws_get_vhost_listen_port(app.vh_tls));
+    gw_log("listening tcp=%s:%d http=%s:%d%s web_root=%s", app.cfg.bind, tcp_port, app.cfg.bind,
+           http_port, tls_part, app.web_root);
+    gw_log("browsers: %s://%s:%d/  WINTALK clients: %s port %d%s", app.vh_tls ? "https" : "http",
+           app.cfg.bind, http_port, app.cfg.bind, tcp_port,
+           app.vh_tls ? " (TLS: port in tls=)" : "");
 
     lws_sul_schedule(app.ctx, 0, &app.tick, on_tick, GW_TICK_US);
 

@@ -240,7 +240,7 @@ static void commands(void **state)
     say(h, w, T0 + 5, "{\"type\":\"say\",\"text\":\"/me\"}");
     expect(h, w, "{\"type\":\"error\",\"code\":501,\"message\":\"usage: /me ACTION\"}|");
     in(h, b, T0 + 6, "A6:/help\n");
-    expect_lines(h, b, "* commands: /nick NAME, /me ACTION, /who, /help; start a line with // to send one starting with /\r\n", NULL);
+    expect_lines(h, b, "* commands: /nick NAME, /me ACTION, /who, /help, /login KEY; start a line with // to send one starting with /\r\n", NULL);
     in(h, b, T0 + 7, "A13:/nick ROBERT\n");
     expect_lines(h, b, "* error 553: nick \"ROBERT\" is taken\r\n", NULL);
     say(h, w, T0 + 8, "{\"type\":\"say\",\"text\":\"//x\"}");
@@ -495,6 +495,145 @@ static void shutdown_and_full(void **state)
     gw_hub_free(h);
 }
 
+static struct gw_hub *hub_cfg(struct gw_hub_config cfg)
+{
+    struct gw_hub *h;
+    cfg.headroom = 16;
+    cfg.wake = on_wake;
+    assert_int_equal(gw_hub_new(&h, &cfg), GW_OK);
+    return h;
+}
+
+/* With a key, a TCP participant sees only the prompt until /login; it is
+ * not in the room (no join, not listed, no transcript); a wrong key is 530
+ * and the end. */
+static void tcp_login(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub_cfg((struct gw_hub_config){.key = "s3cret"});
+    uint64_t w = web(h, T0, "{\"type\":\"hello\",\"nick\":\"w\",\"key\":\"s3cret\"}");
+    free(drain(h, w));
+    uint64_t a = tcp(h, T0);
+    expect(h, a, "WINTALK .NETR0:R0:R0:R0:|R53:* this gateway needs an access key: type /login KEY\r\n|");
+    unsigned t, wc;
+    gw_hub_counts(h, &t, &wc);
+    assert_int_equal(t, 0);
+    assert_int_equal(gw_hub_joined(h, a), 0);
+    type(h, a, T0, "hello\r\n");
+    expect_lines(h, a, "* error 530: access key required: type /login KEY\r\n", NULL);
+    expect(h, w, ""); /* nothing reached the room, not even typing */
+    type(h, a, T0, "/login s3cret\r\n");
+    assert_int_equal(gw_hub_joined(h, a), 1);
+    expect(h, a, "R42:* w joined (web)\r\n* guest-1 joined (tcp)\r\n|");
+    char *got = drain(h, w);
+    assert_non_null(strstr(got, "\"type\":\"join\""));
+    assert_null(strstr(got, "s3cret"));
+    free(got);
+    uint64_t b = tcp(h, T0);
+    free(drain(h, b));
+    type(h, b, T0, "/login nope\r\n");
+    expect_lines(h, b, "* error 530: wrong access key; closing\r\n", NULL);
+    assert_int_equal(gw_hub_closing(h, b, NULL, NULL), 1);
+    assert_int_equal(gw_hub_metrics(h)->rejections[GW_REJ_KEY], 1);
+    gw_hub_free(h);
+}
+
+static void typing_rate_and_abuse(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub_cfg((struct gw_hub_config){.rate = 2, .typing_rate = 2, .abuse_strikes = 5});
+    uint64_t a = web(h, T0, "{\"type\":\"hello\"}");
+    free(drain(h, a));
+    /* A burst of 4 typing updates is fine; the 5th is 429. */
+    for (int i = 0; i < 4; i++)
+        say(h, a, T0, "{\"type\":\"typing\",\"text\":\"x\"}");
+    expect(h, a, "");
+    say(h, a, T0, "{\"type\":\"typing\",\"text\":\"x\",\"ref\":1}");
+    expect(h, a, "{\"type\":\"error\",\"code\":429,\"message\":\"typing updates too fast: slow down\",\"ref\":1}|");
+    assert_int_equal(gw_hub_metrics(h)->rejections[GW_REJ_TYPING_RATE], 1);
+    /* Strikes leak at the rate: a second later, one more 429 is no abuse. */
+    say(h, a, T0 + 1000, "{\"type\":\"typing\",\"text\":\"y\"}");
+    say(h, a, T0 + 1000, "{\"type\":\"typing\",\"text\":\"y\"}");
+    say(h, a, T0 + 1000, "{\"type\":\"typing\",\"text\":\"y\"}");
+    assert_int_equal(gw_hub_closing(h, a, NULL, NULL), 0);
+    /* A flood: past 5 strikes, it is closed with 1008. */
+    for (int i = 0; i < 10; i++)
+        say(h, a, T0 + 1000, "{\"type\":\"say\",\"text\":\"spam\"}");
+    int code;
+    const char *why;
+    assert_int_equal(gw_hub_closing(h, a, &code, &why), 1);
+    assert_int_equal(code, GW_CLOSE_POLICY);
+    assert_string_equal(why, "flooding far over the rate limit");
+    assert_int_equal(gw_hub_metrics(h)->rejections[GW_REJ_ABUSE], 1);
+
+    /* TCP: a flood of lines in one read gets 429s, then a last line. */
+    uint64_t t = tcp(h, T0);
+    free(drain(h, t));
+    char flood[4096] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(flood, "A3:x\r\n");
+    in(h, t, T0 + 2000, flood);
+    char *got = drain(h, t);
+    assert_non_null(strstr(got, "* error 429: too many messages"));
+    assert_non_null(strstr(got, "* error 429: flooding far over the rate limit; closing\r\n"));
+    free(got);
+    assert_int_equal(gw_hub_closing(h, t, NULL, NULL), 1);
+    gw_hub_free(h);
+}
+
+static void refuse_and_limits(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub_cfg((struct gw_hub_config){.line_max = 16, .nick_max = 4});
+    uint64_t r;
+    assert_int_equal(gw_hub_refuse(h, GW_VIA_TCP, NULL, "too many connections from 127.0.0.1", &r), GW_OK);
+    expect(h, r, "WINTALK .NETR0:R0:R0:R0:|A50:* error 421: too many connections from 127.0.0.1\r\n|");
+    assert_int_equal(gw_hub_closing(h, r, NULL, NULL), 1);
+    assert_int_equal(gw_hub_refuse(h, GW_VIA_WEB, NULL, "busy", &r), GW_OK);
+    expect(h, r, "{\"type\":\"error\",\"code\":421,\"message\":\"busy\"}|");
+    uint64_t a = web(h, T0, "{\"type\":\"hello\",\"nick\":\"abcde\"}");
+    char *got = drain(h, a);
+    assert_non_null(strstr(got, "\"code\":553"));
+    free(got);
+    say(h, a, T0, "{\"type\":\"nick\",\"nick\":\"abcd\"}");
+    say(h, a, T0, "{\"type\":\"say\",\"text\":\"0123456789abcdefg\"}");
+    got = drain(h, a);
+    assert_non_null(strstr(got, "\"nick\":\"abcd\""));
+    assert_non_null(strstr(got, "message too long (at most 16 bytes)"));
+    free(got);
+    gw_hub_free(h);
+}
+
+static void metrics_text(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(1);
+    uint64_t a = web(h, T0, "{\"type\":\"hello\"}");
+    uint64_t t = tcp(h, T0);
+    for (int i = 0; i < 3; i++)
+        say(h, a, T0, "{\"type\":\"say\",\"text\":\"hi\"}");
+    struct gw_metrics *m = gw_hub_metrics(h);
+    assert_int_equal(m->messages_in[GW_VIA_WEB], 3);
+    assert_int_equal(m->rejections[GW_REJ_RATE], 1);
+    assert_int_equal(m->messages_out[GW_VIA_TCP], 2);
+    assert_int_equal(m->messages_out[GW_VIA_WEB], 2);
+    assert_int_equal(m->errors[gw_metrics_code_index(429)], 1);
+    assert_true(m->queue_high_water[GW_VIA_TCP] > 0);
+    char text[GW_METRICS_TEXT_MAX];
+    struct gw_metrics_now now = {.participants = {1, 1}, .connections = 2, .last_id = 4,
+                                 .uptime_s = 1.5, .ready = 1};
+    int n = gw_metrics_format(m, &now, text, sizeof text);
+    assert_true(n > 0);
+    assert_non_null(strstr(text, "# TYPE wintalk_messages_in_total counter\n"));
+    assert_non_null(strstr(text, "wintalk_messages_in_total{transport=\"web\"} 3\n"));
+    assert_non_null(strstr(text, "wintalk_rejections_total{reason=\"rate\"} 1\n"));
+    assert_non_null(strstr(text, "wintalk_errors_total{code=\"429\"} 1\n"));
+    assert_non_null(strstr(text, "wintalk_uptime_seconds 1.500\n"));
+    assert_int_equal(gw_metrics_format(m, &now, text, 100), -1);
+    (void)t;
+    gw_hub_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +651,10 @@ int main(void)
         cmocka_unit_test(bad_tcp_frame),
         cmocka_unit_test(rate_limit),
         cmocka_unit_test(shutdown_and_full),
+        cmocka_unit_test(tcp_login),
+        cmocka_unit_test(typing_rate_and_abuse),
+        cmocka_unit_test(refuse_and_limits),
+        cmocka_unit_test(metrics_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,12 +5,13 @@ Everything talks to 127.0.0.1 only, and every wait has a timeout.
 Gateway process
     gw = Gateway(binary=None, web_root=None, args=(), env=None)
         Starts wintalk-gateway on free ports (--tcp-port 0 --http-port 0,
-        --bind 127.0.0.1, --rate 0 unless args give --rate) and waits for its
-        "listening" log line. binary defaults to $WINTALK_GATEWAY, else the
+        --bind 127.0.0.1; --rate 0 and --typing-rate 0 unless args give them)
+        and waits for its "listening" log line. binary defaults to $WINTALK_GATEWAY, else the
         first build*/gateway/wintalk-gateway found under the repo. web_root
         defaults to a temporary folder with index.html, app.js, style.css.
         Use as a context manager, or call gw.stop().
     gw.tcp_port, gw.http_port, gw.pid, gw.web_root
+    gw.tls_port                   WINTALK-over-TLS port, or None without --tls-cert
     gw.log_text() -> str          everything the gateway logged so far
     gw.wait_log(substring, timeout=5) -> str   wait for a log line
     gw.rss_kb() -> int            VmRSS from /proc/PID/status
@@ -431,6 +432,8 @@ class Gateway:
                 "--web-root", self.web_root]
         if "--rate" not in args:
             argv += ["--rate", "0"]
+        if "--typing-rate" not in args:
+            argv += ["--typing-rate", "0"]
         argv += list(args)
         e = dict(os.environ)
         e.update(env or {})
@@ -445,6 +448,7 @@ class Gateway:
         parts = dict(p.split("=", 1) for p in line.split() if "=" in p)
         self.tcp_port = int(parts["tcp"].rsplit(":", 1)[1])
         self.http_port = int(parts["http"].rsplit(":", 1)[1])
+        self.tls_port = int(parts["tls"].rsplit(":", 1)[1]) if "tls" in parts else None
 
     def _read_log(self):
         for raw in self.proc.stderr:
