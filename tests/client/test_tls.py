@@ -8,7 +8,8 @@ certificate it cannot verify (unknown CA, self-signed, wrong name, wrong
 address) and 9 for a failed handshake (a TLS 1.1-only server, a plain
 WINTALK port); --insecure talks and warns; the 5 s deadline covers both
 handshakes; a large transfer both ways; two wintalks over TLS with
---cert/--key; and the command line's TLS rules.
+--cert/--key; the status line of the window under tmux; and the command
+line's TLS rules.
 
 Skipped when the openssl command is missing. Everything on 127.0.0.1.
 """
@@ -16,6 +17,7 @@ Skipped when the openssl command is missing. Everything on 127.0.0.1.
 import os
 import shutil
 import ssl
+import subprocess
 import sys
 import tempfile
 import threading
@@ -115,6 +117,68 @@ def refusals(t, wt, pki):
             ["--ca", pki["ca"]], "localhost", EXIT_TLS, ["TLS handshake with", "failed",
                                                         "protocol version"],
             tls_min=ssl.TLSVersion.TLSv1_1, tls_max=ssl.TLSVersion.TLSv1_1)
+
+
+def self_signed_trusted(t, wt, pki):
+    """A self-signed peer whose own certificate is given with --ca talks."""
+    port = free_port()
+    peer = TlsPeer(port, pki["self_cert"], pki["self_key"])
+    p = Proc([wt, "--tls", "--ca", pki["self_cert"], "--connect", f"localhost:{port}"])
+    try:
+        s = peer.accept()
+        if t(s is not None, "self-signed given with --ca: handshake", repr(peer.handshake_error)):
+            peer.send(HANDSHAKE + PRIMING + frame("A", "hola\r\n"))
+            t(p.wait_out("hola\n"), "self-signed given with --ca: talks", repr(p.err))
+    finally:
+        p.kill()
+        peer.close()
+
+
+def window(t, wt, pki):
+    """In the terminal window, the status line tells TLS and its check."""
+    if shutil.which("tmux") is None:
+        print("tmux is not installed: the window part is skipped")
+        return
+    sock = ""
+    env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
+
+    def tmux(*a):
+        return subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", *a], env=env,
+                              capture_output=True, text=True, timeout=10).stdout
+
+    def wait_screen(needle, timeout=5.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if needle in tmux("capture-pane", "-p", "-t", "w"):
+                return True
+            time.sleep(0.05)
+        return False
+
+    for argv, cert, key, status in (
+            (["--ca", pki["ca"]], pki["server_cert"], pki["server_key"], "certificate verified"),
+            (["--insecure"], pki["self_cert"], pki["self_key"], "certificate NOT verified")):
+        port = free_port()
+        peer = TlsPeer(port, cert, key)
+        sock = f"wintalk-tls-test-{os.getpid()}-{port}"
+        try:
+            cmd = " ".join([wt, "--tls", *argv, "--connect", f"localhost:{port}"])
+            tmux("new-session", "-d", "-s", "w", "-x", "100", "-y", "24", "sh", "-c",
+                 f"{cmd}; echo EXITED:$?; sleep 60")
+            s = peer.accept()
+            if not t(s is not None, f"window, {status}: handshake", repr(peer.handshake_error)):
+                continue
+            peer.send(HANDSHAKE + PRIMING + frame("A", QUE + "\r\n"))
+            t(wait_screen(QUE), f"window, {status}: the peer's text shows")
+            t(wait_screen(status), f"window: the status line says '{status}'",
+              tmux("capture-pane", "-p", "-t", "w"))
+            tmux("send-keys", "-t", "w", "-l", "ñ")
+            t(peer.read_until(frame("A", "ñ")), f"window, {status}: live typing goes out",
+              repr(peer.got))
+            tmux("send-keys", "-t", "w", "C-c")
+            t(wait_screen("EXITED:0"), f"window, {status}: Ctrl-C quits, status 0")
+        finally:
+            tmux("kill-server")
+            peer.close()
 
 
 def old_server_is_real(t, pki):
@@ -372,6 +436,7 @@ def main():
         verified_talk(t, a.wintalk, pki, "localhost")
         verified_talk(t, a.wintalk, pki, "127.0.0.1")
         refusals(t, a.wintalk, pki)
+        self_signed_trusted(t, a.wintalk, pki)
         old_server_is_real(t, pki)
         plain_port(t, a.wintalk)
         insecure(t, a.wintalk, pki)
@@ -379,6 +444,7 @@ def main():
         two_wintalks(t, a.wintalk, pki)
         default_port(t, a.wintalk, pki)
         command_line(t, a.wintalk, pki)
+        window(t, a.wintalk, pki)
         deadline(t, a.wintalk, pki)
     t.finish()
 
