@@ -783,6 +783,31 @@ static long rss_kib(int pid)
     return kib;
 }
 
+/* CPU time (user + system) the process has used, in clock ticks, or -1. */
+static long long cpu_ticks(int pid)
+{
+    if (pid <= 0)
+        return -1;
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = 0;
+    /* Fields after the command name, which may hold spaces: utime and
+     * stime are the 12th and 13th after the closing parenthesis. */
+    char *p = strrchr(line, ')');
+    if (!p)
+        return -1;
+    long long v[13];
+    int k = 0;
+    for (char *tok = strtok(p + 1, " "); tok && k < 13; tok = strtok(NULL, " "))
+        v[k++] = atoll(tok);
+    return k == 13 ? v[11] + v[12] : -1;
+}
+
 static void usage(void)
 {
     fputs("usage: loadgen [OPTION]...\n"
@@ -801,7 +826,7 @@ static void usage(void)
           "  --timeout S        the whole run at most (60)\n"
           "  --concurrency N    connects in progress at once (256)\n"
           "  --pad N            pad each message's text to N bytes (0)\n"
-          "  --server-pid PID   measure the hub's RSS before and after set-up\n"
+          "  --server-pid PID   the hub: its RSS before and after set-up, its CPU share\n"
           "  --label L --hub H  names in the report\n"
           "  --quiet            no diagnostics\n",
           stderr);
@@ -919,6 +944,7 @@ int main(int argc, char **argv)
     struct rusage ru0;
     getrusage(RUSAGE_SELF, &ru0);
     int64_t t_cpu0 = t0, t_drain_check = 0;
+    long long hub_ticks0 = -1;
     int64_t deadline = t0 + (int64_t)(opt.timeout * 1e9);
     int64_t setup_deadline = t0 + (int64_t)(opt.timeout * 1e9 * 0.6);
     enum { PH_SETUP, PH_HOLD, PH_SEND, PH_DRAIN, PH_DONE } phase = PH_SETUP;
@@ -941,7 +967,9 @@ int main(int argc, char **argv)
                 if (!t_setup_end)
                     t_setup_end = now;
                 phase = PH_HOLD;
-                phase_end = now + (int64_t)((opt.hold + (opt.server_pid ? 1.0 : 0)) * 1e9);
+                /* Memory is read after a quiet second. */
+                phase_end = now + (int64_t)((opt.hold + (opt.server_pid && !opt.senders ? 1.0 : 0)) *
+                                            1e9);
             } else if (now > setup_deadline) {
                 fprintf(stderr, "loadgen: set-up timed out: %u ready, %u failed, %u pending\n",
                         n_ready, n_failed, nconns - n_ready - n_failed);
@@ -964,6 +992,7 @@ int main(int argc, char **argv)
             /* The generator's CPU share is measured over the sending. */
             getrusage(RUSAGE_SELF, &ru0);
             t_cpu0 = now;
+            hub_ticks0 = cpu_ticks(opt.server_pid);
             phase_end = now + (int64_t)(opt.duration * 1e9);
             for (unsigned s = 0; s < opt.senders; s++)
                 senders[s].next =
@@ -1062,7 +1091,9 @@ int main(int argc, char **argv)
                 missing += senders[s].seq - c->last_seq[s];
     }
     missing += gaps;
-    int all_delivered = opt.senders ? (missing == 0 && n_closed_late == 0 && sent > 0) : 1;
+    /* Everyone meant to receive must have connected, stayed, and got all. */
+    int all_delivered =
+        opt.senders ? (missing == 0 && n_closed_late == 0 && n_failed == 0 && sent > 0) : 1;
 
     double setup_s = t_setup_end ? secs(t_setup_end - t0) : secs(t_end - t0);
     int64_t send_end = t_last_delivery > t_send_start ? t_last_delivery : t_end;
@@ -1070,6 +1101,10 @@ int main(int argc, char **argv)
     double dps = send_s > 0 ? (double)delivered / send_s : 0;
     double wall = secs(t_end - t0);
     double cpu_wall = secs(t_end - t_cpu0);
+    long long hub_ticks1 = cpu_ticks(opt.server_pid);
+    double hub_cpu = hub_ticks0 >= 0 && hub_ticks1 >= hub_ticks0 && cpu_wall > 0
+                         ? (double)(hub_ticks1 - hub_ticks0) / (double)sysconf(_SC_CLK_TCK) / cpu_wall
+                         : -1;
     long per_conn = (rss_before >= 0 && rss_after >= 0 && n_ready)
                         ? (rss_after - rss_before) * 1024 / (long)n_ready : -1;
 
@@ -1083,7 +1118,7 @@ int main(int argc, char **argv)
            "\"send_s\":%.3f,\"deliveries_per_s\":%.0f,\"msgs_per_s\":%.0f,"
            "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
            "\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,\"bytes_per_conn\":%ld,"
-           "\"gen_cpu\":%.2f,\"wall_s\":%.2f,\"timed_out\":%s}\n",
+           "\"gen_cpu\":%.2f,\"hub_cpu\":%.2f,\"wall_s\":%.2f,\"timed_out\":%s}\n",
            opt.label, opt.hub, nconns, opt.senders, opt.sender_proto == P_TCP ? "tcp" : "ws",
            opt.rate, opt.window, n_ready, n_failed, n_closed_late, setup_s,
            setup_s > 0 ? n_ready / setup_s : 0, h_quantile_ms(&setup, 0.5),
@@ -1092,19 +1127,19 @@ int main(int argc, char **argv)
            send_s > 0 ? (double)sent / send_s : 0, h_quantile_ms(&lat, 0.5),
            h_quantile_ms(&lat, 0.9), h_quantile_ms(&lat, 0.99), h_quantile_ms(&lat, 0.999),
            (double)lat.max_us / 1000.0, rss_before, rss_after, per_conn,
-           cpu_wall > 0 ? cpu / cpu_wall : 0, wall, timed_out ? "true" : "false");
+           cpu_wall > 0 ? cpu / cpu_wall : 0, hub_cpu, wall, timed_out ? "true" : "false");
     fflush(stdout);
     if (!opt.quiet) {
         fprintf(stderr,
                 "%-10s %-6s conns %u ready %u failed %u | setup %.2fs %.0f/s | sent %" PRIu64
                 " delivered %" PRIu64 "/%" PRIu64 " %s | %.0f deliveries/s | p50 %.2f p90 %.2f "
-                "p99 %.2f p99.9 %.2f max %.2f ms | rss/conn %ld B | gen cpu %.0f%%\n",
+                "p99 %.2f p99.9 %.2f max %.2f ms | rss/conn %ld B | gen cpu %.0f%% hub cpu %.0f%%\n",
                 opt.label, opt.hub, nconns, n_ready, n_failed, setup_s,
                 setup_s > 0 ? n_ready / setup_s : 0, sent, delivered, expected,
                 all_delivered ? "ok" : "MISSING", dps, h_quantile_ms(&lat, 0.5),
                 h_quantile_ms(&lat, 0.9), h_quantile_ms(&lat, 0.99),
                 h_quantile_ms(&lat, 0.999), (double)lat.max_us / 1000.0, per_conn,
-                100 * (cpu_wall > 0 ? cpu / cpu_wall : 0));
+                100 * (cpu_wall > 0 ? cpu / cpu_wall : 0), 100 * hub_cpu);
     }
     /* Close without TIME_WAIT: many runs in a row would use up the ports. */
     for (unsigned i = 0; i < nconns; i++) {

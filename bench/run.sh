@@ -91,12 +91,18 @@ start_hub() {
       local max=10010
       if ! "$gateway" --max-participants $max --help >/dev/null 2>&1; then
         max=$({ "$gateway" --max-participants 999999999 --help 2>&1 || true; } |
-          grep -o 'from 0 to [0-9]*' | grep -o '[0-9]*$' | head -1)
+          grep -o 'from [0-9]* to [0-9]*' | grep -o '[0-9]*$' | head -1 || true)
         max=${max:-4096}
+      fi
+      # Every client comes from 127.0.0.1: lift the per-address limit too,
+      # where the gateway has one.
+      local extra=()
+      if "$gateway" --help 2>&1 | grep -q -- '--max-per-address'; then
+        extra+=(--max-per-address 0)
       fi
       "${pin_server[@]}" "$gateway" --bind 127.0.0.1 --http-port "$http_port" \
         --tcp-port "$tcp_port" --web-root "$root/web" --rate 0 --any-origin \
-        --max-participants "$max" >"$build/bench-gateway.log" 2>&1 &
+        --max-participants "$max" "${extra[@]}" >"$build/bench-gateway.log" 2>&1 &
       ;;
     node)
       "${pin_server[@]}" node "$root/bench/peers/hub.js" --http-port "$http_port" \
@@ -139,7 +145,7 @@ gen() {
   shift 2
   local line
   line=$("${pin_gen[@]}" "$loadgen" --ws-port "$http_port" --tcp-port "$tcp_port" \
-    --label "$label" --hub "$kind" --quiet "$@" || true)
+    --label "$label" --hub "$kind" --server-pid "$hub_pid" --quiet "$@" || true)
   if [[ -z "$line" ]]; then
     line="{\"label\":\"$label\",\"hub\":\"$kind\",\"error\":\"no report\"}"
   fi
@@ -221,12 +227,12 @@ each() { # each SCENARIO COMMAND...: COMMAND KIND for every hub
 }
 idle_1k() {
   start_hub "$1"
-  gen "$1" idle-1k --ws 1000 --server-pid "$hub_pid" --hold 2 --timeout 40
+  gen "$1" idle-1k --ws 1000 --hold 2 --timeout 40
 }
 idle_10k() {
   start_hub "$1"
   local line
-  line=$(gen "$1" idle-10k --ws 10000 --server-pid "$hub_pid" --hold 2 --timeout 60 \
+  line=$(gen "$1" idle-10k --ws 10000 --hold 2 --timeout 60 \
     --concurrency 512)
   echo "$line"
   # The same run measured the set-up of the 10,000 connections.

@@ -49,6 +49,8 @@ row('fanout', 'latency p50 ms', 'p50_ms', 'ms', '');
 row('fanout', 'latency p99 ms', 'p99_ms', 'ms', 'lower is better');
 row('fanout', 'latency p99.9 ms', 'p999_ms', 'ms', '');
 row('fanout', 'latency max ms', 'max_ms', 'ms', '');
+row('fanout', 'hub CPU share (of one core)', 'hub_cpu', '', '');
+row('fanout', 'generator CPU share (of one core)', 'gen_cpu', '', '');
 row('chat-100', 'deliveries per second at 100 msg/s', 'deliveries_per_s', '', '');
 row('chat-100', 'latency p50 ms', 'p50_ms', 'ms', '');
 row('chat-100', 'latency p99 ms', 'p99_ms', 'ms', 'lower is better');
@@ -57,6 +59,8 @@ for (const s of ['chat-max', 'bridge-tcp-web', 'bridge-web-tcp']) {
   row(s, 'highest rate, msg/s (p99 < 50 ms, all delivered)', 'rate', '', 'higher is better');
   row(s, 'deliveries per second there', 'deliveries_per_s', '', 'higher is better');
   row(s, 'latency p99 ms there', 'p99_ms', 'ms', '');
+  row(s, 'hub CPU share there', 'hub_cpu', '', '');
+  row(s, 'generator CPU share there', 'gen_cpu', '', '');
 }
 
 const head = ['scenario', 'figure', 'gateway', 'node ws', 'gateway / node'];
