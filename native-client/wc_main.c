@@ -377,10 +377,13 @@ static int on_tls_step(struct wc_app *a)
     if (rc == WC_TLS_AGAIN)
         return 0;
     if (rc == WC_TLS_EVERIFY) {
-        fail(a, WC_EXIT_TLS_VERIFY,
-             "refusing %s: its certificate cannot be verified (%s). Give the CA that signed "
-             "it with --ca FILE, or skip verification with --insecure.",
-             a->where, err);
+        fail(a, WC_EXIT_TLS_VERIFY, "refusing %s: its certificate cannot be verified (%s). %s",
+             a->where, err,
+             a->conn.wrong_name
+                 ? "It was made for another host name or address: call one it names, or skip "
+                   "verification with --insecure."
+                 : "Give the CA that signed it with --ca FILE, or skip verification with "
+                   "--insecure.");
         return 0;
     }
     if (rc != WC_TLS_OK) {

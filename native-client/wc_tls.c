@@ -274,14 +274,29 @@ int wc_stream_handshake(struct wc_stream *s, char *err)
     }
     v = SSL_get_verify_result(s->ssl);
     if (!SSL_is_server(s->ssl) && v != X509_V_OK) {
+        s->failed = 1;
+        s->wrong_name = v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH;
         snprintf(err, WC_TLS_ERR_MAX, "%s", X509_verify_cert_error_string(v));
         return WC_TLS_EVERIFY;
     }
     describe_failure(s, e, err);
-    if (ERR_GET_LIB(ERR_peek_last_error()) == ERR_LIB_SSL &&
-        ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_WRONG_VERSION_NUMBER) {
+    if (ERR_GET_LIB(ERR_peek_last_error()) == ERR_LIB_SSL) {
+        const char *why = NULL;
         size_t n = strlen(err);
-        snprintf(err + n, WC_TLS_ERR_MAX - n, " (the peer does not speak TLS on this port)");
+
+        switch (ERR_GET_REASON(ERR_peek_last_error())) {
+        case SSL_R_WRONG_VERSION_NUMBER:
+            why = "the peer does not speak TLS on this port";
+            break;
+        case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+        case SSL_R_UNSUPPORTED_PROTOCOL:
+            why = "the peer offers no TLS 1.2 or newer";
+            break;
+        default:
+            break;
+        }
+        if (why != NULL)
+            snprintf(err + n, WC_TLS_ERR_MAX - n, " (%s)", why);
     }
     return WC_TLS_EHANDSHAKE;
 }

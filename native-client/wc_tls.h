@@ -55,6 +55,7 @@ struct wc_stream {
     short wr_want;      /* poll events a write (or shutdown) waits for */
     int verified;       /* the peer's certificate and name were checked */
     int failed;         /* a fatal TLS error: no close_notify on close */
+    int wrong_name;     /* WC_TLS_EVERIFY: the certificate is for another host */
 };
 
 /*
@@ -94,7 +95,8 @@ int wc_stream_tls(struct wc_stream *s, int fd, struct wc_tls *t, const char *hos
  * Take the TLS handshake one step further. Returns WC_TLS_OK once it is
  * done (at once for plain TCP), WC_TLS_AGAIN while it waits for the
  * socket, or WC_TLS_EVERIFY / WC_TLS_EHANDSHAKE with a plain message in
- * err that names the reason.
+ * err that names the reason (OpenSSL's X509_verify_cert_error_string for
+ * a certificate; s->wrong_name when only the host did not match).
  */
 int wc_stream_handshake(struct wc_stream *s, char *err);
 

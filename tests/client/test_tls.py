@@ -110,12 +110,13 @@ def refusals(t, wt, pki):
     refused(t, wt, "self-signed", pki["self_cert"], pki["self_key"], ["--ca", pki["ca"]],
             "localhost", EXIT_TLS_VERIFY, ["cannot be verified", "self-signed certificate"])
     refused(t, wt, "certificate for another name", pki["other_cert"], pki["other_key"],
-            ["--ca", pki["ca"]], "localhost", EXIT_TLS_VERIFY, ["hostname mismatch"])
+            ["--ca", pki["ca"]], "localhost", EXIT_TLS_VERIFY,
+            ["hostname mismatch", "made for another host name"])
     refused(t, wt, "certificate without the address", pki["other_cert"], pki["other_key"],
             ["--ca", pki["ca"]], "127.0.0.1", EXIT_TLS_VERIFY, ["IP address mismatch"])
     refused(t, wt, "TLS 1.1-only server", pki["server_cert"], pki["server_key"],
             ["--ca", pki["ca"]], "localhost", EXIT_TLS, ["TLS handshake with", "failed",
-                                                        "protocol version"],
+                                                        "protocol version", "no TLS 1.2"],
             tls_min=ssl.TLSVersion.TLSv1_1, tls_max=ssl.TLSVersion.TLSv1_1)
 
 
