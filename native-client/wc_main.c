@@ -99,6 +99,8 @@ static long long now_ms(void)
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: wintalk [--connect HOST[:PORT] | --listen [[HOST:]PORT]] [OPTIONS]\n"
+               "       wintalk --tls [--ca FILE | --insecure] --connect HOST[:PORT] [OPTIONS]\n"
+               "       wintalk --tls --cert FILE --key FILE --listen [[HOST:]PORT] [OPTIONS]\n"
                "       wintalk /C [ADDRESS] [PORT]    wintalk /L [PORT]    (also -C, -L)\n"
                "\n"
                "A WinTalk peer: live two-pane talk over the WINTALK protocol with another\n"
@@ -140,7 +142,7 @@ static void usage(FILE *f)
                "  2  bad command line\n"
                "  3  could not resolve, connect or listen\n"
                "  4  the peer did not send the WINTALK handshake\n"
-               "  5  no handshake within 5 seconds\n"
+               "  5  no handshake within 5 seconds (with --tls: TLS's and WINTALK's)\n"
                "  6  the peer sent a malformed frame\n"
                "  7  terminal, log file, certificate file or memory trouble\n"
                "  8  --tls: the peer's certificate could not be verified (untrusted,\n"

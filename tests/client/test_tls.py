@@ -7,7 +7,7 @@ the plain protocol's bytes inside TLS; refusals with exit status 8 for a
 certificate it cannot verify (unknown CA, self-signed, wrong name, wrong
 address) and 9 for a failed handshake (a TLS 1.1-only server, a plain
 WINTALK port); --insecure talks and warns; the 5 s deadline covers both
-handshakes; a large transfer both ways; two wintalks over TLS with
+handshakes; a forged record ends the talk; a large transfer both ways; two wintalks over TLS with
 --cert/--key; the status line of the window under tmux; and the command
 line's TLS rules.
 
@@ -208,6 +208,29 @@ def old_server_is_real(t, pki):
           "the TLS 1.1-only peer does talk TLS 1.1 to a client that offers it",
           repr(got) + repr(peer.handshake_error))
     finally:
+        peer.close()
+
+
+def forged_record(t, wt, pki):
+    """Bytes that are not from the TLS session (written under it, straight
+    to the socket) end the talk as a lost connection, and nothing of them
+    is printed."""
+    port = free_port()
+    peer = TlsPeer(port, pki["server_cert"], pki["server_key"])
+    p = Proc([wt, "--tls", "--ca", pki["ca"], "--connect", f"localhost:{port}"])
+    try:
+        s = peer.accept()
+        if not t(s is not None, "forged record: handshake", repr(peer.handshake_error)):
+            return
+        peer.send(HANDSHAKE + PRIMING + frame("A", "antes\r\n"))
+        t(p.wait_out("antes\n"), "forged record: talking first")
+        os.write(s.fileno(), b"\x17\x03\x03\x00\x20" + b"A5:hello" * 4)
+        rc = p.wait_exit(10)
+        t(rc == 1 and b"connection to localhost" in p.err, "forged record: exit 1, connection lost",
+          f"rc={rc} err={p.err!r}")
+        t(b"hello" not in p.out, "forged record: its bytes are not shown", repr(p.out))
+    finally:
+        p.kill()
         peer.close()
 
 
@@ -440,6 +463,7 @@ def main():
         self_signed_trusted(t, a.wintalk, pki)
         old_server_is_real(t, pki)
         plain_port(t, a.wintalk)
+        forged_record(t, a.wintalk, pki)
         insecure(t, a.wintalk, pki)
         large(t, a.wintalk, pki)
         two_wintalks(t, a.wintalk, pki)
