@@ -96,6 +96,26 @@ struct addr_count {
 };
 static struct addr_count addrs[GW_ADDR_TABLE_MAX];
 
+/*
+ * HTTP connections waiting for a request: a request (its headers) must
+ * arrive within --http-timeout of the connection or of the previous
+ * answer, however slowly it trickles in (libwebsockets restarts its own
+ * timeout on every read). A fixed table, swept by the tick.
+ */
+struct http_watch {
+    struct lws *wsi;
+    int64_t deadline;       /* ms; 0: a request is being answered */
+};
+static struct http_watch http_watch[GW_ADDR_TABLE_MAX];
+
+static struct http_watch *watch_find(struct lws *wsi)
+{
+    for (size_t i = 0; i < GW_ADDR_TABLE_MAX; i++)
+        if (http_watch[i].wsi == wsi)
+            return &http_watch[i];
+    return NULL;
+}
+
 /* Per connection (raw TCP and WebSocket alike). */
 struct conn {
     uint64_t pid;
@@ -385,7 +405,8 @@ static int admit(struct lws *wsi, struct conn *c, enum gw_via via)
     }
     if (via == GW_VIA_TCP)
         gw_log("connect %s peer=%s pid=%llu nick=%s%s", transport, c->peer,
-               (unsigned long long)c->pid, gw_hub_nick(app.hub, c->pid),
+               (unsigned long long)c->pid,
+               c->login_pending ? "-" : gw_hub_nick(app.hub, c->pid),
                c->login_pending ? " (waiting for /login)" : "");
     else
         gw_log("connect web peer=%s pid=%llu", c->peer, (unsigned long long)c->pid);
@@ -661,8 +682,40 @@ static int resolve(const char *uri, char *out, size_t out_len)
     return 0;
 }
 
+/* An answer is complete: the next request must arrive in time too. */
+static void http_rearm(struct lws *wsi)
+{
+    struct http_watch *w = watch_find(wsi);
+    if (w)
+        w->deadline = now_ms() + (int64_t)app.cfg.http_timeout * 1000;
+}
+
+/* The tick: cut connections whose request is late. */
+static void http_sweep(int64_t now)
+{
+    for (size_t i = 0; i < GW_ADDR_TABLE_MAX; i++) {
+        struct http_watch *w = &http_watch[i];
+        if (!w->wsi || !w->deadline || now < w->deadline)
+            continue;
+        char peer[80];
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getpeername(lws_get_socket_fd(w->wsi), (struct sockaddr *)&ss, &sl) != 0) {
+            w->wsi = NULL; /* the listener, or already gone */
+            continue;
+        }
+        peer_name(w->wsi, peer, sizeof peer);
+        app.metrics->rejections[GW_REJ_HTTP_TIMEOUT]++;
+        gw_log("timeout http peer=%s reason=\"no complete request within %u s\"", peer,
+               app.cfg.http_timeout);
+        lws_set_timeout(w->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        w->deadline = 0;
+    }
+}
+
 static int http_status(struct lws *wsi, unsigned code)
 {
+    http_rearm(wsi);
     if (lws_return_http_status(wsi, code, NULL))
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -733,13 +786,51 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         /* A WebSocket without our subprotocol lands here: refuse it. */
         return 1;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+        /* Same-origin WebSockets by default: refused with 403. */
+        char peer[80], origin[256] = "?";
+        if (app.stopping) {
+            app.metrics->rejections[GW_REJ_STOPPING]++;
+            lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+            return 1;
+        }
+        if (origin_ok(wsi)) {
+            struct http_watch *w = watch_find(wsi);
+            if (w)
+                w->wsi = NULL; /* a WebSocket now: keepalive takes over */
+            return 0;
+        }
+        peer_name(wsi, peer, sizeof peer);
+        header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin);
+        app.metrics->rejections[GW_REJ_ORIGIN]++;
+        gw_log("refused web peer=%s reason=\"origin %s is not this gateway\"", peer, origin);
+        lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+        return 1;
+    }
     case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
-        /* Each HTTP connection holds a slot of its address while open. */
+        /* Each HTTP connection holds a slot of its address while open,
+         * and its requests must arrive in time (the request timer). */
         if (r && !r->counted) {
             peer_ip(wsi, r->ip, sizeof r->ip);
             r->counted = addr_add(r->ip) > 0;
         }
         return 0;
+    case LWS_CALLBACK_WSI_CREATE: {
+        /* Every connection of this vhost (and its listener, which the
+         * sweep drops: it has no peer) starts on the request clock. */
+        struct http_watch *w = watch_find(NULL);
+        if (w) {
+            w->wsi = wsi;
+            w->deadline = now_ms() + (int64_t)app.cfg.http_timeout * 1000;
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_WSI_DESTROY: {
+        struct http_watch *w = watch_find(wsi);
+        if (w)
+            w->wsi = NULL;
+        return 0;
+    }
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (r) {
@@ -754,6 +845,11 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_HTTP: {
         const char *uri = in;
         char path[PATH_MAX];
+        {
+            struct http_watch *w = watch_find(wsi);
+            if (w)
+                w->deadline = 0; /* answering; the clock restarts after */
+        }
         if (!lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) &&
             !lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
             return http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED);
@@ -784,6 +880,8 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
             return -1;
         int n = lws_serve_http_file(wsi, path, mime_for(path), (const char *)start,
                                     (int)(p - start));
+        if (n > 0)
+            http_rearm(wsi);
         if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
             return -1;
         return 0;
@@ -802,9 +900,11 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
             r->pending = 0;
             if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) != (int)n)
                 return -1;
+            http_rearm(wsi);
             return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        http_rearm(wsi);
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -827,6 +927,7 @@ static const struct lws_protocols tcp_protocols[] = {
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     gw_hub_tick(app.hub, now_ms());
+    http_sweep(now_ms());
     lws_sul_schedule(app.ctx, 0, sul, on_tick, GW_TICK_US);
 }
 

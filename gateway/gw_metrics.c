@@ -10,7 +10,7 @@ static const int codes[GW_METRICS_CODES] = {421, 429, 500, 501, 502, 503, 530, 5
 
 static const char *const reject_names[GW_REJ_COUNT] = {
     "rate", "typing_rate", "abuse", "too_large", "malformed", "full",
-    "per_address", "origin", "key", "login_timeout", "stopping",
+    "per_address", "origin", "key", "login_timeout", "http_timeout", "stopping",
 };
 
 static const char *const drop_names[GW_DROP_COUNT] = {"tcp_resync", "web_behind"};

@@ -27,6 +27,7 @@ enum gw_reject {
     GW_REJ_ORIGIN,        /* a WebSocket from another origin (HTTP 403) */
     GW_REJ_KEY,           /* a wrong or missing access key (530) */
     GW_REJ_LOGIN_TIMEOUT, /* never joined within --login-timeout */
+    GW_REJ_HTTP_TIMEOUT,  /* an HTTP request slower than --http-timeout */
     GW_REJ_STOPPING,      /* arrived while the gateway was stopping */
     GW_REJ_COUNT
 };

@@ -21,7 +21,7 @@ WINTALK over TCP
     units(s) -> int               UTF-16 code units of s
     frame(op, text) -> bytes      b"A<n>:text" / b"R<n>:text"
     FrameParser().feed(bytes) -> [(op, text), ...]   incremental, UTF-16 counts
-    c = TcpClient(port, timeout=5)
+    c = TcpClient(port, timeout=5, ssl_context=None)   (TLS when given a context)
     c.read_exact(n) -> bytes      raw bytes (for the handshake)
     c.read_greeting() -> (first24, (op, text))   handshake+priming, then the R
     c.send(bytes) / c.send_frame(op, text)
@@ -34,7 +34,8 @@ WINTALK over TCP
     c.close()
 
 WebSocket (RFC 6455 client, subprotocol wintalk.v1 by default)
-    w = WsClient(port, path="/", subprotocol="wintalk.v1", origin=None, timeout=5)
+    w = WsClient(port, path="/", subprotocol="wintalk.v1", origin=None, timeout=5,
+                 ssl_context=None)    wss:// when given an ssl.SSLContext
     w.status, w.headers           of the HTTP upgrade answer
     w.send_json(obj) / w.send_text(str) / w.send_frame(opcode, payload, fin=True)
     w.recv(timeout=5) -> ("text", str) | ("binary", bytes) | ("close", code, reason)
@@ -45,7 +46,8 @@ WebSocket (RFC 6455 client, subprotocol wintalk.v1 by default)
     WsRefused is raised when the upgrade is not 101.
 
 HTTP
-    http_get(port, path, headers=None, method="GET", timeout=5) -> (status, headers, body)
+    http_get(port, path, headers=None, method="GET", timeout=5, ssl_context=None)
+        -> (status, headers, body)
         one request with Connection: close; headers keys are lower case.
 """
 
@@ -123,9 +125,16 @@ class FrameParser:
         return ("R" if op == "R" else "A", text)
 
 
+def _connect(host, port, timeout, ssl_context):
+    sock = socket.create_connection((host, port), timeout=timeout)
+    if ssl_context is not None:
+        sock = ssl_context.wrap_socket(sock, server_hostname=host)
+    return sock
+
+
 class TcpClient:
-    def __init__(self, port, timeout=5.0, host=HOST):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port, timeout=5.0, host=HOST, ssl_context=None):
+        self.sock = _connect(host, port, timeout, ssl_context)
         self.timeout = timeout
         self.parser = FrameParser()
         self.pending = []
@@ -216,9 +225,9 @@ class WsRefused(Exception):
 
 class WsClient:
     def __init__(self, port, path="/", subprotocol="wintalk.v1", origin=None, timeout=5.0,
-                 host=HOST, extra_headers=None):
+                 host=HOST, extra_headers=None, ssl_context=None):
         self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = _connect(host, port, timeout, ssl_context)
         key = base64.b64encode(os.urandom(16)).decode()
         lines = ["GET %s HTTP/1.1" % path, "Host: %s:%d" % (host, port), "Upgrade: websocket",
                  "Connection: Upgrade", "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13"]
@@ -362,8 +371,8 @@ class WsClient:
 
 # ---------------------------------------------------------------- HTTP
 
-def http_get(port, path, headers=None, method="GET", timeout=5.0, host=HOST):
-    s = socket.create_connection((host, port), timeout=timeout)
+def http_get(port, path, headers=None, method="GET", timeout=5.0, host=HOST, ssl_context=None):
+    s = _connect(host, port, timeout, ssl_context)
     lines = ["%s %s HTTP/1.1" % (method, path), "Host: %s:%d" % (host, port), "Connection: close"]
     for k, v in (headers or {}).items():
         lines.append("%s: %s" % (k, v))
