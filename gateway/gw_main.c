@@ -55,6 +55,10 @@
  * connection (a flood of 429s is one log line, with a count). */
 #define GW_LIMIT_LOG_MS 5000
 
+/* A TLS connection asks again for its first write this long after it was
+ * accepted (the handshake may have used the first writeable callback). */
+#define GW_TLS_REKICK_US (100 * LWS_US_PER_MS)
+
 /* Longest request path we look at. */
 #define GW_PATH_MAX 1024
 
@@ -122,6 +126,7 @@ struct conn {
     int in_hub;
     int counted;            /* holds a slot in addrs[] */
     int login_pending;      /* not in the room yet: the login timer runs */
+    int64_t login_deadline; /* ms */
     int tls;
     char ip[INET6_ADDRSTRLEN];
     char peer[80];
@@ -401,8 +406,13 @@ static int admit(struct lws *wsi, struct conn *c, enum gw_via via)
     if (gw_hub_joined(app.hub, c->pid) != 1) {
         /* A browser before hello, a TCP peer before /login. */
         c->login_pending = 1;
+        c->login_deadline = now_ms() + (int64_t)app.cfg.login_timeout * 1000;
         lws_set_timer_usecs(wsi, (lws_usec_t)app.cfg.login_timeout * LWS_US_PER_SEC);
     }
+    if (c->tls)
+        /* The greeting was asked for before the TLS handshake, which may
+         * have taken that writeable callback: ask again once it is done. */
+        lws_set_timer_usecs(wsi, GW_TLS_REKICK_US);
     if (via == GW_VIA_TCP)
         gw_log("connect %s peer=%s pid=%llu nick=%s%s", transport, c->peer,
                (unsigned long long)c->pid,
@@ -413,11 +423,19 @@ static int admit(struct lws *wsi, struct conn *c, enum gw_via via)
     return 0;
 }
 
-/* The login timer: a connection still not in the room is closed. */
-static int login_timer(struct conn *c, const char *transport)
+/* The connection's timer: ask for a write (see GW_TLS_REKICK_US), and
+ * close a connection still not in the room at its login deadline. */
+static int login_timer(struct lws *wsi, struct conn *c, const char *transport)
 {
+    if (c->in_hub)
+        lws_callback_on_writable(wsi);
     if (!c->in_hub || !c->login_pending || gw_hub_joined(app.hub, c->pid) == 1)
         return 0;
+    int64_t left = c->login_deadline - now_ms();
+    if (left > 0) {
+        lws_set_timer_usecs(wsi, (lws_usec_t)left * LWS_US_PER_MS);
+        return 0;
+    }
     app.metrics->rejections[GW_REJ_LOGIN_TIMEOUT]++;
     c->why = "did not join in time (login timeout)";
     gw_log("timeout %s peer=%s pid=%llu reason=\"no %s within %u s\"", transport, c->peer,
@@ -460,7 +478,7 @@ static int cb_tcp(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_RAW_WRITEABLE:
         return write_out(wsi, c, LWS_WRITE_RAW);
     case LWS_CALLBACK_TIMER:
-        return login_timer(c, c->tls ? "tls" : "tcp");
+        return login_timer(wsi, c, c->tls ? "tls" : "tcp");
     case LWS_CALLBACK_RAW_CLOSE:
         leave(c, c->tls ? "tls" : "tcp", "peer closed");
         return 0;
@@ -529,7 +547,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         bound_socket(wsi);
         return admit(wsi, c, GW_VIA_WEB);
     case LWS_CALLBACK_TIMER:
-        return login_timer(c, "web");
+        return login_timer(wsi, c, "web");
     case LWS_CALLBACK_RECEIVE: {
         app.metrics->bytes_in[GW_VIA_WEB] += len;
         if (!c->in_hub || c->rx_rejected)
