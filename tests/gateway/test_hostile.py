@@ -25,7 +25,6 @@ HTTP_TIMEOUT_S = 3
 # 2-6 MiB plain and 10-20 MiB under AddressSanitizer (its shadow memory and
 # a 4 MiB quarantine). Unbounded queues or leaks would pass this: the flood
 # alone sends 10,000 lines and the stalled readers are sent megabytes.
-SANITIZED = bool(os.environ.get("WT_SANITIZED")) or "asan" in os.environ.get("LD_PRELOAD", "")
 RSS_GROWTH_MAX_KB = 32 * 1024
 
 
