@@ -24,6 +24,7 @@
 
 struct gw_part {
     uint64_t pid;
+    size_t slot;            /* index in h->parts */
     enum gw_via via;
     void *user;
     char nick[GW_NICK_MAX_BYTES + 1];
@@ -71,6 +72,10 @@ struct gw_hub {
     struct gw_metrics metrics;
     struct gw_part **parts;
     size_t nparts, cap;
+    /* pid -> participant: open addressing, linear probing, a power of two
+     * at least twice cap, so a lookup is O(1) on every write. */
+    struct gw_part **index;
+    size_t index_mask;
     uint64_t next_pid;
     uint64_t next_id;
     unsigned guest_seq;
@@ -100,12 +105,54 @@ static const char *via_name(enum gw_via v)
     return v == GW_VIA_TCP ? "tcp" : "web";
 }
 
+static size_t index_home(const struct gw_hub *h, uint64_t pid)
+{
+    /* Fibonacci hashing: consecutive pids spread over the table. */
+    return (size_t)((pid * 0x9E3779B97F4A7C15ull) >> 32) & h->index_mask;
+}
+
 static struct gw_part *find(struct gw_hub *h, uint64_t pid)
 {
-    for (size_t i = 0; i < h->nparts; i++)
-        if (h->parts[i]->pid == pid)
-            return h->parts[i];
-    return NULL;
+    for (size_t i = index_home(h, pid);; i = (i + 1) & h->index_mask) {
+        struct gw_part *p = h->index[i];
+        if (!p || p->pid == pid)
+            return p;
+    }
+}
+
+static void index_add(struct gw_hub *h, struct gw_part *p)
+{
+    size_t i = index_home(h, p->pid);
+    while (h->index[i])
+        i = (i + 1) & h->index_mask;
+    h->index[i] = p;
+}
+
+/* Remove by backward shift: no tombstones, so probes stay short. */
+static void index_del(struct gw_hub *h, uint64_t pid)
+{
+    size_t i = index_home(h, pid);
+    while (h->index[i] && h->index[i]->pid != pid)
+        i = (i + 1) & h->index_mask;
+    if (!h->index[i])
+        return;
+    size_t j = i;
+    for (;;) {
+        h->index[i] = NULL;
+        for (;;) {
+            j = (j + 1) & h->index_mask;
+            if (!h->index[j])
+                return;
+            size_t k = index_home(h, h->index[j]->pid);
+            /* Move index[j] into the hole at i unless its home lies
+             * cyclically in (i, j]. */
+            if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+                continue;
+            break;
+        }
+        h->index[i] = h->index[j];
+        i = j;
+    }
 }
 
 static void wake(struct gw_hub *h, struct gw_part *p)
@@ -1099,9 +1146,15 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
         SHA256((const unsigned char *)cfg->key, klen, h->key_digest);
         h->has_key = 1;
     }
+    size_t isize = 16;
+    while (isize < h->cap * 2)
+        isize *= 2;
+    h->index_mask = isize - 1;
+    h->index = calloc(isize, sizeof(*h->index));
     h->parts = calloc(h->cap, sizeof(*h->parts));
     h->hist = calloc(GW_HISTORY_MAX_EVENTS, sizeof(*h->hist));
-    if (!h->parts || !h->hist) {
+    if (!h->parts || !h->hist || !h->index) {
+        free(h->index);
         free(h->parts);
         free(h->hist);
         free(h);
@@ -1133,6 +1186,7 @@ void gw_hub_free(struct gw_hub *h)
     gw_buf_unref(h->transcript_r);
     free(h->hist);
     free(h->parts);
+    free(h->index);
     free(h);
 }
 
@@ -1159,7 +1213,9 @@ static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
     gw_queue_init(&p->q, via == GW_VIA_TCP ? h->cfg.tcp_queue_max_bytes : h->cfg.web_queue_max_bytes,
                   GW_QUEUE_MAX_ITEMS);
     (void)wt_decoder_init(&p->dec, h->cfg.draft_units);
+    p->slot = h->nparts;
     h->parts[h->nparts++] = p;
+    index_add(h, p);
     if (via == GW_VIA_TCP) {
         /* The handshake and the priming leave alone, in one write: see
          * WT_PRIMING for why they must not be split nor followed at once. */
@@ -1243,15 +1299,14 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
 
 int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *reason)
 {
-    size_t i;
-    for (i = 0; i < h->nparts; i++)
-        if (h->parts[i]->pid == pid)
-            break;
-    if (i == h->nparts)
+    struct gw_part *p = find(h, pid);
+    if (!p)
         return GW_ENOENT;
-    struct gw_part *p = h->parts[i];
+    size_t i = p->slot;
     h->parts[i] = h->parts[--h->nparts];
+    h->parts[i]->slot = i;
     h->parts[h->nparts] = NULL;
+    index_del(h, pid);
     if (p->joined)
         post_leave(h, p, now, reason ? reason : "closed");
     part_free(p);

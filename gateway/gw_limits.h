@@ -21,7 +21,7 @@
 /* Connections the hub accepts at once (TCP and browsers together):
  * --max-participants. */
 #define GW_PARTICIPANTS_DEFAULT 256u
-#define GW_PARTICIPANTS_CEILING 4096u
+#define GW_PARTICIPANTS_CEILING 65536u
 
 /* Participant connections (TCP and WebSocket together) from one IP address
  * at once: --max-per-address; 0 turns it off. Past it a TCP peer gets a
@@ -33,8 +33,12 @@
  * value, times this factor (a page load opens a few at once). */
 #define GW_HTTP_PER_ADDRESS_FACTOR 2u
 
-/* Addresses tracked at once for the per-address bound (a fixed table). */
-#define GW_ADDR_TABLE_MAX (GW_PARTICIPANTS_CEILING * 2u)
+/* Addresses tracked at once for the per-address bound, and HTTP
+ * connections on the request clock at once (fixed tables, scanned per
+ * connection, so not sized by the participant ceiling). Past it a
+ * connection is not counted for its address (the bound does not apply to
+ * it) and an HTTP connection has only libwebsockets' own timeout. */
+#define GW_ADDR_TABLE_MAX 8192u
 
 /* A nick: at most this many characters (code points), hence bytes. This
  * is the ceiling; --max-nick-chars may lower it. */
