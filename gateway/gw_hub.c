@@ -1409,6 +1409,9 @@ int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out)
             return GW_ENOMEM;
     }
     if (!first && !p->q.count) {
+        /* Drained: give the ring back. A burst (every join of a crowd)
+         * grows it; an idle connection should not keep that. */
+        gw_queue_clear(&p->q);
         p->woken = 0;
         return 0;
     }

@@ -98,8 +98,22 @@
  * kernel. */
 #define GW_SOCKET_SNDBUF (128 * 1024)
 
-/* Several queued items leave together in one write, up to this size. */
-#define GW_BATCH_MAX_BYTES (64u * 1024u)
+/* Several queued items leave together in one write, up to this size:
+ * about what a write into a loopback or LAN socket takes at once, since
+ * libwebsockets copies whatever a write leaves unsent. */
+#define GW_BATCH_MAX_BYTES (32u * 1024u)
+
+/* libwebsockets' receive buffer of each browser connection: a message
+ * larger than this arrives in several callbacks and is reassembled (up to
+ * --max-json-bytes), so it only sets the chunk size, and it is held per
+ * connection. */
+#define GW_WS_RX_CHUNK_BYTES 512u
+
+/* The most libwebsockets hands to one send(). Its default is the receive
+ * buffer's size, which would cut every batch into 512-byte sends and copy
+ * the rest; this is the socket's send buffer, so a batch (or a welcome up
+ * to this size) is one send. */
+#define GW_TX_PACKET_MAX_BYTES ((size_t)GW_SOCKET_SNDBUF)
 
 /* One WebSocket message from a browser, reassembled from fragments:
  * --max-json-bytes (default and ceiling below). Past it: error 552 and

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <strings.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -931,21 +932,38 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 static const struct lws_protocols http_protocols[] = {
     {"http", cb_http, sizeof(struct http_req), 0, 0, NULL, 0},
-    {"wintalk.v1", cb_ws, sizeof(struct conn), 4096, 0, NULL, 0},
+    {"wintalk.v1", cb_ws, sizeof(struct conn), GW_WS_RX_CHUNK_BYTES, 0, NULL,
+     GW_TX_PACKET_MAX_BYTES},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 static const struct lws_protocols tcp_protocols[] = {
-    {"wintalk-tcp", cb_tcp, sizeof(struct conn), 4096, 0, NULL, 0},
+    {"wintalk-tcp", cb_tcp, sizeof(struct conn), 4096, 0, NULL, GW_TX_PACKET_MAX_BYTES},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 /* ---- main loop ---- */
 
+/* After a burst of connections or disconnections, once the count has
+ * been still for a tick, give the allocator's free memory back to the
+ * system: set-up leaves megabytes of freed welcome texts and batches
+ * behind that would otherwise stay in the process's RSS. */
+static void trim_after_burst(void)
+{
+    static unsigned last, trimmed;
+    unsigned n = gw_hub_connections(app.hub);
+    if (n == last && n != trimmed) {
+        malloc_trim(0);
+        trimmed = n;
+    }
+    last = n;
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     gw_hub_tick(app.hub, now_ms());
     http_sweep(now_ms());
+    trim_after_burst();
     lws_sul_schedule(app.ctx, 0, sul, on_tick, GW_TICK_US);
 }
 
