@@ -11,7 +11,7 @@ declare -A PKGS=(
   [build]="build-essential cmake pkg-config libwebsockets-dev libcjson-dev libssl-dev libncurses-dev"
   [test]="libcmocka-dev clang libclang-rt-14-dev python3 tmux openssl procps"
   [browser]="chromium nodejs@node npm@npm"
-  [container]="podman podman-compose runc debootstrap uidmap slirp4netns"
+  [container]="podman podman-compose runc debootstrap uidmap slirp4netns golang-github-containernetworking-plugin-dnsname"
 )
 
 want=()

@@ -3,8 +3,9 @@
 # run with podman and podman-compose (no Docker engine here). It builds the
 # image from docker/Dockerfile and brings up compose.yaml, both unchanged,
 # on free 127.0.0.1 ports, then checks health, the page, the WINTALK port, a
-# line from WINTALK reaching a WebSocket client, the user the gateway runs
-# as, a clean exit on SIGTERM within 10 s, and reports the image's size.
+# line from WINTALK reaching a WebSocket client, the compose file's client
+# service joining the hub, the user the gateway runs as, a clean exit on
+# SIGTERM within 10 s, and reports the image's size.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -55,6 +56,14 @@ echo "healthy"
 echo "== checks from the host"
 python3 "$root/tests/container/check_container.py" \
   --http-port "$WINTALK_HTTP_PUBLISH" --tcp-port "$WINTALK_TCP_PUBLISH" || fail "host checks"
+
+echo "== the client service joins the hub (service names resolve on the compose network)"
+# With no input the client joins, prints what it is shown (its own join among
+# it: it is the second guest) and leaves at the end of its input.
+out=$(timeout 90 podman-compose -p "$project" run -T --rm client </dev/null 2>/dev/null) ||
+  fail "client service failed"
+grep -q '\* guest-[2-9][0-9]* joined (tcp)' <<<"$out" || fail "client service output: $out"
+echo "client service: joined the hub"
 
 echo "== not root"
 users=$(podman top "$ctr" user,comm | tail -n +2)
