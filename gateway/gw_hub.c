@@ -422,6 +422,8 @@ static void post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const
 
 static void post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
+    if (h->nparts > GW_PRESENCE_MAX)
+        return; /* a crowd: see GW_PRESENCE_MAX */
     struct gw_event ev;
     ev_init(&ev, GW_EV_JOIN, p, now);
     room_event(h, &ev);
@@ -432,6 +434,8 @@ static void post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
 
 static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now, const char *reason)
 {
+    if (h->nparts + 1 > GW_PRESENCE_MAX)
+        return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
     struct gw_event ev;
     ev_init(&ev, GW_EV_LEAVE, p, now);
     ev.reason = reason;
@@ -953,10 +957,19 @@ static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
     gw_jw_str(&w, p->nick, strlen(p->nick));
     gw_jw_lit(&w, ",\"via\":\"web\"},\"participants\":[");
     int first = 1;
+    size_t listed = 0, count = 0;
+    int self_listed = 0;
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *q = h->parts[i];
         if (!q->joined || q->closing)
             continue;
+        count++;
+        /* A crowd: the newcomer itself, then the first ones. */
+        if (listed >= GW_PRESENCE_MAX ||
+            (listed == GW_PRESENCE_MAX - 1 && !self_listed && q != p))
+            continue;
+        listed++;
+        self_listed |= q == p;
         gw_jw_lit(&w, first ? "{\"pid\":" : ",{\"pid\":");
         first = 0;
         gw_jw_uint(&w, q->pid);
@@ -966,7 +979,9 @@ static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
         gw_jw_str(&w, q->typing, q->typing_len);
         gw_jw_lit(&w, "}");
     }
-    gw_jw_lit(&w, "],\"history\":[");
+    gw_jw_lit(&w, "],\"participants_count\":");
+    gw_jw_uint(&w, count);
+    gw_jw_lit(&w, ",\"history\":[");
     /* Which retained events to send: all after last_id, or the latest few
      * on a first visit; gap when some of those after last_id are gone. */
     uint64_t latest = h->next_id - 1;

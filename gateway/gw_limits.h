@@ -76,6 +76,15 @@
 #define GW_HISTORY_MAX_EVENTS 2000u
 #define GW_HISTORY_MAX_BYTES (1024u * 1024u)
 
+/* Presence in a crowd. With more than this many participants connected,
+ * joins and leaves are not room events (no live event, no transcript line,
+ * no history), and a welcome lists only this many participants (with
+ * participants_count, the room's size): otherwise every arrival costs an
+ * event to everyone, and 10,000 arrivals cost 100 million deliveries and
+ * a welcome of half a megabyte each. Above the default --max-participants,
+ * so a default gateway never reaches it. */
+#define GW_PRESENCE_MAX 500u
+
 /* Events a browser gets in its welcome on a first visit (last_id 0). */
 #define GW_WELCOME_RECENT 100u
 
