@@ -42,9 +42,13 @@ struct gw_part {
     size_t line_start;      /* offset of the unfinished last line */
     uint64_t lines;         /* completed lines seen since the last clear */
     /* live typing: what it is now, and what browsers were last told */
-    char typing[GW_TYPING_MAX_BYTES + 1];
+    /* Both in one block of 2 * (GW_TYPING_MAX_BYTES + 1), allocated on the
+     * first typing update: most participants of a big room never type, and
+     * the two texts would be most of an idle participant's memory. NULL
+     * while both are empty. */
+    char *typing;
     size_t typing_len;
-    char typing_sent[GW_TYPING_MAX_BYTES + 1];
+    char *typing_sent;
     size_t typing_sent_len;
     int64_t typing_at;      /* when the last typing update left */
     /* rate limits: token buckets, in thousandths of a message */
@@ -449,8 +453,9 @@ static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now, const c
 
 static void typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
-    if (p->typing_len == p->typing_sent_len &&
-        memcmp(p->typing, p->typing_sent, p->typing_len) == 0)
+    if (!p->typing ||
+        (p->typing_len == p->typing_sent_len &&
+         memcmp(p->typing, p->typing_sent, p->typing_len) == 0))
         return;
     memcpy(p->typing_sent, p->typing, p->typing_len);
     p->typing_sent_len = p->typing_len;
@@ -478,6 +483,14 @@ static void set_typing(struct gw_hub *h, struct gw_part *p, int64_t now, const c
     char tmp[GW_TYPING_MAX_BYTES + 4];
     size_t cut = gw_utf8_cut(text, len, GW_TYPING_MAX_BYTES);
     size_t n = gw_text_clean(text, cut, tmp, 0);
+    if (!p->typing) {
+        if (n == 0)
+            return; /* still nothing typed */
+        p->typing = malloc(2 * (GW_TYPING_MAX_BYTES + 1));
+        if (!p->typing)
+            return; /* the update is lost; the next one tries again */
+        p->typing_sent = p->typing + GW_TYPING_MAX_BYTES + 1;
+    }
     memcpy(p->typing, tmp, n);
     p->typing_len = n;
     if (n == 0 || now - p->typing_at >= GW_TYPING_INTERVAL_MS)
@@ -976,7 +989,7 @@ static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
         gw_jw_lit(&w, ",\"nick\":");
         gw_jw_str(&w, q->nick, strlen(q->nick));
         gw_jw_lit(&w, q->via == GW_VIA_TCP ? ",\"via\":\"tcp\",\"typing\":" : ",\"via\":\"web\",\"typing\":");
-        gw_jw_str(&w, q->typing, q->typing_len);
+        gw_jw_str(&w, q->typing ? q->typing : "", q->typing_len);
         gw_jw_lit(&w, "}");
     }
     gw_jw_lit(&w, "],\"participants_count\":");
@@ -1187,6 +1200,7 @@ static void part_free(struct gw_part *p)
     gw_queue_clear(&p->q);
     wt_decoder_free(&p->dec);
     free(p->draft);
+    free(p->typing);
     free(p);
 }
 

@@ -16,6 +16,7 @@
 
 #include "gw_hub.h"
 #include "gw_limits.h"
+#include "gw_limits.h"
 #include "wt_codec.h"
 
 #define T0 1795555200000LL
@@ -604,6 +605,58 @@ static void refuse_and_limits(void **state)
     gw_hub_free(h);
 }
 
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *q = strstr(hay, needle); q; q = strstr(q + 1, needle))
+        n++;
+    return n;
+}
+
+/* A crowd (more than GW_PRESENCE_MAX connected): joins and leaves are no
+ * longer events, and a welcome lists GW_PRESENCE_MAX participants, the
+ * newcomer among them, with the room's size. */
+static void crowd_presence(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub_cfg((struct gw_hub_config){.max_participants = GW_PRESENCE_MAX + 10});
+    uint64_t pids[GW_PRESENCE_MAX + 1];
+    for (size_t i = 0; i <= GW_PRESENCE_MAX; i++) {
+        pids[i] = web(h, T0, "{\"type\":\"hello\"}");
+        if (i)
+            free(drain(h, pids[i]));
+    }
+    char *first = drain(h, pids[0]);
+    char want[64];
+    snprintf(want, sizeof want, "\"type\":\"join\",");
+    assert_int_equal(count_of(first, want), GW_PRESENCE_MAX); /* its own and 499 others */
+    snprintf(want, sizeof want, "\"pid\":%llu,", (unsigned long long)pids[GW_PRESENCE_MAX]);
+    assert_null(strstr(first, want));
+    free(first);
+
+    uint64_t last = web(h, T0, "{\"type\":\"hello\"}"); /* the 502nd */
+    char *welcome = drain(h, last);
+    assert_int_equal(count_of(welcome, "{\"pid\":"), 1 + GW_PRESENCE_MAX); /* you + list */
+    snprintf(want, sizeof want, ",{\"pid\":%llu,", (unsigned long long)last);
+    assert_non_null(strstr(welcome, want));
+    snprintf(want, sizeof want, "\"participants_count\":%u,", GW_PRESENCE_MAX + 2);
+    assert_non_null(strstr(welcome, want));
+    /* The welcome alone, no join of its own after it. */
+    assert_int_equal(strncmp(welcome, "{\"type\":\"welcome\"", 17), 0);
+    assert_int_equal(count_of(welcome, "|"), 1);
+    free(welcome);
+
+    /* Leaving a crowd is silent; once it is small again, leaves are told. */
+    assert_int_equal(gw_hub_disconnect(h, last, T0, "closed"), GW_OK);
+    assert_int_equal(gw_hub_disconnect(h, pids[GW_PRESENCE_MAX], T0, "closed"), GW_OK);
+    expect(h, pids[0], "");
+    assert_int_equal(gw_hub_disconnect(h, pids[GW_PRESENCE_MAX - 1], T0, "closed"), GW_OK);
+    char *after = drain(h, pids[0]);
+    assert_non_null(strstr(after, "\"type\":\"leave\""));
+    free(after);
+    gw_hub_free(h);
+}
+
 static void metrics_text(void **state)
 {
     (void)state;
@@ -655,6 +708,7 @@ int main(void)
         cmocka_unit_test(typing_rate_and_abuse),
         cmocka_unit_test(refuse_and_limits),
         cmocka_unit_test(metrics_text),
+        cmocka_unit_test(crowd_presence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
