@@ -58,9 +58,9 @@ python3 "$root/tests/container/check_container.py" \
   --http-port "$WINTALK_HTTP_PUBLISH" --tcp-port "$WINTALK_TCP_PUBLISH" || fail "host checks"
 
 echo "== the client service joins the hub (service names resolve on the compose network)"
-# With no input the client joins, prints what it is shown (its own join among
-# it: it is the second guest) and leaves at the end of its input.
-out=$(timeout 90 podman-compose -p "$project" run -T --rm client </dev/null 2>/dev/null) ||
+# The client joins, prints what it is shown (its own join among it: it is
+# the second guest) and leaves when its input ends, 4 s later.
+out=$(sleep 4 | timeout 90 podman-compose -p "$project" run -T --rm client 2>/dev/null) ||
   fail "client service failed"
 grep -q '\* guest-[2-9][0-9]* joined (tcp)' <<<"$out" || fail "client service output: $out"
 echo "client service: joined the hub"
