@@ -51,6 +51,7 @@ HTTP
         one request with Connection: close; headers keys are lower case.
 """
 
+import atexit
 import base64
 import json
 import os
@@ -433,6 +434,17 @@ def default_web_root():
     return d
 
 
+# Gateways started and not yet stopped: a test that fails before it stops its
+# gateway must not leave the process running after the test ends.
+_running = set()
+
+
+@atexit.register
+def _stop_leftovers():
+    for gw in list(_running):
+        gw.stop(timeout=2.0)
+
+
 class Gateway:
     def __init__(self, binary=None, web_root=None, args=(), env=None, start_timeout=10.0):
         self.binary = binary or find_gateway()
@@ -451,6 +463,7 @@ class Gateway:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=e)
         self.pid = self.proc.pid
+        _running.add(self)
         self._reader = threading.Thread(target=self._read_log, daemon=True)
         self._reader.start()
         line = self.wait_log("listening ", start_timeout)
@@ -488,6 +501,7 @@ class Gateway:
         raise RuntimeError("no VmRSS")
 
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
+        _running.discard(self)
         if self.proc.poll() is None:
             os.kill(self.pid, sig)
             try:
