@@ -12,31 +12,14 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-from wclib import SKIP, Check, Proc, args  # noqa: E402
+from wclib import Check, Proc, Tmux, args, is_message, require, ws_wait  # noqa: E402
 
-try:
-    from wtlib import Gateway, WsClient  # the project's shared gateway helpers
-except ImportError:
-    Gateway = None
-
-
-def ws_wait(ws, pred, timeout=5.0):
-    """The next WebSocket event for which pred holds, or None."""
-    try:
-        return ws.next_event(pred, timeout)
-    except (TimeoutError, OSError, ConnectionError):
-        return None
-
-
-def is_message(text, nick=None):
-    return lambda e: (e.get("type") == "message" and e.get("text") == text
-                      and (nick is None or e.get("nick") == nick))
+from wtlib import Gateway, WsClient  # noqa: E402
 
 
 def pipe_mode(t, wt, tcp, ws):
@@ -86,23 +69,9 @@ def pipe_mode(t, wt, tcp, ws):
 
 
 def window(t, wt, tcp, ws):
-    if shutil.which("tmux") is None:
-        print("tmux is not installed: the window part is skipped")
-        return
-    sock = f"wintalk-gw-test-{os.getpid()}"
-    env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
-
-    def tmux(*a):
-        return subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", *a], env=env,
-                              capture_output=True, text=True, timeout=10).stdout
-
-    def wait_screen(needle, timeout=5.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if needle in tmux("capture-pane", "-p", "-t", "w"):
-                return True
-            time.sleep(0.05)
-        return False
+    require(shutil.which("tmux"), "tmux is not installed")
+    tmux = Tmux(f"wintalk-gw-test-{os.getpid()}")
+    wait_screen = tmux.wait_screen
 
     try:
         tmux("new-session", "-d", "-s", "w", "-x", "80", "-y", "24", "sh", "-c",
@@ -125,9 +94,7 @@ def window(t, wt, tcp, ws):
 def main():
     a = args()
     gw = os.path.join(a.build_dir, "gateway", "wintalk-gateway")
-    if Gateway is None or not os.access(gw, os.X_OK):
-        print(f"{gw} or tests/lib/wtlib.py is missing: skipped")
-        sys.exit(SKIP)
+    require(os.access(gw, os.X_OK), f"{gw} is missing")
     t = Check("client.gateway")
     g = None
     ws = None

@@ -11,11 +11,9 @@ openssl command or wtlib's wss:// client is missing. Everything listens on
 127.0.0.1.
 """
 
-import inspect
 import os
 import shutil
 import ssl
-import subprocess
 import sys
 import tempfile
 
@@ -23,25 +21,9 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-from wclib import SKIP, Check, Proc, args, make_pki  # noqa: E402
+from wclib import Check, Proc, args, is_message, make_pki, require, ws_wait  # noqa: E402
 
-try:
-    from wtlib import Gateway, WsClient  # the project's shared gateway helpers
-except ImportError:
-    Gateway = None
-
-
-def ws_wait(ws, pred, timeout=5.0):
-    """The next WebSocket event for which pred holds, or None."""
-    try:
-        return ws.next_event(pred, timeout)
-    except (TimeoutError, OSError, ConnectionError):
-        return None
-
-
-def is_message(text, nick=None):
-    return lambda e: (e.get("type") == "message" and e.get("text") == text
-                      and (nick is None or e.get("nick") == nick))
+from wtlib import Gateway, WsClient  # noqa: E402
 
 
 def over_tls(t, wt, gw):
@@ -112,19 +94,8 @@ def over_tls(t, wt, gw):
 def main():
     a = args()
     gw = os.path.join(a.build_dir, "gateway", "wintalk-gateway")
-    if Gateway is None or not os.access(gw, os.X_OK):
-        print(f"{gw} or tests/lib/wtlib.py is missing: skipped")
-        sys.exit(SKIP)
-    helptext = subprocess.run([gw, "--help"], capture_output=True, text=True, timeout=10)
-    if "--tls-tcp-port" not in helptext.stdout + helptext.stderr:
-        print("the gateway has no --tls-tcp-port: skipped")
-        sys.exit(SKIP)
-    if shutil.which("openssl") is None:
-        print("the openssl command is missing: skipped")
-        sys.exit(SKIP)
-    if "ssl_context" not in inspect.signature(WsClient).parameters:
-        print("wtlib's WsClient has no ssl_context (wss://): skipped")
-        sys.exit(SKIP)
+    require(os.access(gw, os.X_OK), f"{gw} is missing")
+    require(shutil.which("openssl"), "the openssl command is missing")
     t = Check("client.gateway_tls")
     over_tls(t, a.wintalk, gw)
     t.finish()

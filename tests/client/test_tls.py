@@ -17,14 +17,13 @@ Skipped when the openssl command is missing. Everything on 127.0.0.1.
 import os
 import shutil
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from wclib import (HANDSHAKE, PRIMING, SKIP, Check, Proc, RawPeer, TlsPeer,  # noqa: E402
+from wclib import (HANDSHAKE, PRIMING, Check, Proc, RawPeer, TlsPeer, Tmux, require,  # noqa: E402
                    args, frame, free_port, make_pki)
 
 QUE = "¿Qué tal? 😀"
@@ -137,30 +136,14 @@ def self_signed_trusted(t, wt, pki):
 
 def window(t, wt, pki):
     """In the terminal window, the status line tells TLS and its check."""
-    if shutil.which("tmux") is None:
-        print("tmux is not installed: the window part is skipped")
-        return
-    sock = ""
-    env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
-
-    def tmux(*a):
-        return subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", *a], env=env,
-                              capture_output=True, text=True, timeout=10).stdout
-
-    def wait_screen(needle, timeout=5.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if needle in tmux("capture-pane", "-p", "-t", "w"):
-                return True
-            time.sleep(0.05)
-        return False
-
+    require(shutil.which("tmux"), "tmux is not installed")
     for argv, cert, key, status in (
             (["--ca", pki["ca"]], pki["server_cert"], pki["server_key"], "certificate verified"),
             (["--insecure"], pki["self_cert"], pki["self_key"], "certificate NOT verified")):
         port = free_port()
         peer = TlsPeer(port, cert, key)
-        sock = f"wintalk-tls-test-{os.getpid()}-{port}"
+        tmux = Tmux(f"wintalk-tls-test-{os.getpid()}-{port}")
+        wait_screen = tmux.wait_screen
         try:
             cmd = " ".join([wt, "--tls", *argv, "--connect", f"localhost:{port}"])
             tmux("new-session", "-d", "-s", "w", "-x", "100", "-y", "24", "sh", "-c",
@@ -451,9 +434,7 @@ def command_line(t, wt, pki):
 
 def main():
     a = args()
-    if shutil.which("openssl") is None:
-        print("the openssl command is missing: skipped")
-        sys.exit(SKIP)
+    require(shutil.which("openssl"), "the openssl command is missing")
     t = Check("client.tls")
     with tempfile.TemporaryDirectory(prefix="wintalk-tls-") as d:
         pki = make_pki(d)

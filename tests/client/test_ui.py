@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wclib import HANDSHAKE, PRIMING, SKIP, Check, RawPeer, args, frame, free_port  # noqa: E402
+from wclib import HANDSHAKE, PRIMING, Check, RawPeer, args, frame, free_port, require  # noqa: E402
 
 SOCK = f"wintalk-test-{os.getpid()}"
 ENV = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
@@ -206,9 +206,7 @@ def hostile(t, wt):
 
 def main():
     a = args()
-    if shutil.which("tmux") is None:
-        print("tmux is not installed: skipped")
-        sys.exit(SKIP)
+    require(shutil.which("tmux"), "tmux is not installed")
     t = Check("client.ui")
     with tempfile.TemporaryDirectory() as tmp:
         try:

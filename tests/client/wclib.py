@@ -15,7 +15,6 @@ import time
 
 HANDSHAKE = b"WINTALK .NET"
 PRIMING = b"R0:R0:R0:R0:"
-SKIP = 77  # CTest's SKIP_RETURN_CODE
 
 
 def args():
@@ -293,3 +292,47 @@ class TlsPeer(RawPeer):
         raw = RawPeer.connect(self, port, timeout)
         self.s = self.ctx.wrap_socket(raw, server_hostname=server_hostname)
         return self.s
+
+
+def require(ok, what):
+    """Stop the test as failed, saying what is missing, unless ok. The test
+    command installs everything these tests use, so nothing is skipped."""
+    if not ok:
+        print(f"{what}: run scripts/deps.sh build test, then build again", file=sys.stderr)
+        sys.exit(1)
+
+
+def ws_wait(ws, pred, timeout=5.0):
+    """The next WebSocket event (wtlib.WsClient) for which pred holds, or None."""
+    try:
+        return ws.next_event(pred, timeout)
+    except (TimeoutError, OSError, ConnectionError):
+        return None
+
+
+def is_message(text, nick=None):
+    return lambda e: (e.get("type") == "message" and e.get("text") == text
+                      and (nick is None or e.get("nick") == nick))
+
+
+class Tmux:
+    """A private tmux server (its own socket name) running one session, "w"."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
+
+    def __call__(self, *a):
+        return subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null", *a], env=self.env,
+                              capture_output=True, text=True, timeout=10).stdout
+
+    def screen(self):
+        return self("capture-pane", "-p", "-t", "w")
+
+    def wait_screen(self, needle, timeout=5.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if needle in self.screen():
+                return True
+            time.sleep(0.05)
+        return False
