@@ -144,16 +144,26 @@ static void tcp_greeting(void **state)
     gw_hub_free(h);
 }
 
+/* The usual room: two TCP participants (guest-1, guest-2) and a browser,
+ * alice, with everything they were sent so far taken away. */
+static struct gw_hub *room(uint64_t *a, uint64_t *b, uint64_t *w)
+{
+    struct gw_hub *h = hub(0);
+    *a = tcp(h, T0);
+    *b = tcp(h, T0);
+    *w = web(h, T0, "{\"type\":\"hello\",\"nick\":\"alice\"}");
+    free(drain(h, *a));
+    free(drain(h, *b));
+    free(drain(h, *w));
+    return h;
+}
+
 /* A line typed one character at a time is one message, with typing. */
 static void line_char_by_char(void **state)
 {
     (void)state;
-    struct gw_hub *h = hub(0);
-    uint64_t a = tcp(h, T0), b = tcp(h, T0);
-    uint64_t w = web(h, T0, "{\"type\":\"hello\",\"nick\":\"alice\"}");
-    free(drain(h, a));
-    free(drain(h, b));
-    free(drain(h, w));
+    uint64_t a, b, w;
+    struct gw_hub *h = room(&a, &b, &w);
     in(h, a, T0 + 1000, "A1:h");
     in(h, a, T0 + 1001, "A1:i");
     in(h, a, T0 + 1002, "A2:\r\n");
@@ -222,12 +232,8 @@ static void draft_edits(void **state)
 static void commands(void **state)
 {
     (void)state;
-    struct gw_hub *h = hub(0);
-    uint64_t a = tcp(h, T0), b = tcp(h, T0);
-    uint64_t w = web(h, T0, "{\"type\":\"hello\",\"nick\":\"alice\"}");
-    free(drain(h, a));
-    free(drain(h, b));
-    free(drain(h, w));
+    uint64_t a, b, w;
+    struct gw_hub *h = room(&a, &b, &w);
     type(h, a, T0 + 1, "/nick robert\n");
     expect_lines(h, b, "* guest-1 is now robert\r\n", NULL);
     expect(h, w, "{\"type\":\"nick\",\"id\":4,\"time\":1795555200001,\"pid\":1,\"nick\":\"robert\",\"old\":\"guest-1\",\"via\":\"tcp\"}|");
