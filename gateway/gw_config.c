@@ -144,7 +144,7 @@ static const struct opt opts[] = {
 static int add_origin(struct gw_config *cfg, const char *val, size_t len, const char *from,
                       char *err, size_t err_len)
 {
-    static char pool[GW_ALLOW_ORIGINS_MAX][256];
+    static char pool[GW_ALLOW_ORIGINS_MAX][GW_ORIGIN_MAX_BYTES + 1];
     while (len && (*val == ' ' || *val == ','))
         val++, len--;
     while (len && (val[len - 1] == ' ' || val[len - 1] == '/'))

@@ -90,6 +90,8 @@ struct gw_hub {
     char transcript[GW_TRANSCRIPT_MAX_BYTES];
     size_t tlen;
     struct gw_buf *transcript_r;
+    /* Wall time minus the hub's clock, in ms (gw_hub_set_wall_clock). */
+    int64_t wall_offset;
 };
 
 const char *gw_strerror(int code)
@@ -397,11 +399,13 @@ static void room_event(struct gw_hub *h, struct gw_event *ev)
     gw_buf_unref(json);
 }
 
-static void ev_init(struct gw_event *ev, enum gw_ev_type type, struct gw_part *p, int64_t now)
+static void ev_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type type,
+                    struct gw_part *p, int64_t now)
 {
     memset(ev, 0, sizeof(*ev));
     ev->type = type;
-    ev->time_ms = now;
+    /* The hub's clock measures durations; an event's time is wall time. */
+    ev->time_ms = now + h->wall_offset;
     ev->pid = p->pid;
     ev->nick = p->nick;
     ev->via = via_name(p->via);
@@ -411,7 +415,7 @@ static void post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const
                          size_t len, int me)
 {
     struct gw_event ev;
-    ev_init(&ev, GW_EV_MESSAGE, p, now);
+    ev_init(h, &ev, GW_EV_MESSAGE, p, now);
     ev.text = text;
     ev.text_len = len;
     ev.me = me;
@@ -429,7 +433,7 @@ static void post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
     if (h->nparts > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
     struct gw_event ev;
-    ev_init(&ev, GW_EV_JOIN, p, now);
+    ev_init(h, &ev, GW_EV_JOIN, p, now);
     room_event(h, &ev);
     char text[GW_NICK_MAX_BYTES + 32];
     snprintf(text, sizeof text, "* %s joined (%s)", p->nick, via_name(p->via));
@@ -441,7 +445,7 @@ static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now, const c
     if (h->nparts + 1 > GW_PRESENCE_MAX)
         return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
     struct gw_event ev;
-    ev_init(&ev, GW_EV_LEAVE, p, now);
+    ev_init(h, &ev, GW_EV_LEAVE, p, now);
     ev.reason = reason;
     room_event(h, &ev);
     char text[GW_NICK_MAX_BYTES + 16];
@@ -463,7 +467,7 @@ static void typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now)
     if (!p->joined)
         return;
     struct gw_event ev;
-    ev_init(&ev, GW_EV_TYPING, p, now);
+    ev_init(h, &ev, GW_EV_TYPING, p, now);
     ev.text = p->typing;
     ev.text_len = p->typing_len;
     struct gw_buf *json = gw_json_event(&ev, h->cfg.headroom);
@@ -605,7 +609,7 @@ static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
     if (!p->joined)
         return 0;
     struct gw_event ev;
-    ev_init(&ev, GW_EV_NICK, p, now);
+    ev_init(h, &ev, GW_EV_NICK, p, now);
     ev.old = old;
     room_event(h, &ev);
     snprintf(msg, sizeof msg, "* %s is now %s", old, p->nick);
@@ -1340,6 +1344,11 @@ int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *r
         post_leave(h, p, now, reason ? reason : "closed");
     part_free(p);
     return GW_OK;
+}
+
+void gw_hub_set_wall_clock(struct gw_hub *h, int64_t wall_ms, int64_t now)
+{
+    h->wall_offset = wall_ms - now;
 }
 
 void gw_hub_tick(struct gw_hub *h, int64_t now)

@@ -144,6 +144,16 @@ int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why)
  */
 int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *reason);
 
+/*
+ * Where the hub's clock stands against wall time. Every `now` the hub is
+ * given is a monotonic clock in ms (rate limits, throttles and deadlines
+ * are durations, and must not jump when the wall clock is stepped); the
+ * `time` of events is that clock plus (wall_ms - now) as of the last call.
+ * Call it at start and then now and then (each tick). Until it is called,
+ * events carry the hub's clock as their time.
+ */
+void gw_hub_set_wall_clock(struct gw_hub *h, int64_t wall_ms, int64_t now);
+
 /* Let time pass: sends throttled typing updates that are due. Call it
  * every GW_TYPING_INTERVAL_MS / 2 or so. */
 void gw_hub_tick(struct gw_hub *h, int64_t now);

@@ -172,6 +172,13 @@
  * refused. */
 #define GW_HTTP_HEADER_MAX_BYTES 4096u
 
+/* Longest Origin (and Host) compared for the same-origin rule, in bytes;
+ * also the longest --allow-origin. A longer Origin is refused (403). */
+#define GW_ORIGIN_MAX_BYTES 255u
+
+/* Bytes of a refused Origin quoted in the log line. */
+#define GW_ORIGIN_LOG_BYTES 96u
+
 /* --allow-origin may be given this many times. */
 #define GW_ALLOW_ORIGINS_MAX 16u
 

@@ -56,9 +56,9 @@
  * connection (a flood of 429s is one log line, with a count). */
 #define GW_LIMIT_LOG_MS 5000
 
-/* A TLS connection asks again for its first write this long after it was
- * accepted (the handshake may have used the first writeable callback). */
-#define GW_TLS_REKICK_US (100 * LWS_US_PER_MS)
+/* How often a WINTALK-over-TLS connection is looked at while its TLS
+ * handshake is under way (it joins the room once the handshake is done). */
+#define GW_TLS_POLL_US (20 * LWS_US_PER_MS)
 
 /* Longest request path we look at. */
 #define GW_PATH_MAX 1024
@@ -129,6 +129,8 @@ struct conn {
     int login_pending;      /* not in the room yet: the login timer runs */
     int64_t login_deadline; /* ms */
     int tls;
+    int tls_wait;           /* TLS handshake under way: not admitted yet */
+    int64_t tls_deadline;   /* ms: the handshake must be done by then */
     char ip[INET6_ADDRSTRLEN];
     char peer[80];
     const char *why;        /* a reason of the adapter's own, for the log */
@@ -151,11 +153,29 @@ struct http_req {
     char ip[INET6_ADDRSTRLEN];
 };
 
-static int64_t now_ms(void)
+/*
+ * Two clocks. Every duration (rate limits, the typing throttle, login and
+ * request deadlines, uptime) is measured on the monotonic clock, which a
+ * step of the system's time (an operator's `date -s`, NTP stepping) does
+ * not move: stepped back, the wall clock would stop every refill; stepped
+ * forward, it would fire every deadline at once. The wall clock is only
+ * for the `time` of events (the hub adds the offset) and the log.
+ */
+static int64_t clock_ms(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(void)
+{
+    return clock_ms(CLOCK_MONOTONIC);
+}
+
+static int64_t wall_ms(void)
+{
+    return clock_ms(CLOCK_REALTIME);
 }
 
 static void gw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -410,10 +430,6 @@ static int admit(struct lws *wsi, struct conn *c, enum gw_via via)
         c->login_deadline = now_ms() + (int64_t)app.cfg.login_timeout * 1000;
         lws_set_timer_usecs(wsi, (lws_usec_t)app.cfg.login_timeout * LWS_US_PER_SEC);
     }
-    if (c->tls)
-        /* The greeting was asked for before the TLS handshake, which may
-         * have taken that writeable callback: ask again once it is done. */
-        lws_set_timer_usecs(wsi, GW_TLS_REKICK_US);
     if (via == GW_VIA_TCP)
         gw_log("connect %s peer=%s pid=%llu nick=%s%s", transport, c->peer,
                (unsigned long long)c->pid,
@@ -424,8 +440,8 @@ static int admit(struct lws *wsi, struct conn *c, enum gw_via via)
     return 0;
 }
 
-/* The connection's timer: ask for a write (see GW_TLS_REKICK_US), and
- * close a connection still not in the room at its login deadline. */
+/* The connection's timer: ask for a write, and close a connection still
+ * not in the room at its login deadline. */
 static int login_timer(struct lws *wsi, struct conn *c, const char *transport)
 {
     if (c->in_hub)
@@ -447,6 +463,43 @@ static int login_timer(struct lws *wsi, struct conn *c, const char *transport)
 
 /* ---- WINTALK over raw TCP ---- */
 
+/* Whether a TLS connection's handshake is complete. */
+static int tls_done(struct lws *wsi)
+{
+    SSL *ssl = lws_get_ssl(wsi);
+    return ssl && SSL_is_init_finished(ssl);
+}
+
+/*
+ * A WINTALK-over-TLS connection is adopted before its TLS handshake. It is
+ * admitted (counted for its address, greeted, joined to the room, or
+ * refused with its 421 line) only once the handshake is done: a peer that
+ * never completes one (a port scanner, plain text sent to the TLS port)
+ * is never announced to anyone. Returns 0, or -1 to close.
+ */
+static int tls_admit_if_ready(struct lws *wsi, struct conn *c)
+{
+    if (!c->tls_wait)
+        return 0;
+    if (tls_done(wsi)) {
+        c->tls_wait = 0;
+        lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
+        if (app.stopping) {
+            app.metrics->rejections[GW_REJ_STOPPING]++;
+            gw_log("refused tls peer=%s reason=\"shutting down\"", c->peer);
+            return -1;
+        }
+        return admit(wsi, c, GW_VIA_TCP);
+    }
+    if (now_ms() >= c->tls_deadline) {
+        gw_log("timeout tls peer=%s reason=\"no TLS handshake within %u s\"", c->peer,
+               app.cfg.http_timeout);
+        return -1;
+    }
+    lws_set_timer_usecs(wsi, GW_TLS_POLL_US);
+    return 0;
+}
+
 static int cb_tcp(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len)
 {
@@ -467,20 +520,35 @@ static int cb_tcp(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             gw_log("refused %s peer=%s reason=\"shutting down\"", c->tls ? "tls" : "tcp", c->peer);
             return -1;
         }
+        if (c->tls) {
+            c->tls_wait = 1;
+            c->tls_deadline = now_ms() + (int64_t)app.cfg.http_timeout * 1000;
+            return tls_admit_if_ready(wsi, c);
+        }
         return admit(wsi, c, GW_VIA_TCP);
     }
     case LWS_CALLBACK_RAW_RX:
         app.metrics->bytes_in[GW_VIA_TCP] += len;
+        if (tls_admit_if_ready(wsi, c))
+            return -1;
         if (c->in_hub) {
             gw_hub_tcp_input(app.hub, c->pid, now_ms(), in, len);
             after_input(wsi, c, c->tls ? "tls" : "tcp");
         }
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:
+        if (tls_admit_if_ready(wsi, c))
+            return -1;
         return write_out(wsi, c, LWS_WRITE_RAW);
     case LWS_CALLBACK_TIMER:
+        if (c->tls_wait)
+            return tls_admit_if_ready(wsi, c);
         return login_timer(wsi, c, c->tls ? "tls" : "tcp");
     case LWS_CALLBACK_RAW_CLOSE:
+        if (c->tls_wait) {
+            gw_log("disconnect tls peer=%s reason=\"closed before a TLS handshake\"", c->peer);
+            return 0;
+        }
         leave(c, c->tls ? "tls" : "tcp", "peer closed");
         return 0;
     default:
@@ -497,13 +565,20 @@ static int header(struct lws *wsi, enum lws_token_indexes t, char *out, int len)
     return lws_hdr_copy(wsi, out, len, t) < 0 ? -1 : 0;
 }
 
-/* Same-origin WebSockets by default: a browser's Origin must name this
- * very host and port. Programs that send no Origin are let in. */
+/*
+ * Same-origin WebSockets by default: a browser's Origin must name this
+ * very host and port. Programs that send no Origin at all are let in. An
+ * Origin that is present is judged whatever its length: one too long to
+ * compare (past GW_ORIGIN_MAX_BYTES) is refused, never taken for absent,
+ * or a page on a long host name could open a WebSocket here.
+ */
 static int origin_ok(struct lws *wsi)
 {
-    char origin[256], host[256];
-    if (app.cfg.any_origin || header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin))
+    char origin[GW_ORIGIN_MAX_BYTES + 1], host[GW_ORIGIN_MAX_BYTES + 1];
+    if (app.cfg.any_origin || lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
         return 1;
+    if (header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin))
+        return 0;
     size_t ol = strlen(origin);
     while (ol && origin[ol - 1] == '/')
         origin[--ol] = '\0';
@@ -522,6 +597,25 @@ static int origin_ok(struct lws *wsi)
     return strcasecmp(o, host) == 0;
 }
 
+/* The Origin for a log line: its first bytes, or "?" (control bytes are
+ * replaced so a header cannot forge log lines). */
+static void origin_for_log(struct lws *wsi, char *out, size_t len)
+{
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    char whole[GW_HTTP_HEADER_MAX_BYTES + 1];
+    snprintf(out, len, "?");
+    if (total <= 0 || total >= (int)sizeof whole ||
+        lws_hdr_copy(wsi, whole, sizeof whole, WSI_TOKEN_ORIGIN) < 0)
+        return;
+    size_t n = 0;
+    for (const char *s = whole; *s && n + 4 < len; s++)
+        out[n++] = (unsigned char)*s < 0x20 || *s == 0x7F || *s == '"' ? '?' : *s;
+    if ((size_t)total > n && n >= 3) {
+        memcpy(out + n - 3, "...", 3); /* cut: say so */
+    }
+    out[n] = '\0';
+}
+
 static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                  size_t len)
 {
@@ -533,9 +627,9 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             return 1;
         }
         if (!origin_ok(wsi)) {
-            char peer[80], origin[256] = "?";
+            char peer[80], origin[GW_ORIGIN_LOG_BYTES];
             peer_name(wsi, peer, sizeof peer);
-            header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin);
+            origin_for_log(wsi, origin, sizeof origin);
             app.metrics->rejections[GW_REJ_ORIGIN]++;
             gw_log("refused web peer=%s reason=\"origin %s is not this gateway\"", peer, origin);
             return 1;
@@ -550,10 +644,19 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_TIMER:
         return login_timer(wsi, c, "web");
     case LWS_CALLBACK_RECEIVE: {
+        /*
+         * A message may arrive in several receives (GW_WS_RX_CHUNK_BYTES
+         * each, and in fragments). A refused one (binary, too large) is
+         * answered once and its remaining pieces are skipped; whatever
+         * happened, the state is reset at the message's last piece, so
+         * the next message is judged on its own.
+         */
         app.metrics->bytes_in[GW_VIA_WEB] += len;
-        if (!c->in_hub || c->rx_rejected)
+        if (!c->in_hub)
             return 0;
-        if (lws_frame_is_binary(wsi)) {
+        if (c->rx_rejected) {
+            /* skipping the rest of a refused message */
+        } else if (lws_frame_is_binary(wsi)) {
             c->rx_rejected = 1;
             gw_hub_web_reject(app.hub, c->pid, GW_R_UNREADABLE,
                               "binary messages are not understood; send JSON text");
@@ -563,10 +666,6 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
                      app.cfg.max_json_bytes);
             c->rx_rejected = 1;
             gw_hub_web_reject(app.hub, c->pid, GW_R_TOO_LARGE, why);
-            free(c->rx);
-            c->rx = NULL;
-            c->rx_len = 0;
-            return 0;
         } else if (len) {
             char *n = realloc(c->rx, c->rx_len + len);
             if (!n)
@@ -575,13 +674,17 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             memcpy(c->rx + c->rx_len, in, len);
             c->rx_len += len;
         }
+        if (c->rx_rejected) {
+            free(c->rx);
+            c->rx = NULL;
+            c->rx_len = 0;
+        }
         if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
             if (!c->rx_rejected) {
                 gw_hub_web_input(app.hub, c->pid, now_ms(), c->rx ? c->rx : "", c->rx_len);
                 after_input(wsi, c, "web");
             }
-            /* A binary message is refused once; the next may be fine. */
-            c->rx_rejected = c->rx_rejected && gw_hub_closing(app.hub, c->pid, NULL, NULL) == 1;
+            c->rx_rejected = 0;
             free(c->rx);
             c->rx = NULL;
             c->rx_len = 0;
@@ -732,12 +835,10 @@ static void http_sweep(int64_t now)
     }
 }
 
-static int http_status(struct lws *wsi, unsigned code)
+/* Whether the request being answered is a HEAD. */
+static int is_head(struct lws *wsi)
 {
-    http_rearm(wsi);
-    if (lws_return_http_status(wsi, code, NULL))
-        return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    return lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
 }
 
 /* Answer with a body of our own: headers now, the body from WRITEABLE. */
@@ -754,9 +855,47 @@ static int serve_body(struct lws *wsi, struct http_req *r, unsigned status, cons
     if (lws_add_http_common_headers(wsi, status, type, r->body_len, &p, end) ||
         add_security_headers(wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
+    if (is_head(wsi)) {
+        /* HEAD: the headers (with the length the body would have), and
+         * not one byte more, or a keep-alive connection falls out of step. */
+        free(r->body);
+        r->body = NULL;
+        http_rearm(wsi);
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
     r->pending = 1;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+/* An error status with a one-line text body (none for HEAD), through
+ * serve_body so that HEAD is honoured here too: lws's own status page
+ * would send its HTML body whatever the method. */
+static int http_status(struct lws *wsi, struct http_req *r, unsigned code)
+{
+    static const struct {
+        unsigned code;
+        const char *text;
+    } phrases[] = {
+        {HTTP_STATUS_FORBIDDEN, "forbidden"},
+        {HTTP_STATUS_NOT_FOUND, "not found"},
+        {HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed"},
+        {HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal error"},
+        {HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable"},
+    };
+    const char *text = "error";
+    char body[64];
+    for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++)
+        if (phrases[i].code == code)
+            text = phrases[i].text;
+    int n = snprintf(body, sizeof body, "%u %s\n", code, text);
+    if (!r) {
+        http_rearm(wsi);
+        if (lws_return_http_status(wsi, code, NULL))
+            return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    return serve_body(wsi, r, code, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
 /* Both sides listen and the gateway is not stopping. */
@@ -792,7 +931,7 @@ static int serve_metrics(struct lws *wsi, struct http_req *r)
     now.ready = ready();
     int n = gw_metrics_format(app.metrics, &now, text, sizeof text);
     if (n < 0)
-        return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR);
+        return http_status(wsi, r, HTTP_STATUS_INTERNAL_SERVER_ERROR);
     return serve_body(wsi, r, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", text,
                       (size_t)n);
 }
@@ -807,7 +946,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         return 1;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         /* Same-origin WebSockets by default: refused with 403. */
-        char peer[80], origin[256] = "?";
+        char peer[80], origin[GW_ORIGIN_LOG_BYTES];
         if (app.stopping) {
             app.metrics->rejections[GW_REJ_STOPPING]++;
             lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
@@ -820,7 +959,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
             return 0;
         }
         peer_name(wsi, peer, sizeof peer);
-        header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin);
+        origin_for_log(wsi, origin, sizeof origin);
         app.metrics->rejections[GW_REJ_ORIGIN]++;
         gw_log("refused web peer=%s reason=\"origin %s is not this gateway\"", peer, origin);
         lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
@@ -871,14 +1010,14 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         }
         if (!lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) &&
             !lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
-            return http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED);
+            return http_status(wsi, r, HTTP_STATUS_METHOD_NOT_ALLOWED);
         if (r && r->counted && app.cfg.max_per_address &&
             addr_count(r->ip) > app.cfg.max_per_address * GW_HTTP_PER_ADDRESS_FACTOR) {
             char peer[80];
             peer_name(wsi, peer, sizeof peer);
             app.metrics->rejections[GW_REJ_PER_ADDRESS]++;
             gw_log("refused http peer=%s reason=\"too many connections from this address\"", peer);
-            return http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
+            return http_status(wsi, r, HTTP_STATUS_SERVICE_UNAVAILABLE);
         }
         if (!strcmp(uri, "/livez"))
             return serve_body(wsi, r, HTTP_STATUS_OK, "text/plain; charset=utf-8", "ok\n", 3);
@@ -892,7 +1031,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         if (!strcmp(uri, "/healthz"))
             return serve_health(wsi, r);
         if (resolve(uri, path, sizeof path))
-            return http_status(wsi, HTTP_STATUS_NOT_FOUND);
+            return http_status(wsi, r, HTTP_STATUS_NOT_FOUND);
         unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                                   *end = hdr + sizeof hdr;
         if (add_security_headers(wsi, &p, end))
@@ -961,6 +1100,7 @@ static void trim_after_burst(void)
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
+    gw_hub_set_wall_clock(app.hub, wall_ms(), now_ms());
     gw_hub_tick(app.hub, now_ms());
     http_sweep(now_ms());
     trim_after_burst();
@@ -1039,6 +1179,7 @@ int main(int argc, char **argv)
     }
     app.metrics = gw_hub_metrics(app.hub);
     app.started_ms = now_ms();
+    gw_hub_set_wall_clock(app.hub, wall_ms(), app.started_ms);
 
     /* WebSocket keepalive: lws pings after ping_interval idle seconds and
      * hangs up after idle_timeout without a valid frame or pong. */
@@ -1072,8 +1213,13 @@ int main(int argc, char **argv)
     info.timeout_secs = app.cfg.http_timeout;
     info.retry_and_idle_policy = &keepalive;
     info.server_string = "wintalk-gateway";
-    if (app.cfg.tls_cert)
+    if (app.cfg.tls_cert) {
         tls_options(&info);
+        /* HTTP/1.1 only: with h2 offered, a browser may carry wss:// over
+         * HTTP/2 streams (RFC 8441 extended CONNECT), which the upgrade,
+         * Origin and per-address checks of this file never see. */
+        info.alpn = "http/1.1";
+    }
     if (!app.cfg.http_port)
         info.port = 0;
     app.vh_http = lws_create_vhost(app.ctx, &info);
