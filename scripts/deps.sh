@@ -29,7 +29,16 @@ done
 
 echo "deps.sh: installing ${want[*]}"
 sudo=""
-[[ $(id -u) -eq 0 ]] || sudo="sudo"
+if [[ $(id -u) -ne 0 ]]; then
+  # A Debian installed with a root password has no sudo: say what to do
+  # rather than fail on a missing command.
+  command -v sudo >/dev/null 2>&1 || {
+    echo "deps.sh: installing packages needs root: run this as root, or install sudo" >&2
+    echo "deps.sh: (as root: apt-get update && apt-get install ${want[*]})" >&2
+    exit 1
+  }
+  sudo="sudo"
+fi
 export DEBIAN_FRONTEND=noninteractive
 # Something is missing, so this is a new machine or a new group: refresh the
 # package lists first, since an install on stale or absent lists fails.

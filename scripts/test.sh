@@ -24,7 +24,8 @@ run_suite() { # name, ctest args (one string), cmake args...
   shift 2
   local build="$root/build-$name"
   echo "== $name build"
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DWT_WERROR=ON "$@" >/dev/null
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DWT_WERROR=ON \
+    -DWT_BUILD_TESTS=ON "$@" >/dev/null
   cmake --build "$build" -j"$jobs"
   echo "== $name tests"
   # shellcheck disable=SC2086
