@@ -56,6 +56,29 @@ size_t wc_text_next(const char *s, size_t len, uint32_t *cp)
     return 1;
 }
 
+size_t wc_text_cut(const char *s, size_t len, size_t max)
+{
+    size_t p, lo;
+    uint32_t cp;
+
+    if (len <= max)
+        return len;
+    /* A character or an invalid sequence starts at a byte that is not a
+     * continuation byte (a stray continuation byte stands alone) and is
+     * at most 4 bytes long; it never holds a non-continuation byte after
+     * its first. So the only one that can straddle max starts at the last
+     * such byte among the 3 before max. */
+    lo = max >= 3 ? max - 3 : 0;
+    for (p = max; p > lo; p--) {
+        if (((unsigned char)s[p - 1] & 0xC0) != 0x80) {
+            if (p - 1 + wc_text_next(s + p - 1, len - (p - 1), &cp) > max)
+                return p - 1 > 0 ? p - 1 : max;
+            break;
+        }
+    }
+    return max;
+}
+
 size_t wc_utf8_encode(uint32_t cp, char out[4])
 {
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))

@@ -33,6 +33,23 @@
  */
 size_t wc_text_next(const char *s, size_t len, uint32_t *cp);
 
+/* Bytes past the cut that wc_text_cut() looks at: a character that starts
+ * before the cut ends at most this far past it. */
+#define WC_TEXT_CUT_LOOKAHEAD 3
+
+/*
+ * Where to cut s (len bytes of any content) so that the piece before the
+ * cut holds at most max bytes and no character is cut in two: before the
+ * character (or the invalid sequence the codec replaces with one U+FFFD,
+ * as wc_text_next reads them) that would straddle max, otherwise at max.
+ * For the answer to hold, s must hold max + WC_TEXT_CUT_LOOKAHEAD bytes, or
+ * be all there is (the end of the input ends any character).
+ * Returns len if len <= max; else a cut in [max - 3, max], which is never 0
+ * for max >= 4: a reader that cuts its input in pieces this way always
+ * moves on, whatever the bytes.
+ */
+size_t wc_text_cut(const char *s, size_t len, size_t max);
+
 /* Encode cp as UTF-8 into out (4 bytes of room). Returns the byte count;
  * surrogates and values past U+10FFFF encode U+FFFD. */
 size_t wc_utf8_encode(uint32_t cp, char out[4]);

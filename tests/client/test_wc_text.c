@@ -193,6 +193,74 @@ static void test_any_bytes_like_codec(void **state)
     }
 }
 
+/* Cutting long input in pieces: never inside a character, never nothing. */
+static void test_cut(void **state)
+{
+    char s[64];
+    (void)state;
+
+    assert_int_equal(wc_text_cut("abc", 3, 8), 3);
+    assert_int_equal(wc_text_cut("abcdefgh", 8, 8), 8);
+    /* Continuation bytes only: cut at max, not before the run (a cut at
+     * 0 would send an empty piece and never move on). */
+    memset(s, 0x80, sizeof(s));
+    assert_int_equal(wc_text_cut(s, sizeof(s), 32), 32);
+    assert_int_equal(wc_text_cut(s, sizeof(s), 4), 4);
+    /* A character across max goes whole to the next piece; one that ends
+     * at max stays. */
+    memcpy(s, "aaaaaaa\xe2\x82\xaczzz", 13);
+    assert_int_equal(wc_text_cut(s, 13, 8), 7);
+    assert_int_equal(wc_text_cut(s, 13, 9), 7);
+    assert_int_equal(wc_text_cut(s, 13, 10), 10);
+    assert_int_equal(wc_text_cut(s, 13, 7), 7);
+    memcpy(s, "aaaaa\xf0\x9f\x98\x80zzz", 12);
+    for (size_t max = 6; max <= 8; max++)
+        assert_int_equal(wc_text_cut(s, 12, max), 5);
+    assert_int_equal(wc_text_cut(s, 12, 9), 9);
+    /* So is an invalid sequence the codec replaces with one U+FFFD. */
+    memcpy(s, "aaaaaaa\xe2\x82x", 10);
+    assert_int_equal(wc_text_cut(s, 10, 8), 7);
+    /* A lead byte and continuation bytes that make no character: cut at
+     * max (each is its own U+FFFD either way). */
+    memcpy(s, "aaaa\xc0\x80\x80\x80\x80\x80", 10);
+    assert_int_equal(wc_text_cut(s, 10, 6), 6);
+}
+
+/* For any bytes: the two pieces, sanitized by the codec one after the
+ * other, give what the whole gives; and cutting again and again ends. */
+static void test_cut_any_bytes(void **state)
+{
+    static const unsigned char pick[] = {'a',  '\n', 0x80, 0x8F, 0x90, 0xA0, 0xBF, 0xC0, 0xC2,
+                                         0xC3, 0xE0, 0xE2, 0xED, 0xF0, 0xF4, 0xF5, 0xFF};
+    char in[40], whole[160], head[160], tail[160];
+    size_t wl, hl, tl, cut;
+    uint32_t seed = 777;
+    (void)state;
+
+    for (int round = 0; round < 100000; round++) {
+        size_t len = 5 + round % 30, max = 4 + (size_t)round % 9, off, pieces;
+
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            in[i] = (char)pick[(seed >> 16) % sizeof(pick)];
+        }
+        cut = wc_text_cut(in, len, max);
+        if (len <= max)
+            assert_int_equal(cut, len);
+        else
+            assert_in_range(cut, max - 3, max);
+        wl = codec_sanitize(in, len, whole, sizeof(whole));
+        hl = codec_sanitize(in, cut, head, sizeof(head));
+        tl = codec_sanitize(in + cut, len - cut, tail, sizeof(tail));
+        assert_int_equal(hl + tl, wl);
+        assert_memory_equal(whole, head, hl);
+        assert_memory_equal(whole + hl, tail, tl);
+        for (off = 0, pieces = 0; off < len; pieces++)
+            off += wc_text_cut(in + off, len - off, max);
+        assert_true(pieces <= len / (max - 3) + 1);
+    }
+}
+
 static void test_rows(void **state)
 {
     wchar_t out[64];
@@ -231,12 +299,10 @@ static void test_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_placeholders),
-        cmocka_unit_test(test_sanitize_line),
-        cmocka_unit_test(test_next_invalid),
-        cmocka_unit_test(test_invalid_like_codec),
-        cmocka_unit_test(test_any_bytes_like_codec),
-        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_placeholders),         cmocka_unit_test(test_sanitize_line),
+        cmocka_unit_test(test_next_invalid),         cmocka_unit_test(test_invalid_like_codec),
+        cmocka_unit_test(test_any_bytes_like_codec), cmocka_unit_test(test_cut),
+        cmocka_unit_test(test_cut_any_bytes),        cmocka_unit_test(test_rows),
     };
     if (setlocale(LC_CTYPE, "C.UTF-8") == NULL) {
         /* wcwidth needs a UTF-8 locale; the C library ships C.UTF-8. */
