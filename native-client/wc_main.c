@@ -48,9 +48,13 @@
 #define WC_READ_CHUNK (64u * 1024u)
 
 /* Pipe mode: stdin is read into a buffer of this size; a line longer than
- * WC_STDIN_LINE_MAX bytes is sent in pieces of that size, each as a line. */
+ * WC_STDIN_LINE_MAX bytes is sent in pieces of at most that size, each as a
+ * line. The buffer holds a whole piece and the bytes wc_text_cut looks at
+ * past it. */
 #define WC_STDIN_BUF      (64u * 1024u)
 #define WC_STDIN_LINE_MAX (32u * 1024u)
+_Static_assert(WC_STDIN_BUF >= WC_STDIN_LINE_MAX + WC_TEXT_CUT_LOOKAHEAD,
+               "the stdin buffer holds a piece and what is looked at past it");
 
 /* Room for a status line. */
 #define WC_STATUS_MAX 512
@@ -460,40 +464,38 @@ static void on_accept(struct wc_app *a)
 }
 
 /* Pipe mode: send every complete line waiting in the stdin buffer, while
- * the output queue has room. At the end of input, the last partial line
- * goes too. */
+ * the output queue has room. A line longer than WC_STDIN_LINE_MAX goes in
+ * pieces, each sent as a line, cut between characters (wc_text_cut: never
+ * an empty piece, so any input moves on). At the end of input, the last
+ * partial line goes too. Bytes that are not UTF-8 go as U+FFFD (the box
+ * sanitizes what is inserted). */
 static void send_stdin_lines(struct wc_app *a)
 {
     size_t off = 0;
 
     while (off < a->in_len && !a->done) {
-        size_t qlen, len, next;
-        char *nl;
+        const char *s = a->in + off, *nl;
+        size_t qlen, avail = a->in_len - off, len, next;
 
         wc_session_output(&a->s, &qlen);
         if (qlen > WC_OUT_MAX / 2 || wc_session_box_dirty(&a->s))
             break;
-        nl = memchr(a->in + off, '\n', a->in_len - off);
-        if (nl != NULL) {
-            len = (size_t)(nl - (a->in + off));
-            next = off + len + 1;
-        } else if (a->in_len - off >= WC_STDIN_LINE_MAX || a->stdin_done) {
-            len = a->in_len - off;
-            if (len > WC_STDIN_LINE_MAX) {
-                len = WC_STDIN_LINE_MAX;
-                /* Do not cut a character in two. */
-                while (len > 0 && ((unsigned char)a->in[off + len] & 0xC0) == 0x80)
-                    len--;
-            }
+        nl = memchr(s, '\n', avail);
+        if (nl != NULL)
+            len = (size_t)(nl - s); /* the whole line is here */
+        else if (a->stdin_done || avail >= WC_STDIN_LINE_MAX + WC_TEXT_CUT_LOOKAHEAD)
+            len = avail; /* the last line, or enough of a long one to cut */
+        else
+            break;
+        if (len > WC_STDIN_LINE_MAX) {
+            len = wc_text_cut(s, len, WC_STDIN_LINE_MAX);
             next = off + len;
         } else {
-            break;
+            next = off + len + (nl != NULL);
+            if (len > 0 && s[len - 1] == '\r')
+                len--;
         }
-        if (len > 0 && a->in[off + len - 1] == '\r')
-            len--;
-        if (len > WC_STDIN_LINE_MAX)
-            len = WC_STDIN_LINE_MAX;
-        send_line(a, a->in + off, len);
+        send_line(a, s, len);
         off = next;
     }
     memmove(a->in, a->in + off, a->in_len - off);

@@ -5,6 +5,7 @@
  */
 #include "wc_pane.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,33 +116,97 @@ static int line_start(const char *s, size_t pos)
 }
 
 /*
+ * The longest k <= len such that the first k bytes of pat are the last k
+ * bytes of text (len bytes each), by Knuth-Morris-Pratt: border[i] is the
+ * length of the longest proper prefix of pat[0..i] that is also its suffix,
+ * so a mismatch falls back along borders instead of starting over. Each
+ * fall-back undoes one earlier step forward, so the whole takes at most
+ * 4 * len steps, added to *steps. border is scratch room for len entries.
+ */
+static size_t overlap(const char *text, const char *pat, size_t len, uint32_t *border,
+                      size_t *steps)
+{
+    size_t i, q = 0;
+
+    if (len == 0)
+        return 0;
+    border[0] = 0;
+    for (i = 1; i < len; i++) {
+        (*steps)++;
+        while (q > 0 && pat[i] != pat[q]) {
+            q = border[q - 1];
+            (*steps)++;
+        }
+        if (pat[i] == pat[q])
+            q++;
+        border[i] = (uint32_t)q;
+    }
+    q = 0;
+    for (i = 0; i < len; i++) {
+        (*steps)++;
+        while (q > 0 && (q == len || text[i] != pat[q])) {
+            q = border[q - 1];
+            (*steps)++;
+        }
+        if (q < len && text[i] == pat[q])
+            q++;
+    }
+    return q;
+}
+
+/*
  * After an R, how much of the new text n (nlen bytes) the reader has in
  * effect already seen, given the old text o of which t bytes were taken:
  *  1. the old taken text is a prefix of the new: all of it;
  *  2. else the longest line-aligned prefix of the new that the taken text
  *     ends with (the peer trimmed its view from the top and re-sent it);
  *  3. else the line-aligned common prefix (the peer edited or cleared).
+ * Stores the result in *taken. Linear in t + nlen, whatever the texts: a
+ * peer's R frames can be WC_PANE_MAX bytes each, and a search that tried
+ * every candidate length would cost billions of comparisons per frame.
+ * The steps taken are added to *steps.
+ * Returns WC_PANE_OK, or WC_PANE_ENOMEM (the scratch table for 2.).
  */
-static size_t taken_after_replace(const char *o, size_t t, const char *n, size_t nlen)
+static int taken_after_replace(const char *o, size_t t, const char *n, size_t nlen, size_t *taken,
+                               size_t *steps)
 {
-    size_t k, c;
+    size_t m, c;
 
+    *taken = 0;
     if (t == 0)
-        return 0;
-    if (nlen >= t && memcmp(o, n, t) == 0)
-        return t;
-    k = nlen < t ? nlen : t;
-    for (; k > 0; k--) {
-        if (n[k - 1] != '\n')
-            continue;
-        if (memcmp(o + t - k, n, k) == 0)
-            return k;
+        return WC_PANE_OK;
+    if (nlen >= t) {
+        *steps += t;
+        if (memcmp(o, n, t) == 0) {
+            *taken = t;
+            return WC_PANE_OK;
+        }
     }
-    for (c = 0; c < t && c < nlen && o[c] == n[c]; c++)
-        ;
-    while (c > 0 && !line_start(n, c))
+    /* Any prefix of n the taken text ends with ends with o[t - 1], so it
+     * is line-aligned exactly when o[t - 1] is a line end: then the longest
+     * overlap is the answer, and there is no need to try shorter ones. */
+    m = nlen < t ? nlen : t;
+    if (m > 0 && o[t - 1] == '\n') {
+        uint32_t *border = malloc(m * sizeof(*border));
+        size_t k;
+
+        if (border == NULL)
+            return WC_PANE_ENOMEM;
+        k = overlap(o + t - m, n, m, border, steps);
+        free(border);
+        if (k > 0) {
+            *taken = k;
+            return WC_PANE_OK;
+        }
+    }
+    for (c = 0; c < m && o[c] == n[c]; c++)
+        (*steps)++;
+    while (c > 0 && !line_start(n, c)) {
         c--;
-    return c;
+        (*steps)++;
+    }
+    *taken = c;
+    return WC_PANE_OK;
 }
 
 int wc_pane_replace(struct wc_pane *p, const char *s, size_t len)
@@ -156,7 +221,10 @@ int wc_pane_replace(struct wc_pane *p, const char *s, size_t len)
         s += skip;
         len -= skip;
     }
-    taken = taken_after_replace(p->text ? p->text : "", p->taken, s, len);
+    p->replace_steps = 0;
+    rc = taken_after_replace(p->text ? p->text : "", p->taken, s, len, &taken, &p->replace_steps);
+    if (rc != WC_PANE_OK)
+        return rc;
     rc = reserve(p, len);
     if (rc != WC_PANE_OK)
         return rc;
@@ -167,6 +235,11 @@ int wc_pane_replace(struct wc_pane *p, const char *s, size_t len)
     p->taken = taken;
     p->generation++;
     return WC_PANE_OK;
+}
+
+size_t wc_pane_replace_steps(const struct wc_pane *p)
+{
+    return p->replace_steps;
 }
 
 const char *wc_pane_text(const struct wc_pane *p, size_t *len)

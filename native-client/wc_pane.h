@@ -37,6 +37,7 @@ struct wc_pane {
     size_t cap;
     size_t taken;             /* bytes of text already handed out as lines */
     unsigned long generation; /* bumped on every change, for redraws */
+    size_t replace_steps;     /* see wc_pane_replace_steps() */
 };
 
 /* Prepare an empty pane. Allocates nothing. Returns WC_PANE_OK or
@@ -54,6 +55,12 @@ int wc_pane_append(struct wc_pane *p, const char *s, size_t len);
  * frame); keeps only the tail when longer than WC_PANE_MAX.
  * Returns WC_PANE_OK, WC_PANE_ENOMEM or WC_PANE_EINVAL. */
 int wc_pane_replace(struct wc_pane *p, const char *s, size_t len);
+
+/* Steps (byte comparisons and fall-backs) the last wc_pane_replace took to
+ * work out what the reader has already seen: at most 4 * (bytes taken +
+ * bytes of the new text), whatever the texts. Exposed so that tests can
+ * hold it to that bound, since a peer chooses both texts. */
+size_t wc_pane_replace_steps(const struct wc_pane *p);
 
 /* The current text, borrowed until the pane's next change. Never NULL. */
 const char *wc_pane_text(const struct wc_pane *p, size_t *len);

@@ -1,55 +1,82 @@
 /*
  * wc_text.c - placeholders for control characters, and row layout.
  *
- * Pure: no I/O. See wc_text.h.
+ * Pure: no I/O. See wc_text.h. What is valid UTF-8, and what replaces what
+ * is not, is the shared codec's decision (wt_codec.h): the client has no
+ * UTF-8 decoder of its own, so a peer's bytes read the same in the
+ * gateway, in the frame decoder and on this screen.
  */
 #define _XOPEN_SOURCE 700 /* wcwidth */
 #include "wc_text.h"
 
 #include <string.h>
 
-size_t wc_utf8_decode(const char *str, size_t len, uint32_t *cp)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    uint32_t c;
-    size_t n, i;
+#include "wt_codec.h"
 
-    if (s[0] < 0x80) {
-        *cp = s[0];
+/* Bytes in the UTF-8 sequence that a byte with this value starts (1 to 4),
+ * 0 for a continuation byte or one that starts nothing. Only the shape:
+ * whether the sequence is valid is the codec's decision. */
+static size_t seq_len(unsigned char b)
+{
+    if (b < 0x80)
         return 1;
+    if (b >= 0xC0 && b < 0xE0)
+        return 2;
+    if (b >= 0xE0 && b < 0xF0)
+        return 3;
+    if (b >= 0xF0 && b < 0xF8)
+        return 4;
+    return 0;
+}
+
+size_t wc_text_next(const char *s, size_t len, uint32_t *cp)
+{
+    static const uint32_t lead_bits[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = seq_len(u[0]), k, out_len;
+    char out[3 * WT_UTF8_PER_UNIT_MAX];
+
+    if (n > 0 && n <= len && wt_utf8_valid(s, n)) {
+        uint32_t c = u[0] & lead_bits[n];
+        for (k = 1; k < n; k++)
+            c = (c << 6) | (u[k] & 0x3Fu);
+        *cp = c;
+        return n;
     }
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        n = 2;
-        c = s[0] & 0x1Fu;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        n = 3;
-        c = s[0] & 0x0Fu;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        n = 4;
-        c = s[0] & 0x07u;
-    } else {
-        *cp = WC_TEXT_REPLACEMENT;
-        return 1;
-    }
-    if (n > len) {
-        *cp = WC_TEXT_REPLACEMENT;
-        return 1;
-    }
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            *cp = WC_TEXT_REPLACEMENT;
-            return 1;
+    /* Invalid here. The codec replaces the maximal invalid subsequence
+     * (1 to 3 bytes) with one U+FFFD, and a prefix of it, cut off by the
+     * end of the input, with one U+FFFD too; one byte past it starts
+     * another character. So its length is the longest prefix of at most
+     * 3 bytes that the codec turns into a single U+FFFD. */
+    *cp = WC_TEXT_REPLACEMENT;
+    for (k = len < 3 ? len : 3; k > 1; k--)
+        if (wt_utf8_sanitize(s, k, out, sizeof(out), &out_len) == WT_OK && out_len == 3 &&
+            memcmp(out, "\xef\xbf\xbd", 3) == 0)
+            return k;
+    return 1;
+}
+
+size_t wc_text_cut(const char *s, size_t len, size_t max)
+{
+    size_t p, lo;
+    uint32_t cp;
+
+    if (len <= max)
+        return len;
+    /* A character or an invalid sequence starts at a byte that is not a
+     * continuation byte (a stray continuation byte stands alone) and is
+     * at most 4 bytes long; it never holds a non-continuation byte after
+     * its first. So the only one that can straddle max starts at the last
+     * such byte among the 3 before max. */
+    lo = max >= 3 ? max - 3 : 0;
+    for (p = max; p > lo; p--) {
+        if (((unsigned char)s[p - 1] & 0xC0) != 0x80) {
+            if (p - 1 + wc_text_next(s + p - 1, len - (p - 1), &cp) > max)
+                return p - 1 > 0 ? p - 1 : max;
+            break;
         }
-        c = (c << 6) | (s[i] & 0x3Fu);
     }
-    /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
-        (c >= 0xD800 && c <= 0xDFFF)) {
-        *cp = WC_TEXT_REPLACEMENT;
-        return 1;
-    }
-    *cp = c;
-    return n;
+    return max;
 }
 
 size_t wc_utf8_encode(uint32_t cp, char out[4])
@@ -118,7 +145,7 @@ size_t wc_text_row(const char *s, size_t len, size_t pos, int width, wchar_t *ou
         width = 2;
     while (pos < len) {
         uint32_t cp;
-        size_t used = wc_utf8_decode(s + pos, len - pos, &cp);
+        size_t used = wc_text_next(s + pos, len - pos, &cp);
         int w;
 
         if (cp == '\n') {
@@ -186,7 +213,7 @@ int wc_text_sanitize_line(const char *in, size_t len, char *out, size_t out_cap,
         char enc[4];
         size_t k;
 
-        pos += wc_utf8_decode(in + pos, len - pos, &cp);
+        pos += wc_text_next(in + pos, len - pos, &cp);
         if (cp != '\t')
             cp = wc_text_display_cp(cp);
         k = wc_utf8_encode(cp, enc);

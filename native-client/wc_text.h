@@ -22,11 +22,33 @@
 #define WC_TEXT_REPLACEMENT 0xFFFDu
 
 /*
- * Decode one character of UTF-8 at s (len > 0 bytes). Stores the code point
- * in *cp and returns the number of bytes used (1 to 4). An invalid sequence
- * yields U+FFFD and uses 1 byte, so any input terminates.
+ * The character at the start of s (len > 0 bytes of any content), read by
+ * the shared codec's rules (wt_utf8_valid, wt_utf8_sanitize): stores the
+ * code point in *cp and returns the number of bytes it takes (1 to 4). An
+ * invalid sequence (overlong form, surrogate, past U+10FFFF, stray or
+ * missing continuation byte) yields U+FFFD and takes the bytes of its
+ * maximal invalid subsequence, which the codec replaces with one U+FFFD;
+ * so walking a text gives exactly the characters of its sanitized form,
+ * and always moves on.
  */
-size_t wc_utf8_decode(const char *s, size_t len, uint32_t *cp);
+size_t wc_text_next(const char *s, size_t len, uint32_t *cp);
+
+/* Bytes past the cut that wc_text_cut() looks at: a character that starts
+ * before the cut ends at most this far past it. */
+#define WC_TEXT_CUT_LOOKAHEAD 3
+
+/*
+ * Where to cut s (len bytes of any content) so that the piece before the
+ * cut holds at most max bytes and no character is cut in two: before the
+ * character (or the invalid sequence the codec replaces with one U+FFFD,
+ * as wc_text_next reads them) that would straddle max, otherwise at max.
+ * For the answer to hold, s must hold max + WC_TEXT_CUT_LOOKAHEAD bytes, or
+ * be all there is (the end of the input ends any character).
+ * Returns len if len <= max; else a cut in [max - 3, max], which is never 0
+ * for max >= 4: a reader that cuts its input in pieces this way always
+ * moves on, whatever the bytes.
+ */
+size_t wc_text_cut(const char *s, size_t len, size_t max);
 
 /* Encode cp as UTF-8 into out (4 bytes of room). Returns the byte count;
  * surrogates and values past U+10FFFF encode U+FFFD. */
@@ -46,7 +68,8 @@ uint32_t wc_text_display_cp(uint32_t cp);
 int wc_text_width(uint32_t cp);
 
 /*
- * Lay out one screen row of UTF-8 text s (len bytes) starting at byte pos,
+ * Lay out one screen row of UTF-8 text s (len bytes; invalid sequences show
+ * as U+FFFD, as wc_text_next reads them) starting at byte pos,
  * for a row of width columns (width >= 2). Stores up to out_cap - 1 display
  * characters, NUL-terminated, in out (may be NULL to only measure), and
  * their column count in *cols. The row ends at a '\n' (consumed, with a
@@ -59,7 +82,9 @@ size_t wc_text_row(const char *s, size_t len, size_t pos, int width, wchar_t *ou
 
 /*
  * Copy len bytes of UTF-8 in to out as a single line safe to print: each
- * character through wc_text_display_cp(), tabs kept, a final "\r" dropped.
+ * character (as wc_text_next reads it, so invalid sequences are replaced
+ * as the codec replaces them) through wc_text_display_cp(), tabs kept, a
+ * final "\r" dropped.
  * out needs 3 * len + 1 bytes; stores the length in *out_len and NUL-
  * terminates. Returns 0, or -1 if out_cap is too small (out holds a
  * truncated, still safe, line).

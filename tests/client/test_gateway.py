@@ -4,8 +4,9 @@ in its top pane (pipe mode and the terminal window), and a line typed there
 reaches a WebSocket client. Also the one-liner of the README:
 `printf 'hello\\n' | wintalk --connect HOST:PORT` posts a line to the hub.
 
-Needs the gateway program (build-dir/gateway/wintalk-gateway); skipped when
-it is not built. The gateway listens on 127.0.0.1 only.
+Needs the gateway program (build-dir/gateway/wintalk-gateway) and tmux;
+fails, saying so, when either is missing. The gateway listens on 127.0.0.1
+only.
 """
 
 import os
@@ -69,7 +70,6 @@ def pipe_mode(t, wt, tcp, ws):
 
 
 def window(t, wt, tcp, ws):
-    require(shutil.which("tmux"), "tmux is not installed")
     tmux = Tmux(f"wintalk-gw-test-{os.getpid()}")
     wait_screen = tmux.wait_screen
 
@@ -95,6 +95,7 @@ def main():
     a = args()
     gw = os.path.join(a.build_dir, "gateway", "wintalk-gateway")
     require(os.access(gw, os.X_OK), f"{gw} is missing")
+    require(shutil.which("tmux"), "tmux is not installed")
     t = Check("client.gateway")
     g = None
     ws = None

@@ -136,7 +136,6 @@ def self_signed_trusted(t, wt, pki):
 
 def window(t, wt, pki):
     """In the terminal window, the status line tells TLS and its check."""
-    require(shutil.which("tmux"), "tmux is not installed")
     for argv, cert, key, status in (
             (["--ca", pki["ca"]], pki["server_cert"], pki["server_key"], "certificate verified"),
             (["--insecure"], pki["self_cert"], pki["self_key"], "certificate NOT verified")):
@@ -435,6 +434,7 @@ def command_line(t, wt, pki):
 def main():
     a = args()
     require(shutil.which("openssl"), "the openssl command is missing")
+    require(shutil.which("tmux"), "tmux is not installed")
     t = Check("client.tls")
     with tempfile.TemporaryDirectory(prefix="wintalk-tls-") as d:
         pki = make_pki(d)
