@@ -82,6 +82,7 @@ struct gw_hub {
     size_t index_mask;
     uint64_t next_pid;
     uint64_t next_id;
+    char epoch[GW_EPOCH_HEX_LEN + 1]; /* cfg.epoch as a welcome shows it */
     unsigned guest_seq;
     /* history: a ring of the latest events' JSON */
     struct gw_hist *hist;
@@ -960,8 +961,22 @@ static int key_ok(const struct gw_hub *h, const char *key, size_t len)
     return CRYPTO_memcmp(d, h->key_digest, sizeof d) == 0;
 }
 
-static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
+/*
+ * Whether a hello's last_id must not be trusted: it is from another epoch,
+ * or it has none. Ids start again at 1 in a new epoch, so such a last_id
+ * may name an event of this one that the browser never saw.
+ */
+static int epoch_reset(const struct gw_hub *h, const struct gw_cmsg *m)
 {
+    if (!m->epoch)
+        return m->last_id != 0;
+    return m->epoch_len != GW_EPOCH_HEX_LEN || memcmp(m->epoch, h->epoch, GW_EPOCH_HEX_LEN) != 0;
+}
+
+static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m)
+{
+    int reset = epoch_reset(h, m);
+    uint64_t last_id = reset ? 0 : m->last_id;
     struct gw_jw w;
     gw_jw_init(&w, h->cfg.headroom, 512 + h->hist_bytes);
     gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\",\"you\":{\"pid\":");
@@ -994,15 +1009,18 @@ static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
     }
     gw_jw_lit(&w, "],\"participants_count\":");
     gw_jw_uint(&w, count);
-    gw_jw_lit(&w, ",\"history\":[");
+    gw_jw_lit(&w, ",\"epoch\":\"");
+    gw_jw_lit(&w, h->epoch);
+    gw_jw_lit(&w, reset ? "\",\"reset\":true,\"history\":[" : "\",\"reset\":false,\"history\":[");
     /* Which retained events to send: all after last_id, or the latest few
-     * on a first visit; gap when some of those after last_id are gone. */
+     * on a first visit or a reset; gap when some of those after last_id
+     * are gone, and on a reset (for clients that only know gap). */
     uint64_t latest = h->next_id - 1;
     uint64_t oldest = h->hist_count ? h->hist[h->hist_head].id : h->next_id;
     int gap = 0;
     size_t from = 0;
     if (last_id == 0 || last_id > latest) {
-        gap = last_id > latest;
+        gap = reset || last_id > latest;
         from = h->hist_count > GW_WELCOME_RECENT ? h->hist_count - GW_WELCOME_RECENT : 0;
     } else {
         gap = oldest > last_id + 1;
@@ -1056,7 +1074,7 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     if (!m->nick || !m->nick_len || change_nick(h, p, now, m->nick, m->nick_len, m->ref) != 0)
         guest_name(h, p);
     p->joined = 1;
-    welcome(h, p, m->last_id);
+    welcome(h, p, m);
     post_join(h, p, now);
 }
 
@@ -1191,6 +1209,7 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
     h->cfg.key = NULL;
     h->next_pid = 1;
     h->next_id = 1;
+    snprintf(h->epoch, sizeof h->epoch, "%016llx", (unsigned long long)cfg->epoch);
     *out = h;
     return GW_OK;
 }

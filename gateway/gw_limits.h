@@ -85,7 +85,15 @@
  * so a default gateway never reaches it. */
 #define GW_PRESENCE_MAX 500u
 
-/* Events a browser gets in its welcome on a first visit (last_id 0). */
+/* The epoch of the event ids (a 64-bit random number the adapter makes
+ * when the history starts), as a welcome shows it: this many lowercase hex
+ * digits. A hello may give one of at most GW_EPOCH_MAX_BYTES (more: 552);
+ * anything but the current epoch means the browser's history was reset. */
+#define GW_EPOCH_HEX_LEN 16u
+#define GW_EPOCH_MAX_BYTES 64u
+
+/* Events a browser gets in its welcome on a first visit (last_id 0), or
+ * when its history was reset (another epoch). */
 #define GW_WELCOME_RECENT 100u
 
 /* The history in one welcome, in bytes: past it the oldest events are left
