@@ -247,18 +247,45 @@ static struct gw_buf *frame(struct gw_hub *h, enum wt_op op, const char *text, s
     return b;
 }
 
-/* A line for one TCP participant only ("* ..."), not part of the room's
- * transcript. */
-static void tcp_personal(struct gw_hub *h, struct gw_part *p, const char *text)
+/* The A frame of a line for one TCP participant only ("* ..."). Caller
+ * owns the buffer; NULL when out of memory. */
+static struct gw_buf *personal_frame(struct gw_hub *h, const char *text)
 {
     char line[GW_TEXT_MAX_BYTES + 16];
     int n = snprintf(line, sizeof line, "* %s\r\n", text);
     if (n < 0)
-        return;
+        return NULL;
     if ((size_t)n >= sizeof line)
         n = (int)sizeof line - 1;
-    struct gw_buf *b = frame(h, WT_OP_APPEND, line, (size_t)n);
+    return frame(h, WT_OP_APPEND, line, (size_t)n);
+}
+
+/* A line for one TCP participant only ("* ..."), not part of the room's
+ * transcript. */
+static void tcp_personal(struct gw_hub *h, struct gw_part *p, const char *text)
+{
+    struct gw_buf *b = personal_frame(h, text);
     push_tcp(h, p, b, 0);
+    gw_buf_unref(b);
+}
+
+/*
+ * The line that tells a TCP participant why it is being closed; the caller
+ * marks it closing next, so nothing is queued after it. The reason must be
+ * the last bytes the peer gets: a full queue (a peer that stopped reading)
+ * would otherwise turn it into a resync, which a closing participant never
+ * gets, and the peer would be cut without being told. So queued output is
+ * dropped for it, oldest first, all but a handshake not yet written.
+ */
+static void tcp_last_line(struct gw_hub *h, struct gw_part *p, const char *text)
+{
+    if (p->closing)
+        return;
+    struct gw_buf *b = personal_frame(h, text);
+    if (b && gw_queue_push_last(&p->q, b, 0, GW_ITEM_SOLO) == 0) {
+        gw_metrics_queue(&h->metrics, GW_VIA_TCP, p->q.bytes);
+        wake(h, p);
+    }
     gw_buf_unref(b);
 }
 
@@ -849,7 +876,7 @@ static void tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *
         h->metrics.rejections[GW_REJ_TOO_LARGE]++;
     else if (code == GW_R_UNREADABLE)
         h->metrics.rejections[GW_REJ_MALFORMED]++;
-    tcp_personal(h, p, text);
+    tcp_last_line(h, p, text);
     snprintf(reason, sizeof reason, "%s", why);
     start_closing(h, p, GW_CLOSE_POLICY, reason);
 }
@@ -1291,7 +1318,7 @@ int gw_hub_refuse(struct gw_hub *h, enum gw_via via, void *user, const char *why
     snprintf(text, sizeof text, "error 421: %s", why);
     gw_metrics_error(&h->metrics, GW_R_SHUTDOWN);
     if (via == GW_VIA_TCP) {
-        tcp_personal(h, p, text);
+        tcp_last_line(h, p, text);
     } else {
         struct gw_buf *b = gw_json_error(GW_R_SHUTDOWN, why, NULL, h->cfg.headroom);
         push_web(h, p, b);
@@ -1320,7 +1347,7 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
     }
     if (via == GW_VIA_TCP) {
         if (full) {
-            tcp_personal(h, p, "error 421: the gateway is full, try again later");
+            tcp_last_line(h, p, "error 421: the gateway is full, try again later");
             start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
             return GW_OK;
         }
@@ -1385,7 +1412,7 @@ void gw_hub_shutdown(struct gw_hub *h, int64_t now)
             }
             gw_buf_unref(b);
         } else {
-            tcp_personal(h, p, "gateway shutting down");
+            tcp_last_line(h, p, "gateway shutting down");
         }
         start_closing(h, p, GW_CLOSE_GOING_AWAY, "gateway shutting down");
     }

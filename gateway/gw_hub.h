@@ -19,7 +19,9 @@
  * one WINTALK A frame) and every recipient's queue references those bytes.
  * Queues are bounded (gw_limits.h). A TCP participant past its bound gets
  * one R frame of the current transcript instead; a browser past its bound
- * is closed with 4421 and resumes by id.
+ * is closed with 4421 and resumes by id. The line telling a TCP participant
+ * why it is closed is always its last output: queued output makes room
+ * for it.
  */
 #ifndef GW_HUB_H
 #define GW_HUB_H

@@ -104,7 +104,9 @@
 /* Output queues. A TCP participant past its bound loses the queue and gets
  * one R frame of the current transcript instead (the view is the state). A
  * browser past its bound is closed with 4421 and resumes by id. A single
- * item larger than the bound (a welcome) is accepted into an empty queue. */
+ * item larger than the bound (a welcome) is accepted into an empty queue.
+ * The line telling a TCP participant why it is closed never waits on the
+ * bound: the oldest queued output is dropped for it (gw_queue_push_last). */
 #define GW_TCP_QUEUE_MAX_BYTES (64u * 1024u)
 #define GW_WEB_QUEUE_MAX_BYTES (512u * 1024u)
 #define GW_QUEUE_MAX_ITEMS 4096u
