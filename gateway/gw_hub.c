@@ -82,6 +82,7 @@ struct gw_hub {
     size_t index_mask;
     uint64_t next_pid;
     uint64_t next_id;
+    char epoch[GW_EPOCH_HEX_LEN + 1]; /* cfg.epoch as a welcome shows it */
     unsigned guest_seq;
     /* history: a ring of the latest events' JSON */
     struct gw_hist *hist;
@@ -248,18 +249,45 @@ static struct gw_buf *frame(struct gw_hub *h, enum wt_op op, const char *text, s
     return b;
 }
 
-/* A line for one TCP participant only ("* ..."), not part of the room's
- * transcript. */
-static void tcp_personal(struct gw_hub *h, struct gw_part *p, const char *text)
+/* The A frame of a line for one TCP participant only ("* ..."). Caller
+ * owns the buffer; NULL when out of memory. */
+static struct gw_buf *personal_frame(struct gw_hub *h, const char *text)
 {
     char line[GW_TEXT_MAX_BYTES + 16];
     int n = snprintf(line, sizeof line, "* %s\r\n", text);
     if (n < 0)
-        return;
+        return NULL;
     if ((size_t)n >= sizeof line)
         n = (int)sizeof line - 1;
-    struct gw_buf *b = frame(h, WT_OP_APPEND, line, (size_t)n);
+    return frame(h, WT_OP_APPEND, line, (size_t)n);
+}
+
+/* A line for one TCP participant only ("* ..."), not part of the room's
+ * transcript. */
+static void tcp_personal(struct gw_hub *h, struct gw_part *p, const char *text)
+{
+    struct gw_buf *b = personal_frame(h, text);
     push_tcp(h, p, b, 0);
+    gw_buf_unref(b);
+}
+
+/*
+ * The line that tells a TCP participant why it is being closed; the caller
+ * marks it closing next, so nothing is queued after it. The reason must be
+ * the last bytes the peer gets: a full queue (a peer that stopped reading)
+ * would otherwise turn it into a resync, which a closing participant never
+ * gets, and the peer would be cut without being told. So queued output is
+ * dropped for it, oldest first, all but a handshake not yet written.
+ */
+static void tcp_last_line(struct gw_hub *h, struct gw_part *p, const char *text)
+{
+    if (p->closing)
+        return;
+    struct gw_buf *b = personal_frame(h, text);
+    if (b && gw_queue_push_last(&p->q, b, 0, GW_ITEM_SOLO) == 0) {
+        gw_metrics_queue(&h->metrics, GW_VIA_TCP, p->q.bytes);
+        wake(h, p);
+    }
     gw_buf_unref(b);
 }
 
@@ -852,7 +880,7 @@ static void tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *
         h->metrics.rejections[GW_REJ_TOO_LARGE]++;
     else if (code == GW_R_UNREADABLE)
         h->metrics.rejections[GW_REJ_MALFORMED]++;
-    tcp_personal(h, p, text);
+    tcp_last_line(h, p, text);
     snprintf(reason, sizeof reason, "%s", why);
     start_closing(h, p, GW_CLOSE_POLICY, reason);
 }
@@ -964,8 +992,22 @@ static int key_ok(const struct gw_hub *h, const char *key, size_t len)
     return CRYPTO_memcmp(d, h->key_digest, sizeof d) == 0;
 }
 
-static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
+/*
+ * Whether a hello's last_id must not be trusted: it is from another epoch,
+ * or it has none. Ids start again at 1 in a new epoch, so such a last_id
+ * may name an event of this one that the browser never saw.
+ */
+static int epoch_reset(const struct gw_hub *h, const struct gw_cmsg *m)
 {
+    if (!m->epoch)
+        return m->last_id != 0;
+    return m->epoch_len != GW_EPOCH_HEX_LEN || memcmp(m->epoch, h->epoch, GW_EPOCH_HEX_LEN) != 0;
+}
+
+static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m)
+{
+    int reset = epoch_reset(h, m);
+    uint64_t last_id = reset ? 0 : m->last_id;
     struct gw_jw w;
     gw_jw_init(&w, h->cfg.headroom, 512 + h->hist_bytes);
     gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\",\"you\":{\"pid\":");
@@ -998,15 +1040,18 @@ static void welcome(struct gw_hub *h, struct gw_part *p, uint64_t last_id)
     }
     gw_jw_lit(&w, "],\"participants_count\":");
     gw_jw_uint(&w, count);
-    gw_jw_lit(&w, ",\"history\":[");
+    gw_jw_lit(&w, ",\"epoch\":\"");
+    gw_jw_lit(&w, h->epoch);
+    gw_jw_lit(&w, reset ? "\",\"reset\":true,\"history\":[" : "\",\"reset\":false,\"history\":[");
     /* Which retained events to send: all after last_id, or the latest few
-     * on a first visit; gap when some of those after last_id are gone. */
+     * on a first visit or a reset; gap when some of those after last_id
+     * are gone, and on a reset (for clients that only know gap). */
     uint64_t latest = h->next_id - 1;
     uint64_t oldest = h->hist_count ? h->hist[h->hist_head].id : h->next_id;
     int gap = 0;
     size_t from = 0;
     if (last_id == 0 || last_id > latest) {
-        gap = last_id > latest;
+        gap = reset || last_id > latest;
         from = h->hist_count > GW_WELCOME_RECENT ? h->hist_count - GW_WELCOME_RECENT : 0;
     } else {
         gap = oldest > last_id + 1;
@@ -1060,7 +1105,7 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     if (!m->nick || !m->nick_len || change_nick(h, p, now, m->nick, m->nick_len, m->ref) != 0)
         guest_name(h, p);
     p->joined = 1;
-    welcome(h, p, m->last_id);
+    welcome(h, p, m);
     post_join(h, p, now);
 }
 
@@ -1195,6 +1240,7 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
     h->cfg.key = NULL;
     h->next_pid = 1;
     h->next_id = 1;
+    snprintf(h->epoch, sizeof h->epoch, "%016llx", (unsigned long long)cfg->epoch);
     *out = h;
     return GW_OK;
 }
@@ -1276,7 +1322,7 @@ int gw_hub_refuse(struct gw_hub *h, enum gw_via via, void *user, const char *why
     snprintf(text, sizeof text, "error 421: %s", why);
     gw_metrics_error(&h->metrics, GW_R_SHUTDOWN);
     if (via == GW_VIA_TCP) {
-        tcp_personal(h, p, text);
+        tcp_last_line(h, p, text);
     } else {
         struct gw_buf *b = gw_json_error(GW_R_SHUTDOWN, why, NULL, h->cfg.headroom);
         push_web(h, p, b);
@@ -1305,7 +1351,7 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
     }
     if (via == GW_VIA_TCP) {
         if (full) {
-            tcp_personal(h, p, "error 421: the gateway is full, try again later");
+            tcp_last_line(h, p, "error 421: the gateway is full, try again later");
             start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
             return GW_OK;
         }
@@ -1375,7 +1421,7 @@ void gw_hub_shutdown(struct gw_hub *h, int64_t now)
             }
             gw_buf_unref(b);
         } else {
-            tcp_personal(h, p, "gateway shutting down");
+            tcp_last_line(h, p, "gateway shutting down");
         }
         start_closing(h, p, GW_CLOSE_GOING_AWAY, "gateway shutting down");
     }

@@ -19,7 +19,9 @@
  * one WINTALK A frame) and every recipient's queue references those bytes.
  * Queues are bounded (gw_limits.h). A TCP participant past its bound gets
  * one R frame of the current transcript instead; a browser past its bound
- * is closed with 4421 and resumes by id.
+ * is closed with 4421 and resumes by id. The line telling a TCP participant
+ * why it is closed is always its last output: queued output makes room
+ * for it.
  */
 #ifndef GW_HUB_H
 #define GW_HUB_H
@@ -73,6 +75,16 @@ struct gw_hub_config {
     /* Access key browsers give in hello and TCP participants with /login;
      * NULL or "" for none. Only a digest of it is kept. */
     const char *key;
+    /*
+     * The epoch of the event ids: ids are unique within one epoch only, so
+     * a browser that resumes with a last_id of another epoch (the gateway
+     * restarted and its ids started again) is told its history was reset
+     * instead of being given a silent gap. The adapter makes it at random
+     * when the history starts (with the history, once that is kept); the
+     * hub makes none, being pure. Welcomes show it as GW_EPOCH_HEX_LEN
+     * lowercase hex digits.
+     */
+    uint64_t epoch;
     /* Queue bounds; 0 for GW_TCP_QUEUE_MAX_BYTES / GW_WEB_QUEUE_MAX_BYTES. */
     size_t tcp_queue_max_bytes;
     size_t web_queue_max_bytes;

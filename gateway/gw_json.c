@@ -379,6 +379,11 @@ int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, cons
             break;
         if ((rc = get_str(root, "key", 0, GW_KEY_MAX_BYTES, &out->key, &out->key_len, why)))
             break;
+        /* null, like a missing epoch: a client that has none yet. */
+        if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "epoch")) &&
+            (rc = get_str(root, "epoch", 0, GW_EPOCH_MAX_BYTES, &out->epoch, &out->epoch_len,
+                          why)))
+            break;
         const cJSON *last = cJSON_GetObjectItemCaseSensitive(root, "last_id");
         if (last && !cJSON_IsNull(last)) {
             if (!is_int(last, 0)) {
@@ -408,5 +413,6 @@ void gw_cmsg_free(struct gw_cmsg *m)
     free(m->text);
     free(m->nick);
     free(m->key);
-    m->text = m->nick = m->key = NULL;
+    free(m->epoch);
+    m->text = m->nick = m->key = m->epoch = NULL;
 }

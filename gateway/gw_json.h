@@ -99,6 +99,8 @@ struct gw_cmsg {
     char *key;              /* hello (optional) */
     size_t key_len;
     uint64_t last_id;       /* hello; 0 when absent */
+    char *epoch;            /* hello (optional): the epoch of last_id */
+    size_t epoch_len;
     char ref[GW_REF_MAX_BYTES * 6 + 3]; /* the client's ref as JSON, "" if none */
 };
 
@@ -111,7 +113,7 @@ struct gw_cmsg {
  *   -GW_R_UNREADABLE  not UTF-8, not JSON, or not an object
  *   -GW_R_BAD_ARGS    a field missing or of the wrong type (also a bad ref)
  *   -GW_R_UNKNOWN     an unknown "type"
- *   -GW_R_TOO_LARGE   a nick or key longer than its bound
+ *   -GW_R_TOO_LARGE   a nick, key or epoch longer than its bound
  */
 int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, const char **why);
 

@@ -85,7 +85,15 @@
  * so a default gateway never reaches it. */
 #define GW_PRESENCE_MAX 500u
 
-/* Events a browser gets in its welcome on a first visit (last_id 0). */
+/* The epoch of the event ids (a 64-bit random number the adapter makes
+ * when the history starts), as a welcome shows it: this many lowercase hex
+ * digits. A hello may give one of at most GW_EPOCH_MAX_BYTES (more: 552);
+ * anything but the current epoch means the browser's history was reset. */
+#define GW_EPOCH_HEX_LEN 16u
+#define GW_EPOCH_MAX_BYTES 64u
+
+/* Events a browser gets in its welcome on a first visit (last_id 0), or
+ * when its history was reset (another epoch). */
 #define GW_WELCOME_RECENT 100u
 
 /* The history in one welcome, in bytes: past it the oldest events are left
@@ -96,7 +104,9 @@
 /* Output queues. A TCP participant past its bound loses the queue and gets
  * one R frame of the current transcript instead (the view is the state). A
  * browser past its bound is closed with 4421 and resumes by id. A single
- * item larger than the bound (a welcome) is accepted into an empty queue. */
+ * item larger than the bound (a welcome) is accepted into an empty queue.
+ * The line telling a TCP participant why it is closed never waits on the
+ * bound: the oldest queued output is dropped for it (gw_queue_push_last). */
 #define GW_TCP_QUEUE_MAX_BYTES (64u * 1024u)
 #define GW_WEB_QUEUE_MAX_BYTES (512u * 1024u)
 #define GW_QUEUE_MAX_ITEMS 4096u

@@ -16,6 +16,7 @@
 #define _DEFAULT_SOURCE
 
 #include <libwebsockets.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include <errno.h>
@@ -1172,6 +1173,12 @@ int main(int argc, char **argv)
         .wake = on_wake,
         .ctx = &app,
     };
+    /* The epoch of this run's event ids: random, so that a browser resuming
+     * with an id from an earlier run is told its history was reset. */
+    if (RAND_bytes((unsigned char *)&hc.epoch, sizeof hc.epoch) != 1) {
+        fprintf(stderr, "wintalk-gateway: no random source for the event epoch\n");
+        return 1;
+    }
     int rc = gw_hub_new(&app.hub, &hc);
     if (rc) {
         fprintf(stderr, "wintalk-gateway: %s\n", gw_strerror(rc));

@@ -76,10 +76,9 @@ static int grow(struct gw_queue *q)
     return 0;
 }
 
-int gw_queue_push(struct gw_queue *q, struct gw_buf *b, unsigned flags)
+/* Append without looking at max_bytes. */
+static int push_item(struct gw_queue *q, struct gw_buf *b, unsigned flags)
 {
-    if (q->count && (q->bytes + b->len > q->max_bytes || q->count >= q->max_items))
-        return GW_QUEUE_FULL;
     if (q->count == q->cap) {
         int rc = grow(q);
         if (rc)
@@ -91,6 +90,38 @@ int gw_queue_push(struct gw_queue *q, struct gw_buf *b, unsigned flags)
     q->count++;
     q->bytes += b->len;
     return 0;
+}
+
+int gw_queue_push(struct gw_queue *q, struct gw_buf *b, unsigned flags)
+{
+    if (q->count && (q->bytes + b->len > q->max_bytes || q->count >= q->max_items))
+        return GW_QUEUE_FULL;
+    return push_item(q, b, flags);
+}
+
+int gw_queue_push_last(struct gw_queue *q, struct gw_buf *b, unsigned flags, unsigned keep)
+{
+    size_t over_bytes = q->bytes + b->len > q->max_bytes ? q->bytes + b->len - q->max_bytes : 0;
+    size_t over_items = q->count >= q->max_items ? q->count + 1 - q->max_items : 0;
+    /* Compact the ring in place, oldest first, leaving out the items that
+     * must go: an item only moves towards the head, over one already
+     * read. */
+    size_t w = 0, n = q->count;
+    for (size_t i = 0; i < n; i++) {
+        struct gw_item it = q->items[(q->head + i) % q->cap];
+        if ((over_bytes || over_items) && !(it.flags & keep)) {
+            over_bytes = over_bytes > it.buf->len ? over_bytes - it.buf->len : 0;
+            over_items -= over_items ? 1 : 0;
+            q->bytes -= it.buf->len;
+            gw_buf_unref(it.buf);
+            continue;
+        }
+        q->items[(q->head + w++) % q->cap] = it;
+    }
+    q->count = w;
+    if (over_items)
+        return GW_QUEUE_FULL;
+    return push_item(q, b, flags);
 }
 
 const struct gw_item *gw_queue_peek(const struct gw_queue *q)

@@ -74,6 +74,17 @@ void gw_queue_clear(struct gw_queue *q);
 #define GW_QUEUE_NOMEM (-2)
 int gw_queue_push(struct gw_queue *q, struct gw_buf *b, unsigned flags);
 
+/*
+ * Append a reference to b as the last item the queue will be given (a
+ * participant's closing line, which must reach it): when b does not fit,
+ * the oldest items without any of the `keep` flags are dropped until it
+ * does. If the kept items alone leave no room in bytes, b is queued past
+ * max_bytes all the same: it is one item of bounded size, and nothing is
+ * pushed after it. Returns 0, GW_QUEUE_FULL when kept items alone reach
+ * max_items (nothing is queued), or GW_QUEUE_NOMEM.
+ */
+int gw_queue_push_last(struct gw_queue *q, struct gw_buf *b, unsigned flags, unsigned keep);
+
 /* The oldest item, or NULL if empty. Borrowed until the next pop. */
 const struct gw_item *gw_queue_peek(const struct gw_queue *q);
 

@@ -37,6 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
     } while (0)
 
 #define MAX_PARTS 12u
+/* The hub's epoch, and as a welcome shows it. */
+#define FUZZ_EPOCH 0x5eed00000000a001ull
+#define FUZZ_EPOCH_HEX "5eed00000000a001"
 #define TCP_Q 2048u
 #define WEB_Q 8192u
 
@@ -74,6 +77,9 @@ static void check_web_event(struct fp *f, cJSON *ev, uint64_t hub_last)
     CHECK(cJSON_IsString(type));
     cJSON *id = cJSON_GetObjectItemCaseSensitive(ev, "id");
     if (!strcmp(type->valuestring, "welcome")) {
+        cJSON *epoch = cJSON_GetObjectItemCaseSensitive(ev, "epoch");
+        CHECK(cJSON_IsString(epoch) && !strcmp(epoch->valuestring, FUZZ_EPOCH_HEX));
+        CHECK(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(ev, "reset")));
         cJSON *last = cJSON_GetObjectItemCaseSensitive(ev, "last_id");
         CHECK(cJSON_IsNumber(last) && (uint64_t)last->valuedouble <= hub_last);
         double prev = 0;
@@ -145,6 +151,8 @@ static const char *const json_templates[][2] = {
     {"{\"type\":\"hello\",\"key\":\"", "\"}"},
     {"{\"type\":\"say\",\"text\":\"/", "\",\"ref\":7}"},
     {"", ""},
+    {"{\"type\":\"hello\",\"last_id\":2,\"epoch\":\"", "\"}"},
+    {"{\"type\":\"hello\",\"last_id\":2,\"epoch\":\"" FUZZ_EPOCH_HEX "\",\"nick\":\"", "\"}"},
 };
 
 static const char *const tcp_snippets[] = {
@@ -167,6 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .key = (conf >> 6) & 1 ? "s3cret" : NULL,
         .tcp_queue_max_bytes = TCP_Q,
         .web_queue_max_bytes = WEB_Q,
+        .epoch = FUZZ_EPOCH,
     };
     struct gw_hub *h;
     CHECK(gw_hub_new(&h, &cfg) == GW_OK);

@@ -13,6 +13,18 @@ def messages(events):
     return [e for e in events if e.get("type") == "message"]
 
 
+def resume(ws, last_id, epoch, nick=None, timeout=None):
+    """hello with the last event id seen and the epoch of the welcome it was
+    seen under (None: left out); returns the welcome."""
+    msg = {"type": "hello", "last_id": last_id}
+    if epoch is not None:
+        msg["epoch"] = epoch
+    if nick is not None:
+        msg["nick"] = nick
+    ws.send_json(msg)
+    return ws.next_event(lambda e: e.get("type") == "welcome", timeout)
+
+
 def collect(ws, seconds):
     """Every event a browser gets within `seconds`."""
     out = []

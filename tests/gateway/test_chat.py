@@ -4,7 +4,7 @@ import time
 import unittest
 
 from gwtest import (Gateway, TcpClient, WsClient, collect, main, messages, units, frame,
-                    HANDSHAKE, PRIMING)
+                    resume, HANDSHAKE, PRIMING)
 
 TEXT = "¿Qué tal? ñandú 😀"
 
@@ -187,7 +187,7 @@ class Resume(unittest.TestCase):
             tcp = TcpClient(gw.tcp_port)
             tcp.read_greeting()
             w = WsClient(gw.http_port)
-            w.hello(nick="reader")
+            epoch = w.hello(nick="reader")["epoch"]
             talker.send_json({"type": "say", "text": "before"})
             last = w.next_event(lambda e: e["type"] == "message")["id"]
             w.close()
@@ -198,8 +198,9 @@ class Resume(unittest.TestCase):
             talker.send_json({"type": "say", "text": "done"})
             talker.next_event(lambda e: e.get("text") == "done")
             w = WsClient(gw.http_port)
-            welcome = w.hello(nick="reader", last_id=last)
+            welcome = resume(w, last, epoch, nick="reader")
             self.assertFalse(welcome["gap"])
+            self.assertFalse(welcome["reset"])
             hist = welcome["history"]
             ids = [e["id"] for e in hist]
             self.assertEqual(ids, sorted(set(ids)), "no duplicates, in order")

@@ -396,6 +396,8 @@ static void batching_and_sharing(void **state)
     gw_hub_free(h);
 }
 
+/* Resuming in the same epoch (the hub's, 0 here): see test_hub_epoch.c for
+ * other epochs. */
 static void resume_by_id(void **state)
 {
     (void)state;
@@ -405,7 +407,7 @@ static void resume_by_id(void **state)
     in(h, a, T0 + 1, "A2:a\n");                            /* id 3 */
     gw_hub_disconnect(h, w, T0 + 2, "closed");             /* id 4: leave */
     in(h, a, T0 + 3, "A2:b\nA2:c\n");                      /* ids 5, 6 */
-    w = web(h, T0 + 4, "{\"type\":\"hello\",\"last_id\":3}");
+    w = web(h, T0 + 4, "{\"type\":\"hello\",\"last_id\":3,\"epoch\":\"0000000000000000\"}");
     char *out = drain(h, w);
     const char *want =
         "\"history\":[{\"type\":\"leave\",\"id\":4,\"time\":1795555200002,\"pid\":2,\"nick\":\"guest-2\",\"via\":\"web\",\"reason\":\"closed\"},"
@@ -420,12 +422,13 @@ static void resume_by_id(void **state)
     /* A last_id from before the retained history: gap. */
     for (unsigned i = 0; i < GW_HISTORY_MAX_EVENTS; i++)
         in(h, a, T0 + 5, "A2:z\n");
-    uint64_t w2 = web(h, T0 + 6, "{\"type\":\"hello\",\"last_id\":3}");
+    uint64_t w2 = web(h, T0 + 6, "{\"type\":\"hello\",\"last_id\":3,\"epoch\":\"0000000000000000\"}");
     out = drain(h, w2);
     assert_non_null(strstr(out, "\"gap\":true}"));
     free(out);
-    /* A last_id from the future (another run): gap, recent history. */
-    uint64_t w3 = web(h, T0 + 6, "{\"type\":\"hello\",\"last_id\":999999}");
+    /* A last_id past the latest (of this epoch, so none was ever sent):
+     * gap, recent history. */
+    uint64_t w3 = web(h, T0 + 6, "{\"type\":\"hello\",\"last_id\":999999,\"epoch\":\"0000000000000000\"}");
     out = drain(h, w3);
     assert_non_null(strstr(out, "\"gap\":true}"));
     free(out);

@@ -78,7 +78,16 @@ static void parse_good(void **state)
     assert_string_equal(m.nick, "alice");
     assert_string_equal(m.key, "s3cret");
     assert_int_equal(m.last_id, 57);
+    assert_null(m.epoch);
     assert_string_equal(m.ref, "");
+    gw_cmsg_free(&m);
+
+    assert_int_equal(parse("{\"type\":\"hello\",\"last_id\":57,\"epoch\":\"5eed00000000a001\"}", &m), 0);
+    assert_string_equal(m.epoch, "5eed00000000a001");
+    assert_int_equal(m.epoch_len, 16);
+    gw_cmsg_free(&m);
+    assert_int_equal(parse("{\"type\":\"hello\",\"epoch\":null}", &m), 0);
+    assert_null(m.epoch);
     gw_cmsg_free(&m);
 
     assert_int_equal(parse("{\"type\":\"say\",\"text\":\"\\u00bfQu\\u00e9? \\ud83d\\ude00\",\"ref\":\"r\\\"1\"}", &m), 0);
@@ -131,6 +140,8 @@ static void parse_bad(void **state)
         {"{\"type\":\"hello\",\"last_id\":-1}", 501},
         {"{\"type\":\"hello\",\"last_id\":1.5}", 501},
         {"{\"type\":\"hello\",\"nick\":7}", 501},
+        {"{\"type\":\"hello\",\"last_id\":7,\"epoch\":7}", 501},
+        {"{\"type\":\"hello\",\"epoch\":\"00000000000000000000000000000000000000000000000000000000000000000\"}", 552},
         {"{\"type\":\"hello\",\"nick\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", 552},
         {"{\"type\":\"say\",\"text\":\"x\",\"ref\":{}}", 501},
         {"{\"type\":\"say\",\"text\":\"x\",\"ref\":1.5}", 501},

@@ -83,6 +83,8 @@ class ProtocolDoc(unittest.TestCase):
         welcome = alice.next_event(lambda e: e["type"] == "welcome")
         self.same_shape(welcome, self.server_example("welcome"), "welcome")
         self.assertEqual(welcome["you"]["nick"], hello1["nick"])
+        self.assertIs(welcome["reset"], False)
+        self.assertRegex(welcome["epoch"], r"^[0-9a-f]{16}$")
         self.assertEqual([p["typing"] for p in welcome["participants"] if p["via"] == "tcp"],
                          ["hel"])
         bob = WsClient(gw.http_port)
@@ -164,13 +166,30 @@ class ProtocolDoc(unittest.TestCase):
             t.close()
             w.close()
 
-        # The hello with a key and a last_id from an earlier run.
+        # The hello with a key and a last_id and epoch from an earlier run:
+        # the reset welcome example, the new run's events from its first.
+        reset_ex = self.server_example("welcome", lambda e: e["reset"])
         with Gateway(args=["--key", hello2["key"]]) as gw:
+            t = TcpClient(gw.tcp_port)
+            t.read_greeting()
+            t.send_line("/login " + hello2["key"])
+            t.wait_text("guest-1 joined")
+            for e in reset_ex["history"]:
+                if e["type"] == "message":
+                    t.send_line(e["text"])
+                    t.wait_text(e["text"])
             w = WsClient(gw.http_port)
             w.send_json(hello2)
             wel = w.next_event(lambda e: e["type"] == "welcome")
+            self.same_shape(wel, reset_ex, "welcome")
             self.assertEqual(wel["code"], 220)
-            self.assertTrue(wel["gap"], "last_id 57 is not from this run")
+            self.assertIs(wel["reset"], True, "epoch %s is not this run's" % hello2["epoch"])
+            self.assertTrue(wel["gap"])
+            self.assertNotEqual(wel["epoch"], hello2["epoch"])
+            self.assertEqual([(e["type"], e["id"], e.get("text")) for e in wel["history"]],
+                             [(e["type"], e["id"], e.get("text")) for e in reset_ex["history"]])
+            self.assertEqual(wel["last_id"], reset_ex["last_id"])
+            t.close()
             w.close()
 
         self.assertTrue({"welcome", "join", "message", "typing", "nick", "error", "batch",

@@ -8,7 +8,7 @@ import threading
 import time
 import unittest
 
-from gwtest import Gateway, TcpClient, WsClient, frame, main
+from gwtest import Gateway, TcpClient, WsClient, frame, main, resume
 
 COUNT = 10000
 # Each message carries this much, so that queues without bounds would hold
@@ -141,7 +141,8 @@ class SlowConsumers(unittest.TestCase):
             gw.wait_log("pid=%d nick=stalled reason=\"too far behind\"" % w0["you"]["pid"], 10)
             # It resumes by id: a new connection gets what it missed.
             again = WsClient(gw.http_port)
-            wel = again.hello(nick="stalled2", last_id=stalled_last)
+            wel = resume(again, stalled_last, w0["epoch"], nick="stalled2")
+            self.assertFalse(wel["reset"])
             hist = [e for e in wel["history"] if e["type"] == "message"]
             self.assertTrue(hist)
             self.assertEqual(hist[-1]["text"], "flood %d %s" % (COUNT - 1, PAD))

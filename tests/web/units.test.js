@@ -1,6 +1,6 @@
 // The page's modules on their own, in the real browser: the connection's
 // unpacking and deduplication of events (arrays, replays, events before the
-// welcome, a restarted gateway) and the link maker. The page is loaded from
+// welcome, a restarted gateway, a reset epoch) and the link maker. The page is loaded from
 // a real gateway so the modules run under its CSP.
 
 import { test, before, after } from 'node:test';
@@ -41,7 +41,7 @@ function feed(messages) {
       if (m === 'drop') c.welcomed = false;
       else c.receive(m);
     }
-    return { out, lastId: c.lastId };
+    return { out, lastId: c.lastId, epoch: c.epoch };
   }, messages.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))));
 }
 
@@ -90,6 +90,21 @@ test('a restarted gateway (ids start again) is noticed and its events shown', as
   ]);
   assert.deepEqual(r.out, ['welcome', 'message 40', 'message 41', 'welcome restarted',
     'message 1', 'message 2', 'message 3']);
+});
+
+test('a reset welcome (another epoch) is a restart even when the new run has more events', async () => {
+  const withEpoch = (w, epoch, reset) => ({ ...w, epoch, reset });
+  const r = await feed([
+    withEpoch(welcome([msg(1), msg(2), msg(3)], 3), '5eed00000000a001', false),
+    'drop',
+    withEpoch(welcome([1, 2, 3, 4, 5, 6, 7, 8, 9].map(msg), 9), '00c0ffee0000b002', true),
+    msg(10),
+  ]);
+  assert.deepEqual(r.out, ['welcome', 'message 1', 'message 2', 'message 3', 'welcome restarted',
+    'message 1', 'message 2', 'message 3', 'message 4', 'message 5', 'message 6', 'message 7',
+    'message 8', 'message 9', 'message 10']);
+  assert.equal(r.lastId, 10);
+  assert.equal(r.epoch, '00c0ffee0000b002');
 });
 
 test('unreadable messages are ignored', async () => {

@@ -1,10 +1,12 @@
 // connection.js: the page's WebSocket to the gateway (subprotocol wintalk.v1).
 //
-// It says hello, resumes with the last event id it saw after a drop, waits
-// longer after each failed try (with jitter), and hands every event to the
-// page exactly once: the gateway may send a JSON array of events in one
-// message, and a resumed history may overlap what was already shown, so
-// events are unpacked and deduplicated by id here. It knows nothing of the DOM.
+// It says hello, resumes with the last event id it saw after a drop (and
+// the epoch those ids belong to), waits longer after each failed try (with
+// jitter), and hands every event to the page exactly once: the gateway may
+// send a JSON array of events in one message, and a resumed history may
+// overlap what was already shown, so events are unpacked and deduplicated by
+// id here. Ids start again in a new epoch (a restarted gateway): then the ids
+// seen are forgotten. It knows nothing of the DOM.
 
 export const SUBPROTOCOL = 'wintalk.v1';
 
@@ -24,7 +26,9 @@ export function gatewayUrl(loc = window.location) {
  * new Connection(handlers): handlers are optional callbacks:
  *   onState({state, delayMs, attempt, code, reason}) state is one of
  *     'connecting', 'open' (welcomed), 'waiting' (to reconnect), 'stopped'
- *   onWelcome(welcome)     the welcome, its history already removed
+ *   onWelcome(welcome)     the welcome, its history already removed; its
+ *                          `restarted` is true when the gateway restarted
+ *                          (its ids started again: earlier history reset)
  *   onEvent(event)         each room event (message, join, leave, nick) once
  *   onTyping(typing)       a typing update (no id)
  *   onInfo(info), onError(error), onBye(bye)
@@ -35,6 +39,8 @@ export class Connection {
     this.h = handlers;
     this.ws = null;
     this.lastId = 0;
+    // The epoch lastId belongs to: from the last welcome, sent back in hello.
+    this.epoch = null;
     this.seen = new Set();
     this.seenOrder = [];
     this.forgottenBelow = undefined;
@@ -134,6 +140,7 @@ export class Connection {
     ws.onopen = () => {
       const f = this.h.helloFields ? this.h.helloFields() : {};
       const hello = { type: 'hello', last_id: this.lastId };
+      if (this.epoch) hello.epoch = this.epoch;
       if (f.nick) hello.nick = f.nick;
       if (f.key) hello.key = f.key;
       ws.send(JSON.stringify(hello));
@@ -231,10 +238,14 @@ export class Connection {
       case 'welcome': {
         this.welcomed = true;
         this.attempt = 0;
-        // Ids are unique only while one gateway runs: one that knows fewer
-        // events than we saw has restarted, and its ids start again.
-        const restarted = typeof ev.last_id === 'number' && ev.last_id < this.lastId;
+        // Ids are unique only within one epoch: a gateway that restarted
+        // says reset (our last_id was from another epoch), and its ids start
+        // again. One that sends no epoch has restarted when it knows fewer
+        // events than we saw.
+        const restarted = ev.reset === true ||
+          (typeof ev.last_id === 'number' && ev.last_id < this.lastId);
         if (restarted) this.forgetSeen();
+        if (typeof ev.epoch === 'string') this.epoch = ev.epoch;
         const history = Array.isArray(ev.history) ? ev.history : [];
         const rest = { ...ev, history: [], restarted };
         if (this.h.onWelcome) this.h.onWelcome(rest);

@@ -280,7 +280,7 @@ function onWelcome(w) {
     state.nickHeld = 0;
   }
   if (w.restarted) {
-    note('The gateway has restarted: what was said before it may be missing.');
+    note('The gateway has restarted: earlier history was reset, and what was said before it may be missing.');
   } else if (w.gap) {
     note('Some messages from while you were away are no longer kept and are missing.');
   }
