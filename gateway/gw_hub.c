@@ -27,7 +27,8 @@ struct gw_part {
     size_t slot;            /* index in h->parts */
     enum gw_via via;
     void *user;
-    char nick[GW_NICK_MAX_BYTES + 1];
+    char nick[GW_NICK_MAX_BYTES + 1];     /* as shown: NFC, as first spelled */
+    char nick_key[GW_NICK_KEY_MAX_BYTES + 1]; /* as compared: NFC, case folded */
     int joined;             /* in the room (TCP: from connect; web: after hello) */
     int closing;
     int close_code;
@@ -259,6 +260,8 @@ static struct gw_buf *personal_frame(struct gw_hub *h, const char *text)
         return NULL;
     if ((size_t)n >= sizeof line)
         n = (int)sizeof line - 1;
+    /* The text may quote what the participant sent (an unknown command). */
+    n = (int)gw_text_strip_bidi(line, (size_t)n, line);
     return frame(h, WT_OP_APPEND, line, (size_t)n);
 }
 
@@ -325,14 +328,15 @@ static void transcript_changed(struct gw_hub *h)
     h->transcript_r = NULL;
 }
 
-/* Append one line (ending in \r\n) to the room's transcript and send it to
+/* Append one line (ending in \r\n, at most GW_TRANSCRIPT_LINE_MAX_BYTES,
+ * which transcript_event sees to) to the room's transcript and send it to
  * every TCP participant as one A frame, or, when the transcript had to be
  * cut back, send everyone the new whole as R. */
 static void transcript_line(struct gw_hub *h, const char *line, size_t len)
 {
     int trimmed = 0;
-    if (len > GW_TRANSCRIPT_KEEP_BYTES)
-        len = gw_utf8_cut(line, len, GW_TRANSCRIPT_KEEP_BYTES);
+    if (len > GW_TRANSCRIPT_LINE_MAX_BYTES)
+        return; /* cannot happen: transcript_event bounds every line */
     if (h->tlen + len > GW_TRANSCRIPT_MAX_BYTES) {
         size_t need = h->tlen + len - GW_TRANSCRIPT_KEEP_BYTES, cut = h->tlen;
         for (size_t i = need ? need - 1 : 0; i < h->tlen; i++)
@@ -368,23 +372,51 @@ static struct gw_buf *transcript_frame(struct gw_hub *h)
     return h->transcript_r ? gw_buf_ref(h->transcript_r) : NULL;
 }
 
-/* Render a room event as transcript text: prefix, then text whose extra
- * lines are indented, then \r\n. */
+/* What a transcript line that had to be cut ends with, before its \r\n. */
+#define TRANSCRIPT_CUT_MARK " \xE2\x80\xA6" /* " ..." as one character, U+2026 */
+
+/*
+ * Render a room event as one transcript line: prefix, then text (valid
+ * UTF-8) whose extra lines are indented ("\n" becomes "\r\n  "), without
+ * bidirectional controls, then \r\n. A rendering longer than
+ * GW_TRANSCRIPT_LINE_MAX_BYTES is cut at a character boundary (never
+ * inside an indent) and marked, and still ends in \r\n, so the next line
+ * starts on a line of its own.
+ */
 static void transcript_event(struct gw_hub *h, const char *prefix, const char *text, size_t len)
 {
-    char line[GW_TEXT_MAX_BYTES * 2 + GW_NICK_MAX_BYTES + 16];
+    char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
+    const size_t mark = sizeof TRANSCRIPT_CUT_MARK - 1;
+    /* Room for the content: the mark and the final \r\n always fit. */
+    const size_t room = sizeof line - mark - 2;
     size_t n = 0, plen = strlen(prefix);
-    memcpy(line, prefix, plen);
-    n = plen;
-    for (size_t i = 0; i < len && n + 4 < sizeof line; i++) {
+    int cut = 0;
+
+    n = gw_text_strip_bidi(prefix, gw_utf8_cut(prefix, plen, room), line);
+    for (size_t i = 0; i < len && !cut;) {
         if (text[i] == '\n') {
+            if (room - n < 4) {
+                cut = 1;
+                break;
+            }
             memcpy(line + n, "\r\n  ", 4);
             n += 4;
-        } else {
-            line[n++] = text[i];
+            i++;
+            continue;
         }
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t seg = nl ? (size_t)(nl - (text + i)) : len - i;
+        size_t take = gw_utf8_cut(text + i, seg, room - n);
+        /* Stripping only shortens, so it can work in place. */
+        memcpy(line + n, text + i, take);
+        n += gw_text_strip_bidi(line + n, take, line + n);
+        cut = take < seg;
+        i += seg;
     }
-    n = gw_utf8_cut(line, n, sizeof line - 2);
+    if (cut) {
+        memcpy(line + n, TRANSCRIPT_CUT_MARK, mark);
+        n += mark;
+    }
     line[n++] = '\r';
     line[n++] = '\n';
     transcript_line(h, line, n);
@@ -588,52 +620,46 @@ static int rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now)
     return 0;
 }
 
-/* Characters (code points) in len bytes of valid UTF-8. */
-static size_t code_points(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
-}
-
-/* Who else (not self) in the room has this nick, without regard to case. */
-static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, const char *nick,
-                                  size_t len)
+/* Who else (not self) in the room has the nick whose comparison key
+ * (gw_nick_norm) is key: the same name whatever its case or composition. */
+static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, const char *key)
 {
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
-        if (p != self && p->joined &&
-            gw_nick_equal(p->nick, strlen(p->nick), nick, len))
+        if (p != self && p->joined && strcmp(p->nick_key, key) == 0)
             return p;
     }
     return NULL;
 }
 
-/* Change p's nick, announcing it. Returns 0 or a reply code (553). */
-static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
+/* Change p's nick (given as len bytes of valid UTF-8), announcing it.
+ * Returns 0 or a reply code (553). */
+static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
                        size_t len, const char *ref)
 {
-    char msg[GW_NICK_MAX_BYTES * 2 + 64];
-    int st = gw_nick_check(nick, len);
-    if (st == GW_NICK_OK && code_points(nick, len) > h->cfg.nick_max)
-        st = GW_NICK_LONG;
+    char msg[GW_NICK_MAX_BYTES * 2 + 96];
+    char nick[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
+    int st = gw_nick_norm(given, len, h->cfg.nick_max, nick, key);
     if (st != GW_NICK_OK) {
-        reply_error(h, p, GW_R_NAME, gw_nick_strerror(st), ref);
-        return GW_R_NAME;
-    }
-    struct gw_part *owner = nick_owner(h, p, nick, len);
-    if (owner) {
-        snprintf(msg, sizeof msg, "nick \"%.*s\" is taken", (int)len, nick);
+        if (st == GW_NICK_LONG)
+            snprintf(msg, sizeof msg, "nick is longer than %u characters", h->cfg.nick_max);
+        else
+            snprintf(msg, sizeof msg, "%s", gw_nick_strerror(st));
         reply_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
-    if (strlen(p->nick) == len && memcmp(p->nick, nick, len) == 0)
+    struct gw_part *owner = nick_owner(h, p, key);
+    if (owner) {
+        snprintf(msg, sizeof msg, "nick \"%s\" is taken", nick);
+        reply_error(h, p, GW_R_NAME, msg, ref);
+        return GW_R_NAME;
+    }
+    if (strcmp(p->nick, nick) == 0)
         return 0;
     char old[GW_NICK_MAX_BYTES + 1];
     memcpy(old, p->nick, sizeof old);
-    memcpy(p->nick, nick, len);
-    p->nick[len] = '\0';
+    memcpy(p->nick, nick, sizeof nick);
+    memcpy(p->nick_key, key, sizeof key);
     if (!p->joined)
         return 0;
     struct gw_event ev;
@@ -672,18 +698,11 @@ static void cmd_me(struct cmd_ctx *c)
     post_message(c->h, c->p, c->now, c->arg, c->arg_len, 1);
 }
 
+/* By comparison key: case aside, in code point order. */
 static int nick_cmp(const void *a, const void *b)
 {
     const struct gw_part *pa = *(struct gw_part *const *)a, *pb = *(struct gw_part *const *)b;
-    for (size_t i = 0;; i++) {
-        unsigned char x = (unsigned char)pa->nick[i], y = (unsigned char)pb->nick[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y - 'A' + 'a');
-        if (x != y || !x)
-            return (int)x - (int)y;
-    }
+    return strcmp(pa->nick_key, pb->nick_key);
 }
 
 /* "N here: alice (web), robert (tcp)", by nick, at most GW_WHO_MAX_NAMES. */
@@ -1083,9 +1102,12 @@ static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m
 
 static void guest_name(struct gw_hub *h, struct gw_part *p)
 {
-    do
+    do {
         snprintf(p->nick, sizeof p->nick, "guest-%u", ++h->guest_seq);
-    while (nick_owner(h, p, p->nick, strlen(p->nick)));
+        /* ASCII letters, digits and '-': cannot fail, and the key is the
+         * nick itself. */
+        (void)gw_nick_key(p->nick, p->nick_key);
+    } while (nick_owner(h, p, p->nick_key));
 }
 
 static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m)

@@ -45,6 +45,17 @@
 #define GW_NICK_MAX_CHARS 24u
 #define GW_NICK_MAX_BYTES (GW_NICK_MAX_CHARS * 4u)
 
+/* A nick's comparison key (NFC and case folding): folding turns one
+ * character into at most three (U+0390 into U+03B9 U+0308 U+0301), each
+ * at most 4 bytes. */
+#define GW_NICK_KEY_MAX_BYTES (GW_NICK_MAX_CHARS * 12u)
+
+/* Code points a nick may have on the way into normalisation (a decomposed
+ * spelling takes more than its NFC), and room for its decomposition: past
+ * either, the nick is too long. */
+#define GW_NICK_IN_MAX_CPS (GW_NICK_MAX_CHARS * 4u)
+#define GW_NICK_NORM_MAX_CPS GW_NICK_KEY_MAX_BYTES
+
 /* One chat message's text (a TCP line, a say), in bytes of canonical
  * UTF-8: the ceiling and default; --max-line-bytes may lower it down to
  * GW_TEXT_MIN_BYTES. */
@@ -70,6 +81,16 @@
  * boundary) and re-sent to every TCP participant as one R frame. */
 #define GW_TRANSCRIPT_MAX_BYTES 16384u
 #define GW_TRANSCRIPT_KEEP_BYTES 8192u
+
+/* One transcript line, "\r\n" included. A message's rendering can be
+ * longer (each "\n" of a multi-line say becomes "\r\n  ", 4 bytes): it is
+ * cut at a character boundary and still ends in "\r\n", so the next line
+ * starts on its own line. At most the KEEP size, so that a trimmed
+ * transcript always has room for the line that trimmed it. */
+#define GW_TRANSCRIPT_LINE_MAX_BYTES GW_TRANSCRIPT_KEEP_BYTES
+_Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
+                   GW_TRANSCRIPT_KEEP_BYTES < GW_TRANSCRIPT_MAX_BYTES,
+               "a line fits in what a trimmed transcript keeps");
 
 /* Retained room events for resuming browsers: whichever bound is hit first
  * drops the oldest. */

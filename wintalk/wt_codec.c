@@ -42,6 +42,8 @@ const char *wt_strerror(int code)
         return "frame length ends inside a character";
     case WT_ENOSPACE:
         return "output buffer too small";
+    case WT_EUTF8:
+        return "invalid UTF-8";
     }
     return "unknown error";
 }

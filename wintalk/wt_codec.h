@@ -71,6 +71,7 @@ enum wt_status {
     WT_ETOOBIG = -7,  /* length above the decoder's cap */
     WT_ESPLIT = -8,   /* length ends between the halves of a surrogate pair */
     WT_ENOSPACE = -9, /* encoder: output buffer too small */
+    WT_EUTF8 = -10,   /* invalid UTF-8 (wt_utf8_next) */
 };
 
 /* A short English description of a wt_status code. Never NULL. */
@@ -225,6 +226,24 @@ int wt_utf8_valid(const char *s, size_t len);
  * or WT_EINVAL. A sequence cut off at the end of in becomes one U+FFFD.
  */
 int wt_utf8_sanitize(const char *in, size_t len, char *out, size_t out_cap, size_t *out_len);
+
+/*
+ * Decode the character at the start of s (len bytes), by the same rules as
+ * the frame decoder, wt_utf8_valid and wt_utf8_sanitize, so that every part
+ * agrees on what valid UTF-8 is. For walking a text one character at a time:
+ * advance by *used after every call, whatever it returns.
+ * Returns:
+ *   WT_OK     *cp is the character, *used its length in bytes (1 to 4).
+ *   WT_EUTF8  s starts with a maximal invalid subsequence of *used bytes
+ *             (1 to 3): an overlong form, a surrogate, a code point above
+ *             U+10FFFF, a stray continuation byte, a byte C0, C1 or F5..FF,
+ *             or a sequence cut off by the end of s. *cp is U+FFFD, what
+ *             wt_utf8_sanitize puts in its place.
+ *   WT_EINVAL s, cp or used is NULL, or len is 0 (*used is then 0 if used
+ *             is not NULL).
+ * Reads at most 4 bytes of s; allocates nothing.
+ */
+int wt_utf8_next(const char *s, size_t len, uint32_t *cp, size_t *used);
 
 /* Length in bytes of the longest prefix of s (valid UTF-8, len bytes) that
  * holds at most max_units UTF-16 units and does not split a character. */

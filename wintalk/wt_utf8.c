@@ -89,6 +89,38 @@ int wt_utf8_sanitize(const char *in, size_t len, char *out, size_t out_cap, size
     return WT_OK;
 }
 
+int wt_utf8_next(const char *s, size_t len, uint32_t *cp, size_t *used)
+{
+    struct wt_utf8_state st;
+    size_t i;
+
+    if (used)
+        *used = 0;
+    if (!s || !len || !cp || !used)
+        return WT_EINVAL;
+    wt_utf8_state_init(&st);
+    for (i = 0; i < len; i++) {
+        switch (wt_utf8_step(&st, (uint8_t)s[i], cp)) {
+        case WT_STEP_MORE:
+            continue;
+        case WT_STEP_CP:
+            *used = i + 1;
+            return WT_OK;
+        case WT_STEP_BAD:
+            *used = i + 1;
+            return WT_EUTF8;
+        case WT_STEP_REPLAY:
+            /* The byte that broke the sequence starts the next one. */
+            *used = i;
+            return WT_EUTF8;
+        }
+    }
+    /* The text ends inside a sequence: one U+FFFD, as in sanitize. */
+    *cp = WT_REPLACEMENT;
+    *used = len;
+    return WT_EUTF8;
+}
+
 size_t wt_utf8_prefix_units(const char *s, size_t len, size_t max_units)
 {
     size_t i = 0;

@@ -347,7 +347,7 @@ static void test_reset_clears_error(void **state)
 static void test_strerror(void **state)
 {
     (void)state;
-    for (int c = WT_ENOSPACE; c <= WT_OK; c++)
+    for (int c = WT_EUTF8; c <= WT_OK; c++)
         assert_string_not_equal(wt_strerror(c), "unknown error");
     assert_string_equal(wt_strerror(-1000), "unknown error");
 }
@@ -486,6 +486,133 @@ static void test_utf8_sanitize(void **state)
     assert_int_equal(wt_utf8_sanitize(NULL, 1, out, 5, &len), WT_EINVAL);
 }
 
+/* One step of wt_utf8_next: what it returns for the bytes at the start. */
+struct next_case {
+    const char *in;
+    size_t len;
+    int rc;
+    uint32_t cp;
+    size_t used;
+};
+
+static void test_utf8_next(void **state)
+{
+    static const struct next_case cases[] = {
+        {"a", 1, WT_OK, 'a', 1},
+        {"ab", 2, WT_OK, 'a', 1},
+        {"\xc3\xb1x", 3, WT_OK, 0xF1, 2},               /* ñ */
+        {"\xe2\x82\xac", 3, WT_OK, 0x20AC, 3},          /* € */
+        {"\xf0\x9f\x98\x80", 4, WT_OK, 0x1F600, 4},    /* 😀 */
+        {"\xf4\x8f\xbf\xbf", 4, WT_OK, 0x10FFFF, 4},   /* the last code point */
+        {"\xed\x9f\xbf", 3, WT_OK, 0xD7FF, 3},          /* just below the surrogates */
+        {"\xee\x80\x80", 3, WT_OK, 0xE000, 3},          /* just above them */
+        {"\xc2\x80", 2, WT_OK, 0x80, 2},                 /* the smallest 2-byte form */
+        {"\xe0\xa0\x80", 3, WT_OK, 0x800, 3},           /* the smallest 3-byte form */
+        {"\xf0\x90\x80\x80", 4, WT_OK, 0x10000, 4},    /* the smallest 4-byte form */
+        /* Overlong forms: '/' as C0 AF, E0 80 AF, F0 80 80 AF; 'a' as C1 A1. */
+        {"\xc0\xaf", 2, WT_EUTF8, 0xFFFD, 1},
+        {"\xc1\xa1", 2, WT_EUTF8, 0xFFFD, 1},
+        {"\xe0\x80\xaf", 3, WT_EUTF8, 0xFFFD, 1},
+        {"\xe0\x9f\xbf", 3, WT_EUTF8, 0xFFFD, 1},
+        {"\xf0\x80\x80\xaf", 4, WT_EUTF8, 0xFFFD, 1},
+        {"\xf0\x8f\xbf\xbf", 4, WT_EUTF8, 0xFFFD, 1},
+        /* Surrogates, encoded as if they were characters. */
+        {"\xed\xa0\x80", 3, WT_EUTF8, 0xFFFD, 1},
+        {"\xed\xbf\xbf", 3, WT_EUTF8, 0xFFFD, 1},
+        /* Above U+10FFFF, and bytes that never occur. */
+        {"\xf4\x90\x80\x80", 4, WT_EUTF8, 0xFFFD, 1},
+        {"\xf5\x80\x80\x80", 4, WT_EUTF8, 0xFFFD, 1},
+        {"\xff", 1, WT_EUTF8, 0xFFFD, 1},
+        {"\x80", 1, WT_EUTF8, 0xFFFD, 1},               /* a stray continuation */
+        /* A sequence broken by a byte that starts the next character. */
+        {"\xe2\x82" "a", 3, WT_EUTF8, 0xFFFD, 2},
+        {"\xf0\x9f\x98" "a", 4, WT_EUTF8, 0xFFFD, 3},
+        {"\xc3\xc3\xb1", 3, WT_EUTF8, 0xFFFD, 1},
+        /* Cut off by the end of the input. */
+        {"\xc3", 1, WT_EUTF8, 0xFFFD, 1},
+        {"\xf0\x9f\x98", 3, WT_EUTF8, 0xFFFD, 3},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t cp = 1;
+        size_t used = 99;
+        int rc = wt_utf8_next(cases[i].in, cases[i].len, &cp, &used);
+        if (rc != cases[i].rc || cp != cases[i].cp || used != cases[i].used)
+            fail_msg("case %zu: got rc %d cp U+%04X used %zu; want rc %d cp U+%04X used %zu", i,
+                     rc, (unsigned)cp, used, cases[i].rc, (unsigned)cases[i].cp, cases[i].used);
+    }
+    uint32_t cp;
+    size_t used = 7;
+    assert_int_equal(wt_utf8_next("a", 0, &cp, &used), WT_EINVAL);
+    assert_int_equal(used, 0);
+    assert_int_equal(wt_utf8_next(NULL, 1, &cp, &used), WT_EINVAL);
+    assert_int_equal(wt_utf8_next("a", 1, NULL, &used), WT_EINVAL);
+    assert_int_equal(wt_utf8_next("a", 1, &cp, NULL), WT_EINVAL);
+}
+
+/* Walk s with wt_utf8_next: it must agree with wt_utf8_valid (every step
+ * WT_OK) and, putting U+FFFD for every WT_EUTF8, with wt_utf8_sanitize. */
+static void next_agrees(const char *s, size_t len)
+{
+    char walked[64], clean[64];
+    size_t w = 0, clean_len = 0, i = 0;
+    int all_ok = 1;
+    while (i < len) {
+        uint32_t cp;
+        size_t used;
+        int rc = wt_utf8_next(s + i, len - i, &cp, &used);
+        assert_true(used >= 1 && used <= 4 && used <= len - i);
+        if (rc == WT_OK) {
+            memcpy(walked + w, s + i, used);
+            w += used;
+        } else {
+            assert_int_equal(rc, WT_EUTF8);
+            assert_int_equal(cp, 0xFFFD);
+            memcpy(walked + w, FFFD, 3);
+            w += 3;
+            all_ok = 0;
+        }
+        i += used;
+    }
+    assert_int_equal(all_ok, wt_utf8_valid(s, len));
+    assert_int_equal(wt_utf8_sanitize(s, len, clean, sizeof clean, &clean_len), WT_OK);
+    if (w != clean_len || memcmp(walked, clean, w) != 0)
+        fail_msg("walk and sanitize differ for %zu bytes starting %02x", len, (unsigned char)s[0]);
+}
+
+static void test_utf8_next_agrees(void **state)
+{
+    /* Bytes at every boundary of the decoder's table. */
+    static const unsigned char edge[] = {0x00, 0x2F, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                         0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE,
+                                         0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
+    const size_t n = sizeof edge;
+    char s[4];
+    (void)state;
+    /* Every string of one and two bytes. */
+    for (unsigned a = 0; a < 256; a++) {
+        s[0] = (char)a;
+        next_agrees(s, 1);
+        for (unsigned b = 0; b < 256; b++) {
+            s[1] = (char)b;
+            next_agrees(s, 2);
+        }
+    }
+    /* Every string of three and four edge bytes. */
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++)
+            for (size_t c = 0; c < n; c++) {
+                s[0] = (char)edge[a];
+                s[1] = (char)edge[b];
+                s[2] = (char)edge[c];
+                next_agrees(s, 3);
+                for (size_t d = 0; d < n; d++) {
+                    s[3] = (char)edge[d];
+                    next_agrees(s, 4);
+                }
+            }
+}
+
 static void test_utf8_prefix_units(void **state)
 {
     const char *t = "a😀ñ";
@@ -524,6 +651,8 @@ int main(void)
         cmocka_unit_test(test_utf16_units),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_utf8_next),
+        cmocka_unit_test(test_utf8_next_agrees),
         cmocka_unit_test(test_utf8_prefix_units),
         cmocka_unit_test(test_constants),
     };
