@@ -548,6 +548,34 @@ static void tcp_login(void **state)
     gw_hub_free(h);
 }
 
+/* The hub's clock measures durations; events carry wall time, which the
+ * adapter gives as an offset (gw_hub_set_wall_clock). A step of the wall
+ * clock changes event times only, never the rate limits. */
+static void wall_clock_offset(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(1); /* 1 message/s, a burst of 2 */
+    const int64_t mono = 5000;
+    gw_hub_set_wall_clock(h, T0, mono);
+    uint64_t a = web(h, mono, "{\"type\":\"hello\",\"nick\":\"alice\"}");
+    free(drain(h, a));
+    say(h, a, mono, "{\"type\":\"say\",\"text\":\"one\"}");
+    say(h, a, mono, "{\"type\":\"say\",\"text\":\"two\"}");
+    say(h, a, mono, "{\"type\":\"say\",\"text\":\"three\"}");
+    char *got = drain(h, a);
+    assert_non_null(strstr(got, "\"time\":1795555200000,\"pid\":1,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"one\""));
+    assert_non_null(strstr(got, "\"code\":429"));
+    free(got);
+    /* The wall clock is stepped back an hour while one second passes. */
+    gw_hub_set_wall_clock(h, T0 - 3600000 + 1000, mono + 1000);
+    say(h, a, mono + 1000, "{\"type\":\"say\",\"text\":\"four\"}");
+    got = drain(h, a);
+    assert_non_null(strstr(got, "\"time\":1795551601000,\"pid\":1,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"four\""));
+    assert_null(strstr(got, "\"code\":429"));
+    free(got);
+    gw_hub_free(h);
+}
+
 static void typing_rate_and_abuse(void **state)
 {
     (void)state;
@@ -715,6 +743,7 @@ int main(void)
         cmocka_unit_test(shutdown_and_full),
         cmocka_unit_test(tcp_login),
         cmocka_unit_test(typing_rate_and_abuse),
+        cmocka_unit_test(wall_clock_offset),
         cmocka_unit_test(refuse_and_limits),
         cmocka_unit_test(metrics_text),
         cmocka_unit_test(crowd_presence),
