@@ -266,6 +266,30 @@ def pipe(t, wt):
     t("#dev" not in err, "pipe mode's status lines do not change", repr(err))
 
 
+HUB_COMMANDS = ("/join #room", "/part", "/rooms", "/who", "/msg NICK text", "/nick NAME",
+                "/me ACTION", "/help")
+
+
+def docs(t, wt):
+    p = Proc([wt, "--help"], stdin=False)
+    rc = p.wait_exit(5)
+    h = p.out.decode("utf-8", "replace")
+    missing = [c for c in HUB_COMMANDS if c not in h]
+    t(rc == 0 and not missing and "#dev | Connected to" in h,
+      "--help tells the hub's commands and the room on the status line", f"missing {missing}")
+    page = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                        "native-client", "wintalk.1")
+    with open(page, encoding="utf-8") as f:
+        # The commands as the page writes them: roff font changes aside.
+        man = re.sub(r"\\f[BIRP]|\\", "", f.read())
+    man = re.sub(r"\n\.(?:BI|BR|IR|B|I) ", "\n", man).replace('"', "")
+    man = re.sub(r" +", " ", man)
+    missing = [c for c in HUB_COMMANDS if c not in man]
+    t(not missing and ".SH WITH A HUB" in man and "#dev | Connected to" in man,
+      "the manual page tells the hub's commands and the room on the status line",
+      f"missing {missing}")
+
+
 def main():
     a = args()
     require(shutil.which("tmux"), "tmux is not installed")
@@ -273,6 +297,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         window(t, a.wintalk, tmp)
         pipe(t, a.wintalk)
+    docs(t, a.wintalk)
     t.finish()
 
 
