@@ -7,6 +7,11 @@
  * wc_tls.h) and the pure session (wc_session.h), and between the session
  * and either the terminal window (wc_ui.h) or plain lines on stdout (the
  * pipe mode). It knows nothing of frames nor of TLS records.
+ *
+ * Talking to a wintalk-gateway hub, the window's status line also shows
+ * the room the hub says we are in, and the hub's private-message lines
+ * stand out in the top pane (wc_hub.h); the pipe mode and the log keep
+ * the peer's text as it is.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "wc_args.h"
+#include "wc_hub.h"
 #include "wc_net.h"
 #include "wc_session.h"
 #include "wc_text.h"
@@ -58,6 +64,9 @@ _Static_assert(WC_STDIN_BUF >= WC_STDIN_LINE_MAX + WC_TEXT_CUT_LOOKAHEAD,
 
 /* Room for a status line. */
 #define WC_STATUS_MAX 512
+
+/* Room for the status line as drawn: the room, a separator, the status. */
+#define WC_STATUS_SHOWN_MAX (WC_ROOM_BUF + 3 + WC_STATUS_MAX)
 
 static volatile sig_atomic_t got_signal;
 
@@ -140,6 +149,18 @@ static void usage(FILE *f)
                "Keys: Enter new line, Backspace, Ctrl-U clear the box, PgUp/PgDn, Up/Down,\n"
                "Home/End and the mouse wheel scroll the top pane, Ctrl-C or Ctrl-D quit.\n"
                "\n"
+               "With a wintalk-gateway hub, the status line starts with your room\n"
+               "(\"#dev | Connected to ...\", from the hub's \"* you are in #dev (3 here)\"\n"
+               "line), private messages (\"* alice -> you: ...\", \"* you -> alice: ...\")\n"
+               "stand out in colour, and a line you type that starts with / is a command\n"
+               "for the hub:\n"
+               "  /join #room     go to a room (everyone starts in #lobby)\n"
+               "  /part           leave it, back to #lobby\n"
+               "  /rooms          the rooms          /who     who is in yours\n"
+               "  /msg NICK text  a message to NICK only\n"
+               "  /nick NAME      your name          /me ACTION  say what you do\n"
+               "  /help           the hub's own list of commands\n"
+               "\n"
                "Exit status:\n"
                "  0  quit, end of input, or the peer closed the connection\n"
                "  1  the connection failed while talking\n"
@@ -165,6 +186,33 @@ static void set_status(struct wc_app *a, const char *fmt, ...)
     va_end(ap);
     if (a->plain && !a->opt.quiet)
         fprintf(stderr, "wintalk: %s\n", a->status);
+}
+
+/* The status line as the window shows it: while a hub says which room we
+ * are in, the room comes first ("#dev | Connected to ..."), where even a
+ * narrow window has room for it. Returns a->status or buf. */
+static const char *shown_status(struct wc_app *a, char *buf, size_t cap)
+{
+    const char *room = wc_session_room(&a->s);
+
+    if (room[0] == '\0' || a->peer_closed)
+        return a->status;
+    snprintf(buf, cap, "%s | %s", room, a->status);
+    return buf;
+}
+
+/* How the window shows a line of the peer's text: a hub's private lines
+ * stand out (a wc_ui_look). */
+static int peer_line_look(const char *line, size_t len)
+{
+    switch (wc_hub_private_line(line, len)) {
+    case WC_HUB_PRIVATE_IN:
+        return WC_UI_LOOK_PRIVATE_IN;
+    case WC_HUB_PRIVATE_OUT:
+        return WC_UI_LOOK_PRIVATE_OUT;
+    default:
+        return WC_UI_LOOK_PLAIN;
+    }
 }
 
 /* End the program's talk with an error: leave the window first so the
@@ -602,9 +650,11 @@ static void run(struct wc_app *a)
         if (!a->plain) {
             if (ui_dirty) {
                 size_t plen, blen;
+                char shown[WC_STATUS_SHOWN_MAX];
                 const char *peer = wc_pane_text(wc_session_pane(&a->s), &plen);
                 const char *box = wc_session_box(&a->s, &blen);
-                wc_ui_draw(a->ui, peer, plen, box, blen, a->status);
+                wc_ui_draw(a->ui, peer, plen, box, blen, shown_status(a, shown, sizeof(shown)),
+                           peer_line_look);
                 ui_dirty = 0;
             }
             pfd[n].fd = STDIN_FILENO;

@@ -42,6 +42,7 @@ int wc_session_init(struct wc_session *s, enum wc_role role)
     if (wt_decoder_init(&s->dec, WC_PEER_FRAME_UNITS) != WT_OK)
         return WC_EINVAL;
     wc_pane_init(&s->pane);
+    wc_hub_watch_init(&s->hub);
     return WC_OK;
 }
 
@@ -164,6 +165,12 @@ int wc_session_feed(struct wc_session *s, const void *data, size_t len, size_t *
             rc = wc_pane_append(&s->pane, f.text, f.len);
         if (rc != WC_PANE_OK)
             return fail(s, WC_ENOMEM);
+        /* The whole frame, not the pane: the pane may keep only a tail of
+         * it, and the room line comes last. */
+        if (f.op == WT_OP_REPLACE)
+            wc_hub_watch_reset(&s->hub);
+        if (wc_hub_watch_feed(&s->hub, f.text, f.len))
+            *events |= WC_EV_ROOM;
         /* "A0:" and "R0:" on an empty pane change nothing. */
         if (f.len > 0 || f.op == WT_OP_REPLACE)
             *events |= WC_EV_PANE;
@@ -180,6 +187,11 @@ enum wc_state wc_session_state(const struct wc_session *s)
 int wc_session_wt_error(const struct wc_session *s)
 {
     return s->error == WC_EPROTO ? s->wt_error : 0;
+}
+
+const char *wc_session_room(const struct wc_session *s)
+{
+    return wc_hub_watch_room(&s->hub);
 }
 
 struct wc_pane *wc_session_pane(struct wc_session *s)

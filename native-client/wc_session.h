@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include "wc_hub.h"
 #include "wc_pane.h"
 #include "wt_codec.h"
 
@@ -63,6 +64,7 @@ enum wc_state {
 enum wc_event {
     WC_EV_TALKING = 1, /* the handshake completed (caller) */
     WC_EV_PANE = 2,    /* the peer's text changed */
+    WC_EV_ROOM = 4,    /* a hub said we are in another room (wc_session_room) */
 };
 
 /* Treat the fields as private; use the functions. */
@@ -74,7 +76,8 @@ struct wc_session {
     size_t hs_got; /* handshake bytes checked so far */
     struct wt_decoder dec;
     struct wc_pane pane;
-    char *box; /* the user's text box, valid UTF-8; owned */
+    struct wc_hub_watch hub; /* the room a hub says we are in */
+    char *box;               /* the user's text box, valid UTF-8; owned */
     size_t box_len, box_cap, box_units;
     char *sent; /* the box as the peer knows it; owned */
     size_t sent_len, sent_cap;
@@ -115,6 +118,11 @@ int wc_session_wt_error(const struct wc_session *s);
 /* The peer's text as the top pane shows it; see wc_pane.h. Borrowed for
  * the session's life; the text in it until the next feed. */
 struct wc_pane *wc_session_pane(struct wc_session *s);
+
+/* The room a hub's last "* you are in #room (N here)" line named, as
+ * "#room", or "" when no such line came (a peer that is not a hub). See
+ * wc_hub.h. Borrowed until the next feed. Never NULL. */
+const char *wc_session_room(const struct wc_session *s);
 
 /* ---- the user's text box ---- */
 

@@ -3,11 +3,14 @@
  *
  * I/O adapter; see wc_ui.h. The layout, from the top: the peer's text,
  * one status line in reverse video, the user's box (up to WC_UI_BOX_ROWS).
+ * Private lines of the peer's text are drawn in colour (bold too when
+ * received); on a terminal without colours, in bold.
  */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include "wc_ui.h"
 
 #include <curses.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
@@ -21,12 +24,16 @@
 #define WC_UI_MIN_ROWS 4
 #define WC_UI_MIN_COLS 16
 
+/* The colour pair of private lines. */
+#define WC_UI_PAIR_PRIVATE 1
+
 struct wc_ui {
     int scroll;   /* top pane rows scrolled up from the bottom */
     int top_rows; /* rows of the top pane at the last draw */
     int total;    /* rows of the peer's text at the last draw */
     int width;    /* columns at the last draw */
     int mouse;
+    int colors; /* the private lines' colour pair is set up */
 };
 
 int wc_ui_start(struct wc_ui **out, int mouse)
@@ -49,6 +56,9 @@ int wc_ui_start(struct wc_ui **out, int mouse)
     if (has_colors()) {
         start_color();
         use_default_colors();
+        /* Magenta on the terminal's own background: apart from the
+         * reverse-video status line and from plain text. */
+        ui->colors = init_pair(WC_UI_PAIR_PRIVATE, COLOR_MAGENTA, -1) == OK;
     }
     if (mouse) {
         mousemask(BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
@@ -183,19 +193,50 @@ static int count_rows(const char *s, size_t len, int width)
     return rows;
 }
 
-/* Draw rows [first, first + nrows) of text at screen rows y0.. ; returns the
- * column after the last character drawn on the last row drawn. */
-static int draw_rows(const char *s, size_t len, int width, int first, int y0, int nrows,
-                     wchar_t *buf, size_t buf_cap)
+/* The attributes for a wc_ui_look. */
+static attr_t look_attr(const struct wc_ui *ui, int look)
 {
-    size_t pos = 0;
+    attr_t pair = ui->colors ? COLOR_PAIR(WC_UI_PAIR_PRIVATE) : A_BOLD;
+
+    switch (look) {
+    case WC_UI_LOOK_PRIVATE_IN:
+        return pair | A_BOLD;
+    case WC_UI_LOOK_PRIVATE_OUT:
+        return pair;
+    default:
+        return A_NORMAL;
+    }
+}
+
+/* Draw rows [first, first + nrows) of text at screen rows y0.. ; returns the
+ * column after the last character drawn on the last row drawn. look (may
+ * be NULL) is asked once per completed line on screen, for its attributes;
+ * a last line without its line end is drawn plain. */
+static int draw_rows(const struct wc_ui *ui, const char *s, size_t len, int width, int first,
+                     int y0, int nrows, wchar_t *buf, size_t buf_cap,
+                     int (*look)(const char *line, size_t len))
+{
+    size_t pos = 0, line = 0, looked = SIZE_MAX;
     int row = 0, cols = 0;
+    attr_t attr = A_NORMAL;
 
     while (pos < len && row < first + nrows) {
+        if (pos == 0 || s[pos - 1] == '\n')
+            line = pos; /* a row that starts a line (others wrap one) */
         pos = wc_text_row(s, len, pos, width, buf, buf_cap, &cols);
         if (row >= first) {
+            if (look != NULL && looked != line) {
+                const char *nl = memchr(s + line, '\n', len - line);
+                attr = nl != NULL ? look_attr(ui, look(s + line, (size_t)(nl - (s + line))))
+                                  : A_NORMAL;
+                looked = line;
+            }
             move(y0 + row - first, 0);
+            if (attr != A_NORMAL)
+                attron(attr);
             addwstr(buf);
+            if (attr != A_NORMAL)
+                attroff(attr);
             clrtoeol();
         }
         row++;
@@ -204,7 +245,7 @@ static int draw_rows(const char *s, size_t len, int width, int first, int y0, in
 }
 
 void wc_ui_draw(struct wc_ui *ui, const char *peer, size_t peer_len, const char *box,
-                size_t box_len, const char *status)
+                size_t box_len, const char *status, int (*look)(const char *line, size_t len))
 {
     int h, w, box_rows, top_rows, total, first, y, cols, nrows;
     size_t buf_cap;
@@ -238,7 +279,7 @@ void wc_ui_draw(struct wc_ui *ui, const char *peer, size_t peer_len, const char 
     first = total - top_rows - ui->scroll;
     if (first < 0)
         first = 0;
-    draw_rows(peer, peer_len, w, first, 0, top_rows, buf, buf_cap);
+    draw_rows(ui, peer, peer_len, w, first, 0, top_rows, buf, buf_cap, look);
 
     /* The status line. */
     attron(A_REVERSE);
@@ -269,7 +310,7 @@ void wc_ui_draw(struct wc_ui *ui, const char *peer, size_t peer_len, const char 
         total++; /* the cursor sits on a fresh row */
     first = total - box_rows > 0 ? total - box_rows : 0;
     nrows = total - first;
-    cols = draw_rows(box, box_len, w, first, top_rows + 1, nrows, buf, buf_cap);
+    cols = draw_rows(ui, box, box_len, w, first, top_rows + 1, nrows, buf, buf_cap, NULL);
     if (box_len == 0 || box[box_len - 1] == '\n')
         cols = 0;
     move(top_rows + nrows, cols < w ? cols : w - 1);

@@ -50,14 +50,24 @@ void wc_ui_stop(struct wc_ui *ui);
  * nothing is waiting (in->key is WC_UI_NONE). */
 int wc_ui_read(struct wc_ui *ui, struct wc_ui_input *in);
 
+/* How a line of the peer's text is shown. */
+enum wc_ui_look {
+    WC_UI_LOOK_PLAIN = 0,
+    WC_UI_LOOK_PRIVATE_IN,  /* a private message to the user: stands out most */
+    WC_UI_LOOK_PRIVATE_OUT, /* the user's own private message, confirmed */
+};
+
 /*
  * Draw the window: peer (peer_len bytes of UTF-8) in the top pane, scrolled
  * as the user left it; box (box_len bytes) at the bottom with the cursor at
  * its end; status (a NUL-terminated UTF-8 line) between them. All borrowed
- * for the call only.
+ * for the call only. look, when not NULL, says how to show each line of
+ * peer that is on screen: it gets the line (len bytes, without its "\n")
+ * and returns a wc_ui_look. Only the attributes change: the characters
+ * drawn are the same, through wc_text.h, whatever look says.
  */
 void wc_ui_draw(struct wc_ui *ui, const char *peer, size_t peer_len, const char *box,
-                size_t box_len, const char *status);
+                size_t box_len, const char *status, int (*look)(const char *line, size_t len));
 
 /* Ring the terminal's bell (a refused key). */
 void wc_ui_beep(struct wc_ui *ui);
