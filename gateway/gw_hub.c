@@ -500,7 +500,8 @@ static void post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
     transcript_event(h, "", text, strlen(text));
 }
 
-static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now, const char *reason)
+static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now,
+                       enum gw_leave_reason reason)
 {
     if (h->nparts + 1 > GW_PRESENCE_MAX)
         return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
@@ -1398,7 +1399,7 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
     return GW_OK;
 }
 
-int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *reason)
+int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, enum gw_leave_reason reason)
 {
     struct gw_part *p = find(h, pid);
     if (!p)
@@ -1409,7 +1410,7 @@ int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *r
     h->parts[h->nparts] = NULL;
     index_del(h, pid);
     if (p->joined)
-        post_leave(h, p, now, reason ? reason : "closed");
+        post_leave(h, p, now, reason);
     part_free(p);
     return GW_OK;
 }

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_json.h"
 #include "gw_metrics.h"
 #include "gw_queue.h"
 
@@ -151,10 +152,10 @@ int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why)
 
 /*
  * The connection is gone: remove the participant (leave event if it was in
- * the room, with reason, e.g. "closed"). Its id is never used again.
- * Returns GW_OK or GW_ENOENT.
+ * the room, with reason). Its id is never used again. Returns GW_OK or
+ * GW_ENOENT.
  */
-int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *reason);
+int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, enum gw_leave_reason reason);
 
 /*
  * Where the hub's clock stands against wall time. Every `now` the hub is

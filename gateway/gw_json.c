@@ -149,6 +149,18 @@ static void via(struct gw_jw *w, const struct gw_event *ev)
     gw_jw_lit(w, "\"");
 }
 
+/* The word a leave event gives for its reason. */
+static const char *leave_word(enum gw_leave_reason r)
+{
+    switch (r) {
+    case GW_LEAVE_ERROR: return "error";
+    case GW_LEAVE_BEHIND: return "behind";
+    case GW_LEAVE_SHUTDOWN: return "shutdown";
+    case GW_LEAVE_CLOSED: break;
+    }
+    return "closed";
+}
+
 struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom)
 {
     struct gw_jw w;
@@ -169,8 +181,9 @@ struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom)
     case GW_EV_LEAVE:
         head(&w, "leave", ev, 1);
         via(&w, ev);
-        gw_jw_lit(&w, ",\"reason\":");
-        gw_jw_str(&w, ev->reason, strlen(ev->reason));
+        gw_jw_lit(&w, ",\"reason\":\"");
+        gw_jw_lit(&w, leave_word(ev->reason));
+        gw_jw_lit(&w, "\"");
         gw_jw_lit(&w, "}");
         break;
     case GW_EV_NICK:

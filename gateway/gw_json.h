@@ -56,6 +56,18 @@ struct gw_buf *gw_jw_finish(struct gw_jw *w);
 
 enum gw_ev_type { GW_EV_MESSAGE, GW_EV_JOIN, GW_EV_LEAVE, GW_EV_NICK, GW_EV_TYPING };
 
+/*
+ * Why a participant left, as a leave event says it: the adapter tells the
+ * hub which (gw_hub_disconnect), and only this module writes the word
+ * (docs/protocol.md, "leave"). A value outside the enum reads "closed".
+ */
+enum gw_leave_reason {
+    GW_LEAVE_CLOSED,   /* "closed": the participant closed its connection */
+    GW_LEAVE_ERROR,    /* "error": the gateway ended it (bad input, a limit, a timeout) */
+    GW_LEAVE_BEHIND,   /* "behind": a browser too far behind; it may resume */
+    GW_LEAVE_SHUTDOWN, /* "shutdown": the gateway is stopping */
+};
+
 /* One room event as the JSON layer sees it. Strings are borrowed for the
  * call and hold canonical text. id and time are unused for typing. */
 struct gw_event {
@@ -69,7 +81,7 @@ struct gw_event {
     size_t text_len;
     int me;                 /* message: a /me action */
     const char *old;        /* nick: the previous name */
-    const char *reason;     /* leave */
+    enum gw_leave_reason reason; /* leave */
 };
 
 /* Encode an event as one JSON object. Returns a new buffer (caller owns the

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ static void encode_events(void **state)
     expect_buf(gw_json_event(&ev, 0), "{\"type\":\"join\",\"id\":59,\"time\":1795555201000,"
                                       "\"pid\":7,\"nick\":\"alice\",\"via\":\"web\"}");
     ev.type = GW_EV_LEAVE;
-    ev.reason = "closed";
+    ev.reason = GW_LEAVE_CLOSED;
     expect_buf(gw_json_event(&ev, 0), "{\"type\":\"leave\",\"id\":59,\"time\":1795555201000,"
                                       "\"pid\":7,\"nick\":\"alice\",\"via\":\"web\",\"reason\":\"closed\"}");
     ev.type = GW_EV_NICK;
@@ -48,6 +49,31 @@ static void encode_events(void **state)
     ev.text_len = strlen(ev.text);
     expect_buf(gw_json_event(&ev, 0), "{\"type\":\"typing\",\"pid\":7,\"nick\":\"alice\","
                                       "\"via\":\"web\",\"text\":\"a\\\"b\\\\c\\nd\\te\\u0001\"}");
+}
+
+/* Each leave reason the adapter passes is the word docs/protocol.md gives. */
+static void encode_leave_reasons(void **state)
+{
+    (void)state;
+    static const struct {
+        enum gw_leave_reason reason;
+        const char *word;
+    } cases[] = {
+        {GW_LEAVE_CLOSED, "closed"},
+        {GW_LEAVE_ERROR, "error"},
+        {GW_LEAVE_BEHIND, "behind"},
+        {GW_LEAVE_SHUTDOWN, "shutdown"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct gw_event ev = {.type = GW_EV_LEAVE, .id = 60, .time_ms = 1795555203000, .pid = 9,
+                              .nick = "guest-2", .via = "tcp", .reason = cases[i].reason};
+        char want[192];
+        snprintf(want, sizeof want,
+                 "{\"type\":\"leave\",\"id\":60,\"time\":1795555203000,\"pid\":9,"
+                 "\"nick\":\"guest-2\",\"via\":\"tcp\",\"reason\":\"%s\"}",
+                 cases[i].word);
+        expect_buf(gw_json_event(&ev, 0), want);
+    }
 }
 
 static void encode_replies(void **state)
@@ -203,6 +229,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(encode_events),
+        cmocka_unit_test(encode_leave_reasons),
         cmocka_unit_test(encode_replies),
         cmocka_unit_test(parse_good),
         cmocka_unit_test(parse_bad),
