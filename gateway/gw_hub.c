@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "gw_hub_int.h"
 #include "gw_json.h"
 #include "gw_limits.h"
 #include "gw_text.h"
@@ -21,80 +22,6 @@
 
 /* /who names at most this many participants, then says how many more. */
 #define GW_WHO_MAX_NAMES 50u
-
-struct gw_part {
-    uint64_t pid;
-    size_t slot;            /* index in h->parts */
-    enum gw_via via;
-    void *user;
-    char nick[GW_NICK_MAX_BYTES + 1];     /* as shown: NFC, as first spelled */
-    char nick_key[GW_NICK_KEY_MAX_BYTES + 1]; /* as compared: NFC, case folded */
-    int joined;             /* in the room (TCP: from connect; web: after hello) */
-    int closing;
-    int close_code;
-    char close_reason[GW_REASON_MAX_BYTES + 1];
-    struct gw_queue q;
-    int resync;             /* TCP: the next write starts with R of the transcript */
-    int woken;              /* wake was called since the queue last ran dry */
-    /* TCP draft: the participant's text box as it is now. */
-    struct wt_decoder dec;
-    char *draft;
-    size_t dlen, dcap;
-    size_t line_start;      /* offset of the unfinished last line */
-    uint64_t lines;         /* completed lines seen since the last clear */
-    /* live typing: what it is now, and what browsers were last told */
-    /* Both in one block of 2 * (GW_TYPING_MAX_BYTES + 1), allocated on the
-     * first typing update: most participants of a big room never type, and
-     * the two texts would be most of an idle participant's memory. NULL
-     * while both are empty. */
-    char *typing;
-    size_t typing_len;
-    char *typing_sent;
-    size_t typing_sent_len;
-    int64_t typing_at;      /* when the last typing update left */
-    /* rate limits: token buckets, in thousandths of a message */
-    int64_t tokens;
-    int64_t tokens_at;
-    int64_t typing_tokens;
-    int64_t typing_tokens_at;
-    /* refused messages not yet forgiven, in thousandths (abuse) */
-    int64_t strikes;
-    int64_t strikes_at;
-    uint64_t refusals;      /* messages refused for a limit (429, 552) */
-};
-
-struct gw_hist {
-    uint64_t id;
-    struct gw_buf *json;
-};
-
-struct gw_hub {
-    struct gw_hub_config cfg;
-    /* The access key, as a digest: compared in constant time. */
-    unsigned char key_digest[SHA256_DIGEST_LENGTH];
-    int has_key;
-    size_t draft_max_bytes;
-    struct gw_metrics metrics;
-    struct gw_part **parts;
-    size_t nparts, cap;
-    /* pid -> participant: open addressing, linear probing, a power of two
-     * at least twice cap, so a lookup is O(1) on every write. */
-    struct gw_part **index;
-    size_t index_mask;
-    uint64_t next_pid;
-    uint64_t next_id;
-    char epoch[GW_EPOCH_HEX_LEN + 1]; /* cfg.epoch as a welcome shows it */
-    unsigned guest_seq;
-    /* history: a ring of the latest events' JSON */
-    struct gw_hist *hist;
-    size_t hist_head, hist_count, hist_bytes;
-    /* the TCP transcript and its R frame, built on demand */
-    char transcript[GW_TRANSCRIPT_MAX_BYTES];
-    size_t tlen;
-    struct gw_buf *transcript_r;
-    /* Wall time minus the hub's clock, in ms (gw_hub_set_wall_clock). */
-    int64_t wall_offset;
-};
 
 const char *gw_strerror(int code)
 {
@@ -424,33 +351,15 @@ static void transcript_event(struct gw_hub *h, const char *prefix, const char *t
 
 /* ---- history and room events ---- */
 
-static void history_add(struct gw_hub *h, uint64_t id, struct gw_buf *json)
-{
-    while (h->hist_count &&
-           (h->hist_count >= GW_HISTORY_MAX_EVENTS ||
-            h->hist_bytes + json->len > GW_HISTORY_MAX_BYTES)) {
-        struct gw_hist *old = &h->hist[h->hist_head];
-        h->hist_bytes -= old->json->len;
-        gw_buf_unref(old->json);
-        h->hist_head = (h->hist_head + 1) % GW_HISTORY_MAX_EVENTS;
-        h->hist_count--;
-    }
-    struct gw_hist *e = &h->hist[(h->hist_head + h->hist_count) % GW_HISTORY_MAX_EVENTS];
-    e->id = id;
-    e->json = gw_buf_ref(json);
-    h->hist_count++;
-    h->hist_bytes += json->len;
-}
-
 /* Give an event its id, keep it, and send it to every browser in the room. */
 static void room_event(struct gw_hub *h, struct gw_event *ev)
 {
-    ev->id = h->next_id++;
+    ev->id = gw_history_new_id(&h->history);
     h->metrics.events++;
     struct gw_buf *json = gw_json_event(ev, h->cfg.headroom);
     if (!json)
         return;
-    history_add(h, ev->id, json);
+    gw_history_add(&h->history, ev->id, json);
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (p->via == GW_VIA_WEB && p->joined)
@@ -1029,7 +938,7 @@ static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m
     int reset = epoch_reset(h, m);
     uint64_t last_id = reset ? 0 : m->last_id;
     struct gw_jw w;
-    gw_jw_init(&w, h->cfg.headroom, 512 + h->hist_bytes);
+    gw_jw_init(&w, h->cfg.headroom, 512 + gw_history_bytes(&h->history));
     gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\",\"you\":{\"pid\":");
     gw_jw_uint(&w, p->pid);
     gw_jw_lit(&w, ",\"nick\":");
@@ -1063,38 +972,20 @@ static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m
     gw_jw_lit(&w, ",\"epoch\":\"");
     gw_jw_lit(&w, h->epoch);
     gw_jw_lit(&w, reset ? "\",\"reset\":true,\"history\":[" : "\",\"reset\":false,\"history\":[");
-    /* Which retained events to send: all after last_id, or the latest few
-     * on a first visit or a reset; gap when some of those after last_id
-     * are gone, and on a reset (for clients that only know gap). */
-    uint64_t latest = h->next_id - 1;
-    uint64_t oldest = h->hist_count ? h->hist[h->hist_head].id : h->next_id;
-    int gap = 0;
-    size_t from = 0;
-    if (last_id == 0 || last_id > latest) {
-        gap = reset || last_id > latest;
-        from = h->hist_count > GW_WELCOME_RECENT ? h->hist_count - GW_WELCOME_RECENT : 0;
-    } else {
-        gap = oldest > last_id + 1;
-        while (from < h->hist_count &&
-               h->hist[(h->hist_head + from) % GW_HISTORY_MAX_EVENTS].id <= last_id)
-            from++;
-    }
-    size_t bytes = 0;
-    for (size_t i = from; i < h->hist_count; i++)
-        bytes += h->hist[(h->hist_head + i) % GW_HISTORY_MAX_EVENTS].json->len + 1;
-    while (bytes > GW_WELCOME_HISTORY_MAX_BYTES && from < h->hist_count) {
-        bytes -= h->hist[(h->hist_head + from) % GW_HISTORY_MAX_EVENTS].json->len + 1;
-        from++;
-        gap = 1;
-    }
-    for (size_t i = from; i < h->hist_count; i++) {
-        struct gw_buf *b = h->hist[(h->hist_head + i) % GW_HISTORY_MAX_EVENTS].json;
+    /* The retained events after last_id; gap also on a reset (for clients
+     * that only know gap). */
+    size_t from;
+    int gap;
+    gw_history_after(&h->history, last_id, &from, &gap);
+    gap |= reset;
+    struct gw_buf *e;
+    for (size_t i = from; (e = gw_history_at(&h->history, i)); i++) {
         if (i > from)
             gw_jw_lit(&w, ",");
-        gw_jw_raw(&w, (const char *)gw_buf_bytes(b), b->len);
+        gw_jw_raw(&w, (const char *)gw_buf_bytes(e), e->len);
     }
     gw_jw_lit(&w, "],\"last_id\":");
-    gw_jw_uint(&w, latest);
+    gw_jw_uint(&w, gw_history_last_id(&h->history));
     gw_jw_lit(&w, gap ? ",\"gap\":true}" : ",\"gap\":false}");
     struct gw_buf *b = gw_jw_finish(&w);
     push_web(h, p, b);
@@ -1252,17 +1143,16 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
     h->index_mask = isize - 1;
     h->index = calloc(isize, sizeof(*h->index));
     h->parts = calloc(h->cap, sizeof(*h->parts));
-    h->hist = calloc(GW_HISTORY_MAX_EVENTS, sizeof(*h->hist));
-    if (!h->parts || !h->hist || !h->index) {
+    int hist_rc = gw_history_init(&h->history);
+    if (!h->parts || hist_rc != GW_OK || !h->index) {
         free(h->index);
         free(h->parts);
-        free(h->hist);
+        gw_history_free(&h->history);
         free(h);
         return GW_ENOMEM;
     }
     h->cfg.key = NULL;
     h->next_pid = 1;
-    h->next_id = 1;
     snprintf(h->epoch, sizeof h->epoch, "%016llx", (unsigned long long)cfg->epoch);
     *out = h;
     return GW_OK;
@@ -1283,10 +1173,8 @@ void gw_hub_free(struct gw_hub *h)
         return;
     for (size_t i = 0; i < h->nparts; i++)
         part_free(h->parts[i]);
-    for (size_t i = 0; i < h->hist_count; i++)
-        gw_buf_unref(h->hist[(h->hist_head + i) % GW_HISTORY_MAX_EVENTS].json);
+    gw_history_free(&h->history);
     gw_buf_unref(h->transcript_r);
-    free(h->hist);
     free(h->parts);
     free(h->index);
     free(h);
@@ -1585,7 +1473,7 @@ unsigned gw_hub_connections(const struct gw_hub *h)
 
 uint64_t gw_hub_last_id(const struct gw_hub *h)
 {
-    return h->next_id - 1;
+    return gw_history_last_id(&h->history);
 }
 
 size_t gw_hub_queued_bytes(struct gw_hub *h, uint64_t pid)
