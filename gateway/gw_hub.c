@@ -161,22 +161,6 @@ static void push_web(struct gw_hub *h, struct gw_part *p, struct gw_buf *b)
     wake(h, p);
 }
 
-/* An A frame of len bytes of text. Caller owns the buffer. */
-static struct gw_buf *frame(struct gw_hub *h, enum wt_op op, const char *text, size_t len)
-{
-    size_t n = wt_frame_size(text, len);
-    struct gw_buf *b = gw_buf_new(h->cfg.headroom, n);
-    size_t out;
-    if (!b)
-        return NULL;
-    if (wt_frame_encode((char *)gw_buf_bytes(b), n + 1, &out, op, text, len) != WT_OK) {
-        gw_buf_unref(b);
-        return NULL;
-    }
-    b->len = out;
-    return b;
-}
-
 /* The A frame of a line for one TCP participant only ("* ..."). Caller
  * owns the buffer; NULL when out of memory. */
 static struct gw_buf *personal_frame(struct gw_hub *h, const char *text)
@@ -189,7 +173,7 @@ static struct gw_buf *personal_frame(struct gw_hub *h, const char *text)
         n = (int)sizeof line - 1;
     /* The text may quote what the participant sent (an unknown command). */
     n = (int)gw_text_strip_bidi(line, (size_t)n, line);
-    return frame(h, WT_OP_APPEND, line, (size_t)n);
+    return gw_buf_frame(h->cfg.headroom, WT_OP_APPEND, line, (size_t)n);
 }
 
 /* A line for one TCP participant only ("* ..."), not part of the room's
@@ -249,37 +233,18 @@ static void reply_info(struct gw_hub *h, struct gw_part *p, int code, const char
 
 /* ---- the transcript ---- */
 
-static void transcript_changed(struct gw_hub *h)
+/* Render a room event as one transcript line, add it to the room's
+ * transcript and send it to every TCP participant as one A frame, or, when
+ * the transcript had to be cut back, send everyone the new whole as R. */
+static void transcript_event(struct gw_hub *h, const char *prefix, const char *text, size_t len)
 {
-    gw_buf_unref(h->transcript_r);
-    h->transcript_r = NULL;
-}
+    char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
+    size_t n = gw_transcript_render(line, prefix, text, len);
+    int trimmed = gw_transcript_add(&h->transcript, line, n);
+    if (trimmed < 0)
+        return; /* cannot happen: gw_transcript_render bounds every line */
 
-/* Append one line (ending in \r\n, at most GW_TRANSCRIPT_LINE_MAX_BYTES,
- * which transcript_event sees to) to the room's transcript and send it to
- * every TCP participant as one A frame, or, when the transcript had to be
- * cut back, send everyone the new whole as R. */
-static void transcript_line(struct gw_hub *h, const char *line, size_t len)
-{
-    int trimmed = 0;
-    if (len > GW_TRANSCRIPT_LINE_MAX_BYTES)
-        return; /* cannot happen: transcript_event bounds every line */
-    if (h->tlen + len > GW_TRANSCRIPT_MAX_BYTES) {
-        size_t need = h->tlen + len - GW_TRANSCRIPT_KEEP_BYTES, cut = h->tlen;
-        for (size_t i = need ? need - 1 : 0; i < h->tlen; i++)
-            if (h->transcript[i] == '\n') {
-                cut = i + 1;
-                break;
-            }
-        memmove(h->transcript, h->transcript + cut, h->tlen - cut);
-        h->tlen -= cut;
-        trimmed = 1;
-    }
-    memcpy(h->transcript + h->tlen, line, len);
-    h->tlen += len;
-    transcript_changed(h);
-
-    struct gw_buf *a = trimmed ? NULL : frame(h, WT_OP_APPEND, line, len);
+    struct gw_buf *a = trimmed ? NULL : gw_buf_frame(h->cfg.headroom, WT_OP_APPEND, line, n);
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (p->via != GW_VIA_TCP || !p->joined || p->closing)
@@ -290,63 +255,6 @@ static void transcript_line(struct gw_hub *h, const char *line, size_t len)
             push_tcp(h, p, a, 0);
     }
     gw_buf_unref(a);
-}
-
-static struct gw_buf *transcript_frame(struct gw_hub *h)
-{
-    if (!h->transcript_r)
-        h->transcript_r = frame(h, WT_OP_REPLACE, h->transcript, h->tlen);
-    return h->transcript_r ? gw_buf_ref(h->transcript_r) : NULL;
-}
-
-/* What a transcript line that had to be cut ends with, before its \r\n. */
-#define TRANSCRIPT_CUT_MARK " \xE2\x80\xA6" /* " ..." as one character, U+2026 */
-
-/*
- * Render a room event as one transcript line: prefix, then text (valid
- * UTF-8) whose extra lines are indented ("\n" becomes "\r\n  "), without
- * bidirectional controls, then \r\n. A rendering longer than
- * GW_TRANSCRIPT_LINE_MAX_BYTES is cut at a character boundary (never
- * inside an indent) and marked, and still ends in \r\n, so the next line
- * starts on a line of its own.
- */
-static void transcript_event(struct gw_hub *h, const char *prefix, const char *text, size_t len)
-{
-    char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
-    const size_t mark = sizeof TRANSCRIPT_CUT_MARK - 1;
-    /* Room for the content: the mark and the final \r\n always fit. */
-    const size_t room = sizeof line - mark - 2;
-    size_t n = 0, plen = strlen(prefix);
-    int cut = 0;
-
-    n = gw_text_strip_bidi(prefix, gw_utf8_cut(prefix, plen, room), line);
-    for (size_t i = 0; i < len && !cut;) {
-        if (text[i] == '\n') {
-            if (room - n < 4) {
-                cut = 1;
-                break;
-            }
-            memcpy(line + n, "\r\n  ", 4);
-            n += 4;
-            i++;
-            continue;
-        }
-        const char *nl = memchr(text + i, '\n', len - i);
-        size_t seg = nl ? (size_t)(nl - (text + i)) : len - i;
-        size_t take = gw_utf8_cut(text + i, seg, room - n);
-        /* Stripping only shortens, so it can work in place. */
-        memcpy(line + n, text + i, take);
-        n += gw_text_strip_bidi(line + n, take, line + n);
-        cut = take < seg;
-        i += seg;
-    }
-    if (cut) {
-        memcpy(line + n, TRANSCRIPT_CUT_MARK, mark);
-        n += mark;
-    }
-    line[n++] = '\r';
-    line[n++] = '\n';
-    transcript_line(h, line, n);
 }
 
 /* ---- history and room events ---- */
@@ -1174,7 +1082,7 @@ void gw_hub_free(struct gw_hub *h)
     for (size_t i = 0; i < h->nparts; i++)
         part_free(h->parts[i]);
     gw_history_free(&h->history);
-    gw_buf_unref(h->transcript_r);
+    gw_transcript_free(&h->transcript);
     free(h->parts);
     free(h->index);
     free(h);
@@ -1268,7 +1176,8 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
         }
         if (h->has_key) {
             /* Not in the room until /login: one R with the prompt only. */
-            struct gw_buf *b = frame(h, WT_OP_REPLACE, LOGIN_PROMPT, strlen(LOGIN_PROMPT));
+            struct gw_buf *b =
+                gw_buf_frame(h->cfg.headroom, WT_OP_REPLACE, LOGIN_PROMPT, strlen(LOGIN_PROMPT));
             push_tcp(h, p, b, 0);
             gw_buf_unref(b);
             return GW_OK;
@@ -1398,7 +1307,7 @@ int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out)
     }
     struct gw_buf *first = NULL;
     if (p->resync && !p->closing) {
-        first = transcript_frame(h);
+        first = gw_transcript_frame(&h->transcript, h->cfg.headroom);
         p->resync = 0;
         if (!first)
             return GW_ENOMEM;

@@ -21,6 +21,7 @@
 #include "gw_limits.h"
 #include "gw_metrics.h"
 #include "gw_queue.h"
+#include "gw_transcript.h"
 #include "wt_codec.h"
 
 struct gw_part {
@@ -82,10 +83,8 @@ struct gw_hub {
     unsigned guest_seq;
     /* the room's events: their ids, and the latest kept to read back */
     struct gw_history history;
-    /* the TCP transcript and its R frame, built on demand */
-    char transcript[GW_TRANSCRIPT_MAX_BYTES];
-    size_t tlen;
-    struct gw_buf *transcript_r;
+    /* what TCP participants are shown */
+    struct gw_transcript transcript;
     /* Wall time minus the hub's clock, in ms (gw_hub_set_wall_clock). */
     int64_t wall_offset;
 };
