@@ -841,61 +841,70 @@ static int epoch_reset(const struct gw_hub *h, const struct gw_cmsg *m)
     return m->epoch_len != GW_EPOCH_HEX_LEN || memcmp(m->epoch, h->epoch, GW_EPOCH_HEX_LEN) != 0;
 }
 
+/* A walk over the hub for a welcome: the participants to list, then the
+ * history events to send. */
+struct welcome_walk {
+    struct gw_hub *h;
+    struct gw_part *self;
+    size_t i;               /* the next participant to look at */
+    size_t listed;
+    int self_listed;
+    size_t ev;              /* the next history event */
+};
+
+static int welcome_presence(void *ctx, struct gw_presence *out)
+{
+    struct welcome_walk *wk = ctx;
+    while (wk->i < wk->h->nparts) {
+        struct gw_part *q = wk->h->parts[wk->i++];
+        if (!q->joined || q->closing)
+            continue;
+        /* A crowd: the newcomer itself, then the first ones. */
+        if (wk->listed >= GW_PRESENCE_MAX ||
+            (wk->listed == GW_PRESENCE_MAX - 1 && !wk->self_listed && q != wk->self))
+            continue;
+        wk->listed++;
+        wk->self_listed |= q == wk->self;
+        out->pid = q->pid;
+        out->nick = q->nick;
+        out->via = via_name(q->via);
+        out->typing = q->typing ? q->typing : "";
+        out->typing_len = q->typing_len;
+        return 1;
+    }
+    return 0;
+}
+
+static struct gw_buf *welcome_event(void *ctx)
+{
+    struct welcome_walk *wk = ctx;
+    return gw_history_at(&wk->h->history, wk->ev++);
+}
+
 static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m)
 {
     int reset = epoch_reset(h, m);
     uint64_t last_id = reset ? 0 : m->last_id;
-    struct gw_jw w;
-    gw_jw_init(&w, h->cfg.headroom, 512 + gw_history_bytes(&h->history));
-    gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\",\"you\":{\"pid\":");
-    gw_jw_uint(&w, p->pid);
-    gw_jw_lit(&w, ",\"nick\":");
-    gw_jw_str(&w, p->nick, strlen(p->nick));
-    gw_jw_lit(&w, ",\"via\":\"web\"},\"participants\":[");
-    int first = 1;
-    size_t listed = 0, count = 0;
-    int self_listed = 0;
-    for (size_t i = 0; i < h->nparts; i++) {
-        struct gw_part *q = h->parts[i];
-        if (!q->joined || q->closing)
-            continue;
-        count++;
-        /* A crowd: the newcomer itself, then the first ones. */
-        if (listed >= GW_PRESENCE_MAX ||
-            (listed == GW_PRESENCE_MAX - 1 && !self_listed && q != p))
-            continue;
-        listed++;
-        self_listed |= q == p;
-        gw_jw_lit(&w, first ? "{\"pid\":" : ",{\"pid\":");
-        first = 0;
-        gw_jw_uint(&w, q->pid);
-        gw_jw_lit(&w, ",\"nick\":");
-        gw_jw_str(&w, q->nick, strlen(q->nick));
-        gw_jw_lit(&w, q->via == GW_VIA_TCP ? ",\"via\":\"tcp\",\"typing\":" : ",\"via\":\"web\",\"typing\":");
-        gw_jw_str(&w, q->typing ? q->typing : "", q->typing_len);
-        gw_jw_lit(&w, "}");
-    }
-    gw_jw_lit(&w, "],\"participants_count\":");
-    gw_jw_uint(&w, count);
-    gw_jw_lit(&w, ",\"epoch\":\"");
-    gw_jw_lit(&w, h->epoch);
-    gw_jw_lit(&w, reset ? "\",\"reset\":true,\"history\":[" : "\",\"reset\":false,\"history\":[");
+    struct welcome_walk wk = {.h = h, .self = p};
+    struct gw_welcome w = {
+        .pid = p->pid,
+        .nick = p->nick,
+        .epoch = h->epoch,
+        .reset = reset,
+        .last_id = gw_history_last_id(&h->history),
+        .size_hint = 512 + gw_history_bytes(&h->history),
+        .next_presence = welcome_presence,
+        .next_event = welcome_event,
+        .ctx = &wk,
+    };
+    for (size_t i = 0; i < h->nparts; i++)
+        if (h->parts[i]->joined && !h->parts[i]->closing)
+            w.participants_count++;
     /* The retained events after last_id; gap also on a reset (for clients
      * that only know gap). */
-    size_t from;
-    int gap;
-    gw_history_after(&h->history, last_id, &from, &gap);
-    gap |= reset;
-    struct gw_buf *e;
-    for (size_t i = from; (e = gw_history_at(&h->history, i)); i++) {
-        if (i > from)
-            gw_jw_lit(&w, ",");
-        gw_jw_raw(&w, (const char *)gw_buf_bytes(e), e->len);
-    }
-    gw_jw_lit(&w, "],\"last_id\":");
-    gw_jw_uint(&w, gw_history_last_id(&h->history));
-    gw_jw_lit(&w, gap ? ",\"gap\":true}" : ",\"gap\":false}");
-    struct gw_buf *b = gw_jw_finish(&w);
+    gw_history_after(&h->history, last_id, &wk.ev, &w.gap);
+    w.gap |= reset;
+    struct gw_buf *b = gw_json_welcome(&w, h->cfg.headroom);
     push_web(h, p, b);
     gw_buf_unref(b);
 }

@@ -76,6 +76,74 @@ static void encode_leave_reasons(void **state)
     }
 }
 
+/* What the welcome's iterators walk in this test. */
+struct walk {
+    const struct gw_presence *who;
+    size_t nwho, i;
+    struct gw_buf **events;
+    size_t nevents, e;
+};
+
+static int next_presence(void *ctx, struct gw_presence *out)
+{
+    struct walk *wk = ctx;
+    if (wk->i == wk->nwho)
+        return 0;
+    *out = wk->who[wk->i++];
+    return 1;
+}
+
+static struct gw_buf *next_event(void *ctx)
+{
+    struct walk *wk = ctx;
+    return wk->e < wk->nevents ? wk->events[wk->e++] : NULL;
+}
+
+/* A welcome is written from plain values and what its iterators give, in
+ * their order; empty lists are empty arrays. */
+static void encode_welcome(void **state)
+{
+    (void)state;
+    const struct gw_presence who[] = {
+        {.pid = 3, .nick = "alice", .via = "web", .typing = "", .typing_len = 0},
+        {.pid = 1, .nick = "b\"ob", .via = "tcp", .typing = "hi\n", .typing_len = 3},
+    };
+    struct gw_event ev = {.type = GW_EV_JOIN, .id = 6, .time_ms = 1795555201000, .pid = 3,
+                          .nick = "alice", .via = "web"};
+    struct gw_buf *events[2] = {gw_json_event(&ev, 0), NULL};
+    ev.id = 7;
+    events[1] = gw_json_event(&ev, 0);
+    assert_non_null(events[0]);
+    assert_non_null(events[1]);
+    struct walk wk = {who, 2, 0, events, 2, 0};
+    struct gw_welcome w = {.pid = 3, .nick = "alice", .participants_count = 4,
+                           .epoch = "5eed00000000a001", .reset = 0, .last_id = 7, .gap = 1,
+                           .next_presence = next_presence, .next_event = next_event, .ctx = &wk};
+    expect_buf(gw_json_welcome(&w, 16),
+               "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\","
+               "\"you\":{\"pid\":3,\"nick\":\"alice\",\"via\":\"web\"},"
+               "\"participants\":[{\"pid\":3,\"nick\":\"alice\",\"via\":\"web\",\"typing\":\"\"},"
+               "{\"pid\":1,\"nick\":\"b\\\"ob\",\"via\":\"tcp\",\"typing\":\"hi\\n\"}],"
+               "\"participants_count\":4,\"epoch\":\"5eed00000000a001\",\"reset\":false,"
+               "\"history\":[{\"type\":\"join\",\"id\":6,\"time\":1795555201000,\"pid\":3,"
+               "\"nick\":\"alice\",\"via\":\"web\"},{\"type\":\"join\",\"id\":7,"
+               "\"time\":1795555201000,\"pid\":3,\"nick\":\"alice\",\"via\":\"web\"}],"
+               "\"last_id\":7,\"gap\":true}");
+    struct walk none = {who, 0, 0, events, 0, 0};
+    w.ctx = &none;
+    w.reset = 1;
+    w.gap = 0;
+    w.last_id = 0;
+    w.participants_count = 0;
+    expect_buf(gw_json_welcome(&w, 0),
+               "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\","
+               "\"you\":{\"pid\":3,\"nick\":\"alice\",\"via\":\"web\"},\"participants\":[],"
+               "\"participants_count\":0,\"epoch\":\"5eed00000000a001\",\"reset\":true,"
+               "\"history\":[],\"last_id\":0,\"gap\":false}");
+    gw_buf_unref(events[0]);
+    gw_buf_unref(events[1]);
+}
+
 static void encode_replies(void **state)
 {
     (void)state;
@@ -230,6 +298,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(encode_events),
         cmocka_unit_test(encode_leave_reasons),
+        cmocka_unit_test(encode_welcome),
         cmocka_unit_test(encode_replies),
         cmocka_unit_test(parse_good),
         cmocka_unit_test(parse_bad),
