@@ -90,7 +90,7 @@ static void index_del(struct gw_hub *h, uint64_t pid)
     }
 }
 
-static void wake(struct gw_hub *h, struct gw_part *p)
+void gw_hub_wake(struct gw_hub *h, struct gw_part *p)
 {
     if (p->woken)
         return;
@@ -99,7 +99,7 @@ static void wake(struct gw_hub *h, struct gw_part *p)
         h->cfg.wake(h->cfg.ctx, p->user, p->pid);
 }
 
-static void start_closing(struct gw_hub *h, struct gw_part *p, int code, const char *reason)
+void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const char *reason)
 {
     if (p->closing)
         return;
@@ -107,128 +107,7 @@ static void start_closing(struct gw_hub *h, struct gw_part *p, int code, const c
     p->close_code = code;
     snprintf(p->close_reason, sizeof p->close_reason, "%s", reason);
     p->woken = 0; /* make sure the adapter hears of it */
-    wake(h, p);
-}
-
-/* ---- output queues ---- */
-
-/* Drop what a TCP participant has queued, except a handshake not yet
- * written, and send it the whole transcript instead. */
-static void tcp_resync(struct gw_hub *h, struct gw_part *p)
-{
-    struct gw_queue keep;
-    gw_queue_init(&keep, p->q.max_bytes, p->q.max_items);
-    while (p->q.count) {
-        const struct gw_item *it = gw_queue_peek(&p->q);
-        unsigned flags = it->flags;
-        struct gw_buf *b = gw_queue_pop(&p->q);
-        if (flags & GW_ITEM_SOLO)
-            (void)gw_queue_push(&keep, b, flags);
-        gw_buf_unref(b);
-    }
-    gw_queue_clear(&p->q);
-    p->q = keep;
-    p->resync = 1;
-    wake(h, p);
-}
-
-static void push_tcp(struct gw_hub *h, struct gw_part *p, struct gw_buf *b, unsigned flags)
-{
-    if (!b || p->closing)
-        return;
-    if (gw_queue_push(&p->q, b, flags) != 0) {
-        h->metrics.drops[GW_DROP_TCP_RESYNC]++;
-        tcp_resync(h, p);
-        return;
-    }
-    gw_metrics_queue(&h->metrics, GW_VIA_TCP, p->q.bytes);
-    wake(h, p);
-}
-
-static void push_web(struct gw_hub *h, struct gw_part *p, struct gw_buf *b)
-{
-    if (!b || p->closing)
-        return;
-    if (gw_queue_push(&p->q, b, 0) != 0) {
-        /* Fell too far behind: nothing queued is worth keeping, the
-         * browser resumes by id when it reconnects. */
-        gw_queue_clear(&p->q);
-        h->metrics.drops[GW_DROP_WEB_BEHIND]++;
-        start_closing(h, p, GW_CLOSE_BEHIND, "too far behind");
-        return;
-    }
-    gw_metrics_queue(&h->metrics, GW_VIA_WEB, p->q.bytes);
-    wake(h, p);
-}
-
-/* The A frame of a line for one TCP participant only ("* ..."). Caller
- * owns the buffer; NULL when out of memory. */
-static struct gw_buf *personal_frame(struct gw_hub *h, const char *text)
-{
-    char line[GW_TEXT_MAX_BYTES + 16];
-    int n = snprintf(line, sizeof line, "* %s\r\n", text);
-    if (n < 0)
-        return NULL;
-    if ((size_t)n >= sizeof line)
-        n = (int)sizeof line - 1;
-    /* The text may quote what the participant sent (an unknown command). */
-    n = (int)gw_text_strip_bidi(line, (size_t)n, line);
-    return gw_buf_frame(h->cfg.headroom, WT_OP_APPEND, line, (size_t)n);
-}
-
-/* A line for one TCP participant only ("* ..."), not part of the room's
- * transcript. */
-static void tcp_personal(struct gw_hub *h, struct gw_part *p, const char *text)
-{
-    struct gw_buf *b = personal_frame(h, text);
-    push_tcp(h, p, b, 0);
-    gw_buf_unref(b);
-}
-
-/*
- * The line that tells a TCP participant why it is being closed; the caller
- * marks it closing next, so nothing is queued after it. The reason must be
- * the last bytes the peer gets: a full queue (a peer that stopped reading)
- * would otherwise turn it into a resync, which a closing participant never
- * gets, and the peer would be cut without being told. So queued output is
- * dropped for it, oldest first, all but a handshake not yet written.
- */
-static void tcp_last_line(struct gw_hub *h, struct gw_part *p, const char *text)
-{
-    if (p->closing)
-        return;
-    struct gw_buf *b = personal_frame(h, text);
-    if (b && gw_queue_push_last(&p->q, b, 0, GW_ITEM_SOLO) == 0) {
-        gw_metrics_queue(&h->metrics, GW_VIA_TCP, p->q.bytes);
-        wake(h, p);
-    }
-    gw_buf_unref(b);
-}
-
-static void reply_error(struct gw_hub *h, struct gw_part *p, int code, const char *msg,
-                        const char *ref)
-{
-    gw_metrics_error(&h->metrics, code);
-    if (p->via == GW_VIA_WEB) {
-        struct gw_buf *b = gw_json_error(code, msg, ref, h->cfg.headroom);
-        push_web(h, p, b);
-        gw_buf_unref(b);
-    } else {
-        char text[GW_TEXT_MAX_BYTES];
-        snprintf(text, sizeof text, "error %d: %s", code, msg);
-        tcp_personal(h, p, text);
-    }
-}
-
-static void reply_info(struct gw_hub *h, struct gw_part *p, int code, const char *text)
-{
-    if (p->via == GW_VIA_WEB) {
-        struct gw_buf *b = gw_json_info(code, text, strlen(text), h->cfg.headroom);
-        push_web(h, p, b);
-        gw_buf_unref(b);
-    } else {
-        tcp_personal(h, p, text);
-    }
+    gw_hub_wake(h, p);
 }
 
 /* ---- the transcript ---- */
@@ -250,9 +129,9 @@ static void transcript_event(struct gw_hub *h, const char *prefix, const char *t
         if (p->via != GW_VIA_TCP || !p->joined || p->closing)
             continue;
         if (trimmed || !a)
-            tcp_resync(h, p);
+            gw_out_resync(h, p);
         else if (!p->resync) /* a pending R already shows this line */
-            push_tcp(h, p, a, 0);
+            gw_out_push_tcp(h, p, a, 0);
     }
     gw_buf_unref(a);
 }
@@ -271,7 +150,7 @@ static void room_event(struct gw_hub *h, struct gw_event *ev)
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (p->via == GW_VIA_WEB && p->joined)
-            push_web(h, p, json);
+            gw_out_push_web(h, p, json);
     }
     gw_buf_unref(json);
 }
@@ -352,7 +231,7 @@ static void typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now)
     for (size_t i = 0; json && i < h->nparts; i++) {
         struct gw_part *o = h->parts[i];
         if (o != p && o->via == GW_VIA_WEB && o->joined)
-            push_web(h, o, json);
+            gw_out_push_web(h, o, json);
     }
     gw_buf_unref(json);
 }
@@ -425,8 +304,8 @@ static void strike(struct gw_hub *h, struct gw_part *p, int64_t now)
     if (p->via == GW_VIA_TCP) {
         tcp_fail(h, p, GW_R_SLOW_DOWN, "flooding far over the rate limit");
     } else {
-        reply_error(h, p, GW_R_SLOW_DOWN, "flooding far over the rate limit; closing", NULL);
-        start_closing(h, p, GW_CLOSE_POLICY, "flooding far over the rate limit");
+        gw_out_error(h, p, GW_R_SLOW_DOWN, "flooding far over the rate limit; closing", NULL);
+        gw_hub_start_closing(h, p, GW_CLOSE_POLICY, "flooding far over the rate limit");
     }
 }
 
@@ -463,13 +342,13 @@ static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
             snprintf(msg, sizeof msg, "nick is longer than %u characters", h->cfg.nick_max);
         else
             snprintf(msg, sizeof msg, "%s", gw_nick_strerror(st));
-        reply_error(h, p, GW_R_NAME, msg, ref);
+        gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
     struct gw_part *owner = nick_owner(h, p, key);
     if (owner) {
         snprintf(msg, sizeof msg, "nick \"%s\" is taken", nick);
-        reply_error(h, p, GW_R_NAME, msg, ref);
+        gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
     if (strcmp(p->nick, nick) == 0)
@@ -501,7 +380,7 @@ struct cmd_ctx {
 static void cmd_nick(struct cmd_ctx *c)
 {
     if (!c->arg_len) {
-        reply_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /nick NAME", c->ref);
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /nick NAME", c->ref);
         return;
     }
     (void)change_nick(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
@@ -510,7 +389,7 @@ static void cmd_nick(struct cmd_ctx *c)
 static void cmd_me(struct cmd_ctx *c)
 {
     if (!c->arg_len) {
-        reply_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /me ACTION", c->ref);
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /me ACTION", c->ref);
         return;
     }
     post_message(c->h, c->p, c->now, c->arg, c->arg_len, 1);
@@ -545,14 +424,14 @@ static void cmd_who(struct cmd_ctx *c)
                               via_name(list[i]->via));
     }
     free(list);
-    reply_info(c->h, c->p, GW_R_WHO, text);
+    gw_out_info(c->h, c->p, GW_R_WHO, text);
 }
 
 static void cmd_help(struct cmd_ctx *c);
 
 static void cmd_login(struct cmd_ctx *c)
 {
-    reply_error(c->h, c->p, GW_R_SEQUENCE, "already in the room", c->ref);
+    gw_out_error(c->h, c->p, GW_R_SEQUENCE, "already in the room", c->ref);
 }
 
 /* The slash commands, checked once here. */
@@ -575,7 +454,7 @@ static void cmd_help(struct cmd_ctx *c)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         o += (size_t)snprintf(text + o, sizeof text - o, "%s %s", i ? "," : "", commands[i].usage);
     snprintf(text + o, sizeof text - o, "; start a line with // to send one starting with /");
-    reply_info(c->h, c->p, GW_R_HELP, text);
+    gw_out_info(c->h, c->p, GW_R_HELP, text);
 }
 
 static int is_space(char c)
@@ -594,11 +473,11 @@ static void said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *t
         snprintf(msg, sizeof msg, "message too long (at most %zu bytes)", h->cfg.line_max);
         h->metrics.rejections[GW_REJ_TOO_LARGE]++;
         p->refusals++;
-        reply_error(h, p, GW_R_TOO_LARGE, msg, ref);
+        gw_out_error(h, p, GW_R_TOO_LARGE, msg, ref);
         return;
     }
     if (!rate_ok(h, p, now)) {
-        reply_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down (not sent)", ref);
+        gw_out_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down (not sent)", ref);
         strike(h, p, now);
         return;
     }
@@ -633,7 +512,7 @@ static void said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *t
     size_t mlen = strlen(msg);
     if (!wt_utf8_valid(msg, mlen))
         snprintf(msg, sizeof msg, "unknown command (try /help)");
-    reply_error(h, p, GW_R_UNKNOWN, msg, ref);
+    gw_out_error(h, p, GW_R_UNKNOWN, msg, ref);
 }
 
 /* ---- TCP drafts ---- */
@@ -649,7 +528,7 @@ static void guest_name(struct gw_hub *h, struct gw_part *p);
 static void tcp_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *s, size_t len)
 {
     if (len < 6 || memcmp(s, "/login", 6) != 0 || (len > 6 && !is_space(s[6]))) {
-        reply_error(h, p, GW_R_KEY, "access key required: type /login KEY", NULL);
+        gw_out_error(h, p, GW_R_KEY, "access key required: type /login KEY", NULL);
         return;
     }
     const char *key = s + 6;
@@ -666,7 +545,7 @@ static void tcp_login(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
     guest_name(h, p);
     p->joined = 1;
     p->resync = 1; /* the transcript replaces the prompt */
-    wake(h, p);
+    gw_hub_wake(h, p);
     post_join(h, p, now);
 }
 
@@ -717,9 +596,9 @@ static void tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *
         h->metrics.rejections[GW_REJ_TOO_LARGE]++;
     else if (code == GW_R_UNREADABLE)
         h->metrics.rejections[GW_REJ_MALFORMED]++;
-    tcp_last_line(h, p, text);
+    gw_out_last_line(h, p, text);
     snprintf(reason, sizeof reason, "%s", why);
-    start_closing(h, p, GW_CLOSE_POLICY, reason);
+    gw_hub_start_closing(h, p, GW_CLOSE_POLICY, reason);
 }
 
 /*
@@ -905,7 +784,7 @@ static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m
     gw_history_after(&h->history, last_id, &wk.ev, &w.gap);
     w.gap |= reset;
     struct gw_buf *b = gw_json_welcome(&w, h->cfg.headroom);
-    push_web(h, p, b);
+    gw_out_push_web(h, p, b);
     gw_buf_unref(b);
 }
 
@@ -922,13 +801,13 @@ static void guest_name(struct gw_hub *h, struct gw_part *p)
 static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m)
 {
     if (p->joined) {
-        reply_error(h, p, GW_R_SEQUENCE, "hello was already sent", m->ref);
+        gw_out_error(h, p, GW_R_SEQUENCE, "hello was already sent", m->ref);
         return;
     }
     if (!key_ok(h, m->key, m->key_len)) {
         h->metrics.rejections[GW_REJ_KEY]++;
-        reply_error(h, p, GW_R_KEY, m->key ? "wrong access key" : "access key required", m->ref);
-        start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
+        gw_out_error(h, p, GW_R_KEY, m->key ? "wrong access key" : "access key required", m->ref);
+        gw_hub_start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
         return;
     }
     /* A nick that is not allowed or taken gets 553, and the browser joins
@@ -957,9 +836,9 @@ int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *da
             h->metrics.rejections[GW_REJ_TOO_LARGE]++;
         else if (rc == -GW_R_UNREADABLE)
             h->metrics.rejections[GW_REJ_MALFORMED]++;
-        reply_error(h, p, -rc, why, m.ref);
+        gw_out_error(h, p, -rc, why, m.ref);
     } else if (m.type != GW_C_HELLO && !p->joined) {
-        reply_error(h, p, GW_R_SEQUENCE, "send hello first", m.ref);
+        gw_out_error(h, p, GW_R_SEQUENCE, "send hello first", m.ref);
     } else {
         switch (m.type) {
         case GW_C_HELLO:
@@ -970,7 +849,7 @@ int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *da
             while (n && m.text[n - 1] == '\n')
                 n--;
             if (n == 0)
-                reply_error(h, p, GW_R_BAD_ARGS, "text is empty", m.ref);
+                gw_out_error(h, p, GW_R_BAD_ARGS, "text is empty", m.ref);
             else
                 said(h, p, now, m.text, n, m.ref);
             break;
@@ -980,7 +859,7 @@ int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *da
                 set_typing(h, p, now, m.text, m.text_len);
             } else {
                 h->metrics.rejections[GW_REJ_TYPING_RATE]++;
-                reply_error(h, p, GW_R_SLOW_DOWN, "typing updates too fast: slow down", m.ref);
+                gw_out_error(h, p, GW_R_SLOW_DOWN, "typing updates too fast: slow down", m.ref);
                 strike(h, p, now);
             }
             break;
@@ -988,7 +867,7 @@ int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *da
             if (rate_ok(h, p, now)) {
                 (void)change_nick(h, p, now, m.nick, m.nick_len, m.ref);
             } else {
-                reply_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down", m.ref);
+                gw_out_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down", m.ref);
                 strike(h, p, now);
             }
             break;
@@ -1011,9 +890,9 @@ int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why)
         h->metrics.rejections[GW_REJ_TOO_LARGE]++;
     else if (code == GW_R_UNREADABLE)
         h->metrics.rejections[GW_REJ_MALFORMED]++;
-    reply_error(h, p, code, why, NULL);
+    gw_out_error(h, p, code, why, NULL);
     if (code == GW_R_TOO_LARGE)
-        start_closing(h, p, GW_CLOSE_TOO_BIG, why);
+        gw_hub_start_closing(h, p, GW_CLOSE_TOO_BIG, why);
     return GW_OK;
 }
 
@@ -1129,7 +1008,7 @@ static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
         struct gw_buf *hs = gw_buf_new(h->cfg.headroom, WT_HANDSHAKE_LEN + WT_PRIMING_LEN);
         if (hs) {
             memcpy(gw_buf_bytes(hs), WT_HANDSHAKE WT_PRIMING, WT_HANDSHAKE_LEN + WT_PRIMING_LEN);
-            push_tcp(h, p, hs, GW_ITEM_SOLO);
+            gw_out_push_tcp(h, p, hs, GW_ITEM_SOLO);
             gw_buf_unref(hs);
         }
     }
@@ -1150,13 +1029,13 @@ int gw_hub_refuse(struct gw_hub *h, enum gw_via via, void *user, const char *why
     snprintf(text, sizeof text, "error 421: %s", why);
     gw_metrics_error(&h->metrics, GW_R_SHUTDOWN);
     if (via == GW_VIA_TCP) {
-        tcp_last_line(h, p, text);
+        gw_out_last_line(h, p, text);
     } else {
         struct gw_buf *b = gw_json_error(GW_R_SHUTDOWN, why, NULL, h->cfg.headroom);
-        push_web(h, p, b);
+        gw_out_push_web(h, p, b);
         gw_buf_unref(b);
     }
-    start_closing(h, p, GW_CLOSE_TRY_LATER, why);
+    gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, why);
     return GW_OK;
 }
 
@@ -1179,15 +1058,15 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
     }
     if (via == GW_VIA_TCP) {
         if (full) {
-            tcp_last_line(h, p, "error 421: the gateway is full, try again later");
-            start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
+            gw_out_last_line(h, p, "error 421: the gateway is full, try again later");
+            gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
             return GW_OK;
         }
         if (h->has_key) {
             /* Not in the room until /login: one R with the prompt only. */
             struct gw_buf *b =
                 gw_buf_frame(h->cfg.headroom, WT_OP_REPLACE, LOGIN_PROMPT, strlen(LOGIN_PROMPT));
-            push_tcp(h, p, b, 0);
+            gw_out_push_tcp(h, p, b, 0);
             gw_buf_unref(b);
             return GW_OK;
         }
@@ -1198,9 +1077,9 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
     } else if (full) {
         struct gw_buf *b = gw_json_bye(GW_R_SHUTDOWN, "the gateway is full, try again later",
                                        h->cfg.headroom);
-        push_web(h, p, b);
+        gw_out_push_web(h, p, b);
         gw_buf_unref(b);
-        start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
+        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
     }
     return GW_OK;
 }
@@ -1250,57 +1129,10 @@ void gw_hub_shutdown(struct gw_hub *h, int64_t now)
             }
             gw_buf_unref(b);
         } else {
-            tcp_last_line(h, p, "gateway shutting down");
+            gw_out_last_line(h, p, "gateway shutting down");
         }
-        start_closing(h, p, GW_CLOSE_GOING_AWAY, "gateway shutting down");
+        gw_hub_start_closing(h, p, GW_CLOSE_GOING_AWAY, "gateway shutting down");
     }
-}
-
-/* Join up to GW_BATCH_MAX_BYTES of queued items after first (a reference
- * the caller gives up). */
-static struct gw_buf *batch(struct gw_hub *h, struct gw_part *p, struct gw_buf *first)
-{
-    int web = p->via == GW_VIA_WEB;
-    size_t n = 0, total = first ? first->len : 0, count = first ? 1 : 0;
-    for (; n < p->q.count; n++) {
-        const struct gw_item *it = &p->q.items[(p->q.head + n) % p->q.cap];
-        if (it->flags & GW_ITEM_SOLO)
-            break;
-        if (count && total + it->buf->len + (web ? 1 : 0) > GW_BATCH_MAX_BYTES)
-            break;
-        total += it->buf->len + (web && count ? 1 : 0);
-        count++;
-    }
-    if (count == 1 && first)
-        return first;
-    if (count == 1)
-        return gw_queue_pop(&p->q);
-    struct gw_buf *b = gw_buf_new(h->cfg.headroom, total + (web ? 2 : 0));
-    if (!b) {
-        gw_buf_unref(first);
-        return NULL;
-    }
-    unsigned char *o = gw_buf_bytes(b);
-    if (web)
-        *o++ = '[';
-    if (first) {
-        memcpy(o, gw_buf_bytes(first), first->len);
-        o += first->len;
-        gw_buf_unref(first);
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct gw_buf *it = gw_queue_pop(&p->q);
-        if (web && (i || first))
-            *o++ = ',';
-        memcpy(o, gw_buf_bytes(it), it->len);
-        o += it->len;
-        gw_buf_unref(it);
-    }
-    if (web)
-        *o++ = ']';
-    b->len = (size_t)(o - gw_buf_bytes(b));
-    *o = '\0';
-    return b;
 }
 
 int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out)
@@ -1308,28 +1140,7 @@ int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out)
     struct gw_part *p = find(h, pid);
     if (!p)
         return GW_ENOENT;
-    *out = NULL;
-    const struct gw_item *head = gw_queue_peek(&p->q);
-    if (head && (head->flags & GW_ITEM_SOLO)) {
-        *out = gw_queue_pop(&p->q);
-        return 1;
-    }
-    struct gw_buf *first = NULL;
-    if (p->resync && !p->closing) {
-        first = gw_transcript_frame(&h->transcript, h->cfg.headroom);
-        p->resync = 0;
-        if (!first)
-            return GW_ENOMEM;
-    }
-    if (!first && !p->q.count) {
-        /* Drained: give the ring back. A burst (every join of a crowd)
-         * grows it; an idle connection should not keep that. */
-        gw_queue_clear(&p->q);
-        p->woken = 0;
-        return 0;
-    }
-    *out = batch(h, p, first);
-    return *out ? 1 : GW_ENOMEM;
+    return gw_out_take(h, p, out);
 }
 
 int gw_hub_closing(struct gw_hub *h, uint64_t pid, int *code, const char **reason)

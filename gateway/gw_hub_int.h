@@ -18,6 +18,7 @@
 
 #include "gw_history.h"
 #include "gw_hub.h"
+#include "gw_json.h"
 #include "gw_limits.h"
 #include "gw_metrics.h"
 #include "gw_queue.h"
@@ -88,5 +89,54 @@ struct gw_hub {
     /* Wall time minus the hub's clock, in ms (gw_hub_set_wall_clock). */
     int64_t wall_offset;
 };
+
+/*
+ * The functions below take a hub and a participant that is in it (found
+ * by gw_hub.c for this call); none frees a participant: one the hub wants
+ * gone is marked closing, and the adapter disconnects it later. Text
+ * arguments are borrowed for the call.
+ */
+
+/* ---- gw_hub.c: participants, nicks, the key, room events ---- */
+
+/* Tell the adapter p has output (once until its queue runs dry). */
+void gw_hub_wake(struct gw_hub *h, struct gw_part *p);
+
+/* Mark p closing with a WebSocket close code and a reason for the log
+ * (copied), and tell the adapter. Nothing is queued for p after this. */
+void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const char *reason);
+
+/* ---- gw_out.c: output queues and replies ---- */
+
+/* Queue b (a shared buffer; the queue takes its own reference) for a TCP
+ * participant; past its bound it gets one R of the transcript instead.
+ * NULL b, or a closing p, is ignored. */
+void gw_out_push_tcp(struct gw_hub *h, struct gw_part *p, struct gw_buf *b, unsigned flags);
+
+/* Queue b for a browser; past its bound it is closed (4421). NULL b, or a
+ * closing p, is ignored. */
+void gw_out_push_web(struct gw_hub *h, struct gw_part *p, struct gw_buf *b);
+
+/* A TCP participant's next write is the whole transcript, as R. */
+void gw_out_resync(struct gw_hub *h, struct gw_part *p);
+
+/* A line "* text" for one TCP participant only, not in the transcript. */
+void gw_out_personal(struct gw_hub *h, struct gw_part *p, const char *text);
+
+/* The line "* text" that tells a TCP participant why it is closed, as its
+ * last output; the caller marks it closing next. */
+void gw_out_last_line(struct gw_hub *h, struct gw_part *p, const char *text);
+
+/* An error reply with a reply code: JSON error (with the client's ref, or
+ * NULL) for a browser, "* error CODE: msg" for TCP. */
+void gw_out_error(struct gw_hub *h, struct gw_part *p, int code, const char *msg,
+                  const char *ref);
+
+/* An informational reply (who, help): JSON info, or a "* " line for TCP. */
+void gw_out_info(struct gw_hub *h, struct gw_part *p, int code, const char *text);
+
+/* gw_hub_take for p: 1 with *out set (caller owns the reference), 0 when
+ * nothing is waiting, or GW_ENOMEM. */
+int gw_out_take(struct gw_hub *h, struct gw_part *p, struct gw_buf **out);
 
 #endif /* GW_HUB_INT_H */

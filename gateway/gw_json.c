@@ -210,7 +210,8 @@ struct gw_buf *gw_json_welcome(const struct gw_welcome *wl, size_t headroom)
     struct gw_presence q;
     struct gw_buf *e;
     gw_jw_init(&w, headroom, wl->size_hint);
-    gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\",\"you\":{\"pid\":");
+    gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\","
+                  "\"you\":{\"pid\":");
     gw_jw_uint(&w, wl->pid);
     gw_jw_lit(&w, ",\"nick\":");
     gw_jw_str(&w, wl->nick, strlen(wl->nick));
@@ -230,7 +231,8 @@ struct gw_buf *gw_json_welcome(const struct gw_welcome *wl, size_t headroom)
     gw_jw_uint(&w, wl->participants_count);
     gw_jw_lit(&w, ",\"epoch\":\"");
     gw_jw_lit(&w, wl->epoch);
-    gw_jw_lit(&w, wl->reset ? "\",\"reset\":true,\"history\":[" : "\",\"reset\":false,\"history\":[");
+    gw_jw_lit(&w, wl->reset ? "\",\"reset\":true,\"history\":["
+                            : "\",\"reset\":false,\"history\":[");
     for (int first = 1; (e = wl->next_event(wl->ctx)); first = 0) {
         if (!first)
             gw_jw_lit(&w, ",");
