@@ -20,9 +20,6 @@
  * told "full" and closed. Past those, connections are refused outright. */
 #define GW_REFUSE_SLACK 16u
 
-/* /who names at most this many participants, then says how many more. */
-#define GW_WHO_MAX_NAMES 50u
-
 const char *gw_strerror(int code)
 {
     switch (code) {
@@ -35,7 +32,7 @@ const char *gw_strerror(int code)
     }
 }
 
-static const char *via_name(enum gw_via v)
+const char *gw_via_name(enum gw_via v)
 {
     return v == GW_VIA_TCP ? "tcp" : "web";
 }
@@ -155,8 +152,8 @@ static void room_event(struct gw_hub *h, struct gw_event *ev)
     gw_buf_unref(json);
 }
 
-static void ev_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type type,
-                    struct gw_part *p, int64_t now)
+void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type type,
+                       struct gw_part *p, int64_t now)
 {
     memset(ev, 0, sizeof(*ev));
     ev->type = type;
@@ -164,14 +161,14 @@ static void ev_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type type,
     ev->time_ms = now + h->wall_offset;
     ev->pid = p->pid;
     ev->nick = p->nick;
-    ev->via = via_name(p->via);
+    ev->via = gw_via_name(p->via);
 }
 
-static void post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
+void gw_hub_post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
                          size_t len, int me)
 {
     struct gw_event ev;
-    ev_init(h, &ev, GW_EV_MESSAGE, p, now);
+    gw_hub_event_init(h, &ev, GW_EV_MESSAGE, p, now);
     ev.text = text;
     ev.text_len = len;
     ev.me = me;
@@ -189,10 +186,10 @@ static void post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
     if (h->nparts > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
     struct gw_event ev;
-    ev_init(h, &ev, GW_EV_JOIN, p, now);
+    gw_hub_event_init(h, &ev, GW_EV_JOIN, p, now);
     room_event(h, &ev);
     char text[GW_NICK_MAX_BYTES + 32];
-    snprintf(text, sizeof text, "* %s joined (%s)", p->nick, via_name(p->via));
+    snprintf(text, sizeof text, "* %s joined (%s)", p->nick, gw_via_name(p->via));
     transcript_event(h, "", text, strlen(text));
 }
 
@@ -202,7 +199,7 @@ static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now,
     if (h->nparts + 1 > GW_PRESENCE_MAX)
         return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
     struct gw_event ev;
-    ev_init(h, &ev, GW_EV_LEAVE, p, now);
+    gw_hub_event_init(h, &ev, GW_EV_LEAVE, p, now);
     ev.reason = reason;
     room_event(h, &ev);
     char text[GW_NICK_MAX_BYTES + 16];
@@ -210,112 +207,7 @@ static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now,
     transcript_event(h, "", text, strlen(text));
 }
 
-/* ---- typing ---- */
-
-static void typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now)
-{
-    if (!p->typing ||
-        (p->typing_len == p->typing_sent_len &&
-         memcmp(p->typing, p->typing_sent, p->typing_len) == 0))
-        return;
-    memcpy(p->typing_sent, p->typing, p->typing_len);
-    p->typing_sent_len = p->typing_len;
-    p->typing_at = now;
-    if (!p->joined)
-        return;
-    struct gw_event ev;
-    ev_init(h, &ev, GW_EV_TYPING, p, now);
-    ev.text = p->typing;
-    ev.text_len = p->typing_len;
-    struct gw_buf *json = gw_json_event(&ev, h->cfg.headroom);
-    for (size_t i = 0; json && i < h->nparts; i++) {
-        struct gw_part *o = h->parts[i];
-        if (o != p && o->via == GW_VIA_WEB && o->joined)
-            gw_out_push_web(h, o, json);
-    }
-    gw_buf_unref(json);
-}
-
-/* A participant's unfinished text is now text (valid UTF-8): clean it, and
- * tell browsers now if it stopped, or within GW_TYPING_INTERVAL_MS. */
-static void set_typing(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
-                       size_t len)
-{
-    char tmp[GW_TYPING_MAX_BYTES + 4];
-    size_t cut = gw_utf8_cut(text, len, GW_TYPING_MAX_BYTES);
-    size_t n = gw_text_clean(text, cut, tmp, 0);
-    if (!p->typing) {
-        if (n == 0)
-            return; /* still nothing typed */
-        p->typing = malloc(2 * (GW_TYPING_MAX_BYTES + 1));
-        if (!p->typing)
-            return; /* the update is lost; the next one tries again */
-        p->typing_sent = p->typing + GW_TYPING_MAX_BYTES + 1;
-    }
-    memcpy(p->typing, tmp, n);
-    p->typing_len = n;
-    if (n == 0 || now - p->typing_at >= GW_TYPING_INTERVAL_MS)
-        typing_emit(h, p, now);
-}
-
-/* ---- commands ---- */
-
-/* A token bucket of rate per second holding twice that, in thousandths:
- * 1 if one token was taken, 0 if there was none. */
-static int bucket_take(unsigned rate, int64_t *tokens, int64_t *at, int64_t now)
-{
-    if (!rate)
-        return 1;
-    int64_t burst = (int64_t)rate * 2000;
-    if (now > *at) {
-        int64_t dt = now - *at;
-        *tokens = dt > burst ? burst : *tokens + dt * (int64_t)rate;
-        if (*tokens > burst)
-            *tokens = burst;
-        *at = now;
-    }
-    if (*tokens < 1000)
-        return 0;
-    *tokens -= 1000;
-    return 1;
-}
-
-static void tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *why);
-
-/* A message was refused for its rate: a strike. Strikes are forgiven at
- * the message rate; past cfg.abuse_strikes the participant is flooding
- * far beyond its limit and is disconnected. */
-static void strike(struct gw_hub *h, struct gw_part *p, int64_t now)
-{
-    p->refusals++;
-    if (!h->cfg.abuse_strikes || p->closing)
-        return;
-    int64_t leak = h->cfg.rate ? h->cfg.rate : GW_RATE_DEFAULT;
-    if (now > p->strikes_at) {
-        p->strikes -= (now - p->strikes_at) * leak;
-        if (p->strikes < 0)
-            p->strikes = 0;
-        p->strikes_at = now;
-    }
-    p->strikes += 1000;
-    if (p->strikes <= (int64_t)h->cfg.abuse_strikes * 1000)
-        return;
-    h->metrics.rejections[GW_REJ_ABUSE]++;
-    if (p->via == GW_VIA_TCP) {
-        tcp_fail(h, p, GW_R_SLOW_DOWN, "flooding far over the rate limit");
-    } else {
-        gw_out_error(h, p, GW_R_SLOW_DOWN, "flooding far over the rate limit; closing", NULL);
-        gw_hub_start_closing(h, p, GW_CLOSE_POLICY, "flooding far over the rate limit");
-    }
-}
-
-static int rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now)
-{
-    if (bucket_take(h->cfg.rate, &p->tokens, &p->tokens_at, now))
-        return 1;
-    h->metrics.rejections[GW_REJ_RATE]++;
-    return 0;
-}
+/* ---- nicks ---- */
 
 /* Who else (not self) in the room has the nick whose comparison key
  * (gw_nick_norm) is key: the same name whatever its case or composition. */
@@ -331,7 +223,7 @@ static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, 
 
 /* Change p's nick (given as len bytes of valid UTF-8), announcing it.
  * Returns 0 or a reply code (553). */
-static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
+int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
                        size_t len, const char *ref)
 {
     char msg[GW_NICK_MAX_BYTES * 2 + 96];
@@ -360,159 +252,12 @@ static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
     if (!p->joined)
         return 0;
     struct gw_event ev;
-    ev_init(h, &ev, GW_EV_NICK, p, now);
+    gw_hub_event_init(h, &ev, GW_EV_NICK, p, now);
     ev.old = old;
     room_event(h, &ev);
     snprintf(msg, sizeof msg, "* %s is now %s", old, p->nick);
     transcript_event(h, "", msg, strlen(msg));
     return 0;
-}
-
-struct cmd_ctx {
-    struct gw_hub *h;
-    struct gw_part *p;
-    int64_t now;
-    const char *arg;
-    size_t arg_len;
-    const char *ref;
-};
-
-static void cmd_nick(struct cmd_ctx *c)
-{
-    if (!c->arg_len) {
-        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /nick NAME", c->ref);
-        return;
-    }
-    (void)change_nick(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
-}
-
-static void cmd_me(struct cmd_ctx *c)
-{
-    if (!c->arg_len) {
-        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /me ACTION", c->ref);
-        return;
-    }
-    post_message(c->h, c->p, c->now, c->arg, c->arg_len, 1);
-}
-
-/* By comparison key: case aside, in code point order. */
-static int nick_cmp(const void *a, const void *b)
-{
-    const struct gw_part *pa = *(struct gw_part *const *)a, *pb = *(struct gw_part *const *)b;
-    return strcmp(pa->nick_key, pb->nick_key);
-}
-
-/* "N here: alice (web), robert (tcp)", by nick, at most GW_WHO_MAX_NAMES. */
-static void cmd_who(struct cmd_ctx *c)
-{
-    char text[GW_WHO_MAX_NAMES * (GW_NICK_MAX_BYTES + 8) + 64];
-    struct gw_part **list = malloc(c->h->nparts * sizeof(*list) + 1);
-    unsigned n = 0;
-    if (!list)
-        return;
-    for (size_t i = 0; i < c->h->nparts; i++)
-        if (c->h->parts[i]->joined && !c->h->parts[i]->closing)
-            list[n++] = c->h->parts[i];
-    qsort(list, n, sizeof(*list), nick_cmp);
-    size_t o = (size_t)snprintf(text, sizeof text, "%u here:", n);
-    for (unsigned i = 0; i < n; i++) {
-        if (i == GW_WHO_MAX_NAMES) {
-            o += (size_t)snprintf(text + o, sizeof text - o, " and %u more", n - i);
-            break;
-        }
-        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s (%s)", i ? "," : "", list[i]->nick,
-                              via_name(list[i]->via));
-    }
-    free(list);
-    gw_out_info(c->h, c->p, GW_R_WHO, text);
-}
-
-static void cmd_help(struct cmd_ctx *c);
-
-static void cmd_login(struct cmd_ctx *c)
-{
-    gw_out_error(c->h, c->p, GW_R_SEQUENCE, "already in the room", c->ref);
-}
-
-/* The slash commands, checked once here. */
-static const struct {
-    const char *name;
-    void (*fn)(struct cmd_ctx *c);
-    const char *usage;
-} commands[] = {
-    {"nick", cmd_nick, "/nick NAME"},
-    {"me", cmd_me, "/me ACTION"},
-    {"who", cmd_who, "/who"},
-    {"help", cmd_help, "/help"},
-    {"login", cmd_login, "/login KEY"},
-};
-
-static void cmd_help(struct cmd_ctx *c)
-{
-    char text[256];
-    size_t o = (size_t)snprintf(text, sizeof text, "commands:");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s", i ? "," : "", commands[i].usage);
-    snprintf(text + o, sizeof text - o, "; start a line with // to send one starting with /");
-    gw_out_info(c->h, c->p, GW_R_HELP, text);
-}
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* One line or say-text from a participant (canonical, may hold \n for a
- * browser): a command or a message. */
-static void said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text, size_t len,
-                 const char *ref)
-{
-    h->metrics.messages_in[p->via]++;
-    if (len > h->cfg.line_max) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "message too long (at most %zu bytes)", h->cfg.line_max);
-        h->metrics.rejections[GW_REJ_TOO_LARGE]++;
-        p->refusals++;
-        gw_out_error(h, p, GW_R_TOO_LARGE, msg, ref);
-        return;
-    }
-    if (!rate_ok(h, p, now)) {
-        gw_out_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down (not sent)", ref);
-        strike(h, p, now);
-        return;
-    }
-    if (len >= 2 && text[0] == '/' && text[1] == '/') {
-        post_message(h, p, now, text + 1, len - 1, 0);
-        return;
-    }
-    if (len == 0 || text[0] != '/') {
-        post_message(h, p, now, text, len, 0);
-        return;
-    }
-    size_t nl = 1;
-    while (nl < len && !is_space(text[nl]) && text[nl] != '\n')
-        nl++;
-    struct cmd_ctx c = {h, p, now, text + nl, len - nl, ref};
-    while (c.arg_len && (is_space(*c.arg) || *c.arg == '\n')) {
-        c.arg++;
-        c.arg_len--;
-    }
-    while (c.arg_len && (is_space(c.arg[c.arg_len - 1]) || c.arg[c.arg_len - 1] == '\n'))
-        c.arg_len--;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strlen(commands[i].name) == nl - 1 && memcmp(commands[i].name, text + 1, nl - 1) == 0) {
-            commands[i].fn(&c);
-            return;
-        }
-    }
-    char msg[96];
-    snprintf(msg, sizeof msg, "unknown command /%.*s (try /help)", (int)(nl - 1 > 40 ? 40 : nl - 1),
-             text + 1);
-    /* The command name is cut at 40 bytes: keep the message valid UTF-8. */
-    size_t mlen = strlen(msg);
-    if (!wt_utf8_valid(msg, mlen))
-        snprintf(msg, sizeof msg, "unknown command (try /help)");
-    gw_out_error(h, p, GW_R_UNKNOWN, msg, ref);
 }
 
 /* ---- TCP drafts ---- */
@@ -527,19 +272,19 @@ static void guest_name(struct gw_hub *h, struct gw_part *p);
  * "/login KEY" is understood. */
 static void tcp_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *s, size_t len)
 {
-    if (len < 6 || memcmp(s, "/login", 6) != 0 || (len > 6 && !is_space(s[6]))) {
+    if (len < 6 || memcmp(s, "/login", 6) != 0 || (len > 6 && !gw_is_space(s[6]))) {
         gw_out_error(h, p, GW_R_KEY, "access key required: type /login KEY", NULL);
         return;
     }
     const char *key = s + 6;
     size_t klen = len - 6;
-    while (klen && is_space(*key)) {
+    while (klen && gw_is_space(*key)) {
         key++;
         klen--;
     }
     if (!key_ok(h, key, klen)) {
         h->metrics.rejections[GW_REJ_KEY]++;
-        tcp_fail(h, p, GW_R_KEY, klen ? "wrong access key" : "access key required");
+        gw_tcp_fail(h, p, GW_R_KEY, klen ? "wrong access key" : "access key required");
         return;
     }
     guest_name(h, p);
@@ -557,14 +302,14 @@ static void tcp_line(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
         return;
     size_t n = gw_text_clean(s, len, clean, 0);
     size_t start = 0;
-    while (n && is_space(clean[n - 1]))
+    while (n && gw_is_space(clean[n - 1]))
         n--;
-    while (start < n && is_space(clean[start]))
+    while (start < n && gw_is_space(clean[start]))
         start++;
     if (!p->joined)
         tcp_login(h, p, now, clean + start, n - start);
     else if (n > start)
-        said(h, p, now, clean + start, n - start, NULL);
+        gw_cmd_said(h, p, now, clean + start, n - start, NULL);
     free(clean);
 }
 
@@ -587,7 +332,7 @@ static int draft_reserve(struct gw_part *p, size_t need)
     return 0;
 }
 
-static void tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *why)
+void gw_tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *why)
 {
     char text[160], reason[GW_REASON_MAX_BYTES + 1];
     snprintf(text, sizeof text, "error %d: %s; closing", code, why);
@@ -612,7 +357,7 @@ static void tcp_frame(struct gw_hub *h, struct gw_part *p, int64_t now, const st
 {
     if (f->op == WT_OP_REPLACE) {
         if (draft_reserve(p, f->len)) {
-            tcp_fail(h, p, GW_R_TOO_LARGE, "out of memory for the draft");
+            gw_tcp_fail(h, p, GW_R_TOO_LARGE, "out of memory for the draft");
             return;
         }
         if (f->len)
@@ -647,7 +392,7 @@ static void tcp_frame(struct gw_hub *h, struct gw_part *p, int64_t now, const st
             p->line_start = 0;
         }
         if (p->dlen + f->len > h->draft_max_bytes || draft_reserve(p, p->dlen + f->len)) {
-            tcp_fail(h, p, GW_R_TOO_LARGE, "line too long");
+            gw_tcp_fail(h, p, GW_R_TOO_LARGE, "line too long");
             return;
         }
         size_t old = p->dlen;
@@ -662,7 +407,7 @@ static void tcp_frame(struct gw_hub *h, struct gw_part *p, int64_t now, const st
         }
     }
     if (!p->closing)
-        set_typing(h, p, now, p->draft + p->line_start, p->dlen - p->line_start);
+        gw_typing_set(h, p, now, p->draft + p->line_start, p->dlen - p->line_start);
 }
 
 int gw_hub_tcp_input(struct gw_hub *h, uint64_t pid, int64_t now, const void *data, size_t len)
@@ -684,7 +429,7 @@ int gw_hub_tcp_input(struct gw_hub *h, uint64_t pid, int64_t now, const void *da
         if (rc != WT_OK) {
             char why[96];
             snprintf(why, sizeof why, "malformed frame: %s", wt_strerror(rc));
-            tcp_fail(h, p, rc == WT_ETOOBIG ? GW_R_TOO_LARGE : GW_R_UNREADABLE, why);
+            gw_tcp_fail(h, p, rc == WT_ETOOBIG ? GW_R_TOO_LARGE : GW_R_UNREADABLE, why);
             break;
         }
         tcp_frame(h, p, now, &f);
@@ -746,7 +491,7 @@ static int welcome_presence(void *ctx, struct gw_presence *out)
         wk->self_listed |= q == wk->self;
         out->pid = q->pid;
         out->nick = q->nick;
-        out->via = via_name(q->via);
+        out->via = gw_via_name(q->via);
         out->typing = q->typing ? q->typing : "";
         out->typing_len = q->typing_len;
         return 1;
@@ -812,7 +557,7 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     }
     /* A nick that is not allowed or taken gets 553, and the browser joins
      * as a guest all the same: it can pick another with "nick". */
-    if (!m->nick || !m->nick_len || change_nick(h, p, now, m->nick, m->nick_len, m->ref) != 0)
+    if (!m->nick || !m->nick_len || gw_hub_change_nick(h, p, now, m->nick, m->nick_len, m->ref) != 0)
         guest_name(h, p);
     p->joined = 1;
     welcome(h, p, m);
@@ -851,24 +596,24 @@ int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *da
             if (n == 0)
                 gw_out_error(h, p, GW_R_BAD_ARGS, "text is empty", m.ref);
             else
-                said(h, p, now, m.text, n, m.ref);
+                gw_cmd_said(h, p, now, m.text, n, m.ref);
             break;
         }
         case GW_C_TYPING:
-            if (bucket_take(h->cfg.typing_rate, &p->typing_tokens, &p->typing_tokens_at, now)) {
-                set_typing(h, p, now, m.text, m.text_len);
+            if (gw_rate_take(h->cfg.typing_rate, &p->typing_tokens, &p->typing_tokens_at, now)) {
+                gw_typing_set(h, p, now, m.text, m.text_len);
             } else {
                 h->metrics.rejections[GW_REJ_TYPING_RATE]++;
                 gw_out_error(h, p, GW_R_SLOW_DOWN, "typing updates too fast: slow down", m.ref);
-                strike(h, p, now);
+                gw_rate_strike(h, p, now);
             }
             break;
         case GW_C_NICK:
-            if (rate_ok(h, p, now)) {
-                (void)change_nick(h, p, now, m.nick, m.nick_len, m.ref);
+            if (gw_rate_ok(h, p, now)) {
+                (void)gw_hub_change_nick(h, p, now, m.nick, m.nick_len, m.ref);
             } else {
                 gw_out_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down", m.ref);
-                strike(h, p, now);
+                gw_rate_strike(h, p, now);
             }
             break;
         case GW_C_NONE:
@@ -1110,7 +855,7 @@ void gw_hub_tick(struct gw_hub *h, int64_t now)
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (now - p->typing_at >= GW_TYPING_INTERVAL_MS)
-            typing_emit(h, p, now);
+            gw_typing_emit(h, p, now);
     }
 }
 

@@ -90,6 +90,12 @@ struct gw_hub {
     int64_t wall_offset;
 };
 
+/* A space or a tab: what separates a command from its argument. */
+static inline int gw_is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
 /*
  * The functions below take a hub and a participant that is in it (found
  * by gw_hub.c for this call); none frees a participant: one the hub wants
@@ -99,12 +105,30 @@ struct gw_hub {
 
 /* ---- gw_hub.c: participants, nicks, the key, room events ---- */
 
+/* "tcp" or "web". */
+const char *gw_via_name(enum gw_via v);
+
 /* Tell the adapter p has output (once until its queue runs dry). */
 void gw_hub_wake(struct gw_hub *h, struct gw_part *p);
 
 /* Mark p closing with a WebSocket close code and a reason for the log
  * (copied), and tell the adapter. Nothing is queued for p after this. */
 void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const char *reason);
+
+/* Fill ev with what every event of p says (type, wall time, sender). */
+void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type type,
+                       struct gw_part *p, int64_t now);
+
+/* p says text (len bytes, canonical; me: a /me action) to the room: a
+ * message event, and a transcript line. */
+void gw_hub_post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
+                         size_t len, int me);
+
+/* Change p's nick to given (len bytes of valid UTF-8), announcing it when
+ * p is in the room; a nick not allowed or taken gets error 553 (with the
+ * client's ref, or NULL). Returns 0 or that reply code. */
+int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
+                       size_t len, const char *ref);
 
 /* ---- gw_out.c: output queues and replies ---- */
 
@@ -138,5 +162,43 @@ void gw_out_info(struct gw_hub *h, struct gw_part *p, int code, const char *text
 /* gw_hub_take for p: 1 with *out set (caller owns the reference), 0 when
  * nothing is waiting, or GW_ENOMEM. */
 int gw_out_take(struct gw_hub *h, struct gw_part *p, struct gw_buf **out);
+
+/* ---- gw_typing.c: live typing ---- */
+
+/* p's unfinished text is now text (len bytes of valid UTF-8): browsers
+ * are told now if it stopped, or within GW_TYPING_INTERVAL_MS. */
+void gw_typing_set(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
+                   size_t len);
+
+/* Tell the browsers in the room p's typing, if it changed since they were
+ * last told. */
+void gw_typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now);
+
+/* ---- gw_rate.c: rate limits ---- */
+
+/* Take one token from a bucket of rate per second (burst twice that), in
+ * thousandths: 1 if there was one, else 0. rate 0: no limit (1). */
+int gw_rate_take(unsigned rate, int64_t *tokens, int64_t *at, int64_t now);
+
+/* Whether p may send one more message now (1), or it is over --rate (0,
+ * counted). */
+int gw_rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now);
+
+/* A message of p was refused for its rate: count a strike; past
+ * cfg.abuse_strikes p is told and closed. */
+void gw_rate_strike(struct gw_hub *h, struct gw_part *p, int64_t now);
+
+/* ---- gw_cmd.c: what a participant says ---- */
+
+/* One line or say-text from p (canonical, may hold \n for a browser; ref
+ * the client's ref or NULL): a chat message or a slash command. */
+void gw_cmd_said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text, size_t len,
+                 const char *ref);
+
+/* ---- gw_tcp.c: a TCP participant's input ---- */
+
+/* End a TCP participant's connection for a protocol error: a last line
+ * "* error CODE: why; closing", then closing. */
+void gw_tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *why);
 
 #endif /* GW_HUB_INT_H */
