@@ -1,5 +1,16 @@
 /*
- * gw_hub.c - the star hub. Pure: no I/O, no clock, no logging; see gw_hub.h.
+ * gw_hub.c - the hub itself: the public API of gw_hub.h, the participants
+ * (created, found by id, closed, freed), nicks, the access key, and the
+ * fan-out of room events (each encoded once, to every browser as JSON,
+ * into the transcript and to every TCP participant as a WINTALK frame).
+ *
+ * This is the one file that turns a participant id into a pointer: the
+ * hub's other modules (gw_hub_int.h) are handed pointers, good for the
+ * call. It is not the input side of either transport (gw_tcp.c, gw_web.c),
+ * the commands (gw_cmd.c), the output queues (gw_out.c), typing
+ * (gw_typing.c) nor rate limits (gw_rate.c).
+ *
+ * Pure: no I/O, no clock, no logging; see gw_hub.h.
  */
 #include "gw_hub.h"
 
@@ -36,6 +47,8 @@ const char *gw_via_name(enum gw_via v)
 {
     return v == GW_VIA_TCP ? "tcp" : "web";
 }
+
+/* ---- participants by id ---- */
 
 static size_t index_home(const struct gw_hub *h, uint64_t pid)
 {
@@ -107,33 +120,7 @@ void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const c
     gw_hub_wake(h, p);
 }
 
-/* ---- the transcript ---- */
-
-/* Render a room event as one transcript line, add it to the room's
- * transcript and send it to every TCP participant as one A frame, or, when
- * the transcript had to be cut back, send everyone the new whole as R. */
-static void transcript_event(struct gw_hub *h, const char *prefix, const char *text, size_t len)
-{
-    char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
-    size_t n = gw_transcript_render(line, prefix, text, len);
-    int trimmed = gw_transcript_add(&h->transcript, line, n);
-    if (trimmed < 0)
-        return; /* cannot happen: gw_transcript_render bounds every line */
-
-    struct gw_buf *a = trimmed ? NULL : gw_buf_frame(h->cfg.headroom, WT_OP_APPEND, line, n);
-    for (size_t i = 0; i < h->nparts; i++) {
-        struct gw_part *p = h->parts[i];
-        if (p->via != GW_VIA_TCP || !p->joined || p->closing)
-            continue;
-        if (trimmed || !a)
-            gw_out_resync(h, p);
-        else if (!p->resync) /* a pending R already shows this line */
-            gw_out_push_tcp(h, p, a, 0);
-    }
-    gw_buf_unref(a);
-}
-
-/* ---- history and room events ---- */
+/* ---- room events: ids, history, fan-out ---- */
 
 /* Give an event its id, keep it, and send it to every browser in the room. */
 static void room_event(struct gw_hub *h, struct gw_event *ev)
@@ -164,6 +151,30 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
     ev->via = gw_via_name(p->via);
 }
 
+/* Render a room event as one transcript line, add it to the room's
+ * transcript and send it to every TCP participant as one A frame, or, when
+ * the transcript had to be cut back, send everyone the new whole as R. */
+static void transcript_event(struct gw_hub *h, const char *prefix, const char *text, size_t len)
+{
+    char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
+    size_t n = gw_transcript_render(line, prefix, text, len);
+    int trimmed = gw_transcript_add(&h->transcript, line, n);
+    if (trimmed < 0)
+        return; /* cannot happen: gw_transcript_render bounds every line */
+
+    struct gw_buf *a = trimmed ? NULL : gw_buf_frame(h->cfg.headroom, WT_OP_APPEND, line, n);
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        if (p->via != GW_VIA_TCP || !p->joined || p->closing)
+            continue;
+        if (trimmed || !a)
+            gw_out_resync(h, p);
+        else if (!p->resync) /* a pending R already shows this line */
+            gw_out_push_tcp(h, p, a, 0);
+    }
+    gw_buf_unref(a);
+}
+
 void gw_hub_post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
                          size_t len, int me)
 {
@@ -181,7 +192,7 @@ void gw_hub_post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const
     transcript_event(h, prefix, text, len);
 }
 
-static void post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
+void gw_hub_post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     if (h->nparts > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
@@ -260,280 +271,7 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
     return 0;
 }
 
-/* ---- TCP drafts ---- */
-
-static int key_ok(const struct gw_hub *h, const char *key, size_t len);
-static void guest_name(struct gw_hub *h, struct gw_part *p);
-
-/* The prompt a TCP participant sees until it logs in. */
-#define LOGIN_PROMPT "* this gateway needs an access key: type /login KEY\r\n"
-
-/* A line from a TCP participant that is not in the room yet: only
- * "/login KEY" is understood. */
-static void tcp_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *s, size_t len)
-{
-    if (len < 6 || memcmp(s, "/login", 6) != 0 || (len > 6 && !gw_is_space(s[6]))) {
-        gw_out_error(h, p, GW_R_KEY, "access key required: type /login KEY", NULL);
-        return;
-    }
-    const char *key = s + 6;
-    size_t klen = len - 6;
-    while (klen && gw_is_space(*key)) {
-        key++;
-        klen--;
-    }
-    if (!key_ok(h, key, klen)) {
-        h->metrics.rejections[GW_REJ_KEY]++;
-        gw_tcp_fail(h, p, GW_R_KEY, klen ? "wrong access key" : "access key required");
-        return;
-    }
-    guest_name(h, p);
-    p->joined = 1;
-    p->resync = 1; /* the transcript replaces the prompt */
-    gw_hub_wake(h, p);
-    post_join(h, p, now);
-}
-
-/* A completed line of the draft, without its line end. */
-static void tcp_line(struct gw_hub *h, struct gw_part *p, int64_t now, const char *s, size_t len)
-{
-    char *clean = malloc(len + 1);
-    if (!clean)
-        return;
-    size_t n = gw_text_clean(s, len, clean, 0);
-    size_t start = 0;
-    while (n && gw_is_space(clean[n - 1]))
-        n--;
-    while (start < n && gw_is_space(clean[start]))
-        start++;
-    if (!p->joined)
-        tcp_login(h, p, now, clean + start, n - start);
-    else if (n > start)
-        gw_cmd_said(h, p, now, clean + start, n - start, NULL);
-    free(clean);
-}
-
-/* Grow the draft to hold need bytes (the caller checked need against the
- * hub's draft bound). */
-static int draft_reserve(struct gw_part *p, size_t need)
-{
-    if (need <= p->dcap)
-        return 0;
-    size_t ncap = p->dcap ? p->dcap : 256;
-    while (ncap < need)
-        ncap *= 2;
-    if (ncap < need)
-        ncap = need;
-    char *n = realloc(p->draft, ncap);
-    if (!n)
-        return -1;
-    p->draft = n;
-    p->dcap = ncap;
-    return 0;
-}
-
-void gw_tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *why)
-{
-    char text[160], reason[GW_REASON_MAX_BYTES + 1];
-    snprintf(text, sizeof text, "error %d: %s; closing", code, why);
-    gw_metrics_error(&h->metrics, code);
-    if (code == GW_R_TOO_LARGE)
-        h->metrics.rejections[GW_REJ_TOO_LARGE]++;
-    else if (code == GW_R_UNREADABLE)
-        h->metrics.rejections[GW_REJ_MALFORMED]++;
-    gw_out_last_line(h, p, text);
-    snprintf(reason, sizeof reason, "%s", why);
-    gw_hub_start_closing(h, p, GW_CLOSE_POLICY, reason);
-}
-
-/*
- * Apply one frame to the draft. The participant's completed lines are
- * counted since the last time its box was cleared; whenever the count
- * grows, the new lines are sent, and when an edit makes it shrink, the
- * count follows, so text before the last completed line that is edited is
- * never sent again, and lines completed after a clear are.
- */
-static void tcp_frame(struct gw_hub *h, struct gw_part *p, int64_t now, const struct wt_frame *f)
-{
-    if (f->op == WT_OP_REPLACE) {
-        if (draft_reserve(p, f->len)) {
-            gw_tcp_fail(h, p, GW_R_TOO_LARGE, "out of memory for the draft");
-            return;
-        }
-        if (f->len)
-            memcpy(p->draft, f->text, f->len);
-        p->dlen = f->len;
-        uint64_t m = 0;
-        p->line_start = 0;
-        for (size_t i = 0; i < p->dlen; i++)
-            if (p->draft[i] == '\n') {
-                m++;
-                p->line_start = i + 1;
-            }
-        if (m > p->lines) {
-            /* Send the lines numbered p->lines .. m-1. */
-            uint64_t k = 0;
-            size_t start = 0;
-            for (size_t i = 0; i < p->dlen && !p->closing; i++) {
-                if (p->draft[i] != '\n')
-                    continue;
-                if (k >= p->lines)
-                    tcp_line(h, p, now, p->draft + start, i - start);
-                k++;
-                start = i + 1;
-            }
-        }
-        p->lines = m;
-    } else {
-        if (p->dlen + f->len > h->draft_max_bytes) {
-            /* Completed lines were all sent: forget them. */
-            memmove(p->draft, p->draft + p->line_start, p->dlen - p->line_start);
-            p->dlen -= p->line_start;
-            p->line_start = 0;
-        }
-        if (p->dlen + f->len > h->draft_max_bytes || draft_reserve(p, p->dlen + f->len)) {
-            gw_tcp_fail(h, p, GW_R_TOO_LARGE, "line too long");
-            return;
-        }
-        size_t old = p->dlen;
-        memcpy(p->draft + p->dlen, f->text, f->len);
-        p->dlen += f->len;
-        for (size_t i = old; i < p->dlen && !p->closing; i++) {
-            if (p->draft[i] != '\n')
-                continue;
-            p->lines++;
-            tcp_line(h, p, now, p->draft + p->line_start, i - p->line_start);
-            p->line_start = i + 1;
-        }
-    }
-    if (!p->closing)
-        gw_typing_set(h, p, now, p->draft + p->line_start, p->dlen - p->line_start);
-}
-
-int gw_hub_tcp_input(struct gw_hub *h, uint64_t pid, int64_t now, const void *data, size_t len)
-{
-    struct gw_part *p = find(h, pid);
-    if (!p)
-        return GW_ENOENT;
-    if (p->via != GW_VIA_TCP || (!data && len))
-        return GW_EINVAL;
-    const unsigned char *s = data;
-    while (len && !p->closing) {
-        struct wt_frame f;
-        size_t used = 0;
-        int rc = wt_decoder_feed(&p->dec, s, len, &used, &f);
-        s += used;
-        len -= used;
-        if (rc == WT_EAGAIN)
-            break;
-        if (rc != WT_OK) {
-            char why[96];
-            snprintf(why, sizeof why, "malformed frame: %s", wt_strerror(rc));
-            gw_tcp_fail(h, p, rc == WT_ETOOBIG ? GW_R_TOO_LARGE : GW_R_UNREADABLE, why);
-            break;
-        }
-        tcp_frame(h, p, now, &f);
-    }
-    return GW_OK;
-}
-
-/* ---- browsers ---- */
-
-/* Compare digests, not the keys: equal lengths, and CRYPTO_memcmp takes
- * the same time wherever they differ, so timing says nothing of the key
- * (not even its length). */
-static int key_ok(const struct gw_hub *h, const char *key, size_t len)
-{
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    if (!h->has_key)
-        return 1;
-    if (!key)
-        return 0;
-    SHA256((const unsigned char *)key, len, d);
-    return CRYPTO_memcmp(d, h->key_digest, sizeof d) == 0;
-}
-
-/*
- * Whether a hello's last_id must not be trusted: it is from another epoch,
- * or it has none. Ids start again at 1 in a new epoch, so such a last_id
- * may name an event of this one that the browser never saw.
- */
-static int epoch_reset(const struct gw_hub *h, const struct gw_cmsg *m)
-{
-    if (!m->epoch)
-        return m->last_id != 0;
-    return m->epoch_len != GW_EPOCH_HEX_LEN || memcmp(m->epoch, h->epoch, GW_EPOCH_HEX_LEN) != 0;
-}
-
-/* A walk over the hub for a welcome: the participants to list, then the
- * history events to send. */
-struct welcome_walk {
-    struct gw_hub *h;
-    struct gw_part *self;
-    size_t i;               /* the next participant to look at */
-    size_t listed;
-    int self_listed;
-    size_t ev;              /* the next history event */
-};
-
-static int welcome_presence(void *ctx, struct gw_presence *out)
-{
-    struct welcome_walk *wk = ctx;
-    while (wk->i < wk->h->nparts) {
-        struct gw_part *q = wk->h->parts[wk->i++];
-        if (!q->joined || q->closing)
-            continue;
-        /* A crowd: the newcomer itself, then the first ones. */
-        if (wk->listed >= GW_PRESENCE_MAX ||
-            (wk->listed == GW_PRESENCE_MAX - 1 && !wk->self_listed && q != wk->self))
-            continue;
-        wk->listed++;
-        wk->self_listed |= q == wk->self;
-        out->pid = q->pid;
-        out->nick = q->nick;
-        out->via = gw_via_name(q->via);
-        out->typing = q->typing ? q->typing : "";
-        out->typing_len = q->typing_len;
-        return 1;
-    }
-    return 0;
-}
-
-static struct gw_buf *welcome_event(void *ctx)
-{
-    struct welcome_walk *wk = ctx;
-    return gw_history_at(&wk->h->history, wk->ev++);
-}
-
-static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m)
-{
-    int reset = epoch_reset(h, m);
-    uint64_t last_id = reset ? 0 : m->last_id;
-    struct welcome_walk wk = {.h = h, .self = p};
-    struct gw_welcome w = {
-        .pid = p->pid,
-        .nick = p->nick,
-        .epoch = h->epoch,
-        .reset = reset,
-        .last_id = gw_history_last_id(&h->history),
-        .size_hint = 512 + gw_history_bytes(&h->history),
-        .next_presence = welcome_presence,
-        .next_event = welcome_event,
-        .ctx = &wk,
-    };
-    for (size_t i = 0; i < h->nparts; i++)
-        if (h->parts[i]->joined && !h->parts[i]->closing)
-            w.participants_count++;
-    /* The retained events after last_id; gap also on a reset (for clients
-     * that only know gap). */
-    gw_history_after(&h->history, last_id, &wk.ev, &w.gap);
-    w.gap |= reset;
-    struct gw_buf *b = gw_json_welcome(&w, h->cfg.headroom);
-    gw_out_push_web(h, p, b);
-    gw_buf_unref(b);
-}
-
-static void guest_name(struct gw_hub *h, struct gw_part *p)
+void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p)
 {
     do {
         snprintf(p->nick, sizeof p->nick, "guest-%u", ++h->guest_seq);
@@ -543,102 +281,20 @@ static void guest_name(struct gw_hub *h, struct gw_part *p)
     } while (nick_owner(h, p, p->nick_key));
 }
 
-static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m)
-{
-    if (p->joined) {
-        gw_out_error(h, p, GW_R_SEQUENCE, "hello was already sent", m->ref);
-        return;
-    }
-    if (!key_ok(h, m->key, m->key_len)) {
-        h->metrics.rejections[GW_REJ_KEY]++;
-        gw_out_error(h, p, GW_R_KEY, m->key ? "wrong access key" : "access key required", m->ref);
-        gw_hub_start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
-        return;
-    }
-    /* A nick that is not allowed or taken gets 553, and the browser joins
-     * as a guest all the same: it can pick another with "nick". */
-    if (!m->nick || !m->nick_len || gw_hub_change_nick(h, p, now, m->nick, m->nick_len, m->ref) != 0)
-        guest_name(h, p);
-    p->joined = 1;
-    welcome(h, p, m);
-    post_join(h, p, now);
-}
+/* ---- the access key ---- */
 
-int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *data, size_t len)
+/* Compare digests, not the keys: equal lengths, and CRYPTO_memcmp takes
+ * the same time wherever they differ, so timing says nothing of the key
+ * (not even its length). */
+int gw_hub_key_ok(const struct gw_hub *h, const char *key, size_t len)
 {
-    struct gw_part *p = find(h, pid);
-    if (!p)
-        return GW_ENOENT;
-    if (p->via != GW_VIA_WEB || (!data && len))
-        return GW_EINVAL;
-    if (p->closing)
-        return GW_OK;
-    struct gw_cmsg m;
-    const char *why;
-    int rc = gw_json_parse_client(data ? data : "", len, &m, &why);
-    if (rc < 0) {
-        if (rc == -GW_R_TOO_LARGE)
-            h->metrics.rejections[GW_REJ_TOO_LARGE]++;
-        else if (rc == -GW_R_UNREADABLE)
-            h->metrics.rejections[GW_REJ_MALFORMED]++;
-        gw_out_error(h, p, -rc, why, m.ref);
-    } else if (m.type != GW_C_HELLO && !p->joined) {
-        gw_out_error(h, p, GW_R_SEQUENCE, "send hello first", m.ref);
-    } else {
-        switch (m.type) {
-        case GW_C_HELLO:
-            web_hello(h, p, now, &m);
-            break;
-        case GW_C_SAY: {
-            size_t n = gw_text_clean(m.text, m.text_len, m.text, 1);
-            while (n && m.text[n - 1] == '\n')
-                n--;
-            if (n == 0)
-                gw_out_error(h, p, GW_R_BAD_ARGS, "text is empty", m.ref);
-            else
-                gw_cmd_said(h, p, now, m.text, n, m.ref);
-            break;
-        }
-        case GW_C_TYPING:
-            if (gw_rate_take(h->cfg.typing_rate, &p->typing_tokens, &p->typing_tokens_at, now)) {
-                gw_typing_set(h, p, now, m.text, m.text_len);
-            } else {
-                h->metrics.rejections[GW_REJ_TYPING_RATE]++;
-                gw_out_error(h, p, GW_R_SLOW_DOWN, "typing updates too fast: slow down", m.ref);
-                gw_rate_strike(h, p, now);
-            }
-            break;
-        case GW_C_NICK:
-            if (gw_rate_ok(h, p, now)) {
-                (void)gw_hub_change_nick(h, p, now, m.nick, m.nick_len, m.ref);
-            } else {
-                gw_out_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down", m.ref);
-                gw_rate_strike(h, p, now);
-            }
-            break;
-        case GW_C_NONE:
-            break;
-        }
-    }
-    gw_cmsg_free(&m);
-    return GW_OK;
-}
-
-int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why)
-{
-    struct gw_part *p = find(h, pid);
-    if (!p)
-        return GW_ENOENT;
-    if (p->closing)
-        return GW_OK;
-    if (code == GW_R_TOO_LARGE)
-        h->metrics.rejections[GW_REJ_TOO_LARGE]++;
-    else if (code == GW_R_UNREADABLE)
-        h->metrics.rejections[GW_REJ_MALFORMED]++;
-    gw_out_error(h, p, code, why, NULL);
-    if (code == GW_R_TOO_LARGE)
-        gw_hub_start_closing(h, p, GW_CLOSE_TOO_BIG, why);
-    return GW_OK;
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    if (!h->has_key)
+        return 1;
+    if (!key)
+        return 0;
+    SHA256((const unsigned char *)key, len, d);
+    return CRYPTO_memcmp(d, h->key_digest, sizeof d) == 0;
 }
 
 /* ---- life cycle ---- */
@@ -801,31 +457,10 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
     } else {
         h->metrics.connections[via]++;
     }
-    if (via == GW_VIA_TCP) {
-        if (full) {
-            gw_out_last_line(h, p, "error 421: the gateway is full, try again later");
-            gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
-            return GW_OK;
-        }
-        if (h->has_key) {
-            /* Not in the room until /login: one R with the prompt only. */
-            struct gw_buf *b =
-                gw_buf_frame(h->cfg.headroom, WT_OP_REPLACE, LOGIN_PROMPT, strlen(LOGIN_PROMPT));
-            gw_out_push_tcp(h, p, b, 0);
-            gw_buf_unref(b);
-            return GW_OK;
-        }
-        guest_name(h, p);
-        p->resync = 1;
-        p->joined = 1;
-        post_join(h, p, now);
-    } else if (full) {
-        struct gw_buf *b = gw_json_bye(GW_R_SHUTDOWN, "the gateway is full, try again later",
-                                       h->cfg.headroom);
-        gw_out_push_web(h, p, b);
-        gw_buf_unref(b);
-        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
-    }
+    if (via == GW_VIA_TCP)
+        gw_tcp_connect(h, p, now, full);
+    else
+        gw_web_connect(h, p, full);
     return GW_OK;
 }
 
@@ -878,6 +513,43 @@ void gw_hub_shutdown(struct gw_hub *h, int64_t now)
         }
         gw_hub_start_closing(h, p, GW_CLOSE_GOING_AWAY, "gateway shutting down");
     }
+}
+
+/* ---- input and output, by id ---- */
+
+int gw_hub_tcp_input(struct gw_hub *h, uint64_t pid, int64_t now, const void *data, size_t len)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    if (p->via != GW_VIA_TCP || (!data && len))
+        return GW_EINVAL;
+    gw_tcp_input(h, p, now, data, len);
+    return GW_OK;
+}
+
+int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *data, size_t len)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    if (p->via != GW_VIA_WEB || (!data && len))
+        return GW_EINVAL;
+    if (p->closing)
+        return GW_OK;
+    gw_web_input(h, p, now, data, len);
+    return GW_OK;
+}
+
+int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    if (p->closing)
+        return GW_OK;
+    gw_web_reject(h, p, code, why);
+    return GW_OK;
 }
 
 int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out)

@@ -124,11 +124,21 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
 void gw_hub_post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
                          size_t len, int me);
 
+/* p joined the room: a join event and a transcript line (not in a crowd). */
+void gw_hub_post_join(struct gw_hub *h, struct gw_part *p, int64_t now);
+
 /* Change p's nick to given (len bytes of valid UTF-8), announcing it when
  * p is in the room; a nick not allowed or taken gets error 553 (with the
  * client's ref, or NULL). Returns 0 or that reply code. */
 int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
                        size_t len, const char *ref);
+
+/* Give p the next free guest-N nick. */
+void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p);
+
+/* 1 when key (len bytes) is the hub's access key or the hub needs none,
+ * else 0; in constant time. */
+int gw_hub_key_ok(const struct gw_hub *h, const char *key, size_t len);
 
 /* ---- gw_out.c: output queues and replies ---- */
 
@@ -197,8 +207,28 @@ void gw_cmd_said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *t
 
 /* ---- gw_tcp.c: a TCP participant's input ---- */
 
+/* A new TCP participant (its handshake queued): refused when full (the
+ * room is past max_participants), else prompted for /login when the hub
+ * has a key, else it joins as guest-N. */
+void gw_tcp_connect(struct gw_hub *h, struct gw_part *p, int64_t now, int full);
+
+/* Bytes from a TCP participant (len bytes at data). */
+void gw_tcp_input(struct gw_hub *h, struct gw_part *p, int64_t now, const void *data, size_t len);
+
 /* End a TCP participant's connection for a protocol error: a last line
  * "* error CODE: why; closing", then closing. */
 void gw_tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *why);
+
+/* ---- gw_web.c: a browser's input ---- */
+
+/* A new browser: when full, a bye 421 and closing; else it waits for its
+ * hello. */
+void gw_web_connect(struct gw_hub *h, struct gw_part *p, int full);
+
+/* One WebSocket text message from a browser that is not closing. */
+void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *data, size_t len);
+
+/* A browser's message refused by the adapter (gw_hub_web_reject). */
+void gw_web_reject(struct gw_hub *h, struct gw_part *p, int code, const char *why);
 
 #endif /* GW_HUB_INT_H */
