@@ -22,6 +22,10 @@
  * is closed with 4421 and resumes by id. The line telling a TCP participant
  * why it is closed is always its last output: queued output makes room
  * for it.
+ *
+ * This header is all the adapter and the tests use. The hub's code is split
+ * by job into modules that share gw_hub_int.h; gw_hub.c is where an id
+ * becomes a pointer.
  */
 #ifndef GW_HUB_H
 #define GW_HUB_H

@@ -25,6 +25,7 @@
 #include "gw_transcript.h"
 #include "wt_codec.h"
 
+/* A participant: one TCP connection or one browser tab. */
 struct gw_part {
     uint64_t pid;
     size_t slot;            /* index in h->parts */
@@ -66,6 +67,8 @@ struct gw_part {
     uint64_t refusals;      /* messages refused for a limit (429, 552) */
 };
 
+/* The hub: its participants and, today, its one room's history and
+ * transcript. */
 struct gw_hub {
     struct gw_hub_config cfg;
     /* The access key, as a digest: compared in constant time. */
