@@ -1,5 +1,16 @@
 /*
- * gw_hub.c - the star hub. Pure: no I/O, no clock, no logging; see gw_hub.h.
+ * gw_hub.c - the hub itself: the public API of gw_hub.h, the participants
+ * (created, found by id, closed, freed), nicks, the access key, and the
+ * fan-out of room events (each encoded once, to every browser as JSON,
+ * into the transcript and to every TCP participant as a WINTALK frame).
+ *
+ * This is the one file that turns a participant id into a pointer: the
+ * hub's other modules (gw_hub_int.h) are handed pointers, good for the
+ * call. It is not the input side of either transport (gw_tcp.c, gw_web.c),
+ * the commands (gw_cmd.c), the output queues (gw_out.c), typing
+ * (gw_typing.c) nor rate limits (gw_rate.c).
+ *
+ * Pure: no I/O, no clock, no logging; see gw_hub.h.
  */
 #include "gw_hub.h"
 
@@ -10,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "gw_hub_int.h"
 #include "gw_json.h"
 #include "gw_limits.h"
 #include "gw_text.h"
@@ -18,83 +30,6 @@
 /* Extra connections, past max_participants, that are accepted only to be
  * told "full" and closed. Past those, connections are refused outright. */
 #define GW_REFUSE_SLACK 16u
-
-/* /who names at most this many participants, then says how many more. */
-#define GW_WHO_MAX_NAMES 50u
-
-struct gw_part {
-    uint64_t pid;
-    size_t slot;            /* index in h->parts */
-    enum gw_via via;
-    void *user;
-    char nick[GW_NICK_MAX_BYTES + 1];     /* as shown: NFC, as first spelled */
-    char nick_key[GW_NICK_KEY_MAX_BYTES + 1]; /* as compared: NFC, case folded */
-    int joined;             /* in the room (TCP: from connect; web: after hello) */
-    int closing;
-    int close_code;
-    char close_reason[GW_REASON_MAX_BYTES + 1];
-    struct gw_queue q;
-    int resync;             /* TCP: the next write starts with R of the transcript */
-    int woken;              /* wake was called since the queue last ran dry */
-    /* TCP draft: the participant's text box as it is now. */
-    struct wt_decoder dec;
-    char *draft;
-    size_t dlen, dcap;
-    size_t line_start;      /* offset of the unfinished last line */
-    uint64_t lines;         /* completed lines seen since the last clear */
-    /* live typing: what it is now, and what browsers were last told */
-    /* Both in one block of 2 * (GW_TYPING_MAX_BYTES + 1), allocated on the
-     * first typing update: most participants of a big room never type, and
-     * the two texts would be most of an idle participant's memory. NULL
-     * while both are empty. */
-    char *typing;
-    size_t typing_len;
-    char *typing_sent;
-    size_t typing_sent_len;
-    int64_t typing_at;      /* when the last typing update left */
-    /* rate limits: token buckets, in thousandths of a message */
-    int64_t tokens;
-    int64_t tokens_at;
-    int64_t typing_tokens;
-    int64_t typing_tokens_at;
-    /* refused messages not yet forgiven, in thousandths (abuse) */
-    int64_t strikes;
-    int64_t strikes_at;
-    uint64_t refusals;      /* messages refused for a limit (429, 552) */
-};
-
-struct gw_hist {
-    uint64_t id;
-    struct gw_buf *json;
-};
-
-struct gw_hub {
-    struct gw_hub_config cfg;
-    /* The access key, as a digest: compared in constant time. */
-    unsigned char key_digest[SHA256_DIGEST_LENGTH];
-    int has_key;
-    size_t draft_max_bytes;
-    struct gw_metrics metrics;
-    struct gw_part **parts;
-    size_t nparts, cap;
-    /* pid -> participant: open addressing, linear probing, a power of two
-     * at least twice cap, so a lookup is O(1) on every write. */
-    struct gw_part **index;
-    size_t index_mask;
-    uint64_t next_pid;
-    uint64_t next_id;
-    char epoch[GW_EPOCH_HEX_LEN + 1]; /* cfg.epoch as a welcome shows it */
-    unsigned guest_seq;
-    /* history: a ring of the latest events' JSON */
-    struct gw_hist *hist;
-    size_t hist_head, hist_count, hist_bytes;
-    /* the TCP transcript and its R frame, built on demand */
-    char transcript[GW_TRANSCRIPT_MAX_BYTES];
-    size_t tlen;
-    struct gw_buf *transcript_r;
-    /* Wall time minus the hub's clock, in ms (gw_hub_set_wall_clock). */
-    int64_t wall_offset;
-};
 
 const char *gw_strerror(int code)
 {
@@ -108,10 +43,12 @@ const char *gw_strerror(int code)
     }
 }
 
-static const char *via_name(enum gw_via v)
+const char *gw_via_name(enum gw_via v)
 {
     return v == GW_VIA_TCP ? "tcp" : "web";
 }
+
+/* ---- participants by id ---- */
 
 static size_t index_home(const struct gw_hub *h, uint64_t pid)
 {
@@ -163,7 +100,7 @@ static void index_del(struct gw_hub *h, uint64_t pid)
     }
 }
 
-static void wake(struct gw_hub *h, struct gw_part *p)
+void gw_hub_wake(struct gw_hub *h, struct gw_part *p)
 {
     if (p->woken)
         return;
@@ -172,7 +109,7 @@ static void wake(struct gw_hub *h, struct gw_part *p)
         h->cfg.wake(h->cfg.ctx, p->user, p->pid);
 }
 
-static void start_closing(struct gw_hub *h, struct gw_part *p, int code, const char *reason)
+void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const char *reason)
 {
     if (p->closing)
         return;
@@ -180,287 +117,30 @@ static void start_closing(struct gw_hub *h, struct gw_part *p, int code, const c
     p->close_code = code;
     snprintf(p->close_reason, sizeof p->close_reason, "%s", reason);
     p->woken = 0; /* make sure the adapter hears of it */
-    wake(h, p);
+    gw_hub_wake(h, p);
 }
 
-/* ---- output queues ---- */
-
-/* Drop what a TCP participant has queued, except a handshake not yet
- * written, and send it the whole transcript instead. */
-static void tcp_resync(struct gw_hub *h, struct gw_part *p)
-{
-    struct gw_queue keep;
-    gw_queue_init(&keep, p->q.max_bytes, p->q.max_items);
-    while (p->q.count) {
-        const struct gw_item *it = gw_queue_peek(&p->q);
-        unsigned flags = it->flags;
-        struct gw_buf *b = gw_queue_pop(&p->q);
-        if (flags & GW_ITEM_SOLO)
-            (void)gw_queue_push(&keep, b, flags);
-        gw_buf_unref(b);
-    }
-    gw_queue_clear(&p->q);
-    p->q = keep;
-    p->resync = 1;
-    wake(h, p);
-}
-
-static void push_tcp(struct gw_hub *h, struct gw_part *p, struct gw_buf *b, unsigned flags)
-{
-    if (!b || p->closing)
-        return;
-    if (gw_queue_push(&p->q, b, flags) != 0) {
-        h->metrics.drops[GW_DROP_TCP_RESYNC]++;
-        tcp_resync(h, p);
-        return;
-    }
-    gw_metrics_queue(&h->metrics, GW_VIA_TCP, p->q.bytes);
-    wake(h, p);
-}
-
-static void push_web(struct gw_hub *h, struct gw_part *p, struct gw_buf *b)
-{
-    if (!b || p->closing)
-        return;
-    if (gw_queue_push(&p->q, b, 0) != 0) {
-        /* Fell too far behind: nothing queued is worth keeping, the
-         * browser resumes by id when it reconnects. */
-        gw_queue_clear(&p->q);
-        h->metrics.drops[GW_DROP_WEB_BEHIND]++;
-        start_closing(h, p, GW_CLOSE_BEHIND, "too far behind");
-        return;
-    }
-    gw_metrics_queue(&h->metrics, GW_VIA_WEB, p->q.bytes);
-    wake(h, p);
-}
-
-/* An A frame of len bytes of text. Caller owns the buffer. */
-static struct gw_buf *frame(struct gw_hub *h, enum wt_op op, const char *text, size_t len)
-{
-    size_t n = wt_frame_size(text, len);
-    struct gw_buf *b = gw_buf_new(h->cfg.headroom, n);
-    size_t out;
-    if (!b)
-        return NULL;
-    if (wt_frame_encode((char *)gw_buf_bytes(b), n + 1, &out, op, text, len) != WT_OK) {
-        gw_buf_unref(b);
-        return NULL;
-    }
-    b->len = out;
-    return b;
-}
-
-/* The A frame of a line for one TCP participant only ("* ..."). Caller
- * owns the buffer; NULL when out of memory. */
-static struct gw_buf *personal_frame(struct gw_hub *h, const char *text)
-{
-    char line[GW_TEXT_MAX_BYTES + 16];
-    int n = snprintf(line, sizeof line, "* %s\r\n", text);
-    if (n < 0)
-        return NULL;
-    if ((size_t)n >= sizeof line)
-        n = (int)sizeof line - 1;
-    /* The text may quote what the participant sent (an unknown command). */
-    n = (int)gw_text_strip_bidi(line, (size_t)n, line);
-    return frame(h, WT_OP_APPEND, line, (size_t)n);
-}
-
-/* A line for one TCP participant only ("* ..."), not part of the room's
- * transcript. */
-static void tcp_personal(struct gw_hub *h, struct gw_part *p, const char *text)
-{
-    struct gw_buf *b = personal_frame(h, text);
-    push_tcp(h, p, b, 0);
-    gw_buf_unref(b);
-}
-
-/*
- * The line that tells a TCP participant why it is being closed; the caller
- * marks it closing next, so nothing is queued after it. The reason must be
- * the last bytes the peer gets: a full queue (a peer that stopped reading)
- * would otherwise turn it into a resync, which a closing participant never
- * gets, and the peer would be cut without being told. So queued output is
- * dropped for it, oldest first, all but a handshake not yet written.
- */
-static void tcp_last_line(struct gw_hub *h, struct gw_part *p, const char *text)
-{
-    if (p->closing)
-        return;
-    struct gw_buf *b = personal_frame(h, text);
-    if (b && gw_queue_push_last(&p->q, b, 0, GW_ITEM_SOLO) == 0) {
-        gw_metrics_queue(&h->metrics, GW_VIA_TCP, p->q.bytes);
-        wake(h, p);
-    }
-    gw_buf_unref(b);
-}
-
-static void reply_error(struct gw_hub *h, struct gw_part *p, int code, const char *msg,
-                        const char *ref)
-{
-    gw_metrics_error(&h->metrics, code);
-    if (p->via == GW_VIA_WEB) {
-        struct gw_buf *b = gw_json_error(code, msg, ref, h->cfg.headroom);
-        push_web(h, p, b);
-        gw_buf_unref(b);
-    } else {
-        char text[GW_TEXT_MAX_BYTES];
-        snprintf(text, sizeof text, "error %d: %s", code, msg);
-        tcp_personal(h, p, text);
-    }
-}
-
-static void reply_info(struct gw_hub *h, struct gw_part *p, int code, const char *text)
-{
-    if (p->via == GW_VIA_WEB) {
-        struct gw_buf *b = gw_json_info(code, text, strlen(text), h->cfg.headroom);
-        push_web(h, p, b);
-        gw_buf_unref(b);
-    } else {
-        tcp_personal(h, p, text);
-    }
-}
-
-/* ---- the transcript ---- */
-
-static void transcript_changed(struct gw_hub *h)
-{
-    gw_buf_unref(h->transcript_r);
-    h->transcript_r = NULL;
-}
-
-/* Append one line (ending in \r\n, at most GW_TRANSCRIPT_LINE_MAX_BYTES,
- * which transcript_event sees to) to the room's transcript and send it to
- * every TCP participant as one A frame, or, when the transcript had to be
- * cut back, send everyone the new whole as R. */
-static void transcript_line(struct gw_hub *h, const char *line, size_t len)
-{
-    int trimmed = 0;
-    if (len > GW_TRANSCRIPT_LINE_MAX_BYTES)
-        return; /* cannot happen: transcript_event bounds every line */
-    if (h->tlen + len > GW_TRANSCRIPT_MAX_BYTES) {
-        size_t need = h->tlen + len - GW_TRANSCRIPT_KEEP_BYTES, cut = h->tlen;
-        for (size_t i = need ? need - 1 : 0; i < h->tlen; i++)
-            if (h->transcript[i] == '\n') {
-                cut = i + 1;
-                break;
-            }
-        memmove(h->transcript, h->transcript + cut, h->tlen - cut);
-        h->tlen -= cut;
-        trimmed = 1;
-    }
-    memcpy(h->transcript + h->tlen, line, len);
-    h->tlen += len;
-    transcript_changed(h);
-
-    struct gw_buf *a = trimmed ? NULL : frame(h, WT_OP_APPEND, line, len);
-    for (size_t i = 0; i < h->nparts; i++) {
-        struct gw_part *p = h->parts[i];
-        if (p->via != GW_VIA_TCP || !p->joined || p->closing)
-            continue;
-        if (trimmed || !a)
-            tcp_resync(h, p);
-        else if (!p->resync) /* a pending R already shows this line */
-            push_tcp(h, p, a, 0);
-    }
-    gw_buf_unref(a);
-}
-
-static struct gw_buf *transcript_frame(struct gw_hub *h)
-{
-    if (!h->transcript_r)
-        h->transcript_r = frame(h, WT_OP_REPLACE, h->transcript, h->tlen);
-    return h->transcript_r ? gw_buf_ref(h->transcript_r) : NULL;
-}
-
-/* What a transcript line that had to be cut ends with, before its \r\n. */
-#define TRANSCRIPT_CUT_MARK " \xE2\x80\xA6" /* " ..." as one character, U+2026 */
-
-/*
- * Render a room event as one transcript line: prefix, then text (valid
- * UTF-8) whose extra lines are indented ("\n" becomes "\r\n  "), without
- * bidirectional controls, then \r\n. A rendering longer than
- * GW_TRANSCRIPT_LINE_MAX_BYTES is cut at a character boundary (never
- * inside an indent) and marked, and still ends in \r\n, so the next line
- * starts on a line of its own.
- */
-static void transcript_event(struct gw_hub *h, const char *prefix, const char *text, size_t len)
-{
-    char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
-    const size_t mark = sizeof TRANSCRIPT_CUT_MARK - 1;
-    /* Room for the content: the mark and the final \r\n always fit. */
-    const size_t room = sizeof line - mark - 2;
-    size_t n = 0, plen = strlen(prefix);
-    int cut = 0;
-
-    n = gw_text_strip_bidi(prefix, gw_utf8_cut(prefix, plen, room), line);
-    for (size_t i = 0; i < len && !cut;) {
-        if (text[i] == '\n') {
-            if (room - n < 4) {
-                cut = 1;
-                break;
-            }
-            memcpy(line + n, "\r\n  ", 4);
-            n += 4;
-            i++;
-            continue;
-        }
-        const char *nl = memchr(text + i, '\n', len - i);
-        size_t seg = nl ? (size_t)(nl - (text + i)) : len - i;
-        size_t take = gw_utf8_cut(text + i, seg, room - n);
-        /* Stripping only shortens, so it can work in place. */
-        memcpy(line + n, text + i, take);
-        n += gw_text_strip_bidi(line + n, take, line + n);
-        cut = take < seg;
-        i += seg;
-    }
-    if (cut) {
-        memcpy(line + n, TRANSCRIPT_CUT_MARK, mark);
-        n += mark;
-    }
-    line[n++] = '\r';
-    line[n++] = '\n';
-    transcript_line(h, line, n);
-}
-
-/* ---- history and room events ---- */
-
-static void history_add(struct gw_hub *h, uint64_t id, struct gw_buf *json)
-{
-    while (h->hist_count &&
-           (h->hist_count >= GW_HISTORY_MAX_EVENTS ||
-            h->hist_bytes + json->len > GW_HISTORY_MAX_BYTES)) {
-        struct gw_hist *old = &h->hist[h->hist_head];
-        h->hist_bytes -= old->json->len;
-        gw_buf_unref(old->json);
-        h->hist_head = (h->hist_head + 1) % GW_HISTORY_MAX_EVENTS;
-        h->hist_count--;
-    }
-    struct gw_hist *e = &h->hist[(h->hist_head + h->hist_count) % GW_HISTORY_MAX_EVENTS];
-    e->id = id;
-    e->json = gw_buf_ref(json);
-    h->hist_count++;
-    h->hist_bytes += json->len;
-}
+/* ---- room events: ids, history, fan-out ---- */
 
 /* Give an event its id, keep it, and send it to every browser in the room. */
 static void room_event(struct gw_hub *h, struct gw_event *ev)
 {
-    ev->id = h->next_id++;
+    ev->id = gw_history_new_id(&h->history);
     h->metrics.events++;
     struct gw_buf *json = gw_json_event(ev, h->cfg.headroom);
     if (!json)
         return;
-    history_add(h, ev->id, json);
+    gw_history_add(&h->history, ev->id, json);
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (p->via == GW_VIA_WEB && p->joined)
-            push_web(h, p, json);
+            gw_out_push_web(h, p, json);
     }
     gw_buf_unref(json);
 }
 
-static void ev_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type type,
-                    struct gw_part *p, int64_t now)
+void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type type,
+                       struct gw_part *p, int64_t now)
 {
     memset(ev, 0, sizeof(*ev));
     ev->type = type;
@@ -468,14 +148,38 @@ static void ev_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type type,
     ev->time_ms = now + h->wall_offset;
     ev->pid = p->pid;
     ev->nick = p->nick;
-    ev->via = via_name(p->via);
+    ev->via = gw_via_name(p->via);
 }
 
-static void post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
+/* Render a room event as one transcript line, add it to the room's
+ * transcript and send it to every TCP participant as one A frame, or, when
+ * the transcript had to be cut back, send everyone the new whole as R. */
+static void transcript_event(struct gw_hub *h, const char *prefix, const char *text, size_t len)
+{
+    char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
+    size_t n = gw_transcript_render(line, prefix, text, len);
+    int trimmed = gw_transcript_add(&h->transcript, line, n);
+    if (trimmed < 0)
+        return; /* cannot happen: gw_transcript_render bounds every line */
+
+    struct gw_buf *a = trimmed ? NULL : gw_buf_frame(h->cfg.headroom, WT_OP_APPEND, line, n);
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        if (p->via != GW_VIA_TCP || !p->joined || p->closing)
+            continue;
+        if (trimmed || !a)
+            gw_out_resync(h, p);
+        else if (!p->resync) /* a pending R already shows this line */
+            gw_out_push_tcp(h, p, a, 0);
+    }
+    gw_buf_unref(a);
+}
+
+void gw_hub_post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
                          size_t len, int me)
 {
     struct gw_event ev;
-    ev_init(h, &ev, GW_EV_MESSAGE, p, now);
+    gw_hub_event_init(h, &ev, GW_EV_MESSAGE, p, now);
     ev.text = text;
     ev.text_len = len;
     ev.me = me;
@@ -488,24 +192,25 @@ static void post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const
     transcript_event(h, prefix, text, len);
 }
 
-static void post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
+void gw_hub_post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     if (h->nparts > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
     struct gw_event ev;
-    ev_init(h, &ev, GW_EV_JOIN, p, now);
+    gw_hub_event_init(h, &ev, GW_EV_JOIN, p, now);
     room_event(h, &ev);
     char text[GW_NICK_MAX_BYTES + 32];
-    snprintf(text, sizeof text, "* %s joined (%s)", p->nick, via_name(p->via));
+    snprintf(text, sizeof text, "* %s joined (%s)", p->nick, gw_via_name(p->via));
     transcript_event(h, "", text, strlen(text));
 }
 
-static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now, const char *reason)
+static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now,
+                       enum gw_leave_reason reason)
 {
     if (h->nparts + 1 > GW_PRESENCE_MAX)
         return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
     struct gw_event ev;
-    ev_init(h, &ev, GW_EV_LEAVE, p, now);
+    gw_hub_event_init(h, &ev, GW_EV_LEAVE, p, now);
     ev.reason = reason;
     room_event(h, &ev);
     char text[GW_NICK_MAX_BYTES + 16];
@@ -513,112 +218,7 @@ static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now, const c
     transcript_event(h, "", text, strlen(text));
 }
 
-/* ---- typing ---- */
-
-static void typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now)
-{
-    if (!p->typing ||
-        (p->typing_len == p->typing_sent_len &&
-         memcmp(p->typing, p->typing_sent, p->typing_len) == 0))
-        return;
-    memcpy(p->typing_sent, p->typing, p->typing_len);
-    p->typing_sent_len = p->typing_len;
-    p->typing_at = now;
-    if (!p->joined)
-        return;
-    struct gw_event ev;
-    ev_init(h, &ev, GW_EV_TYPING, p, now);
-    ev.text = p->typing;
-    ev.text_len = p->typing_len;
-    struct gw_buf *json = gw_json_event(&ev, h->cfg.headroom);
-    for (size_t i = 0; json && i < h->nparts; i++) {
-        struct gw_part *o = h->parts[i];
-        if (o != p && o->via == GW_VIA_WEB && o->joined)
-            push_web(h, o, json);
-    }
-    gw_buf_unref(json);
-}
-
-/* A participant's unfinished text is now text (valid UTF-8): clean it, and
- * tell browsers now if it stopped, or within GW_TYPING_INTERVAL_MS. */
-static void set_typing(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
-                       size_t len)
-{
-    char tmp[GW_TYPING_MAX_BYTES + 4];
-    size_t cut = gw_utf8_cut(text, len, GW_TYPING_MAX_BYTES);
-    size_t n = gw_text_clean(text, cut, tmp, 0);
-    if (!p->typing) {
-        if (n == 0)
-            return; /* still nothing typed */
-        p->typing = malloc(2 * (GW_TYPING_MAX_BYTES + 1));
-        if (!p->typing)
-            return; /* the update is lost; the next one tries again */
-        p->typing_sent = p->typing + GW_TYPING_MAX_BYTES + 1;
-    }
-    memcpy(p->typing, tmp, n);
-    p->typing_len = n;
-    if (n == 0 || now - p->typing_at >= GW_TYPING_INTERVAL_MS)
-        typing_emit(h, p, now);
-}
-
-/* ---- commands ---- */
-
-/* A token bucket of rate per second holding twice that, in thousandths:
- * 1 if one token was taken, 0 if there was none. */
-static int bucket_take(unsigned rate, int64_t *tokens, int64_t *at, int64_t now)
-{
-    if (!rate)
-        return 1;
-    int64_t burst = (int64_t)rate * 2000;
-    if (now > *at) {
-        int64_t dt = now - *at;
-        *tokens = dt > burst ? burst : *tokens + dt * (int64_t)rate;
-        if (*tokens > burst)
-            *tokens = burst;
-        *at = now;
-    }
-    if (*tokens < 1000)
-        return 0;
-    *tokens -= 1000;
-    return 1;
-}
-
-static void tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *why);
-
-/* A message was refused for its rate: a strike. Strikes are forgiven at
- * the message rate; past cfg.abuse_strikes the participant is flooding
- * far beyond its limit and is disconnected. */
-static void strike(struct gw_hub *h, struct gw_part *p, int64_t now)
-{
-    p->refusals++;
-    if (!h->cfg.abuse_strikes || p->closing)
-        return;
-    int64_t leak = h->cfg.rate ? h->cfg.rate : GW_RATE_DEFAULT;
-    if (now > p->strikes_at) {
-        p->strikes -= (now - p->strikes_at) * leak;
-        if (p->strikes < 0)
-            p->strikes = 0;
-        p->strikes_at = now;
-    }
-    p->strikes += 1000;
-    if (p->strikes <= (int64_t)h->cfg.abuse_strikes * 1000)
-        return;
-    h->metrics.rejections[GW_REJ_ABUSE]++;
-    if (p->via == GW_VIA_TCP) {
-        tcp_fail(h, p, GW_R_SLOW_DOWN, "flooding far over the rate limit");
-    } else {
-        reply_error(h, p, GW_R_SLOW_DOWN, "flooding far over the rate limit; closing", NULL);
-        start_closing(h, p, GW_CLOSE_POLICY, "flooding far over the rate limit");
-    }
-}
-
-static int rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now)
-{
-    if (bucket_take(h->cfg.rate, &p->tokens, &p->tokens_at, now))
-        return 1;
-    h->metrics.rejections[GW_REJ_RATE]++;
-    return 0;
-}
+/* ---- nicks ---- */
 
 /* Who else (not self) in the room has the nick whose comparison key
  * (gw_nick_norm) is key: the same name whatever its case or composition. */
@@ -634,7 +234,7 @@ static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, 
 
 /* Change p's nick (given as len bytes of valid UTF-8), announcing it.
  * Returns 0 or a reply code (553). */
-static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
+int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
                        size_t len, const char *ref)
 {
     char msg[GW_NICK_MAX_BYTES * 2 + 96];
@@ -645,13 +245,13 @@ static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
             snprintf(msg, sizeof msg, "nick is longer than %u characters", h->cfg.nick_max);
         else
             snprintf(msg, sizeof msg, "%s", gw_nick_strerror(st));
-        reply_error(h, p, GW_R_NAME, msg, ref);
+        gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
     struct gw_part *owner = nick_owner(h, p, key);
     if (owner) {
         snprintf(msg, sizeof msg, "nick \"%s\" is taken", nick);
-        reply_error(h, p, GW_R_NAME, msg, ref);
+        gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
     if (strcmp(p->nick, nick) == 0)
@@ -663,7 +263,7 @@ static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
     if (!p->joined)
         return 0;
     struct gw_event ev;
-    ev_init(h, &ev, GW_EV_NICK, p, now);
+    gw_hub_event_init(h, &ev, GW_EV_NICK, p, now);
     ev.old = old;
     room_event(h, &ev);
     snprintf(msg, sizeof msg, "* %s is now %s", old, p->nick);
@@ -671,436 +271,7 @@ static int change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
     return 0;
 }
 
-struct cmd_ctx {
-    struct gw_hub *h;
-    struct gw_part *p;
-    int64_t now;
-    const char *arg;
-    size_t arg_len;
-    const char *ref;
-};
-
-static void cmd_nick(struct cmd_ctx *c)
-{
-    if (!c->arg_len) {
-        reply_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /nick NAME", c->ref);
-        return;
-    }
-    (void)change_nick(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
-}
-
-static void cmd_me(struct cmd_ctx *c)
-{
-    if (!c->arg_len) {
-        reply_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /me ACTION", c->ref);
-        return;
-    }
-    post_message(c->h, c->p, c->now, c->arg, c->arg_len, 1);
-}
-
-/* By comparison key: case aside, in code point order. */
-static int nick_cmp(const void *a, const void *b)
-{
-    const struct gw_part *pa = *(struct gw_part *const *)a, *pb = *(struct gw_part *const *)b;
-    return strcmp(pa->nick_key, pb->nick_key);
-}
-
-/* "N here: alice (web), robert (tcp)", by nick, at most GW_WHO_MAX_NAMES. */
-static void cmd_who(struct cmd_ctx *c)
-{
-    char text[GW_WHO_MAX_NAMES * (GW_NICK_MAX_BYTES + 8) + 64];
-    struct gw_part **list = malloc(c->h->nparts * sizeof(*list) + 1);
-    unsigned n = 0;
-    if (!list)
-        return;
-    for (size_t i = 0; i < c->h->nparts; i++)
-        if (c->h->parts[i]->joined && !c->h->parts[i]->closing)
-            list[n++] = c->h->parts[i];
-    qsort(list, n, sizeof(*list), nick_cmp);
-    size_t o = (size_t)snprintf(text, sizeof text, "%u here:", n);
-    for (unsigned i = 0; i < n; i++) {
-        if (i == GW_WHO_MAX_NAMES) {
-            o += (size_t)snprintf(text + o, sizeof text - o, " and %u more", n - i);
-            break;
-        }
-        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s (%s)", i ? "," : "", list[i]->nick,
-                              via_name(list[i]->via));
-    }
-    free(list);
-    reply_info(c->h, c->p, GW_R_WHO, text);
-}
-
-static void cmd_help(struct cmd_ctx *c);
-
-static void cmd_login(struct cmd_ctx *c)
-{
-    reply_error(c->h, c->p, GW_R_SEQUENCE, "already in the room", c->ref);
-}
-
-/* The slash commands, checked once here. */
-static const struct {
-    const char *name;
-    void (*fn)(struct cmd_ctx *c);
-    const char *usage;
-} commands[] = {
-    {"nick", cmd_nick, "/nick NAME"},
-    {"me", cmd_me, "/me ACTION"},
-    {"who", cmd_who, "/who"},
-    {"help", cmd_help, "/help"},
-    {"login", cmd_login, "/login KEY"},
-};
-
-static void cmd_help(struct cmd_ctx *c)
-{
-    char text[256];
-    size_t o = (size_t)snprintf(text, sizeof text, "commands:");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s", i ? "," : "", commands[i].usage);
-    snprintf(text + o, sizeof text - o, "; start a line with // to send one starting with /");
-    reply_info(c->h, c->p, GW_R_HELP, text);
-}
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* One line or say-text from a participant (canonical, may hold \n for a
- * browser): a command or a message. */
-static void said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text, size_t len,
-                 const char *ref)
-{
-    h->metrics.messages_in[p->via]++;
-    if (len > h->cfg.line_max) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "message too long (at most %zu bytes)", h->cfg.line_max);
-        h->metrics.rejections[GW_REJ_TOO_LARGE]++;
-        p->refusals++;
-        reply_error(h, p, GW_R_TOO_LARGE, msg, ref);
-        return;
-    }
-    if (!rate_ok(h, p, now)) {
-        reply_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down (not sent)", ref);
-        strike(h, p, now);
-        return;
-    }
-    if (len >= 2 && text[0] == '/' && text[1] == '/') {
-        post_message(h, p, now, text + 1, len - 1, 0);
-        return;
-    }
-    if (len == 0 || text[0] != '/') {
-        post_message(h, p, now, text, len, 0);
-        return;
-    }
-    size_t nl = 1;
-    while (nl < len && !is_space(text[nl]) && text[nl] != '\n')
-        nl++;
-    struct cmd_ctx c = {h, p, now, text + nl, len - nl, ref};
-    while (c.arg_len && (is_space(*c.arg) || *c.arg == '\n')) {
-        c.arg++;
-        c.arg_len--;
-    }
-    while (c.arg_len && (is_space(c.arg[c.arg_len - 1]) || c.arg[c.arg_len - 1] == '\n'))
-        c.arg_len--;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strlen(commands[i].name) == nl - 1 && memcmp(commands[i].name, text + 1, nl - 1) == 0) {
-            commands[i].fn(&c);
-            return;
-        }
-    }
-    char msg[96];
-    snprintf(msg, sizeof msg, "unknown command /%.*s (try /help)", (int)(nl - 1 > 40 ? 40 : nl - 1),
-             text + 1);
-    /* The command name is cut at 40 bytes: keep the message valid UTF-8. */
-    size_t mlen = strlen(msg);
-    if (!wt_utf8_valid(msg, mlen))
-        snprintf(msg, sizeof msg, "unknown command (try /help)");
-    reply_error(h, p, GW_R_UNKNOWN, msg, ref);
-}
-
-/* ---- TCP drafts ---- */
-
-static int key_ok(const struct gw_hub *h, const char *key, size_t len);
-static void guest_name(struct gw_hub *h, struct gw_part *p);
-
-/* The prompt a TCP participant sees until it logs in. */
-#define LOGIN_PROMPT "* this gateway needs an access key: type /login KEY\r\n"
-
-/* A line from a TCP participant that is not in the room yet: only
- * "/login KEY" is understood. */
-static void tcp_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *s, size_t len)
-{
-    if (len < 6 || memcmp(s, "/login", 6) != 0 || (len > 6 && !is_space(s[6]))) {
-        reply_error(h, p, GW_R_KEY, "access key required: type /login KEY", NULL);
-        return;
-    }
-    const char *key = s + 6;
-    size_t klen = len - 6;
-    while (klen && is_space(*key)) {
-        key++;
-        klen--;
-    }
-    if (!key_ok(h, key, klen)) {
-        h->metrics.rejections[GW_REJ_KEY]++;
-        tcp_fail(h, p, GW_R_KEY, klen ? "wrong access key" : "access key required");
-        return;
-    }
-    guest_name(h, p);
-    p->joined = 1;
-    p->resync = 1; /* the transcript replaces the prompt */
-    wake(h, p);
-    post_join(h, p, now);
-}
-
-/* A completed line of the draft, without its line end. */
-static void tcp_line(struct gw_hub *h, struct gw_part *p, int64_t now, const char *s, size_t len)
-{
-    char *clean = malloc(len + 1);
-    if (!clean)
-        return;
-    size_t n = gw_text_clean(s, len, clean, 0);
-    size_t start = 0;
-    while (n && is_space(clean[n - 1]))
-        n--;
-    while (start < n && is_space(clean[start]))
-        start++;
-    if (!p->joined)
-        tcp_login(h, p, now, clean + start, n - start);
-    else if (n > start)
-        said(h, p, now, clean + start, n - start, NULL);
-    free(clean);
-}
-
-/* Grow the draft to hold need bytes (the caller checked need against the
- * hub's draft bound). */
-static int draft_reserve(struct gw_part *p, size_t need)
-{
-    if (need <= p->dcap)
-        return 0;
-    size_t ncap = p->dcap ? p->dcap : 256;
-    while (ncap < need)
-        ncap *= 2;
-    if (ncap < need)
-        ncap = need;
-    char *n = realloc(p->draft, ncap);
-    if (!n)
-        return -1;
-    p->draft = n;
-    p->dcap = ncap;
-    return 0;
-}
-
-static void tcp_fail(struct gw_hub *h, struct gw_part *p, int code, const char *why)
-{
-    char text[160], reason[GW_REASON_MAX_BYTES + 1];
-    snprintf(text, sizeof text, "error %d: %s; closing", code, why);
-    gw_metrics_error(&h->metrics, code);
-    if (code == GW_R_TOO_LARGE)
-        h->metrics.rejections[GW_REJ_TOO_LARGE]++;
-    else if (code == GW_R_UNREADABLE)
-        h->metrics.rejections[GW_REJ_MALFORMED]++;
-    tcp_last_line(h, p, text);
-    snprintf(reason, sizeof reason, "%s", why);
-    start_closing(h, p, GW_CLOSE_POLICY, reason);
-}
-
-/*
- * Apply one frame to the draft. The participant's completed lines are
- * counted since the last time its box was cleared; whenever the count
- * grows, the new lines are sent, and when an edit makes it shrink, the
- * count follows, so text before the last completed line that is edited is
- * never sent again, and lines completed after a clear are.
- */
-static void tcp_frame(struct gw_hub *h, struct gw_part *p, int64_t now, const struct wt_frame *f)
-{
-    if (f->op == WT_OP_REPLACE) {
-        if (draft_reserve(p, f->len)) {
-            tcp_fail(h, p, GW_R_TOO_LARGE, "out of memory for the draft");
-            return;
-        }
-        if (f->len)
-            memcpy(p->draft, f->text, f->len);
-        p->dlen = f->len;
-        uint64_t m = 0;
-        p->line_start = 0;
-        for (size_t i = 0; i < p->dlen; i++)
-            if (p->draft[i] == '\n') {
-                m++;
-                p->line_start = i + 1;
-            }
-        if (m > p->lines) {
-            /* Send the lines numbered p->lines .. m-1. */
-            uint64_t k = 0;
-            size_t start = 0;
-            for (size_t i = 0; i < p->dlen && !p->closing; i++) {
-                if (p->draft[i] != '\n')
-                    continue;
-                if (k >= p->lines)
-                    tcp_line(h, p, now, p->draft + start, i - start);
-                k++;
-                start = i + 1;
-            }
-        }
-        p->lines = m;
-    } else {
-        if (p->dlen + f->len > h->draft_max_bytes) {
-            /* Completed lines were all sent: forget them. */
-            memmove(p->draft, p->draft + p->line_start, p->dlen - p->line_start);
-            p->dlen -= p->line_start;
-            p->line_start = 0;
-        }
-        if (p->dlen + f->len > h->draft_max_bytes || draft_reserve(p, p->dlen + f->len)) {
-            tcp_fail(h, p, GW_R_TOO_LARGE, "line too long");
-            return;
-        }
-        size_t old = p->dlen;
-        memcpy(p->draft + p->dlen, f->text, f->len);
-        p->dlen += f->len;
-        for (size_t i = old; i < p->dlen && !p->closing; i++) {
-            if (p->draft[i] != '\n')
-                continue;
-            p->lines++;
-            tcp_line(h, p, now, p->draft + p->line_start, i - p->line_start);
-            p->line_start = i + 1;
-        }
-    }
-    if (!p->closing)
-        set_typing(h, p, now, p->draft + p->line_start, p->dlen - p->line_start);
-}
-
-int gw_hub_tcp_input(struct gw_hub *h, uint64_t pid, int64_t now, const void *data, size_t len)
-{
-    struct gw_part *p = find(h, pid);
-    if (!p)
-        return GW_ENOENT;
-    if (p->via != GW_VIA_TCP || (!data && len))
-        return GW_EINVAL;
-    const unsigned char *s = data;
-    while (len && !p->closing) {
-        struct wt_frame f;
-        size_t used = 0;
-        int rc = wt_decoder_feed(&p->dec, s, len, &used, &f);
-        s += used;
-        len -= used;
-        if (rc == WT_EAGAIN)
-            break;
-        if (rc != WT_OK) {
-            char why[96];
-            snprintf(why, sizeof why, "malformed frame: %s", wt_strerror(rc));
-            tcp_fail(h, p, rc == WT_ETOOBIG ? GW_R_TOO_LARGE : GW_R_UNREADABLE, why);
-            break;
-        }
-        tcp_frame(h, p, now, &f);
-    }
-    return GW_OK;
-}
-
-/* ---- browsers ---- */
-
-/* Compare digests, not the keys: equal lengths, and CRYPTO_memcmp takes
- * the same time wherever they differ, so timing says nothing of the key
- * (not even its length). */
-static int key_ok(const struct gw_hub *h, const char *key, size_t len)
-{
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    if (!h->has_key)
-        return 1;
-    if (!key)
-        return 0;
-    SHA256((const unsigned char *)key, len, d);
-    return CRYPTO_memcmp(d, h->key_digest, sizeof d) == 0;
-}
-
-/*
- * Whether a hello's last_id must not be trusted: it is from another epoch,
- * or it has none. Ids start again at 1 in a new epoch, so such a last_id
- * may name an event of this one that the browser never saw.
- */
-static int epoch_reset(const struct gw_hub *h, const struct gw_cmsg *m)
-{
-    if (!m->epoch)
-        return m->last_id != 0;
-    return m->epoch_len != GW_EPOCH_HEX_LEN || memcmp(m->epoch, h->epoch, GW_EPOCH_HEX_LEN) != 0;
-}
-
-static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m)
-{
-    int reset = epoch_reset(h, m);
-    uint64_t last_id = reset ? 0 : m->last_id;
-    struct gw_jw w;
-    gw_jw_init(&w, h->cfg.headroom, 512 + h->hist_bytes);
-    gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\",\"you\":{\"pid\":");
-    gw_jw_uint(&w, p->pid);
-    gw_jw_lit(&w, ",\"nick\":");
-    gw_jw_str(&w, p->nick, strlen(p->nick));
-    gw_jw_lit(&w, ",\"via\":\"web\"},\"participants\":[");
-    int first = 1;
-    size_t listed = 0, count = 0;
-    int self_listed = 0;
-    for (size_t i = 0; i < h->nparts; i++) {
-        struct gw_part *q = h->parts[i];
-        if (!q->joined || q->closing)
-            continue;
-        count++;
-        /* A crowd: the newcomer itself, then the first ones. */
-        if (listed >= GW_PRESENCE_MAX ||
-            (listed == GW_PRESENCE_MAX - 1 && !self_listed && q != p))
-            continue;
-        listed++;
-        self_listed |= q == p;
-        gw_jw_lit(&w, first ? "{\"pid\":" : ",{\"pid\":");
-        first = 0;
-        gw_jw_uint(&w, q->pid);
-        gw_jw_lit(&w, ",\"nick\":");
-        gw_jw_str(&w, q->nick, strlen(q->nick));
-        gw_jw_lit(&w, q->via == GW_VIA_TCP ? ",\"via\":\"tcp\",\"typing\":" : ",\"via\":\"web\",\"typing\":");
-        gw_jw_str(&w, q->typing ? q->typing : "", q->typing_len);
-        gw_jw_lit(&w, "}");
-    }
-    gw_jw_lit(&w, "],\"participants_count\":");
-    gw_jw_uint(&w, count);
-    gw_jw_lit(&w, ",\"epoch\":\"");
-    gw_jw_lit(&w, h->epoch);
-    gw_jw_lit(&w, reset ? "\",\"reset\":true,\"history\":[" : "\",\"reset\":false,\"history\":[");
-    /* Which retained events to send: all after last_id, or the latest few
-     * on a first visit or a reset; gap when some of those after last_id
-     * are gone, and on a reset (for clients that only know gap). */
-    uint64_t latest = h->next_id - 1;
-    uint64_t oldest = h->hist_count ? h->hist[h->hist_head].id : h->next_id;
-    int gap = 0;
-    size_t from = 0;
-    if (last_id == 0 || last_id > latest) {
-        gap = reset || last_id > latest;
-        from = h->hist_count > GW_WELCOME_RECENT ? h->hist_count - GW_WELCOME_RECENT : 0;
-    } else {
-        gap = oldest > last_id + 1;
-        while (from < h->hist_count &&
-               h->hist[(h->hist_head + from) % GW_HISTORY_MAX_EVENTS].id <= last_id)
-            from++;
-    }
-    size_t bytes = 0;
-    for (size_t i = from; i < h->hist_count; i++)
-        bytes += h->hist[(h->hist_head + i) % GW_HISTORY_MAX_EVENTS].json->len + 1;
-    while (bytes > GW_WELCOME_HISTORY_MAX_BYTES && from < h->hist_count) {
-        bytes -= h->hist[(h->hist_head + from) % GW_HISTORY_MAX_EVENTS].json->len + 1;
-        from++;
-        gap = 1;
-    }
-    for (size_t i = from; i < h->hist_count; i++) {
-        struct gw_buf *b = h->hist[(h->hist_head + i) % GW_HISTORY_MAX_EVENTS].json;
-        if (i > from)
-            gw_jw_lit(&w, ",");
-        gw_jw_raw(&w, (const char *)gw_buf_bytes(b), b->len);
-    }
-    gw_jw_lit(&w, "],\"last_id\":");
-    gw_jw_uint(&w, latest);
-    gw_jw_lit(&w, gap ? ",\"gap\":true}" : ",\"gap\":false}");
-    struct gw_buf *b = gw_jw_finish(&w);
-    push_web(h, p, b);
-    gw_buf_unref(b);
-}
-
-static void guest_name(struct gw_hub *h, struct gw_part *p)
+void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p)
 {
     do {
         snprintf(p->nick, sizeof p->nick, "guest-%u", ++h->guest_seq);
@@ -1110,102 +281,20 @@ static void guest_name(struct gw_hub *h, struct gw_part *p)
     } while (nick_owner(h, p, p->nick_key));
 }
 
-static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m)
-{
-    if (p->joined) {
-        reply_error(h, p, GW_R_SEQUENCE, "hello was already sent", m->ref);
-        return;
-    }
-    if (!key_ok(h, m->key, m->key_len)) {
-        h->metrics.rejections[GW_REJ_KEY]++;
-        reply_error(h, p, GW_R_KEY, m->key ? "wrong access key" : "access key required", m->ref);
-        start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
-        return;
-    }
-    /* A nick that is not allowed or taken gets 553, and the browser joins
-     * as a guest all the same: it can pick another with "nick". */
-    if (!m->nick || !m->nick_len || change_nick(h, p, now, m->nick, m->nick_len, m->ref) != 0)
-        guest_name(h, p);
-    p->joined = 1;
-    welcome(h, p, m);
-    post_join(h, p, now);
-}
+/* ---- the access key ---- */
 
-int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *data, size_t len)
+/* Compare digests, not the keys: equal lengths, and CRYPTO_memcmp takes
+ * the same time wherever they differ, so timing says nothing of the key
+ * (not even its length). */
+int gw_hub_key_ok(const struct gw_hub *h, const char *key, size_t len)
 {
-    struct gw_part *p = find(h, pid);
-    if (!p)
-        return GW_ENOENT;
-    if (p->via != GW_VIA_WEB || (!data && len))
-        return GW_EINVAL;
-    if (p->closing)
-        return GW_OK;
-    struct gw_cmsg m;
-    const char *why;
-    int rc = gw_json_parse_client(data ? data : "", len, &m, &why);
-    if (rc < 0) {
-        if (rc == -GW_R_TOO_LARGE)
-            h->metrics.rejections[GW_REJ_TOO_LARGE]++;
-        else if (rc == -GW_R_UNREADABLE)
-            h->metrics.rejections[GW_REJ_MALFORMED]++;
-        reply_error(h, p, -rc, why, m.ref);
-    } else if (m.type != GW_C_HELLO && !p->joined) {
-        reply_error(h, p, GW_R_SEQUENCE, "send hello first", m.ref);
-    } else {
-        switch (m.type) {
-        case GW_C_HELLO:
-            web_hello(h, p, now, &m);
-            break;
-        case GW_C_SAY: {
-            size_t n = gw_text_clean(m.text, m.text_len, m.text, 1);
-            while (n && m.text[n - 1] == '\n')
-                n--;
-            if (n == 0)
-                reply_error(h, p, GW_R_BAD_ARGS, "text is empty", m.ref);
-            else
-                said(h, p, now, m.text, n, m.ref);
-            break;
-        }
-        case GW_C_TYPING:
-            if (bucket_take(h->cfg.typing_rate, &p->typing_tokens, &p->typing_tokens_at, now)) {
-                set_typing(h, p, now, m.text, m.text_len);
-            } else {
-                h->metrics.rejections[GW_REJ_TYPING_RATE]++;
-                reply_error(h, p, GW_R_SLOW_DOWN, "typing updates too fast: slow down", m.ref);
-                strike(h, p, now);
-            }
-            break;
-        case GW_C_NICK:
-            if (rate_ok(h, p, now)) {
-                (void)change_nick(h, p, now, m.nick, m.nick_len, m.ref);
-            } else {
-                reply_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down", m.ref);
-                strike(h, p, now);
-            }
-            break;
-        case GW_C_NONE:
-            break;
-        }
-    }
-    gw_cmsg_free(&m);
-    return GW_OK;
-}
-
-int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why)
-{
-    struct gw_part *p = find(h, pid);
-    if (!p)
-        return GW_ENOENT;
-    if (p->closing)
-        return GW_OK;
-    if (code == GW_R_TOO_LARGE)
-        h->metrics.rejections[GW_REJ_TOO_LARGE]++;
-    else if (code == GW_R_UNREADABLE)
-        h->metrics.rejections[GW_REJ_MALFORMED]++;
-    reply_error(h, p, code, why, NULL);
-    if (code == GW_R_TOO_LARGE)
-        start_closing(h, p, GW_CLOSE_TOO_BIG, why);
-    return GW_OK;
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    if (!h->has_key)
+        return 1;
+    if (!key)
+        return 0;
+    SHA256((const unsigned char *)key, len, d);
+    return CRYPTO_memcmp(d, h->key_digest, sizeof d) == 0;
 }
 
 /* ---- life cycle ---- */
@@ -1251,17 +340,16 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
     h->index_mask = isize - 1;
     h->index = calloc(isize, sizeof(*h->index));
     h->parts = calloc(h->cap, sizeof(*h->parts));
-    h->hist = calloc(GW_HISTORY_MAX_EVENTS, sizeof(*h->hist));
-    if (!h->parts || !h->hist || !h->index) {
+    int hist_rc = gw_history_init(&h->history);
+    if (!h->parts || hist_rc != GW_OK || !h->index) {
         free(h->index);
         free(h->parts);
-        free(h->hist);
+        gw_history_free(&h->history);
         free(h);
         return GW_ENOMEM;
     }
     h->cfg.key = NULL;
     h->next_pid = 1;
-    h->next_id = 1;
     snprintf(h->epoch, sizeof h->epoch, "%016llx", (unsigned long long)cfg->epoch);
     *out = h;
     return GW_OK;
@@ -1282,10 +370,8 @@ void gw_hub_free(struct gw_hub *h)
         return;
     for (size_t i = 0; i < h->nparts; i++)
         part_free(h->parts[i]);
-    for (size_t i = 0; i < h->hist_count; i++)
-        gw_buf_unref(h->hist[(h->hist_head + i) % GW_HISTORY_MAX_EVENTS].json);
-    gw_buf_unref(h->transcript_r);
-    free(h->hist);
+    gw_history_free(&h->history);
+    gw_transcript_free(&h->transcript);
     free(h->parts);
     free(h->index);
     free(h);
@@ -1323,7 +409,7 @@ static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
         struct gw_buf *hs = gw_buf_new(h->cfg.headroom, WT_HANDSHAKE_LEN + WT_PRIMING_LEN);
         if (hs) {
             memcpy(gw_buf_bytes(hs), WT_HANDSHAKE WT_PRIMING, WT_HANDSHAKE_LEN + WT_PRIMING_LEN);
-            push_tcp(h, p, hs, GW_ITEM_SOLO);
+            gw_out_push_tcp(h, p, hs, GW_ITEM_SOLO);
             gw_buf_unref(hs);
         }
     }
@@ -1344,13 +430,13 @@ int gw_hub_refuse(struct gw_hub *h, enum gw_via via, void *user, const char *why
     snprintf(text, sizeof text, "error 421: %s", why);
     gw_metrics_error(&h->metrics, GW_R_SHUTDOWN);
     if (via == GW_VIA_TCP) {
-        tcp_last_line(h, p, text);
+        gw_out_last_line(h, p, text);
     } else {
         struct gw_buf *b = gw_json_error(GW_R_SHUTDOWN, why, NULL, h->cfg.headroom);
-        push_web(h, p, b);
+        gw_out_push_web(h, p, b);
         gw_buf_unref(b);
     }
-    start_closing(h, p, GW_CLOSE_TRY_LATER, why);
+    gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, why);
     return GW_OK;
 }
 
@@ -1371,34 +457,14 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
     } else {
         h->metrics.connections[via]++;
     }
-    if (via == GW_VIA_TCP) {
-        if (full) {
-            tcp_last_line(h, p, "error 421: the gateway is full, try again later");
-            start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
-            return GW_OK;
-        }
-        if (h->has_key) {
-            /* Not in the room until /login: one R with the prompt only. */
-            struct gw_buf *b = frame(h, WT_OP_REPLACE, LOGIN_PROMPT, strlen(LOGIN_PROMPT));
-            push_tcp(h, p, b, 0);
-            gw_buf_unref(b);
-            return GW_OK;
-        }
-        guest_name(h, p);
-        p->resync = 1;
-        p->joined = 1;
-        post_join(h, p, now);
-    } else if (full) {
-        struct gw_buf *b = gw_json_bye(GW_R_SHUTDOWN, "the gateway is full, try again later",
-                                       h->cfg.headroom);
-        push_web(h, p, b);
-        gw_buf_unref(b);
-        start_closing(h, p, GW_CLOSE_TRY_LATER, "gateway full");
-    }
+    if (via == GW_VIA_TCP)
+        gw_tcp_connect(h, p, now, full);
+    else
+        gw_web_connect(h, p, full);
     return GW_OK;
 }
 
-int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *reason)
+int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, enum gw_leave_reason reason)
 {
     struct gw_part *p = find(h, pid);
     if (!p)
@@ -1409,7 +475,7 @@ int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *r
     h->parts[h->nparts] = NULL;
     index_del(h, pid);
     if (p->joined)
-        post_leave(h, p, now, reason ? reason : "closed");
+        post_leave(h, p, now, reason);
     part_free(p);
     return GW_OK;
 }
@@ -1424,7 +490,7 @@ void gw_hub_tick(struct gw_hub *h, int64_t now)
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (now - p->typing_at >= GW_TYPING_INTERVAL_MS)
-            typing_emit(h, p, now);
+            gw_typing_emit(h, p, now);
     }
 }
 
@@ -1443,57 +509,47 @@ void gw_hub_shutdown(struct gw_hub *h, int64_t now)
             }
             gw_buf_unref(b);
         } else {
-            tcp_last_line(h, p, "gateway shutting down");
+            gw_out_last_line(h, p, "gateway shutting down");
         }
-        start_closing(h, p, GW_CLOSE_GOING_AWAY, "gateway shutting down");
+        gw_hub_start_closing(h, p, GW_CLOSE_GOING_AWAY, "gateway shutting down");
     }
 }
 
-/* Join up to GW_BATCH_MAX_BYTES of queued items after first (a reference
- * the caller gives up). */
-static struct gw_buf *batch(struct gw_hub *h, struct gw_part *p, struct gw_buf *first)
+/* ---- input and output, by id ---- */
+
+int gw_hub_tcp_input(struct gw_hub *h, uint64_t pid, int64_t now, const void *data, size_t len)
 {
-    int web = p->via == GW_VIA_WEB;
-    size_t n = 0, total = first ? first->len : 0, count = first ? 1 : 0;
-    for (; n < p->q.count; n++) {
-        const struct gw_item *it = &p->q.items[(p->q.head + n) % p->q.cap];
-        if (it->flags & GW_ITEM_SOLO)
-            break;
-        if (count && total + it->buf->len + (web ? 1 : 0) > GW_BATCH_MAX_BYTES)
-            break;
-        total += it->buf->len + (web && count ? 1 : 0);
-        count++;
-    }
-    if (count == 1 && first)
-        return first;
-    if (count == 1)
-        return gw_queue_pop(&p->q);
-    struct gw_buf *b = gw_buf_new(h->cfg.headroom, total + (web ? 2 : 0));
-    if (!b) {
-        gw_buf_unref(first);
-        return NULL;
-    }
-    unsigned char *o = gw_buf_bytes(b);
-    if (web)
-        *o++ = '[';
-    if (first) {
-        memcpy(o, gw_buf_bytes(first), first->len);
-        o += first->len;
-        gw_buf_unref(first);
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct gw_buf *it = gw_queue_pop(&p->q);
-        if (web && (i || first))
-            *o++ = ',';
-        memcpy(o, gw_buf_bytes(it), it->len);
-        o += it->len;
-        gw_buf_unref(it);
-    }
-    if (web)
-        *o++ = ']';
-    b->len = (size_t)(o - gw_buf_bytes(b));
-    *o = '\0';
-    return b;
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    if (p->via != GW_VIA_TCP || (!data && len))
+        return GW_EINVAL;
+    gw_tcp_input(h, p, now, data, len);
+    return GW_OK;
+}
+
+int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *data, size_t len)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    if (p->via != GW_VIA_WEB || (!data && len))
+        return GW_EINVAL;
+    if (p->closing)
+        return GW_OK;
+    gw_web_input(h, p, now, data, len);
+    return GW_OK;
+}
+
+int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    if (p->closing)
+        return GW_OK;
+    gw_web_reject(h, p, code, why);
+    return GW_OK;
 }
 
 int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out)
@@ -1501,28 +557,7 @@ int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out)
     struct gw_part *p = find(h, pid);
     if (!p)
         return GW_ENOENT;
-    *out = NULL;
-    const struct gw_item *head = gw_queue_peek(&p->q);
-    if (head && (head->flags & GW_ITEM_SOLO)) {
-        *out = gw_queue_pop(&p->q);
-        return 1;
-    }
-    struct gw_buf *first = NULL;
-    if (p->resync && !p->closing) {
-        first = transcript_frame(h);
-        p->resync = 0;
-        if (!first)
-            return GW_ENOMEM;
-    }
-    if (!first && !p->q.count) {
-        /* Drained: give the ring back. A burst (every join of a crowd)
-         * grows it; an idle connection should not keep that. */
-        gw_queue_clear(&p->q);
-        p->woken = 0;
-        return 0;
-    }
-    *out = batch(h, p, first);
-    return *out ? 1 : GW_ENOMEM;
+    return gw_out_take(h, p, out);
 }
 
 int gw_hub_closing(struct gw_hub *h, uint64_t pid, int *code, const char **reason)
@@ -1584,7 +619,7 @@ unsigned gw_hub_connections(const struct gw_hub *h)
 
 uint64_t gw_hub_last_id(const struct gw_hub *h)
 {
-    return h->next_id - 1;
+    return gw_history_last_id(&h->history);
 }
 
 size_t gw_hub_queued_bytes(struct gw_hub *h, uint64_t pid)

@@ -22,6 +22,10 @@
  * is closed with 4421 and resumes by id. The line telling a TCP participant
  * why it is closed is always its last output: queued output makes room
  * for it.
+ *
+ * This header is all the adapter and the tests use. The hub's code is split
+ * by job into modules that share gw_hub_int.h; gw_hub.c is where an id
+ * becomes a pointer.
  */
 #ifndef GW_HUB_H
 #define GW_HUB_H
@@ -29,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_json.h"
 #include "gw_metrics.h"
 #include "gw_queue.h"
 
@@ -151,10 +156,10 @@ int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why)
 
 /*
  * The connection is gone: remove the participant (leave event if it was in
- * the room, with reason, e.g. "closed"). Its id is never used again.
- * Returns GW_OK or GW_ENOENT.
+ * the room, with reason). Its id is never used again. Returns GW_OK or
+ * GW_ENOENT.
  */
-int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, const char *reason);
+int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, enum gw_leave_reason reason);
 
 /*
  * Where the hub's clock stands against wall time. Every `now` the hub is

@@ -149,6 +149,18 @@ static void via(struct gw_jw *w, const struct gw_event *ev)
     gw_jw_lit(w, "\"");
 }
 
+/* The word a leave event gives for its reason. */
+static const char *leave_word(enum gw_leave_reason r)
+{
+    switch (r) {
+    case GW_LEAVE_ERROR: return "error";
+    case GW_LEAVE_BEHIND: return "behind";
+    case GW_LEAVE_SHUTDOWN: return "shutdown";
+    case GW_LEAVE_CLOSED: break;
+    }
+    return "closed";
+}
+
 struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom)
 {
     struct gw_jw w;
@@ -169,8 +181,9 @@ struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom)
     case GW_EV_LEAVE:
         head(&w, "leave", ev, 1);
         via(&w, ev);
-        gw_jw_lit(&w, ",\"reason\":");
-        gw_jw_str(&w, ev->reason, strlen(ev->reason));
+        gw_jw_lit(&w, ",\"reason\":\"");
+        gw_jw_lit(&w, leave_word(ev->reason));
+        gw_jw_lit(&w, "\"");
         gw_jw_lit(&w, "}");
         break;
     case GW_EV_NICK:
@@ -188,6 +201,46 @@ struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom)
         gw_jw_lit(&w, "}");
         break;
     }
+    return gw_jw_finish(&w);
+}
+
+struct gw_buf *gw_json_welcome(const struct gw_welcome *wl, size_t headroom)
+{
+    struct gw_jw w;
+    struct gw_presence q;
+    struct gw_buf *e;
+    gw_jw_init(&w, headroom, wl->size_hint);
+    gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\","
+                  "\"you\":{\"pid\":");
+    gw_jw_uint(&w, wl->pid);
+    gw_jw_lit(&w, ",\"nick\":");
+    gw_jw_str(&w, wl->nick, strlen(wl->nick));
+    gw_jw_lit(&w, ",\"via\":\"web\"},\"participants\":[");
+    for (int first = 1; wl->next_presence(wl->ctx, &q); first = 0) {
+        gw_jw_lit(&w, first ? "{\"pid\":" : ",{\"pid\":");
+        gw_jw_uint(&w, q.pid);
+        gw_jw_lit(&w, ",\"nick\":");
+        gw_jw_str(&w, q.nick, strlen(q.nick));
+        gw_jw_lit(&w, ",\"via\":\"");
+        gw_jw_lit(&w, q.via);
+        gw_jw_lit(&w, "\",\"typing\":");
+        gw_jw_str(&w, q.typing, q.typing_len);
+        gw_jw_lit(&w, "}");
+    }
+    gw_jw_lit(&w, "],\"participants_count\":");
+    gw_jw_uint(&w, wl->participants_count);
+    gw_jw_lit(&w, ",\"epoch\":\"");
+    gw_jw_lit(&w, wl->epoch);
+    gw_jw_lit(&w, wl->reset ? "\",\"reset\":true,\"history\":["
+                            : "\",\"reset\":false,\"history\":[");
+    for (int first = 1; (e = wl->next_event(wl->ctx)); first = 0) {
+        if (!first)
+            gw_jw_lit(&w, ",");
+        gw_jw_raw(&w, (const char *)gw_buf_bytes(e), e->len);
+    }
+    gw_jw_lit(&w, "],\"last_id\":");
+    gw_jw_uint(&w, wl->last_id);
+    gw_jw_lit(&w, wl->gap ? ",\"gap\":true}" : ",\"gap\":false}");
     return gw_jw_finish(&w);
 }
 

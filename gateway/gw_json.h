@@ -56,6 +56,18 @@ struct gw_buf *gw_jw_finish(struct gw_jw *w);
 
 enum gw_ev_type { GW_EV_MESSAGE, GW_EV_JOIN, GW_EV_LEAVE, GW_EV_NICK, GW_EV_TYPING };
 
+/*
+ * Why a participant left, as a leave event says it: the adapter tells the
+ * hub which (gw_hub_disconnect), and only this module writes the word
+ * (docs/protocol.md, "leave"). A value outside the enum reads "closed".
+ */
+enum gw_leave_reason {
+    GW_LEAVE_CLOSED,   /* "closed": the participant closed its connection */
+    GW_LEAVE_ERROR,    /* "error": the gateway ended it (bad input, a limit, a timeout) */
+    GW_LEAVE_BEHIND,   /* "behind": a browser too far behind; it may resume */
+    GW_LEAVE_SHUTDOWN, /* "shutdown": the gateway is stopping */
+};
+
 /* One room event as the JSON layer sees it. Strings are borrowed for the
  * call and hold canonical text. id and time are unused for typing. */
 struct gw_event {
@@ -69,12 +81,50 @@ struct gw_event {
     size_t text_len;
     int me;                 /* message: a /me action */
     const char *old;        /* nick: the previous name */
-    const char *reason;     /* leave */
+    enum gw_leave_reason reason; /* leave */
 };
 
 /* Encode an event as one JSON object. Returns a new buffer (caller owns the
  * reference) or NULL when out of memory. */
 struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom);
+
+/* One participant as a welcome lists it. Strings are borrowed for the call. */
+struct gw_presence {
+    uint64_t pid;
+    const char *nick;
+    const char *via;        /* "tcp" or "web" */
+    const char *typing;     /* its unfinished text ("" for none) */
+    size_t typing_len;
+};
+
+/*
+ * What a welcome says, from plain values and two iterators that read the
+ * caller's structures in place: next_presence fills *out with the next
+ * participant to list and returns 1, or returns 0 after the last one;
+ * next_event returns the JSON of the next history event to send (as
+ * gw_json_event wrote it; borrowed for the call), or NULL after the last
+ * one. Both are given ctx, and each is called until it says there is no
+ * more.
+ */
+struct gw_welcome {
+    uint64_t pid;               /* you (a browser) */
+    const char *nick;
+    size_t participants_count;  /* everyone in the room, listed or not */
+    const char *epoch;          /* GW_EPOCH_HEX_LEN lowercase hex digits */
+    int reset;                  /* the history was reset (another epoch) */
+    uint64_t last_id;           /* the latest event id */
+    int gap;                    /* events after the browser's last_id are left out */
+    size_t size_hint;           /* bytes to reserve at first */
+    int (*next_presence)(void *ctx, struct gw_presence *out);
+    struct gw_buf *(*next_event)(void *ctx);
+    void *ctx;
+};
+
+/* {"type":"welcome","code":220,"protocol":"wintalk.v1","you":..,
+ * "participants":[..],"participants_count":..,"epoch":..,"reset":..,
+ * "history":[..],"last_id":..,"gap":..}. Returns a new buffer (caller owns
+ * the reference) or NULL when out of memory. */
+struct gw_buf *gw_json_welcome(const struct gw_welcome *wl, size_t headroom);
 
 /* {"type":"info","code":..,"text":..} */
 struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headroom);

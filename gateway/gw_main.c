@@ -377,11 +377,12 @@ static void leave(struct conn *c, const char *transport, const char *fallback)
     gw_log("disconnect %s peer=%s pid=%llu nick=%s reason=\"%s\"", transport, c->peer,
            (unsigned long long)c->pid, nick ? nick : "-", why);
     /* Browsers see a short reason; the log has the whole story. */
-    const char *shown = c->why ? "error"
-                        : reason && code == GW_CLOSE_BEHIND ? "behind"
-                        : reason && !strcmp(reason, "gateway shutting down") ? "shutdown"
-                        : reason ? "error"
-                                 : "closed";
+    enum gw_leave_reason shown =
+        c->why                                               ? GW_LEAVE_ERROR
+        : reason && code == GW_CLOSE_BEHIND                  ? GW_LEAVE_BEHIND
+        : reason && !strcmp(reason, "gateway shutting down") ? GW_LEAVE_SHUTDOWN
+        : reason                                             ? GW_LEAVE_ERROR
+                                                             : GW_LEAVE_CLOSED;
     gw_hub_disconnect(app.hub, c->pid, now_ms(), shown);
     c->in_hub = 0;
     free(c->rx);

@@ -1,5 +1,6 @@
 /*
- * gw_queue.c - shared buffers and bounded output queues. Pure: no I/O.
+ * gw_queue.c - shared buffers (also one holding a WINTALK frame) and
+ * bounded output queues. Pure: no I/O.
  */
 #include "gw_queue.h"
 
@@ -26,6 +27,21 @@ struct gw_buf *gw_buf_copy(size_t headroom, const void *p, size_t len)
     struct gw_buf *b = gw_buf_new(headroom, len);
     if (b && len)
         memcpy(gw_buf_bytes(b), p, len);
+    return b;
+}
+
+struct gw_buf *gw_buf_frame(size_t headroom, enum wt_op op, const char *text, size_t len)
+{
+    size_t n = wt_frame_size(text, len);
+    struct gw_buf *b = gw_buf_new(headroom, n);
+    size_t out;
+    if (!b)
+        return NULL;
+    if (wt_frame_encode((char *)gw_buf_bytes(b), n + 1, &out, op, text, len) != WT_OK) {
+        gw_buf_unref(b);
+        return NULL;
+    }
+    b->len = out;
     return b;
 }
 

@@ -1,5 +1,6 @@
 /*
- * gw_queue.h - shared byte buffers and bounded per-recipient output queues.
+ * gw_queue.h - shared byte buffers (also one holding a WINTALK frame) and
+ * bounded per-recipient output queues.
  *
  * Pure: no I/O. A room event is encoded once per transport into a gw_buf;
  * every recipient's queue holds a reference to that same buffer. A buffer
@@ -11,6 +12,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "wt_codec.h"
 
 struct gw_buf {
     uint32_t refs;
@@ -26,6 +29,11 @@ struct gw_buf *gw_buf_new(size_t headroom, size_t len);
 
 /* A new buffer holding a copy of len bytes of p. */
 struct gw_buf *gw_buf_copy(size_t headroom, const void *p, size_t len);
+
+/* A new buffer holding one WINTALK frame (op and len bytes of text, as
+ * wt_frame_encode takes them). Caller owns the reference. NULL when out of
+ * memory or the frame cannot be encoded. */
+struct gw_buf *gw_buf_frame(size_t headroom, enum wt_op op, const char *text, size_t len);
 
 /* The payload. */
 static inline unsigned char *gw_buf_bytes(struct gw_buf *b)

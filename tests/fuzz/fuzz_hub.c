@@ -244,8 +244,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 8: /* the connection is gone */
             if (f) {
                 take(h, f, 1);
-                CHECK(gw_hub_disconnect(h, f->pid, now, "closed") == GW_OK);
-                CHECK(gw_hub_disconnect(h, f->pid, now, "closed") == GW_ENOENT);
+                CHECK(gw_hub_disconnect(h, f->pid, now, GW_LEAVE_CLOSED) == GW_OK);
+                CHECK(gw_hub_disconnect(h, f->pid, now, GW_LEAVE_CLOSED) == GW_ENOENT);
                 wt_decoder_free(&f->dec);
                 parts[who] = parts[--n];
             }

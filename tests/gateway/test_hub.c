@@ -363,7 +363,7 @@ static void web_slow_consumer(void **state)
     assert_string_equal(reason, "too far behind");
     assert_int_equal(gw_hub_queued_bytes(h, slow), 0);
     expect(h, slow, "");
-    gw_hub_disconnect(h, slow, T0, "behind");
+    gw_hub_disconnect(h, slow, T0, GW_LEAVE_BEHIND);
     expect_lines(h, a, "* guest-2 left\r\n", NULL);
     gw_hub_free(h);
 }
@@ -405,7 +405,7 @@ static void resume_by_id(void **state)
     uint64_t a = tcp(h, T0);                               /* id 1: join */
     uint64_t w = web(h, T0, "{\"type\":\"hello\"}");        /* id 2: join */
     in(h, a, T0 + 1, "A2:a\n");                            /* id 3 */
-    gw_hub_disconnect(h, w, T0 + 2, "closed");             /* id 4: leave */
+    gw_hub_disconnect(h, w, T0 + 2, GW_LEAVE_CLOSED);      /* id 4: leave */
     in(h, a, T0 + 3, "A2:b\nA2:c\n");                      /* ids 5, 6 */
     w = web(h, T0 + 4, "{\"type\":\"hello\",\"last_id\":3,\"epoch\":\"0000000000000000\"}");
     char *out = drain(h, w);
@@ -457,8 +457,8 @@ static void bad_tcp_frame(void **state)
     expect(h, b, "");
     in(h, b, T0, "A3:hi\n");
     expect(h, b, "A13:guest-2: hi\r\n|");
-    assert_int_equal(gw_hub_disconnect(h, a, T0, "error"), GW_OK);
-    assert_int_equal(gw_hub_disconnect(h, a, T0, "error"), GW_ENOENT);
+    assert_int_equal(gw_hub_disconnect(h, a, T0, GW_LEAVE_ERROR), GW_OK);
+    assert_int_equal(gw_hub_disconnect(h, a, T0, GW_LEAVE_ERROR), GW_ENOENT);
     assert_int_equal(gw_hub_tcp_input(h, a, T0, "x", 1), GW_ENOENT);
     gw_hub_free(h);
 }
@@ -684,10 +684,10 @@ static void crowd_presence(void **state)
     free(welcome);
 
     /* Leaving a crowd is silent; once it is small again, leaves are told. */
-    assert_int_equal(gw_hub_disconnect(h, last, T0, "closed"), GW_OK);
-    assert_int_equal(gw_hub_disconnect(h, pids[GW_PRESENCE_MAX], T0, "closed"), GW_OK);
+    assert_int_equal(gw_hub_disconnect(h, last, T0, GW_LEAVE_CLOSED), GW_OK);
+    assert_int_equal(gw_hub_disconnect(h, pids[GW_PRESENCE_MAX], T0, GW_LEAVE_CLOSED), GW_OK);
     expect(h, pids[0], "");
-    assert_int_equal(gw_hub_disconnect(h, pids[GW_PRESENCE_MAX - 1], T0, "closed"), GW_OK);
+    assert_int_equal(gw_hub_disconnect(h, pids[GW_PRESENCE_MAX - 1], T0, GW_LEAVE_CLOSED), GW_OK);
     char *after = drain(h, pids[0]);
     assert_non_null(strstr(after, "\"type\":\"leave\""));
     free(after);

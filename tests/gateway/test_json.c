@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ static void encode_events(void **state)
     expect_buf(gw_json_event(&ev, 0), "{\"type\":\"join\",\"id\":59,\"time\":1795555201000,"
                                       "\"pid\":7,\"nick\":\"alice\",\"via\":\"web\"}");
     ev.type = GW_EV_LEAVE;
-    ev.reason = "closed";
+    ev.reason = GW_LEAVE_CLOSED;
     expect_buf(gw_json_event(&ev, 0), "{\"type\":\"leave\",\"id\":59,\"time\":1795555201000,"
                                       "\"pid\":7,\"nick\":\"alice\",\"via\":\"web\",\"reason\":\"closed\"}");
     ev.type = GW_EV_NICK;
@@ -48,6 +49,99 @@ static void encode_events(void **state)
     ev.text_len = strlen(ev.text);
     expect_buf(gw_json_event(&ev, 0), "{\"type\":\"typing\",\"pid\":7,\"nick\":\"alice\","
                                       "\"via\":\"web\",\"text\":\"a\\\"b\\\\c\\nd\\te\\u0001\"}");
+}
+
+/* Each leave reason the adapter passes is the word docs/protocol.md gives. */
+static void encode_leave_reasons(void **state)
+{
+    (void)state;
+    static const struct {
+        enum gw_leave_reason reason;
+        const char *word;
+    } cases[] = {
+        {GW_LEAVE_CLOSED, "closed"},
+        {GW_LEAVE_ERROR, "error"},
+        {GW_LEAVE_BEHIND, "behind"},
+        {GW_LEAVE_SHUTDOWN, "shutdown"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct gw_event ev = {.type = GW_EV_LEAVE, .id = 60, .time_ms = 1795555203000, .pid = 9,
+                              .nick = "guest-2", .via = "tcp", .reason = cases[i].reason};
+        char want[192];
+        snprintf(want, sizeof want,
+                 "{\"type\":\"leave\",\"id\":60,\"time\":1795555203000,\"pid\":9,"
+                 "\"nick\":\"guest-2\",\"via\":\"tcp\",\"reason\":\"%s\"}",
+                 cases[i].word);
+        expect_buf(gw_json_event(&ev, 0), want);
+    }
+}
+
+/* What the welcome's iterators walk in this test. */
+struct walk {
+    const struct gw_presence *who;
+    size_t nwho, i;
+    struct gw_buf **events;
+    size_t nevents, e;
+};
+
+static int next_presence(void *ctx, struct gw_presence *out)
+{
+    struct walk *wk = ctx;
+    if (wk->i == wk->nwho)
+        return 0;
+    *out = wk->who[wk->i++];
+    return 1;
+}
+
+static struct gw_buf *next_event(void *ctx)
+{
+    struct walk *wk = ctx;
+    return wk->e < wk->nevents ? wk->events[wk->e++] : NULL;
+}
+
+/* A welcome is written from plain values and what its iterators give, in
+ * their order; empty lists are empty arrays. */
+static void encode_welcome(void **state)
+{
+    (void)state;
+    const struct gw_presence who[] = {
+        {.pid = 3, .nick = "alice", .via = "web", .typing = "", .typing_len = 0},
+        {.pid = 1, .nick = "b\"ob", .via = "tcp", .typing = "hi\n", .typing_len = 3},
+    };
+    struct gw_event ev = {.type = GW_EV_JOIN, .id = 6, .time_ms = 1795555201000, .pid = 3,
+                          .nick = "alice", .via = "web"};
+    struct gw_buf *events[2] = {gw_json_event(&ev, 0), NULL};
+    ev.id = 7;
+    events[1] = gw_json_event(&ev, 0);
+    assert_non_null(events[0]);
+    assert_non_null(events[1]);
+    struct walk wk = {who, 2, 0, events, 2, 0};
+    struct gw_welcome w = {.pid = 3, .nick = "alice", .participants_count = 4,
+                           .epoch = "5eed00000000a001", .reset = 0, .last_id = 7, .gap = 1,
+                           .next_presence = next_presence, .next_event = next_event, .ctx = &wk};
+    expect_buf(gw_json_welcome(&w, 16),
+               "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\","
+               "\"you\":{\"pid\":3,\"nick\":\"alice\",\"via\":\"web\"},"
+               "\"participants\":[{\"pid\":3,\"nick\":\"alice\",\"via\":\"web\",\"typing\":\"\"},"
+               "{\"pid\":1,\"nick\":\"b\\\"ob\",\"via\":\"tcp\",\"typing\":\"hi\\n\"}],"
+               "\"participants_count\":4,\"epoch\":\"5eed00000000a001\",\"reset\":false,"
+               "\"history\":[{\"type\":\"join\",\"id\":6,\"time\":1795555201000,\"pid\":3,"
+               "\"nick\":\"alice\",\"via\":\"web\"},{\"type\":\"join\",\"id\":7,"
+               "\"time\":1795555201000,\"pid\":3,\"nick\":\"alice\",\"via\":\"web\"}],"
+               "\"last_id\":7,\"gap\":true}");
+    struct walk none = {who, 0, 0, events, 0, 0};
+    w.ctx = &none;
+    w.reset = 1;
+    w.gap = 0;
+    w.last_id = 0;
+    w.participants_count = 0;
+    expect_buf(gw_json_welcome(&w, 0),
+               "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\","
+               "\"you\":{\"pid\":3,\"nick\":\"alice\",\"via\":\"web\"},\"participants\":[],"
+               "\"participants_count\":0,\"epoch\":\"5eed00000000a001\",\"reset\":true,"
+               "\"history\":[],\"last_id\":0,\"gap\":false}");
+    gw_buf_unref(events[0]);
+    gw_buf_unref(events[1]);
 }
 
 static void encode_replies(void **state)
@@ -203,6 +297,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(encode_events),
+        cmocka_unit_test(encode_leave_reasons),
+        cmocka_unit_test(encode_welcome),
         cmocka_unit_test(encode_replies),
         cmocka_unit_test(parse_good),
         cmocka_unit_test(parse_bad),

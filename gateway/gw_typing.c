@@ -1,0 +1,63 @@
+/*
+ * gw_typing.c - live typing: a participant's unfinished text (a TCP
+ * draft's last line, a browser's typing message), cleaned and cut to
+ * GW_TYPING_MAX_BYTES, sent to the browsers in the room at most once per
+ * GW_TYPING_INTERVAL_MS (gw_hub_tick sends what is due).
+ *
+ * Typing is not a room event: it has no id and is not kept in the
+ * history. Not the rate limit on a browser's typing messages (gw_rate.c).
+ * Pure: no I/O, no clock, no logging.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_hub_int.h"
+#include "gw_json.h"
+#include "gw_limits.h"
+#include "gw_text.h"
+
+void gw_typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    if (!p->typing ||
+        (p->typing_len == p->typing_sent_len &&
+         memcmp(p->typing, p->typing_sent, p->typing_len) == 0))
+        return;
+    memcpy(p->typing_sent, p->typing, p->typing_len);
+    p->typing_sent_len = p->typing_len;
+    p->typing_at = now;
+    if (!p->joined)
+        return;
+    struct gw_event ev;
+    gw_hub_event_init(h, &ev, GW_EV_TYPING, p, now);
+    ev.text = p->typing;
+    ev.text_len = p->typing_len;
+    struct gw_buf *json = gw_json_event(&ev, h->cfg.headroom);
+    for (size_t i = 0; json && i < h->nparts; i++) {
+        struct gw_part *o = h->parts[i];
+        if (o != p && o->via == GW_VIA_WEB && o->joined)
+            gw_out_push_web(h, o, json);
+    }
+    gw_buf_unref(json);
+}
+
+/* A participant's unfinished text is now text (valid UTF-8): clean it, and
+ * tell browsers now if it stopped, or within GW_TYPING_INTERVAL_MS. */
+void gw_typing_set(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
+                   size_t len)
+{
+    char tmp[GW_TYPING_MAX_BYTES + 4];
+    size_t cut = gw_utf8_cut(text, len, GW_TYPING_MAX_BYTES);
+    size_t n = gw_text_clean(text, cut, tmp, 0);
+    if (!p->typing) {
+        if (n == 0)
+            return; /* still nothing typed */
+        p->typing = malloc(2 * (GW_TYPING_MAX_BYTES + 1));
+        if (!p->typing)
+            return; /* the update is lost; the next one tries again */
+        p->typing_sent = p->typing + GW_TYPING_MAX_BYTES + 1;
+    }
+    memcpy(p->typing, tmp, n);
+    p->typing_len = n;
+    if (n == 0 || now - p->typing_at >= GW_TYPING_INTERVAL_MS)
+        gw_typing_emit(h, p, now);
+}
