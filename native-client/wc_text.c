@@ -13,47 +13,16 @@
 
 #include "wt_codec.h"
 
-/* Bytes in the UTF-8 sequence that a byte with this value starts (1 to 4),
- * 0 for a continuation byte or one that starts nothing. Only the shape:
- * whether the sequence is valid is the codec's decision. */
-static size_t seq_len(unsigned char b)
-{
-    if (b < 0x80)
-        return 1;
-    if (b >= 0xC0 && b < 0xE0)
-        return 2;
-    if (b >= 0xE0 && b < 0xF0)
-        return 3;
-    if (b >= 0xF0 && b < 0xF8)
-        return 4;
-    return 0;
-}
-
 size_t wc_text_next(const char *s, size_t len, uint32_t *cp)
 {
-    static const uint32_t lead_bits[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n = seq_len(u[0]), k, out_len;
-    char out[3 * WT_UTF8_PER_UNIT_MAX];
-
-    if (n > 0 && n <= len && wt_utf8_valid(s, n)) {
-        uint32_t c = u[0] & lead_bits[n];
-        for (k = 1; k < n; k++)
-            c = (c << 6) | (u[k] & 0x3Fu);
-        *cp = c;
-        return n;
+    size_t used = 0;
+    /* WT_OK or WT_EUTF8 (one U+FFFD for the maximal invalid sequence):
+     * either way the codec says how far to go. */
+    if (wt_utf8_next(s, len, cp, &used) == WT_EINVAL || used == 0) {
+        *cp = WC_TEXT_REPLACEMENT;
+        return 1;
     }
-    /* Invalid here. The codec replaces the maximal invalid subsequence
-     * (1 to 3 bytes) with one U+FFFD, and a prefix of it, cut off by the
-     * end of the input, with one U+FFFD too; one byte past it starts
-     * another character. So its length is the longest prefix of at most
-     * 3 bytes that the codec turns into a single U+FFFD. */
-    *cp = WC_TEXT_REPLACEMENT;
-    for (k = len < 3 ? len : 3; k > 1; k--)
-        if (wt_utf8_sanitize(s, k, out, sizeof(out), &out_len) == WT_OK && out_len == 3 &&
-            memcmp(out, "\xef\xbf\xbd", 3) == 0)
-            return k;
-    return 1;
+    return used;
 }
 
 size_t wc_text_cut(const char *s, size_t len, size_t max)

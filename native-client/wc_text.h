@@ -23,7 +23,7 @@
 
 /*
  * The character at the start of s (len > 0 bytes of any content), read by
- * the shared codec's rules (wt_utf8_valid, wt_utf8_sanitize): stores the
+ * the shared codec's rules (wt_utf8_next): stores the
  * code point in *cp and returns the number of bytes it takes (1 to 4). An
  * invalid sequence (overlong form, surrogate, past U+10FFFF, stray or
  * missing continuation byte) yields U+FFFD and takes the bytes of its
