@@ -137,9 +137,16 @@ class Stop(unittest.TestCase):
                 i += 1
                 time.sleep(0.002)
 
+        # First more output for the deaf one than the kernel's buffers hold
+        # (its socket's send buffer is GW_SOCKET_SNDBUF), seen through to a
+        # browser, so that however slow the machine, the gateway still has
+        # output for it when the signal comes.
+        for i in range(800):
+            tcps[0].send_line("fill %d %s" % (i, "f" * 500))
+        browsers[0].next_event(lambda e: e.get("text", "").startswith("fill 799 "), 30)
         talker = threading.Thread(target=talk, daemon=True)
         talker.start()
-        time.sleep(0.8)
+        time.sleep(0.2)
         start = time.monotonic()
         os.kill(gw.pid, signal.SIGTERM)
         ready_during_stop = []
