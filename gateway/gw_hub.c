@@ -340,8 +340,8 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
     h->index_mask = isize - 1;
     h->index = calloc(isize, sizeof(*h->index));
     h->parts = calloc(h->cap, sizeof(*h->parts));
-    int hist_rc = gw_history_init(&h->history);
-    if (!h->parts || hist_rc != GW_OK || !h->index) {
+    gw_history_init(&h->history, 0);
+    if (!h->parts || !h->index) {
         free(h->index);
         free(h->parts);
         gw_history_free(&h->history);

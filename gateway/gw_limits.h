@@ -82,6 +82,10 @@
 #define GW_TRANSCRIPT_MAX_BYTES 16384u
 #define GW_TRANSCRIPT_KEEP_BYTES 8192u
 
+/* The transcript's text starts with this much room and doubles up to
+ * GW_TRANSCRIPT_MAX_BYTES. */
+#define GW_TRANSCRIPT_START_BYTES 1024u
+
 /* One transcript line, "\r\n" included. A message's rendering can be
  * longer (each "\n" of a multi-line say becomes "\r\n  ", 4 bytes): it is
  * cut at a character boundary and still ends in "\r\n", so the next line
@@ -93,9 +97,11 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
                "a line fits in what a trimmed transcript keeps");
 
 /* Retained room events for resuming browsers: whichever bound is hit first
- * drops the oldest. */
+ * drops the oldest. The ring starts at GW_HISTORY_START_EVENTS entries
+ * and doubles as the history grows, so a quiet room costs little. */
 #define GW_HISTORY_MAX_EVENTS 2000u
 #define GW_HISTORY_MAX_BYTES (1024u * 1024u)
+#define GW_HISTORY_START_EVENTS 16u
 
 /* Presence in a crowd. With more than this many participants connected,
  * joins and leaves are not room events (no live event, no transcript line,

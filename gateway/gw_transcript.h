@@ -21,12 +21,12 @@
 
 /* A zeroed struct is an empty transcript. The fields are the module's own. */
 struct gw_transcript {
-    char text[GW_TRANSCRIPT_MAX_BYTES];
-    size_t len;
+    char *text;             /* cap bytes, grown up to GW_TRANSCRIPT_MAX_BYTES */
+    size_t len, cap;
     struct gw_buf *r;       /* the R frame of text, built on demand */
 };
 
-/* Drop the R frame kept (the struct holds nothing else to free). */
+/* Free the text and the R frame kept; the transcript is empty again. */
 void gw_transcript_free(struct gw_transcript *t);
 
 /*
@@ -44,8 +44,8 @@ size_t gw_transcript_render(char line[GW_TRANSCRIPT_LINE_MAX_BYTES], const char 
  * Append one line (ending in \r\n, at most GW_TRANSCRIPT_LINE_MAX_BYTES,
  * as gw_transcript_render makes them). Returns 1 when older lines had to be
  * cut first (a pane showing the old whole needs the new whole), 0 when the
- * line was only appended, or GW_EINVAL (gw_hub.h) for a line over the bound
- * (nothing changes).
+ * line was only appended, GW_EINVAL (gw_hub.h) for a line over the bound,
+ * or GW_ENOMEM when the text could not grow (nothing changes either way).
  */
 int gw_transcript_add(struct gw_transcript *t, const char *line, size_t len);
 

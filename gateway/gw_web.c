@@ -45,7 +45,7 @@ struct welcome_walk {
     size_t i;               /* the next participant to look at */
     size_t listed;
     int self_listed;
-    size_t ev;              /* the next history event */
+    struct gw_history_cursor cur; /* the history events to send */
 };
 
 static int welcome_presence(void *ctx, struct gw_presence *out)
@@ -74,7 +74,7 @@ static int welcome_presence(void *ctx, struct gw_presence *out)
 static struct gw_buf *welcome_event(void *ctx)
 {
     struct welcome_walk *wk = ctx;
-    return gw_history_at(&wk->h->history, wk->ev++);
+    return gw_history_next(&wk->cur);
 }
 
 static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m)
@@ -98,7 +98,7 @@ static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m
             w.participants_count++;
     /* The retained events after last_id; gap also on a reset (for clients
      * that only know gap). */
-    gw_history_after(&h->history, last_id, &wk.ev, &w.gap);
+    w.gap = gw_history_read_after(&h->history, last_id, GW_WELCOME_HISTORY_MAX_BYTES, &wk.cur);
     w.gap |= reset;
     struct gw_buf *b = gw_json_welcome(&w, h->cfg.headroom);
     gw_out_push_web(h, p, b);
