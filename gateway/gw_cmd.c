@@ -42,6 +42,12 @@ static void cmd_me(struct cmd_ctx *c)
         gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /me ACTION", c->ref);
         return;
     }
+    /* "* alice -> you: ..." in a pane must only ever be a private
+     * message, never "/me -> you: ..." said in a room. */
+    if (c->arg_len >= 2 && c->arg[0] == '-' && c->arg[1] == '>') {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "an action may not start with ->", c->ref);
+        return;
+    }
     gw_hub_post_message(c->h, c->p, c->now, c->arg, c->arg_len, 1);
 }
 

@@ -250,6 +250,12 @@ static void commands(void **state)
     expect_lines(h, b, "* commands: /nick NAME, /me ACTION, /who, /help, /login KEY; start a line with // to send one starting with /\r\n", NULL);
     in(h, b, T0 + 7, "A13:/nick ROBERT\n");
     expect_lines(h, b, "* error 553: nick \"ROBERT\" is taken\r\n", NULL);
+    /* Lines only the gateway writes ("* alice -> you: ...") cannot be
+     * forged: no one is called you, no action starts with "->". */
+    in(h, b, T0 + 7, "A10:/nick yoU\n");
+    expect_lines(h, b, "* error 553: the nick you is reserved\r\n", NULL);
+    in(h, b, T0 + 7, "A14:/me -> you: x\n");
+    expect_lines(h, b, "* error 501: an action may not start with ->\r\n", NULL);
     say(h, w, T0 + 8, "{\"type\":\"say\",\"text\":\"//x\"}");
     expect_lines(h, b, "alice: /x\r\n", NULL);
     gw_hub_free(h);

@@ -171,6 +171,11 @@ static void nick_letters_by_category(void **state)
         {"a\xE2\x83\x9D", GW_NICK_CHARS}, /* an enclosing mark (Me) */
         {"GUEST-1", GW_NICK_RESERVED},
         {"guestx", GW_NICK_OK},
+        /* "you": "* you -> bob: ..." in a pane is the gateway's. */
+        {"you", GW_NICK_YOU},
+        {"YoU", GW_NICK_YOU},
+        {"youth", GW_NICK_OK},
+        {"yo", GW_NICK_OK},
         {"abcdefghijklmnopqrstuvwx", GW_NICK_OK},
         {"abcdefghijklmnopqrstuvwxy", GW_NICK_LONG},
     };
