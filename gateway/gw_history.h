@@ -1,6 +1,6 @@
 /*
  * gw_history.h - a room's stream of events kept for reading back: the ids
- * it gives (1, 2, 3...), and a ring of the latest events' JSON (at
+ * it gives (1, 2, 3... per room), and a ring of the latest events' JSON (at
  * most GW_HISTORY_MAX_EVENTS and GW_HISTORY_MAX_BYTES), readable back after
  * an id, which is how a browser that comes back gets what it missed.
  *

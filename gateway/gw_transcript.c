@@ -70,6 +70,19 @@ struct gw_buf *gw_transcript_frame(struct gw_transcript *t, size_t headroom)
     return t->r ? gw_buf_ref(t->r) : NULL;
 }
 
+struct gw_buf *gw_transcript_frame_with(const struct gw_transcript *t, size_t headroom,
+                                        const char *extra, size_t len)
+{
+    char *whole = malloc(t->len + len + 1);
+    if (!whole)
+        return NULL;
+    if (t->len)
+        memcpy(whole, t->text, t->len);
+    memcpy(whole + t->len, extra, len);
+    struct gw_buf *b = gw_buf_frame(headroom, WT_OP_REPLACE, whole, t->len + len);
+    free(whole);
+    return b;
+}
 
 /* What a transcript line that had to be cut ends with, before its \r\n. */
 #define TRANSCRIPT_CUT_MARK " \xE2\x80\xA6" /* " ..." as one character, U+2026 */

@@ -8,8 +8,7 @@
  *
  * Pure: no I/O, no clock, no logging. It is not the fan-out: the hub sends
  * a new line to its TCP participants as an A frame, or, after a cut, the
- * whole again as R. One transcript per room: the hub owns the one room's
- * today.
+ * whole again as R. One transcript per room (gw_room.h).
  */
 #ifndef GW_TRANSCRIPT_H
 #define GW_TRANSCRIPT_H
@@ -53,5 +52,11 @@ int gw_transcript_add(struct gw_transcript *t, const char *line, size_t len);
  * (gw_buf_unref), the same buffer for everyone until the transcript
  * changes. NULL when out of memory. */
 struct gw_buf *gw_transcript_frame(struct gw_transcript *t, size_t headroom);
+
+/* The whole transcript and then extra (len bytes: lines for one
+ * participant only, such as where it is) as one R frame of its own: a new
+ * buffer the caller owns. NULL when out of memory. */
+struct gw_buf *gw_transcript_frame_with(const struct gw_transcript *t, size_t headroom,
+                                        const char *extra, size_t len);
 
 #endif /* GW_TRANSCRIPT_H */

@@ -47,10 +47,12 @@ class Rooms(unittest.TestCase):
     def setUp(self):
         self.gw = Gateway()
         self.t1 = TcpClient(self.gw.tcp_port)
-        self.t1.read_greeting()
+        _, (op, text) = self.t1.read_greeting()
         self.t2 = TcpClient(self.gw.tcp_port)
         self.t2.read_greeting()
-        self.t1.wait_text("* you are in #lobby")
+        # The first pane is one R: the lobby's transcript and where it is.
+        self.assertEqual(op, "R")
+        self.assertIn("* you are in #lobby", text)
         typed_line(self.t1, "/nick dora")
         typed_line(self.t2, "/nick ed")
         self.t2.wait_text("* guest-2 is now ed")

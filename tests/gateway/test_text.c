@@ -437,6 +437,7 @@ static void hub_bidi_stripped_for_tcp(void **state)
     uint64_t t = tcp(h);
     uint64_t w = web(h, "alice");
     free(drain(h, w, NULL));
+    (void)pane_read(&pa, h, t); /* its first pane, which ends saying where it is */
     json(h, w, "{\"type\":\"say\",\"text\":\"abc\\u202edef\\u2066x\\u2069 \\u200fy\\u061c\"}");
     assert_string_equal(last_line(pane_read(&pa, h, t)), "alice: abcdefx y\r\n");
     /* The transcript keeps the stripped line: a newcomer's R shows it. */
