@@ -323,7 +323,7 @@ void gw_member_web_part(struct gw_hub *h, struct gw_part *p, int64_t now, const 
 /* ---- gw_web.c: views of a room for a browser ---- */
 
 /* The joined reply for p in r: who is there, the history after last_id
- * (at most max_bytes of it). */
+ * (at most GW_WELCOME_HISTORY_MAX_BYTES of it). */
 void gw_web_joined(struct gw_hub *h, struct gw_part *p, struct gw_room *r, uint64_t last_id);
 
 /* ---- gw_private.c: private messages and identities ---- */

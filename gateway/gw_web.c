@@ -12,6 +12,7 @@
  * WebSocket (the adapter). Pure: no I/O, no clock, no logging.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gw_hub_int.h"
@@ -201,11 +202,17 @@ struct want {
 static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m,
                      int resumed)
 {
-    static struct want wants[GW_HELLO_ROOMS_MAX + 1]; /* the hub is single-threaded */
     struct room_walk walks[GW_HELLO_ROOMS_MAX + 1];
     struct gw_room_view views[GW_HELLO_ROOMS_MAX + 1];
     int reset = epoch_reset(h, m);
     size_t n = 0, nviews = 0;
+    /* #lobby and at most GW_HELLO_ROOMS_MAX more (gw_json.c checked). */
+    struct want *wants = calloc(m->nrooms + 1, sizeof(*wants));
+    if (!wants) {
+        gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", m->ref);
+        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "out of memory");
+        return;
+    }
 
     wants[n++] = (struct want){.name = GW_LOBBY, .len = strlen(GW_LOBBY)};
     for (size_t i = 0; i < m->nrooms; i++) {
@@ -278,6 +285,7 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
     for (size_t i = 0; i < n; i++)
         if (wants[i].room)
             gw_hub_post_join(h, wants[i].room, p, now);
+    free(wants);
 }
 
 static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m)
