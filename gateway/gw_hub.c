@@ -405,8 +405,10 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
         isize *= 2;
     h->index_mask = isize - 1;
     h->index = calloc(isize, sizeof(*h->index));
-    h->nicks_mask = isize / 2 - 1;
-    h->nicks = calloc(isize / 2, sizeof(*h->nicks));
+    /* Chains of a few at most: an eighth of the index, so that a small
+     * gateway does not pay for a big table. */
+    h->nicks_mask = isize / 8 - 1;
+    h->nicks = calloc(isize / 8, sizeof(*h->nicks));
     h->parts = calloc(h->cap, sizeof(*h->parts));
     int rooms_rc = gw_rooms_init(&h->rooms, h->cfg.max_rooms);
     int idents_rc = gw_idents_init(&h->idents);
@@ -568,7 +570,8 @@ int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, enum gw_leave
     h->parts[h->nparts] = NULL;
     index_del(h, pid);
     nick_unindex(h, p);
-    /* Out of the index first: its leave events go to the others only. */
+    /* A leave in each room it was in, for the others (it is taken out of
+     * each room before its leave there). */
     gw_member_leave_all(h, p, now, reason);
     gw_private_forget(h, p, now);
     part_free(p);

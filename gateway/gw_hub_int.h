@@ -109,8 +109,9 @@ struct gw_hub {
      * at least twice cap, so a lookup is O(1) on every write. */
     struct gw_part **index;
     size_t index_mask;
-    /* nick key -> participant: chains, a power of two of them (at least
-     * cap), so that /msg and nick changes do not scan everyone. */
+    /* nick key -> participant: chains, a power of two of them (a quarter
+     * of cap or more), so that /msg and nick changes do not scan
+     * everyone. */
     struct gw_part **nicks;
     size_t nicks_mask;
     uint64_t next_pid;

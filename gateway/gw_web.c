@@ -109,11 +109,12 @@ static void view(struct gw_part *p, struct gw_room *r, uint64_t last_id, size_t 
     v->ctx = wk;
 }
 
-/* Bytes to reserve for a view's JSON at first. */
+/* Bytes to reserve for a view's JSON at first (it grows as needed): its
+ * history, and room for the start of its list. */
 static size_t view_hint(const struct gw_room *r, size_t max_bytes)
 {
     size_t hist = gw_history_bytes(&r->history);
-    return 256 + (hist < max_bytes ? hist : max_bytes) + 64 * gw_room_members(r);
+    return 512 + (hist < max_bytes ? hist : max_bytes);
 }
 
 void gw_web_joined(struct gw_hub *h, struct gw_part *p, struct gw_room *r, uint64_t last_id)
@@ -149,7 +150,7 @@ static void hello_v1(struct gw_hub *h, struct gw_part *p, int64_t now, const str
         /* gap also on a reset (for clients that only know gap) */
         .gap = v.gap | reset,
         .participants_count = v.participants_count,
-        .size_hint = 256 + view_hint(lobby, GW_WELCOME_HISTORY_MAX_BYTES),
+        .size_hint = view_hint(lobby, GW_WELCOME_HISTORY_MAX_BYTES),
         .next_presence = walk_presence,
         .next_event = walk_event,
         .ctx = &wk,
