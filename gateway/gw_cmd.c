@@ -1,7 +1,9 @@
 /*
- * gw_cmd.c - what a participant says: one completed TCP line or one
- * browser say, checked for size and rate, then a chat message or a slash
- * command (/nick, /me, /who, /help, /login), dispatched from one table.
+ * gw_cmd.c - what a participant says in a room: one completed TCP line or
+ * one browser say, checked for size and rate, then a chat message in that
+ * room or a slash command (/nick, /me, /who, /join, /part, /rooms, /msg,
+ * /help, /login), dispatched from one table. A command acts on the room it
+ * was said in (/who lists it, /part leaves it).
  *
  * Not how the text arrived (gw_tcp.c, gw_web.c) nor how a message reaches
  * the room (gw_hub.c). Pure: no I/O, no clock, no logging.
@@ -13,6 +15,8 @@
 #include "gw_hub_int.h"
 #include "gw_json.h"
 #include "gw_limits.h"
+#include "gw_room.h"
+#include "gw_text.h"
 #include "wt_codec.h"
 
 /* /who names at most this many participants, then says how many more. */
@@ -21,6 +25,7 @@
 struct cmd_ctx {
     struct gw_hub *h;
     struct gw_part *p;
+    struct gw_room *room;   /* where it was said */
     int64_t now;
     const char *arg;
     size_t arg_len;
@@ -42,7 +47,13 @@ static void cmd_me(struct cmd_ctx *c)
         gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /me ACTION", c->ref);
         return;
     }
-    gw_hub_post_message(c->h, c->p, c->now, c->arg, c->arg_len, 1);
+    /* "* alice -> you: ..." in a pane must only ever be a private
+     * message, never "/me -> you: ..." said in a room. */
+    if (c->arg_len >= 2 && c->arg[0] == '-' && c->arg[1] == '>') {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "an action may not start with ->", c->ref);
+        return;
+    }
+    gw_hub_post_message(c->h, c->room, c->p, c->now, c->arg, c->arg_len, 1);
 }
 
 /* By comparison key: case aside, in code point order. */
@@ -52,17 +63,21 @@ static int nick_cmp(const void *a, const void *b)
     return strcmp(pa->nick_key, pb->nick_key);
 }
 
-/* "N here: alice (web), robert (tcp)", by nick, at most GW_WHO_MAX_NAMES. */
+/* "N here: alice (web), robert (tcp)": the room's members by nick, at most
+ * GW_WHO_MAX_NAMES. */
 static void cmd_who(struct cmd_ctx *c)
 {
     char text[GW_WHO_MAX_NAMES * (GW_NICK_MAX_BYTES + 8) + 64];
-    struct gw_part **list = malloc(c->h->nparts * sizeof(*list) + 1);
+    struct gw_room *r = c->room;
+    struct gw_part **list = malloc((r->nweb + r->ntcp) * sizeof(*list) + 1);
     unsigned n = 0;
     if (!list)
         return;
-    for (size_t i = 0; i < c->h->nparts; i++)
-        if (c->h->parts[i]->joined && !c->h->parts[i]->closing)
-            list[n++] = c->h->parts[i];
+    for (size_t i = 0; i < r->ntcp + r->nweb; i++) {
+        struct gw_part *q = i < r->ntcp ? r->tcp[i] : r->web[i - r->ntcp];
+        if (q->joined && !q->closing)
+            list[n++] = q;
+    }
     qsort(list, n, sizeof(*list), nick_cmp);
     size_t o = (size_t)snprintf(text, sizeof text, "%u here:", n);
     for (unsigned i = 0; i < n; i++) {
@@ -75,6 +90,107 @@ static void cmd_who(struct cmd_ctx *c)
     }
     free(list);
     gw_out_info(c->h, c->p, GW_R_WHO, text);
+}
+
+static void cmd_join(struct cmd_ctx *c)
+{
+    struct gw_room *r;
+    if (!c->arg_len) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /join #ROOM", c->ref);
+        return;
+    }
+    if (c->p->via == GW_VIA_WEB) {
+        gw_member_web_join(c->h, c->p, c->now, c->arg, c->arg_len, 0, c->ref);
+        return;
+    }
+    if (gw_member_open(c->h, c->p, c->arg, c->arg_len, c->ref, &r) == 0)
+        gw_member_tcp_move(c->h, c->p, c->now, r);
+}
+
+/* /part: the room it was said in; /part #room: that one. A TCP
+ * participant goes back to #lobby. */
+static void cmd_part(struct cmd_ctx *c)
+{
+    const char *name = c->arg_len ? c->arg : c->room->name;
+    size_t len = c->arg_len ? c->arg_len : strlen(c->room->name);
+    if (c->p->via == GW_VIA_WEB) {
+        gw_member_web_part(c->h, c->p, c->now, name, len, c->ref);
+        return;
+    }
+    struct gw_room *r;
+    if (gw_room_name_check(name, len) != GW_ROOM_OK) {
+        (void)gw_member_open(c->h, c->p, name, len, c->ref, &r); /* says why: 553 */
+        return;
+    }
+    r = gw_rooms_find(&c->h->rooms, name, len);
+    if (r != c->room) {
+        char msg[GW_ROOM_ARG_MAX_BYTES + 16];
+        snprintf(msg, sizeof msg, "not in %.*s", (int)len, name); /* a room name: short ASCII */
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, msg, c->ref);
+    } else if (r == c->h->rooms.lobby) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS,
+                     "you are in " GW_LOBBY "; /join #room to go elsewhere", c->ref);
+    } else {
+        gw_member_tcp_move(c->h, c->p, c->now, c->h->rooms.lobby);
+    }
+}
+
+/* #lobby first, then the fullest rooms, then by name. */
+static int room_cmp(const void *a, const void *b)
+{
+    const struct gw_room *ra = *(struct gw_room *const *)a, *rb = *(struct gw_room *const *)b;
+    size_t na = gw_room_members(ra), nb = gw_room_members(rb);
+    if (!strcmp(ra->key, GW_LOBBY) || !strcmp(rb->key, GW_LOBBY))
+        return strcmp(ra->key, GW_LOBBY) ? 1 : -1;
+    if (na != nb)
+        return na > nb ? -1 : 1;
+    return strcmp(ra->key, rb->key);
+}
+
+/* "3 rooms: #lobby (3), #dev (1), #ops (1)": the rooms someone is in, at
+ * most GW_ROOMS_LIST_MAX. */
+static void cmd_rooms(struct cmd_ctx *c)
+{
+    char text[GW_ROOMS_LIST_MAX * (GW_ROOM_NAME_MAX_BYTES + 16) + 64];
+    const struct gw_rooms *rs = &c->h->rooms;
+    struct gw_room **list = malloc(rs->count * sizeof(*list) + 1);
+    size_t n = 0;
+    if (!list)
+        return;
+    for (size_t i = 0; i < rs->count; i++)
+        if (gw_room_members(rs->list[i]) || rs->list[i] == rs->lobby)
+            list[n++] = rs->list[i];
+    qsort(list, n, sizeof(*list), room_cmp);
+    size_t o = (size_t)snprintf(text, sizeof text, "%zu room%s:", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        if (i == GW_ROOMS_LIST_MAX) {
+            o += (size_t)snprintf(text + o, sizeof text - o, " and %zu more", n - i);
+            break;
+        }
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s (%zu)", i ? "," : "",
+                              list[i]->name, gw_room_members(list[i]));
+    }
+    free(list);
+    gw_out_info(c->h, c->p, GW_R_WHO, text);
+}
+
+/* /msg NICK TEXT: a private message. */
+static void cmd_msg(struct cmd_ctx *c)
+{
+    size_t nl = 0;
+    while (nl < c->arg_len && !gw_is_space(c->arg[nl]) && c->arg[nl] != '\n')
+        nl++;
+    const char *text = c->arg + nl;
+    size_t len = c->arg_len - nl;
+    while (len && (gw_is_space(*text) || *text == '\n')) {
+        text++;
+        len--;
+    }
+    if (!nl || !len) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /msg NICK TEXT", c->ref);
+        return;
+    }
+    gw_private_send(c->h, c->p, c->now, c->arg, nl, text, len, c->ref);
 }
 
 static void cmd_help(struct cmd_ctx *c);
@@ -93,13 +209,17 @@ static const struct {
     {"nick", cmd_nick, "/nick NAME"},
     {"me", cmd_me, "/me ACTION"},
     {"who", cmd_who, "/who"},
+    {"join", cmd_join, "/join #ROOM"},
+    {"part", cmd_part, "/part"},
+    {"rooms", cmd_rooms, "/rooms"},
+    {"msg", cmd_msg, "/msg NICK TEXT"},
     {"help", cmd_help, "/help"},
     {"login", cmd_login, "/login KEY"},
 };
 
 static void cmd_help(struct cmd_ctx *c)
 {
-    char text[256];
+    char text[512];
     size_t o = (size_t)snprintf(text, sizeof text, "commands:");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         o += (size_t)snprintf(text + o, sizeof text - o, "%s %s", i ? "," : "", commands[i].usage);
@@ -107,10 +227,8 @@ static void cmd_help(struct cmd_ctx *c)
     gw_out_info(c->h, c->p, GW_R_HELP, text);
 }
 
-/* One line or say-text from a participant (canonical, may hold \n for a
- * browser): a command or a message. */
-void gw_cmd_said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text, size_t len,
-                 const char *ref)
+void gw_cmd_said(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64_t now,
+                 const char *text, size_t len, const char *ref)
 {
     h->metrics.messages_in[p->via]++;
     if (len > h->cfg.line_max) {
@@ -127,17 +245,17 @@ void gw_cmd_said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *t
         return;
     }
     if (len >= 2 && text[0] == '/' && text[1] == '/') {
-        gw_hub_post_message(h, p, now, text + 1, len - 1, 0);
+        gw_hub_post_message(h, r, p, now, text + 1, len - 1, 0);
         return;
     }
     if (len == 0 || text[0] != '/') {
-        gw_hub_post_message(h, p, now, text, len, 0);
+        gw_hub_post_message(h, r, p, now, text, len, 0);
         return;
     }
     size_t nl = 1;
     while (nl < len && !gw_is_space(text[nl]) && text[nl] != '\n')
         nl++;
-    struct cmd_ctx c = {h, p, now, text + nl, len - nl, ref};
+    struct cmd_ctx c = {h, p, r, now, text + nl, len - nl, ref};
     while (c.arg_len && (gw_is_space(*c.arg) || *c.arg == '\n')) {
         c.arg++;
         c.arg_len--;

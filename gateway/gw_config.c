@@ -14,7 +14,7 @@ const char *gw_config_usage(void)
 {
     static char text[6144];
     snprintf(text, sizeof text, "usage: wintalk-gateway [OPTION]...\n"
-           "A chat hub: WINTALK programs over TCP and browsers over WebSocket in one room.\n"
+           "A chat hub: WINTALK programs over TCP and browsers over WebSocket, in rooms.\n"
            "Each option can also be set by its WINTALK_* variable; a flag wins. (default)\n"
            "\n"
            "  --bind ADDR             address to listen on          WINTALK_BIND (127.0.0.1)\n"
@@ -36,7 +36,7 @@ const char *gw_config_usage(void)
            "  --any-origin            accept WebSockets from any page, not only this gateway's\n"
            "                                                        WINTALK_ANY_ORIGIN (0)\n"
            "Limits:\n"
-           "  --max-participants N    connections in the room       WINTALK_MAX_PARTICIPANTS (%u)\n"
+           "  --max-participants N    connections at once           WINTALK_MAX_PARTICIPANTS (%u)\n"
            "  --max-per-address N     connections from one address, 0 = no limit\n"
            "                                                        WINTALK_MAX_PER_ADDRESS (%u)\n"
            "  --rate N                messages/s per participant, 0 = no limit\n"
@@ -50,11 +50,15 @@ const char *gw_config_usage(void)
            "                                                        WINTALK_MAX_DRAFT_UNITS (%u)\n"
            "  --max-json-bytes N      one WebSocket message         WINTALK_MAX_JSON_BYTES (%u)\n"
            "  --max-nick-chars N      a nick, 1..%u                 WINTALK_MAX_NICK_CHARS (%u)\n"
+           "  --max-rooms N           rooms at once, #lobby included; past it the empty room\n"
+           "                          least recently active goes    WINTALK_MAX_ROOMS (%u)\n"
+           "  --max-rooms-per-browser N  rooms one wintalk.v2 browser may be in, 1..%u\n"
+           "                                                        WINTALK_MAX_ROOMS_PER_BROWSER (%u)\n"
            "  --ping-interval S       WebSocket ping after S idle seconds\n"
            "                                                        WINTALK_PING_INTERVAL (%u)\n"
            "  --idle-timeout S        drop a WebSocket silent for S seconds\n"
            "                                                        WINTALK_IDLE_TIMEOUT (%u)\n"
-           "  --login-timeout S       close connections not in the room after S seconds\n"
+           "  --login-timeout S       close connections not joined (hello, /login) after S s\n"
            "                                                        WINTALK_LOGIN_TIMEOUT (%u)\n"
            "  --http-timeout S        an HTTP request must arrive within S seconds\n"
            "                                                        WINTALK_HTTP_TIMEOUT (%u)\n"
@@ -63,14 +67,16 @@ const char *gw_config_usage(void)
            "  --help                  this text\n"
            "  --version               the version\n"
            "\n"
-           "Browsers: http://ADDR:HTTP_PORT/ (WebSocket subprotocol wintalk.v1 on the same port).\n"
+           "Browsers: http://ADDR:HTTP_PORT/ (WebSocket subprotocols wintalk.v2 and wintalk.v1\n"
+           "on the same port). Everyone starts in #lobby; /join #room and /part move between rooms.\n"
            "WINTALK clients: ADDR port TCP_PORT. Health: /livez, /readyz, /healthz;\n"
            "metrics: /metrics (Prometheus text).\n"
            "SIGTERM or SIGINT stops the gateway (browsers get bye 421), exit status 0.\n",
              GW_PARTICIPANTS_DEFAULT, GW_PER_ADDRESS_DEFAULT, GW_RATE_DEFAULT,
              GW_TYPING_RATE_DEFAULT, GW_ABUSE_STRIKES_DEFAULT, GW_TEXT_MIN_BYTES,
              GW_TEXT_MAX_BYTES, GW_TEXT_MAX_BYTES, GW_DRAFT_UNITS_DEFAULT, GW_WS_IN_MAX_BYTES,
-             GW_NICK_MAX_CHARS, GW_NICK_MAX_CHARS, GW_PING_INTERVAL_DEFAULT_S,
+             GW_NICK_MAX_CHARS, GW_NICK_MAX_CHARS, GW_ROOMS_MAX_DEFAULT,
+             GW_ROOMS_PER_BROWSER_CEILING, GW_ROOMS_PER_BROWSER_DEFAULT, GW_PING_INTERVAL_DEFAULT_S,
              GW_IDLE_TIMEOUT_DEFAULT_S, GW_LOGIN_TIMEOUT_DEFAULT_S, GW_HTTP_TIMEOUT_DEFAULT_S);
     return text;
 }
@@ -130,6 +136,9 @@ static const struct opt opts[] = {
      GW_WS_IN_MIN_BYTES, GW_WS_IN_CEILING},
     {"--max-nick-chars", "WINTALK_MAX_NICK_CHARS", K_UINT, OFF(max_nick_chars), 1,
      GW_NICK_MAX_CHARS},
+    {"--max-rooms", "WINTALK_MAX_ROOMS", K_UINT, OFF(max_rooms), 1, GW_ROOMS_CEILING},
+    {"--max-rooms-per-browser", "WINTALK_MAX_ROOMS_PER_BROWSER", K_UINT,
+     OFF(max_rooms_per_browser), 1, GW_ROOMS_PER_BROWSER_CEILING},
     {"--ping-interval", "WINTALK_PING_INTERVAL", K_UINT, OFF(ping_interval), 1, 3600},
     {"--idle-timeout", "WINTALK_IDLE_TIMEOUT", K_UINT, OFF(idle_timeout), 2, 7200},
     {"--login-timeout", "WINTALK_LOGIN_TIMEOUT", K_UINT, OFF(login_timeout), 1, 3600},
@@ -224,6 +233,8 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->max_draft_units = GW_DRAFT_UNITS_DEFAULT;
     cfg->max_json_bytes = GW_WS_IN_MAX_BYTES;
     cfg->max_nick_chars = GW_NICK_MAX_CHARS;
+    cfg->max_rooms = GW_ROOMS_MAX_DEFAULT;
+    cfg->max_rooms_per_browser = GW_ROOMS_PER_BROWSER_DEFAULT;
     cfg->ping_interval = GW_PING_INTERVAL_DEFAULT_S;
     cfg->idle_timeout = GW_IDLE_TIMEOUT_DEFAULT_S;
     cfg->login_timeout = GW_LOGIN_TIMEOUT_DEFAULT_S;

@@ -29,6 +29,8 @@ struct gw_config {
     unsigned max_draft_units;
     unsigned max_json_bytes;
     unsigned max_nick_chars;
+    unsigned max_rooms;      /* rooms at once, #lobby included */
+    unsigned max_rooms_per_browser; /* rooms one wintalk.v2 browser may be in */
     unsigned ping_interval;  /* seconds */
     unsigned idle_timeout;   /* seconds */
     unsigned login_timeout;  /* seconds */

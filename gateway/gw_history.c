@@ -1,5 +1,5 @@
 /*
- * gw_history.c - the ring of recent room events and reading it back after
+ * gw_history.c - a room's ring of recent events and reading it back after
  * an id. Pure: no I/O, no clock, no logging; see gw_history.h.
  */
 #include "gw_history.h"
@@ -9,18 +9,17 @@
 #include "gw_hub.h"
 #include "gw_limits.h"
 
-int gw_history_init(struct gw_history *hi)
+void gw_history_init(struct gw_history *hi, uint64_t after)
 {
-    hi->ring = calloc(GW_HISTORY_MAX_EVENTS, sizeof(*hi->ring));
-    hi->head = hi->count = hi->bytes = 0;
-    hi->next_id = 1;
-    return hi->ring ? GW_OK : GW_ENOMEM;
+    hi->ring = NULL;
+    hi->cap = hi->head = hi->count = hi->bytes = 0;
+    hi->next_id = after + 1;
 }
 
 /* The i-th entry kept, oldest first (i < count). */
 static const struct gw_hist_entry *entry(const struct gw_history *hi, size_t i)
 {
-    return &hi->ring[(hi->head + i) % GW_HISTORY_MAX_EVENTS];
+    return &hi->ring[(hi->head + i) % hi->cap];
 }
 
 void gw_history_free(struct gw_history *hi)
@@ -28,6 +27,8 @@ void gw_history_free(struct gw_history *hi)
     for (size_t i = 0; i < hi->count; i++)
         gw_buf_unref(entry(hi, i)->json);
     free(hi->ring);
+    hi->ring = NULL;
+    hi->cap = hi->head = hi->count = hi->bytes = 0;
 }
 
 uint64_t gw_history_new_id(struct gw_history *hi)
@@ -45,31 +46,54 @@ size_t gw_history_bytes(const struct gw_history *hi)
     return hi->bytes;
 }
 
+/* Double the ring (up to GW_HISTORY_MAX_EVENTS), oldest entry first in the
+ * new one. Returns 0, or -1 when out of memory (the ring is unchanged). */
+static int grow(struct gw_history *hi)
+{
+    size_t ncap = hi->cap ? hi->cap * 2 : GW_HISTORY_START_EVENTS;
+    if (ncap > GW_HISTORY_MAX_EVENTS)
+        ncap = GW_HISTORY_MAX_EVENTS;
+    struct gw_hist_entry *n = malloc(ncap * sizeof(*n));
+    if (!n)
+        return -1;
+    for (size_t i = 0; i < hi->count; i++)
+        n[i] = *entry(hi, i);
+    free(hi->ring);
+    hi->ring = n;
+    hi->cap = ncap;
+    hi->head = 0;
+    return 0;
+}
+
+static void drop_oldest(struct gw_history *hi)
+{
+    struct gw_hist_entry *old = &hi->ring[hi->head];
+    hi->bytes -= old->json->len;
+    gw_buf_unref(old->json);
+    hi->head = (hi->head + 1) % hi->cap;
+    hi->count--;
+}
+
 void gw_history_add(struct gw_history *hi, uint64_t id, struct gw_buf *json)
 {
     while (hi->count &&
            (hi->count >= GW_HISTORY_MAX_EVENTS ||
-            hi->bytes + json->len > GW_HISTORY_MAX_BYTES)) {
-        struct gw_hist_entry *old = &hi->ring[hi->head];
-        hi->bytes -= old->json->len;
-        gw_buf_unref(old->json);
-        hi->head = (hi->head + 1) % GW_HISTORY_MAX_EVENTS;
-        hi->count--;
+            hi->bytes + json->len > GW_HISTORY_MAX_BYTES))
+        drop_oldest(hi);
+    if (hi->count == hi->cap && (hi->cap >= GW_HISTORY_MAX_EVENTS || grow(hi) != 0)) {
+        if (!hi->cap)
+            return; /* no ring at all: the event is not kept */
+        drop_oldest(hi);
     }
-    struct gw_hist_entry *e = &hi->ring[(hi->head + hi->count) % GW_HISTORY_MAX_EVENTS];
+    struct gw_hist_entry *e = &hi->ring[(hi->head + hi->count) % hi->cap];
     e->id = id;
     e->json = gw_buf_ref(json);
     hi->count++;
     hi->bytes += json->len;
 }
 
-struct gw_buf *gw_history_at(const struct gw_history *hi, size_t i)
-{
-    return i < hi->count ? entry(hi, i)->json : NULL;
-}
-
-void gw_history_after(const struct gw_history *hi, uint64_t last_id, size_t *from_out,
-                      int *gap_out)
+int gw_history_read_after(const struct gw_history *hi, uint64_t last_id, size_t max_bytes,
+                          struct gw_history_cursor *c)
 {
     /* Which retained events to send: all after last_id, or the latest few
      * on a first visit; gap when some of those after last_id are gone. */
@@ -88,11 +112,20 @@ void gw_history_after(const struct gw_history *hi, uint64_t last_id, size_t *fro
     size_t bytes = 0;
     for (size_t i = from; i < hi->count; i++)
         bytes += entry(hi, i)->json->len + 1;
-    while (bytes > GW_WELCOME_HISTORY_MAX_BYTES && from < hi->count) {
+    while (bytes > max_bytes && from < hi->count) {
         bytes -= entry(hi, from)->json->len + 1;
         from++;
         gap = 1;
     }
-    *from_out = from;
-    *gap_out = gap;
+    c->hi = hi;
+    c->next = from;
+    c->end = hi->count;
+    return gap;
+}
+
+struct gw_buf *gw_history_next(struct gw_history_cursor *c)
+{
+    if (c->next >= c->end)
+        return NULL;
+    return entry(c->hi, c->next++)->json;
 }

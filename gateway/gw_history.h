@@ -1,13 +1,16 @@
 /*
- * gw_history.h - a stream of room events kept for reading back: the ids
- * it gives, and a ring of the latest events' JSON (at most
- * GW_HISTORY_MAX_EVENTS and GW_HISTORY_MAX_BYTES), readable back after an
- * id, which is how a browser that comes back gets what it missed.
+ * gw_history.h - a room's stream of events kept for reading back: the ids
+ * it gives (1, 2, 3... per room), and a ring of the latest events' JSON (at
+ * most GW_HISTORY_MAX_EVENTS and GW_HISTORY_MAX_BYTES), readable back after
+ * an id, which is how a browser that comes back gets what it missed.
+ *
+ * The interface is the one a store keeping the stream elsewhere (on disk,
+ * in a shared server) has to offer: give the next id, append an event,
+ * read the events after an id. Callers use only these functions.
  *
  * Pure: no I/O, no clock, no logging. It is not the encoding (gw_json.c
  * writes each event once) nor the fan-out (the hub sends that same buffer
  * to everyone): the ring holds one more reference to the shared buffer.
- * One history per room: the hub owns the one room's today.
  */
 #ifndef GW_HISTORY_H
 #define GW_HISTORY_H
@@ -22,16 +25,25 @@ struct gw_hist_entry {
     struct gw_buf *json;
 };
 
-/* The fields are the module's own; read them through the functions. */
+/* The fields are the module's own; read them through the functions. A
+ * zeroed struct is not ready: call gw_history_init. */
 struct gw_history {
-    struct gw_hist_entry *ring; /* GW_HISTORY_MAX_EVENTS entries */
+    struct gw_hist_entry *ring; /* cap entries, grown up to GW_HISTORY_MAX_EVENTS */
+    size_t cap;
     size_t head, count, bytes;  /* the oldest entry; entries; JSON bytes */
     uint64_t next_id;           /* the id the next event gets */
 };
 
-/* Start an empty history whose first id is 1. Allocates the ring; free it
- * with gw_history_free. Returns 0 or GW_ENOMEM (gw_hub.h). */
-int gw_history_init(struct gw_history *hi);
+/* Where a read after an id stands: the events still to hand out. */
+struct gw_history_cursor {
+    const struct gw_history *hi;
+    size_t next, end;
+};
+
+/* Start an empty history whose first id is after + 1 (1 for a new
+ * stream). Allocates nothing (the ring comes with the first event); free
+ * it with gw_history_free. */
+void gw_history_init(struct gw_history *hi, uint64_t after);
 
 /* Drop every event kept and the ring. */
 void gw_history_free(struct gw_history *hi);
@@ -47,24 +59,27 @@ uint64_t gw_history_last_id(const struct gw_history *hi);
 size_t gw_history_bytes(const struct gw_history *hi);
 
 /*
- * Keep an event (its id and JSON; the history takes a reference of its
- * own), dropping the oldest ones to stay within the bounds.
+ * Append an event (its id, from gw_history_new_id, and its JSON; the
+ * history takes a reference of its own), dropping the oldest ones to stay
+ * within the bounds (and, when the ring cannot grow for want of memory,
+ * within the ring it has).
  */
 void gw_history_add(struct gw_history *hi, uint64_t id, struct gw_buf *json);
 
 /*
- * What to send a browser that has seen the events up to last_id (0: none):
- * all kept events after it, or, when it saw none or names an id not given
- * yet, the latest GW_WELCOME_RECENT; either way at most
- * GW_WELCOME_HISTORY_MAX_BYTES of JSON (counting a separator after each),
- * the oldest left out first. Sets *from to the first event to send (an
- * index for gw_history_at) and *gap to 1 when events after last_id are left
- * out (or last_id was never given), else 0.
+ * Read the events a browser that has seen those up to last_id (0: none)
+ * should get: all kept events after it, or, when it saw none or names an
+ * id not given yet, the latest GW_WELCOME_RECENT; either way at most
+ * max_bytes of JSON (counting a separator after each), the oldest left out
+ * first. Sets *c to hand them out (gw_history_next; valid until the next
+ * gw_history_add). Returns 1 when events after last_id are left out (or
+ * last_id was never given): a gap; else 0.
  */
-void gw_history_after(const struct gw_history *hi, uint64_t last_id, size_t *from, int *gap);
+int gw_history_read_after(const struct gw_history *hi, uint64_t last_id, size_t max_bytes,
+                          struct gw_history_cursor *c);
 
-/* The JSON of the i-th event kept, oldest first (borrowed until the next
- * gw_history_add), or NULL past the newest. */
-struct gw_buf *gw_history_at(const struct gw_history *hi, size_t i);
+/* The next event's JSON of a read, oldest first (borrowed until the next
+ * gw_history_add), or NULL after the last. */
+struct gw_buf *gw_history_next(struct gw_history_cursor *c);
 
 #endif /* GW_HISTORY_H */

@@ -1,13 +1,15 @@
 /*
  * gw_hub.c - the hub itself: the public API of gw_hub.h, the participants
- * (created, found by id, closed, freed), nicks, the access key, and the
- * fan-out of room events (each encoded once, to every browser as JSON,
- * into the transcript and to every TCP participant as a WINTALK frame).
+ * (created, found by id, closed, freed), nicks (unique in the gateway,
+ * found by key), the access key, and the fan-out of room events (each
+ * encoded once, to the room's browsers as JSON, into the room's transcript
+ * and to its TCP members as a WINTALK frame).
  *
  * This is the one file that turns a participant id into a pointer: the
  * hub's other modules (gw_hub_int.h) are handed pointers, good for the
  * call. It is not the input side of either transport (gw_tcp.c, gw_web.c),
- * the commands (gw_cmd.c), the output queues (gw_out.c), typing
+ * the commands (gw_cmd.c), who is in which room (gw_member.c, gw_room.c),
+ * private messages (gw_private.c), the output queues (gw_out.c), typing
  * (gw_typing.c) nor rate limits (gw_rate.c).
  *
  * Pure: no I/O, no clock, no logging; see gw_hub.h.
@@ -122,18 +124,21 @@ void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const c
 
 /* ---- room events: ids, history, fan-out ---- */
 
-/* Give an event its id, keep it, and send it to every browser in the room. */
-static void room_event(struct gw_hub *h, struct gw_event *ev)
+/* Give an event its room's next id, keep it, and send it to every browser
+ * in the room: one JSON text for them all. */
+void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev)
 {
-    ev->id = gw_history_new_id(&h->history);
+    ev->room = r->name;
+    ev->id = gw_history_new_id(&r->history);
     h->metrics.events++;
+    gw_room_touch(&h->rooms, r);
     struct gw_buf *json = gw_json_event(ev, h->cfg.headroom);
     if (!json)
         return;
-    gw_history_add(&h->history, ev->id, json);
-    for (size_t i = 0; i < h->nparts; i++) {
-        struct gw_part *p = h->parts[i];
-        if (p->via == GW_VIA_WEB && p->joined)
+    gw_history_add(&r->history, ev->id, json);
+    for (size_t i = 0; i < r->nweb; i++) {
+        struct gw_part *p = r->web[i];
+        if (p->joined)
             gw_out_push_web(h, p, json);
     }
     gw_buf_unref(json);
@@ -152,84 +157,135 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
 }
 
 /* Render a room event as one transcript line, add it to the room's
- * transcript and send it to every TCP participant as one A frame, or, when
- * the transcript had to be cut back, send everyone the new whole as R. */
-static void transcript_event(struct gw_hub *h, const char *prefix, const char *text, size_t len)
+ * transcript and send it to the room's TCP members as one A frame, or,
+ * when the transcript had to be cut back, send them the new whole as R. */
+static void transcript_event(struct gw_hub *h, struct gw_room *r, const char *prefix,
+                             const char *text, size_t len)
 {
     char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
     size_t n = gw_transcript_render(line, prefix, text, len);
-    int trimmed = gw_transcript_add(&h->transcript, line, n);
+    int trimmed = gw_transcript_add(&r->transcript, line, n);
     if (trimmed < 0)
-        return; /* cannot happen: gw_transcript_render bounds every line */
+        return; /* out of memory: the line is not shown */
 
     struct gw_buf *a = trimmed ? NULL : gw_buf_frame(h->cfg.headroom, WT_OP_APPEND, line, n);
-    for (size_t i = 0; i < h->nparts; i++) {
-        struct gw_part *p = h->parts[i];
-        if (p->via != GW_VIA_TCP || !p->joined || p->closing)
+    for (size_t i = 0; i < r->ntcp; i++) {
+        struct gw_part *p = r->tcp[i];
+        if (!p->joined || p->closing)
             continue;
         if (trimmed || !a)
-            gw_out_resync(h, p);
+            gw_out_resync(h, p, GW_RESYNC_PLAIN);
         else if (!p->resync) /* a pending R already shows this line */
             gw_out_push_tcp(h, p, a, 0);
     }
     gw_buf_unref(a);
 }
 
-void gw_hub_post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
-                         size_t len, int me)
+size_t gw_hub_room_count(const struct gw_room *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nweb; i++)
+        n += !r->web[i]->closing;
+    for (size_t i = 0; i < r->ntcp; i++)
+        n += !r->tcp[i]->closing;
+    return n;
+}
+
+void gw_hub_post_message(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
+                         const char *text, size_t len, int me)
 {
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_MESSAGE, p, now);
     ev.text = text;
     ev.text_len = len;
     ev.me = me;
-    room_event(h, &ev);
-    for (size_t i = 0; i < h->nparts; i++)
-        if (h->parts[i]->joined && !h->parts[i]->closing)
-            h->metrics.messages_out[h->parts[i]->via]++;
+    gw_hub_room_event(h, r, &ev);
+    for (size_t i = 0; i < r->nweb; i++)
+        h->metrics.messages_out[GW_VIA_WEB] += r->web[i]->joined && !r->web[i]->closing;
+    for (size_t i = 0; i < r->ntcp; i++)
+        h->metrics.messages_out[GW_VIA_TCP] += r->tcp[i]->joined && !r->tcp[i]->closing;
     char prefix[GW_NICK_MAX_BYTES + 8];
     snprintf(prefix, sizeof prefix, me ? "* %s " : "%s: ", p->nick);
-    transcript_event(h, prefix, text, len);
+    transcript_event(h, r, prefix, text, len);
 }
 
-void gw_hub_post_join(struct gw_hub *h, struct gw_part *p, int64_t now)
+void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now)
 {
-    if (h->nparts > GW_PRESENCE_MAX)
+    gw_room_touch(&h->rooms, r);
+    if (gw_room_members(r) > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_JOIN, p, now);
-    room_event(h, &ev);
+    gw_hub_room_event(h, r, &ev);
     char text[GW_NICK_MAX_BYTES + 32];
     snprintf(text, sizeof text, "* %s joined (%s)", p->nick, gw_via_name(p->via));
-    transcript_event(h, "", text, strlen(text));
+    transcript_event(h, r, "", text, strlen(text));
 }
 
-static void post_leave(struct gw_hub *h, struct gw_part *p, int64_t now,
+void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
                        enum gw_leave_reason reason)
 {
-    if (h->nparts + 1 > GW_PRESENCE_MAX)
+    gw_room_touch(&h->rooms, r);
+    if (gw_room_members(r) + 1 > GW_PRESENCE_MAX)
         return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_LEAVE, p, now);
     ev.reason = reason;
-    room_event(h, &ev);
+    gw_hub_room_event(h, r, &ev);
     char text[GW_NICK_MAX_BYTES + 16];
     snprintf(text, sizeof text, "* %s left", p->nick);
-    transcript_event(h, "", text, strlen(text));
+    transcript_event(h, r, "", text, strlen(text));
 }
 
 /* ---- nicks ---- */
 
-/* Who else (not self) in the room has the nick whose comparison key
+/* FNV-1a of a nick key. */
+static size_t nick_hash(const char *key)
+{
+    uint64_t v = 1469598103934665603ull;
+    for (; *key; key++) {
+        v ^= (unsigned char)*key;
+        v *= 1099511628211ull;
+    }
+    return (size_t)v;
+}
+
+static void nick_unindex(struct gw_hub *h, struct gw_part *p)
+{
+    if (!p->nick_key[0])
+        return;
+    struct gw_part **pp = &h->nicks[nick_hash(p->nick_key) & h->nicks_mask];
+    while (*pp && *pp != p)
+        pp = &(*pp)->nick_next;
+    if (*pp)
+        *pp = p->nick_next;
+    p->nick_next = NULL;
+}
+
+/* p's nick is now nick, compared as key (both NUL-terminated). */
+static void nick_set(struct gw_hub *h, struct gw_part *p, const char *nick, const char *key)
+{
+    nick_unindex(h, p);
+    snprintf(p->nick, sizeof p->nick, "%s", nick);
+    snprintf(p->nick_key, sizeof p->nick_key, "%s", key);
+    size_t b = nick_hash(key) & h->nicks_mask;
+    p->nick_next = h->nicks[b];
+    h->nicks[b] = p;
+}
+
+/* Who else (not self) in the gateway has the nick whose comparison key
  * (gw_nick_norm) is key: the same name whatever its case or composition. */
 static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, const char *key)
 {
-    for (size_t i = 0; i < h->nparts; i++) {
-        struct gw_part *p = h->parts[i];
+    for (struct gw_part *p = h->nicks[nick_hash(key) & h->nicks_mask]; p; p = p->nick_next)
         if (p != self && p->joined && strcmp(p->nick_key, key) == 0)
             return p;
-    }
     return NULL;
+}
+
+struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key)
+{
+    return nick_owner(h, NULL, key);
 }
 
 /* Change p's nick (given as len bytes of valid UTF-8), announcing it.
@@ -254,31 +310,37 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
         gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
+    /* The identity keeps the nick its owner chose, for its next visit. */
+    if (p->ident)
+        snprintf(p->ident->nick, sizeof p->ident->nick, "%s", nick);
     if (strcmp(p->nick, nick) == 0)
         return 0;
     char old[GW_NICK_MAX_BYTES + 1];
     memcpy(old, p->nick, sizeof old);
-    memcpy(p->nick, nick, sizeof nick);
-    memcpy(p->nick_key, key, sizeof key);
+    nick_set(h, p, nick, key);
     if (!p->joined)
         return 0;
-    struct gw_event ev;
-    gw_hub_event_init(h, &ev, GW_EV_NICK, p, now);
-    ev.old = old;
-    room_event(h, &ev);
+    /* The change is an event of every room p is in, with each room's id. */
     snprintf(msg, sizeof msg, "* %s is now %s", old, p->nick);
-    transcript_event(h, "", msg, strlen(msg));
+    for (unsigned i = 0; i < p->nmemb; i++) {
+        struct gw_room *r = p->memb[i].room;
+        struct gw_event ev;
+        gw_hub_event_init(h, &ev, GW_EV_NICK, p, now);
+        ev.old = old;
+        gw_hub_room_event(h, r, &ev);
+        transcript_event(h, r, "", msg, strlen(msg));
+    }
     return 0;
 }
 
 void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p)
 {
-    do {
-        snprintf(p->nick, sizeof p->nick, "guest-%u", ++h->guest_seq);
-        /* ASCII letters, digits and '-': cannot fail, and the key is the
-         * nick itself. */
-        (void)gw_nick_key(p->nick, p->nick_key);
-    } while (nick_owner(h, p, p->nick_key));
+    char nick[GW_NICK_MAX_BYTES + 1];
+    /* ASCII letters, digits and '-': the key is the nick itself. */
+    do
+        snprintf(nick, sizeof nick, "guest-%u", ++h->guest_seq);
+    while (nick_owner(h, p, nick));
+    nick_set(h, p, nick, nick);
 }
 
 /* ---- the access key ---- */
@@ -323,6 +385,10 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
         h->cfg.draft_units = GW_DRAFT_UNITS_DEFAULT;
     if (h->cfg.draft_units > GW_DRAFT_UNITS_CEILING)
         h->cfg.draft_units = GW_DRAFT_UNITS_CEILING;
+    if (!h->cfg.max_rooms_per_browser)
+        h->cfg.max_rooms_per_browser = GW_ROOMS_PER_BROWSER_DEFAULT;
+    if (h->cfg.max_rooms_per_browser > GW_ROOMS_PER_BROWSER_CEILING)
+        h->cfg.max_rooms_per_browser = GW_ROOMS_PER_BROWSER_CEILING;
     h->draft_max_bytes = (size_t)WT_UTF8_PER_UNIT_MAX * h->cfg.draft_units;
     h->cap = h->cfg.max_participants + GW_REFUSE_SLACK;
     if (cfg->key && *cfg->key) {
@@ -339,12 +405,20 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
         isize *= 2;
     h->index_mask = isize - 1;
     h->index = calloc(isize, sizeof(*h->index));
+    /* Chains of a few at most: an eighth of the index, so that a small
+     * gateway does not pay for a big table. */
+    h->nicks_mask = isize / 8 - 1;
+    h->nicks = calloc(isize / 8, sizeof(*h->nicks));
     h->parts = calloc(h->cap, sizeof(*h->parts));
-    int hist_rc = gw_history_init(&h->history);
-    if (!h->parts || hist_rc != GW_OK || !h->index) {
+    int rooms_rc = gw_rooms_init(&h->rooms, h->cfg.max_rooms);
+    int idents_rc = gw_idents_init(&h->idents);
+    if (!h->parts || !h->index || !h->nicks || rooms_rc != GW_ROOM_OK || idents_rc != 0) {
         free(h->index);
+        free(h->nicks);
         free(h->parts);
-        gw_history_free(&h->history);
+        if (rooms_rc == GW_ROOM_OK)
+            gw_rooms_free(&h->rooms);
+        gw_idents_free(&h->idents);
         free(h);
         return GW_ENOMEM;
     }
@@ -357,6 +431,8 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
 
 static void part_free(struct gw_part *p)
 {
+    if (p->memb != &p->memb0)
+        free(p->memb);
     gw_queue_clear(&p->q);
     wt_decoder_free(&p->dec);
     free(p->draft);
@@ -370,14 +446,15 @@ void gw_hub_free(struct gw_hub *h)
         return;
     for (size_t i = 0; i < h->nparts; i++)
         part_free(h->parts[i]);
-    gw_history_free(&h->history);
-    gw_transcript_free(&h->transcript);
+    gw_rooms_free(&h->rooms);
+    gw_idents_free(&h->idents);
     free(h->parts);
     free(h->index);
+    free(h->nicks);
     free(h);
 }
 
-/* A new participant, not in the room; a TCP one has its handshake queued. */
+/* A new participant, in no room yet; a TCP one has its handshake queued. */
 static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
                     struct gw_part **out)
 {
@@ -390,6 +467,9 @@ static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
         return GW_ENOMEM;
     p->pid = h->next_pid++;
     p->via = via;
+    p->proto = GW_PROTO_V1;
+    p->memb = &p->memb0;
+    p->memb_cap = 1;
     p->user = user;
     p->tokens = (int64_t)h->cfg.rate * 2000;
     p->tokens_at = now;
@@ -440,7 +520,8 @@ int gw_hub_refuse(struct gw_hub *h, enum gw_via via, void *user, const char *why
     return GW_OK;
 }
 
-int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, uint64_t *pid)
+static int hub_connect(struct gw_hub *h, enum gw_via via, enum gw_proto proto, void *user,
+                       int64_t now, uint64_t *pid)
 {
     struct gw_part *p;
     if (!pid)
@@ -449,6 +530,7 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
     if (rc)
         return rc;
     *pid = p->pid;
+    p->proto = proto;
 
     int full = h->nparts > h->cfg.max_participants;
     if (full) {
@@ -464,6 +546,19 @@ int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, u
     return GW_OK;
 }
 
+int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, uint64_t *pid)
+{
+    return hub_connect(h, via, GW_PROTO_V1, user, now, pid);
+}
+
+int gw_hub_connect_web(struct gw_hub *h, enum gw_proto proto, void *user, int64_t now,
+                       uint64_t *pid)
+{
+    if (proto != GW_PROTO_V1 && proto != GW_PROTO_V2)
+        return GW_EINVAL;
+    return hub_connect(h, GW_VIA_WEB, proto, user, now, pid);
+}
+
 int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, enum gw_leave_reason reason)
 {
     struct gw_part *p = find(h, pid);
@@ -474,8 +569,11 @@ int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, enum gw_leave
     h->parts[i]->slot = i;
     h->parts[h->nparts] = NULL;
     index_del(h, pid);
-    if (p->joined)
-        post_leave(h, p, now, reason);
+    nick_unindex(h, p);
+    /* A leave in each room it was in, for the others (it is taken out of
+     * each room before its leave there). */
+    gw_member_leave_all(h, p, now, reason);
+    gw_private_forget(h, p, now);
     part_free(p);
     return GW_OK;
 }
@@ -487,6 +585,7 @@ void gw_hub_set_wall_clock(struct gw_hub *h, int64_t wall_ms, int64_t now)
 
 void gw_hub_tick(struct gw_hub *h, int64_t now)
 {
+    gw_idents_expire(&h->idents, now);
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (now - p->typing_at >= GW_TYPING_INTERVAL_MS)
@@ -619,7 +718,24 @@ unsigned gw_hub_connections(const struct gw_hub *h)
 
 uint64_t gw_hub_last_id(const struct gw_hub *h)
 {
-    return gw_history_last_id(&h->history);
+    return gw_history_last_id(&h->rooms.lobby->history);
+}
+
+uint64_t gw_hub_room_last_id(const struct gw_hub *h, const char *room)
+{
+    const struct gw_room *r = room ? gw_rooms_find(&h->rooms, room, strlen(room)) : NULL;
+    return r ? gw_history_last_id(&r->history) : 0;
+}
+
+int gw_hub_room_members(const struct gw_hub *h, const char *room)
+{
+    const struct gw_room *r = room ? gw_rooms_find(&h->rooms, room, strlen(room)) : NULL;
+    return r ? (int)gw_room_members(r) : GW_ENOENT;
+}
+
+unsigned gw_hub_rooms(const struct gw_hub *h)
+{
+    return (unsigned)h->rooms.count;
 }
 
 size_t gw_hub_queued_bytes(struct gw_hub *h, uint64_t pid)

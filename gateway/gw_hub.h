@@ -1,6 +1,7 @@
 /*
- * gw_hub.h - the star hub: one room, TCP (WINTALK) and browser (JSON)
- * participants, drafts, commands, transcript, history and fan-out.
+ * gw_hub.h - the star hub: rooms (#lobby and those people /join), TCP
+ * (WINTALK) and browser (JSON, wintalk.v1 and wintalk.v2) participants,
+ * drafts, commands, private messages, transcripts, histories and fan-out.
  *
  * Pure: no sockets, no libwebsockets, no clock, no logging. Time is an
  * argument (milliseconds since the Unix epoch). Bytes from a peer go in
@@ -15,8 +16,14 @@
  * is gone: a participant the hub wants closed is marked closing first
  * (gw_hub_closing tells the adapter), never freed during a fan-out.
  *
+ * Rooms (gw_room.h): a TCP participant is in exactly one room, whose
+ * transcript is its pane; a wintalk.v2 browser is in a set of rooms
+ * (#lobby always); a wintalk.v1 browser in #lobby only. Each room has its
+ * own event ids; the epoch is the hub's.
+ *
  * Fan-out: each room event is encoded once per transport (one JSON text,
- * one WINTALK A frame) and every recipient's queue references those bytes.
+ * one WINTALK A frame) and every member's queue references those bytes; it
+ * reaches the members of its room only, without looking at anyone else.
  * Queues are bounded (gw_limits.h). A TCP participant past its bound gets
  * one R frame of the current transcript instead; a browser past its bound
  * is closed with 4421 and resumes by id. The line telling a TCP participant
@@ -50,6 +57,12 @@ const char *gw_strerror(int code);
 
 enum gw_via { GW_VIA_TCP, GW_VIA_WEB };
 
+/* What a browser speaks: the WebSocket subprotocol the adapter agreed. */
+enum gw_proto {
+    GW_PROTO_V1 = 1, /* wintalk.v1: #lobby only, the single-room welcome */
+    GW_PROTO_V2 = 2, /* wintalk.v2: rooms, private messages, resume tokens */
+};
+
 /* WebSocket close codes the hub asks for (docs/protocol.md). */
 #define GW_CLOSE_NORMAL 1000
 #define GW_CLOSE_GOING_AWAY 1001
@@ -61,7 +74,7 @@ enum gw_via { GW_VIA_TCP, GW_VIA_WEB };
 struct gw_hub_config {
     /* Spare bytes before every output buffer's payload (LWS_PRE). */
     size_t headroom;
-    /* Connections accepted into the room; 0 for GW_PARTICIPANTS_DEFAULT. */
+    /* Connections accepted at once; 0 for GW_PARTICIPANTS_DEFAULT. */
     unsigned max_participants;
     /* Messages per second per participant (burst twice that); 0: no limit. */
     unsigned rate;
@@ -93,6 +106,17 @@ struct gw_hub_config {
     /* Queue bounds; 0 for GW_TCP_QUEUE_MAX_BYTES / GW_WEB_QUEUE_MAX_BYTES. */
     size_t tcp_queue_max_bytes;
     size_t web_queue_max_bytes;
+    /* Rooms at once (#lobby included); 0 for GW_ROOMS_MAX_DEFAULT. */
+    unsigned max_rooms;
+    /* Rooms a wintalk.v2 browser may be in; 0 for
+     * GW_ROOMS_PER_BROWSER_DEFAULT. */
+    unsigned max_rooms_per_browser;
+    /*
+     * Random bytes for resume tokens: fill buf with len of them and return
+     * 0 (given ctx). The hub makes none itself, being pure; without this a
+     * wintalk.v2 hello gets 421 and is closed.
+     */
+    int (*random)(void *ctx, void *buf, size_t len);
     /*
      * Called (from inside hub calls) when a participant has new output or
      * has started closing: the adapter should ask for a writeable callback.
@@ -112,17 +136,24 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg);
 void gw_hub_free(struct gw_hub *h);
 
 /*
- * A new connection. A TCP participant joins the room at once as guest-N
+ * A new connection. A TCP participant joins #lobby at once as guest-N
  * (join event) and its queue starts with the handshake and priming (alone in
- * one write) and then an R frame of the transcript; when the hub has an
- * access key, it is not in the room yet: it gets one R frame with a prompt
- * line instead, and joins when it sends the line "/login KEY" (a wrong key:
- * "* error 530 ..." and it is closed). A browser waits for its hello. When the room is full the participant is created already closing,
- * with a 421 to read. user is handed back to the wake callback.
- * Stores the id in *pid. Returns GW_OK, GW_ENOMEM, GW_EFULL (refuse the
- * connection outright).
+ * one write) and then an R frame of #lobby's transcript ending with the line
+ * "* you are in #lobby (N here)"; when the hub has an access key, it is not
+ * in the gateway yet: it gets one R frame with a prompt line instead, and
+ * joins when it sends the line "/login KEY" (a wrong key: "* error 530 ..."
+ * and it is closed). A browser (wintalk.v1) waits for its hello. When the
+ * gateway is full the participant is created already closing, with a 421
+ * to read. user is handed back to the wake callback. Stores the id in
+ * *pid. Returns GW_OK, GW_ENOMEM, GW_EFULL (refuse the connection
+ * outright).
  */
 int gw_hub_connect(struct gw_hub *h, enum gw_via via, void *user, int64_t now, uint64_t *pid);
+
+/* A new browser speaking proto (gw_hub_connect with GW_VIA_WEB is
+ * GW_PROTO_V1). Returns as gw_hub_connect, or GW_EINVAL. */
+int gw_hub_connect_web(struct gw_hub *h, enum gw_proto proto, void *user, int64_t now,
+                       uint64_t *pid);
 
 /*
  * A connection refused by a bound the adapter enforces (e.g. connections
@@ -155,9 +186,9 @@ int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *da
 int gw_hub_web_reject(struct gw_hub *h, uint64_t pid, int code, const char *why);
 
 /*
- * The connection is gone: remove the participant (leave event if it was in
- * the room, with reason). Its id is never used again. Returns GW_OK or
- * GW_ENOENT.
+ * The connection is gone: remove the participant (a leave event, with
+ * reason, in each room it was in). Its id is never used again. Returns
+ * GW_OK or GW_ENOENT.
  */
 int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, enum gw_leave_reason reason);
 
@@ -171,8 +202,9 @@ int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, enum gw_leave
  */
 void gw_hub_set_wall_clock(struct gw_hub *h, int64_t wall_ms, int64_t now);
 
-/* Let time pass: sends throttled typing updates that are due. Call it
- * every GW_TYPING_INTERVAL_MS / 2 or so. */
+/* Let time pass: sends throttled typing updates that are due, and drops
+ * identities past their time (GW_IDENTITY_TTL_MS). Call it every
+ * GW_TYPING_INTERVAL_MS / 2 or so. */
 void gw_hub_tick(struct gw_hub *h, int64_t now);
 
 /* The gateway is stopping: every browser gets bye 421 and is closed with
@@ -196,7 +228,7 @@ int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out);
  */
 int gw_hub_closing(struct gw_hub *h, uint64_t pid, int *code, const char **reason);
 
-/* Whether the participant is in the room (TCP: logged in when a key is
+/* Whether the participant is in the gateway (TCP: logged in when a key is
  * needed; browser: after hello): 1, 0, or GW_ENOENT. */
 int gw_hub_joined(struct gw_hub *h, uint64_t pid);
 
@@ -212,14 +244,26 @@ struct gw_metrics *gw_hub_metrics(struct gw_hub *h);
  * NULL when there is no such participant. */
 const char *gw_hub_nick(struct gw_hub *h, uint64_t pid);
 
-/* Participants in the room, by transport (browsers count after hello). */
+/* Participants in the gateway, by transport (browsers count after hello). */
 void gw_hub_counts(const struct gw_hub *h, unsigned *tcp, unsigned *web);
 
-/* Connections the hub knows (in the room or not). */
+/* Connections the hub knows (in the gateway or not). */
 unsigned gw_hub_connections(const struct gw_hub *h);
 
-/* The id of the latest room event (0 before any). */
+/* The id of #lobby's latest event (0 before any): what a wintalk.v1
+ * welcome calls last_id. */
 uint64_t gw_hub_last_id(const struct gw_hub *h);
+
+/* The id of the latest event of the room called room (NUL-terminated, any
+ * case), or 0 when there is none or no such room. */
+uint64_t gw_hub_room_last_id(const struct gw_hub *h, const char *room);
+
+/* Members of the room called room (any case), or GW_ENOENT when there is
+ * no such room (never made, or dropped at --max-rooms). */
+int gw_hub_room_members(const struct gw_hub *h, const char *room);
+
+/* Rooms there are now, #lobby included. */
+unsigned gw_hub_rooms(const struct gw_hub *h);
 
 /* Bytes waiting in a participant's queue (for tests and metrics), or 0. */
 size_t gw_hub_queued_bytes(struct gw_hub *h, uint64_t pid);

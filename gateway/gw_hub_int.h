@@ -18,27 +18,54 @@
 
 #include "gw_history.h"
 #include "gw_hub.h"
+#include "gw_ident.h"
 #include "gw_json.h"
 #include "gw_limits.h"
 #include "gw_metrics.h"
 #include "gw_queue.h"
+#include "gw_room.h"
 #include "gw_transcript.h"
 #include "wt_codec.h"
+
+/* A participant's place in one room: the room, and its index in the
+ * room's member array of its transport (gw_room_add). */
+struct gw_memb {
+    struct gw_room *room;
+    size_t idx;
+};
+
+/* What a TCP participant's next write starts with (gw_out_take). */
+enum gw_resync {
+    GW_RESYNC_NONE = 0,
+    GW_RESYNC_PLAIN,        /* one R of its room's transcript */
+    GW_RESYNC_WHERE,        /* the same R ending with "* you are in #room (N here)" */
+};
 
 /* A participant: one TCP connection or one browser tab. */
 struct gw_part {
     uint64_t pid;
     size_t slot;            /* index in h->parts */
     enum gw_via via;
+    enum gw_proto proto;    /* a browser's protocol */
     void *user;
-    char nick[GW_NICK_MAX_BYTES + 1];     /* as shown: NFC, as first spelled */
+    char nick[GW_NICK_MAX_BYTES + 1];     /* as shown: NFC, as first spelled; "" for none yet */
     char nick_key[GW_NICK_KEY_MAX_BYTES + 1]; /* as compared: NFC, case folded */
-    int joined;             /* in the room (TCP: from connect; web: after hello) */
+    struct gw_part *nick_next;            /* the nick index's chain */
+    int joined;             /* in the gateway (TCP: from connect or /login; web: after hello) */
     int closing;
     int close_code;
     char close_reason[GW_REASON_MAX_BYTES + 1];
+    /* The rooms it is in: TCP and wintalk.v1 exactly one once joined (its
+     * first), a wintalk.v2 browser a set (#lobby first). memb points at
+     * memb0 until a second room needs an array. */
+    struct gw_memb *memb;
+    unsigned nmemb, memb_cap;
+    struct gw_memb memb0;
+    /* A wintalk.v2 browser's identity, and the next of its connections. */
+    struct gw_ident *ident;
+    struct gw_part *ident_next;
     struct gw_queue q;
-    int resync;             /* TCP: the next write starts with R of the transcript */
+    enum gw_resync resync;  /* TCP: what the next write starts with */
     int woken;              /* wake was called since the queue last ran dry */
     /* TCP draft: the participant's text box as it is now. */
     struct wt_decoder dec;
@@ -56,6 +83,7 @@ struct gw_part {
     char *typing_sent;
     size_t typing_sent_len;
     int64_t typing_at;      /* when the last typing update left */
+    struct gw_room *typing_room; /* where its typing is seen (one of its rooms) */
     /* rate limits: token buckets, in thousandths of a message */
     int64_t tokens;
     int64_t tokens_at;
@@ -67,8 +95,7 @@ struct gw_part {
     uint64_t refusals;      /* messages refused for a limit (429, 552) */
 };
 
-/* The hub: its participants and, today, its one room's history and
- * transcript. */
+/* The hub: its participants, its rooms and the identities of browsers. */
 struct gw_hub {
     struct gw_hub_config cfg;
     /* The access key, as a digest: compared in constant time. */
@@ -82,13 +109,18 @@ struct gw_hub {
      * at least twice cap, so a lookup is O(1) on every write. */
     struct gw_part **index;
     size_t index_mask;
+    /* nick key -> participant: chains, a power of two of them (a quarter
+     * of cap or more), so that /msg and nick changes do not scan
+     * everyone. */
+    struct gw_part **nicks;
+    size_t nicks_mask;
     uint64_t next_pid;
     char epoch[GW_EPOCH_HEX_LEN + 1]; /* cfg.epoch as a welcome shows it */
     unsigned guest_seq;
-    /* the room's events: their ids, and the latest kept to read back */
-    struct gw_history history;
-    /* what TCP participants are shown */
-    struct gw_transcript transcript;
+    /* Every room: each has its events (ids, history) and transcript. */
+    struct gw_rooms rooms;
+    /* The identities of wintalk.v2 browsers. */
+    struct gw_idents idents;
     /* Wall time minus the hub's clock, in ms (gw_hub_set_wall_clock). */
     int64_t wall_offset;
 };
@@ -122,13 +154,22 @@ void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const c
 void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type type,
                        struct gw_part *p, int64_t now);
 
-/* p says text (len bytes, canonical; me: a /me action) to the room: a
+/* p says text (len bytes, canonical; me: a /me action) in room r: a
  * message event, and a transcript line. */
-void gw_hub_post_message(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
-                         size_t len, int me);
+void gw_hub_post_message(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
+                         const char *text, size_t len, int me);
 
-/* p joined the room: a join event and a transcript line (not in a crowd). */
-void gw_hub_post_join(struct gw_hub *h, struct gw_part *p, int64_t now);
+/* p joined room r: a join event and a transcript line (not in a crowd). */
+void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now);
+
+/* p left room r (it is no longer a member): a leave event and a
+ * transcript line (not in a crowd). */
+void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
+                       enum gw_leave_reason reason);
+
+/* A room event that is not typing: given its room's next id, encoded
+ * once, kept in the room's history and sent to every browser in r. */
+void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev);
 
 /* Change p's nick to given (len bytes of valid UTF-8), announcing it when
  * p is in the room; a nick not allowed or taken gets error 553 (with the
@@ -138,6 +179,13 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
 
 /* Give p the next free guest-N nick. */
 void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p);
+
+/* The participant in the gateway (joined) whose nick has the comparison
+ * key key, or NULL. */
+struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key);
+
+/* Members of r that are not closing. */
+size_t gw_hub_room_count(const struct gw_room *r);
 
 /* 1 when key (len bytes) is the hub's access key or the hub needs none,
  * else 0; in constant time. */
@@ -154,11 +202,17 @@ void gw_out_push_tcp(struct gw_hub *h, struct gw_part *p, struct gw_buf *b, unsi
  * closing p, is ignored. */
 void gw_out_push_web(struct gw_hub *h, struct gw_part *p, struct gw_buf *b);
 
-/* A TCP participant's next write is the whole transcript, as R. */
-void gw_out_resync(struct gw_hub *h, struct gw_part *p);
+/* A TCP participant's next write is its room's whole transcript, as R
+ * (how: GW_RESYNC_PLAIN, or GW_RESYNC_WHERE with the line saying where it
+ * is); what it had queued is dropped. */
+void gw_out_resync(struct gw_hub *h, struct gw_part *p, enum gw_resync how);
 
 /* A line "* text" for one TCP participant only, not in the transcript. */
 void gw_out_personal(struct gw_hub *h, struct gw_part *p, const char *text);
+
+/* A line for one TCP participant only, rendered already (ending in \r\n,
+ * at most GW_TRANSCRIPT_LINE_MAX_BYTES). */
+void gw_out_personal_line(struct gw_hub *h, struct gw_part *p, const char *line, size_t len);
 
 /* The line "* text" that tells a TCP participant why it is closed, as its
  * last output; the caller marks it closing next. */
@@ -168,6 +222,11 @@ void gw_out_last_line(struct gw_hub *h, struct gw_part *p, const char *text);
  * NULL) for a browser, "* error CODE: msg" for TCP. */
 void gw_out_error(struct gw_hub *h, struct gw_part *p, int code, const char *msg,
                   const char *ref);
+
+/* The same about a room (len bytes of valid UTF-8, as the browser named
+ * it): a browser's error carries "room". */
+void gw_out_error_room(struct gw_hub *h, struct gw_part *p, int code, const char *msg,
+                       const char *room, size_t len, const char *ref);
 
 /* An informational reply (who, help): JSON info, or a "* " line for TCP. */
 void gw_out_info(struct gw_hub *h, struct gw_part *p, int code, const char *text);
@@ -183,9 +242,13 @@ int gw_out_take(struct gw_hub *h, struct gw_part *p, struct gw_buf **out);
 void gw_typing_set(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text,
                    size_t len);
 
-/* Tell the browsers in the room p's typing, if it changed since they were
- * last told. */
+/* Tell the browsers in p's typing room p's typing, if it changed since
+ * they were last told. */
 void gw_typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now);
+
+/* p's typing is now seen in room r (NULL: nowhere): the room it was seen
+ * in is told it stopped, and r will be told the text at the next update. */
+void gw_typing_move(struct gw_hub *h, struct gw_part *p, int64_t now, struct gw_room *r);
 
 /* ---- gw_rate.c: rate limits ---- */
 
@@ -203,10 +266,84 @@ void gw_rate_strike(struct gw_hub *h, struct gw_part *p, int64_t now);
 
 /* ---- gw_cmd.c: what a participant says ---- */
 
-/* One line or say-text from p (canonical, may hold \n for a browser; ref
- * the client's ref or NULL): a chat message or a slash command. */
-void gw_cmd_said(struct gw_hub *h, struct gw_part *p, int64_t now, const char *text, size_t len,
-                 const char *ref);
+/* One line or say-text from p in room r (canonical, may hold \n for a
+ * browser; ref the client's ref or NULL): a chat message or a slash
+ * command. */
+void gw_cmd_said(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64_t now,
+                 const char *text, size_t len, const char *ref);
+
+/* ---- gw_member.c: who is in which room ---- */
+
+/* p's membership of r, or NULL. */
+struct gw_memb *gw_member_of(struct gw_part *p, const struct gw_room *r);
+
+/* p's first room (a TCP participant's only one, #lobby for a browser), or
+ * NULL before it joined. */
+struct gw_room *gw_member_home(const struct gw_part *p);
+
+/* Make p a member of r (no event). Returns 0 or -1 (out of memory). */
+int gw_member_add(struct gw_hub *h, struct gw_part *p, struct gw_room *r);
+
+/* Take p out of r (no event); its typing there stops. */
+void gw_member_del(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64_t now);
+
+/* p leaves every room it is in, each with a leave event (reason). */
+void gw_member_leave_all(struct gw_hub *h, struct gw_part *p, int64_t now,
+                         enum gw_leave_reason reason);
+
+/*
+ * The room name (len bytes) asks for, created if need be: 0 with *out, or
+ * a reply code (553 a bad name, 452 too many rooms, 421 out of memory)
+ * with why in msg (msg_len bytes).
+ */
+int gw_member_find_room(struct gw_hub *h, const char *name, size_t len, struct gw_room **out,
+                        char *msg, size_t msg_len);
+
+/* gw_member_find_room, telling p why it failed (with the room and ref in
+ * a browser's error). Returns 0 or the reply code. */
+int gw_member_open(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
+                   const char *ref, struct gw_room **out);
+
+/* A TCP participant goes to room r (its pane is replaced by r's
+ * transcript and where it is), leaving its room with reason "part". Going
+ * to the room it is in only shows the pane again. */
+void gw_member_tcp_move(struct gw_hub *h, struct gw_part *p, int64_t now, struct gw_room *r);
+
+/* A wintalk.v2 browser joins the room name (len bytes) after last_id: the
+ * joined reply (a resync when it is in the room already), then its join
+ * event; or an error (553, 452, 501 for wintalk.v1). */
+void gw_member_web_join(struct gw_hub *h, struct gw_part *p, int64_t now, const char *name,
+                        size_t len, uint64_t last_id, const char *ref);
+
+/* A wintalk.v2 browser parts the room name (len bytes): a leave event
+ * there and the parted reply; or an error (553, 501 not in it, 501 for
+ * #lobby or wintalk.v1). */
+void gw_member_web_part(struct gw_hub *h, struct gw_part *p, int64_t now, const char *name,
+                        size_t len, const char *ref);
+
+/* ---- gw_web.c: views of a room for a browser ---- */
+
+/* The joined reply for p in r: who is there, the history after last_id
+ * (at most GW_WELCOME_HISTORY_MAX_BYTES of it). */
+void gw_web_joined(struct gw_hub *h, struct gw_part *p, struct gw_room *r, uint64_t last_id);
+
+/* ---- gw_private.c: private messages and identities ---- */
+
+/* p sends text (len bytes, canonical) to the nick to (to_len bytes, as
+ * given): delivered to every connection of its owner, echoed to p's; 550
+ * for an unknown nick, 501 to oneself. */
+void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const char *to,
+                     size_t to_len, const char *text, size_t len, const char *ref);
+
+/* A wintalk.v2 browser's hello: p becomes the identity of token (len
+ * bytes; NULL or unknown: a new one, with a token from cfg.random).
+ * Returns 1 when an identity was resumed, 0 for a new one, -1 when none
+ * could be made (no random source, out of memory). */
+int gw_private_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const char *token,
+                        size_t len);
+
+/* p is gone: it is no longer a connection of its identity. */
+void gw_private_forget(struct gw_hub *h, struct gw_part *p, int64_t now);
 
 /* ---- gw_tcp.c: a TCP participant's input ---- */
 

@@ -1,5 +1,6 @@
 /*
- * gw_json.c - JSON encoding and parsing for wintalk.v1. Pure: no I/O.
+ * gw_json.c - JSON encoding and parsing for wintalk.v1 and wintalk.v2.
+ * Pure: no I/O.
  *
  * Encoding is hand-written (the gateway's messages are flat and known), so
  * an event is written once, straight into the buffer every recipient will
@@ -130,6 +131,10 @@ static void head(struct gw_jw *w, const char *type, const struct gw_event *ev, i
     gw_jw_lit(w, "{\"type\":\"");
     gw_jw_lit(w, type);
     gw_jw_lit(w, "\"");
+    if (ev->room) {
+        gw_jw_lit(w, ",\"room\":");
+        gw_jw_str(w, ev->room, strlen(ev->room));
+    }
     if (with_id) {
         gw_jw_lit(w, ",\"id\":");
         gw_jw_uint(w, ev->id);
@@ -156,6 +161,7 @@ static const char *leave_word(enum gw_leave_reason r)
     case GW_LEAVE_ERROR: return "error";
     case GW_LEAVE_BEHIND: return "behind";
     case GW_LEAVE_SHUTDOWN: return "shutdown";
+    case GW_LEAVE_PART: return "part";
     case GW_LEAVE_CLOSED: break;
     }
     return "closed";
@@ -204,43 +210,155 @@ struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom)
     return gw_jw_finish(&w);
 }
 
-struct gw_buf *gw_json_welcome(const struct gw_welcome *wl, size_t headroom)
+struct gw_buf *gw_json_private(const struct gw_private *pm, size_t headroom)
 {
     struct gw_jw w;
-    struct gw_presence q;
-    struct gw_buf *e;
-    gw_jw_init(&w, headroom, wl->size_hint);
-    gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\","
-                  "\"you\":{\"pid\":");
-    gw_jw_uint(&w, wl->pid);
+    gw_jw_init(&w, headroom, 200 + pm->text_len * 2);
+    gw_jw_lit(&w, "{\"type\":\"message\",\"private\":true,\"id\":");
+    gw_jw_uint(&w, pm->id);
+    gw_jw_lit(&w, ",\"time\":");
+    gw_jw_int(&w, pm->time_ms);
+    gw_jw_lit(&w, ",\"pid\":");
+    gw_jw_uint(&w, pm->pid);
     gw_jw_lit(&w, ",\"nick\":");
-    gw_jw_str(&w, wl->nick, strlen(wl->nick));
-    gw_jw_lit(&w, ",\"via\":\"web\"},\"participants\":[");
-    for (int first = 1; wl->next_presence(wl->ctx, &q); first = 0) {
-        gw_jw_lit(&w, first ? "{\"pid\":" : ",{\"pid\":");
-        gw_jw_uint(&w, q.pid);
-        gw_jw_lit(&w, ",\"nick\":");
-        gw_jw_str(&w, q.nick, strlen(q.nick));
-        gw_jw_lit(&w, ",\"via\":\"");
-        gw_jw_lit(&w, q.via);
-        gw_jw_lit(&w, "\",\"typing\":");
-        gw_jw_str(&w, q.typing, q.typing_len);
+    gw_jw_str(&w, pm->nick, strlen(pm->nick));
+    gw_jw_lit(&w, ",\"via\":\"");
+    gw_jw_lit(&w, pm->via);
+    gw_jw_lit(&w, "\",\"to\":");
+    gw_jw_str(&w, pm->to, strlen(pm->to));
+    gw_jw_lit(&w, ",\"with\":");
+    gw_jw_str(&w, pm->with, strlen(pm->with));
+    gw_jw_lit(&w, ",\"text\":");
+    gw_jw_str(&w, pm->text, pm->text_len);
+    gw_jw_lit(&w, "}");
+    return gw_jw_finish(&w);
+}
+
+/* "participants":[..] from an iterator. */
+static void presence_list(struct gw_jw *w, int (*next)(void *, struct gw_presence *), void *ctx)
+{
+    struct gw_presence q;
+    gw_jw_lit(w, "\"participants\":[");
+    for (int first = 1; next(ctx, &q); first = 0) {
+        gw_jw_lit(w, first ? "{\"pid\":" : ",{\"pid\":");
+        gw_jw_uint(w, q.pid);
+        gw_jw_lit(w, ",\"nick\":");
+        gw_jw_str(w, q.nick, strlen(q.nick));
+        gw_jw_lit(w, ",\"via\":\"");
+        gw_jw_lit(w, q.via);
+        gw_jw_lit(w, "\",\"typing\":");
+        gw_jw_str(w, q.typing, q.typing_len);
+        gw_jw_lit(w, "}");
+    }
+    gw_jw_lit(w, "]");
+}
+
+/* "history":[..] from an iterator of JSON texts. */
+static void json_list(struct gw_jw *w, const char *name, struct gw_buf *(*next)(void *),
+                      void *ctx)
+{
+    struct gw_buf *e;
+    gw_jw_lit(w, "\"");
+    gw_jw_lit(w, name);
+    gw_jw_lit(w, "\":[");
+    for (int first = 1; (e = next(ctx)); first = 0) {
+        if (!first)
+            gw_jw_lit(w, ",");
+        gw_jw_raw(w, (const char *)gw_buf_bytes(e), e->len);
+    }
+    gw_jw_lit(w, "]");
+}
+
+/* "room":..,"participants":[..],"participants_count":..,"history":[..],
+ * "last_id":..,"gap":.. */
+static void room_view(struct gw_jw *w, const struct gw_room_view *v)
+{
+    gw_jw_lit(w, "\"room\":");
+    gw_jw_str(w, v->room, strlen(v->room));
+    gw_jw_lit(w, ",");
+    presence_list(w, v->next_presence, v->ctx);
+    gw_jw_lit(w, ",\"participants_count\":");
+    gw_jw_uint(w, v->participants_count);
+    gw_jw_lit(w, ",");
+    json_list(w, "history", v->next_event, v->ctx);
+    gw_jw_lit(w, ",\"last_id\":");
+    gw_jw_uint(w, v->last_id);
+    gw_jw_lit(w, v->gap ? ",\"gap\":true" : ",\"gap\":false");
+}
+
+static void you(struct gw_jw *w, const struct gw_welcome *wl)
+{
+    gw_jw_lit(w, "\"you\":{\"pid\":");
+    gw_jw_uint(w, wl->pid);
+    gw_jw_lit(w, ",\"nick\":");
+    gw_jw_str(w, wl->nick, strlen(wl->nick));
+    gw_jw_lit(w, ",\"via\":\"web\"}");
+}
+
+static struct gw_buf *welcome_v2(const struct gw_welcome *wl, size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, wl->size_hint);
+    gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v2\","
+                  "\"epoch\":\"");
+    gw_jw_lit(&w, wl->epoch);
+    gw_jw_lit(&w, "\",\"token\":\"");
+    gw_jw_lit(&w, wl->token);
+    gw_jw_lit(&w, "\",");
+    you(&w, wl);
+    gw_jw_lit(&w, ",\"rooms\":[");
+    for (size_t i = 0; i < wl->nrooms; i++) {
+        gw_jw_lit(&w, i ? ",{" : "{");
+        room_view(&w, &wl->rooms[i]);
         gw_jw_lit(&w, "}");
     }
-    gw_jw_lit(&w, "],\"participants_count\":");
+    gw_jw_lit(&w, "],");
+    json_list(&w, "private", wl->next_private, wl->private_ctx);
+    gw_jw_lit(&w, ",\"private_id\":");
+    gw_jw_uint(&w, wl->private_id);
+    gw_jw_lit(&w, wl->reset ? ",\"reset\":true}" : ",\"reset\":false}");
+    return gw_jw_finish(&w);
+}
+
+struct gw_buf *gw_json_welcome(const struct gw_welcome *wl, size_t headroom)
+{
+    if (wl->v2)
+        return welcome_v2(wl, headroom);
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, wl->size_hint);
+    gw_jw_lit(&w, "{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v1\",");
+    you(&w, wl);
+    gw_jw_lit(&w, ",");
+    presence_list(&w, wl->next_presence, wl->ctx);
+    gw_jw_lit(&w, ",\"participants_count\":");
     gw_jw_uint(&w, wl->participants_count);
     gw_jw_lit(&w, ",\"epoch\":\"");
     gw_jw_lit(&w, wl->epoch);
-    gw_jw_lit(&w, wl->reset ? "\",\"reset\":true,\"history\":["
-                            : "\",\"reset\":false,\"history\":[");
-    for (int first = 1; (e = wl->next_event(wl->ctx)); first = 0) {
-        if (!first)
-            gw_jw_lit(&w, ",");
-        gw_jw_raw(&w, (const char *)gw_buf_bytes(e), e->len);
-    }
-    gw_jw_lit(&w, "],\"last_id\":");
+    gw_jw_lit(&w, wl->reset ? "\",\"reset\":true," : "\",\"reset\":false,");
+    json_list(&w, "history", wl->next_event, wl->ctx);
+    gw_jw_lit(&w, ",\"last_id\":");
     gw_jw_uint(&w, wl->last_id);
     gw_jw_lit(&w, wl->gap ? ",\"gap\":true}" : ",\"gap\":false}");
+    return gw_jw_finish(&w);
+}
+
+struct gw_buf *gw_json_joined(const struct gw_room_view *v, size_t size_hint, size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, size_hint);
+    gw_jw_lit(&w, "{\"type\":\"joined\",\"code\":250,");
+    room_view(&w, v);
+    gw_jw_lit(&w, "}");
+    return gw_jw_finish(&w);
+}
+
+struct gw_buf *gw_json_parted(const char *room, size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, 96);
+    gw_jw_lit(&w, "{\"type\":\"parted\",\"code\":250,\"room\":");
+    gw_jw_str(&w, room, strlen(room));
+    gw_jw_lit(&w, "}");
     return gw_jw_finish(&w);
 }
 
@@ -258,12 +376,22 @@ struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headr
 
 struct gw_buf *gw_json_error(int code, const char *message, const char *ref, size_t headroom)
 {
+    return gw_json_error_room(code, message, NULL, 0, ref, headroom);
+}
+
+struct gw_buf *gw_json_error_room(int code, const char *message, const char *room, size_t len,
+                                  const char *ref, size_t headroom)
+{
     struct gw_jw w;
     gw_jw_init(&w, headroom, 128);
     gw_jw_lit(&w, "{\"type\":\"error\",\"code\":");
     gw_jw_int(&w, code);
     gw_jw_lit(&w, ",\"message\":");
     gw_jw_str(&w, message, strlen(message));
+    if (room) {
+        gw_jw_lit(&w, ",\"room\":");
+        gw_jw_str(&w, room, len);
+    }
     if (ref && *ref) {
         gw_jw_lit(&w, ",\"ref\":");
         gw_jw_lit(&w, ref);
@@ -295,6 +423,9 @@ static const struct {
     {"say", GW_C_SAY},
     {"typing", GW_C_TYPING},
     {"nick", GW_C_NICK},
+    {"join", GW_C_JOIN},
+    {"part", GW_C_PART},
+    {"msg", GW_C_MSG},
 };
 
 /* Largest integer a JSON number carries exactly (2^53). */
@@ -372,6 +503,68 @@ static int parse_ref(const cJSON *root, struct gw_cmsg *out, const char **why)
     return -GW_R_BAD_ARGS;
 }
 
+/* A non-negative integer member (absent or null: 0). Returns 0 or minus a
+ * code. */
+static int get_uint(const cJSON *obj, const char *name, uint64_t *out, const char **why)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!it || cJSON_IsNull(it))
+        return 0;
+    if (!is_int(it, 0)) {
+        *why = "an id must be a non-negative integer";
+        return -GW_R_BAD_ARGS;
+    }
+    *out = (uint64_t)it->valuedouble;
+    return 0;
+}
+
+/* hello's "rooms": an object mapping room names to the last id seen. */
+static int get_rooms(const cJSON *root, struct gw_cmsg *out, const char **why)
+{
+    const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(root, "rooms");
+    if (!rooms || cJSON_IsNull(rooms))
+        return 0;
+    if (!cJSON_IsObject(rooms)) {
+        *why = "rooms must map room names to the last id seen in each";
+        return -GW_R_BAD_ARGS;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(rooms);
+    if (n > GW_HELLO_ROOMS_MAX) {
+        *why = "too many rooms in hello";
+        return -GW_R_TOO_LARGE;
+    }
+    out->has_rooms = 1;
+    out->rooms = calloc(n ? n : 1, sizeof(*out->rooms));
+    if (!out->rooms) {
+        *why = "out of memory";
+        return -GW_R_SHUTDOWN;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rooms)
+    {
+        struct gw_croom *r = &out->rooms[out->nrooms];
+        size_t len = it->string ? strlen(it->string) : 0;
+        if (!it->string || (!cJSON_IsNull(it) && !is_int(it, 0))) {
+            *why = "rooms must map room names to the last id seen in each";
+            return -GW_R_BAD_ARGS;
+        }
+        if (len > GW_ROOM_ARG_MAX_BYTES) {
+            *why = "a room name is too large";
+            return -GW_R_TOO_LARGE;
+        }
+        r->name = malloc(len + 1);
+        if (!r->name) {
+            *why = "out of memory";
+            return -GW_R_SHUTDOWN;
+        }
+        memcpy(r->name, it->string, len + 1);
+        r->len = len;
+        r->last_id = cJSON_IsNull(it) ? 0 : (uint64_t)it->valuedouble;
+        out->nrooms++;
+    }
+    return 0;
+}
+
 int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, const char **why)
 {
     int rc = 0;
@@ -446,14 +639,39 @@ int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, cons
             }
             out->last_id = (uint64_t)last->valuedouble;
         }
+        if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "token")) &&
+            (rc = get_str(root, "token", 0, GW_TOKEN_MAX_BYTES, &out->token, &out->token_len,
+                          why)))
+            break;
+        if ((rc = get_uint(root, "private_id", &out->private_id, why)))
+            break;
+        rc = get_rooms(root, out, why);
         break;
     }
     case GW_C_SAY:
     case GW_C_TYPING:
-        rc = get_str(root, "text", 1, GW_WS_IN_MAX_BYTES, &out->text, &out->text_len, why);
+        if ((rc = get_str(root, "text", 1, GW_WS_IN_MAX_BYTES, &out->text, &out->text_len, why)))
+            break;
+        rc = get_str(root, "room", 0, GW_ROOM_ARG_MAX_BYTES, &out->room, &out->room_len, why);
         break;
     case GW_C_NICK:
         rc = get_str(root, "nick", 1, GW_NICK_MAX_BYTES, &out->nick, &out->nick_len, why);
+        break;
+    case GW_C_JOIN:
+        if ((rc = get_str(root, "room", 1, GW_ROOM_ARG_MAX_BYTES, &out->room, &out->room_len,
+                          why)))
+            break;
+        rc = get_uint(root, "last_id", &out->last_id, why);
+        break;
+    case GW_C_PART:
+        rc = get_str(root, "room", 1, GW_ROOM_ARG_MAX_BYTES, &out->room, &out->room_len, why);
+        break;
+    case GW_C_MSG:
+        /* A nick as given may be decomposed: up to GW_NICK_IN_MAX_CPS
+         * characters of 4 bytes. */
+        if ((rc = get_str(root, "to", 1, GW_NICK_IN_MAX_CPS * 4u, &out->to, &out->to_len, why)))
+            break;
+        rc = get_str(root, "text", 1, GW_WS_IN_MAX_BYTES, &out->text, &out->text_len, why);
         break;
     }
 done:
@@ -467,5 +685,13 @@ void gw_cmsg_free(struct gw_cmsg *m)
     free(m->nick);
     free(m->key);
     free(m->epoch);
-    m->text = m->nick = m->key = m->epoch = NULL;
+    free(m->room);
+    free(m->to);
+    free(m->token);
+    for (size_t i = 0; i < m->nrooms; i++)
+        free(m->rooms[i].name);
+    free(m->rooms);
+    m->text = m->nick = m->key = m->epoch = m->room = m->to = m->token = NULL;
+    m->rooms = NULL;
+    m->nrooms = 0;
 }

@@ -1,6 +1,7 @@
 /*
- * gw_json.h - the JSON side of the wintalk.v1 WebSocket protocol: encoding
- * the gateway's messages, and parsing (and checking) the browser's.
+ * gw_json.h - the JSON side of the WebSocket protocols (wintalk.v1 and
+ * wintalk.v2): encoding the gateway's messages, and parsing (and checking)
+ * the browser's.
  *
  * Pure: no I/O. cJSON trees never leave gw_json.c; what a parse yields is
  * copied into struct gw_cmsg. Encoders write straight into a gw_buf (with
@@ -22,13 +23,16 @@ enum gw_reply {
     GW_R_HELP = 214,
     GW_R_READY = 220,
     GW_R_CLOSING = 221,
+    GW_R_OK = 250,
     GW_R_SHUTDOWN = 421,
     GW_R_SLOW_DOWN = 429,
+    GW_R_TOO_MANY_ROOMS = 452,
     GW_R_UNREADABLE = 500,
     GW_R_BAD_ARGS = 501,
     GW_R_UNKNOWN = 502,
     GW_R_SEQUENCE = 503,
     GW_R_KEY = 530,
+    GW_R_NO_NICK = 550,
     GW_R_TOO_LARGE = 552,
     GW_R_NAME = 553,
 };
@@ -66,12 +70,14 @@ enum gw_leave_reason {
     GW_LEAVE_ERROR,    /* "error": the gateway ended it (bad input, a limit, a timeout) */
     GW_LEAVE_BEHIND,   /* "behind": a browser too far behind; it may resume */
     GW_LEAVE_SHUTDOWN, /* "shutdown": the gateway is stopping */
+    GW_LEAVE_PART,     /* "part": it went to another room, or left this one */
 };
 
 /* One room event as the JSON layer sees it. Strings are borrowed for the
  * call and hold canonical text. id and time are unused for typing. */
 struct gw_event {
     enum gw_ev_type type;
+    const char *room;       /* the room's name; NULL: none written */
     uint64_t id;
     int64_t time_ms;
     uint64_t pid;
@@ -88,6 +94,26 @@ struct gw_event {
  * reference) or NULL when out of memory. */
 struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom);
 
+/* One private message as one receiver gets it (its own copy: the id is of
+ * the receiving identity's sequence, `with` the other party). Strings are
+ * borrowed for the call. */
+struct gw_private {
+    uint64_t id;
+    int64_t time_ms;
+    uint64_t pid;           /* the sender */
+    const char *nick;
+    const char *via;
+    const char *to;         /* the receiver's nick */
+    const char *with;       /* the other party for this copy's receiver */
+    const char *text;
+    size_t text_len;
+};
+
+/* {"type":"message","private":true,"id":..,"time":..,"pid":..,"nick":..,
+ * "via":..,"to":..,"with":..,"text":..}. Returns a new buffer (caller owns
+ * the reference) or NULL when out of memory. */
+struct gw_buf *gw_json_private(const struct gw_private *pm, size_t headroom);
+
 /* One participant as a welcome lists it. Strings are borrowed for the call. */
 struct gw_presence {
     uint64_t pid;
@@ -98,13 +124,31 @@ struct gw_presence {
 };
 
 /*
- * What a welcome says, from plain values and two iterators that read the
- * caller's structures in place: next_presence fills *out with the next
- * participant to list and returns 1, or returns 0 after the last one;
- * next_event returns the JSON of the next history event to send (as
- * gw_json_event wrote it; borrowed for the call), or NULL after the last
- * one. Both are given ctx, and each is called until it says there is no
- * more.
+ * One room as a welcome or a joined reply shows it, from plain values and
+ * two iterators that read the caller's structures in place: next_presence
+ * fills *out with the next participant to list and returns 1, or returns 0
+ * after the last one; next_event returns the JSON of the next history
+ * event to send (as gw_json_event wrote it; borrowed for the call), or
+ * NULL after the last one. Both are given ctx, and each is called until it
+ * says there is no more.
+ */
+struct gw_room_view {
+    const char *room;
+    size_t participants_count;  /* everyone in the room, listed or not */
+    uint64_t last_id;           /* the room's latest event id */
+    int gap;                    /* events after the browser's last_id are left out */
+    int (*next_presence)(void *ctx, struct gw_presence *out);
+    struct gw_buf *(*next_event)(void *ctx);
+    void *ctx;
+};
+
+/*
+ * What a welcome says. wintalk.v1 (v2 0): the fields up to ctx, with the
+ * iterators of struct gw_room_view, for #lobby. wintalk.v2 (v2 1): the
+ * fields before participants_count, then token, rooms, the private
+ * messages to restore (next_private, given private_ctx: the JSON of the
+ * next one as gw_json_private wrote it, borrowed, or NULL after the last)
+ * and private_id.
  */
 struct gw_welcome {
     uint64_t pid;               /* you (a browser) */
@@ -118,13 +162,33 @@ struct gw_welcome {
     int (*next_presence)(void *ctx, struct gw_presence *out);
     struct gw_buf *(*next_event)(void *ctx);
     void *ctx;
+    /* wintalk.v2 */
+    int v2;
+    const char *token;          /* GW_TOKEN_HEX_LEN lowercase hex digits */
+    const struct gw_room_view *rooms;
+    size_t nrooms;
+    struct gw_buf *(*next_private)(void *ctx);
+    void *private_ctx;
+    uint64_t private_id;        /* the identity's latest private message id */
 };
 
-/* {"type":"welcome","code":220,"protocol":"wintalk.v1","you":..,
- * "participants":[..],"participants_count":..,"epoch":..,"reset":..,
- * "history":[..],"last_id":..,"gap":..}. Returns a new buffer (caller owns
- * the reference) or NULL when out of memory. */
+/* wintalk.v1: {"type":"welcome","code":220,"protocol":"wintalk.v1",
+ * "you":..,"participants":[..],"participants_count":..,"epoch":..,
+ * "reset":..,"history":[..],"last_id":..,"gap":..}. wintalk.v2:
+ * {"type":"welcome","code":220,"protocol":"wintalk.v2","epoch":..,
+ * "token":..,"you":..,"rooms":[{"room":..,"participants":[..],
+ * "participants_count":..,"history":[..],"last_id":..,"gap":..},..],
+ * "private":[..],"private_id":..,"reset":..}. Returns a new buffer
+ * (caller owns the reference) or NULL when out of memory. */
 struct gw_buf *gw_json_welcome(const struct gw_welcome *wl, size_t headroom);
+
+/* {"type":"joined","code":250,"room":..,"participants":[..],
+ * "participants_count":..,"history":[..],"last_id":..,"gap":..}; the size
+ * hint as for a welcome. Returns a new buffer or NULL. */
+struct gw_buf *gw_json_joined(const struct gw_room_view *v, size_t size_hint, size_t headroom);
+
+/* {"type":"parted","code":250,"room":..}. Returns a new buffer or NULL. */
+struct gw_buf *gw_json_parted(const char *room, size_t headroom);
 
 /* {"type":"info","code":..,"text":..} */
 struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headroom);
@@ -133,24 +197,56 @@ struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headr
  * ref already as JSON (gw_cmsg.ref), or NULL/"" for none. */
 struct gw_buf *gw_json_error(int code, const char *message, const char *ref, size_t headroom);
 
+/* The same with "room" (len bytes of valid UTF-8; NULL for none) after
+ * the message: an error about that room. */
+struct gw_buf *gw_json_error_room(int code, const char *message, const char *room, size_t len,
+                                  const char *ref, size_t headroom);
+
 /* {"type":"bye","code":..,"message":..} */
 struct gw_buf *gw_json_bye(int code, const char *message, size_t headroom);
 
 /* ---- browser to gateway ---- */
 
-enum gw_ctype { GW_C_NONE = 0, GW_C_HELLO, GW_C_SAY, GW_C_TYPING, GW_C_NICK };
+enum gw_ctype {
+    GW_C_NONE = 0,
+    GW_C_HELLO,
+    GW_C_SAY,
+    GW_C_TYPING,
+    GW_C_NICK,
+    GW_C_JOIN,
+    GW_C_PART,
+    GW_C_MSG,
+};
+
+/* One entry of a hello's "rooms": a room name as given and the last id the
+ * browser saw there. */
+struct gw_croom {
+    char *name;             /* valid UTF-8, NUL-terminated, at most GW_ROOM_ARG_MAX_BYTES */
+    size_t len;
+    uint64_t last_id;
+};
 
 struct gw_cmsg {
     enum gw_ctype type;
-    char *text;             /* say, typing: valid UTF-8, NUL-terminated */
+    char *text;             /* say, typing, msg: valid UTF-8, NUL-terminated */
     size_t text_len;
     char *nick;             /* hello (optional), nick */
     size_t nick_len;
     char *key;              /* hello (optional) */
     size_t key_len;
-    uint64_t last_id;       /* hello; 0 when absent */
+    uint64_t last_id;       /* hello (wintalk.v1), join; 0 when absent */
     char *epoch;            /* hello (optional): the epoch of last_id */
     size_t epoch_len;
+    char *room;             /* say, typing (optional), join, part */
+    size_t room_len;
+    char *to;               /* msg: the nick as given */
+    size_t to_len;
+    char *token;            /* hello (optional): the resume token */
+    size_t token_len;
+    uint64_t private_id;    /* hello: the last private message id seen; 0 when absent */
+    struct gw_croom *rooms; /* hello (optional): nrooms entries, in the order given */
+    size_t nrooms;
+    int has_rooms;          /* hello had "rooms" */
     char ref[GW_REF_MAX_BYTES * 6 + 3]; /* the client's ref as JSON, "" if none */
 };
 
@@ -163,7 +259,8 @@ struct gw_cmsg {
  *   -GW_R_UNREADABLE  not UTF-8, not JSON, or not an object
  *   -GW_R_BAD_ARGS    a field missing or of the wrong type (also a bad ref)
  *   -GW_R_UNKNOWN     an unknown "type"
- *   -GW_R_TOO_LARGE   a nick, key or epoch longer than its bound
+ *   -GW_R_TOO_LARGE   a nick, key, epoch, token or room longer than its
+ *                     bound, or a hello with more than GW_HELLO_ROOMS_MAX rooms
  */
 int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, const char **why);
 

@@ -11,7 +11,9 @@
  *            + queue (GW_TCP_QUEUE_MAX_BYTES) + one batch in flight
  *   browser: reassembly (GW_WS_IN_MAX_BYTES) + queue (GW_WEB_QUEUE_MAX_BYTES)
  *            + one batch or the welcome in flight
- * and for the hub: history (GW_HISTORY_MAX_BYTES) + transcript.
+ * and for the hub, per room: history (GW_HISTORY_MAX_BYTES) + transcript
+ * (GW_TRANSCRIPT_MAX_BYTES), times at most --max-rooms rooms; per
+ * identity: its private messages (GW_PRIVATE_KEEP_BYTES).
  */
 #ifndef GW_LIMITS_H
 #define GW_LIMITS_H
@@ -92,10 +94,70 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
                    GW_TRANSCRIPT_KEEP_BYTES < GW_TRANSCRIPT_MAX_BYTES,
                "a line fits in what a trimmed transcript keeps");
 
-/* Retained room events for resuming browsers: whichever bound is hit first
- * drops the oldest. */
+/* Retained events of each room for resuming browsers: whichever bound is
+ * hit first drops the oldest. The ring starts at GW_HISTORY_START_EVENTS
+ * entries and doubles as the room's history grows, so a quiet room costs
+ * little. */
 #define GW_HISTORY_MAX_EVENTS 2000u
 #define GW_HISTORY_MAX_BYTES (1024u * 1024u)
+#define GW_HISTORY_START_EVENTS 16u
+
+/* Rooms the gateway keeps at once, #lobby included (--max-rooms). A room
+ * exists while someone is in it or it has history; creating one past the
+ * bound first drops the empty room that was least recently active (its
+ * history goes), and when every room is occupied the join gets 452. Each
+ * room holds at most its history bound and its transcript bound. */
+#define GW_ROOMS_MAX_DEFAULT 1000u
+#define GW_ROOMS_CEILING 100000u
+
+/* Rooms one wintalk.v2 browser may be in at once (--max-rooms-per-browser);
+ * past it, a join gets 452. */
+#define GW_ROOMS_PER_BROWSER_DEFAULT 20u
+#define GW_ROOMS_PER_BROWSER_CEILING 100u
+
+/* A room's name: '#' and 1 to this many ASCII letters, digits, '-', '_'
+ * or '.'; compared case-insensitively. */
+#define GW_ROOM_NAME_MAX_CHARS 32u
+#define GW_ROOM_NAME_MAX_BYTES (GW_ROOM_NAME_MAX_CHARS + 1u)
+
+/* A room as a browser names it (say, typing, join, part, a key of hello's
+ * rooms), in bytes: longer is 552, a shorter bad name is 553. Room for
+ * the bad names a user may type (quoted back in the error). */
+#define GW_ROOM_ARG_MAX_BYTES 64u
+
+/* Entries in a hello's "rooms" (more: 552): whatever is past
+ * --max-rooms-per-browser gets 452 each after the welcome. */
+#define GW_HELLO_ROOMS_MAX GW_ROOMS_PER_BROWSER_CEILING
+
+/* /rooms names at most this many rooms, then says how many more. */
+#define GW_ROOMS_LIST_MAX 50u
+
+/* The TCP transcript of each room starts with this much room and doubles
+ * up to GW_TRANSCRIPT_MAX_BYTES. */
+#define GW_TRANSCRIPT_START_BYTES 1024u
+
+/* Private messages: a wintalk.v2 browser's identity keeps its latest ones
+ * (sent and received) for a resume, at most this many and this many bytes
+ * of JSON, the oldest dropped first. */
+#define GW_PRIVATE_KEEP 200u
+#define GW_PRIVATE_KEEP_BYTES (64u * 1024u)
+
+/* Identities without a connection are kept this long after their last
+ * connection left, and at most GW_IDENTITIES_MAX of them (the oldest go
+ * first); an identity with a connection is kept while it has one, so there
+ * are at most that many more than the connections. */
+#define GW_IDENTITY_TTL_MS (60 * 60 * 1000)
+#define GW_IDENTITIES_MAX 4096u
+
+/* The identity index: this many hash buckets (a power of two). */
+#define GW_IDENTITY_BUCKETS 4096u
+
+/* A resume token: GW_TOKEN_BYTES random bytes from the adapter, shown as
+ * GW_TOKEN_HEX_LEN lowercase hex digits. A hello may give a token of at
+ * most GW_TOKEN_MAX_BYTES (more: 552); one of another form is unknown. */
+#define GW_TOKEN_BYTES 16u
+#define GW_TOKEN_HEX_LEN (GW_TOKEN_BYTES * 2u)
+#define GW_TOKEN_MAX_BYTES 64u
 
 /* Presence in a crowd. With more than this many participants connected,
  * joins and leaves are not room events (no live event, no transcript line,

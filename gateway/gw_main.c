@@ -5,8 +5,8 @@
  *   - "wintalk-tcp": a raw-socket listener for WINTALK programs;
  *   - "wintalk-tls": the same over TLS, when given a certificate;
  *   - "http": static files of the web root, /livez, /readyz, /healthz,
- *     /metrics, and WebSockets with the subprotocol wintalk.v1, on one port
- *     (HTTPS and WSS when given a certificate).
+ *     /metrics, and WebSockets with the subprotocols wintalk.v2 and
+ *     wintalk.v1, on one port (HTTPS and WSS when given a certificate).
  * Everything the protocol means lives in the hub (gw_hub.h); this file only
  * moves bytes between sockets and the hub, holds participant ids (never hub
  * pointers), writes only from WRITEABLE callbacks (one lws_write each), and
@@ -58,7 +58,7 @@
 #define GW_LIMIT_LOG_MS 5000
 
 /* How often a WINTALK-over-TLS connection is looked at while its TLS
- * handshake is under way (it joins the room once the handshake is done). */
+ * handshake is under way (it joins #lobby once the handshake is done). */
 #define GW_TLS_POLL_US (20 * LWS_US_PER_MS)
 
 /* Longest request path we look at. */
@@ -94,6 +94,24 @@ struct app {
 static struct app app;
 static volatile sig_atomic_t stop_signal;
 
+/* The subprotocols, newest first. */
+#define GW_SUBPROTOCOL_V2 "wintalk.v2"
+#define GW_SUBPROTOCOL_V1 "wintalk.v1"
+
+/*
+ * The name of the wintalk.v1 entry of the protocol list, in a buffer of our
+ * own. libwebsockets 4.1 binds a WebSocket to the first name of the
+ * client's Sec-WebSocket-Protocol list that it knows, whatever the order of
+ * the server's list, so a client offering "wintalk.v1, wintalk.v2" would
+ * get v1; the gateway gives such a client v2. libwebsockets has no public
+ * way to choose, but it matches the names right after the upgrade check
+ * (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE), in the same call: so that check
+ * blanks this name for an upgrade that offers v2 too (then only v2 can
+ * match), and the first callback after the match (the WebSocket's filter)
+ * and every other upgrade check put it back.
+ */
+static char v1_name[] = GW_SUBPROTOCOL_V1;
+
 /* Connections per address, for --max-per-address: a fixed table of the
  * addresses with connections open. */
 struct addr_count {
@@ -126,8 +144,9 @@ static struct http_watch *watch_find(struct lws *wsi)
 struct conn {
     uint64_t pid;
     int in_hub;
+    enum gw_proto proto;    /* a WebSocket's subprotocol */
     int counted;            /* holds a slot in addrs[] */
-    int login_pending;      /* not in the room yet: the login timer runs */
+    int login_pending;      /* not joined yet: the login timer runs */
     int64_t login_deadline; /* ms */
     int tls;
     int tls_wait;           /* TLS handshake under way: not admitted yet */
@@ -413,6 +432,8 @@ static int admit(struct lws *wsi, struct conn *c, enum gw_via via)
                    (unsigned long long)c->pid, why);
             return 0;
         }
+    } else if (via == GW_VIA_WEB) {
+        rc = gw_hub_connect_web(app.hub, c->proto, wsi, now_ms(), &c->pid);
     } else {
         rc = gw_hub_connect(app.hub, via, wsi, now_ms(), &c->pid);
     }
@@ -438,12 +459,13 @@ static int admit(struct lws *wsi, struct conn *c, enum gw_via via)
                c->login_pending ? "-" : gw_hub_nick(app.hub, c->pid),
                c->login_pending ? " (waiting for /login)" : "");
     else
-        gw_log("connect web peer=%s pid=%llu", c->peer, (unsigned long long)c->pid);
+        gw_log("connect web peer=%s pid=%llu protocol=%s", c->peer, (unsigned long long)c->pid,
+               c->proto == GW_PROTO_V2 ? GW_SUBPROTOCOL_V2 : GW_SUBPROTOCOL_V1);
     return 0;
 }
 
 /* The connection's timer: ask for a write, and close a connection still
- * not in the room at its login deadline. */
+ * not joined at its login deadline. */
 static int login_timer(struct lws *wsi, struct conn *c, const char *transport)
 {
     if (c->in_hub)
@@ -474,7 +496,7 @@ static int tls_done(struct lws *wsi)
 
 /*
  * A WINTALK-over-TLS connection is adopted before its TLS handshake. It is
- * admitted (counted for its address, greeted, joined to the room, or
+ * admitted (counted for its address, greeted, joined to #lobby, or
  * refused with its 421 line) only once the handshake is done: a peer that
  * never completes one (a port scanner, plain text sent to the TLS port)
  * is never announced to anyone. Returns 0, or -1 to close.
@@ -567,6 +589,25 @@ static int header(struct lws *wsi, enum lws_token_indexes t, char *out, int len)
     return lws_hdr_copy(wsi, out, len, t) < 0 ? -1 : 0;
 }
 
+/* Whether the upgrade's Sec-WebSocket-Protocol list names wintalk.v2 (a
+ * list too long to read is taken as not naming it). */
+static int offers_v2(struct lws *wsi)
+{
+    static char list[GW_HTTP_HEADER_MAX_BYTES + 1];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL);
+    if (n <= 0 || n >= (int)sizeof list || lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL) < 0)
+        return 0;
+    for (char *tok = list; *tok;) {
+        while (*tok == ',' || *tok == ' ' || *tok == '\t')
+            tok++;
+        size_t len = strcspn(tok, ", \t");
+        if (len == strlen(GW_SUBPROTOCOL_V2) && !memcmp(tok, GW_SUBPROTOCOL_V2, len))
+            return 1;
+        tok += len;
+    }
+    return 0;
+}
+
 /*
  * Same-origin WebSockets by default: a browser's Origin must name this
  * very host and port. Programs that send no Origin at all are let in. An
@@ -624,6 +665,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     struct conn *c = user;
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        v1_name[0] = GW_SUBPROTOCOL_V1[0]; /* see v1_name */
         if (app.stopping) {
             app.metrics->rejections[GW_REJ_STOPPING]++;
             return 1;
@@ -637,12 +679,16 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             return 1;
         }
         return 0;
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
+        const struct lws_protocols *pr = lws_get_protocol(wsi);
         memset(c, 0, sizeof(*c));
         peer_name(wsi, c->peer, sizeof c->peer);
         peer_ip(wsi, c->ip, sizeof c->ip);
         bound_socket(wsi);
+        c->proto = pr && pr->name && !strcmp(pr->name, GW_SUBPROTOCOL_V2) ? GW_PROTO_V2
+                                                                          : GW_PROTO_V1;
         return admit(wsi, c, GW_VIA_WEB);
+    }
     case LWS_CALLBACK_TIMER:
         return login_timer(wsi, c, "web");
     case LWS_CALLBACK_RECEIVE: {
@@ -958,6 +1004,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
             struct http_watch *w = watch_find(wsi);
             if (w)
                 w->wsi = NULL; /* a WebSocket now: keepalive takes over */
+            v1_name[0] = offers_v2(wsi) ? '\0' : GW_SUBPROTOCOL_V1[0]; /* see v1_name */
             return 0;
         }
         peer_name(wsi, peer, sizeof peer);
@@ -1071,9 +1118,12 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     }
 }
 
+/* Two entries, one callback: cb_ws asks which one a connection got. */
 static const struct lws_protocols http_protocols[] = {
     {"http", cb_http, sizeof(struct http_req), 0, 0, NULL, 0},
-    {"wintalk.v1", cb_ws, sizeof(struct conn), GW_WS_RX_CHUNK_BYTES, 0, NULL,
+    {GW_SUBPROTOCOL_V2, cb_ws, sizeof(struct conn), GW_WS_RX_CHUNK_BYTES, 0, NULL,
+     GW_TX_PACKET_MAX_BYTES},
+    {v1_name, cb_ws, sizeof(struct conn), GW_WS_RX_CHUNK_BYTES, 0, NULL,
      GW_TX_PACKET_MAX_BYTES},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
@@ -1102,6 +1152,7 @@ static void trim_after_burst(void)
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
+    v1_name[0] = GW_SUBPROTOCOL_V1[0]; /* see v1_name */
     gw_hub_set_wall_clock(app.hub, wall_ms(), now_ms());
     gw_hub_tick(app.hub, now_ms());
     http_sweep(now_ms());
@@ -1130,6 +1181,13 @@ static void tls_options(struct lws_context_creation_info *info)
 static const char *getenv_c(const char *name)
 {
     return getenv(name);
+}
+
+/* The hub's random source (resume tokens): OpenSSL's. */
+static int random_bytes(void *ctx, void *buf, size_t len)
+{
+    (void)ctx;
+    return len <= INT_MAX && RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -1171,6 +1229,9 @@ int main(int argc, char **argv)
         .draft_units = app.cfg.max_draft_units,
         .nick_max = app.cfg.max_nick_chars,
         .key = app.cfg.key,
+        .max_rooms = app.cfg.max_rooms,
+        .max_rooms_per_browser = app.cfg.max_rooms_per_browser,
+        .random = random_bytes,
         .wake = on_wake,
         .ctx = &app,
     };

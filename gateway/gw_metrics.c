@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static const int codes[GW_METRICS_CODES] = {421, 429, 500, 501, 502, 503, 530, 552, 553};
+static const int codes[GW_METRICS_CODES] = {421, 429, 452, 500, 501, 502, 503, 530, 550, 552, 553};
 
 static const char *const reject_names[GW_REJ_COUNT] = {
     "rate", "typing_rate", "abuse", "too_large", "malformed", "full",
@@ -92,8 +92,8 @@ int gw_metrics_format(const struct gw_metrics *m, const struct gw_metrics_now *n
     uint64_t parts[GW_METRICS_TRANSPORTS];
     for (int t = 0; t < GW_METRICS_TRANSPORTS; t++)
         parts[t] = now->participants[t];
-    by_transport(&o, "participants", "gauge", "Participants in the room.", parts);
-    head(&o, "connections", "gauge", "Connections the hub knows, in the room or not.");
+    by_transport(&o, "participants", "gauge", "Participants in the gateway.", parts);
+    head(&o, "connections", "gauge", "Connections the hub knows, joined or not.");
     put(&o, "wintalk_connections %u\n", now->connections);
     by_transport(&o, "connections_accepted_total", "counter", "Connections accepted.",
                  m->connections);

@@ -40,7 +40,7 @@ enum gw_drop {
 };
 
 /* Reply codes counted as errors (sent to a participant). */
-#define GW_METRICS_CODES 9
+#define GW_METRICS_CODES 11
 
 struct gw_metrics {
     uint64_t connections[GW_METRICS_TRANSPORTS]; /* accepted into the hub */

@@ -1,10 +1,10 @@
 /*
  * gw_out.c - what a participant is sent: its bounded output queue (shared
  * buffers pushed onto it; a TCP participant past its bound gets one R of
- * the transcript instead, a browser past its bound is closed), lines for
- * one TCP participant only, the replies (error, info) on either
- * transport, the last line before a close, and joining queued items into
- * one write.
+ * its room's transcript instead, a browser past its bound is closed),
+ * lines for one TCP participant only (replies, where it is, private
+ * messages), the replies (error, info) on either transport, the last line
+ * before a close, and joining queued items into one write.
  *
  * It is not the encoding (gw_json.c, gw_buf_frame) nor the choice of who
  * gets an event (gw_hub.c). Pure: no I/O, no clock, no logging.
@@ -20,7 +20,7 @@
 
 /* Drop what a TCP participant has queued, except a handshake not yet
  * written, and send it the whole transcript instead. */
-void gw_out_resync(struct gw_hub *h, struct gw_part *p)
+void gw_out_resync(struct gw_hub *h, struct gw_part *p, enum gw_resync how)
 {
     struct gw_queue keep;
     gw_queue_init(&keep, p->q.max_bytes, p->q.max_items);
@@ -34,7 +34,9 @@ void gw_out_resync(struct gw_hub *h, struct gw_part *p)
     }
     gw_queue_clear(&p->q);
     p->q = keep;
-    p->resync = 1;
+    /* A pending "where" stays: a later plain resync must not lose it. */
+    if (how > p->resync)
+        p->resync = how;
     gw_hub_wake(h, p);
 }
 
@@ -44,7 +46,7 @@ void gw_out_push_tcp(struct gw_hub *h, struct gw_part *p, struct gw_buf *b, unsi
         return;
     if (gw_queue_push(&p->q, b, flags) != 0) {
         h->metrics.drops[GW_DROP_TCP_RESYNC]++;
-        gw_out_resync(h, p);
+        gw_out_resync(h, p, GW_RESYNC_PLAIN);
         return;
     }
     gw_metrics_queue(&h->metrics, GW_VIA_TCP, p->q.bytes);
@@ -91,6 +93,13 @@ void gw_out_personal(struct gw_hub *h, struct gw_part *p, const char *text)
     gw_buf_unref(b);
 }
 
+void gw_out_personal_line(struct gw_hub *h, struct gw_part *p, const char *line, size_t len)
+{
+    struct gw_buf *b = gw_buf_frame(h->cfg.headroom, WT_OP_APPEND, line, len);
+    gw_out_push_tcp(h, p, b, 0);
+    gw_buf_unref(b);
+}
+
 /*
  * The line that tells a TCP participant why it is being closed; the caller
  * marks it closing next, so nothing is queued after it. The reason must be
@@ -114,9 +123,15 @@ void gw_out_last_line(struct gw_hub *h, struct gw_part *p, const char *text)
 void gw_out_error(struct gw_hub *h, struct gw_part *p, int code, const char *msg,
                   const char *ref)
 {
+    gw_out_error_room(h, p, code, msg, NULL, 0, ref);
+}
+
+void gw_out_error_room(struct gw_hub *h, struct gw_part *p, int code, const char *msg,
+                       const char *room, size_t len, const char *ref)
+{
     gw_metrics_error(&h->metrics, code);
     if (p->via == GW_VIA_WEB) {
-        struct gw_buf *b = gw_json_error(code, msg, ref, h->cfg.headroom);
+        struct gw_buf *b = gw_json_error_room(code, msg, room, len, ref, h->cfg.headroom);
         gw_out_push_web(h, p, b);
         gw_buf_unref(b);
     } else {
@@ -193,9 +208,19 @@ int gw_out_take(struct gw_hub *h, struct gw_part *p, struct gw_buf **out)
         return 1;
     }
     struct gw_buf *first = NULL;
-    if (p->resync && !p->closing) {
-        first = gw_transcript_frame(&h->transcript, h->cfg.headroom);
-        p->resync = 0;
+    struct gw_room *r = gw_member_home(p);
+    if (p->resync && !p->closing && r) {
+        if (p->resync == GW_RESYNC_WHERE) {
+            /* Where it is: its own line, at the end of the same R, not
+             * part of the shared transcript. */
+            char where[GW_ROOM_NAME_MAX_BYTES + 48];
+            int n = snprintf(where, sizeof where, "* you are in %s (%zu here)\r\n", r->name,
+                             gw_hub_room_count(r));
+            first = gw_transcript_frame_with(&r->transcript, h->cfg.headroom, where, (size_t)n);
+        } else {
+            first = gw_transcript_frame(&r->transcript, h->cfg.headroom);
+        }
+        p->resync = GW_RESYNC_NONE;
         if (!first)
             return GW_ENOMEM;
     }

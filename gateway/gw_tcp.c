@@ -1,8 +1,8 @@
 /*
  * gw_tcp.c - a WINTALK (TCP) participant's input: its frames build its
  * draft (its text box); each completed line is said (gw_cmd.c), the
- * unfinished one is its typing; before it is in the room (an access key
- * is needed) only "/login KEY" is understood. A malformed frame, or a
+ * unfinished one is its typing; before it is in the gateway (an access
+ * key is needed) only "/login KEY" is understood. It starts in #lobby. A malformed frame, or a
  * draft past its bound, ends the connection with a last line saying why.
  *
  * Not what TCP participants are shown (gw_transcript.c, gw_out.c). Pure:
@@ -21,6 +21,21 @@
 /* The prompt a TCP participant sees until it logs in. */
 #define LOGIN_PROMPT "* this gateway needs an access key: type /login KEY\r\n"
 
+/* p enters the gateway as guest-N, in #lobby: its pane is the lobby's
+ * transcript and where it is, one R. */
+static void enter(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    struct gw_room *lobby = h->rooms.lobby;
+    gw_hub_guest_name(h, p);
+    if (gw_member_add(h, p, lobby) != 0) {
+        gw_tcp_fail(h, p, GW_R_SHUTDOWN, "out of memory");
+        return;
+    }
+    p->joined = 1;
+    gw_out_resync(h, p, GW_RESYNC_WHERE);
+    gw_hub_post_join(h, lobby, p, now);
+}
+
 void gw_tcp_connect(struct gw_hub *h, struct gw_part *p, int64_t now, int full)
 {
     if (full) {
@@ -29,20 +44,17 @@ void gw_tcp_connect(struct gw_hub *h, struct gw_part *p, int64_t now, int full)
         return;
     }
     if (h->has_key) {
-        /* Not in the room until /login: one R with the prompt only. */
+        /* Not in the gateway until /login: one R with the prompt only. */
         struct gw_buf *b =
             gw_buf_frame(h->cfg.headroom, WT_OP_REPLACE, LOGIN_PROMPT, strlen(LOGIN_PROMPT));
         gw_out_push_tcp(h, p, b, 0);
         gw_buf_unref(b);
         return;
     }
-    gw_hub_guest_name(h, p);
-    p->resync = 1;
-    p->joined = 1;
-    gw_hub_post_join(h, p, now);
+    enter(h, p, now);
 }
 
-/* A line from a TCP participant that is not in the room yet: only
+/* A line from a TCP participant that is not in the gateway yet: only
  * "/login KEY" is understood. */
 static void tcp_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *s, size_t len)
 {
@@ -61,11 +73,7 @@ static void tcp_login(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
         gw_tcp_fail(h, p, GW_R_KEY, klen ? "wrong access key" : "access key required");
         return;
     }
-    gw_hub_guest_name(h, p);
-    p->joined = 1;
-    p->resync = 1; /* the transcript replaces the prompt */
-    gw_hub_wake(h, p);
-    gw_hub_post_join(h, p, now);
+    enter(h, p, now); /* the transcript replaces the prompt */
 }
 
 /* A completed line of the draft, without its line end. */
@@ -83,7 +91,7 @@ static void tcp_line(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
     if (!p->joined)
         tcp_login(h, p, now, clean + start, n - start);
     else if (n > start)
-        gw_cmd_said(h, p, now, clean + start, n - start, NULL);
+        gw_cmd_said(h, p, gw_member_home(p), now, clean + start, n - start, NULL);
     free(clean);
 }
 

@@ -196,6 +196,8 @@ int gw_nick_norm(const char *in, size_t len, unsigned max_chars, char nick[GW_NI
         return st;
     if (strncmp(folded, "guest-", 6) == 0)
         return GW_NICK_RESERVED;
+    if (strcmp(folded, "you") == 0)
+        return GW_NICK_YOU;
     if (nick)
         memcpy(nick, shown, strlen(shown) + 1);
     if (key)
@@ -217,6 +219,7 @@ const char *gw_nick_strerror(int status)
     case GW_NICK_CHARS: return "nick may hold only letters, digits, '_', '-' and '.'";
     case GW_NICK_START: return "nick must start with a letter";
     case GW_NICK_RESERVED: return "nicks starting with guest- are reserved";
+    case GW_NICK_YOU: return "the nick you is reserved";
     case GW_NICK_INVISIBLE:
         return "nick may not hold invisible, formatting, control or direction characters";
     case GW_NICK_UTF8: return "nick is not valid UTF-8";

@@ -50,6 +50,7 @@ enum gw_nick_status {
     GW_NICK_RESERVED = -5,  /* starts with "guest-" */
     GW_NICK_INVISIBLE = -6, /* an invisible, format, control or bidi character */
     GW_NICK_UTF8 = -7,      /* not valid UTF-8 */
+    GW_NICK_YOU = -8,       /* "you", which a pane's private lines use */
 };
 
 /*
@@ -61,7 +62,9 @@ enum gw_nick_status {
  * in Unicode NFC, 1 to max_chars characters (max_chars 0 or above
  * GW_NICK_MAX_CHARS means GW_NICK_MAX_CHARS), each a letter (L*), a
  * combining mark (Mn, Mc) after the first, a decimal digit (Nd) or one of
- * '_', '-', '.', the first a letter; the key not starting with "guest-".
+ * '_', '-', '.', the first a letter; the key not starting with "guest-"
+ * (GW_NICK_RESERVED) and not "you" (GW_NICK_YOU: "* you -> bob: ..." in a
+ * pane is the gateway's, so no one may be called you).
  *
  * On GW_NICK_OK, nick gets the display form (the NFC of what was given,
  * NUL-terminated, at most GW_NICK_MAX_BYTES bytes) and key the comparison

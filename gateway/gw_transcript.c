@@ -4,6 +4,7 @@
  */
 #include "gw_transcript.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "gw_hub.h"
@@ -13,7 +14,27 @@
 void gw_transcript_free(struct gw_transcript *t)
 {
     gw_buf_unref(t->r);
-    t->r = NULL;
+    free(t->text);
+    memset(t, 0, sizeof(*t));
+}
+
+/* Room for need bytes of text (at most GW_TRANSCRIPT_MAX_BYTES): the text
+ * doubles from GW_TRANSCRIPT_START_BYTES. Returns 0 or -1. */
+static int reserve(struct gw_transcript *t, size_t need)
+{
+    if (need <= t->cap)
+        return 0;
+    size_t ncap = t->cap ? t->cap : GW_TRANSCRIPT_START_BYTES;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > GW_TRANSCRIPT_MAX_BYTES)
+        ncap = GW_TRANSCRIPT_MAX_BYTES;
+    char *n = realloc(t->text, ncap);
+    if (!n)
+        return -1;
+    t->text = n;
+    t->cap = ncap;
+    return 0;
 }
 
 int gw_transcript_add(struct gw_transcript *t, const char *line, size_t len)
@@ -21,6 +42,8 @@ int gw_transcript_add(struct gw_transcript *t, const char *line, size_t len)
     int trimmed = 0;
     if (len > GW_TRANSCRIPT_LINE_MAX_BYTES)
         return GW_EINVAL;
+    if (t->len + len <= GW_TRANSCRIPT_MAX_BYTES && reserve(t, t->len + len) != 0)
+        return GW_ENOMEM;
     if (t->len + len > GW_TRANSCRIPT_MAX_BYTES) {
         size_t need = t->len + len - GW_TRANSCRIPT_KEEP_BYTES, cut = t->len;
         for (size_t i = need ? need - 1 : 0; i < t->len; i++)
@@ -43,8 +66,22 @@ int gw_transcript_add(struct gw_transcript *t, const char *line, size_t len)
 struct gw_buf *gw_transcript_frame(struct gw_transcript *t, size_t headroom)
 {
     if (!t->r)
-        t->r = gw_buf_frame(headroom, WT_OP_REPLACE, t->text, t->len);
+        t->r = gw_buf_frame(headroom, WT_OP_REPLACE, t->text ? t->text : "", t->len);
     return t->r ? gw_buf_ref(t->r) : NULL;
+}
+
+struct gw_buf *gw_transcript_frame_with(const struct gw_transcript *t, size_t headroom,
+                                        const char *extra, size_t len)
+{
+    char *whole = malloc(t->len + len + 1);
+    if (!whole)
+        return NULL;
+    if (t->len)
+        memcpy(whole, t->text, t->len);
+    memcpy(whole + t->len, extra, len);
+    struct gw_buf *b = gw_buf_frame(headroom, WT_OP_REPLACE, whole, t->len + len);
+    free(whole);
+    return b;
 }
 
 /* What a transcript line that had to be cut ends with, before its \r\n. */

@@ -8,8 +8,7 @@
  *
  * Pure: no I/O, no clock, no logging. It is not the fan-out: the hub sends
  * a new line to its TCP participants as an A frame, or, after a cut, the
- * whole again as R. One transcript per room: the hub owns the one room's
- * today.
+ * whole again as R. One transcript per room (gw_room.h).
  */
 #ifndef GW_TRANSCRIPT_H
 #define GW_TRANSCRIPT_H
@@ -21,12 +20,12 @@
 
 /* A zeroed struct is an empty transcript. The fields are the module's own. */
 struct gw_transcript {
-    char text[GW_TRANSCRIPT_MAX_BYTES];
-    size_t len;
+    char *text;             /* cap bytes, grown up to GW_TRANSCRIPT_MAX_BYTES */
+    size_t len, cap;
     struct gw_buf *r;       /* the R frame of text, built on demand */
 };
 
-/* Drop the R frame kept (the struct holds nothing else to free). */
+/* Free the text and the R frame kept; the transcript is empty again. */
 void gw_transcript_free(struct gw_transcript *t);
 
 /*
@@ -44,8 +43,8 @@ size_t gw_transcript_render(char line[GW_TRANSCRIPT_LINE_MAX_BYTES], const char 
  * Append one line (ending in \r\n, at most GW_TRANSCRIPT_LINE_MAX_BYTES,
  * as gw_transcript_render makes them). Returns 1 when older lines had to be
  * cut first (a pane showing the old whole needs the new whole), 0 when the
- * line was only appended, or GW_EINVAL (gw_hub.h) for a line over the bound
- * (nothing changes).
+ * line was only appended, GW_EINVAL (gw_hub.h) for a line over the bound,
+ * or GW_ENOMEM when the text could not grow (nothing changes either way).
  */
 int gw_transcript_add(struct gw_transcript *t, const char *line, size_t len);
 
@@ -53,5 +52,11 @@ int gw_transcript_add(struct gw_transcript *t, const char *line, size_t len);
  * (gw_buf_unref), the same buffer for everyone until the transcript
  * changes. NULL when out of memory. */
 struct gw_buf *gw_transcript_frame(struct gw_transcript *t, size_t headroom);
+
+/* The whole transcript and then extra (len bytes: lines for one
+ * participant only, such as where it is) as one R frame of its own: a new
+ * buffer the caller owns. NULL when out of memory. */
+struct gw_buf *gw_transcript_frame_with(const struct gw_transcript *t, size_t headroom,
+                                        const char *extra, size_t len);
 
 #endif /* GW_TRANSCRIPT_H */

@@ -1,8 +1,11 @@
 /*
  * gw_typing.c - live typing: a participant's unfinished text (a TCP
  * draft's last line, a browser's typing message), cleaned and cut to
- * GW_TYPING_MAX_BYTES, sent to the browsers in the room at most once per
- * GW_TYPING_INTERVAL_MS (gw_hub_tick sends what is due).
+ * GW_TYPING_MAX_BYTES, sent to the browsers of one room (its typing room:
+ * a TCP participant's room, the room a browser last typed in) at most once
+ * per GW_TYPING_INTERVAL_MS (gw_hub_tick sends what is due). A
+ * participant has one typing text: typing in another room stops it in the
+ * one before.
  *
  * Typing is not a room event: it has no id and is not kept in the
  * history. Not the rate limit on a browser's typing messages (gw_rate.c).
@@ -16,6 +19,24 @@
 #include "gw_limits.h"
 #include "gw_text.h"
 
+/* Tell the browsers of r (but p) that p's typing is text. */
+static void tell(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64_t now,
+                 const char *text, size_t len)
+{
+    struct gw_event ev;
+    gw_hub_event_init(h, &ev, GW_EV_TYPING, p, now);
+    ev.room = r->name;
+    ev.text = text;
+    ev.text_len = len;
+    struct gw_buf *json = gw_json_event(&ev, h->cfg.headroom);
+    for (size_t i = 0; json && i < r->nweb; i++) {
+        struct gw_part *o = r->web[i];
+        if (o != p && o->joined)
+            gw_out_push_web(h, o, json);
+    }
+    gw_buf_unref(json);
+}
+
 void gw_typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     if (!p->typing ||
@@ -25,19 +46,20 @@ void gw_typing_emit(struct gw_hub *h, struct gw_part *p, int64_t now)
     memcpy(p->typing_sent, p->typing, p->typing_len);
     p->typing_sent_len = p->typing_len;
     p->typing_at = now;
-    if (!p->joined)
+    if (p->joined && p->typing_room)
+        tell(h, p, p->typing_room, now, p->typing, p->typing_len);
+}
+
+void gw_typing_move(struct gw_hub *h, struct gw_part *p, int64_t now, struct gw_room *r)
+{
+    if (p->typing_room == r)
         return;
-    struct gw_event ev;
-    gw_hub_event_init(h, &ev, GW_EV_TYPING, p, now);
-    ev.text = p->typing;
-    ev.text_len = p->typing_len;
-    struct gw_buf *json = gw_json_event(&ev, h->cfg.headroom);
-    for (size_t i = 0; json && i < h->nparts; i++) {
-        struct gw_part *o = h->parts[i];
-        if (o != p && o->via == GW_VIA_WEB && o->joined)
-            gw_out_push_web(h, o, json);
-    }
-    gw_buf_unref(json);
+    if (p->typing && p->typing_sent_len && p->joined && p->typing_room)
+        tell(h, p, p->typing_room, now, "", 0);
+    p->typing_room = r;
+    /* The new room was told nothing: the text goes there at the next
+     * update. */
+    p->typing_sent_len = 0;
 }
 
 /* A participant's unfinished text is now text (valid UTF-8): clean it, and

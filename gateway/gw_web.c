@@ -1,17 +1,24 @@
 /*
  * gw_web.c - a browser's input: its JSON messages (hello, say, typing,
- * nick), parsed and checked by gw_json.c, and what a hello gets: the
- * welcome (who is here, the history after the browser's last id, or a
- * reset when that id is of another epoch), then its join.
+ * nick; with wintalk.v2 also join, part, msg and rooms in say and typing),
+ * parsed and checked by gw_json.c, and what a hello gets: the welcome (who
+ * is here, the history after the browser's last id, or a reset when that
+ * id is of another epoch), then its join. A wintalk.v1 browser is in
+ * #lobby only and gets the single-room welcome; a wintalk.v2 browser names
+ * its rooms and the last id it saw in each, gets one entry per room, its
+ * resume token and the private messages it missed.
  *
  * Not the JSON itself (gw_json.c writes and reads it all) nor the
  * WebSocket (the adapter). Pure: no I/O, no clock, no logging.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gw_hub_int.h"
 #include "gw_json.h"
 #include "gw_limits.h"
+#include "gw_room.h"
 #include "gw_text.h"
 
 void gw_web_connect(struct gw_hub *h, struct gw_part *p, int full)
@@ -26,33 +33,39 @@ void gw_web_connect(struct gw_hub *h, struct gw_part *p, int full)
 }
 
 /*
- * Whether a hello's last_id must not be trusted: it is from another epoch,
- * or it has none. Ids start again at 1 in a new epoch, so such a last_id
+ * Whether a hello's ids must not be trusted: they are from another epoch,
+ * or they have none. Ids start again at 1 in a new epoch, so such an id
  * may name an event of this one that the browser never saw.
  */
 static int epoch_reset(const struct gw_hub *h, const struct gw_cmsg *m)
 {
-    if (!m->epoch)
-        return m->last_id != 0;
+    if (!m->epoch) {
+        int ids = m->last_id != 0;
+        for (size_t i = 0; i < m->nrooms; i++)
+            ids |= m->rooms[i].last_id != 0;
+        return ids;
+    }
     return m->epoch_len != GW_EPOCH_HEX_LEN || memcmp(m->epoch, h->epoch, GW_EPOCH_HEX_LEN) != 0;
 }
 
-/* A walk over the hub for a welcome: the participants to list, then the
- * history events to send. */
-struct welcome_walk {
-    struct gw_hub *h;
+/* A walk over one room for a welcome or a joined reply: its members to
+ * list (TCP, then browsers), then its history events to send. */
+struct room_walk {
+    struct gw_room *r;
     struct gw_part *self;
-    size_t i;               /* the next participant to look at */
+    size_t i;               /* the next member to look at */
     size_t listed;
     int self_listed;
-    size_t ev;              /* the next history event */
+    struct gw_history_cursor cur;
 };
 
-static int welcome_presence(void *ctx, struct gw_presence *out)
+static int walk_presence(void *ctx, struct gw_presence *out)
 {
-    struct welcome_walk *wk = ctx;
-    while (wk->i < wk->h->nparts) {
-        struct gw_part *q = wk->h->parts[wk->i++];
+    struct room_walk *wk = ctx;
+    struct gw_room *r = wk->r;
+    while (wk->i < r->ntcp + r->nweb) {
+        struct gw_part *q = wk->i < r->ntcp ? r->tcp[wk->i] : r->web[wk->i - r->ntcp];
+        wk->i++;
         if (!q->joined || q->closing)
             continue;
         /* A crowd: the newcomer itself, then the first ones. */
@@ -61,48 +74,219 @@ static int welcome_presence(void *ctx, struct gw_presence *out)
             continue;
         wk->listed++;
         wk->self_listed |= q == wk->self;
+        /* Its typing is shown in the room it types in only. */
+        int typing = q->typing && q->typing_room == r;
         out->pid = q->pid;
         out->nick = q->nick;
         out->via = gw_via_name(q->via);
-        out->typing = q->typing ? q->typing : "";
-        out->typing_len = q->typing_len;
+        out->typing = typing ? q->typing : "";
+        out->typing_len = typing ? q->typing_len : 0;
         return 1;
     }
     return 0;
 }
 
-static struct gw_buf *welcome_event(void *ctx)
+static struct gw_buf *walk_event(void *ctx)
 {
-    struct welcome_walk *wk = ctx;
-    return gw_history_at(&wk->h->history, wk->ev++);
+    struct room_walk *wk = ctx;
+    return gw_history_next(&wk->cur);
 }
 
-static void welcome(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m)
+/* Set up a view of r for p: everyone there, and the events after last_id
+ * (at most max_bytes of them). */
+static void view(struct gw_part *p, struct gw_room *r, uint64_t last_id, size_t max_bytes,
+                 struct room_walk *wk, struct gw_room_view *v)
 {
+    memset(wk, 0, sizeof(*wk));
+    wk->r = r;
+    wk->self = p;
+    v->room = r->name;
+    v->participants_count = gw_hub_room_count(r);
+    v->last_id = gw_history_last_id(&r->history);
+    v->gap = gw_history_read_after(&r->history, last_id, max_bytes, &wk->cur);
+    v->next_presence = walk_presence;
+    v->next_event = walk_event;
+    v->ctx = wk;
+}
+
+/* Bytes to reserve for a view's JSON at first (it grows as needed): its
+ * history, and room for the start of its list. */
+static size_t view_hint(const struct gw_room *r, size_t max_bytes)
+{
+    size_t hist = gw_history_bytes(&r->history);
+    return 512 + (hist < max_bytes ? hist : max_bytes);
+}
+
+void gw_web_joined(struct gw_hub *h, struct gw_part *p, struct gw_room *r, uint64_t last_id)
+{
+    struct room_walk wk;
+    struct gw_room_view v;
+    view(p, r, last_id, GW_WELCOME_HISTORY_MAX_BYTES, &wk, &v);
+    struct gw_buf *b =
+        gw_json_joined(&v, view_hint(r, GW_WELCOME_HISTORY_MAX_BYTES), h->cfg.headroom);
+    gw_out_push_web(h, p, b);
+    gw_buf_unref(b);
+}
+
+/* wintalk.v1: the welcome of #lobby, then its join. */
+static void hello_v1(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m)
+{
+    struct gw_room *lobby = h->rooms.lobby;
     int reset = epoch_reset(h, m);
-    uint64_t last_id = reset ? 0 : m->last_id;
-    struct welcome_walk wk = {.h = h, .self = p};
+    struct room_walk wk;
+    struct gw_room_view v;
+    if (gw_member_add(h, p, lobby) != 0) {
+        gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", m->ref);
+        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "out of memory");
+        return;
+    }
+    view(p, lobby, reset ? 0 : m->last_id, GW_WELCOME_HISTORY_MAX_BYTES, &wk, &v);
     struct gw_welcome w = {
         .pid = p->pid,
         .nick = p->nick,
         .epoch = h->epoch,
         .reset = reset,
-        .last_id = gw_history_last_id(&h->history),
-        .size_hint = 512 + gw_history_bytes(&h->history),
-        .next_presence = welcome_presence,
-        .next_event = welcome_event,
+        .last_id = v.last_id,
+        /* gap also on a reset (for clients that only know gap) */
+        .gap = v.gap | reset,
+        .participants_count = v.participants_count,
+        .size_hint = view_hint(lobby, GW_WELCOME_HISTORY_MAX_BYTES),
+        .next_presence = walk_presence,
+        .next_event = walk_event,
         .ctx = &wk,
     };
-    for (size_t i = 0; i < h->nparts; i++)
-        if (h->parts[i]->joined && !h->parts[i]->closing)
-            w.participants_count++;
-    /* The retained events after last_id; gap also on a reset (for clients
-     * that only know gap). */
-    gw_history_after(&h->history, last_id, &wk.ev, &w.gap);
-    w.gap |= reset;
     struct gw_buf *b = gw_json_welcome(&w, h->cfg.headroom);
     gw_out_push_web(h, p, b);
     gw_buf_unref(b);
+    gw_hub_post_join(h, lobby, p, now);
+}
+
+/* The private messages a welcome restores: those after an id. */
+struct private_walk {
+    const struct gw_ident *id;
+    uint64_t after;
+    size_t i;
+};
+
+static struct gw_buf *walk_private(void *ctx)
+{
+    struct private_walk *pw = ctx;
+    return pw->id ? gw_ident_private_after(pw->id, pw->after, pw->i++) : NULL;
+}
+
+/* Whether two names (len bytes each) are the same room: ASCII case aside,
+ * as the registry compares them. */
+static int same_name(const char *a, const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char x = a[i], y = b[i];
+        x = x >= 'A' && x <= 'Z' ? (char)(x - 'A' + 'a') : x;
+        y = y >= 'A' && y <= 'Z' ? (char)(y - 'A' + 'a') : y;
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+/* One room a wintalk.v2 hello asks for. */
+struct want {
+    const char *name;
+    size_t len;
+    uint64_t last_id;
+    struct gw_room *room;   /* joined; NULL: refused with code */
+    int code;
+    char msg[GW_ROOM_ARG_MAX_BYTES + 128];
+};
+
+/* wintalk.v2: every room asked for (#lobby first, each once), the welcome
+ * with an entry per room joined, an error per room refused, then its joins. */
+static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m,
+                     int resumed)
+{
+    struct room_walk walks[GW_HELLO_ROOMS_MAX + 1];
+    struct gw_room_view views[GW_HELLO_ROOMS_MAX + 1];
+    int reset = epoch_reset(h, m);
+    size_t n = 0, nviews = 0;
+    /* #lobby and at most GW_HELLO_ROOMS_MAX more (gw_json.c checked). */
+    struct want *wants = calloc(m->nrooms + 1, sizeof(*wants));
+    if (!wants) {
+        gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", m->ref);
+        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "out of memory");
+        return;
+    }
+
+    wants[n++] = (struct want){.name = GW_LOBBY, .len = strlen(GW_LOBBY)};
+    for (size_t i = 0; i < m->nrooms; i++) {
+        const struct gw_croom *c = &m->rooms[i];
+        size_t k = 0;
+        while (k < n && !(wants[k].len == c->len && same_name(wants[k].name, c->name, c->len)))
+            k++;
+        if (k == 0)
+            wants[0].last_id = c->last_id;
+        if (k < n)
+            continue; /* named twice, in two spellings */
+        wants[n++] = (struct want){.name = c->name, .len = c->len, .last_id = c->last_id};
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct want *wt = &wants[i];
+        struct gw_room *r = NULL;
+        if (gw_room_name_check(wt->name, wt->len) == GW_ROOM_OK &&
+            p->nmemb >= h->cfg.max_rooms_per_browser) {
+            wt->code = GW_R_TOO_MANY_ROOMS;
+            snprintf(wt->msg, sizeof wt->msg, "too many rooms for one browser (at most %u)",
+                     h->cfg.max_rooms_per_browser);
+            continue;
+        }
+        wt->code = gw_member_find_room(h, wt->name, wt->len, &r, wt->msg, sizeof wt->msg);
+        if (wt->code)
+            continue;
+        if (gw_member_add(h, p, r) != 0) {
+            wt->code = GW_R_SHUTDOWN;
+            snprintf(wt->msg, sizeof wt->msg, "out of memory");
+            continue;
+        }
+        wt->room = r;
+    }
+    /* The history a welcome carries is shared out among its rooms. */
+    size_t joined = p->nmemb ? p->nmemb : 1, budget = GW_WELCOME_HISTORY_MAX_BYTES / joined;
+    size_t hint = 512;
+    for (size_t i = 0; i < n; i++) {
+        if (!wants[i].room)
+            continue;
+        view(p, wants[i].room, reset ? 0 : wants[i].last_id, budget, &walks[nviews],
+             &views[nviews]);
+        views[nviews].gap |= reset;
+        hint += view_hint(wants[i].room, budget);
+        nviews++;
+    }
+    /* A new identity has nothing to restore; after a reset nothing is. */
+    struct private_walk pw = {resumed && !reset ? p->ident : NULL, m->private_id, 0};
+    struct gw_welcome w = {
+        .pid = p->pid,
+        .nick = p->nick,
+        .epoch = h->epoch,
+        .reset = reset,
+        .size_hint = hint,
+        .v2 = 1,
+        .token = p->ident->token,
+        .rooms = views,
+        .nrooms = nviews,
+        .next_private = walk_private,
+        .private_ctx = &pw,
+        .private_id = p->ident->last_private,
+    };
+    struct gw_buf *b = gw_json_welcome(&w, h->cfg.headroom);
+    gw_out_push_web(h, p, b);
+    gw_buf_unref(b);
+    for (size_t i = 0; i < n; i++)
+        if (!wants[i].room)
+            gw_out_error_room(h, p, wants[i].code, wants[i].msg, wants[i].name,
+                              gw_utf8_cut(wants[i].name, wants[i].len, GW_ROOM_ARG_MAX_BYTES),
+                              m->ref);
+    for (size_t i = 0; i < n; i++)
+        if (wants[i].room)
+            gw_hub_post_join(h, wants[i].room, p, now);
+    free(wants);
 }
 
 static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m)
@@ -117,20 +301,88 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
         gw_hub_start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
         return;
     }
+    int resumed = 0;
+    char nick[GW_NICK_MAX_BYTES + 1] = "";
+    const char *given = m->nick;
+    size_t given_len = m->nick_len;
+    if (p->proto == GW_PROTO_V2) {
+        resumed = gw_private_identify(h, p, now, m->token, m->token_len);
+        if (resumed < 0) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "cannot make a resume token now; try again later",
+                         m->ref);
+            gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "no resume token");
+            return;
+        }
+        /* A resumed identity asks for its nick back, unless the hello
+         * names one. */
+        if (!given && resumed && p->ident->nick[0]) {
+            snprintf(nick, sizeof nick, "%s", p->ident->nick);
+            given = nick;
+            given_len = strlen(nick);
+        }
+    }
     /* A nick that is not allowed or taken gets 553, and the browser joins
      * as a guest all the same: it can pick another with "nick". */
-    if (!m->nick || !m->nick_len ||
-        gw_hub_change_nick(h, p, now, m->nick, m->nick_len, m->ref) != 0)
+    if (!given || !given_len || gw_hub_change_nick(h, p, now, given, given_len, m->ref) != 0)
         gw_hub_guest_name(h, p);
     p->joined = 1;
-    welcome(h, p, m);
-    gw_hub_post_join(h, p, now);
+    if (p->proto == GW_PROTO_V2)
+        hello_v2(h, p, now, m, resumed);
+    else
+        hello_v1(h, p, now, m);
+}
+
+/*
+ * The room a say or typing is for: #lobby when it names none (and always
+ * for wintalk.v1, which has no other), else the one it names, which p must
+ * be in. NULL after telling p why not (553 a bad name, 501 not in it).
+ */
+static struct gw_room *said_room(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m)
+{
+    if (p->proto != GW_PROTO_V2 || !m->room)
+        return h->rooms.lobby;
+    struct gw_room *r = gw_rooms_find(&h->rooms, m->room, m->room_len);
+    if (r && gw_member_of(p, r))
+        return r;
+    if (gw_room_name_check(m->room, m->room_len) != GW_ROOM_OK) {
+        (void)gw_member_open(h, p, m->room, m->room_len, m->ref, &r); /* says why: 553 */
+    } else {
+        char msg[GW_ROOM_NAME_MAX_BYTES + 16];
+        snprintf(msg, sizeof msg, "not in %s", m->room);
+        gw_out_error_room(h, p, GW_R_BAD_ARGS, msg, m->room, m->room_len, m->ref);
+    }
+    return NULL;
+}
+
+/* A request that acts (join, part, msg, nick) counts against the rate
+ * like a say: 1 if it may go on, else it is refused with 429. */
+static int rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m)
+{
+    if (gw_rate_ok(h, p, now))
+        return 1;
+    gw_out_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down", m->ref);
+    gw_rate_strike(h, p, now);
+    return 0;
+}
+
+/* Canonical text of a say or msg (multi-line, without trailing line
+ * ends), in place: its length, 0 after telling p it was empty. */
+static size_t said_text(struct gw_hub *h, struct gw_part *p, struct gw_cmsg *m)
+{
+    size_t n = gw_text_clean(m->text, m->text_len, m->text, 1);
+    while (n && m->text[n - 1] == '\n')
+        n--;
+    if (n == 0)
+        gw_out_error(h, p, GW_R_BAD_ARGS, "text is empty", m->ref);
+    return n;
 }
 
 void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *data, size_t len)
 {
     struct gw_cmsg m;
+    struct gw_room *r;
     const char *why;
+    size_t n;
     int rc = gw_json_parse_client(data ? data : "", len, &m, &why);
     if (rc < 0) {
         if (rc == -GW_R_TOO_LARGE)
@@ -145,31 +397,44 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
         case GW_C_HELLO:
             web_hello(h, p, now, &m);
             break;
-        case GW_C_SAY: {
-            size_t n = gw_text_clean(m.text, m.text_len, m.text, 1);
-            while (n && m.text[n - 1] == '\n')
-                n--;
-            if (n == 0)
-                gw_out_error(h, p, GW_R_BAD_ARGS, "text is empty", m.ref);
-            else
-                gw_cmd_said(h, p, now, m.text, n, m.ref);
+        case GW_C_SAY:
+            if ((r = said_room(h, p, &m)) && (n = said_text(h, p, &m)))
+                gw_cmd_said(h, p, r, now, m.text, n, m.ref);
             break;
-        }
         case GW_C_TYPING:
-            if (gw_rate_take(h->cfg.typing_rate, &p->typing_tokens, &p->typing_tokens_at, now)) {
-                gw_typing_set(h, p, now, m.text, m.text_len);
-            } else {
+            if (!gw_rate_take(h->cfg.typing_rate, &p->typing_tokens, &p->typing_tokens_at, now)) {
                 h->metrics.rejections[GW_REJ_TYPING_RATE]++;
                 gw_out_error(h, p, GW_R_SLOW_DOWN, "typing updates too fast: slow down", m.ref);
                 gw_rate_strike(h, p, now);
+            } else if ((r = said_room(h, p, &m))) {
+                gw_typing_move(h, p, now, r);
+                gw_typing_set(h, p, now, m.text, m.text_len);
             }
             break;
         case GW_C_NICK:
-            if (gw_rate_ok(h, p, now)) {
+            if (rate_ok(h, p, now, &m))
                 (void)gw_hub_change_nick(h, p, now, m.nick, m.nick_len, m.ref);
-            } else {
-                gw_out_error(h, p, GW_R_SLOW_DOWN, "too many messages: slow down", m.ref);
-                gw_rate_strike(h, p, now);
+            break;
+        case GW_C_JOIN:
+            if (rate_ok(h, p, now, &m))
+                gw_member_web_join(h, p, now, m.room, m.room_len, m.last_id, m.ref);
+            break;
+        case GW_C_PART:
+            if (rate_ok(h, p, now, &m))
+                gw_member_web_part(h, p, now, m.room, m.room_len, m.ref);
+            break;
+        case GW_C_MSG:
+            h->metrics.messages_in[p->via]++;
+            if (!(n = said_text(h, p, &m)))
+                break;
+            if (n > h->cfg.line_max) {
+                char msg[64];
+                snprintf(msg, sizeof msg, "message too long (at most %zu bytes)", h->cfg.line_max);
+                h->metrics.rejections[GW_REJ_TOO_LARGE]++;
+                p->refusals++;
+                gw_out_error(h, p, GW_R_TOO_LARGE, msg, m.ref);
+            } else if (rate_ok(h, p, now, &m)) {
+                gw_private_send(h, p, now, m.to, m.to_len, m.text, n, m.ref);
             }
             break;
         case GW_C_NONE:

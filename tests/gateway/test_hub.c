@@ -130,16 +130,17 @@ static void tcp_greeting(void **state)
     wakes = 0;
     uint64_t a = tcp(h, T0);
     assert_true(wakes > 0);
-    /* The handshake and priming alone, then the transcript as R. */
+    /* The handshake and priming alone, then the transcript as R, ending
+     * with the line (its own) that says where it is. */
     struct gw_buf *b;
     assert_int_equal(gw_hub_take(h, a, &b), 1);
     assert_int_equal(b->len, 24);
     assert_memory_equal(gw_buf_bytes(b), "WINTALK .NETR0:R0:R0:R0:", 24);
     gw_buf_unref(b);
-    expect(h, a, "R24:* guest-1 joined (tcp)\r\n|");
+    expect(h, a, "R54:* guest-1 joined (tcp)\r\n* you are in #lobby (1 here)\r\n|");
     uint64_t c = tcp(h, T0 + 1);
     expect(h, a, "A24:* guest-2 joined (tcp)\r\n|");
-    expect(h, c, "WINTALK .NETR0:R0:R0:R0:|R48:* guest-1 joined (tcp)\r\n* guest-2 joined (tcp)\r\n|");
+    expect(h, c, "WINTALK .NETR0:R0:R0:R0:|R78:* guest-1 joined (tcp)\r\n* guest-2 joined (tcp)\r\n* you are in #lobby (2 here)\r\n|");
     assert_string_equal(gw_hub_nick(h, c), "guest-2");
     gw_hub_free(h);
 }
@@ -168,9 +169,9 @@ static void line_char_by_char(void **state)
     in(h, a, T0 + 1001, "A1:i");
     in(h, a, T0 + 1002, "A2:\r\n");
     expect(h, w,
-           "[{\"type\":\"typing\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"h\"},"
-           "{\"type\":\"message\",\"id\":4,\"time\":1795555201002,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"hi\",\"me\":false},"
-           "{\"type\":\"typing\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"\"}]|");
+           "[{\"type\":\"typing\",\"room\":\"#lobby\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"h\"},"
+           "{\"type\":\"message\",\"room\":\"#lobby\",\"id\":4,\"time\":1795555201002,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"hi\",\"me\":false},"
+           "{\"type\":\"typing\",\"room\":\"#lobby\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"\"}]|");
     expect(h, b, "A13:guest-1: hi\r\n|");
     expect(h, a, "A13:guest-1: hi\r\n|");
     gw_hub_free(h);
@@ -187,11 +188,11 @@ static void typing_throttle(void **state)
     in(h, a, T0 + 1000, "A1:a");
     in(h, a, T0 + 1010, "A1:b");
     in(h, a, T0 + 1020, "A1:c");
-    expect(h, w, "{\"type\":\"typing\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"a\"}|");
+    expect(h, w, "{\"type\":\"typing\",\"room\":\"#lobby\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"a\"}|");
     gw_hub_tick(h, T0 + 1100);
     expect(h, w, "");
     gw_hub_tick(h, T0 + 1250);
-    expect(h, w, "{\"type\":\"typing\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"abc\"}|");
+    expect(h, w, "{\"type\":\"typing\",\"room\":\"#lobby\",\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"abc\"}|");
     gw_hub_tick(h, T0 + 2000);
     expect(h, w, "");
     gw_hub_free(h);
@@ -236,20 +237,26 @@ static void commands(void **state)
     struct gw_hub *h = room(&a, &b, &w);
     type(h, a, T0 + 1, "/nick robert\n");
     expect_lines(h, b, "* guest-1 is now robert\r\n", NULL);
-    expect(h, w, "{\"type\":\"nick\",\"id\":4,\"time\":1795555200001,\"pid\":1,\"nick\":\"robert\",\"old\":\"guest-1\",\"via\":\"tcp\"}|");
+    expect(h, w, "{\"type\":\"nick\",\"room\":\"#lobby\",\"id\":4,\"time\":1795555200001,\"pid\":1,\"nick\":\"robert\",\"old\":\"guest-1\",\"via\":\"tcp\"}|");
     in(h, a, T0 + 2, "A6:/who\r\n");
     expect_lines(h, a, "* guest-1 is now robert\r\n", "* 3 here: alice (web), guest-2 (tcp), robert (tcp)\r\n", NULL);
     say(h, w, T0 + 3, "{\"type\":\"say\",\"text\":\"/me waves\",\"ref\":1}");
     expect_lines(h, b, "* alice waves\r\n", NULL);
-    expect(h, w, "{\"type\":\"message\",\"id\":5,\"time\":1795555200003,\"pid\":3,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"waves\",\"me\":true}|");
+    expect(h, w, "{\"type\":\"message\",\"room\":\"#lobby\",\"id\":5,\"time\":1795555200003,\"pid\":3,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"waves\",\"me\":true}|");
     say(h, w, T0 + 4, "{\"type\":\"say\",\"text\":\"/dance\",\"ref\":2}");
     expect(h, w, "{\"type\":\"error\",\"code\":502,\"message\":\"unknown command /dance (try /help)\",\"ref\":2}|");
     say(h, w, T0 + 5, "{\"type\":\"say\",\"text\":\"/me\"}");
     expect(h, w, "{\"type\":\"error\",\"code\":501,\"message\":\"usage: /me ACTION\"}|");
     in(h, b, T0 + 6, "A6:/help\n");
-    expect_lines(h, b, "* commands: /nick NAME, /me ACTION, /who, /help, /login KEY; start a line with // to send one starting with /\r\n", NULL);
+    expect_lines(h, b, "* commands: /nick NAME, /me ACTION, /who, /join #ROOM, /part, /rooms, /msg NICK TEXT, /help, /login KEY; start a line with // to send one starting with /\r\n", NULL);
     in(h, b, T0 + 7, "A13:/nick ROBERT\n");
     expect_lines(h, b, "* error 553: nick \"ROBERT\" is taken\r\n", NULL);
+    /* Lines only the gateway writes ("* alice -> you: ...") cannot be
+     * forged: no one is called you, no action starts with "->". */
+    in(h, b, T0 + 7, "A10:/nick yoU\n");
+    expect_lines(h, b, "* error 553: the nick you is reserved\r\n", NULL);
+    in(h, b, T0 + 7, "A14:/me -> you: x\n");
+    expect_lines(h, b, "* error 501: an action may not start with ->\r\n", NULL);
     say(h, w, T0 + 8, "{\"type\":\"say\",\"text\":\"//x\"}");
     expect_lines(h, b, "alice: /x\r\n", NULL);
     gw_hub_free(h);
@@ -273,9 +280,9 @@ static void web_nick_and_sequence(void **state)
     free(out);
     say(h, w, T0, "{\"type\":\"hello\"}");
     expect(h, w, "{\"type\":\"error\",\"code\":503,\"message\":\"hello was already sent\"}|");
-    say(h, w, T0, "{\"type\":\"nick\",\"nick\":\"guest-1\"}");
+    say(h, w, T0, "{\"type\":\"nick\",\"room\":\"#lobby\",\"nick\":\"guest-1\"}");
     expect(h, w, "{\"type\":\"error\",\"code\":553,\"message\":\"nicks starting with guest- are reserved\"}|");
-    say(h, w, T0, "{\"type\":\"nick\",\"nick\":\"9x\"}");
+    say(h, w, T0, "{\"type\":\"nick\",\"room\":\"#lobby\",\"nick\":\"9x\"}");
     expect(h, w, "{\"type\":\"error\",\"code\":553,\"message\":\"nick must start with a letter\"}|");
     say(h, w, T0, "{\"type\":\"say\",\"text\":\"\\r\\n\"}");
     expect(h, w, "{\"type\":\"error\",\"code\":501,\"message\":\"text is empty\"}|");
@@ -410,14 +417,14 @@ static void resume_by_id(void **state)
     w = web(h, T0 + 4, "{\"type\":\"hello\",\"last_id\":3,\"epoch\":\"0000000000000000\"}");
     char *out = drain(h, w);
     const char *want =
-        "\"history\":[{\"type\":\"leave\",\"id\":4,\"time\":1795555200002,\"pid\":2,\"nick\":\"guest-2\",\"via\":\"web\",\"reason\":\"closed\"},"
-        "{\"type\":\"message\",\"id\":5,\"time\":1795555200003,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"b\",\"me\":false},"
-        "{\"type\":\"message\",\"id\":6,\"time\":1795555200003,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"c\",\"me\":false}],"
+        "\"history\":[{\"type\":\"leave\",\"room\":\"#lobby\",\"id\":4,\"time\":1795555200002,\"pid\":2,\"nick\":\"guest-2\",\"via\":\"web\",\"reason\":\"closed\"},"
+        "{\"type\":\"message\",\"room\":\"#lobby\",\"id\":5,\"time\":1795555200003,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"b\",\"me\":false},"
+        "{\"type\":\"message\",\"room\":\"#lobby\",\"id\":6,\"time\":1795555200003,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"c\",\"me\":false}],"
         "\"last_id\":6,\"gap\":false}";
     if (!strstr(out, want))
         fail_msg("got %s", out);
     /* Then its own join, id 7, live. */
-    assert_non_null(strstr(out, "{\"type\":\"join\",\"id\":7,"));
+    assert_non_null(strstr(out, "{\"type\":\"join\",\"room\":\"#lobby\",\"id\":7,"));
     free(out);
     /* A last_id from before the retained history: gap. */
     for (unsigned i = 0; i < GW_HISTORY_MAX_EVENTS; i++)
@@ -534,7 +541,7 @@ static void tcp_login(void **state)
     expect(h, w, ""); /* nothing reached the room, not even typing */
     type(h, a, T0, "/login s3cret\r\n");
     assert_int_equal(gw_hub_joined(h, a), 1);
-    expect(h, a, "R42:* w joined (web)\r\n* guest-1 joined (tcp)\r\n|");
+    expect(h, a, "R72:* w joined (web)\r\n* guest-1 joined (tcp)\r\n* you are in #lobby (2 here)\r\n|");
     char *got = drain(h, w);
     assert_non_null(strstr(got, "\"type\":\"join\""));
     assert_null(strstr(got, "s3cret"));
@@ -584,15 +591,15 @@ static void typing_rate_and_abuse(void **state)
     free(drain(h, a));
     /* A burst of 4 typing updates is fine; the 5th is 429. */
     for (int i = 0; i < 4; i++)
-        say(h, a, T0, "{\"type\":\"typing\",\"text\":\"x\"}");
+        say(h, a, T0, "{\"type\":\"typing\",\"room\":\"#lobby\",\"text\":\"x\"}");
     expect(h, a, "");
-    say(h, a, T0, "{\"type\":\"typing\",\"text\":\"x\",\"ref\":1}");
+    say(h, a, T0, "{\"type\":\"typing\",\"room\":\"#lobby\",\"text\":\"x\",\"ref\":1}");
     expect(h, a, "{\"type\":\"error\",\"code\":429,\"message\":\"typing updates too fast: slow down\",\"ref\":1}|");
     assert_int_equal(gw_hub_metrics(h)->rejections[GW_REJ_TYPING_RATE], 1);
     /* Strikes leak at the rate: a second later, one more 429 is no abuse. */
-    say(h, a, T0 + 1000, "{\"type\":\"typing\",\"text\":\"y\"}");
-    say(h, a, T0 + 1000, "{\"type\":\"typing\",\"text\":\"y\"}");
-    say(h, a, T0 + 1000, "{\"type\":\"typing\",\"text\":\"y\"}");
+    say(h, a, T0 + 1000, "{\"type\":\"typing\",\"room\":\"#lobby\",\"text\":\"y\"}");
+    say(h, a, T0 + 1000, "{\"type\":\"typing\",\"room\":\"#lobby\",\"text\":\"y\"}");
+    say(h, a, T0 + 1000, "{\"type\":\"typing\",\"room\":\"#lobby\",\"text\":\"y\"}");
     assert_int_equal(gw_hub_closing(h, a, NULL, NULL), 0);
     /* A flood: past 5 strikes, it is closed with 1008. */
     for (int i = 0; i < 10; i++)
@@ -633,7 +640,7 @@ static void refuse_and_limits(void **state)
     char *got = drain(h, a);
     assert_non_null(strstr(got, "\"code\":553"));
     free(got);
-    say(h, a, T0, "{\"type\":\"nick\",\"nick\":\"abcd\"}");
+    say(h, a, T0, "{\"type\":\"nick\",\"room\":\"#lobby\",\"nick\":\"abcd\"}");
     say(h, a, T0, "{\"type\":\"say\",\"text\":\"0123456789abcdefg\"}");
     got = drain(h, a);
     assert_non_null(strstr(got, "\"nick\":\"abcd\""));

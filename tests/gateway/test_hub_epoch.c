@@ -20,7 +20,7 @@
 static void message_json(char *out, size_t len, unsigned id)
 {
     snprintf(out, len,
-             "{\"type\":\"message\",\"id\":%u,\"time\":%lld,\"pid\":1,\"nick\":\"guest-1\","
+             "{\"type\":\"message\",\"room\":\"#lobby\",\"id\":%u,\"time\":%lld,\"pid\":1,\"nick\":\"guest-1\","
              "\"via\":\"tcp\",\"text\":\"m%u\",\"me\":false}",
              id, T0 + id, id);
 }
@@ -49,7 +49,7 @@ static void history_json(char *out, size_t len, unsigned from, unsigned to)
             out[o++] = ',';
         if (id == 1)
             o += (size_t)snprintf(out + o, len - o,
-                                  "{\"type\":\"join\",\"id\":1,\"time\":%lld,\"pid\":1,"
+                                  "{\"type\":\"join\",\"room\":\"#lobby\",\"id\":1,\"time\":%lld,\"pid\":1,"
                                   "\"nick\":\"guest-1\",\"via\":\"tcp\"}",
                                   T0);
         else {
@@ -74,7 +74,7 @@ static void welcome_json(char *out, size_t len, const char *epoch, int reset, un
              "{\"pid\":2,\"nick\":\"alice\",\"via\":\"web\",\"typing\":\"\"}],"
              "\"participants_count\":2,\"epoch\":\"%s\",\"reset\":%s,\"history\":[%s],"
              "\"last_id\":%u,\"gap\":%s},"
-             "{\"type\":\"join\",\"id\":%u,\"time\":%lld,\"pid\":2,\"nick\":\"alice\",\"via\":\"web\"}]|",
+             "{\"type\":\"join\",\"room\":\"#lobby\",\"id\":%u,\"time\":%lld,\"pid\":2,\"nick\":\"alice\",\"via\":\"web\"}]|",
              epoch, reset ? "true" : "false", hist, last, gap ? "true" : "false", last + 1,
              (long long)now);
 }

@@ -1,7 +1,8 @@
 """docs/protocol.md is the contract: the browser examples it shows are sent to
 the gateway verbatim, and every gateway example is checked against what the
 gateway really sends (same fields; exact where the situation can be made the
-same)."""
+same), for wintalk.v1 and for wintalk.v2 (the sections whose heading names
+it)."""
 import os
 import re
 import json
@@ -13,16 +14,21 @@ from gwtest import Gateway, TcpClient, WsClient, collect, main, frame
 DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "protocol.md")
 
 
-def doc_examples():
+def doc_examples(version="wintalk.v1"):
+    """The examples of the browser-to-gateway and gateway-to-browser
+    sections of one protocol version (a heading naming wintalk.v2 is v2's)."""
     text = open(DOC, encoding="utf-8").read()
     client, server = [], []
     side = None
-    pos = 0
     for m in re.finditer(r"^### ([^\n]*)$|^```json\n(.*?)\n```", text, re.M | re.S):
         if m.group(1) is not None:
             h = m.group(1).lower()
-            side = "client" if h.startswith("browser to gateway") else \
+            v = "wintalk.v2" if "wintalk.v2" in h else "wintalk.v1"
+            side = None if v != version else \
+                "client" if h.startswith("browser to gateway") else \
                 "server" if h.startswith("gateway to browser") else None
+            continue
+        if side is None:
             continue
         obj = json.loads(m.group(2))
         (client if side == "client" else server).append(obj)
@@ -37,19 +43,23 @@ class ProtocolDoc(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.client, cls.server = doc_examples()
+        cls.client2, cls.server2 = doc_examples("wintalk.v2")
         cls.checked = set()
 
-    def server_example(self, type_, pred=None):
-        for ex in self.server:
+    def server_example(self, type_, pred=None, examples=None):
+        for ex in (self.server if examples is None else examples):
             if isinstance(ex, dict) and ex["type"] == type_ and (pred is None or pred(ex)):
                 return ex
         self.fail("docs/protocol.md has no %s example" % type_)
+
+    def example2(self, type_, pred=None):
+        return self.server_example(type_, pred, self.server2)
 
     def same_shape(self, got, example, name):
         self.assertEqual(keys(got), keys(example), name)
         for k, v in example.items():
             self.assertEqual(type(got[k]), type(v), "%s.%s" % (name, k))
-            if isinstance(v, dict):
+            if isinstance(v, dict) and k != "rooms":
                 self.same_shape(got[k], v, name + "." + k)
             if k == "history":
                 # Events of every kind: each has the shape of its own example.
@@ -67,6 +77,17 @@ class ProtocolDoc(unittest.TestCase):
                          ["bye", "error", "info", "join", "leave", "message", "nick", "typing",
                           "welcome"])
         self.assertTrue(any(isinstance(s, list) for s in self.server), "batch example")
+        # wintalk.v2: what is new or changed.
+        self.assertEqual(sorted({c["type"] for c in self.client2}),
+                         ["hello", "join", "msg", "part", "say", "typing"])
+        self.assertEqual(sorted({s["type"] for s in self.server2}),
+                         ["error", "joined", "message", "parted", "welcome"])
+        # Every room event names its room, in both versions.
+        for ex in self.server + self.server2:
+            for e in ex if isinstance(ex, list) else [ex]:
+                if e["type"] in ("message", "join", "leave", "nick", "typing") and \
+                        not e.get("private"):
+                    self.assertIn("room", e, e)
 
     def test_examples_against_the_gateway(self):
         hello1, hello2 = [c for c in self.client if c["type"] == "hello"]
@@ -194,6 +215,112 @@ class ProtocolDoc(unittest.TestCase):
 
         self.assertTrue({"welcome", "join", "message", "typing", "nick", "error", "batch",
                          "leave", "bye", "info"} <= self.checked, self.checked)
+
+
+    def test_v2_examples_against_the_gateway(self):
+        hello1, hello2 = [c for c in self.client2 if c["type"] == "hello"]
+        say = [c for c in self.client2 if c["type"] == "say"][0]
+        typing = [c for c in self.client2 if c["type"] == "typing"][0]
+        join = [c for c in self.client2 if c["type"] == "join"][0]
+        part = [c for c in self.client2 if c["type"] == "part"][0]
+        msg = [c for c in self.client2 if c["type"] == "msg"][0]
+        checked = set()
+
+        with Gateway() as gw:
+            t = TcpClient(gw.tcp_port)
+            t.read_greeting()
+            t.send_line("/nick dora")
+            t.wait_text("is now dora")
+            # The first-visit hello, verbatim: one entry per room, #lobby first.
+            alice = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            self.assertEqual(alice.protocol, "wintalk.v2")
+            alice.send_json(hello1)
+            first = alice.next_event(lambda e: e["type"] == "welcome")
+            self.assertEqual([r["room"] for r in first["rooms"]], list(hello1["rooms"]))
+            self.assertRegex(first["token"], r"^[0-9a-f]{32}$")
+            # bob, who gets the private message example.
+            bob = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            bob.send_json({"type": "hello", "nick": msg["to"]})
+            bob_welcome = bob.next_event(lambda e: e["type"] == "welcome")
+
+            # say and typing in a room, verbatim.
+            alice.send_json(say)
+            m = alice.next_event(lambda e: e["type"] == "message")
+            self.same_shape(m, self.server_example("message"), "message")
+            self.assertEqual((m["room"], m["text"]), (say["room"], say["text"]))
+            t.send_line("/join " + say["room"])
+            t.wait_text("* you are in " + say["room"])
+            alice.send_json(typing)
+            w3 = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            w3.send_json({"type": "hello", "rooms": {typing["room"]: 0}})
+            w3.next_event(lambda e: e["type"] == "welcome")
+            alice.send_json(dict(typing, text=typing["text"] + "l"))
+            ty = w3.next_event(lambda e: e["type"] == "typing" and e["nick"] == "alice")
+            self.same_shape(ty, self.server_example("typing"), "typing")
+            self.assertEqual(ty["room"], typing["room"])
+
+            # part, then join again: parted exactly, joined of that shape.
+            alice.send_json(part)
+            self.assertEqual(alice.next_event(lambda e: e["type"] == "parted"),
+                             self.example2("parted"))
+            checked.add("parted")
+            alice.send_json(join)
+            j = alice.next_event(lambda e: e["type"] == "joined")
+            self.same_shape(j, self.example2("joined"), "joined")
+            self.assertEqual(j["room"], join["room"])
+            checked.add("joined")
+
+            # The private message example: bob's copy and alice's echo.
+            alice.send_json(msg)
+            pm_ex = self.example2("message", lambda e: e.get("private"))
+            for w, other in ((bob, "alice"), (alice, msg["to"])):
+                pm = w.next_event(lambda e: e["type"] == "message" and e.get("private"))
+                self.same_shape(pm, pm_ex, "private message")
+                self.assertEqual((pm["nick"], pm["to"], pm["with"], pm["text"]),
+                                 ("alice", msg["to"], other, msg["text"]))
+            checked.add("message")
+
+            # The room error example, exactly.
+            err_ex = self.example2("error")
+            alice.send_json({"type": "say", "room": err_ex["room"], "text": "x",
+                             "ref": err_ex["ref"]})
+            self.assertEqual(alice.next_event(lambda e: e["type"] == "error"), err_ex)
+            checked.add("error")
+
+            # The welcome example's shape: bob comes back with his token, a
+            # private message to restore, someone in every room.
+            bob.close()
+            t.send_line("/part")
+            t.wait_text("* you are in #lobby")
+            bob = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            bob.send_json({"type": "hello", "token": bob_welcome["token"],
+                           "epoch": bob_welcome["epoch"], "private_id": 0,
+                           "rooms": {"#lobby": 1, join["room"]: 0}})
+            back = bob.next_event(lambda e: e["type"] == "welcome")
+            welcome_ex = self.example2("welcome")
+            self.same_shape(back, welcome_ex, "welcome")
+            self.assertEqual([r["room"] for r in back["rooms"]],
+                             [r["room"] for r in welcome_ex["rooms"]])
+            self.assertEqual([p["text"] for p in back["private"]], [msg["text"]])
+            self.assertEqual(back["you"]["nick"], msg["to"])
+            checked.add("welcome")
+            for c in (t, alice, bob, w3):
+                c.close()
+
+        # The coming-back hello, verbatim, to a gateway that never saw its
+        # epoch nor its token: a reset, a new identity, nothing restored.
+        with Gateway(args=["--access-key", hello2["key"]]) as gw:
+            w = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            w.send_json(hello2)
+            wel = w.next_event(lambda e: e["type"] == "welcome")
+            self.assertIs(wel["reset"], True)
+            self.assertNotEqual(wel["token"], hello2["token"])
+            self.assertEqual(wel["private"], [])
+            self.assertTrue(all(r["gap"] for r in wel["rooms"]))
+            self.assertEqual([r["room"] for r in wel["rooms"]], list(hello2["rooms"]))
+            w.close()
+
+        self.assertEqual(checked, {s["type"] for s in self.server2})
 
 
 if __name__ == "__main__":

@@ -171,6 +171,11 @@ static void nick_letters_by_category(void **state)
         {"a\xE2\x83\x9D", GW_NICK_CHARS}, /* an enclosing mark (Me) */
         {"GUEST-1", GW_NICK_RESERVED},
         {"guestx", GW_NICK_OK},
+        /* "you": "* you -> bob: ..." in a pane is the gateway's. */
+        {"you", GW_NICK_YOU},
+        {"YoU", GW_NICK_YOU},
+        {"youth", GW_NICK_OK},
+        {"yo", GW_NICK_OK},
         {"abcdefghijklmnopqrstuvwx", GW_NICK_OK},
         {"abcdefghijklmnopqrstuvwxy", GW_NICK_LONG},
     };
@@ -432,6 +437,7 @@ static void hub_bidi_stripped_for_tcp(void **state)
     uint64_t t = tcp(h);
     uint64_t w = web(h, "alice");
     free(drain(h, w, NULL));
+    (void)pane_read(&pa, h, t); /* its first pane, which ends saying where it is */
     json(h, w, "{\"type\":\"say\",\"text\":\"abc\\u202edef\\u2066x\\u2069 \\u200fy\\u061c\"}");
     assert_string_equal(last_line(pane_read(&pa, h, t)), "alice: abcdefx y\r\n");
     /* The transcript keeps the stripped line: a newcomer's R shows it. */

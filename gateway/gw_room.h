@@ -1,0 +1,111 @@
+/*
+ * gw_room.h - rooms: a room is a named stream of events (its own ids, 1,
+ * 2, 3..., readable back from an id: gw_history.h), the transcript its TCP
+ * members are shown (gw_transcript.h), and its members; the registry holds
+ * every room by its case-insensitive key, creates them, and, at its bound,
+ * drops the empty room least recently active. #lobby is always there.
+ *
+ * Pure: no I/O, no clock, no logging. A room knows its members only as
+ * pointers to the hub's participants (struct gw_part, opaque here), in two
+ * arrays (browsers, TCP) so that a room event reaches its members only:
+ * the hub keeps, for each membership, the member's index in the room's
+ * array (gw_room_add gives it; gw_room_del says whose index changed). A
+ * room is freed only when the registry drops it, which it does only with
+ * an empty room, so no participant ever holds a freed room.
+ *
+ * Ids stay unique within the hub's epoch even across a drop: a room made
+ * after rooms were dropped starts its ids after the highest id any dropped
+ * room had, so a browser that comes back with an id from a dropped room
+ * is told of a gap (or gets everything), never given a silent one.
+ */
+#ifndef GW_ROOM_H
+#define GW_ROOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_history.h"
+#include "gw_limits.h"
+#include "gw_transcript.h"
+
+struct gw_part;
+
+/* The name everyone starts in; never dropped. */
+#define GW_LOBBY "#lobby"
+
+struct gw_room {
+    char name[GW_ROOM_NAME_MAX_BYTES + 1]; /* as first spelled */
+    char key[GW_ROOM_NAME_MAX_BYTES + 1];  /* ASCII lower case: as compared */
+    struct gw_history history;             /* its events: ids, read back after an id */
+    struct gw_transcript transcript;       /* what its TCP members are shown */
+    struct gw_part **web, **tcp;           /* its members, by transport */
+    size_t nweb, ntcp, web_cap, tcp_cap;
+    uint64_t active;       /* the registry's clock when something last happened here */
+    size_t slot;           /* index in the registry's list */
+    struct gw_room *next;  /* the registry's hash chain */
+};
+
+/* Return codes of the registry. */
+enum gw_room_status {
+    GW_ROOM_OK = 0,
+    GW_ROOM_BAD_NAME = -1, /* not '#' and 1..32 of [A-Za-z0-9._-] */
+    GW_ROOM_FULL = -2,     /* at the bound, and no room is empty to drop */
+    GW_ROOM_NOMEM = -3,
+};
+
+/* The registry. The fields are the module's own. */
+struct gw_rooms {
+    struct gw_room **list;   /* count rooms, in no order */
+    size_t count, max;
+    struct gw_room **buckets; /* by key: a power of two of chains */
+    size_t mask;
+    uint64_t clock;          /* counts what happens, for "least recently active" */
+    uint64_t id_floor;       /* the highest id a dropped room had */
+    struct gw_room *lobby;
+};
+
+/* Whether name (len bytes) is a room name: GW_ROOM_OK or GW_ROOM_BAD_NAME. */
+int gw_room_name_check(const char *name, size_t len);
+
+/* Start a registry of at most max rooms (0: GW_ROOMS_MAX_DEFAULT; at most
+ * GW_ROOMS_CEILING), with #lobby in it. Returns GW_ROOM_OK or
+ * GW_ROOM_NOMEM (nothing to free then). */
+int gw_rooms_init(struct gw_rooms *rs, unsigned max);
+
+/* Free every room (their members must be gone or about to be) and the
+ * registry. */
+void gw_rooms_free(struct gw_rooms *rs);
+
+/* The room called name (len bytes, any case), or NULL when there is none
+ * or the name is not a room name. Borrowed until the registry drops it. */
+struct gw_room *gw_rooms_find(const struct gw_rooms *rs, const char *name, size_t len);
+
+/*
+ * The room called name (len bytes), created (spelled as given) when there
+ * is none; at the bound, the empty room least recently active is dropped
+ * first, with its history. Stores the room in *out. Returns GW_ROOM_OK,
+ * GW_ROOM_BAD_NAME, GW_ROOM_FULL (every room has members: nothing
+ * changes) or GW_ROOM_NOMEM.
+ */
+int gw_rooms_open(struct gw_rooms *rs, const char *name, size_t len, struct gw_room **out);
+
+/* Something happened in r (an event, a join): it is the most recently
+ * active room. */
+void gw_room_touch(struct gw_rooms *rs, struct gw_room *r);
+
+/* Members of r (both transports). */
+size_t gw_room_members(const struct gw_room *r);
+
+/* Add p to r's browsers (web) or TCP members; *idx gets its index there.
+ * Returns GW_ROOM_OK or GW_ROOM_NOMEM (p is not added). */
+int gw_room_add(struct gw_room *r, struct gw_part *p, int web, size_t *idx);
+
+/* Remove the member at idx of r's browsers (web) or TCP members. The last
+ * member takes its place: returns that member, whose index is now idx, or
+ * NULL when none moved. */
+struct gw_part *gw_room_del(struct gw_room *r, int web, size_t idx);
+
+/* Strings: a room name as a registry error says it. */
+const char *gw_room_strerror(int status);
+
+#endif /* GW_ROOM_H */
