@@ -99,18 +99,11 @@ static volatile sig_atomic_t stop_signal;
 #define GW_SUBPROTOCOL_V1 "wintalk.v1"
 
 /*
- * The name of the wintalk.v1 entry of the protocol list, in a buffer of our
- * own. libwebsockets 4.1 binds a WebSocket to the first name of the
- * client's Sec-WebSocket-Protocol list that it knows, whatever the order of
- * the server's list, so a client offering "wintalk.v1, wintalk.v2" would
- * get v1; the gateway gives such a client v2. libwebsockets has no public
- * way to choose, but it matches the names right after the upgrade check
- * (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE), in the same call: so that check
- * blanks this name for an upgrade that offers v2 too (then only v2 can
- * match), and the first callback after the match (the WebSocket's filter)
- * and every other upgrade check put it back.
+ * Which of the two a browser gets: libwebsockets 4.1 binds a WebSocket to
+ * the first name in the client's Sec-WebSocket-Protocol list that the
+ * gateway knows, so the client's order decides ("wintalk.v2, wintalk.v1"
+ * gets v2). The page offers wintalk.v2 alone; older pages offer v1 alone.
  */
-static char v1_name[] = GW_SUBPROTOCOL_V1;
 
 /* Connections per address, for --max-per-address: a fixed table of the
  * addresses with connections open. */
@@ -589,25 +582,6 @@ static int header(struct lws *wsi, enum lws_token_indexes t, char *out, int len)
     return lws_hdr_copy(wsi, out, len, t) < 0 ? -1 : 0;
 }
 
-/* Whether the upgrade's Sec-WebSocket-Protocol list names wintalk.v2 (a
- * list too long to read is taken as not naming it). */
-static int offers_v2(struct lws *wsi)
-{
-    static char list[GW_HTTP_HEADER_MAX_BYTES + 1];
-    int n = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL);
-    if (n <= 0 || n >= (int)sizeof list || lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL) < 0)
-        return 0;
-    for (char *tok = list; *tok;) {
-        while (*tok == ',' || *tok == ' ' || *tok == '\t')
-            tok++;
-        size_t len = strcspn(tok, ", \t");
-        if (len == strlen(GW_SUBPROTOCOL_V2) && !memcmp(tok, GW_SUBPROTOCOL_V2, len))
-            return 1;
-        tok += len;
-    }
-    return 0;
-}
-
 /*
  * Same-origin WebSockets by default: a browser's Origin must name this
  * very host and port. Programs that send no Origin at all are let in. An
@@ -665,7 +639,6 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     struct conn *c = user;
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        v1_name[0] = GW_SUBPROTOCOL_V1[0]; /* see v1_name */
         if (app.stopping) {
             app.metrics->rejections[GW_REJ_STOPPING]++;
             return 1;
@@ -1004,7 +977,6 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
             struct http_watch *w = watch_find(wsi);
             if (w)
                 w->wsi = NULL; /* a WebSocket now: keepalive takes over */
-            v1_name[0] = offers_v2(wsi) ? '\0' : GW_SUBPROTOCOL_V1[0]; /* see v1_name */
             return 0;
         }
         peer_name(wsi, peer, sizeof peer);
@@ -1123,7 +1095,7 @@ static const struct lws_protocols http_protocols[] = {
     {"http", cb_http, sizeof(struct http_req), 0, 0, NULL, 0},
     {GW_SUBPROTOCOL_V2, cb_ws, sizeof(struct conn), GW_WS_RX_CHUNK_BYTES, 0, NULL,
      GW_TX_PACKET_MAX_BYTES},
-    {v1_name, cb_ws, sizeof(struct conn), GW_WS_RX_CHUNK_BYTES, 0, NULL,
+    {GW_SUBPROTOCOL_V1, cb_ws, sizeof(struct conn), GW_WS_RX_CHUNK_BYTES, 0, NULL,
      GW_TX_PACKET_MAX_BYTES},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
@@ -1152,7 +1124,6 @@ static void trim_after_burst(void)
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
-    v1_name[0] = GW_SUBPROTOCOL_V1[0]; /* see v1_name */
     gw_hub_set_wall_clock(app.hub, wall_ms(), now_ms());
     gw_hub_tick(app.hub, now_ms());
     http_sweep(now_ms());

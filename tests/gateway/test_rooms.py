@@ -214,7 +214,11 @@ class V1(unittest.TestCase):
             w = old.hello(nick="old")
             self.assertEqual(w["protocol"], "wintalk.v1")
             self.assertIn("last_id", w)
-            new = WsClient(gw.http_port, subprotocol="wintalk.v1, wintalk.v2")
+            # Offering both: the client's order decides.
+            both = WsClient(gw.http_port, subprotocol="wintalk.v1, wintalk.v2")
+            self.assertEqual(both.protocol, "wintalk.v1")
+            both.close()
+            new = WsClient(gw.http_port, subprotocol="wintalk.v2, wintalk.v1")
             self.assertEqual(new.protocol, V2)
             hello2(new, nick="new", rooms={"#lobby": 0, "#dev": 0})
             new.send_json({"type": "say", "room": "#dev", "text": "dev only"})
