@@ -16,10 +16,8 @@
 
 #include "gw_hub.h"
 #include "gw_limits.h"
-#include "gw_limits.h"
+#include "hubtest.h"
 #include "wt_codec.h"
-
-#define T0 1795555200000LL
 
 static int wakes;
 
@@ -39,52 +37,12 @@ static struct gw_hub *hub(unsigned rate)
     return h;
 }
 
-/* Everything waiting for pid, each write followed by '|'. Caller frees. */
-static char *drain(struct gw_hub *h, uint64_t pid)
-{
-    size_t cap = 1 << 20, len = 0;
-    char *out = malloc(cap);
-    struct gw_buf *b;
-    while (gw_hub_take(h, pid, &b) == 1) {
-        while (len + b->len + 2 > cap)
-            out = realloc(out, cap *= 2);
-        memcpy(out + len, gw_buf_bytes(b), b->len);
-        len += b->len;
-        out[len++] = '|';
-        gw_buf_unref(b);
-    }
-    out[len] = '\0';
-    return out;
-}
-
-static void expect(struct gw_hub *h, uint64_t pid, const char *want)
-{
-    char *got = drain(h, pid);
-    if (strcmp(got, want) != 0)
-        fail_msg("participant %llu\n got: %s\nwant: %s", (unsigned long long)pid, got, want);
-    free(got);
-}
-
-static uint64_t tcp(struct gw_hub *h, int64_t now)
-{
-    uint64_t pid;
-    assert_int_equal(gw_hub_connect(h, GW_VIA_TCP, NULL, now, &pid), GW_OK);
-    return pid;
-}
-
-static uint64_t web(struct gw_hub *h, int64_t now, const char *hello)
-{
-    uint64_t pid;
-    assert_int_equal(gw_hub_connect(h, GW_VIA_WEB, NULL, now, &pid), GW_OK);
-    if (hello)
-        assert_int_equal(gw_hub_web_input(h, pid, now, hello, strlen(hello)), GW_OK);
-    return pid;
-}
-
-static void in(struct gw_hub *h, uint64_t pid, int64_t now, const char *s)
-{
-    assert_int_equal(gw_hub_tcp_input(h, pid, now, s, strlen(s)), GW_OK);
-}
+/* The shared helpers of the hub's tests, under this file's short names. */
+#define drain ht_drain
+#define expect ht_expect
+#define tcp ht_tcp
+#define web ht_web
+#define in ht_in
 
 /* Send text as one A frame, its count computed. */
 static void type(struct gw_hub *h, uint64_t pid, int64_t now, const char *text)
