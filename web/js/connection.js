@@ -465,7 +465,7 @@ export class Connection {
     for (const t of taken) t.deliver();
     for (const p of Array.isArray(ev.private) ? ev.private : []) {
       if (p && typeof p === 'object') {
-        this.privateEvent(p, true, typeof p.id === 'number' && p.id > privateBefore && !newIdentity);
+        this.privateEvent(p, true, typeof p.id === 'number' && p.id > privateBefore);
       }
     }
     if (isId(ev.private_id) && ev.private_id > this.privateId) this.privateId = ev.private_id;
