@@ -251,12 +251,17 @@ test('joining and leaving: /join, /part, the × of a room, refusals; #lobby stay
   await side(page, '#full').waitFor({ state: 'detached' });
   await page.locator('#log > li.error', { hasText: 'too many rooms' }).waitFor();
   assert.equal(await page.locator('#conversation-title').textContent(), '#lobby');
-  // The gateway says the page left a room (parted): it goes too.
-  await input.fill('/join #ops');
+  // The gateway shows a room as first spelled; the page follows.
+  await input.fill('/join #OPS');
   await input.press('Enter');
-  const j2 = await waitSent(s, (m) => m.type === 'join' && m.room === '#ops', 'join #ops again');
+  const j2 = await waitSent(s, (m) => m.type === 'join' && m.room === '#OPS', 'join #OPS');
+  assert.equal(await page.locator('#conversation-title').textContent(), '#OPS');
   await s.deliver({ type: 'joined', code: 250, room: '#ops', participants: [ALICE], participants_count: 1,
     history: [], last_id: 0, gap: false, ref: j2.ref });
+  await page.locator('#conversation-title', { hasText: /^#ops$/ }).waitFor();
+  assert.deepEqual(await page.locator('#room-list > li').evaluateAll((lis) => lis.map((li) => li.dataset.room)),
+    ['#lobby', '#ops']);
+  // The gateway says the page left a room (parted): it goes too.
   await s.deliver({ type: 'parted', code: 250, room: '#ops' });
   await side(page, '#ops').waitFor({ state: 'detached' });
   assert.deepEqual(await page.locator('#room-list > li').evaluateAll((lis) => lis.map((li) => li.dataset.room)),

@@ -204,14 +204,20 @@ function showView(key) {
     lastTops.set(log, log.scrollTop);
   }
   ui.jump.hidden = next.stuck || !next.newBelow;
-  ui.title.textContent = next.kind === 'room' ? next.name : `Private with ${next.name}`;
-  ui.input.placeholder = next.kind === 'room'
-    ? `Type here. Others in ${next.name} see it as you type.`
-    : `A private message to ${next.name}. Only they see it.`;
+  renderTitle();
   renderPeople();
   renderSidebar();
   connectedStatus();
   scheduleSave();
+}
+
+/* The pane's title and the box's placeholder name the view on screen. */
+function renderTitle() {
+  const v = views.active;
+  ui.title.textContent = v.kind === 'room' ? v.name : `Private with ${v.name}`;
+  ui.input.placeholder = v.kind === 'room'
+    ? `Type here. Others in ${v.name} see it as you type.`
+    : `A private message to ${v.name}. Only they see it.`;
 }
 
 /* Forgets a view and its lines (showing #lobby if it was on screen). */
@@ -520,7 +526,11 @@ function onWelcome(w) {
 function onJoined(r) {
   takeRoom(r);
   renderSidebar();
-  if (roomViewKey(r.room) === views.activeKey) renderPeople();
+  if (roomViewKey(r.room) === views.activeKey) {
+    // The gateway shows a room as first spelled, whatever the case we asked in.
+    renderTitle();
+    renderPeople();
+  }
   connectedStatus();
   scheduleSave();
 }
