@@ -262,6 +262,7 @@ test('refused rooms: a join refused by ref, a room left out of the welcome', asy
   const r = await feed([
     { join: '#ops' },
     { join: '#full' },
+    { hello: true },
     welcome([roomEntry('#lobby', [], 0), roomEntry('#ops', [], 0)]),
     { type: 'error', code: 452, room: '#full', message: 'too many rooms (at most 20)' },
     { join: '#bad' },
@@ -269,11 +270,34 @@ test('refused rooms: a join refused by ref, a room left out of the welcome', asy
     { type: 'error', code: 501, message: 'not in #x', room: '#x', ref: 2 },
     { hello: true },
   ], { open: true });
-  assert.deepEqual(r.out, ['join true', 'join true', 'welcome #lobby #ops dropped #full', 'error 452 true',
+  assert.deepEqual(r.out, ['join true', 'join true',
+    'hello {"type":"hello","rooms":{"#lobby":0,"#ops":0,"#full":0},"private_id":0,"nick":"me"}',
+    'welcome #lobby #ops dropped #full', 'error 452 true',
     'sent {"type":"join","room":"#bad","last_id":0,"ref":1}', 'join true', 'refused #bad 553',
     'error 501 true',
     `hello {"type":"hello","rooms":{"#lobby":0,"#ops":0},"private_id":0,"epoch":"5eed00000000a001",` +
       `"token":"${'ab'.repeat(16)}","nick":"me"}`]);
+});
+
+test('a room joined or left while the hello is on its way is joined or left after the welcome', async () => {
+  const r = await feed([
+    { join: '#dev' },
+    { hello: true },
+    // The reader acts before the welcome comes back.
+    { join: '#ops' },
+    { part: '#dev' },
+    welcome([roomEntry('#lobby', [], 0), roomEntry('#dev', [msg(1, '#dev')], 1)]),
+    msg(2, '#dev'),
+    { hello: true },
+  ], { open: true });
+  assert.deepEqual(r.out, ['join true',
+    'hello {"type":"hello","rooms":{"#lobby":0,"#dev":0},"private_id":0,"nick":"me"}',
+    'join true', 'part true', 'welcome #lobby',
+    'sent {"type":"part","room":"#dev","ref":1}',
+    'sent {"type":"join","room":"#ops","last_id":0,"ref":2}',
+    `hello {"type":"hello","rooms":{"#lobby":0,"#ops":0},"private_id":0,"epoch":"5eed00000000a001",` +
+      `"token":"${'ab'.repeat(16)}","nick":"me"}`]);
+  assert.deepEqual(r.rooms, ['#lobby', '#ops']);
 });
 
 test('links: only plain http(s) URLs, trailing punctuation left out', async () => {

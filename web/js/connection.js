@@ -119,6 +119,9 @@ export class Connection {
     this.privateSeen = new SeenIds();
     // roomKey -> {name, lastId, askFrom, seen, joined}
     this.rooms = new Map();
+    // The rooms named in the hello on its way (keys), to tell apart after
+    // the welcome a room refused from one joined or left meanwhile.
+    this.helloRooms = new Set();
     this.joinRefs = new Map();
     this.addRoom(LOBBY);
     this.attempt = 0;
@@ -181,6 +184,7 @@ export class Connection {
   helloMessage(fields = {}) {
     const rooms = {};
     for (const r of this.rooms.values()) rooms[r.name] = r.askFrom ?? r.lastId;
+    this.helloRooms = new Set(this.rooms.keys());
     const hello = { type: 'hello', rooms, private_id: this.privateAskFrom ?? this.privateId };
     if (this.epoch) hello.epoch = this.epoch;
     if (this.token) hello.token = this.token;
@@ -450,16 +454,31 @@ export class Connection {
     }
     const entries = (Array.isArray(ev.rooms) ? ev.rooms : [])
       .filter((e) => e && typeof e === 'object' && validRoomName(e.room));
-    const taken = entries.map((e) => this.takeRoom(e, reset));
-    // A room asked for and left out is not joined (an error says why).
+    // A room in the hello that the page left while the hello was on its
+    // way is left now, not shown again.
+    const partNow = [];
+    const kept = entries.filter((e) => {
+      const key = roomKey(e.room);
+      if (this.rooms.has(key) || !this.helloRooms.has(key)) return true;
+      partNow.push(e.room);
+      return false;
+    });
+    const taken = kept.map((e) => this.takeRoom(e, reset));
+    // A room asked for and left out is not joined (an error says why); one
+    // joined after the hello went is asked for now.
     const named = new Set(entries.map((e) => roomKey(e.room)));
     const dropped = [];
+    const joinNow = [];
     for (const [key, r] of this.rooms) {
-      if (!named.has(key) && key !== roomKey(LOBBY)) {
+      if (named.has(key) || key === roomKey(LOBBY)) continue;
+      if (this.helloRooms.has(key)) {
         this.rooms.delete(key);
         dropped.push(r.name);
+      } else {
+        joinNow.push(r);
       }
     }
+    this.helloRooms = new Set();
     const rest = { ...ev, rooms: taken.map((t) => t.room), private: [], restarted: reset, dropped };
     if (this.h.onWelcome) this.h.onWelcome(rest);
     for (const t of taken) t.deliver();
@@ -474,6 +493,11 @@ export class Connection {
     this.early = [];
     for (const item of early) this.dispatch(item);
     this.emitState({ state: 'open' });
+    for (const name of partNow) this.send({ type: 'part', room: name });
+    for (const r of joinNow) {
+      const ref = this.send({ type: 'join', room: r.name, last_id: r.lastId });
+      if (ref) this.joinRefs.set(ref, roomKey(r.name));
+    }
   }
 
   dispatch(ev) {
