@@ -194,7 +194,10 @@ export function renderSideItem(view, { active = false, closable = true } = {}) {
   open.type = 'button';
   open.className = 'side-open';
   if (active) open.setAttribute('aria-current', 'true');
-  open.append(span('side-name', view.name));
+  // A long name is cut short on screen: the whole of it on hover.
+  const name = span('side-name', view.name);
+  name.title = view.name;
+  open.append(name);
   if (view.mention) {
     const mark = span('mention-mark', '@');
     mark.title = 'You were mentioned';
