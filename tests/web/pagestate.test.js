@@ -227,10 +227,18 @@ test('joining and leaving: /join, /part, the × of a room, refusals; #lobby stay
   // Parted before the gateway answered the join: no part is owed for a room never joined.
   assert.equal(await page.locator('#conversation-title').textContent(), '#lobby');
 
+  // Leaving a room with something typed in it owes it no "stopped" (the gateway forgets it).
+  await side(page, '#dev').locator('.side-open').click();
+  await input.pressSequentially('half', { delay: 30 });
+  await waitSent(s, (m) => m.type === 'typing' && m.room === '#dev' && m.text === 'half', 'typing half in #dev');
   await side(page, '#dev').locator('.side-close').click();
   await side(page, '#dev').waitFor({ state: 'detached' });
   const part = await lastSent(s, 'part');
   assert.deepEqual({ ...part, ref: 0 }, { type: 'part', room: '#dev', ref: 0 });
+  await page.waitForTimeout(400);
+  const afterPart = (await s.sent()).slice((await s.sent()).findIndex((m) => m.type === 'part'));
+  assert.deepEqual(afterPart.filter((m) => m.room === '#dev').map((m) => m.type), ['part']);
+  assert.equal(await input.inputValue(), '');
 
   await input.fill('/part');
   await input.press('Enter');

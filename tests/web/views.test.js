@@ -244,6 +244,25 @@ test('typing goes to the room it is typed in; leaving a room clears it there, on
   assert.deepEqual(sent, ['#lobby:hel', '#lobby:hello', '#lobby:', '#dev:x', '#lobby:hello', '#lobby:']);
 });
 
+test('a room left is owed no "stopped": the gateway forgot our text there', async () => {
+  const sent = await page.evaluate(async () => {
+    const { TypingSender } = await import('/js/typing.js');
+    const out = [];
+    const t = new TypingSender((room, text) => {
+      out.push(`${room}:${text}`);
+      return true;
+    }, 0);
+    t.update('#DEV', 'half a line');
+    t.forget('#dev'); // left (the gateway spells it #dev)
+    t.update('#dev', ''); // the page turns away from the room it left
+    t.update('#lobby', 'x');
+    t.forget('#dev'); // another room: no change
+    t.update('#lobby', '');
+    return out;
+  });
+  assert.deepEqual(sent, ['#DEV:half a line', '#lobby:x', '#lobby:']);
+});
+
 test('the stored session is read back checked: garbage is left out, never thrown', async () => {
   const r = await page.evaluate(async () => {
     const { loadSession, saveSession } = await import('/js/store.js');

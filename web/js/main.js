@@ -222,7 +222,10 @@ function renderTitle() {
 
 /* Forgets a view and its lines (showing #lobby if it was on screen). */
 function removeView(key) {
-  if (key === LOBBY_KEY || !views.get(key)) return;
+  const v = views.get(key);
+  if (key === LOBBY_KEY || !v) return;
+  // A room left forgets what we were typing there: nothing to clear.
+  if (v.kind === 'room') typing.forget(v.name);
   if (views.activeKey === key) showView(LOBBY_KEY);
   views.remove(key);
   dropOrphanLogs();

@@ -7,7 +7,11 @@
 // more than 4 updates a second. A browser has one typing text at a time,
 // in one room: typing in another room clears it in the previous one.
 
+import { roomKey } from './connection.js';
+
 export const TYPING_INTERVAL_MS = 250;
+
+const sameRoom = (a, b) => a !== null && b !== null && roomKey(a) === roomKey(b);
 
 export class TypingSender {
   /* send(room, text) delivers one update and returns false if it could not. */
@@ -47,13 +51,19 @@ export class TypingSender {
     const last = this.lastSent;
     // Nothing shown anywhere, or the same thing in the same room: nothing to say.
     if (p.text === '' && last.text === '') return;
-    if (p.text === last.text && p.room === last.room) return;
+    if (p.text === last.text && sameRoom(p.room, last.room)) return;
     // Stopping is said in the room where the text was shown.
     const room = p.text === '' ? last.room : p.room;
     if (this.sendFn(room, p.text)) {
       this.lastSent = { room, text: p.text };
       this.lastSentAt = performance.now();
     }
+  }
+
+  /* The page left `room`: the gateway forgot our text there, so nothing is owed to it. */
+  forget(room) {
+    if (this.pending !== null && sameRoom(this.pending.room, room)) this.pending = { room: null, text: '' };
+    if (sameRoom(this.lastSent.room, room)) this.lastSent = { room: null, text: '' };
   }
 
   /* After a reconnect the gateway knows no draft of ours. */
