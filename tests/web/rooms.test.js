@@ -23,7 +23,10 @@ let carol; // the WINTALK peer
 // Leaving a page (a reload, a cut) makes the browser log the socket's end.
 const realProblems = (p) => p.problems.filter((x) => !/WebSocket|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION/.test(x));
 
-/* The lines of a room or conversation, on screen or not. */
+/* The lines of a room or conversation, on screen or not. A room that is not
+   on screen keeps its log in the page, hidden: wait for its lines to be there
+   (kept), not to be visible. */
+const kept = { state: 'attached' };
 const inView = (p, key) => p.page.locator(`#logs > ol[data-key="${key}"] > li`);
 const inRoom = (p, room, text) => inView(p, `room:${room.toLowerCase()}`).filter({ hasText: text });
 const onScreen = (p, text) => p.page.locator('#log > li', { hasText: text });
@@ -79,7 +82,7 @@ test('a page and a WINTALK peer move to a second room; each room keeps its lines
   await alice.page.locator('#people li', { hasText: 'carol' }).waitFor();
   await alice.page.locator('#status', { hasText: '#dev · 2 here' }).waitFor();
   // In the lobby carol left this room (not the chat).
-  await inRoom(alice, '#lobby', /carol left this room/).waitFor();
+  await inRoom(alice, '#lobby', /carol left this room/).waitFor(kept);
   await bob.page.locator('#log > li', { hasText: /carol left this room/ }).waitFor();
   assert.equal(await bob.page.locator('#people li', { hasText: 'carol' }).count(), 0);
 
@@ -88,7 +91,7 @@ test('a page and a WINTALK peer move to a second room; each room keeps its lines
   await say(alice, 'alice answers in dev');
   await carol.waitForText('alice: alice answers in dev\r\n');
   await say(bob, 'bob stays in the lobby');
-  await inRoom(alice, '#lobby', 'bob stays in the lobby').waitFor();
+  await inRoom(alice, '#lobby', 'bob stays in the lobby').waitFor(kept);
 
   assert.equal(await inRoom(alice, '#lobby', /hola from WinTalk|alice answers/).count(), 0);
   assert.equal(await onScreen(alice, 'bob stays in the lobby').count(), 0);
@@ -129,6 +132,8 @@ test('unread counts and mention marks follow what the reader has not looked at',
   await side(alice, '#lobby').locator('.unread').waitFor({ state: 'detached' });
   await say(bob, 'one for the count');
   await say(bob, 'malice is not a mention');
+  // bob's lines and carol's come on two sockets: carol speaks after bob's are in.
+  await onScreen(bob, 'malice is not a mention').waitFor();
   await carol.sayLine('from carol in dev');
   await side(alice, '#dev').locator('.unread', { hasText: '3' }).waitFor();
   assert.equal(await side(alice, '#dev').locator('.mention-mark').count(), 0);
@@ -194,11 +199,14 @@ test('leaving a room with its × or /part, joining again; #lobby stays', { timeo
   await side(bob, '#dev').locator('.side-close').click();
   await side(bob, '#dev').waitFor({ state: 'detached' });
   await title(bob).filter({ hasText: /^#lobby$/ }).waitFor();
-  await inRoom(alice, '#dev', /bob left this room/).waitFor();
+  await inRoom(alice, '#dev', /bob left this room/).waitFor(kept);
   assert.equal(await side(bob, '#lobby').locator('.side-close').count(), 0);
 
   await say(bob, '/part');
   await onScreen(bob, 'Everyone stays in #lobby').waitFor();
+  // A refused command stays in the box, to be mended or cleared.
+  assert.equal(await bob.page.locator('#input').inputValue(), '/part');
+  await bob.page.locator('#input').fill('');
   await bob.page.locator('#join-input').fill('no way');
   await bob.page.locator('#join-input').press('Enter');
   await bob.page.locator('#join-error', { hasText: 'A room name is #' }).waitFor();
@@ -239,7 +247,7 @@ test('a reload brings back every room and private conversation, and the token st
   await carol.sayLine('/msg alice after your reload');
   await privateItem(alice, 'carol').locator('.unread', { hasText: '1' }).waitFor();
   await carol.sayLine('dev after the reload');
-  await inRoom(alice, '#dev', 'dev after the reload').waitFor();
+  await inRoom(alice, '#dev', 'dev after the reload').waitFor(kept);
 
   const session = JSON.parse(await alice.page.evaluate(() => localStorage.getItem('wintalk.session')));
   assert.match(session.token, /^[0-9a-f]{32}$/);
@@ -269,7 +277,7 @@ test('a page whose network path dies silently misses nothing in any room or conv
       await onScreen(bob, lobbyLines.at(-1)).waitFor();
       devLines.push(`dev while away ${i}`);
       await carol.sayLine(devLines.at(-1));
-      await inRoom(alice, '#dev', devLines.at(-1)).waitFor();
+      await inRoom(alice, '#dev', devLines.at(-1)).waitFor(kept);
     }
     await carol.sayLine('/msg victim private while away');
     await carol.waitForText('* you -> victim: private while away');
@@ -279,8 +287,8 @@ test('a page whose network path dies silently misses nothing in any room or conv
 
     cutter.restore();
     await waitConnected(victim.page, 30000);
-    await inRoom(victim, '#lobby', lobbyLines.at(-1)).waitFor();
-    await inRoom(victim, '#dev', devLines.at(-1)).waitFor();
+    await inRoom(victim, '#lobby', lobbyLines.at(-1)).waitFor(kept);
+    await inRoom(victim, '#dev', devLines.at(-1)).waitFor(kept);
     for (const [room, lines] of [['#lobby', lobbyLines], ['#dev', devLines]]) {
       const got = (await inView(victim, `room:${room}`).allTextContents()).filter((t) => / while away \d/.test(t))
         .map((t) => t.match(/\w+ while away \d/)[0]);
@@ -359,8 +367,8 @@ test('a restarted gateway: every room says so, and the page carries on in each',
   await stopGateway(gw);
   gw = await startGateway({ name: 'rooms-gateway-2', ports: { http: httpPort, tcp: tcpPort } });
   await waitConnected(alice.page, 40000);
-  await inRoom(alice, '#lobby', 'gateway has restarted').waitFor();
-  await inRoom(alice, '#dev', 'gateway has restarted').waitFor();
+  await inRoom(alice, '#lobby', 'gateway has restarted').waitFor(kept);
+  await inRoom(alice, '#dev', 'gateway has restarted').waitFor(kept);
   for (const room of ['#lobby', '#dev']) {
     assert.equal(await inRoom(alice, room, 'gateway has restarted').count(), 1, room);
   }
@@ -369,7 +377,7 @@ test('a restarted gateway: every room says so, and the page carries on in each',
   await carol.sayLine('/join #dev');
   await carol.waitForText('* you are in #dev (');
   await carol.sayLine('dev after the restart');
-  await inRoom(alice, '#dev', 'dev after the restart').waitFor();
+  await inRoom(alice, '#dev', 'dev after the restart').waitFor(kept);
   assert.equal(await inRoom(alice, '#dev', 'dev after the restart').count(), 1);
   await show(alice, '#dev');
   await say(alice, 'alice is back in dev');
