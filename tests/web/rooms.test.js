@@ -333,6 +333,9 @@ test('screenshots; phone width: the sidebar is a drawer with the unread total', 
     await show(alice, '#lobby');
     await say(bob, 'Hola, ¿qué tal? 😀');
     await carol.sayLine('/msg alice see you in #dev');
+    await privateItem(alice, 'carol').locator('.unread', { hasText: '2' }).waitFor();
+    await carol.sayLine('alice: the build is green');
+    await side(alice, '#dev').locator('.mention-mark').waitFor();
     await carol.type('and I am typing this right n');
     await alice.page.locator('#input').fill('a draft of my own');
     await alice.page.screenshot({ path: path.join(dir, 'rooms-desktop.png') });
@@ -342,6 +345,9 @@ test('screenshots; phone width: the sidebar is a drawer with the unread total', 
     await alice.page.emulateMedia({ colorScheme: 'dark' });
     await alice.page.screenshot({ path: path.join(dir, 'rooms-desktop-dark.png') });
     await alice.page.emulateMedia({ colorScheme: 'light' });
+    await showPrivate(alice, 'carol');
+    await onScreen(alice, 'carol: see you in #dev').waitFor();
+    await alice.page.screenshot({ path: path.join(dir, 'rooms-desktop-private.png') });
 
     await phone.page.screenshot({ path: path.join(dir, 'rooms-phone.png') });
     await phone.page.locator('#rooms-toggle').click();
