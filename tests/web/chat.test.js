@@ -44,7 +44,7 @@ test('everyone sees who is here and where each is from', async () => {
     assert.ok(people.some((t) => t.includes('carol') && t.includes('WINTALK')), people.join('|'));
   }
   const status = await alice.page.locator('#status').textContent();
-  assert.match(status, /^Connected as alice · 3 here$/);
+  assert.match(status, /^Connected as alice · #lobby · 3 here$/);
 });
 
 test('three-way chat: each sees the others\' lines', async () => {
@@ -211,7 +211,7 @@ test('a first visit with a taken nick joins as a guest and asks for another', as
   await page.locator('#nick-input').press('Enter');
   // Refused plainly, in the dialog, while already in the room as a guest.
   await page.locator('#nick-error', { hasText: /taken/i }).waitFor();
-  await page.locator('#status', { hasText: /^Connected as guest-\d+ · 4 here$/ }).waitFor();
+  await page.locator('#status', { hasText: /^Connected as guest-\d+ · #lobby · 4 here$/ }).waitFor();
   await page.locator('#nick-input').fill('dave');
   await page.locator('#nick-input').press('Enter');
   await page.locator('#status', { hasText: 'Connected as dave' }).waitFor();

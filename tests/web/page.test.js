@@ -31,7 +31,7 @@ test('the page loads under the gateway\'s CSP and logs no errors', async () => {
   assert.match(csp, /style-src 'self'/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
   // The modules ran (the page connected), the style sheet applied.
-  assert.match(await p.page.locator('#status').textContent(), /^Connected as csp · 1 here$/);
+  assert.match(await p.page.locator('#status').textContent(), /^Connected as csp · #lobby · 1 here$/);
   const bg = await p.page.evaluate(() => getComputedStyle(document.querySelector('.conversation')).borderTopStyle);
   assert.equal(bg, 'solid');
   // Every resource the page loads comes with the same policy and no inline code.

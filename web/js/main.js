@@ -1,20 +1,25 @@
-// main.js: the WinTalk page. The conversation on top, your text below, a
-// status line at the bottom, and who is here with what they are typing.
+// main.js: the WinTalk page. The rooms and private conversations in a
+// sidebar; the one on screen with its conversation on top, your text below,
+// a status line at the bottom, and who is here with what they are typing.
 //
-// The connection (connection.js) delivers each room event once; this module
-// keeps the participants, draws the panes and handles the composer and the
-// nick dialog. Text from others only ever reaches the page through
-// render.js, as text.
+// The connection (connection.js) delivers each event once; the views
+// (views.js) keep, as plain state, which room is on screen and each one's
+// unread count, mention mark, draft and scroll position; this module draws
+// them and handles the composer, the sidebar and the nick dialog. Text from
+// others only ever reaches the page through render.js, as text.
 
-import { Connection } from './connection.js';
-import { renderEvent, viaLabel } from './render.js';
+import { Connection, LOBBY, nickKey, roomKey, validRoomName } from './connection.js';
+import { renderEvent, createLog, renderSideItem, renderPerson, renderDraft } from './render.js';
 import { TypingSender } from './typing.js';
-import { loadNick, saveNick, loadKey, saveKey } from './store.js';
+import { Views, LOBBY_KEY, roomViewKey, privateViewKey, pageCommand } from './views.js';
+import { loadNick, saveNick, loadKey, saveKey, loadSession, saveSession } from './store.js';
 
-// The conversation keeps this many lines; older ones leave the page.
+// Each conversation keeps this many lines; older ones leave the page.
 const LOG_LINES_MAX = 1000;
 // Remembered says, to put a refused line back in the box.
 const PENDING_SAYS_MAX = 20;
+// Remembered refs of commands, to show their answers where they were asked.
+const REF_VIEWS_MAX = 50;
 // A remembered nick refused at hello is asked for again this many times
 // (after 1, 2, 4 s) before the page asks the reader: after a reload or a
 // dropped connection the gateway may not yet have seen our old one go.
@@ -24,11 +29,21 @@ const BOTTOM_SLACK_PX = 24;
 // What a nick may be (docs/protocol.md, /nick).
 const NICK_RE = /^\p{L}[\p{L}\p{N}_.-]*$/u;
 const NICK_MAX = 24;
+// The session (rooms, ids, token) is written at most this often, and when
+// the page is hidden or goes away.
+const SAVE_DELAY_MS = 300;
+// Below this width the sidebar is a drawer (the same width as in app.css).
+const PHONE_QUERY = '(max-width: 40rem)';
+
+const RESTART_NOTE = 'The gateway has restarted: earlier history was reset, and what was said before it may be missing.';
+const GAP_NOTE = 'Some messages from while you were away are no longer kept and are missing.';
+const ROOM_RULES = 'A room name is # and 1 to 32 letters, digits, - _ or . (for example #dev).';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   app: $('app'),
-  log: $('log'),
+  logs: $('logs'),
+  title: $('conversation-title'),
   jump: $('jump'),
   drafts: $('drafts'),
   people: $('people'),
@@ -36,6 +51,16 @@ const ui = {
   peopleCount: $('people-count'),
   myNick: $('my-nick'),
   changeNick: $('change-nick'),
+  sidebar: $('sidebar'),
+  roomsToggle: $('rooms-toggle'),
+  roomsBadge: $('rooms-badge'),
+  backdrop: $('drawer-backdrop'),
+  roomList: $('room-list'),
+  privateList: $('private-list'),
+  privateHint: $('private-hint'),
+  joinForm: $('join-form'),
+  joinInput: $('join-input'),
+  joinError: $('join-error'),
   form: $('compose'),
   input: $('input'),
   status: $('status'),
@@ -58,8 +83,8 @@ const state = {
   me: null, // {pid, nick, via} once welcomed
   wantedNick: loadNick(), // the nick to ask for in hello
   key: loadKey(),
-  people: new Map(), // pid -> {pid, nick, via, typing}
-  pendingSays: new Map(), // ref -> text
+  pendingSays: new Map(), // ref -> {text, key}: says and private messages not yet seen back
+  refViews: new Map(), // ref -> view key where what the ref asked was typed
   nickRef: 0, // ref of a nick change asked from the dialog
   dialogMode: 'join', // 'join' (before joining) or 'change' (while connected)
   wasWelcomed: false, // welcomed at least once: a later hello is a reconnect
@@ -68,124 +93,318 @@ const state = {
   nickRetrying: false, // asking again for a remembered nick that was refused
   nickTimer: null,
   helloRefusal: null, // why the gateway refused the nick in our hello
-  stuck: true, // the conversation follows new lines
   countdown: null,
+  saveTimer: null,
 };
 
-/* ---------- the conversation ---------- */
+const views = new Views();
+const logs = new Map(); // view key -> its <ol>
+const lastTops = new WeakMap(); // <ol> -> its scrollTop when last looked at
 
-function atBottom() {
-  const el = ui.log;
-  return el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK_PX;
+/* ---------- the conversations ---------- */
+
+function atBottom(log) {
+  return log.scrollHeight - log.scrollTop - log.clientHeight <= BOTTOM_SLACK_PX;
 }
 
-function toBottom() {
-  ui.log.scrollTop = ui.log.scrollHeight;
-  ui.jump.hidden = true;
+function toBottom(log) {
+  log.scrollTop = log.scrollHeight;
+  lastTops.set(log, log.scrollTop);
 }
 
-function addLine(li) {
-  if (!li) return;
-  ui.log.append(li);
-  while (ui.log.childElementCount > LOG_LINES_MAX) ui.log.firstElementChild.remove();
-  if (state.stuck) toBottom();
-  else ui.jump.hidden = false;
-}
-
-function note(text) {
-  addLine(renderEvent({ type: 'note', text }, null));
-}
-
-// Only the reader scrolling up unsticks the conversation: the pane also
-// scrolls when it changes size (drafts come and go), and that must not.
-let lastScrollTop = 0;
-ui.log.addEventListener('scroll', () => {
-  const top = ui.log.scrollTop;
-  if (atBottom()) {
-    state.stuck = true;
-    ui.jump.hidden = true;
-  } else if (top < lastScrollTop) {
-    state.stuck = false;
+/* The log of a view, made when first needed. */
+function logOf(view) {
+  let log = logs.get(view.key);
+  if (!log) {
+    log = createLog(view.kind === 'room' ? `Conversation in ${view.name}` : `Private conversation with ${view.name}`);
+    log.dataset.key = view.key;
+    log.hidden = true;
+    watchScroll(log, view.key);
+    ui.logs.append(log);
+    logs.set(view.key, log);
   }
-  lastScrollTop = top;
-});
+  return log;
+}
+
+// Only the reader scrolling up unsticks a conversation: the pane also
+// scrolls when it changes size (drafts come and go), and that must not.
+function watchScroll(log, key) {
+  log.addEventListener('scroll', () => {
+    const v = views.get(key);
+    if (!v || views.activeKey !== key || log.hidden) return;
+    const top = log.scrollTop;
+    if (atBottom(log)) {
+      v.stuck = true;
+      v.newBelow = false;
+      ui.jump.hidden = true;
+    } else if (top < (lastTops.get(log) ?? 0)) {
+      v.stuck = false;
+    }
+    lastTops.set(log, top);
+  });
+}
+
+function addLine(view, li) {
+  if (!li) return;
+  const log = logOf(view);
+  log.append(li);
+  while (log.childElementCount > LOG_LINES_MAX) log.firstElementChild.remove();
+  if (view.stuck) {
+    if (view.key === views.activeKey) toBottom(log);
+  } else {
+    view.newBelow = true;
+    if (view.key === views.activeKey) ui.jump.hidden = false;
+  }
+}
+
+function note(text, view = views.active) {
+  addLine(view, renderEvent({ type: 'note', text }));
+}
+
 ui.jump.addEventListener('click', () => {
-  state.stuck = true;
-  toBottom();
-  ui.log.focus();
+  const v = views.active;
+  const log = logOf(v);
+  v.stuck = true;
+  v.newBelow = false;
+  toBottom(log);
+  ui.jump.hidden = true;
+  log.focus();
 });
 // The pane changes size when drafts come and go or the window turns:
 // a reader at the bottom stays there.
 new ResizeObserver(() => {
-  if (state.stuck) toBottom();
-}).observe(ui.log);
+  if (views.active.stuck) toBottom(logOf(views.active));
+}).observe(ui.logs);
+
+/*
+ * Puts a view on screen: the one it replaces keeps its draft and scroll
+ * position, and its room no longer sees what we were typing there.
+ */
+function showView(key) {
+  const next = views.get(key);
+  if (!next) return;
+  const cur = views.active;
+  if (cur !== next) {
+    const curLog = logOf(cur);
+    views.switchTo(key, { draft: ui.input.value, scrollTop: curLog.scrollTop, stuck: cur.stuck });
+    curLog.hidden = true;
+    curLog.removeAttribute('id');
+    if (cur.kind === 'room') typing.update(cur.name, '');
+    ui.input.value = next.draft;
+  } else {
+    views.switchTo(key);
+  }
+  const log = logOf(next);
+  log.id = 'log';
+  log.hidden = false;
+  if (next.stuck) {
+    toBottom(log);
+  } else {
+    log.scrollTop = next.scrollTop;
+    lastTops.set(log, log.scrollTop);
+  }
+  ui.jump.hidden = next.stuck || !next.newBelow;
+  renderTitle();
+  renderPeople();
+  renderSidebar();
+  connectedStatus();
+  scheduleSave();
+}
+
+/* The pane's title and the box's placeholder name the view on screen. */
+function renderTitle() {
+  const v = views.active;
+  ui.title.textContent = v.kind === 'room' ? v.name : `Private with ${v.name}`;
+  ui.input.placeholder = v.kind === 'room'
+    ? `Type here. Others in ${v.name} see it as you type.`
+    : `A private message to ${v.name}. Only they see it.`;
+}
+
+/* Forgets a view and its lines (showing #lobby if it was on screen). */
+function removeView(key) {
+  const v = views.get(key);
+  if (key === LOBBY_KEY || !v) return;
+  // A room left forgets what we were typing there: nothing to clear.
+  if (v.kind === 'room') typing.forget(v.name);
+  if (views.activeKey === key) showView(LOBBY_KEY);
+  views.remove(key);
+  dropOrphanLogs();
+  renderSidebar();
+  scheduleSave();
+}
+
+/* Logs whose view is gone (left, closed, or the oldest conversation past the limit). */
+function dropOrphanLogs() {
+  for (const [key, log] of logs) {
+    if (!views.get(key)) {
+      log.remove();
+      logs.delete(key);
+    }
+  }
+}
+
+function joinRoom(name) {
+  const key = roomViewKey(name);
+  if (!views.get(key)) {
+    conn.join(name);
+    logOf(views.addRoom(name));
+  }
+  showView(key);
+}
+
+function leaveRoom(name) {
+  if (roomKey(name) === roomKey(LOBBY)) return;
+  conn.part(name);
+  removeView(roomViewKey(name));
+}
+
+function openPrivate(nick) {
+  const v = views.addPrivate(nick);
+  dropOrphanLogs();
+  logOf(v);
+  showView(v.key);
+  return v;
+}
+
+/* ---------- the sidebar ---------- */
+
+/* Replaces a list's items, keeping the keyboard focus on the same button. */
+function replaceKeepingFocus(list, items, attr) {
+  const f = document.activeElement;
+  let keep = null;
+  if (f && f !== list && list.contains(f)) {
+    const li = f.closest('li');
+    keep = li ? { id: li.dataset[attr], cls: f.className } : null;
+  }
+  list.replaceChildren(...items);
+  if (!keep) return;
+  const li = items.find((x) => x.dataset[attr] === keep.id);
+  const el = li && [...li.querySelectorAll('button')].find((b) => b.className === keep.cls);
+  if (el) el.focus();
+}
+
+function renderSidebar() {
+  const item = (v) => renderSideItem(v, { active: v.key === views.activeKey, closable: v.key !== LOBBY_KEY });
+  replaceKeepingFocus(ui.roomList, views.rooms().map(item), 'key');
+  const privates = views.privates();
+  replaceKeepingFocus(ui.privateList, privates.map(item), 'key');
+  ui.privateHint.hidden = privates.length > 0;
+  const t = views.totals();
+  ui.roomsBadge.textContent = t.unread > 0 ? (t.unread > 999 ? '999+' : String(t.unread)) : '@';
+  ui.roomsBadge.hidden = t.unread === 0 && !t.mention;
+  ui.roomsBadge.classList.toggle('mention', t.mention);
+  ui.roomsToggle.setAttribute('aria-label', t.unread > 0 ? `Rooms, ${t.unread} unread` : 'Rooms');
+  document.title = t.unread > 0 ? `(${t.unread}) WinTalk` : 'WinTalk';
+}
+
+function onSideClick(e) {
+  const btn = e.target.closest('button');
+  const li = btn && btn.closest('li.side-item');
+  if (!li) return;
+  const v = views.get(li.dataset.key);
+  if (!v) return;
+  if (btn.classList.contains('side-close')) {
+    if (v.kind === 'room') leaveRoom(v.name);
+    else removeView(v.key);
+    return;
+  }
+  showView(v.key);
+  if (closeDrawer()) ui.input.focus();
+}
+ui.roomList.addEventListener('click', onSideClick);
+ui.privateList.addEventListener('click', onSideClick);
+
+ui.joinForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  let name = ui.joinInput.value.trim();
+  if (name === '') return;
+  if (!name.startsWith('#')) name = '#' + name;
+  if (!validRoomName(name)) {
+    ui.joinError.textContent = ROOM_RULES;
+    return;
+  }
+  ui.joinError.textContent = '';
+  ui.joinInput.value = '';
+  joinRoom(name);
+  if (closeDrawer()) ui.input.focus();
+});
+ui.joinInput.addEventListener('input', () => {
+  ui.joinError.textContent = '';
+});
+
+/* On a phone the sidebar is a drawer. */
+const phone = window.matchMedia(PHONE_QUERY);
+
+function openDrawer() {
+  ui.app.classList.add('drawer-open');
+  ui.roomsToggle.setAttribute('aria-expanded', 'true');
+  ui.backdrop.hidden = false;
+  const current = ui.sidebar.querySelector('.side-item.active .side-open') ?? ui.sidebar.querySelector('button');
+  if (current) current.focus();
+}
+
+/* Closes the drawer; returns true if it was open. */
+function closeDrawer() {
+  if (!ui.app.classList.contains('drawer-open')) return false;
+  ui.app.classList.remove('drawer-open');
+  ui.roomsToggle.setAttribute('aria-expanded', 'false');
+  ui.backdrop.hidden = true;
+  return true;
+}
+
+ui.roomsToggle.addEventListener('click', () => {
+  if (!closeDrawer()) openDrawer();
+});
+ui.backdrop.addEventListener('click', () => closeDrawer());
+ui.sidebar.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && closeDrawer()) ui.roomsToggle.focus();
+});
+phone.addEventListener('change', () => closeDrawer());
 
 /* ---------- who is here, and what they are typing ---------- */
 
+function hereCount(v) {
+  // In a crowd the gateway lists only some participants, and counts them all.
+  return Math.max(v.people.size, Number.isSafeInteger(v.count) ? v.count : 0);
+}
+
 function renderPeople() {
-  const items = [...state.people.values()].sort((a, b) =>
+  const v = views.active;
+  if (v.kind !== 'room') {
+    ui.people.replaceChildren();
+    ui.peopleCount.textContent = `Private with ${v.name}`;
+    renderDrafts();
+    return;
+  }
+  const myPid = state.me ? state.me.pid : null;
+  const items = [...v.people.values()].sort((a, b) =>
     a.nick.localeCompare(b.nick, undefined, { sensitivity: 'base' }));
-  const lis = items.map((p) => {
-    const li = document.createElement('li');
-    li.className = 'person';
-    if (state.me && p.pid === state.me.pid) li.classList.add('mine');
-    const nick = document.createElement('span');
-    nick.className = 'nick';
-    nick.textContent = p.nick;
-    const via = document.createElement('span');
-    via.className = 'via via-' + (p.via === 'tcp' ? 'tcp' : 'web');
-    via.textContent = viaLabel(p.via);
-    li.append(nick, ' ', via);
-    if (state.me && p.pid === state.me.pid) {
-      const you = document.createElement('span');
-      you.className = 'you';
-      you.textContent = '(you)';
-      li.append(' ', you);
-    }
-    if (p.typing) {
-      const t = document.createElement('span');
-      t.className = 'is-typing';
-      t.textContent = 'typing…';
-      li.append(' ', t);
-    }
-    return li;
-  });
-  ui.people.replaceChildren(...lis);
-  const n = state.people.size;
+  replaceKeepingFocus(ui.people, items.map((p) => renderPerson(p, { mine: p.pid === myPid })), 'pid');
+  const n = hereCount(v);
   ui.peopleCount.textContent = n === 1 ? '1 here' : `${n} here`;
   renderDrafts();
 }
 
 function renderDrafts() {
+  const v = views.active;
   const divs = [];
-  for (const p of state.people.values()) {
-    if (!p.typing || (state.me && p.pid === state.me.pid)) continue;
-    const div = document.createElement('div');
-    div.className = 'draft';
-    div.dataset.pid = String(p.pid);
-    const nick = document.createElement('span');
-    nick.className = 'nick';
-    if (p.via === 'tcp') nick.classList.add('via-tcp');
-    nick.textContent = p.nick;
-    const text = document.createElement('span');
-    text.className = 'text';
-    text.textContent = p.typing;
-    const caret = document.createElement('span');
-    caret.className = 'caret';
-    caret.setAttribute('aria-hidden', 'true');
-    div.append(nick, ': ', text, caret);
-    divs.push(div);
+  if (v.kind === 'room') {
+    for (const p of v.people.values()) {
+      if (!p.typing || (state.me && p.pid === state.me.pid)) continue;
+      divs.push(renderDraft(p));
+    }
   }
   ui.drafts.replaceChildren(...divs);
   ui.drafts.hidden = divs.length === 0;
 }
 
-function setTyping(pid, text) {
-  const p = state.people.get(pid);
-  if (!p || p.typing === text) return;
-  p.typing = text;
-  renderPeople();
-}
+ui.people.addEventListener('click', (e) => {
+  const btn = e.target.closest('button.person-open');
+  const li = btn && btn.closest('li');
+  const v = views.active;
+  const p = li && v.people.get(Number(li.dataset.pid));
+  if (p) openPrivate(p.nick);
+});
 
 /* ---------- status line ---------- */
 
@@ -197,9 +416,10 @@ function setStatus(text, offline, countdown = '') {
 }
 
 function connectedStatus() {
-  if (!state.me) return;
-  const n = state.people.size;
-  setStatus(`Connected as ${state.me.nick} · ${n} here`, false);
+  if (!state.me || !conn.isOpen) return;
+  const v = views.active;
+  const where = v.kind === 'room' ? `${v.name} · ${hereCount(v)} here` : `private with ${v.name}`;
+  setStatus(`Connected as ${state.me.nick} · ${where}`, false);
 }
 
 function stopCountdown() {
@@ -245,7 +465,9 @@ function lostConnection() {
   clearTimeout(state.nickTimer);
   state.nickRetrying = false;
   // Others' drafts are stale until the next welcome tells them again.
-  for (const p of state.people.values()) p.typing = '';
+  for (const v of views.rooms()) {
+    for (const p of v.people.values()) p.typing = '';
+  }
   ui.app.classList.add('offline');
   renderPeople();
 }
@@ -258,83 +480,180 @@ window.addEventListener('online', () => conn.retryNow());
 
 /* ---------- the gateway's events ---------- */
 
+/* A room as the welcome or a joined reply tells it: who is there, and what happened. */
+function takeRoom(r) {
+  const v = views.addRoom(r.room);
+  v.name = r.room;
+  logOf(v);
+  v.people = new Map();
+  for (const p of r.participants) {
+    if (!p || typeof p !== 'object') continue;
+    v.people.set(p.pid, { pid: p.pid, nick: String(p.nick), via: p.via, typing: String(p.typing ?? '') });
+  }
+  const me = state.me;
+  if (me && !v.people.has(me.pid)) v.people.set(me.pid, { pid: me.pid, nick: me.nick, via: me.via, typing: '' });
+  v.count = r.participants_count;
+  if (r.restarted) note(RESTART_NOTE, v);
+  else if (r.gap) note(GAP_NOTE, v);
+}
+
 function onWelcome(w) {
   const firstTime = !state.wasWelcomed;
   state.wasWelcomed = true;
-  state.me = w.you;
-  state.people.clear();
-  for (const p of w.participants || []) {
-    state.people.set(p.pid, { pid: p.pid, nick: String(p.nick), via: p.via, typing: p.typing || '' });
+  state.me = { pid: w.you.pid, nick: String(w.you.nick), via: w.you.via };
+  typing.reset();
+  const here = new Set();
+  for (const r of w.rooms) {
+    takeRoom(r);
+    here.add(roomViewKey(r.room));
   }
-  if (!state.people.has(w.you.pid)) state.people.set(w.you.pid, { ...w.you, typing: '' });
-  ui.myNick.textContent = w.you.nick;
+  // Rooms asked for and left out: an error about each follows.
+  for (const v of views.rooms()) {
+    if (!here.has(v.key)) removeView(v.key);
+  }
+  ui.myNick.textContent = state.me.nick;
   ui.app.classList.remove('offline');
-  renderPeople();
   const refusal = state.helloRefusal;
   state.helloRefusal = null;
-  if (state.wantedNick && w.you.nick !== state.wantedNick) {
+  if (state.wantedNick && state.me.nick !== state.wantedNick) {
     nickRefusedAtHello(refusal || `"${state.wantedNick}" was not given to you`);
   } else if (state.wantedNick) {
-    saveNick(w.you.nick);
+    saveNick(state.me.nick);
     state.nickTyped = false;
     state.nickHeld = 0;
   }
-  if (w.restarted) {
-    note('The gateway has restarted: earlier history was reset, and what was said before it may be missing.');
-  } else if (w.gap) {
-    note('Some messages from while you were away are no longer kept and are missing.');
-  }
+  showView(views.activeKey);
   if (firstTime) ui.input.focus();
 }
 
-function onEvent(ev) {
-  const p = state.people.get(ev.pid);
+function onJoined(r) {
+  takeRoom(r);
+  renderSidebar();
+  if (roomViewKey(r.room) === views.activeKey) {
+    // The gateway shows a room as first spelled, whatever the case we asked in.
+    renderTitle();
+    renderPeople();
+  }
+  connectedStatus();
+  scheduleSave();
+}
+
+function onParted(p) {
+  removeView(roomViewKey(p.room));
+}
+
+function onRoomRefused(room, err) {
+  removeView(roomViewKey(room));
+  addLine(views.active, renderEvent(err));
+}
+
+function myNickChanged(nick) {
+  if (!state.me || state.me.nick === nick) return;
+  state.me.nick = nick;
+  state.wantedNick = nick;
+  saveNick(nick);
+  ui.myNick.textContent = nick;
+  if (state.dialogMode === 'change' && ui.dialog.open) ui.dialog.close();
+  state.nickRef = 0;
+  state.nickRetrying = false;
+  state.nickHeld = 0;
+  state.nickTyped = false;
+}
+
+function onEvent(ev, info) {
+  const v = views.room(info.room) ?? views.addRoom(info.room);
+  const p = v.people.get(ev.pid);
+  const mine = state.me !== null && ev.pid === state.me.pid;
   switch (ev.type) {
     case 'join':
-      state.people.set(ev.pid, { pid: ev.pid, nick: String(ev.nick), via: ev.via, typing: '' });
+      v.people.set(ev.pid, { pid: ev.pid, nick: String(ev.nick), via: ev.via, typing: '' });
       break;
     case 'leave':
-      state.people.delete(ev.pid);
+      v.people.delete(ev.pid);
       break;
     case 'nick':
       if (p) p.nick = String(ev.nick);
-      if (state.me && ev.pid === state.me.pid) {
-        state.me.nick = String(ev.nick);
-        state.wantedNick = state.me.nick;
-        saveNick(state.me.nick);
-        ui.myNick.textContent = state.me.nick;
-        if (state.dialogMode === 'change' && ui.dialog.open) ui.dialog.close();
-        state.nickRef = 0;
-        state.nickRetrying = false;
-        state.nickHeld = 0;
-        state.nickTyped = false;
-      }
+      if (mine) myNickChanged(String(ev.nick));
       break;
     case 'message':
       // The line arrived: what was being typed is now in the conversation.
       if (p) p.typing = '';
-      if (state.me && ev.pid === state.me.pid) forgetOldestSay();
+      if (mine) forgetSay(ev.text);
       break;
     default:
       break;
   }
-  addLine(renderEvent(ev, state.me ? state.me.pid : null));
-  if (ev.type !== 'message' || p) renderPeople();
-  if (state.me && conn.isOpen) connectedStatus();
+  addLine(v, renderEvent(ev, mine));
+  if (ev.type === 'message') {
+    const counted = views.countMessage(v.key, {
+      mine, unseen: info.unseen, text: ev.text, myNick: state.me ? state.me.nick : null,
+    });
+    if (counted) renderSidebar();
+  }
+  if (v.key === views.activeKey && (ev.type !== 'message' || p)) renderPeople();
+  connectedStatus();
+  scheduleSave();
 }
 
-function forgetOldestSay() {
+function onPrivate(ev, info) {
+  const other = typeof ev.with === 'string' && ev.with !== '' ? ev.with : null;
+  if (!other) return;
+  const key = privateViewKey(other);
+  // Old lines of a conversation the reader closed stay closed.
+  if (!views.get(key) && info.history && !info.unseen) return;
+  const v = views.addPrivate(other);
+  dropOrphanLogs();
+  const mine = nickKey(String(ev.nick ?? '')) !== nickKey(other);
+  if (mine) forgetSay(ev.text);
+  addLine(v, renderEvent({ ...ev, type: 'message' }, mine));
+  views.countMessage(key, { mine, unseen: info.unseen });
+  renderSidebar();
+  scheduleSave();
+}
+
+function rememberSay(ref, text, key) {
+  state.pendingSays.set(ref, { text, key });
+  while (state.pendingSays.size > PENDING_SAYS_MAX) {
+    state.pendingSays.delete(state.pendingSays.keys().next().value);
+  }
+  rememberRef(ref, key);
+}
+
+function rememberRef(ref, key) {
+  state.refViews.set(ref, key);
+  while (state.refViews.size > REF_VIEWS_MAX) state.refViews.delete(state.refViews.keys().next().value);
+}
+
+/* Our own line came back: the oldest say with its text (or else the oldest) is done. */
+function forgetSay(text) {
+  for (const [ref, said] of state.pendingSays) {
+    if (said.text === text) {
+      state.pendingSays.delete(ref);
+      return;
+    }
+  }
   const first = state.pendingSays.keys().next();
   if (!first.done) state.pendingSays.delete(first.value);
 }
 
-function onTyping(t) {
+/* The view where the command with this ref was typed, or the one on screen. */
+function viewOfRef(ref) {
+  const key = ref !== undefined ? state.refViews.get(ref) : undefined;
+  return (key !== undefined && views.get(key)) || views.active;
+}
+
+function onTyping(t, room) {
   if (state.me && t.pid === state.me.pid) return;
-  setTyping(t.pid, typeof t.text === 'string' ? t.text : '');
+  const v = views.room(room);
+  const p = v && v.people.get(t.pid);
+  const text = typeof t.text === 'string' ? t.text : '';
+  if (!p || p.typing === text) return;
+  p.typing = text;
+  if (v.key === views.activeKey) renderPeople();
 }
 
 function onInfo(info) {
-  addLine(renderEvent(info, null));
+  addLine(viewOfRef(info.ref), renderEvent(info));
 }
 
 function onError(err, welcomed) {
@@ -350,18 +669,24 @@ function onError(err, welcomed) {
     state.helloRefusal = msg;
     return;
   }
-  addLine(renderEvent(err, null));
+  const where = (typeof err.room === 'string' && views.room(err.room)) || viewOfRef(err.ref);
+  addLine(where, renderEvent(err));
   if (err.ref !== undefined && err.ref === state.nickRef) {
     state.nickRef = 0;
     if (state.nickRetrying) nickRefusedAgain(msg);
     else if (ui.dialog.open) showDialogError(msg);
   }
   if (err.ref !== undefined && state.pendingSays.has(err.ref)) {
-    const text = state.pendingSays.get(err.ref);
+    const said = state.pendingSays.get(err.ref);
     state.pendingSays.delete(err.ref);
-    // A line refused for the moment (too fast, too long) goes back in the box.
-    if (ui.input.value === '' && (err.code === 429 || err.code === 552)) {
-      ui.input.value = text;
+    // A line refused for the moment (too fast, too long) goes back in its box.
+    const v = views.get(said.key);
+    if (v && (err.code === 429 || err.code === 552)) {
+      if (v.key === views.activeKey) {
+        if (ui.input.value === '') ui.input.value = said.text;
+      } else if (v.draft === '') {
+        v.draft = said.text;
+      }
     }
   }
 }
@@ -415,8 +740,12 @@ function onBye(bye) {
 const conn = new Connection({
   onState,
   onWelcome,
+  onJoined,
+  onParted,
   onEvent,
+  onPrivate,
   onTyping,
+  onRoomRefused,
   onInfo,
   onError,
   onBye,
@@ -426,7 +755,24 @@ const conn = new Connection({
   }),
 });
 
-const typing = new TypingSender((text) => conn.sendQuiet({ type: 'typing', text }));
+const typing = new TypingSender((room, text) => conn.sendQuiet({ type: 'typing', room, text }));
+
+/* ---------- remembering the session across reloads ---------- */
+
+function saveNow() {
+  clearTimeout(state.saveTimer);
+  state.saveTimer = null;
+  saveSession({ ...conn.snapshot(), ...views.serialize() });
+}
+
+function scheduleSave() {
+  if (state.saveTimer === null) state.saveTimer = setTimeout(saveNow, SAVE_DELAY_MS);
+}
+
+window.addEventListener('pagehide', saveNow);
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) saveNow();
+});
 
 /* ---------- your text ---------- */
 
@@ -435,7 +781,10 @@ function draftForOthers(value) {
   return value.startsWith('/') ? '' : value;
 }
 
-ui.input.addEventListener('input', () => typing.update(draftForOthers(ui.input.value)));
+ui.input.addEventListener('input', () => {
+  const v = views.active;
+  if (v.kind === 'room') typing.update(v.name, draftForOthers(ui.input.value));
+});
 
 ui.input.addEventListener('keydown', (e) => {
   if (e.key !== 'Enter' || e.shiftKey || e.isComposing || e.altKey || e.ctrlKey || e.metaKey) return;
@@ -443,22 +792,103 @@ ui.input.addEventListener('keydown', (e) => {
   ui.form.requestSubmit();
 });
 
+/* Empties the box of the view on screen (before another view comes on screen). */
+function clearBox(v) {
+  ui.input.value = '';
+  v.draft = '';
+  if (v.kind === 'room') typing.update(v.name, '');
+}
+
+// Commands that make sense in a private conversation, sent as said in #lobby:
+// their answers come to the asker only.
+const PRIVATE_VIEW_COMMANDS = new Set(['nick', 'who', 'help', 'rooms']);
+
+/* Sends text typed in a private conversation; returns its ref, or 0. */
+function sendInPrivate(v, text) {
+  if (text.startsWith('/') && !text.startsWith('//')) {
+    const verb = /^\/(\S*)/u.exec(text)[1].toLowerCase();
+    if (PRIVATE_VIEW_COMMANDS.has(verb)) return conn.send({ type: 'say', room: LOBBY, text });
+    if (verb !== 'me') {
+      note(`/${verb} works in a room. Here: /me, /nick, /who, /help, /join, /part (closes this conversation) and /msg.`, v);
+      return 0;
+    }
+  }
+  return conn.send({ type: 'msg', to: v.name, text });
+}
+
+function runPageCommand(cmd, v) {
+  switch (cmd.kind) {
+    case 'join':
+      if (!cmd.room || !validRoomName(cmd.room)) {
+        note(cmd.room ? ROOM_RULES : 'Type /join #room.', v);
+        return;
+      }
+      clearBox(v);
+      joinRoom(cmd.room);
+      return;
+    case 'part': {
+      const target = cmd.room ? views.room(cmd.room) : v;
+      if (!target) {
+        note(`You are not in ${cmd.room}.`, v);
+      } else if (target.key === LOBBY_KEY) {
+        note('Everyone stays in #lobby; /part leaves the other rooms.', v);
+      } else {
+        clearBox(v);
+        if (target.kind === 'room') leaveRoom(target.name);
+        else removeView(target.key);
+      }
+      return;
+    }
+    case 'msg': {
+      if (!cmd.nick) {
+        note('Type /msg NICK text.', v);
+        return;
+      }
+      if (state.me && nickKey(cmd.nick) === nickKey(state.me.nick)) {
+        note('That is you: /msg is for talking privately with someone else.', v);
+        return;
+      }
+      const text = cmd.text.replace(/\s+$/u, '');
+      if (text !== '' && !conn.isOpen) {
+        note('Not connected: your text stays in the box until the connection is back.', v);
+        return;
+      }
+      clearBox(v);
+      const pv = openPrivate(cmd.nick);
+      if (text !== '') {
+        const ref = conn.send({ type: 'msg', to: cmd.nick, text });
+        if (ref) rememberSay(ref, text, pv.key);
+      }
+      return;
+    }
+    default:
+      break;
+  }
+}
+
 ui.form.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = ui.input.value.replace(/\s+$/u, '');
   if (text.trim() === '') return;
+  const v = views.active;
+  const cmd = pageCommand(text);
+  if (cmd) {
+    runPageCommand(cmd, v);
+    ui.input.focus();
+    return;
+  }
   if (!conn.isOpen) {
     note('Not connected: your text stays in the box until the connection is back.');
     return;
   }
-  const ref = conn.send({ type: 'say', text });
+  const ref = v.kind === 'room' ? conn.send({ type: 'say', room: v.name, text }) : sendInPrivate(v, text);
   if (!ref) return;
-  state.pendingSays.set(ref, text);
-  while (state.pendingSays.size > PENDING_SAYS_MAX) forgetOldestSay();
-  ui.input.value = '';
-  typing.update('');
-  state.stuck = true;
-  toBottom();
+  rememberSay(ref, text, v.key);
+  clearBox(v);
+  v.stuck = true;
+  v.newBelow = false;
+  toBottom(logOf(v));
+  ui.jump.hidden = true;
   ui.input.focus();
 });
 
@@ -551,7 +981,17 @@ ui.changeNick.addEventListener('click', () => openDialog(conn.isOpen ? 'change' 
 
 /* ---------- start ---------- */
 
-if (window.matchMedia('(max-width: 40rem)').matches) ui.peopleBox.open = false;
+// The rooms, conversations, ids and token of before a reload come back.
+const saved = loadSession();
+conn.restore(saved);
+views.restore(saved);
+for (const name of conn.roomNames()) views.addRoom(name);
+for (const v of views.rooms()) {
+  if (!conn.rooms.has(roomKey(v.name))) views.remove(v.key);
+}
+showView(views.activeKey);
+
+if (phone.matches) ui.peopleBox.open = false;
 
 if (state.wantedNick) {
   ui.myNick.textContent = state.wantedNick;

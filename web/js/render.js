@@ -1,8 +1,9 @@
-// render.js: turns the gateway's events into DOM nodes.
+// render.js: turns the gateway's events and the page's views into DOM nodes.
 //
-// Everything that came from another person is put into the page as text
-// (textContent or text nodes), never parsed as HTML. The one thing made
-// clickable is a plain http(s) URL, and only after the URL parser agrees.
+// Everything that came from another person (text, nicks) is put into the
+// page as text (textContent or text nodes), never parsed as HTML. The one
+// thing made clickable is a plain http(s) URL, and only after the URL
+// parser agrees.
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 // Punctuation that usually ends a sentence rather than a URL.
@@ -92,16 +93,17 @@ function nickSpan(ev) {
 }
 
 /*
- * One conversation line for a room event (message, join, leave, nick) or a
- * local notice (info, error, note). myPid marks the reader's own lines.
- * Returns an <li>, or null for an event kind this page does not show.
+ * One conversation line for a room event (message, join, leave, nick), a
+ * private message, or a local notice (info, error, note). `mine` marks the
+ * reader's own lines. Returns an <li>, or null for an event kind this page
+ * does not show.
  */
-export function renderEvent(ev, myPid) {
+export function renderEvent(ev, mine = false) {
   const li = document.createElement('li');
   li.className = 'line';
   if (typeof ev.id === 'number') li.dataset.id = String(ev.id);
-  const mine = myPid != null && ev.pid === myPid;
   if (mine) li.classList.add('mine');
+  if (ev.private === true) li.classList.add('private');
 
   switch (ev.type) {
     case 'message': {
@@ -129,8 +131,10 @@ export function renderEvent(ev, myPid) {
       return li;
     case 'leave': {
       li.classList.add('event');
-      li.append(timeElement(ev.time), ' ', span('star', '←'), ' ', nickSpan(ev), ' left');
-      if (ev.reason && ev.reason !== 'closed') {
+      // Leaving a room (part) is not leaving the chat (closed): said apart.
+      const left = ev.reason === 'part' ? ' left this room' : ' left';
+      li.append(timeElement(ev.time), ' ', span('star', '←'), ' ', nickSpan(ev), left);
+      if (ev.reason && ev.reason !== 'closed' && ev.reason !== 'part') {
         li.append(span('reason', ` (${LEAVE_REASONS[ev.reason] ?? String(ev.reason)})`));
       }
       return li;
@@ -158,4 +162,104 @@ export function renderEvent(ev, myPid) {
     default:
       return null;
   }
+}
+
+/* An empty conversation pane (one per room or private conversation). */
+export function createLog(label) {
+  const ol = document.createElement('ol');
+  ol.className = 'log';
+  ol.setAttribute('role', 'log');
+  ol.setAttribute('aria-live', 'polite');
+  ol.setAttribute('aria-relevant', 'additions');
+  ol.setAttribute('aria-label', label);
+  ol.tabIndex = 0;
+  return ol;
+}
+
+/*
+ * One entry of the sidebar: a room or a private conversation, with its
+ * unread count and mention mark, a button to show it and (except for
+ * #lobby) one to leave or close it. view is a views.js view.
+ */
+export function renderSideItem(view, { active = false, closable = true } = {}) {
+  const li = document.createElement('li');
+  li.className = 'side-item';
+  if (view.kind === 'room') li.dataset.room = view.name;
+  else li.dataset.nick = view.name;
+  li.dataset.key = view.key;
+  li.classList.toggle('active', active);
+  li.classList.toggle('has-unread', view.unread > 0);
+  li.classList.toggle('has-mention', view.mention);
+  const open = document.createElement('button');
+  open.type = 'button';
+  open.className = 'side-open';
+  if (active) open.setAttribute('aria-current', 'true');
+  // A long name is cut short on screen: the whole of it on hover.
+  const name = span('side-name', view.name);
+  name.title = view.name;
+  open.append(name);
+  if (view.mention) {
+    const mark = span('mention-mark', '@');
+    mark.title = 'You were mentioned';
+    mark.setAttribute('aria-hidden', 'true');
+    open.append(mark, span('visually-hidden', ', mentions you'));
+  }
+  if (view.unread > 0) {
+    const n = view.unread > 999 ? '999+' : String(view.unread);
+    const badge = span('unread', n);
+    badge.setAttribute('aria-hidden', 'true');
+    open.append(badge, span('visually-hidden', `, ${n} unread`));
+  }
+  li.append(open);
+  if (closable) {
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'side-close';
+    close.textContent = '×';
+    const what = view.kind === 'room' ? `Leave ${view.name}` : `Close the conversation with ${view.name}`;
+    close.setAttribute('aria-label', what);
+    close.title = what;
+    li.append(close);
+  }
+  return li;
+}
+
+/*
+ * One participant of a room: p is {pid, nick, via, typing}. Others' nicks
+ * are buttons that open a private conversation.
+ */
+export function renderPerson(p, { mine = false } = {}) {
+  const li = document.createElement('li');
+  li.className = 'person';
+  li.dataset.pid = String(p.pid);
+  let nick;
+  if (mine) {
+    li.classList.add('mine');
+    nick = span('nick', p.nick);
+  } else {
+    nick = document.createElement('button');
+    nick.type = 'button';
+    nick.className = 'nick person-open';
+    nick.textContent = p.nick;
+    nick.title = `Talk privately with ${p.nick}`;
+  }
+  const via = span('via via-' + (p.via === 'tcp' ? 'tcp' : 'web'), viaLabel(p.via));
+  li.append(nick, ' ', via);
+  if (mine) li.append(' ', span('you', '(you)'));
+  if (p.typing) li.append(' ', span('is-typing', 'typing…'));
+  return li;
+}
+
+/* What someone is typing, live, under the conversation. */
+export function renderDraft(p) {
+  const div = document.createElement('div');
+  div.className = 'draft';
+  div.dataset.pid = String(p.pid);
+  const nick = span('nick', p.nick);
+  if (p.via === 'tcp') nick.classList.add('via-tcp');
+  const text = span('text', p.typing);
+  const caret = span('caret', '');
+  caret.setAttribute('aria-hidden', 'true');
+  div.append(nick, ': ', text, caret);
+  return div;
 }

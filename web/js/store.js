@@ -1,10 +1,14 @@
-// store.js: the few things the page remembers, in localStorage (the nick)
-// and sessionStorage (the access key, forgotten when the tab closes).
+// store.js: the few things the page remembers, in localStorage (the nick,
+// and the session: rooms, conversations and where it was in each) and
+// sessionStorage (the access key, forgotten when the tab closes).
 // Storage can be missing or refuse writes (private windows, full quota):
 // then the page simply does not remember.
 
 const NICK_KEY = 'wintalk.nick';
 const ACCESS_KEY = 'wintalk.key';
+const SESSION_KEY = 'wintalk.session';
+// A stored session larger than this is not read back (it was not written by this page).
+const SESSION_BYTES_MAX = 64 * 1024;
 
 /* storage is 'localStorage' or 'sessionStorage'; even reading the property can throw. */
 function get(storage, name) {
@@ -28,3 +32,38 @@ export const loadNick = () => get('localStorage', NICK_KEY);
 export const saveNick = (nick) => set('localStorage', NICK_KEY, nick);
 export const loadKey = () => get('sessionStorage', ACCESS_KEY);
 export const saveKey = (key) => set('sessionStorage', ACCESS_KEY, key);
+
+const HEX_RE = /^[0-9a-f]{1,64}$/i;
+
+/*
+ * The session a page stored before a reload: {epoch, token, privateId,
+ * rooms: [{room, lastId}], roomViews, privateViews, active}, or null.
+ * Values of the wrong type are left out; the modules that take them back
+ * check them again (connection.restore, views.restore).
+ */
+export function loadSession() {
+  const text = get('localStorage', SESSION_KEY);
+  if (!text || text.length > SESSION_BYTES_MAX) return null;
+  let s;
+  try {
+    s = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!s || typeof s !== 'object' || Array.isArray(s)) return null;
+  const list = (v) => (Array.isArray(v) ? v.filter((x) => x && typeof x === 'object') : []);
+  return {
+    epoch: typeof s.epoch === 'string' && HEX_RE.test(s.epoch) ? s.epoch : null,
+    // The resume token is a secret: it is kept here and sent in hello, never shown.
+    token: typeof s.token === 'string' && HEX_RE.test(s.token) ? s.token : null,
+    privateId: Number.isSafeInteger(s.privateId) && s.privateId >= 0 ? s.privateId : 0,
+    rooms: list(s.rooms),
+    roomViews: list(s.roomViews),
+    privateViews: list(s.privateViews),
+    active: s.active && typeof s.active === 'object' ? s.active : null,
+  };
+}
+
+export function saveSession(session) {
+  set('localStorage', SESSION_KEY, JSON.stringify(session));
+}
