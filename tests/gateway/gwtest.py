@@ -16,13 +16,7 @@ def messages(events):
 def resume(ws, last_id, epoch, nick=None, timeout=None):
     """hello with the last event id seen and the epoch of the welcome it was
     seen under (None: left out); returns the welcome."""
-    msg = {"type": "hello", "last_id": last_id}
-    if epoch is not None:
-        msg["epoch"] = epoch
-    if nick is not None:
-        msg["nick"] = nick
-    ws.send_json(msg)
-    return ws.next_event(lambda e: e.get("type") == "welcome", timeout)
+    return ws.hello(nick=nick, last_id=last_id, epoch=epoch, timeout=timeout)
 
 
 def collect(ws, seconds):

@@ -41,7 +41,7 @@ WebSocket (RFC 6455 client, subprotocol wintalk.v1 by default)
     w.recv(timeout=5) -> ("text", str) | ("binary", bytes) | ("close", code, reason)
     w.recv_events(timeout=5) -> [obj, ...]   one message, a JSON array flattened
     w.next_event(pred=None, timeout=5) -> obj  first event matching pred
-    w.hello(nick=None, last_id=None, key=None) -> welcome object
+    w.hello(nick=None, last_id=None, key=None, epoch=None) -> welcome object
     w.close(code=1000)
     WsRefused is raised when the upgrade is not 101.
 
@@ -350,7 +350,7 @@ class WsClient:
                 raise TimeoutError("no matching event")
             self._backlog.extend(self.recv_events(left))
 
-    def hello(self, nick=None, last_id=None, key=None, timeout=None):
+    def hello(self, nick=None, last_id=None, key=None, timeout=None, epoch=None):
         msg = {"type": "hello"}
         if nick is not None:
             msg["nick"] = nick
@@ -358,6 +358,8 @@ class WsClient:
             msg["last_id"] = last_id
         if key is not None:
             msg["key"] = key
+        if epoch is not None:
+            msg["epoch"] = epoch
         self.send_json(msg)
         return self.next_event(lambda e: e.get("type") == "welcome", timeout)
 
