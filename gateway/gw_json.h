@@ -26,11 +26,13 @@ enum gw_reply {
     GW_R_OK = 250,
     GW_R_SHUTDOWN = 421,
     GW_R_SLOW_DOWN = 429,
+    GW_R_NOT_KEPT = 451,       /* the store failed: the message was not accepted */
     GW_R_TOO_MANY_ROOMS = 452,
     GW_R_UNREADABLE = 500,
     GW_R_BAD_ARGS = 501,
     GW_R_UNKNOWN = 502,
     GW_R_SEQUENCE = 503,
+    GW_R_NOT_OFFERED = 504,    /* not offered by this gateway's store (search in memory) */
     GW_R_KEY = 530,
     GW_R_NO_NICK = 550,
     GW_R_TOO_LARGE = 552,

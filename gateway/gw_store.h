@@ -1,0 +1,127 @@
+/*
+ * gw_store.h - where room events are kept: the interface between the hub
+ * and an engine that keeps each room's stream of events (SQLite on disk,
+ * later a shared server), in the hub's terms: append an event to a room's
+ * stream, read a range of a stream after or before an id, search a
+ * stream's messages, load what the hub needs of a room when it opens it.
+ *
+ * The engine's I/O lives in its adapter (gw_store_sqlite.c), never in the
+ * hub. The hub is handed a struct gw_store and calls its functions; the
+ * engine reports what completes through the struct gw_store_sink it was
+ * given, which the adapter wires to gw_hub_store_done and
+ * gw_hub_store_rows.
+ *
+ * Appends may complete later. An engine that commits in batches (once per
+ * turn of the event loop) or over a network answers GW_STORE_PENDING and
+ * calls sink.done later, from its flush, never from inside a call the hub
+ * made: the hub sends an event to nobody (not even its sender) before it
+ * is reported kept. Completions of one room come in the order of its
+ * appends. An engine with nothing to wait for (none: the memory store, a
+ * NULL struct gw_store) keeps nothing here and the hub's own ring of recent
+ * events (gw_history.h) is all the history there is.
+ *
+ * Not here: the encoding (gw_json.c writes an event's JSON once and the
+ * store keeps those bytes), the transcript (gw_transcript.c renders the
+ * line a TCP member is shown and the store keeps that too), fan-out.
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bounds of a read, named for the protocol (docs/protocol.md). */
+#define GW_STORE_READ_MAX 500      /* events in one history or search answer */
+#define GW_STORE_QUERY_MAX_BYTES 256 /* a search's words */
+
+/* Return codes. Negative ones are failures; the hub tells a sender whose
+ * event failed with GW_R_NOT_KEPT (gw_json.h). */
+enum gw_store_status {
+    GW_STORE_DONE = 1,     /* append: kept now; no done call follows */
+    GW_STORE_PENDING = 0,  /* append: sink.done follows; read: sink.rows follows */
+    GW_STORE_EIO = -1,     /* the engine failed (disk full, read-only, gone) */
+    GW_STORE_ENOMEM = -2,
+    GW_STORE_ENOTSUP = -3, /* this engine cannot do it (search in memory) */
+    GW_STORE_EINVAL = -4,  /* a bad request (a search the engine cannot parse) */
+    GW_STORE_EBUSY = -5,   /* a bound: too much waiting, a search over its time */
+};
+
+/* One event as kept. Strings need not be NUL-terminated; all are borrowed
+ * for the call (an engine copies what it keeps). */
+struct gw_store_event {
+    uint64_t id;           /* the room's id for it: 1, 2, 3... */
+    int64_t time_ms;       /* wall clock, ms since the Unix epoch */
+    int type;              /* enum gw_ev_type (gw_json.h) */
+    const char *json;      /* the event as browsers get it */
+    size_t json_len;
+    const char *line;      /* the transcript line TCP members are shown, no CRLF */
+    size_t line_len;
+    const char *text;      /* a message's words, for search; NULL for other events */
+    size_t text_len;
+};
+
+/* A read. */
+enum gw_store_read_kind {
+    GW_STORE_BEFORE,       /* events with ids below id (0: the newest), newest first */
+    GW_STORE_AFTER,        /* events with ids above id, oldest first */
+    GW_STORE_SEARCH,       /* messages matching q, newest first */
+};
+
+struct gw_store_read {
+    enum gw_store_read_kind kind;
+    uint64_t tag;          /* the hub's, handed back with the rows */
+    const char *room_key;  /* NUL-terminated, as compared (gw_room.h) */
+    uint64_t id;
+    unsigned limit;        /* 1..GW_STORE_READ_MAX */
+    const char *q;         /* search: the user's words (gw_store_query_check) */
+    size_t q_len;
+};
+
+/* What an engine reports, and to whom. */
+struct gw_store_sink {
+    void *ctx;
+    /* Every event of room_key up to id (appended, not yet reported) is
+     * kept (status GW_STORE_DONE) or lost (a negative status: none of them
+     * was kept). */
+    void (*done)(void *ctx, const char *room_key, uint64_t id, int status);
+    /* The answer to a read: n events in the read's order, and whether
+     * more lie beyond them; or a negative status and no events. */
+    void (*rows)(void *ctx, uint64_t tag, int status, const struct gw_store_event *ev,
+                 size_t n, int more);
+};
+
+/* An engine, as the hub sees it. Any function may be NULL: it is then not
+ * offered (GW_STORE_ENOTSUP). */
+struct gw_store {
+    void *ctx;
+    const char *kind;      /* "sqlite", "memory": for /healthz and the log */
+    /*
+     * Append ev to the stream of the room (key as compared, name as first
+     * spelled). Returns GW_STORE_DONE, GW_STORE_PENDING or a failure (the
+     * event is not kept; no done call follows).
+     */
+    int (*append)(void *ctx, const char *room_key, const char *room_name,
+                  const struct gw_store_event *ev);
+    /* Start a read; its rows come through sink.rows (GW_STORE_PENDING), or
+     * a failure is returned and nothing comes. */
+    int (*read)(void *ctx, const struct gw_store_read *rd);
+    /*
+     * What the hub needs of a room it opens, at once: its latest id (0
+     * for none) in *last_id, and its latest events, at most max_events and
+     * max_bytes of JSON, given to each() oldest first. Returns 0 or a
+     * failure (the room starts empty then).
+     */
+    int (*load)(void *ctx, const char *room_key, size_t max_events, size_t max_bytes,
+                uint64_t *last_id, void (*each)(void *arg, const struct gw_store_event *ev),
+                void *arg);
+};
+
+/* Whether q (len bytes) is a search the protocol accepts: 1 to
+ * GW_STORE_QUERY_MAX_BYTES of UTF-8 with at least one letter or digit.
+ * Returns 0 or GW_STORE_EINVAL. */
+int gw_store_query_check(const char *q, size_t len);
+
+/* English for a gw_store_status. Never NULL. */
+const char *gw_store_strerror(int status);
+
+#endif /* GW_STORE_H */
