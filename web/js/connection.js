@@ -8,8 +8,10 @@
 // history may overlap what was already shown, so events are unpacked and
 // deduplicated here, by id within each room and by private id for private
 // messages. Ids start again in a new epoch (a restarted gateway): then the
-// ids seen are forgotten. It knows nothing of the DOM; everything but the
-// socket is plain state that receive() and helloMessage() work on.
+// ids seen are forgotten. Requests with one answer each (a room's earlier
+// history, a search) are matched to their answer by ref, and fail when the
+// connection goes. It knows nothing of the DOM; everything but the socket is
+// plain state that receive() and helloMessage() work on.
 
 export const SUBPROTOCOL = 'wintalk.v2';
 export const LOBBY = '#lobby';
@@ -26,6 +28,12 @@ const EARLY_MAX = 2000;
 // many events before the last one it saw in each room, so the reader sees
 // what was said before as well as everything missed.
 export const RELOAD_CONTEXT_EVENTS = 100;
+// Requests waiting for their answer (history, search) at once, and how long
+// one waits before it is given up.
+export const REQUESTS_MAX = 8;
+const REQUEST_TIMEOUT_MS = 20000;
+// The answer types of requests, each the type of its request.
+const ANSWER_TYPES = new Set(['history', 'search']);
 // A room name: '#' and 1 to 32 ASCII letters, digits, '-', '_' or '.'.
 const ROOM_RE = /^#[A-Za-z0-9_.-]{1,32}$/;
 
@@ -84,6 +92,18 @@ export class SeenIds {
 const isId = (n) => Number.isSafeInteger(n) && n >= 0;
 
 /*
+ * Why a request failed: `code` is the gateway's error code (429, 451, 501,
+ * 504...); 0 when no answer can come (not connected, or the connection
+ * went: a new connection may ask again); 408 when none came in time.
+ */
+export class RequestError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/*
  * new Connection(handlers): handlers are optional callbacks:
  *   onState({state, delayMs, attempt, code, reason}) state is one of
  *     'connecting', 'open' (welcomed), 'waiting' (to reconnect), 'stopped'
@@ -130,6 +150,8 @@ export class Connection {
     this.early = [];
     this.stopped = true;
     this.nextRef = 1;
+    // ref -> {type, resolve, reject, timer}: requests waiting for their answer.
+    this.requests = new Map();
   }
 
   addRoom(name, lastId = 0) {
@@ -259,6 +281,43 @@ export class Connection {
     return ref;
   }
 
+  /*
+   * Sends a request that gets one answer (history, search) and returns a
+   * promise of that answer (the gateway's message, of the request's type).
+   * It fails with a RequestError: the gateway's error for it; code 0 when
+   * not connected or when the connection goes before the answer; 408 when
+   * no answer comes in time; 429 at once when REQUESTS_MAX requests are
+   * already waiting.
+   */
+  request(msg) {
+    return new Promise((resolve, reject) => {
+      if (this.requests.size >= REQUESTS_MAX) {
+        reject(new RequestError(429, 'too many requests at once'));
+        return;
+      }
+      const ref = this.send(msg);
+      if (!ref) {
+        reject(new RequestError(0, 'not connected'));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.requests.delete(ref);
+        reject(new RequestError(408, 'no answer from the gateway in time'));
+      }, REQUEST_TIMEOUT_MS);
+      this.requests.set(ref, { type: msg.type, resolve, reject, timer });
+    });
+  }
+
+  /* Every request still waiting fails: its answer can no longer come. */
+  failRequests(why) {
+    const waiting = [...this.requests.values()];
+    this.requests.clear();
+    for (const r of waiting) {
+      clearTimeout(r.timer);
+      r.reject(new RequestError(0, why));
+    }
+  }
+
   /* Sends without a ref (typing updates, which get no answer). */
   sendQuiet(msg) {
     if (!this.isOpen) return false;
@@ -279,6 +338,7 @@ export class Connection {
     this.welcomed = false;
     this.early = [];
     this.joinRefs.clear();
+    this.failRequests('the connection closed');
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
       try {
@@ -316,6 +376,7 @@ export class Connection {
       if (this.ws !== ws) return;
       this.ws = null;
       this.welcomed = false;
+      this.failRequests('the connection closed');
       this.onClosed(e.code, e.reason);
     };
   }
@@ -537,6 +598,10 @@ export class Connection {
       case 'info':
         if (this.h.onInfo) this.h.onInfo(ev);
         break;
+      case 'history':
+      case 'search':
+        this.answer(ev);
+        break;
       case 'error':
         this.error(ev);
         break;
@@ -550,7 +615,24 @@ export class Connection {
     }
   }
 
+  /* The answer to a request, handed to whoever waits for it (by ref). */
+  answer(ev) {
+    const r = this.requests.get(ev.ref);
+    if (!r || !ANSWER_TYPES.has(ev.type) || r.type !== ev.type) return;
+    this.requests.delete(ev.ref);
+    clearTimeout(r.timer);
+    r.resolve(ev);
+  }
+
   error(ev) {
+    // A request refused: whoever waits for it is told, and nobody else.
+    const req = ev.ref !== undefined ? this.requests.get(ev.ref) : undefined;
+    if (req) {
+      this.requests.delete(ev.ref);
+      clearTimeout(req.timer);
+      req.reject(new RequestError(typeof ev.code === 'number' ? ev.code : 0, String(ev.message ?? 'refused')));
+      return;
+    }
     // A join refused (by its ref, or an error naming a room not joined, as
     // after a welcome that left it out): the room is not among ours.
     let key = this.joinRefs.get(ev.ref);

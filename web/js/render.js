@@ -263,3 +263,84 @@ export function renderDraft(p) {
   div.append(nick, ': ', text, caret);
   return div;
 }
+
+/*
+ * The line that starts a day in a conversation: a heading (the reader can
+ * jump from day to day), named by history.js's dayLabel. `key` is the day
+ * it starts ("YYYY-MM-DD"), kept to name it again when the date turns.
+ */
+export function renderDay(key, label) {
+  const li = document.createElement('li');
+  li.className = 'day';
+  li.dataset.day = key;
+  const h = document.createElement('h3');
+  h.className = 'day-label';
+  h.textContent = label;
+  li.append(h);
+  return li;
+}
+
+/*
+ * A mark at an end of a conversation's history: kind is 'loading' (earlier
+ * or later lines on their way), 'start' (nothing earlier), or 'failed' (with
+ * a "Try again" button, whose click the caller handles). `where` is 'top'
+ * or 'bottom'.
+ */
+export function renderEdge(kind, where, text) {
+  const li = document.createElement('li');
+  li.className = `edge edge-${kind} edge-${where}`;
+  li.append(span('edge-text', text));
+  if (kind === 'failed') {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'link-button edge-retry';
+    b.textContent = 'Try again';
+    li.append(' ', b);
+  }
+  return li;
+}
+
+/*
+ * Appends text to parent as text nodes, with the [start, end) ranges (sorted,
+ * not overlapping, from history.js's matchRanges) in <mark> elements.
+ */
+export function appendMarked(parent, text, ranges) {
+  let at = 0;
+  for (const [start, end] of ranges) {
+    if (start < at || end > text.length || start >= end) continue;
+    if (start > at) parent.append(document.createTextNode(text.slice(at, start)));
+    const m = document.createElement('mark');
+    m.textContent = text.slice(start, end);
+    parent.append(m);
+    at = end;
+  }
+  if (at < text.length) parent.append(document.createTextNode(text.slice(at)));
+}
+
+/*
+ * One search result: a button (it opens the message in context) with the
+ * nick, when it was said (`when`, from history.js's whenLabel) and the text
+ * with the matched words marked. ev is a message event.
+ */
+export function renderResult(ev, ranges, when) {
+  const li = document.createElement('li');
+  li.className = 'result';
+  li.dataset.id = String(ev.id);
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'result-open';
+  const head = span('result-head', '');
+  const nick = nickSpan(ev);
+  const t = timeElement(ev.time);
+  t.textContent = when;
+  head.append(nick, ' ', t);
+  const body = span('result-text', '');
+  if (ev.me) {
+    li.classList.add('action');
+    body.append(span('star', '* '));
+  }
+  appendMarked(body, String(ev.text ?? ''), ranges);
+  b.append(head, body);
+  li.append(b);
+  return li;
+}
