@@ -5,16 +5,22 @@
 // The connection (connection.js) delivers each event once; the views
 // (views.js) keep, as plain state, which room is on screen and each one's
 // unread count, mention mark, draft and scroll position; this module draws
-// them and handles the composer, the sidebar and the nick dialog. Text from
-// others only ever reaches the page through render.js, as text.
+// them and handles the composer, the sidebar and the nick dialog. A room's
+// earlier lines come as the reader scrolls up (scrollback.js), and its
+// messages can be searched (search.js). Text from others only ever reaches
+// the page through render.js, as text.
 
 import { Connection, LOBBY, nickKey, roomKey, validRoomName } from './connection.js';
 import { renderEvent, createLog, renderSideItem, renderPerson, renderDraft } from './render.js';
 import { TypingSender } from './typing.js';
+import { Pager, SCROLLBACK_LINES_MAX, keepInPlace, markDays, markDayOfLast, relabelDays } from './scrollback.js';
+import { Search } from './search.js';
 import { Views, LOBBY_KEY, roomViewKey, privateViewKey, pageCommand } from './views.js';
 import { loadNick, saveNick, loadKey, saveKey, loadSession, saveSession } from './store.js';
 
-// Each conversation keeps this many lines; older ones leave the page.
+// A conversation followed at its end keeps this many lines (day lines and
+// marks included); older ones leave the page. One scrolled back in keeps up
+// to SCROLLBACK_LINES_MAX.
 const LOG_LINES_MAX = 1000;
 // Remembered says, to put a refused line back in the box.
 const PENDING_SAYS_MAX = 20;
@@ -61,6 +67,18 @@ const ui = {
   joinForm: $('join-form'),
   joinInput: $('join-input'),
   joinError: $('join-error'),
+  conversation: document.querySelector('.conversation'),
+  searchToggle: $('search-toggle'),
+  searchForm: $('search-form'),
+  searchInput: $('search-input'),
+  searchClose: $('search-close'),
+  searchStatus: $('search-status'),
+  searchPanel: $('search-panel'),
+  searchResults: $('search-results'),
+  contextBar: $('context-bar'),
+  contextText: $('context-text'),
+  contextResults: $('context-results'),
+  contextLatest: $('context-latest'),
   form: $('compose'),
   input: $('input'),
   status: $('status'),
@@ -99,6 +117,7 @@ const state = {
 
 const views = new Views();
 const logs = new Map(); // view key -> its <ol>
+const pagers = new Map(); // room view key -> its Pager (earlier lines as the reader scrolls up)
 const lastTops = new WeakMap(); // <ol> -> its scrollTop when last looked at
 
 /* ---------- the conversations ---------- */
@@ -112,13 +131,33 @@ function toBottom(log) {
   lastTops.set(log, log.scrollTop);
 }
 
-/* The log of a view, made when first needed. */
+/* A line for a room event, marked as the reader's own if it is. */
+function renderRoomEvent(ev) {
+  return renderEvent(ev, state.me !== null && ev.pid === state.me.pid);
+}
+
+/* Whether a room's history may be asked for now: connected and in it. */
+function canAskRoom(key) {
+  const v = views.get(key);
+  const r = v && conn.rooms.get(roomKey(v.name));
+  return conn.isOpen && r !== undefined && r.joined;
+}
+
+/* The log of a view, made when first needed (a room's with its Pager). */
 function logOf(view) {
   let log = logs.get(view.key);
   if (!log) {
     log = createLog(view.kind === 'room' ? `Conversation in ${view.name}` : `Private conversation with ${view.name}`);
     log.dataset.key = view.key;
     log.hidden = true;
+    if (view.kind === 'room') {
+      const key = view.key;
+      pagers.set(key, new Pager({
+        log, room: view.name, request: (m) => conn.request(m), render: renderRoomEvent,
+        canAsk: () => canAskRoom(key) && !search.isOpen,
+        onChange: () => scheduleSave(),
+      }));
+    }
     watchScroll(log, view.key);
     ui.logs.append(log);
     logs.set(view.key, log);
@@ -126,12 +165,21 @@ function logOf(view) {
   return log;
 }
 
+/* Asks, once the events being handed on are in, for the earlier lines of the room on screen if its top is near. */
+function checkScrollback() {
+  setTimeout(() => {
+    const p = pagers.get(views.activeKey);
+    if (p) p.check();
+  }, 0);
+}
+
 // Only the reader scrolling up unsticks a conversation: the pane also
 // scrolls when it changes size (drafts come and go), and that must not.
 function watchScroll(log, key) {
   log.addEventListener('scroll', () => {
     const v = views.get(key);
-    if (!v || views.activeKey !== key || log.hidden) return;
+    // Behind the search, the conversation is not what the reader scrolls.
+    if (!v || views.activeKey !== key || log.hidden || ui.logs.hidden) return;
     const top = log.scrollTop;
     if (atBottom(log)) {
       v.stuck = true;
@@ -141,6 +189,8 @@ function watchScroll(log, key) {
       v.stuck = false;
     }
     lastTops.set(log, top);
+    const p = pagers.get(key);
+    if (p) p.check();
   });
 }
 
@@ -148,17 +198,29 @@ function addLine(view, li) {
   if (!li) return;
   const log = logOf(view);
   log.append(li);
-  while (log.childElementCount > LOG_LINES_MAX) log.firstElementChild.remove();
+  markDayOfLast(log, li);
+  // A reader scrolled back may have loaded more than a followed conversation keeps.
+  const max = view.stuck ? LOG_LINES_MAX : SCROLLBACK_LINES_MAX;
+  if (log.childElementCount > max) {
+    keepInPlace(log, () => {
+      while (log.childElementCount > max) log.firstElementChild.remove();
+    });
+    const p = pagers.get(view.key);
+    if (p) p.trimmed();
+    else markDays(log);
+  }
   if (view.stuck) {
     if (view.key === views.activeKey) toBottom(log);
   } else {
     view.newBelow = true;
-    if (view.key === views.activeKey) ui.jump.hidden = false;
+    if (view.key === views.activeKey && !search.isOpen) ui.jump.hidden = false;
   }
 }
 
 function note(text, view = views.active) {
-  addLine(view, renderEvent({ type: 'note', text }));
+  const li = renderEvent({ type: 'note', text });
+  addLine(view, li);
+  return li;
 }
 
 ui.jump.addEventListener('click', () => {
@@ -203,7 +265,13 @@ function showView(key) {
     log.scrollTop = next.scrollTop;
     lastTops.set(log, log.scrollTop);
   }
-  ui.jump.hidden = next.stuck || !next.newBelow;
+  ui.jump.hidden = next.stuck || !next.newBelow || search.isOpen;
+  const pager = pagers.get(key);
+  if (pager) {
+    pager.shown();
+    checkScrollback();
+  }
+  search.setRoom(next.kind === 'room' ? next.name : null);
   renderTitle();
   renderPeople();
   renderSidebar();
@@ -239,6 +307,7 @@ function dropOrphanLogs() {
     if (!views.get(key)) {
       log.remove();
       logs.delete(key);
+      pagers.delete(key);
     }
   }
 }
@@ -437,6 +506,7 @@ function onState(s) {
       break;
     case 'open':
       connectedStatus();
+      checkScrollback();
       break;
     case 'waiting': {
       lostConnection();
@@ -485,6 +555,9 @@ function takeRoom(r) {
   const v = views.addRoom(r.room);
   v.name = r.room;
   logOf(v);
+  const pager = pagers.get(v.key);
+  pager.room = r.room;
+  pager.reconnected();
   v.people = new Map();
   for (const p of r.participants) {
     if (!p || typeof p !== 'object') continue;
@@ -493,8 +566,14 @@ function takeRoom(r) {
   const me = state.me;
   if (me && !v.people.has(me.pid)) v.people.set(me.pid, { pid: me.pid, nick: me.nick, via: me.via, typing: '' });
   v.count = r.participants_count;
-  if (r.restarted) note(RESTART_NOTE, v);
-  else if (r.gap) note(GAP_NOTE, v);
+  if (r.restarted) {
+    // The room's ids start again: the lines shown are of the epoch before.
+    const li = renderEvent({ type: 'note', text: RESTART_NOTE });
+    pager.reset(li);
+    addLine(v, li);
+  } else if (r.gap) {
+    note(GAP_NOTE, v);
+  }
 }
 
 function onWelcome(w) {
@@ -528,6 +607,7 @@ function onWelcome(w) {
 
 function onJoined(r) {
   takeRoom(r);
+  checkScrollback();
   renderSidebar();
   if (roomViewKey(r.room) === views.activeKey) {
     // The gateway shows a room as first spelled, whatever the case we asked in.
@@ -756,6 +836,57 @@ const conn = new Connection({
 });
 
 const typing = new TypingSender((room, text) => conn.sendQuiet({ type: 'typing', room, text }));
+
+/* ---------- search, and the conversation around a result ---------- */
+
+// Where the room on screen was scrolled when the search took its place.
+let liveTop = 0;
+
+/* The live room is on screen again after a search; `latest` (Back to latest) shows its end. */
+function backToLive(latest) {
+  const v = views.active;
+  const log = logOf(v);
+  if (latest) {
+    v.stuck = true;
+    v.newBelow = false;
+  }
+  if (v.stuck) {
+    toBottom(log);
+  } else {
+    log.scrollTop = liveTop;
+    lastTops.set(log, log.scrollTop);
+  }
+  ui.jump.hidden = v.stuck || !v.newBelow;
+  const p = pagers.get(v.key);
+  if (p) {
+    p.shown();
+    checkScrollback();
+  }
+  if (latest) ui.input.focus();
+}
+
+const search = new Search({
+  ui,
+  request: (m) => conn.request(m),
+  render: renderRoomEvent,
+  canAsk: () => conn.isOpen,
+  onLeaveLive: () => {
+    liveTop = logOf(views.active).scrollTop;
+  },
+  onLive: backToLive,
+});
+
+/* Day lines say "Today" and "Yesterday": just after midnight they are named again. */
+function relabelAtMidnight() {
+  const now = new Date();
+  const next = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 0, 0, 5);
+  setTimeout(() => {
+    for (const log of logs.values()) relabelDays(log);
+    if (search.contextLog) relabelDays(search.contextLog);
+    relabelAtMidnight();
+  }, next.getTime() - now.getTime());
+}
+relabelAtMidnight();
 
 /* ---------- remembering the session across reloads ---------- */
 
