@@ -200,6 +200,13 @@ static int room_wait(struct gw_room *r, uint64_t id, uint64_t pid, struct gw_buf
     return 0;
 }
 
+int gw_hub_room_defer(struct gw_room *r, uint64_t from, struct gw_buf *json)
+{
+    if (!r->npending)
+        return -1;
+    return room_wait(r, 0, from, json, "", 0, NULL);
+}
+
 /*
  * A room event that is not typing: its room's next id, its JSON (encoded
  * once) and its transcript line (prefix and text). Without a store it is
@@ -267,10 +274,17 @@ int gw_hub_store_done(struct gw_hub *h, const char *room_key, uint64_t id, int s
         if (!r->pending)
             r->pending_tail = NULL;
         r->npending--;
-        if (status >= 0)
+        if (e->id == 0) { /* typing, whatever became of the events before it */
+            for (size_t i = 0; i < r->nweb; i++) {
+                struct gw_part *o = r->web[i];
+                if (o->pid != e->pid && o->joined)
+                    gw_out_push_web(h, o, e->json);
+            }
+        } else if (status >= 0) {
             room_deliver(h, r, e->id, e->json, e->line, e->line_len);
-        else
+        } else {
             room_lost(h, e->pid, e->ref, status);
+        }
         gw_buf_unref(e->json);
         free(e);
     }

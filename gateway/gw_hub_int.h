@@ -186,6 +186,11 @@ void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, i
 void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev,
                        const char *prefix, const char *text, size_t len, const char *ref);
 
+/* A typing update of participant from for r's browsers: when events of r
+ * wait for the store, it waits behind them (0); else -1 and the caller
+ * sends it now. */
+int gw_hub_room_defer(struct gw_room *r, uint64_t from, struct gw_buf *json);
+
 /* Load what the store keeps of r (its latest id, its recent events and
  * transcript lines), once: the registry made r without them. */
 void gw_hub_room_load(struct gw_hub *h, struct gw_room *r);

@@ -34,12 +34,15 @@ struct gw_part;
  * An event handed to the store and not yet reported kept (gw_store.h):
  * nobody is sent it before. The JSON browsers get, the line TCP members
  * are shown, and who to tell when it is lost. One allocation each, in the
- * room's FIFO in id order.
+ * room's FIFO in id order. A typing update made while events wait goes in
+ * the FIFO too, so that browsers see a room's events and typing in the
+ * order they happened (a line's message before its typing stops).
  */
 struct gw_pending {
     struct gw_pending *next;
-    uint64_t id;
-    uint64_t pid;            /* the sender of a message, told if it is lost; 0: nobody */
+    uint64_t id;             /* 0: a typing update, kept in order behind the events */
+    uint64_t pid;            /* the sender of a message, told if it is lost (a typing
+                              * update: whose it is, not sent to itself); 0: nobody */
     struct gw_buf *json;
     size_t line_len;
     char *ref;               /* the sender's ref as JSON ("" for none), in this block */

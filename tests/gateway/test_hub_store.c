@@ -161,6 +161,36 @@ static void nothing_before_the_store_keeps_it(void **state)
     gw_hub_free(h);
 }
 
+static void typing_keeps_its_place_behind_waiting_events(void **state)
+{
+    (void)state;
+    struct held s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = held_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = two(&st, &s, &alice, &bob);
+
+    /* bob types, ends the line (a message waits for the store), and his
+     * typing stops: alice gets the message first, then the stop. */
+    ht_in(h, bob, T0 + 1, "A3:hey");
+    char *a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "\"type\":\"typing\""));
+    free(a);
+    ht_in(h, bob, T0 + 2, "A2:\r\n");
+    ht_expect(h, alice, "");
+    assert_int_equal(gw_hub_store_done(h, "#lobby", s.id[0], GW_STORE_DONE), GW_OK);
+    a = ht_drain(h, alice);
+    char *msg = strstr(a, "\"type\":\"message\""), *stop = strstr(a, "\"text\":\"\"");
+    if (!msg || !stop || stop < msg)
+        fail_msg("want the message, then typing \"\": %s", a);
+    free(a);
+    /* With nothing waiting, typing goes at once. */
+    ht_in(h, bob, T0 + 10000, "A1:x"); /* past the typing throttle */
+    a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "\"text\":\"x\""));
+    free(a);
+    gw_hub_free(h);
+}
+
 static void a_lost_message_is_sent_to_nobody_and_its_sender_told(void **state)
 {
     (void)state;
@@ -374,6 +404,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(nothing_before_the_store_keeps_it),
+        cmocka_unit_test(typing_keeps_its_place_behind_waiting_events),
         cmocka_unit_test(a_lost_message_is_sent_to_nobody_and_its_sender_told),
         cmocka_unit_test(a_stalled_store_bounds_what_waits),
         cmocka_unit_test(a_room_opens_with_what_the_store_kept),
