@@ -53,7 +53,7 @@ static void cmd_me(struct cmd_ctx *c)
         gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "an action may not start with ->", c->ref);
         return;
     }
-    gw_hub_post_message(c->h, c->room, c->p, c->now, c->arg, c->arg_len, 1);
+    gw_hub_post_message(c->h, c->room, c->p, c->now, c->arg, c->arg_len, 1, c->ref);
 }
 
 /* By comparison key: case aside, in code point order. */
@@ -245,11 +245,11 @@ void gw_cmd_said(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64_t
         return;
     }
     if (len >= 2 && text[0] == '/' && text[1] == '/') {
-        gw_hub_post_message(h, r, p, now, text + 1, len - 1, 0);
+        gw_hub_post_message(h, r, p, now, text + 1, len - 1, 0, ref);
         return;
     }
     if (len == 0 || text[0] != '/') {
-        gw_hub_post_message(h, r, p, now, text, len, 0);
+        gw_hub_post_message(h, r, p, now, text, len, 0, ref);
         return;
     }
     size_t nl = 1;

@@ -12,7 +12,7 @@
 
 const char *gw_config_usage(void)
 {
-    static char text[6144];
+    static char text[8192];
     snprintf(text, sizeof text, "usage: wintalk-gateway [OPTION]...\n"
            "A chat hub: WINTALK programs over TCP and browsers over WebSocket, in rooms.\n"
            "Each option can also be set by its WINTALK_* variable; a flag wins. (default)\n"
@@ -62,6 +62,16 @@ const char *gw_config_usage(void)
            "                                                        WINTALK_LOGIN_TIMEOUT (%u)\n"
            "  --http-timeout S        an HTTP request must arrive within S seconds\n"
            "                                                        WINTALK_HTTP_TIMEOUT (%u)\n"
+           "History:\n"
+           "  --store KIND            sqlite: history on disk in the data directory; memory:\n"
+           "                          the latest events of each room, lost on restart\n"
+           "                                                        WINTALK_STORE (sqlite)\n"
+           "  --data-dir DIR          where the sqlite store keeps wintalk.db (made if missing)\n"
+           "                                                        WINTALK_DATA_DIR (./data)\n"
+           "  --history-days N        delete events older than N days, 0 = keep all\n"
+           "                                                        WINTALK_HISTORY_DAYS (0)\n"
+           "  --history-max N         keep the latest N events of each room, 0 = keep all\n"
+           "                                                        WINTALK_HISTORY_MAX (0)\n"
            "Other:\n"
            "  --verbose               libwebsockets' notices too    WINTALK_VERBOSE (0)\n"
            "  --help                  this text\n"
@@ -145,6 +155,10 @@ static const struct opt opts[] = {
     {"--http-timeout", "WINTALK_HTTP_TIMEOUT", K_UINT, OFF(http_timeout), 1, 600},
     {"--allow-origin", "WINTALK_ALLOW_ORIGIN", K_LIST, OFF(allow_origin), 0, 0},
     {"--any-origin", "WINTALK_ANY_ORIGIN", K_BOOL, OFF(any_origin), 0, 0},
+    {"--store", "WINTALK_STORE", K_STR, OFF(store), 0, 0},
+    {"--data-dir", "WINTALK_DATA_DIR", K_STR, OFF(data_dir), 0, 0},
+    {"--history-days", "WINTALK_HISTORY_DAYS", K_UINT, OFF(history_days), 0, 36500},
+    {"--history-max", "WINTALK_HISTORY_MAX", K_UINT, OFF(history_max), 0, 1000000000},
     {"--verbose", "WINTALK_VERBOSE", K_BOOL, OFF(verbose), 0, 0},
 };
 
@@ -239,6 +253,8 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->idle_timeout = GW_IDLE_TIMEOUT_DEFAULT_S;
     cfg->login_timeout = GW_LOGIN_TIMEOUT_DEFAULT_S;
     cfg->http_timeout = GW_HTTP_TIMEOUT_DEFAULT_S;
+    cfg->store = "sqlite";
+    cfg->data_dir = "data";
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         const char *v = env ? env(opts[i].var) : NULL;
         if (v && set(cfg, &opts[i], v, opts[i].var, err, err_len))
@@ -298,6 +314,14 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
         cfg->tls_key = NULL;
     if (!cfg->tls_cert != !cfg->tls_key) {
         snprintf(err, err_len, "--tls-cert and --tls-key go together");
+        return -1;
+    }
+    if (strcmp(cfg->store, "sqlite") != 0 && strcmp(cfg->store, "memory") != 0) {
+        snprintf(err, err_len, "--store: '%.64s' is not a store (sqlite or memory)", cfg->store);
+        return -1;
+    }
+    if (!*cfg->data_dir) {
+        snprintf(err, err_len, "--data-dir: an empty directory name");
         return -1;
     }
     if (cfg->ping_interval >= cfg->idle_timeout) {

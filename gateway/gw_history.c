@@ -36,6 +36,12 @@ uint64_t gw_history_new_id(struct gw_history *hi)
     return hi->next_id++;
 }
 
+void gw_history_skip(struct gw_history *hi, uint64_t last_id)
+{
+    if (last_id >= hi->next_id)
+        hi->next_id = last_id + 1;
+}
+
 uint64_t gw_history_last_id(const struct gw_history *hi)
 {
     return hi->next_id - 1;
@@ -128,4 +134,36 @@ struct gw_buf *gw_history_next(struct gw_history_cursor *c)
     if (c->next >= c->end)
         return NULL;
     return entry(c->hi, c->next++)->json;
+}
+
+int gw_history_read_before(const struct gw_history *hi, uint64_t before, size_t limit,
+                           struct gw_history_cursor *c)
+{
+    size_t end = hi->count;
+    if (before)
+        while (end && entry(hi, end - 1)->id >= before)
+            end--;
+    size_t from = end > limit ? end - limit : 0;
+    c->hi = hi;
+    c->next = from;
+    c->end = end;
+    return from > 0;
+}
+
+int gw_history_read_range_after(const struct gw_history *hi, uint64_t after, size_t limit,
+                                struct gw_history_cursor *c)
+{
+    size_t from = 0;
+    while (from < hi->count && entry(hi, from)->id <= after)
+        from++;
+    size_t end = hi->count - from > limit ? from + limit : hi->count;
+    c->hi = hi;
+    c->next = from;
+    c->end = end;
+    return end < hi->count;
+}
+
+uint64_t gw_history_peek_id(const struct gw_history_cursor *c)
+{
+    return c->next < c->end ? entry(c->hi, c->next)->id : 0;
 }

@@ -52,6 +52,10 @@ void gw_history_free(struct gw_history *hi);
  * also when the event is then lost (out of memory). */
 uint64_t gw_history_new_id(struct gw_history *hi);
 
+/* Ids go on after last_id: the next one given is above it (a stream
+ * kept elsewhere got that far). */
+void gw_history_skip(struct gw_history *hi, uint64_t last_id);
+
 /* The latest id given (0 before any). */
 uint64_t gw_history_last_id(const struct gw_history *hi);
 
@@ -77,6 +81,21 @@ void gw_history_add(struct gw_history *hi, uint64_t id, struct gw_buf *json);
  */
 int gw_history_read_after(const struct gw_history *hi, uint64_t last_id, size_t max_bytes,
                           struct gw_history_cursor *c);
+
+/*
+ * Read up to limit kept events with ids below before (0: the newest) or,
+ * after: above after; either way c hands them out oldest first. Returns 1
+ * when more lie beyond them in the ring (older for before, newer for
+ * after), else 0. For history requests when no store keeps more.
+ */
+int gw_history_read_before(const struct gw_history *hi, uint64_t before, size_t limit,
+                           struct gw_history_cursor *c);
+int gw_history_read_range_after(const struct gw_history *hi, uint64_t after, size_t limit,
+                                struct gw_history_cursor *c);
+
+/* The id of the event the cursor hands out next (call before
+ * gw_history_next), or 0 after the last. */
+uint64_t gw_history_peek_id(const struct gw_history_cursor *c);
 
 /* The next event's JSON of a read, oldest first (borrowed until the next
  * gw_history_add), or NULL after the last. */

@@ -102,6 +102,11 @@ static void index_del(struct gw_hub *h, uint64_t pid)
     }
 }
 
+struct gw_part *gw_hub_part(struct gw_hub *h, uint64_t pid)
+{
+    return find(h, pid);
+}
+
 void gw_hub_wake(struct gw_hub *h, struct gw_part *p)
 {
     if (p->woken)
@@ -122,26 +127,211 @@ void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const c
     gw_hub_wake(h, p);
 }
 
-/* ---- room events: ids, history, fan-out ---- */
+/* ---- room events: ids, the store, history, fan-out ---- */
 
-/* Give an event its room's next id, keep it, and send it to every browser
- * in the room: one JSON text for them all. */
-void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev)
+/*
+ * An event is kept: into the room's ring of recent events, to every
+ * browser in the room (one JSON text for them all), and as a transcript
+ * line to its TCP members (one A frame, or, when the transcript had to be
+ * cut back, the new whole as R).
+ */
+static void room_deliver(struct gw_hub *h, struct gw_room *r, uint64_t id, struct gw_buf *json,
+                         const char *line, size_t n)
 {
-    ev->room = r->name;
-    ev->id = gw_history_new_id(&r->history);
-    h->metrics.events++;
-    gw_room_touch(&h->rooms, r);
-    struct gw_buf *json = gw_json_event(ev, h->cfg.headroom);
-    if (!json)
-        return;
-    gw_history_add(&r->history, ev->id, json);
+    gw_history_add(&r->history, id, json);
     for (size_t i = 0; i < r->nweb; i++) {
         struct gw_part *p = r->web[i];
         if (p->joined)
             gw_out_push_web(h, p, json);
     }
+    int trimmed = gw_transcript_add(&r->transcript, line, n);
+    if (trimmed < 0)
+        return; /* out of memory: the line is not shown */
+    struct gw_buf *a = trimmed ? NULL : gw_buf_frame(h->cfg.headroom, WT_OP_APPEND, line, n);
+    for (size_t i = 0; i < r->ntcp; i++) {
+        struct gw_part *p = r->tcp[i];
+        if (!p->joined || p->closing)
+            continue;
+        if (trimmed || !a)
+            gw_out_resync(h, p, GW_RESYNC_PLAIN);
+        else if (!p->resync) /* a pending R already shows this line */
+            gw_out_push_tcp(h, p, a, 0);
+    }
+    gw_buf_unref(a);
+}
+
+/* An event the store did not keep: nobody gets it; the sender of a
+ * message (pid, 0 for none) is told its message was not accepted. */
+static void room_lost(struct gw_hub *h, uint64_t pid, const char *ref, int status)
+{
+    h->metrics.events_lost++;
+    struct gw_part *p = pid ? find(h, pid) : NULL;
+    if (!p || p->closing)
+        return;
+    char msg[96];
+    snprintf(msg, sizeof msg, "message not kept (%s): it was not sent; try again later",
+             gw_store_strerror(status));
+    gw_out_error(h, p, GW_R_NOT_KEPT, msg, ref);
+}
+
+/* Wait for the store to keep an event: the room's FIFO takes a copy of
+ * the line and the ref and a reference to the JSON. Returns 0 or -1. */
+static int room_wait(struct gw_room *r, uint64_t id, uint64_t pid, struct gw_buf *json,
+                     const char *line, size_t n, const char *ref)
+{
+    size_t rlen = ref ? strlen(ref) : 0;
+    struct gw_pending *e = malloc(sizeof(*e) + n + rlen + 1);
+    if (!e)
+        return -1;
+    e->next = NULL;
+    e->id = id;
+    e->pid = pid;
+    e->json = gw_buf_ref(json);
+    e->line_len = n;
+    memcpy(e->line, line, n);
+    e->ref = e->line + n;
+    memcpy(e->ref, ref ? ref : "", rlen + 1);
+    if (r->pending_tail)
+        r->pending_tail->next = e;
+    else
+        r->pending = e;
+    r->pending_tail = e;
+    r->npending++;
+    return 0;
+}
+
+int gw_hub_room_defer(struct gw_room *r, uint64_t from, struct gw_buf *json)
+{
+    if (!r->npending)
+        return -1;
+    return room_wait(r, 0, from, json, "", 0, NULL);
+}
+
+/*
+ * A room event that is not typing: its room's next id, its JSON (encoded
+ * once) and its transcript line (prefix and text). Without a store it is
+ * delivered at once; with one it is appended there and delivered when the
+ * store reports it kept. A message whose event is refused or lost gets its
+ * sender (ev->pid) a 451 with ref.
+ */
+void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev,
+                       const char *prefix, const char *text, size_t len, const char *ref)
+{
+    const struct gw_store *st = h->cfg.store && h->cfg.store->append ? h->cfg.store : NULL;
+    uint64_t sender = ev->type == GW_EV_MESSAGE ? ev->pid : 0;
+    gw_room_touch(&h->rooms, r);
+    if (st && r->npending >= GW_ROOM_PENDING_MAX) {
+        room_lost(h, sender, ref, GW_STORE_EBUSY);
+        return;
+    }
+    ev->room = r->name;
+    ev->id = gw_history_new_id(&r->history);
+    h->metrics.events++;
+    struct gw_buf *json = gw_json_event(ev, h->cfg.headroom);
+    if (!json) {
+        room_lost(h, sender, ref, GW_STORE_ENOMEM);
+        return;
+    }
+    char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
+    size_t n = gw_transcript_render(line, prefix, text, len);
+    int rc = GW_STORE_DONE;
+    if (st) {
+        struct gw_store_event se = {
+            .id = ev->id,
+            .time_ms = ev->time_ms,
+            .type = (int)ev->type,
+            .json = (const char *)json->data + json->headroom,
+            .json_len = json->len,
+            .line = line,
+            .line_len = n,
+            .text = ev->type == GW_EV_MESSAGE ? ev->text : NULL,
+            .text_len = ev->type == GW_EV_MESSAGE ? ev->text_len : 0,
+        };
+        rc = st->append(st->ctx, r->key, r->name, &se);
+        /* Nothing waits in the room's FIFO only when the store keeps
+         * everything at once: an event kept now must not overtake those. */
+        if (rc == GW_STORE_DONE && r->npending)
+            rc = room_wait(r, ev->id, sender, json, line, n, ref) == 0 ? GW_STORE_PENDING
+                                                                      : GW_STORE_ENOMEM;
+        else if (rc == GW_STORE_PENDING && room_wait(r, ev->id, sender, json, line, n, ref))
+            rc = GW_STORE_ENOMEM; /* kept, but it cannot be sent: as if lost */
+    }
+    if (rc == GW_STORE_DONE)
+        room_deliver(h, r, ev->id, json, line, n);
+    else if (rc < 0)
+        room_lost(h, sender, ref, rc);
     gw_buf_unref(json);
+}
+
+int gw_hub_store_done(struct gw_hub *h, const char *room_key, uint64_t id, int status)
+{
+    struct gw_room *r = room_key ? gw_rooms_find(&h->rooms, room_key, strlen(room_key)) : NULL;
+    if (!r)
+        return GW_ENOENT;
+    while (r->pending && r->pending->id <= id) {
+        struct gw_pending *e = r->pending;
+        r->pending = e->next;
+        if (!r->pending)
+            r->pending_tail = NULL;
+        r->npending--;
+        if (e->id == 0) { /* typing, whatever became of the events before it */
+            for (size_t i = 0; i < r->nweb; i++) {
+                struct gw_part *o = r->web[i];
+                if (o->pid != e->pid && o->joined)
+                    gw_out_push_web(h, o, e->json);
+            }
+        } else if (status >= 0) {
+            room_deliver(h, r, e->id, e->json, e->line, e->line_len);
+        } else {
+            room_lost(h, e->pid, e->ref, status);
+        }
+        gw_buf_unref(e->json);
+        free(e);
+    }
+    return GW_OK;
+}
+
+struct load_ctx {
+    struct gw_hub *h;
+    struct gw_room *r;
+};
+
+/* One event the store kept, on loading its room: into the ring and the
+ * transcript, as if it had just happened, but sent to nobody. */
+static void load_one(void *arg, const struct gw_store_event *ev)
+{
+    struct load_ctx *lc = arg;
+    struct gw_buf *b = gw_buf_new(lc->h->cfg.headroom, ev->json_len);
+    if (!b)
+        return;
+    memcpy(b->data + b->headroom, ev->json, ev->json_len);
+    gw_history_add(&lc->r->history, ev->id, b);
+    gw_buf_unref(b);
+    /* A line over the transcript's bound is refused there and not shown. */
+    (void)gw_transcript_add(&lc->r->transcript, ev->line, ev->line_len);
+}
+
+void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
+{
+    if (r->loaded)
+        return;
+    r->loaded = 1;
+    const struct gw_store *st = h->cfg.store;
+    if (!st || !st->load)
+        return;
+    struct load_ctx lc = {h, r};
+    uint64_t last = 0;
+    if (st->load(st->ctx, r->key, GW_HISTORY_MAX_EVENTS, GW_HISTORY_MAX_BYTES, &last, load_one,
+                 &lc) == 0)
+        gw_history_skip(&r->history, last);
+}
+
+size_t gw_hub_store_pending(const struct gw_hub *h)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->rooms.count; i++)
+        n += h->rooms.list[i]->npending;
+    return n;
 }
 
 void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type type,
@@ -156,31 +346,6 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
     ev->via = gw_via_name(p->via);
 }
 
-/* Render a room event as one transcript line, add it to the room's
- * transcript and send it to the room's TCP members as one A frame, or,
- * when the transcript had to be cut back, send them the new whole as R. */
-static void transcript_event(struct gw_hub *h, struct gw_room *r, const char *prefix,
-                             const char *text, size_t len)
-{
-    char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
-    size_t n = gw_transcript_render(line, prefix, text, len);
-    int trimmed = gw_transcript_add(&r->transcript, line, n);
-    if (trimmed < 0)
-        return; /* out of memory: the line is not shown */
-
-    struct gw_buf *a = trimmed ? NULL : gw_buf_frame(h->cfg.headroom, WT_OP_APPEND, line, n);
-    for (size_t i = 0; i < r->ntcp; i++) {
-        struct gw_part *p = r->tcp[i];
-        if (!p->joined || p->closing)
-            continue;
-        if (trimmed || !a)
-            gw_out_resync(h, p, GW_RESYNC_PLAIN);
-        else if (!p->resync) /* a pending R already shows this line */
-            gw_out_push_tcp(h, p, a, 0);
-    }
-    gw_buf_unref(a);
-}
-
 size_t gw_hub_room_count(const struct gw_room *r)
 {
     size_t n = 0;
@@ -192,21 +357,20 @@ size_t gw_hub_room_count(const struct gw_room *r)
 }
 
 void gw_hub_post_message(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
-                         const char *text, size_t len, int me)
+                         const char *text, size_t len, int me, const char *ref)
 {
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_MESSAGE, p, now);
     ev.text = text;
     ev.text_len = len;
     ev.me = me;
-    gw_hub_room_event(h, r, &ev);
     for (size_t i = 0; i < r->nweb; i++)
         h->metrics.messages_out[GW_VIA_WEB] += r->web[i]->joined && !r->web[i]->closing;
     for (size_t i = 0; i < r->ntcp; i++)
         h->metrics.messages_out[GW_VIA_TCP] += r->tcp[i]->joined && !r->tcp[i]->closing;
     char prefix[GW_NICK_MAX_BYTES + 8];
     snprintf(prefix, sizeof prefix, me ? "* %s " : "%s: ", p->nick);
-    transcript_event(h, r, prefix, text, len);
+    gw_hub_room_event(h, r, &ev, prefix, text, len, ref);
 }
 
 void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now)
@@ -216,10 +380,9 @@ void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, in
         return; /* a crowd: see GW_PRESENCE_MAX */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_JOIN, p, now);
-    gw_hub_room_event(h, r, &ev);
     char text[GW_NICK_MAX_BYTES + 32];
     snprintf(text, sizeof text, "* %s joined (%s)", p->nick, gw_via_name(p->via));
-    transcript_event(h, r, "", text, strlen(text));
+    gw_hub_room_event(h, r, &ev, "", text, strlen(text), NULL);
 }
 
 void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
@@ -231,10 +394,9 @@ void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, i
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_LEAVE, p, now);
     ev.reason = reason;
-    gw_hub_room_event(h, r, &ev);
     char text[GW_NICK_MAX_BYTES + 16];
     snprintf(text, sizeof text, "* %s left", p->nick);
-    transcript_event(h, r, "", text, strlen(text));
+    gw_hub_room_event(h, r, &ev, "", text, strlen(text), NULL);
 }
 
 /* ---- nicks ---- */
@@ -327,8 +489,7 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
         struct gw_event ev;
         gw_hub_event_init(h, &ev, GW_EV_NICK, p, now);
         ev.old = old;
-        gw_hub_room_event(h, r, &ev);
-        transcript_event(h, r, "", msg, strlen(msg));
+        gw_hub_room_event(h, r, &ev, "", msg, strlen(msg), NULL);
     }
     return 0;
 }
@@ -425,6 +586,7 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
     h->cfg.key = NULL;
     h->next_pid = 1;
     snprintf(h->epoch, sizeof h->epoch, "%016llx", (unsigned long long)cfg->epoch);
+    gw_hub_room_load(h, h->rooms.lobby);
     *out = h;
     return GW_OK;
 }
@@ -448,6 +610,7 @@ void gw_hub_free(struct gw_hub *h)
         part_free(h->parts[i]);
     gw_rooms_free(&h->rooms);
     gw_idents_free(&h->idents);
+    gw_read_free(h);
     free(h->parts);
     free(h->index);
     free(h->nicks);

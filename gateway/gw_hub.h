@@ -43,6 +43,7 @@
 #include "gw_json.h"
 #include "gw_metrics.h"
 #include "gw_queue.h"
+#include "gw_store.h"
 
 enum gw_status {
     GW_OK = 0,
@@ -117,6 +118,14 @@ struct gw_hub_config {
      * wintalk.v2 hello gets 421 and is closed.
      */
     int (*random)(void *ctx, void *buf, size_t len);
+    /*
+     * Where room events are kept (gw_store.h), borrowed for the hub's
+     * life; NULL: in memory only (each room's ring of recent events). With
+     * a store, an event reaches nobody before the store reports it kept
+     * (gw_hub_store_done), and history and search requests are read from
+     * it (gw_hub_store_rows).
+     */
+    const struct gw_store *store;
     /*
      * Called (from inside hub calls) when a participant has new output or
      * has started closing: the adapter should ask for a writeable callback.
@@ -264,6 +273,24 @@ int gw_hub_room_members(const struct gw_hub *h, const char *room);
 
 /* Rooms there are now, #lobby included. */
 unsigned gw_hub_rooms(const struct gw_hub *h);
+
+/*
+ * The store reports (struct gw_store_sink): every event of the room whose
+ * key is room_key up to id is kept (status GW_STORE_DONE: it goes to the
+ * room's members now, in id order) or lost (a negative gw_store_status:
+ * nobody gets it, and the sender of a lost message is told 451). Returns
+ * GW_OK, or GW_ENOENT when there is no such room.
+ */
+int gw_hub_store_done(struct gw_hub *h, const char *room_key, uint64_t id, int status);
+
+/* The store answers the read tagged tag (rows as gw_store_sink.rows): the
+ * participant that asked gets its history or search answer, or an error
+ * reply. Returns GW_OK, or GW_ENOENT when nobody waits for it any more. */
+int gw_hub_store_rows(struct gw_hub *h, uint64_t tag, int status, const struct gw_store_event *ev,
+                      size_t n, int more);
+
+/* Events handed to the store and not yet reported, in every room. */
+size_t gw_hub_store_pending(const struct gw_hub *h);
 
 /* Bytes waiting in a participant's queue (for tests and metrics), or 0. */
 size_t gw_hub_queued_bytes(struct gw_hub *h, uint64_t pid);

@@ -93,6 +93,7 @@ struct gw_part {
     int64_t strikes;
     int64_t strikes_at;
     uint64_t refusals;      /* messages refused for a limit (429, 552) */
+    unsigned nreads;        /* its history and search reads the store has not answered */
 };
 
 /* The hub: its participants, its rooms and the identities of browsers. */
@@ -121,6 +122,11 @@ struct gw_hub {
     struct gw_rooms rooms;
     /* The identities of wintalk.v2 browsers. */
     struct gw_idents idents;
+    /* History and search reads the store has not answered (gw_read.c):
+     * at most GW_READS_MAX, the array made with the first. */
+    struct gw_read_wait *reads;
+    size_t nreads;
+    uint64_t next_tag;
     /* Wall time minus the hub's clock, in ms (gw_hub_set_wall_clock). */
     int64_t wall_offset;
 };
@@ -140,6 +146,9 @@ static inline int gw_is_space(char c)
 
 /* ---- gw_hub.c: participants, nicks, the key, room events ---- */
 
+/* The participant with id pid, or NULL. */
+struct gw_part *gw_hub_part(struct gw_hub *h, uint64_t pid);
+
 /* "tcp" or "web". */
 const char *gw_via_name(enum gw_via v);
 
@@ -155,9 +164,10 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
                        struct gw_part *p, int64_t now);
 
 /* p says text (len bytes, canonical; me: a /me action) in room r: a
- * message event, and a transcript line. */
+ * message event, and a transcript line; ref (the client's, or NULL) goes
+ * with a 451 when the store does not keep it. */
 void gw_hub_post_message(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
-                         const char *text, size_t len, int me);
+                         const char *text, size_t len, int me, const char *ref);
 
 /* p joined room r: a join event and a transcript line (not in a crowd). */
 void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now);
@@ -167,9 +177,23 @@ void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, in
 void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
                        enum gw_leave_reason reason);
 
-/* A room event that is not typing: given its room's next id, encoded
- * once, kept in the room's history and sent to every browser in r. */
-void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev);
+/*
+ * A room event that is not typing: given its room's next id, encoded once
+ * (JSON, and the transcript line prefix + text), kept (the store, the
+ * room's ring) and then sent to every member of r. A message the store
+ * refuses or loses gets its sender a 451 (with ref, or NULL).
+ */
+void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev,
+                       const char *prefix, const char *text, size_t len, const char *ref);
+
+/* A typing update of participant from for r's browsers: when events of r
+ * wait for the store, it waits behind them (0); else -1 and the caller
+ * sends it now. */
+int gw_hub_room_defer(struct gw_room *r, uint64_t from, struct gw_buf *json);
+
+/* Load what the store keeps of r (its latest id, its recent events and
+ * transcript lines), once: the registry made r without them. */
+void gw_hub_room_load(struct gw_hub *h, struct gw_room *r);
 
 /* Change p's nick to given (len bytes of valid UTF-8), announcing it when
  * p is in the room; a nick not allowed or taken gets error 553 (with the
@@ -344,6 +368,31 @@ int gw_private_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const 
 
 /* p is gone: it is no longer a connection of its identity. */
 void gw_private_forget(struct gw_hub *h, struct gw_part *p, int64_t now);
+
+/* ---- gw_read.c: history and search requests ---- */
+
+/* A read the store has not answered: who asked, and what the answer
+ * says it is about. */
+struct gw_read_wait {
+    uint64_t tag;
+    uint64_t pid;
+    enum gw_read_what what;
+    uint64_t id;
+    char room[GW_ROOM_NAME_MAX_BYTES + 1];
+    char q[GW_STORE_QUERY_MAX_BYTES + 1];
+    size_t q_len;
+    char ref[GW_REF_MAX_BYTES * 6 + 3];
+};
+
+/* A browser's history request (m: type history) or search (m: type
+ * search, the words in m->text) for room r, which it is in. Answered now
+ * (from the room's ring, without a store that reads) or when the store
+ * reports (gw_hub_store_rows); refused with 501, 504, 429 or 451. */
+void gw_read_request(struct gw_hub *h, struct gw_part *p, struct gw_room *r,
+                     const struct gw_cmsg *m);
+
+/* Free the waiting reads (the hub is going). */
+void gw_read_free(struct gw_hub *h);
 
 /* ---- gw_tcp.c: a TCP participant's input ---- */
 

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_limits.h"
+#include "gw_store.h"
 #include "wt_codec.h"
 
 /* ---- writer ---- */
@@ -412,6 +414,41 @@ struct gw_buf *gw_json_bye(int code, const char *message, size_t headroom)
     return gw_jw_finish(&w);
 }
 
+struct gw_buf *gw_json_read_answer(const struct gw_read_answer *a, size_t headroom)
+{
+    size_t hint = 128 + a->q_len;
+    for (size_t i = 0; i < a->n; i++)
+        hint += a->lens[i] + 1;
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, hint);
+    if (a->what == GW_READ_SEARCH) {
+        gw_jw_lit(&w, "{\"type\":\"search\",\"room\":");
+        gw_jw_str(&w, a->room, strlen(a->room));
+        gw_jw_lit(&w, ",\"q\":");
+        gw_jw_str(&w, a->q, a->q_len);
+    } else {
+        gw_jw_lit(&w, "{\"type\":\"history\",\"room\":");
+        gw_jw_str(&w, a->room, strlen(a->room));
+        if (a->what != GW_READ_NEWEST) {
+            gw_jw_lit(&w, a->what == GW_READ_BEFORE ? ",\"before\":" : ",\"after\":");
+            gw_jw_uint(&w, a->id);
+        }
+    }
+    gw_jw_lit(&w, ",\"events\":[");
+    for (size_t i = 0; i < a->n; i++) {
+        if (i)
+            gw_jw_raw(&w, ",", 1);
+        gw_jw_raw(&w, a->events[i], a->lens[i]);
+    }
+    gw_jw_lit(&w, a->more ? "],\"more\":true" : "],\"more\":false");
+    if (a->ref && *a->ref) {
+        gw_jw_lit(&w, ",\"ref\":");
+        gw_jw_lit(&w, a->ref);
+    }
+    gw_jw_lit(&w, "}");
+    return gw_jw_finish(&w);
+}
+
 /* ---- browser to gateway ---- */
 
 /* The table of message types, checked once here. */
@@ -426,6 +463,8 @@ static const struct {
     {"join", GW_C_JOIN},
     {"part", GW_C_PART},
     {"msg", GW_C_MSG},
+    {"history", GW_C_HISTORY},
+    {"search", GW_C_SEARCH},
 };
 
 /* Largest integer a JSON number carries exactly (2^53). */
@@ -512,6 +551,31 @@ static int get_uint(const cJSON *obj, const char *name, uint64_t *out, const cha
         return 0;
     if (!is_int(it, 0)) {
         *why = "an id must be a non-negative integer";
+        return -GW_R_BAD_ARGS;
+    }
+    *out = (uint64_t)it->valuedouble;
+    return 0;
+}
+
+/* Whether obj has the member name, not null. */
+static int has_member(const cJSON *obj, const char *name)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return it && !cJSON_IsNull(it);
+}
+
+_Static_assert(GW_HISTORY_READ_MAX == 500 && GW_SEARCH_READ_MAX == 100,
+               "get_limit's messages name these bounds");
+
+/* "limit": absent (0), or 1..max. Returns 0 or minus a code. */
+static int get_limit(const cJSON *obj, uint64_t max, uint64_t *out, const char **why)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "limit");
+    if (!it || cJSON_IsNull(it))
+        return 0;
+    if (!is_int(it, 1) || it->valuedouble > (double)max) {
+        *why = max == GW_HISTORY_READ_MAX ? "limit must be an integer from 1 to 500"
+                                          : "limit must be an integer from 1 to 100";
         return -GW_R_BAD_ARGS;
     }
     *out = (uint64_t)it->valuedouble;
@@ -672,6 +736,31 @@ int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, cons
         if ((rc = get_str(root, "to", 1, GW_NICK_IN_MAX_CPS * 4u, &out->to, &out->to_len, why)))
             break;
         rc = get_str(root, "text", 1, GW_WS_IN_MAX_BYTES, &out->text, &out->text_len, why);
+        break;
+    case GW_C_HISTORY:
+        if ((rc = get_str(root, "room", 0, GW_ROOM_ARG_MAX_BYTES, &out->room, &out->room_len,
+                          why)))
+            break;
+        out->has_before = has_member(root, "before");
+        out->has_after = has_member(root, "after");
+        if (out->has_before && out->has_after) {
+            *why = "give before or after, not both";
+            rc = -GW_R_BAD_ARGS;
+            break;
+        }
+        if ((rc = get_uint(root, "before", &out->before, why)) ||
+            (rc = get_uint(root, "after", &out->after, why)))
+            break;
+        rc = get_limit(root, GW_HISTORY_READ_MAX, &out->limit, why);
+        break;
+    case GW_C_SEARCH:
+        if ((rc = get_str(root, "room", 0, GW_ROOM_ARG_MAX_BYTES, &out->room, &out->room_len,
+                          why)))
+            break;
+        if ((rc = get_str(root, "q", 1, GW_STORE_QUERY_MAX_BYTES, &out->text, &out->text_len,
+                          why)))
+            break;
+        rc = get_limit(root, GW_SEARCH_READ_MAX, &out->limit, why);
         break;
     }
 done:

@@ -204,6 +204,35 @@ struct gw_buf *gw_json_error(int code, const char *message, const char *ref, siz
 struct gw_buf *gw_json_error_room(int code, const char *message, const char *room, size_t len,
                                   const char *ref, size_t headroom);
 
+/* What a history or search answer is about. */
+enum gw_read_what {
+    GW_READ_NEWEST,    /* history without before/after */
+    GW_READ_BEFORE,    /* history "before" */
+    GW_READ_AFTER,     /* history "after" */
+    GW_READ_SEARCH,    /* search */
+};
+
+/*
+ * {"type":"history","room":..,["before":id|"after":id,]"events":[..],
+ *  "more":..[,"ref":..]} or, for GW_READ_SEARCH,
+ * {"type":"search","room":..,"q":..,"events":[..],"more":..[,"ref":..]}.
+ * events: n JSON texts of events, written as they are (each one object),
+ * in the order given. ref: the client's ref as JSON, or NULL.
+ */
+struct gw_read_answer {
+    enum gw_read_what what;
+    const char *room;
+    uint64_t id;             /* before / after */
+    const char *q;           /* search */
+    size_t q_len;
+    const char *const *events;
+    const size_t *lens;
+    size_t n;
+    int more;
+    const char *ref;
+};
+struct gw_buf *gw_json_read_answer(const struct gw_read_answer *a, size_t headroom);
+
 /* {"type":"bye","code":..,"message":..} */
 struct gw_buf *gw_json_bye(int code, const char *message, size_t headroom);
 
@@ -218,6 +247,8 @@ enum gw_ctype {
     GW_C_JOIN,
     GW_C_PART,
     GW_C_MSG,
+    GW_C_HISTORY,
+    GW_C_SEARCH,
 };
 
 /* One entry of a hello's "rooms": a room name as given and the last id the
@@ -249,6 +280,12 @@ struct gw_cmsg {
     struct gw_croom *rooms; /* hello (optional): nrooms entries, in the order given */
     size_t nrooms;
     int has_rooms;          /* hello had "rooms" */
+    /* history: "before" or "after" (has_before / has_after say which was
+     * given); history, search: "limit" (0 when absent). search: the words
+     * are in text. */
+    uint64_t before, after;
+    int has_before, has_after;
+    uint64_t limit;
     char ref[GW_REF_MAX_BYTES * 6 + 3]; /* the client's ref as JSON, "" if none */
 };
 

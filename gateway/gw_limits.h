@@ -102,6 +102,26 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_HISTORY_MAX_BYTES (1024u * 1024u)
 #define GW_HISTORY_START_EVENTS 16u
 
+/* Events of one room handed to the store and not yet reported kept
+ * (gw_store.h). A store that batches per turn of the event loop holds a
+ * turn's worth; past this bound (a store that has stalled) a message is
+ * refused with 451 and other events are not made. */
+#define GW_ROOM_PENDING_MAX 8192u
+
+/* Reads of history and search waiting for the store: in the gateway, and
+ * per participant (past either, 429). */
+#define GW_READS_MAX 1024u
+#define GW_READS_PER_PART_MAX 4u
+
+/* Events in a history answer (default, at most) and in a search answer;
+ * an answer is also cut to GW_READ_REPLY_MAX_BYTES of JSON, the far end
+ * left out (and "more" set), so that it fits a browser's queue. */
+#define GW_HISTORY_READ_DEFAULT 100u
+#define GW_HISTORY_READ_MAX 500u
+#define GW_SEARCH_READ_DEFAULT 50u
+#define GW_SEARCH_READ_MAX 100u
+#define GW_READ_REPLY_MAX_BYTES (256u * 1024u)
+
 /* Rooms the gateway keeps at once, #lobby included (--max-rooms). A room
  * exists while someone is in it or it has history; creating one past the
  * bound first drops the empty room that was least recently active (its

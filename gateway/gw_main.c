@@ -41,6 +41,7 @@
 #include "gw_json.h"
 #include "gw_limits.h"
 #include "gw_metrics.h"
+#include "gw_storage.h"
 
 #define GW_VERSION "0.1.0"
 
@@ -85,6 +86,7 @@ struct app {
     struct gw_metrics *metrics; /* the hub's; the adapter adds to it */
     char web_root[PATH_MAX];
     int64_t started_ms;
+    uint64_t epoch;          /* of the event ids: kept with the history, or this run's */
     lws_sorted_usec_list_t tick;
     int stopping;
     int64_t stop_deadline;
@@ -919,30 +921,60 @@ static int http_status(struct lws *wsi, struct http_req *r, unsigned code)
     return serve_body(wsi, r, code, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
-/* Both sides listen and the gateway is not stopping. */
+/* Both sides listen, the store takes events and the gateway is not
+ * stopping. */
 static int ready(void)
 {
     return !app.stopping && app.vh_http && app.vh_tcp &&
-           (!app.cfg.tls_cert || app.vh_tls);
+           (!app.cfg.tls_cert || app.vh_tls) && gw_storage_healthy(NULL);
 }
 
 static int serve_health(struct lws *wsi, struct http_req *r)
 {
-    char body[GW_HEALTH_MAX];
+    char head[GW_HEALTH_MAX];
     unsigned tcp, web;
     gw_hub_counts(app.hub, &tcp, &web);
     int64_t up = (now_ms() - app.started_ms) / 1000;
-    int n = snprintf(body, sizeof body,
-                     "{\"status\":\"%s\",\"version\":\"" GW_VERSION "\",\"uptime_s\":%lld,"
-                     "\"participants\":{\"tcp\":%u,\"web\":%u},\"last_id\":%llu}\n",
-                     app.stopping ? "stopping" : "ok", (long long)up, tcp, web,
-                     (unsigned long long)gw_hub_last_id(app.hub));
-    return serve_body(wsi, r, HTTP_STATUS_OK, "application/json", body, (size_t)n);
+    snprintf(head, sizeof head,
+             "{\"status\":\"%s\",\"version\":\"" GW_VERSION "\",\"uptime_s\":%lld,"
+             "\"participants\":{\"tcp\":%u,\"web\":%u},\"last_id\":%llu,",
+             app.stopping ? "stopping" : gw_storage_healthy(NULL) ? "ok" : "store failing",
+             (long long)up, tcp, web, (unsigned long long)gw_hub_last_id(app.hub));
+    struct gw_jw w;
+    gw_jw_init(&w, 0, GW_HEALTH_MAX + PATH_MAX);
+    gw_jw_lit(&w, head);
+    gw_storage_health_json(&w, app.epoch);
+    gw_jw_lit(&w, "}\n");
+    struct gw_buf *b = gw_jw_finish(&w);
+    if (!b)
+        return http_status(wsi, r, HTTP_STATUS_INTERNAL_SERVER_ERROR);
+    int rc = serve_body(wsi, r, HTTP_STATUS_OK, "application/json", (const char *)gw_buf_bytes(b),
+                        b->len);
+    gw_buf_unref(b);
+    return rc;
+}
+
+/* /readyz: 200 "ready", or 503 with why not (stopping, the store). */
+static int serve_ready(struct lws *wsi, struct http_req *r)
+{
+    const char *why = "";
+    char body[GW_HEALTH_MAX];
+    if (ready())
+        return serve_body(wsi, r, HTTP_STATUS_OK, "text/plain; charset=utf-8", "ready\n", 6);
+    int n = app.stopping || gw_storage_healthy(&why)
+                ? snprintf(body, sizeof body, "stopping\n")
+                : snprintf(body, sizeof body, "store failing: %s\n", why);
+    if (n < 0 || (size_t)n >= sizeof body) {
+        n = (int)sizeof body - 1;
+        body[n - 1] = '\n';
+    }
+    return serve_body(wsi, r, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                      body, (size_t)n);
 }
 
 static int serve_metrics(struct lws *wsi, struct http_req *r)
 {
-    static char text[GW_METRICS_TEXT_MAX];
+    static char text[GW_METRICS_TEXT_MAX + GW_STORAGE_METRICS_MAX];
     struct gw_metrics_now now;
     memset(&now, 0, sizeof now);
     gw_hub_counts(app.hub, &now.participants[GW_VIA_TCP], &now.participants[GW_VIA_WEB]);
@@ -951,8 +983,10 @@ static int serve_metrics(struct lws *wsi, struct http_req *r)
     now.uptime_s = (double)(now_ms() - app.started_ms) / 1000.0;
     now.ready = ready();
     int n = gw_metrics_format(app.metrics, &now, text, sizeof text);
-    if (n < 0)
+    int m = n < 0 ? -1 : gw_storage_metrics(text + n, sizeof text - (size_t)n);
+    if (n < 0 || m < 0)
         return http_status(wsi, r, HTTP_STATUS_INTERNAL_SERVER_ERROR);
+    n += m;
     return serve_body(wsi, r, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", text,
                       (size_t)n);
 }
@@ -1043,10 +1077,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         if (!strcmp(uri, "/livez"))
             return serve_body(wsi, r, HTTP_STATUS_OK, "text/plain; charset=utf-8", "ok\n", 3);
         if (!strcmp(uri, "/readyz"))
-            return ready() ? serve_body(wsi, r, HTTP_STATUS_OK, "text/plain; charset=utf-8",
-                                        "ready\n", 6)
-                           : serve_body(wsi, r, HTTP_STATUS_SERVICE_UNAVAILABLE,
-                                        "text/plain; charset=utf-8", "stopping\n", 9);
+            return serve_ready(wsi, r);
         if (!strcmp(uri, "/metrics"))
             return serve_metrics(wsi, r);
         if (!strcmp(uri, "/healthz"))
@@ -1127,6 +1158,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     gw_hub_set_wall_clock(app.hub, wall_ms(), now_ms());
     gw_hub_tick(app.hub, now_ms());
     http_sweep(now_ms());
+    gw_storage_tick(wall_ms());
     trim_after_burst();
     lws_sul_schedule(app.ctx, 0, sul, on_tick, GW_TICK_US);
 }
@@ -1206,17 +1238,31 @@ int main(int argc, char **argv)
         .wake = on_wake,
         .ctx = &app,
     };
-    /* The epoch of this run's event ids: random, so that a browser resuming
-     * with an id from an earlier run is told its history was reset. */
-    if (RAND_bytes((unsigned char *)&hc.epoch, sizeof hc.epoch) != 1) {
+    /* History first: its epoch is the ids' epoch. */
+    char serr[GW_STORAGE_ERR_MAX];
+    int src = gw_storage_open(&app.cfg, serr, sizeof serr);
+    if (src) {
+        fprintf(stderr, "wintalk-gateway: %s\n", serr);
+        return src;
+    }
+    hc.store = gw_storage_store();
+    hc.epoch = gw_storage_epoch();
+    /* Without kept history the epoch is this run's: random, so that a
+     * browser resuming with an id from an earlier run is told its history
+     * was reset. */
+    if (!hc.epoch && RAND_bytes((unsigned char *)&hc.epoch, sizeof hc.epoch) != 1) {
         fprintf(stderr, "wintalk-gateway: no random source for the event epoch\n");
+        gw_storage_close();
         return 1;
     }
+    app.epoch = hc.epoch;
     int rc = gw_hub_new(&app.hub, &hc);
     if (rc) {
         fprintf(stderr, "wintalk-gateway: %s\n", gw_strerror(rc));
+        gw_storage_close();
         return 1;
     }
+    gw_storage_attach(app.hub);
     app.metrics = gw_hub_metrics(app.hub);
     app.started_ms = now_ms();
     gw_hub_set_wall_clock(app.hub, wall_ms(), app.started_ms);
@@ -1288,6 +1334,7 @@ int main(int argc, char **argv)
                 app.cfg.bind, app.cfg.http_port, app.cfg.tcp_port,
                 app.cfg.tls_cert ? ", tls" : "");
         lws_context_destroy(app.ctx);
+        gw_storage_close();
         gw_hub_free(app.hub);
         return 1;
     }
@@ -1299,6 +1346,11 @@ int main(int argc, char **argv)
                  lws_get_vhost_listen_port(app.vh_tls));
     gw_log("listening tcp=%s:%d http=%s:%d%s web_root=%s", app.cfg.bind, tcp_port, app.cfg.bind,
            http_port, tls_part, app.web_root);
+    if (gw_storage_path())
+        gw_log("history: sqlite %s epoch=%016llx", gw_storage_path(),
+               (unsigned long long)app.epoch);
+    else
+        gw_log("history: memory only (the latest events of each room; lost on restart)");
     gw_log("browsers: %s://%s:%d/  WINTALK clients: %s port %d%s", app.vh_tls ? "https" : "http",
            app.cfg.bind, http_port, app.cfg.bind, tcp_port,
            app.vh_tls ? " (TLS: port in tls=)" : "");
@@ -1308,6 +1360,11 @@ int main(int argc, char **argv)
     for (;;) {
         if (lws_service(app.ctx, 0) < 0)
             break;
+        /* What this turn handed to the store is committed, and only then
+         * sent (gw_store.h). */
+        const char *smsg;
+        if (gw_storage_turn(&smsg))
+            gw_log("%s", smsg);
         if (stop_signal && !app.stopping) {
             app.stopping = 1;
             app.stop_deadline = now_ms() + GW_STOP_GRACE_MS;
@@ -1318,8 +1375,12 @@ int main(int argc, char **argv)
             break;
     }
     lws_sul_cancel(&app.tick);
+    const char *smsg;
+    (void)gw_storage_turn(&smsg);
     app.destroying = 1;
     lws_context_destroy(app.ctx);
+    /* The leaves of those still connected are kept too. */
+    gw_storage_close();
     gw_hub_free(app.hub);
     gw_log("stopped");
     return 0;

@@ -103,6 +103,7 @@ int gw_member_find_room(struct gw_hub *h, const char *name, size_t len, struct g
     int rc = gw_rooms_open(&h->rooms, name, len, out);
     switch (rc) {
     case GW_ROOM_OK:
+        gw_hub_room_load(h, *out);
         return 0;
     case GW_ROOM_BAD_NAME:
         snprintf(msg, msg_len, "room name not allowed: %.*s (a room is # and 1 to %u letters, "

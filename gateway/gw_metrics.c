@@ -6,7 +6,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static const int codes[GW_METRICS_CODES] = {421, 429, 452, 500, 501, 502, 503, 530, 550, 552, 553};
+static const int codes[GW_METRICS_CODES] = {421, 429, 451, 452, 500, 501, 502, 503, 504,
+                                             530, 550, 552, 553};
 
 static const char *const reject_names[GW_REJ_COUNT] = {
     "rate", "typing_rate", "abuse", "too_large", "malformed", "full",
@@ -105,6 +106,9 @@ int gw_metrics_format(const struct gw_metrics *m, const struct gw_metrics_now *n
     by_transport(&o, "bytes_out_total", "counter", "Payload bytes written.", m->bytes_out);
     head(&o, "events_total", "counter", "Room events (each has an id).");
     put(&o, "wintalk_events_total %llu\n", (unsigned long long)m->events);
+    head(&o, "events_lost_total", "counter",
+         "Room events the store did not keep (sent to nobody; a message's sender got 451).");
+    put(&o, "wintalk_events_lost_total %llu\n", (unsigned long long)m->events_lost);
     head(&o, "rejections_total", "counter", "Connections and messages refused, by reason.");
     for (int r = 0; r < GW_REJ_COUNT; r++)
         put(&o, "wintalk_rejections_total{reason=\"%s\"} %llu\n", reject_names[r],

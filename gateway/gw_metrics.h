@@ -40,7 +40,7 @@ enum gw_drop {
 };
 
 /* Reply codes counted as errors (sent to a participant). */
-#define GW_METRICS_CODES 11
+#define GW_METRICS_CODES 13
 
 struct gw_metrics {
     uint64_t connections[GW_METRICS_TRANSPORTS]; /* accepted into the hub */
@@ -49,6 +49,7 @@ struct gw_metrics {
     uint64_t bytes_in[GW_METRICS_TRANSPORTS];    /* payload bytes read */
     uint64_t bytes_out[GW_METRICS_TRANSPORTS];   /* payload bytes written */
     uint64_t events;                             /* room events (ids given) */
+    uint64_t events_lost;                        /* not kept by the store: sent to nobody */
     uint64_t rejections[GW_REJ_COUNT];
     uint64_t drops[GW_DROP_COUNT];
     uint64_t errors[GW_METRICS_CODES];           /* by gw_metrics_code_index */

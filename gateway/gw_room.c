@@ -55,6 +55,12 @@ static struct gw_room *find_key(const struct gw_rooms *rs, const char *key)
 
 static void room_free(struct gw_room *r)
 {
+    while (r->pending) {
+        struct gw_pending *e = r->pending;
+        r->pending = e->next;
+        gw_buf_unref(e->json);
+        free(e);
+    }
     gw_history_free(&r->history);
     gw_transcript_free(&r->transcript);
     free(r->web);
@@ -162,7 +168,7 @@ int gw_rooms_open(struct gw_rooms *rs, const char *name, size_t len, struct gw_r
         struct gw_room *victim = NULL;
         for (size_t i = 0; i < rs->count; i++) {
             struct gw_room *c = rs->list[i];
-            if (c == rs->lobby || gw_room_members(c))
+            if (c == rs->lobby || gw_room_members(c) || c->npending)
                 continue;
             if (!victim || c->active < victim->active)
                 victim = c;

@@ -30,6 +30,25 @@
 
 struct gw_part;
 
+/*
+ * An event handed to the store and not yet reported kept (gw_store.h):
+ * nobody is sent it before. The JSON browsers get, the line TCP members
+ * are shown, and who to tell when it is lost. One allocation each, in the
+ * room's FIFO in id order. A typing update made while events wait goes in
+ * the FIFO too, so that browsers see a room's events and typing in the
+ * order they happened (a line's message before its typing stops).
+ */
+struct gw_pending {
+    struct gw_pending *next;
+    uint64_t id;             /* 0: a typing update, kept in order behind the events */
+    uint64_t pid;            /* the sender of a message, told if it is lost (a typing
+                              * update: whose it is, not sent to itself); 0: nobody */
+    struct gw_buf *json;
+    size_t line_len;
+    char *ref;               /* the sender's ref as JSON ("" for none), in this block */
+    char line[];             /* line_len bytes, then the ref */
+};
+
 /* The name everyone starts in; never dropped. */
 #define GW_LOBBY "#lobby"
 
@@ -40,6 +59,9 @@ struct gw_room {
     struct gw_transcript transcript;       /* what its TCP members are shown */
     struct gw_part **web, **tcp;           /* its members, by transport */
     size_t nweb, ntcp, web_cap, tcp_cap;
+    struct gw_pending *pending, *pending_tail; /* waiting for the store, oldest first */
+    size_t npending;
+    int loaded;            /* what the store keeps of it was loaded (gw_hub_room_load) */
     uint64_t active;       /* the registry's clock when something last happened here */
     size_t slot;           /* index in the registry's list */
     struct gw_room *next;  /* the registry's hash chain */
@@ -84,8 +106,8 @@ struct gw_room *gw_rooms_find(const struct gw_rooms *rs, const char *name, size_
  * The room called name (len bytes), created (spelled as given) when there
  * is none; at the bound, the empty room least recently active is dropped
  * first, with its history. Stores the room in *out. Returns GW_ROOM_OK,
- * GW_ROOM_BAD_NAME, GW_ROOM_FULL (every room has members: nothing
- * changes) or GW_ROOM_NOMEM.
+ * GW_ROOM_BAD_NAME, GW_ROOM_FULL (every room has members or events
+ * waiting for the store: nothing changes) or GW_ROOM_NOMEM.
  */
 int gw_rooms_open(struct gw_rooms *rs, const char *name, size_t len, struct gw_room **out);
 

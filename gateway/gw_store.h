@@ -54,7 +54,7 @@ struct gw_store_event {
     int type;              /* enum gw_ev_type (gw_json.h) */
     const char *json;      /* the event as browsers get it */
     size_t json_len;
-    const char *line;      /* the transcript line TCP members are shown, no CRLF */
+    const char *line;      /* the transcript line TCP members are shown, with its \r\n */
     size_t line_len;
     const char *text;      /* a message's words, for search; NULL for other events */
     size_t text_len;

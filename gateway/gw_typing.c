@@ -29,6 +29,10 @@ static void tell(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64_t
     ev.text = text;
     ev.text_len = len;
     struct gw_buf *json = gw_json_event(&ev, h->cfg.headroom);
+    if (json && gw_hub_room_defer(r, p->pid, json) == 0) {
+        gw_buf_unref(json);
+        return; /* after the room's events that wait for the store */
+    }
     for (size_t i = 0; json && i < r->nweb; i++) {
         struct gw_part *o = r->web[i];
         if (o != p && o->joined)

@@ -437,6 +437,11 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
                 gw_private_send(h, p, now, m.to, m.to_len, m.text, n, m.ref);
             }
             break;
+        case GW_C_HISTORY:
+        case GW_C_SEARCH:
+            if ((r = said_room(h, p, &m)))
+                gw_read_request(h, p, r, &m);
+            break;
         case GW_C_NONE:
             break;
         }

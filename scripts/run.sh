@@ -19,4 +19,8 @@ if [[ ! -x "$gw" ]]; then
   echo "run.sh: built everything in $build (no gateway program to start yet)"
   exit 0
 fi
-exec "$gw" --web-root "$root/web" "$@"
+# History is kept in data/ in the checkout (git ignores it) unless
+# --data-dir or WINTALK_DATA_DIR says otherwise.
+data=()
+[[ -z "${WINTALK_DATA_DIR:-}" && " $* " != *" --data-dir"* ]] && data=(--data-dir "$root/data")
+exec "$gw" --web-root "$root/web" "${data[@]}" "$@"

@@ -3,9 +3,11 @@
 
 - the page is served on the HTTP port, with its CSP;
 - a WINTALK client on the TCP port gets the handshake and the priming;
-- a line typed by that client reaches a WebSocket client as a message.
+- a line typed by that client reaches a WebSocket client as a message;
+- with --kept TEXT --epoch HEX (after `compose down` and `up`): the history
+  still has the message TEXT, under the same epoch.
 
-Usage: check_container.py --http-port N --tcp-port N
+Usage: check_container.py --http-port N --tcp-port N [--kept TEXT --epoch HEX]
 """
 import argparse
 import os
@@ -19,7 +21,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--http-port", type=int, required=True)
     ap.add_argument("--tcp-port", type=int, required=True)
+    ap.add_argument("--kept")
+    ap.add_argument("--epoch")
     a = ap.parse_args()
+
+    if a.kept:
+        ws = wtlib.WsClient(a.http_port)
+        welcome = ws.hello(nick="returner")
+        texts = [e.get("text") for e in welcome["history"]]
+        assert a.kept in texts, "history after down/up: %r" % texts
+        assert welcome["epoch"] == a.epoch, (welcome["epoch"], a.epoch)
+        assert welcome["reset"] is False, welcome
+        print("history kept: %r under epoch %s" % (a.kept, welcome["epoch"]))
+        ws.close()
+        return 0
 
     status, headers, body = wtlib.http_get(a.http_port, "/")
     assert status == 200, status
@@ -34,6 +49,7 @@ def main():
     ws = wtlib.WsClient(a.http_port)
     welcome = ws.hello(nick="webber")
     assert welcome["type"] == "welcome", welcome
+    print("epoch:", welcome["epoch"])
 
     tcp = wtlib.TcpClient(a.tcp_port, timeout=10)
     first24, (op, _) = tcp.read_greeting()

@@ -5,7 +5,8 @@
 # on free 127.0.0.1 ports, then checks health, the page, the WINTALK port, a
 # line from WINTALK reaching a WebSocket client, the compose file's client
 # service joining the hub, the user the gateway runs as, a clean exit on
-# SIGTERM within 10 s, and reports the image's size.
+# SIGTERM within 10 s, history kept across `compose down` and `up` (the
+# named volume), and reports the image's size.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -25,7 +26,7 @@ export WINTALK_TCP_PUBLISH=$(free_port)
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cleanup() {
-  podman-compose -p "$project" down -t 2 >/dev/null 2>&1 || true
+  podman-compose -p "$project" down -v -t 2 >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -54,8 +55,11 @@ status=$(podman inspect --format '{{.State.Health.Status}}' "$ctr")
 echo "healthy"
 
 echo "== checks from the host"
-python3 "$root/tests/container/check_container.py" \
-  --http-port "$WINTALK_HTTP_PUBLISH" --tcp-port "$WINTALK_TCP_PUBLISH" || fail "host checks"
+checks=$(python3 "$root/tests/container/check_container.py" \
+  --http-port "$WINTALK_HTTP_PUBLISH" --tcp-port "$WINTALK_TCP_PUBLISH") || fail "host checks"
+echo "$checks"
+epoch=$(sed -n 's/^epoch: //p' <<<"$checks")
+[[ -n "$epoch" ]] || fail "no epoch in the welcome"
 
 echo "== the client service joins the hub (service names resolve on the compose network)"
 # The client joins, prints what it is shown (its own join among it: it is
@@ -89,6 +93,21 @@ secs=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
 echo "exit code $code after ${secs} s"
 [[ "$code" == 0 ]] || fail "exit code $code on SIGTERM"
 python3 -c "import sys; sys.exit(0 if $t1 - $t0 < 10 else 1)" || fail "took ${secs} s to stop"
+
+echo "== history kept across compose down and up"
+podman-compose -p "$project" down -t 5 >/dev/null 2>&1 || fail "compose down"
+podman-compose -p "$project" up -d gateway >/dev/null 2>&1 || fail "compose up again"
+ctr=$(podman ps -q --filter "label=io.podman.compose.project=$project" | head -1)
+[[ -n "$ctr" ]] || fail "no container after up again"
+healthy=0
+for _ in $(seq 1 60); do
+  if podman healthcheck run "$ctr" >/dev/null 2>&1; then healthy=1; break; fi
+  sleep 1
+done
+[[ $healthy -eq 1 ]] || { podman logs "$ctr" | tail -20; fail "not healthy after up again"; }
+python3 "$root/tests/container/check_container.py" --http-port "$WINTALK_HTTP_PUBLISH" \
+  --tcp-port "$WINTALK_TCP_PUBLISH" --kept "hello from the container test" --epoch "$epoch" ||
+  fail "history lost across down and up"
 
 size=$(podman image inspect --format '{{.Size}}' "$image")
 echo "image size: $(( size / 1024 / 1024 )) MiB ($size bytes)"

@@ -58,6 +58,7 @@ import os
 import glob
 import hashlib
 import signal
+import shutil
 import socket
 import struct
 import subprocess
@@ -448,11 +449,21 @@ def _stop_leftovers():
 
 
 class Gateway:
-    def __init__(self, binary=None, web_root=None, args=(), env=None, start_timeout=10.0):
+    def __init__(self, binary=None, web_root=None, args=(), env=None, start_timeout=10.0,
+                 data_dir=None):
         self.binary = binary or find_gateway()
         self.web_root = web_root or default_web_root()
         argv = [self.binary, "--bind", HOST, "--tcp-port", "0", "--http-port", "0",
                 "--web-root", self.web_root]
+        # The history (the sqlite store, the default) goes to data_dir, or
+        # to a fresh directory of this gateway's own, removed when it stops.
+        self.data_dir = data_dir
+        self._own_data = False
+        if "--data-dir" not in args and not (env or {}).get("WINTALK_DATA_DIR"):
+            if self.data_dir is None:
+                self.data_dir = tempfile.mkdtemp(prefix="wintalk-data-")
+                self._own_data = True
+            argv += ["--data-dir", self.data_dir]
         if "--rate" not in args:
             argv += ["--rate", "0"]
         if "--typing-rate" not in args:
@@ -513,6 +524,9 @@ class Gateway:
                 self.proc.wait(5)
         self._reader.join(2)
         self.proc.stderr.close()
+        if self._own_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self._own_data = False
         return self.proc.returncode
 
     def __enter__(self):

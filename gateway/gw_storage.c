@@ -1,0 +1,221 @@
+/*
+ * gw_storage.c - the gateway program's side of history: the engine the
+ * configuration names, wired to the hub, committed once per turn of the
+ * event loop. See gw_storage.h.
+ */
+#include "gw_storage.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_store_sqlite.h"
+
+_Static_assert(GW_STORAGE_ERR_MAX >= GW_SQLITE_WHY_MAX_BYTES, "room for the engine's message");
+
+/* Flushes in one turn at most: a flush whose reports make more work (a
+ * delivery that appends) gets another, but never forever. */
+#define GW_STORAGE_FLUSHES_PER_TURN 4
+
+/* Upkeep (retention, the probe) this often. */
+#define GW_STORAGE_TICK_MS 1000
+
+static struct {
+    struct gw_sqlite *sq;     /* NULL: the memory store */
+    struct gw_store store;
+    struct gw_hub *hub;
+    int healthy;              /* as last logged */
+    int64_t last_tick;
+    char why[GW_SQLITE_WHY_MAX_BYTES];
+} st;
+
+static void sink_done(void *ctx, const char *room_key, uint64_t id, int status)
+{
+    (void)ctx;
+    if (st.hub)
+        (void)gw_hub_store_done(st.hub, room_key, id, status);
+}
+
+static void sink_rows(void *ctx, uint64_t tag, int status, const struct gw_store_event *ev,
+                      size_t n, int more)
+{
+    (void)ctx;
+    if (st.hub)
+        (void)gw_hub_store_rows(st.hub, tag, status, ev, n, more);
+}
+
+int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
+{
+    memset(&st, 0, sizeof st);
+    st.healthy = 1;
+    if (strcmp(cfg->store, "memory") == 0)
+        return 0;
+    struct gw_sqlite_opts o = {
+        .dir = cfg->data_dir,
+        .history_days = cfg->history_days,
+        .history_max = cfg->history_max,
+    };
+    struct gw_store_sink sink = {.ctx = NULL, .done = sink_done, .rows = sink_rows};
+    int rc = gw_sqlite_open(&o, &sink, &st.sq, err, errlen);
+    if (rc != GW_SQLITE_OK)
+        return gw_sqlite_exit_status(rc);
+    gw_sqlite_store(st.sq, &st.store);
+    return 0;
+}
+
+uint64_t gw_storage_epoch(void)
+{
+    return st.sq ? gw_sqlite_epoch(st.sq) : 0;
+}
+
+const char *gw_storage_path(void)
+{
+    return st.sq ? gw_sqlite_path(st.sq) : NULL;
+}
+
+const struct gw_store *gw_storage_store(void)
+{
+    return st.sq ? &st.store : NULL;
+}
+
+void gw_storage_attach(struct gw_hub *h)
+{
+    st.hub = h;
+}
+
+int gw_storage_turn(const char **msg)
+{
+    if (!st.sq)
+        return 0;
+    for (int i = 0; i < GW_STORAGE_FLUSHES_PER_TURN; i++) {
+        (void)gw_sqlite_flush(st.sq);
+        if (!gw_sqlite_busy(st.sq))
+            break;
+    }
+    const char *why;
+    int ok = gw_sqlite_healthy(st.sq, &why);
+    if (ok == st.healthy)
+        return 0;
+    st.healthy = ok;
+    if (ok)
+        snprintf(st.why, sizeof st.why, "store working again: %s", gw_sqlite_path(st.sq));
+    else
+        snprintf(st.why, sizeof st.why, "store failing, messages are refused (451): %s", why);
+    *msg = st.why;
+    return 1;
+}
+
+void gw_storage_tick(int64_t wall_ms)
+{
+    if (!st.sq || wall_ms - st.last_tick < GW_STORAGE_TICK_MS)
+        return;
+    st.last_tick = wall_ms;
+    gw_sqlite_maintain(st.sq, wall_ms);
+}
+
+int gw_storage_healthy(const char **why)
+{
+    if (!st.sq)
+        return 1;
+    return gw_sqlite_healthy(st.sq, why);
+}
+
+void gw_storage_health_json(struct gw_jw *w, uint64_t epoch)
+{
+    char hex[24];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)epoch);
+    gw_jw_lit(w, "\"store\":{\"kind\":");
+    if (!st.sq) {
+        gw_jw_lit(w, "\"memory\",\"healthy\":true}");
+    } else {
+        const char *why = "";
+        int ok = gw_sqlite_healthy(st.sq, &why);
+        const char *path = gw_sqlite_path(st.sq);
+        gw_jw_lit(w, "\"sqlite\",\"path\":");
+        gw_jw_str(w, path, strlen(path));
+        gw_jw_lit(w, ok ? ",\"healthy\":true" : ",\"healthy\":false,\"error\":");
+        if (!ok)
+            gw_jw_str(w, why, strlen(why));
+        gw_jw_lit(w, "}");
+    }
+    gw_jw_lit(w, ",\"epoch\":\"");
+    gw_jw_lit(w, hex);
+    gw_jw_lit(w, "\"");
+}
+
+struct out {
+    char *p;
+    size_t cap, used;
+    int err;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    if (o->err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->p + o->used, o->cap - o->used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->cap - o->used) {
+        o->err = 1;
+        return;
+    }
+    o->used += (size_t)n;
+}
+
+/* One metric and its value (integral unless scaled: a duration in µs). */
+static void metric(struct out *o, const char *name, const char *type, const char *help,
+                   uint64_t v, int micro)
+{
+    put(o, "# HELP wintalk_%s %s\n# TYPE wintalk_%s %s\n", name, help, name, type);
+    if (micro)
+        put(o, "wintalk_%s %llu.%06llu\n", name, (unsigned long long)(v / 1000000),
+            (unsigned long long)(v % 1000000));
+    else
+        put(o, "wintalk_%s %llu\n", name, (unsigned long long)v);
+}
+
+int gw_storage_metrics(char *buf, size_t cap)
+{
+    struct out o = {buf, cap, 0, 0};
+    if (cap)
+        buf[0] = '\0';
+    if (!st.sq)
+        return 0;
+    struct gw_sqlite_stats s;
+    gw_sqlite_stats(st.sq, &s);
+    metric(&o, "store_healthy", "gauge", "1 when the store takes events.",
+           (uint64_t)gw_sqlite_healthy(st.sq, NULL), 0);
+    metric(&o, "store_events_stored_total", "counter", "Events committed to the store.",
+           s.events_stored, 0);
+    metric(&o, "store_commit_batches_total", "counter",
+           "Batches committed (one transaction per turn of the event loop).", s.batches, 0);
+    metric(&o, "store_commit_seconds_total", "counter", "Time the batches took to commit.",
+           s.batch_us_sum, 1);
+    metric(&o, "store_commit_seconds_max", "gauge", "The slowest batch commit.", s.batch_us_max,
+           1);
+    metric(&o, "store_errors_total", "counter", "Failed commits and probes.", s.errors, 0);
+    metric(&o, "store_events_deleted_total", "counter", "Events deleted by retention.",
+           s.events_deleted, 0);
+    metric(&o, "store_reads_total", "counter", "History and search reads answered.", s.reads,
+           0);
+    metric(&o, "store_search_timeouts_total", "counter", "Searches stopped at their time bound.",
+           s.search_timeouts, 0);
+    metric(&o, "store_database_bytes", "gauge", "The database and its write-ahead log.",
+           s.db_bytes, 0);
+    return o.err ? -1 : (int)o.used;
+}
+
+void gw_storage_close(void)
+{
+    if (!st.sq)
+        return;
+    (void)gw_sqlite_flush(st.sq);
+    gw_sqlite_close(st.sq);
+    st.sq = NULL;
+    st.hub = NULL;
+}

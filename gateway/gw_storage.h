@@ -1,0 +1,70 @@
+/*
+ * gw_storage.h - the gateway program's side of history: it picks the
+ * store engine the configuration names (--store sqlite, the default, or
+ * memory), opens it before the hub (the epoch of the ids is kept with the
+ * data), wires the engine's reports to the hub, commits once per turn of
+ * the event loop, runs the engine's upkeep, and says how it is for
+ * /readyz, /healthz and /metrics.
+ *
+ * Part of the adapter (I/O, the clock); one per process. Not the engine
+ * (gw_store_sqlite.c) nor the hub's use of it (gw_hub.c, gw_read.c).
+ */
+#ifndef GW_STORAGE_H
+#define GW_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_config.h"
+#include "gw_hub.h"
+#include "gw_json.h"
+
+/* Room for gw_storage_open's message and gw_storage_metrics' lines. */
+#define GW_STORAGE_ERR_MAX 8448u
+#define GW_STORAGE_METRICS_MAX 4096u
+
+/*
+ * Open the store cfg names. Returns 0, or the exit status the program
+ * should stop with (sysexits.h: 73 the directory cannot be made, 77 not
+ * writable, 75 another gateway uses it, 65 a damaged or foreign
+ * database, 74 other I/O) with one line in err naming the path and the
+ * cause.
+ */
+int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen);
+
+/* The epoch of the ids kept (sqlite), or 0 when the store keeps none
+ * (memory: the program makes one at random). */
+uint64_t gw_storage_epoch(void);
+
+/* The database file (sqlite), or NULL (memory). */
+const char *gw_storage_path(void);
+
+/* The engine for the hub's configuration, or NULL (memory). */
+const struct gw_store *gw_storage_store(void);
+
+/* The hub the engine reports to (gw_hub_store_done, gw_hub_store_rows). */
+void gw_storage_attach(struct gw_hub *h);
+
+/* After every turn of the event loop: commit what the hub handed over and
+ * report it. Returns 1 when the store's health changed (then *msg says to
+ * what, for the log), else 0. */
+int gw_storage_turn(const char **msg);
+
+/* About every second, with the wall clock (ms since the Unix epoch):
+ * retention, and the probe that finds a failed store working again. */
+void gw_storage_tick(int64_t wall_ms);
+
+/* 1 when the store takes events (always for memory), else 0 and *why. */
+int gw_storage_healthy(const char **why);
+
+/* "store":{...},"epoch":"..." for /healthz, written into w. */
+void gw_storage_health_json(struct gw_jw *w, uint64_t epoch);
+
+/* Prometheus lines about the store appended at buf (cap bytes): the
+ * bytes written, or -1 when they do not fit. */
+int gw_storage_metrics(char *buf, size_t cap);
+
+/* Commit what is left and close (after the hub has said goodbye). */
+void gw_storage_close(void);
+
+#endif /* GW_STORAGE_H */

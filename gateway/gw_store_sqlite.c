@@ -1,0 +1,1377 @@
+/*
+ * gw_store_sqlite.c - the SQLite store engine (see gw_store_sqlite.h): a
+ * batch of appends committed once per turn of the event loop, reads and
+ * searches answered after that commit, retention in small steps, and the
+ * faults of a disk (full, read-only, locked, damaged) turned into codes
+ * and one-line messages. An adapter: it does I/O; it does not log.
+ */
+#define _DEFAULT_SOURCE /* flock */
+
+#include "gw_store_sqlite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+/* The progress handler (the search bound) runs every this many SQLite
+ * virtual machine instructions: often enough to stop within a fraction of
+ * a millisecond, rarely enough to cost nothing. */
+#define PROGRESS_OPS 1000
+
+/* A room's key range in events.k. */
+#define ROOM_LO(n) ((int64_t)((uint64_t)(n) << GW_SQLITE_ID_BITS))
+#define ROOM_HI(n) ((int64_t)(((uint64_t)(n) << GW_SQLITE_ID_BITS) | GW_SQLITE_ID_MAX))
+
+#define MS_PER_DAY INT64_C(86400000)
+
+/* One event of the batch: its strings are in the batch's arena. */
+struct bev {
+    size_t room;          /* index in brooms */
+    uint64_t id;
+    int64_t time_ms;
+    int type;
+    size_t off;           /* json, then line, then text, in the arena */
+    size_t json_len, line_len, text_len;
+    int has_text;
+};
+
+/* One room with events in the batch, in the order of its first append. */
+struct broom {
+    char key[GW_SQLITE_KEY_MAX_BYTES + 1];
+    char name[GW_SQLITE_KEY_MAX_BYTES + 1];
+    uint64_t last;        /* its latest id in the batch */
+};
+
+/* A completion waiting for the next flush. */
+struct report {
+    char key[GW_SQLITE_KEY_MAX_BYTES + 1];
+    uint64_t id;
+    int status;
+};
+
+/* A read waiting for the next flush, with its own copies of the strings. */
+struct pread {
+    enum gw_store_read_kind kind;
+    uint64_t tag, id;
+    unsigned limit;
+    char key[GW_SQLITE_KEY_MAX_BYTES + 1];
+    char fts[GW_SQLITE_FTS_MAX_BYTES];
+};
+
+/* Prepared once at open, reset after each use. */
+enum stmt_id {
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+    ST_ROOM_FIND, ST_ROOM_ADD, ST_ROOM_LAST,
+    ST_EV_ADD,
+    ST_BEFORE, ST_AFTER, ST_SEARCH,
+    ST_LOAD_SIZES, ST_LOAD,
+    ST_PROBE,
+    ST_RET_ROOMS, ST_RET_FIRST, ST_RET_DEL_UPTO, ST_RET_DEL_OLD,
+    ST_PAGE_COUNT, ST_PAGE_SIZE,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_ROOM_FIND] = "SELECT n, last FROM rooms WHERE key = ?1",
+    [ST_ROOM_ADD] = "INSERT INTO rooms(key, name) VALUES (?1, ?2)",
+    [ST_ROOM_LAST] = "UPDATE rooms SET last = max(last, ?2) WHERE n = ?1",
+    /* An id already kept stays as it is: ids are never given twice, so
+     * a second one is a replay, not news. */
+    [ST_EV_ADD] = "INSERT OR IGNORE INTO events(k, time, type, json, line, text) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_BEFORE] = "SELECT k, time, type, json, line, text FROM events "
+                  "WHERE k BETWEEN ?1 AND ?2 ORDER BY k DESC LIMIT ?3",
+    [ST_AFTER] = "SELECT k, time, type, json, line, text FROM events "
+                 "WHERE k BETWEEN ?1 AND ?2 ORDER BY k LIMIT ?3",
+    /* The FTS5 index drives (CROSS JOIN keeps it the outer loop): it
+     * takes the key range and the descending order itself. */
+    [ST_SEARCH] = "SELECT e.k, e.time, e.type, e.json, e.line, e.text "
+                  "FROM events_fts CROSS JOIN events AS e ON e.k = events_fts.rowid "
+                  "WHERE events_fts MATCH ?1 AND events_fts.rowid BETWEEN ?2 AND ?3 "
+                  "ORDER BY events_fts.rowid DESC LIMIT ?4",
+    [ST_LOAD_SIZES] = "SELECT k, json FROM events WHERE k BETWEEN ?1 AND ?2 "
+                      "ORDER BY k DESC LIMIT ?3",
+    [ST_LOAD] = "SELECT k, time, type, json, line, text FROM events "
+                "WHERE k BETWEEN ?1 AND ?2 ORDER BY k",
+    [ST_PROBE] = "INSERT INTO meta(key, value) VALUES ('probe', ?1) "
+                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [ST_RET_ROOMS] = "SELECT n, last FROM rooms WHERE n > ?1 ORDER BY n LIMIT ?2",
+    [ST_RET_FIRST] = "SELECT k, time FROM events WHERE k BETWEEN ?1 AND ?2 ORDER BY k LIMIT 1",
+    [ST_RET_DEL_UPTO] = "DELETE FROM events WHERE k IN "
+                        "(SELECT k FROM events WHERE k BETWEEN ?1 AND ?2 ORDER BY k LIMIT ?3)",
+    [ST_RET_DEL_OLD] = "DELETE FROM events WHERE k IN "
+                       "(SELECT k FROM events WHERE k BETWEEN ?1 AND ?2 ORDER BY k LIMIT ?3) "
+                       "AND time < ?4",
+    [ST_PAGE_COUNT] = "PRAGMA page_count",
+    [ST_PAGE_SIZE] = "PRAGMA page_size",
+};
+
+/* The schema of a new database, made in one transaction with its epoch. */
+static const char schema_sql[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE rooms(n INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,"
+    " name TEXT NOT NULL, last INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE events(k INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+    " type INTEGER NOT NULL, json TEXT NOT NULL, line TEXT NOT NULL, text TEXT);"
+    /* remove_diacritics 2: "que" finds "qué", as a Spanish reader expects. */
+    "CREATE VIRTUAL TABLE events_fts USING fts5(text, content='events', content_rowid='k',"
+    " tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER events_ai AFTER INSERT ON events WHEN new.text IS NOT NULL BEGIN"
+    " INSERT INTO events_fts(rowid, text) VALUES (new.k, new.text); END;"
+    "CREATE TRIGGER events_ad AFTER DELETE ON events WHEN old.text IS NOT NULL BEGIN"
+    " INSERT INTO events_fts(events_fts, rowid, text) VALUES ('delete', old.k, old.text); END;"
+    "PRAGMA user_version = 1;";
+
+struct gw_sqlite {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    int lock_fd;
+    struct gw_store_sink sink;
+    char dir[GW_SQLITE_PATH_MAX_BYTES];
+    char path[GW_SQLITE_PATH_MAX_BYTES];
+    char wal_path[GW_SQLITE_PATH_MAX_BYTES];
+    uint64_t epoch;
+    unsigned history_days, history_max, search_ms;
+    int64_t (*clock_us)(void *arg);
+    void *clock_arg;
+
+    int healthy;
+    char why[GW_SQLITE_WHY_MAX_BYTES];
+    int64_t probe_at;      /* wall ms of the last probe; INT64_MIN: none yet */
+    int64_t retain_cursor; /* retention goes on after this room number */
+    int flushing;          /* inside gw_sqlite_flush */
+
+    /* The batch. */
+    struct bev *bev;
+    size_t nbev;
+    char *arena;
+    size_t arena_used;
+    struct broom *brooms;
+    size_t nbrooms, last_broom;
+    int64_t *nums;         /* the batch rooms' numbers, while committing */
+
+    /* Completions for the next flush; those before reps_sent are reported. */
+    struct report *reps;
+    size_t nreps, reps_sent;
+
+    /* Reads for the next flush, and where an answer is copied to. */
+    struct pread *reads;
+    size_t nreads;
+    struct gw_store_event *rows;
+    char *rows_arena;
+    int64_t search_deadline_us;
+
+    struct gw_sqlite_stats stats;
+};
+
+/* ---- small helpers ---- */
+
+static void put(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void put(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t search_clock(const struct gw_sqlite *s)
+{
+    return s->clock_us ? s->clock_us(s->clock_arg) : mono_us();
+}
+
+/* dir + "/" + name into out (cap bytes). Returns 0 or -1 when too long. */
+static int join_path(char *out, size_t cap, const char *dir, const char *name)
+{
+    size_t dl = strlen(dir);
+    const char *sep = (dl > 0 && dir[dl - 1] == '/') ? "" : "/";
+    int n = snprintf(out, cap, "%s%s%s", dir, sep, name);
+    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+static sqlite3_stmt *stmt(const struct gw_sqlite *s, enum stmt_id id)
+{
+    return s->st[id];
+}
+
+/* Step a statement that returns no rows, and reset it. Returns the SQLite
+ * code (SQLITE_DONE on success). */
+static int run(struct gw_sqlite *s, enum stmt_id id)
+{
+    sqlite3_stmt *st = stmt(s, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        rc = SQLITE_DONE; /* a PRAGMA's answer, not wanted */
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* The word for what went wrong, as a health message starts. */
+static const char *fault_word(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL: return "disk full";
+    case SQLITE_READONLY: return "read-only";
+    case SQLITE_IOERR: return "I/O error";
+    case SQLITE_BUSY: case SQLITE_LOCKED: return "locked";
+    case SQLITE_NOMEM: return "out of memory";
+    case SQLITE_CORRUPT: case SQLITE_NOTADB: return "damaged";
+    case SQLITE_CANTOPEN: return "cannot open";
+    default: return "failed";
+    }
+}
+
+/* The store failed at run time with SQLite code rc: unhealthy, and why. */
+static void fail(struct gw_sqlite *s, int rc, const char *msg)
+{
+    s->healthy = 0;
+    s->stats.errors++;
+    snprintf(s->why, sizeof s->why, "%s: %s (%s)", fault_word(rc),
+             msg ? msg : sqlite3_errstr(rc), s->path);
+}
+
+/* End a failed transaction; what was kept before it stays as it was. */
+static void rollback(struct gw_sqlite *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        run(s, ST_ROLLBACK);
+}
+
+static int on_commit(void *arg)
+{
+    struct gw_sqlite *s = arg;
+    s->stats.commits++;
+    return 0; /* let it commit */
+}
+
+/* ---- the FTS5 query ---- */
+
+int gw_sqlite_fts_query(const char *q, size_t len, char *out, size_t cap)
+{
+    if (!out || cap == 0)
+        return GW_STORE_EINVAL;
+    out[0] = '\0';
+    if (!q)
+        return GW_STORE_EINVAL;
+    size_t o = 0, i = 0;
+    int terms = 0;
+    while (i < len && terms < (int)GW_SQLITE_SEARCH_TERMS_MAX) {
+        if (q[i] == ' ') {
+            i++;
+            continue;
+        }
+        size_t start, end;
+        int prefix = 0;
+        if (q[i] == '"') {
+            /* A phrase, to the closing quote or the end. */
+            start = ++i;
+            while (i < len && q[i] != '"')
+                i++;
+            end = i;
+            if (i < len)
+                i++;
+        } else {
+            /* A bare word, to a space or the quote that starts a phrase. */
+            start = i;
+            while (i < len && q[i] != ' ' && q[i] != '"')
+                i++;
+            end = i;
+            while (end > start && q[end - 1] == '*') {
+                end--;
+                prefix = 1;
+            }
+        }
+        /* Only words with a letter or digit make a term: the rest (an
+         * operator's punctuation, a lone '*') would match nothing or,
+         * unquoted, be syntax. Inside double quotes nothing is syntax but
+         * the quote itself, and no term holds one. */
+        if (end == start || gw_store_query_check(q + start, end - start) != 0)
+            continue;
+        size_t need = (terms ? 1u : 0u) + 2u + (end - start) + (prefix ? 1u : 0u) + 1u;
+        if (o + need > cap) {
+            out[0] = '\0';
+            return GW_STORE_EINVAL;
+        }
+        if (terms)
+            out[o++] = ' ';
+        out[o++] = '"';
+        memcpy(out + o, q + start, end - start);
+        o += end - start;
+        out[o++] = '"';
+        if (prefix)
+            out[o++] = '*';
+        out[o] = '\0';
+        terms++;
+    }
+    return terms ? terms : GW_STORE_EINVAL;
+}
+
+/* ---- rooms ---- */
+
+/* The room number and last id of key. Returns 1 found, 0 not, or a
+ * negative SQLite code. */
+static int room_find(struct gw_sqlite *s, const char *key, int64_t *n, uint64_t *last)
+{
+    sqlite3_stmt *st = stmt(s, ST_ROOM_FIND);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int found = 0;
+    if (rc == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+        if (last)
+            *last = (uint64_t)sqlite3_column_int64(st, 1);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        found = -rc;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return found;
+}
+
+/* ---- the batch ---- */
+
+/* Queue a completion, merged with the room's latest one not yet reported
+ * when it says the same (every event up to the later id). */
+static void add_report(struct gw_sqlite *s, const char *key, uint64_t id, int status)
+{
+    for (size_t i = s->nreps; i > s->reps_sent; i--) {
+        struct report *r = &s->reps[i - 1];
+        if (strcmp(r->key, key) == 0) {
+            if (r->status == status) {
+                r->id = id;
+                return;
+            }
+            break;
+        }
+    }
+    /* commit_batch made sure of the room. */
+    struct report *r = &s->reps[s->nreps++];
+    memcpy(r->key, key, sizeof r->key);
+    r->id = id;
+    r->status = status;
+}
+
+static void batch_clear(struct gw_sqlite *s)
+{
+    s->nbev = s->nbrooms = s->last_broom = 0;
+    s->arena_used = 0;
+}
+
+/* The batch's writes, inside the transaction. Returns SQLITE_DONE or the
+ * failing code, with *msg set when SQLite's own message says more. */
+static int batch_write(struct gw_sqlite *s, int64_t *nums, const char **msg)
+{
+    for (size_t r = 0; r < s->nbrooms; r++) {
+        struct broom *b = &s->brooms[r];
+        int f = room_find(s, b->key, &nums[r], NULL);
+        if (f < 0)
+            return *msg = sqlite3_errmsg(s->db), -f;
+        if (f == 0) {
+            sqlite3_stmt *st = stmt(s, ST_ROOM_ADD);
+            sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, b->name, -1, SQLITE_STATIC);
+            int rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            if (rc != SQLITE_DONE)
+                return *msg = sqlite3_errmsg(s->db), rc;
+            nums[r] = sqlite3_last_insert_rowid(s->db);
+            if (nums[r] < 1 || (uint64_t)nums[r] > GW_SQLITE_ROOMS_MAX)
+                return *msg = "too many rooms in the database", SQLITE_FULL;
+        }
+    }
+    sqlite3_stmt *st = stmt(s, ST_EV_ADD);
+    for (size_t i = 0; i < s->nbev; i++) {
+        const struct bev *e = &s->bev[i];
+        const char *p = s->arena + e->off;
+        sqlite3_bind_int64(st, 1, ROOM_LO(nums[e->room]) | (int64_t)e->id);
+        sqlite3_bind_int64(st, 2, e->time_ms);
+        sqlite3_bind_int(st, 3, e->type);
+        sqlite3_bind_text(st, 4, p, (int)e->json_len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, p + e->json_len, (int)e->line_len, SQLITE_STATIC);
+        if (e->has_text)
+            sqlite3_bind_text(st, 6, p + e->json_len + e->line_len, (int)e->text_len,
+                              SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 6);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            sqlite3_clear_bindings(st);
+            return *msg = sqlite3_errmsg(s->db), rc;
+        }
+        s->stats.events_stored += (uint64_t)sqlite3_changes(s->db);
+    }
+    sqlite3_clear_bindings(st);
+    st = stmt(s, ST_ROOM_LAST);
+    for (size_t r = 0; r < s->nbrooms; r++) {
+        sqlite3_bind_int64(st, 1, nums[r]);
+        sqlite3_bind_int64(st, 2, (int64_t)s->brooms[r].last);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return *msg = sqlite3_errmsg(s->db), rc;
+    }
+    return SQLITE_DONE;
+}
+
+/*
+ * Commit the batch in one transaction and queue its rooms' completions.
+ * Returns 0 (also for an empty batch), GW_STORE_EIO (rolled back: the
+ * rooms get GW_STORE_EIO and the store is unhealthy), or GW_STORE_EBUSY
+ * when the completions would not fit (nothing done).
+ */
+static int commit_batch(struct gw_sqlite *s)
+{
+    if (s->nbev == 0)
+        return 0;
+    if (s->nreps + s->nbrooms > GW_SQLITE_REPORTS_MAX)
+        return GW_STORE_EBUSY;
+    int64_t t0 = mono_us();
+    uint64_t stored0 = s->stats.events_stored;
+    const char *msg = NULL;
+    int rc = run(s, ST_BEGIN);
+    if (rc == SQLITE_DONE)
+        rc = batch_write(s, s->nums, &msg);
+    if (rc == SQLITE_DONE) {
+        rc = run(s, ST_COMMIT);
+        if (rc != SQLITE_DONE)
+            msg = sqlite3_errmsg(s->db);
+    } else if (!msg) {
+        msg = sqlite3_errmsg(s->db);
+    }
+    int status = GW_STORE_DONE;
+    if (rc != SQLITE_DONE) {
+        char m[256];
+        snprintf(m, sizeof m, "%s", msg ? msg : sqlite3_errstr(rc));
+        rollback(s);
+        fail(s, rc, m);
+        s->stats.events_stored = stored0;
+        status = GW_STORE_EIO;
+    } else {
+        uint64_t us = (uint64_t)(mono_us() - t0);
+        s->stats.batches++;
+        s->stats.batch_us_sum += us;
+        if (us > s->stats.batch_us_max)
+            s->stats.batch_us_max = us;
+        s->healthy = 1;
+        s->why[0] = '\0';
+    }
+    for (size_t r = 0; r < s->nbrooms; r++)
+        add_report(s, s->brooms[r].key, s->brooms[r].last, status);
+    batch_clear(s);
+    return status == GW_STORE_DONE ? 0 : GW_STORE_EIO;
+}
+
+/* Copy n bytes of a string (NUL-terminated, at most max bytes) into dst.
+ * Returns 0 or -1 when too long or empty. */
+static int copy_key(char *dst, const char *src, size_t max)
+{
+    if (!src)
+        return -1;
+    size_t n = strnlen(src, max + 1);
+    if (n == 0 || n > max)
+        return -1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int st_append(void *ctx, const char *room_key, const char *room_name,
+                     const struct gw_store_event *ev)
+{
+    struct gw_sqlite *s = ctx;
+    if (!ev || ev->id == 0 || ev->id > GW_SQLITE_ID_MAX)
+        return GW_STORE_EINVAL;
+    if ((!ev->json && ev->json_len) || (!ev->line && ev->line_len) ||
+        (!ev->text && ev->text_len))
+        return GW_STORE_EINVAL;
+    size_t size = ev->json_len + ev->line_len + ev->text_len;
+    if (ev->json_len > GW_SQLITE_EVENT_MAX_BYTES || ev->line_len > GW_SQLITE_EVENT_MAX_BYTES ||
+        ev->text_len > GW_SQLITE_EVENT_MAX_BYTES || size > GW_SQLITE_EVENT_MAX_BYTES)
+        return GW_STORE_EINVAL;
+    char key[GW_SQLITE_KEY_MAX_BYTES + 1], name[GW_SQLITE_KEY_MAX_BYTES + 1];
+    if (copy_key(key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0 ||
+        copy_key(name, room_name ? room_name : room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+        return GW_STORE_EINVAL;
+    if (!s->healthy)
+        return GW_STORE_EIO;
+
+    if (s->nbev == GW_SQLITE_BATCH_MAX_EVENTS || s->arena_used + size > GW_SQLITE_BATCH_MAX_BYTES) {
+        /* Full: commit it now; its rooms are reported at the next flush. */
+        int rc = commit_batch(s);
+        if (rc == GW_STORE_EBUSY)
+            return GW_STORE_EBUSY;
+        if (rc != 0)
+            return GW_STORE_EIO;
+    }
+
+    size_t r = s->last_broom;
+    if (r >= s->nbrooms || strcmp(s->brooms[r].key, key) != 0) {
+        for (r = 0; r < s->nbrooms; r++)
+            if (strcmp(s->brooms[r].key, key) == 0)
+                break;
+        if (r == s->nbrooms) {
+            memcpy(s->brooms[r].key, key, sizeof key);
+            memcpy(s->brooms[r].name, name, sizeof name);
+            s->nbrooms++;
+        }
+        s->last_broom = r;
+    }
+    struct bev *e = &s->bev[s->nbev++];
+    e->room = r;
+    e->id = ev->id;
+    e->time_ms = ev->time_ms;
+    e->type = ev->type;
+    e->off = s->arena_used;
+    e->json_len = ev->json_len;
+    e->line_len = ev->line_len;
+    e->text_len = ev->text_len;
+    e->has_text = ev->text != NULL;
+    char *p = s->arena + s->arena_used;
+    if (ev->json_len)
+        memcpy(p, ev->json, ev->json_len);
+    if (ev->line_len)
+        memcpy(p + ev->json_len, ev->line, ev->line_len);
+    if (ev->text_len)
+        memcpy(p + ev->json_len + ev->line_len, ev->text, ev->text_len);
+    s->arena_used += size;
+    s->brooms[r].last = ev->id;
+    return GW_STORE_PENDING;
+}
+
+/* ---- reads ---- */
+
+static int st_read(void *ctx, const struct gw_store_read *rd)
+{
+    struct gw_sqlite *s = ctx;
+    if (!rd || rd->limit < 1 || rd->limit > GW_STORE_READ_MAX)
+        return GW_STORE_EINVAL;
+    if (rd->kind != GW_STORE_BEFORE && rd->kind != GW_STORE_AFTER && rd->kind != GW_STORE_SEARCH)
+        return GW_STORE_EINVAL;
+    if (s->nreads == GW_SQLITE_READS_MAX)
+        return GW_STORE_EBUSY;
+    struct pread *p = &s->reads[s->nreads];
+    if (copy_key(p->key, rd->room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+        return GW_STORE_EINVAL;
+    p->fts[0] = '\0';
+    if (rd->kind == GW_STORE_SEARCH) {
+        if (gw_store_query_check(rd->q, rd->q_len) != 0 ||
+            gw_sqlite_fts_query(rd->q, rd->q_len, p->fts, sizeof p->fts) < 1)
+            return GW_STORE_EINVAL;
+    }
+    p->kind = rd->kind;
+    p->tag = rd->tag;
+    p->id = rd->id;
+    p->limit = rd->limit;
+    s->nreads++;
+    return GW_STORE_PENDING;
+}
+
+static int on_progress(void *arg)
+{
+    const struct gw_sqlite *s = arg;
+    return search_clock(s) >= s->search_deadline_us; /* nonzero: stop the search */
+}
+
+/* A column's text and its length (NULL, 0 for NULL). */
+static const char *col_text(sqlite3_stmt *st, int i, size_t *len)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    *len = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    return t;
+}
+
+/* The event of a result row (k, time, type, json, line, text), its strings
+ * borrowed from the statement until its next step. */
+static void row_event(sqlite3_stmt *st, struct gw_store_event *ev)
+{
+    ev->id = (uint64_t)sqlite3_column_int64(st, 0) & GW_SQLITE_ID_MAX;
+    ev->time_ms = sqlite3_column_int64(st, 1);
+    ev->type = sqlite3_column_int(st, 2);
+    ev->json = col_text(st, 3, &ev->json_len);
+    ev->line = col_text(st, 4, &ev->line_len);
+    ev->text = col_text(st, 5, &ev->text_len);
+    if (!ev->json)
+        ev->json = "";
+    if (!ev->line)
+        ev->line = "";
+}
+
+/* Answer one read through sink.rows. */
+static void run_read(struct gw_sqlite *s, const struct pread *rd)
+{
+    s->stats.reads++;
+    int64_t n;
+    int f = room_find(s, rd->key, &n, NULL);
+    if (f < 0) {
+        s->sink.rows(s->sink.ctx, rd->tag, GW_STORE_EIO, NULL, 0, 0);
+        return;
+    }
+    if (f == 0) {
+        s->sink.rows(s->sink.ctx, rd->tag, 0, NULL, 0, 0); /* a room never seen */
+        return;
+    }
+    int64_t lo = ROOM_LO(n), hi = ROOM_HI(n);
+    sqlite3_stmt *st;
+    int at = 1; /* the parameter of the range's start; limit after its end */
+    if (rd->kind == GW_STORE_AFTER) {
+        if (rd->id >= GW_SQLITE_ID_MAX) {
+            s->sink.rows(s->sink.ctx, rd->tag, 0, NULL, 0, 0);
+            return;
+        }
+        lo |= (int64_t)rd->id + 1;
+        st = stmt(s, ST_AFTER);
+    } else {
+        /* BEFORE and SEARCH: below id, or from the newest (0, or an id
+         * past any the room can have). */
+        if (rd->id == 1) {
+            s->sink.rows(s->sink.ctx, rd->tag, 0, NULL, 0, 0);
+            return;
+        }
+        if (rd->id && rd->id <= GW_SQLITE_ID_MAX)
+            hi = lo | (int64_t)(rd->id - 1);
+        lo |= 1;
+        if (rd->kind == GW_STORE_SEARCH) {
+            st = stmt(s, ST_SEARCH);
+            sqlite3_bind_text(st, 1, rd->fts, -1, SQLITE_STATIC);
+            at = 2;
+        } else {
+            st = stmt(s, ST_BEFORE);
+        }
+    }
+    sqlite3_bind_int64(st, at, lo);
+    sqlite3_bind_int64(st, at + 1, hi);
+    sqlite3_bind_int64(st, at + 2, (int64_t)rd->limit + 1); /* one more: is there more? */
+    if (rd->kind == GW_STORE_SEARCH) {
+        s->search_deadline_us = search_clock(s) + (int64_t)s->search_ms * 1000;
+        sqlite3_progress_handler(s->db, PROGRESS_OPS, on_progress, s);
+    }
+    size_t got = 0, used = 0;
+    int more = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (got == rd->limit) {
+            more = 1;
+            break;
+        }
+        struct gw_store_event ev;
+        row_event(st, &ev);
+        size_t size = ev.json_len + ev.line_len + ev.text_len;
+        if (used + size > GW_SQLITE_ROWS_MAX_BYTES) {
+            more = 1; /* the rest in another read */
+            break;
+        }
+        char *p = s->rows_arena + used;
+        memcpy(p, ev.json, ev.json_len);
+        ev.json = p;
+        memcpy(p + ev.json_len, ev.line, ev.line_len);
+        ev.line = p + ev.json_len;
+        if (ev.text) {
+            memcpy(p + ev.json_len + ev.line_len, ev.text, ev.text_len);
+            ev.text = p + ev.json_len + ev.line_len;
+        }
+        used += size;
+        s->rows[got++] = ev;
+    }
+    if (rd->kind == GW_STORE_SEARCH)
+        sqlite3_progress_handler(s->db, 0, NULL, NULL);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        int status = GW_STORE_EIO;
+        if (rc == SQLITE_INTERRUPT) {
+            status = GW_STORE_EBUSY;
+            s->stats.search_timeouts++;
+        }
+        s->sink.rows(s->sink.ctx, rd->tag, status, NULL, 0, 0);
+        return;
+    }
+    /* The statement is reset: the sink may call the store again. */
+    s->sink.rows(s->sink.ctx, rd->tag, 0, s->rows, got, more);
+}
+
+/* ---- load ---- */
+
+static int st_load(void *ctx, const char *room_key, size_t max_events, size_t max_bytes,
+                   uint64_t *last_id, void (*each)(void *arg, const struct gw_store_event *ev),
+                   void *arg)
+{
+    struct gw_sqlite *s = ctx;
+    char key[GW_SQLITE_KEY_MAX_BYTES + 1];
+    if (last_id)
+        *last_id = 0;
+    if (copy_key(key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+        return GW_STORE_EINVAL;
+    /* Events of this room still in the batch are committed first, so the
+     * room opens with them; should that fail, their ids still count. */
+    uint64_t pending = 0;
+    for (size_t r = 0; r < s->nbrooms; r++)
+        if (strcmp(s->brooms[r].key, key) == 0)
+            pending = s->brooms[r].last;
+    if (pending)
+        commit_batch(s);
+    int64_t n;
+    uint64_t last = 0;
+    int f = room_find(s, key, &n, &last);
+    if (f < 0)
+        return GW_STORE_EIO;
+    if (last_id)
+        *last_id = last > pending ? last : pending;
+    if (f == 0 || max_events == 0 || !each)
+        return 0;
+
+    /* Newest first, to find where max_events and max_bytes stop... */
+    sqlite3_stmt *st = stmt(s, ST_LOAD_SIZES);
+    int64_t lo = ROOM_LO(n), hi = ROOM_HI(n), from = hi;
+    sqlite3_bind_int64(st, 1, lo);
+    sqlite3_bind_int64(st, 2, hi);
+    sqlite3_bind_int64(st, 3, max_events > INT64_MAX ? INT64_MAX : (int64_t)max_events);
+    size_t bytes = 0;
+    int rc, any = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        if (bytes + len > max_bytes)
+            break;
+        bytes += len;
+        from = sqlite3_column_int64(st, 0);
+        any = 1;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return GW_STORE_EIO;
+    if (!any)
+        return 0;
+    /* ...then oldest first from there. */
+    st = stmt(s, ST_LOAD);
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, hi);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct gw_store_event ev;
+        row_event(st, &ev);
+        each(arg, &ev);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : GW_STORE_EIO;
+}
+
+/* ---- flush, maintain ---- */
+
+static void drain_reports(struct gw_sqlite *s)
+{
+    /* The sink may append, and an append may commit and queue more: they
+     * are reported in this same loop. */
+    while (s->reps_sent < s->nreps) {
+        struct report r = s->reps[s->reps_sent++];
+        s->sink.done(s->sink.ctx, r.key, r.id, r.status);
+    }
+    s->nreps = s->reps_sent = 0;
+}
+
+int gw_sqlite_flush(struct gw_sqlite *s)
+{
+    if (s->flushing)
+        return 0;
+    s->flushing = 1;
+    int rc = 0;
+    if (s->nbev) {
+        if (s->nreps + s->nbrooms > GW_SQLITE_REPORTS_MAX)
+            drain_reports(s);
+        while (commit_batch(s) == GW_STORE_EBUSY)
+            drain_reports(s);
+        if (!s->healthy)
+            rc = GW_STORE_EIO;
+    }
+    drain_reports(s);
+    size_t n = s->nreads;
+    for (size_t i = 0; i < n; i++) {
+        struct pread rd = s->reads[i];
+        run_read(s, &rd);
+    }
+    /* Reads queued by the sink meanwhile wait for the next flush. */
+    memmove(s->reads, s->reads + n, (s->nreads - n) * sizeof *s->reads);
+    s->nreads -= n;
+    s->flushing = 0;
+    return rc;
+}
+
+int gw_sqlite_busy(const struct gw_sqlite *s)
+{
+    return s->nbev > 0 || s->nreps > 0 || s->nreads > 0;
+}
+
+/* While unhealthy: one tiny write, in a transaction of its own. */
+static void probe(struct gw_sqlite *s, int64_t wall_ms)
+{
+    s->probe_at = wall_ms;
+    sqlite3_stmt *st = stmt(s, ST_PROBE);
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)wall_ms);
+    sqlite3_bind_text(st, 1, v, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    const char *msg = rc == SQLITE_DONE ? NULL : sqlite3_errmsg(s->db);
+    char m[256];
+    snprintf(m, sizeof m, "%s", msg ? msg : "");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == SQLITE_DONE) {
+        s->healthy = 1;
+        s->why[0] = '\0';
+    } else {
+        rollback(s);
+        fail(s, rc, m);
+    }
+}
+
+/* The key and time of the room's oldest event. Returns 1, 0 (none) or a
+ * negative SQLite code. */
+static int room_first(struct gw_sqlite *s, int64_t lo, int64_t hi, int64_t *k, int64_t *time_ms)
+{
+    sqlite3_stmt *st = stmt(s, ST_RET_FIRST);
+    sqlite3_bind_int64(st, 1, lo);
+    sqlite3_bind_int64(st, 2, hi);
+    int rc = sqlite3_step(st), got = 0;
+    if (rc == SQLITE_ROW) {
+        *k = sqlite3_column_int64(st, 0);
+        *time_ms = sqlite3_column_int64(st, 1);
+        got = 1;
+    } else if (rc != SQLITE_DONE) {
+        got = -rc;
+    }
+    sqlite3_reset(st);
+    return got;
+}
+
+/* Delete the room's oldest events, up to the key upto, at most *budget of
+ * them, only those older than cutoff when old_only. Returns SQLITE_DONE
+ * or the failing code. */
+static int retain_delete(struct gw_sqlite *s, int64_t lo, int64_t upto, int64_t cutoff,
+                         int old_only, unsigned *budget)
+{
+    sqlite3_stmt *st = stmt(s, old_only ? ST_RET_DEL_OLD : ST_RET_DEL_UPTO);
+    sqlite3_bind_int64(st, 1, lo);
+    sqlite3_bind_int64(st, 2, upto);
+    sqlite3_bind_int64(st, 3, *budget);
+    if (old_only)
+        sqlite3_bind_int64(st, 4, cutoff);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) {
+        unsigned gone = (unsigned)sqlite3_changes(s->db);
+        *budget -= gone < *budget ? gone : *budget;
+        s->stats.events_deleted += gone;
+    }
+    return rc;
+}
+
+/* One pass of retention over at most GW_SQLITE_RETAIN_ROOMS_MAX rooms,
+ * from where the last one stopped. */
+static int retain(struct gw_sqlite *s, int64_t wall_ms)
+{
+    int64_t nums[GW_SQLITE_RETAIN_ROOMS_MAX];
+    uint64_t lasts[GW_SQLITE_RETAIN_ROOMS_MAX];
+    size_t count = 0;
+    sqlite3_stmt *st = stmt(s, ST_RET_ROOMS);
+    sqlite3_bind_int64(st, 1, s->retain_cursor);
+    sqlite3_bind_int64(st, 2, GW_SQLITE_RETAIN_ROOMS_MAX);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < GW_SQLITE_RETAIN_ROOMS_MAX) {
+        nums[count] = sqlite3_column_int64(st, 0);
+        lasts[count++] = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return rc;
+    int64_t cutoff = wall_ms - (int64_t)s->history_days * MS_PER_DAY;
+    unsigned budget = GW_SQLITE_RETAIN_ROWS_MAX;
+    int64_t cursor = count < GW_SQLITE_RETAIN_ROOMS_MAX ? 0 : nums[count - 1];
+    for (size_t i = 0; i < count; i++) {
+        int64_t lo = ROOM_LO(nums[i]), hi = ROOM_HI(nums[i]), k, t;
+        if (s->history_max && lasts[i] > s->history_max) {
+            int64_t upto = lo | (int64_t)(lasts[i] - s->history_max);
+            int f = room_first(s, lo, hi, &k, &t);
+            if (f < 0)
+                return -f;
+            if (f && k <= upto && (rc = retain_delete(s, lo, upto, 0, 0, &budget)) != SQLITE_DONE)
+                return rc;
+        }
+        if (s->history_days && budget) {
+            /* The oldest first: a room whose oldest event is recent has
+             * nothing to delete, found with one step of the index. */
+            int f = room_first(s, lo, hi, &k, &t);
+            if (f < 0)
+                return -f;
+            if (f && t < cutoff && (rc = retain_delete(s, lo, hi, cutoff, 1, &budget)) != SQLITE_DONE)
+                return rc;
+        }
+        if (budget == 0) {
+            cursor = nums[i] - 1; /* this room may have more: go on from it */
+            break;
+        }
+    }
+    s->retain_cursor = cursor;
+    return SQLITE_DONE;
+}
+
+void gw_sqlite_maintain(struct gw_sqlite *s, int64_t wall_ms)
+{
+    if (!s->healthy) {
+        if (s->probe_at == INT64_MIN || wall_ms < s->probe_at ||
+            wall_ms - s->probe_at >= GW_SQLITE_PROBE_MS)
+            probe(s, wall_ms);
+        return;
+    }
+    if (!s->history_days && !s->history_max)
+        return;
+    int rc = run(s, ST_BEGIN);
+    const char *msg = NULL;
+    if (rc == SQLITE_DONE)
+        rc = retain(s, wall_ms);
+    if (rc == SQLITE_DONE)
+        rc = run(s, ST_COMMIT);
+    if (rc != SQLITE_DONE) {
+        msg = sqlite3_errmsg(s->db);
+        char m[256];
+        snprintf(m, sizeof m, "%s", msg);
+        rollback(s);
+        fail(s, rc, m);
+        s->probe_at = wall_ms;
+    }
+}
+
+int gw_sqlite_healthy(const struct gw_sqlite *s, const char **why)
+{
+    if (why)
+        *why = s->healthy ? "" : s->why;
+    return s->healthy;
+}
+
+/* ---- stats, accessors ---- */
+
+static int64_t pragma_int(const struct gw_sqlite *s, enum stmt_id id)
+{
+    sqlite3_stmt *st = stmt(s, id);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return v;
+}
+
+void gw_sqlite_stats(const struct gw_sqlite *s, struct gw_sqlite_stats *st)
+{
+    *st = s->stats;
+    st->pending = s->nbev;
+    int64_t pages = pragma_int(s, ST_PAGE_COUNT), size = pragma_int(s, ST_PAGE_SIZE);
+    st->db_bytes = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+    struct stat sb;
+    if (stat(s->wal_path, &sb) == 0)
+        st->db_bytes += (uint64_t)sb.st_size;
+}
+
+uint64_t gw_sqlite_epoch(const struct gw_sqlite *s)
+{
+    return s->epoch;
+}
+
+const char *gw_sqlite_path(const struct gw_sqlite *s)
+{
+    return s->path;
+}
+
+void gw_sqlite_store(struct gw_sqlite *s, struct gw_store *out)
+{
+    out->ctx = s;
+    out->kind = "sqlite";
+    out->append = st_append;
+    out->read = st_read;
+    out->load = st_load;
+}
+
+/* ---- open, close ---- */
+
+int gw_sqlite_exit_status(int code)
+{
+    switch (code) {
+    case GW_SQLITE_OK: return EX_OK;
+    case GW_SQLITE_EINVAL: return EX_USAGE;
+    case GW_SQLITE_ECREATE: return EX_CANTCREAT;
+    case GW_SQLITE_ENOPERM: return EX_NOPERM;
+    case GW_SQLITE_ELOCKED: return EX_TEMPFAIL;
+    case GW_SQLITE_ECORRUPT: return EX_DATAERR;
+    case GW_SQLITE_ESCHEMA: return EX_DATAERR;
+    case GW_SQLITE_ENOMEM: return EX_OSERR;
+    default: return EX_IOERR;
+    }
+}
+
+const char *gw_sqlite_strerror(int code)
+{
+    switch (code) {
+    case GW_SQLITE_OK: return "ok";
+    case GW_SQLITE_EINVAL: return "bad store options";
+    case GW_SQLITE_ECREATE: return "the data directory cannot be created";
+    case GW_SQLITE_ENOPERM: return "the data directory is not writable";
+    case GW_SQLITE_ELOCKED: return "the data directory is in use by another gateway";
+    case GW_SQLITE_ECORRUPT: return "the database is damaged or not a database";
+    case GW_SQLITE_ESCHEMA: return "the database is of a newer or another schema";
+    case GW_SQLITE_EIO: return "the database cannot be read or written";
+    case GW_SQLITE_ENOMEM: return "out of memory";
+    default: return "unknown store error";
+    }
+}
+
+/* Make dir and its missing parents, mode 0700. Returns 0 or an errno. */
+static int make_dirs(const char *dir)
+{
+    char p[GW_SQLITE_PATH_MAX_BYTES];
+    size_t n = strlen(dir);
+    memcpy(p, dir, n + 1);
+    struct stat sb;
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char c = p[i];
+        p[i] = '\0';
+        if (stat(p, &sb) != 0) {
+            if (errno != ENOENT)
+                return errno;
+            if (mkdir(p, 0700) != 0 && errno != EEXIST)
+                return errno;
+        } else if (!S_ISDIR(sb.st_mode)) {
+            return ENOTDIR;
+        }
+        p[i] = c;
+    }
+    if (stat(dir, &sb) != 0)
+        return errno;
+    return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
+}
+
+/* A failure of SQLite at open: its code and a message naming the path. */
+static int open_fault(struct gw_sqlite *s, int rc, char *err, size_t errlen)
+{
+    const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        put(err, errlen, "%s is not a usable database: %s", s->path, msg);
+        return GW_SQLITE_ECORRUPT;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        put(err, errlen, "%s is not writable: %s", s->path, msg);
+        return GW_SQLITE_ENOPERM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        put(err, errlen, "%s is locked by another program: %s", s->path, msg);
+        return GW_SQLITE_ELOCKED;
+    case SQLITE_NOMEM:
+        put(err, errlen, "%s: out of memory", s->path);
+        return GW_SQLITE_ENOMEM;
+    default:
+        put(err, errlen, "cannot open %s: %s", s->path, msg);
+        return GW_SQLITE_EIO;
+    }
+}
+
+static int exec(struct gw_sqlite *s, const char *sql)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+/* One integer a statement answers (a PRAGMA, a count), or -1. */
+static int64_t query_int(struct gw_sqlite *s, const char *sql, int *rc)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    *rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (*rc == SQLITE_OK) {
+        *rc = sqlite3_step(st);
+        if (*rc == SQLITE_ROW) {
+            v = sqlite3_column_int64(st, 0);
+            *rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Make the schema and a new epoch, in one transaction. */
+static int create_schema(struct gw_sqlite *s, char *err, size_t errlen)
+{
+    uint64_t e = 0;
+    while (e == 0) {
+        unsigned char b[8];
+        if (RAND_bytes(b, sizeof b) != 1) {
+            put(err, errlen, "%s: no random bytes for the epoch", s->path);
+            return GW_SQLITE_EIO;
+        }
+        for (size_t i = 0; i < sizeof b; i++)
+            e = e << 8 | b[i];
+    }
+    char sql[128];
+    snprintf(sql, sizeof sql, "INSERT INTO meta(key, value) VALUES ('epoch', '%016llx');",
+             (unsigned long long)e);
+    int rc = exec(s, "BEGIN IMMEDIATE");
+    if (rc == SQLITE_OK)
+        rc = exec(s, schema_sql);
+    if (rc == SQLITE_OK)
+        rc = exec(s, sql);
+    if (rc == SQLITE_OK)
+        rc = exec(s, "COMMIT");
+    if (rc != SQLITE_OK) {
+        int code = open_fault(s, rc, err, errlen);
+        if (!sqlite3_get_autocommit(s->db))
+            exec(s, "ROLLBACK");
+        return code;
+    }
+    s->epoch = e;
+    return 0;
+}
+
+/* Read the epoch of an existing database. */
+static int read_epoch(struct gw_sqlite *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'epoch'", -1, &st,
+                                NULL);
+    if (rc != SQLITE_OK)
+        return open_fault(s, rc, err, errlen);
+    rc = sqlite3_step(st);
+    uint64_t e = 0;
+    int ok = 0;
+    if (rc == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && strlen(t) == GW_EPOCH_HEX_LEN) {
+            ok = 1;
+            for (const char *c = t; *c; c++) {
+                int d = (*c >= '0' && *c <= '9') ? *c - '0'
+                        : (*c >= 'a' && *c <= 'f') ? *c - 'a' + 10 : -1;
+                if (d < 0)
+                    ok = 0;
+                e = e << 4 | (uint64_t)(d < 0 ? 0 : d);
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return open_fault(s, rc, err, errlen);
+    if (!ok || e == 0) {
+        put(err, errlen, "%s is not a usable database: it has no valid epoch", s->path);
+        return GW_SQLITE_ECORRUPT;
+    }
+    s->epoch = e;
+    return 0;
+}
+
+/* The database: settings, schema or its check, epoch, statements. */
+static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
+{
+    int rc = sqlite3_open_v2(s->path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK)
+        return open_fault(s, rc, err, errlen);
+    sqlite3_extended_result_codes(s->db, 1);
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        put(err, errlen, "%s is not writable: opened read-only", s->path);
+        return GW_SQLITE_ENOPERM;
+    }
+    sqlite3_busy_timeout(s->db, GW_SQLITE_BUSY_MS);
+    /* The first statement reads the file: a damaged one shows here. */
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    int wal = rc == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+              strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return open_fault(s, rc, err, errlen);
+    if (!wal) {
+        put(err, errlen, "cannot open %s: it cannot use a WAL journal", s->path);
+        return GW_SQLITE_EIO;
+    }
+    if ((rc = exec(s, "PRAGMA synchronous=NORMAL")) != SQLITE_OK)
+        return open_fault(s, rc, err, errlen);
+
+    int64_t version = query_int(s, "PRAGMA user_version", &rc);
+    if (rc != SQLITE_OK)
+        return open_fault(s, rc, err, errlen);
+    if (version == 0) {
+        int64_t tables = query_int(s, "SELECT count(*) FROM sqlite_schema", &rc);
+        if (rc != SQLITE_OK)
+            return open_fault(s, rc, err, errlen);
+        if (tables > 0) {
+            put(err, errlen, "%s is not a wintalk-gateway database: it has other tables",
+                s->path);
+            return GW_SQLITE_ESCHEMA;
+        }
+        if ((rc = create_schema(s, err, errlen)) != 0)
+            return rc;
+    } else if (version > GW_SQLITE_SCHEMA) {
+        put(err, errlen,
+            "%s has schema %lld, newer than this gateway's %d: run a newer wintalk-gateway",
+            s->path, (long long)version, GW_SQLITE_SCHEMA);
+        return GW_SQLITE_ESCHEMA;
+    } else if ((rc = read_epoch(s, err, errlen)) != 0) {
+        return rc;
+    }
+
+    for (int i = 0; i < ST_COUNT; i++) {
+        rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+                                NULL);
+        if (rc != SQLITE_OK)
+            return open_fault(s, rc, err, errlen);
+    }
+    sqlite3_commit_hook(s->db, on_commit, s);
+    return 0;
+}
+
+static void free_engine(struct gw_sqlite *s)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    if (s->db)
+        sqlite3_close(s->db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
+    free(s->bev);
+    free(s->arena);
+    free(s->brooms);
+    free(s->nums);
+    free(s->reps);
+    free(s->reads);
+    free(s->rows);
+    free(s->rows_arena);
+    free(s);
+}
+
+int gw_sqlite_open(const struct gw_sqlite_opts *o, const struct gw_store_sink *sink,
+                   struct gw_sqlite **out, char *err, size_t errlen)
+{
+    put(err, errlen, "%s", "");
+    if (!o || !o->dir || !o->dir[0] || !sink || !sink->done || !sink->rows || !out) {
+        put(err, errlen, "the store needs a data directory and a sink");
+        return GW_SQLITE_EINVAL;
+    }
+    *out = NULL;
+    struct gw_sqlite *s = calloc(1, sizeof *s);
+    if (!s) {
+        put(err, errlen, "%s: out of memory", o->dir);
+        return GW_SQLITE_ENOMEM;
+    }
+    s->lock_fd = -1;
+    char lock_path[GW_SQLITE_PATH_MAX_BYTES];
+    if (strlen(o->dir) >= sizeof s->dir ||
+        join_path(s->path, sizeof s->path, o->dir, GW_SQLITE_DB_NAME) != 0 ||
+        join_path(s->wal_path, sizeof s->wal_path, o->dir, GW_SQLITE_DB_NAME "-wal") != 0 ||
+        join_path(lock_path, sizeof lock_path, o->dir, GW_SQLITE_LOCK_NAME) != 0) {
+        put(err, errlen, "the data directory's path is too long (%zu bytes)", strlen(o->dir));
+        free_engine(s);
+        return GW_SQLITE_EINVAL;
+    }
+    snprintf(s->dir, sizeof s->dir, "%s", o->dir);
+    s->sink = *sink;
+    s->history_days = o->history_days;
+    s->history_max = o->history_max;
+    s->search_ms = o->search_ms ? o->search_ms : GW_SQLITE_SEARCH_MS_DEFAULT;
+    s->clock_us = o->clock_us;
+    s->clock_arg = o->clock_arg;
+    s->healthy = 1;
+    s->probe_at = INT64_MIN;
+
+    s->bev = malloc(GW_SQLITE_BATCH_MAX_EVENTS * sizeof *s->bev);
+    s->arena = malloc(GW_SQLITE_BATCH_MAX_BYTES);
+    s->brooms = malloc(GW_SQLITE_BATCH_MAX_EVENTS * sizeof *s->brooms);
+    s->nums = malloc(GW_SQLITE_BATCH_MAX_EVENTS * sizeof *s->nums);
+    s->reps = malloc(GW_SQLITE_REPORTS_MAX * sizeof *s->reps);
+    s->reads = malloc(GW_SQLITE_READS_MAX * sizeof *s->reads);
+    s->rows = malloc(GW_STORE_READ_MAX * sizeof *s->rows);
+    s->rows_arena = malloc(GW_SQLITE_ROWS_MAX_BYTES);
+    if (!s->bev || !s->arena || !s->brooms || !s->nums || !s->reps || !s->reads || !s->rows ||
+        !s->rows_arena) {
+        put(err, errlen, "%s: out of memory", o->dir);
+        free_engine(s);
+        return GW_SQLITE_ENOMEM;
+    }
+
+    int e = make_dirs(s->dir);
+    if (e != 0) {
+        put(err, errlen, "cannot create the data directory %s: %s", s->dir, strerror(e));
+        free_engine(s);
+        return GW_SQLITE_ECREATE;
+    }
+    s->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0) {
+        e = errno;
+        int code = (e == EROFS || e == EACCES || e == EPERM) ? GW_SQLITE_ENOPERM : GW_SQLITE_EIO;
+        put(err, errlen, "%s%s: %s: %s",
+            code == GW_SQLITE_ENOPERM ? "the data directory is not writable: " : "cannot open ",
+            code == GW_SQLITE_ENOPERM ? s->dir : lock_path,
+            code == GW_SQLITE_ENOPERM ? lock_path : "the lock", strerror(e));
+        free_engine(s);
+        return code;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        e = errno;
+        if (e == EWOULDBLOCK) {
+            put(err, errlen, "another gateway uses the data directory %s (%s is locked)", s->dir,
+                lock_path);
+            free_engine(s);
+            return GW_SQLITE_ELOCKED;
+        }
+        put(err, errlen, "cannot lock %s: %s", lock_path, strerror(e));
+        free_engine(s);
+        return GW_SQLITE_EIO;
+    }
+    if (access(s->dir, W_OK) != 0) {
+        e = errno;
+        put(err, errlen, "the data directory is not writable: %s: %s", s->dir, strerror(e));
+        free_engine(s);
+        return GW_SQLITE_ENOPERM;
+    }
+    int rc = open_db(s, err, errlen);
+    if (rc != 0) {
+        free_engine(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void gw_sqlite_close(struct gw_sqlite *s)
+{
+    if (!s)
+        return;
+    /* Nobody is told any more: what waits to be reported is dropped, and
+     * the batch is kept if it can be. */
+    s->nreps = s->reps_sent = 0;
+    s->nreads = 0;
+    commit_batch(s);
+    free_engine(s);
+}

@@ -1,0 +1,262 @@
+/*
+ * gw_store_sqlite.h - the SQLite store engine: room events kept on disk in
+ * one database file, DIR/wintalk.db, so history survives a restart; reads
+ * after or before an id (resume, scrollback) and full-text search (FTS5).
+ *
+ * An adapter with I/O, like gw_main.c: it opens files, takes a lock and
+ * reads a clock; it never logs and never sends anything anywhere (it
+ * returns messages, and reports what completes through the struct
+ * gw_store_sink it was given). One thread: the event loop's.
+ *
+ * How it keeps the loop moving: an append only copies the event into an
+ * in-memory batch (GW_STORE_PENDING); once per turn of the loop the adapter
+ * calls gw_sqlite_flush, which commits the whole batch in one transaction,
+ * reports each room's completion (sink.done), then runs the reads queued
+ * meanwhile (sink.rows). The sink is called from gw_sqlite_flush only.
+ *
+ * Durability: WAL journal with synchronous=NORMAL. A commit reported done
+ * survives the process being killed (kill -9): it is in the WAL, in the
+ * operating system's cache. A power cut or kernel crash may lose the last
+ * commits made since the WAL was last synced (at a checkpoint), never
+ * damaging the database: it reopens at an earlier, consistent state.
+ *
+ * Schema (version GW_SQLITE_SCHEMA, kept in PRAGMA user_version):
+ *   meta(key, value)          "epoch": 16 lowercase hex digits
+ *   rooms(n, key, name, last) a number per room key; last: its latest id
+ *   events(k, time, type, json, line, text)
+ *                             k = (n << GW_SQLITE_ID_BITS) | id: a room's
+ *                             events are one range of the table's b-tree,
+ *                             so resume, scrollback and "the latest" are
+ *                             index-only whatever the table's size
+ *   events_fts                FTS5 over events.text (external content,
+ *                             kept in step by triggers on insert, delete)
+ */
+#ifndef GW_STORE_SQLITE_H
+#define GW_STORE_SQLITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_limits.h"
+#include "gw_store.h"
+
+/* Files in the data directory. */
+#define GW_SQLITE_DB_NAME "wintalk.db"
+#define GW_SQLITE_LOCK_NAME "wintalk.lock" /* flock'ed while a gateway has it open */
+
+/* The schema this code writes; a database of a newer one is refused. */
+#define GW_SQLITE_SCHEMA 1
+
+/* A path: the data directory and a file name in it. */
+#define GW_SQLITE_PATH_MAX_BYTES 4096u
+
+/* Event ids in a room: 1 .. 2^40 - 1 (the low bits of the key); room
+ * numbers 1 .. 2^23 - 1 (the high bits, the key staying a positive int64). */
+#define GW_SQLITE_ID_BITS 40
+#define GW_SQLITE_ID_MAX ((UINT64_C(1) << GW_SQLITE_ID_BITS) - 1u)
+#define GW_SQLITE_ROOMS_MAX ((UINT64_C(1) << (63 - GW_SQLITE_ID_BITS)) - 1u)
+
+/* A room key or name the store takes (gw_room.h keeps them within it). */
+#define GW_SQLITE_KEY_MAX_BYTES GW_ROOM_NAME_MAX_BYTES
+
+/* The batch of appends waiting for the next commit: at most this many
+ * events and bytes (json + line + text). An append that finds the batch
+ * full commits it first, there (its rooms are reported at the next
+ * flush). One event is at most GW_SQLITE_EVENT_MAX_BYTES (more: the append
+ * is refused with GW_STORE_EINVAL). */
+#define GW_SQLITE_BATCH_MAX_EVENTS 1024u
+#define GW_SQLITE_BATCH_MAX_BYTES (4u * 1024u * 1024u)
+#define GW_SQLITE_EVENT_MAX_BYTES (256u * 1024u)
+
+/* Completions waiting for the next flush (one per room and outcome, in
+ * order). An append that would need a commit when these are full is
+ * refused with GW_STORE_EBUSY. */
+#define GW_SQLITE_REPORTS_MAX 4096u
+
+/* Reads waiting for the next flush; past it a read gets GW_STORE_EBUSY. */
+#define GW_SQLITE_READS_MAX 256u
+
+/* One read's answer is copied out of SQLite into a buffer of this many
+ * bytes (json + line + text of its events): an answer that would not fit
+ * stops early with more = 1, the reader asks again from there. */
+#define GW_SQLITE_ROWS_MAX_BYTES (4u * 1024u * 1024u)
+
+/* A search: at most this many terms are used (the rest are ignored), and
+ * it runs for at most search_ms (GW_STORE_EBUSY past it). The FTS5 query
+ * made from the user's words fits GW_SQLITE_FTS_MAX_BYTES. */
+#define GW_SQLITE_SEARCH_TERMS_MAX 16u
+#define GW_SQLITE_SEARCH_MS_DEFAULT 250u
+#define GW_SQLITE_FTS_MAX_BYTES (GW_STORE_QUERY_MAX_BYTES + 8u * GW_SQLITE_SEARCH_TERMS_MAX + 1u)
+
+/* How long a statement waits for SQLite's own lock (another process
+ * writing the file): short, since the event loop waits with it. */
+#define GW_SQLITE_BUSY_MS 10
+
+/* Retention: one gw_sqlite_maintain call deletes at most this many events
+ * and looks at at most this many rooms, so it holds the loop a few ms. */
+#define GW_SQLITE_RETAIN_ROWS_MAX 1000u
+#define GW_SQLITE_RETAIN_ROOMS_MAX 64u
+
+/* While unhealthy, gw_sqlite_maintain tries a tiny write this often. */
+#define GW_SQLITE_PROBE_MS 2000
+
+/* The message of a failure (gw_sqlite_open's err, gw_sqlite_healthy's why). */
+#define GW_SQLITE_WHY_MAX_BYTES (2u * GW_SQLITE_PATH_MAX_BYTES + 256u)
+
+/*
+ * Return codes of gw_sqlite_open, each with its exit status (sysexits.h)
+ * for a program that cannot start without its store:
+ */
+enum gw_sqlite_status {
+    GW_SQLITE_OK = 0,        /* EX_OK 0 */
+    GW_SQLITE_EINVAL = -1,   /* no directory, or a path too long: EX_USAGE 64 */
+    GW_SQLITE_ECREATE = -2,  /* the directory cannot be created (a path in the way is
+                              * a file, no permission): EX_CANTCREAT 73 */
+    GW_SQLITE_ENOPERM = -3,  /* the directory or the database is not writable (read-only
+                              * file system, permissions): EX_NOPERM 77 */
+    GW_SQLITE_ELOCKED = -4,  /* another gateway uses the directory, or another program
+                              * holds the database's lock: EX_TEMPFAIL 75 */
+    GW_SQLITE_ECORRUPT = -5, /* the file is not a database, or a damaged one, or has
+                              * no valid epoch: EX_DATAERR 65 */
+    GW_SQLITE_ESCHEMA = -6,  /* a database of a newer schema, or not this program's
+                              * (other tables in it): EX_DATAERR 65 */
+    GW_SQLITE_EIO = -7,      /* any other failure to read or write (disk full while
+                              * creating, I/O error): EX_IOERR 74 */
+    GW_SQLITE_ENOMEM = -8,   /* EX_OSERR 71 */
+};
+
+struct gw_sqlite; /* opaque */
+
+struct gw_sqlite_opts {
+    const char *dir;         /* the data directory; made (mode 0700, with parents) if missing */
+    unsigned history_days;   /* retention: delete events older than this; 0 = keep all */
+    unsigned history_max;    /* retention: keep this many latest per room; 0 = keep all */
+    unsigned search_ms;      /* a search's time bound; 0 = GW_SQLITE_SEARCH_MS_DEFAULT */
+    /* The clock of the search bound, in microseconds of a monotonic clock,
+     * given clock_arg; NULL: CLOCK_MONOTONIC. (Tests give one that moves
+     * on each call, making the bound hit at a known point.) */
+    int64_t (*clock_us)(void *arg);
+    void *clock_arg;
+};
+
+/*
+ * Open (creating) DIR/wintalk.db: make the directory if missing, take an
+ * exclusive non-blocking flock on DIR/wintalk.lock (held until close),
+ * set WAL and synchronous=NORMAL, make the schema and a random nonzero
+ * epoch (OpenSSL RAND_bytes) in a new database or read them from an
+ * existing one. The sink is copied; it is called from gw_sqlite_flush only.
+ * Returns 0 and stores the engine in *out (free with gw_sqlite_close), or a
+ * GW_SQLITE_E* code with one line in err (errlen bytes, may be 0) naming
+ * the path and the cause, and nothing to free.
+ */
+int gw_sqlite_open(const struct gw_sqlite_opts *o, const struct gw_store_sink *sink,
+                   struct gw_sqlite **out, char *err, size_t errlen);
+
+/* The exit status (sysexits.h) for a gw_sqlite_open code, as listed above. */
+int gw_sqlite_exit_status(int code);
+
+/* English for a gw_sqlite_status. Never NULL. */
+const char *gw_sqlite_strerror(int code);
+
+/* The epoch of the ids kept in this database: made once when the
+ * database is made (a deleted data directory gives a new one). Nonzero. */
+uint64_t gw_sqlite_epoch(const struct gw_sqlite *s);
+
+/*
+ * Fill *out with the engine's functions (kind "sqlite"), ctx s:
+ *  - append: copies the event (id 1..GW_SQLITE_ID_MAX; strings borrowed
+ *    for the call) into the batch and returns GW_STORE_PENDING; sink.done
+ *    follows from a flush. Returns GW_STORE_EIO at once while unhealthy,
+ *    GW_STORE_EINVAL for a bad id, key or size, GW_STORE_EBUSY when the
+ *    completions waiting are at their bound. An id already kept in the
+ *    room is not replaced (and reported done).
+ *  - read: checks and queues the read (GW_STORE_PENDING; GW_STORE_EINVAL
+ *    for a bad limit, key or search, GW_STORE_EBUSY when GW_SQLITE_READS_MAX
+ *    wait); the next flush answers it, after its commit, so a read sees
+ *    every append made before it. SEARCH takes id like BEFORE (0: from the
+ *    newest; else matches below id), to page through matches.
+ *  - load: synchronous; commits the batch first when it holds events of
+ *    that room. The events are given to each() as they are read (each()
+ *    must not call the store).
+ * Valid until gw_sqlite_close.
+ */
+void gw_sqlite_store(struct gw_sqlite *s, struct gw_store *out);
+
+/*
+ * Once per turn of the event loop: commit the batch in one transaction
+ * (BEGIN IMMEDIATE ... COMMIT), then call sink.done(room, last id of that
+ * room, status) for every room committed since the last flush, in the
+ * order of their appends (GW_STORE_DONE, or GW_STORE_EIO for a batch
+ * rolled back: none of its events was kept, what was kept before is
+ * intact, and the store is unhealthy), then answer the reads queued
+ * before this call with sink.rows. The sink may call the store again
+ * (appends go to the next batch, reads to the next flush). Returns 0, or
+ * GW_STORE_EIO when the commit failed.
+ */
+int gw_sqlite_flush(struct gw_sqlite *s);
+
+/* Whether a flush has anything to do (a batch, completions or reads
+ * waiting): the adapter may then turn its loop without waiting. */
+int gw_sqlite_busy(const struct gw_sqlite *s);
+
+/*
+ * Now and then (about once a second), with the wall clock in ms since the
+ * Unix epoch: while unhealthy, every GW_SQLITE_PROBE_MS a tiny write that
+ * makes the store healthy again when it succeeds; while healthy,
+ * retention: a room's events older than history_days (by their time; the
+ * oldest of the room first, stopping at the first newer one) and those
+ * more than history_max ids behind its latest id (ids in a room are
+ * dense, so those are its newest history_max events, fewer only where
+ * ids were lost), at most GW_SQLITE_RETAIN_ROWS_MAX rows per call, in one
+ * transaction. Never calls the sink.
+ */
+void gw_sqlite_maintain(struct gw_sqlite *s, int64_t wall_ms);
+
+/* 1 when the last commit or probe succeeded, else 0 with *why (if why is
+ * not NULL) set to one line: "disk full: database or disk is full
+ * (DIR/wintalk.db)". *why is "" when healthy; borrowed until the next
+ * call into the engine. */
+int gw_sqlite_healthy(const struct gw_sqlite *s, const char **why);
+
+struct gw_sqlite_stats {
+    uint64_t events_stored;  /* events committed since open */
+    uint64_t batches;        /* batches committed: the count of the latency below */
+    uint64_t batch_us_sum;   /* their commit time (BEGIN to COMMIT), microseconds */
+    uint64_t batch_us_max;
+    uint64_t commits;        /* every transaction SQLite committed (batches,
+                              * retention, probes), from its commit hook */
+    uint64_t errors;         /* failed commits and probes */
+    uint64_t events_deleted; /* by retention */
+    uint64_t reads;          /* reads answered (rows or a failure) */
+    uint64_t search_timeouts; /* searches stopped at search_ms */
+    uint64_t pending;        /* events in the batch now */
+    uint64_t db_bytes;       /* the database (page_count * page_size) and its WAL file */
+};
+
+/* Fill *st (reads the database's size: a stat of the WAL file). */
+void gw_sqlite_stats(const struct gw_sqlite *s, struct gw_sqlite_stats *st);
+
+/* The database file's path, for /healthz. Borrowed until gw_sqlite_close. */
+const char *gw_sqlite_path(const struct gw_sqlite *s);
+
+/*
+ * Commit what the batch holds (without reporting it: call gw_sqlite_flush
+ * first to have it reported), drop the reads waiting, close the database
+ * and release the directory's lock. NULL is fine.
+ */
+void gw_sqlite_close(struct gw_sqlite *s);
+
+/*
+ * The FTS5 query for the user's words q (len bytes; gw_store_query_check
+ * accepts them), never FTS5 syntax from the user: each bare word becomes a
+ * quoted term (implicit AND; a word ending in '*' a prefix term), text in
+ * double quotes a phrase (an unclosed quote runs to the end), words with
+ * no letter or digit are dropped, and after GW_SQLITE_SEARCH_TERMS_MAX
+ * terms the rest are ignored. Writes a NUL-terminated query into out (cap
+ * bytes; GW_SQLITE_FTS_MAX_BYTES is enough). Returns the number of terms
+ * (1 or more), or GW_STORE_EINVAL when there is none or it does not fit.
+ * Pure.
+ */
+int gw_sqlite_fts_query(const char *q, size_t len, char *out, size_t cap);
+
+#endif /* GW_STORE_SQLITE_H */
