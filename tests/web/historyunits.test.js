@@ -265,9 +265,9 @@ test('requests: each answer to its request by ref, errors to the request only, n
 
 test('requests: at most REQUESTS_MAX wait at once; not connected fails at once', async () => {
   const r = await requests([{ many: true }]);
-  assert.equal(r.out.filter((o) => o.startsWith('sent ')).length, 8);
+  assert.equal(r.out.filter((o) => o.startsWith('sent ')).length, 4);
   assert.deepEqual(r.out.filter((o) => o.startsWith('failed')), ['failed 429 too many requests at once']);
-  assert.equal(r.waiting, 8);
+  assert.equal(r.waiting, 4);
   const offline = await page.evaluate(async () => {
     const { Connection } = await import('/js/connection.js');
     const c = new Connection({});

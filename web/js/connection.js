@@ -28,9 +28,9 @@ const EARLY_MAX = 2000;
 // many events before the last one it saw in each room, so the reader sees
 // what was said before as well as everything missed.
 export const RELOAD_CONTEXT_EVENTS = 100;
-// Requests waiting for their answer (history, search) at once, and how long
-// one waits before it is given up.
-export const REQUESTS_MAX = 8;
+// Requests waiting for their answer (history, search) at once (the gateway
+// takes 4; more get 429), and how long one waits before it is given up.
+export const REQUESTS_MAX = 4;
 const REQUEST_TIMEOUT_MS = 20000;
 // The answer types of requests, each the type of its request.
 const ANSWER_TYPES = new Set(['history', 'search']);

@@ -62,6 +62,7 @@ export class Search {
     this.mode = 'closed'; // 'closed', 'open' (the box only), 'results', 'context'
     this.seq = 0; // the latest search sent; answers to older ones are dropped
     this.busy = false;
+    this.unavailable = false; // the gateway said it offers no search
     this.queued = null; // a search typed while one was on its way
     this.terms = [];
     this.opened = null; // the result button shown in context
@@ -125,7 +126,8 @@ export class Search {
       this.mode = 'open';
       this.ui.searchForm.hidden = false;
       this.ui.searchToggle.setAttribute('aria-expanded', 'true');
-      this.status('');
+      if (this.unavailable) this.status(searchFailure({ code: 504 }), true);
+      else this.status('');
     }
     this.ui.searchInput.focus();
     this.ui.searchInput.select();
@@ -156,6 +158,18 @@ export class Search {
   status(text, problem = false) {
     this.ui.searchStatus.textContent = text;
     this.ui.searchStatus.classList.toggle('problem', problem);
+  }
+
+  /* The box stays open, the live room back on screen. */
+  showLive() {
+    this.dropContext();
+    this.mode = 'open';
+    this.ui.searchPanel.hidden = true;
+    this.ui.searchResults.replaceChildren();
+    if (this.ui.logs.hidden) {
+      this.ui.logs.hidden = false;
+      this.onLive(false);
+    }
   }
 
   /* Shows the results in the conversation's place. */
@@ -208,9 +222,13 @@ export class Search {
     }
     if (seq !== this.seq || this.mode === 'closed') return;
     if (failed) {
+      // Nothing to show in the room's place: the room stays on screen, the reason in the box.
+      this.unavailable = failed.code === 504 || failed.code === 502;
+      this.showLive();
       this.status(searchFailure(failed), true);
       return;
     }
+    this.unavailable = false;
     this.showAnswer(q, answer);
   }
 

@@ -27,16 +27,27 @@ export function launchBrowser() {
 /*
  * Opens the page in a fresh context (its own localStorage), joins with
  * `nick` through the first-visit dialog, and waits until connected.
- * Returns {context, page, problems, frames}: problems collects console
- * errors, uncaught page errors and dialogs (alert, confirm, prompt); frames
- * the WebSocket messages the page received, as text.
+ * contextOptions go to browser.newContext (timezoneId, locale...);
+ * fixedTime (ms) is what the page's clock says all along (its timers run).
+ * Returns {context, page, problems, frames, traffic}: problems collects
+ * console errors, uncaught page errors and dialogs (alert, confirm,
+ * prompt); frames the WebSocket messages the page received, as text;
+ * traffic both ways in order, as ['in' or 'out', text].
  */
-export async function openParticipant(browser, url, nick, { viewport } = {}) {
-  const context = await browser.newContext({ viewport: viewport ?? { width: 1280, height: 800 } });
+export async function openParticipant(browser, url, nick, { viewport, contextOptions = {}, fixedTime = null } = {}) {
+  const context = await browser.newContext({ viewport: viewport ?? { width: 1280, height: 800 }, ...contextOptions });
   const page = await context.newPage();
+  if (fixedTime !== null) await page.clock.setFixedTime(fixedTime);
   const problems = [];
   const frames = [];
-  page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
+  const traffic = [];
+  page.on('websocket', (ws) => {
+    ws.on('framereceived', (f) => {
+      frames.push(String(f.payload));
+      traffic.push(['in', String(f.payload)]);
+    });
+    ws.on('framesent', (f) => traffic.push(['out', String(f.payload)]));
+  });
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
   });
@@ -53,7 +64,7 @@ export async function openParticipant(browser, url, nick, { viewport } = {}) {
     await page.locator('#nick-cancel').click();
   }
   await waitConnected(page);
-  return { context, page, problems, frames, response };
+  return { context, page, problems, frames, traffic, response };
 }
 
 /* Waits until the status line says the page is connected. */

@@ -3,11 +3,14 @@
 //
 // The program is named by WINTALK_GATEWAY (CTest passes the built target),
 // or found in the usual build folders. The page comes from WINTALK_WEB_ROOT
-// or the repository's web/.
+// or the repository's web/. Each gateway keeps its history in a fresh
+// directory of its own (removed when it stops), unless the test names one
+// to keep across a restart.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,23 +55,39 @@ async function httpOk(url) {
   }
 }
 
+/* A new, empty directory for a gateway's history; the caller removes it. */
+export function freshDataDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'wintalk-web-data-'));
+}
+
 /*
  * Starts the gateway and resolves once its health endpoint answers.
  * ports {http, tcp} starts it on given ports (to restart a gateway in place).
+ * dataDir is where it keeps its history (to keep it across a restart; the
+ * test removes it): without it, a fresh directory, removed when it stops.
+ * env adds to the environment it runs in (LD_PRELOAD, FAKETIME...).
  * Its output is written to artifacts/NAME.log when it stops.
- * Returns {httpPort, tcpPort, url, pid, log(), stop()}.
+ * Returns {httpPort, tcpPort, url, pid, dataDir, log(), stop()}.
  */
-export async function startGateway({ name = 'gateway', extraArgs = [], timeoutMs = 15000, ports = null } = {}) {
+export async function startGateway({ name = 'gateway', extraArgs = [], timeoutMs = 15000, ports = null,
+  dataDir = null, env: extraEnv = {} } = {}) {
   const bin = gatewayPath();
   let lastError;
   for (let tries = 0; tries < 3; tries++) {
     const httpPort = ports ? ports.http : await freePort();
     const tcpPort = ports ? ports.tcp : await freePort();
+    // A gateway of the memory store keeps nothing on disk.
+    const memory = extraArgs.some((a, i) => a === '--store=memory' || (a === '--store' && extraArgs[i + 1] === 'memory'));
+    const ownData = dataDir === null && !memory ? freshDataDir() : null;
+    const data = dataDir ?? ownData;
     const args = ['--http-port', String(httpPort), '--tcp-port', String(tcpPort),
-      '--web-root', webRoot(), '--bind', '127.0.0.1', ...extraArgs];
+      '--web-root', webRoot(), '--bind', '127.0.0.1', ...(data ? ['--data-dir', data] : []), ...extraArgs];
     // The gateway also reads WINTALK_* settings (a key, a rate) from its
     // environment: the tests run it with only what they pass.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WINTALK_')));
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WINTALK_'))),
+      ...extraEnv,
+    };
     const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let output = '';
     const keep = (chunk) => {
@@ -102,12 +121,14 @@ export async function startGateway({ name = 'gateway', extraArgs = [], timeoutMs
     const saveLog = () => {
       fs.mkdirSync(artifactsDir, { recursive: true });
       fs.writeFileSync(path.join(artifactsDir, `${name}.log`), output);
+      if (ownData) fs.rmSync(ownData, { recursive: true, force: true });
     };
     const gw = {
       httpPort,
       tcpPort,
       url,
       pid: proc.pid,
+      dataDir: data,
       log: () => output,
       async stop() {
         if (exited) {
