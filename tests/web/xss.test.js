@@ -1,5 +1,6 @@
 // Text from others is shown as text: HTML from a WINTALK client never becomes
-// elements and never runs; only plain http(s) URLs become links.
+// elements and never runs, in the conversation, in search results or around
+// a result opened in context; only plain http(s) URLs become links.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,6 +72,35 @@ test('only plain http(s) URLs become links, opened safely', async () => {
     { href: 'http://example.org/x?y=1', text: 'http://example.org/x?y=1',
       rel: 'noopener noreferrer', target: '_blank' },
   ]);
+  assert.deepEqual(reader.problems, []);
+});
+
+test('HTML in a line found by search appears literally in the results and in context, and runs nothing', async () => {
+  const { page } = reader;
+  const evil = '<img src=x onerror=alert(5)> findme <script>alert(6)</script> <b>bold</b> <mark>fake</mark>';
+  await tcp.sayLine(evil);
+  await page.locator('#log > li', { hasText: 'onerror=alert(5)' }).waitFor();
+  const before = await countElements(page);
+  await page.locator('#search-toggle').click();
+  await page.locator('#search-input').fill('findme');
+  await page.locator('#search-input').press('Enter');
+  const result = page.locator('#search-results > li').first();
+  await result.waitFor();
+  assert.equal(await page.locator('#search-results > li').count(), 1);
+  assert.equal(await result.locator('.result-text').textContent(), evil);
+  // The one element made inside the text marks the word found.
+  assert.deepEqual(await result.locator('.result-text *').evaluateAll((els) => els.map((e) => `${e.localName}:${e.textContent}`)),
+    ['mark:findme']);
+  await result.locator('button').click();
+  const hit = page.locator('#context-log > li.hit');
+  await hit.waitFor();
+  assert.equal(await hit.locator('.text').textContent(), evil);
+  assert.equal(await page.locator('#context-log img, #context-log script, #context-log b, #context-log mark').count(), 0);
+  await sleep(500);
+  assert.deepEqual(await countElements(page), before);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await page.locator('#search-form').waitFor({ state: 'hidden' });
   assert.deepEqual(reader.problems, []);
 });
 
