@@ -155,7 +155,6 @@ function logOf(view) {
       pagers.set(key, new Pager({
         log, room: view.name, request: (m) => conn.request(m), render: renderRoomEvent,
         canAsk: () => canAskRoom(key) && !search.isOpen,
-        onChange: () => scheduleSave(),
       }));
     }
     watchScroll(log, view.key);
