@@ -256,6 +256,33 @@ test('a connection lost mid-request asks again after the welcome; a restarted ga
   await context.close();
 });
 
+test('another room shown while a search is open closes it; each room keeps its scroll position', async () => {
+  const { context, page, s, problems } = await openPage();
+  await s.accept();
+  await s.deliver(welcome([entry('#lobby', range('#lobby', 1, 100)), entry('#dev', range('#dev', 1, 100))]));
+  await page.locator('#log > li', { hasText: 'line 100' }).waitFor();
+  // #lobby read in the middle (away from both ends), #dev at its end.
+  await scrollTop(page, 900);
+  await page.waitForTimeout(100);
+  await side(page, '#dev').click();
+  await page.locator('#conversation-title', { hasText: '#dev' }).waitFor();
+  await page.locator('#search-toggle').click();
+  await page.locator('#search-input').fill('line');
+  await page.locator('#search-input').press('Enter');
+  const req = await waitSent(s, 'search');
+  await s.deliver({ type: 'search', room: '#dev', q: 'line', events: [said('#dev', 7)], more: false, ref: req.ref });
+  await page.locator('#search-results > li').waitFor();
+  await side(page, '#lobby').click();
+  await page.locator('#conversation-title', { hasText: '#lobby' }).waitFor();
+  assert.equal(await page.locator('#search-form').isVisible(), false);
+  assert.equal(await page.locator('#search-panel').isVisible(), false);
+  assert.equal(await page.locator('#log').evaluate((el) => el.scrollTop), 900);
+  await side(page, '#dev').click();
+  assert.equal(await page.locator('#log').evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight <= 24), true);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('search: each failure said in the box, nothing sent for nothing to search, a search typed meanwhile goes next', async () => {
   const { context, page, s, problems } = await openPage();
   await s.accept();

@@ -244,6 +244,9 @@ new ResizeObserver(() => {
 function showView(key) {
   const next = views.get(key);
   if (!next) return;
+  // A search is of the room on screen: another view closes it first, while
+  // the one it covered is still the one on screen.
+  search.setRoom(next.kind === 'room' ? next.name : null);
   const cur = views.active;
   if (cur !== next) {
     const curLog = logOf(cur);
@@ -270,7 +273,6 @@ function showView(key) {
     pager.shown();
     checkScrollback();
   }
-  search.setRoom(next.kind === 'room' ? next.name : null);
   renderTitle();
   renderPeople();
   renderSidebar();

@@ -263,6 +263,8 @@ export class Search {
     const log = createLog(`Messages around a search result in ${this.room}`);
     log.id = 'context-log';
     log.classList.add('context-log');
+    // Lines read back, not said now: nothing to announce as it fills.
+    log.setAttribute('aria-live', 'off');
     ui.logs.after(log);
     const pager = new Pager({
       log, room: this.room, request: this.request, render: this.render, newer: true, canAsk: this.canAsk,
