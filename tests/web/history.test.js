@@ -16,8 +16,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startGateway, stopGateway, freshDataDir } from './lib/gateway.js';
-import { launchBrowser, openParticipant, ensureArtifactsDir } from './lib/browser.js';
+import { launchBrowser, openParticipant, ensureArtifactsDir, waitConnected } from './lib/browser.js';
 import { WintalkClient } from './lib/wintalk.js';
+import { Cutter } from './lib/cutter.js';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const DAY_MS = 24 * 3600 * 1000;
@@ -446,3 +447,75 @@ test('the memory store: scrollback from the events in memory; search says it is 
     await stopGateway(mem, 'history-memory-gateway');
   }
 });
+
+for (const store of ['sqlite', 'memory']) {
+  test(`back after more than a welcome holds (${store} store): what was missed ${store === 'sqlite' ? 'comes in where it belongs' : 'and is no longer kept is said missing'}`, { timeout: 90000 }, async () => {
+    const g = await startGateway({ name: `history-gap-${store}-gateway`, extraArgs: ['--store', store, '--rate', '0'] });
+    const cutter = new Cutter(g.httpPort);
+    try {
+      const port = await cutter.listen();
+      const peer = await WintalkClient.connect(g.tcpPort);
+      for (let i = 1; i <= 3; i++) await peer.append(`before the cut ${i}\r\n`);
+      const reader = await openParticipant(browser, `http://127.0.0.1:${port}/`, 'away');
+      const { page } = reader;
+      await page.locator('#log > li', { hasText: 'before the cut 3' }).waitFor();
+      const seen = await idsIn(page, '#log');
+      cutter.cut();
+      await reader.context.setOffline(true);
+      await page.locator('#status', { hasText: /Reconnecting in|Disconnected/ }).waitFor({ timeout: 10000 });
+      // Long lines: more than a welcome carries (256 KiB) and, in memory,
+      // more than the gateway keeps (1 MiB).
+      const pad = ' and more words'.repeat(190);
+      for (let i = 1; i <= 400; i++) await peer.append(`while away ${i}${pad}\r\n`);
+      await peer.waitForText(`while away 400${pad}\r\n`, 20000);
+      cutter.restore();
+      await reader.context.setOffline(false);
+      await waitConnected(page, 20000);
+      await page.locator('#log > li', { hasText: 'while away 400 ' }).waitFor();
+      const note = page.locator('#log > li.note');
+      assert.equal(await note.count(), 1, 'the welcome could not bring everything');
+      const welcomed = await page.locator('#log > li.message', { hasText: 'while away' }).count();
+      assert.ok(welcomed < 200, `${welcomed} lines came in the welcome`);
+
+      // The reader scrolls up to the notice (the start of the room was shown
+      // before the cut), until what is missing is in or said lost.
+      assert.match(await note.textContent(), /Not everything said while you were away is shown here yet/);
+      const waiting = async () => (await note.count()) > 0 && /shown here yet/.test(await note.textContent());
+      for (let i = 0; i < 30 && await waiting(); i++) {
+        await page.locator('#log').evaluate((el) => { el.scrollTop = 0; });
+        await page.waitForTimeout(50);
+        await page.waitForFunction(() => !document.querySelector('#log > li.edge-loading'));
+      }
+      assert.equal(await page.locator('#log > li.edge-start').count(), 1);
+      const ids = await idsIn(page, '#log');
+      const away = (await page.locator('#log > li.message .text').allTextContents())
+        .filter((t) => t.startsWith('while away')).map((t) => Number(t.split(' ')[2]));
+      if (store === 'sqlite') {
+        assert.equal(await note.count(), 0, 'nothing is missing');
+        assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => i + 1));
+        assert.deepEqual(away, Array.from({ length: 400 }, (_, i) => i + 1));
+      } else {
+        assert.equal(await note.textContent().then((t) => t.replace(/^\d\d:\d\d /, '')),
+          'Some messages from while you were away are no longer kept and are missing.');
+        // Above the notice what was seen; below it, from the oldest kept, each once, in order.
+        const split = await page.locator('#log').evaluate((el) => {
+          const kids = [...el.children];
+          const at = kids.findIndex((li) => li.classList.contains('note'));
+          const idsOf = (lis) => lis.filter((li) => li.dataset.id).map((li) => Number(li.dataset.id));
+          return { above: idsOf(kids.slice(0, at)), below: idsOf(kids.slice(at + 1)) };
+        });
+        assert.deepEqual(split.above, seen);
+        assert.ok(split.below[0] > seen.at(-1) + 1, 'the first ones are gone');
+        assert.deepEqual(split.below, Array.from({ length: split.below.length }, (_, i) => split.below[0] + i));
+        assert.ok(away.length > welcomed && away.length < 400, `${away.length} of 400 kept`);
+        assert.deepEqual(away, Array.from({ length: away.length }, (_, i) => 401 - away.length + i));
+      }
+      assert.deepEqual(reader.problems.filter((p) => !/WebSocket|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION/.test(p)), []);
+      peer.close();
+      await reader.context.close();
+    } finally {
+      await cutter.close();
+      await stopGateway(g, `history-gap-${store}-gateway`);
+    }
+  });
+}

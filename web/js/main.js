@@ -42,7 +42,11 @@ const SAVE_DELAY_MS = 300;
 const PHONE_QUERY = '(max-width: 40rem)';
 
 const RESTART_NOTE = 'The gateway has restarted: earlier history was reset, and what was said before it may be missing.';
-const GAP_NOTE = 'Some messages from while you were away are no longer kept and are missing.';
+// A resumed welcome that could not bring everything: the rest comes as the
+// reader scrolls up to the notice, which then goes; or, if the gateway no
+// longer keeps it, the notice says so.
+const GAP_NOTE = 'Not everything said while you were away is shown here yet: it comes as you scroll up.';
+const GAP_LOST_NOTE = 'Some messages from while you were away are no longer kept and are missing.';
 const ROOM_RULES = 'A room name is # and 1 to 32 letters, digits, - _ or . (for example #dev).';
 
 const $ = (id) => document.getElementById(id);
@@ -155,6 +159,9 @@ function logOf(view) {
       pagers.set(key, new Pager({
         log, room: view.name, request: (m) => conn.request(m), render: renderRoomEvent,
         canAsk: () => canAskRoom(key) && !search.isOpen,
+        onGapLost: (li) => {
+          li.querySelector('.text').textContent = GAP_LOST_NOTE;
+        },
       }));
     }
     watchScroll(log, view.key);
@@ -573,7 +580,7 @@ function takeRoom(r) {
     pager.reset(li);
     addLine(v, li);
   } else if (r.gap) {
-    note(GAP_NOTE, v);
+    note(GAP_NOTE, v).classList.add('gap-mark');
   }
 }
 

@@ -5,7 +5,10 @@
 //
 // The lines of a conversation are <li class="line"> in an <ol>, the room
 // events among them with their id (data-id); older events go in above the
-// oldest shown, newer ones below the newest shown, each id once. The line
+// oldest shown, newer ones below the newest shown, each id once. A gap a
+// resumed welcome left (its notice is marked .gap-mark) is filled first,
+// from below, when the reader comes near it; and after a restarted gateway
+// (its notice .epoch-mark) older events go in below the notice. The line
 // the reader looks at stays where it is on screen while lines go in above
 // it. One request per end of a conversation is on its way at a time, and a
 // conversation that reached its start asks no more.
@@ -42,6 +45,20 @@ const isLine = (el) => el.classList.contains('line');
 /* The first and last room event shown in a log (an <li> with an id), or null. */
 export function firstIdLine(log) {
   return log.querySelector(':scope > li[data-id]');
+}
+
+/* The first room event below el, or null. */
+function idLineAfter(el) {
+  let n = el ? el.nextElementSibling : null;
+  while (n && n.dataset.id === undefined) n = n.nextElementSibling;
+  return n;
+}
+
+/* The last room event above el, or null. */
+function idLineBefore(el) {
+  let n = el.previousElementSibling;
+  while (n && n.dataset.id === undefined) n = n.previousElementSibling;
+  return n;
 }
 
 export function lastIdLine(log) {
@@ -128,15 +145,19 @@ function failure(e) {
  *                 opened in context; a live one gets its later lines live)
  *   canAsk()      whether requests may go now (connected, in the room)
  *   onChange(dir) lines went in (dir 'older' or 'newer')
+ *   onGapLost(li) the gap of this notice cannot be filled: what is missing
+ *                 there is no longer kept
  */
 export class Pager {
-  constructor({ log, room, request, render, newer = false, canAsk = () => true, onChange = () => {} }) {
+  constructor({ log, room, request, render, newer = false, canAsk = () => true, onChange = () => {},
+    onGapLost = () => {} }) {
     this.log = log;
     this.room = room;
     this.request = request;
     this.render = render;
     this.canAsk = canAsk;
     this.onChange = onChange;
+    this.onGapLost = onGapLost;
     this.newer = newer;
     this.gen = 0;
     this.deferred = [];
@@ -154,11 +175,31 @@ export class Pager {
     return { busy: false, ended: false, failed: false };
   }
 
-  /* Asks for more lines at an end the reader is near, if one may be asked for. */
+  /*
+   * The gap being filled: the notice of the last gap in the log and the id
+   * of the last event above it (0 if none is shown), or null.
+   */
+  gap() {
+    const marks = this.log.querySelectorAll(':scope > li.gap-mark');
+    if (marks.length === 0) return null;
+    const mark = marks[marks.length - 1];
+    const above = idLineBefore(mark);
+    return { mark, floor: above ? Number(above.dataset.id) : 0 };
+  }
+
+  /* Asks for more lines at an end (or a gap) the reader is near, if one may be asked for. */
   check() {
     const { log } = this;
     if (log.hidden || !this.canAsk()) return;
-    if (log.scrollTop <= NEAR_END_PX) this.load('older');
+    const gap = this.gap();
+    if (gap) {
+      // Near the gap: on screen, or less than NEAR_END_PX off it.
+      const box = log.getBoundingClientRect();
+      const r = gap.mark.getBoundingClientRect();
+      if (r.bottom >= box.top - NEAR_END_PX && r.top <= box.bottom + NEAR_END_PX) this.load('older');
+    } else if (log.scrollTop <= NEAR_END_PX) {
+      this.load('older');
+    }
     if (this.newer && log.scrollHeight - log.scrollTop - log.clientHeight <= NEAR_END_PX) this.load('newer');
   }
 
@@ -188,6 +229,8 @@ export class Pager {
       li.dataset.oldId = li.dataset.id;
       delete li.dataset.id;
     }
+    // A gap of the epoch before can no longer be filled.
+    for (const g of this.log.querySelectorAll(':scope > li.gap-mark')) g.classList.remove('gap-mark');
     if (mark) mark.classList.add('epoch-mark');
   }
 
@@ -206,24 +249,43 @@ export class Pager {
     markDays(this.log);
   }
 
-  /* Where older lines go: the top, or below the last notice of a new epoch. */
+  /*
+   * Where older lines go: below the gap being filled, or below the last
+   * notice of a new epoch, or at the top.
+   */
   topPoint() {
+    const gap = this.gap();
+    if (gap) return gap.mark.nextElementSibling;
     const marks = this.log.querySelectorAll(':scope > li.epoch-mark');
     return marks.length > 0 ? marks[marks.length - 1].nextElementSibling : this.log.firstElementChild;
   }
 
-  /* Shows the mark of an end ('loading', 'start', 'failed'), replacing the one there was. */
+  /* A gap that cannot be filled: its notice stays, as a notice only. */
+  lostGap(mark) {
+    mark.classList.remove('gap-mark');
+    this.onGapLost(mark);
+  }
+
+  /*
+   * Shows the mark of an end ('loading', 'start', 'failed', 'full'),
+   * replacing the one there was; the start, once shown at the top, stays
+   * while a gap below it is filled.
+   */
   showEdge(dir, kind, text) {
     this.clearEdge(dir);
     const where = dir === 'older' ? 'top' : 'bottom';
+    if (kind === 'start') {
+      for (const e of this.log.querySelectorAll(`:scope > li.edge-start`)) e.remove();
+    }
     const li = renderEdge(kind, where, text);
     if (dir === 'older') this.log.insertBefore(li, this.topPoint());
     else this.log.append(li);
   }
 
+  /* Removes the mark of an end, but not the start's. */
   clearEdge(dir) {
     const where = dir === 'older' ? 'top' : 'bottom';
-    for (const e of this.log.querySelectorAll(`:scope > li.edge-${where}`)) e.remove();
+    for (const e of this.log.querySelectorAll(`:scope > li.edge-${where}:not(.edge-start)`)) e.remove();
   }
 
   /* A request, tried again a few times while the gateway says too many at once. */
@@ -241,16 +303,18 @@ export class Pager {
   /* Asks for the lines beyond one end (dir 'older' or 'newer'), unless it is done or busy. */
   async load(dir) {
     const s = this.side[dir];
-    if (s.busy || s.ended || s.failed) return;
+    const gap = dir === 'older' ? this.gap() : null;
+    // A gap is filled even when the start is shown already.
+    if (s.busy || s.failed || (s.ended && !gap)) return;
     const { log } = this;
-    if (dir === 'older' && log.childElementCount >= SCROLLBACK_LINES_MAX) {
+    if (dir === 'older' && !gap && log.childElementCount >= SCROLLBACK_LINES_MAX) {
       s.ended = true;
       keepInPlace(log, () => this.showEdge(dir, 'full',
         `This page keeps at most ${SCROLLBACK_LINES_MAX} lines of a conversation: search finds earlier ones.`));
       return;
     }
     const msg = { type: 'history', room: this.room, limit: HISTORY_PAGE };
-    const edge = dir === 'older' ? firstIdLine(log) : lastIdLine(log);
+    const edge = dir === 'older' ? (gap ? idLineAfter(gap.mark) : firstIdLine(log)) : lastIdLine(log);
     if (dir === 'older') {
       // Nothing shown yet: the newest events, which are the earliest there are to show.
       if (edge) msg.before = Number(edge.dataset.id);
@@ -273,7 +337,8 @@ export class Pager {
       keepInPlace(log, () => this.clearEdge(dir));
       if (e.code === 0) return; // the connection went: the next one asks again
       if (e.code === 502) {
-        // A gateway that keeps no history to ask for.
+        // A gateway that keeps no history to ask for: a gap stays one.
+        if (gap) this.lostGap(gap.mark);
         s.ended = true;
         return;
       }
@@ -332,12 +397,15 @@ export class Pager {
     let added = 0;
     keepInPlace(log, () => {
       this.clearEdge(dir);
+      let gap = null;
       if (dir === 'older') {
-        const first = firstIdLine(log);
+        gap = this.gap();
+        const first = gap ? idLineAfter(gap.mark) : firstIdLine(log);
         const firstId = first ? Number(first.dataset.id) : Infinity;
+        const floor = gap ? gap.floor : 0;
         const at = this.topPoint();
         for (const ev of events) {
-          if (ev.id >= firstId) continue;
+          if (ev.id >= firstId || ev.id <= floor) continue;
           const li = this.render(ev);
           if (!li) continue;
           log.insertBefore(li, at);
@@ -356,7 +424,22 @@ export class Pager {
       }
       // An answer that brought nothing new ends the scrolling there, even
       // if it says there is more: asking again would get the same.
-      if (answer.more !== true || added === 0) {
+      const done = answer.more !== true || added === 0;
+      if (gap) {
+        const below = idLineAfter(gap.mark);
+        const reached = below !== null && Number(below.dataset.id) === gap.floor + 1;
+        if (reached || (done && gap.floor === 0)) {
+          // Nothing is missing there after all: the notice goes.
+          gap.mark.remove();
+          if (done && gap.floor === 0 && !this.gap()) {
+            s.ended = true;
+            this.showEdge(dir, 'start', `This is the start of ${this.room}.`);
+          }
+        } else if (done) {
+          // What is missing is no longer kept: the notice stays, where it is missing.
+          this.lostGap(gap.mark);
+        }
+      } else if (done) {
         s.ended = true;
         if (dir === 'older') this.showEdge(dir, 'start', `This is the start of ${this.room}.`);
       }
