@@ -280,24 +280,47 @@ static void disk_full_at_run_time(void **state)
     assert_int_equal(last, 0);
 }
 
-static void probe_waits_between_tries(void **state)
+/* Write a file of size bytes. */
+static void write_file(const char *path, size_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    static char chunk[65536];
+    memset(chunk, 'z', sizeof chunk);
+    for (size_t done = 0; done < size;) {
+        size_t n = size - done < sizeof chunk ? size - done : sizeof chunk;
+        assert_int_equal(write(fd, chunk, n), (ssize_t)n);
+        done += n;
+    }
+    close(fd);
+}
+
+static void probe_needs_free_space_and_waits_between_tries(void **state)
 {
     struct fix *f = *state;
     mount_tmpfs(f, "2m");
     open_ok(f);
+    assert_int_equal(add(f, "#a", 1, 40), GW_STORE_PENDING);
+    assert_int_equal(gw_sqlite_flush(f->s), 0);
     char filler[128];
     snprintf(filler, sizeof filler, "%s/filler", f->mnt);
-    fill(filler);
-    for (uint64_t id = 1; id <= 400; id++)
+    write_file(filler, 1536u * 1024u);
+    /* The batch grows the WAL into the space left, and fails there. */
+    for (uint64_t id = 2; id <= 400; id++)
         assert_int_equal(add(f, "#a", id, 3000), GW_STORE_PENDING);
     assert_int_equal(gw_sqlite_flush(f->s), GW_STORE_EIO);
     assert_int_equal(gw_sqlite_healthy(f->s, NULL), 0);
-    /* The first probe comes at once and finds the disk full; the next
-     * only GW_SQLITE_PROBE_MS later, also when there is space meanwhile. */
+    /* A tiny write would fit in the WAL's space the failed batch left, but
+     * the disk is still full: the probe says so. It comes at once; the
+     * next only GW_SQLITE_PROBE_MS later, also when there is space
+     * meanwhile. */
     struct gw_sqlite_stats st0, st1;
     gw_sqlite_stats(f->s, &st0);
     gw_sqlite_maintain(f->s, NOW_MS);
-    assert_int_equal(gw_sqlite_healthy(f->s, NULL), 0);
+    const char *why = NULL;
+    assert_int_equal(gw_sqlite_healthy(f->s, &why), 0);
+    print_message("unhealthy: %s\n", why);
+    assert_int_equal(strncmp(why, "disk full: ", 11), 0);
     gw_sqlite_stats(f->s, &st1);
     assert_int_equal(st1.errors, st0.errors + 1);
     assert_int_equal(unlink(filler), 0);
@@ -309,6 +332,7 @@ static void probe_waits_between_tries(void **state)
     assert_int_equal(gw_sqlite_healthy(f->s, NULL), 1);
     gw_sqlite_stats(f->s, &st1);
     assert_int_equal(st1.commits, st0.commits + 1); /* the probe's write */
+    assert_string_equal(all_ids(f, "#a"), "1");
 }
 
 static void read_only_mounts_are_refused_at_open(void **state)
@@ -397,7 +421,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(disk_full_at_run_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(probe_waits_between_tries, setup, teardown),
+        cmocka_unit_test_setup_teardown(probe_needs_free_space_and_waits_between_tries, setup, teardown),
         cmocka_unit_test_setup_teardown(read_only_mounts_are_refused_at_open, setup, teardown),
         cmocka_unit_test_setup_teardown(store_fill_smoke_run, setup, teardown),
     };
