@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -825,10 +826,32 @@ int gw_sqlite_busy(const struct gw_sqlite *s)
     return s->nbev > 0 || s->nreps > 0 || s->nreads > 0;
 }
 
-/* While unhealthy: one tiny write, in a transaction of its own. */
+/*
+ * While unhealthy: is there room (GW_SQLITE_PROBE_FREE_BYTES free on the
+ * file system), and does one tiny write, in a transaction of its own,
+ * work? The room is checked because a tiny write alone succeeds on a full
+ * disk, in the WAL's space left by the batch that failed.
+ */
 static void probe(struct gw_sqlite *s, int64_t wall_ms)
 {
     s->probe_at = wall_ms;
+    struct statvfs sv;
+    if (statvfs(s->dir, &sv) == 0) {
+        uint64_t avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+        if (sv.f_flag & ST_RDONLY) {
+            s->stats.errors++;
+            snprintf(s->why, sizeof s->why, "read-only: the file system is read-only (%s)",
+                     s->path);
+            return;
+        }
+        if (avail < GW_SQLITE_PROBE_FREE_BYTES) {
+            s->stats.errors++;
+            snprintf(s->why, sizeof s->why,
+                     "disk full: %llu bytes free, the store waits for %u (%s)",
+                     (unsigned long long)avail, GW_SQLITE_PROBE_FREE_BYTES, s->path);
+            return;
+        }
+    }
     sqlite3_stmt *st = stmt(s, ST_PROBE);
     char v[32];
     snprintf(v, sizeof v, "%lld", (long long)wall_ms);

@@ -97,8 +97,11 @@
 #define GW_SQLITE_RETAIN_ROWS_MAX 1000u
 #define GW_SQLITE_RETAIN_ROOMS_MAX 64u
 
-/* While unhealthy, gw_sqlite_maintain tries a tiny write this often. */
+/* While unhealthy, gw_sqlite_maintain probes this often: the file system
+ * has this many bytes free (room for a few batches of chat), and a tiny
+ * write works. */
 #define GW_SQLITE_PROBE_MS 2000
+#define GW_SQLITE_PROBE_FREE_BYTES (1024u * 1024u)
 
 /* The message of a failure (gw_sqlite_open's err, gw_sqlite_healthy's why). */
 #define GW_SQLITE_WHY_MAX_BYTES (2u * GW_SQLITE_PATH_MAX_BYTES + 256u)
@@ -201,8 +204,9 @@ int gw_sqlite_busy(const struct gw_sqlite *s);
 
 /*
  * Now and then (about once a second), with the wall clock in ms since the
- * Unix epoch: while unhealthy, every GW_SQLITE_PROBE_MS a tiny write that
- * makes the store healthy again when it succeeds; while healthy,
+ * Unix epoch: while unhealthy, every GW_SQLITE_PROBE_MS a probe (at least
+ * GW_SQLITE_PROBE_FREE_BYTES free on the file system, and a tiny write)
+ * that makes the store healthy again when it succeeds; while healthy,
  * retention: a room's events older than history_days (by their time; the
  * oldest of the room first, stopping at the first newer one) and those
  * more than history_max ids behind its latest id (ids in a room are

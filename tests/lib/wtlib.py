@@ -450,7 +450,7 @@ def _stop_leftovers():
 
 class Gateway:
     def __init__(self, binary=None, web_root=None, args=(), env=None, start_timeout=10.0,
-                 data_dir=None):
+                 data_dir=None, wrap=()):
         self.binary = binary or find_gateway()
         self.web_root = web_root or default_web_root()
         argv = [self.binary, "--bind", HOST, "--tcp-port", "0", "--http-port", "0",
@@ -469,6 +469,10 @@ class Gateway:
         if "--typing-rate" not in args:
             argv += ["--typing-rate", "0"]
         argv += list(args)
+        # wrap: a command that execs the gateway (same pid), e.g. in a
+        # mount namespace of its own.
+        argv = list(wrap) + argv
+        self.argv = argv
         e = dict(os.environ)
         e.update(env or {})
         self._lines = []
