@@ -281,6 +281,8 @@ test('search finds words, a prefix and a phrase, newest first, the words marked'
   assert.deepEqual(all[0].marks, ['deploy', 'green build', 'staging']);
   assert.equal(await page.locator('#search-status').textContent(), '1 message in #lobby matches “deploy "green build" stag*”.');
 
+  await page.screenshot({ path: path.join(ensureArtifactsDir(), 'history-search.png') });
+
   const none = await search(page, 'nowhere');
   assert.deepEqual(none, []);
   assert.equal(await page.locator('#search-status').textContent(), 'No messages in #lobby match “nowhere”.');

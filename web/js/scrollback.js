@@ -137,8 +137,8 @@ function failure(e) {
 }
 
 /*
- * new Pager({log, room, request, render, newer, canAsk, onChange}) loads a
- * room's lines into log as the reader scrolls:
+ * new Pager({log, room, request, render, newer, canAsk, onChange, onGapLost})
+ * loads a room's lines into log as the reader scrolls:
  *   request(msg)  the connection's request(): a promise of the answer
  *   render(ev)    an <li> for a room event, or null
  *   newer         also ask for later lines at the bottom (a conversation
@@ -230,7 +230,7 @@ export class Pager {
       delete li.dataset.id;
     }
     // A gap of the epoch before can no longer be filled.
-    for (const g of this.log.querySelectorAll(':scope > li.gap-mark')) g.classList.remove('gap-mark');
+    for (const g of this.log.querySelectorAll(':scope > li.gap-mark')) this.lostGap(g);
     if (mark) mark.classList.add('epoch-mark');
   }
 
