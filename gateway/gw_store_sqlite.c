@@ -385,14 +385,14 @@ static void batch_clear(struct gw_sqlite *s)
 }
 
 /* The batch's writes, inside the transaction. Returns SQLITE_DONE or the
- * failing code, with *msg set when SQLite's own message says more. */
+ * failing code (SQLite's message says why, unless *msg is set). */
 static int batch_write(struct gw_sqlite *s, int64_t *nums, const char **msg)
 {
     for (size_t r = 0; r < s->nbrooms; r++) {
         struct broom *b = &s->brooms[r];
         int f = room_find(s, b->key, &nums[r], NULL);
         if (f < 0)
-            return *msg = sqlite3_errmsg(s->db), -f;
+            return -f;
         if (f == 0) {
             sqlite3_stmt *st = stmt(s, ST_ROOM_ADD);
             sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
@@ -401,10 +401,12 @@ static int batch_write(struct gw_sqlite *s, int64_t *nums, const char **msg)
             sqlite3_reset(st);
             sqlite3_clear_bindings(st);
             if (rc != SQLITE_DONE)
-                return *msg = sqlite3_errmsg(s->db), rc;
+                return rc;
             nums[r] = sqlite3_last_insert_rowid(s->db);
-            if (nums[r] < 1 || (uint64_t)nums[r] > GW_SQLITE_ROOMS_MAX)
-                return *msg = "too many rooms in the database", SQLITE_FULL;
+            if (nums[r] < 1 || (uint64_t)nums[r] > GW_SQLITE_ROOMS_MAX) {
+                *msg = "more rooms than a database holds";
+                return SQLITE_ERROR;
+            }
         }
     }
     sqlite3_stmt *st = stmt(s, ST_EV_ADD);
@@ -425,7 +427,7 @@ static int batch_write(struct gw_sqlite *s, int64_t *nums, const char **msg)
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {
             sqlite3_clear_bindings(st);
-            return *msg = sqlite3_errmsg(s->db), rc;
+            return rc;
         }
         s->stats.events_stored += (uint64_t)sqlite3_changes(s->db);
     }
@@ -437,7 +439,7 @@ static int batch_write(struct gw_sqlite *s, int64_t *nums, const char **msg)
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
-            return *msg = sqlite3_errmsg(s->db), rc;
+            return rc;
     }
     return SQLITE_DONE;
 }
