@@ -28,8 +28,10 @@
  *                             events are one range of the table's b-tree,
  *                             so resume, scrollback and "the latest" are
  *                             index-only whatever the table's size
- *   events_fts                FTS5 over events.text (external content,
- *                             kept in step by triggers on insert, delete)
+ *   events_fts                FTS5 over events.text (external content:
+ *                             the engine adds an event's words in the
+ *                             transaction that adds the event; a trigger
+ *                             takes them out when an event is deleted)
  */
 #ifndef GW_STORE_SQLITE_H
 #define GW_STORE_SQLITE_H

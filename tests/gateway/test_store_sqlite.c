@@ -430,6 +430,32 @@ static void batch_is_one_transaction_and_done_comes_from_flush(void **state)
     assert_string_equal(read_ids(f, GW_STORE_AFTER, "#echo", 0, 5, NULL), "1");
 }
 
+/* The full-text index's segments (FTS5 keeps a segment's pages under ids
+ * whose bits from 37 up are the segment's number; ids up to 10 are its
+ * own records). */
+static int64_t fts_segments(struct fix *f)
+{
+    sqlite3 *db = peek_db(f);
+    int64_t n = peek_int(db, "SELECT count(DISTINCT id >> 37) FROM events_fts_data WHERE id > 10");
+    sqlite3_close(db);
+    return n;
+}
+
+static void a_batch_writes_one_index_segment(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f, NULL);
+    /* Rooms interleaved, as a busy turn of the loop has them. */
+    for (uint64_t id = 1; id <= 100; id++) {
+        add_ok(f, "#b", id, NOW_MS, "the build is green again");
+        add_ok(f, "#a", id, NOW_MS, "who broke the build");
+    }
+    flush_ok(f);
+    assert_int_equal(fts_segments(f), 1);
+    assert_string_equal(read_ids(f, GW_STORE_SEARCH, "#a", 0, 2, "broke"), "100,99+");
+    assert_string_equal(read_ids(f, GW_STORE_SEARCH, "#b", 0, 2, "green"), "100,99+");
+}
+
 static void before_pages_through_5000_events(void **state)
 {
     struct fix *f = *state;
@@ -872,6 +898,7 @@ int main(void)
         T(reopen_keeps_events_last_id_and_epoch),
         T(new_directory_new_epoch),
         T(batch_is_one_transaction_and_done_comes_from_flush),
+        T(a_batch_writes_one_index_segment),
         T(before_pages_through_5000_events),
         T(after_reads_oldest_first),
         cmocka_unit_test(fts_query_is_never_user_syntax),
