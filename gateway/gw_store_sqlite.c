@@ -292,7 +292,7 @@ int gw_sqlite_fts_query(const char *q, size_t len, char *out, size_t cap)
     if (!q)
         return GW_STORE_EINVAL;
     size_t o = 0, i = 0;
-    int terms = 0;
+    int terms = 0, prefixes = 0;
     while (i < len && terms < (int)GW_SQLITE_SEARCH_TERMS_MAX) {
         if (q[i] == ' ') {
             i++;
@@ -325,6 +325,15 @@ int gw_sqlite_fts_query(const char *q, size_t len, char *out, size_t cap)
          * the quote itself, and no term holds one. */
         if (end == start || gw_store_query_check(q + start, end - start) != 0)
             continue;
+        if (prefix) {
+            size_t chars = 0;
+            for (size_t c = start; c < end; c++)
+                chars += ((unsigned char)q[c] & 0xc0) != 0x80;
+            if (chars < GW_SQLITE_PREFIX_MIN_CHARS || prefixes == (int)GW_SQLITE_PREFIX_TERMS_MAX)
+                prefix = 0; /* see GW_SQLITE_PREFIX_MIN_CHARS */
+            else
+                prefixes++;
+        }
         size_t need = (terms ? 1u : 0u) + 2u + (end - start) + (prefix ? 1u : 0u) + 1u;
         if (o + need > cap) {
             out[0] = '\0';
