@@ -105,8 +105,10 @@
 #define GW_SQLITE_BUSY_MS 10
 
 /* Retention: one gw_sqlite_maintain call deletes at most this many events
- * and looks at at most this many rooms, so it holds the loop a few ms. */
-#define GW_SQLITE_RETAIN_ROWS_MAX 1000u
+ * and looks at at most this many rooms, so it holds the loop a few ms
+ * (1000 events took 7 ms on average from 1,000,000); 500 a second is
+ * 43 million a day. */
+#define GW_SQLITE_RETAIN_ROWS_MAX 500u
 #define GW_SQLITE_RETAIN_ROOMS_MAX 64u
 
 /* While unhealthy, gw_sqlite_maintain probes this often: the file system
