@@ -456,6 +456,41 @@ static void a_batch_writes_one_index_segment(void **state)
     assert_string_equal(read_ids(f, GW_STORE_SEARCH, "#b", 0, 2, "green"), "100,99+");
 }
 
+static void the_wal_is_checkpointed_off_the_loop(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f, NULL);
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", f->dir, GW_SQLITE_DB_NAME);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    off_t before = sb.st_size;
+    /* More than GW_SQLITE_CHECKPOINT_PAGES of WAL. */
+    char text[1024];
+    memset(text, 'x', sizeof text - 1);
+    text[sizeof text - 1] = '\0';
+    for (uint64_t id = 1; id <= 6000; id++) {
+        text[id % 1000] = (char)('a' + id % 26);
+        add_ok(f, "#a", id, NOW_MS, text);
+        if (id % 500 == 0)
+            flush_ok(f);
+    }
+    /* The checkpoint thread copies the pages into the database file; the
+     * loop never does (SQLite's own checkpoint at commit is off). Waits
+     * at most 10 s for the thread. */
+    struct gw_sqlite_stats st;
+    for (int i = 0; i < 1000; i++) {
+        gw_sqlite_stats(f->s, &st);
+        if (st.checkpoints > 0)
+            break;
+        usleep(10000);
+    }
+    assert_true(st.checkpoints > 0);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true(sb.st_size > before); /* pages copied out of the WAL */
+    assert_string_equal(read_ids(f, GW_STORE_BEFORE, "#a", 0, 2, NULL), "6000,5999+");
+}
+
 static void before_pages_through_5000_events(void **state)
 {
     struct fix *f = *state;
@@ -920,6 +955,7 @@ int main(void)
         T(new_directory_new_epoch),
         T(batch_is_one_transaction_and_done_comes_from_flush),
         T(a_batch_writes_one_index_segment),
+        T(the_wal_is_checkpointed_off_the_loop),
         T(before_pages_through_5000_events),
         T(after_reads_oldest_first),
         cmocka_unit_test(fts_query_is_never_user_syntax),
