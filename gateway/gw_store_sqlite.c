@@ -781,7 +781,7 @@ static void row_event(sqlite3_stmt *st, struct gw_store_event *ev)
 static void run_read(struct gw_sqlite *s, const struct pread *rd)
 {
     s->stats.reads++;
-    int64_t n;
+    int64_t n = 0;
     int f = room_find(s, rd->key, &n, NULL);
     if (f < 0) {
         s->sink.rows(s->sink.ctx, rd->tag, GW_STORE_EIO, NULL, 0, 0);
@@ -889,7 +889,7 @@ static int st_load(void *ctx, const char *room_key, size_t max_events, size_t ma
             pending = s->brooms[r].last;
     if (pending)
         commit_batch(s);
-    int64_t n;
+    int64_t n = 0;
     uint64_t last = 0;
     int f = room_find(s, key, &n, &last);
     if (f < 0)
@@ -1086,7 +1086,7 @@ static int retain(struct gw_sqlite *s, int64_t wall_ms)
     unsigned budget = GW_SQLITE_RETAIN_ROWS_MAX;
     int64_t cursor = count < GW_SQLITE_RETAIN_ROOMS_MAX ? 0 : nums[count - 1];
     for (size_t i = 0; i < count; i++) {
-        int64_t lo = ROOM_LO(nums[i]), hi = ROOM_HI(nums[i]), k, t;
+        int64_t lo = ROOM_LO(nums[i]), hi = ROOM_HI(nums[i]), k = 0, t = 0;
         if (s->history_max && lasts[i] > s->history_max) {
             int64_t upto = lo | (int64_t)(lasts[i] - s->history_max);
             int f = room_first(s, lo, hi, &k, &t);
