@@ -1422,6 +1422,15 @@ static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
         return rc;
     }
 
+    /* A write lock another program holds (a gateway would hold the
+     * directory's flock instead) would fail every batch: say so now. */
+    if ((rc = exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK)
+        return open_fault(s, rc, err, errlen);
+    if ((rc = exec(s, "COMMIT")) != SQLITE_OK) {
+        (void)exec(s, "ROLLBACK");
+        return open_fault(s, rc, err, errlen);
+    }
+
     for (int i = 0; i < ST_COUNT; i++) {
         rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
                                 NULL);
