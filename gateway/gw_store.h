@@ -71,7 +71,8 @@ struct gw_store_read {
     enum gw_store_read_kind kind;
     uint64_t tag;          /* the hub's, handed back with the rows */
     const char *room_key;  /* NUL-terminated, as compared (gw_room.h) */
-    uint64_t id;
+    uint64_t id;           /* BEFORE and SEARCH: below it (0: from the newest);
+                            * AFTER: above it */
     unsigned limit;        /* 1..GW_STORE_READ_MAX */
     const char *q;         /* search: the user's words (gw_store_query_check) */
     size_t q_len;
@@ -108,8 +109,9 @@ struct gw_store {
     /*
      * What the hub needs of a room it opens, at once: its latest id (0
      * for none) in *last_id, and its latest events, at most max_events and
-     * max_bytes of JSON, given to each() oldest first. Returns 0 or a
-     * failure (the room starts empty then).
+     * max_bytes of JSON, given to each() oldest first (each() must not
+     * call the store). Returns 0 or a failure (the room starts empty
+     * then).
      */
     int (*load)(void *ctx, const char *room_key, size_t max_events, size_t max_bytes,
                 uint64_t *last_id, void (*each)(void *arg, const struct gw_store_event *ev),

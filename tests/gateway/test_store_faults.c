@@ -4,8 +4,8 @@
  * mounts at open. The test makes its own mount namespace (unshare, as
  * root), so its mounts are seen by nobody else and vanish with it.
  *
- * Also a smoke run of bench/store_fill (its path in STORE_FILL): what it
- * writes is there when the engine reopens the directory.
+ * Given "store_fill PATH", instead a smoke run of bench/store_fill (at
+ * PATH): what it writes is there when the engine reopens the directory.
  */
 #define _GNU_SOURCE /* unshare, mount, nftw */
 
@@ -376,12 +376,12 @@ static void read_only_mounts_are_refused_at_open(void **state)
     assert_string_equal(all_ids(f, "#a"), "1");
 }
 
+static const char *store_fill; /* its path */
+
 static void store_fill_smoke_run(void **state)
 {
     struct fix *f = *state;
-    const char *prog = getenv("STORE_FILL");
-    if (!prog || !*prog)
-        fail_msg("STORE_FILL (the path of bench/store_fill) is not set");
+    const char *prog = store_fill;
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -411,8 +411,19 @@ static void store_fill_smoke_run(void **state)
     check_integrity(f->dir);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "store_fill") == 0) {
+        store_fill = argv[2];
+        const struct CMUnitTest fill[] = {
+            cmocka_unit_test_setup_teardown(store_fill_smoke_run, setup, teardown),
+        };
+        return cmocka_run_group_tests(fill, NULL, NULL);
+    }
+    if (argc != 1) {
+        fprintf(stderr, "usage: %s [store_fill PATH]\n", argv[0]);
+        return 2;
+    }
     /* Mounts of our own, seen by nobody else. */
     if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
         fprintf(stderr, "test_store_faults: needs root for a mount namespace: %s\n",
@@ -423,7 +434,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(disk_full_at_run_time, setup, teardown),
         cmocka_unit_test_setup_teardown(probe_needs_free_space_and_waits_between_tries, setup, teardown),
         cmocka_unit_test_setup_teardown(read_only_mounts_are_refused_at_open, setup, teardown),
-        cmocka_unit_test_setup_teardown(store_fill_smoke_run, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
