@@ -283,6 +283,11 @@ test('search finds words, a prefix and a phrase, newest first, the words marked'
 
   await page.screenshot({ path: path.join(ensureArtifactsDir(), 'history-search.png') });
 
+  // A prefix of two letters is searched as a whole word, as the gateway does, and said so.
+  assert.deepEqual(await search(page, 'de*'), []);
+  assert.equal(await page.locator('#search-status').textContent(), 'No messages in #lobby match “de*”. “de” was ' +
+    'searched as a whole word: a prefix needs 3 characters before its *, and a search takes 2 at most.');
+
   const none = await search(page, 'nowhere');
   assert.deepEqual(none, []);
   assert.equal(await page.locator('#search-status').textContent(), 'No messages in #lobby match “nowhere”.');

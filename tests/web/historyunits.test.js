@@ -37,14 +37,21 @@ test('search terms: words, prefixes, phrases, as the gateway splits them', async
       searchTerms('  Ñandú   e-mail  '),
       searchTerms('"unclosed phrase'),
       searchTerms('"re-deploy"* ** * "" -'),
+      // Prefixes: 3 characters before the * at least, 2 in a search at most.
+      searchTerms('t* ab** abc* ñan* e-m* four*'),
+      searchTerms(Array.from({ length: 20 }, (_, i) => `w${i}`).join(' ')).length,
     ];
   });
-  assert.deepEqual(r[0], [{ words: ['deploy'], prefix: false }, { words: ['green', 'build'], prefix: false },
-    { words: ['stag'], prefix: true }]);
-  assert.deepEqual(r[1], [{ words: ['nandu'], prefix: false }, { words: ['e', 'mail'], prefix: false }]);
-  assert.deepEqual(r[2], [{ words: ['unclosed', 'phrase'], prefix: false }]);
+  const term = (words, prefix = false, whole = null) => ({ words, prefix, whole });
+  assert.deepEqual(r[0], [term(['deploy']), term(['green', 'build']), term(['stag'], true)]);
+  assert.deepEqual(r[1], [term(['nandu']), term(['e', 'mail'])]);
+  assert.deepEqual(r[2], [term(['unclosed', 'phrase'])]);
   // After a closing quote, the '*' stands alone: it is no term.
-  assert.deepEqual(r[3], [{ words: ['re', 'deploy'], prefix: false }]);
+  assert.deepEqual(r[3], [term(['re', 'deploy'])]);
+  assert.deepEqual(r[4], [term(['t'], false, 't'), term(['ab'], false, 'ab'), term(['abc'], true),
+    term(['nan'], true), term(['e', 'm'], false, 'e-m'), term(['four'], false, 'four')]);
+  // The gateway uses the first 16 terms.
+  assert.equal(r[5], 16);
 });
 
 test('where a search\'s words are in a text: case and accents aside, whole words, phrases in order', async () => {
@@ -59,6 +66,8 @@ test('where a search\'s words are in a text: case and accents aside, whole words
       marked('a b', 'a b a'),
       marked('😀 ok', 'ok 😀 ok'),
       marked('nothing', ''),
+      // A prefix too short is a whole word, as the gateway searches it.
+      marked('st*', 'st stage'),
     ];
   });
   assert.deepEqual(r[0], ['Deploy', 'DEPLOY']);
@@ -69,6 +78,7 @@ test('where a search\'s words are in a text: case and accents aside, whole words
   assert.deepEqual(r[4], ['a', 'b', 'a']);
   assert.deepEqual(r[5], ['ok', 'ok']);
   assert.deepEqual(r[6], []);
+  assert.deepEqual(r[7], ['st']);
 });
 
 test('a search the page does not send: empty, no letter or digit, over 256 bytes', async () => {

@@ -87,19 +87,42 @@ function tokens(text) {
   }));
 }
 
+// The gateway uses the first SEARCH_TERMS_MAX terms of a search; a prefix
+// (stag*) needs PREFIX_MIN_CHARS characters before its *, and a search has
+// at most PREFIX_TERMS_MAX: past either, the word is searched whole.
+export const SEARCH_TERMS_MAX = 16;
+export const PREFIX_MIN_CHARS = 3;
+export const PREFIX_TERMS_MAX = 2;
+
 /*
  * What a search asks for, as the gateway reads it: a list of terms, each
- * {words, prefix}: the words one after the other (a bare word is a term of
- * one; "words in double quotes" and a word with punctuation inside, like
- * e-mail, are terms of several), the last of them a prefix if the term
- * ends in * (stag* is every word that starts with stag). Words are split
- * at spaces; an unclosed quote runs to the end.
+ * {words, prefix, whole}: the words one after the other (a bare word is a
+ * term of one; "words in double quotes" and a word with punctuation inside,
+ * like e-mail, are terms of several), the last of them a prefix if the term
+ * ends in * (stag* is every word that starts with stag). `whole` is the
+ * text of a word typed as a prefix and searched whole (too short, or one
+ * prefix too many), else null. Words are split at spaces; an unclosed quote
+ * runs to the end.
  */
 export function searchTerms(q) {
   const terms = [];
-  const add = (chunk, prefix) => {
+  let prefixes = 0;
+  const add = (chunk, starred) => {
+    if (terms.length >= SEARCH_TERMS_MAX) return;
     const words = tokens(chunk).map((t) => t.word);
-    if (words.length > 0) terms.push({ words, prefix });
+    if (words.length === 0) return;
+    let prefix = false;
+    let whole = null;
+    if (starred) {
+      const stem = chunk.replace(/\*+$/u, '');
+      if ([...stem].length >= PREFIX_MIN_CHARS && prefixes < PREFIX_TERMS_MAX) {
+        prefix = true;
+        prefixes++;
+      } else {
+        whole = stem;
+      }
+    }
+    terms.push({ words, prefix, whole });
   };
   const parts = String(q ?? '').split('"');
   parts.forEach((part, i) => {
@@ -108,7 +131,7 @@ export function searchTerms(q) {
       add(part, false);
       return;
     }
-    for (const chunk of part.split(/\s+/u)) {
+    for (const chunk of part.split(' ')) {
       if (chunk !== '') add(chunk, /\*$/u.test(chunk));
     }
   });

@@ -8,7 +8,9 @@
 //
 // Text from others reaches the page only through render.js, as text.
 
-import { SEARCH_LIMIT, searchTerms, matchRanges, queryProblem, whenLabel, roomEvents } from './history.js';
+import {
+  SEARCH_LIMIT, PREFIX_MIN_CHARS, PREFIX_TERMS_MAX, searchTerms, matchRanges, queryProblem, whenLabel, roomEvents,
+} from './history.js';
 import { renderResult, createLog } from './render.js';
 import { Pager } from './scrollback.js';
 
@@ -247,6 +249,13 @@ export class Search {
     else if (n === 1) text = `1 message in ${this.room} matches ${quoted(q)}.`;
     else text = `${n} messages in ${this.room} match ${quoted(q)}, newest first.`;
     if (answer.more === true) text += ` These are the ${n} newest: add words to find older ones.`;
+    // Words typed as prefixes that the gateway searched whole, said so.
+    const whole = this.terms.filter((t) => t.whole !== null).map((t) => quoted(t.whole));
+    if (whole.length > 0) {
+      text += ` ${whole.join(' and ')} ${whole.length === 1 ? 'was' : 'were'} searched as ` +
+        `${whole.length === 1 ? 'a whole word' : 'whole words'}: a prefix needs ${PREFIX_MIN_CHARS} characters ` +
+        `before its *, and a search takes ${PREFIX_TERMS_MAX} at most.`;
+    }
     this.status(text);
   }
 
