@@ -57,6 +57,8 @@
 #define LG_OUT_MAX (1024u * 1024u)    /* a sender stops while this is queued */
 #define LG_WINDOW_MAX 4096u
 #define LG_TEXT_MAX 2048u
+#define LG_METRICS_MAX (256u * 1024u) /* one /metrics answer, headers included */
+#define LG_METRICS_TIMEOUT_S 2        /* its connect, send and each read */
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -164,6 +166,7 @@ static struct {
     unsigned max_msgs;     /* per sender; 0: no bound but time */
     unsigned pad;          /* text length to pad tokens to */
     int server_pid;
+    int metrics_port;      /* the hub's /metrics on 127.0.0.1; 0: none */
     const char *label;
     const char *hub;
     int quiet;
@@ -808,6 +811,73 @@ static long long cpu_ticks(int pid)
     return k == 13 ? v[11] + v[12] : -1;
 }
 
+/* ---- the hub's /metrics ---- */
+
+/* The counters read from /metrics at the start of the sending and after
+ * the drain: their difference covers exactly the sending (set-up and its
+ * join events before it, the leaves after it, are left out). */
+static const char *const metric_names[] = {
+    "wintalk_events_total",               /* room events the hub made */
+    "wintalk_store_events_stored_total",  /* of those, committed to the store */
+    "wintalk_store_commit_batches_total", /* transactions that committed them */
+    "wintalk_store_commit_seconds_total", /* their time, BEGIN to COMMIT */
+    "wintalk_store_commit_seconds_max",   /* a gauge: the slowest since the start */
+};
+#define N_METRICS (sizeof metric_names / sizeof *metric_names)
+static const char *const metric_keys[N_METRICS] = {
+    "m_events", "m_stored", "m_batches", "m_commit_s", "m_commit_max_s",
+};
+
+/* GET /metrics from 127.0.0.1:port (blocking, each step bounded by
+ * LG_METRICS_TIMEOUT_S) and fill v[] with the values of metric_names, -1
+ * for a name the answer lacks. Returns 0, or -1 when there is no answer
+ * (then every v[] is -1). */
+static int metrics_read(int port, double v[N_METRICS])
+{
+    for (unsigned i = 0; i < N_METRICS; i++)
+        v[i] = -1;
+    static char buf[LG_METRICS_MAX + 1];
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {.tv_sec = LG_METRICS_TIMEOUT_S};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char req[128];
+    int n = snprintf(req, sizeof req,
+                     "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n",
+                     port);
+    size_t len = 0;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        send(fd, req, (size_t)n, MSG_NOSIGNAL) == n) {
+        for (;;) {
+            ssize_t r = recv(fd, buf + len, LG_METRICS_MAX - len, 0);
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+            if (len == LG_METRICS_MAX)
+                break; /* what came is parsed; the rest is not wanted */
+        }
+    }
+    close(fd);
+    buf[len] = 0;
+    if (!len)
+        return -1;
+    for (unsigned i = 0; i < N_METRICS; i++) {
+        size_t nl = strlen(metric_names[i]);
+        for (const char *p = buf; (p = strstr(p, metric_names[i])) != NULL; p += nl) {
+            /* A sample line: the name at the start of a line, then a space. */
+            if ((p == buf || p[-1] == '\n') && p[nl] == ' ') {
+                v[i] = strtod(p + nl + 1, NULL);
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
 static void usage(void)
 {
     fputs("usage: loadgen [OPTION]...\n"
@@ -827,6 +897,7 @@ static void usage(void)
           "  --concurrency N    connects in progress at once (256)\n"
           "  --pad N            pad each message's text to N bytes (0)\n"
           "  --server-pid PID   the hub: its RSS before and after set-up, its CPU share\n"
+          "  --metrics-port N   the hub's /metrics on 127.0.0.1: counters over the sending\n"
           "  --label L --hub H  names in the report\n"
           "  --quiet            no diagnostics\n",
           stderr);
@@ -870,6 +941,8 @@ static void parse_args(int argc, char **argv)
             opt.pad = (unsigned)atoi(v);
         else if (ARG("--server-pid"))
             opt.server_pid = atoi(v);
+        else if (ARG("--metrics-port"))
+            opt.metrics_port = atoi(v);
         else if (ARG("--label"))
             opt.label = v;
         else if (ARG("--hub"))
@@ -953,6 +1026,8 @@ int main(int argc, char **argv)
     long rss_after = -1;
     struct epoll_event evs[512];
     int timed_out = 0;
+    double m0[N_METRICS], m1[N_METRICS];
+    int have_m0 = 0, have_m1 = 0;
 
     while (phase != PH_DONE) {
         int64_t now = now_ns();
@@ -988,6 +1063,11 @@ int main(int argc, char **argv)
                 break;
             }
             phase = PH_SEND;
+            /* The hub's counters before the first message (a blocking
+             * read of a few ms: the clock starts after it). */
+            if (opt.metrics_port && metrics_read(opt.metrics_port, m0) == 0)
+                have_m0 = 1;
+            now = now_ns();
             t_send_start = now;
             /* The generator's CPU share is measured over the sending. */
             getrusage(RUSAGE_SELF, &ru0);
@@ -1057,6 +1137,10 @@ int main(int argc, char **argv)
     }
 
     int64_t t_end = now_ns();
+    /* Every delivery has been seen, so every message it carried was
+     * committed (a hub sends an event only once its store has it). */
+    if (have_m0 && metrics_read(opt.metrics_port, m1) == 0)
+        have_m1 = 1;
     struct rusage ru1;
     getrusage(RUSAGE_SELF, &ru1);
     double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
@@ -1108,6 +1192,26 @@ int main(int argc, char **argv)
     long per_conn = (rss_before >= 0 && rss_after >= 0 && n_ready)
                         ? (rss_after - rss_before) * 1024 / (long)n_ready : -1;
 
+    /* The hub's counters over the sending: differences, and the gauge as
+     * it was at the end. Left out when either read failed. */
+    char mfields[N_METRICS * 64] = "";
+    size_t ml = 0;
+    for (unsigned i = 0; have_m1 && i < N_METRICS; i++) {
+        if (m0[i] < 0 || m1[i] < 0)
+            continue;
+        int is_gauge = strstr(metric_names[i], "_max") != NULL;
+        int is_secs = strstr(metric_names[i], "_seconds") != NULL;
+        double d = is_gauge ? m1[i] : m1[i] - m0[i];
+        int w = is_secs ? snprintf(mfields + ml, sizeof mfields - ml, ",\"%s\":%.6f",
+                                   metric_keys[i], d)
+                        : snprintf(mfields + ml, sizeof mfields - ml, ",\"%s\":%.0f",
+                                   metric_keys[i], d);
+        if (w < 0 || (size_t)w >= sizeof mfields - ml) {
+            mfields[ml] = 0; /* never a field cut in half */
+            break;
+        }
+        ml += (size_t)w;
+    }
     printf("{\"label\":\"%s\",\"hub\":\"%s\",\"conns\":%u,\"senders\":%u,\"sender_proto\":\"%s\","
            "\"rate\":%.0f,\"window\":%u,"
            "\"ready\":%u,\"setup_failed\":%u,\"closed_late\":%" PRIu64 ",\"setup_s\":%.3f,"
@@ -1118,7 +1222,7 @@ int main(int argc, char **argv)
            "\"send_s\":%.3f,\"deliveries_per_s\":%.0f,\"msgs_per_s\":%.0f,"
            "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
            "\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,\"bytes_per_conn\":%ld,"
-           "\"gen_cpu\":%.2f,\"hub_cpu\":%.2f,\"wall_s\":%.2f,\"timed_out\":%s}\n",
+           "\"gen_cpu\":%.2f,\"hub_cpu\":%.2f,\"wall_s\":%.2f,\"timed_out\":%s%s}\n",
            opt.label, opt.hub, nconns, opt.senders, opt.sender_proto == P_TCP ? "tcp" : "ws",
            opt.rate, opt.window, n_ready, n_failed, n_closed_late, setup_s,
            setup_s > 0 ? n_ready / setup_s : 0, h_quantile_ms(&setup, 0.5),
@@ -1127,7 +1231,7 @@ int main(int argc, char **argv)
            send_s > 0 ? (double)sent / send_s : 0, h_quantile_ms(&lat, 0.5),
            h_quantile_ms(&lat, 0.9), h_quantile_ms(&lat, 0.99), h_quantile_ms(&lat, 0.999),
            (double)lat.max_us / 1000.0, rss_before, rss_after, per_conn,
-           cpu_wall > 0 ? cpu / cpu_wall : 0, hub_cpu, wall, timed_out ? "true" : "false");
+           cpu_wall > 0 ? cpu / cpu_wall : 0, hub_cpu, wall, timed_out ? "true" : "false", mfields);
     fflush(stdout);
     if (!opt.quiet) {
         fprintf(stderr,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# bench/run.sh: every benchmark scenario against the gateway and against the
+# bench/run.sh: every benchmark scenario against the gateway with its two
+# history stores (SQLite on disk, the default, and memory) and against the
 # Node.js `ws` baseline hub, in the same run, and a table of the figures with
-# their ratios to the baseline.
+# their ratios: SQLite to memory, and the gateway to the baseline.
 #
 # From a fresh clone: installs what is missing (Debian packages, the npm
 # lock file's packages), builds into build-bench, runs, prints the table and
@@ -9,18 +10,25 @@
 #
 # Servers listen on 127.0.0.1 only, the hub and the load generator are
 # pinned to different cores, every scenario is bounded (at most 60 s) and
-# every process this script starts is stopped by its PID.
+# every process this script starts is stopped by its PID. The SQLite
+# gateway gets a fresh data directory under the build directory for each
+# start, removed when it stops.
 #
+# Hubs: gateway (--store sqlite), gateway-memory (--store memory), node.
 # Environment: BENCH_PORT_BASE (18600), BENCH_ONLY (a regexp of scenario
-# names to run), BENCH_HUBS ("gateway node"), BENCH_QUICK=1 (shorter
-# searches), BENCH_SERVER_CPU (0), BENCH_GEN_CPU (1).
+# names to run), BENCH_HUBS ("gateway gateway-memory node"), BENCH_QUICK=1
+# (shorter searches), BENCH_SERVER_CPU (0), BENCH_GEN_CPU (1),
+# BENCH_WRITE_WINDOW (8: messages in flight per sender in `write`),
+# BENCH_FILL_EVENTS (1000000: the history of `startup-1m`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${WT_BUILD_DIR:-$root/build-bench}
 port_base=${BENCH_PORT_BASE:-18600}
 only=${BENCH_ONLY:-.}
-hubs=${BENCH_HUBS:-gateway node}
+hubs=${BENCH_HUBS:-gateway gateway-memory node}
 quick=${BENCH_QUICK:-0}
+write_window=${BENCH_WRITE_WINDOW:-8}
+fill_events=${BENCH_FILL_EVENTS:-1000000}
 
 # ---- install and build ----
 "$root/scripts/deps.sh" build
@@ -31,10 +39,11 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends nodejs npm
 fi
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DWT_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" --target loadgen wintalk-gateway >/dev/null
+cmake --build "$build" -j"$(nproc)" --target loadgen store_fill wintalk-gateway >/dev/null
 (cd "$root/bench/peers" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 
 loadgen="$build/bench/loadgen"
+store_fill="$build/bench/store_fill"
 gateway="$build/gateway/wintalk-gateway"
 results="$build/bench-results.jsonl"
 : >"$results"
@@ -57,6 +66,8 @@ ulimit -n "$(ulimit -Hn)"
 hub_pid=""
 http_port=0
 tcp_port=0
+data_dir=""  # the running SQLite gateway's, removed when it stops
+fill_dir=""  # startup-1m's filled data directory, removed at the end
 cleanup() {
   if [[ -n "$hub_pid" ]]; then
     kill -TERM "$hub_pid" 2>/dev/null || true
@@ -68,8 +79,20 @@ cleanup() {
     wait "$hub_pid" 2>/dev/null || true
     hub_pid=""
   fi
+  # Only the directory mktemp made for it.
+  if [[ -n "$data_dir" && $data_dir == "$build"/bench-data.* ]]; then
+    rm -rf -- "$data_dir"
+  fi
+  data_dir=""
 }
-trap cleanup EXIT
+cleanup_all() {
+  cleanup
+  if [[ -n "$fill_dir" && $fill_dir == "$build"/bench-fill.* ]]; then
+    rm -rf -- "$fill_dir"
+  fi
+  fill_dir=""
+}
+trap cleanup_all EXIT
 trap 'exit 130' INT TERM
 
 # A port nobody listens on, from the base upwards.
@@ -79,30 +102,49 @@ next_port() {
   echo "$p"
 }
 
-# start_hub KIND: a fresh hub; sets hub_pid, http_port, tcp_port.
+# gateway_args KIND DIR: the gateway's command line for KIND (gateway:
+# the SQLite store in DIR; gateway-memory: the memory store) into gw_cmd.
+gateway_args() {
+  # The gateway refuses more participants than its ceiling; ask for
+  # enough for the largest scenario and fall back to what it allows.
+  local max=10010
+  if ! "$gateway" --max-participants $max --help >/dev/null 2>&1; then
+    max=$({ "$gateway" --max-participants 999999999 --help 2>&1 || true; } |
+      grep -o 'from [0-9]* to [0-9]*' | grep -o '[0-9]*$' | head -1 || true)
+    max=${max:-4096}
+  fi
+  # Every client comes from 127.0.0.1: lift the per-address limit too,
+  # where the gateway has one. (The help is read whole: a grep -q that
+  # stops early would fail the pipeline with the gateway's SIGPIPE.)
+  local extra=() help
+  help=$("$gateway" --help 2>&1 || true)
+  if [[ $help == *--max-per-address* ]]; then
+    extra+=(--max-per-address 0)
+  fi
+  if [[ $help != *"--store KIND"* ]]; then
+    echo "run.sh: this gateway has no --store: it cannot run as $1" >&2
+    return 1
+  fi
+  case $1 in
+    gateway) extra+=(--store sqlite --data-dir "$2") ;;
+    gateway-memory) extra+=(--store memory) ;;
+  esac
+  gw_cmd=("$gateway" --bind 127.0.0.1 --http-port "$http_port" \
+    --tcp-port "$tcp_port" --web-root "$root/web" --rate 0 --any-origin \
+    --max-participants "$max" "${extra[@]}")
+}
+
+# start_hub KIND: a fresh hub; sets hub_pid, http_port, tcp_port (and
+# data_dir, a new empty one, for the SQLite gateway).
 start_hub() {
   cleanup
   http_port=$(next_port "$port_base")
   tcp_port=$(next_port $((http_port + 1)))
   case $1 in
-    gateway)
-      # The gateway refuses more participants than its ceiling; ask for
-      # enough for the largest scenario and fall back to what it allows.
-      local max=10010
-      if ! "$gateway" --max-participants $max --help >/dev/null 2>&1; then
-        max=$({ "$gateway" --max-participants 999999999 --help 2>&1 || true; } |
-          grep -o 'from [0-9]* to [0-9]*' | grep -o '[0-9]*$' | head -1 || true)
-        max=${max:-4096}
-      fi
-      # Every client comes from 127.0.0.1: lift the per-address limit too,
-      # where the gateway has one.
-      local extra=()
-      if "$gateway" --help 2>&1 | grep -q -- '--max-per-address'; then
-        extra+=(--max-per-address 0)
-      fi
-      "${pin_server[@]}" "$gateway" --bind 127.0.0.1 --http-port "$http_port" \
-        --tcp-port "$tcp_port" --web-root "$root/web" --rate 0 --any-origin \
-        --max-participants "$max" "${extra[@]}" >"$build/bench-gateway.log" 2>&1 &
+    gateway | gateway-memory)
+      [[ $1 == gateway ]] && data_dir=$(mktemp -d "$build/bench-data.XXXXXX")
+      gateway_args "$1" "$data_dir/data"
+      "${pin_server[@]}" "${gw_cmd[@]}" >"$build/bench-$1.log" 2>&1 &
       ;;
     node)
       "${pin_server[@]}" node "$root/bench/peers/hub.js" --http-port "$http_port" \
@@ -144,8 +186,11 @@ gen() {
   local kind=$1 label=$2
   shift 2
   local line
+  # The gateway's /metrics: its store's counters over the sending.
+  local metrics=()
+  [[ $kind == gateway* ]] && metrics=(--metrics-port "$http_port")
   line=$("${pin_gen[@]}" "$loadgen" --ws-port "$http_port" --tcp-port "$tcp_port" \
-    --label "$label" --hub "$kind" --server-pid "$hub_pid" --quiet "$@" || true)
+    --label "$label" --hub "$kind" --server-pid "$hub_pid" "${metrics[@]}" --quiet "$@" || true)
   if [[ -z "$line" ]]; then
     line="{\"label\":\"$label\",\"hub\":\"$kind\",\"error\":\"no report\"}"
   fi
@@ -255,12 +300,62 @@ bridge_web_tcp() {
   start_hub "$1"
   search "$1" bridge-web-tcp --senders 100 --sender-proto ws --tcp 900
 }
+# write: 100 browsers that only send (each gets the other 99's messages),
+# as fast as the hub lets them through: events committed per second, from
+# the gateway's /metrics over the sending.
+write() {
+  start_hub "$1"
+  gen "$1" write --senders 100 --window "$write_window" --duration 10 --drain 5 --timeout 45
+}
+# startup-1m: a data directory with a million events in 10 rooms (#lobby,
+# which a gateway loads as it starts, and #room2..#room10), made once by
+# store_fill; then three starts of the gateway on it, each timed from the
+# spawn to its "listening" log line and to /readyz 200. The memory store
+# starts with nothing, as a reference; the Node.js hub keeps no history.
+fill() {
+  [[ -n "$fill_dir" ]] && return 0
+  fill_dir=$(mktemp -d "$build/bench-fill.XXXXXX")
+  local out
+  if ! out=$("${pin_server[@]}" "$store_fill" --lobby "$fill_dir/data" "$fill_events" 10); then
+    echo "run.sh: store_fill failed" >&2
+  fi
+  echo "$out"
+  # "store_fill: N events in R rooms in S s: E events/s written (...)"
+  fill_json=$(awk -v o="${out%%$'\n'*}" 'BEGIN {
+    n = split(o, w, " "); secs = 0; eps = 0
+    for (i = 2; i <= n; i++) {
+      if (w[i] == "s:") secs = w[i - 1]
+      if (w[i] == "events/s") eps = w[i - 1]
+    }
+    printf ",\"fill_events\":%d,\"fill_s\":%.2f,\"fill_events_per_s\":%d", w[2], secs, eps }')
+}
+startup_1m() {
+  local kind=$1 line size=()
+  [[ $kind == node ]] && return 0
+  fill
+  cleanup
+  http_port=$(next_port "$port_base")
+  tcp_port=$(next_port $((http_port + 1)))
+  [[ $kind == gateway ]] && size=(--data-dir "$fill_dir/data")
+  gateway_args "$kind" "$fill_dir/data"
+  line=$("${pin_gen[@]}" node "$root/bench/startup.js" --port "$http_port" --runs 3 \
+    --label startup-1m --hub "$kind" "${size[@]}" -- "${pin_server[@]}" \
+    "${gw_cmd[@]}" 2>"$build/bench-$kind.log" || true)
+  if [[ -z "$line" ]]; then
+    line="{\"label\":\"startup-1m\",\"hub\":\"$kind\",\"error\":\"no report\"}"
+  fi
+  [[ $kind == gateway ]] && line="${line%\}}$fill_json}"
+  echo "$line" >>"$results"
+  echo "$line"
+}
 each idle-1k idle_1k
 each 'idle-10k|setup-10k' idle_10k
 each fanout fanout
 each chat chat
 each bridge-tcp-web bridge_tcp_web
 each bridge-web-tcp bridge_web_tcp
+each write write
+each startup-1m startup_1m
 
 echo
 node "$root/bench/table.js" "$results"

@@ -3,9 +3,11 @@
  * a benchmark can measure what a gateway does with a big history (its
  * startup with 1,000,000 events kept, scrollback, search).
  *
- *     store_fill DIR N ROOMS [BATCH]
+ *     store_fill [--lobby] DIR N ROOMS [BATCH]
  *
- * writes N message events spread over ROOMS rooms (#room1..#roomROOMS),
+ * writes N message events spread over ROOMS rooms (#room1..#roomROOMS;
+ * with --lobby the first is #lobby instead of #room1, the room a gateway
+ * loads as it starts, so that its startup reads a full room),
  * each room's ids going on from what DIR already holds, with JSON and
  * transcript lines shaped as the gateway writes them and a few words of
  * text, BATCH appends per flush (default 1000, as a busy loop turn would
@@ -90,8 +92,11 @@ static int open_store(const char *dir, struct gw_store_sink *sink, struct gw_sql
 
 int main(int argc, char **argv)
 {
+    int lobby = argc > 1 && strcmp(argv[1], "--lobby") == 0;
+    argc -= lobby;
+    argv += lobby;
     if (argc < 4 || argc > 5) {
-        fprintf(stderr, "usage: store_fill DIR N ROOMS [BATCH]\n");
+        fprintf(stderr, "usage: store_fill [--lobby] DIR N ROOMS [BATCH]\n");
         return 64;
     }
     const char *dir = argv[1];
@@ -119,7 +124,10 @@ int main(int argc, char **argv)
         return 71;
     }
     for (unsigned long r = 0; r < rooms; r++) {
-        snprintf(keys[r], sizeof keys[r], "#room%lu", r + 1);
+        if (lobby && r == 0)
+            snprintf(keys[r], sizeof keys[r], "#lobby");
+        else
+            snprintf(keys[r], sizeof keys[r], "#room%lu", r + 1);
         uint64_t last = 0;
         st.load(st.ctx, keys[r], 0, 0, &last, NULL, NULL);
         next[r] = last + 1;
