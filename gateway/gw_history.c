@@ -162,8 +162,3 @@ int gw_history_read_range_after(const struct gw_history *hi, uint64_t after, siz
     c->end = end;
     return end < hi->count;
 }
-
-uint64_t gw_history_peek_id(const struct gw_history_cursor *c)
-{
-    return c->next < c->end ? entry(c->hi, c->next)->id : 0;
-}

@@ -93,10 +93,6 @@ int gw_history_read_before(const struct gw_history *hi, uint64_t before, size_t 
 int gw_history_read_range_after(const struct gw_history *hi, uint64_t after, size_t limit,
                                 struct gw_history_cursor *c);
 
-/* The id of the event the cursor hands out next (call before
- * gw_history_next), or 0 after the last. */
-uint64_t gw_history_peek_id(const struct gw_history_cursor *c);
-
 /* The next event's JSON of a read, oldest first (borrowed until the next
  * gw_history_add), or NULL after the last. */
 struct gw_buf *gw_history_next(struct gw_history_cursor *c);

@@ -18,32 +18,42 @@
 
 #include "gw_hub_int.h"
 
-/* The answer for p: n events given nearest first (for a history before
- * an id or the newest: newest first; after an id: oldest first; search:
- * newest first, as it is sent). Cut to GW_READ_REPLY_MAX_BYTES from the
- * far end, which sets more; history before an id is sent oldest first. */
+/* Reverse n events (and their lengths) in place. */
+static void reverse(const char **ev, size_t *lens, size_t n)
+{
+    for (size_t i = 0, j = n ? n - 1 : 0; i < j; i++, j--) {
+        const char *t = ev[i];
+        ev[i] = ev[j];
+        ev[j] = t;
+        size_t l = lens[i];
+        lens[i] = lens[j];
+        lens[j] = l;
+    }
+}
+
+/* The answer for p: n events in the order they are sent (history oldest
+ * first, search newest first). Cut to GW_READ_REPLY_MAX_BYTES from the far
+ * end, which sets more: the front (the oldest) of a history before an id
+ * or of the newest, the back otherwise. */
 static void answer(struct gw_hub *h, struct gw_part *p, enum gw_read_what what,
                    const char *room, uint64_t id, const char *q, size_t q_len,
                    const char **ev, size_t *lens, size_t n, int more, const char *ref)
 {
+    int far_is_front = what == GW_READ_BEFORE || what == GW_READ_NEWEST;
     size_t bytes = 0, keep = 0;
-    while (keep < n && bytes + lens[keep] + 1 <= GW_READ_REPLY_MAX_BYTES)
-        bytes += lens[keep++] + 1;
+    while (keep < n) {
+        size_t i = far_is_front ? n - 1 - keep : keep;
+        if (bytes + lens[i] + 1 > GW_READ_REPLY_MAX_BYTES)
+            break;
+        bytes += lens[i] + 1;
+        keep++;
+    }
     if (keep < n)
         more = 1;
-    if (what == GW_READ_BEFORE || what == GW_READ_NEWEST) {
-        for (size_t i = 0, j = keep ? keep - 1 : 0; i < j; i++, j--) {
-            const char *t = ev[i];
-            ev[i] = ev[j];
-            ev[j] = t;
-            size_t l = lens[i];
-            lens[i] = lens[j];
-            lens[j] = l;
-        }
-    }
+    size_t from = far_is_front ? n - keep : 0;
     struct gw_read_answer a = {
         .what = what, .room = room, .id = id, .q = q, .q_len = q_len,
-        .events = ev, .lens = lens, .n = keep, .more = more, .ref = ref,
+        .events = ev + from, .lens = lens + from, .n = keep, .more = more, .ref = ref,
     };
     struct gw_buf *b = gw_json_read_answer(&a, h->cfg.headroom);
     if (!b) {
@@ -54,7 +64,7 @@ static void answer(struct gw_hub *h, struct gw_part *p, enum gw_read_what what,
     gw_buf_unref(b);
 }
 
-/* History from the room's ring: the events there, nearest first. */
+/* History from the room's ring, which reads oldest first. */
 static void answer_from_ring(struct gw_hub *h, struct gw_part *p, struct gw_room *r,
                              enum gw_read_what what, uint64_t id, unsigned limit,
                              const char *ref)
@@ -71,16 +81,6 @@ static void answer_from_ring(struct gw_hub *h, struct gw_part *p, struct gw_room
     while (n < GW_HISTORY_READ_MAX && (b = gw_history_next(&c))) {
         ev[n] = (const char *)b->data + b->headroom;
         lens[n++] = b->len;
-    }
-    if (what != GW_READ_AFTER) { /* the ring reads oldest first: nearest is the newest */
-        for (size_t i = 0, j = n ? n - 1 : 0; i < j; i++, j--) {
-            const char *t = ev[i];
-            ev[i] = ev[j];
-            ev[j] = t;
-            size_t l = lens[i];
-            lens[i] = lens[j];
-            lens[j] = l;
-        }
     }
     answer(h, p, what, r->name, id, NULL, 0, ev, lens, n, more, ref);
 }
@@ -218,6 +218,8 @@ int gw_hub_store_rows(struct gw_hub *h, uint64_t tag, int status, const struct g
         texts[i] = ev[i].json;
         lens[i] = ev[i].json_len;
     }
+    if (w.what == GW_READ_BEFORE || w.what == GW_READ_NEWEST)
+        reverse(texts, lens, n); /* the store reads those newest first */
     answer(h, p, w.what, w.room, w.id, w.q, w.q_len, texts, lens, n, more, w.ref);
     return GW_OK;
 }
