@@ -974,7 +974,7 @@ static int serve_ready(struct lws *wsi, struct http_req *r)
 
 static int serve_metrics(struct lws *wsi, struct http_req *r)
 {
-    static char text[GW_METRICS_TEXT_MAX + GW_STORAGE_METRICS_MAX];
+    static char text[GW_METRICS_TEXT_MAX];
     struct gw_metrics_now now;
     memset(&now, 0, sizeof now);
     gw_hub_counts(app.hub, &now.participants[GW_VIA_TCP], &now.participants[GW_VIA_WEB]);
@@ -982,11 +982,10 @@ static int serve_metrics(struct lws *wsi, struct http_req *r)
     now.last_id = gw_hub_last_id(app.hub);
     now.uptime_s = (double)(now_ms() - app.started_ms) / 1000.0;
     now.ready = ready();
+    gw_storage_metrics(&now.store);
     int n = gw_metrics_format(app.metrics, &now, text, sizeof text);
-    int m = n < 0 ? -1 : gw_storage_metrics(text + n, sizeof text - (size_t)n);
-    if (n < 0 || m < 0)
+    if (n < 0)
         return http_status(wsi, r, HTTP_STATUS_INTERNAL_SERVER_ERROR);
-    n += m;
     return serve_body(wsi, r, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", text,
                       (size_t)n);
 }

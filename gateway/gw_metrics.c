@@ -86,6 +86,39 @@ static void by_transport(struct out *o, const char *name, const char *type, cons
             (unsigned long long)v[t]);
 }
 
+/* One counter or gauge with one value; a duration in µs is written in
+ * seconds. */
+static void one(struct out *o, const char *name, const char *type, const char *help, uint64_t v,
+                int micro)
+{
+    head(o, name, type, help);
+    if (micro)
+        put(o, "wintalk_%s %llu.%06llu\n", name, (unsigned long long)(v / 1000000),
+            (unsigned long long)(v % 1000000));
+    else
+        put(o, "wintalk_%s %llu\n", name, (unsigned long long)v);
+}
+
+static void store_lines(struct out *o, const struct gw_metrics_store *st)
+{
+    one(o, "store_healthy", "gauge", "1 when the store takes events.", st->healthy ? 1 : 0, 0);
+    one(o, "store_events_stored_total", "counter", "Events committed to the store.",
+        st->events_stored, 0);
+    one(o, "store_commit_batches_total", "counter",
+        "Batches committed (one transaction per turn of the event loop).", st->batches, 0);
+    one(o, "store_commit_seconds_total", "counter", "Time the batches took to commit.",
+        st->batch_us_sum, 1);
+    one(o, "store_commit_seconds_max", "gauge", "The slowest batch commit.", st->batch_us_max, 1);
+    one(o, "store_errors_total", "counter", "Failed commits and probes.", st->errors, 0);
+    one(o, "store_events_deleted_total", "counter", "Events deleted by retention.",
+        st->events_deleted, 0);
+    one(o, "store_reads_total", "counter", "History and search reads answered.", st->reads, 0);
+    one(o, "store_search_timeouts_total", "counter", "Searches stopped at their time bound.",
+        st->search_timeouts, 0);
+    one(o, "store_database_bytes", "gauge", "The database and its write-ahead log.",
+        st->db_bytes, 0);
+}
+
 int gw_metrics_format(const struct gw_metrics *m, const struct gw_metrics_now *now, char *out,
                       size_t len)
 {
@@ -129,5 +162,7 @@ int gw_metrics_format(const struct gw_metrics *m, const struct gw_metrics_now *n
     put(&o, "wintalk_ready %d\n", now->ready ? 1 : 0);
     head(&o, "uptime_seconds", "gauge", "Seconds since the gateway started.");
     put(&o, "wintalk_uptime_seconds %.3f\n", now->uptime_s);
+    if (now->store.present)
+        store_lines(&o, &now->store);
     return o.err ? -1 : (int)o.used;
 }

@@ -56,6 +56,15 @@ struct gw_metrics {
     uint64_t queue_high_water[GW_METRICS_TRANSPORTS]; /* bytes */
 };
 
+/* The history store's figures at the time of the scrape (an engine on
+ * disk; none for the memory store). */
+struct gw_metrics_store {
+    int present;              /* 0: no such lines at all */
+    int healthy;
+    uint64_t events_stored, batches, batch_us_sum, batch_us_max, errors, events_deleted,
+        reads, search_timeouts, db_bytes;
+};
+
 /* Gauges read at the time of the scrape. */
 struct gw_metrics_now {
     unsigned participants[GW_METRICS_TRANSPORTS];
@@ -63,6 +72,7 @@ struct gw_metrics_now {
     uint64_t last_id;
     double uptime_s;
     int ready;                /* 1 when accepting */
+    struct gw_metrics_store store;
 };
 
 /* Index of a reply code in errors[], or -1 for a code not counted. */
@@ -83,7 +93,7 @@ const char *gw_drop_name(enum gw_drop d);
  * out (len bytes, NUL-terminated). Returns the length written, or -1 when
  * it does not fit (GW_METRICS_TEXT_MAX bytes always do).
  */
-#define GW_METRICS_TEXT_MAX 8192u
+#define GW_METRICS_TEXT_MAX 12288u
 int gw_metrics_format(const struct gw_metrics *m, const struct gw_metrics_now *now, char *out,
                       size_t len);
 

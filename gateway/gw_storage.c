@@ -6,7 +6,6 @@
 #include "gw_storage.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,69 +144,24 @@ void gw_storage_health_json(struct gw_jw *w, uint64_t epoch)
     gw_jw_lit(w, "\"");
 }
 
-struct out {
-    char *p;
-    size_t cap, used;
-    int err;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
+void gw_storage_metrics(struct gw_metrics_store *m)
 {
-    if (o->err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->p + o->used, o->cap - o->used, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= o->cap - o->used) {
-        o->err = 1;
-        return;
-    }
-    o->used += (size_t)n;
-}
-
-/* One metric and its value (integral unless scaled: a duration in µs). */
-static void metric(struct out *o, const char *name, const char *type, const char *help,
-                   uint64_t v, int micro)
-{
-    put(o, "# HELP wintalk_%s %s\n# TYPE wintalk_%s %s\n", name, help, name, type);
-    if (micro)
-        put(o, "wintalk_%s %llu.%06llu\n", name, (unsigned long long)(v / 1000000),
-            (unsigned long long)(v % 1000000));
-    else
-        put(o, "wintalk_%s %llu\n", name, (unsigned long long)v);
-}
-
-int gw_storage_metrics(char *buf, size_t cap)
-{
-    struct out o = {buf, cap, 0, 0};
-    if (cap)
-        buf[0] = '\0';
+    memset(m, 0, sizeof *m);
     if (!st.sq)
-        return 0;
+        return;
     struct gw_sqlite_stats s;
     gw_sqlite_stats(st.sq, &s);
-    metric(&o, "store_healthy", "gauge", "1 when the store takes events.",
-           (uint64_t)gw_sqlite_healthy(st.sq, NULL), 0);
-    metric(&o, "store_events_stored_total", "counter", "Events committed to the store.",
-           s.events_stored, 0);
-    metric(&o, "store_commit_batches_total", "counter",
-           "Batches committed (one transaction per turn of the event loop).", s.batches, 0);
-    metric(&o, "store_commit_seconds_total", "counter", "Time the batches took to commit.",
-           s.batch_us_sum, 1);
-    metric(&o, "store_commit_seconds_max", "gauge", "The slowest batch commit.", s.batch_us_max,
-           1);
-    metric(&o, "store_errors_total", "counter", "Failed commits and probes.", s.errors, 0);
-    metric(&o, "store_events_deleted_total", "counter", "Events deleted by retention.",
-           s.events_deleted, 0);
-    metric(&o, "store_reads_total", "counter", "History and search reads answered.", s.reads,
-           0);
-    metric(&o, "store_search_timeouts_total", "counter", "Searches stopped at their time bound.",
-           s.search_timeouts, 0);
-    metric(&o, "store_database_bytes", "gauge", "The database and its write-ahead log.",
-           s.db_bytes, 0);
-    return o.err ? -1 : (int)o.used;
+    m->present = 1;
+    m->healthy = gw_sqlite_healthy(st.sq, NULL);
+    m->events_stored = s.events_stored;
+    m->batches = s.batches;
+    m->batch_us_sum = s.batch_us_sum;
+    m->batch_us_max = s.batch_us_max;
+    m->errors = s.errors;
+    m->events_deleted = s.events_deleted;
+    m->reads = s.reads;
+    m->search_timeouts = s.search_timeouts;
+    m->db_bytes = s.db_bytes;
 }
 
 void gw_storage_close(void)

@@ -18,10 +18,10 @@
 #include "gw_config.h"
 #include "gw_hub.h"
 #include "gw_json.h"
+#include "gw_metrics.h"
 
-/* Room for gw_storage_open's message and gw_storage_metrics' lines. */
+/* Room for gw_storage_open's message. */
 #define GW_STORAGE_ERR_MAX 8448u
-#define GW_STORAGE_METRICS_MAX 4096u
 
 /*
  * Open the store cfg names. Returns 0, or the exit status the program
@@ -60,9 +60,8 @@ int gw_storage_healthy(const char **why);
 /* "store":{...},"epoch":"..." for /healthz, written into w. */
 void gw_storage_health_json(struct gw_jw *w, uint64_t epoch);
 
-/* Prometheus lines about the store appended at buf (cap bytes): the
- * bytes written, or -1 when they do not fit. */
-int gw_storage_metrics(char *buf, size_t cap);
+/* The store's figures for /metrics (all zero, not present, for memory). */
+void gw_storage_metrics(struct gw_metrics_store *m);
 
 /* Commit what is left and close (after the hub has said goodbye). */
 void gw_storage_close(void);
