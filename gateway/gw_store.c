@@ -6,8 +6,7 @@
 
 #include <stdint.h>
 
-#include <utf8proc.h>
-
+#include "gw_text.h"
 #include "wt_codec.h"
 
 int gw_store_query_check(const char *q, size_t len)
@@ -23,15 +22,7 @@ int gw_store_query_check(const char *q, size_t len)
         at += used;
         if (cp < 0x20 || cp == 0x7f)
             return GW_STORE_EINVAL; /* control characters */
-        switch (utf8proc_category((utf8proc_int32_t)cp)) {
-        case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-        case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-        case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
-            words = 1;
-            break;
-        default:
-            break;
-        }
+        words |= gw_is_letter(cp, 1);
     }
     return words ? 0 : GW_STORE_EINVAL;
 }

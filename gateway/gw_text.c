@@ -102,6 +102,13 @@ static int is_letter(utf8proc_category_t c)
            c == UTF8PROC_CATEGORY_LM || c == UTF8PROC_CATEGORY_LO;
 }
 
+int gw_is_letter(uint32_t cp, int digits)
+{
+    utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
+    return is_letter(c) || (digits && (c == UTF8PROC_CATEGORY_ND || c == UTF8PROC_CATEGORY_NL ||
+                                       c == UTF8PROC_CATEGORY_NO));
+}
+
 static int is_punct_ok(uint32_t cp)
 {
     return cp == '_' || cp == '-' || cp == '.';

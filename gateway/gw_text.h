@@ -40,6 +40,10 @@ size_t gw_text_strip_bidi(const char *in, size_t len, char *out);
 /* Nonzero if cp is a bidirectional control (the list above). */
 int gw_is_bidi_control(uint32_t cp);
 
+/* Whether cp is a letter (Unicode L*) or, with digits, a number (N*): a
+ * character a word is made of. */
+int gw_is_letter(uint32_t cp, int digits);
+
 /* Nick check results. */
 enum gw_nick_status {
     GW_NICK_OK = 0,
