@@ -10,7 +10,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startGateway, stopGateway } from './lib/gateway.js';
 import { launchBrowser, ensureArtifactsDir } from './lib/browser.js';
-import { scriptedSocketInit, scripted } from './lib/scripted-socket.js';
+import {
+  scriptedSocketInit, scripted, EPOCH, TOKEN, T0, ALICE, BOB, CAROL,
+} from './lib/scripted-socket.js';
 
 let gw;
 let browser;
@@ -24,13 +26,6 @@ after(async () => {
   await browser?.close();
   await stopGateway(gw);
 });
-
-const EPOCH = '5eed00000000a001';
-const TOKEN = '7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e';
-const T0 = Date.UTC(2025, 0, 1, 10, 0);
-const ALICE = { pid: 1, nick: 'alice', via: 'web', typing: '' };
-const BOB = { pid: 2, nick: 'bob', via: 'web', typing: '' };
-const CAROL = { pid: 3, nick: 'carol', via: 'tcp', typing: '' };
 
 const entry = (room, { people = [ALICE, BOB], history = [], last = null, gap = false } = {}) => ({
   room, participants: people, participants_count: people.length, history,

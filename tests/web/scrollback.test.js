@@ -11,7 +11,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, stopGateway } from './lib/gateway.js';
 import { launchBrowser } from './lib/browser.js';
-import { scriptedSocketInit, scripted } from './lib/scripted-socket.js';
+import {
+  scriptedSocketInit, scripted, EPOCH, TOKEN, T0, ALICE, BOB,
+} from './lib/scripted-socket.js';
 
 let gw;
 let browser;
@@ -25,12 +27,6 @@ after(async () => {
   await browser?.close();
   await stopGateway(gw);
 });
-
-const EPOCH = '5eed00000000a001';
-const TOKEN = '7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e';
-const T0 = Date.UTC(2025, 0, 1, 10, 0);
-const ALICE = { pid: 1, nick: 'alice', via: 'web', typing: '' };
-const BOB = { pid: 2, nick: 'bob', via: 'web', typing: '' };
 
 const said = (room, id, text = `line ${id}`) => ({
   type: 'message', room, id, time: T0 + id * 1000, pid: BOB.pid, nick: 'bob', via: 'web', text, me: false,

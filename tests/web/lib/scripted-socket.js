@@ -95,3 +95,12 @@ export function scripted(page) {
     count: latest,
   };
 }
+
+// What a scripted gateway says of itself and its people, for the tests
+// that script one: an epoch, a resume token, a clock, three participants.
+export const EPOCH = '5eed00000000a001';
+export const TOKEN = '7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e';
+export const T0 = Date.UTC(2025, 0, 1, 10, 0);
+export const ALICE = { pid: 1, nick: 'alice', via: 'web', typing: '' };
+export const BOB = { pid: 2, nick: 'bob', via: 'web', typing: '' };
+export const CAROL = { pid: 3, nick: 'carol', via: 'tcp', typing: '' };
