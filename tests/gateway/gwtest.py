@@ -19,6 +19,26 @@ def resume(ws, last_id, epoch, nick=None, timeout=None):
     return ws.hello(nick=nick, last_id=last_id, epoch=epoch, timeout=timeout)
 
 
+def typed_line(t, text):
+    """A line typed key by key, as the original .NET program sends it: a
+    frame per keystroke, then CRLF."""
+    for ch in text:
+        t.send_frame("A", ch)
+    t.send_frame("A", "\r\n")
+
+
+def hello2(w, nick=None, rooms=None, epoch=None, token=None, private_id=None, key=None,
+           timeout=10):
+    """A wintalk.v2 hello with the fields given; returns the welcome."""
+    msg = {"type": "hello"}
+    for k, v in (("nick", nick), ("rooms", rooms), ("epoch", epoch), ("token", token),
+                 ("private_id", private_id), ("key", key)):
+        if v is not None:
+            msg[k] = v
+    w.send_json(msg)
+    return w.next_event(lambda e: e.get("type") == "welcome", timeout)
+
+
 def collect(ws, seconds):
     """Every event a browser gets within `seconds`."""
     out = []

@@ -6,26 +6,9 @@ the resume token, and the limits."""
 import time
 import unittest
 
-from gwtest import Gateway, TcpClient, WsClient, WsRefused, collect, main
+from gwtest import Gateway, TcpClient, WsClient, WsRefused, collect, hello2, main, typed_line
 
 V2 = "wintalk.v2"
-
-
-def typed_line(t, text):
-    """What the original program sends for a line typed key by key."""
-    for ch in text:
-        t.send_frame("A", ch)
-    t.send_frame("A", "\r\n")
-
-
-def hello2(w, nick=None, rooms=None, epoch=None, token=None, private_id=None, key=None):
-    msg = {"type": "hello"}
-    for k, v in (("nick", nick), ("rooms", rooms), ("epoch", epoch), ("token", token),
-                 ("private_id", private_id), ("key", key)):
-        if v is not None:
-            msg[k] = v
-    w.send_json(msg)
-    return w.next_event(lambda e: e.get("type") == "welcome")
 
 
 def room_of(welcome, name):

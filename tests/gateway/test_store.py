@@ -15,26 +15,10 @@ import threading
 import time
 import unittest
 
-from gwtest import Gateway, TcpClient, WsClient, collect, main
+from gwtest import Gateway, TcpClient, WsClient, hello2, main, typed_line
 
 V2 = "wintalk.v2"
 DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "protocol.md")
-
-
-def typed_line(t, text):
-    """A line typed key by key, as the original program sends it."""
-    for ch in text:
-        t.send_frame("A", ch)
-    t.send_frame("A", "\r\n")
-
-
-def hello2(w, nick=None, rooms=None, epoch=None, token=None):
-    msg = {"type": "hello"}
-    for k, v in (("nick", nick), ("rooms", rooms), ("epoch", epoch), ("token", token)):
-        if v is not None:
-            msg[k] = v
-    w.send_json(msg)
-    return w.next_event(lambda e: e.get("type") == "welcome", timeout=10)
 
 
 def request(w, msg, timeout=10):
