@@ -218,6 +218,7 @@ void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev,
                        const char *prefix, const char *text, size_t len, const char *ref)
 {
     const struct gw_store *st = h->cfg.store && h->cfg.store->append ? h->cfg.store : NULL;
+    int ordered = st && (st->flags & GW_STORE_ORDERS);
     uint64_t sender = ev->type == GW_EV_MESSAGE ? ev->pid : 0;
     gw_room_touch(&h->rooms, r);
     if (st && r->npending >= GW_ROOM_PENDING_MAX) {
@@ -225,29 +226,52 @@ void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev,
         return;
     }
     ev->room = r->name;
-    ev->id = gw_history_new_id(&r->history);
-    h->metrics.events++;
-    struct gw_buf *json = gw_json_event(ev, h->cfg.headroom);
+    /* An engine that orders writes its own id in place of the 0. */
+    ev->id = ordered ? 0 : gw_history_new_id(&r->history);
+    size_t id_at = 0;
+    struct gw_buf *json = gw_json_event_at(ev, h->cfg.headroom, &id_at);
     if (!json) {
         room_lost(h, sender, ref, GW_STORE_ENOMEM);
         return;
     }
+    if (!ordered)
+        h->metrics.events++; /* an engine's are counted as they come back */
     char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
     size_t n = gw_transcript_render(line, prefix, text, len);
     int rc = GW_STORE_DONE;
     if (st) {
+        const char *bytes = (const char *)gw_buf_bytes(json);
+        size_t id_len = 0;
+        while (id_at + id_len < json->len && bytes[id_at + id_len] >= '0' &&
+               bytes[id_at + id_len] <= '9')
+            id_len++;
         struct gw_store_event se = {
-            .id = ev->id,
+            .id = ordered ? r->appends + 1 : ev->id,
             .time_ms = ev->time_ms,
             .type = (int)ev->type,
-            .json = (const char *)json->data + json->headroom,
+            .json = bytes,
             .json_len = json->len,
             .line = line,
             .line_len = n,
             .text = ev->type == GW_EV_MESSAGE ? ev->text : NULL,
             .text_len = ev->type == GW_EV_MESSAGE ? ev->text_len : 0,
+            .id_at = id_at,
+            .id_len = id_len,
         };
         rc = st->append(st->ctx, r->key, r->name, &se);
+        if (ordered) {
+            /* It goes out when it comes back (gw_hub_store_event); the
+             * FIFO only remembers whom to tell should it be lost. */
+            if (rc >= 0) {
+                r->appends++;
+                if (rc == GW_STORE_PENDING)
+                    (void)room_wait(r, se.id, sender, json, "", 0, ref);
+            } else {
+                room_lost(h, sender, ref, rc);
+            }
+            gw_buf_unref(json);
+            return;
+        }
         /* Nothing waits in the room's FIFO only when the store keeps
          * everything at once: an event kept now must not overtake those. */
         if (rc == GW_STORE_DONE && r->npending)
@@ -268,13 +292,17 @@ int gw_hub_store_done(struct gw_hub *h, const char *room_key, uint64_t id, int s
     struct gw_room *r = room_key ? gw_rooms_find(&h->rooms, room_key, strlen(room_key)) : NULL;
     if (!r)
         return GW_ENOENT;
+    int ordered = h->cfg.store && (h->cfg.store->flags & GW_STORE_ORDERS);
     while (r->pending && r->pending->id <= id) {
         struct gw_pending *e = r->pending;
         r->pending = e->next;
         if (!r->pending)
             r->pending_tail = NULL;
         r->npending--;
-        if (e->id == 0) { /* typing, whatever became of the events before it */
+        if (ordered) { /* taken: it is sent as it comes back */
+            if (status < 0)
+                room_lost(h, e->pid, e->ref, status);
+        } else if (e->id == 0) { /* typing, whatever became of the events before it */
             for (size_t i = 0; i < r->nweb; i++) {
                 struct gw_part *o = r->web[i];
                 if (o->pid != e->pid && o->joined)
@@ -289,6 +317,54 @@ int gw_hub_store_done(struct gw_hub *h, const char *room_key, uint64_t id, int s
         free(e);
     }
     return GW_OK;
+}
+
+int gw_hub_store_event(struct gw_hub *h, const char *room_key, const struct gw_store_event *ev)
+{
+    struct gw_room *r = room_key ? gw_rooms_find(&h->rooms, room_key, strlen(room_key)) : NULL;
+    if (!r)
+        return GW_ENOENT;
+    if (ev->id <= gw_history_last_id(&r->history))
+        return GW_OK; /* had it */
+    struct gw_buf *json = gw_buf_copy(h->cfg.headroom, ev->json, ev->json_len);
+    if (!json)
+        return GW_ENOMEM;
+    /* Ids skipped are what the engine could not recover: a gap. */
+    gw_history_skip(&r->history, ev->id);
+    gw_room_touch(&h->rooms, r);
+    h->metrics.events++;
+    room_deliver(h, r, ev->id, json, ev->line, ev->line_len);
+    gw_buf_unref(json);
+    return GW_OK;
+}
+
+int gw_hub_store_typing(struct gw_hub *h, const char *room_key, uint64_t from, const char *json,
+                        size_t len)
+{
+    struct gw_room *r = room_key ? gw_rooms_find(&h->rooms, room_key, strlen(room_key)) : NULL;
+    if (!r)
+        return GW_ENOENT;
+    struct gw_buf *b = NULL;
+    for (size_t i = 0; i < r->nweb; i++) {
+        struct gw_part *o = r->web[i];
+        if (o->pid == from || !o->joined)
+            continue;
+        if (!b && !(b = gw_buf_copy(h->cfg.headroom, json, len)))
+            return GW_ENOMEM;
+        gw_out_push_web(h, o, b);
+    }
+    gw_buf_unref(b);
+    return GW_OK;
+}
+
+/* The registry drops a room nobody is in: an engine that orders need not
+ * report its events any more. */
+static void room_dropped(void *arg, const struct gw_room *r)
+{
+    const struct gw_hub *h = arg;
+    const struct gw_store *st = h->cfg.store;
+    if (st && (st->flags & GW_STORE_ORDERS) && st->unwatch)
+        st->unwatch(st->ctx, r->key);
 }
 
 struct load_ctx {
@@ -317,6 +393,12 @@ void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
         return;
     r->loaded = 1;
     const struct gw_store *st = h->cfg.store;
+    if (st && (st->flags & GW_STORE_ORDERS)) {
+        /* Its events come through gw_hub_store_event, the kept ones first. */
+        if (st->watch)
+            (void)st->watch(st->ctx, r->key, r->name, gw_history_last_id(&r->history));
+        return;
+    }
     if (!st || !st->load)
         return;
     struct load_ctx lc = {h, r};
@@ -586,6 +668,8 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
     h->cfg.key = NULL;
     h->next_pid = 1;
     snprintf(h->epoch, sizeof h->epoch, "%016llx", (unsigned long long)cfg->epoch);
+    h->rooms.on_drop = room_dropped;
+    h->rooms.drop_arg = h;
     gw_hub_room_load(h, h->rooms.lobby);
     *out = h;
     return GW_OK;

@@ -278,10 +278,27 @@ unsigned gw_hub_rooms(const struct gw_hub *h);
  * The store reports (struct gw_store_sink): every event of the room whose
  * key is room_key up to id is kept (status GW_STORE_DONE: it goes to the
  * room's members now, in id order) or lost (a negative gw_store_status:
- * nobody gets it, and the sender of a lost message is told 451). Returns
- * GW_OK, or GW_ENOENT when there is no such room.
+ * nobody gets it, and the sender of a lost message is told 451). With an
+ * engine that orders, id counts the hub's appends to the room and a kept
+ * event is sent when it comes back (gw_hub_store_event). Returns GW_OK,
+ * or GW_ENOENT when there is no such room.
  */
 int gw_hub_store_done(struct gw_hub *h, const char *room_key, uint64_t id, int status);
+
+/*
+ * An engine that orders (GW_STORE_ORDERS) reports an event of the room
+ * room_key, from this gateway or another: it goes to the room's members,
+ * into its ring and its transcript, unless its id is not above the
+ * room's last (had already: dropped). Ids it skips are a gap. Returns
+ * GW_OK, GW_ENOENT (no such room) or GW_ENOMEM.
+ */
+int gw_hub_store_event(struct gw_hub *h, const char *room_key, const struct gw_store_event *ev);
+
+/* An engine that orders reports a typing update (JSON, len bytes) of the
+ * participant from in room room_key: to the room's browsers but from.
+ * Returns GW_OK, GW_ENOENT or GW_ENOMEM. */
+int gw_hub_store_typing(struct gw_hub *h, const char *room_key, uint64_t from, const char *json,
+                        size_t len);
 
 /* The store answers the read tagged tag (rows as gw_store_sink.rows): the
  * participant that asked gets its history or search answer, or an error

@@ -128,7 +128,8 @@ struct gw_buf *gw_jw_finish(struct gw_jw *w)
 
 /* ---- gateway to browser ---- */
 
-static void head(struct gw_jw *w, const char *type, const struct gw_event *ev, int with_id)
+static void head(struct gw_jw *w, const char *type, const struct gw_event *ev, int with_id,
+                 size_t *id_at)
 {
     gw_jw_lit(w, "{\"type\":\"");
     gw_jw_lit(w, type);
@@ -139,6 +140,8 @@ static void head(struct gw_jw *w, const char *type, const struct gw_event *ev, i
     }
     if (with_id) {
         gw_jw_lit(w, ",\"id\":");
+        if (id_at && w->buf)
+            *id_at = w->buf->len;
         gw_jw_uint(w, ev->id);
         gw_jw_lit(w, ",\"time\":");
         gw_jw_int(w, ev->time_ms);
@@ -171,23 +174,28 @@ static const char *leave_word(enum gw_leave_reason r)
 
 struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom)
 {
+    return gw_json_event_at(ev, headroom, NULL);
+}
+
+struct gw_buf *gw_json_event_at(const struct gw_event *ev, size_t headroom, size_t *id_at)
+{
     struct gw_jw w;
     gw_jw_init(&w, headroom, 160 + ev->text_len * 2);
     switch (ev->type) {
     case GW_EV_MESSAGE:
-        head(&w, "message", ev, 1);
+        head(&w, "message", ev, 1, id_at);
         via(&w, ev);
         gw_jw_lit(&w, ",\"text\":");
         gw_jw_str(&w, ev->text, ev->text_len);
         gw_jw_lit(&w, ev->me ? ",\"me\":true}" : ",\"me\":false}");
         break;
     case GW_EV_JOIN:
-        head(&w, "join", ev, 1);
+        head(&w, "join", ev, 1, id_at);
         via(&w, ev);
         gw_jw_lit(&w, "}");
         break;
     case GW_EV_LEAVE:
-        head(&w, "leave", ev, 1);
+        head(&w, "leave", ev, 1, id_at);
         via(&w, ev);
         gw_jw_lit(&w, ",\"reason\":\"");
         gw_jw_lit(&w, leave_word(ev->reason));
@@ -195,14 +203,14 @@ struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom)
         gw_jw_lit(&w, "}");
         break;
     case GW_EV_NICK:
-        head(&w, "nick", ev, 1);
+        head(&w, "nick", ev, 1, id_at);
         gw_jw_lit(&w, ",\"old\":");
         gw_jw_str(&w, ev->old, strlen(ev->old));
         via(&w, ev);
         gw_jw_lit(&w, "}");
         break;
     case GW_EV_TYPING:
-        head(&w, "typing", ev, 0);
+        head(&w, "typing", ev, 0, NULL);
         via(&w, ev);
         gw_jw_lit(&w, ",\"text\":");
         gw_jw_str(&w, ev->text, ev->text_len);

@@ -96,6 +96,10 @@ struct gw_event {
  * reference) or NULL when out of memory. */
 struct gw_buf *gw_json_event(const struct gw_event *ev, size_t headroom);
 
+/* The same, and, for an event with an id (not typing), where its digits
+ * start in the payload in *id_at (untouched for typing). */
+struct gw_buf *gw_json_event_at(const struct gw_event *ev, size_t headroom, size_t *id_at);
+
 /* One private message as one receiver gets it (its own copy: the id is of
  * the receiving identity's sequence, `with` the other party). Strings are
  * borrowed for the call. */

@@ -175,6 +175,8 @@ int gw_rooms_open(struct gw_rooms *rs, const char *name, size_t len, struct gw_r
         }
         if (!victim)
             return GW_ROOM_FULL;
+        if (rs->on_drop)
+            rs->on_drop(rs->drop_arg, victim);
         drop(rs, victim);
     }
     r = room_new(name, len, rs->id_floor);

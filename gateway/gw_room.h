@@ -61,6 +61,8 @@ struct gw_room {
     size_t nweb, ntcp, web_cap, tcp_cap;
     struct gw_pending *pending, *pending_tail; /* waiting for the store, oldest first */
     size_t npending;
+    uint64_t appends;      /* handed to an engine that orders (gw_store.h): the
+                            * count its done reports against */
     int loaded;            /* what the store keeps of it was loaded (gw_hub_room_load) */
     uint64_t active;       /* the registry's clock when something last happened here */
     size_t slot;           /* index in the registry's list */
@@ -84,6 +86,9 @@ struct gw_rooms {
     uint64_t clock;          /* counts what happens, for "least recently active" */
     uint64_t id_floor;       /* the highest id a dropped room had */
     struct gw_room *lobby;
+    /* Told of a room just before it is dropped (NULL: nobody). */
+    void (*on_drop)(void *arg, const struct gw_room *r);
+    void *drop_arg;
 };
 
 /* Whether name (len bytes) is a room name: GW_ROOM_OK or GW_ROOM_BAD_NAME. */

@@ -45,6 +45,21 @@ static void sink_rows(void *ctx, uint64_t tag, int status, const struct gw_store
         (void)gw_hub_store_rows(st.hub, tag, status, ev, n, more);
 }
 
+static void sink_event(void *ctx, const char *room_key, const struct gw_store_event *ev)
+{
+    (void)ctx;
+    if (st.hub)
+        (void)gw_hub_store_event(st.hub, room_key, ev);
+}
+
+static void sink_typing(void *ctx, const char *room_key, uint64_t from, const char *json,
+                        size_t len)
+{
+    (void)ctx;
+    if (st.hub)
+        (void)gw_hub_store_typing(st.hub, room_key, from, json, len);
+}
+
 int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
 {
     memset(&st, 0, sizeof st);
@@ -56,7 +71,10 @@ int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
         .history_days = cfg->history_days,
         .history_max = cfg->history_max,
     };
-    struct gw_store_sink sink = {.ctx = NULL, .done = sink_done, .rows = sink_rows};
+    struct gw_store_sink sink = {
+        .ctx = NULL, .done = sink_done, .rows = sink_rows, .event = sink_event,
+        .typing = sink_typing,
+    };
     int rc = gw_sqlite_open(&o, &sink, &st.sq, err, errlen);
     if (rc != GW_SQLITE_OK)
         return gw_sqlite_exit_status(rc);

@@ -20,6 +20,16 @@
  * NULL struct gw_store) keeps nothing here and the hub's own ring of recent
  * events (gw_history.h) is all the history there is.
  *
+ * An engine several gateways share (Redis) orders the events itself
+ * (GW_STORE_ORDERS): it gives each event its id, so an appended event's
+ * JSON carries id 0 and the engine writes its own in that place (id_at),
+ * and every event of a room the hub watches reaches the hub through
+ * sink.event, this gateway's own appends as much as the others', in id
+ * order. sink.done then only says whether an append was taken (its
+ * sender is told 451 when not); the event itself is sent when it comes
+ * back through sink.event. Typing goes the same way without being kept
+ * (publish, sink.typing), so that it stays in order with the events.
+ *
  * Not here: the encoding (gw_json.c writes an event's JSON once and the
  * store keeps those bytes), the transcript (gw_transcript.c renders the
  * line a TCP member is shown and the store keeps that too), fan-out.
@@ -49,7 +59,9 @@ enum gw_store_status {
 /* One event as kept. Strings need not be NUL-terminated; all are borrowed
  * for the call (an engine copies what it keeps). */
 struct gw_store_event {
-    uint64_t id;           /* the room's id for it: 1, 2, 3... */
+    uint64_t id;           /* the room's id for it: 1, 2, 3...; appended to an
+                            * engine that orders: the hub's own count of its
+                            * appends to the room, which done reports */
     int64_t time_ms;       /* wall clock, ms since the Unix epoch */
     int type;              /* enum gw_ev_type (gw_json.h) */
     const char *json;      /* the event as browsers get it */
@@ -58,6 +70,8 @@ struct gw_store_event {
     size_t line_len;
     const char *text;      /* a message's words, for search; NULL for other events */
     size_t text_len;
+    size_t id_at, id_len;  /* where json writes the id (its digits): an engine
+                            * that orders writes its id there */
 };
 
 /* A read. */
@@ -89,13 +103,26 @@ struct gw_store_sink {
      * more lie beyond them; or a negative status and no events. */
     void (*rows)(void *ctx, uint64_t tag, int status, const struct gw_store_event *ev,
                  size_t n, int more);
+    /* An engine that orders: an event of a watched room, kept, with its id
+     * written into its JSON; a room's come in id order, once each (a gap
+     * is what the engine could not recover). */
+    void (*event)(void *ctx, const char *room_key, const struct gw_store_event *ev);
+    /* An engine that orders: the typing update from (a participant id) in
+     * a watched room, as published. */
+    void (*typing)(void *ctx, const char *room_key, uint64_t from, const char *json,
+                   size_t len);
 };
+
+/* Flags of an engine. */
+#define GW_STORE_ORDERS 1u /* ids are the engine's; events come back through
+                            * sink.event (the comment at the top) */
 
 /* An engine, as the hub sees it. Any function may be NULL: it is then not
  * offered (GW_STORE_ENOTSUP). */
 struct gw_store {
     void *ctx;
     const char *kind;      /* "sqlite", "memory": for /healthz and the log */
+    unsigned flags;        /* GW_STORE_ORDERS */
     /*
      * Append ev to the stream of the room (key as compared, name as first
      * spelled). Returns GW_STORE_DONE, GW_STORE_PENDING or a failure (the
@@ -116,6 +143,20 @@ struct gw_store {
     int (*load)(void *ctx, const char *room_key, size_t max_events, size_t max_bytes,
                 uint64_t *last_id, void (*each)(void *arg, const struct gw_store_event *ev),
                 void *arg);
+    /*
+     * An engine that orders: report the events of the room with ids above
+     * after through sink.event from now on (the latest it keeps first, at
+     * most GW_HISTORY_MAX_EVENTS of them, then each as it comes), until
+     * unwatch. Returns 0 or a failure (the engine retries by itself: a
+     * room is watched until unwatched).
+     */
+    int (*watch)(void *ctx, const char *room_key, const char *room_name, uint64_t after);
+    void (*unwatch)(void *ctx, const char *room_key);
+    /* An engine that orders: send a typing update to every gateway
+     * watching the room (this one too: sink.typing), keeping nothing.
+     * Returns 0 or a failure (the update is dropped: typing is not kept). */
+    int (*publish)(void *ctx, const char *room_key, uint64_t from, const char *json,
+                   size_t len);
 };
 
 /* Whether q (len bytes) is a search the protocol accepts: 1 to

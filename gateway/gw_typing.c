@@ -29,6 +29,16 @@ static void tell(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64_t
     ev.text = text;
     ev.text_len = len;
     struct gw_buf *json = gw_json_event(&ev, h->cfg.headroom);
+    const struct gw_store *st = h->cfg.store;
+    if (json && st && (st->flags & GW_STORE_ORDERS)) {
+        /* In order with the room's events: it comes back with them
+         * (gw_hub_store_typing). Not kept, so a failure only drops it. */
+        if (st->publish)
+            (void)st->publish(st->ctx, r->key, p->pid, (const char *)gw_buf_bytes(json),
+                              json->len);
+        gw_buf_unref(json);
+        return;
+    }
     if (json && gw_hub_room_defer(r, p->pid, json) == 0) {
         gw_buf_unref(json);
         return; /* after the room's events that wait for the store */

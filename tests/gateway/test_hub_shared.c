@@ -1,0 +1,334 @@
+/*
+ * test_hub_shared.c - the hub with an engine that orders its events
+ * (GW_STORE_ORDERS, gw_store.h), as one several gateways share does: the
+ * engine gives the ids, writing each into the event's JSON where the hub
+ * says, and every event of a watched room comes back through
+ * gw_hub_store_event, this gateway's own and the other gateways' alike.
+ * Nobody gets an event before it comes back; a lost one gets its sender
+ * 451; an event already had is dropped; typing goes out and comes back
+ * the same way, kept nowhere.
+ *
+ * The engine is a small one of the test's own: it holds what the hub
+ * hands it and the test plays its part (numbering, splicing the id,
+ * reporting), and plays another gateway by reporting events this hub never
+ * appended.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "hubtest.h"
+
+#define MAXEV 32
+
+struct shared {
+    int mode;                    /* GW_STORE_PENDING or a failure to return */
+    uint64_t top;                /* the last id given, over every room */
+    size_t n;                    /* appends held */
+    char key[MAXEV][40];
+    uint64_t seq[MAXEV];         /* the hub's count, which done reports */
+    char json[MAXEV][512];       /* with the id spliced in when published */
+    char line[MAXEV][128];
+    size_t id_at[MAXEV], id_len[MAXEV];
+    /* watch, unwatch, publish */
+    char watched[8][40];
+    uint64_t watch_after[8];
+    size_t nwatch;
+    char unwatched[40];
+    char typing[MAXEV][512];
+    uint64_t typing_from[MAXEV];
+    char typing_key[MAXEV][40];
+    size_t ntyping;
+};
+
+static int sh_append(void *ctx, const char *key, const char *name,
+                     const struct gw_store_event *ev)
+{
+    struct shared *s = ctx;
+    (void)name;
+    if (s->mode < 0)
+        return s->mode;
+    assert_true(s->n < MAXEV);
+    assert_true(ev->json_len < sizeof s->json[0]);
+    snprintf(s->key[s->n], sizeof s->key[0], "%s", key);
+    s->seq[s->n] = ev->id;
+    memcpy(s->json[s->n], ev->json, ev->json_len);
+    s->json[s->n][ev->json_len] = '\0';
+    snprintf(s->line[s->n], sizeof s->line[0], "%.*s", (int)ev->line_len, ev->line);
+    s->id_at[s->n] = ev->id_at;
+    s->id_len[s->n] = ev->id_len;
+    s->n++;
+    return s->mode;
+}
+
+static int sh_watch(void *ctx, const char *key, const char *name, uint64_t after)
+{
+    struct shared *s = ctx;
+    (void)name;
+    assert_true(s->nwatch < 8);
+    snprintf(s->watched[s->nwatch], sizeof s->watched[0], "%s", key);
+    s->watch_after[s->nwatch++] = after;
+    return 0;
+}
+
+static void sh_unwatch(void *ctx, const char *key)
+{
+    struct shared *s = ctx;
+    snprintf(s->unwatched, sizeof s->unwatched, "%s", key);
+}
+
+static int sh_publish(void *ctx, const char *key, uint64_t from, const char *json, size_t len)
+{
+    struct shared *s = ctx;
+    assert_true(s->ntyping < MAXEV && len < sizeof s->typing[0]);
+    memcpy(s->typing[s->ntyping], json, len);
+    s->typing[s->ntyping][len] = '\0';
+    s->typing_from[s->ntyping] = from;
+    snprintf(s->typing_key[s->ntyping], sizeof s->typing_key[0], "%s", key);
+    s->ntyping++;
+    return 0;
+}
+
+static struct gw_store sh_store(struct shared *s)
+{
+    struct gw_store st = {
+        .ctx = s, .kind = "shared", .flags = GW_STORE_ORDERS, .append = sh_append,
+        .watch = sh_watch, .unwatch = sh_unwatch, .publish = sh_publish,
+    };
+    return st;
+}
+
+/* Report an event to h as the engine would: the id written where the hub
+ * said. */
+static void report(struct gw_hub *h, const char *key, uint64_t id, const char *json,
+                   size_t id_at, size_t id_len, const char *line)
+{
+    char out[600];
+    int n = snprintf(out, sizeof out, "%.*s%llu%s", (int)id_at, json, (unsigned long long)id,
+                     json + id_at + id_len);
+    assert_true(n > 0 && (size_t)n < sizeof out);
+    struct gw_store_event ev = {
+        .id = id, .json = out, .json_len = (size_t)n, .line = line, .line_len = strlen(line),
+    };
+    assert_int_equal(gw_hub_store_event(h, key, &ev), GW_OK);
+}
+
+/* The engine takes everything held, numbers it after top, and reports it
+ * back and done, in order. */
+static void publish_all(struct gw_hub *h, struct shared *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        report(h, s->key[i], ++s->top, s->json[i], s->id_at[i], s->id_len[i], s->line[i]);
+        assert_int_equal(gw_hub_store_done(h, s->key[i], s->seq[i], GW_STORE_DONE), GW_OK);
+    }
+    s->n = 0;
+}
+
+static void typing_back(struct gw_hub *h, struct shared *s)
+{
+    for (size_t i = 0; i < s->ntyping; i++)
+        assert_int_equal(gw_hub_store_typing(h, s->typing_key[i], s->typing_from[i],
+                                             s->typing[i], strlen(s->typing[i])),
+                         GW_OK);
+    s->ntyping = 0;
+}
+
+static const char *hello_v1 = "{\"type\":\"hello\",\"nick\":\"alice\"}";
+
+/* alice (a browser) and bob (TCP) on a hub sharing s; their joins
+ * published, everything drained. */
+static struct gw_hub *two(const struct gw_store *st, struct shared *s, uint64_t *alice,
+                          uint64_t *bob)
+{
+    struct gw_hub_config cfg = {.store = st};
+    struct gw_hub *h = ht_hub(cfg);
+    *alice = ht_web(h, T0, hello_v1);
+    *bob = ht_tcp(h, T0);
+    publish_all(h, s);
+    free(ht_drain(h, *alice));
+    free(ht_drain(h, *bob));
+    return h;
+}
+
+static void the_engine_gives_the_ids_and_nobody_gets_an_event_before(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING, .top = 40};
+    struct gw_store st = sh_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = two(&st, &s, &alice, &bob);
+    /* The lobby was watched from the start, from its beginning. */
+    assert_int_equal(s.nwatch, 1);
+    assert_string_equal(s.watched[0], "#lobby");
+    assert_int_equal(s.watch_after[0], 0);
+
+    const char *say = "{\"type\":\"say\",\"text\":\"hello there\"}";
+    assert_int_equal(gw_hub_web_input(h, alice, T0 + 1, say, strlen(say)), GW_OK);
+    assert_int_equal(s.n, 1);
+    /* The JSON carries 0 where the engine writes its id. */
+    assert_int_equal(s.id_len[0], 1);
+    assert_int_equal(s.json[0][s.id_at[0]], '0');
+    assert_int_equal(strncmp(s.json[0] + s.id_at[0] - 5, "\"id\":", 5), 0);
+    assert_string_equal(s.line[0], "alice: hello there\r\n");
+    assert_int_equal(gw_hub_store_pending(h), 1);
+    ht_expect(h, alice, "");
+    ht_expect(h, bob, "");
+
+    /* It comes back with the engine's id: to both, the sender too. */
+    publish_all(h, &s);
+    char want[32];
+    snprintf(want, sizeof want, "\"id\":%llu,", (unsigned long long)s.top);
+    assert_true(s.top > 41);
+    char *a = ht_drain(h, alice);
+    assert_non_null(strstr(a, want));
+    assert_non_null(strstr(a, "hello there"));
+    free(a);
+    ht_expect(h, bob, "A20:alice: hello there\r\n|");
+    assert_int_equal(gw_hub_store_pending(h), 0);
+    assert_int_equal(gw_hub_room_last_id(h, "#lobby"), s.top);
+    gw_hub_free(h);
+}
+
+static void another_gateways_events_reach_everyone_here_once(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = two(&st, &s, &alice, &bob);
+    uint64_t last = gw_hub_room_last_id(h, "#lobby");
+
+    /* carol typed on another gateway: her line comes in with its id. */
+    const char *j = "{\"type\":\"message\",\"room\":\"#lobby\",\"id\":0,\"time\":1,\"pid\":"
+                    "9000000001,\"nick\":\"carol\",\"via\":\"web\",\"text\":\"from afar\","
+                    "\"me\":false}";
+    size_t at = (size_t)(strstr(j, "\"id\":0") - j) + 5;
+    report(h, "#lobby", last + 1, j, at, 1, "carol: from afar\r\n");
+    char *a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "from afar"));
+    free(a);
+    ht_expect(h, bob, "A18:carol: from afar\r\n|");
+
+    /* The same again (a recovery overlapping the live copy): dropped. */
+    report(h, "#lobby", last + 1, j, at, 1, "carol: from afar\r\n");
+    ht_expect(h, alice, "");
+    ht_expect(h, bob, "");
+
+    /* Ids the engine could not recover are a gap: the next one still
+     * goes out, and a browser coming back past the gap is told of it. */
+    report(h, "#lobby", last + 5, j, at, 1, "carol: from afar\r\n");
+    a = ht_drain(h, alice);
+    char want[32];
+    snprintf(want, sizeof want, "\"id\":%llu,", (unsigned long long)(last + 5));
+    assert_non_null(strstr(a, want));
+    free(a);
+    assert_int_equal(gw_hub_room_last_id(h, "#lobby"), last + 5);
+
+    /* A room this hub does not have. */
+    struct gw_store_event ev = {.id = 1, .json = "{}", .json_len = 2, .line = "", .line_len = 0};
+    assert_int_equal(gw_hub_store_event(h, "#elsewhere", &ev), GW_ENOENT);
+    gw_hub_free(h);
+}
+
+static void a_message_the_engine_does_not_take_gets_451(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = two(&st, &s, &alice, &bob);
+
+    /* Taken, then reported lost (the engine's connection went away). */
+    const char *say = "{\"type\":\"say\",\"text\":\"lost one\",\"ref\":17}";
+    assert_int_equal(gw_hub_web_input(h, alice, T0 + 1, say, strlen(say)), GW_OK);
+    assert_int_equal(gw_hub_store_done(h, "#lobby", s.seq[0], GW_STORE_EIO), GW_OK);
+    s.n = 0;
+    char *a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "\"code\":451"));
+    assert_non_null(strstr(a, "\"ref\":17"));
+    assert_null(strstr(a, "lost one\""));
+    free(a);
+    ht_expect(h, bob, "");
+
+    /* Refused at once (the engine is down): the same, at once. */
+    s.mode = GW_STORE_EIO;
+    ht_in(h, bob, T0 + 2, "A5:gone\n");
+    char *b = ht_drain(h, bob);
+    assert_non_null(strstr(b, "* error 451: message not kept"));
+    free(b);
+    ht_expect(h, alice, "");
+    assert_int_equal(gw_hub_store_pending(h), 0);
+    assert_int_equal(gw_hub_metrics(h)->events_lost, 2);
+    gw_hub_free(h);
+}
+
+static void typing_goes_through_the_engine_to_everyone_but_the_typist(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = two(&st, &s, &alice, &bob);
+    const char *hello_dan = "{\"type\":\"hello\",\"nick\":\"dan\"}";
+    uint64_t dan = ht_web(h, T0, hello_dan);
+    publish_all(h, &s);
+    free(ht_drain(h, alice));
+    free(ht_drain(h, bob));
+    free(ht_drain(h, dan));
+
+    /* alice types: published, not sent here until it comes back. */
+    const char *typing = "{\"type\":\"typing\",\"text\":\"hel\"}";
+    assert_int_equal(gw_hub_web_input(h, alice, T0 + 1, typing, strlen(typing)), GW_OK);
+    assert_int_equal(s.ntyping, 1);
+    assert_string_equal(s.typing_key[0], "#lobby");
+    assert_int_equal(s.typing_from[0], alice);
+    assert_non_null(strstr(s.typing[0], "\"text\":\"hel\""));
+    ht_expect(h, dan, "");
+    typing_back(h, &s);
+    char *d = ht_drain(h, dan);
+    assert_non_null(strstr(d, "\"type\":\"typing\""));
+    free(d);
+    ht_expect(h, alice, ""); /* not to herself */
+    ht_expect(h, bob, "");   /* TCP members see lines, not typing */
+    gw_hub_free(h);
+}
+
+static void rooms_are_watched_when_opened_and_let_go_when_dropped(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    struct gw_hub_config cfg = {.store = &st, .max_rooms = 3};
+    struct gw_hub *h = ht_hub(cfg);
+    uint64_t bob = ht_tcp(h, T0);
+    publish_all(h, &s);
+    ht_in(h, bob, T0 + 1, "A12:/join #dev\r\n");
+    assert_int_equal(s.nwatch, 2);
+    assert_string_equal(s.watched[1], "#dev");
+    assert_int_equal(s.watch_after[1], 0);
+    publish_all(h, &s);
+    ht_in(h, bob, T0 + 2, "A12:/join #ops\r\n");
+    publish_all(h, &s);
+    assert_string_equal(s.unwatched, "");
+    /* At the bound of three rooms, the empty #dev is dropped for #qa, and
+     * the engine told. */
+    ht_in(h, bob, T0 + 3, "A11:/join #qa\r\n");
+    assert_string_equal(s.unwatched, "#dev");
+    assert_string_equal(s.watched[s.nwatch - 1], "#qa");
+    gw_hub_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_engine_gives_the_ids_and_nobody_gets_an_event_before),
+        cmocka_unit_test(another_gateways_events_reach_everyone_here_once),
+        cmocka_unit_test(a_message_the_engine_does_not_take_gets_451),
+        cmocka_unit_test(typing_goes_through_the_engine_to_everyone_but_the_typist),
+        cmocka_unit_test(rooms_are_watched_when_opened_and_let_go_when_dropped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
