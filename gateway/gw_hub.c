@@ -408,6 +408,30 @@ void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
         gw_history_skip(&r->history, last);
 }
 
+unsigned gw_hub_set_epoch(struct gw_hub *h, uint64_t epoch)
+{
+    char hex[GW_EPOCH_HEX_LEN + 1];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)epoch);
+    if (strcmp(hex, h->epoch) == 0)
+        return 0;
+    memcpy(h->epoch, hex, sizeof hex);
+    h->cfg.epoch = epoch;
+    for (size_t i = 0; i < h->rooms.count; i++) {
+        struct gw_room *r = h->rooms.list[i];
+        gw_history_free(&r->history);
+        gw_history_init(&r->history, 0);
+    }
+    unsigned closed = 0;
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        if (p->via != GW_VIA_WEB || p->proto != GW_PROTO_V2 || p->closing)
+            continue;
+        gw_hub_start_closing(h, p, GW_CLOSE_RESTART, "history was reset: reconnect");
+        closed++;
+    }
+    return closed;
+}
+
 size_t gw_hub_store_pending(const struct gw_hub *h)
 {
     size_t n = 0;
@@ -666,7 +690,7 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
         return GW_ENOMEM;
     }
     h->cfg.key = NULL;
-    h->next_pid = 1;
+    h->next_pid = cfg->pid_base + 1;
     snprintf(h->epoch, sizeof h->epoch, "%016llx", (unsigned long long)cfg->epoch);
     h->rooms.on_drop = room_dropped;
     h->rooms.drop_arg = h;

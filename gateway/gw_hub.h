@@ -69,6 +69,7 @@ enum gw_proto {
 #define GW_CLOSE_GOING_AWAY 1001
 #define GW_CLOSE_POLICY 1008
 #define GW_CLOSE_TOO_BIG 1009
+#define GW_CLOSE_RESTART 1012
 #define GW_CLOSE_TRY_LATER 1013
 #define GW_CLOSE_BEHIND 4421
 
@@ -104,6 +105,13 @@ struct gw_hub_config {
      * lowercase hex digits.
      */
     uint64_t epoch;
+    /*
+     * Participant ids start after it. Gateways whose rooms are shared
+     * (an engine that orders, gw_store.h) each take a different one, so
+     * that an id names one participant everywhere; 0 for one gateway.
+     * Ids stay below 2^53, which a browser's numbers hold exactly.
+     */
+    uint64_t pid_base;
     /* Queue bounds; 0 for GW_TCP_QUEUE_MAX_BYTES / GW_WEB_QUEUE_MAX_BYTES. */
     size_t tcp_queue_max_bytes;
     size_t web_queue_max_bytes;
@@ -305,6 +313,15 @@ int gw_hub_store_typing(struct gw_hub *h, const char *room_key, uint64_t from, c
  * reply. Returns GW_OK, or GW_ENOENT when nobody waits for it any more. */
 int gw_hub_store_rows(struct gw_hub *h, uint64_t tag, int status, const struct gw_store_event *ev,
                       size_t n, int more);
+
+/*
+ * The store's ids start again under a new epoch (a shared store lost its
+ * data): every room's ring is emptied and its ids start again, and each
+ * wintalk.v2 browser is closed with GW_CLOSE_RESTART, so that it comes
+ * back, resumes with the old epoch and is told reset. Returns how many
+ * browsers were closed.
+ */
+unsigned gw_hub_set_epoch(struct gw_hub *h, uint64_t epoch);
 
 /* Events handed to the store and not yet reported, in every room. */
 size_t gw_hub_store_pending(const struct gw_hub *h);

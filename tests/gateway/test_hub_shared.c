@@ -321,6 +321,73 @@ static void rooms_are_watched_when_opened_and_let_go_when_dropped(void **state)
     gw_hub_free(h);
 }
 
+static int fixed_random(void *ctx, void *buf, size_t len)
+{
+    (void)ctx;
+    memset(buf, 7, len);
+    return 0;
+}
+
+static void ids_of_participants_start_after_the_gateways_base(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    struct gw_hub_config cfg = {.store = &st, .pid_base = UINT64_C(5) << 32};
+    struct gw_hub *h = ht_hub(cfg);
+    uint64_t alice = ht_web(h, T0, hello_v1);
+    assert_int_equal(alice, (UINT64_C(5) << 32) + 1);
+    publish_all(h, &s);
+    char *a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "\"pid\":21474836481,"));
+    free(a);
+    gw_hub_free(h);
+}
+
+static void a_new_epoch_empties_the_rings_and_sends_browsers_back_to_resume(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    struct gw_hub_config cfg = {.store = &st, .epoch = 0x1111, .random = fixed_random};
+    struct gw_hub *h = ht_hub(cfg);
+    uint64_t v2;
+    assert_int_equal(gw_hub_connect_web(h, GW_PROTO_V2, NULL, T0, &v2), GW_OK);
+    const char *hello = "{\"type\":\"hello\",\"nick\":\"vera\"}";
+    assert_int_equal(gw_hub_web_input(h, v2, T0, hello, strlen(hello)), GW_OK);
+    uint64_t v1 = ht_web(h, T0, hello_v1);
+    uint64_t bob = ht_tcp(h, T0);
+    publish_all(h, &s);
+    assert_true(gw_hub_room_last_id(h, "#lobby") > 0);
+    char *w = ht_drain(h, v2);
+    assert_non_null(strstr(w, "\"epoch\":\"0000000000001111\""));
+    free(w);
+
+    assert_int_equal(gw_hub_set_epoch(h, 0x1111), 0); /* the same: nothing */
+    assert_int_equal(gw_hub_set_epoch(h, 0x2222), 1);
+    assert_int_equal(gw_hub_room_last_id(h, "#lobby"), 0);
+    int code;
+    const char *reason;
+    assert_int_equal(gw_hub_closing(h, v2, &code, &reason), 1);
+    assert_int_equal(code, GW_CLOSE_RESTART);
+    assert_int_equal(gw_hub_closing(h, v1, &code, &reason), 0);
+    assert_int_equal(gw_hub_closing(h, bob, &code, &reason), 0);
+
+    /* A browser that comes back with the old epoch is told reset, and
+     * ids start again at 1. */
+    uint64_t back;
+    assert_int_equal(gw_hub_connect_web(h, GW_PROTO_V2, NULL, T0 + 1, &back), GW_OK);
+    const char *resume = "{\"type\":\"hello\",\"nick\":\"vera2\",\"epoch\":"
+                         "\"0000000000001111\",\"last\":{\"#lobby\":3}}";
+    assert_int_equal(gw_hub_web_input(h, back, T0 + 1, resume, strlen(resume)), GW_OK);
+    publish_all(h, &s);
+    char *b = ht_drain(h, back);
+    assert_non_null(strstr(b, "\"reset\":true"));
+    assert_non_null(strstr(b, "\"epoch\":\"0000000000002222\""));
+    free(b);
+    gw_hub_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +396,8 @@ int main(void)
         cmocka_unit_test(a_message_the_engine_does_not_take_gets_451),
         cmocka_unit_test(typing_goes_through_the_engine_to_everyone_but_the_typist),
         cmocka_unit_test(rooms_are_watched_when_opened_and_let_go_when_dropped),
+        cmocka_unit_test(ids_of_participants_start_after_the_gateways_base),
+        cmocka_unit_test(a_new_epoch_empties_the_rings_and_sends_browsers_back_to_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
