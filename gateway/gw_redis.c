@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -656,6 +655,103 @@ static const char *server_trouble(const redisReply *rep, const char *where, char
     return why;
 }
 
+/* ---------------------------------------------------- hiredis on libuv */
+
+/*
+ * hiredis' event hooks on a uv_poll_t: the adapter of hiredis'
+ * adapters/libuv.h, with one difference. libuv reports an error on the
+ * socket (POLLERR: a refused connect, a reset connection) as a negative
+ * status with no events, and stops watching it; Debian's hiredis 0.14
+ * adapter returns on that status, so hiredis never hears of the error and
+ * a refused connect would wait for our connect timeout (and a reset
+ * connection for a command's). Here the error is given to hiredis as what
+ * it was waiting for: it reads or writes, finds the socket's error, and
+ * fails the connection at once. (Later hiredis adapters do the same.)
+ */
+struct uvev {
+    redisAsyncContext *ac; /* NULL once hiredis let go (cleanup) */
+    uv_poll_t poll;
+    int events;
+};
+
+static void uvev_poll(uv_poll_t *h, int status, int events)
+{
+    struct uvev *e = h->data;
+    int ev = status < 0 ? e->events : events;
+    if (e->ac && (ev & UV_READABLE))
+        redisAsyncHandleRead(e->ac);
+    if (e->ac && (ev & UV_WRITABLE))
+        redisAsyncHandleWrite(e->ac);
+}
+
+static void uvev_set(struct uvev *e, int events)
+{
+    e->events = events;
+    if (events)
+        uv_poll_start(&e->poll, events, uvev_poll);
+    else
+        uv_poll_stop(&e->poll);
+}
+
+static void uvev_add_read(void *d)
+{
+    struct uvev *e = d;
+    uvev_set(e, e->events | UV_READABLE);
+}
+
+static void uvev_del_read(void *d)
+{
+    struct uvev *e = d;
+    uvev_set(e, e->events & ~UV_READABLE);
+}
+
+static void uvev_add_write(void *d)
+{
+    struct uvev *e = d;
+    uvev_set(e, e->events | UV_WRITABLE);
+}
+
+static void uvev_del_write(void *d)
+{
+    struct uvev *e = d;
+    uvev_set(e, e->events & ~UV_WRITABLE);
+}
+
+static void uvev_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void uvev_cleanup(void *d)
+{
+    struct uvev *e = d;
+    e->ac = NULL;
+    uv_close((uv_handle_t *)&e->poll, uvev_closed);
+}
+
+static int uvev_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    struct uvev *e;
+    if (ac->ev.data)
+        return REDIS_ERR;
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return REDIS_ERR;
+    if (uv_poll_init(loop, &e->poll, ac->c.fd) != 0) {
+        free(e);
+        return REDIS_ERR;
+    }
+    e->ac = ac;
+    e->poll.data = e;
+    ac->ev.data = e;
+    ac->ev.addRead = uvev_add_read;
+    ac->ev.delRead = uvev_del_read;
+    ac->ev.addWrite = uvev_add_write;
+    ac->ev.delWrite = uvev_del_write;
+    ac->ev.cleanup = uvev_cleanup;
+    return REDIS_OK;
+}
+
 /* ------------------------------------------------------------- connecting */
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -735,7 +831,7 @@ static void conn_connect(struct conn *c, const char *ip, int port)
     /* Keepalive: a peer gone without a word (a host down) is found by the
      * kernel too, not only by our timeouts. */
     redisEnableKeepAlive(&ac->c);
-    if (redisLibuvAttach(ac, r->loop) != REDIS_OK) {
+    if (uvev_attach(ac, r->loop) != REDIS_OK) {
         fmt(why, sizeof why, "redis: cannot watch the socket to %s", r->where);
         redisAsyncFree(ac);
         conn_down(c, why);

@@ -1,8 +1,8 @@
 /*
  * gw_redis.h - the gateway's connection to Redis: the layer under the
  * Redis store engine. It talks to one Redis server from a libuv loop and
- * never blocks that loop: two hiredis async connections (hiredis' libuv
- * adapter), one for commands and one for subscriptions (a subscribed RESP2
+ * never blocks that loop: two hiredis async connections (on uv_poll_t
+ * handles, like hiredis' libuv adapter), one for commands and one for subscriptions (a subscribed RESP2
  * connection takes no other command), with timeouts, reconnection with
  * backoff, Lua scripts that survive a Redis restart, subscriptions that are
  * restored after every reconnect, and a probe that finds a subscription
