@@ -1202,8 +1202,11 @@ static void schedule(struct gw_redis *r)
         uv_timer_stop(&r->timer);
         return;
     }
+    /* At least 1 ms: libuv runs a timer made due now from inside its own
+     * callback again in the same pass, with the same clock, and a deadline
+     * left in the past would spin there forever. */
     now = now_ms(r);
-    uv_timer_start(&r->timer, on_timer, d > now ? d - now : 0, 0);
+    uv_timer_start(&r->timer, on_timer, d > now ? d - now : 1, 0);
 }
 
 static void conn_check(struct gw_redis *r, struct conn *c, uint64_t now)
@@ -1252,10 +1255,12 @@ static void probe_check(struct gw_redis *r, uint64_t now)
     if (!r->probe_sent && now >= r->sub.last_rx + r->o.probe_idle_ms) {
         const char *argv[3] = {"PUBLISH", r->probe, "probe"};
         size_t lens[3] = {7, r->probe_len, 5};
-        if (internal_send(&r->cmd, K_PROBE, NULL, 3, argv, lens) == GW_REDIS_OK) {
-            r->probe_sent = now;
+        /* Sent or not (the command connection going away), the probe's
+         * wait starts: no answer, whatever the cause, drops the
+         * subscription connection. */
+        if (internal_send(&r->cmd, K_PROBE, NULL, 3, argv, lens) == GW_REDIS_OK)
             r->st.probes++;
-        }
+        r->probe_sent = now;
     }
 }
 
