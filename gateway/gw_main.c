@@ -223,6 +223,12 @@ static void gw_log(const char *fmt, ...)
     fflush(stderr);
 }
 
+/* A line from the store (gw_storage_attach). */
+static void log_line(const char *line)
+{
+    gw_log("%s", line);
+}
+
 /* Bound the kernel's share of a slow peer (GW_SOCKET_SNDBUF). */
 static void bound_socket(struct lws *wsi)
 {
@@ -1471,6 +1477,19 @@ int main(int argc, char **argv)
         return 1;
     }
     app.epoch = hc.epoch;
+    /* Rooms shared with other gateways: participant ids of a node of this
+     * gateway's own, at random (two gateways drawing the same node out of
+     * a million is the price of needing nobody to hand them out). */
+    if (gw_storage_shared()) {
+        uint32_t node = 0;
+        if (RAND_bytes((unsigned char *)&node, sizeof node) != 1) {
+            fprintf(stderr, "wintalk-gateway: no random source for the gateway's node\n");
+            gw_storage_close();
+            (void)loop_close();
+            return 1;
+        }
+        hc.pid_base = (uint64_t)(node % GW_NODE_MAX + 1) << GW_NODE_SHIFT;
+    }
     int rc = gw_hub_new(&app.hub, &hc);
     if (rc) {
         fprintf(stderr, "wintalk-gateway: %s\n", gw_strerror(rc));
@@ -1478,7 +1497,7 @@ int main(int argc, char **argv)
         (void)loop_close();
         return 1;
     }
-    gw_storage_attach(app.hub);
+    gw_storage_attach(app.hub, log_line, now_ms);
     app.metrics = gw_hub_metrics(app.hub);
     app.started_ms = now_ms();
     gw_hub_set_wall_clock(app.hub, wall_ms(), app.started_ms);
@@ -1576,6 +1595,9 @@ int main(int argc, char **argv)
     if (gw_storage_path())
         gw_log("history: sqlite %s epoch=%016llx", gw_storage_path(),
                (unsigned long long)app.epoch);
+    else if (gw_storage_shared())
+        gw_log("history: redis %s, rooms shared with every gateway on it; node %llu",
+               gw_storage_redis_where(), (unsigned long long)(hc.pid_base >> GW_NODE_SHIFT));
     else
         gw_log("history: memory only (the latest events of each room; lost on restart)");
     gw_log("browsers: %s://%s:%d/  WINTALK clients: %s port %d%s", app.vh_tls ? "https" : "http",
@@ -1596,11 +1618,17 @@ int main(int argc, char **argv)
     const char *smsg;
     (void)gw_storage_turn(&smsg);
     app.destroying = 1;
+    /* A store on the loop (redis) closes its connections before the loop
+     * closes; one on disk is closed after, keeping the leaves of those
+     * still connected too. */
+    int on_loop = gw_storage_shared();
+    if (on_loop)
+        gw_storage_close();
     urc = loop_close();
     if (urc)
         gw_log("event loop: cannot close: %s", uv_strerror(urc));
-    /* The leaves of those still connected are kept too. */
-    gw_storage_close();
+    if (!on_loop)
+        gw_storage_close();
     gw_hub_free(app.hub);
     gw_log("stopped");
     return exit_code;
