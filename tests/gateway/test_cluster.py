@@ -142,6 +142,61 @@ class TwoGateways(unittest.TestCase):
         self.assertFalse(any(t.startswith("line ") for t in texts), texts)
 
 
+    def test_who_nicks_and_private_messages_cross_gateways(self):
+        dora = self.tcp(self.a, "dora")
+        w, welcome = self.web(self.b, "alice")
+        # dora's join reached b: she is in the lobby's list there.
+        w.send_json({"type": "say", "room": "#lobby", "text": "/who"})
+        who = w.next_event(lambda e: e.get("code") == 211 or "here:" in e.get("text", ""), 5)
+        self.assertIn("dora (tcp)", who["text"])
+        self.assertIn("alice (web)", who["text"])
+        # /who on a: alice, from b, is listed too.
+        typed_line(dora, "/who")
+        dora.wait_text("alice (web)")
+        # A nick taken on a cannot be taken on b, whatever its case.
+        ed = self.tcp(self.b, "ed")
+        typed_line(ed, "/nick Dora")
+        ed.wait_text('nick "Dora" is taken')
+        w.send_json({"type": "say", "room": "#lobby", "text": "/nick DORA", "ref": 5})
+        err = w.next_event(lambda e: e.get("type") == "error" and e.get("ref") == 5, 5)
+        self.assertEqual(err["code"], 553)
+        # /msg from b to dora on a, and back from a to alice on b.
+        w.send_json({"type": "say", "room": "#lobby", "text": "/msg dora psst from b"})
+        dora.wait_text("* alice -> you: psst from b")
+        typed_line(dora, "/msg alice hi back")
+        pm = w.next_event(lambda e: e.get("private") and e.get("text") == "hi back", 5)
+        self.assertEqual(pm["nick"], "dora")
+        self.assertEqual(pm["with"], "dora")
+        dora.wait_text("* you -> alice: hi back")
+        # Nobody in the lobby saw them.
+        self.assertNotIn("psst", ed.view)
+
+    def test_a_killed_gateways_participants_leave_everyones_lists(self):
+        dora = self.tcp(self.a, "dora")
+        w, welcome = self.web(self.b, "alice")
+        w.send_json({"type": "say", "room": "#lobby", "text": "/who"})
+        who = w.next_event(lambda e: "here:" in e.get("text", ""), 5)
+        self.assertIn("dora (tcp)", who["text"])
+        # While her gateway lives, she stays.
+        early = collect(w, 2.0)
+        self.assertFalse([e for e in early if e.get("type") == "leave"], early)
+        t0 = time.monotonic()
+        self.a.proc.kill()
+        self.a.proc.wait()
+        # Within the bound (a beat and the time to live: 20 s; say 30),
+        # her leave comes, said by the gateway left.
+        leave = w.next_event(lambda e: e.get("type") == "leave" and e.get("nick") == "dora", 30)
+        took = time.monotonic() - t0
+        self.assertEqual(leave["reason"], "gone")
+        self.assertLess(took, 30)
+        w.send_json({"type": "say", "room": "#lobby", "text": "/who"})
+        who = w.next_event(lambda e: "here:" in e.get("text", ""), 5)
+        self.assertNotIn("dora", who["text"])
+        # Once: no second leave of hers follows.
+        later = collect(w, 1.0)
+        self.assertFalse([e for e in later if e.get("type") == "leave"], later)
+
+
 class RedisFaults(unittest.TestCase):
     def setUp(self):
         self.redis = Redis(appendonly=True)
