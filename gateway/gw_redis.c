@@ -633,7 +633,7 @@ static void conn_drop_later(struct conn *c, int status, const char *why)
     c->drop = 1;
     c->drop_status = status;
     fmt(c->why, sizeof c->why, "%s", why);
-    state_update(c->r);
+    schedule(c->r); /* the timer drops it, and tells the state */
 }
 
 /* Why an error reply means this server cannot serve us now (its reason),

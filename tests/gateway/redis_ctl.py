@@ -11,6 +11,8 @@ separated by tabs, and reads one answer a line: "ok<TAB>TEXT" or
     kill | stop | start | pause | resume | flushall
                     SIGKILL, SIGTERM, start again (same port and dir),
                     SIGSTOP, SIGCONT, FLUSHALL
+    auth PASSWORD   start a second redis-server that wants AUTH PASSWORD
+                    (stopped at the end); TEXT is its port
     cmd DB ARG...   one command on a new connection to database DB; TEXT is
                     the reply: a string or status as is, an integer in
                     decimal, nil as (nil), an array's items joined by ','
@@ -36,8 +38,11 @@ def flat(rep):
     return str(rep)
 
 
-def answer(rs, fields):
+def answer(rs, fields, others):
     op = fields[0]
+    if op == "auth":
+        others.append(wtlib.Redis(args=("--requirepass", fields[1])))
+        return str(others[-1].port)
     if op == "kill":
         rs.kill()
     elif op == "stop":
@@ -60,6 +65,7 @@ def answer(rs, fields):
 def main():
     if len(sys.argv) < 2:
         sys.exit("usage: redis_ctl.py PROGRAM [ARGS...]")
+    others = []
     with wtlib.Redis() as rs:
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
@@ -71,12 +77,14 @@ def main():
             for line in requests:
                 fields = line.rstrip("\n").split("\t")
                 try:
-                    text = "ok\t" + answer(rs, fields)
+                    text = "ok\t" + answer(rs, fields, others)
                 except (wtlib.RedisError, OSError, RuntimeError, ValueError) as e:
                     text = "err\t%s" % e
                 replies.write(text.replace("\n", " ") + "\n")
                 replies.flush()
         code = child.wait()
+    for o in others:
+        o.close()
     sys.exit(code)
 
 

@@ -454,6 +454,38 @@ static void test_commands(void **state)
     assert_int_equal(uv_loop_close(&f.loop), 0);
 }
 
+/* AUTH on both connections before they count as up; a wrong password
+ * keeps the layer down, saying so. */
+static void test_auth(void **state)
+{
+    struct fix f;
+    struct gw_redis_opts o = {0};
+    struct got g;
+    char port[16], want[256];
+    (void)state;
+
+    snprintf(port, sizeof port, "%s", ctl("auth\ts3cr@t"));
+    fix_init(&f);
+    snprintf(f.url, sizeof f.url, "redis://:s3cr%%40t@127.0.0.1:%s/1", port);
+    fix_start(&f, &o);
+    assert_int_equal(gw_redis_subscribe(f.r, "room:auth", 9), 0);
+    assert_true(run_until(&f, is_up, NULL, 5000));
+    cmd_wait(&f, &g, 3, "SET", "who", "authed");
+    assert_int_equal(g.status, GW_REDIS_OK);
+    fix_done(&f);
+
+    fix_init(&f);
+    snprintf(f.url, sizeof f.url, "redis://:wrong@127.0.0.1:%s/1", port);
+    fix_start(&f, &o);
+    snprintf(want, sizeof want, "redis: authentication failed at 127.0.0.1:%s", port);
+    run_for(&f, 1000);
+    assert_false(gw_redis_state(f.r, NULL));
+    if (strncmp(f.seen.why, want, strlen(want)) != 0)
+        fail_msg("down with '%s', not '%s...'", f.seen.why, want);
+    assert_int_equal(count_log(&f.seen, "authentication failed"), 1);
+    fix_done(&f);
+}
+
 /* ------------------------------------------------------------ scripts */
 
 static const char script_src[] = "return ARGV[1] .. ':' .. (redis.call('GET', KEYS[1]) or 'none')";
@@ -953,6 +985,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url),
         cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_auth),
         cmocka_unit_test(test_script_noscript),
         cmocka_unit_test(test_subscribe),
         cmocka_unit_test(test_kill_restart),
