@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "gw_json.h"
+#include "gw_limits.h"
 #include "gw_redis.h"
 
 /* The append script. KEYS: the epoch, the room's hash, its stream.
@@ -39,6 +40,8 @@ static const char append_lua[] =
 #define NAME_MAX_BYTES (sizeof GW_RSTORE_PREFIX + 5 + GW_ROOM_NAME_MAX_BYTES + 8)
 #define ROOM_BUCKETS 1024u
 #define PRESENCE_CHANNEL GW_RSTORE_PREFIX "presence"
+#define NODES_KEY GW_RSTORE_PREFIX "nodes"
+#define LIST_KEY GW_RSTORE_PREFIX "presence:"
 
 /* A live event that waits while its room is read back. */
 struct held {
@@ -71,6 +74,7 @@ struct gw_rstore {
     uint64_t epoch;           /* 0: not known yet */
     char epoch_hex[GW_EPOCH_HEX_LEN + 1];
     int asking_epoch;
+    int read_lists;           /* read the gateways' lists kept in Redis, once up */
     int redis_up;
     char why[GW_RSTORE_WHY_MAX_BYTES];
     struct room *buckets[ROOM_BUCKETS];
@@ -396,6 +400,7 @@ static void recover_all(struct gw_rstore *rs)
 }
 
 static void on_epoch(void *arg, int status, const redisReply *reply);
+static void read_lists(struct gw_rstore *rs);
 
 /* Learn the epoch, making one when Redis has none. */
 static void ask_epoch(struct gw_rstore *rs)
@@ -428,6 +433,10 @@ static void on_epoch(void *arg, int status, const redisReply *reply)
         reply->len != GW_EPOCH_HEX_LEN)
         return; /* asked again at the next connect or tick */
     uint64_t e = strtoull(reply->str, NULL, 16);
+    if (rs->read_lists) {
+        rs->read_lists = 0;
+        read_lists(rs);
+    }
     if (e == rs->epoch)
         return;
     int changed = rs->epoch != 0;
@@ -463,8 +472,10 @@ static void on_state(void *arg, int up, const char *why)
     struct gw_rstore *rs = arg;
     rs->redis_up = up;
     snprintf(rs->why, sizeof rs->why, "%s", up ? "" : why);
-    if (up)
+    if (up) {
+        rs->read_lists = 1; /* with the epoch's answer */
         ask_epoch(rs);
+    }
 }
 
 static void on_resubscribed(void *arg)
@@ -629,10 +640,53 @@ static int rs_publish(void *ctx, const char *room_key, uint64_t from, const char
     return rc == 0 ? 0 : GW_STORE_EIO;
 }
 
+/* The lists kept in Redis: those of the gateways still there, to a gateway
+ * that has just come (it need not wait for their next beat). */
+static const char lists_lua[] =
+    "local out = {}\n"
+    "for _, n in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  local l = redis.call('GET', ARGV[1] .. n)\n"
+    "  if l then out[#out + 1] = n; out[#out + 1] = l\n"
+    "  else redis.call('SREM', KEYS[1], n) end\n"
+    "end\n"
+    "return out\n";
+
+static void on_lists(void *arg, int status, const redisReply *reply)
+{
+    struct gw_rstore *rs = arg;
+    if (rs->closing || status != GW_REDIS_OK || reply->type != REDIS_REPLY_ARRAY ||
+        !rs->sink.presence)
+        return;
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const redisReply *n = reply->element[i], *l = reply->element[i + 1];
+        if (n->type == REDIS_REPLY_STRING && l->type == REDIS_REPLY_STRING)
+            rs->sink.presence(rs->sink.ctx, strtoull(n->str, NULL, 10), l->str, l->len);
+    }
+}
+
+static void read_lists(struct gw_rstore *rs)
+{
+    const char *argv[] = {"EVAL", lists_lua, "1", NODES_KEY, LIST_KEY};
+    size_t len[] = {4, sizeof lists_lua - 1, 1, strlen(NODES_KEY), strlen(LIST_KEY)};
+    (void)gw_redis_command(rs->redis, on_lists, rs, 5, argv, len);
+}
+
 static int rs_presence(void *ctx, uint64_t node, const char *json, size_t len)
 {
     struct gw_rstore *rs = ctx;
     if (!rs->redis_up)
+        return GW_STORE_EIO;
+    /* Kept too, for a time to live, for gateways that come later. */
+    char key[NAME_MAX_BYTES], num[24], ttl[16];
+    snprintf(key, sizeof key, LIST_KEY "%" PRIu64, node);
+    snprintf(num, sizeof num, "%" PRIu64, node);
+    snprintf(ttl, sizeof ttl, "%d", GW_PRESENCE_TTL_MS);
+    const char *set[] = {"SET", key, json, "PX", ttl};
+    size_t set_len[] = {3, strlen(key), len, 2, strlen(ttl)};
+    const char *add[] = {"SADD", NODES_KEY, num};
+    size_t add_len[] = {4, strlen(NODES_KEY), strlen(num)};
+    if (gw_redis_command(rs->redis, on_published, NULL, 5, set, set_len) != 0 ||
+        gw_redis_command(rs->redis, on_published, NULL, 3, add, add_len) != 0)
         return GW_STORE_EIO;
     size_t n = len + 32;
     char *msg = malloc(n);

@@ -17,6 +17,10 @@
  *                       (a Redis that lost its data gets a new one)
  *   room:KEY            hash: top (the room's last id), name (as first
  *                       spelled)
+ *   nodes               set: the gateways (nodes) that sent a list
+ *   presence:NODE       that gateway's last list of participants, for
+ *                       GW_PRESENCE_TTL_MS: read by a gateway that comes,
+ *                       which then need not wait for the next beats
  *   room:KEY:log        stream: the room's events, entry id "ID-0", fields
  *                       j (JSON), l (transcript line), y (type), t (time),
  *                       x (a message's words), trimmed to max_events

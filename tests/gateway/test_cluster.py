@@ -5,6 +5,8 @@ gateway killed with SIGKILL and its browser resuming on the other with
 nothing lost and nothing twice; Redis stopped during a chat (refused sends
 get 451, /readyz says why) and started again (nothing accepted is lost);
 Redis restarted empty (a new epoch: resuming browsers are told reset)."""
+import os
+import signal
 import subprocess
 import time
 import unittest
@@ -172,6 +174,40 @@ class TwoGateways(unittest.TestCase):
         dora.wait_text("* you -> alice: hi back")
         # Nobody in the lobby saw them.
         self.assertNotIn("psst", ed.view)
+
+    def test_a_gateway_that_comes_later_knows_who_is_there_at_once(self):
+        dora = self.tcp(self.a, "dora")
+        # a's list with dora is kept in Redis (its next beat)...
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            keys = self.redis.command("KEYS", "wintalk:presence:*")
+            lists = [self.redis.command("GET", k) for k in keys]
+            if any(l and b"dora" in l for l in lists):
+                break
+            time.sleep(0.2)
+        else:
+            self.fail("no list with dora kept in Redis: %r" % lists)
+        # ...and it is all a newcomer can learn her from: a is frozen (no
+        # beat), the lobby's stream emptied (no join event to read back).
+        os.kill(self.a.pid, signal.SIGSTOP)
+        try:
+            self.redis.command("XTRIM", "wintalk:room:#lobby:log", "MAXLEN", "0")
+            c = on_redis(self.redis)
+            try:
+                w = WsClient(c.http_port, subprotocol=V2)
+                self.clients.append(w)
+                welcome = hello2(w, nick="newcomer")
+                lobby = [r for r in welcome["rooms"] if r["room"] == "#lobby"][0]
+                self.assertIn("dora", [p["nick"] for p in lobby["participants"]])
+                # And her nick is taken there.
+                w.send_json({"type": "say", "room": "#lobby", "text": "/nick dora", "ref": 3})
+                err = w.next_event(lambda e: e.get("type") == "error" and e.get("ref") == 3, 5)
+                self.assertEqual(err["code"], 553)
+            finally:
+                c.stop()
+        finally:
+            os.kill(self.a.pid, signal.SIGCONT)
+        del dora
 
     def test_a_killed_gateways_participants_leave_everyones_lists(self):
         dora = self.tcp(self.a, "dora")
