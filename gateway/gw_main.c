@@ -28,6 +28,7 @@
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1266,6 +1267,17 @@ uv_loop_t *gw_main_loop(void)
     return app.loop_open ? &app.loop : NULL;
 }
 
+/* Block (how: SIG_BLOCK) or unblock (SIG_UNBLOCK) SIGTERM and SIGINT in
+ * the calling thread; a thread made meanwhile inherits the block. */
+static void stop_signals_mask(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    (void)pthread_sigmask(how, &set, NULL);
+}
+
 /* The program's own handles on the loop, in the order they are made. */
 static uv_handle_t *const own_handles[] = {
     (uv_handle_t *)&app.turn_check, (uv_handle_t *)&app.turn_prepare,
@@ -1334,9 +1346,17 @@ static int loop_close(void)
         lws_context_destroy(app.ctx);
     if (!app.loop_open)
         return 0;
+    /* Closing a uv_signal_t gives its signal back to the default action,
+     * which would let a second SIGTERM kill the gateway while it stops.
+     * Blocked meanwhile (only this thread takes them: the store's thread
+     * was made with them blocked), then ignored: a pending one is dropped. */
+    stop_signals_mask(SIG_BLOCK);
     for (size_t i = 0; i < own_handles_made; i++)
         uv_close(own_handles[i], NULL);
     own_handles_made = 0;
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    stop_signals_mask(SIG_UNBLOCK);
     (void)uv_run(&app.loop, UV_RUN_DEFAULT);
     if (app.ctx) {
         lws_context_destroy(app.ctx);
@@ -1457,9 +1477,13 @@ int main(int argc, char **argv)
         .wake = on_wake,
         .ctx = &app,
     };
-    /* History first: its epoch is the ids' epoch. */
+    /* History first: its epoch is the ids' epoch. The store may start a
+     * thread: made with SIGTERM and SIGINT blocked, it never takes them,
+     * so they always reach the loop's thread (loop_close relies on it). */
     char serr[GW_STORAGE_ERR_MAX];
+    stop_signals_mask(SIG_BLOCK);
     int src = gw_storage_open(&app.cfg, serr, sizeof serr);
+    stop_signals_mask(SIG_UNBLOCK);
     if (src) {
         fprintf(stderr, "wintalk-gateway: %s\n", serr);
         (void)loop_close();
