@@ -64,6 +64,21 @@ class TwoGateways(unittest.TestCase):
                 gw.stop()
         self.redis.close()
 
+    def kill_subscription_of(self, gw):
+        """CLIENT KILL the Redis connection of gw that is subscribed: found
+        by gw's local ports (ss) among Redis' pub/sub clients."""
+        out = subprocess.run(["ss", "-Htnp", "state", "established",
+                              "( dport = :%d )" % self.redis.port],
+                             capture_output=True, text=True, check=True).stdout
+        ports = {line.split()[2].rsplit(":", 1)[1] for line in out.splitlines()
+                 if "pid=%d," % gw.pid in line}
+        killed = 0
+        for c in self.redis.command("CLIENT", "LIST").decode().splitlines():
+            f = dict(kv.split("=", 1) for kv in c.split() if "=" in kv)
+            if "P" in f.get("flags", "") and f["addr"].rsplit(":", 1)[1] in ports:
+                killed += self.redis.command("CLIENT", "KILL", "ID", f["id"])
+        return killed
+
     def tcp(self, gw, nick):
         t = TcpClient(gw.tcp_port)
         t.read_greeting()
@@ -174,6 +189,26 @@ class TwoGateways(unittest.TestCase):
         dora.wait_text("* you -> alice: hi back")
         # Nobody in the lobby saw them.
         self.assertNotIn("psst", ed.view)
+
+    def test_what_was_published_while_a_subscription_was_lost_is_read_back(self):
+        dora = self.tcp(self.a, "dora")
+        w, _ = self.web(self.b, "alice")
+        typed_line(dora, "first")
+        w.next_event(lambda e: e.get("text") == "first", 5)
+        # Redis drops b's subscribed connection (not a's: a goes on taking
+        # lines); dora goes on talking while b makes it again.
+        self.assertEqual(self.kill_subscription_of(self.b), 1)
+        for i in range(20):
+            typed_line(dora, "meanwhile %d" % i)
+        got = []
+        # Back with its subscription, b reads what it missed at once: well
+        # before its periodic check of the rooms (every 5 s) would.
+        deadline = time.monotonic() + 3.5
+        while len(got) < 20 and time.monotonic() < deadline:
+            got += [e["text"] for e in messages(collect(w, 0.3))
+                    if e.get("text", "").startswith("meanwhile")]
+        self.assertEqual(got, ["meanwhile %d" % i for i in range(20)])
+        self.assertFalse([e for e in collect(w, 0.5) if e.get("type") == "message"])
 
     def test_a_gateway_that_comes_later_knows_who_is_there_at_once(self):
         dora = self.tcp(self.a, "dora")
