@@ -79,14 +79,20 @@ static void cmd_who(struct cmd_ctx *c)
             list[n++] = q;
     }
     qsort(list, n, sizeof(*list), nick_cmp);
-    size_t o = (size_t)snprintf(text, sizeof text, "%u here:", n);
-    for (unsigned i = 0; i < n; i++) {
+    /* Those of other gateways sharing the room come after, as they are. */
+    size_t nremote = gw_presence_count(c->h, r), ri = 0;
+    size_t o = (size_t)snprintf(text, sizeof text, "%zu here:", n + nremote);
+    const struct gw_remote *q = NULL;
+    for (size_t i = 0; i < n + nremote; i++) {
         if (i == GW_WHO_MAX_NAMES) {
-            o += (size_t)snprintf(text + o, sizeof text - o, " and %u more", n - i);
+            o += (size_t)snprintf(text + o, sizeof text - o, " and %zu more", n + nremote - i);
             break;
         }
-        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s (%s)", i ? "," : "", list[i]->nick,
-                              gw_via_name(list[i]->via));
+        if (i >= n && !(q = gw_presence_next(c->h, r, &ri)))
+            break;
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s (%s)", i ? "," : "",
+                              i < n ? list[i]->nick : q->nick,
+                              i < n ? gw_via_name(list[i]->via) : q->web ? "web" : "tcp");
     }
     free(list);
     gw_out_info(c->h, c->p, GW_R_WHO, text);

@@ -64,8 +64,12 @@ const char *gw_config_usage(void)
            "                                                        WINTALK_HTTP_TIMEOUT (%u)\n"
            "History:\n"
            "  --store KIND            sqlite: history on disk in the data directory; memory:\n"
-           "                          the latest events of each room, lost on restart\n"
+           "                          the latest events of each room, lost on restart; redis:\n"
+           "                          rooms shared by every gateway on the same Redis\n"
            "                                                        WINTALK_STORE (sqlite)\n"
+           "  --redis URL             the redis store's server: redis://host[:port][/db]\n"
+           "                                                        WINTALK_REDIS\n"
+           "                                                        (redis://127.0.0.1:6379/0)\n"
            "  --data-dir DIR          where the sqlite store keeps wintalk.db (made if missing)\n"
            "                                                        WINTALK_DATA_DIR (./data)\n"
            "  --history-days N        delete events older than N days, 0 = keep all\n"
@@ -157,6 +161,7 @@ static const struct opt opts[] = {
     {"--any-origin", "WINTALK_ANY_ORIGIN", K_BOOL, OFF(any_origin), 0, 0},
     {"--store", "WINTALK_STORE", K_STR, OFF(store), 0, 0},
     {"--data-dir", "WINTALK_DATA_DIR", K_STR, OFF(data_dir), 0, 0},
+    {"--redis", "WINTALK_REDIS", K_STR, OFF(redis_url), 0, 0},
     {"--history-days", "WINTALK_HISTORY_DAYS", K_UINT, OFF(history_days), 0, 36500},
     {"--history-max", "WINTALK_HISTORY_MAX", K_UINT, OFF(history_max), 0, 1000000000},
     {"--verbose", "WINTALK_VERBOSE", K_BOOL, OFF(verbose), 0, 0},
@@ -255,6 +260,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->http_timeout = GW_HTTP_TIMEOUT_DEFAULT_S;
     cfg->store = "sqlite";
     cfg->data_dir = "data";
+    cfg->redis_url = "redis://127.0.0.1:6379/0";
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         const char *v = env ? env(opts[i].var) : NULL;
         if (v && set(cfg, &opts[i], v, opts[i].var, err, err_len))
@@ -316,8 +322,10 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
         snprintf(err, err_len, "--tls-cert and --tls-key go together");
         return -1;
     }
-    if (strcmp(cfg->store, "sqlite") != 0 && strcmp(cfg->store, "memory") != 0) {
-        snprintf(err, err_len, "--store: '%.64s' is not a store (sqlite or memory)", cfg->store);
+    if (strcmp(cfg->store, "sqlite") != 0 && strcmp(cfg->store, "memory") != 0 &&
+        strcmp(cfg->store, "redis") != 0) {
+        snprintf(err, err_len, "--store: '%.64s' is not a store (sqlite, memory or redis)",
+                 cfg->store);
         return -1;
     }
     if (!*cfg->data_dir) {

@@ -38,8 +38,9 @@ struct gw_config {
     const char *allow_origin[GW_ALLOW_ORIGINS_MAX]; /* extra allowed Origins */
     unsigned n_allow_origin;
     int any_origin;          /* accept WebSockets from any Origin */
-    const char *store;       /* "sqlite" (history on disk) or "memory" */
+    const char *store;       /* "sqlite" (history on disk), "memory" or "redis" */
     const char *data_dir;    /* the store's directory (sqlite) */
+    const char *redis_url;   /* the redis store's server (gw_redis.h's URL) */
     unsigned history_days;   /* retention: events older than this go; 0: keep all */
     unsigned history_max;    /* retention: events per room kept; 0: keep all */
     int verbose;             /* libwebsockets' own notices too */

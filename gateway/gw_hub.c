@@ -333,6 +333,7 @@ int gw_hub_store_event(struct gw_hub *h, const char *room_key, const struct gw_s
     gw_history_skip(&r->history, ev->id);
     gw_room_touch(&h->rooms, r);
     h->metrics.events++;
+    gw_presence_event(h, r, ev->json, ev->json_len);
     room_deliver(h, r, ev->id, json, ev->line, ev->line_len);
     gw_buf_unref(json);
     return GW_OK;
@@ -452,14 +453,14 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
     ev->via = gw_via_name(p->via);
 }
 
-size_t gw_hub_room_count(const struct gw_room *r)
+size_t gw_hub_room_count(const struct gw_hub *h, const struct gw_room *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->nweb; i++)
         n += !r->web[i]->closing;
     for (size_t i = 0; i < r->ntcp; i++)
         n += !r->tcp[i]->closing;
-    return n;
+    return n + gw_presence_count(h, r);
 }
 
 void gw_hub_post_message(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
@@ -572,8 +573,7 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
         gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
-    struct gw_part *owner = nick_owner(h, p, key);
-    if (owner) {
+    if (nick_owner(h, p, key) || gw_presence_nick(h, key)) {
         snprintf(msg, sizeof msg, "nick \"%s\" is taken", nick);
         gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
@@ -606,7 +606,7 @@ void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p)
     /* ASCII letters, digits and '-': the key is the nick itself. */
     do
         snprintf(nick, sizeof nick, "guest-%u", ++h->guest_seq);
-    while (nick_owner(h, p, nick));
+    while (nick_owner(h, p, nick) || gw_presence_nick(h, nick));
     nick_set(h, p, nick, nick);
 }
 
@@ -691,6 +691,7 @@ int gw_hub_new(struct gw_hub **out, const struct gw_hub_config *cfg)
     }
     h->cfg.key = NULL;
     h->next_pid = cfg->pid_base + 1;
+    h->node = cfg->pid_base >> GW_NODE_SHIFT;
     snprintf(h->epoch, sizeof h->epoch, "%016llx", (unsigned long long)cfg->epoch);
     h->rooms.on_drop = room_dropped;
     h->rooms.drop_arg = h;
@@ -719,6 +720,7 @@ void gw_hub_free(struct gw_hub *h)
     gw_rooms_free(&h->rooms);
     gw_idents_free(&h->idents);
     gw_read_free(h);
+    gw_presence_free(h);
     free(h->parts);
     free(h->index);
     free(h->nicks);
@@ -857,6 +859,7 @@ void gw_hub_set_wall_clock(struct gw_hub *h, int64_t wall_ms, int64_t now)
 void gw_hub_tick(struct gw_hub *h, int64_t now)
 {
     gw_idents_expire(&h->idents, now);
+    gw_presence_tick(h, now);
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (now - p->typing_at >= GW_TYPING_INTERVAL_MS)

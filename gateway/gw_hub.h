@@ -302,6 +302,15 @@ int gw_hub_store_done(struct gw_hub *h, const char *room_key, uint64_t id, int s
  */
 int gw_hub_store_event(struct gw_hub *h, const char *room_key, const struct gw_store_event *ev);
 
+/*
+ * An engine that orders reports the list of participants of the gateway
+ * node (gw_presence.c; now the hub's clock): who is where there, replacing
+ * what came before. Returns GW_OK or GW_EINVAL (not a list, or this
+ * gateway's own) or GW_ENOMEM.
+ */
+int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, size_t len,
+                          int64_t now);
+
 /* An engine that orders reports a typing update (JSON, len bytes) of the
  * participant from in room room_key: to the room's browsers but from.
  * Returns GW_OK, GW_ENOENT or GW_ENOMEM. */

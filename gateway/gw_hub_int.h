@@ -96,6 +96,21 @@ struct gw_part {
     unsigned nreads;        /* its history and search reads the store has not answered */
 };
 
+/* A participant of another gateway sharing the rooms (gw_presence.c). */
+struct gw_remote {
+    uint64_t pid, node;
+    int web;                /* a browser, else TCP */
+    char nick[GW_NICK_MAX_BYTES + 1];
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    char *rooms;            /* its rooms' keys: " #a #b " */
+};
+
+/* Another gateway, as last heard of. */
+struct gw_node {
+    uint64_t node;
+    int64_t seen;
+};
+
 /* The hub: its participants, its rooms and the identities of browsers. */
 struct gw_hub {
     struct gw_hub_config cfg;
@@ -129,6 +144,14 @@ struct gw_hub {
     uint64_t next_tag;
     /* Wall time minus the hub's clock, in ms (gw_hub_set_wall_clock). */
     int64_t wall_offset;
+    /* Shared rooms: this gateway's node, the others' and their
+     * participants (gw_presence.c). */
+    uint64_t node;
+    struct gw_node nodes[GW_NODES_MAX];
+    size_t nnodes;
+    struct gw_remote **remotes;
+    size_t nremotes, remotes_cap;
+    int64_t beat_at;
 };
 
 /* A space or a tab: what separates a command from its argument. */
@@ -209,7 +232,7 @@ void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p);
 struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key);
 
 /* Members of r that are not closing. */
-size_t gw_hub_room_count(const struct gw_room *r);
+size_t gw_hub_room_count(const struct gw_hub *h, const struct gw_room *r);
 
 /* 1 when key (len bytes) is the hub's access key or the hub needs none,
  * else 0; in constant time. */
@@ -419,5 +442,29 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
 
 /* A browser's message refused by the adapter (gw_hub_web_reject). */
 void gw_web_reject(struct gw_hub *h, struct gw_part *p, int code, const char *why);
+
+/* ---- gw_presence.c: who is where on the other gateways ---- */
+
+/* Participants of other gateways in r, and the next of them from *i (0 to
+ * start; NULL after the last). */
+size_t gw_presence_count(const struct gw_hub *h, const struct gw_room *r);
+const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw_room *r,
+                                         size_t *i);
+
+/* The participant of another gateway whose nick's key is key, or NULL. */
+const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key);
+
+/* This gateway's list for the others: {"parts":[{pid,nick,via,rooms}]}. */
+struct gw_buf *gw_presence_list(struct gw_hub *h);
+
+/* An event of r that came back from the engine: a join, leave or nick of
+ * another gateway's participant changes who is where. */
+void gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json, size_t len);
+
+/* From gw_hub_tick: send the list when due; forget gone gateways (and post
+ * their participants' leaves when it falls to this one). */
+void gw_presence_tick(struct gw_hub *h, int64_t now);
+
+void gw_presence_free(struct gw_hub *h);
 
 #endif /* GW_HUB_INT_H */

@@ -167,6 +167,7 @@ static const char *leave_word(enum gw_leave_reason r)
     case GW_LEAVE_BEHIND: return "behind";
     case GW_LEAVE_SHUTDOWN: return "shutdown";
     case GW_LEAVE_PART: return "part";
+    case GW_LEAVE_GONE: return "gone";
     case GW_LEAVE_CLOSED: break;
     }
     return "closed";

@@ -73,6 +73,7 @@ enum gw_leave_reason {
     GW_LEAVE_BEHIND,   /* "behind": a browser too far behind; it may resume */
     GW_LEAVE_SHUTDOWN, /* "shutdown": the gateway is stopping */
     GW_LEAVE_PART,     /* "part": it went to another room, or left this one */
+    GW_LEAVE_GONE,     /* "gone": its gateway (sharing the rooms) stopped answering */
 };
 
 /* One room event as the JSON layer sees it. Strings are borrowed for the

@@ -188,6 +188,21 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * so a default gateway never reaches it. */
 #define GW_PRESENCE_MAX 500u
 
+/* Shared rooms (an engine that orders, gw_store.h): each gateway is a node,
+ * the high bits of its participants' ids (gw_hub_config.pid_base), and
+ * sends the list of its participants every GW_PRESENCE_BEAT_MS; a node
+ * not heard of for GW_PRESENCE_TTL_MS is gone (its participants leave
+ * every list). At most GW_NODES_MAX other nodes and GW_REMOTES_MAX of
+ * their participants are known at once; a list of over
+ * GW_PRESENCE_LIST_MAX_BYTES is not taken. */
+#define GW_NODE_SHIFT 32
+#define GW_NODE_MAX ((UINT64_C(1) << 20) - 1u) /* ids stay below 2^53 */
+#define GW_PRESENCE_BEAT_MS 5000
+#define GW_PRESENCE_TTL_MS 15000
+#define GW_NODES_MAX 64u
+#define GW_REMOTES_MAX 262144u
+#define GW_PRESENCE_LIST_MAX_BYTES (16u * 1024u * 1024u)
+
 /* The epoch of the event ids (a 64-bit random number the adapter makes
  * when the history starts), as a welcome shows it: this many lowercase hex
  * digits. A hello may give one of at most GW_EPOCH_MAX_BYTES (more: 552);

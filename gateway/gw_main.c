@@ -1,7 +1,8 @@
 /*
  * gw_main.c - wintalk-gateway: the libwebsockets adapter around the hub.
  *
- * One thread, one libwebsockets event loop, two or three vhosts:
+ * One thread, one event loop (libuv's, which the program owns and
+ * libwebsockets runs on: gw_loop.h), two or three vhosts:
  *   - "wintalk-tcp": a raw-socket listener for WINTALK programs;
  *   - "wintalk-tls": the same over TLS, when given a certificate;
  *   - "http": static files of the web root, /livez, /readyz, /healthz,
@@ -18,7 +19,9 @@
 #include <libwebsockets.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <uv.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <strings.h>
 #include <limits.h>
@@ -32,6 +35,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -40,6 +44,7 @@
 #include "gw_hub.h"
 #include "gw_json.h"
 #include "gw_limits.h"
+#include "gw_loop.h"
 #include "gw_metrics.h"
 #include "gw_storage.h"
 
@@ -88,13 +93,19 @@ struct app {
     int64_t started_ms;
     uint64_t epoch;          /* of the event ids: kept with the history, or this run's */
     lws_sorted_usec_list_t tick;
+    int stop_requested;      /* SIGTERM or SIGINT came; the next turn's end stops */
     int stopping;
-    int64_t stop_deadline;
     int destroying;
+    /* The event loop (gw_loop.h) and the program's own handles on it. */
+    uv_loop_t loop;
+    int loop_open;           /* uv_loop_init done, uv_loop_close not yet */
+    uv_check_t turn_check;   /* the end of a turn, after the I/O phase */
+    uv_prepare_t turn_prepare; /* the same, before the loop may wait */
+    uv_signal_t sigterm, sigint;
+    uv_timer_t stop_timer;   /* GW_STOP_GRACE_MS after the signal */
 };
 
 static struct app app;
-static volatile sig_atomic_t stop_signal;
 
 /* The subprotocols, newest first. */
 #define GW_SUBPROTOCOL_V2 "wintalk.v2"
@@ -156,6 +167,7 @@ struct conn {
     size_t rx_len;
     int rx_rejected;
     int peer_close;
+    int close_asked;        /* WebSocket: its timer closes it (ws_close_after_write) */
 };
 
 /* Per HTTP connection: its address slot, and a body of our own
@@ -209,6 +221,12 @@ static void gw_log(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     fflush(stderr);
+}
+
+/* A line from the store (gw_storage_attach). */
+static void log_line(const char *line)
+{
+    gw_log("%s", line);
 }
 
 /* Bound the kernel's share of a slow peer (GW_SOCKET_SNDBUF). */
@@ -635,6 +653,24 @@ static void origin_for_log(struct lws *wsi, char *out, size_t len)
     out[n] = '\0';
 }
 
+/*
+ * Close a WebSocket whose WRITEABLE asked for it (write_out: -1, after
+ * giving lws_close_reason the close frame's code and reason when the hub
+ * closes it). Not by returning -1 from WRITEABLE: Debian's libwebsockets
+ * 4.1.6 is built with _DEBUG, and then, on the libuv event library, it
+ * closes a connection that a service callback returned -1 for a second
+ * time at once ("uv repeat test"), which cuts it before its close frame
+ * is written. From the connection's timer (LWS_CALLBACK_TIMER, at once)
+ * the close takes lws's own way: the close frame at the next WRITEABLE,
+ * then the close.
+ */
+static int ws_close_after_write(struct lws *wsi, struct conn *c)
+{
+    c->close_asked = 1;
+    lws_set_timer_usecs(wsi, 0);
+    return 0;
+}
+
 static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                  size_t len)
 {
@@ -665,6 +701,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         return admit(wsi, c, GW_VIA_WEB);
     }
     case LWS_CALLBACK_TIMER:
+        if (c->close_asked)
+            return -1;
         return login_timer(wsi, c, "web");
     case LWS_CALLBACK_RECEIVE: {
         /*
@@ -714,8 +752,10 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         }
         return 0;
     }
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return write_out(wsi, c, LWS_WRITE_TEXT);
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+        int rc = write_out(wsi, c, LWS_WRITE_TEXT);
+        return rc < 0 ? ws_close_after_write(wsi, c) : rc;
+    }
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         if (len >= 2)
             c->peer_close = ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1];
@@ -937,7 +977,8 @@ static int serve_health(struct lws *wsi, struct http_req *r)
     int64_t up = (now_ms() - app.started_ms) / 1000;
     snprintf(head, sizeof head,
              "{\"status\":\"%s\",\"version\":\"" GW_VERSION "\",\"uptime_s\":%lld,"
-             "\"participants\":{\"tcp\":%u,\"web\":%u},\"last_id\":%llu,",
+             "\"participants\":{\"tcp\":%u,\"web\":%u},\"last_id\":%llu,"
+             "\"loop\":\"" GW_LOOP_NAME "\",",
              app.stopping ? "stopping" : gw_storage_healthy(NULL) ? "ok" : "store failing",
              (long long)up, tcp, web, (unsigned long long)gw_hub_last_id(app.hub));
     struct gw_jw w;
@@ -1162,12 +1203,181 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(app.ctx, 0, sul, on_tick, GW_TICK_US);
 }
 
-static void on_signal(int sig)
+/* The grace after the signal is over: stop, whoever is still connected
+ * (their output could not be flushed in time). */
+static void on_stop_deadline(uv_timer_t *h)
 {
+    uv_stop(h->loop);
+}
+
+/*
+ * The end of a turn of the loop. What the turn's callbacks handed to the
+ * store is committed, and only then sent (gw_store.h); then a stop that
+ * was asked for begins, and a stop under way ends once nobody is left.
+ *
+ * Runs from two handles, both outside every callback the hub is in. The
+ * check handle runs it right after the I/O phase, where nearly all of the
+ * work is done. The prepare handle runs it again right before the loop
+ * may wait in epoll: the tick, libwebsockets' timeouts and its service of
+ * input it already holds (TLS records) run in the timer and idle phases,
+ * before the wait, and closes finish after the check; without this, what
+ * they handed over would wait for the next I/O or tick to be sent.
+ */
+static void end_turn(void)
+{
+    const char *smsg;
+    if (gw_storage_turn(&smsg))
+        gw_log("%s", smsg);
+    if (app.stop_requested && !app.stopping) {
+        app.stopping = 1;
+        gw_log("stopping: signal received, %u connections", gw_hub_connections(app.hub));
+        gw_hub_shutdown(app.hub, now_ms());
+        /* The grace ends even if nothing else wakes the loop. */
+        uv_timer_start(&app.stop_timer, on_stop_deadline, GW_STOP_GRACE_MS, 0);
+    }
+    if (app.stopping && gw_hub_connections(app.hub) == 0)
+        uv_stop(&app.loop);
+}
+
+static void on_turn_check(uv_check_t *h)
+{
+    (void)h;
+    end_turn();
+}
+
+static void on_turn_prepare(uv_prepare_t *h)
+{
+    (void)h;
+    end_turn();
+}
+
+/* SIGTERM, SIGINT: libuv delivers them as an ordinary callback of the
+ * loop, so the stop itself begins at the end of this turn, after what the
+ * turn handed to the store is committed. A second signal changes nothing. */
+static void on_signal(uv_signal_t *h, int sig)
+{
+    (void)h;
     (void)sig;
-    stop_signal = 1;
+    app.stop_requested = 1;
+}
+
+uv_loop_t *gw_main_loop(void)
+{
+    return app.loop_open ? &app.loop : NULL;
+}
+
+/* The program's own handles on the loop, in the order they are made. */
+static uv_handle_t *const own_handles[] = {
+    (uv_handle_t *)&app.turn_check, (uv_handle_t *)&app.turn_prepare,
+    (uv_handle_t *)&app.sigterm,    (uv_handle_t *)&app.sigint,
+    (uv_handle_t *)&app.stop_timer,
+};
+static size_t own_handles_made;
+
+/* Make the loop and start the program's handles on it. Returns 0 or a
+ * libuv error code (then loop_close undoes what was done). */
+static int loop_open(void)
+{
+    int rc = uv_loop_init(&app.loop);
+    if (rc)
+        return rc;
+    app.loop_open = 1;
+    if ((rc = uv_check_init(&app.loop, &app.turn_check)))
+        return rc;
+    own_handles_made++;
+    if ((rc = uv_prepare_init(&app.loop, &app.turn_prepare)))
+        return rc;
+    own_handles_made++;
+    if ((rc = uv_signal_init(&app.loop, &app.sigterm)))
+        return rc;
+    own_handles_made++;
+    if ((rc = uv_signal_init(&app.loop, &app.sigint)))
+        return rc;
+    own_handles_made++;
+    if ((rc = uv_timer_init(&app.loop, &app.stop_timer)))
+        return rc;
+    own_handles_made++;
+    if ((rc = uv_signal_start(&app.sigterm, on_signal, SIGTERM)) ||
+        (rc = uv_signal_start(&app.sigint, on_signal, SIGINT)))
+        return rc;
+    return 0;
+}
+
+/* The turn's end runs from the first turn of the loop on. */
+static int loop_turns_start(void)
+{
+    int rc = uv_check_start(&app.turn_check, on_turn_check);
+    return rc ? rc : uv_prepare_start(&app.turn_prepare, on_turn_prepare);
+}
+
+static void log_left_open(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) {
+        gw_log("event loop: a %s handle was left open; closing it", uv_handle_type_name(h->type));
+        uv_close(h, NULL);
+    }
+}
+
+/*
+ * Destroy the libwebsockets context, if there is one, and close the loop.
+ * With a loop of ours, libwebsockets 4.1 destroys its context in stages:
+ * the first lws_context_destroy closes every connection and starts the
+ * close of its handles; the loop must then run until their close
+ * callbacks have run; a second call frees what is left (and sets app.ctx
+ * to NULL, through info.pcontext). The program's own handles close in the
+ * same run. Returns 0, or the libuv error of uv_loop_close.
+ */
+static int loop_close(void)
+{
     if (app.ctx)
-        lws_cancel_service(app.ctx);
+        lws_context_destroy(app.ctx);
+    if (!app.loop_open)
+        return 0;
+    for (size_t i = 0; i < own_handles_made; i++)
+        uv_close(own_handles[i], NULL);
+    own_handles_made = 0;
+    (void)uv_run(&app.loop, UV_RUN_DEFAULT);
+    if (app.ctx) {
+        lws_context_destroy(app.ctx);
+        (void)uv_run(&app.loop, UV_RUN_DEFAULT);
+    }
+    int rc = uv_loop_close(&app.loop);
+    if (rc == UV_EBUSY) {
+        /* Not ours to leave open, but better closed late than leaked. */
+        uv_walk(&app.loop, log_left_open, NULL);
+        (void)uv_run(&app.loop, UV_RUN_DEFAULT);
+        rc = uv_loop_close(&app.loop);
+    }
+    if (!rc)
+        app.loop_open = 0;
+    return rc;
+}
+
+/*
+ * libwebsockets loads its libuv support as a plugin when the context is
+ * made (Debian's libwebsockets-evlib-uv, in libwebsockets' library
+ * directory). Without it lws_create_context fails with a line that names
+ * no package, so look first. Returns 1 when it loads, else 0 with why.
+ */
+#define GW_LWS_EVLIB_UV_PATH LWS_INSTALL_LIBDIR "/libwebsockets-evlib_uv.so"
+#define GW_LWS_EVLIB_UV_PACKAGE "libwebsockets-evlib-uv"
+/* Room for why it does not load (the dynamic loader's message). */
+#define GW_LWS_EVLIB_WHY_MAX 512
+
+static int evlib_uv_loads(char *why, size_t len)
+{
+    void *h = dlopen(GW_LWS_EVLIB_UV_PATH, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(why, len, "%s", e ? e : GW_LWS_EVLIB_UV_PATH ": cannot be loaded");
+        return 0;
+    }
+    int ok = dlsym(h, "evlib_uv") != NULL;
+    if (!ok)
+        snprintf(why, len, "%s: not libwebsockets' libuv plugin", GW_LWS_EVLIB_UV_PATH);
+    dlclose(h);
+    return ok;
 }
 
 /* TLS on a vhost: our certificate and key, TLS 1.2 and newer only. */
@@ -1214,12 +1424,22 @@ int main(int argc, char **argv)
     }
 
     lws_set_log_level(app.cfg.verbose ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    char why[GW_LWS_EVLIB_WHY_MAX];
+    if (!evlib_uv_loads(why, sizeof why)) {
+        fprintf(stderr,
+                "wintalk-gateway: libwebsockets cannot run on libuv: install the package "
+                GW_LWS_EVLIB_UV_PACKAGE " (%s)\n", why);
+        return EX_UNAVAILABLE;
+    }
+    /* SIGTERM and SIGINT come through the loop (on_signal); a write to a
+     * peer that has gone must fail with EPIPE, not kill the gateway. */
     signal(SIGPIPE, SIG_IGN);
+    int urc = loop_open();
+    if (urc) {
+        fprintf(stderr, "wintalk-gateway: cannot make the event loop: %s\n", uv_strerror(urc));
+        (void)loop_close();
+        return 1;
+    }
 
     struct gw_hub_config hc = {
         .headroom = LWS_PRE,
@@ -1242,6 +1462,7 @@ int main(int argc, char **argv)
     int src = gw_storage_open(&app.cfg, serr, sizeof serr);
     if (src) {
         fprintf(stderr, "wintalk-gateway: %s\n", serr);
+        (void)loop_close();
         return src;
     }
     hc.store = gw_storage_store();
@@ -1252,16 +1473,31 @@ int main(int argc, char **argv)
     if (!hc.epoch && RAND_bytes((unsigned char *)&hc.epoch, sizeof hc.epoch) != 1) {
         fprintf(stderr, "wintalk-gateway: no random source for the event epoch\n");
         gw_storage_close();
+        (void)loop_close();
         return 1;
     }
     app.epoch = hc.epoch;
+    /* Rooms shared with other gateways: participant ids of a node of this
+     * gateway's own, at random (two gateways drawing the same node out of
+     * a million is the price of needing nobody to hand them out). */
+    if (gw_storage_shared()) {
+        uint32_t node = 0;
+        if (RAND_bytes((unsigned char *)&node, sizeof node) != 1) {
+            fprintf(stderr, "wintalk-gateway: no random source for the gateway's node\n");
+            gw_storage_close();
+            (void)loop_close();
+            return 1;
+        }
+        hc.pid_base = (uint64_t)(node % GW_NODE_MAX + 1) << GW_NODE_SHIFT;
+    }
     int rc = gw_hub_new(&app.hub, &hc);
     if (rc) {
         fprintf(stderr, "wintalk-gateway: %s\n", gw_strerror(rc));
         gw_storage_close();
+        (void)loop_close();
         return 1;
     }
-    gw_storage_attach(app.hub);
+    gw_storage_attach(app.hub, log_line, now_ms);
     app.metrics = gw_hub_metrics(app.hub);
     app.started_ms = now_ms();
     gw_hub_set_wall_clock(app.hub, wall_ms(), app.started_ms);
@@ -1277,12 +1513,22 @@ int main(int argc, char **argv)
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
     if (app.cfg.tls_cert)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* libwebsockets on our libuv loop (a "foreign" loop to it): it adds
+     * its handles to the loop and never runs or closes the loop itself. */
+    info.options |= LWS_SERVER_OPTION_LIBUV;
+    void *loops[1] = {&app.loop};
+    info.foreign_loops = loops;
+    /* Set to NULL once the context is wholly destroyed (loop_close). */
+    info.pcontext = &app.ctx;
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     /* Request headers past this are refused (431 or a close). */
     info.max_http_header_data = GW_HTTP_HEADER_MAX_BYTES;
     app.ctx = lws_create_context(&info);
     if (!app.ctx) {
         fprintf(stderr, "wintalk-gateway: cannot create the event loop\n");
+        gw_storage_close();
+        gw_hub_free(app.hub);
+        (void)loop_close();
         return 1;
     }
 
@@ -1332,7 +1578,8 @@ int main(int argc, char **argv)
                         "allowed, or a bad certificate or key?\n",
                 app.cfg.bind, app.cfg.http_port, app.cfg.tcp_port,
                 app.cfg.tls_cert ? ", tls" : "");
-        lws_context_destroy(app.ctx);
+        app.destroying = 1;
+        (void)loop_close();
         gw_storage_close();
         gw_hub_free(app.hub);
         return 1;
@@ -1343,11 +1590,14 @@ int main(int argc, char **argv)
     if (app.vh_tls)
         snprintf(tls_part, sizeof tls_part, " tls=%s:%d", app.cfg.bind,
                  lws_get_vhost_listen_port(app.vh_tls));
-    gw_log("listening tcp=%s:%d http=%s:%d%s web_root=%s", app.cfg.bind, tcp_port, app.cfg.bind,
-           http_port, tls_part, app.web_root);
+    gw_log("listening tcp=%s:%d http=%s:%d%s web_root=%s loop=" GW_LOOP_NAME, app.cfg.bind,
+           tcp_port, app.cfg.bind, http_port, tls_part, app.web_root);
     if (gw_storage_path())
         gw_log("history: sqlite %s epoch=%016llx", gw_storage_path(),
                (unsigned long long)app.epoch);
+    else if (gw_storage_shared())
+        gw_log("history: redis %s, rooms shared with every gateway on it; node %llu",
+               gw_storage_redis_where(), (unsigned long long)(hc.pid_base >> GW_NODE_SHIFT));
     else
         gw_log("history: memory only (the latest events of each room; lost on restart)");
     gw_log("browsers: %s://%s:%d/  WINTALK clients: %s port %d%s", app.vh_tls ? "https" : "http",
@@ -1355,32 +1605,31 @@ int main(int argc, char **argv)
            app.vh_tls ? " (TLS: port in tls=)" : "");
 
     lws_sul_schedule(app.ctx, 0, &app.tick, on_tick, GW_TICK_US);
-
-    for (;;) {
-        if (lws_service(app.ctx, 0) < 0)
-            break;
-        /* What this turn handed to the store is committed, and only then
-         * sent (gw_store.h). */
-        const char *smsg;
-        if (gw_storage_turn(&smsg))
-            gw_log("%s", smsg);
-        if (stop_signal && !app.stopping) {
-            app.stopping = 1;
-            app.stop_deadline = now_ms() + GW_STOP_GRACE_MS;
-            gw_log("stopping: signal received, %u connections", gw_hub_connections(app.hub));
-            gw_hub_shutdown(app.hub, now_ms());
-        }
-        if (app.stopping && (gw_hub_connections(app.hub) == 0 || now_ms() >= app.stop_deadline))
-            break;
+    urc = loop_turns_start();
+    if (urc) {
+        fprintf(stderr, "wintalk-gateway: event loop: %s\n", uv_strerror(urc));
+        app.stop_requested = app.stopping = 1;
+    } else {
+        /* Until end_turn or the stop timer calls uv_stop. */
+        (void)uv_run(&app.loop, UV_RUN_DEFAULT);
     }
+    int exit_code = urc ? 1 : 0;
     lws_sul_cancel(&app.tick);
     const char *smsg;
     (void)gw_storage_turn(&smsg);
     app.destroying = 1;
-    lws_context_destroy(app.ctx);
-    /* The leaves of those still connected are kept too. */
-    gw_storage_close();
+    /* A store on the loop (redis) closes its connections before the loop
+     * closes; one on disk is closed after, keeping the leaves of those
+     * still connected too. */
+    int on_loop = gw_storage_shared();
+    if (on_loop)
+        gw_storage_close();
+    urc = loop_close();
+    if (urc)
+        gw_log("event loop: cannot close: %s", uv_strerror(urc));
+    if (!on_loop)
+        gw_storage_close();
     gw_hub_free(app.hub);
     gw_log("stopped");
-    return 0;
+    return exit_code;
 }

@@ -215,7 +215,7 @@ int gw_out_take(struct gw_hub *h, struct gw_part *p, struct gw_buf **out)
              * part of the shared transcript. */
             char where[GW_ROOM_NAME_MAX_BYTES + 48];
             int n = snprintf(where, sizeof where, "* you are in %s (%zu here)\r\n", r->name,
-                             gw_hub_room_count(r));
+                             gw_hub_room_count(h, r));
             first = gw_transcript_frame_with(&r->transcript, h->cfg.headroom, where, (size_t)n);
         } else {
             first = gw_transcript_frame(&r->transcript, h->cfg.headroom);

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_loop.h"
+#include "gw_redis.h"
+#include "gw_store_redis.h"
 #include "gw_store_sqlite.h"
 
 _Static_assert(GW_STORAGE_ERR_MAX >= GW_SQLITE_WHY_MAX_BYTES, "room for the engine's message");
@@ -22,9 +25,13 @@ _Static_assert(GW_STORAGE_ERR_MAX >= GW_SQLITE_WHY_MAX_BYTES, "room for the engi
 #define GW_STORAGE_TICK_MS 1000
 
 static struct {
-    struct gw_sqlite *sq;     /* NULL: the memory store */
+    struct gw_sqlite *sq;     /* the sqlite store, or */
+    struct gw_rstore *rs;     /* the redis store; neither: memory */
     struct gw_store store;
     struct gw_hub *hub;
+    void (*log)(const char *line);
+    int64_t (*now)(void);     /* the hub's clock */
+    char where[GW_REDIS_HOST_MAX_BYTES + 32]; /* redis: host:port/db, for the log */
     int healthy;              /* as last logged */
     int64_t last_tick;
     char why[GW_SQLITE_WHY_MAX_BYTES];
@@ -60,12 +67,79 @@ static void sink_typing(void *ctx, const char *room_key, uint64_t from, const ch
         (void)gw_hub_store_typing(st.hub, room_key, from, json, len);
 }
 
+static void redis_log(void *arg, const char *line)
+{
+    (void)arg;
+    if (st.log)
+        st.log(line);
+}
+
+/* The epoch of the shared history, first learnt or changed: the hub's
+ * follows, and its wintalk.v2 browsers come back to resume. */
+static void redis_epoch(void *arg, uint64_t epoch)
+{
+    (void)arg;
+    if (!st.hub)
+        return;
+    unsigned n = gw_hub_set_epoch(st.hub, epoch);
+    if (st.log) {
+        char line[128];
+        snprintf(line, sizeof line, "history epoch %016llx (redis); %u browsers sent to resume",
+                 (unsigned long long)epoch, n);
+        st.log(line);
+    }
+}
+
+static int open_redis(const struct gw_config *cfg, const struct gw_store_sink *sink, char *err,
+                      size_t errlen)
+{
+    uv_loop_t *loop = gw_main_loop();
+    if (!loop) {
+        snprintf(err, errlen, "--store redis: no event loop");
+        return 70; /* EX_SOFTWARE */
+    }
+    struct gw_rstore_opts o = {
+        .url = cfg->redis_url,
+        .max_events = cfg->history_max,
+        .log = redis_log,
+        .epoch = redis_epoch,
+    };
+    char why[GW_STORAGE_ERR_MAX - 16];
+    int rc = gw_rstore_open(loop, &o, sink, &st.rs, why, sizeof why);
+    if (rc) {
+        snprintf(err, errlen, "--redis: %s", why);
+        return rc == GW_STORE_EINVAL ? 64 : 74; /* EX_USAGE, EX_IOERR */
+    }
+    gw_rstore_store(st.rs, &st.store);
+    /* The URL without its password, for the log. */
+    struct gw_redis_url u;
+    if (gw_redis_url_parse(cfg->redis_url, &u, NULL, 0) == 0)
+        snprintf(st.where, sizeof st.where, "%s:%u/%u", u.host, u.port, u.db);
+    /* Unhealthy until Redis answers: /readyz says so from the start. */
+    st.healthy = 0;
+    return 0;
+}
+
+static void sink_presence(void *ctx, uint64_t node, const char *json, size_t len)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_presence_apply(st.hub, node, json, len, st.now());
+}
+
 int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
 {
     memset(&st, 0, sizeof st);
     st.healthy = 1;
     if (strcmp(cfg->store, "memory") == 0)
         return 0;
+    if (strcmp(cfg->store, "redis") == 0) {
+        struct gw_store_sink sink = {
+            .ctx = NULL, .done = sink_done, .rows = sink_rows, .event = sink_event,
+            .typing = sink_typing, .presence = sink_presence,
+        };
+        return open_redis(cfg, &sink, err, errlen);
+    }
     struct gw_sqlite_opts o = {
         .dir = cfg->data_dir,
         .history_days = cfg->history_days,
@@ -94,30 +168,53 @@ const char *gw_storage_path(void)
 
 const struct gw_store *gw_storage_store(void)
 {
-    return st.sq ? &st.store : NULL;
+    return st.sq || st.rs ? &st.store : NULL;
 }
 
-void gw_storage_attach(struct gw_hub *h)
+int gw_storage_shared(void)
+{
+    return st.rs != NULL;
+}
+
+const char *gw_storage_redis_where(void)
+{
+    return st.where;
+}
+
+void gw_storage_attach(struct gw_hub *h, void (*log)(const char *line), int64_t (*now)(void))
 {
     st.hub = h;
+    st.log = log;
+    st.now = now;
+}
+
+/* Whether the store takes events, and why not. */
+static int healthy(const char **why)
+{
+    if (st.sq)
+        return gw_sqlite_healthy(st.sq, why);
+    if (st.rs)
+        return gw_rstore_healthy(st.rs, why);
+    return 1;
 }
 
 int gw_storage_turn(const char **msg)
 {
-    if (!st.sq)
+    if (!st.sq && !st.rs)
         return 0;
-    for (int i = 0; i < GW_STORAGE_FLUSHES_PER_TURN; i++) {
+    for (int i = 0; st.sq && i < GW_STORAGE_FLUSHES_PER_TURN; i++) {
         (void)gw_sqlite_flush(st.sq);
         if (!gw_sqlite_busy(st.sq))
             break;
     }
-    const char *why;
-    int ok = gw_sqlite_healthy(st.sq, &why);
+    const char *why = "";
+    int ok = healthy(&why);
     if (ok == st.healthy)
         return 0;
     st.healthy = ok;
     if (ok)
-        snprintf(st.why, sizeof st.why, "store working again: %s", gw_sqlite_path(st.sq));
+        snprintf(st.why, sizeof st.why, "store working again: %s",
+                 st.sq ? gw_sqlite_path(st.sq) : "redis");
     else
         snprintf(st.why, sizeof st.why, "store failing, messages are refused (451): %s", why);
     *msg = st.why;
@@ -126,17 +223,18 @@ int gw_storage_turn(const char **msg)
 
 void gw_storage_tick(int64_t wall_ms)
 {
-    if (!st.sq || wall_ms - st.last_tick < GW_STORAGE_TICK_MS)
+    if (wall_ms - st.last_tick < GW_STORAGE_TICK_MS)
         return;
     st.last_tick = wall_ms;
-    gw_sqlite_maintain(st.sq, wall_ms);
+    if (st.sq)
+        gw_sqlite_maintain(st.sq, wall_ms);
+    if (st.rs)
+        gw_rstore_tick(st.rs, wall_ms);
 }
 
 int gw_storage_healthy(const char **why)
 {
-    if (!st.sq)
-        return 1;
-    return gw_sqlite_healthy(st.sq, why);
+    return healthy(why);
 }
 
 void gw_storage_health_json(struct gw_jw *w, uint64_t epoch)
@@ -144,7 +242,19 @@ void gw_storage_health_json(struct gw_jw *w, uint64_t epoch)
     char hex[24];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)epoch);
     gw_jw_lit(w, "\"store\":{\"kind\":");
-    if (!st.sq) {
+    if (st.rs) {
+        const char *why = "";
+        int ok = gw_rstore_healthy(st.rs, &why);
+        gw_jw_lit(w, ok ? "\"redis\",\"healthy\":true}" : "\"redis\",\"healthy\":false,\"error\":");
+        if (!ok) {
+            gw_jw_str(w, why, strlen(why));
+            gw_jw_lit(w, "}");
+        }
+        /* The ids' epoch is the shared history's, once known. */
+        if (gw_rstore_epoch(st.rs))
+            epoch = gw_rstore_epoch(st.rs);
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)epoch);
+    } else if (!st.sq) {
         gw_jw_lit(w, "\"memory\",\"healthy\":true}");
     } else {
         const char *why = "";
@@ -165,6 +275,15 @@ void gw_storage_health_json(struct gw_jw *w, uint64_t epoch)
 void gw_storage_metrics(struct gw_metrics_store *m)
 {
     memset(m, 0, sizeof *m);
+    if (st.rs) {
+        struct gw_rstore_stats s;
+        gw_rstore_stats(st.rs, &s);
+        m->present = 1;
+        m->healthy = gw_rstore_healthy(st.rs, NULL);
+        m->events_stored = s.appended;
+        m->errors = s.refused;
+        return;
+    }
     if (!st.sq)
         return;
     struct gw_sqlite_stats s;
@@ -184,6 +303,12 @@ void gw_storage_metrics(struct gw_metrics_store *m)
 
 void gw_storage_close(void)
 {
+    if (st.rs) {
+        gw_rstore_close(st.rs);
+        st.rs = NULL;
+        st.hub = NULL;
+        return;
+    }
     if (!st.sq)
         return;
     (void)gw_sqlite_flush(st.sq);

@@ -3,7 +3,8 @@
  * store engine the configuration names (--store sqlite, the default, or
  * memory), opens it before the hub (the epoch of the ids is kept with the
  * data), wires the engine's reports to the hub, commits once per turn of
- * the event loop, runs the engine's upkeep, and says how it is for
+ * the event loop (redis: on the program's libuv loop, gw_loop.h), runs the
+ * engine's upkeep, and says how it is for
  * /readyz, /healthz and /metrics.
  *
  * Part of the adapter (I/O, the clock); one per process. Not the engine
@@ -42,8 +43,17 @@ const char *gw_storage_path(void);
 /* The engine for the hub's configuration, or NULL (memory). */
 const struct gw_store *gw_storage_store(void);
 
-/* The hub the engine reports to (gw_hub_store_done, gw_hub_store_rows). */
-void gw_storage_attach(struct gw_hub *h);
+/* Whether the rooms are shared with other gateways (redis): then each
+ * gateway takes participant ids of its own (gw_hub_config.pid_base). */
+int gw_storage_shared(void);
+
+/* redis: the server as host:port/db (no password), for the log. */
+const char *gw_storage_redis_where(void);
+
+/* The hub the engine reports to (gw_hub_store_done, gw_hub_store_rows,
+ * gw_hub_store_event...), where lines for the log go (a shared store's
+ * outages, epochs), and the hub's clock (ms). */
+void gw_storage_attach(struct gw_hub *h, void (*log)(const char *line), int64_t (*now)(void));
 
 /* After every turn of the event loop: commit what the hub handed over and
  * report it. Returns 1 when the store's health changed (then *msg says to

@@ -111,6 +111,8 @@ struct gw_store_sink {
      * a watched room, as published. */
     void (*typing)(void *ctx, const char *room_key, uint64_t from, const char *json,
                    size_t len);
+    /* An engine that orders: another gateway's list of participants. */
+    void (*presence)(void *ctx, uint64_t node, const char *json, size_t len);
 };
 
 /* Flags of an engine. */
@@ -157,6 +159,10 @@ struct gw_store {
      * Returns 0 or a failure (the update is dropped: typing is not kept). */
     int (*publish)(void *ctx, const char *room_key, uint64_t from, const char *json,
                    size_t len);
+    /* An engine that orders: send this gateway's (node's) list of
+     * participants to the other gateways (sink.presence there). Returns 0
+     * or a failure (the next one is sent a beat later). */
+    int (*presence)(void *ctx, uint64_t node, const char *json, size_t len);
 };
 
 /* Whether q (len bytes) is a search the protocol accepts: 1 to

@@ -51,9 +51,11 @@ static int epoch_reset(const struct gw_hub *h, const struct gw_cmsg *m)
 /* A walk over one room for a welcome or a joined reply: its members to
  * list (TCP, then browsers), then its history events to send. */
 struct room_walk {
+    const struct gw_hub *h;
     struct gw_room *r;
     struct gw_part *self;
     size_t i;               /* the next member to look at */
+    size_t ri;              /* then the next of other gateways' (gw_presence_next) */
     size_t listed;
     int self_listed;
     struct gw_history_cursor cur;
@@ -83,6 +85,17 @@ static int walk_presence(void *ctx, struct gw_presence *out)
         out->typing_len = typing ? q->typing_len : 0;
         return 1;
     }
+    /* Then those of the other gateways sharing the room. */
+    const struct gw_remote *q;
+    while (wk->listed < GW_PRESENCE_MAX && (q = gw_presence_next(wk->h, r, &wk->ri))) {
+        wk->listed++;
+        out->pid = q->pid;
+        out->nick = q->nick;
+        out->via = q->web ? "web" : "tcp";
+        out->typing = "";
+        out->typing_len = 0;
+        return 1;
+    }
     return 0;
 }
 
@@ -94,14 +107,16 @@ static struct gw_buf *walk_event(void *ctx)
 
 /* Set up a view of r for p: everyone there, and the events after last_id
  * (at most max_bytes of them). */
-static void view(struct gw_part *p, struct gw_room *r, uint64_t last_id, size_t max_bytes,
+static void view(const struct gw_hub *h, struct gw_part *p, struct gw_room *r, uint64_t last_id,
+                 size_t max_bytes,
                  struct room_walk *wk, struct gw_room_view *v)
 {
     memset(wk, 0, sizeof(*wk));
+    wk->h = h;
     wk->r = r;
     wk->self = p;
     v->room = r->name;
-    v->participants_count = gw_hub_room_count(r);
+    v->participants_count = gw_hub_room_count(h, r);
     v->last_id = gw_history_last_id(&r->history);
     v->gap = gw_history_read_after(&r->history, last_id, max_bytes, &wk->cur);
     v->next_presence = walk_presence;
@@ -121,7 +136,7 @@ void gw_web_joined(struct gw_hub *h, struct gw_part *p, struct gw_room *r, uint6
 {
     struct room_walk wk;
     struct gw_room_view v;
-    view(p, r, last_id, GW_WELCOME_HISTORY_MAX_BYTES, &wk, &v);
+    view(h, p, r, last_id, GW_WELCOME_HISTORY_MAX_BYTES, &wk, &v);
     struct gw_buf *b =
         gw_json_joined(&v, view_hint(r, GW_WELCOME_HISTORY_MAX_BYTES), h->cfg.headroom);
     gw_out_push_web(h, p, b);
@@ -140,7 +155,7 @@ static void hello_v1(struct gw_hub *h, struct gw_part *p, int64_t now, const str
         gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "out of memory");
         return;
     }
-    view(p, lobby, reset ? 0 : m->last_id, GW_WELCOME_HISTORY_MAX_BYTES, &wk, &v);
+    view(h, p, lobby, reset ? 0 : m->last_id, GW_WELCOME_HISTORY_MAX_BYTES, &wk, &v);
     struct gw_welcome w = {
         .pid = p->pid,
         .nick = p->nick,
@@ -253,7 +268,7 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
     for (size_t i = 0; i < n; i++) {
         if (!wants[i].room)
             continue;
-        view(p, wants[i].room, reset ? 0 : wants[i].last_id, budget, &walks[nviews],
+        view(h, p, wants[i].room, reset ? 0 : wants[i].last_id, budget, &walks[nviews],
              &views[nviews]);
         views[nviews].gap |= reset;
         hint += view_hint(wants[i].room, budget);

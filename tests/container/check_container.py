@@ -4,12 +4,14 @@
 - the page is served on the HTTP port, with its CSP;
 - a WINTALK client on the TCP port gets the handshake and the priming;
 - a line typed by that client reaches a WebSocket client as a message;
+- /healthz says the gateway runs on the libuv loop;
 - with --kept TEXT --epoch HEX (after `compose down` and `up`): the history
   still has the message TEXT, under the same epoch.
 
 Usage: check_container.py --http-port N --tcp-port N [--kept TEXT --epoch HEX]
 """
 import argparse
+import json
 import os
 import sys
 
@@ -60,6 +62,8 @@ def main():
 
     status, _, body = wtlib.http_get(a.http_port, "/healthz")
     assert status == 200, status
+    # The image's libwebsockets found its libuv plugin (else no gateway).
+    assert json.loads(body)["loop"] == "libuv", body
     print("healthz:", body.decode()[:120])
 
     ws = wtlib.WsClient(a.http_port)

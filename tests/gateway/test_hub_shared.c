@@ -42,6 +42,9 @@ struct shared {
     uint64_t typing_from[MAXEV];
     char typing_key[MAXEV][40];
     size_t ntyping;
+    char list[2048];             /* the last presence list sent */
+    uint64_t list_node;
+    size_t nlists;
 };
 
 static int sh_append(void *ctx, const char *key, const char *name,
@@ -92,11 +95,23 @@ static int sh_publish(void *ctx, const char *key, uint64_t from, const char *jso
     return 0;
 }
 
+static int sh_presence(void *ctx, uint64_t node, const char *json, size_t len)
+{
+    struct shared *s = ctx;
+    assert_true(len < sizeof s->list);
+    memcpy(s->list, json, len);
+    s->list[len] = '\0';
+    s->list_node = node;
+    s->nlists++;
+    return 0;
+}
+
 static struct gw_store sh_store(struct shared *s)
 {
     struct gw_store st = {
         .ctx = s, .kind = "shared", .flags = GW_STORE_ORDERS, .append = sh_append,
         .watch = sh_watch, .unwatch = sh_unwatch, .publish = sh_publish,
+        .presence = sh_presence,
     };
     return st;
 }
@@ -388,6 +403,155 @@ static void a_new_epoch_empties_the_rings_and_sends_browsers_back_to_resume(void
     gw_hub_free(h);
 }
 
+#define NODE_A UINT64_C(3)
+#define NODE_B UINT64_C(9)
+#define PID_B1 ((NODE_B << 32) + 1)
+
+/* A hub that is node 3, with bob (TCP) and alice (browser). */
+static struct gw_hub *node_a(const struct gw_store *st, struct shared *s, uint64_t *alice,
+                             uint64_t *bob)
+{
+    struct gw_hub_config cfg = {.store = st, .pid_base = NODE_A << 32};
+    struct gw_hub *h = ht_hub(cfg);
+    *bob = ht_tcp(h, T0);
+    *alice = ht_web(h, T0, hello_v1);
+    publish_all(h, s);
+    free(ht_drain(h, *alice));
+    free(ht_drain(h, *bob));
+    return h;
+}
+
+static void who_is_on_the_other_gateways_counts_everywhere(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = node_a(&st, &s, &alice, &bob);
+
+    /* Node 9's list: carol in #lobby and #dev, dan in #dev. */
+    char list[256];
+    snprintf(list, sizeof list,
+             "{\"parts\":[{\"pid\":%llu,\"nick\":\"Carol\",\"via\":\"web\",\"rooms\":"
+             "\"#lobby #dev\"},{\"pid\":%llu,\"nick\":\"dan\",\"via\":\"tcp\",\"rooms\":"
+             "\"#dev\"}]}",
+             (unsigned long long)PID_B1, (unsigned long long)(PID_B1 + 1));
+    assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 1), GW_OK);
+    /* Its own list, or not a list: not taken. */
+    assert_int_equal(gw_hub_presence_apply(h, NODE_A, list, strlen(list), T0 + 1), GW_EINVAL);
+    assert_int_equal(gw_hub_presence_apply(h, NODE_B, "[]", 2, T0 + 1), GW_EINVAL);
+
+    /* /who in #lobby: three, carol among them. */
+    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
+    assert_int_equal(gw_hub_web_input(h, alice, T0 + 2, who, strlen(who)), GW_OK);
+    char *a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "3 here:"));
+    assert_non_null(strstr(a, "Carol (web)"));
+    assert_null(strstr(a, "dan"));
+    free(a);
+    /* A newcomer's welcome lists her. */
+    uint64_t eve = ht_web(h, T0 + 3, "{\"type\":\"hello\",\"nick\":\"eve\"}");
+    char *e = ht_drain(h, eve);
+    assert_non_null(strstr(e, "\"nick\":\"Carol\""));
+    assert_non_null(strstr(e, "\"participants_count\":4"));
+    free(e);
+    /* Her nick is taken here too, whatever its case. */
+    const char *nick = "{\"type\":\"say\",\"text\":\"/nick carol\"}";
+    assert_int_equal(gw_hub_web_input(h, alice, T0 + 4, nick, strlen(nick)), GW_OK);
+    a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "is taken"));
+    free(a);
+
+    /* carol's leave of #lobby comes back from the engine: she is gone
+     * from the lobby's list. */
+    char leave[256];
+    snprintf(leave, sizeof leave,
+             "{\"type\":\"leave\",\"room\":\"#lobby\",\"id\":0,\"time\":1,\"pid\":%llu,"
+             "\"nick\":\"Carol\",\"via\":\"web\",\"reason\":\"part\"}",
+             (unsigned long long)PID_B1);
+    size_t at = (size_t)(strstr(leave, "\"id\":0") - leave) + 5;
+    report(h, "#lobby", ++s.top, leave, at, 1, "* Carol left\r\n");
+    a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "\"type\":\"leave\""));
+    free(a);
+    assert_int_equal(gw_hub_web_input(h, alice, T0 + 5, who, strlen(who)), GW_OK);
+    a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "3 here:")); /* alice, bob, eve */
+    assert_null(strstr(a, "Carol"));
+    free(a);
+    gw_hub_free(h);
+}
+
+static void a_gateway_sends_its_list_and_posts_the_leaves_of_one_gone(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = node_a(&st, &s, &alice, &bob);
+
+    /* Its own list, on the beat: bob and alice, in the lobby. */
+    gw_hub_tick(h, T0 + GW_PRESENCE_BEAT_MS);
+    assert_int_equal(s.nlists, 1);
+    assert_int_equal(s.list_node, NODE_A);
+    assert_non_null(strstr(s.list, "\"nick\":\"alice\",\"via\":\"web\",\"rooms\":\"#lobby\""));
+    assert_non_null(strstr(s.list, "\"via\":\"tcp\""));
+    gw_hub_tick(h, T0 + GW_PRESENCE_BEAT_MS + 10);
+    assert_int_equal(s.nlists, 1); /* not before the next beat */
+
+    char list[160];
+    snprintf(list, sizeof list,
+             "{\"parts\":[{\"pid\":%llu,\"nick\":\"carol\",\"via\":\"web\",\"rooms\":"
+             "\"#lobby\"}]}",
+             (unsigned long long)PID_B1);
+    assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 6000), GW_OK);
+    s.n = 0;
+    /* Node 9 stops answering: within the bound, carol leaves, and node 3
+     * (the lowest heard of) posts it, reason "gone". */
+    gw_hub_tick(h, T0 + 6000 + GW_PRESENCE_TTL_MS - 1);
+    assert_int_equal(s.n, 0);
+    gw_hub_tick(h, T0 + 6000 + GW_PRESENCE_TTL_MS);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.json[0], "\"type\":\"leave\""));
+    assert_non_null(strstr(s.json[0], "\"nick\":\"carol\""));
+    assert_non_null(strstr(s.json[0], "\"reason\":\"gone\""));
+    assert_string_equal(s.line[0], "* carol left\r\n");
+    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
+    assert_int_equal(gw_hub_web_input(h, alice, T0 + 30000, who, strlen(who)), GW_OK);
+    char *a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "2 here:"));
+    free(a);
+    gw_hub_free(h);
+}
+
+static void a_gone_gateways_leaves_are_posted_once(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = node_a(&st, &s, &alice, &bob);
+    char list[160];
+    snprintf(list, sizeof list,
+             "{\"parts\":[{\"pid\":%llu,\"nick\":\"carol\",\"via\":\"web\",\"rooms\":"
+             "\"#lobby\"}]}",
+             (unsigned long long)PID_B1);
+    /* Node 1, lower than this one, is heard of: it says carol's leave,
+     * not this gateway, which only forgets her. */
+    const char *one = "{\"parts\":[]}";
+    assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 1000), GW_OK);
+    assert_int_equal(gw_hub_presence_apply(h, 1, one, strlen(one), T0 + 15000), GW_OK);
+    s.n = 0;
+    gw_hub_tick(h, T0 + 1000 + GW_PRESENCE_TTL_MS);
+    assert_int_equal(s.n, 0);
+    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
+    assert_int_equal(gw_hub_web_input(h, alice, T0 + 16500, who, strlen(who)), GW_OK);
+    char *a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "2 here:"));
+    free(a);
+    gw_hub_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +562,9 @@ int main(void)
         cmocka_unit_test(rooms_are_watched_when_opened_and_let_go_when_dropped),
         cmocka_unit_test(ids_of_participants_start_after_the_gateways_base),
         cmocka_unit_test(a_new_epoch_empties_the_rings_and_sends_browsers_back_to_resume),
+        cmocka_unit_test(who_is_on_the_other_gateways_counts_everywhere),
+        cmocka_unit_test(a_gateway_sends_its_list_and_posts_the_leaves_of_one_gone),
+        cmocka_unit_test(a_gone_gateways_leaves_are_posted_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

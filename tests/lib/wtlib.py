@@ -45,6 +45,23 @@ WebSocket (RFC 6455 client, subprotocol wintalk.v1 by default)
     w.close(code=1000)
     WsRefused is raised when the upgrade is not 101.
 
+Redis (Debian's redis-server, one of the test's own on 127.0.0.1)
+    rs = Redis(port=None, appendonly=False, args=(), start_timeout=10)
+        Starts redis-server --port P --bind 127.0.0.1 --dir D --save ""
+        --appendonly yes|no --daemonize no (args appended) on a free port with
+        a fresh temporary dir D, and waits until it answers PING. Raises
+        FileNotFoundError when redis-server is not installed (never skips).
+        Use as a context manager, or call rs.close() (stops it, removes D).
+    rs.port, rs.dir, rs.pid, rs.url ("redis://127.0.0.1:P")
+    rs.command(*args, db=0, timeout=5) -> reply   one command on a new connection
+        (a tiny RESP2 client: bytes/str args; str/bytes/int/list replies;
+        an error reply raises RedisError)
+    rs.stop(sig=SIGTERM) / rs.kill()       stop it (SIGKILL: no AOF rewrite, no goodbye)
+    rs.start()                             start it again: same port, same dir
+    rs.pause() / rs.resume()               SIGSTOP / SIGCONT: silent, sockets open
+    rs.flushall()
+    rs.log_text() -> str                   what it logged
+
 HTTP
     http_get(port, path, headers=None, method="GET", timeout=5, ssl_context=None)
         -> (status, headers, body)
@@ -538,3 +555,180 @@ class Gateway:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+# ---------------------------------------------------------------- Redis
+
+class RedisError(Exception):
+    """An error reply from Redis (its text)."""
+
+
+def _resp_command(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, int):
+            a = str(a)
+        if isinstance(a, str):
+            a = a.encode("utf-8")
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class _RespReader:
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("redis closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("redis closed the connection")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            return RedisError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise ConnectionError("not RESP: %r" % line)
+
+
+_redis_running = set()
+
+
+@atexit.register
+def _stop_redis_leftovers():
+    for rs in list(_redis_running):
+        rs.close()
+
+
+class Redis:
+    def __init__(self, port=None, appendonly=False, args=(), start_timeout=10.0):
+        self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not os.path.exists(self.binary):
+            raise FileNotFoundError("redis-server is not installed (scripts/deps.sh test)")
+        if port is None:
+            s = socket.socket()
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+            s.close()
+        self.port = port
+        self.url = "redis://%s:%d" % (HOST, port)
+        self.dir = tempfile.mkdtemp(prefix="wintalk-redis-")
+        self.appendonly = appendonly
+        self.args = list(args)
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.pid = None
+        self.start()
+
+    def start(self):
+        """Start it (again): the same port and directory."""
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError("redis-server is running already")
+        argv = [self.binary, "--port", str(self.port), "--bind", HOST, "--dir", self.dir,
+                "--save", "", "--appendonly", "yes" if self.appendonly else "no",
+                "--daemonize", "no", "--logfile", "redis.log"] + self.args
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, cwd=self.dir)
+        self.pid = self.proc.pid
+        _redis_running.add(self)
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                if self.command("PING", timeout=1.0) == "PONG":
+                    return
+            except (OSError, RedisError):
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError("redis-server exited (%s); log:\n%s"
+                                   % (self.proc.returncode, self.log_text()))
+            if time.monotonic() > deadline:
+                raise TimeoutError("redis-server did not answer PING; log:\n" + self.log_text())
+            time.sleep(0.05)
+
+    def command(self, *args, db=0, timeout=5.0):
+        """One command on a new connection; the reply (an error raises)."""
+        with socket.create_connection((HOST, self.port), timeout=timeout) as sock:
+            auth = None
+            if "--requirepass" in self.args:
+                auth = self.args[self.args.index("--requirepass") + 1]
+            cmds = []
+            if auth is not None:
+                cmds.append(("AUTH", auth))
+            if db:
+                cmds.append(("SELECT", db))
+            cmds.append(args)
+            sock.sendall(b"".join(_resp_command(c) for c in cmds))
+            reader = _RespReader(sock)
+            for _ in range(len(cmds)):
+                rep = reader.reply()
+                if isinstance(rep, RedisError):
+                    raise rep
+            return rep
+
+    def flushall(self):
+        return self.command("FLUSHALL")
+
+    def pause(self):
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.pid, signal.SIGCONT)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Stop it by its PID; returns its exit status (None if not running)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGCONT)  # a paused one cannot act on SIGTERM
+            os.kill(self.pid, sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        _redis_running.discard(self)
+        return self.proc.returncode
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def log_text(self):
+        try:
+            with open(os.path.join(self.dir, "redis.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

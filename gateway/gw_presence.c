@@ -1,0 +1,365 @@
+/*
+ * gw_presence.c - who is where on the other gateways, when rooms are
+ * shared (an engine that orders, gw_store.h): so that participant lists,
+ * /who, the "(N here)" of a pane and the uniqueness of nicks count
+ * everyone on every gateway.
+ *
+ * Each gateway is a node (gw_hub_config.pid_base >> 32) and sends, every
+ * GW_PRESENCE_BEAT_MS, a list of its participants and the rooms they are
+ * in (gw_presence_list); the others keep it as they got it (a participant
+ * of another gateway is a struct gw_remote) and, between two lists,
+ * follow the join, leave and nick events of those rooms as they come back
+ * from the engine. A node not heard of for GW_PRESENCE_TTL_MS is gone: its
+ * participants leave every list, and one gateway (the one of the lowest
+ * node still heard of, so that it is said once) posts their leave events
+ * in the rooms it has open.
+ *
+ * Pure: no I/O, no clock (the hub's clock comes in as now), no logging.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "gw_hub_int.h"
+#include "gw_json.h"
+#include "gw_text.h"
+
+/* ---- the table of remote participants ---- */
+
+static void remote_free(struct gw_remote *q)
+{
+    if (q) {
+        free(q->rooms);
+        free(q);
+    }
+}
+
+static void remote_del(struct gw_hub *h, size_t i)
+{
+    remote_free(h->remotes[i]);
+    h->remotes[i] = h->remotes[--h->nremotes];
+}
+
+static struct gw_remote *remote_find(const struct gw_hub *h, uint64_t pid, size_t *at)
+{
+    for (size_t i = 0; i < h->nremotes; i++)
+        if (h->remotes[i]->pid == pid) {
+            if (at)
+                *at = i;
+            return h->remotes[i];
+        }
+    return NULL;
+}
+
+/* A node heard of now (made when new). Returns its index, or -1 at the
+ * bound. */
+static int node_seen(struct gw_hub *h, uint64_t node, int64_t now)
+{
+    for (size_t i = 0; i < h->nnodes; i++)
+        if (h->nodes[i].node == node) {
+            if (now > h->nodes[i].seen)
+                h->nodes[i].seen = now;
+            return (int)i;
+        }
+    if (h->nnodes >= GW_NODES_MAX)
+        return -1;
+    h->nodes[h->nnodes].node = node;
+    h->nodes[h->nnodes].seen = now;
+    return (int)h->nnodes++;
+}
+
+/* Whether the room key is in a remote's list " k1 k2 ". */
+static int in_room(const struct gw_remote *q, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *s = q->rooms; (s = strstr(s, key)); s += n)
+        if (s > q->rooms && s[-1] == ' ' && s[n] == ' ')
+            return 1;
+    return 0;
+}
+
+static int set_rooms(struct gw_remote *q, const char *list)
+{
+    size_t n = strlen(list);
+    char *r = malloc(n + 3);
+    if (!r)
+        return -1;
+    r[0] = ' ';
+    memcpy(r + 1, list, n);
+    r[n + 1] = ' ';
+    r[n + 2] = '\0';
+    free(q->rooms);
+    q->rooms = r;
+    return 0;
+}
+
+static void add_room(struct gw_remote *q, const char *key)
+{
+    if (in_room(q, key))
+        return;
+    size_t n = strlen(q->rooms), k = strlen(key);
+    char *r = realloc(q->rooms, n + k + 2);
+    if (!r)
+        return;
+    memcpy(r + n, key, k);
+    r[n + k] = ' ';
+    r[n + k + 1] = '\0';
+    q->rooms = r;
+}
+
+static void drop_room(struct gw_remote *q, const char *key)
+{
+    size_t n = strlen(key);
+    for (char *s = q->rooms; (s = strstr(s, key)); s += n)
+        if (s > q->rooms && s[-1] == ' ' && s[n] == ' ') {
+            memmove(s, s + n + 1, strlen(s + n + 1) + 1);
+            return;
+        }
+}
+
+/* A remote participant made or renamed: nick (valid, as its gateway
+ * checked it) and its key. Returns 0 or -1 (a nick this gateway would not
+ * take: ignored). */
+static int set_nick(struct gw_remote *q, const char *nick, size_t len)
+{
+    char n[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
+    if (gw_nick_norm(nick, len, GW_NICK_MAX_CHARS, n, key) != GW_NICK_OK)
+        return -1;
+    memcpy(q->nick, n, sizeof n);
+    memcpy(q->key, key, sizeof key);
+    return 0;
+}
+
+static struct gw_remote *remote_new(struct gw_hub *h, uint64_t pid, const char *nick,
+                                    const char *via, const char *rooms)
+{
+    if (h->nremotes >= GW_REMOTES_MAX)
+        return NULL;
+    if (h->nremotes == h->remotes_cap) {
+        size_t cap = h->remotes_cap ? h->remotes_cap * 2 : 64;
+        struct gw_remote **n = realloc(h->remotes, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        h->remotes = n;
+        h->remotes_cap = cap;
+    }
+    struct gw_remote *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->pid = pid;
+    q->node = pid >> GW_NODE_SHIFT;
+    q->web = via && strcmp(via, "web") == 0;
+    if (set_nick(q, nick, strlen(nick)) || set_rooms(q, rooms)) {
+        remote_free(q);
+        return NULL;
+    }
+    h->remotes[h->nremotes++] = q;
+    return q;
+}
+
+/* ---- what the hub asks ---- */
+
+size_t gw_presence_count(const struct gw_hub *h, const struct gw_room *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->nremotes; i++)
+        n += in_room(h->remotes[i], r->key);
+    return n;
+}
+
+const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw_room *r,
+                                         size_t *i)
+{
+    while (*i < h->nremotes) {
+        const struct gw_remote *q = h->remotes[(*i)++];
+        if (in_room(q, r->key))
+            return q;
+    }
+    return NULL;
+}
+
+const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key)
+{
+    for (size_t i = 0; i < h->nremotes; i++)
+        if (strcmp(h->remotes[i]->key, key) == 0)
+            return h->remotes[i];
+    return NULL;
+}
+
+/* ---- lists from other gateways ---- */
+
+int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, size_t len,
+                          int64_t now)
+{
+    if (node == h->node || len > GW_PRESENCE_LIST_MAX_BYTES)
+        return GW_EINVAL;
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    const cJSON *parts = cJSON_GetObjectItemCaseSensitive(root, "parts");
+    if (!cJSON_IsArray(parts)) {
+        cJSON_Delete(root);
+        return GW_EINVAL;
+    }
+    if (node_seen(h, node, now) < 0) {
+        cJSON_Delete(root);
+        return GW_ENOMEM;
+    }
+    /* The list is the whole truth of that node: what it had is replaced. */
+    for (size_t i = h->nremotes; i-- > 0;)
+        if (h->remotes[i]->node == node)
+            remote_del(h, i);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, parts)
+    {
+        const cJSON *pid = cJSON_GetObjectItemCaseSensitive(p, "pid");
+        const cJSON *nick = cJSON_GetObjectItemCaseSensitive(p, "nick");
+        const cJSON *via = cJSON_GetObjectItemCaseSensitive(p, "via");
+        const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(p, "rooms");
+        if (!cJSON_IsNumber(pid) || !cJSON_IsString(nick) || !cJSON_IsString(rooms))
+            continue;
+        uint64_t id = (uint64_t)pid->valuedouble;
+        if (id >> GW_NODE_SHIFT != node)
+            continue; /* not its own */
+        (void)remote_new(h, id, nick->valuestring, cJSON_IsString(via) ? via->valuestring : "",
+                         rooms->valuestring);
+    }
+    cJSON_Delete(root);
+    return GW_OK;
+}
+
+struct gw_buf *gw_presence_list(struct gw_hub *h)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, h->cfg.headroom, 64 + h->nparts * 64);
+    gw_jw_lit(&w, "{\"parts\":[");
+    int first = 1;
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        if (!p->joined || p->closing || !p->nmemb)
+            continue;
+        gw_jw_lit(&w, first ? "{\"pid\":" : ",{\"pid\":");
+        first = 0;
+        gw_jw_uint(&w, p->pid);
+        gw_jw_lit(&w, ",\"nick\":");
+        gw_jw_str(&w, p->nick, strlen(p->nick));
+        gw_jw_lit(&w, ",\"via\":\"");
+        gw_jw_lit(&w, gw_via_name(p->via));
+        gw_jw_lit(&w, "\",\"rooms\":\"");
+        for (unsigned k = 0; k < p->nmemb; k++) {
+            if (k)
+                gw_jw_lit(&w, " ");
+            gw_jw_lit(&w, p->memb[k].room->key); /* [a-z0-9._-#]: nothing to escape */
+        }
+        gw_jw_lit(&w, "\"}");
+    }
+    gw_jw_lit(&w, "]}");
+    return gw_jw_finish(&w);
+}
+
+/* ---- events of shared rooms ---- */
+
+void gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json, size_t len)
+{
+    /* Only joins, leaves and nick changes say who is where. */
+    static const char *kinds[] = {"{\"type\":\"join\"", "{\"type\":\"leave\"",
+                                  "{\"type\":\"nick\""};
+    int kind = -1;
+    for (int k = 0; k < 3; k++)
+        if (len >= strlen(kinds[k]) && memcmp(json, kinds[k], strlen(kinds[k])) == 0)
+            kind = k;
+    if (kind < 0)
+        return;
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(root, "pid");
+    const cJSON *nick = cJSON_GetObjectItemCaseSensitive(root, "nick");
+    const cJSON *via = cJSON_GetObjectItemCaseSensitive(root, "via");
+    uint64_t id = cJSON_IsNumber(pid) ? (uint64_t)pid->valuedouble : 0;
+    if (!id || id >> GW_NODE_SHIFT == h->node || !cJSON_IsString(nick)) {
+        cJSON_Delete(root); /* one of ours: the hub knows it already */
+        return;
+    }
+    size_t at;
+    struct gw_remote *q = remote_find(h, id, &at);
+    if (kind == 0) {
+        if (q)
+            add_room(q, r->key);
+        else
+            (void)remote_new(h, id, nick->valuestring,
+                             cJSON_IsString(via) ? via->valuestring : "", r->key);
+    } else if (kind == 1 && q) {
+        drop_room(q, r->key);
+        if (strcmp(q->rooms, " ") == 0)
+            remote_del(h, at);
+    } else if (kind == 2 && q) {
+        (void)set_nick(q, nick->valuestring, strlen(nick->valuestring));
+    }
+    cJSON_Delete(root);
+}
+
+/* ---- the beat and the gone ---- */
+
+/* Whether this gateway is the one to post the leaves of a gone node: the
+ * lowest node still heard of. */
+static int elected(const struct gw_hub *h, int64_t now)
+{
+    for (size_t i = 0; i < h->nnodes; i++)
+        if (now - h->nodes[i].seen < GW_PRESENCE_TTL_MS && h->nodes[i].node < h->node)
+            return 0;
+    return 1;
+}
+
+/* A remote participant's leave of r, posted as if its gateway had. */
+static void post_leave(struct gw_hub *h, struct gw_room *r, const struct gw_remote *q, int64_t now)
+{
+    struct gw_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = GW_EV_LEAVE;
+    ev.time_ms = now + h->wall_offset;
+    ev.pid = q->pid;
+    ev.nick = q->nick;
+    ev.via = q->web ? "web" : "tcp";
+    ev.reason = GW_LEAVE_GONE;
+    char text[GW_NICK_MAX_BYTES + 16];
+    snprintf(text, sizeof text, "* %s left", q->nick);
+    gw_hub_room_event(h, r, &ev, "", text, strlen(text), NULL);
+}
+
+void gw_presence_tick(struct gw_hub *h, int64_t now)
+{
+    const struct gw_store *st = h->cfg.store;
+    if (!st || !(st->flags & GW_STORE_ORDERS))
+        return;
+    if (st->presence && now - h->beat_at >= GW_PRESENCE_BEAT_MS) {
+        h->beat_at = now;
+        struct gw_buf *b = gw_presence_list(h);
+        if (b)
+            (void)st->presence(st->ctx, h->node, (const char *)gw_buf_bytes(b), b->len);
+        gw_buf_unref(b);
+    }
+    for (size_t n = h->nnodes; n-- > 0;) {
+        if (now - h->nodes[n].seen < GW_PRESENCE_TTL_MS)
+            continue;
+        uint64_t node = h->nodes[n].node;
+        int say = elected(h, now);
+        for (size_t i = h->nremotes; i-- > 0;) {
+            struct gw_remote *q = h->remotes[i];
+            if (q->node != node)
+                continue;
+            for (size_t k = 0; say && k < h->rooms.count; k++)
+                if (in_room(q, h->rooms.list[k]->key))
+                    post_leave(h, h->rooms.list[k], q, now);
+            remote_del(h, i);
+        }
+        h->nodes[n] = h->nodes[--h->nnodes];
+    }
+}
+
+void gw_presence_free(struct gw_hub *h)
+{
+    for (size_t i = 0; i < h->nremotes; i++)
+        remote_free(h->remotes[i]);
+    free(h->remotes);
+    h->remotes = NULL;
+    h->nremotes = h->remotes_cap = 0;
+}

@@ -1,0 +1,870 @@
+/*
+ * gw_store_redis.c - the Redis store engine (gw_store_redis.h): rooms as
+ * streams with a meta hash, events appended by one Lua script that also
+ * publishes them, live delivery from the rooms' channels, recovery from
+ * the streams.
+ */
+#include "gw_store_redis.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "gw_json.h"
+#include "gw_redis.h"
+
+/* The append script. KEYS: the epoch, the room's hash, its stream.
+ * ARGV: the epoch expected, the JSON before and after the id, the
+ * transcript line, type, time, words, the stream's bound, the channel, the
+ * room's name. Answers {id, epoch}, or {0, epoch} (or {0, ""}: none) when
+ * the epoch is not the one expected: nothing was kept. */
+static const char append_lua[] =
+    "local e = redis.call('GET', KEYS[1])\n"
+    "if e ~= ARGV[1] then return {0, e or ''} end\n"
+    "local id = redis.call('HINCRBY', KEYS[2], 'top', 1)\n"
+    "if id == 1 then\n"
+    "  redis.call('DEL', KEYS[3])\n"
+    "  redis.call('HSET', KEYS[2], 'name', ARGV[10])\n"
+    "end\n"
+    "local j = ARGV[2] .. id .. ARGV[3]\n"
+    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], id .. '-0', 'j', j, 'l', ARGV[4],\n"
+    "           'y', ARGV[5], 't', ARGV[6], 'x', ARGV[7])\n"
+    "redis.call('PUBLISH', ARGV[9], 'E' .. id .. ' ' .. #j .. ' ' .. j .. ARGV[4])\n"
+    "return {id, e}\n";
+
+/* A key or channel: the prefix, "room:", a room key (gw_room.h), ":log". */
+#define NAME_MAX_BYTES (sizeof GW_RSTORE_PREFIX + 5 + GW_ROOM_NAME_MAX_BYTES + 8)
+#define ROOM_BUCKETS 1024u
+#define PRESENCE_CHANNEL GW_RSTORE_PREFIX "presence"
+
+/* A live event that waits while its room is read back. */
+struct held {
+    uint64_t id;
+    size_t json_len, line_len;
+    char bytes[];             /* json, then line */
+};
+
+struct room {
+    struct room *next;        /* hash chain */
+    char key[GW_ROOM_NAME_MAX_BYTES + 1];
+    char name[GW_ROOM_NAME_MAX_BYTES + 1];
+    char chan[NAME_MAX_BYTES]; /* also the hash's key */
+    char log[NAME_MAX_BYTES];
+    uint64_t last;            /* the last id given to the hub */
+    int reading;              /* a recovery read is out */
+    int again;                /* read again when it is back */
+    struct held **held;
+    size_t nheld, held_cap;
+};
+
+struct gw_rstore {
+    uv_loop_t *loop;
+    struct gw_redis *redis;
+    struct gw_redis_script *append;
+    struct gw_store_sink sink;
+    struct gw_rstore_opts o;
+    char *url;
+    char epoch_key[NAME_MAX_BYTES];
+    uint64_t epoch;           /* 0: not known yet */
+    char epoch_hex[GW_EPOCH_HEX_LEN + 1];
+    int asking_epoch;
+    int redis_up;
+    char why[GW_RSTORE_WHY_MAX_BYTES];
+    struct room *buckets[ROOM_BUCKETS];
+    size_t nrooms;
+    int64_t last_check;
+    struct gw_rstore_stats stats;
+    int closing;
+};
+
+/* ---- rooms ---- */
+
+static size_t hash(const char *key)
+{
+    size_t x = 2166136261u;
+    for (; *key; key++)
+        x = (x ^ (unsigned char)*key) * 16777619u;
+    return x & (ROOM_BUCKETS - 1);
+}
+
+static struct room *find(const struct gw_rstore *rs, const char *key)
+{
+    for (struct room *r = rs->buckets[hash(key)]; r; r = r->next)
+        if (strcmp(r->key, key) == 0)
+            return r;
+    return NULL;
+}
+
+static void drop_held(struct room *r)
+{
+    for (size_t i = 0; i < r->nheld; i++)
+        free(r->held[i]);
+    free(r->held);
+    r->held = NULL;
+    r->nheld = r->held_cap = 0;
+}
+
+/* ---- giving events to the hub ---- */
+
+/* One event, if it is the room's next (or past a gap the stream cannot
+ * fill any more). */
+static void give(struct gw_rstore *rs, struct room *r, uint64_t id, const char *json,
+                 size_t json_len, const char *line, size_t line_len)
+{
+    if (id <= r->last)
+        return;
+    r->last = id;
+    struct gw_store_event ev = {
+        .id = id, .json = json, .json_len = json_len, .line = line, .line_len = line_len,
+    };
+    rs->stats.delivered++;
+    if (rs->sink.event)
+        rs->sink.event(rs->sink.ctx, r->key, &ev);
+}
+
+static void recover(struct gw_rstore *rs, struct room *r);
+
+/* What one stream entry's field holds, or NULL. */
+static const redisReply *field(const redisReply *fields, const char *name)
+{
+    if (!fields || fields->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const redisReply *k = fields->element[i];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
+            return fields->element[i + 1];
+    }
+    return NULL;
+}
+
+/* An entry of XRANGE's answer as an event; 0, or -1 when it is not one of
+ * ours. */
+static int entry_event(const redisReply *e, struct gw_store_event *ev)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING)
+        return -1;
+    char *end;
+    uint64_t id = strtoull(e->element[0]->str, &end, 10);
+    const redisReply *j = field(e->element[1], "j"), *l = field(e->element[1], "l");
+    const redisReply *y = field(e->element[1], "y"), *t = field(e->element[1], "t");
+    const redisReply *x = field(e->element[1], "x");
+    if (!id || *end != '-' || !j || j->type != REDIS_REPLY_STRING || !l ||
+        l->type != REDIS_REPLY_STRING)
+        return -1;
+    memset(ev, 0, sizeof *ev);
+    ev->id = id;
+    ev->json = j->str;
+    ev->json_len = j->len;
+    ev->line = l->str;
+    ev->line_len = l->len;
+    ev->type = y && y->type == REDIS_REPLY_STRING ? atoi(y->str) : 0;
+    ev->time_ms = t && t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
+    if (x && x->type == REDIS_REPLY_STRING && x->len) {
+        ev->text = x->str;
+        ev->text_len = x->len;
+    }
+    return 0;
+}
+
+struct read_arg {
+    struct gw_rstore *rs;
+    char key[GW_ROOM_NAME_MAX_BYTES + 1];
+    uint64_t epoch;           /* the read is of this epoch's ids */
+};
+
+/* A recovery read is back: its events, then those held meanwhile. */
+static void on_recovered(void *arg, int status, const redisReply *reply)
+{
+    struct read_arg *ra = arg;
+    struct gw_rstore *rs = ra->rs;
+    struct room *r = rs->closing ? NULL : find(rs, ra->key);
+    int stale = ra->epoch != rs->epoch;
+    free(ra);
+    if (!r)
+        return;
+    r->reading = 0;
+    if (stale) {
+        drop_held(r);
+        return;
+    }
+    if (status != GW_REDIS_OK || reply->type != REDIS_REPLY_ARRAY) {
+        /* The connection went: the resubscription recovers the room. */
+        drop_held(r);
+        return;
+    }
+    for (size_t i = 0; i < reply->elements; i++) {
+        struct gw_store_event ev;
+        if (entry_event(reply->element[i], &ev) == 0) {
+            rs->stats.recovered += ev.id > r->last;
+            give(rs, r, ev.id, ev.json, ev.json_len, ev.line, ev.line_len);
+        }
+    }
+    if (reply->elements >= GW_RSTORE_READ_BATCH || r->again) {
+        /* More behind, or live events were dropped: read on from here. */
+        r->again = 0;
+        drop_held(r);
+        recover(rs, r);
+        return;
+    }
+    for (size_t i = 0; i < r->nheld; i++) {
+        struct held *h = r->held[i];
+        give(rs, r, h->id, h->bytes, h->json_len, h->bytes + h->json_len, h->line_len);
+    }
+    drop_held(r);
+}
+
+/* Read the room from its stream: after its last id, or, for a room just
+ * watched with nothing given yet, its latest events. */
+static void recover(struct gw_rstore *rs, struct room *r)
+{
+    if (r->reading || !rs->epoch || !rs->redis_up)
+        return;
+    struct read_arg *ra = malloc(sizeof *ra);
+    if (!ra)
+        return;
+    ra->rs = rs;
+    ra->epoch = rs->epoch;
+    snprintf(ra->key, sizeof ra->key, "%s", r->key);
+    char from[32], count[16];
+    snprintf(count, sizeof count, "%u", GW_RSTORE_READ_BATCH);
+    int rc;
+    if (r->last) {
+        snprintf(from, sizeof from, "(%" PRIu64 "-0", r->last);
+        const char *argv[] = {"XRANGE", r->log, from, "+", "COUNT", count};
+        size_t len[] = {6, strlen(r->log), strlen(from), 1, 5, strlen(count)};
+        rc = gw_redis_command(rs->redis, on_recovered, ra, 6, argv, len);
+    } else {
+        /* The latest, oldest first: a script reverses XREVRANGE's. */
+        static const char latest[] =
+            "local t = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])\n"
+            "local o = {}\n"
+            "for i = #t, 1, -1 do o[#o + 1] = t[i] end\n"
+            "return o\n";
+        const char *argv[] = {"EVAL", latest, "1", r->log, count};
+        size_t len[] = {4, sizeof latest - 1, 1, strlen(r->log), strlen(count)};
+        rc = gw_redis_command(rs->redis, on_recovered, ra, 5, argv, len);
+    }
+    if (rc != 0) {
+        free(ra);
+        return;
+    }
+    r->reading = 1;
+    rs->stats.recoveries++;
+}
+
+/* ---- the live path ---- */
+
+static void hold(struct room *r, uint64_t id, const char *json, size_t jlen, const char *line,
+                 size_t llen)
+{
+    if (r->nheld >= GW_RSTORE_HELD_MAX) {
+        r->again = 1;
+        return;
+    }
+    if (r->nheld == r->held_cap) {
+        size_t cap = r->held_cap ? r->held_cap * 2 : 16;
+        struct held **n = realloc(r->held, cap * sizeof *n);
+        if (!n) {
+            r->again = 1;
+            return;
+        }
+        r->held = n;
+        r->held_cap = cap;
+    }
+    struct held *h = malloc(sizeof *h + jlen + llen);
+    if (!h) {
+        r->again = 1;
+        return;
+    }
+    h->id = id;
+    h->json_len = jlen;
+    h->line_len = llen;
+    memcpy(h->bytes, json, jlen);
+    memcpy(h->bytes + jlen, line, llen);
+    r->held[r->nheld++] = h;
+}
+
+/* "E" id " " json-length " " json line */
+static void on_event(struct gw_rstore *rs, struct room *r, const char *p, size_t n)
+{
+    char num[48];
+    size_t i = 1, k = 0;
+    while (i < n && p[i] != ' ' && k < sizeof num - 1)
+        num[k++] = p[i++];
+    num[k] = '\0';
+    uint64_t id = strtoull(num, NULL, 10);
+    i++;
+    k = 0;
+    while (i < n && p[i] != ' ' && k < sizeof num - 1)
+        num[k++] = p[i++];
+    num[k] = '\0';
+    i++;
+    size_t jlen = (size_t)strtoull(num, NULL, 10);
+    if (!id || i > n || jlen > n - i)
+        return; /* not one of ours */
+    const char *json = p + i, *line = p + i + jlen;
+    size_t llen = n - i - jlen;
+    if (r->reading) {
+        if (id > r->last)
+            hold(r, id, json, jlen, line, llen);
+        return;
+    }
+    if (id <= r->last)
+        return;
+    if (id == r->last + 1) {
+        give(rs, r, id, json, jlen, line, llen);
+        return;
+    }
+    /* A gap: what lies between is in the stream. */
+    hold(r, id, json, jlen, line, llen);
+    recover(rs, r);
+    if (!r->reading)
+        drop_held(r);
+}
+
+/* "T" from " " json */
+static void on_typing(struct gw_rstore *rs, struct room *r, const char *p, size_t n)
+{
+    char num[24];
+    size_t i = 1, k = 0;
+    while (i < n && p[i] != ' ' && k < sizeof num - 1)
+        num[k++] = p[i++];
+    num[k] = '\0';
+    if (i >= n)
+        return;
+    i++;
+    if (rs->sink.typing)
+        rs->sink.typing(rs->sink.ctx, r->key, strtoull(num, NULL, 10), p + i, n - i);
+}
+
+/* "S" node " " list: another gateway's participants. */
+static void on_presence(struct gw_rstore *rs, const char *p, size_t n)
+{
+    char num[24];
+    size_t i = 1, k = 0;
+    while (i < n && p[i] != ' ' && k < sizeof num - 1)
+        num[k++] = p[i++];
+    num[k] = '\0';
+    if (i >= n || p[0] != 'S')
+        return;
+    i++;
+    if (rs->sink.presence)
+        rs->sink.presence(rs->sink.ctx, strtoull(num, NULL, 10), p + i, n - i);
+}
+
+static void on_message(void *arg, const char *channel, size_t clen, const char *payload,
+                       size_t plen)
+{
+    struct gw_rstore *rs = arg;
+    if (clen == strlen(PRESENCE_CHANNEL) && memcmp(channel, PRESENCE_CHANNEL, clen) == 0) {
+        on_presence(rs, payload, plen);
+        return;
+    }
+    size_t pre = strlen(GW_RSTORE_PREFIX "room:");
+    if (clen <= pre || clen - pre > GW_ROOM_NAME_MAX_BYTES || !plen)
+        return;
+    char key[GW_ROOM_NAME_MAX_BYTES + 1];
+    memcpy(key, channel + pre, clen - pre);
+    key[clen - pre] = '\0';
+    struct room *r = find(rs, key);
+    if (!r || !rs->epoch)
+        return;
+    if (payload[0] == 'E')
+        on_event(rs, r, payload, plen);
+    else if (payload[0] == 'T')
+        on_typing(rs, r, payload, plen);
+}
+
+/* ---- the epoch ---- */
+
+static void recover_all(struct gw_rstore *rs)
+{
+    for (size_t b = 0; b < ROOM_BUCKETS; b++)
+        for (struct room *r = rs->buckets[b]; r; r = r->next)
+            recover(rs, r);
+}
+
+static void on_epoch(void *arg, int status, const redisReply *reply);
+
+/* Learn the epoch, making one when Redis has none. */
+static void ask_epoch(struct gw_rstore *rs)
+{
+    if (rs->asking_epoch || !rs->redis_up)
+        return;
+    unsigned char rnd[8];
+    uint64_t e = 0;
+    if (RAND_bytes(rnd, sizeof rnd) == 1)
+        for (int i = 0; i < 8; i++)
+            e = e << 8 | rnd[i];
+    if (!e)
+        e = 1;
+    char hex[GW_EPOCH_HEX_LEN + 1];
+    snprintf(hex, sizeof hex, "%016" PRIx64, e);
+    /* SET NX then GET, in one script: the first gateway's epoch wins. */
+    static const char lua[] = "redis.call('SET', KEYS[1], ARGV[1], 'NX')\n"
+                              "return redis.call('GET', KEYS[1])\n";
+    const char *argv[] = {"EVAL", lua, "1", rs->epoch_key, hex};
+    size_t len[] = {4, sizeof lua - 1, 1, strlen(rs->epoch_key), strlen(hex)};
+    if (gw_redis_command(rs->redis, on_epoch, rs, 5, argv, len) == 0)
+        rs->asking_epoch = 1;
+}
+
+static void on_epoch(void *arg, int status, const redisReply *reply)
+{
+    struct gw_rstore *rs = arg;
+    rs->asking_epoch = 0;
+    if (rs->closing || status != GW_REDIS_OK || reply->type != REDIS_REPLY_STRING ||
+        reply->len != GW_EPOCH_HEX_LEN)
+        return; /* asked again at the next connect or tick */
+    uint64_t e = strtoull(reply->str, NULL, 16);
+    if (e == rs->epoch)
+        return;
+    int changed = rs->epoch != 0;
+    rs->epoch = e;
+    memcpy(rs->epoch_hex, reply->str, GW_EPOCH_HEX_LEN);
+    rs->epoch_hex[GW_EPOCH_HEX_LEN] = '\0';
+    if (changed) {
+        rs->stats.epochs++;
+        if (rs->o.log) {
+            char line[96];
+            snprintf(line, sizeof line, "redis: a new epoch %s: its history starts again",
+                     rs->epoch_hex);
+            rs->o.log(rs->o.arg, line);
+        }
+    }
+    /* Ids of the new epoch start again: the rooms are read from scratch. */
+    for (size_t b = 0; b < ROOM_BUCKETS; b++)
+        for (struct room *r = rs->buckets[b]; r; r = r->next) {
+            r->last = 0;
+            r->reading = 0;
+            r->again = 0;
+            drop_held(r);
+        }
+    if (rs->o.epoch)
+        rs->o.epoch(rs->o.arg, e);
+    recover_all(rs);
+}
+
+/* ---- the connection ---- */
+
+static void on_state(void *arg, int up, const char *why)
+{
+    struct gw_rstore *rs = arg;
+    rs->redis_up = up;
+    snprintf(rs->why, sizeof rs->why, "%s", up ? "" : why);
+    if (up)
+        ask_epoch(rs);
+}
+
+static void on_resubscribed(void *arg)
+{
+    struct gw_rstore *rs = arg;
+    /* Events published while it was away came nowhere: read them. */
+    ask_epoch(rs);
+    recover_all(rs);
+}
+
+static void on_log(void *arg, const char *line)
+{
+    struct gw_rstore *rs = arg;
+    if (rs->o.log)
+        rs->o.log(rs->o.arg, line);
+}
+
+/* ---- the interface (gw_store.h) ---- */
+
+struct append_arg {
+    struct gw_rstore *rs;
+    char key[GW_ROOM_NAME_MAX_BYTES + 1];
+    uint64_t seq;
+};
+
+static void report_done(struct gw_rstore *rs, const char *key, uint64_t seq, int status)
+{
+    if (status < 0)
+        rs->stats.refused++;
+    else
+        rs->stats.appended++;
+    if (rs->sink.done)
+        rs->sink.done(rs->sink.ctx, key, seq, status);
+}
+
+static void on_appended(void *arg, int status, const redisReply *reply)
+{
+    struct append_arg *aa = arg;
+    struct gw_rstore *rs = aa->rs;
+    int st = GW_STORE_EIO;
+    if (status == GW_REDIS_OK && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER) {
+        if (reply->element[0]->integer > 0)
+            st = GW_STORE_DONE;
+        else
+            ask_epoch(rs); /* another epoch: nothing kept; learn it */
+    }
+    if (!rs->closing)
+        report_done(rs, aa->key, aa->seq, st);
+    free(aa);
+}
+
+static int rs_append(void *ctx, const char *room_key, const char *room_name,
+                     const struct gw_store_event *ev)
+{
+    struct gw_rstore *rs = ctx;
+    struct room *r = find(rs, room_key);
+    if (!rs->redis_up || !rs->epoch || !r)
+        return GW_STORE_EIO;
+    if (ev->id_at + ev->id_len > ev->json_len)
+        return GW_STORE_EINVAL;
+    struct append_arg *aa = malloc(sizeof *aa);
+    if (!aa)
+        return GW_STORE_ENOMEM;
+    aa->rs = rs;
+    aa->seq = ev->id;
+    snprintf(aa->key, sizeof aa->key, "%s", room_key);
+    char type[16], time[24], max[16];
+    snprintf(type, sizeof type, "%d", ev->type);
+    snprintf(time, sizeof time, "%" PRId64, ev->time_ms);
+    snprintf(max, sizeof max, "%u", rs->o.max_events);
+    const char *argv[] = {
+        "", rs->epoch_key, r->chan, r->log, rs->epoch_hex, ev->json,
+        ev->json + ev->id_at + ev->id_len, ev->line, type, time, ev->text ? ev->text : "",
+        max, r->chan, room_name,
+    };
+    size_t len[] = {
+        0, strlen(rs->epoch_key), strlen(r->chan), strlen(r->log), GW_EPOCH_HEX_LEN, ev->id_at,
+        ev->json_len - ev->id_at - ev->id_len, ev->line_len, strlen(type), strlen(time),
+        ev->text ? ev->text_len : 0, strlen(max), strlen(r->chan), strlen(room_name),
+    };
+    /* argv[0] is EVALSHA's, which gw_redis_eval writes itself. */
+    int rc = gw_redis_eval(rs->redis, rs->append, on_appended, aa, 3, 13, argv + 1, len + 1);
+    if (rc != 0) {
+        free(aa);
+        rs->stats.refused++;
+        return rc == GW_REDIS_EBUSY ? GW_STORE_EBUSY : GW_STORE_EIO;
+    }
+    return GW_STORE_PENDING;
+}
+
+static int rs_watch(void *ctx, const char *room_key, const char *room_name, uint64_t after)
+{
+    struct gw_rstore *rs = ctx;
+    if (strlen(room_key) > GW_ROOM_NAME_MAX_BYTES || strlen(room_name) > GW_ROOM_NAME_MAX_BYTES)
+        return GW_STORE_EINVAL;
+    struct room *r = find(rs, room_key);
+    if (r)
+        return 0;
+    if (rs->nrooms >= GW_RSTORE_ROOMS_MAX)
+        return GW_STORE_EBUSY;
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return GW_STORE_ENOMEM;
+    snprintf(r->key, sizeof r->key, "%s", room_key);
+    snprintf(r->name, sizeof r->name, "%s", room_name);
+    snprintf(r->chan, sizeof r->chan, GW_RSTORE_PREFIX "room:%s", room_key);
+    snprintf(r->log, sizeof r->log, GW_RSTORE_PREFIX "room:%s:log", room_key);
+    r->last = after;
+    if (gw_redis_subscribe(rs->redis, r->chan, strlen(r->chan)) != 0) {
+        free(r);
+        return GW_STORE_ENOMEM;
+    }
+    size_t b = hash(room_key);
+    r->next = rs->buckets[b];
+    rs->buckets[b] = r;
+    rs->nrooms++;
+    recover(rs, r);
+    return 0;
+}
+
+static void rs_unwatch(void *ctx, const char *room_key)
+{
+    struct gw_rstore *rs = ctx;
+    for (struct room **pp = &rs->buckets[hash(room_key)]; *pp; pp = &(*pp)->next) {
+        struct room *r = *pp;
+        if (strcmp(r->key, room_key) != 0)
+            continue;
+        *pp = r->next;
+        (void)gw_redis_unsubscribe(rs->redis, r->chan, strlen(r->chan));
+        drop_held(r);
+        free(r);
+        rs->nrooms--;
+        return;
+    }
+}
+
+static void on_published(void *arg, int status, const redisReply *reply)
+{
+    (void)arg;
+    (void)status;
+    (void)reply; /* typing is kept nowhere: a lost one is only lost */
+}
+
+static int rs_publish(void *ctx, const char *room_key, uint64_t from, const char *json,
+                      size_t len)
+{
+    struct gw_rstore *rs = ctx;
+    struct room *r = find(rs, room_key);
+    if (!rs->redis_up || !r)
+        return GW_STORE_EIO;
+    size_t n = len + 32;
+    char *msg = malloc(n);
+    if (!msg)
+        return GW_STORE_ENOMEM;
+    int k = snprintf(msg, n, "T%" PRIu64 " ", from);
+    memcpy(msg + k, json, len);
+    const char *argv[] = {"PUBLISH", r->chan, msg};
+    size_t alen[] = {7, strlen(r->chan), (size_t)k + len};
+    int rc = gw_redis_command(rs->redis, on_published, NULL, 3, argv, alen);
+    free(msg);
+    return rc == 0 ? 0 : GW_STORE_EIO;
+}
+
+static int rs_presence(void *ctx, uint64_t node, const char *json, size_t len)
+{
+    struct gw_rstore *rs = ctx;
+    if (!rs->redis_up)
+        return GW_STORE_EIO;
+    size_t n = len + 32;
+    char *msg = malloc(n);
+    if (!msg)
+        return GW_STORE_ENOMEM;
+    int k = snprintf(msg, n, "S%" PRIu64 " ", node);
+    memcpy(msg + k, json, len);
+    const char *argv[] = {"PUBLISH", PRESENCE_CHANNEL, msg};
+    size_t alen[] = {7, strlen(PRESENCE_CHANNEL), (size_t)k + len};
+    int rc = gw_redis_command(rs->redis, on_published, NULL, 3, argv, alen);
+    free(msg);
+    return rc == 0 ? 0 : GW_STORE_EIO;
+}
+
+struct rows_arg {
+    struct gw_rstore *rs;
+    uint64_t tag;
+    unsigned limit;
+    int reverse;              /* BEFORE: the answer is newest first */
+    uint64_t epoch;
+};
+
+static void on_rows(void *arg, int status, const redisReply *reply)
+{
+    struct rows_arg *ra = arg;
+    struct gw_rstore *rs = ra->rs;
+    if (rs->closing || !rs->sink.rows) {
+        free(ra);
+        return;
+    }
+    if (status != GW_REDIS_OK || reply->type != REDIS_REPLY_ARRAY || ra->epoch != rs->epoch) {
+        rs->sink.rows(rs->sink.ctx, ra->tag, GW_STORE_EIO, NULL, 0, 0);
+        free(ra);
+        return;
+    }
+    size_t n = reply->elements < ra->limit ? reply->elements : ra->limit;
+    struct gw_store_event *ev = n ? calloc(n, sizeof *ev) : NULL;
+    if (n && !ev) {
+        rs->sink.rows(rs->sink.ctx, ra->tag, GW_STORE_ENOMEM, NULL, 0, 0);
+        free(ra);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (entry_event(reply->element[i], &ev[k]) == 0)
+            k++;
+    rs->sink.rows(rs->sink.ctx, ra->tag, GW_STORE_DONE, ev, k, reply->elements > ra->limit);
+    free(ev);
+    free(ra);
+}
+
+static int rs_read(void *ctx, const struct gw_store_read *rd)
+{
+    struct gw_rstore *rs = ctx;
+    if (rd->kind == GW_STORE_SEARCH)
+        return GW_STORE_ENOTSUP;
+    if (!rs->redis_up || !rs->epoch)
+        return GW_STORE_EIO;
+    if (strlen(rd->room_key) > GW_ROOM_NAME_MAX_BYTES || !rd->limit ||
+        rd->limit > GW_STORE_READ_MAX)
+        return GW_STORE_EINVAL;
+    struct rows_arg *ra = malloc(sizeof *ra);
+    if (!ra)
+        return GW_STORE_ENOMEM;
+    *ra = (struct rows_arg){rs, rd->tag, rd->limit, rd->kind == GW_STORE_BEFORE, rs->epoch};
+    char log[NAME_MAX_BYTES], edge[32], count[16];
+    snprintf(log, sizeof log, GW_RSTORE_PREFIX "room:%s:log", rd->room_key);
+    snprintf(count, sizeof count, "%u", rd->limit + 1); /* one more: is there more? */
+    int rc;
+    if (rd->kind == GW_STORE_BEFORE) {
+        if (rd->id)
+            snprintf(edge, sizeof edge, "(%" PRIu64 "-0", rd->id);
+        else
+            snprintf(edge, sizeof edge, "+");
+        const char *argv[] = {"XREVRANGE", log, edge, "-", "COUNT", count};
+        size_t len[] = {9, strlen(log), strlen(edge), 1, 5, strlen(count)};
+        rc = gw_redis_command(rs->redis, on_rows, ra, 6, argv, len);
+    } else {
+        snprintf(edge, sizeof edge, "(%" PRIu64 "-0", rd->id);
+        const char *argv[] = {"XRANGE", log, edge, "+", "COUNT", count};
+        size_t len[] = {6, strlen(log), strlen(edge), 1, 5, strlen(count)};
+        rc = gw_redis_command(rs->redis, on_rows, ra, 6, argv, len);
+    }
+    if (rc != 0) {
+        free(ra);
+        return rc == GW_REDIS_EBUSY ? GW_STORE_EBUSY : GW_STORE_EIO;
+    }
+    return GW_STORE_PENDING;
+}
+
+/* ---- the position check ---- */
+
+struct top_arg {
+    struct gw_rstore *rs;
+    char key[GW_ROOM_NAME_MAX_BYTES + 1];
+    uint64_t epoch;
+};
+
+static void on_top(void *arg, int status, const redisReply *reply)
+{
+    struct top_arg *ta = arg;
+    struct gw_rstore *rs = ta->rs;
+    struct room *r = rs->closing || ta->epoch != rs->epoch ? NULL : find(rs, ta->key);
+    free(ta);
+    if (!r || status != GW_REDIS_OK || reply->type != REDIS_REPLY_STRING)
+        return;
+    if (strtoull(reply->str, NULL, 10) > r->last)
+        recover(rs, r); /* something came nowhere near here */
+}
+
+void gw_rstore_tick(struct gw_rstore *rs, int64_t now_ms)
+{
+    if (!rs || now_ms - rs->last_check < (int64_t)GW_RSTORE_CHECK_MS)
+        return;
+    rs->last_check = now_ms;
+    if (!rs->redis_up)
+        return;
+    if (!rs->epoch) {
+        ask_epoch(rs);
+        return;
+    }
+    /* The epoch too: a Redis that lost its data and took no append since. */
+    ask_epoch(rs);
+    for (size_t b = 0; b < ROOM_BUCKETS; b++)
+        for (struct room *r = rs->buckets[b]; r; r = r->next) {
+            if (r->reading)
+                continue;
+            struct top_arg *ta = malloc(sizeof *ta);
+            if (!ta)
+                return;
+            ta->rs = rs;
+            ta->epoch = rs->epoch;
+            snprintf(ta->key, sizeof ta->key, "%s", r->key);
+            const char *argv[] = {"HGET", r->chan, "top"};
+            size_t len[] = {4, strlen(r->chan), 3};
+            if (gw_redis_command(rs->redis, on_top, ta, 3, argv, len) != 0) {
+                free(ta);
+                return;
+            }
+        }
+}
+
+/* ---- life ---- */
+
+int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
+                   const struct gw_store_sink *sink, struct gw_rstore **out, char *err,
+                   size_t errlen)
+{
+    *out = NULL;
+    struct gw_rstore *rs = calloc(1, sizeof *rs);
+    if (!rs) {
+        snprintf(err, errlen, "out of memory");
+        return GW_STORE_ENOMEM;
+    }
+    rs->loop = loop;
+    rs->sink = *sink;
+    rs->o = *o;
+    if (!rs->o.max_events)
+        rs->o.max_events = GW_RSTORE_MAX_EVENTS_DEFAULT;
+    snprintf(rs->epoch_key, sizeof rs->epoch_key, GW_RSTORE_PREFIX "epoch");
+    snprintf(rs->why, sizeof rs->why, "redis: connecting");
+    struct gw_redis_opts ro = {
+        .url = o->url,
+        .command_ms = o->command_ms,
+        .probe_idle_ms = o->probe_idle_ms,
+        .arg = rs,
+        .log = on_log,
+        .state = on_state,
+        .message = on_message,
+        .resubscribed = on_resubscribed,
+    };
+    char why[GW_REDIS_WHY_MAX_BYTES];
+    int rc = gw_redis_new(loop, &ro, &rs->redis, why, sizeof why);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", why);
+        free(rs);
+        return rc == GW_REDIS_EINVAL ? GW_STORE_EINVAL : GW_STORE_EIO;
+    }
+    rc = gw_redis_script(rs->redis, append_lua, sizeof append_lua - 1, &rs->append);
+    if (rc == 0)
+        rc = gw_redis_subscribe(rs->redis, PRESENCE_CHANNEL, strlen(PRESENCE_CHANNEL));
+    if (rc != 0) {
+        snprintf(err, errlen, "redis: %s", gw_redis_strerror(rc));
+        gw_redis_free(rs->redis);
+        free(rs);
+        return GW_STORE_EIO;
+    }
+    *out = rs;
+    return 0;
+}
+
+void gw_rstore_store(struct gw_rstore *rs, struct gw_store *out)
+{
+    memset(out, 0, sizeof *out);
+    out->ctx = rs;
+    out->kind = "redis";
+    out->flags = GW_STORE_ORDERS;
+    out->append = rs_append;
+    out->read = rs_read;
+    out->watch = rs_watch;
+    out->unwatch = rs_unwatch;
+    out->publish = rs_publish;
+    out->presence = rs_presence;
+}
+
+int gw_rstore_healthy(const struct gw_rstore *rs, const char **why)
+{
+    if (rs->redis_up && rs->epoch)
+        return 1;
+    if (why)
+        *why = rs->redis_up ? "redis: learning the epoch" : rs->why;
+    return 0;
+}
+
+uint64_t gw_rstore_epoch(const struct gw_rstore *rs)
+{
+    return rs->epoch;
+}
+
+void gw_rstore_stats(const struct gw_rstore *rs, struct gw_rstore_stats *st)
+{
+    *st = rs->stats;
+}
+
+void gw_rstore_close(struct gw_rstore *rs)
+{
+    if (!rs)
+        return;
+    rs->closing = 1;
+    /* Callbacks of what waits come from gw_redis_free and find closing. */
+    gw_redis_free(rs->redis);
+    for (size_t b = 0; b < ROOM_BUCKETS; b++) {
+        struct room *r = rs->buckets[b];
+        while (r) {
+            struct room *next = r->next;
+            drop_held(r);
+            free(r);
+            r = next;
+        }
+    }
+    free(rs);
+}

@@ -1,0 +1,131 @@
+/*
+ * gw_store_redis.h - the Redis store engine: the rooms of every gateway
+ * started with the same Redis are the same rooms. Each room is a Redis
+ * Stream of its events (ids given by Redis, one sequence per room) with a
+ * meta hash, and a channel on which every event is published as it is
+ * kept; each gateway subscribes to the channels of the rooms it has open
+ * and sends what comes to its own participants. An engine that orders
+ * (GW_STORE_ORDERS, gw_store.h).
+ *
+ * An adapter with I/O, like gw_store_sqlite.c: it talks to Redis through
+ * gw_redis.h on the event loop's libuv loop, never blocking it; it never
+ * logs and never writes to stderr (lines for the log go to a callback).
+ *
+ * Keys (GW_RSTORE_PREFIX first):
+ *   epoch               the epoch of every room's ids: 16 lowercase hex
+ *                       digits, made by the first gateway to find none
+ *                       (a Redis that lost its data gets a new one)
+ *   room:KEY            hash: top (the room's last id), name (as first
+ *                       spelled)
+ *   room:KEY:log        stream: the room's events, entry id "ID-0", fields
+ *                       j (JSON), l (transcript line), y (type), t (time),
+ *                       x (a message's words), trimmed to max_events
+ * Channels:
+ *   room:KEY            "E" id " " json-length " " json line: an event
+ *                       kept; "T" from " " json: typing, kept nowhere
+ *   presence            "S" node " " list: a gateway's participants
+ *                       (gw_presence.c), on its beat
+ *
+ * One Lua script appends: it checks the epoch, takes the next id (HINCRBY
+ * top), writes it into the JSON, adds the entry (XADD MAXLEN ~) and
+ * publishes it, so the stream and the live copies can never disagree and
+ * id order is publish order. The gateway that appended gets its event
+ * back through its subscription like every other.
+ *
+ * Recovery: a room is read from its stream when it is watched, when an
+ * event arrives with an id past the next expected one (a gap), when the
+ * subscription connection came back after an outage, and when the
+ * periodic position check (each room's top, every GW_RSTORE_CHECK_MS)
+ * finds a room ahead of what came here. Live events arriving meanwhile
+ * wait (at most GW_RSTORE_HELD_MAX per room), then go after the read's,
+ * each id once.
+ */
+#ifndef GW_STORE_REDIS_H
+#define GW_STORE_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "gw_store.h"
+
+#define GW_RSTORE_PREFIX "wintalk:"
+
+/* A room's stream keeps about this many events by default (XADD MAXLEN
+ * ~: Redis trims whole nodes, so a little more). */
+#define GW_RSTORE_MAX_EVENTS_DEFAULT 100000u
+
+/* One recovery read takes at most this many events; a room further behind
+ * reads again from where the read ended. */
+#define GW_RSTORE_READ_BATCH 1000u
+
+/* Live events held while a room is read back; past it they are dropped
+ * and the room is read again after (nothing is lost: they are in the
+ * stream). */
+#define GW_RSTORE_HELD_MAX 4096u
+
+/* The position check's period. */
+#define GW_RSTORE_CHECK_MS 5000u
+
+/* Rooms watched at once. */
+#define GW_RSTORE_ROOMS_MAX 65536u
+
+/* Room for a why or a log line. */
+#define GW_RSTORE_WHY_MAX_BYTES 512u
+
+struct gw_rstore; /* opaque */
+
+struct gw_rstore_opts {
+    const char *url;          /* redis://host:port/db (gw_redis.h) */
+    unsigned max_events;      /* per room; 0: GW_RSTORE_MAX_EVENTS_DEFAULT */
+    unsigned command_ms;      /* 0: gw_redis.h's default */
+    unsigned probe_idle_ms;   /* 0: gw_redis.h's default */
+    void *arg;                /* given to the callbacks */
+    /* A line for the operator (no newline), borrowed for the call. */
+    void (*log)(void *arg, const char *line);
+    /* The epoch of the ids, once known, and whenever it changes (Redis lost
+     * its data): the hub's must follow (gw_hub_set_epoch). */
+    void (*epoch)(void *arg, uint64_t epoch);
+};
+
+/*
+ * Start the engine on loop (borrowed until gw_rstore_close and the loop
+ * run after it): parse the URL and start connecting. Redis need not be
+ * there yet: the engine is unhealthy (gw_rstore_healthy says why) until it
+ * is, and appends fail at once meanwhile. Reports go to sink (copied).
+ * Returns 0 and the engine in *out, or a failure (gw_store_status) with one
+ * line in err (a bad URL: GW_STORE_EINVAL).
+ */
+int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
+                   const struct gw_store_sink *sink, struct gw_rstore **out, char *err,
+                   size_t errlen);
+
+/* The engine as the hub sees it (kind "redis", GW_STORE_ORDERS). */
+void gw_rstore_store(struct gw_rstore *rs, struct gw_store *out);
+
+/* 1 when connected and the epoch is known, else 0 and *why. */
+int gw_rstore_healthy(const struct gw_rstore *rs, const char **why);
+
+/* The epoch (0 until known). */
+uint64_t gw_rstore_epoch(const struct gw_rstore *rs);
+
+/* About every second, with the loop's clock in ms: the position check. */
+void gw_rstore_tick(struct gw_rstore *rs, int64_t now_ms);
+
+/* Figures for /metrics. */
+struct gw_rstore_stats {
+    uint64_t appended;        /* appends Redis took */
+    uint64_t refused;         /* appends refused or lost */
+    uint64_t delivered;       /* events given to the hub */
+    uint64_t recoveries;      /* reads of a room from its stream */
+    uint64_t recovered;       /* events those reads gave the hub */
+    uint64_t epochs;          /* epoch changes seen */
+};
+void gw_rstore_stats(const struct gw_rstore *rs, struct gw_rstore_stats *st);
+
+/* Stop: appends waiting are reported lost. Run the loop afterwards until
+ * it has nothing to do (libuv closes the handles). NULL is fine. */
+void gw_rstore_close(struct gw_rstore *rs);
+
+#endif /* GW_STORE_REDIS_H */
