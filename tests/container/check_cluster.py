@@ -58,11 +58,12 @@ class Cluster:
                     for s in ("redis", "haproxy") + GATEWAYS}
 
     def podman(self, *args):
-        r = subprocess.run(("podman",) + args, capture_output=True, text=True,
-                           timeout=PODMAN_TIMEOUT)
+        """podman ARGS; its output, line ends kept (HTTP's CRLFs)."""
+        r = subprocess.run(("podman",) + args, capture_output=True, timeout=PODMAN_TIMEOUT)
         if r.returncode:
-            raise AssertionError("podman %s: %s" % (" ".join(args), r.stderr.strip()[-500:]))
-        return r.stdout
+            raise AssertionError("podman %s: %s" % (" ".join(args),
+                                                    r.stderr.decode(errors="replace")[-500:]))
+        return r.stdout.decode(errors="replace")
 
     def connects(self, gateway, kind):
         """How many connections of kind (web, tcp) gateway has logged."""
@@ -102,7 +103,10 @@ class Cluster:
                           "exec 3<>/dev/tcp/127.0.0.1/8404 && "
                           "printf 'GET /stats;csv HTTP/1.0\\r\\n\\r\\n' >&3 && "
                           "timeout 5 cat <&3")
-        body = out.split("\r\n\r\n", 1)[-1].lstrip("# ")
+        head, _, body = out.partition("\r\n\r\n")
+        if "transfer-encoding: chunked" in head.lower():
+            body = dechunk(body)
+        body = body.lstrip("# ")
         return {(row["pxname"], row["svname"]): row["status"]
                 for row in csv.DictReader(io.StringIO(body))
                 if row["pxname"] in BACKENDS and row["svname"] in GATEWAYS}
@@ -125,6 +129,19 @@ class Cluster:
 
     def peer(self):
         return check_container.open_wintalk(self.tcp_port, timeout=EVENT_TIMEOUT)
+
+
+def dechunk(body):
+    """An HTTP/1.1 chunked body, decoded."""
+    out = []
+    while body:
+        size, _, body = body.partition("\r\n")
+        n = int(size.split(";")[0], 16)
+        if n == 0:
+            break
+        out.append(body[:n])
+        body = body[n + 2:]
+    return "".join(out)
 
 
 class Seen:

@@ -20,6 +20,11 @@ export CONTAINERS_CONF="$root/docker/containers.conf"
 export BUILDAH_FORMAT=docker
 compose_file=docker/compose.cluster.yaml
 project="wtcluster$$"
+# The images get this run's own tag: another tree's build of :latest on the
+# same machine cannot swap the gateway under the test.
+export WINTALK_IMAGE_TAG="$project"
+images=(wintalk-gateway wintalk-redis wintalk-haproxy)
+dockerfiles=(docker/Dockerfile docker/redis/Dockerfile docker/haproxy/Dockerfile)
 services=(redis gateway1 gateway2 haproxy)
 
 free_port() {
@@ -48,6 +53,11 @@ cleanup() {
   compose down -v -t 2 >/dev/null 2>&1 || true
   # podman-compose's down leaves the project's network behind.
   podman network rm -f "${project}_default" >/dev/null 2>&1 || true
+  # Only this run's tags go; the layers stay in the cache for the next run.
+  for i in "${images[@]}"; do
+    podman untag "localhost/$i:$WINTALK_IMAGE_TAG" "localhost/$i:$WINTALK_IMAGE_TAG" \
+      >/dev/null 2>&1 || true
+  done
   exit $rc
 }
 trap cleanup EXIT
@@ -57,12 +67,12 @@ trap cleanup EXIT
 # The images are built here, once, as test_container.sh builds the
 # gateway's; compose up then finds them (--network=host lets apt-get in the
 # builds reach Debian's mirrors).
-for pair in wintalk-gateway:docker/Dockerfile wintalk-redis:docker/redis/Dockerfile \
-  wintalk-haproxy:docker/haproxy/Dockerfile; do
-  image="localhost/${pair%%:*}:latest"
-  echo "== building $image from ${pair#*:}"
+for i in "${!images[@]}"; do
+  image="localhost/${images[$i]}:$WINTALK_IMAGE_TAG"
+  echo "== building $image from ${dockerfiles[$i]}"
   t0=$(date +%s)
-  podman build --network=host -q -f "${pair#*:}" -t "$image" . >/dev/null || fail "building $image"
+  podman build --network=host -q -f "${dockerfiles[$i]}" -t "$image" . >/dev/null ||
+    fail "building $image"
   echo "built in $(( $(date +%s) - t0 )) s"
 done
 
