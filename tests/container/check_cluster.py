@@ -13,7 +13,9 @@ test_cluster.sh) from the host, through HAProxy's ports on 127.0.0.1:
   what it missed;
 - the stopped gateway started again (a new address): HAProxy finds it by
   name and sends connections to it again, and it is in the same chat;
-- HAProxy restarted while a gateway is down starts and serves the page.
+- HAProxy restarted while a gateway is down starts and serves the page;
+- Redis stopped: no gateway is ready, and HAProxy lets no WINTALK peer in;
+  Redis started again: the history is all there, under the same epoch.
 
 Which gateway a connection landed on is read from the gateways' own logs:
 each logs a "connect web" or "connect tcp" line when it admits one. The
@@ -158,14 +160,18 @@ class Seen:
         if e.get("room") == "#lobby" and isinstance(e.get("id"), int):
             self.last_id = max(self.last_id, e["id"])
 
-    def until(self, pred):
+    def until(self, pred, what):
         def seen(e):
             self._note(e)
             return pred(e)
-        return self.ws.next_event(seen, EVENT_TIMEOUT)
+        try:
+            return self.ws.next_event(seen, EVENT_TIMEOUT)
+        except TimeoutError:
+            raise AssertionError("no %s within %d s" % (what, EVENT_TIMEOUT)) from None
 
     def message(self, text):
-        return self.until(lambda e: e.get("type") == "message" and e.get("text") == text)
+        return self.until(lambda e: e.get("type") == "message" and e.get("text") == text,
+                          "message %r" % text)
 
     def until_closed(self):
         """Read (noting ids) until the gateway closes the connection;
@@ -278,6 +284,29 @@ def main():
     c.wait_servers((ga,))
     check_container.check_page(c.http_port)
     print("HAProxy started with %s down and serves from %s" % (gb, ga))
+
+    print("== Redis stopped and started again")
+    c.podman("stop", "-t", "10", c.ctr["redis"])
+    c.wait_servers(())
+    t3 = wtlib.TcpClient(c.tcp_port, timeout=EVENT_TIMEOUT)
+    try:
+        got = t3.read_exact(len(wtlib.HANDSHAKE))
+        raise AssertionError("a WINTALK peer was let in without Redis: %r" % got)
+    except ConnectionError:
+        pass
+    t3.close()
+    print("without Redis, %s is not ready and HAProxy lets no WINTALK peer in" % ga)
+    c.podman("start", c.ctr["redis"])
+    c.wait_servers((ga,))
+    b5 = c.browser()
+    again = gwtest.hello2(b5, nick="afterwards")
+    assert again["epoch"] == epoch and again["reset"] is False, again
+    texts = [e.get("text") for e in again["rooms"][0]["history"] if e["type"] == "message"]
+    for t in ("hello from the WINTALK peer", "hello from the browser",
+              "missed two, from a browser", "welcome back"):
+        assert t in texts, (t, texts)
+    b5.close()
+    print("after Redis' restart the history is all there (its append-only file), same epoch")
     return 0
 
 
