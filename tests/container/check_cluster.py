@@ -30,6 +30,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -71,8 +72,10 @@ class Cluster:
         """How many connections of kind (web, tcp) gateway has logged."""
         r = subprocess.run(("podman", "logs", self.ctr[gateway]), capture_output=True,
                            text=True, timeout=PODMAN_TIMEOUT)
-        needle = " connect %s " % kind
-        return sum(line.count(needle) for line in (r.stdout + r.stderr).splitlines())
+        # Matched within the message alone: the gateway writes a line's
+        # time stamp, message and newline separately, and the container's
+        # log may keep them apart.
+        return len(re.findall(r"(?<!dis)connect %s peer=" % kind, r.stdout + r.stderr))
 
     def land(self, kind, make):
         """make() a connection of kind; returns (what make returned, the

@@ -30,9 +30,9 @@ services=(redis gateway1 gateway2 haproxy)
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-export WINTALK_PUBLISH_ADDR=127.0.0.1
-export WINTALK_HTTP_PUBLISH=$(free_port)
-export WINTALK_TCP_PUBLISH=$(free_port)
+WINTALK_HTTP_PUBLISH=$(free_port)
+WINTALK_TCP_PUBLISH=$(free_port)
+export WINTALK_PUBLISH_ADDR=127.0.0.1 WINTALK_HTTP_PUBLISH WINTALK_TCP_PUBLISH
 
 compose() { timeout 300 podman-compose -p "$project" -f "$compose_file" "$@"; }
 ctr() { echo "${project}_$1_1"; }
