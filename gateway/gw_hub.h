@@ -311,6 +311,14 @@ int gw_hub_store_event(struct gw_hub *h, const char *room_key, const struct gw_s
 int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, size_t len,
                           int64_t now);
 
+/*
+ * An engine that orders brings a private message from another gateway
+ * ({"to_pid","time","pid","nick","via","text"}): the receiver here gets its
+ * copy as from any sender. Returns GW_OK, GW_EINVAL (not such a message)
+ * or GW_ENOENT (nobody here has that id any more).
+ */
+int gw_hub_private_in(struct gw_hub *h, const char *json, size_t len, int64_t now);
+
 /* An engine that orders reports a typing update (JSON, len bytes) of the
  * participant from in room room_key: to the room's browsers but from.
  * Returns GW_OK, GW_ENOENT or GW_ENOMEM. */

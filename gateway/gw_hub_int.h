@@ -151,7 +151,8 @@ struct gw_hub {
     size_t nnodes;
     struct gw_remote **remotes;
     size_t nremotes, remotes_cap;
-    int64_t beat_at;
+    int64_t beat_at;         /* the last list sent */
+    int64_t beat_now;        /* the hub's clock at the last tick */
 };
 
 /* A space or a tab: what separates a command from its argument. */

@@ -18,6 +18,7 @@
 
 #include "gw_limits.h"
 #include "gw_store.h"
+#include "gw_text.h"
 #include "wt_codec.h"
 
 /* ---- writer ---- */
@@ -792,4 +793,46 @@ void gw_cmsg_free(struct gw_cmsg *m)
     m->text = m->nick = m->key = m->epoch = m->room = m->to = m->token = NULL;
     m->rooms = NULL;
     m->nrooms = 0;
+}
+
+int gw_json_parse_private(const char *json, size_t len, struct gw_cmsg_private *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len > GW_PRIVATE_IN_MAX_BYTES * 6 + 256)
+        return -1;
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(root, "to_pid");
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(root, "pid");
+    const cJSON *time = cJSON_GetObjectItemCaseSensitive(root, "time");
+    const cJSON *nick = cJSON_GetObjectItemCaseSensitive(root, "nick");
+    const cJSON *via = cJSON_GetObjectItemCaseSensitive(root, "via");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    int ok = cJSON_IsNumber(to) && cJSON_IsNumber(pid) && cJSON_IsNumber(time) &&
+             cJSON_IsString(nick) && cJSON_IsString(via) && cJSON_IsString(text) &&
+             strlen(text->valuestring) <= GW_PRIVATE_IN_MAX_BYTES &&
+             gw_nick_norm(nick->valuestring, strlen(nick->valuestring), GW_NICK_MAX_CHARS,
+                          out->nick, key) == GW_NICK_OK;
+    if (ok) {
+        size_t n = strlen(text->valuestring);
+        out->text = malloc(n + 1);
+        ok = out->text != NULL;
+        if (ok) {
+            out->text_len = gw_text_clean(text->valuestring, n, out->text, 1);
+            out->text[out->text_len] = '\0';
+            out->to_pid = (uint64_t)to->valuedouble;
+            out->pid = (uint64_t)pid->valuedouble;
+            out->time_ms = (int64_t)time->valuedouble;
+            snprintf(out->via, sizeof out->via, "%s",
+                     strcmp(via->valuestring, "web") == 0 ? "web" : "tcp");
+        }
+    }
+    cJSON_Delete(root);
+    return ok ? 0 : -1;
+}
+
+void gw_cmsg_private_free(struct gw_cmsg_private *m)
+{
+    free(m->text);
+    m->text = NULL;
 }

@@ -116,6 +116,24 @@ struct gw_private {
     size_t text_len;
 };
 
+/* A private message from another gateway sharing the rooms (gw_private.c
+ * writes it): whom it is for, and from whom. The text is cleaned again
+ * here (valid UTF-8, no control characters) and at most
+ * GW_PRIVATE_IN_MAX_BYTES. */
+#define GW_PRIVATE_IN_MAX_BYTES (64u * 1024u)
+struct gw_cmsg_private {
+    uint64_t to_pid, pid;
+    int64_t time_ms;
+    char nick[GW_NICK_MAX_BYTES + 1];
+    char via[4];            /* "tcp" or "web" */
+    char *text;             /* owned */
+    size_t text_len;
+};
+
+/* Parse one; 0, or -1 (not one: nothing to free). */
+int gw_json_parse_private(const char *json, size_t len, struct gw_cmsg_private *out);
+void gw_cmsg_private_free(struct gw_cmsg_private *m);
+
 /* {"type":"message","private":true,"id":..,"time":..,"pid":..,"nick":..,
  * "via":..,"to":..,"with":..,"text":..}. Returns a new buffer (caller owns
  * the reference) or NULL when out of memory. */

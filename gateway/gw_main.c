@@ -1497,7 +1497,7 @@ int main(int argc, char **argv)
         (void)loop_close();
         return 1;
     }
-    gw_storage_attach(app.hub, log_line, now_ms);
+    gw_storage_attach(app.hub, log_line, now_ms, hc.pid_base >> GW_NODE_SHIFT);
     app.metrics = gw_hub_metrics(app.hub);
     app.started_ms = now_ms();
     gw_hub_set_wall_clock(app.hub, wall_ms(), app.started_ms);

@@ -119,15 +119,15 @@ static void drop_room(struct gw_remote *q, const char *key)
         }
 }
 
-/* A remote participant made or renamed: nick (valid, as its gateway
- * checked it) and its key. Returns 0 or -1 (a nick this gateway would not
- * take: ignored). */
+/* A remote participant made or renamed: nick as its gateway gave it (a
+ * guest's name too, which nobody may choose) and its comparison key.
+ * Returns 0 or -1 (not a name at all: ignored). */
 static int set_nick(struct gw_remote *q, const char *nick, size_t len)
 {
-    char n[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
-    if (gw_nick_norm(nick, len, GW_NICK_MAX_CHARS, n, key) != GW_NICK_OK)
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    if (len > GW_NICK_MAX_BYTES || strlen(nick) != len || gw_nick_key(nick, key) != GW_NICK_OK)
         return -1;
-    memcpy(q->nick, n, sizeof n);
+    memcpy(q->nick, nick, len + 1);
     memcpy(q->key, key, sizeof key);
     return 0;
 }
@@ -279,6 +279,9 @@ void gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json, si
         cJSON_Delete(root); /* one of ours: the hub knows it already */
         return;
     }
+    /* An event of a gateway is word of it too (it may be gone before its
+     * first list comes), at the hub's clock as last told. */
+    (void)node_seen(h, id >> GW_NODE_SHIFT, h->beat_now);
     size_t at;
     struct gw_remote *q = remote_find(h, id, &at);
     if (kind == 0) {
@@ -330,14 +333,17 @@ void gw_presence_tick(struct gw_hub *h, int64_t now)
     const struct gw_store *st = h->cfg.store;
     if (!st || !(st->flags & GW_STORE_ORDERS))
         return;
+    h->beat_now = now;
     if (st->presence && now - h->beat_at >= GW_PRESENCE_BEAT_MS) {
-        h->beat_at = now;
         struct gw_buf *b = gw_presence_list(h);
-        if (b)
-            (void)st->presence(st->ctx, h->node, (const char *)gw_buf_bytes(b), b->len);
+        /* Not taken (the engine is down): again at the next tick. */
+        if (b && st->presence(st->ctx, h->node, (const char *)gw_buf_bytes(b), b->len) == 0)
+            h->beat_at = now;
         gw_buf_unref(b);
     }
     for (size_t n = h->nnodes; n-- > 0;) {
+        if (!h->nodes[n].seen) /* heard of before the hub's first tick: now */
+            h->nodes[n].seen = now;
         if (now - h->nodes[n].seen < GW_PRESENCE_TTL_MS)
             continue;
         uint64_t node = h->nodes[n].node;

@@ -93,27 +93,100 @@ static void to_plain(struct gw_hub *h, struct gw_part *q, const char *prefix, co
     free(info);
 }
 
+/* The receiver's copy of pm to q, a participant here. */
+static void to_receiver(struct gw_hub *h, struct gw_part *q, struct gw_private *pm)
+{
+    pm->with = pm->nick;
+    if (q->ident) {
+        to_identity(h, q->ident, pm);
+    } else {
+        char prefix[GW_NICK_MAX_BYTES + 16];
+        snprintf(prefix, sizeof prefix, "* %s -> you: ", pm->nick);
+        to_plain(h, q, prefix, pm->text, pm->text_len);
+    }
+}
+
+/* To the participant of another gateway sharing the rooms: its gateway
+ * gives it its copy (gw_hub_private_in). Returns 0, or -1 when the engine
+ * did not take it. */
+static int to_remote(struct gw_hub *h, const struct gw_remote *q, const struct gw_private *pm)
+{
+    const struct gw_store *st = h->cfg.store;
+    if (!st || !st->private_to)
+        return -1;
+    struct gw_jw w;
+    gw_jw_init(&w, 0, 128 + pm->text_len * 2);
+    gw_jw_lit(&w, "{\"to_pid\":");
+    gw_jw_uint(&w, q->pid);
+    gw_jw_lit(&w, ",\"time\":");
+    gw_jw_int(&w, pm->time_ms);
+    gw_jw_lit(&w, ",\"pid\":");
+    gw_jw_uint(&w, pm->pid);
+    gw_jw_lit(&w, ",\"nick\":");
+    gw_jw_str(&w, pm->nick, strlen(pm->nick));
+    gw_jw_lit(&w, ",\"via\":\"");
+    gw_jw_lit(&w, pm->via);
+    gw_jw_lit(&w, "\",\"text\":");
+    gw_jw_str(&w, pm->text, pm->text_len);
+    gw_jw_lit(&w, "}");
+    struct gw_buf *b = gw_jw_finish(&w);
+    if (!b)
+        return -1;
+    int rc = st->private_to(st->ctx, q->node, (const char *)gw_buf_bytes(b), b->len);
+    gw_buf_unref(b);
+    return rc;
+}
+
+int gw_hub_private_in(struct gw_hub *h, const char *json, size_t len, int64_t now)
+{
+    (void)now;
+    struct gw_cmsg_private in;
+    if (gw_json_parse_private(json, len, &in) != 0)
+        return GW_EINVAL;
+    struct gw_part *q = gw_hub_part(h, in.to_pid);
+    int rc = GW_ENOENT;
+    if (q && q->joined && !q->closing) {
+        struct gw_private pm = {
+            .time_ms = in.time_ms,
+            .pid = in.pid,
+            .nick = in.nick,
+            .via = in.via,
+            .to = q->nick,
+            .text = in.text,
+            .text_len = in.text_len,
+        };
+        to_receiver(h, q, &pm);
+        rc = GW_OK;
+    }
+    gw_cmsg_private_free(&in);
+    return rc;
+}
+
 void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const char *to,
                      size_t to_len, const char *text, size_t len, const char *ref)
 {
     char given[GW_NICK_IN_MAX_CPS * 4 + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
     struct gw_part *q = NULL;
+    const struct gw_remote *rq = NULL;
     /* The name's key, without the rules for choosing one: guests have
      * names no one may choose. */
     if (to_len < sizeof given) {
         memcpy(given, to, to_len);
         given[to_len] = '\0';
-        if (strlen(given) == to_len && gw_nick_key(given, key) == GW_NICK_OK)
+        if (strlen(given) == to_len && gw_nick_key(given, key) == GW_NICK_OK) {
             q = gw_hub_nick_owner(h, key);
+            if (!q)
+                rq = gw_presence_nick(h, key);
+        }
     }
-    if (!q) {
+    if (!q && !rq) {
         char msg[GW_NICK_MAX_BYTES + 32];
         snprintf(msg, sizeof msg, "no one is called %.*s",
                  (int)gw_utf8_cut(to, to_len, GW_NICK_MAX_BYTES), to);
         gw_out_error(h, p, GW_R_NO_NICK, msg, ref);
         return;
     }
-    if (q == p || (p->ident && q->ident == p->ident)) {
+    if (q && (q == p || (p->ident && q->ident == p->ident))) {
         gw_out_error(h, p, GW_R_BAD_ARGS, "a private message to yourself goes nowhere", ref);
         return;
     }
@@ -122,25 +195,26 @@ void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
         .pid = p->pid,
         .nick = p->nick,
         .via = gw_via_name(p->via),
-        .to = q->nick,
+        .to = q ? q->nick : rq->nick,
         .text = text,
         .text_len = len,
     };
     char prefix[GW_NICK_MAX_BYTES + 16];
-    /* To the owner of the nick, every connection of its identity. */
-    pm.with = p->nick;
-    if (q->ident) {
-        to_identity(h, q->ident, &pm);
-    } else {
-        snprintf(prefix, sizeof prefix, "* %s -> you: ", p->nick);
-        to_plain(h, q, prefix, text, len);
+    /* To the owner of the nick, every connection of its identity; on
+     * another gateway, through the engine. */
+    if (q) {
+        to_receiver(h, q, &pm);
+    } else if (to_remote(h, rq, &pm) != 0) {
+        gw_out_error(h, p, GW_R_NOT_KEPT, "private message not sent: the other gateway cannot "
+                                          "be reached; try again later", ref);
+        return;
     }
     /* Back to the sender, every connection of its identity. */
-    pm.with = q->nick;
+    pm.with = pm.to;
     if (p->ident) {
         to_identity(h, p->ident, &pm);
     } else {
-        snprintf(prefix, sizeof prefix, "* you -> %s: ", q->nick);
+        snprintf(prefix, sizeof prefix, "* you -> %s: ", pm.to);
         to_plain(h, p, prefix, text, len);
     }
 }

@@ -127,6 +127,13 @@ static void sink_presence(void *ctx, uint64_t node, const char *json, size_t len
         (void)gw_hub_presence_apply(st.hub, node, json, len, st.now());
 }
 
+static void sink_private_in(void *ctx, const char *json, size_t len)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_private_in(st.hub, json, len, st.now());
+}
+
 int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
 {
     memset(&st, 0, sizeof st);
@@ -136,7 +143,7 @@ int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
     if (strcmp(cfg->store, "redis") == 0) {
         struct gw_store_sink sink = {
             .ctx = NULL, .done = sink_done, .rows = sink_rows, .event = sink_event,
-            .typing = sink_typing, .presence = sink_presence,
+            .typing = sink_typing, .presence = sink_presence, .private_in = sink_private_in,
         };
         return open_redis(cfg, &sink, err, errlen);
     }
@@ -181,11 +188,14 @@ const char *gw_storage_redis_where(void)
     return st.where;
 }
 
-void gw_storage_attach(struct gw_hub *h, void (*log)(const char *line), int64_t (*now)(void))
+void gw_storage_attach(struct gw_hub *h, void (*log)(const char *line), int64_t (*now)(void),
+                       uint64_t node)
 {
     st.hub = h;
     st.log = log;
     st.now = now;
+    if (st.rs)
+        (void)gw_rstore_listen(st.rs, node);
 }
 
 /* Whether the store takes events, and why not. */

@@ -52,8 +52,11 @@ const char *gw_storage_redis_where(void);
 
 /* The hub the engine reports to (gw_hub_store_done, gw_hub_store_rows,
  * gw_hub_store_event...), where lines for the log go (a shared store's
- * outages, epochs), and the hub's clock (ms). */
-void gw_storage_attach(struct gw_hub *h, void (*log)(const char *line), int64_t (*now)(void));
+ * outages, epochs), the hub's clock (ms), and the gateway's node (its
+ * participants' ids >> GW_NODE_SHIFT: a shared store brings it the
+ * private messages for them). */
+void gw_storage_attach(struct gw_hub *h, void (*log)(const char *line), int64_t (*now)(void),
+                       uint64_t node);
 
 /* After every turn of the event loop: commit what the hub handed over and
  * report it. Returns 1 when the store's health changed (then *msg says to

@@ -113,6 +113,8 @@ struct gw_store_sink {
                    size_t len);
     /* An engine that orders: another gateway's list of participants. */
     void (*presence)(void *ctx, uint64_t node, const char *json, size_t len);
+    /* An engine that orders: a private message for a participant here. */
+    void (*private_in)(void *ctx, const char *json, size_t len);
 };
 
 /* Flags of an engine. */
@@ -163,6 +165,10 @@ struct gw_store {
      * participants to the other gateways (sink.presence there). Returns 0
      * or a failure (the next one is sent a beat later). */
     int (*presence)(void *ctx, uint64_t node, const char *json, size_t len);
+    /* An engine that orders: a private message for a participant of the
+     * gateway node (sink.private_in there). Returns 0 or a failure (the
+     * sender is told it was not sent). */
+    int (*private_to)(void *ctx, uint64_t node, const char *json, size_t len);
 };
 
 /* Whether q (len bytes) is a search the protocol accepts: 1 to

@@ -76,6 +76,7 @@ struct gw_rstore {
     struct room *buckets[ROOM_BUCKETS];
     size_t nrooms;
     int64_t last_check;
+    char node_chan[NAME_MAX_BYTES]; /* private messages for this gateway ("" before listen) */
     struct gw_rstore_stats stats;
     int closing;
 };
@@ -364,6 +365,12 @@ static void on_message(void *arg, const char *channel, size_t clen, const char *
         on_presence(rs, payload, plen);
         return;
     }
+    if (rs->node_chan[0] && clen == strlen(rs->node_chan) &&
+        memcmp(channel, rs->node_chan, clen) == 0) {
+        if (plen > 1 && payload[0] == 'M' && rs->sink.private_in)
+            rs->sink.private_in(rs->sink.ctx, payload + 1, plen - 1);
+        return;
+    }
     size_t pre = strlen(GW_RSTORE_PREFIX "room:");
     if (clen <= pre || clen - pre > GW_ROOM_NAME_MAX_BYTES || !plen)
         return;
@@ -640,6 +647,37 @@ static int rs_presence(void *ctx, uint64_t node, const char *json, size_t len)
     return rc == 0 ? 0 : GW_STORE_EIO;
 }
 
+static int rs_private_to(void *ctx, uint64_t node, const char *json, size_t len)
+{
+    struct gw_rstore *rs = ctx;
+    if (!rs->redis_up)
+        return GW_STORE_EIO;
+    char chan[NAME_MAX_BYTES];
+    snprintf(chan, sizeof chan, GW_RSTORE_PREFIX "node:%" PRIu64, node);
+    char *msg = malloc(len + 1);
+    if (!msg)
+        return GW_STORE_ENOMEM;
+    msg[0] = 'M';
+    memcpy(msg + 1, json, len);
+    const char *argv[] = {"PUBLISH", chan, msg};
+    size_t alen[] = {7, strlen(chan), len + 1};
+    int rc = gw_redis_command(rs->redis, on_published, NULL, 3, argv, alen);
+    free(msg);
+    return rc == 0 ? 0 : GW_STORE_EIO;
+}
+
+int gw_rstore_listen(struct gw_rstore *rs, uint64_t node)
+{
+    if (rs->node_chan[0])
+        return GW_STORE_EINVAL;
+    snprintf(rs->node_chan, sizeof rs->node_chan, GW_RSTORE_PREFIX "node:%" PRIu64, node);
+    if (gw_redis_subscribe(rs->redis, rs->node_chan, strlen(rs->node_chan)) != 0) {
+        rs->node_chan[0] = '\0';
+        return GW_STORE_ENOMEM;
+    }
+    return 0;
+}
+
 struct rows_arg {
     struct gw_rstore *rs;
     uint64_t tag;
@@ -829,6 +867,7 @@ void gw_rstore_store(struct gw_rstore *rs, struct gw_store *out)
     out->unwatch = rs_unwatch;
     out->publish = rs_publish;
     out->presence = rs_presence;
+    out->private_to = rs_private_to;
 }
 
 int gw_rstore_healthy(const struct gw_rstore *rs, const char **why)

@@ -25,6 +25,8 @@
  *                       kept; "T" from " " json: typing, kept nowhere
  *   presence            "S" node " " list: a gateway's participants
  *                       (gw_presence.c), on its beat
+ *   node:NODE           "M" message: a private message for a participant
+ *                       of that gateway (gw_private.c)
  *
  * One Lua script appends: it checks the epoch, takes the next id (HINCRBY
  * top), writes it into the JSON, adds the entry (XADD MAXLEN ~) and
@@ -103,6 +105,11 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
 
 /* The engine as the hub sees it (kind "redis", GW_STORE_ORDERS). */
 void gw_rstore_store(struct gw_rstore *rs, struct gw_store *out);
+
+/* Take the private messages for this gateway, the node its participants'
+ * ids say (gw_hub_config.pid_base >> GW_NODE_SHIFT): channel node:NODE,
+ * "M" and the message (gw_hub_private_in). Once. Returns 0 or a failure. */
+int gw_rstore_listen(struct gw_rstore *rs, uint64_t node);
 
 /* 1 when connected and the epoch is known, else 0 and *why. */
 int gw_rstore_healthy(const struct gw_rstore *rs, const char **why);

@@ -5,13 +5,15 @@ gateway killed with SIGKILL and its browser resuming on the other with
 nothing lost and nothing twice; Redis stopped during a chat (refused sends
 get 451, /readyz says why) and started again (nothing accepted is lost);
 Redis restarted empty (a new epoch: resuming browsers are told reset)."""
-import json
+import subprocess
 import time
 import unittest
 import urllib.error
 import urllib.request
 
-from gwtest import Gateway, Redis, TcpClient, WsClient, collect, hello2, main, messages, typed_line
+from gwtest import (Gateway, Redis, TcpClient, WsClient, collect, default_web_root, find_gateway,
+                    hello2, main,
+                    messages, typed_line)
 
 V2 = "wintalk.v2"
 
@@ -142,6 +144,61 @@ class TwoGateways(unittest.TestCase):
         self.assertFalse(any(t.startswith("line ") for t in texts), texts)
 
 
+    def test_who_nicks_and_private_messages_cross_gateways(self):
+        dora = self.tcp(self.a, "dora")
+        w, welcome = self.web(self.b, "alice")
+        # dora's join reached b: she is in the lobby's list there.
+        w.send_json({"type": "say", "room": "#lobby", "text": "/who"})
+        who = w.next_event(lambda e: e.get("code") == 211 or "here:" in e.get("text", ""), 5)
+        self.assertIn("dora (tcp)", who["text"])
+        self.assertIn("alice (web)", who["text"])
+        # /who on a: alice, from b, is listed too.
+        typed_line(dora, "/who")
+        dora.wait_text("alice (web)")
+        # A nick taken on a cannot be taken on b, whatever its case.
+        ed = self.tcp(self.b, "ed")
+        typed_line(ed, "/nick Dora")
+        ed.wait_text('nick "Dora" is taken')
+        w.send_json({"type": "say", "room": "#lobby", "text": "/nick DORA", "ref": 5})
+        err = w.next_event(lambda e: e.get("type") == "error" and e.get("ref") == 5, 5)
+        self.assertEqual(err["code"], 553)
+        # /msg from b to dora on a, and back from a to alice on b.
+        w.send_json({"type": "say", "room": "#lobby", "text": "/msg dora psst from b"})
+        dora.wait_text("* alice -> you: psst from b")
+        typed_line(dora, "/msg alice hi back")
+        pm = w.next_event(lambda e: e.get("private") and e.get("text") == "hi back", 5)
+        self.assertEqual(pm["nick"], "dora")
+        self.assertEqual(pm["with"], "dora")
+        dora.wait_text("* you -> alice: hi back")
+        # Nobody in the lobby saw them.
+        self.assertNotIn("psst", ed.view)
+
+    def test_a_killed_gateways_participants_leave_everyones_lists(self):
+        dora = self.tcp(self.a, "dora")
+        w, welcome = self.web(self.b, "alice")
+        w.send_json({"type": "say", "room": "#lobby", "text": "/who"})
+        who = w.next_event(lambda e: "here:" in e.get("text", ""), 5)
+        self.assertIn("dora (tcp)", who["text"])
+        # While her gateway lives, she stays.
+        early = collect(w, 2.0)
+        self.assertFalse([e for e in early if e.get("type") == "leave"], early)
+        t0 = time.monotonic()
+        self.a.proc.kill()
+        self.a.proc.wait()
+        # Within the bound (a beat and the time to live: 20 s; say 30),
+        # her leave comes, said by the gateway left.
+        leave = w.next_event(lambda e: e.get("type") == "leave" and e.get("nick") == "dora", 30)
+        took = time.monotonic() - t0
+        self.assertEqual(leave["reason"], "gone")
+        self.assertLess(took, 30)
+        w.send_json({"type": "say", "room": "#lobby", "text": "/who"})
+        who = w.next_event(lambda e: "here:" in e.get("text", ""), 5)
+        self.assertNotIn("dora", who["text"])
+        # Once: no second leave of hers follows.
+        later = collect(w, 1.0)
+        self.assertFalse([e for e in later if e.get("type") == "leave"], later)
+
+
 class RedisFaults(unittest.TestCase):
     def setUp(self):
         self.redis = Redis(appendonly=True)
@@ -182,6 +239,88 @@ class RedisFaults(unittest.TestCase):
         self.assertIn("after", texts)
         self.assertNotIn("during", texts)
         self.gw.wait_log("redis")
+
+    def test_redis_stopped_and_started_during_a_chat(self):
+        """A browser sends a line every 20 ms while Redis is stopped (SIGTERM,
+        its append-only file kept) and started again: every line gets one
+        answer, its echo or 451; after, the history holds every echoed line
+        and no refused one."""
+        w = WsClient(self.gw.http_port, subprotocol=V2)
+        self.clients.append(w)
+        hello2(w, nick="alice")
+        answers = {}
+        events = []
+
+        def take(seconds):
+            for e in collect(w, seconds):
+                events.append(e)
+                if e.get("type") == "message" and e.get("text", "").startswith("n "):
+                    answers.setdefault(int(e["text"][2:]), []).append("kept")
+                elif e.get("type") == "error" and isinstance(e.get("ref"), int):
+                    answers.setdefault(e["ref"], []).append(e["code"])
+
+        for i in range(150):
+            w.send_json({"type": "say", "room": "#lobby", "text": "n %d" % i, "ref": i})
+            take(0.02)
+            if i == 50:
+                self.redis.stop()
+            if i == 100:
+                self.redis.start()
+        take(1.0)
+        wait_ready(self.gw, 200, 20)
+        take(0.5)
+        self.assertEqual(sorted(answers), list(range(150)), "every line answered")
+        for i, a in answers.items():
+            self.assertEqual(len(a), 1, (i, a))
+        kept = sorted(i for i, a in answers.items() if a == ["kept"])
+        refused = sorted(i for i, a in answers.items() if a == [451])
+        self.assertEqual(len(kept) + len(refused), 150)
+        self.assertTrue(refused, "some lines fell in the outage")
+        self.assertGreaterEqual(len(kept), 50)
+        w.send_json({"type": "history", "room": "#lobby", "limit": 500})
+        h = w.next_event(lambda e: e.get("type") == "history", 5)
+        stored = sorted(int(e["text"][2:]) for e in messages(h["events"])
+                        if e["text"].startswith("n "))
+        self.assertEqual(stored, kept)
+
+    def test_redis_not_there_at_start_then_it_comes(self):
+        self.gw.stop()
+        self.redis.stop()
+        gw = Gateway(args=("--store", "redis", "--redis", self.redis.url))
+        try:
+            # It starts, says why it is not ready, and takes no message.
+            status, body = ready(gw)
+            self.assertEqual(status, 503)
+            self.assertIn("redis", body)
+            gw.wait_log("redis: ")
+            w = WsClient(gw.http_port, subprotocol=V2)
+            self.clients.append(w)
+            hello2(w, nick="early")
+            w.send_json({"type": "say", "room": "#lobby", "text": "too soon", "ref": 1})
+            err = w.next_event(lambda e: e.get("type") == "error", 5)
+            self.assertEqual(err["code"], 451)
+            # Redis comes: ready, and a message goes through.
+            self.redis.start()
+            wait_ready(gw, 200, 20)
+            w2 = WsClient(gw.http_port, subprotocol=V2)
+            self.clients.append(w2)
+            hello2(w2, nick="later")
+            w2.send_json({"type": "say", "room": "#lobby", "text": "now it works"})
+            w2.next_event(lambda e: e.get("type") == "message" and e.get("text") == "now it works",
+                          10)
+        finally:
+            gw.stop()
+
+    def test_bad_redis_url_is_refused_at_start(self):
+        for url, why in (("rediss://127.0.0.1:6379", "TLS"), ("redis://127.0.0.1:99999", "port"),
+                         ("http://127.0.0.1", "redis://")):
+            p = subprocess.run([find_gateway(), "--bind", "127.0.0.1", "--http-port", "0",
+                                "--tcp-port", "0", "--web-root", default_web_root(),
+                                "--store", "redis", "--redis", url],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 64, (url, p.stderr))
+            self.assertIn("--redis", p.stderr)
+            self.assertIn(why, p.stderr)
 
     def test_redis_restarted_empty_is_a_new_epoch_and_resumes_are_reset(self):
         w = WsClient(self.gw.http_port, subprotocol=V2)

@@ -552,6 +552,41 @@ static void a_gone_gateways_leaves_are_posted_once(void **state)
     gw_hub_free(h);
 }
 
+static void a_gateway_heard_of_by_its_events_only_is_gone_after_the_bound(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    struct gw_hub_config cfg = {.store = &st, .pid_base = NODE_A << 32};
+    struct gw_hub *h = ht_hub(cfg);
+    uint64_t alice = ht_web(h, T0, hello_v1);
+    publish_all(h, &s);
+    /* Before any tick, carol of node 9 joins: her gateway never sent a
+     * list (it dies before its first). */
+    char join[256];
+    snprintf(join, sizeof join,
+             "{\"type\":\"join\",\"room\":\"#lobby\",\"id\":0,\"time\":1,\"pid\":%llu,"
+             "\"nick\":\"carol\",\"via\":\"tcp\"}",
+             (unsigned long long)PID_B1);
+    size_t at = (size_t)(strstr(join, "\"id\":0") - join) + 5;
+    report(h, "#lobby", ++s.top, join, at, 1, "* carol joined (tcp)\r\n");
+    free(ht_drain(h, alice));
+    /* Not gone at once... */
+    gw_hub_tick(h, T0 + 1000);
+    gw_hub_tick(h, T0 + 1000 + GW_PRESENCE_TTL_MS - 1);
+    s.n = 0;
+    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
+    assert_int_equal(gw_hub_web_input(h, alice, T0 + 2000, who, strlen(who)), GW_OK);
+    char *a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "carol (tcp)"));
+    free(a);
+    /* ...but within the bound of the first tick that heard of her. */
+    gw_hub_tick(h, T0 + 1000 + GW_PRESENCE_TTL_MS);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.json[0], "\"reason\":\"gone\""));
+    gw_hub_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +600,7 @@ int main(void)
         cmocka_unit_test(who_is_on_the_other_gateways_counts_everywhere),
         cmocka_unit_test(a_gateway_sends_its_list_and_posts_the_leaves_of_one_gone),
         cmocka_unit_test(a_gone_gateways_leaves_are_posted_once),
+        cmocka_unit_test(a_gateway_heard_of_by_its_events_only_is_gone_after_the_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -206,6 +206,20 @@ test('typing shows in its own room, and ours is sent to the room on screen', asy
   await context.close();
 });
 
+test('someone whose gateway stopped answering leaves the list, the reason said', async () => {
+  const { context, page, s, problems } = await openPage();
+  await s.accept();
+  await s.deliver(welcome([entry('#lobby', { people: [ALICE, BOB, CAROL] })]));
+  await page.locator('#status', { hasText: 'Connected as alice' }).waitFor();
+  await page.locator('#people li', { hasText: 'carol' }).waitFor();
+  await s.deliver({ type: 'leave', room: '#lobby', id: 9, time: T0 + 9000, pid: CAROL.pid, nick: 'carol',
+    via: CAROL.via, reason: 'gone' });
+  await page.locator('#log li.line', { hasText: 'carol left (their gateway stopped answering)' }).waitFor();
+  await page.locator('#people li', { hasText: 'carol' }).waitFor({ state: 'detached' });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('joining and leaving: /join, /part, the × of a room, refusals; #lobby stays', async () => {
   const { context, page, s, problems } = await openPage();
   await s.accept();

@@ -60,6 +60,7 @@ const LEAVE_REASONS = {
   error: 'dropped after an error',
   behind: 'fell too far behind',
   shutdown: 'gateway shutting down',
+  gone: 'their gateway stopped answering',
 };
 
 function pad2(n) {
