@@ -19,6 +19,26 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import wtlib  # noqa: E402
 
 
+def check_page(http_port):
+    """GET / on http_port: 200, the page's HTML, its CSP. Prints a line."""
+    status, headers, body = wtlib.http_get(http_port, "/")
+    assert status == 200, status
+    assert b"<html" in body.lower(), body[:200]
+    assert "content-security-policy" in headers, headers
+    print("page: 200, %d bytes, CSP present" % len(body))
+
+
+def open_wintalk(tcp_port, timeout=10):
+    """A WINTALK peer on tcp_port that got the 12-byte handshake, the
+    priming and the transcript's R frame. Returns (client, transcript);
+    the caller closes the client."""
+    tcp = wtlib.TcpClient(tcp_port, timeout=timeout)
+    first24, (op, transcript) = tcp.read_greeting()
+    assert first24 == wtlib.HANDSHAKE + wtlib.PRIMING, first24
+    assert op == "R", op
+    return tcp, transcript
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--http-port", type=int, required=True)
@@ -38,11 +58,7 @@ def main():
         ws.close()
         return 0
 
-    status, headers, body = wtlib.http_get(a.http_port, "/")
-    assert status == 200, status
-    assert b"<html" in body.lower(), body[:200]
-    assert "content-security-policy" in headers, headers
-    print("page: 200, %d bytes, CSP present" % len(body))
+    check_page(a.http_port)
 
     status, _, body = wtlib.http_get(a.http_port, "/healthz")
     assert status == 200, status
@@ -55,10 +71,7 @@ def main():
     assert welcome["type"] == "welcome", welcome
     print("epoch:", welcome["epoch"])
 
-    tcp = wtlib.TcpClient(a.tcp_port, timeout=10)
-    first24, (op, _) = tcp.read_greeting()
-    assert first24 == wtlib.HANDSHAKE + wtlib.PRIMING, first24
-    assert op == "R", op
+    tcp, _ = open_wintalk(a.tcp_port)
     print("wintalk: handshake and priming received")
 
     tcp.send_line("hello from the container test")
