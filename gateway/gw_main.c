@@ -206,6 +206,9 @@ static int64_t wall_ms(void)
     return clock_ms(CLOCK_REALTIME);
 }
 
+/* A log line is cut at this many bytes. */
+#define GW_LOG_LINE_MAX_BYTES 4096
+
 static void gw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void gw_log(const char *fmt, ...)
 {
@@ -215,12 +218,19 @@ static void gw_log(const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    /* One write per line, so that a line is never split or interleaved
+     * with another writer's in a container's log. */
+    char line[GW_LOG_LINE_MAX_BYTES];
+    int n = snprintf(line, sizeof line, "%s.%03ldZ ", stamp, ts.tv_nsec / 1000000);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s.%03ldZ ", stamp, ts.tv_nsec / 1000000);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
     va_end(ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof line - 2)
+        len = sizeof line - 2; /* cut: a line over the bound */
+    line[len++] = '\n';
+    fwrite(line, 1, len, stderr);
     fflush(stderr);
 }
 

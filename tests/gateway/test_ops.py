@@ -106,6 +106,38 @@ class Metrics(unittest.TestCase):
             self.assertEqual((status, body), (200, b"ready\n"))
 
 
+class Log(unittest.TestCase):
+    def test_each_line_is_one_write(self):
+        """A container's log (podman logs, docker logs) keeps a line whole
+        only if it reaches stderr in one write: seen with strace."""
+        trace = tempfile.mktemp(prefix="wintalk-strace-")
+        gw = Gateway()
+        st = subprocess.Popen(["strace", "-qq", "-f", "-p", str(gw.pid), "-e", "trace=write",
+                               "-e", "signal=none", "-s", "4096", "-o", trace],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while not os.path.exists(trace) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)  # attached
+            w = WsClient(gw.http_port)
+            w.hello(nick="traced")
+            w.close()
+            gw.wait_log("disconnect web")
+        finally:
+            self.assertEqual(gw.stop(), 0)
+            st.wait(10)
+        with open(trace) as f:
+            writes = [l for l in f if " write(2, " in l]
+        os.unlink(trace)
+        # connect, disconnect, stopping, stopped at least
+        self.assertGreaterEqual(len(writes), 4, writes)
+        for l in writes:
+            # write(2, "2026-...Z connect web ...\n", 97) = 97
+            text = l.split(" write(2, ", 1)[1]
+            self.assertRegex(text.rstrip("\n"), r'^"\d{4}-\d\d-\d\dT\S*Z .*\\n", (\d+)\) = \1$', l)
+
+
 class Stop(unittest.TestCase):
     def test_sigterm_during_traffic(self):
         gw = Gateway()
