@@ -503,14 +503,20 @@ profile() {
     --timeout 45
   wait "$perf_pid" || echo "run.sh: perf record failed (see $build/perf-$kind.log)" >&2
   if [[ -s "$data" ]]; then
+    # Whole reports into files first: a pipe into head would end perf
+    # report with SIGPIPE, which pipefail turns into a failure.
+    perf report -i "$data" --no-children -g none --sort comm,dso --stdio >"$report.dso" 2>/dev/null || true
+    perf report -i "$data" --no-children -g none --sort comm,dso,symbol --stdio \
+      >"$report.sym" 2>/dev/null || true
     {
-      echo "# $kind, chat at $profile_rate msg/s (100 senders, 900 browsers): samples by process and library"
-      perf report -i "$data" --no-children --sort comm,dso --stdio 2>/dev/null | grep -v '^$' | head -40
+      echo "# $kind, chat at $profile_rate msg/s (100 senders, 900 browsers), 10 s"
+      echo "# samples by process and library (self time)"
+      grep '%' "$report.dso" | sed -n 1,30p
       echo
       echo "# by symbol (self time), the first 60"
-      perf report -i "$data" --no-children --sort comm,dso,symbol --stdio -g none 2>/dev/null |
-        grep -v '^$' | head -75
+      grep '%' "$report.sym" | sed -n 1,60p
     } >"$report"
+    rm -f -- "$report.dso" "$report.sym"
     echo "run.sh: profile of $kind in $report"
   fi
 }
