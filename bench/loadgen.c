@@ -22,6 +22,15 @@
  * delivered to everyone). Everything is bounded: the set-up, the sending
  * time, the drain, and the whole run (--timeout).
  *
+ * Two gateways sharing their rooms (--ws-port2 and --tcp-port2): every
+ * kind of connection is split between them, the senders too (even indexes
+ * on the first, odd on the second), so that a message reaches half its
+ * receivers through the other gateway. One process measures both: one
+ * clock for the latency, one count of who got what, so "all delivered"
+ * still means every receiver on either gateway got every message of every
+ * sender on either. With --redis-port it also reads the shared Redis'
+ * command counters before and after the sending.
+ *
  * Not a library; no dependency beyond libc, libcrypto (SHA-1 and base64 of
  * the WebSocket handshake) and the WINTALK codec.
  */
@@ -59,6 +68,7 @@
 #define LG_TEXT_MAX 2048u
 #define LG_METRICS_MAX (256u * 1024u) /* one /metrics answer, headers included */
 #define LG_METRICS_TIMEOUT_S 2        /* its connect, send and each read */
+#define LG_HUBS_MAX 2                 /* gateways one run talks to */
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -71,6 +81,7 @@ struct conn {
     uint8_t state;
     uint8_t want_out;   /* EPOLLOUT registered */
     uint8_t r_frames;   /* TCP: R frames seen (4 priming + 1 transcript) */
+    uint8_t hub;        /* which gateway: 0, or 1 with --ws-port2/--tcp-port2 */
     int32_t sender;     /* sender index, or -1 */
     uint32_t hs_seen;   /* TCP: bytes of the 12-byte handshake seen */
     int64_t t_start;    /* connect() time, ns */
@@ -152,6 +163,8 @@ static double h_quantile_ms(const struct hist *h, double q)
 static struct {
     int ws_port;
     int tcp_port;
+    int ws_port2;          /* the second gateway's ports; 0: one gateway */
+    int tcp_port2;
     unsigned ws_conns;     /* browsers that only receive */
     unsigned tcp_conns;    /* TCP participants that only receive */
     unsigned senders;
@@ -166,7 +179,11 @@ static struct {
     unsigned max_msgs;     /* per sender; 0: no bound but time */
     unsigned pad;          /* text length to pad tokens to */
     int server_pid;
+    int server_pid2;       /* the second gateway */
     int metrics_port;      /* the hub's /metrics on 127.0.0.1; 0: none */
+    int metrics_port2;     /* the second gateway's */
+    int redis_port;        /* the shared Redis on 127.0.0.1; 0: none */
+    int redis_pid;         /* its process: its CPU share */
     const char *label;
     const char *hub;
     int quiet;
@@ -197,6 +214,7 @@ static struct hist lat;     /* delivery latency */
 static struct hist setup;   /* connect to ready */
 static unsigned n_ready, n_failed, n_started, n_inflight;
 static uint64_t n_errors, n_dups, n_closed_late, n_stalls;
+static uint64_t n_cross; /* deliveries by the gateway the sender is not on */
 static int64_t t_setup_end, t_send_start, t_last_delivery;
 
 struct sender {
@@ -378,6 +396,14 @@ static void b64(const uint8_t *in, int n, char *out)
     EVP_EncodeBlock((unsigned char *)out, in, n);
 }
 
+/* The port a connection goes to: its kind's, on its gateway. */
+static int conn_port(const struct conn *c)
+{
+    if (c->proto == P_WS)
+        return c->hub ? opt.ws_port2 : opt.ws_port;
+    return c->hub ? opt.tcp_port2 : opt.tcp_port;
+}
+
 static void ws_start(struct conn *c)
 {
     uint8_t raw[16];
@@ -403,7 +429,7 @@ static void ws_start(struct conn *c)
                      "Sec-WebSocket-Protocol: wintalk.v1\r\n"
                      "Origin: http://127.0.0.1:%d\r\n"
                      "\r\n",
-                     opt.ws_port, key, opt.ws_port);
+                     conn_port(c), key, conn_port(c));
     c->state = C_WS_UPGRADE;
     conn_write(c, req, (size_t)n);
 }
@@ -448,6 +474,8 @@ static void token(struct conn *c, const uint8_t *p, const uint8_t *e, int64_t no
         c->gaps += q - last - 1;
     c->last_seq[s] = q;
     c->delivered++;
+    if (c->hub != conns[senders[s].conn].hub)
+        n_cross++;
     t_last_delivery = now;
     int64_t d = now - (int64_t)v[3] - t0;
     h_add(&lat, d > 0 ? (uint64_t)d / 1000 : 0);
@@ -683,7 +711,7 @@ static void conn_start(struct conn *c)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct sockaddr_in sa = {.sin_family = AF_INET};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons((uint16_t)(c->proto == P_WS ? opt.ws_port : opt.tcp_port));
+    sa.sin_port = htons((uint16_t)conn_port(c));
     c->fd = fd;
     c->state = C_CONNECTING;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)(c - conns)};
@@ -811,6 +839,35 @@ static long long cpu_ticks(int pid)
     return k == 13 ? v[11] + v[12] : -1;
 }
 
+/* The gateways together (both run on the hub's core): RSS and CPU ticks,
+ * -1 when either cannot be read. */
+static long hubs_rss_kib(void)
+{
+    long a = rss_kib(opt.server_pid);
+    if (!opt.server_pid2 || a < 0)
+        return a;
+    long b = rss_kib(opt.server_pid2);
+    return b < 0 ? -1 : a + b;
+}
+
+static long long hubs_ticks(void)
+{
+    long long a = cpu_ticks(opt.server_pid);
+    if (!opt.server_pid2 || a < 0)
+        return a;
+    long long b = cpu_ticks(opt.server_pid2);
+    return b < 0 ? -1 : a + b;
+}
+
+/* A process's CPU share (of one core) over wall seconds, from its ticks at
+ * the start and the end; -1 when unknown. */
+static double cpu_share(long long t0_ticks, long long t1_ticks, double wall)
+{
+    if (t0_ticks < 0 || t1_ticks < t0_ticks || wall <= 0)
+        return -1;
+    return (double)(t1_ticks - t0_ticks) / (double)sysconf(_SC_CLK_TCK) / wall;
+}
+
 /* ---- the hub's /metrics ---- */
 
 /* The counters read from /metrics at the start of the sending and after
@@ -824,34 +881,28 @@ static const char *const metric_names[] = {
     "wintalk_store_commit_seconds_max",   /* a gauge: the slowest since the start */
 };
 #define N_METRICS (sizeof metric_names / sizeof *metric_names)
+/* Reported as m_KEY (the first gateway) and m2_KEY (the second). */
 static const char *const metric_keys[N_METRICS] = {
-    "m_events", "m_stored", "m_batches", "m_commit_s", "m_commit_max_s",
+    "events", "stored", "batches", "commit_s", "commit_max_s",
 };
 
-/* GET /metrics from 127.0.0.1:port (blocking, each step bounded by
- * LG_METRICS_TIMEOUT_S) and fill v[] with the values of metric_names, -1
- * for a name the answer lacks. Returns 0, or -1 when there is no answer
- * (then every v[] is -1). */
-static int metrics_read(int port, double v[N_METRICS])
+/* Send req to 127.0.0.1:port and read the answer until the peer closes
+ * (blocking, each step bounded by LG_METRICS_TIMEOUT_S) into buf (at most
+ * LG_METRICS_MAX bytes, then NUL-terminated). Returns the bytes read; 0
+ * when nothing came. */
+static size_t fetch(int port, const char *req, size_t req_len, char *buf)
 {
-    for (unsigned i = 0; i < N_METRICS; i++)
-        v[i] = -1;
-    static char buf[LG_METRICS_MAX + 1];
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -1;
+        return 0;
     struct timeval tv = {.tv_sec = LG_METRICS_TIMEOUT_S};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    char req[128];
-    int n = snprintf(req, sizeof req,
-                     "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n",
-                     port);
     size_t len = 0;
     if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        send(fd, req, (size_t)n, MSG_NOSIGNAL) == n) {
+        send(fd, req, req_len, MSG_NOSIGNAL) == (ssize_t)req_len) {
         for (;;) {
             ssize_t r = recv(fd, buf + len, LG_METRICS_MAX - len, 0);
             if (r <= 0)
@@ -863,7 +914,22 @@ static int metrics_read(int port, double v[N_METRICS])
     }
     close(fd);
     buf[len] = 0;
-    if (!len)
+    return len;
+}
+
+/* GET /metrics from 127.0.0.1:port and fill v[] with the values of
+ * metric_names, -1 for a name the answer lacks. Returns 0, or -1 when
+ * there is no answer (then every v[] is -1). */
+static int metrics_read(int port, double v[N_METRICS])
+{
+    for (unsigned i = 0; i < N_METRICS; i++)
+        v[i] = -1;
+    static char buf[LG_METRICS_MAX + 1];
+    char req[128];
+    int n = snprintf(req, sizeof req,
+                     "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n",
+                     port);
+    if (!fetch(port, req, (size_t)n, buf))
         return -1;
     for (unsigned i = 0; i < N_METRICS; i++) {
         size_t nl = strlen(metric_names[i]);
@@ -878,11 +944,127 @@ static int metrics_read(int port, double v[N_METRICS])
     return 0;
 }
 
+/* "m_events":N,... for one gateway's counters over the sending (prefix
+ * "m_" for the first gateway, "m2_" for the second): differences, and the
+ * gauge as it was at the end; a counter either read lacks is left out.
+ * Appends to out (cap bytes, kept NUL-terminated; never a field cut in
+ * half). */
+static void metrics_fields(char *out, size_t cap, const char *prefix, const double m0[N_METRICS],
+                           const double m1[N_METRICS])
+{
+    size_t ml = strlen(out);
+    for (unsigned i = 0; i < N_METRICS; i++) {
+        if (m0[i] < 0 || m1[i] < 0)
+            continue;
+        int is_gauge = strstr(metric_names[i], "_max") != NULL;
+        int is_secs = strstr(metric_names[i], "_seconds") != NULL;
+        double d = is_gauge ? m1[i] : m1[i] - m0[i];
+        int w = is_secs ? snprintf(out + ml, cap - ml, ",\"%s%s\":%.6f", prefix, metric_keys[i], d)
+                        : snprintf(out + ml, cap - ml, ",\"%s%s\":%.0f", prefix, metric_keys[i], d);
+        if (w < 0 || (size_t)w >= cap - ml) {
+            out[ml] = 0;
+            return;
+        }
+        ml += (size_t)w;
+    }
+}
+
+/* ---- the shared Redis' counters ---- */
+
+/* Read from INFO before the first message and after the last delivery.
+ * Redis counts the commands a script runs (the append script's GET,
+ * HINCRBY, XADD and PUBLISH) as well as the ones clients send, so the
+ * round trips a gateway makes are EVALSHA (an append), EVAL (the latest
+ * events of a room, the epoch), XRANGE/XREVRANGE (recovery and history
+ * reads), HGET (the position check) and the PUBLISHes no script made
+ * (typing, presence, private messages, the subscription probe): publish
+ * minus xadd, since every append that was kept did one of each. */
+static const char *const redis_names[] = {
+    "cmdstat_evalsha",          /* appends */
+    "cmdstat_eval",             /* the latest events of a room; the epoch */
+    "cmdstat_xadd",             /* inside the append script */
+    "cmdstat_publish",          /* the script's, and the gateways' own */
+    "cmdstat_xrange",           /* recovery reads */
+    "cmdstat_xrevrange",        /* history reads (and inside the latest-events EVAL) */
+    "cmdstat_hget",             /* the position check */
+    "cmdstat_info",             /* these reads themselves */
+    "cmdstat_quit",
+    "total_commands_processed", /* every command, scripts' included */
+    "total_net_input_bytes",
+    "total_net_output_bytes",
+};
+#define N_REDIS (sizeof redis_names / sizeof *redis_names)
+static const char *const redis_keys[N_REDIS] = {
+    "r_evalsha", "r_eval", "r_xadd", "r_publish", "r_xrange", "r_xrevrange", "r_hget",
+    "r_info", "r_quit", "r_commands", "r_net_in", "r_net_out",
+};
+
+/* INFO stats and commandstats from the Redis on 127.0.0.1:port into v[]:
+ * a command's calls (0 when Redis lists no calls of it yet), a stat's value
+ * (-1 when missing). Returns 0, or -1 when there is no answer. */
+static int redis_read(int port, double v[N_REDIS])
+{
+    static char buf[LG_METRICS_MAX + 1];
+    static const char req[] = "INFO stats commandstats\r\nQUIT\r\n";
+    for (unsigned i = 0; i < N_REDIS; i++)
+        v[i] = -1;
+    size_t len = fetch(port, req, sizeof req - 1, buf);
+    if (len < 1 || buf[0] != '$')
+        return -1;
+    for (unsigned i = 0; i < N_REDIS; i++) {
+        int is_cmd = strncmp(redis_names[i], "cmdstat_", 8) == 0;
+        size_t nl = strlen(redis_names[i]);
+        if (is_cmd)
+            v[i] = 0;
+        for (const char *p = buf; (p = strstr(p, redis_names[i])) != NULL; p += nl) {
+            /* "cmdstat_evalsha:calls=N,usec=..." or "total_...:N", at the
+             * start of a line: the name then ':' (so eval is not evalsha). */
+            if ((p == buf || p[-1] == '\n') && p[nl] == ':') {
+                const char *q = p + nl + 1;
+                if (is_cmd && strncmp(q, "calls=", 6) == 0)
+                    q += 6;
+                v[i] = strtod(q, NULL);
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+/* "r_evalsha":N,... over the sending, appended to out (as metrics_fields).
+ * r_commands leaves out the two INFO and QUIT of these reads. */
+static void redis_fields(char *out, size_t cap, const double r0[N_REDIS],
+                         const double r1[N_REDIS])
+{
+    size_t ml = strlen(out);
+    double own = 0;
+    for (unsigned i = 0; i < N_REDIS; i++)
+        if (strcmp(redis_names[i], "cmdstat_info") == 0 ||
+            strcmp(redis_names[i], "cmdstat_quit") == 0)
+            own += r1[i] - r0[i];
+    for (unsigned i = 0; i < N_REDIS; i++) {
+        if (r0[i] < 0 || r1[i] < 0)
+            continue;
+        double d = r1[i] - r0[i];
+        if (strcmp(redis_names[i], "total_commands_processed") == 0)
+            d -= own;
+        int w = snprintf(out + ml, cap - ml, ",\"%s\":%.0f", redis_keys[i], d);
+        if (w < 0 || (size_t)w >= cap - ml) {
+            out[ml] = 0;
+            return;
+        }
+        ml += (size_t)w;
+    }
+}
+
 static void usage(void)
 {
     fputs("usage: loadgen [OPTION]...\n"
           "  --ws-port N        hub's WebSocket port on 127.0.0.1 (8080)\n"
           "  --tcp-port N       hub's WINTALK port on 127.0.0.1 (5150)\n"
+          "  --ws-port2 N --tcp-port2 N  a second gateway sharing the rooms (through\n"
+          "                     Redis): every kind of connection, senders too, split\n"
+          "                     between the two (even indexes first, odd second)\n"
           "  --ws N             browsers that receive (0)\n"
           "  --tcp N            TCP participants that receive (0)\n"
           "  --senders N        senders, on top of the receivers (0)\n"
@@ -898,6 +1080,11 @@ static void usage(void)
           "  --pad N            pad each message's text to N bytes (0)\n"
           "  --server-pid PID   the hub: its RSS before and after set-up, its CPU share\n"
           "  --metrics-port N   the hub's /metrics on 127.0.0.1: counters over the sending\n"
+          "  --server-pid2 PID --metrics-port2 N  the same for the second gateway (its\n"
+          "                     CPU and RSS are added to the first's; m2_ counters)\n"
+          "  --redis-port N     the shared Redis on 127.0.0.1: its command counts over\n"
+          "                     the sending (INFO commandstats; r_ fields)\n"
+          "  --redis-pid PID    its process: its CPU share over the sending (redis_cpu)\n"
           "  --label L --hub H  names in the report\n"
           "  --quiet            no diagnostics\n",
           stderr);
@@ -913,6 +1100,10 @@ static void parse_args(int argc, char **argv)
             opt.ws_port = atoi(v);
         else if (ARG("--tcp-port"))
             opt.tcp_port = atoi(v);
+        else if (ARG("--ws-port2"))
+            opt.ws_port2 = atoi(v);
+        else if (ARG("--tcp-port2"))
+            opt.tcp_port2 = atoi(v);
         else if (ARG("--ws"))
             opt.ws_conns = (unsigned)atoi(v);
         else if (ARG("--tcp"))
@@ -943,6 +1134,14 @@ static void parse_args(int argc, char **argv)
             opt.server_pid = atoi(v);
         else if (ARG("--metrics-port"))
             opt.metrics_port = atoi(v);
+        else if (ARG("--server-pid2"))
+            opt.server_pid2 = atoi(v);
+        else if (ARG("--metrics-port2"))
+            opt.metrics_port2 = atoi(v);
+        else if (ARG("--redis-port"))
+            opt.redis_port = atoi(v);
+        else if (ARG("--redis-pid"))
+            opt.redis_pid = atoi(v);
         else if (ARG("--label"))
             opt.label = v;
         else if (ARG("--hub"))
@@ -965,6 +1164,10 @@ static void parse_args(int argc, char **argv)
         die("at most %u connections", LG_MAX_CONNS);
     if (opt.timeout > 60)
         opt.timeout = 60;
+    /* Both or neither: half the browsers and half the TCP participants
+     * go to the second gateway. */
+    if ((opt.ws_port2 > 0) != (opt.tcp_port2 > 0))
+        die("--ws-port2 and --tcp-port2 go together");
 }
 
 int main(int argc, char **argv)
@@ -997,6 +1200,15 @@ int main(int argc, char **argv)
         c->sender = i < opt.senders ? (int32_t)i : -1;
         c->proto = (uint8_t)(i < opt.senders ? opt.sender_proto
                              : i < opt.senders + opt.ws_conns ? P_WS : P_TCP);
+        /* Alternately within each kind (senders, browsers, TCP receivers),
+         * so each gateway gets half of every kind; with one sender (fan-out)
+         * it is on the first gateway and half its receivers on the other. */
+        if (opt.ws_port2) {
+            unsigned k = i < opt.senders ? i
+                         : i < opt.senders + opt.ws_conns ? i - opt.senders
+                                                          : i - opt.senders - opt.ws_conns;
+            c->hub = (uint8_t)(k % LG_HUBS_MAX);
+        }
         if (opt.senders) {
             c->last_seq = calloc(opt.senders, sizeof *c->last_seq);
             if (!c->last_seq)
@@ -1013,11 +1225,11 @@ int main(int argc, char **argv)
         }
     }
 
-    long rss_before = rss_kib(opt.server_pid);
+    long rss_before = hubs_rss_kib();
     struct rusage ru0;
     getrusage(RUSAGE_SELF, &ru0);
     int64_t t_cpu0 = t0, t_drain_check = 0;
-    long long hub_ticks0 = -1;
+    long long hub_ticks0 = -1, redis_ticks0 = -1;
     int64_t deadline = t0 + (int64_t)(opt.timeout * 1e9);
     int64_t setup_deadline = t0 + (int64_t)(opt.timeout * 1e9 * 0.6);
     enum { PH_SETUP, PH_HOLD, PH_SEND, PH_DRAIN, PH_DONE } phase = PH_SETUP;
@@ -1026,8 +1238,9 @@ int main(int argc, char **argv)
     long rss_after = -1;
     struct epoll_event evs[512];
     int timed_out = 0;
-    double m0[N_METRICS], m1[N_METRICS];
-    int have_m0 = 0, have_m1 = 0;
+    double m0[N_METRICS], m1[N_METRICS], m20[N_METRICS], m21[N_METRICS];
+    double r0[N_REDIS], r1[N_REDIS];
+    int have_m0 = 0, have_m1 = 0, have_m20 = 0, have_m21 = 0, have_r0 = 0, have_r1 = 0;
 
     while (phase != PH_DONE) {
         int64_t now = now_ns();
@@ -1057,7 +1270,7 @@ int main(int argc, char **argv)
             }
         }
         if (phase == PH_HOLD && now >= phase_end) {
-            rss_after = rss_kib(opt.server_pid);
+            rss_after = hubs_rss_kib();
             if (!opt.senders) {
                 phase = PH_DONE;
                 break;
@@ -1067,12 +1280,17 @@ int main(int argc, char **argv)
              * read of a few ms: the clock starts after it). */
             if (opt.metrics_port && metrics_read(opt.metrics_port, m0) == 0)
                 have_m0 = 1;
+            if (opt.metrics_port2 && metrics_read(opt.metrics_port2, m20) == 0)
+                have_m20 = 1;
+            if (opt.redis_port && redis_read(opt.redis_port, r0) == 0)
+                have_r0 = 1;
             now = now_ns();
             t_send_start = now;
             /* The generator's CPU share is measured over the sending. */
             getrusage(RUSAGE_SELF, &ru0);
             t_cpu0 = now;
-            hub_ticks0 = cpu_ticks(opt.server_pid);
+            hub_ticks0 = hubs_ticks();
+            redis_ticks0 = cpu_ticks(opt.redis_pid);
             phase_end = now + (int64_t)(opt.duration * 1e9);
             for (unsigned s = 0; s < opt.senders; s++)
                 senders[s].next =
@@ -1141,6 +1359,10 @@ int main(int argc, char **argv)
      * committed (a hub sends an event only once its store has it). */
     if (have_m0 && metrics_read(opt.metrics_port, m1) == 0)
         have_m1 = 1;
+    if (have_m20 && metrics_read(opt.metrics_port2, m21) == 0)
+        have_m21 = 1;
+    if (have_r0 && redis_read(opt.redis_port, r1) == 0)
+        have_r1 = 1;
     struct rusage ru1;
     getrusage(RUSAGE_SELF, &ru1);
     double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
@@ -1185,32 +1407,29 @@ int main(int argc, char **argv)
     double dps = send_s > 0 ? (double)delivered / send_s : 0;
     double wall = secs(t_end - t0);
     double cpu_wall = secs(t_end - t_cpu0);
-    long long hub_ticks1 = cpu_ticks(opt.server_pid);
-    double hub_cpu = hub_ticks0 >= 0 && hub_ticks1 >= hub_ticks0 && cpu_wall > 0
-                         ? (double)(hub_ticks1 - hub_ticks0) / (double)sysconf(_SC_CLK_TCK) / cpu_wall
-                         : -1;
+    double hub_cpu = cpu_share(hub_ticks0, hubs_ticks(), cpu_wall);
+    double redis_cpu = cpu_share(redis_ticks0, cpu_ticks(opt.redis_pid), cpu_wall);
     long per_conn = (rss_before >= 0 && rss_after >= 0 && n_ready)
                         ? (rss_after - rss_before) * 1024 / (long)n_ready : -1;
 
-    /* The hub's counters over the sending: differences, and the gauge as
-     * it was at the end. Left out when either read failed. */
-    char mfields[N_METRICS * 64] = "";
-    size_t ml = 0;
-    for (unsigned i = 0; have_m1 && i < N_METRICS; i++) {
-        if (m0[i] < 0 || m1[i] < 0)
-            continue;
-        int is_gauge = strstr(metric_names[i], "_max") != NULL;
-        int is_secs = strstr(metric_names[i], "_seconds") != NULL;
-        double d = is_gauge ? m1[i] : m1[i] - m0[i];
-        int w = is_secs ? snprintf(mfields + ml, sizeof mfields - ml, ",\"%s\":%.6f",
-                                   metric_keys[i], d)
-                        : snprintf(mfields + ml, sizeof mfields - ml, ",\"%s\":%.0f",
-                                   metric_keys[i], d);
-        if (w < 0 || (size_t)w >= sizeof mfields - ml) {
-            mfields[ml] = 0; /* never a field cut in half */
-            break;
-        }
-        ml += (size_t)w;
+    /* The gateways' and Redis' counters over the sending, and the second
+     * gateway's and Redis' figures, when there are. */
+    char mfields[(2 * N_METRICS + N_REDIS) * 64 + 256] = "";
+    if (have_m1)
+        metrics_fields(mfields, sizeof mfields, "m_", m0, m1);
+    if (have_m21)
+        metrics_fields(mfields, sizeof mfields, "m2_", m20, m21);
+    if (have_r1)
+        redis_fields(mfields, sizeof mfields, r0, r1);
+    {
+        size_t ml = strlen(mfields);
+        snprintf(mfields + ml, sizeof mfields - ml, ",\"cpu_wall_s\":%.3f", cpu_wall);
+    }
+    if (opt.ws_port2 || opt.redis_pid) {
+        size_t ml = strlen(mfields);
+        snprintf(mfields + ml, sizeof mfields - ml,
+                 ",\"gateways\":%d,\"cross\":%" PRIu64 ",\"redis_cpu\":%.2f",
+                 opt.ws_port2 ? 2 : 1, n_cross, redis_cpu);
     }
     printf("{\"label\":\"%s\",\"hub\":\"%s\",\"conns\":%u,\"senders\":%u,\"sender_proto\":\"%s\","
            "\"rate\":%.0f,\"window\":%u,"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# bench/run.sh: every benchmark scenario against the gateway with its two
-# history stores (SQLite on disk, the default, and memory) and against the
-# Node.js `ws` baseline hub, in the same run, and a table of the figures with
-# their ratios: SQLite to memory, and the gateway to the baseline.
+# bench/run.sh: every benchmark scenario against the gateway with its
+# history stores (SQLite on disk, the default, memory, and Redis: one gateway
+# on a Redis, and two gateways sharing their rooms through one Redis with
+# the load split between them) and against the Node.js `ws` baseline hub, in
+# the same run, and tables of the figures with their ratios: SQLite to
+# memory, the gateway to the baseline, Redis to SQLite.
 #
 # From a fresh clone: installs what is missing (Debian packages, the npm
 # lock file's packages), builds into build-bench, runs, prints the table and
@@ -12,23 +14,30 @@
 # pinned to different cores, every scenario is bounded (at most 60 s) and
 # every process this script starts is stopped by its PID. The SQLite
 # gateway gets a fresh data directory under the build directory for each
-# start, removed when it stops.
+# start, removed when it stops; so does each Redis (a redis-server started
+# with the hub, on a free port, without persistence), stopped after its
+# gateways.
 #
-# Hubs: gateway (--store sqlite), gateway-memory (--store memory), node.
+# Hubs: gateway (--store sqlite), gateway-memory (--store memory), node,
+# gateway-redis (--store redis, one gateway), gateway-redis2 (two gateways
+# on one Redis, every kind of connection split between them).
 # Environment: BENCH_PORT_BASE (18600), BENCH_ONLY (a regexp of scenario
-# names to run), BENCH_HUBS ("gateway gateway-memory node"), BENCH_QUICK=1
-# (shorter searches), BENCH_SERVER_CPU (0), BENCH_GEN_CPU (1),
-# BENCH_WRITE_WINDOW (8: messages in flight per sender in `write`),
-# BENCH_FILL_EVENTS (1000000: the history of `startup-1m`).
+# names to run), BENCH_HUBS ("gateway gateway-memory node gateway-redis
+# gateway-redis2"), BENCH_QUICK=1 (shorter searches), BENCH_SERVER_CPU (0),
+# BENCH_GEN_CPU (1), BENCH_REDIS_CPU (the server's), BENCH_WRITE_WINDOW (8:
+# messages in flight per sender in `write`), BENCH_FILL_EVENTS (1000000:
+# the history of `startup-1m`), BENCH_PROFILE_RATE (2000: msg/s of the
+# `profile` scenario, which runs only when BENCH_ONLY names it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${WT_BUILD_DIR:-$root/build-bench}
 port_base=${BENCH_PORT_BASE:-18600}
 only=${BENCH_ONLY:-.}
-hubs=${BENCH_HUBS:-gateway gateway-memory node}
+hubs=${BENCH_HUBS:-gateway gateway-memory node gateway-redis gateway-redis2}
 quick=${BENCH_QUICK:-0}
 write_window=${BENCH_WRITE_WINDOW:-8}
 fill_events=${BENCH_FILL_EVENTS:-1000000}
+profile_rate=${BENCH_PROFILE_RATE:-2000}
 
 # ---- install and build ----
 "$root/scripts/deps.sh" build
@@ -37,6 +46,16 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   [[ $(id -u) -eq 0 ]] || sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends nodejs npm
+fi
+# The Redis hubs need redis-server (redis-cli comes with it), the profile perf.
+need=()
+[[ $hubs == *gateway-redis* ]] && ! command -v redis-server >/dev/null && need+=(redis-server)
+[[ profile =~ $only && $only != . ]] && ! command -v perf >/dev/null && need+=(linux-perf)
+if [[ ${#need[@]} -gt 0 ]]; then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DWT_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" --target loadgen store_fill wintalk-gateway >/dev/null
@@ -51,39 +70,71 @@ results="$build/bench-results.jsonl"
 # Pin the hub and the generator to different cores when there are two.
 # As root, both also run at a higher priority than the machine's other work
 # (nice -5), which takes some of the noise of a shared machine away.
+# Redis goes on the hub's core too: the generator already fills its own
+# core in the fastest scenarios (gen_cpu 0.9-1.0), so Redis there would
+# slow the generator and measure the generator; and on the hub's core the
+# store's whole cost is paid where the SQLite store's is (its commits and
+# its checkpoint thread run in the gateway's process, on that core), so the
+# ratios to SQLite compare the same thing: what one core of server does.
+# Redis' own share is reported (redis_cpu) to tell the two apart.
 prio=()
 [[ $(id -u) -eq 0 ]] && prio=(nice -n -5)
 if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then
   pin_server=("${prio[@]}" taskset -c "${BENCH_SERVER_CPU:-0}")
   pin_gen=("${prio[@]}" taskset -c "${BENCH_GEN_CPU:-1}")
+  pin_redis=("${prio[@]}" taskset -c "${BENCH_REDIS_CPU:-${BENCH_SERVER_CPU:-0}}")
 else
   pin_server=("${prio[@]}")
   pin_gen=("${prio[@]}")
+  pin_redis=("${prio[@]}")
 fi
 
 ulimit -n "$(ulimit -Hn)"
 
 hub_pid=""
+hub2_pid=""   # gateway-redis2's second gateway
+redis_pid=""  # the Redis of the gateway-redis hubs
 http_port=0
 tcp_port=0
+http_port2=0
+tcp_port2=0
+redis_port=0
 data_dir=""  # the running SQLite gateway's, removed when it stops
+redis_dir="" # the running Redis' (its log), removed when it stops
 fill_dir=""  # startup-1m's filled data directory, removed at the end
+# stop_pid PID: SIGTERM, at most 5 s, then SIGKILL; reaped.
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 cleanup() {
+  # The gateways first, then their Redis (they would only log its loss).
   if [[ -n "$hub_pid" ]]; then
-    kill -TERM "$hub_pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$hub_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$hub_pid" 2>/dev/null || true
-    wait "$hub_pid" 2>/dev/null || true
+    stop_pid "$hub_pid"
     hub_pid=""
   fi
-  # Only the directory mktemp made for it.
+  if [[ -n "$hub2_pid" ]]; then
+    stop_pid "$hub2_pid"
+    hub2_pid=""
+  fi
+  if [[ -n "$redis_pid" ]]; then
+    stop_pid "$redis_pid"
+    redis_pid=""
+  fi
+  # Only the directories mktemp made for them.
   if [[ -n "$data_dir" && $data_dir == "$build"/bench-data.* ]]; then
     rm -rf -- "$data_dir"
   fi
   data_dir=""
+  if [[ -n "$redis_dir" && $redis_dir == "$build"/bench-redis.* ]]; then
+    rm -rf -- "$redis_dir"
+  fi
+  redis_dir=""
 }
 cleanup_all() {
   cleanup
@@ -128,10 +179,49 @@ gateway_args() {
   case $1 in
     gateway) extra+=(--store sqlite --data-dir "$2") ;;
     gateway-memory) extra+=(--store memory) ;;
+    gateway-redis*) extra+=(--store redis --redis "redis://127.0.0.1:$redis_port/0") ;;
   esac
-  gw_cmd=("$gateway" --bind 127.0.0.1 --http-port "$http_port" \
-    --tcp-port "$tcp_port" --web-root "$root/web" --rate 0 --any-origin \
+  gw_cmd=("$gateway" --bind 127.0.0.1 --http-port "${3:-$http_port}" \
+    --tcp-port "${4:-$tcp_port}" --web-root "$root/web" --rate 0 --any-origin \
     --max-participants "$max" "${extra[@]}")
+}
+
+# start_redis: a fresh redis-server on the next free port, in a new
+# directory, on the hub's core (see pin_redis). Without persistence (no RDB
+# snapshots, no append-only file): the benchmark measures the hub and the
+# Redis protocol, not Redis' disk. Sets redis_pid, redis_port, redis_dir.
+start_redis() {
+  redis_port=$(next_port $((tcp_port + 1)))
+  redis_dir=$(mktemp -d "$build/bench-redis.XXXXXX")
+  "${pin_redis[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir" \
+    --save "" --appendonly no --daemonize no --logfile redis.log \
+    </dev/null >/dev/null 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 100); do
+    [[ $(redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null) == PONG ]] && return 0
+    kill -0 "$redis_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "run.sh: redis-server did not start (log: $redis_dir/redis.log)" >&2
+  return 1
+}
+
+# readyz_ok PORT: the gateway there answers /readyz with 200 (its store
+# takes events: for Redis, connected and the epoch known).
+readyz_ok() {
+  local ans
+  ans=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+    printf "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3 &&
+    head -c 12 <&3' _ "$1" 2>/dev/null) || return 1
+  [[ $ans == "HTTP/1.1 200" ]]
+}
+
+# listening PORT...: every port has a listener.
+listening() {
+  local p
+  for p in "$@"; do
+    ss -Hltn "sport = :$p" | grep -q . || return 1
+  done
 }
 
 # start_hub KIND: a fresh hub; sets hub_pid, http_port, tcp_port (and
@@ -146,15 +236,35 @@ start_hub() {
       gateway_args "$1" "$data_dir/data"
       "${pin_server[@]}" "${gw_cmd[@]}" >"$build/bench-$1.log" 2>&1 &
       ;;
+    gateway-redis | gateway-redis2)
+      start_redis
+      gateway_args "$1" ""
+      "${pin_server[@]}" "${gw_cmd[@]}" >"$build/bench-$1.log" 2>&1 &
+      ;;
     node)
       "${pin_server[@]}" node "$root/bench/peers/hub.js" --http-port "$http_port" \
         --tcp-port "$tcp_port" >"$build/bench-node.log" 2>&1 &
       ;;
   esac
   hub_pid=$!
+  local ports=("$http_port" "$tcp_port")
+  if [[ $1 == gateway-redis2 ]]; then
+    # The second gateway: same Redis, same core, its own ports (its node
+    # is its own, drawn at random as it starts).
+    http_port2=$(next_port $((redis_port + 1)))
+    tcp_port2=$(next_port $((http_port2 + 1)))
+    gateway_args "$1" "" "$http_port2" "$tcp_port2"
+    "${pin_server[@]}" "${gw_cmd[@]}" >"$build/bench-$1-2.log" 2>&1 &
+    hub2_pid=$!
+    ports+=("$http_port2" "$tcp_port2")
+  fi
   for _ in $(seq 100); do
-    if ss -Hltn "sport = :$http_port" | grep -q . && ss -Hltn "sport = :$tcp_port" | grep -q .; then
-      return 0
+    if listening "${ports[@]}"; then
+      # A Redis gateway listens before its store is ready: wait for it.
+      [[ $1 != gateway-redis* ]] && return 0
+      if readyz_ok "$http_port" && { [[ $1 != gateway-redis2 ]] || readyz_ok "$http_port2"; }; then
+        return 0
+      fi
     fi
     sleep 0.05
   done
@@ -162,9 +272,15 @@ start_hub() {
   return 1
 }
 
-# CPU ticks the hub has used so far.
+# CPU ticks the hub has used so far: its gateways and its Redis.
 hub_ticks() {
-  awk '{print $14 + $15}' "/proc/$hub_pid/stat" 2>/dev/null || echo 0
+  local p t=0 v
+  for p in $hub_pid $hub2_pid $redis_pid; do
+    # After the command name, which may hold spaces: utime and stime.
+    v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
 }
 
 # Wait (at most 20 s) until the hub is idle: the previous run's clients are
@@ -189,6 +305,10 @@ gen() {
   # The gateway's /metrics: its store's counters over the sending.
   local metrics=()
   [[ $kind == gateway* ]] && metrics=(--metrics-port "$http_port")
+  # Redis' counters and CPU; the second gateway's ports, PID and /metrics.
+  [[ $kind == gateway-redis* ]] && metrics+=(--redis-port "$redis_port" --redis-pid "$redis_pid")
+  [[ $kind == gateway-redis2 ]] && metrics+=(--ws-port2 "$http_port2" --tcp-port2 "$tcp_port2" \
+    --server-pid2 "$hub2_pid" --metrics-port2 "$http_port2")
   line=$("${pin_gen[@]}" "$loadgen" --ws-port "$http_port" --tcp-port "$tcp_port" \
     --label "$label" --hub "$kind" --server-pid "$hub_pid" "${metrics[@]}" --quiet "$@" || true)
   if [[ -z "$line" ]]; then
@@ -209,12 +329,12 @@ probe_ok() { # probe_ok LINE: everything delivered and p99 under 50 ms
 
 # search KIND LABEL ARGS...: the highest rate (messages/s over all senders)
 # whose p99 stays under 50 ms with everything delivered. Doubles from 100
-# until a rate fails, then bisects; each probe sends for 4 s, and a probe
-# that fails on latency alone is repeated once.
+# (or $search_from) until a rate fails, then bisects; each probe sends for
+# 4 s, and a probe that fails on latency alone is repeated once.
 search() {
   local kind=$1 label=$2
   shift 2
-  local lo=0 hi=0 rate=100 line ok best="" steps=0 bisect=4
+  local lo=0 hi=0 rate=${search_from:-100} line ok best="" steps=0 bisect=4
   [[ "$quick" == 1 ]] && bisect=2
   while :; do
     wait_idle
@@ -331,7 +451,9 @@ fill() {
 }
 startup_1m() {
   local kind=$1 line size=()
-  [[ $kind == node ]] && return 0
+  # The Node.js hub keeps no history; a Redis gateway's start reads only
+  # #lobby's latest events from Redis, which store_fill does not write.
+  [[ $kind == node || $kind == gateway-redis* ]] && return 0
   fill
   cleanup
   http_port=$(next_port "$port_base")
@@ -348,6 +470,56 @@ startup_1m() {
   echo "$line" >>"$results"
   echo "$line"
 }
+# redis-max: what the Redis store carries. The same search as chat-max,
+# but with 10 browsers that all send (each gets the other 9's messages), so
+# that each message costs the gateways little and Redis' part of a message
+# (one EVALSHA: GET, HINCRBY, XADD, PUBLISH to each gateway) shows: Redis'
+# CPU share at the highest rate gives its cost per message, and so the
+# messages per second one Redis core carries. Searched from 1,000 msg/s.
+redis_max() {
+  [[ $1 == gateway-redis* ]] || return 0
+  start_hub "$1"
+  search_from=1000 search "$1" redis-max --senders 10
+}
+# profile: where the hub's time goes, with perf (run only when BENCH_ONLY
+# names it: perf's sampling costs the hub a little). The chat of chat-max
+# at a fixed BENCH_PROFILE_RATE msg/s for 16 s; perf samples the gateway
+# (and its Redis: one file, sorted by process) for 10 s of it, from the
+# generator's core. Reports in build-bench/perf-KIND.txt.
+profile() {
+  local kind=$1
+  [[ $kind == node || $kind == gateway-memory ]] && return 0
+  start_hub "$kind"
+  local pids=$hub_pid
+  [[ -n "$hub2_pid" ]] && pids+=",$hub2_pid"
+  [[ -n "$redis_pid" ]] && pids+=",$redis_pid"
+  local data="$build/perf-$kind.data" report="$build/perf-$kind.txt" perf_pid
+  rm -f -- "$data"
+  # Set-up takes 1-2 s; the recording starts after 4.
+  ( sleep 4 && exec "${pin_gen[@]}" perf record -q -g -F 499 -o "$data" -p "$pids" -- sleep 10 ) \
+    >"$build/perf-$kind.log" 2>&1 &
+  perf_pid=$!
+  gen "$kind" profile --senders 100 --ws 900 --rate "$profile_rate" --duration 16 --drain 5 \
+    --timeout 45
+  wait "$perf_pid" || echo "run.sh: perf record failed (see $build/perf-$kind.log)" >&2
+  if [[ -s "$data" ]]; then
+    # Whole reports into files first: a pipe into head would end perf
+    # report with SIGPIPE, which pipefail turns into a failure.
+    perf report -i "$data" --no-children -g none --sort comm,dso --stdio >"$report.dso" 2>/dev/null || true
+    perf report -i "$data" --no-children -g none --sort comm,dso,symbol --stdio \
+      >"$report.sym" 2>/dev/null || true
+    {
+      echo "# $kind, chat at $profile_rate msg/s (100 senders, 900 browsers), 10 s"
+      echo "# samples by process and library (self time)"
+      grep '%' "$report.dso" | sed -n 1,30p
+      echo
+      echo "# by symbol (self time), the first 60"
+      grep '%' "$report.sym" | sed -n 1,60p
+    } >"$report"
+    rm -f -- "$report.dso" "$report.sym"
+    echo "run.sh: profile of $kind in $report"
+  fi
+}
 each idle-1k idle_1k
 each 'idle-10k|setup-10k' idle_10k
 each fanout fanout
@@ -356,6 +528,8 @@ each bridge-tcp-web bridge_tcp_web
 each bridge-web-tcp bridge_web_tcp
 each write write
 each startup-1m startup_1m
+each redis-max redis_max
+[[ $only != . ]] && each profile profile
 
 echo
 node "$root/bench/table.js" "$results"

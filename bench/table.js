@@ -1,9 +1,12 @@
 'use strict';
-// table.js RESULTS.jsonl: the benchmark table. Each figure of the gateway
+// table.js RESULTS.jsonl: the benchmark tables. Each figure of the gateway
 // with its SQLite store (hub "gateway", the default) next to the gateway
 // with its memory store ("gateway-memory") and the Node.js baseline
 // ("node") from the same run, with the ratios SQLite / memory and
-// SQLite / node, and the issues' targets checked. Prints Markdown.
+// SQLite / node; then the Redis store's: one gateway on Redis
+// ("gateway-redis") and two on one Redis ("gateway-redis2"), with their
+// ratios to SQLite from the same run and Redis' own figures (its CPU, its
+// commands per message sent); the targets checked. Prints Markdown.
 const fs = require('fs');
 
 const lines = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean);
@@ -21,9 +24,41 @@ for (const l of lines) {
 // m_commit_s, and the gauge m_commit_max_s).
 function derive(r) {
   const per = (n) => (typeof n === 'number' && r.send_s > 0 ? n / r.send_s : undefined);
-  // Events the store took per second: committed (SQLite), or accepted by
-  // the hub (memory, where taking an event is keeping it in the ring).
-  r.events_per_s = per(r.hub === 'gateway' ? r.m_stored : r.m_events);
+  // Events the store took per second: committed (SQLite), appended (Redis:
+  // EVALSHA answered, by both gateways), or accepted by the hub (memory,
+  // where taking an event is keeping it in the ring).
+  const redis = typeof r.hub === 'string' && r.hub.startsWith('gateway-redis');
+  r.events_per_s = per(r.hub === 'gateway' ? r.m_stored
+    : redis ? (typeof r.m_stored === 'number' ? r.m_stored + (r.m2_stored || 0) : undefined)
+      : r.m_events);
+  // Redis (loadgen --redis-port: INFO's counters over the sending), per
+  // message sent. The round trips are the commands the gateways sent:
+  // EVALSHA (appends), XRANGE and XREVRANGE (reads of a room's stream:
+  // recovery, history; an XREVRANGE may come inside the latest-events
+  // EVAL, and then counts twice here), EVAL and HGET (the check every 5 s
+  // of each gateway: the epoch, and each room's top) and the PUBLISHes no
+  // script made (PUBLISH minus XADD: each append kept makes one of each).
+  if (typeof r.r_evalsha === 'number' && r.sent > 0) {
+    const pubOwn = Math.max(0, r.r_publish - r.r_xadd);
+    const reads = r.r_xrange + r.r_xrevrange;
+    const checks = r.r_eval + r.r_hget;
+    r.rt_evalsha = r.r_evalsha / r.sent;
+    r.rt_publish = pubOwn / r.sent;
+    r.rt_reads = reads / r.sent;
+    r.rt_checks = checks / r.sent;
+    r.rt_all = (r.r_evalsha + pubOwn + reads + checks) / r.sent;
+    r.redis_cmds = r.r_commands / r.sent;
+    r.redis_in_b = r.r_net_in / r.sent;
+    r.redis_out_b = r.r_net_out / r.sent;
+  }
+  if (typeof r.cross === 'number' && r.delivered > 0) r.cross_share = r.cross / r.delivered;
+  // CPU per message (µs) over the sending: the gateways' and Redis', and
+  // what one core of Redis would carry at that cost.
+  if (r.cpu_wall_s > 0 && r.sent > 0) {
+    if (r.redis_cpu >= 0) r.redis_us = (r.redis_cpu * r.cpu_wall_s * 1e6) / r.sent;
+    if (r.hub_cpu >= 0) r.hub_us = (r.hub_cpu * r.cpu_wall_s * 1e6) / r.sent;
+    if (r.redis_us > 0) r.redis_core_msgs = 1e6 / r.redis_us;
+  }
   if (r.m_batches > 0) {
     r.batch_events = r.m_stored / r.m_batches;
     r.commit_ms_mean = (r.m_commit_s / r.m_batches) * 1000;
@@ -39,7 +74,9 @@ const HUBS = ['gateway', 'gateway-memory', 'node'];
 const get = (label, hub) => runs[`${label}/${hub}`];
 const fmt = (v, unit) => {
   if (v === undefined || v === null || Number.isNaN(v)) return 'n/a';
+  if (typeof v === 'string') return v; // made up already
   if (unit === 'ms') return v.toFixed(2);
+  if (unit === '3') return v.toFixed(3);
   if (unit === 'MB') return v.toFixed(1);
   if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US');
   return String(Math.round(v * 100) / 100);
@@ -153,4 +190,102 @@ console.log('');
 for (const [what, needs, met] of checks) {
   const missing = needs.some(([label, hub]) => !get(label, hub));
   console.log(`- ${missing ? 'not run' : met ? 'met' : 'NOT met'}: ${what}`);
+}
+
+// ---- The Redis store: one gateway on Redis, two gateways on one Redis ----
+// Printed when a Redis hub ran. Ratios to the SQLite store of the same run.
+const RHUBS = ['gateway', 'gateway-redis', 'gateway-redis2'];
+if (Object.values(runs).some((r) => RHUBS.slice(1).includes(r.hub))) {
+  const rrows = [];
+  const rrow = (label, title, key, unit, better) => {
+    const v = RHUBS.map((h) => { const r = get(label, h); return r ? r[key] : undefined; });
+    const ok = (r) => (r && key === 'deliveries_per_s' && r.all_delivered === false ? ' (MISSING)' : '');
+    rrows.push([label, `${title}${better ? ` (${better})` : ''}`,
+      ...RHUBS.map((h, i) => `${fmt(v[i], unit)}${ok(get(label, h))}`),
+      ratioOf(v[1], v[0]), ratioOf(v[2], v[0])]);
+  };
+  // Redis' own figures: its CPU and what the gateways asked of it.
+  const redisRows = (label, there) => {
+    rrow(label, `Redis CPU share (of one core, on the hub's core)${there}`, 'redis_cpu', '', '');
+    rrow(label, `Redis CPU per message sent, µs${there}`, 'redis_us', 'ms', '');
+    rrow(label, `gateways' CPU per message sent, µs${there}`, 'hub_us', 'ms', '');
+    rrow(label, 'EVALSHA per message sent (target 1)', 'rt_evalsha', '3', '');
+    rrow(label, 'Redis round trips per message sent, all kinds', 'rt_all', '3', '');
+    rrow(label, 'stream reads per message (XRANGE, XREVRANGE: recovery, history; target 0)',
+      'rt_reads', '3', '');
+    rrow(label, 'other PUBLISHes per message (typing, presence, probes)', 'rt_publish', '3', '');
+    rrow(label, 'checks every 5 s (epoch EVAL, HGET of each room) per message', 'rt_checks', '3', '');
+    rrow(label, "Redis commands per message, its scripts' included", 'redis_cmds', '3', '');
+    rrow(label, 'bytes into / out of Redis per message', 'redis_io', '', '');
+    rrow(label, 'share of the deliveries made by the other gateway', 'cross_share', 'ms', '');
+  };
+  for (const r of Object.values(runs)) {
+    if (typeof r.redis_in_b === 'number') r.redis_io = `${Math.round(r.redis_in_b)} / ${Math.round(r.redis_out_b)}`;
+  }
+  rrow('idle-1k', 'bytes per connection (all gateways)', 'bytes_per_conn', 'B', 'lower is better');
+  rrow('idle-10k', 'bytes per connection (all gateways)', 'bytes_per_conn', 'B', 'lower is better');
+  rrow('idle-10k', 'connections ready', 'ready', '', '');
+  rrow('setup-10k', 'set-ups per second', 'setup_per_s', '', 'higher is better');
+  rrow('setup-10k', 'set-up failures', 'setup_failed', '', '');
+  rrow('fanout', 'deliveries per second', 'deliveries_per_s', '', 'higher is better');
+  rrow('fanout', 'latency p50 ms', 'p50_ms', 'ms', '');
+  rrow('fanout', 'latency p99 ms', 'p99_ms', 'ms', 'lower is better');
+  rrow('fanout', "hub CPU share (the gateways', of one core)", 'hub_cpu', '', '');
+  rrow('fanout', 'generator CPU share (of one core)', 'gen_cpu', '', '');
+  redisRows('fanout', '');
+  rrow('chat-100', 'latency p50 ms', 'p50_ms', 'ms', '');
+  rrow('chat-100', 'latency p99 ms', 'p99_ms', 'ms', 'lower is better');
+  redisRows('chat-100', '');
+  for (const s of ['chat-max', 'bridge-tcp-web', 'bridge-web-tcp', 'redis-max']) {
+    rrow(s, 'highest rate, msg/s (p99 < 50 ms, all delivered)', 'rate', '', 'higher is better');
+    rrow(s, 'deliveries per second there', 'deliveries_per_s', '', 'higher is better');
+    rrow(s, 'latency p99 ms there', 'p99_ms', 'ms', '');
+    rrow(s, "hub CPU share there (the gateways')", 'hub_cpu', '', '');
+    rrow(s, 'generator CPU share there', 'gen_cpu', '', '');
+    if (s === 'chat-max' || s === 'redis-max') redisRows(s, ' there');
+    if (s === 'redis-max') {
+      rrow(s, 'messages/s one Redis core would carry at that cost (1 s / Redis CPU per message)',
+        'redis_core_msgs', '', '');
+    }
+  }
+  rrow('write', 'events appended (Redis) or committed (SQLite) per second, from /metrics',
+    'events_per_s', '', 'higher is better');
+  rrow('write', 'latency p99 ms', 'p99_ms', 'ms', 'lower is better');
+  rrow('write', "hub CPU share (the gateways')", 'hub_cpu', '', '');
+  redisRows('write', '');
+
+  const rhead = ['scenario', 'figure', 'gateway, SQLite', 'gateway, Redis', '2 gateways, 1 Redis',
+    'Redis / SQLite', '2 on Redis / SQLite'];
+  const rout = [rhead, rhead.map(() => '---'),
+    ...rrows.filter((r) => r.slice(3, 5).some((c) => c !== 'n/a'))];
+  console.log('');
+  for (const r of rout) console.log(`| ${r.join(' | ')} |`);
+
+  const near = (x, want) => typeof x === 'number' && Math.abs(x - want) < 0.005;
+  const redisRuns = Object.values(runs).filter((r) => r.hub.startsWith('gateway-redis') &&
+    typeof r.rt_evalsha === 'number');
+  const rchecks = [
+    ['Redis: one EVALSHA per chat message sent (chat-100, chat-max; one gateway and two)',
+      [['chat-max', 'gateway-redis']],
+      ['chat-100', 'chat-max'].every((s) => ['gateway-redis', 'gateway-redis2']
+        .every((h) => !get(s, h) || near(get(s, h).rt_evalsha, 1)))],
+    ['Redis: none per recipient (no stream reads in any Redis scenario, and one EVALSHA per message with 1,000 receivers, fanout)',
+      [['fanout', 'gateway-redis']],
+      redisRuns.every((r) => r.rt_reads === 0) &&
+      ['gateway-redis', 'gateway-redis2'].every((h) => !get('fanout', h) || near(get('fanout', h).rt_evalsha, 1))],
+    ['Redis: fan-out deliveries/s with one gateway on Redis >= 0.7x SQLite',
+      [['fanout', 'gateway'], ['fanout', 'gateway-redis']],
+      ratio('fanout', 'deliveries_per_s', 'gateway-redis', 'gateway') >= 0.7],
+    ['Redis: chat-max deliveries/s with one gateway on Redis >= 0.7x SQLite',
+      [['chat-max', 'gateway'], ['chat-max', 'gateway-redis']],
+      ratio('chat-max', 'deliveries_per_s', 'gateway-redis', 'gateway') >= 0.7],
+    ['Redis: everything delivered in every Redis scenario', [['fanout', 'gateway-redis']],
+      Object.values(runs).filter((r) => r.hub.startsWith('gateway-redis') && r.senders > 0)
+        .every((r) => r.all_delivered === true)],
+  ];
+  console.log('');
+  for (const [what, needs, met] of rchecks) {
+    const missing = needs.some(([label, hub]) => !get(label, hub));
+    console.log(`- ${missing ? 'not run' : met ? 'met' : 'NOT met'}: ${what}`);
+  }
 }
