@@ -933,6 +933,14 @@ int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out)
     return gw_out_take(h, p, out);
 }
 
+int gw_hub_more(struct gw_hub *h, uint64_t pid)
+{
+    struct gw_part *p = find(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    return gw_out_more(p);
+}
+
 int gw_hub_closing(struct gw_hub *h, uint64_t pid, int *code, const char **reason)
 {
     struct gw_part *p = find(h, pid);

@@ -238,6 +238,16 @@ void gw_hub_shutdown(struct gw_hub *h, int64_t now);
 int gw_hub_take(struct gw_hub *h, uint64_t pid, struct gw_buf **out);
 
 /*
+ * After a write: 1 when more waits for the participant (items, a pane to
+ * redraw, a close to make), so the adapter asks for another write; 0 when
+ * its queue ran dry, and then the next output wakes the adapter again
+ * (cfg.wake). Asking for a write only when there is one to make spares the
+ * event loop a change of what it waits for on every write (an epoll_ctl,
+ * with libuv). Returns 1, 0 or GW_ENOENT.
+ */
+int gw_hub_more(struct gw_hub *h, uint64_t pid);
+
+/*
  * Whether the hub wants this participant closed once its output is
  * written: returns 1 (and the WebSocket close code and a reason for the
  * log, borrowed until the participant is disconnected), 0 if not, or

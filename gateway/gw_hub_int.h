@@ -283,6 +283,9 @@ void gw_out_info(struct gw_hub *h, struct gw_part *p, int code, const char *text
  * nothing is waiting, or GW_ENOMEM. */
 int gw_out_take(struct gw_hub *h, struct gw_part *p, struct gw_buf **out);
 
+/* gw_hub_more for p. */
+int gw_out_more(struct gw_part *p);
+
 /* ---- gw_typing.c: live typing ---- */
 
 /* p's unfinished text is now text (len bytes of valid UTF-8): browsers

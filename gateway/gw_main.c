@@ -345,8 +345,10 @@ static int write_out(struct lws *wsi, struct conn *c, enum lws_write_protocol mo
         if (n < 0 || (size_t)n < len)
             return -1;
         app.metrics->bytes_out[mode == LWS_WRITE_TEXT ? GW_VIA_WEB : GW_VIA_TCP] += len;
-        /* There may be more; a spurious WRITEABLE costs one empty take. */
-        lws_callback_on_writable(wsi);
+        /* Another write only if something waits: else the hub wakes us
+         * (on_wake) when there is. */
+        if (gw_hub_more(app.hub, c->pid) == 1)
+            lws_callback_on_writable(wsi);
         return 0;
     }
     if (rc < 0)

@@ -199,6 +199,16 @@ static struct gw_buf *batch(struct gw_hub *h, struct gw_part *p, struct gw_buf *
     return b;
 }
 
+int gw_out_more(struct gw_part *p)
+{
+    if (p->q.count || p->closing || (p->resync && gw_member_home(p)))
+        return 1;
+    /* Drained: give the ring back, and let the next output wake. */
+    gw_queue_clear(&p->q);
+    p->woken = 0;
+    return 0;
+}
+
 int gw_out_take(struct gw_hub *h, struct gw_part *p, struct gw_buf **out)
 {
     *out = NULL;

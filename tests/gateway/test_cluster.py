@@ -6,6 +6,7 @@ nothing lost and nothing twice; Redis stopped during a chat (refused sends
 get 451, /readyz says why) and started again (nothing accepted is lost);
 Redis restarted empty (a new epoch: resuming browsers are told reset)."""
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -394,12 +395,27 @@ class RedisFaults(unittest.TestCase):
             self.assertIn(why, p.stderr)
 
     def test_redis_restarted_empty_is_a_new_epoch_and_resumes_are_reset(self):
+        self.check_emptied(self.redis.flushall)
+
+    def test_redis_restarted_without_its_data_is_a_new_epoch_too(self):
+        def restart_empty():
+            self.redis.kill()
+            for name in os.listdir(self.redis.dir):
+                path = os.path.join(self.redis.dir, name)
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                elif name != "redis.log":
+                    os.unlink(path)
+            self.redis.start()
+        self.check_emptied(restart_empty)
+
+    def check_emptied(self, empty):
         w = WsClient(self.gw.http_port, subprotocol=V2)
         self.clients.append(w)
         first = hello2(w, nick="alice")
         w.send_json({"type": "say", "room": "#lobby", "text": "soon forgotten"})
         ev = w.next_event(lambda e: e.get("type") == "message", 5)
-        self.redis.flushall()
+        empty()
         # The gateway finds the new epoch and sends its wintalk.v2
         # browsers back to resume; resuming, they are told reset.
         deadline = time.monotonic() + 15

@@ -103,6 +103,50 @@ static void tcp_greeting(void **state)
     gw_hub_free(h);
 }
 
+/* After a write, the adapter asks for another only while something waits,
+ * and the next output after the queue ran dry wakes it again. */
+static void more_after_a_write_only_when_something_waits(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t w = web(h, T0, "{\"type\":\"hello\",\"nick\":\"alice\"}");
+    struct gw_buf *b;
+    assert_int_equal(gw_hub_take(h, w, &b), 1); /* the welcome and the join */
+    gw_buf_unref(b);
+    assert_int_equal(gw_hub_more(h, w), 0);
+    /* Dry: the next message wakes the adapter. */
+    wakes = 0;
+    say(h, w, T0 + 1, "{\"type\":\"say\",\"text\":\"one\"}");
+    assert_int_equal(wakes, 1);
+    /* More than one write's worth: more after the first, until dry. */
+    char big[1100];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char json[1200];
+    snprintf(json, sizeof json, "{\"type\":\"say\",\"text\":\"%s\"}", big);
+    for (int i = 0; i < 40; i++) /* 40 KiB: over GW_BATCH_MAX_BYTES */
+        say(h, w, T0 + 2, json);
+    assert_int_equal(wakes, 1);
+    int writes = 0;
+    while (gw_hub_take(h, w, &b) == 1) {
+        gw_buf_unref(b);
+        writes++;
+        if (gw_hub_more(h, w) == 0)
+            break;
+    }
+    assert_int_equal(writes, 2);
+    assert_int_equal(gw_hub_more(h, w), 0);
+    say(h, w, T0 + 3, "{\"type\":\"say\",\"text\":\"two\"}");
+    assert_int_equal(wakes, 2);
+    /* A participant being closed has one more write to make: its close. */
+    assert_int_equal(gw_hub_take(h, w, &b), 1);
+    gw_buf_unref(b);
+    assert_int_equal(gw_hub_web_reject(h, w, 1008, "test"), GW_OK);
+    assert_int_equal(gw_hub_more(h, w), 1);
+    assert_int_equal(gw_hub_more(h, 999), GW_ENOENT);
+    gw_hub_free(h);
+}
+
 /* The usual room: two TCP participants (guest-1, guest-2) and a browser,
  * alice, with everything they were sent so far taken away. */
 static struct gw_hub *room(uint64_t *a, uint64_t *b, uint64_t *w)
@@ -693,6 +737,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tcp_greeting),
+        cmocka_unit_test(more_after_a_write_only_when_something_waits),
         cmocka_unit_test(line_char_by_char),
         cmocka_unit_test(typing_throttle),
         cmocka_unit_test(draft_edits),
