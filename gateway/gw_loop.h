@@ -1,8 +1,11 @@
 /*
- * gw_loop.h - the gateway program's event loop: one libuv loop, owned by
- * gw_main.c, that libwebsockets runs on (its "foreign loop") and that
- * other adapters of the program (a network store) attach their own
- * handles to, so that everything waits in one epoll.
+ * gw_loop.h - the gateway program's libuv loop, owned by gw_main.c, that
+ * adapters of the program (a network store) attach their handles to. It
+ * runs inside libwebsockets' own poll loop, which serves the connections:
+ * its epoll descriptor is one more descriptor in that poll, its timers
+ * libwebsockets timers, and it runs without waiting (UV_RUN_NOWAIT) when
+ * either says so. A handle's callback is called from the loop's thread,
+ * outside every callback of the hub.
  *
  * Part of the adapter (I/O); one per process. The hub and the pure
  * modules never see it.
@@ -13,7 +16,7 @@
 #include <uv.h>
 
 /* What /healthz and the start-up log line call the loop. */
-#define GW_LOOP_NAME "libuv"
+#define GW_LOOP_NAME "poll+libuv"
 
 /*
  * The program's loop, or NULL before main() has made it or after it has

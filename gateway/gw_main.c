@@ -21,7 +21,6 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <strings.h>
 #include <limits.h>
@@ -100,10 +99,11 @@ struct app {
     /* The event loop (gw_loop.h) and the program's own handles on it. */
     uv_loop_t loop;
     int loop_open;           /* uv_loop_init done, uv_loop_close not yet */
-    uv_check_t turn_check;   /* the end of a turn, after the I/O phase */
-    uv_prepare_t turn_prepare; /* the same, before the loop may wait */
+    struct lws *uv_wsi;      /* the libuv loop's epoll descriptor, in libwebsockets' poll */
+    lws_sorted_usec_list_t uv_sul; /* libuv's next timer */
     uv_signal_t sigterm, sigint;
     uv_timer_t stop_timer;   /* GW_STOP_GRACE_MS after the signal */
+    int quit;                /* the stop is over: leave the service loop */
 };
 
 static struct app app;
@@ -1184,8 +1184,12 @@ static const struct lws_protocols http_protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+static int cb_uv(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len);
+
 static const struct lws_protocols tcp_protocols[] = {
     {"wintalk-tcp", cb_tcp, sizeof(struct conn), 4096, 0, NULL, GW_TX_PACKET_MAX_BYTES},
+    {"wintalk-uv", cb_uv, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -1220,21 +1224,15 @@ static void on_tick(lws_sorted_usec_list_t *sul)
  * (their output could not be flushed in time). */
 static void on_stop_deadline(uv_timer_t *h)
 {
-    uv_stop(h->loop);
+    (void)h;
+    app.quit = 1;
 }
 
 /*
- * The end of a turn of the loop. What the turn's callbacks handed to the
- * store is committed, and only then sent (gw_store.h); then a stop that
- * was asked for begins, and a stop under way ends once nobody is left.
- *
- * Runs from two handles, both outside every callback the hub is in. The
- * check handle runs it right after the I/O phase, where nearly all of the
- * work is done. The prepare handle runs it again right before the loop
- * may wait in epoll: the tick, libwebsockets' timeouts and its service of
- * input it already holds (TLS records) run in the timer and idle phases,
- * before the wait, and closes finish after the check; without this, what
- * they handed over would wait for the next I/O or tick to be sent.
+ * The end of a turn of the loop, outside every callback the hub is in.
+ * What the turn's callbacks handed to the store is committed, and only
+ * then sent (gw_store.h); then a stop that was asked for begins, and a
+ * stop under way ends once nobody is left.
  */
 static void end_turn(void)
 {
@@ -1249,19 +1247,70 @@ static void end_turn(void)
         uv_timer_start(&app.stop_timer, on_stop_deadline, GW_STOP_GRACE_MS, 0);
     }
     if (app.stopping && gw_hub_connections(app.hub) == 0)
-        uv_stop(&app.loop);
+        app.quit = 1;
 }
 
-static void on_turn_check(uv_check_t *h)
+/*
+ * libuv's loop (Redis' connections, the signals, the stop's timer) inside
+ * libwebsockets' own: its epoll descriptor is one more descriptor in
+ * libwebsockets' poll (readable when something of libuv's is ready), and
+ * its next timer is a libwebsockets timer. Either way libuv runs without
+ * waiting (UV_RUN_NOWAIT). libwebsockets' own loop, not libuv's, serves
+ * the connections: with libuv under libwebsockets, every change of what a
+ * connection waits for (twice per write) took the descriptor out of epoll
+ * and put it back, and walked the turn's events (bench/README.md).
+ */
+static void on_uv_timer(lws_sorted_usec_list_t *sul);
+
+static void uv_turn(void)
 {
-    (void)h;
-    end_turn();
+    if (!app.loop_open)
+        return;
+    (void)uv_run(&app.loop, UV_RUN_NOWAIT);
+    int ms = uv_backend_timeout(&app.loop);
+    if (ms >= 0)
+        lws_sul_schedule(app.ctx, 0, &app.uv_sul, on_uv_timer,
+                         (lws_usec_t)(ms ? ms : 1) * LWS_US_PER_MS);
+    else
+        lws_sul_cancel(&app.uv_sul);
 }
 
-static void on_turn_prepare(uv_prepare_t *h)
+static void on_uv_timer(lws_sorted_usec_list_t *sul)
 {
-    (void)h;
-    end_turn();
+    (void)sul;
+    uv_turn();
+}
+
+static int cb_uv(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len)
+{
+    (void)wsi;
+    (void)user;
+    (void)in;
+    (void)len;
+    if (reason == LWS_CALLBACK_RAW_RX_FILE)
+        uv_turn();
+    else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE)
+        app.uv_wsi = NULL;
+    return 0;
+}
+
+/* Put libuv's epoll descriptor (a copy: libwebsockets closes what it
+ * holds) into libwebsockets' poll. Returns 0 or -1. */
+static int uv_attach(void)
+{
+    int fd = dup(uv_backend_fd(&app.loop));
+    if (fd < 0)
+        return -1;
+    lws_sock_file_fd_type u;
+    u.filefd = (lws_filefd_type)(intptr_t)fd;
+    app.uv_wsi = lws_adopt_descriptor_vhost(app.vh_tcp, LWS_ADOPT_RAW_FILE_DESC, u, "wintalk-uv",
+                                            NULL);
+    if (!app.uv_wsi) {
+        close(fd);
+        return -1;
+    }
+    return 0;
 }
 
 /* SIGTERM, SIGINT: libuv delivers them as an ordinary callback of the
@@ -1292,8 +1341,8 @@ static void stop_signals_mask(int how)
 
 /* The program's own handles on the loop, in the order they are made. */
 static uv_handle_t *const own_handles[] = {
-    (uv_handle_t *)&app.turn_check, (uv_handle_t *)&app.turn_prepare,
-    (uv_handle_t *)&app.sigterm,    (uv_handle_t *)&app.sigint,
+    (uv_handle_t *)&app.sigterm,
+    (uv_handle_t *)&app.sigint,
     (uv_handle_t *)&app.stop_timer,
 };
 static size_t own_handles_made;
@@ -1306,12 +1355,6 @@ static int loop_open(void)
     if (rc)
         return rc;
     app.loop_open = 1;
-    if ((rc = uv_check_init(&app.loop, &app.turn_check)))
-        return rc;
-    own_handles_made++;
-    if ((rc = uv_prepare_init(&app.loop, &app.turn_prepare)))
-        return rc;
-    own_handles_made++;
     if ((rc = uv_signal_init(&app.loop, &app.sigterm)))
         return rc;
     own_handles_made++;
@@ -1327,13 +1370,6 @@ static int loop_open(void)
     return 0;
 }
 
-/* The turn's end runs from the first turn of the loop on. */
-static int loop_turns_start(void)
-{
-    int rc = uv_check_start(&app.turn_check, on_turn_check);
-    return rc ? rc : uv_prepare_start(&app.turn_prepare, on_turn_prepare);
-}
-
 static void log_left_open(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -1344,18 +1380,17 @@ static void log_left_open(uv_handle_t *h, void *arg)
 }
 
 /*
- * Destroy the libwebsockets context, if there is one, and close the loop.
- * With a loop of ours, libwebsockets 4.1 destroys its context in stages:
- * the first lws_context_destroy closes every connection and starts the
- * close of its handles; the loop must then run until their close
- * callbacks have run; a second call frees what is left (and sets app.ctx
- * to NULL, through info.pcontext). The program's own handles close in the
- * same run. Returns 0, or the libuv error of uv_loop_close.
+ * Destroy the libwebsockets context, if there is one, and close libuv's
+ * loop: the program's handles, and any a store left open, close in a last
+ * run. Returns 0, or the libuv error of uv_loop_close.
  */
 static int loop_close(void)
 {
-    if (app.ctx)
+    if (app.ctx) {
+        lws_sul_cancel(&app.uv_sul);
         lws_context_destroy(app.ctx);
+        app.ctx = NULL;
+    }
     if (!app.loop_open)
         return 0;
     /* Closing a uv_signal_t gives its signal back to the default action,
@@ -1370,10 +1405,6 @@ static int loop_close(void)
     signal(SIGINT, SIG_IGN);
     stop_signals_mask(SIG_UNBLOCK);
     (void)uv_run(&app.loop, UV_RUN_DEFAULT);
-    if (app.ctx) {
-        lws_context_destroy(app.ctx);
-        (void)uv_run(&app.loop, UV_RUN_DEFAULT);
-    }
     int rc = uv_loop_close(&app.loop);
     if (rc == UV_EBUSY) {
         /* Not ours to leave open, but better closed late than leaked. */
@@ -1384,32 +1415,6 @@ static int loop_close(void)
     if (!rc)
         app.loop_open = 0;
     return rc;
-}
-
-/*
- * libwebsockets loads its libuv support as a plugin when the context is
- * made (Debian's libwebsockets-evlib-uv, in libwebsockets' library
- * directory). Without it lws_create_context fails with a line that names
- * no package, so look first. Returns 1 when it loads, else 0 with why.
- */
-#define GW_LWS_EVLIB_UV_PATH LWS_INSTALL_LIBDIR "/libwebsockets-evlib_uv.so"
-#define GW_LWS_EVLIB_UV_PACKAGE "libwebsockets-evlib-uv"
-/* Room for why it does not load (the dynamic loader's message). */
-#define GW_LWS_EVLIB_WHY_MAX 512
-
-static int evlib_uv_loads(char *why, size_t len)
-{
-    void *h = dlopen(GW_LWS_EVLIB_UV_PATH, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *e = dlerror();
-        snprintf(why, len, "%s", e ? e : GW_LWS_EVLIB_UV_PATH ": cannot be loaded");
-        return 0;
-    }
-    int ok = dlsym(h, "evlib_uv") != NULL;
-    if (!ok)
-        snprintf(why, len, "%s: not libwebsockets' libuv plugin", GW_LWS_EVLIB_UV_PATH);
-    dlclose(h);
-    return ok;
 }
 
 /* TLS on a vhost: our certificate and key, TLS 1.2 and newer only. */
@@ -1456,13 +1461,6 @@ int main(int argc, char **argv)
     }
 
     lws_set_log_level(app.cfg.verbose ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
-    char why[GW_LWS_EVLIB_WHY_MAX];
-    if (!evlib_uv_loads(why, sizeof why)) {
-        fprintf(stderr,
-                "wintalk-gateway: libwebsockets cannot run on libuv: install the package "
-                GW_LWS_EVLIB_UV_PACKAGE " (%s)\n", why);
-        return EX_UNAVAILABLE;
-    }
     /* SIGTERM and SIGINT come through the loop (on_signal); a write to a
      * peer that has gone must fail with EPIPE, not kill the gateway. */
     signal(SIGPIPE, SIG_IGN);
@@ -1549,13 +1547,6 @@ int main(int argc, char **argv)
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
     if (app.cfg.tls_cert)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    /* libwebsockets on our libuv loop (a "foreign" loop to it): it adds
-     * its handles to the loop and never runs or closes the loop itself. */
-    info.options |= LWS_SERVER_OPTION_LIBUV;
-    void *loops[1] = {&app.loop};
-    info.foreign_loops = loops;
-    /* Set to NULL once the context is wholly destroyed (loop_close). */
-    info.pcontext = &app.ctx;
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     /* Request headers past this are refused (431 or a close). */
     info.max_http_header_data = GW_HTTP_HEADER_MAX_BYTES;
@@ -1641,15 +1632,21 @@ int main(int argc, char **argv)
            app.vh_tls ? " (TLS: port in tls=)" : "");
 
     lws_sul_schedule(app.ctx, 0, &app.tick, on_tick, GW_TICK_US);
-    urc = loop_turns_start();
-    if (urc) {
-        fprintf(stderr, "wintalk-gateway: event loop: %s\n", uv_strerror(urc));
-        app.stop_requested = app.stopping = 1;
-    } else {
-        /* Until end_turn or the stop timer calls uv_stop. */
-        (void)uv_run(&app.loop, UV_RUN_DEFAULT);
+    int exit_code = 0;
+    if (uv_attach()) {
+        fprintf(stderr, "wintalk-gateway: event loop: libuv's descriptor cannot be polled\n");
+        exit_code = 1;
+        app.quit = 1;
     }
-    int exit_code = urc ? 1 : 0;
+    uv_turn();
+    /* A turn: libwebsockets' poll and what is ready, then libuv's, then
+     * the turn's end (the store's commit). Until the stop is over. */
+    while (!app.quit) {
+        if (lws_service(app.ctx, 0) < 0)
+            break;
+        uv_turn();
+        end_turn();
+    }
     lws_sul_cancel(&app.tick);
     const char *smsg;
     (void)gw_storage_turn(&smsg);
