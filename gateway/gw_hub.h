@@ -323,7 +323,7 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
 
 /*
  * An engine that orders brings a private message from another gateway
- * ({"to_pid","time","pid","nick","via","text"}): the receiver here gets its
+ * (as gw_json_private writes it, with to_pid): the receiver here gets its
  * copy as from any sender. Returns GW_OK, GW_EINVAL (not such a message)
  * or GW_ENOENT (nobody here has that id any more).
  */

@@ -240,6 +240,10 @@ struct gw_buf *gw_json_private(const struct gw_private *pm, size_t headroom)
     gw_jw_str(&w, pm->to, strlen(pm->to));
     gw_jw_lit(&w, ",\"with\":");
     gw_jw_str(&w, pm->with, strlen(pm->with));
+    if (pm->to_pid) {
+        gw_jw_lit(&w, ",\"to_pid\":");
+        gw_jw_uint(&w, pm->to_pid);
+    }
     gw_jw_lit(&w, ",\"text\":");
     gw_jw_str(&w, pm->text, pm->text_len);
     gw_jw_lit(&w, "}");

@@ -114,10 +114,12 @@ struct gw_private {
     const char *with;       /* the other party for this copy's receiver */
     const char *text;
     size_t text_len;
+    uint64_t to_pid;        /* the receiver, on its way to another gateway
+                             * (written as "to_pid"); 0 for a browser's copy */
 };
 
-/* A private message from another gateway sharing the rooms (gw_private.c
- * writes it): whom it is for, and from whom. The text is cleaned again
+/* A private message from another gateway sharing the rooms, as
+ * gw_json_private writes it with to_pid: whom it is for, and from whom. The text is cleaned again
  * here (valid UTF-8, no control characters) and at most
  * GW_PRIVATE_IN_MAX_BYTES. */
 #define GW_PRIVATE_IN_MAX_BYTES (64u * 1024u)

@@ -337,6 +337,7 @@ static int write_out(struct lws *wsi, struct conn *c, enum lws_write_protocol mo
     struct gw_buf *b;
     if (!c->in_hub)
         return 0;
+    gw_storage_early(now_ms());
     int rc = gw_hub_take(app.hub, c->pid, &b);
     if (rc == 1) {
         size_t len = b->len;
@@ -1237,7 +1238,7 @@ static void on_stop_deadline(uv_timer_t *h)
 static void end_turn(void)
 {
     const char *smsg;
-    if (gw_storage_turn(&smsg))
+    if (gw_storage_turn(&smsg, now_ms()))
         gw_log("%s", smsg);
     if (app.stop_requested && !app.stopping) {
         app.stopping = 1;
@@ -1649,7 +1650,7 @@ int main(int argc, char **argv)
     }
     lws_sul_cancel(&app.tick);
     const char *smsg;
-    (void)gw_storage_turn(&smsg);
+    (void)gw_storage_turn(&smsg, now_ms());
     app.destroying = 1;
     /* A store on the loop (redis) closes its connections before the loop
      * closes; one on disk is closed after, keeping the leaves of those

@@ -114,22 +114,10 @@ static int to_remote(struct gw_hub *h, const struct gw_remote *q, const struct g
     const struct gw_store *st = h->cfg.store;
     if (!st || !st->private_to)
         return -1;
-    struct gw_jw w;
-    gw_jw_init(&w, 0, 128 + pm->text_len * 2);
-    gw_jw_lit(&w, "{\"to_pid\":");
-    gw_jw_uint(&w, q->pid);
-    gw_jw_lit(&w, ",\"time\":");
-    gw_jw_int(&w, pm->time_ms);
-    gw_jw_lit(&w, ",\"pid\":");
-    gw_jw_uint(&w, pm->pid);
-    gw_jw_lit(&w, ",\"nick\":");
-    gw_jw_str(&w, pm->nick, strlen(pm->nick));
-    gw_jw_lit(&w, ",\"via\":\"");
-    gw_jw_lit(&w, pm->via);
-    gw_jw_lit(&w, "\",\"text\":");
-    gw_jw_str(&w, pm->text, pm->text_len);
-    gw_jw_lit(&w, "}");
-    struct gw_buf *b = gw_jw_finish(&w);
+    struct gw_private out = *pm;
+    out.to_pid = q->pid;
+    out.with = "";
+    struct gw_buf *b = gw_json_private(&out, 0);
     if (!b)
         return -1;
     int rc = st->private_to(st->ctx, q->node, (const char *)gw_buf_bytes(b), b->len);

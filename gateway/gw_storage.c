@@ -21,6 +21,9 @@ _Static_assert(GW_STORAGE_ERR_MAX >= GW_SQLITE_WHY_MAX_BYTES, "room for the engi
  * delivery that appends) gets another, but never forever. */
 #define GW_STORAGE_FLUSHES_PER_TURN 4
 
+/* A commit before the turn's end (gw_storage_early) at most this often. */
+#define GW_STORAGE_EARLY_MS 1
+
 /* Upkeep (retention, the probe) this often. */
 #define GW_STORAGE_TICK_MS 1000
 
@@ -34,6 +37,7 @@ static struct {
     char where[GW_REDIS_HOST_MAX_BYTES + 32]; /* redis: host:port/db, for the log */
     int healthy;              /* as last logged */
     int64_t last_tick;
+    int64_t last_commit;      /* the loop's clock at the last flush (ms) */
     char why[GW_SQLITE_WHY_MAX_BYTES];
 } st;
 
@@ -208,8 +212,17 @@ static int healthy(const char **why)
     return 1;
 }
 
-int gw_storage_turn(const char **msg)
+void gw_storage_early(int64_t now_ms)
 {
+    if (!st.sq || now_ms - st.last_commit < GW_STORAGE_EARLY_MS || !gw_sqlite_busy(st.sq))
+        return;
+    st.last_commit = now_ms;
+    (void)gw_sqlite_flush(st.sq);
+}
+
+int gw_storage_turn(const char **msg, int64_t now_ms)
+{
+    st.last_commit = now_ms;
     if (!st.sq && !st.rs)
         return 0;
     for (int i = 0; st.sq && i < GW_STORAGE_FLUSHES_PER_TURN; i++) {

@@ -1,11 +1,12 @@
 /*
  * gw_storage.h - the gateway program's side of history: it picks the
- * store engine the configuration names (--store sqlite, the default, or
- * memory), opens it before the hub (the epoch of the ids is kept with the
- * data), wires the engine's reports to the hub, commits once per turn of
- * the event loop (redis: on the program's libuv loop, gw_loop.h), runs the
- * engine's upkeep, and says how it is for
- * /readyz, /healthz and /metrics.
+ * store engine the configuration names (--store sqlite, the default,
+ * memory or redis), opens it before the hub (the epoch of the ids is kept
+ * with the data), wires the engine's reports to the hub, commits at the end
+ * of each turn of the event loop or before a write that comes after input
+ * (at most every GW_STORAGE_EARLY_MS), runs the engine's upkeep (redis: on
+ * the program's libuv loop, gw_loop.h), and says how it is for /readyz,
+ * /healthz and /metrics.
  *
  * Part of the adapter (I/O, the clock); one per process. Not the engine
  * (gw_store_sqlite.c) nor the hub's use of it (gw_hub.c, gw_read.c).
@@ -58,10 +59,19 @@ const char *gw_storage_redis_where(void);
 void gw_storage_attach(struct gw_hub *h, void (*log)(const char *line), int64_t (*now)(void),
                        uint64_t node);
 
-/* After every turn of the event loop: commit what the hub handed over and
- * report it. Returns 1 when the store's health changed (then *msg says to
- * what, for the log), else 0. */
-int gw_storage_turn(const char **msg);
+/* After every turn of the event loop (now_ms: the loop's clock): commit
+ * what the hub handed over and report it. Returns 1 when the store's
+ * health changed (then *msg says to what, for the log), else 0. */
+int gw_storage_turn(const char **msg, int64_t now_ms);
+
+/*
+ * Before a write, outside every call into the hub: commit now what the
+ * turn has handed over so far, if GW_STORAGE_EARLY_MS have passed since the
+ * last commit. The events then go out in this turn's writes that come
+ * after, as they would without a store, instead of waiting for the next
+ * turn's; the time bound keeps commits few under load.
+ */
+void gw_storage_early(int64_t now_ms);
 
 /* About every second, with the wall clock (ms since the Unix epoch):
  * retention, and the probe that finds a failed store working again. */

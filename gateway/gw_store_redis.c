@@ -175,16 +175,30 @@ static int entry_event(const redisReply *e, struct gw_store_event *ev)
     return 0;
 }
 
-struct read_arg {
+/* What a command about a room finds when its answer comes: the room by
+ * its key (it may have been let go meanwhile) and the epoch it was asked
+ * in (an answer of another epoch is of no use). */
+struct room_arg {
     struct gw_rstore *rs;
     char key[GW_ROOM_NAME_MAX_BYTES + 1];
-    uint64_t epoch;           /* the read is of this epoch's ids */
+    uint64_t epoch;
 };
+
+static struct room_arg *room_arg_new(struct gw_rstore *rs, const struct room *r)
+{
+    struct room_arg *ra = malloc(sizeof *ra);
+    if (ra) {
+        ra->rs = rs;
+        ra->epoch = rs->epoch;
+        snprintf(ra->key, sizeof ra->key, "%s", r->key);
+    }
+    return ra;
+}
 
 /* A recovery read is back: its events, then those held meanwhile. */
 static void on_recovered(void *arg, int status, const redisReply *reply)
 {
-    struct read_arg *ra = arg;
+    struct room_arg *ra = arg;
     struct gw_rstore *rs = ra->rs;
     struct room *r = rs->closing ? NULL : find(rs, ra->key);
     int stale = ra->epoch != rs->epoch;
@@ -228,12 +242,9 @@ static void recover(struct gw_rstore *rs, struct room *r)
 {
     if (r->reading || !rs->epoch || !rs->redis_up)
         return;
-    struct read_arg *ra = malloc(sizeof *ra);
+    struct room_arg *ra = room_arg_new(rs, r);
     if (!ra)
         return;
-    ra->rs = rs;
-    ra->epoch = rs->epoch;
-    snprintf(ra->key, sizeof ra->key, "%s", r->key);
     char from[32], count[16];
     snprintf(count, sizeof count, "%u", GW_RSTORE_READ_BATCH);
     int rc;
@@ -293,23 +304,27 @@ static void hold(struct room *r, uint64_t id, const char *json, size_t jlen, con
     r->held[r->nheld++] = h;
 }
 
+/* The decimal number of a payload at *i, up to the space after it (which
+ * *i then passes). Returns 0 when there is none: not one of ours. */
+static uint64_t payload_number(const char *p, size_t n, size_t *i)
+{
+    uint64_t v = 0;
+    size_t start = *i;
+    while (*i < n && p[*i] >= '0' && p[*i] <= '9' && *i - start < 20)
+        v = v * 10 + (uint64_t)(p[(*i)++] - '0');
+    if (*i == start || *i >= n || p[*i] != ' ')
+        return 0;
+    (*i)++;
+    return v;
+}
+
 /* "E" id " " json-length " " json line */
 static void on_event(struct gw_rstore *rs, struct room *r, const char *p, size_t n)
 {
-    char num[48];
-    size_t i = 1, k = 0;
-    while (i < n && p[i] != ' ' && k < sizeof num - 1)
-        num[k++] = p[i++];
-    num[k] = '\0';
-    uint64_t id = strtoull(num, NULL, 10);
-    i++;
-    k = 0;
-    while (i < n && p[i] != ' ' && k < sizeof num - 1)
-        num[k++] = p[i++];
-    num[k] = '\0';
-    i++;
-    size_t jlen = (size_t)strtoull(num, NULL, 10);
-    if (!id || i > n || jlen > n - i)
+    size_t i = 1;
+    uint64_t id = payload_number(p, n, &i);
+    size_t jlen = (size_t)payload_number(p, n, &i);
+    if (!id || !jlen || jlen > n - i)
         return; /* not one of ours */
     const char *json = p + i, *line = p + i + jlen;
     size_t llen = n - i - jlen;
@@ -334,31 +349,19 @@ static void on_event(struct gw_rstore *rs, struct room *r, const char *p, size_t
 /* "T" from " " json */
 static void on_typing(struct gw_rstore *rs, struct room *r, const char *p, size_t n)
 {
-    char num[24];
-    size_t i = 1, k = 0;
-    while (i < n && p[i] != ' ' && k < sizeof num - 1)
-        num[k++] = p[i++];
-    num[k] = '\0';
-    if (i >= n)
-        return;
-    i++;
-    if (rs->sink.typing)
-        rs->sink.typing(rs->sink.ctx, r->key, strtoull(num, NULL, 10), p + i, n - i);
+    size_t i = 1;
+    uint64_t from = payload_number(p, n, &i);
+    if (from && rs->sink.typing)
+        rs->sink.typing(rs->sink.ctx, r->key, from, p + i, n - i);
 }
 
 /* "S" node " " list: another gateway's participants. */
 static void on_presence(struct gw_rstore *rs, const char *p, size_t n)
 {
-    char num[24];
-    size_t i = 1, k = 0;
-    while (i < n && p[i] != ' ' && k < sizeof num - 1)
-        num[k++] = p[i++];
-    num[k] = '\0';
-    if (i >= n || p[0] != 'S')
-        return;
-    i++;
-    if (rs->sink.presence)
-        rs->sink.presence(rs->sink.ctx, strtoull(num, NULL, 10), p + i, n - i);
+    size_t i = 1;
+    uint64_t node = n ? payload_number(p, n, &i) : 0;
+    if (node && p[0] == 'S' && rs->sink.presence)
+        rs->sink.presence(rs->sink.ctx, node, p + i, n - i);
 }
 
 static void on_message(void *arg, const char *channel, size_t clen, const char *payload,
@@ -810,15 +813,9 @@ static int rs_read(void *ctx, const struct gw_store_read *rd)
 
 /* ---- the position check ---- */
 
-struct top_arg {
-    struct gw_rstore *rs;
-    char key[GW_ROOM_NAME_MAX_BYTES + 1];
-    uint64_t epoch;
-};
-
 static void on_top(void *arg, int status, const redisReply *reply)
 {
-    struct top_arg *ta = arg;
+    struct room_arg *ta = arg;
     struct gw_rstore *rs = ta->rs;
     struct room *r = rs->closing || ta->epoch != rs->epoch ? NULL : find(rs, ta->key);
     free(ta);
@@ -845,12 +842,9 @@ void gw_rstore_tick(struct gw_rstore *rs, int64_t now_ms)
         for (struct room *r = rs->buckets[b]; r; r = r->next) {
             if (r->reading)
                 continue;
-            struct top_arg *ta = malloc(sizeof *ta);
+            struct room_arg *ta = room_arg_new(rs, r);
             if (!ta)
                 return;
-            ta->rs = rs;
-            ta->epoch = rs->epoch;
-            snprintf(ta->key, sizeof ta->key, "%s", r->key);
             const char *argv[] = {"HGET", r->chan, "top"};
             size_t len[] = {4, strlen(r->chan), 3};
             if (gw_redis_command(rs->redis, on_top, ta, 3, argv, len) != 0) {
