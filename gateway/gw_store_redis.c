@@ -623,24 +623,33 @@ static void on_published(void *arg, int status, const redisReply *reply)
     (void)reply; /* typing is kept nowhere: a lost one is only lost */
 }
 
-static int rs_publish(void *ctx, const char *room_key, uint64_t from, const char *json,
-                      size_t len)
+/* PUBLISH to channel a payload of ours: the kind (a letter), the number
+ * (a sender, a node; none for 0) and a space, then json. Kept nowhere: the
+ * answer is not waited for. Returns 0 or a gw_store_status. */
+static int publish(struct gw_rstore *rs, const char *channel, char kind, uint64_t num,
+                   const char *json, size_t len)
 {
-    struct gw_rstore *rs = ctx;
-    struct room *r = find(rs, room_key);
-    if (!rs->redis_up || !r)
+    if (!rs->redis_up)
         return GW_STORE_EIO;
     size_t n = len + 32;
     char *msg = malloc(n);
     if (!msg)
         return GW_STORE_ENOMEM;
-    int k = snprintf(msg, n, "T%" PRIu64 " ", from);
+    int k = num ? snprintf(msg, n, "%c%" PRIu64 " ", kind, num) : snprintf(msg, n, "%c", kind);
     memcpy(msg + k, json, len);
-    const char *argv[] = {"PUBLISH", r->chan, msg};
-    size_t alen[] = {7, strlen(r->chan), (size_t)k + len};
+    const char *argv[] = {"PUBLISH", channel, msg};
+    size_t alen[] = {7, strlen(channel), (size_t)k + len};
     int rc = gw_redis_command(rs->redis, on_published, NULL, 3, argv, alen);
     free(msg);
     return rc == 0 ? 0 : GW_STORE_EIO;
+}
+
+static int rs_publish(void *ctx, const char *room_key, uint64_t from, const char *json,
+                      size_t len)
+{
+    struct gw_rstore *rs = ctx;
+    struct room *r = find(rs, room_key);
+    return r ? publish(rs, r->chan, 'T', from, json, len) : GW_STORE_EIO;
 }
 
 /* The lists kept in Redis: those of the gateways still there, to a gateway
@@ -691,36 +700,15 @@ static int rs_presence(void *ctx, uint64_t node, const char *json, size_t len)
     if (gw_redis_command(rs->redis, on_published, NULL, 5, set, set_len) != 0 ||
         gw_redis_command(rs->redis, on_published, NULL, 3, add, add_len) != 0)
         return GW_STORE_EIO;
-    size_t n = len + 32;
-    char *msg = malloc(n);
-    if (!msg)
-        return GW_STORE_ENOMEM;
-    int k = snprintf(msg, n, "S%" PRIu64 " ", node);
-    memcpy(msg + k, json, len);
-    const char *argv[] = {"PUBLISH", PRESENCE_CHANNEL, msg};
-    size_t alen[] = {7, strlen(PRESENCE_CHANNEL), (size_t)k + len};
-    int rc = gw_redis_command(rs->redis, on_published, NULL, 3, argv, alen);
-    free(msg);
-    return rc == 0 ? 0 : GW_STORE_EIO;
+    return publish(rs, PRESENCE_CHANNEL, 'S', node, json, len);
 }
 
 static int rs_private_to(void *ctx, uint64_t node, const char *json, size_t len)
 {
     struct gw_rstore *rs = ctx;
-    if (!rs->redis_up)
-        return GW_STORE_EIO;
     char chan[NAME_MAX_BYTES];
     snprintf(chan, sizeof chan, GW_RSTORE_PREFIX "node:%" PRIu64, node);
-    char *msg = malloc(len + 1);
-    if (!msg)
-        return GW_STORE_ENOMEM;
-    msg[0] = 'M';
-    memcpy(msg + 1, json, len);
-    const char *argv[] = {"PUBLISH", chan, msg};
-    size_t alen[] = {7, strlen(chan), len + 1};
-    int rc = gw_redis_command(rs->redis, on_published, NULL, 3, argv, alen);
-    free(msg);
-    return rc == 0 ? 0 : GW_STORE_EIO;
+    return publish(rs, chan, 'M', 0, json, len);
 }
 
 int gw_rstore_listen(struct gw_rstore *rs, uint64_t node)

@@ -465,6 +465,18 @@ def _stop_leftovers():
         gw.stop(timeout=2.0)
 
 
+def _end(proc, sig, timeout):
+    """Send sig to a process of ours that still runs, and SIGKILL it if it
+    has not exited within timeout seconds."""
+    if proc.poll() is None:
+        os.kill(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
 class Gateway:
     def __init__(self, binary=None, web_root=None, args=(), env=None, start_timeout=10.0,
                  data_dir=None, wrap=()):
@@ -536,13 +548,7 @@ class Gateway:
 
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         _running.discard(self)
-        if self.proc.poll() is None:
-            os.kill(self.pid, sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        _end(self.proc, sig, timeout)
         self._reader.join(2)
         self.proc.stderr.close()
         if self._own_data:
@@ -704,12 +710,7 @@ class Redis:
             return None
         if self.proc.poll() is None:
             os.kill(self.pid, signal.SIGCONT)  # a paused one cannot act on SIGTERM
-            os.kill(self.pid, sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        _end(self.proc, sig, timeout)
         _redis_running.discard(self)
         return self.proc.returncode
 
