@@ -168,7 +168,6 @@ struct conn {
     size_t rx_len;
     int rx_rejected;
     int peer_close;
-    int close_asked;        /* WebSocket: its timer closes it (ws_close_after_write) */
 };
 
 /* Per HTTP connection: its address slot, and a body of our own
@@ -337,7 +336,7 @@ static int write_out(struct lws *wsi, struct conn *c, enum lws_write_protocol mo
     struct gw_buf *b;
     if (!c->in_hub)
         return 0;
-    gw_storage_early(now_ms());
+    gw_storage_early();
     int rc = gw_hub_take(app.hub, c->pid, &b);
     if (rc == 1) {
         size_t len = b->len;
@@ -667,24 +666,6 @@ static void origin_for_log(struct lws *wsi, char *out, size_t len)
     out[n] = '\0';
 }
 
-/*
- * Close a WebSocket whose WRITEABLE asked for it (write_out: -1, after
- * giving lws_close_reason the close frame's code and reason when the hub
- * closes it). Not by returning -1 from WRITEABLE: Debian's libwebsockets
- * 4.1.6 is built with _DEBUG, and then, on the libuv event library, it
- * closes a connection that a service callback returned -1 for a second
- * time at once ("uv repeat test"), which cuts it before its close frame
- * is written. From the connection's timer (LWS_CALLBACK_TIMER, at once)
- * the close takes lws's own way: the close frame at the next WRITEABLE,
- * then the close.
- */
-static int ws_close_after_write(struct lws *wsi, struct conn *c)
-{
-    c->close_asked = 1;
-    lws_set_timer_usecs(wsi, 0);
-    return 0;
-}
-
 static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                  size_t len)
 {
@@ -715,8 +696,6 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         return admit(wsi, c, GW_VIA_WEB);
     }
     case LWS_CALLBACK_TIMER:
-        if (c->close_asked)
-            return -1;
         return login_timer(wsi, c, "web");
     case LWS_CALLBACK_RECEIVE: {
         /*
@@ -766,10 +745,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         }
         return 0;
     }
-    case LWS_CALLBACK_SERVER_WRITEABLE: {
-        int rc = write_out(wsi, c, LWS_WRITE_TEXT);
-        return rc < 0 ? ws_close_after_write(wsi, c) : rc;
-    }
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return write_out(wsi, c, LWS_WRITE_TEXT);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         if (len >= 2)
             c->peer_close = ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1];
@@ -1238,7 +1215,7 @@ static void on_stop_deadline(uv_timer_t *h)
 static void end_turn(void)
 {
     const char *smsg;
-    if (gw_storage_turn(&smsg, now_ms()))
+    if (gw_storage_turn(&smsg))
         gw_log("%s", smsg);
     if (app.stop_requested && !app.stopping) {
         app.stopping = 1;
@@ -1650,7 +1627,7 @@ int main(int argc, char **argv)
     }
     lws_sul_cancel(&app.tick);
     const char *smsg;
-    (void)gw_storage_turn(&smsg, now_ms());
+    (void)gw_storage_turn(&smsg);
     app.destroying = 1;
     /* A store on the loop (redis) closes its connections before the loop
      * closes; one on disk is closed after, keeping the leaves of those

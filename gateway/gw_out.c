@@ -199,13 +199,20 @@ static struct gw_buf *batch(struct gw_hub *h, struct gw_part *p, struct gw_buf *
     return b;
 }
 
+/* Drained: give the ring back (a burst, every join of a crowd, grows it;
+ * an idle connection should not keep that), and let the next output wake
+ * the adapter. */
+static void ran_dry(struct gw_part *p)
+{
+    gw_queue_clear(&p->q);
+    p->woken = 0;
+}
+
 int gw_out_more(struct gw_part *p)
 {
     if (p->q.count || p->closing || (p->resync && gw_member_home(p)))
         return 1;
-    /* Drained: give the ring back, and let the next output wake. */
-    gw_queue_clear(&p->q);
-    p->woken = 0;
+    ran_dry(p);
     return 0;
 }
 
@@ -235,10 +242,7 @@ int gw_out_take(struct gw_hub *h, struct gw_part *p, struct gw_buf **out)
             return GW_ENOMEM;
     }
     if (!first && !p->q.count) {
-        /* Drained: give the ring back. A burst (every join of a crowd)
-         * grows it; an idle connection should not keep that. */
-        gw_queue_clear(&p->q);
-        p->woken = 0;
+        ran_dry(p);
         return 0;
     }
     *out = batch(h, p, first);

@@ -212,19 +212,23 @@ static int healthy(const char **why)
     return 1;
 }
 
-void gw_storage_early(int64_t now_ms)
+void gw_storage_early(void)
 {
-    if (!st.sq || now_ms - st.last_commit < GW_STORAGE_EARLY_MS || !gw_sqlite_busy(st.sq))
+    if (!st.sq || !st.now || !gw_sqlite_busy(st.sq))
         return;
-    st.last_commit = now_ms;
+    int64_t now = st.now();
+    if (now - st.last_commit < GW_STORAGE_EARLY_MS)
+        return;
+    st.last_commit = now;
     (void)gw_sqlite_flush(st.sq);
 }
 
-int gw_storage_turn(const char **msg, int64_t now_ms)
+int gw_storage_turn(const char **msg)
 {
-    st.last_commit = now_ms;
     if (!st.sq && !st.rs)
         return 0;
+    if (st.sq && st.now)
+        st.last_commit = st.now();
     for (int i = 0; st.sq && i < GW_STORAGE_FLUSHES_PER_TURN; i++) {
         (void)gw_sqlite_flush(st.sq);
         if (!gw_sqlite_busy(st.sq))

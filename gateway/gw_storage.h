@@ -59,10 +59,10 @@ const char *gw_storage_redis_where(void);
 void gw_storage_attach(struct gw_hub *h, void (*log)(const char *line), int64_t (*now)(void),
                        uint64_t node);
 
-/* After every turn of the event loop (now_ms: the loop's clock): commit
- * what the hub handed over and report it. Returns 1 when the store's
- * health changed (then *msg says to what, for the log), else 0. */
-int gw_storage_turn(const char **msg, int64_t now_ms);
+/* After every turn of the event loop: commit what the hub handed over and
+ * report it. Returns 1 when the store's health changed (then *msg says to
+ * what, for the log), else 0. */
+int gw_storage_turn(const char **msg);
 
 /*
  * Before a write, outside every call into the hub: commit now what the
@@ -71,7 +71,7 @@ int gw_storage_turn(const char **msg, int64_t now_ms);
  * after, as they would without a store, instead of waiting for the next
  * turn's; the time bound keeps commits few under load.
  */
-void gw_storage_early(int64_t now_ms);
+void gw_storage_early(void);
 
 /* About every second, with the wall clock (ms since the Unix epoch):
  * retention, and the probe that finds a failed store working again. */
