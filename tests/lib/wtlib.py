@@ -546,6 +546,13 @@ class Gateway:
                     return int(line.split()[1])
         raise RuntimeError("no VmRSS")
 
+    def sanitized(self):
+        """Whether this gateway runs under AddressSanitizer (whose shadow
+        memory, quarantine and size classes make its RSS several times a
+        plain build's)."""
+        with open("/proc/%d/maps" % self.pid) as f:
+            return "libasan" in f.read()
+
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         _running.discard(self)
         _end(self.proc, sig, timeout)
