@@ -333,9 +333,11 @@ int gw_hub_store_event(struct gw_hub *h, const char *room_key, const struct gw_s
     gw_history_skip(&r->history, ev->id);
     gw_room_touch(&h->rooms, r);
     h->metrics.events++;
-    gw_presence_event(h, r, ev->json, ev->json_len);
+    uint64_t named = gw_presence_event(h, r, ev->json, ev->json_len);
     room_deliver(h, r, ev->id, json, ev->line, ev->line_len);
     gw_buf_unref(json);
+    if (named)
+        gw_presence_settle(h, named, h->beat_now);
     return GW_OK;
 }
 
@@ -531,10 +533,14 @@ static void nick_unindex(struct gw_hub *h, struct gw_part *p)
     p->nick_next = NULL;
 }
 
-/* p's nick is now nick, compared as key (both NUL-terminated). */
-static void nick_set(struct gw_hub *h, struct gw_part *p, const char *nick, const char *key)
+/* p's nick is now nick, compared as key (both NUL-terminated), taken at
+ * now. */
+static void nick_set(struct gw_hub *h, struct gw_part *p, const char *nick, const char *key,
+                     int64_t now)
 {
     nick_unindex(h, p);
+    if (strcmp(p->nick_key, key) != 0) /* not when only its spelling changes */
+        p->nick_at = now + h->wall_offset;
     snprintf(p->nick, sizeof p->nick, "%s", nick);
     snprintf(p->nick_key, sizeof p->nick_key, "%s", key);
     size_t b = nick_hash(key) & h->nicks_mask;
@@ -555,6 +561,23 @@ static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, 
 struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key)
 {
     return nick_owner(h, NULL, key);
+}
+
+/* p, once called old, has a new nick: an event of every room it is in,
+ * with each room's id (none before it has joined). */
+static void announce_nick(struct gw_hub *h, struct gw_part *p, const char *old, int64_t now)
+{
+    char msg[GW_NICK_MAX_BYTES * 2 + 32];
+    if (!p->joined)
+        return;
+    snprintf(msg, sizeof msg, "* %s is now %s", old, p->nick);
+    for (unsigned i = 0; i < p->nmemb; i++) {
+        struct gw_room *r = p->memb[i].room;
+        struct gw_event ev;
+        gw_hub_event_init(h, &ev, GW_EV_NICK, p, now);
+        ev.old = old;
+        gw_hub_room_event(h, r, &ev, "", msg, strlen(msg), NULL);
+    }
 }
 
 /* Change p's nick (given as len bytes of valid UTF-8), announcing it.
@@ -585,29 +608,30 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
         return 0;
     char old[GW_NICK_MAX_BYTES + 1];
     memcpy(old, p->nick, sizeof old);
-    nick_set(h, p, nick, key);
-    if (!p->joined)
-        return 0;
-    /* The change is an event of every room p is in, with each room's id. */
-    snprintf(msg, sizeof msg, "* %s is now %s", old, p->nick);
-    for (unsigned i = 0; i < p->nmemb; i++) {
-        struct gw_room *r = p->memb[i].room;
-        struct gw_event ev;
-        gw_hub_event_init(h, &ev, GW_EV_NICK, p, now);
-        ev.old = old;
-        gw_hub_room_event(h, r, &ev, "", msg, strlen(msg), NULL);
-    }
+    nick_set(h, p, nick, key, now);
+    announce_nick(h, p, old, now);
     return 0;
 }
 
-void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p)
+void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     char nick[GW_NICK_MAX_BYTES + 1];
     /* ASCII letters, digits and '-': the key is the nick itself. */
     do
         snprintf(nick, sizeof nick, "guest-%u", ++h->guest_seq);
     while (nick_owner(h, p, nick) || gw_presence_nick(h, nick));
-    nick_set(h, p, nick, nick);
+    nick_set(h, p, nick, nick, now);
+}
+
+void gw_hub_nick_lost(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    char old[GW_NICK_MAX_BYTES + 1], msg[GW_NICK_MAX_BYTES * 2 + 96];
+    memcpy(old, p->nick, sizeof old);
+    gw_hub_guest_name(h, p, now);
+    snprintf(msg, sizeof msg, "nick \"%s\" was taken on another gateway first; you are %s", old,
+             p->nick);
+    gw_out_error(h, p, GW_R_NAME, msg, NULL);
+    announce_nick(h, p, old, now);
 }
 
 /* ---- the access key ---- */

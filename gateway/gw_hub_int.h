@@ -51,6 +51,8 @@ struct gw_part {
     char nick[GW_NICK_MAX_BYTES + 1];     /* as shown: NFC, as first spelled; "" for none yet */
     char nick_key[GW_NICK_KEY_MAX_BYTES + 1]; /* as compared: NFC, case folded */
     struct gw_part *nick_next;            /* the nick index's chain */
+    int64_t nick_at;        /* when it took its nick (wall ms): who keeps a nick
+                             * two gateways gave at once (gw_presence_settle) */
     int joined;             /* in the gateway (TCP: from connect or /login; web: after hello) */
     int closing;
     int close_code;
@@ -102,6 +104,8 @@ struct gw_remote {
     int web;                /* a browser, else TCP */
     char nick[GW_NICK_MAX_BYTES + 1];
     char key[GW_NICK_KEY_MAX_BYTES + 1];
+    int64_t nick_at;        /* when it took its nick (wall ms), as its gateway
+                             * said; or later, from the event that showed it */
     char *rooms;            /* its rooms' keys: " #a #b " */
 };
 
@@ -225,8 +229,12 @@ void gw_hub_room_load(struct gw_hub *h, struct gw_room *r);
 int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
                        size_t len, const char *ref);
 
-/* Give p the next free guest-N nick. */
-void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p);
+/* Give p the next free guest-N nick (taken at now). */
+void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now);
+
+/* p's nick went to a participant of another gateway who took it first:
+ * p becomes a guest, told why (553), the change announced in its rooms. */
+void gw_hub_nick_lost(struct gw_hub *h, struct gw_part *p, int64_t now);
 
 /* The participant in the gateway (joined) whose nick has the comparison
  * key key, or NULL. */
@@ -458,12 +466,22 @@ const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw
 /* The participant of another gateway whose nick's key is key, or NULL. */
 const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key);
 
-/* This gateway's list for the others: {"parts":[{pid,nick,via,rooms}]}. */
+/* This gateway's list for the others:
+ * {"parts":[{pid,nick,nick_at,via,rooms}]}. */
 struct gw_buf *gw_presence_list(struct gw_hub *h);
 
 /* An event of r that came back from the engine: a join, leave or nick of
- * another gateway's participant changes who is where. */
-void gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json, size_t len);
+ * another gateway's participant changes who is where. Returns the pid of
+ * a participant of another gateway whose nick it made known (to settle
+ * once the event is delivered), else 0. */
+uint64_t gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json, size_t len);
+
+/* Two gateways that gave one nick at once (within the moment before each
+ * heard of the other, or while the engine was away) settle it alike, each
+ * from the same two facts: whoever took it first keeps it (the lower pid
+ * at the same millisecond), and the other one's gateway makes it a guest.
+ * Called with the remote participant pid whose nick is new here. */
+void gw_presence_settle(struct gw_hub *h, uint64_t pid, int64_t now);
 
 /* From gw_hub_tick: send the list when due; forget gone gateways (and post
  * their participants' leaves when it falls to this one). */

@@ -9,7 +9,8 @@
  * in (gw_presence_list); the others keep it as they got it (a participant
  * of another gateway is a struct gw_remote) and, between two lists,
  * follow the join, leave and nick events of those rooms as they come back
- * from the engine. A node not heard of for GW_PRESENCE_TTL_MS is gone: its
+ * from the engine. A nick two gateways gave at once goes to whoever took
+ * it first (gw_presence_settle). A node not heard of for GW_PRESENCE_TTL_MS is gone: its
  * participants leave every list, and one gateway (the one of the lowest
  * node still heard of, so that it is said once) posts their leave events
  * in the rooms it has open.
@@ -133,7 +134,7 @@ static int set_nick(struct gw_remote *q, const char *nick, size_t len)
 }
 
 static struct gw_remote *remote_new(struct gw_hub *h, uint64_t pid, const char *nick,
-                                    const char *via, const char *rooms)
+                                    int64_t nick_at, const char *via, const char *rooms)
 {
     if (h->nremotes >= GW_REMOTES_MAX)
         return NULL;
@@ -151,6 +152,7 @@ static struct gw_remote *remote_new(struct gw_hub *h, uint64_t pid, const char *
     q->pid = pid;
     q->node = pid >> GW_NODE_SHIFT;
     q->web = via && strcmp(via, "web") == 0;
+    q->nick_at = nick_at;
     if (set_nick(q, nick, strlen(nick)) || set_rooms(q, rooms)) {
         remote_free(q);
         return NULL;
@@ -216,15 +218,24 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
         const cJSON *nick = cJSON_GetObjectItemCaseSensitive(p, "nick");
         const cJSON *via = cJSON_GetObjectItemCaseSensitive(p, "via");
         const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(p, "rooms");
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(p, "nick_at");
         if (!cJSON_IsNumber(pid) || !cJSON_IsString(nick) || !cJSON_IsString(rooms))
             continue;
         uint64_t id = (uint64_t)pid->valuedouble;
         if (id >> GW_NODE_SHIFT != node)
             continue; /* not its own */
-        (void)remote_new(h, id, nick->valuestring, cJSON_IsString(via) ? via->valuestring : "",
-                         rooms->valuestring);
+        /* A list without nick_at (a gateway of an earlier version): this
+         * one never takes the nick from it; that one decides. */
+        (void)remote_new(h, id, nick->valuestring,
+                         cJSON_IsNumber(at) ? (int64_t)at->valuedouble : INT64_MAX,
+                         cJSON_IsString(via) ? via->valuestring : "", rooms->valuestring);
     }
     cJSON_Delete(root);
+    /* Settled once the list is whole (a guest name given here must not
+     * be one of its later entries). */
+    for (size_t i = h->nremotes; i-- > 0;)
+        if (h->remotes[i]->node == node)
+            gw_presence_settle(h, h->remotes[i]->pid, now);
     return GW_OK;
 }
 
@@ -243,6 +254,8 @@ struct gw_buf *gw_presence_list(struct gw_hub *h)
         gw_jw_uint(&w, p->pid);
         gw_jw_lit(&w, ",\"nick\":");
         gw_jw_str(&w, p->nick, strlen(p->nick));
+        gw_jw_lit(&w, ",\"nick_at\":");
+        gw_jw_int(&w, p->nick_at);
         gw_jw_lit(&w, ",\"via\":\"");
         gw_jw_lit(&w, gw_via_name(p->via));
         gw_jw_lit(&w, "\",\"rooms\":\"");
@@ -259,7 +272,7 @@ struct gw_buf *gw_presence_list(struct gw_hub *h)
 
 /* ---- events of shared rooms ---- */
 
-void gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json, size_t len)
+uint64_t gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json, size_t len)
 {
     /* Only joins, leaves and nick changes say who is where. */
     static const char *kinds[] = {"{\"type\":\"join\"", "{\"type\":\"leave\"",
@@ -269,35 +282,57 @@ void gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json, si
         if (len >= strlen(kinds[k]) && memcmp(json, kinds[k], strlen(kinds[k])) == 0)
             kind = k;
     if (kind < 0)
-        return;
+        return 0;
     cJSON *root = cJSON_ParseWithLength(json, len);
     const cJSON *pid = cJSON_GetObjectItemCaseSensitive(root, "pid");
     const cJSON *nick = cJSON_GetObjectItemCaseSensitive(root, "nick");
     const cJSON *via = cJSON_GetObjectItemCaseSensitive(root, "via");
+    const cJSON *time = cJSON_GetObjectItemCaseSensitive(root, "time");
     uint64_t id = cJSON_IsNumber(pid) ? (uint64_t)pid->valuedouble : 0;
-    if (!id || id >> GW_NODE_SHIFT == h->node || !cJSON_IsString(nick)) {
+    if (!id || id >> GW_NODE_SHIFT == h->node || !cJSON_IsString(nick) || !cJSON_IsNumber(time)) {
         cJSON_Delete(root); /* one of ours: the hub knows it already */
-        return;
+        return 0;
     }
     /* An event of a gateway is word of it too (it may be gone before its
      * first list comes), at the hub's clock as last told. */
     (void)node_seen(h, id >> GW_NODE_SHIFT, h->beat_now);
+    /* A nick known from an event was taken when it happened or before: a
+     * later time than the truth, until the gateway's list says it, so
+     * that two gateways never both give way. */
+    int64_t at_most = (int64_t)time->valuedouble;
+    uint64_t named = 0;
     size_t at;
     struct gw_remote *q = remote_find(h, id, &at);
     if (kind == 0) {
         if (q)
             add_room(q, r->key);
-        else
-            (void)remote_new(h, id, nick->valuestring,
-                             cJSON_IsString(via) ? via->valuestring : "", r->key);
+        else if (remote_new(h, id, nick->valuestring, at_most,
+                            cJSON_IsString(via) ? via->valuestring : "", r->key))
+            named = id;
     } else if (kind == 1 && q) {
         drop_room(q, r->key);
         if (strcmp(q->rooms, " ") == 0)
             remote_del(h, at);
-    } else if (kind == 2 && q) {
-        (void)set_nick(q, nick->valuestring, strlen(nick->valuestring));
+    } else if (kind == 2 && q && strcmp(q->nick, nick->valuestring) != 0) {
+        char key[sizeof q->key];
+        memcpy(key, q->key, sizeof key);
+        if (set_nick(q, nick->valuestring, strlen(nick->valuestring)) == 0 &&
+            strcmp(key, q->key) != 0) {
+            q->nick_at = at_most;
+            named = id;
+        }
     }
     cJSON_Delete(root);
+    return named;
+}
+
+void gw_presence_settle(struct gw_hub *h, uint64_t pid, int64_t now)
+{
+    const struct gw_remote *q = remote_find(h, pid, NULL);
+    struct gw_part *p = q ? gw_hub_nick_owner(h, q->key) : NULL;
+    if (!p || p->nick_at < q->nick_at || (p->nick_at == q->nick_at && p->pid < q->pid))
+        return;
+    gw_hub_nick_lost(h, p, now);
 }
 
 /* ---- the beat and the gone ---- */

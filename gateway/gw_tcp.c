@@ -26,7 +26,7 @@
 static void enter(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     struct gw_room *lobby = h->rooms.lobby;
-    gw_hub_guest_name(h, p);
+    gw_hub_guest_name(h, p, now);
     if (gw_member_add(h, p, lobby) != 0) {
         gw_tcp_fail(h, p, GW_R_SHUTDOWN, "out of memory");
         return;

@@ -339,7 +339,7 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     /* A nick that is not allowed or taken gets 553, and the browser joins
      * as a guest all the same: it can pick another with "nick". */
     if (!given || !given_len || gw_hub_change_nick(h, p, now, given, given_len, m->ref) != 0)
-        gw_hub_guest_name(h, p);
+        gw_hub_guest_name(h, p, now);
     p->joined = 1;
     if (p->proto == GW_PROTO_V2)
         hello_v2(h, p, now, m, resumed);

@@ -191,6 +191,42 @@ class TwoGateways(unittest.TestCase):
         # Nobody in the lobby saw them.
         self.assertNotIn("psst", ed.view)
 
+    def test_a_nick_both_gateways_gave_at_once_stays_with_one(self):
+        # While Redis is stopped (SIGSTOP, shorter than the gateways'
+        # command timeout), neither gateway hears of the other's newcomer,
+        # and both give the nick "zoe"; a third browser is already there.
+        watcher, _ = self.web(self.a, "watcher")
+        wa = WsClient(self.a.http_port, subprotocol=V2)
+        wb = WsClient(self.b.http_port, subprotocol=V2)
+        self.clients += [wa, wb]
+        self.redis.pause()
+        try:
+            wa.send_json({"type": "hello", "nick": "zoe"})
+            time.sleep(0.05)
+            wb.send_json({"type": "hello", "nick": "ZOE"})
+            time.sleep(0.3)
+        finally:
+            self.redis.resume()
+        welcomes = [w.next_event(lambda e: e.get("type") == "welcome", 10) for w in (wa, wb)]
+        self.assertEqual([x["you"]["nick"] for x in welcomes], ["zoe", "ZOE"])
+        # Once each hears of the other, the one who took it later (the
+        # browser on b) is a guest, told why; the first keeps it.
+        err = wb.next_event(lambda e: e.get("type") == "error", 10)
+        self.assertEqual(err["code"], 553)
+        self.assertIn('nick "ZOE" was taken on another gateway first; you are guest-',
+                      err["message"])
+        mine = wb.next_event(lambda e: e.get("type") == "nick" and e.get("old") == "ZOE", 10)
+        self.assertEqual(mine["pid"], welcomes[1]["you"]["pid"])
+        self.assertTrue(mine["nick"].startswith("guest-"))
+        # Everyone sees the change, and /who lists one zoe.
+        watcher.next_event(lambda e: e.get("type") == "nick" and e.get("old") == "ZOE", 10)
+        watcher.send_json({"type": "say", "room": "#lobby", "text": "/who"})
+        who = watcher.next_event(lambda e: "here:" in e.get("text", ""), 5)["text"]
+        self.assertIn("zoe (web)", who)
+        self.assertNotIn("ZOE", who)
+        self.assertIn(mine["nick"] + " (web)", who)
+        self.assertFalse([e for e in collect(wa, 1.0) if e.get("type") == "error"])
+
     def test_what_was_published_while_a_subscription_was_lost_is_read_back(self):
         dora = self.tcp(self.a, "dora")
         w, _ = self.web(self.b, "alice")

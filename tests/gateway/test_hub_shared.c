@@ -494,7 +494,8 @@ static void a_gateway_sends_its_list_and_posts_the_leaves_of_one_gone(void **sta
     gw_hub_tick(h, T0 + GW_PRESENCE_BEAT_MS);
     assert_int_equal(s.nlists, 1);
     assert_int_equal(s.list_node, NODE_A);
-    assert_non_null(strstr(s.list, "\"nick\":\"alice\",\"via\":\"web\",\"rooms\":\"#lobby\""));
+    assert_non_null(strstr(s.list, "\"nick\":\"alice\",\"nick_at\":1795555200000,\"via\":\"web\","
+                                   "\"rooms\":\"#lobby\""));
     assert_non_null(strstr(s.list, "\"via\":\"tcp\""));
     gw_hub_tick(h, T0 + GW_PRESENCE_BEAT_MS + 10);
     assert_int_equal(s.nlists, 1); /* not before the next beat */
@@ -587,6 +588,106 @@ static void a_gateway_heard_of_by_its_events_only_is_gone_after_the_bound(void *
     gw_hub_free(h);
 }
 
+/* A nick of node 9's (in a list of node 9's, when it took it) against
+ * the same nick here: the later one becomes a guest on its own gateway. */
+static void list_with(char *out, size_t cap, const char *nick, int64_t at)
+{
+    snprintf(out, cap,
+             "{\"parts\":[{\"pid\":%llu,\"nick\":\"%s\",\"nick_at\":%lld,\"via\":\"web\","
+             "\"rooms\":\"#lobby\"}]}",
+             (unsigned long long)PID_B1, nick, (long long)at);
+}
+
+static void a_nick_two_gateways_gave_at_once_stays_with_who_took_it_first(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = node_a(&st, &s, &alice, &bob); /* both named at T0 */
+    char list[256];
+
+    /* Node 9's ALICE took it later: alice here keeps it, nothing said. */
+    list_with(list, sizeof list, "ALICE", T0 + 1);
+    assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 2), GW_OK);
+    assert_int_equal(s.n, 0);
+    char *a = ht_drain(h, alice);
+    assert_null(strstr(a, "553"));
+    free(a);
+    /* At the same millisecond the lower pid keeps it: ours (node 3). */
+    list_with(list, sizeof list, "ALICE", T0);
+    assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 2), GW_OK);
+    assert_int_equal(s.n, 0);
+    /* Node 9's Alice took it first: ours gives way, told why, and the
+     * change is an event of the room. */
+    list_with(list, sizeof list, "Alice", T0 - 1);
+    assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 3), GW_OK);
+    a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "\"code\":553"));
+    assert_non_null(strstr(a, "nick \\\"alice\\\" was taken on another gateway first; you are guest-2"));
+    free(a);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.json[0], "\"type\":\"nick\""));
+    assert_non_null(strstr(s.json[0], "\"nick\":\"guest-2\""));
+    assert_non_null(strstr(s.json[0], "\"old\":\"alice\""));
+    assert_string_equal(s.line[0], "* alice is now guest-2\r\n");
+    publish_all(h, &s);
+    /* /who: Alice once (node 9's), and the guest. */
+    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
+    assert_int_equal(gw_hub_web_input(h, alice, T0 + 4, who, strlen(who)), GW_OK);
+    a = ht_drain(h, alice);
+    assert_non_null(strstr(a, "3 here:"));
+    assert_non_null(strstr(a, "Alice (web)"));
+    assert_null(strstr(a, "alice (web)"));
+    free(a);
+    gw_hub_free(h);
+}
+
+static void a_nick_known_by_a_join_is_settled_too_and_never_both_give_way(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = node_a(&st, &s, &alice, &bob);
+    /* bob, a TCP peer, takes "carol" at T0 + 10. */
+    ht_in(h, bob, T0 + 10, "A13:/nick carol\r\n");
+    publish_all(h, &s);
+    free(ht_drain(h, bob));
+    free(ht_drain(h, alice));
+    char join[256];
+    /* Node 9's carol joins at T0 + 20: when she took the nick is at most
+     * then, which is after bob: he keeps it (her gateway decides the
+     * same from bob's list, which says T0 + 10). */
+    snprintf(join, sizeof join,
+             "{\"type\":\"join\",\"room\":\"#lobby\",\"id\":0,\"time\":%lld,\"pid\":%llu,"
+             "\"nick\":\"carol\",\"via\":\"web\"}",
+             (long long)(T0 + 20), (unsigned long long)PID_B1);
+    size_t at = (size_t)(strstr(join, "\"id\":0") - join) + 5;
+    report(h, "#lobby", ++s.top, join, at, 1, "* carol joined (web)\r\n");
+    assert_int_equal(s.n, 0);
+    free(ht_drain(h, alice));
+    char *b = ht_drain(h, bob);
+    assert_null(strstr(b, "553"));
+    free(b);
+    /* Another participant of node 9's joins as "Carol", which its
+     * gateway gave at T0 + 5 or before, before bob's T0 + 10: he gives way, his
+     * pane says why, and he is a guest, the change an event of his room.
+     * (Two carols on node 9 cannot be: only this test plays it.) */
+    snprintf(join, sizeof join,
+             "{\"type\":\"join\",\"room\":\"#lobby\",\"id\":0,\"time\":%lld,\"pid\":%llu,"
+             "\"nick\":\"Carol\",\"via\":\"tcp\"}",
+             (long long)(T0 + 5), (unsigned long long)(PID_B1 + 1));
+    at = (size_t)(strstr(join, "\"id\":0") - join) + 5;
+    report(h, "#lobby", ++s.top, join, at, 1, "* Carol joined (tcp)\r\n");
+    b = ht_drain(h, bob);
+    assert_non_null(strstr(b, "* error 553: nick \"carol\" was taken on another gateway first"));
+    free(b);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.line[0], "* carol is now guest-"));
+    gw_hub_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +702,8 @@ int main(void)
         cmocka_unit_test(a_gateway_sends_its_list_and_posts_the_leaves_of_one_gone),
         cmocka_unit_test(a_gone_gateways_leaves_are_posted_once),
         cmocka_unit_test(a_gateway_heard_of_by_its_events_only_is_gone_after_the_bound),
+        cmocka_unit_test(a_nick_two_gateways_gave_at_once_stays_with_who_took_it_first),
+        cmocka_unit_test(a_nick_known_by_a_join_is_settled_too_and_never_both_give_way),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
