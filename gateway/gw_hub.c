@@ -596,14 +596,18 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
         gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
-    if (nick_owner(h, p, key) || gw_presence_nick(h, key)) {
+    if (nick_owner(h, p, key) || gw_presence_nick(h, key, p->ident)) {
         snprintf(msg, sizeof msg, "nick \"%s\" is taken", nick);
         gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
-    /* The identity keeps the nick its owner chose, for its next visit. */
-    if (p->ident)
+    /* The identity keeps the nick its owner chose, for its next visit
+     * (here, or on another gateway: kept there at the end of the hello). */
+    if (p->ident) {
         snprintf(p->ident->nick, sizeof p->ident->nick, "%s", nick);
+        if (p->joined)
+            gw_private_save(h, p->ident);
+    }
     if (strcmp(p->nick, nick) == 0)
         return 0;
     char old[GW_NICK_MAX_BYTES + 1];
@@ -619,7 +623,7 @@ void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now)
     /* ASCII letters, digits and '-': the key is the nick itself. */
     do
         snprintf(nick, sizeof nick, "guest-%u", ++h->guest_seq);
-    while (nick_owner(h, p, nick) || gw_presence_nick(h, nick));
+    while (nick_owner(h, p, nick) || gw_presence_nick(h, nick, NULL));
     nick_set(h, p, nick, nick, now);
 }
 
@@ -732,6 +736,7 @@ static void part_free(struct gw_part *p)
     wt_decoder_free(&p->dec);
     free(p->draft);
     free(p->typing);
+    free(p->hello_held);
     free(p);
 }
 

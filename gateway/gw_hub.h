@@ -329,6 +329,20 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
  */
 int gw_hub_private_in(struct gw_hub *h, const char *json, size_t len, int64_t now);
 
+/* The store reports (sink.private_lost) that a private message sent to
+ * another gateway (as gw_hub_private_in takes it) reached none: its
+ * sender, if here, is told 451. GW_OK, GW_EINVAL (not one), or GW_ENOENT
+ * (the sender is gone). */
+int gw_hub_private_lost(struct gw_hub *h, const char *json, size_t len, int64_t now);
+
+/* The store's answer (sink.ident) to the look-up of the identity of the
+ * participant tag's hello: the identity another gateway made (rec), none
+ * (rec NULL) or a failure (status < 0). The held hello goes on: resumed
+ * with rec, else with a new identity. GW_OK, or GW_ENOENT when that
+ * participant is gone or holds no hello. */
+int gw_hub_store_ident(struct gw_hub *h, uint64_t tag, int status,
+                       const struct gw_store_ident *rec, int64_t now);
+
 /* An engine that orders reports a typing update (JSON, len bytes) of the
  * participant from in room room_key: to the room's browsers but from.
  * Returns GW_OK, GW_ENOENT or GW_ENOMEM. */

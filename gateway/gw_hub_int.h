@@ -66,6 +66,11 @@ struct gw_part {
     /* A wintalk.v2 browser's identity, and the next of its connections. */
     struct gw_ident *ident;
     struct gw_part *ident_next;
+    /* A hello with a token unknown here, held while a shared engine looks
+     * the identity up (gw_private_ask); asked: looked up once already. */
+    char *hello_held;
+    size_t hello_held_len;
+    int ident_asked;
     struct gw_queue q;
     enum gw_resync resync;  /* TCP: what the next write starts with */
     int woken;              /* wake was called since the queue last ran dry */
@@ -106,6 +111,7 @@ struct gw_remote {
     char key[GW_NICK_KEY_MAX_BYTES + 1];
     int64_t nick_at;        /* when it took its nick (wall ms), as its gateway
                              * said; or later, from the event that showed it */
+    char ident[GW_IDENT_TAG_LEN + 1]; /* a browser's identity (gw_presence_tag), or "" */
     char *rooms;            /* its rooms' keys: " #a #b " */
 };
 
@@ -157,6 +163,7 @@ struct gw_hub {
     size_t nremotes, remotes_cap;
     int64_t beat_at;         /* the last list sent */
     int64_t beat_now;        /* the hub's clock at the last tick */
+    int64_t touch_at;        /* when identities were last touched (gw_private_touch) */
 };
 
 /* A space or a tab: what separates a command from its argument. */
@@ -404,6 +411,23 @@ int gw_private_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const 
 /* p is gone: it is no longer a connection of its identity. */
 void gw_private_forget(struct gw_hub *h, struct gw_part *p, int64_t now);
 
+/* A wintalk.v2 hello (len bytes of data) whose token (token_len bytes) is
+ * unknown here, on a gateway whose engine keeps identities for every
+ * gateway: held in p while the engine looks it up, to be taken again when
+ * it answers (gw_hub_store_ident). Returns 1 when held, 0 when not (no
+ * such engine, asked once already, or the engine did not take the
+ * question): the hello goes on at once. */
+int gw_private_ask(struct gw_hub *h, struct gw_part *p, const char *token, size_t token_len,
+                   const char *data, size_t len);
+
+/* Keep id's nick and latest private id in the shared engine (if any),
+ * for a resume on another gateway. */
+void gw_private_save(struct gw_hub *h, struct gw_ident *id);
+
+/* Keep id alive in the shared engine, for every identity with a
+ * connection here (from the presence beat). */
+void gw_private_touch(struct gw_hub *h);
+
 /* ---- gw_read.c: history and search requests ---- */
 
 /* A read the store has not answered: who asked, and what the answer
@@ -463,8 +487,15 @@ size_t gw_presence_count(const struct gw_hub *h, const struct gw_room *r);
 const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw_room *r,
                                          size_t *i);
 
-/* The participant of another gateway whose nick's key is key, or NULL. */
-const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key);
+/* The participant of another gateway whose nick's key is key, or NULL;
+ * not one of the identity self (a browser of it there that has not left
+ * every list yet: it resumed here). */
+const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key,
+                                         const struct gw_ident *self);
+
+/* How lists name a browser's identity: the first GW_IDENT_TAG_LEN hex
+ * digits of its token's digest (out: GW_IDENT_TAG_LEN + 1 bytes). */
+void gw_presence_tag(const struct gw_ident *id, char *out);
 
 /* This gateway's list for the others:
  * {"parts":[{pid,nick,nick_at,via,rooms}]}. */

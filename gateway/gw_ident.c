@@ -72,27 +72,61 @@ static void drop(struct gw_idents *is, struct gw_ident *id)
     ident_free(id);
 }
 
-struct gw_ident *gw_idents_new(struct gw_idents *is, gw_random_fn random, void *ctx)
+static const char hex[] = "0123456789abcdef";
+
+/* An identity of token (GW_TOKEN_HEX_LEN bytes), in its chain. */
+static struct gw_ident *insert(struct gw_idents *is, const char *token)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char raw[GW_TOKEN_BYTES];
-    if (!random || random(ctx, raw, sizeof raw) != 0)
-        return NULL;
     struct gw_ident *id = calloc(1, sizeof(*id));
     if (!id)
         return NULL;
-    for (size_t i = 0; i < GW_TOKEN_BYTES; i++) {
-        id->token[2 * i] = hex[raw[i] >> 4];
-        id->token[2 * i + 1] = hex[raw[i] & 15];
-    }
+    memcpy(id->token, token, GW_TOKEN_HEX_LEN);
     id->token[GW_TOKEN_HEX_LEN] = '\0';
     SHA256((const unsigned char *)id->token, GW_TOKEN_HEX_LEN, id->digest);
-    id->conns = 1;
     size_t b = bucket(id->digest);
     id->next = is->buckets[b];
     is->buckets[b] = id;
     is->total++;
     return id;
+}
+
+struct gw_ident *gw_idents_new(struct gw_idents *is, gw_random_fn random, void *ctx)
+{
+    unsigned char raw[GW_TOKEN_BYTES];
+    char token[GW_TOKEN_HEX_LEN];
+    if (!random || random(ctx, raw, sizeof raw) != 0)
+        return NULL;
+    for (size_t i = 0; i < GW_TOKEN_BYTES; i++) {
+        token[2 * i] = hex[raw[i] >> 4];
+        token[2 * i + 1] = hex[raw[i] & 15];
+    }
+    struct gw_ident *id = insert(is, token);
+    if (id)
+        id->conns = 1;
+    return id;
+}
+
+struct gw_ident *gw_idents_adopt(struct gw_idents *is, const char *token, size_t len,
+                                 int64_t now)
+{
+    if (!token || len != GW_TOKEN_HEX_LEN || strspn(token, hex) < len)
+        return NULL;
+    struct gw_ident *id = insert(is, token);
+    if (!id)
+        return NULL;
+    id->conns = 1;
+    gw_ident_detach(is, id, now); /* without connections: in the aging list */
+    return id;
+}
+
+void gw_digest_hex(const unsigned char digest[SHA256_DIGEST_LENGTH],
+                   char out[GW_DIGEST_HEX_LEN + 1])
+{
+    for (size_t i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
+    }
+    out[GW_DIGEST_HEX_LEN] = '\0';
 }
 
 /* Every identity of the token's chain is compared, each in constant time:

@@ -40,6 +40,8 @@ struct gw_ident {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     char nick[GW_NICK_MAX_BYTES + 1];        /* the nick it last chose; "" for none */
     uint64_t last_private;                   /* the id of its latest private message */
+    uint64_t elsewhere;                      /* adopted: its connection on the gateway
+                                              * that made it (a participant id), or 0 */
     struct gw_priv_entry *ring;              /* GW_PRIVATE_KEEP entries, from the first message */
     size_t head, count, bytes;
     unsigned conns;                          /* connections that are this identity */
@@ -71,6 +73,24 @@ void gw_idents_free(struct gw_idents *is);
  * source fails or memory is out (no identity then).
  */
 struct gw_ident *gw_idents_new(struct gw_idents *is, gw_random_fn random, void *ctx);
+
+/*
+ * An identity another gateway made (a browser resuming here with its
+ * token, found in a shared engine): the token given (GW_TOKEN_HEX_LEN
+ * lowercase hex digits, else NULL), without connections yet (attach one
+ * with gw_ident_attach), aging from now. NULL also when memory is out.
+ */
+struct gw_ident *gw_idents_adopt(struct gw_idents *is, const char *token, size_t len,
+                                 int64_t now);
+
+/* A token's digest (as gw_ident.digest) in lowercase hex, NUL-terminated,
+ * into out: how a shared engine names the identity. */
+#define GW_DIGEST_HEX_LEN (2 * SHA256_DIGEST_LENGTH)
+/* Of those digits, the first so many name the identity in the lists
+ * gateways send each other (gw_presence.c). */
+#define GW_IDENT_TAG_LEN 16
+void gw_digest_hex(const unsigned char digest[SHA256_DIGEST_LENGTH],
+                   char out[GW_DIGEST_HEX_LEN + 1]);
 
 /* The identity whose token is token (len bytes), or NULL. */
 struct gw_ident *gw_idents_find(const struct gw_idents *is, const char *token, size_t len);

@@ -167,6 +167,11 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * first); an identity with a connection is kept while it has one, so there
  * are at most that many more than the connections. */
 #define GW_IDENTITY_TTL_MS (60 * 60 * 1000)
+
+/* With an engine several gateways share, each gateway keeps the
+ * identities of its browsers there for GW_IDENTITY_TTL_MS more this
+ * often while they are connected. */
+#define GW_IDENT_TOUCH_MS (60 * 1000)
 #define GW_IDENTITIES_MAX 4096u
 
 /* The identity index: this many hash buckets (a power of two). */

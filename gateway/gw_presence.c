@@ -182,10 +182,35 @@ const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw
     return NULL;
 }
 
-const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key)
+void gw_presence_tag(const struct gw_ident *id, char *out)
+{
+    char hex[GW_DIGEST_HEX_LEN + 1];
+    gw_digest_hex(id->digest, hex);
+    memcpy(out, hex, GW_IDENT_TAG_LEN);
+    out[GW_IDENT_TAG_LEN] = '\0';
+}
+
+/* Whether q is a connection of the identity self, on another gateway:
+ * as its list says, or as the engine said when self was adopted here (a
+ * gateway that died before its list named it). */
+static int same_identity(const struct gw_remote *q, const struct gw_ident *self)
+{
+    char tag[GW_IDENT_TAG_LEN + 1];
+    if (!self)
+        return 0;
+    if (self->elsewhere && self->elsewhere == q->pid)
+        return 1;
+    if (!q->ident[0])
+        return 0;
+    gw_presence_tag(self, tag);
+    return strcmp(tag, q->ident) == 0;
+}
+
+const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key,
+                                         const struct gw_ident *self)
 {
     for (size_t i = 0; i < h->nremotes; i++)
-        if (strcmp(h->remotes[i]->key, key) == 0)
+        if (strcmp(h->remotes[i]->key, key) == 0 && !same_identity(h->remotes[i], self))
             return h->remotes[i];
     return NULL;
 }
@@ -219,6 +244,7 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
         const cJSON *via = cJSON_GetObjectItemCaseSensitive(p, "via");
         const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(p, "rooms");
         const cJSON *at = cJSON_GetObjectItemCaseSensitive(p, "nick_at");
+        const cJSON *ident = cJSON_GetObjectItemCaseSensitive(p, "ident");
         if (!cJSON_IsNumber(pid) || !cJSON_IsString(nick) || !cJSON_IsString(rooms))
             continue;
         uint64_t id = (uint64_t)pid->valuedouble;
@@ -226,9 +252,12 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
             continue; /* not its own */
         /* A list without nick_at (a gateway of an earlier version): this
          * one never takes the nick from it; that one decides. */
-        (void)remote_new(h, id, nick->valuestring,
-                         cJSON_IsNumber(at) ? (int64_t)at->valuedouble : INT64_MAX,
-                         cJSON_IsString(via) ? via->valuestring : "", rooms->valuestring);
+        struct gw_remote *q =
+            remote_new(h, id, nick->valuestring,
+                       cJSON_IsNumber(at) ? (int64_t)at->valuedouble : INT64_MAX,
+                       cJSON_IsString(via) ? via->valuestring : "", rooms->valuestring);
+        if (q && cJSON_IsString(ident) && strlen(ident->valuestring) == GW_IDENT_TAG_LEN)
+            memcpy(q->ident, ident->valuestring, GW_IDENT_TAG_LEN + 1);
     }
     cJSON_Delete(root);
     /* Settled once the list is whole (a guest name given here must not
@@ -256,6 +285,13 @@ struct gw_buf *gw_presence_list(struct gw_hub *h)
         gw_jw_str(&w, p->nick, strlen(p->nick));
         gw_jw_lit(&w, ",\"nick_at\":");
         gw_jw_int(&w, p->nick_at);
+        if (p->ident) {
+            char tag[GW_IDENT_TAG_LEN + 1];
+            gw_presence_tag(p->ident, tag);
+            gw_jw_lit(&w, ",\"ident\":\"");
+            gw_jw_lit(&w, tag); /* hex digits: nothing to escape */
+            gw_jw_lit(&w, "\"");
+        }
         gw_jw_lit(&w, ",\"via\":\"");
         gw_jw_lit(&w, gw_via_name(p->via));
         gw_jw_lit(&w, "\",\"rooms\":\"");
@@ -330,7 +366,9 @@ void gw_presence_settle(struct gw_hub *h, uint64_t pid, int64_t now)
 {
     const struct gw_remote *q = remote_find(h, pid, NULL);
     struct gw_part *p = q ? gw_hub_nick_owner(h, q->key) : NULL;
-    if (!p || p->nick_at < q->nick_at || (p->nick_at == q->nick_at && p->pid < q->pid))
+    /* One identity's browsers share its nick, on any gateway. */
+    if (!p || same_identity(q, p->ident) || p->nick_at < q->nick_at ||
+        (p->nick_at == q->nick_at && p->pid < q->pid))
         return;
     gw_hub_nick_lost(h, p, now);
 }
@@ -375,6 +413,12 @@ void gw_presence_tick(struct gw_hub *h, int64_t now)
         if (b && st->presence(st->ctx, h->node, (const char *)gw_buf_bytes(b), b->len) == 0)
             h->beat_at = now;
         gw_buf_unref(b);
+    }
+    /* The identities of browsers here stay findable by every gateway
+     * while they are connected. */
+    if (now - h->touch_at >= GW_IDENT_TOUCH_MS) {
+        gw_private_touch(h);
+        h->touch_at = now;
     }
     for (size_t n = h->nnodes; n-- > 0;) {
         if (!h->nodes[n].seen) /* heard of before the hub's first tick: now */

@@ -57,6 +57,121 @@ void gw_private_forget(struct gw_hub *h, struct gw_part *p, int64_t now)
     gw_idents_expire(&h->idents, now);
 }
 
+/* ---- identities kept for every gateway (a shared engine) ---- */
+
+/* Keep id in the engine: its nick and latest private id, and the private
+ * message json (pm_id above 0). A failure loses nothing here: the engine
+ * only misses it for a resume on another gateway. */
+static void keep_shared(struct gw_hub *h, const struct gw_ident *id, uint64_t pm_id,
+                        struct gw_buf *json)
+{
+    const struct gw_store *st = h->cfg.store;
+    if (!st || !st->ident_keep)
+        return;
+    char hex[GW_DIGEST_HEX_LEN + 1];
+    gw_digest_hex(id->digest, hex);
+    (void)st->ident_keep(st->ctx, hex, id->nick, id->last_private,
+                         id->first_conn ? id->first_conn->pid : 0, pm_id,
+                         json ? (const char *)gw_buf_bytes(json) : NULL, json ? json->len : 0);
+}
+
+void gw_private_save(struct gw_hub *h, struct gw_ident *id)
+{
+    if (id)
+        keep_shared(h, id, 0, NULL);
+}
+
+void gw_private_touch(struct gw_hub *h)
+{
+    const struct gw_store *st = h->cfg.store;
+    if (!st || !st->ident_touch)
+        return;
+    for (size_t i = 0; i < h->nparts; i++) {
+        const struct gw_part *p = h->parts[i];
+        /* Once per identity: by its first connection. */
+        if (p->ident && p->ident->first_conn == p && p->joined) {
+            char hex[GW_DIGEST_HEX_LEN + 1];
+            gw_digest_hex(p->ident->digest, hex);
+            (void)st->ident_touch(st->ctx, hex);
+        }
+    }
+}
+
+int gw_private_ask(struct gw_hub *h, struct gw_part *p, const char *token, size_t token_len,
+                   const char *data, size_t len)
+{
+    const struct gw_store *st = h->cfg.store;
+    if (!st || !st->ident_find || p->ident_asked || token_len != GW_TOKEN_HEX_LEN)
+        return 0;
+    p->ident_asked = 1;
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, data, len);
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    char hex[GW_DIGEST_HEX_LEN + 1];
+    SHA256((const unsigned char *)token, token_len, d);
+    gw_digest_hex(d, hex);
+    if (st->ident_find(st->ctx, p->pid, hex) != 0) {
+        free(copy);
+        return 0;
+    }
+    p->hello_held = copy;
+    p->hello_held_len = len;
+    return 1;
+}
+
+/* The identity the engine found for the held hello (held, n bytes),
+ * made here with the token the hello gives: its nick, its ids, its
+ * private messages. */
+static void adopt(struct gw_hub *h, const char *held, size_t n, const struct gw_store_ident *rec,
+                  int64_t now)
+{
+    struct gw_cmsg m;
+    const char *why;
+    if (gw_json_parse_client(held, n, &m, &why) == 0 && m.token &&
+        !gw_idents_find(&h->idents, m.token, m.token_len)) {
+        struct gw_ident *id = gw_idents_adopt(&h->idents, m.token, m.token_len, now);
+        if (id) {
+            if (rec->nick && strlen(rec->nick) < sizeof id->nick)
+                snprintf(id->nick, sizeof id->nick, "%s", rec->nick);
+            id->last_private = rec->last_private;
+            id->elsewhere = rec->conn;
+            uint64_t last = 0;
+            for (size_t i = 0; i < rec->n; i++) {
+                if (rec->ids[i] <= last || rec->ids[i] > rec->last_private)
+                    continue; /* out of order: not ours to keep */
+                struct gw_buf *b = gw_buf_copy(h->cfg.headroom, rec->json[i], rec->json_len[i]);
+                if (!b)
+                    break;
+                gw_ident_keep(id, rec->ids[i], b);
+                gw_buf_unref(b);
+                last = rec->ids[i];
+            }
+        }
+    }
+    gw_cmsg_free(&m);
+}
+
+int gw_hub_store_ident(struct gw_hub *h, uint64_t tag, int status,
+                       const struct gw_store_ident *rec, int64_t now)
+{
+    struct gw_part *p = gw_hub_part(h, tag);
+    if (!p || !p->hello_held)
+        return GW_ENOENT;
+    char *held = p->hello_held;
+    size_t n = p->hello_held_len;
+    p->hello_held = NULL;
+    if (!p->closing) {
+        /* Not found, or not answered: the hello makes a new identity. */
+        if (status >= 0 && rec)
+            adopt(h, held, n, rec, now);
+        gw_web_input(h, p, now, held, n);
+    }
+    free(held);
+    return GW_OK;
+}
+
 /* One copy for identity id: its next id, kept, sent to its connections. */
 static void to_identity(struct gw_hub *h, struct gw_ident *id, struct gw_private *pm)
 {
@@ -65,6 +180,7 @@ static void to_identity(struct gw_hub *h, struct gw_ident *id, struct gw_private
     if (!json)
         return;
     gw_ident_keep(id, pm->id, json);
+    keep_shared(h, id, pm->id, json);
     for (struct gw_part *c = id->first_conn; c; c = c->ident_next)
         gw_out_push_web(h, c, json);
     gw_buf_unref(json);
@@ -125,6 +241,30 @@ static int to_remote(struct gw_hub *h, const struct gw_remote *q, const struct g
     return rc;
 }
 
+int gw_hub_private_lost(struct gw_hub *h, const char *json, size_t len, int64_t now)
+{
+    (void)now;
+    struct gw_cmsg_private in;
+    if (gw_json_parse_private(json, len, &in) != 0)
+        return GW_EINVAL;
+    struct gw_part *p = gw_hub_part(h, in.pid);
+    int rc = GW_ENOENT;
+    if (p && p->joined && !p->closing) {
+        const struct gw_remote *q = NULL;
+        for (size_t i = 0; i < h->nremotes && !q; i++)
+            if (h->remotes[i]->pid == in.to_pid)
+                q = h->remotes[i];
+        char msg[GW_NICK_MAX_BYTES + 96];
+        snprintf(msg, sizeof msg,
+                 "private message to %s not delivered: their gateway stopped answering",
+                 q ? q->nick : "them");
+        gw_out_error(h, p, GW_R_NOT_KEPT, msg, NULL);
+        rc = GW_OK;
+    }
+    gw_cmsg_private_free(&in);
+    return rc;
+}
+
 int gw_hub_private_in(struct gw_hub *h, const char *json, size_t len, int64_t now)
 {
     (void)now;
@@ -164,7 +304,7 @@ void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
         if (strlen(given) == to_len && gw_nick_key(given, key) == GW_NICK_OK) {
             q = gw_hub_nick_owner(h, key);
             if (!q)
-                rq = gw_presence_nick(h, key);
+                rq = gw_presence_nick(h, key, NULL);
         }
     }
     if (!q && !rq) {

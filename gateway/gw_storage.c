@@ -138,6 +138,20 @@ static void sink_private_in(void *ctx, const char *json, size_t len)
         (void)gw_hub_private_in(st.hub, json, len, st.now());
 }
 
+static void sink_private_lost(void *ctx, const char *json, size_t len)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_private_lost(st.hub, json, len, st.now());
+}
+
+static void sink_ident(void *ctx, uint64_t tag, int status, const struct gw_store_ident *id)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_store_ident(st.hub, tag, status, id, st.now());
+}
+
 int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
 {
     memset(&st, 0, sizeof st);
@@ -148,6 +162,7 @@ int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
         struct gw_store_sink sink = {
             .ctx = NULL, .done = sink_done, .rows = sink_rows, .event = sink_event,
             .typing = sink_typing, .presence = sink_presence, .private_in = sink_private_in,
+            .private_lost = sink_private_lost, .ident = sink_ident,
         };
         return open_redis(cfg, &sink, err, errlen);
     }

@@ -92,6 +92,20 @@ struct gw_store_read {
     size_t q_len;
 };
 
+/* An identity of a wintalk.v2 browser (gw_ident.h) as an engine several
+ * gateways share keeps it, so that a browser may resume on any of them:
+ * found by its token's SHA-256 digest (64 lowercase hex digits), never by
+ * the token. Strings are borrowed for the call. */
+struct gw_store_ident {
+    const char *nick;            /* NUL-terminated; "" for none */
+    uint64_t last_private;       /* its latest private message's id */
+    uint64_t conn;               /* the participant id of its latest connection */
+    size_t n;                    /* its private messages kept, oldest first */
+    const uint64_t *ids;
+    const char *const *json;     /* each as the identity's connections got it */
+    const size_t *json_len;
+};
+
 /* What an engine reports, and to whom. */
 struct gw_store_sink {
     void *ctx;
@@ -115,6 +129,12 @@ struct gw_store_sink {
     void (*presence)(void *ctx, uint64_t node, const char *json, size_t len);
     /* An engine that orders: a private message for a participant here. */
     void (*private_in)(void *ctx, const char *json, size_t len);
+    /* An engine that orders: a private message of private_to's that no
+     * gateway took (the one it was for is gone). */
+    void (*private_lost)(void *ctx, const char *json, size_t len);
+    /* The answer to ident_find: the identity (NULL when the engine has
+     * none of that digest), or a negative status and NULL. */
+    void (*ident)(void *ctx, uint64_t tag, int status, const struct gw_store_ident *id);
 };
 
 /* Flags of an engine. */
@@ -166,9 +186,26 @@ struct gw_store {
      * or a failure (the next one is sent a beat later). */
     int (*presence)(void *ctx, uint64_t node, const char *json, size_t len);
     /* An engine that orders: a private message for a participant of the
-     * gateway node (sink.private_in there). Returns 0 or a failure (the
-     * sender is told it was not sent). */
+     * gateway node (sink.private_in there; sink.private_lost here when no
+     * gateway took it). Returns 0 or a failure (the sender is told it was
+     * not sent). */
     int (*private_to)(void *ctx, uint64_t node, const char *json, size_t len);
+    /*
+     * Identities kept for every gateway (struct gw_store_ident), each for
+     * GW_IDENTITY_TTL_MS after it was last kept or touched:
+     * ident_keep keeps the nick, the latest private id and the latest
+     * connection (a participant id) of the identity whose digest is
+     * digest_hex, and with a pm_id above 0 the private
+     * message json under that id (the oldest past GW_PRIVATE_KEEP go);
+     * ident_touch keeps it longer (it still has connections); ident_find
+     * looks one up, answered through sink.ident with tag. Each returns 0
+     * or a failure (nothing is kept; ident_find: no answer follows).
+     */
+    int (*ident_keep)(void *ctx, const char *digest_hex, const char *nick,
+                      uint64_t last_private, uint64_t conn, uint64_t pm_id, const char *json,
+                      size_t len);
+    int (*ident_touch)(void *ctx, const char *digest_hex);
+    int (*ident_find)(void *ctx, uint64_t tag, const char *digest_hex);
 };
 
 /* Whether q (len bytes) is a search the protocol accepts: 1 to

@@ -13,6 +13,7 @@
 
 #include <openssl/rand.h>
 
+#include "gw_ident.h"
 #include "gw_json.h"
 #include "gw_limits.h"
 #include "gw_redis.h"
@@ -35,6 +36,26 @@ static const char append_lua[] =
     "           'y', ARGV[5], 't', ARGV[6], 'x', ARGV[7])\n"
     "redis.call('PUBLISH', ARGV[9], 'E' .. id .. ' ' .. #j .. ' ' .. j .. ARGV[4])\n"
     "return {id, e}\n";
+
+/* The identity script. KEYS: the identity's hash ("nick", "top", "conn",
+ * and "m<id>" for each private message kept). ARGV: its nick, its latest
+ * private id, the time to live (ms), how many private messages it keeps,
+ * its latest connection, then a private message's id and JSON, or
+ * neither. */
+static const char ident_lua[] =
+    "redis.call('HSET', KEYS[1], 'nick', ARGV[1], 'conn', ARGV[5])\n"
+    "local top = tonumber(redis.call('HGET', KEYS[1], 'top') or '0')\n"
+    "if tonumber(ARGV[2]) > top then redis.call('HSET', KEYS[1], 'top', ARGV[2]) end\n"
+    "if ARGV[6] then\n"
+    "  redis.call('HSET', KEYS[1], 'm' .. ARGV[6], ARGV[7])\n"
+    "  local old = tonumber(ARGV[6]) - tonumber(ARGV[4])\n"
+    "  if old > 0 then redis.call('HDEL', KEYS[1], string.format('m%d', old)) end\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
+    "return 1\n";
+
+#define IDENT_KEY GW_RSTORE_PREFIX "ident:"
+#define IDENT_KEY_MAX_BYTES (sizeof IDENT_KEY + GW_DIGEST_HEX_LEN)
 
 /* A key or channel: the prefix, "room:", a room key (gw_room.h), ":log". */
 #define NAME_MAX_BYTES (sizeof GW_RSTORE_PREFIX + 5 + GW_ROOM_NAME_MAX_BYTES + 8)
@@ -67,6 +88,7 @@ struct gw_rstore {
     uv_loop_t *loop;
     struct gw_redis *redis;
     struct gw_redis_script *append;
+    struct gw_redis_script *ident;
     struct gw_store_sink sink;
     struct gw_rstore_opts o;
     char *url;
@@ -703,12 +725,197 @@ static int rs_presence(void *ctx, uint64_t node, const char *json, size_t len)
     return publish(rs, PRESENCE_CHANNEL, 'S', node, json, len);
 }
 
+/* A private message on its way, until PUBLISH says how many gateways
+ * took it. */
+struct private_arg {
+    struct gw_rstore *rs;
+    size_t len;
+    char json[];
+};
+
+static void on_private_sent(void *arg, int status, const redisReply *reply)
+{
+    struct private_arg *pa = arg;
+    struct gw_rstore *rs = pa->rs;
+    /* Nobody listens on the gateway's channel (it is gone), or the
+     * answer never came: most likely not delivered. */
+    if (!rs->closing && rs->sink.private_lost &&
+        (status != GW_REDIS_OK || (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)))
+        rs->sink.private_lost(rs->sink.ctx, pa->json, pa->len);
+    free(pa);
+}
+
 static int rs_private_to(void *ctx, uint64_t node, const char *json, size_t len)
 {
     struct gw_rstore *rs = ctx;
     char chan[NAME_MAX_BYTES];
+    if (!rs->redis_up)
+        return GW_STORE_EIO;
     snprintf(chan, sizeof chan, GW_RSTORE_PREFIX "node:%" PRIu64, node);
-    return publish(rs, chan, 'M', 0, json, len);
+    struct private_arg *pa = malloc(sizeof *pa + len);
+    char *msg = malloc(len + 1);
+    if (!pa || !msg) {
+        free(pa);
+        free(msg);
+        return GW_STORE_ENOMEM;
+    }
+    pa->rs = rs;
+    pa->len = len;
+    memcpy(pa->json, json, len);
+    msg[0] = 'M';
+    memcpy(msg + 1, json, len);
+    const char *argv[] = {"PUBLISH", chan, msg};
+    size_t alen[] = {7, strlen(chan), len + 1};
+    int rc = gw_redis_command(rs->redis, on_private_sent, pa, 3, argv, alen);
+    free(msg);
+    if (rc != 0) {
+        free(pa);
+        return GW_STORE_EIO;
+    }
+    return 0;
+}
+
+/* ---- identities ---- */
+
+/* The key of the identity whose digest is hex (GW_DIGEST_HEX_LEN digits),
+ * or -1 for anything else. */
+static int ident_key(char out[IDENT_KEY_MAX_BYTES], const char *hex)
+{
+    if (strlen(hex) != GW_DIGEST_HEX_LEN || strspn(hex, "0123456789abcdef") != GW_DIGEST_HEX_LEN)
+        return -1;
+    snprintf(out, IDENT_KEY_MAX_BYTES, IDENT_KEY "%s", hex);
+    return 0;
+}
+
+static int rs_ident_keep(void *ctx, const char *digest_hex, const char *nick,
+                         uint64_t last_private, uint64_t conn, uint64_t pm_id, const char *json,
+                         size_t len)
+{
+    struct gw_rstore *rs = ctx;
+    char key[IDENT_KEY_MAX_BYTES], top[24], ttl[16], keep[16], who[24], id[24];
+    if (!rs->redis_up)
+        return GW_STORE_EIO;
+    if (ident_key(key, digest_hex) != 0)
+        return GW_STORE_EINVAL;
+    snprintf(top, sizeof top, "%" PRIu64, last_private);
+    snprintf(ttl, sizeof ttl, "%d", GW_IDENTITY_TTL_MS);
+    snprintf(keep, sizeof keep, "%u", GW_PRIVATE_KEEP);
+    snprintf(who, sizeof who, "%" PRIu64, conn);
+    snprintf(id, sizeof id, "%" PRIu64, pm_id);
+    const char *argv[] = {key, nick, top, ttl, keep, who, id, json};
+    size_t alen[] = {strlen(key), strlen(nick), strlen(top), strlen(ttl), strlen(keep),
+                     strlen(who), strlen(id), len};
+    int argc = pm_id && json ? 8 : 6;
+    return gw_redis_eval(rs->redis, rs->ident, on_published, NULL, 1, argc, argv, alen) == 0
+               ? 0
+               : GW_STORE_EIO;
+}
+
+static int rs_ident_touch(void *ctx, const char *digest_hex)
+{
+    struct gw_rstore *rs = ctx;
+    char key[IDENT_KEY_MAX_BYTES], ttl[16];
+    if (!rs->redis_up)
+        return GW_STORE_EIO;
+    if (ident_key(key, digest_hex) != 0)
+        return GW_STORE_EINVAL;
+    snprintf(ttl, sizeof ttl, "%d", GW_IDENTITY_TTL_MS);
+    const char *argv[] = {"PEXPIRE", key, ttl};
+    size_t alen[] = {7, strlen(key), strlen(ttl)};
+    return gw_redis_command(rs->redis, on_published, NULL, 3, argv, alen) == 0 ? 0
+                                                                              : GW_STORE_EIO;
+}
+
+struct ident_arg {
+    struct gw_rstore *rs;
+    uint64_t tag;
+};
+
+struct ident_pm {
+    uint64_t id;
+    const redisReply *json;
+};
+
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = ((const struct ident_pm *)a)->id, y = ((const struct ident_pm *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* HGETALL's answer: field, value, field, value... */
+static void on_ident(void *arg, int status, const redisReply *reply)
+{
+    struct ident_arg *ia = arg;
+    struct gw_rstore *rs = ia->rs;
+    uint64_t tag = ia->tag;
+    free(ia);
+    if (rs->closing || !rs->sink.ident)
+        return;
+    if (status != GW_REDIS_OK || reply->type != REDIS_REPLY_ARRAY) {
+        rs->sink.ident(rs->sink.ctx, tag, GW_STORE_EIO, NULL);
+        return;
+    }
+    struct ident_pm pms[GW_PRIVATE_KEEP];
+    size_t n = 0;
+    const char *nick = NULL;
+    uint64_t top = 0, conn = 0;
+    char nick_buf[GW_NICK_MAX_BYTES + 1] = "";
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const redisReply *f = reply->element[i], *v = reply->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (strcmp(f->str, "nick") == 0 && v->len < sizeof nick_buf) {
+            memcpy(nick_buf, v->str, v->len + 1);
+            nick = nick_buf;
+        } else if (strcmp(f->str, "top") == 0) {
+            top = strtoull(v->str, NULL, 10);
+        } else if (strcmp(f->str, "conn") == 0) {
+            conn = strtoull(v->str, NULL, 10);
+        } else if (f->str[0] == 'm' && n < GW_PRIVATE_KEEP) {
+            pms[n].id = strtoull(f->str + 1, NULL, 10);
+            pms[n].json = v;
+            n += pms[n].id > 0;
+        }
+    }
+    if (!nick) { /* no such identity (or it expired) */
+        rs->sink.ident(rs->sink.ctx, tag, 0, NULL);
+        return;
+    }
+    qsort(pms, n, sizeof pms[0], by_id);
+    uint64_t ids[GW_PRIVATE_KEEP];
+    const char *json[GW_PRIVATE_KEEP];
+    size_t lens[GW_PRIVATE_KEEP];
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = pms[i].id;
+        json[i] = pms[i].json->str;
+        lens[i] = pms[i].json->len;
+    }
+    struct gw_store_ident id = {
+        .nick = nick, .last_private = top, .conn = conn, .n = n, .ids = ids, .json = json, .json_len = lens,
+    };
+    rs->sink.ident(rs->sink.ctx, tag, 0, &id);
+}
+
+static int rs_ident_find(void *ctx, uint64_t tag, const char *digest_hex)
+{
+    struct gw_rstore *rs = ctx;
+    char key[IDENT_KEY_MAX_BYTES];
+    if (!rs->redis_up)
+        return GW_STORE_EIO;
+    if (ident_key(key, digest_hex) != 0)
+        return GW_STORE_EINVAL;
+    struct ident_arg *ia = malloc(sizeof *ia);
+    if (!ia)
+        return GW_STORE_ENOMEM;
+    ia->rs = rs;
+    ia->tag = tag;
+    const char *argv[] = {"HGETALL", key};
+    size_t alen[] = {7, strlen(key)};
+    if (gw_redis_command(rs->redis, on_ident, ia, 2, argv, alen) != 0) {
+        free(ia);
+        return GW_STORE_EIO;
+    }
+    return 0;
 }
 
 int gw_rstore_listen(struct gw_rstore *rs, uint64_t node)
@@ -880,6 +1087,8 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
     }
     rc = gw_redis_script(rs->redis, append_lua, sizeof append_lua - 1, &rs->append);
     if (rc == 0)
+        rc = gw_redis_script(rs->redis, ident_lua, sizeof ident_lua - 1, &rs->ident);
+    if (rc == 0)
         rc = gw_redis_subscribe(rs->redis, PRESENCE_CHANNEL, strlen(PRESENCE_CHANNEL));
     if (rc != 0) {
         snprintf(err, errlen, "redis: %s", gw_redis_strerror(rc));
@@ -904,6 +1113,9 @@ void gw_rstore_store(struct gw_rstore *rs, struct gw_store *out)
     out->publish = rs_publish;
     out->presence = rs_presence;
     out->private_to = rs_private_to;
+    out->ident_keep = rs_ident_keep;
+    out->ident_touch = rs_ident_touch;
+    out->ident_find = rs_ident_find;
 }
 
 int gw_rstore_healthy(const struct gw_rstore *rs, const char **why)

@@ -24,6 +24,13 @@
  *   room:KEY:log        stream: the room's events, entry id "ID-0", fields
  *                       j (JSON), l (transcript line), y (type), t (time),
  *                       x (a message's words), trimmed to max_events
+ *   ident:DIGEST        hash: a browser's identity, named by its token's
+ *                       SHA-256 in hex (never the token): nick, top (its
+ *                       latest private id), conn (its latest connection's
+ *                       participant id), m<ID> (its latest GW_PRIVATE_KEEP
+ *                       private messages' JSON); for GW_IDENTITY_TTL_MS
+ *                       after the last write or touch, so that a browser
+ *                       resumes its identity on any gateway
  * Channels:
  *   room:KEY            "E" id " " json-length " " json line: an event
  *                       kept; "T" from " " json: typing, kept nowhere

@@ -304,9 +304,10 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
     free(wants);
 }
 
-static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m)
+static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m,
+                      const char *data, size_t len)
 {
-    if (p->joined) {
+    if (p->joined || p->hello_held) {
         gw_out_error(h, p, GW_R_SEQUENCE, "hello was already sent", m->ref);
         return;
     }
@@ -321,6 +322,10 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     const char *given = m->nick;
     size_t given_len = m->nick_len;
     if (p->proto == GW_PROTO_V2) {
+        /* A token another gateway gave: asked of the engine first. */
+        if (m->token && !gw_idents_find(&h->idents, m->token, m->token_len) &&
+            gw_private_ask(h, p, m->token, m->token_len, data, len))
+            return;
         resumed = gw_private_identify(h, p, now, m->token, m->token_len);
         if (resumed < 0) {
             gw_out_error(h, p, GW_R_SHUTDOWN, "cannot make a resume token now; try again later",
@@ -341,10 +346,12 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     if (!given || !given_len || gw_hub_change_nick(h, p, now, given, given_len, m->ref) != 0)
         gw_hub_guest_name(h, p, now);
     p->joined = 1;
-    if (p->proto == GW_PROTO_V2)
+    if (p->proto == GW_PROTO_V2) {
+        gw_private_save(h, p->ident);
         hello_v2(h, p, now, m, resumed);
-    else
+    } else {
         hello_v1(h, p, now, m);
+    }
 }
 
 /*
@@ -410,7 +417,7 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
     } else {
         switch (m.type) {
         case GW_C_HELLO:
-            web_hello(h, p, now, &m);
+            web_hello(h, p, now, &m, data, len);
             break;
         case GW_C_SAY:
             if ((r = said_room(h, p, &m)) && (n = said_text(h, p, &m)))

@@ -162,6 +162,53 @@ class TwoGateways(unittest.TestCase):
         self.assertFalse(any(t.startswith("line ") for t in texts), texts)
 
 
+    def test_kill_9_its_browser_resumes_its_identity_on_the_other(self):
+        # alice (a browser on a) and dora (a peer on b) write privately.
+        dora = self.tcp(self.b, "dora")
+        w, welcome = self.web(self.a, "alice")
+        token = welcome["token"]
+
+        def pm(ws, text):
+            return ws.next_event(lambda e: e.get("private") and e.get("text") == text, 5)
+
+        typed_line(dora, "/msg alice one")
+        one = pm(w, "one")
+        typed_line(dora, "/msg alice two")
+        two = pm(w, "two")
+        w.send_json({"type": "say", "room": "#lobby", "text": "/msg dora three"})
+        three = pm(w, "three")
+        dora.wait_text("* alice -> you: three")
+        self.assertEqual([one["id"], two["id"], three["id"]],
+                         [one["id"], one["id"] + 1, one["id"] + 2])
+        # Gateway a dies. Before its participants leave b's lists, a
+        # message to alice reaches no gateway: dora is told.
+        self.a.proc.kill()
+        self.a.proc.wait()
+        typed_line(dora, "/msg alice lost")
+        dora.wait_text("* error 451: private message to alice not delivered: "
+                       "their gateway stopped answering")
+        # alice's browser had shown only "one": it resumes on b with its
+        # token, and gets its nick back (the browser a had is the same
+        # identity) and exactly the private messages it missed, once.
+        w2 = WsClient(self.b.http_port, subprotocol=V2)
+        self.clients.append(w2)
+        back = hello2(w2, epoch=welcome["epoch"], token=token, private_id=one["id"])
+        self.assertEqual(back["token"], token)
+        self.assertEqual(back["you"]["nick"], "alice")
+        self.assertEqual([(e["text"], e["id"]) for e in back["private"]],
+                         [("two", two["id"]), ("three", three["id"])])
+        self.assertEqual(back["private_id"], three["id"])
+        self.assertFalse([e for e in collect(w2, 0.5) if e.get("type") == "error"])
+        # And it goes on there: dora's next one has the next id.
+        typed_line(dora, "/msg alice four")
+        self.assertEqual(pm(w2, "four")["id"], three["id"] + 1)
+        # A token no gateway gave is a new identity, as on one gateway.
+        w3 = WsClient(self.b.http_port, subprotocol=V2)
+        self.clients.append(w3)
+        fresh = hello2(w3, nick="carl", token="0" * 32, private_id=1)
+        self.assertNotEqual(fresh["token"], "0" * 32)
+        self.assertEqual(fresh["private"], [])
+
     def test_who_nicks_and_private_messages_cross_gateways(self):
         dora = self.tcp(self.a, "dora")
         w, welcome = self.web(self.b, "alice")

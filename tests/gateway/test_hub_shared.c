@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "gw_ident.h"
 #include "hubtest.h"
 
 #define MAXEV 32
@@ -45,6 +46,13 @@ struct shared {
     char list[2048];             /* the last presence list sent */
     uint64_t list_node;
     size_t nlists;
+    /* identities: the last kept, the last looked up */
+    char kept_digest[80], kept_nick[40], kept_json[512];
+    uint64_t kept_top, kept_conn, kept_pm;
+    size_t nkept, ntouched;
+    char find_digest[80];
+    uint64_t find_tag;
+    size_t nfind;
 };
 
 static int sh_append(void *ctx, const char *key, const char *name,
@@ -106,12 +114,45 @@ static int sh_presence(void *ctx, uint64_t node, const char *json, size_t len)
     return 0;
 }
 
+static int sh_ident_keep(void *ctx, const char *digest_hex, const char *nick,
+                         uint64_t last_private, uint64_t conn, uint64_t pm_id, const char *json,
+                         size_t len)
+{
+    struct shared *s = ctx;
+    snprintf(s->kept_digest, sizeof s->kept_digest, "%s", digest_hex);
+    snprintf(s->kept_nick, sizeof s->kept_nick, "%s", nick);
+    snprintf(s->kept_json, sizeof s->kept_json, "%.*s", (int)len, json ? json : "");
+    s->kept_top = last_private;
+    s->kept_conn = conn;
+    s->kept_pm = pm_id;
+    s->nkept++;
+    return 0;
+}
+
+static int sh_ident_touch(void *ctx, const char *digest_hex)
+{
+    struct shared *s = ctx;
+    (void)digest_hex;
+    s->ntouched++;
+    return 0;
+}
+
+static int sh_ident_find(void *ctx, uint64_t tag, const char *digest_hex)
+{
+    struct shared *s = ctx;
+    snprintf(s->find_digest, sizeof s->find_digest, "%s", digest_hex);
+    s->find_tag = tag;
+    s->nfind++;
+    return 0;
+}
+
 static struct gw_store sh_store(struct shared *s)
 {
     struct gw_store st = {
         .ctx = s, .kind = "shared", .flags = GW_STORE_ORDERS, .append = sh_append,
         .watch = sh_watch, .unwatch = sh_unwatch, .publish = sh_publish,
-        .presence = sh_presence,
+        .presence = sh_presence, .ident_keep = sh_ident_keep, .ident_touch = sh_ident_touch,
+        .ident_find = sh_ident_find,
     };
     return st;
 }
@@ -688,6 +729,143 @@ static void a_nick_known_by_a_join_is_settled_too_and_never_both_give_way(void *
     gw_hub_free(h);
 }
 
+/* The digest, in hex, of the token fixed_random gives (16 bytes of 7). */
+static void fixed_digest(char out[GW_DIGEST_HEX_LEN + 1])
+{
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    const char *token = "07070707070707070707070707070707";
+    SHA256((const unsigned char *)token, strlen(token), d);
+    gw_digest_hex(d, out);
+}
+
+static void identities_are_kept_for_every_gateway_and_touched_while_here(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    struct gw_hub_config cfg = {.store = &st, .random = fixed_random,
+                                .pid_base = NODE_A << 32};
+    struct gw_hub *h = ht_hub(cfg);
+    uint64_t vera, bob = ht_tcp(h, T0);
+    assert_int_equal(gw_hub_connect_web(h, GW_PROTO_V2, NULL, T0, &vera), GW_OK);
+    const char *hello = "{\"type\":\"hello\",\"nick\":\"vera\"}";
+    assert_int_equal(gw_hub_web_input(h, vera, T0, hello, strlen(hello)), GW_OK);
+    publish_all(h, &s);
+    /* At the hello: its nick and its connection, by its token's digest. */
+    char digest[GW_DIGEST_HEX_LEN + 1];
+    fixed_digest(digest);
+    assert_int_equal(s.nkept, 1);
+    assert_string_equal(s.kept_digest, digest);
+    assert_string_equal(s.kept_nick, "vera");
+    assert_int_equal(s.kept_conn, vera);
+    assert_int_equal(s.kept_pm, 0);
+    /* Each private message it gets or sends, with its id. */
+    ht_in(h, bob, T0 + 1, "A14:/msg vera hi\r\n");
+    assert_int_equal(s.nkept, 2);
+    assert_int_equal(s.kept_pm, 1);
+    assert_int_equal(s.kept_top, 1);
+    assert_non_null(strstr(s.kept_json, "\"private\":true,\"id\":1,"));
+    assert_non_null(strstr(s.kept_json, "\"text\":\"hi\""));
+    /* A new nick. */
+    const char *nick = "{\"type\":\"nick\",\"nick\":\"vee\"}";
+    assert_int_equal(gw_hub_web_input(h, vera, T0 + 2, nick, strlen(nick)), GW_OK);
+    assert_int_equal(s.nkept, 3);
+    assert_string_equal(s.kept_nick, "vee");
+    /* Touched on the beat while connected, every GW_IDENT_TOUCH_MS. */
+    gw_hub_tick(h, T0 + 3);
+    assert_int_equal(s.ntouched, 1);
+    gw_hub_tick(h, T0 + 3 + GW_IDENT_TOUCH_MS - 1);
+    assert_int_equal(s.ntouched, 1);
+    gw_hub_tick(h, T0 + 3 + GW_IDENT_TOUCH_MS);
+    assert_int_equal(s.ntouched, 2);
+    gw_hub_free(h);
+}
+
+static void a_token_another_gateway_gave_is_looked_up_before_the_welcome(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    struct gw_hub_config cfg = {.store = &st, .random = fixed_random,
+                                .pid_base = NODE_A << 32};
+    struct gw_hub *h = ht_hub(cfg);
+    /* vera was on node 9 (pid PID_B1): her gateway's list still names
+     * her there. */
+    char list[256];
+    snprintf(list, sizeof list,
+             "{\"parts\":[{\"pid\":%llu,\"nick\":\"vera\",\"nick_at\":1,\"via\":\"web\","
+             "\"rooms\":\"#lobby\"}]}",
+             (unsigned long long)PID_B1);
+    assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0), GW_OK);
+    const char *token = "abcdefabcdefabcdefabcdefabcdef01";
+    char hello[256];
+    snprintf(hello, sizeof hello,
+             "{\"type\":\"hello\",\"token\":\"%s\",\"private_id\":6}", token);
+    uint64_t back;
+    assert_int_equal(gw_hub_connect_web(h, GW_PROTO_V2, NULL, T0 + 1, &back), GW_OK);
+    assert_int_equal(gw_hub_web_input(h, back, T0 + 1, hello, strlen(hello)), GW_OK);
+    /* Held: asked of the engine by the digest, nothing sent yet; a
+     * second hello meanwhile is refused. */
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    char digest[GW_DIGEST_HEX_LEN + 1];
+    SHA256((const unsigned char *)token, strlen(token), d);
+    gw_digest_hex(d, digest);
+    assert_int_equal(s.nfind, 1);
+    assert_int_equal(s.find_tag, back);
+    assert_string_equal(s.find_digest, digest);
+    char *b = ht_drain(h, back);
+    assert_string_equal(b, "");
+    free(b);
+    assert_int_equal(gw_hub_web_input(h, back, T0 + 1, hello, strlen(hello)), GW_OK);
+    b = ht_drain(h, back);
+    assert_non_null(strstr(b, "hello was already sent"));
+    free(b);
+    /* The engine has it: her nick (which her browser on node 9 still
+     * holds: the same identity), ids up to 7, messages 6 and 7. */
+    uint64_t ids[] = {6, 7};
+    const char *json[] = {"{\"type\":\"message\",\"private\":true,\"id\":6,\"text\":\"six\"}",
+                          "{\"type\":\"message\",\"private\":true,\"id\":7,\"text\":\"seven\"}"};
+    size_t lens[] = {strlen(json[0]), strlen(json[1])};
+    struct gw_store_ident rec = {.nick = "vera", .last_private = 7, .conn = PID_B1, .n = 2,
+                                 .ids = ids, .json = json, .json_len = lens};
+    assert_int_equal(gw_hub_store_ident(h, back, 0, &rec, T0 + 2), GW_OK);
+    b = ht_drain(h, back);
+    assert_non_null(strstr(b, "\"type\":\"welcome\""));
+    assert_non_null(strstr(b, token));
+    assert_non_null(strstr(b, "\"you\":{\"pid\":"));
+    assert_non_null(strstr(b, "\"nick\":\"vera\",\"via\":\"web\"}"));
+    assert_null(strstr(b, "\"text\":\"six\""));
+    assert_non_null(strstr(b, "\"private\":[{\"type\":\"message\",\"private\":true,\"id\":7,"));
+    assert_non_null(strstr(b, "\"private_id\":7"));
+    assert_null(strstr(b, "553"));
+    free(b);
+    assert_int_equal(s.nfind, 1);
+    /* Answered twice, or for someone gone: nothing. */
+    assert_int_equal(gw_hub_store_ident(h, back, 0, &rec, T0 + 2), GW_ENOENT);
+    assert_int_equal(gw_hub_store_ident(h, 424242, 0, NULL, T0 + 2), GW_ENOENT);
+
+    /* Unknown to the engine too: a new identity, a token of its own. */
+    uint64_t other;
+    assert_int_equal(gw_hub_connect_web(h, GW_PROTO_V2, NULL, T0 + 3, &other), GW_OK);
+    snprintf(hello, sizeof hello,
+             "{\"type\":\"hello\",\"nick\":\"olga\",\"token\":\"%s\"}",
+             "00000000000000000000000000000000");
+    assert_int_equal(gw_hub_web_input(h, other, T0 + 3, hello, strlen(hello)), GW_OK);
+    assert_int_equal(s.nfind, 2);
+    assert_int_equal(gw_hub_store_ident(h, other, 0, NULL, T0 + 4), GW_OK);
+    b = ht_drain(h, other);
+    assert_non_null(strstr(b, "\"token\":\"07070707070707070707070707070707\""));
+    assert_non_null(strstr(b, "\"private\":[]"));
+    free(b);
+    /* One that leaves before the answer: nothing held, nothing sent. */
+    uint64_t gone;
+    assert_int_equal(gw_hub_connect_web(h, GW_PROTO_V2, NULL, T0 + 5, &gone), GW_OK);
+    assert_int_equal(gw_hub_web_input(h, gone, T0 + 5, hello, strlen(hello)), GW_OK);
+    assert_int_equal(gw_hub_disconnect(h, gone, T0 + 5, GW_LEAVE_CLOSED), GW_OK);
+    assert_int_equal(gw_hub_store_ident(h, gone, 0, NULL, T0 + 6), GW_ENOENT);
+    gw_hub_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +882,8 @@ int main(void)
         cmocka_unit_test(a_gateway_heard_of_by_its_events_only_is_gone_after_the_bound),
         cmocka_unit_test(a_nick_two_gateways_gave_at_once_stays_with_who_took_it_first),
         cmocka_unit_test(a_nick_known_by_a_join_is_settled_too_and_never_both_give_way),
+        cmocka_unit_test(identities_are_kept_for_every_gateway_and_touched_while_here),
+        cmocka_unit_test(a_token_another_gateway_gave_is_looked_up_before_the_welcome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
 // WINTALK peer typing key by key on the other chat both ways, see each
 // other's live typing and each other in the participant list; when the
 // page's gateway is killed, the page reconnects to the other (as a load
-// balancer would send it) and resumes with nothing lost and nothing twice.
-// Screenshot: artifacts/cluster-chat.png.
+// balancer would send it) and resumes with nothing lost and nothing twice,
+// its nick and private conversation too. Screenshots:
+// artifacts/cluster-chat.png, artifacts/cluster-private-after-failover.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,8 @@ let redisDir;
 let gwA;
 let gwB;
 let browser;
+
+const privateItem = (page, nick) => page.locator(`#private-list li[data-nick="${nick}"]`);
 
 /* A RESP PING on a new connection: whether Redis answers. */
 function ping(port) {
@@ -105,6 +108,9 @@ test('the page\'s gateway killed: it resumes on the other, nothing lost, nothing
   const { page } = bob;
   for (let i = 0; i < 5; i++) await ed.sayLine(`before ${i}`);
   await page.locator('#log li.line', { hasText: 'before 4' }).waitFor();
+  // A private word from ed, on the other gateway.
+  await ed.sayLine('/msg bob psst before');
+  await privateItem(page, 'ed').locator('.unread', { hasText: '1' }).waitFor();
   // b dies; meanwhile ed goes on talking on a.
   target = gwA.httpPort;
   process.kill(gwB.pid, 'SIGKILL');
@@ -116,6 +122,18 @@ test('the page\'s gateway killed: it resumes on the other, nothing lost, nothing
   const lines = (await page.locator('#log li.line').allTextContents()).filter((t) => /(before|after) \d/.test(t));
   const said = lines.map((t) => t.match(/(before|after) \d/)[0]);
   assert.deepEqual(said, [0, 1, 2, 3, 4].map((i) => `before ${i}`).concat([0, 1, 2, 3, 4].map((i) => `after ${i}`)));
+  // Its identity came over from Redis: its nick, and, after a reload on
+  // the gateway it is on now, its private conversation, once.
+  await page.locator('#status', { hasText: 'Connected as bob ·' }).waitFor();
+  await page.reload();
+  await page.locator('#status', { hasText: 'Connected as bob ·' }).waitFor({ timeout: 20000 });
+  await privateItem(page, 'ed').locator('.side-open').click();
+  await page.locator('#conversation-title', { hasText: 'Private with ed' }).waitFor();
+  await page.locator('#log > li', { hasText: 'ed: psst before' }).waitFor();
+  assert.equal(await page.locator('#log > li', { hasText: 'ed: psst before' }).count(), 1);
+  await ed.sayLine('/msg bob psst after');
+  await page.locator('#log > li', { hasText: 'ed: psst after' }).waitFor();
+  await page.screenshot({ path: path.join(ensureArtifactsDir(), 'cluster-private-after-failover.png') });
   await bob.context.close();
   ed.socket.destroy();
   lb.close();
