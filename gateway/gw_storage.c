@@ -105,6 +105,7 @@ static int open_redis(const struct gw_config *cfg, const struct gw_store_sink *s
     struct gw_rstore_opts o = {
         .url = cfg->redis_url,
         .max_events = cfg->history_max,
+        .history_days = cfg->history_days,
         .log = redis_log,
         .epoch = redis_epoch,
     };
@@ -324,6 +325,7 @@ void gw_storage_metrics(struct gw_metrics_store *m)
         m->healthy = gw_rstore_healthy(st.rs, NULL);
         m->events_stored = s.appended;
         m->errors = s.refused;
+        m->events_deleted = s.expired;
         return;
     }
     if (!st.sq)

@@ -54,6 +54,26 @@ static const char ident_lua[] =
     "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
     "return 1\n";
 
+/* The retention script. KEYS: a room's stream. ARGV: the bound (ms since
+ * the Unix epoch), the batch. Deletes the stream's first events older
+ * than the bound, at most the batch of them, up to the first that is not
+ * (events are appended in time order); answers how many. */
+static const char trim_lua[] =
+    "local last = nil\n"
+    "for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[2])) do\n"
+    "  local t = nil\n"
+    "  for i = 1, #e[2], 2 do\n"
+    "    if e[2][i] == 't' then t = tonumber(e[2][i + 1]) break end\n"
+    "  end\n"
+    "  if not t or t >= tonumber(ARGV[1]) then break end\n"
+    "  last = e[1]\n"
+    "end\n"
+    "if not last then return 0 end\n"
+    "local id = tonumber(string.match(last, '^%d+'))\n"
+    "return redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-0', id + 1))\n";
+
+#define LOG_PATTERN GW_RSTORE_PREFIX "room:*:log"
+
 #define IDENT_KEY GW_RSTORE_PREFIX "ident:"
 #define IDENT_KEY_MAX_BYTES (sizeof IDENT_KEY + GW_DIGEST_HEX_LEN)
 
@@ -89,6 +109,12 @@ struct gw_rstore {
     struct gw_redis *redis;
     struct gw_redis_script *append;
     struct gw_redis_script *ident;
+    struct gw_redis_script *trim;
+    /* retention: a pass of SCAN and trims, its bound, when it started */
+    int scanning;
+    int trim_again;           /* a trim found a full batch: another pass soon */
+    int64_t retain_at;
+    char cutoff[24];
     struct gw_store_sink sink;
     struct gw_rstore_opts o;
     char *url;
@@ -1020,6 +1046,71 @@ static void on_top(void *arg, int status, const redisReply *reply)
         recover(rs, r); /* something came nowhere near here */
 }
 
+/* ---- retention by age ---- */
+
+static void scan(struct gw_rstore *rs, const char *cursor, size_t len);
+
+static void on_trimmed(void *arg, int status, const redisReply *reply)
+{
+    struct gw_rstore *rs = arg;
+    if (status != GW_REDIS_OK || reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0)
+        return;
+    rs->stats.expired += (uint64_t)reply->integer;
+    if ((unsigned long long)reply->integer >= GW_RSTORE_TRIM_BATCH)
+        rs->trim_again = 1;
+}
+
+/* SCAN's answer: the next cursor ("0": done) and a page of streams. */
+static void on_scanned(void *arg, int status, const redisReply *reply)
+{
+    struct gw_rstore *rs = arg;
+    if (rs->closing)
+        return;
+    if (status != GW_REDIS_OK || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        rs->scanning = 0; /* again at the next pass */
+        return;
+    }
+    char batch[16];
+    snprintf(batch, sizeof batch, "%u", GW_RSTORE_TRIM_BATCH);
+    const redisReply *keys = reply->element[1];
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        if (k->type != REDIS_REPLY_STRING)
+            continue;
+        const char *argv[] = {k->str, rs->cutoff, batch};
+        size_t len[] = {k->len, strlen(rs->cutoff), strlen(batch)};
+        (void)gw_redis_eval(rs->redis, rs->trim, on_trimmed, rs, 1, 3, argv, len);
+    }
+    const redisReply *c = reply->element[0];
+    if (strcmp(c->str, "0") == 0)
+        rs->scanning = 0;
+    else
+        scan(rs, c->str, c->len);
+}
+
+static void scan(struct gw_rstore *rs, const char *cursor, size_t len)
+{
+    const char *argv[] = {"SCAN", cursor, "MATCH", LOG_PATTERN, "COUNT", "100"};
+    size_t alen[] = {4, len, 5, strlen(LOG_PATTERN), 5, 3};
+    if (gw_redis_command(rs->redis, on_scanned, rs, 6, argv, alen) != 0)
+        rs->scanning = 0;
+}
+
+static void retain(struct gw_rstore *rs, int64_t now_ms)
+{
+    if (!rs->o.history_days || rs->scanning ||
+        (now_ms - rs->retain_at < (int64_t)GW_RSTORE_RETAIN_MS && !rs->trim_again))
+        return;
+    rs->retain_at = now_ms;
+    rs->trim_again = 0;
+    rs->scanning = 1;
+    snprintf(rs->cutoff, sizeof rs->cutoff, "%" PRId64,
+             now_ms - (int64_t)rs->o.history_days * 86400000);
+    scan(rs, "0", 1);
+}
+
 void gw_rstore_tick(struct gw_rstore *rs, int64_t now_ms)
 {
     if (!rs || now_ms - rs->last_check < (int64_t)GW_RSTORE_CHECK_MS)
@@ -1033,6 +1124,7 @@ void gw_rstore_tick(struct gw_rstore *rs, int64_t now_ms)
     }
     /* The epoch too: a Redis that lost its data and took no append since. */
     ask_epoch(rs);
+    retain(rs, now_ms);
     for (size_t b = 0; b < ROOM_BUCKETS; b++)
         for (struct room *r = rs->buckets[b]; r; r = r->next) {
             if (r->reading)
@@ -1088,6 +1180,8 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
     rc = gw_redis_script(rs->redis, append_lua, sizeof append_lua - 1, &rs->append);
     if (rc == 0)
         rc = gw_redis_script(rs->redis, ident_lua, sizeof ident_lua - 1, &rs->ident);
+    if (rc == 0)
+        rc = gw_redis_script(rs->redis, trim_lua, sizeof trim_lua - 1, &rs->trim);
     if (rc == 0)
         rc = gw_redis_subscribe(rs->redis, PRESENCE_CHANNEL, strlen(PRESENCE_CHANNEL));
     if (rc != 0) {

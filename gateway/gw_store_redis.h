@@ -81,6 +81,14 @@
 /* The position check's period. */
 #define GW_RSTORE_CHECK_MS 5000u
 
+/* Retention by age (history_days): every GW_RSTORE_RETAIN_MS a pass over
+ * every room's stream in Redis (SCAN: the rooms no gateway has open too)
+ * deletes its events older than the bound, at most GW_RSTORE_TRIM_BATCH
+ * of a room at a time (one script: XRANGE, then XTRIM MINID); a pass that
+ * found a full batch is followed by another at the next check. */
+#define GW_RSTORE_RETAIN_MS 60000u
+#define GW_RSTORE_TRIM_BATCH 1000u
+
 /* Rooms watched at once. */
 #define GW_RSTORE_ROOMS_MAX 65536u
 
@@ -92,6 +100,7 @@ struct gw_rstore; /* opaque */
 struct gw_rstore_opts {
     const char *url;          /* redis://host:port/db (gw_redis.h) */
     unsigned max_events;      /* per room; 0: GW_RSTORE_MAX_EVENTS_DEFAULT */
+    unsigned history_days;    /* events older than this are deleted; 0: kept */
     unsigned command_ms;      /* 0: gw_redis.h's default */
     unsigned probe_idle_ms;   /* 0: gw_redis.h's default */
     void *arg;                /* given to the callbacks */
@@ -139,6 +148,7 @@ struct gw_rstore_stats {
     uint64_t recoveries;      /* reads of a room from its stream */
     uint64_t recovered;       /* events those reads gave the hub */
     uint64_t epochs;          /* epoch changes seen */
+    uint64_t expired;         /* events deleted for their age (history_days) */
 };
 void gw_rstore_stats(const struct gw_rstore *rs, struct gw_rstore_stats *st);
 

@@ -40,8 +40,8 @@ def wait_ready(gw, want=200, timeout=15):
     raise AssertionError("/readyz never answered %d: %s %s" % (want, status, body))
 
 
-def on_redis(redis, **kw):
-    gw = Gateway(args=("--store", "redis", "--redis", redis.url), **kw)
+def on_redis(redis, args=(), **kw):
+    gw = Gateway(args=("--store", "redis", "--redis", redis.url) + tuple(args), **kw)
     wait_ready(gw)
     return gw
 
@@ -352,6 +352,61 @@ class TwoGateways(unittest.TestCase):
         # Once: no second leave of hers follows.
         later = collect(w, 1.0)
         self.assertFalse([e for e in later if e.get("type") == "leave"], later)
+
+
+class RedisRetention(unittest.TestCase):
+    def setUp(self):
+        self.redis = Redis()
+        self.gw = None
+
+    def tearDown(self):
+        if self.gw and self.gw.proc.poll() is None:
+            self.gw.stop()
+        self.redis.close()
+
+    def put(self, room, ids, time_ms):
+        """Events of room as a gateway writes them, at time_ms."""
+        r = self.redis
+        for i in ids:
+            j = ('{"type":"message","room":"%s","id":%d,"time":%d,"pid":1,"nick":"old",'
+                 '"via":"tcp","text":"said %d","me":false}' % (room, i, time_ms, i))
+            r.command("XADD", "wintalk:room:%s:log" % room, "%d-0" % i, "j", j,
+                      "l", "old: said %d\r\n" % i, "y", "3", "t", str(time_ms),
+                      "x", "said %d" % i)
+        r.command("HSET", "wintalk:room:%s" % room, "top", str(ids[-1]), "name", room)
+
+    def test_history_days_deletes_old_events_of_every_room(self):
+        # Three days old: 1-3 in #lobby and all of #attic, which no gateway
+        # has open; 4 in #lobby is of now.
+        self.redis.command("SET", "wintalk:epoch", "00000000000000aa")
+        now = int(time.time() * 1000)
+        self.put("#lobby", [1, 2, 3], now - 3 * 86400000)
+        self.put("#lobby", [4], now)
+        self.put("#attic", [1, 2], now - 3 * 86400000)
+        self.gw = on_redis(self.redis, args=("--history-days", "2"))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            lens = [self.redis.command("XLEN", "wintalk:room:%s:log" % r) for r in ("#lobby", "#attic")]
+            if lens == [1, 0]:
+                break
+            time.sleep(0.2)
+        self.assertEqual(lens, [1, 0])
+        left = self.redis.command("XRANGE", "wintalk:room:#lobby:log", "-", "+")
+        self.assertEqual(left[0][0], b"4-0")
+        # The ids go on; a browser's scrollback has what is left.
+        w = WsClient(self.gw.http_port, subprotocol=V2)
+        hello2(w, nick="reader")
+        w.send_json({"type": "say", "room": "#lobby", "text": "new one"})
+        mine = w.next_event(lambda e: e.get("text") == "new one", 5)
+        self.assertGreater(mine["id"], 4)
+        w.send_json({"type": "history", "room": "#lobby", "limit": 50})
+        got = w.next_event(lambda e: e.get("type") == "history", 5)
+        texts = [e["text"] for e in got["events"] if e["type"] == "message"]
+        self.assertEqual(texts, ["said 4", "new one"])
+        self.assertIn("wintalk_store_events_deleted_total 5",
+                      urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.gw.http_port,
+                                             timeout=5).read().decode())
+        w.close()
 
 
 class RedisFaults(unittest.TestCase):
