@@ -27,6 +27,8 @@ export WINTALK_TCP_PUBLISH=$(free_port)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cleanup() {
   podman-compose -p "$project" down -v -t 2 >/dev/null 2>&1 || true
+  # podman-compose's down leaves the project's network behind.
+  podman network rm -f "${project}_default" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
