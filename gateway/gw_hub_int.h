@@ -487,6 +487,9 @@ size_t gw_presence_count(const struct gw_hub *h, const struct gw_room *r);
 const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw_room *r,
                                          size_t *i);
 
+/* The participant of another gateway whose id is pid, or NULL. */
+const struct gw_remote *gw_presence_remote(const struct gw_hub *h, uint64_t pid);
+
 /* The participant of another gateway whose nick's key is key, or NULL;
  * not one of the identity self (a browser of it there that has not left
  * every list yet: it resumed here). */

@@ -182,6 +182,11 @@ const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw
     return NULL;
 }
 
+const struct gw_remote *gw_presence_remote(const struct gw_hub *h, uint64_t pid)
+{
+    return remote_find(h, pid, NULL);
+}
+
 void gw_presence_tag(const struct gw_ident *id, char *out)
 {
     char hex[GW_DIGEST_HEX_LEN + 1];

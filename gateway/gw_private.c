@@ -250,10 +250,7 @@ int gw_hub_private_lost(struct gw_hub *h, const char *json, size_t len, int64_t 
     struct gw_part *p = gw_hub_part(h, in.pid);
     int rc = GW_ENOENT;
     if (p && p->joined && !p->closing) {
-        const struct gw_remote *q = NULL;
-        for (size_t i = 0; i < h->nremotes && !q; i++)
-            if (h->remotes[i]->pid == in.to_pid)
-                q = h->remotes[i];
+        const struct gw_remote *q = gw_presence_remote(h, in.to_pid);
         char msg[GW_NICK_MAX_BYTES + 96];
         snprintf(msg, sizeof msg,
                  "private message to %s not delivered: their gateway stopped answering",

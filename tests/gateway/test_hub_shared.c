@@ -192,6 +192,14 @@ static void typing_back(struct gw_hub *h, struct shared *s)
     s->ntyping = 0;
 }
 
+/* What /who answers the browser pid at now (the caller frees it). */
+static char *who_of(struct gw_hub *h, uint64_t pid, int64_t now)
+{
+    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
+    assert_int_equal(gw_hub_web_input(h, pid, now, who, strlen(who)), GW_OK);
+    return ht_drain(h, pid);
+}
+
 static const char *hello_v1 = "{\"type\":\"hello\",\"nick\":\"alice\"}";
 
 /* alice (a browser) and bob (TCP) on a hub sharing s; their joins
@@ -483,9 +491,7 @@ static void who_is_on_the_other_gateways_counts_everywhere(void **state)
     assert_int_equal(gw_hub_presence_apply(h, NODE_B, "[]", 2, T0 + 1), GW_EINVAL);
 
     /* /who in #lobby: three, carol among them. */
-    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
-    assert_int_equal(gw_hub_web_input(h, alice, T0 + 2, who, strlen(who)), GW_OK);
-    char *a = ht_drain(h, alice);
+    char *a = who_of(h, alice, T0 + 2);
     assert_non_null(strstr(a, "3 here:"));
     assert_non_null(strstr(a, "Carol (web)"));
     assert_null(strstr(a, "dan"));
@@ -515,8 +521,7 @@ static void who_is_on_the_other_gateways_counts_everywhere(void **state)
     a = ht_drain(h, alice);
     assert_non_null(strstr(a, "\"type\":\"leave\""));
     free(a);
-    assert_int_equal(gw_hub_web_input(h, alice, T0 + 5, who, strlen(who)), GW_OK);
-    a = ht_drain(h, alice);
+    a = who_of(h, alice, T0 + 5);
     assert_non_null(strstr(a, "3 here:")); /* alice, bob, eve */
     assert_null(strstr(a, "Carol"));
     free(a);
@@ -558,9 +563,7 @@ static void a_gateway_sends_its_list_and_posts_the_leaves_of_one_gone(void **sta
     assert_non_null(strstr(s.json[0], "\"nick\":\"carol\""));
     assert_non_null(strstr(s.json[0], "\"reason\":\"gone\""));
     assert_string_equal(s.line[0], "* carol left\r\n");
-    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
-    assert_int_equal(gw_hub_web_input(h, alice, T0 + 30000, who, strlen(who)), GW_OK);
-    char *a = ht_drain(h, alice);
+    char *a = who_of(h, alice, T0 + 30000);
     assert_non_null(strstr(a, "2 here:"));
     free(a);
     gw_hub_free(h);
@@ -586,9 +589,7 @@ static void a_gone_gateways_leaves_are_posted_once(void **state)
     s.n = 0;
     gw_hub_tick(h, T0 + 1000 + GW_PRESENCE_TTL_MS);
     assert_int_equal(s.n, 0);
-    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
-    assert_int_equal(gw_hub_web_input(h, alice, T0 + 16500, who, strlen(who)), GW_OK);
-    char *a = ht_drain(h, alice);
+    char *a = who_of(h, alice, T0 + 16500);
     assert_non_null(strstr(a, "2 here:"));
     free(a);
     gw_hub_free(h);
@@ -617,9 +618,7 @@ static void a_gateway_heard_of_by_its_events_only_is_gone_after_the_bound(void *
     gw_hub_tick(h, T0 + 1000);
     gw_hub_tick(h, T0 + 1000 + GW_PRESENCE_TTL_MS - 1);
     s.n = 0;
-    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
-    assert_int_equal(gw_hub_web_input(h, alice, T0 + 2000, who, strlen(who)), GW_OK);
-    char *a = ht_drain(h, alice);
+    char *a = who_of(h, alice, T0 + 2000);
     assert_non_null(strstr(a, "carol (tcp)"));
     free(a);
     /* ...but within the bound of the first tick that heard of her. */
@@ -674,9 +673,7 @@ static void a_nick_two_gateways_gave_at_once_stays_with_who_took_it_first(void *
     assert_string_equal(s.line[0], "* alice is now guest-2\r\n");
     publish_all(h, &s);
     /* /who: Alice once (node 9's), and the guest. */
-    const char *who = "{\"type\":\"say\",\"text\":\"/who\"}";
-    assert_int_equal(gw_hub_web_input(h, alice, T0 + 4, who, strlen(who)), GW_OK);
-    a = ht_drain(h, alice);
+    a = who_of(h, alice, T0 + 4);
     assert_non_null(strstr(a, "3 here:"));
     assert_non_null(strstr(a, "Alice (web)"));
     assert_null(strstr(a, "alice (web)"));
