@@ -18,11 +18,14 @@
 #include "gw_limits.h"
 #include "gw_redis.h"
 
-/* The append script. KEYS: the epoch, the room's hash, its stream.
- * ARGV: the epoch expected, the JSON before and after the id, the
- * transcript line, type, time, words, the stream's bound, the channel, the
- * room's name. Answers {id, epoch}, or {0, epoch} (or {0, ""}: none) when
- * the epoch is not the one expected: nothing was kept. */
+/* The append script. KEYS: the epoch, the room's hash, its stream, this
+ * gateway's count of appends kept. ARGV: the epoch expected, the JSON
+ * before and after the id, the transcript line, type, time, words, the
+ * stream's bound, the channel, the room's name, this append's number
+ * among the gateway's, how long that count is kept (ms). Answers
+ * {id, epoch}, or {0, epoch} (or {0, ""}: none) when the epoch is not the
+ * one expected: nothing was kept. The count says, when an answer is lost
+ * with its connection, whether the append was kept all the same. */
 static const char append_lua[] =
     "local e = redis.call('GET', KEYS[1])\n"
     "if e ~= ARGV[1] then return {0, e or ''} end\n"
@@ -35,6 +38,7 @@ static const char append_lua[] =
     "redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], id .. '-0', 'j', j, 'l', ARGV[4],\n"
     "           'y', ARGV[5], 't', ARGV[6], 'x', ARGV[7])\n"
     "redis.call('PUBLISH', ARGV[9], 'E' .. id .. ' ' .. #j .. ' ' .. j .. ARGV[4])\n"
+    "redis.call('SET', KEYS[4], ARGV[11], 'PX', ARGV[12])\n"
     "return {id, e}\n";
 
 /* The identity script. KEYS: the identity's hash ("nick", "top", "conn",
@@ -104,6 +108,18 @@ struct room {
     size_t nheld, held_cap;
 };
 
+/* An append sent, until its done is reported: dones go to the hub in the
+ * order the appends were sent (which keeps each room's order), and an
+ * append whose answer was lost with its connection (UNSURE) holds back
+ * those after it until this gateway's count of appends kept says whether
+ * it was kept. */
+enum { SENT = 100, UNSURE = 101 };
+struct sent {
+    char key[GW_ROOM_NAME_MAX_BYTES + 1];
+    uint64_t seq;             /* the hub's, for done */
+    int state;                /* SENT, UNSURE, or the gw_store_status to report */
+};
+
 struct gw_rstore {
     uv_loop_t *loop;
     struct gw_redis *redis;
@@ -129,6 +145,15 @@ struct gw_rstore {
     size_t nrooms;
     int64_t last_check;
     char node_chan[NAME_MAX_BYTES]; /* private messages for this gateway ("" before listen) */
+    char kept_key[NAME_MAX_BYTES + 24]; /* this gateway's count of appends kept */
+    /* appends sent and not reported: a ring, the oldest first; aseq
+     * numbers them (the oldest is sent_first) */
+    struct sent *sent;
+    size_t sent_cap, sent_head, sent_n;
+    uint64_t aseq, sent_first;
+    size_t unsure;            /* of those, UNSURE */
+    int asking_kept;
+    int64_t unsure_since;     /* the store's clock when the first went UNSURE (0: not yet) */
     struct gw_rstore_stats stats;
     int closing;
 };
@@ -452,6 +477,7 @@ static void recover_all(struct gw_rstore *rs)
 
 static void on_epoch(void *arg, int status, const redisReply *reply);
 static void read_lists(struct gw_rstore *rs);
+static void ask_kept(struct gw_rstore *rs);
 
 /* Learn the epoch, making one when Redis has none. */
 static void ask_epoch(struct gw_rstore *rs)
@@ -526,6 +552,7 @@ static void on_state(void *arg, int up, const char *why)
     if (up) {
         rs->read_lists = 1; /* with the epoch's answer */
         ask_epoch(rs);
+        ask_kept(rs);
     }
 }
 
@@ -548,8 +575,7 @@ static void on_log(void *arg, const char *line)
 
 struct append_arg {
     struct gw_rstore *rs;
-    char key[GW_ROOM_NAME_MAX_BYTES + 1];
-    uint64_t seq;
+    uint64_t aseq;
 };
 
 static void report_done(struct gw_rstore *rs, const char *key, uint64_t seq, int status)
@@ -562,21 +588,105 @@ static void report_done(struct gw_rstore *rs, const char *key, uint64_t seq, int
         rs->sink.done(rs->sink.ctx, key, seq, status);
 }
 
+static struct sent *sent_at(struct gw_rstore *rs, size_t i)
+{
+    return &rs->sent[(rs->sent_head + i) % rs->sent_cap];
+}
+
+/* Room for one more append sent. Returns 0 or -1 (out of memory). */
+static int sent_room(struct gw_rstore *rs)
+{
+    if (rs->sent_n < rs->sent_cap)
+        return 0;
+    size_t cap = rs->sent_cap ? rs->sent_cap * 2 : 256;
+    struct sent *n = malloc(cap * sizeof *n);
+    if (!n)
+        return -1;
+    for (size_t i = 0; i < rs->sent_n; i++)
+        n[i] = *sent_at(rs, i);
+    free(rs->sent);
+    rs->sent = n;
+    rs->sent_cap = cap;
+    rs->sent_head = 0;
+    return 0;
+}
+
+/* Report the dones known, oldest first, up to the first not known. */
+static void flush_sent(struct gw_rstore *rs)
+{
+    while (rs->sent_n && !rs->closing) {
+        struct sent *e = sent_at(rs, 0);
+        if (e->state == SENT || e->state == UNSURE)
+            return;
+        struct sent done = *e;
+        rs->sent_head = (rs->sent_head + 1) % rs->sent_cap;
+        rs->sent_n--;
+        rs->sent_first++;
+        report_done(rs, done.key, done.seq, done.state);
+    }
+}
+
+/* Every UNSURE append: kept when its number is at most kept. */
+static void settle_unsure(struct gw_rstore *rs, uint64_t kept, int all_lost)
+{
+    for (size_t i = 0; i < rs->sent_n; i++) {
+        struct sent *e = sent_at(rs, i);
+        if (e->state == UNSURE)
+            e->state = !all_lost && rs->sent_first + i <= kept ? GW_STORE_DONE : GW_STORE_EIO;
+    }
+    rs->unsure = 0;
+    rs->unsure_since = 0;
+    flush_sent(rs);
+}
+
+static void on_kept(void *arg, int status, const redisReply *reply)
+{
+    struct gw_rstore *rs = arg;
+    rs->asking_kept = 0;
+    if (rs->closing || !rs->unsure)
+        return;
+    if (status == GW_REDIS_OK && reply->type == REDIS_REPLY_NIL)
+        settle_unsure(rs, 0, 0); /* none kept (or Redis lost its data) */
+    else if (status == GW_REDIS_OK && reply->type == REDIS_REPLY_STRING)
+        settle_unsure(rs, strtoull(reply->str, NULL, 10), 0);
+    /* else: asked again when Redis is back, or given up (gw_rstore_tick) */
+}
+
+/* Ask how many of this gateway's appends Redis kept, to settle the
+ * UNSURE ones. */
+static void ask_kept(struct gw_rstore *rs)
+{
+    if (!rs->unsure || rs->asking_kept || !rs->redis_up)
+        return;
+    const char *argv[] = {"GET", rs->kept_key};
+    size_t len[] = {3, strlen(rs->kept_key)};
+    if (gw_redis_command(rs->redis, on_kept, rs, 2, argv, len) == 0)
+        rs->asking_kept = 1;
+}
+
 static void on_appended(void *arg, int status, const redisReply *reply)
 {
     struct append_arg *aa = arg;
     struct gw_rstore *rs = aa->rs;
-    int st = GW_STORE_EIO;
+    uint64_t aseq = aa->aseq;
+    free(aa);
+    if (rs->closing || aseq < rs->sent_first || aseq - rs->sent_first >= rs->sent_n)
+        return;
+    struct sent *e = sent_at(rs, (size_t)(aseq - rs->sent_first));
+    e->state = GW_STORE_EIO;
     if (status == GW_REDIS_OK && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
         reply->element[0]->type == REDIS_REPLY_INTEGER) {
         if (reply->element[0]->integer > 0)
-            st = GW_STORE_DONE;
+            e->state = GW_STORE_DONE;
         else
             ask_epoch(rs); /* another epoch: nothing kept; learn it */
+    } else if (status == GW_REDIS_ECLOSED || status == GW_REDIS_ETIMEDOUT) {
+        /* Sent, and the answer lost with the connection: the script may
+         * have run. Settled when Redis is back (ask_kept). */
+        e->state = UNSURE;
+        rs->unsure++;
     }
-    if (!rs->closing)
-        report_done(rs, aa->key, aa->seq, st);
-    free(aa);
+    flush_sent(rs);
 }
 
 static int rs_append(void *ctx, const char *room_key, const char *room_name,
@@ -589,32 +699,43 @@ static int rs_append(void *ctx, const char *room_key, const char *room_name,
     if (ev->id_at + ev->id_len > ev->json_len)
         return GW_STORE_EINVAL;
     struct append_arg *aa = malloc(sizeof *aa);
-    if (!aa)
+    if (!aa || sent_room(rs) != 0) {
+        free(aa);
         return GW_STORE_ENOMEM;
+    }
     aa->rs = rs;
-    aa->seq = ev->id;
-    snprintf(aa->key, sizeof aa->key, "%s", room_key);
-    char type[16], time[24], max[16];
+    aa->aseq = rs->aseq + 1;
+    char type[16], time[24], max[16], aseq[24], ttl[16];
     snprintf(type, sizeof type, "%d", ev->type);
     snprintf(time, sizeof time, "%" PRId64, ev->time_ms);
     snprintf(max, sizeof max, "%u", rs->o.max_events);
+    snprintf(aseq, sizeof aseq, "%" PRIu64, aa->aseq);
+    snprintf(ttl, sizeof ttl, "%u", GW_RSTORE_KEPT_TTL_MS);
     const char *argv[] = {
-        "", rs->epoch_key, r->chan, r->log, rs->epoch_hex, ev->json,
+        "", rs->epoch_key, r->chan, r->log, rs->kept_key, rs->epoch_hex, ev->json,
         ev->json + ev->id_at + ev->id_len, ev->line, type, time, ev->text ? ev->text : "",
-        max, r->chan, room_name,
+        max, r->chan, room_name, aseq, ttl,
     };
     size_t len[] = {
-        0, strlen(rs->epoch_key), strlen(r->chan), strlen(r->log), GW_EPOCH_HEX_LEN, ev->id_at,
-        ev->json_len - ev->id_at - ev->id_len, ev->line_len, strlen(type), strlen(time),
-        ev->text ? ev->text_len : 0, strlen(max), strlen(r->chan), strlen(room_name),
+        0, strlen(rs->epoch_key), strlen(r->chan), strlen(r->log), strlen(rs->kept_key),
+        GW_EPOCH_HEX_LEN, ev->id_at, ev->json_len - ev->id_at - ev->id_len, ev->line_len,
+        strlen(type), strlen(time), ev->text ? ev->text_len : 0, strlen(max), strlen(r->chan),
+        strlen(room_name), strlen(aseq), strlen(ttl),
     };
     /* argv[0] is EVALSHA's, which gw_redis_eval writes itself. */
-    int rc = gw_redis_eval(rs->redis, rs->append, on_appended, aa, 3, 13, argv + 1, len + 1);
+    int rc = gw_redis_eval(rs->redis, rs->append, on_appended, aa, 4, 16, argv + 1, len + 1);
     if (rc != 0) {
         free(aa);
         rs->stats.refused++;
         return rc == GW_REDIS_EBUSY ? GW_STORE_EBUSY : GW_STORE_EIO;
     }
+    rs->aseq++;
+    if (!rs->sent_n)
+        rs->sent_first = rs->aseq;
+    struct sent *e = sent_at(rs, rs->sent_n++);
+    snprintf(e->key, sizeof e->key, "%s", room_key);
+    e->seq = ev->id;
+    e->state = SENT;
     return GW_STORE_PENDING;
 }
 
@@ -949,6 +1070,7 @@ int gw_rstore_listen(struct gw_rstore *rs, uint64_t node)
     if (rs->node_chan[0])
         return GW_STORE_EINVAL;
     snprintf(rs->node_chan, sizeof rs->node_chan, GW_RSTORE_PREFIX "node:%" PRIu64, node);
+    snprintf(rs->kept_key, sizeof rs->kept_key, GW_RSTORE_PREFIX "node:%" PRIu64 ":kept", node);
     if (gw_redis_subscribe(rs->redis, rs->node_chan, strlen(rs->node_chan)) != 0) {
         rs->node_chan[0] = '\0';
         return GW_STORE_ENOMEM;
@@ -1113,6 +1235,16 @@ static void retain(struct gw_rstore *rs, int64_t now_ms)
 
 void gw_rstore_tick(struct gw_rstore *rs, int64_t now_ms)
 {
+    if (rs && rs->unsure) {
+        /* Appends whose fate Redis has not told in time: their senders
+         * are told they were not kept. */
+        if (!rs->unsure_since)
+            rs->unsure_since = now_ms;
+        else if (now_ms - rs->unsure_since >= (int64_t)GW_RSTORE_UNSURE_MS)
+            settle_unsure(rs, 0, 1);
+        else
+            ask_kept(rs);
+    }
     if (!rs || now_ms - rs->last_check < (int64_t)GW_RSTORE_CHECK_MS)
         return;
     rs->last_check = now_ms;
@@ -1159,6 +1291,7 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
     if (!rs->o.max_events)
         rs->o.max_events = GW_RSTORE_MAX_EVENTS_DEFAULT;
     snprintf(rs->epoch_key, sizeof rs->epoch_key, GW_RSTORE_PREFIX "epoch");
+    snprintf(rs->kept_key, sizeof rs->kept_key, GW_RSTORE_PREFIX "node:0:kept");
     snprintf(rs->why, sizeof rs->why, "redis: connecting");
     struct gw_redis_opts ro = {
         .url = o->url,
@@ -1247,5 +1380,6 @@ void gw_rstore_close(struct gw_rstore *rs)
             r = next;
         }
     }
+    free(rs->sent);
     free(rs);
 }

@@ -24,6 +24,8 @@
  *   room:KEY:log        stream: the room's events, entry id "ID-0", fields
  *                       j (JSON), l (transcript line), y (type), t (time),
  *                       x (a message's words), trimmed to max_events
+ *   node:NODE:kept      the number of that gateway's latest append kept
+ *                       (its appends are numbered 1, 2, 3... as sent)
  *   ident:DIGEST        hash: a browser's identity, named by its token's
  *                       SHA-256 in hex (never the token): nick, top (its
  *                       latest private id), conn (its latest connection's
@@ -80,6 +82,13 @@
 
 /* The position check's period. */
 #define GW_RSTORE_CHECK_MS 5000u
+
+/* An append whose answer was lost with its connection may have been kept:
+ * its done waits until Redis, back, says (each gateway's count of appends
+ * kept, node:NODE:kept, kept GW_RSTORE_KEPT_TTL_MS after its last append),
+ * or is reported lost after GW_RSTORE_UNSURE_MS. */
+#define GW_RSTORE_KEPT_TTL_MS 3600000u
+#define GW_RSTORE_UNSURE_MS 15000u
 
 /* Retention by age (history_days): every GW_RSTORE_RETAIN_MS a pass over
  * every room's stream in Redis (SCAN: the rooms no gateway has open too)

@@ -8,7 +8,9 @@ Redis restarted empty (a new epoch: resuming browsers are told reset)."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
 import unittest
 import urllib.error
@@ -352,6 +354,124 @@ class TwoGateways(unittest.TestCase):
         # Once: no second leave of hers follows.
         later = collect(w, 1.0)
         self.assertFalse([e for e in later if e.get("type") == "leave"], later)
+
+
+class Forwarder:
+    """TCP between the gateway and Redis, through a thread of the test's
+    own, whose connections of the moment can be made to lose what one side
+    sends (new connections are forwarded whole)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.local_port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.pairs = []  # [client, server, {"up": bool, "down": bool}] (forward?)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.listener.accept()
+            except OSError:
+                return
+            s = socket.create_connection(("127.0.0.1", self.port))
+            flags = {"up": True, "down": True}
+            with self.lock:
+                self.pairs.append((c, s, flags))
+            threading.Thread(target=self._pump, args=(c, s, flags, "up"), daemon=True).start()
+            threading.Thread(target=self._pump, args=(s, c, flags, "down"), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst, flags, way):
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                for x in (src, dst):
+                    try:
+                        x.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                return
+            if flags[way]:
+                try:
+                    dst.sendall(data)
+                except OSError:
+                    return
+
+    def lose(self, way):
+        """From now on, what goes up (to Redis) or down (to the gateway) on
+        the connections there are now is lost."""
+        with self.lock:
+            for _, _, flags in self.pairs:
+                flags[way] = False
+
+    def close(self):
+        self.listener.close()
+        with self.lock:
+            for c, s, _ in self.pairs:
+                c.close()
+                s.close()
+
+
+class RedisAnswersLost(unittest.TestCase):
+    """An append whose answer is lost with its connection may have been
+    kept: its sender gets the one answer that is true, once Redis is back."""
+
+    def setUp(self):
+        self.redis = Redis()
+        self.fwd = Forwarder(self.redis.port)
+        self.gw = Gateway(args=("--store", "redis", "--redis",
+                                "redis://127.0.0.1:%d/0" % self.fwd.local_port))
+        wait_ready(self.gw)
+        self.w = WsClient(self.gw.http_port, subprotocol=V2)
+        hello2(self.w, nick="alice")
+
+    def tearDown(self):
+        self.w.close()
+        self.gw.stop()
+        self.fwd.close()
+        self.redis.close()
+
+    def in_redis(self, text):
+        log = self.redis.command("XRANGE", "wintalk:room:#lobby:log", "-", "+")
+        return [e for e in log if ('"text":"%s"' % text).encode() in dict(
+            zip(e[1][::2], e[1][1::2]))[b"j"]]
+
+    def answers(self, ref, text, seconds):
+        """What alice got for her line: its echoes and errors with ref."""
+        got = []
+        for e in collect(self.w, seconds):
+            if e.get("type") == "message" and e.get("text") == text:
+                got.append("echo")
+            elif e.get("type") == "error" and e.get("ref") == ref:
+                got.append(e["code"])
+        return got
+
+    def test_kept_though_its_answer_was_lost_is_an_echo_not_451(self):
+        self.fwd.lose("down")  # Redis' answers go nowhere
+        self.w.send_json({"type": "say", "room": "#lobby", "text": "in the dark", "ref": 7})
+        deadline = time.monotonic() + 5
+        while not self.in_redis("in the dark") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(self.in_redis("in the dark"), "Redis kept it")
+        # The gateway gives up on that connection (no answer within 2 s),
+        # connects again, asks how many of its appends were kept, and reads
+        # the room back: one echo, no error.
+        self.assertEqual(self.answers(7, "in the dark", 15), ["echo"])
+        self.w.send_json({"type": "say", "room": "#lobby", "text": "after", "ref": 8})
+        self.assertEqual(self.answers(8, "after", 3), ["echo"])
+
+    def test_never_kept_while_its_answer_was_awaited_is_451(self):
+        self.fwd.lose("up")  # what the gateway sends goes nowhere
+        self.w.send_json({"type": "say", "room": "#lobby", "text": "unheard", "ref": 9})
+        self.assertEqual(self.answers(9, "unheard", 15), [451])
+        self.assertFalse(self.in_redis("unheard"))
 
 
 class RedisRetention(unittest.TestCase):
