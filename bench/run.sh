@@ -473,7 +473,7 @@ startup_1m() {
 # redis-max: what the Redis store carries. The same search as chat-max,
 # but with 10 browsers that all send (each gets the other 9's messages), so
 # that each message costs the gateways little and Redis' part of a message
-# (one EVALSHA: GET, HINCRBY, XADD, PUBLISH to each gateway) shows: Redis'
+# (one EVALSHA: GET, HINCRBY, XADD, PUBLISH to each gateway, SET) shows: Redis'
 # CPU share at the highest rate gives its cost per message, and so the
 # messages per second one Redis core carries. Searched from 1,000 msg/s.
 redis_max() {

@@ -620,10 +620,20 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
 void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     char nick[GW_NICK_MAX_BYTES + 1];
+    /* Gateways that share their rooms would all count guest-1, guest-2...:
+     * there a guest's number is drawn at random from GW_GUEST_DRAWN (a
+     * rare clash with another gateway's is settled, gw_presence_settle),
+     * and counted only if the draws keep finding names taken. */
+    const struct gw_store *st = h->cfg.store;
+    int draws = st && (st->flags & GW_STORE_ORDERS) && h->cfg.random ? 8 : 0;
     /* ASCII letters, digits and '-': the key is the nick itself. */
-    do
-        snprintf(nick, sizeof nick, "guest-%u", ++h->guest_seq);
-    while (nick_owner(h, p, nick) || gw_presence_nick(h, nick, NULL));
+    do {
+        uint32_t r;
+        unsigned n = draws-- > 0 && h->cfg.random(h->cfg.ctx, &r, sizeof r) == 0
+                         ? GW_GUEST_DRAWN + (unsigned)(r % (GW_GUEST_DRAWN * 9u))
+                         : ++h->guest_seq;
+        snprintf(nick, sizeof nick, "guest-%u", n);
+    } while (nick_owner(h, p, nick) || gw_presence_nick(h, nick, NULL));
     nick_set(h, p, nick, nick, now);
 }
 

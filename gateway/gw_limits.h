@@ -172,6 +172,11 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * identities of its browsers there for GW_IDENTITY_TTL_MS more this
  * often while they are connected. */
 #define GW_IDENT_TOUCH_MS (60 * 1000)
+
+/* With an engine several gateways share, guests are numbered at random
+ * from GW_GUEST_DRAWN to 10 * GW_GUEST_DRAWN - 1 (six digits), so that
+ * two gateways' guests seldom have one name. */
+#define GW_GUEST_DRAWN 100000u
 #define GW_IDENTITIES_MAX 4096u
 
 /* The identity index: this many hash buckets (a power of two). */

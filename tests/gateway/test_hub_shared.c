@@ -863,6 +863,28 @@ static void a_token_another_gateway_gave_is_looked_up_before_the_welcome(void **
     gw_hub_free(h);
 }
 
+static void guests_of_gateways_that_share_are_numbered_at_random(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    struct gw_hub_config cfg = {.store = &st, .random = fixed_random,
+                                .pid_base = NODE_A << 32};
+    struct gw_hub *h = ht_hub(cfg);
+    /* fixed_random's 0x07070707: 100000 + 117901063 % 900000. */
+    uint64_t one = ht_tcp(h, T0);
+    assert_string_equal(gw_hub_nick(h, one), "guest-101063");
+    /* The draws keep finding that name taken: then counted. */
+    uint64_t two = ht_tcp(h, T0);
+    assert_string_equal(gw_hub_nick(h, two), "guest-1");
+    gw_hub_free(h);
+    /* One gateway alone counts, as always. */
+    struct gw_hub_config alone = {.random = fixed_random};
+    h = ht_hub(alone);
+    assert_string_equal(gw_hub_nick(h, ht_tcp(h, T0)), "guest-1");
+    gw_hub_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -881,6 +903,7 @@ int main(void)
         cmocka_unit_test(a_nick_known_by_a_join_is_settled_too_and_never_both_give_way),
         cmocka_unit_test(identities_are_kept_for_every_gateway_and_touched_while_here),
         cmocka_unit_test(a_token_another_gateway_gave_is_looked_up_before_the_welcome),
+        cmocka_unit_test(guests_of_gateways_that_share_are_numbered_at_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
