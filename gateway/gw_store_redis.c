@@ -102,6 +102,7 @@ struct room {
     char chan[NAME_MAX_BYTES]; /* also the hash's key */
     char log[NAME_MAX_BYTES];
     uint64_t last;            /* the last id given to the hub */
+    uint64_t seen_top;        /* its top in Redis at the last position check */
     int reading;              /* a recovery read is out */
     int again;                /* read again when it is back */
     struct held **held;
@@ -533,6 +534,7 @@ static void on_epoch(void *arg, int status, const redisReply *reply)
     for (size_t b = 0; b < ROOM_BUCKETS; b++)
         for (struct room *r = rs->buckets[b]; r; r = r->next) {
             r->last = 0;
+            r->seen_top = 0;
             r->reading = 0;
             r->again = 0;
             drop_held(r);
@@ -1038,7 +1040,13 @@ static void on_ident(void *arg, int status, const redisReply *reply)
         lens[i] = pms[i].json->len;
     }
     struct gw_store_ident id = {
-        .nick = nick, .last_private = top, .conn = conn, .n = n, .ids = ids, .json = json, .json_len = lens,
+        .nick = nick,
+        .last_private = top,
+        .conn = conn,
+        .n = n,
+        .ids = ids,
+        .json = json,
+        .json_len = lens,
     };
     rs->sink.ident(rs->sink.ctx, tag, 0, &id);
 }
@@ -1164,8 +1172,12 @@ static void on_top(void *arg, int status, const redisReply *reply)
     free(ta);
     if (!r || status != GW_REDIS_OK || reply->type != REDIS_REPLY_STRING)
         return;
-    if (strtoull(reply->str, NULL, 10) > r->last)
-        recover(rs, r); /* something came nowhere near here */
+    /* What was there a check ago and has still not come here came
+     * nowhere near here. (What came since may be on its way: a busy
+     * gateway reads its subscription late.) */
+    if (r->seen_top > r->last)
+        recover(rs, r);
+    r->seen_top = strtoull(reply->str, NULL, 10);
 }
 
 /* ---- retention by age ---- */

@@ -51,7 +51,9 @@
  * event arrives with an id past the next expected one (a gap), when the
  * subscription connection came back after an outage, and when the
  * periodic position check (each room's top, every GW_RSTORE_CHECK_MS)
- * finds a room ahead of what came here. Live events arriving meanwhile
+ * finds that what a room had at the check before has still not all come
+ * here (not what came since: a busy gateway reads its subscription late,
+ * and those events are on their way). Live events arriving meanwhile
  * wait (at most GW_RSTORE_HELD_MAX per room), then go after the read's,
  * each id once.
  */
