@@ -726,6 +726,13 @@ static void a_nick_known_by_a_join_is_settled_too_and_never_both_give_way(void *
     gw_hub_free(h);
 }
 
+/* A hub that is node 3 and makes tokens (fixed_random's). */
+static struct gw_hub *node_a_tokens(const struct gw_store *st)
+{
+    struct gw_hub_config cfg = {.store = st, .random = fixed_random, .pid_base = NODE_A << 32};
+    return ht_hub(cfg);
+}
+
 /* The digest, in hex, of the token fixed_random gives (16 bytes of 7). */
 static void fixed_digest(char out[GW_DIGEST_HEX_LEN + 1])
 {
@@ -740,9 +747,7 @@ static void identities_are_kept_for_every_gateway_and_touched_while_here(void **
     (void)state;
     struct shared s = {.mode = GW_STORE_PENDING};
     struct gw_store st = sh_store(&s);
-    struct gw_hub_config cfg = {.store = &st, .random = fixed_random,
-                                .pid_base = NODE_A << 32};
-    struct gw_hub *h = ht_hub(cfg);
+    struct gw_hub *h = node_a_tokens(&st);
     uint64_t vera, bob = ht_tcp(h, T0);
     assert_int_equal(gw_hub_connect_web(h, GW_PROTO_V2, NULL, T0, &vera), GW_OK);
     const char *hello = "{\"type\":\"hello\",\"nick\":\"vera\"}";
@@ -783,9 +788,7 @@ static void a_token_another_gateway_gave_is_looked_up_before_the_welcome(void **
     (void)state;
     struct shared s = {.mode = GW_STORE_PENDING};
     struct gw_store st = sh_store(&s);
-    struct gw_hub_config cfg = {.store = &st, .random = fixed_random,
-                                .pid_base = NODE_A << 32};
-    struct gw_hub *h = ht_hub(cfg);
+    struct gw_hub *h = node_a_tokens(&st);
     /* vera was on node 9 (pid PID_B1): her gateway's list still names
      * her there. */
     char list[256];
@@ -868,9 +871,7 @@ static void guests_of_gateways_that_share_are_numbered_at_random(void **state)
     (void)state;
     struct shared s = {.mode = GW_STORE_PENDING};
     struct gw_store st = sh_store(&s);
-    struct gw_hub_config cfg = {.store = &st, .random = fixed_random,
-                                .pid_base = NODE_A << 32};
-    struct gw_hub *h = ht_hub(cfg);
+    struct gw_hub *h = node_a_tokens(&st);
     /* fixed_random's 0x07070707: 100000 + 117901063 % 900000. */
     uint64_t one = ht_tcp(h, T0);
     assert_string_equal(gw_hub_nick(h, one), "guest-101063");

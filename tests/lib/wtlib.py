@@ -239,7 +239,12 @@ class TcpClient:
 # ---------------------------------------------------------------- WebSocket
 
 class WsRefused(Exception):
-    pass
+    """An upgrade refused; local_port is the refused connection's own port
+    (the gateway's log names its peers by address and port)."""
+
+    def __init__(self, message, local_port=None):
+        super().__init__(message)
+        self.local_port = local_port
 
 
 class WsClient:
@@ -257,11 +262,12 @@ class WsClient:
         for k, v in (extra_headers or {}).items():
             lines.append("%s: %s" % (k, v))
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        local_port = self.sock.getsockname()[1]
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = self.sock.recv(4096)
             if not chunk:
-                raise WsRefused("closed during upgrade: %r" % head)
+                raise WsRefused("closed during upgrade: %r" % head, local_port)
             head += chunk
         head, self.buf = head.split(b"\r\n\r\n", 1)
         hl = head.decode("latin-1").split("\r\n")
@@ -271,7 +277,7 @@ class WsClient:
             k, _, v = line.partition(":")
             self.headers[k.strip().lower()] = v.strip()
         if self.status != 101:
-            raise WsRefused("status %d" % self.status)
+            raise WsRefused("status %d" % self.status, local_port)
         accept = base64.b64encode(hashlib.sha1(
             (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
         if self.headers.get("sec-websocket-accept") != accept:
