@@ -66,10 +66,12 @@ struct gw_part {
     /* A wintalk.v2 browser's identity, and the next of its connections. */
     struct gw_ident *ident;
     struct gw_part *ident_next;
-    /* A hello with a token unknown here, held while a shared engine looks
-     * the identity up (gw_private_ask); asked: looked up once already. */
+    /* A hello with a token unknown here (held_token), held while a shared
+     * engine looks the identity up (gw_private_identify); asked: looked up
+     * once already. */
     char *hello_held;
     size_t hello_held_len;
+    char held_token[GW_TOKEN_HEX_LEN + 1];
     int ident_asked;
     struct gw_queue q;
     enum gw_resync resync;  /* TCP: what the next write starts with */
@@ -401,24 +403,20 @@ void gw_web_joined(struct gw_hub *h, struct gw_part *p, struct gw_room *r, uint6
 void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const char *to,
                      size_t to_len, const char *text, size_t len, const char *ref);
 
-/* A wintalk.v2 browser's hello: p becomes the identity of token (len
- * bytes; NULL or unknown: a new one, with a token from cfg.random).
- * Returns 1 when an identity was resumed, 0 for a new one, -1 when none
- * could be made (no random source, out of memory). */
+/* A wintalk.v2 browser's hello (len bytes of data): p becomes the
+ * identity of token (token_len bytes; NULL or unknown: a new one, with a
+ * token from cfg.random). A token unknown here, on a gateway whose engine
+ * keeps identities for every gateway, is first asked of the engine: the
+ * hello is held in p and taken again when the engine answers
+ * (gw_hub_store_ident). Returns GW_IDENTIFY_RESUMED, GW_IDENTIFY_NEW,
+ * GW_IDENTIFY_HELD, or -1 when none could be made (no random source, out
+ * of memory). */
+enum { GW_IDENTIFY_NEW = 0, GW_IDENTIFY_RESUMED = 1, GW_IDENTIFY_HELD = 2 };
 int gw_private_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const char *token,
-                        size_t len);
+                        size_t token_len, const char *data, size_t len);
 
 /* p is gone: it is no longer a connection of its identity. */
 void gw_private_forget(struct gw_hub *h, struct gw_part *p, int64_t now);
-
-/* A wintalk.v2 hello (len bytes of data) whose token (token_len bytes) is
- * unknown here, on a gateway whose engine keeps identities for every
- * gateway: held in p while the engine looks it up, to be taken again when
- * it answers (gw_hub_store_ident). Returns 1 when held, 0 when not (no
- * such engine, asked once already, or the engine did not take the
- * question): the hello goes on at once. */
-int gw_private_ask(struct gw_hub *h, struct gw_part *p, const char *token, size_t token_len,
-                   const char *data, size_t len);
 
 /* Keep id's nick and latest private id in the shared engine (if any),
  * for a resume on another gateway. */

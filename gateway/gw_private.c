@@ -22,11 +22,17 @@
 #include "gw_limits.h"
 #include "gw_text.h"
 
+static int ask(struct gw_hub *h, struct gw_part *p, const char *token, size_t token_len,
+               const char *data, size_t len);
+
 int gw_private_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const char *token,
-                        size_t len)
+                        size_t token_len, const char *data, size_t len)
 {
-    struct gw_ident *id = token ? gw_idents_find(&h->idents, token, len) : NULL;
-    int resumed = id != NULL;
+    struct gw_ident *id = token ? gw_idents_find(&h->idents, token, token_len) : NULL;
+    /* A token another gateway gave: asked of the engine first. */
+    if (!id && token && ask(h, p, token, token_len, data, len))
+        return GW_IDENTIFY_HELD;
+    int resumed = id ? GW_IDENTIFY_RESUMED : GW_IDENTIFY_NEW;
     if (id) {
         gw_ident_attach(&h->idents, id);
     } else {
@@ -97,8 +103,12 @@ void gw_private_touch(struct gw_hub *h)
     }
 }
 
-int gw_private_ask(struct gw_hub *h, struct gw_part *p, const char *token, size_t token_len,
-                   const char *data, size_t len)
+/* Hold the hello (len bytes of data) in p while the engine, if it keeps
+ * identities for every gateway, looks up token. Returns 1 when held, 0
+ * when not (no such engine, asked once already, or the engine did not
+ * take the question): the hello goes on at once. */
+static int ask(struct gw_hub *h, struct gw_part *p, const char *token, size_t token_len,
+               const char *data, size_t len)
 {
     const struct gw_store *st = h->cfg.store;
     if (!st || !st->ident_find || p->ident_asked || token_len != GW_TOKEN_HEX_LEN)
@@ -118,39 +128,38 @@ int gw_private_ask(struct gw_hub *h, struct gw_part *p, const char *token, size_
     }
     p->hello_held = copy;
     p->hello_held_len = len;
+    memcpy(p->held_token, token, token_len);
+    p->held_token[token_len] = '\0';
     return 1;
 }
 
-/* The identity the engine found for the held hello (held, n bytes),
- * made here with the token the hello gives: its nick, its ids, its
- * private messages. */
-static void adopt(struct gw_hub *h, const char *held, size_t n, const struct gw_store_ident *rec,
+/* The identity the engine found for p's held hello, made here with the
+ * token the hello gave (unless another hello made it meanwhile): its
+ * nick, its ids, its private messages. */
+static void adopt(struct gw_hub *h, const struct gw_part *p, const struct gw_store_ident *rec,
                   int64_t now)
 {
-    struct gw_cmsg m;
-    const char *why;
-    if (gw_json_parse_client(held, n, &m, &why) == 0 && m.token &&
-        !gw_idents_find(&h->idents, m.token, m.token_len)) {
-        struct gw_ident *id = gw_idents_adopt(&h->idents, m.token, m.token_len, now);
-        if (id) {
-            if (rec->nick && strlen(rec->nick) < sizeof id->nick)
-                snprintf(id->nick, sizeof id->nick, "%s", rec->nick);
-            id->last_private = rec->last_private;
-            id->elsewhere = rec->conn;
-            uint64_t last = 0;
-            for (size_t i = 0; i < rec->n; i++) {
-                if (rec->ids[i] <= last || rec->ids[i] > rec->last_private)
-                    continue; /* out of order: not ours to keep */
-                struct gw_buf *b = gw_buf_copy(h->cfg.headroom, rec->json[i], rec->json_len[i]);
-                if (!b)
-                    break;
-                gw_ident_keep(id, rec->ids[i], b);
-                gw_buf_unref(b);
-                last = rec->ids[i];
-            }
-        }
+    const char *token = p->held_token;
+    if (gw_idents_find(&h->idents, token, strlen(token)))
+        return;
+    struct gw_ident *id = gw_idents_adopt(&h->idents, token, strlen(token), now);
+    if (!id)
+        return;
+    if (rec->nick && strlen(rec->nick) < sizeof id->nick)
+        snprintf(id->nick, sizeof id->nick, "%s", rec->nick);
+    id->last_private = rec->last_private;
+    id->elsewhere = rec->conn;
+    uint64_t last = 0;
+    for (size_t i = 0; i < rec->n; i++) {
+        if (rec->ids[i] <= last || rec->ids[i] > rec->last_private)
+            continue; /* out of order: not ours to keep */
+        struct gw_buf *b = gw_buf_copy(h->cfg.headroom, rec->json[i], rec->json_len[i]);
+        if (!b)
+            break;
+        gw_ident_keep(id, rec->ids[i], b);
+        gw_buf_unref(b);
+        last = rec->ids[i];
     }
-    gw_cmsg_free(&m);
 }
 
 int gw_hub_store_ident(struct gw_hub *h, uint64_t tag, int status,
@@ -165,7 +174,7 @@ int gw_hub_store_ident(struct gw_hub *h, uint64_t tag, int status,
     if (!p->closing) {
         /* Not found, or not answered: the hello makes a new identity. */
         if (status >= 0 && rec)
-            adopt(h, held, n, rec, now);
+            adopt(h, p, rec, now);
         gw_web_input(h, p, now, held, n);
     }
     free(held);

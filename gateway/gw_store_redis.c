@@ -147,11 +147,14 @@ struct gw_rstore {
     int64_t last_check;
     char node_chan[NAME_MAX_BYTES]; /* private messages for this gateway ("" before listen) */
     char kept_key[NAME_MAX_BYTES + 24]; /* this gateway's count of appends kept */
+    /* the append script's arguments that never change: the stream's
+     * bound, how long the count is kept */
+    char max_arg[16], kept_ttl_arg[16];
     /* appends sent and not reported: a ring, the oldest first; aseq
-     * numbers them (the oldest is sent_first) */
+     * numbers them (the newest is aseq) */
     struct sent *sent;
     size_t sent_cap, sent_head, sent_n;
-    uint64_t aseq, sent_first;
+    uint64_t aseq;
     size_t unsure;            /* of those, UNSURE */
     int asking_kept;
     int64_t unsure_since;     /* the store's clock when the first went UNSURE (0: not yet) */
@@ -590,6 +593,12 @@ static void report_done(struct gw_rstore *rs, const char *key, uint64_t seq, int
         rs->sink.done(rs->sink.ctx, key, seq, status);
 }
 
+/* The number of the oldest append not reported (the others follow it). */
+static uint64_t first_aseq(const struct gw_rstore *rs)
+{
+    return rs->aseq - rs->sent_n + 1;
+}
+
 static struct sent *sent_at(struct gw_rstore *rs, size_t i)
 {
     return &rs->sent[(rs->sent_head + i) % rs->sent_cap];
@@ -623,7 +632,6 @@ static void flush_sent(struct gw_rstore *rs)
         struct sent done = *e;
         rs->sent_head = (rs->sent_head + 1) % rs->sent_cap;
         rs->sent_n--;
-        rs->sent_first++;
         report_done(rs, done.key, done.seq, done.state);
     }
 }
@@ -634,7 +642,7 @@ static void settle_unsure(struct gw_rstore *rs, uint64_t kept, int all_lost)
     for (size_t i = 0; i < rs->sent_n; i++) {
         struct sent *e = sent_at(rs, i);
         if (e->state == UNSURE)
-            e->state = !all_lost && rs->sent_first + i <= kept ? GW_STORE_DONE : GW_STORE_EIO;
+            e->state = !all_lost && first_aseq(rs) + i <= kept ? GW_STORE_DONE : GW_STORE_EIO;
     }
     rs->unsure = 0;
     rs->unsure_since = 0;
@@ -672,9 +680,9 @@ static void on_appended(void *arg, int status, const redisReply *reply)
     struct gw_rstore *rs = aa->rs;
     uint64_t aseq = aa->aseq;
     free(aa);
-    if (rs->closing || aseq < rs->sent_first || aseq - rs->sent_first >= rs->sent_n)
+    if (rs->closing || aseq < first_aseq(rs) || aseq > rs->aseq)
         return;
-    struct sent *e = sent_at(rs, (size_t)(aseq - rs->sent_first));
+    struct sent *e = sent_at(rs, (size_t)(aseq - first_aseq(rs)));
     e->state = GW_STORE_EIO;
     if (status == GW_REDIS_OK && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
         reply->element[0]->type == REDIS_REPLY_INTEGER) {
@@ -707,22 +715,20 @@ static int rs_append(void *ctx, const char *room_key, const char *room_name,
     }
     aa->rs = rs;
     aa->aseq = rs->aseq + 1;
-    char type[16], time[24], max[16], aseq[24], ttl[16];
+    char type[16], time[24], aseq[24];
     snprintf(type, sizeof type, "%d", ev->type);
     snprintf(time, sizeof time, "%" PRId64, ev->time_ms);
-    snprintf(max, sizeof max, "%u", rs->o.max_events);
     snprintf(aseq, sizeof aseq, "%" PRIu64, aa->aseq);
-    snprintf(ttl, sizeof ttl, "%u", GW_RSTORE_KEPT_TTL_MS);
     const char *argv[] = {
         "", rs->epoch_key, r->chan, r->log, rs->kept_key, rs->epoch_hex, ev->json,
         ev->json + ev->id_at + ev->id_len, ev->line, type, time, ev->text ? ev->text : "",
-        max, r->chan, room_name, aseq, ttl,
+        rs->max_arg, r->chan, room_name, aseq, rs->kept_ttl_arg,
     };
     size_t len[] = {
         0, strlen(rs->epoch_key), strlen(r->chan), strlen(r->log), strlen(rs->kept_key),
         GW_EPOCH_HEX_LEN, ev->id_at, ev->json_len - ev->id_at - ev->id_len, ev->line_len,
-        strlen(type), strlen(time), ev->text ? ev->text_len : 0, strlen(max), strlen(r->chan),
-        strlen(room_name), strlen(aseq), strlen(ttl),
+        strlen(type), strlen(time), ev->text ? ev->text_len : 0, strlen(rs->max_arg),
+        strlen(r->chan), strlen(room_name), strlen(aseq), strlen(rs->kept_ttl_arg),
     };
     /* argv[0] is EVALSHA's, which gw_redis_eval writes itself. */
     int rc = gw_redis_eval(rs->redis, rs->append, on_appended, aa, 4, 16, argv + 1, len + 1);
@@ -732,8 +738,6 @@ static int rs_append(void *ctx, const char *room_key, const char *room_name,
         return rc == GW_REDIS_EBUSY ? GW_STORE_EBUSY : GW_STORE_EIO;
     }
     rs->aseq++;
-    if (!rs->sent_n)
-        rs->sent_first = rs->aseq;
     struct sent *e = sent_at(rs, rs->sent_n++);
     snprintf(e->key, sizeof e->key, "%s", room_key);
     e->seq = ev->id;
@@ -875,11 +879,11 @@ static int rs_presence(void *ctx, uint64_t node, const char *json, size_t len)
 }
 
 /* A private message on its way, until PUBLISH says how many gateways
- * took it. */
+ * took it: the payload, "M" then the message (len bytes). */
 struct private_arg {
     struct gw_rstore *rs;
     size_t len;
-    char json[];
+    char payload[];
 };
 
 static void on_private_sent(void *arg, int status, const redisReply *reply)
@@ -890,7 +894,7 @@ static void on_private_sent(void *arg, int status, const redisReply *reply)
      * answer never came: most likely not delivered. */
     if (!rs->closing && rs->sink.private_lost &&
         (status != GW_REDIS_OK || (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)))
-        rs->sink.private_lost(rs->sink.ctx, pa->json, pa->len);
+        rs->sink.private_lost(rs->sink.ctx, pa->payload + 1, pa->len);
     free(pa);
 }
 
@@ -901,22 +905,16 @@ static int rs_private_to(void *ctx, uint64_t node, const char *json, size_t len)
     if (!rs->redis_up)
         return GW_STORE_EIO;
     snprintf(chan, sizeof chan, GW_RSTORE_PREFIX "node:%" PRIu64, node);
-    struct private_arg *pa = malloc(sizeof *pa + len);
-    char *msg = malloc(len + 1);
-    if (!pa || !msg) {
-        free(pa);
-        free(msg);
+    struct private_arg *pa = malloc(sizeof *pa + len + 1);
+    if (!pa)
         return GW_STORE_ENOMEM;
-    }
     pa->rs = rs;
     pa->len = len;
-    memcpy(pa->json, json, len);
-    msg[0] = 'M';
-    memcpy(msg + 1, json, len);
-    const char *argv[] = {"PUBLISH", chan, msg};
+    pa->payload[0] = 'M';
+    memcpy(pa->payload + 1, json, len);
+    const char *argv[] = {"PUBLISH", chan, pa->payload};
     size_t alen[] = {7, strlen(chan), len + 1};
     int rc = gw_redis_command(rs->redis, on_private_sent, pa, 3, argv, alen);
-    free(msg);
     if (rc != 0) {
         free(pa);
         return GW_STORE_EIO;
@@ -1304,6 +1302,8 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
         rs->o.max_events = GW_RSTORE_MAX_EVENTS_DEFAULT;
     snprintf(rs->epoch_key, sizeof rs->epoch_key, GW_RSTORE_PREFIX "epoch");
     snprintf(rs->kept_key, sizeof rs->kept_key, GW_RSTORE_PREFIX "node:0:kept");
+    snprintf(rs->max_arg, sizeof rs->max_arg, "%u", rs->o.max_events);
+    snprintf(rs->kept_ttl_arg, sizeof rs->kept_ttl_arg, "%u", GW_RSTORE_KEPT_TTL_MS);
     snprintf(rs->why, sizeof rs->why, "redis: connecting");
     struct gw_redis_opts ro = {
         .url = o->url,

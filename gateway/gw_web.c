@@ -322,11 +322,9 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     const char *given = m->nick;
     size_t given_len = m->nick_len;
     if (p->proto == GW_PROTO_V2) {
-        /* A token another gateway gave: asked of the engine first. */
-        if (m->token && !gw_idents_find(&h->idents, m->token, m->token_len) &&
-            gw_private_ask(h, p, m->token, m->token_len, data, len))
-            return;
-        resumed = gw_private_identify(h, p, now, m->token, m->token_len);
+        resumed = gw_private_identify(h, p, now, m->token, m->token_len, data, len);
+        if (resumed == GW_IDENTIFY_HELD)
+            return; /* taken again when the engine answers */
         if (resumed < 0) {
             gw_out_error(h, p, GW_R_SHUTDOWN, "cannot make a resume token now; try again later",
                          m->ref);
