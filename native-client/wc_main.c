@@ -596,6 +596,27 @@ static void on_key(struct wc_app *a, const struct wc_ui_input *in)
         wc_ui_beep(a->ui);
 }
 
+/* Signals are let in only inside ppoll() (see run). But ppoll() that finds
+ * a descriptor ready at once returns without delivering a signal that is
+ * pending, and the mask closes again: a terminal that hung up, or a peer
+ * that never stops sending, is ready on every turn, and a SIGTERM would
+ * wait for ever. So each turn lets in here whatever is pending. */
+static void take_pending_signals(const sigset_t *watched, const sigset_t *open_mask)
+{
+    sigset_t pending, closed;
+    int sig;
+
+    if (sigpending(&pending) != 0)
+        return;
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sigismember(watched, sig) == 1 && sigismember(&pending, sig) == 1) {
+            sigprocmask(SIG_SETMASK, open_mask, &closed);
+            sigprocmask(SIG_SETMASK, &closed, NULL);
+            return;
+        }
+    }
+}
+
 static void run(struct wc_app *a)
 {
     struct pollfd pfd[3];
@@ -618,6 +639,7 @@ static void run(struct wc_app *a)
         size_t qlen;
         long long now;
 
+        take_pending_signals(&block, &open_mask);
         if (got_signal) {
             fail(a, WC_EXIT_SIGNAL, "stopped by signal %d", (int)got_signal);
             break;
@@ -727,6 +749,14 @@ static void run(struct wc_app *a)
         if (!a->done && i_l >= 0 && (pfd[i_l].revents & POLLIN)) {
             on_accept(a);
             ui_dirty = 1;
+        }
+        if (!a->done && i_in >= 0 && !a->plain &&
+            (pfd[i_in].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+            /* The terminal hung up (its window closed, its tmux session
+             * killed): a read would give EOF or EIO on every turn. Nobody
+             * is left to talk, so end now rather than spin. */
+            fail(a, WC_EXIT_LOCAL, "the terminal is gone");
+            break;
         }
         if (!a->done && i_in >= 0 && (pfd[i_in].revents & (POLLIN | POLLHUP | POLLERR))) {
             if (a->plain) {
