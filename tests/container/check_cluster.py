@@ -13,6 +13,11 @@ test_cluster.sh) from the host, through HAProxy's ports on 127.0.0.1:
   what it missed;
 - the stopped gateway started again (a new address): HAProxy finds it by
   name and sends connections to it again, and it is in the same chat;
+- the network's DNS fails while both gateways are healthy: first it
+  forgets a gateway's name (NXDOMAIN), then it stops answering at all;
+  HAProxy keeps both gateways UP all along and a browser still lands on the
+  one whose name is gone (a failed look-up is no reason to take a healthy
+  gateway out: the health check decides);
 - HAProxy restarted while a gateway is down starts and serves the page;
 - Redis stopped: no gateway is ready, and HAProxy lets no WINTALK peer in;
   Redis started again: the history is all there, under the same epoch.
@@ -31,6 +36,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -48,6 +54,12 @@ PODMAN_TIMEOUT = 60
 LAND_TIMEOUT = 10
 HAPROXY_TIMEOUT = 30
 EVENT_TIMEOUT = 10
+# How long each DNS fault lasts: HAProxy's own view of a failed look-up
+# took a server out within 3 to 5 s (hold 2 s after 1 to 3 tries of 1 s).
+DNS_FAULT_S = 10
+# Where podman's dnsname plugin (the CNI network backend) keeps the hosts
+# file and the pid of the dnsmasq it runs for each network.
+DNSNAME_DIR = "/run/containers/cni/dnsname"
 # Connections tried to get one onto a given gateway: round robin
 # alternates, so two are enough; the rest is slack.
 LAND_TRIES = 6
@@ -57,6 +69,7 @@ class Cluster:
     def __init__(self, project, http_port, tcp_port):
         self.http_port = http_port
         self.tcp_port = tcp_port
+        self.project = project
         self.ctr = {s: "%s_%s_1" % (project, s)
                     for s in ("redis", "haproxy") + GATEWAYS}
 
@@ -129,11 +142,67 @@ class Cluster:
             assert time.monotonic() < deadline, "HAProxy's servers: %r, want up: %r" % (now, up)
             time.sleep(0.5)
 
+    def keep_servers(self, up, seconds):
+        """For seconds, every gateway in up must stay UP in both backends."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            now = self.servers()
+            down = {k: v for k, v in now.items() if k[1] in up and not v.startswith("UP")}
+            assert not down, "HAProxy took out a healthy gateway: %r" % down
+            time.sleep(0.5)
+
     def browser(self):
         return wtlib.WsClient(self.http_port, subprotocol="wintalk.v2", timeout=EVENT_TIMEOUT)
 
     def peer(self):
         return check_container.open_wintalk(self.tcp_port, timeout=EVENT_TIMEOUT)
+
+
+class NetworkDns:
+    """The DNS server of the project's network, as podman runs it with the
+    CNI backend: a dnsmasq per network, started by the dnsname plugin,
+    answering from a hosts file that the plugin rewrites and re-reads (by
+    SIGHUP) whenever a container comes or goes. Faults are made here the way
+    they happen: a name that drops out of that file, a server that does not
+    answer."""
+
+    def __init__(self, project):
+        self.dir = os.path.join(DNSNAME_DIR, project + "_default")
+        self.hosts = os.path.join(self.dir, "addnhosts")
+        assert os.path.isfile(self.hosts), (
+            "no dnsname hosts file at %s: this check needs podman's CNI backend "
+            "with the dnsname plugin" % self.hosts)
+
+    def pid(self):
+        with open(os.path.join(self.dir, "pidfile")) as f:
+            return int(f.read().strip())
+
+    def _write(self, lines):
+        tmp = self.hosts + ".check"
+        with open(tmp, "w") as f:
+            f.writelines(lines)
+        os.rename(tmp, self.hosts)
+        os.kill(self.pid(), signal.SIGHUP)
+
+    def forget(self, name):
+        """Drop name's lines from the hosts file; returns them."""
+        with open(self.hosts) as f:
+            lines = f.readlines()
+        gone = [l for l in lines if name in l.split()[1:]]
+        assert gone, "%s is not in %s: %r" % (name, self.hosts, lines)
+        self._write([l for l in lines if l not in gone])
+        return gone
+
+    def restore(self, lines):
+        with open(self.hosts) as f:
+            now = f.readlines()
+        self._write(now + [l for l in lines if l not in now])
+
+    def stop(self):
+        os.kill(self.pid(), signal.SIGSTOP)
+
+    def cont(self):
+        os.kill(self.pid(), signal.SIGCONT)
 
 
 def dechunk(body):
@@ -280,6 +349,25 @@ def main():
     print("HAProxy sends connections to %s again, and it is in the same chat" % ga)
     for x in (b1r, b3, b4, t1, t2):
         x.close()
+
+    dns = NetworkDns(c.project)
+    print("== the network's DNS forgets %s's name for %d s" % (gb, DNS_FAULT_S))
+    forgotten = dns.forget(gb)
+    try:
+        c.keep_servers(GATEWAYS, DNS_FAULT_S / 2)
+        b6 = c.land_on("web", c.browser, gb)
+        b6.close()
+        c.keep_servers(GATEWAYS, DNS_FAULT_S / 2)
+    finally:
+        dns.restore(forgotten)
+    print("HAProxy kept both gateways UP, and a browser still landed on %s" % gb)
+    print("== the network's DNS does not answer for %d s" % DNS_FAULT_S)
+    dns.stop()
+    try:
+        c.keep_servers(GATEWAYS, DNS_FAULT_S)
+    finally:
+        dns.cont()
+    print("HAProxy kept both gateways UP")
 
     print("== HAProxy restarted while %s is down" % gb)
     c.podman("stop", "-t", "10", c.ctr[gb])
