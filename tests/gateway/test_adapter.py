@@ -76,6 +76,29 @@ class Origin(unittest.TestCase):
         why = self.refused("http://" + "c" * 6000 + ".example")
         self.assertTrue("status 403" in why or "status 431" in why or "closed" in why, why)
 
+    def test_near_misses_of_its_own_origin_are_refused(self):
+        # The same host with another port, or none; its host:port with more
+        # after it (another host, another port, userinfo, a path); a prefix
+        # of it; "null" (a sandboxed page, a file); ws:// and wss://, which
+        # no browser sends as an Origin (it sends the page's http(s)
+        # origin): each one is a page of another origin.
+        p = self.gw.http_port
+        other = p + 1 if p < 65535 else p - 1
+        for origin in ("http://127.0.0.1:%d" % other, "https://127.0.0.1:%d" % other,
+                       "http://127.0.0.1", "http://127.0.0.1:%d.evil.example" % p,
+                       "http://127.0.0.1:%d0" % p, "http://127.0.0.1:%d@evil.example" % p,
+                       "http://127.0.0.1:%d/evil" % p, "http://127.0.0.1:%d" % (p // 10),
+                       "http://127.0.0.1:", "null", "ws://127.0.0.1:%d" % p,
+                       "wss://127.0.0.1:%d" % p, "127.0.0.1:%d" % p):
+            with self.subTest(origin=origin):
+                self.assertIn("status 403", self.refused(origin))
+        # The exact origin is let in, whatever the case of its scheme and
+        # with the slash a few clients add.
+        for origin in ("http://127.0.0.1:%d" % p, "HTTP://127.0.0.1:%d/" % p):
+            w = WsClient(p, origin=origin)
+            self.assertEqual(w.hello(nick="own")["type"], "welcome", origin)
+            w.close()
+
     def test_long_allowed_origin_and_no_origin_still_work(self):
         same = "http://127.0.0.1:%d" % self.gw.http_port
         w = WsClient(self.gw.http_port, origin=same)
