@@ -136,9 +136,27 @@ class DiskFull(unittest.TestCase):
         bob = WsClient(gw.http_port, subprotocol=V2)
         bob.send_json({"type": "hello", "nick": "bob"})
         bob.next_event(lambda e: e.get("type") == "welcome")
+        # Every message bob is given, (id, text), in the order he got them.
+        given = []
+
+        def bob_reads(until=None, quiet=None):
+            """bob's events into given: until a message with the text until,
+            or until nothing came for quiet seconds."""
+            while True:
+                try:
+                    e = bob.next_event(timeout=quiet or 10)
+                except TimeoutError:
+                    if quiet:
+                        return
+                    raise
+                if e.get("type") == "message":
+                    given.append((e["id"], e["text"]))
+                    if e["text"] == until:
+                        return e
+
         for i in range(20):
             say(alice, "before %d" % i)
-        bob.next_event(lambda e: e.get("type") == "message" and e["text"] == "before 19")
+        bob_reads(until="before 19")
 
         self.fill()
         refused = None
@@ -161,13 +179,8 @@ class DiskFull(unittest.TestCase):
         status, _, body = http_get(gw.http_port, "/healthz")
         self.assertIn(b'"healthy":false', body)
         # Nobody got the refused message.
-        got = []
-        try:
-            while True:
-                got.extend(bob.recv_events(0.5))
-        except TimeoutError:
-            pass
-        self.assertNotIn("%s during %d" % (text, i), [e.get("text") for e in got])
+        bob_reads(quiet=0.5)
+        self.assertNotIn("%s during %d" % (text, i), [t for _, t in given])
         # Refused at once while the disk stays full.
         ref = say(alice, "still full")
         self.assertEqual(alice.next_event(lambda e: e.get("ref") == ref)["code"], 451)
@@ -184,15 +197,22 @@ class DiskFull(unittest.TestCase):
         self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
         db.close()
         say(alice, "after")
-        m = bob.next_event(lambda e: e.get("type") == "message" and e["text"] == "after")
-        # Every message bob was given is in the history, in order; the
-        # refused ones are not.
+        m = bob_reads(until="after")
+        # Every message bob was given is in the history, with its id, in
+        # order, and bob was given every message the history has (he was
+        # there all along): what was sent was kept. The refused ones are in
+        # neither.
         ref = "h"
         alice.send_json({"type": "history", "limit": 500, "ref": ref})
         h = alice.next_event(lambda e: e.get("ref") == ref)
-        texts = [e["text"] for e in h["events"] if e["type"] == "message"]
-        self.assertEqual(texts[:20], ["before %d" % k for k in range(20)])
-        self.assertEqual(texts[-1], "after")
+        self.assertFalse(h.get("more"), "more than one answer holds")
+        kept = [(e["id"], e["text"]) for e in h["events"] if e["type"] == "message"]
+        self.assertEqual([t for _, t in kept[:20]], ["before %d" % k for k in range(20)])
+        self.assertEqual(kept[-1][1], "after")
+        self.assertEqual([x for x in given if x not in kept], [],
+                         "given to bob, not in the history")
+        self.assertEqual(given, kept)
+        texts = [t for _, t in kept]
         self.assertNotIn("%s during %d" % (text, i), texts)
         self.assertNotIn("still full", texts)
         self.assertEqual(h["events"][-1]["id"], m["id"])
