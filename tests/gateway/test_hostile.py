@@ -213,17 +213,24 @@ class Hostile(unittest.TestCase):
         except ConnectionError:
             pass
         w.close()
-        # An unmasked client frame: libwebsockets takes it as it is; it is
-        # not JSON, so it gets 500, or the connection ends.
+        # An unmasked client frame. RFC 6455 (5.1) has a server close the
+        # connection on one, with 1002. libwebsockets 4.1.6 (Debian 12),
+        # which parses the frames, does not look at the mask bit of a
+        # client's frame and tells its user nothing of it: it hands over
+        # the payload as sent. So the answer is exactly what any payload
+        # that is not JSON gets, one error 500, and the connection carries
+        # on; a libwebsockets that closes with 1002 fails this test, on
+        # purpose, for this comment and the test to change with it.
         w = WsClient(self.gw.http_port)
         w.hello(key=KEY)
         w.sock.sendall(b"\x81\x05hello")
-        try:
-            m = w.recv(5)
-            if m[0] == "text":
-                self.assertEqual(json.loads(m[1])["code"], 500)
-        except ConnectionError:
-            pass
+        m = w.recv(5)
+        self.assertEqual(m[0], "text", m)
+        self.assertEqual(json.loads(m[1]),
+                         {"type": "error", "code": 500, "message": "the message is not JSON"})
+        w.send_json({"type": "say", "text": "masked again"})
+        ev = w.next_event(lambda e: e["type"] in ("message", "error"))
+        self.assertEqual((ev["type"], ev.get("text")), ("message", "masked again"), ev)
         w.close()
 
     def test_unknown_types(self):
@@ -262,8 +269,7 @@ class Hostile(unittest.TestCase):
         data = read_until_closed(s, 5)
         s.close()
         self.assertFalse(data.startswith(b"HTTP/1.1 200"), data[:80])
-        for _ in range(50):  # many headers
-            pass
+        # Many headers.
         s = socket.create_connection(("127.0.0.1", self.gw.http_port), timeout=5)
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(
             b"X-H%d: %s\r\n" % (i, b"v" * 100) for i in range(200)) + b"\r\n")
