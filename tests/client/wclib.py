@@ -37,7 +37,8 @@ def free_port():
 
 
 class Check:
-    """Counts checks; prints each, and fails at the end if any failed."""
+    """Counts checks; prints each, and fails at the end if any failed, or
+    if none ran (a script that checked nothing proves nothing)."""
 
     def __init__(self, name):
         self.name = name
@@ -55,7 +56,9 @@ class Check:
 
     def finish(self):
         print(f"{self.name}: {self.passed} passed, {self.failed} failed", flush=True)
-        sys.exit(1 if self.failed else 0)
+        if self.passed + self.failed == 0:
+            print(f"FAIL {self.name}: no check ran", flush=True)
+        sys.exit(1 if self.failed or self.passed + self.failed == 0 else 0)
 
 
 class Proc:
