@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -70,9 +71,17 @@ _Static_assert(WC_STDIN_BUF >= WC_STDIN_LINE_MAX + WC_TEXT_CUT_LOOKAHEAD,
 
 static volatile sig_atomic_t got_signal;
 
+/* Set around the writes to stdout and stderr of pipe mode (signals_open). */
+static volatile sig_atomic_t in_output;
+
 static void on_signal(int sig)
 {
     got_signal = sig;
+    /* A write that waits for a reader is restarted by stdio after a
+     * partial write, and would wait again: end here. Pipe mode has no
+     * terminal to restore, and what it wrote to its log is flushed. */
+    if (in_output)
+        _exit(WC_EXIT_SIGNAL);
 }
 
 struct wc_app {
@@ -99,6 +108,10 @@ struct wc_app {
     size_t in_len;
     int done;
     int exit_code;
+    /* While the loop runs, signals are blocked except where they may
+     * arrive (see run); open_mask is the mask that lets them in. */
+    int signals_blocked;
+    sigset_t open_mask;
 };
 
 static long long now_ms(void)
@@ -176,16 +189,41 @@ static void usage(FILE *f)
                "  130  stopped by a signal (SIGINT, SIGTERM, SIGHUP)\n");
 }
 
+/* A write to stdout or stderr in pipe mode can wait for ever (a reader
+ * that stops reading: `wintalk | less` not scrolled). Signals are let in
+ * around those writes, and one that comes then ends the program at once
+ * (on_signal), so that SIGTERM and Ctrl-C still do. *saved gets the mask
+ * to put back with signals_close. */
+static void signals_open(struct wc_app *a, sigset_t *saved)
+{
+    if (!a->signals_blocked)
+        return;
+    in_output = 1;
+    sigprocmask(SIG_SETMASK, &a->open_mask, saved);
+}
+
+static void signals_close(struct wc_app *a, const sigset_t *saved)
+{
+    if (!a->signals_blocked)
+        return;
+    sigprocmask(SIG_SETMASK, saved, NULL);
+    in_output = 0;
+}
+
 /* A status change: the status line in the window, stderr in pipe mode. */
 static void set_status(struct wc_app *a, const char *fmt, ...)
 {
     va_list ap;
+    sigset_t saved;
 
     va_start(ap, fmt);
     vsnprintf(a->status, sizeof(a->status), fmt, ap);
     va_end(ap);
-    if (a->plain && !a->opt.quiet)
+    if (a->plain && !a->opt.quiet) {
+        signals_open(a, &saved);
         fprintf(stderr, "wintalk: %s\n", a->status);
+        signals_close(a, &saved);
+    }
 }
 
 /* The status line as the window shows it: while a hub says which room we
@@ -220,16 +258,21 @@ static int peer_line_look(const char *line, size_t len)
 static void fail(struct wc_app *a, int code, const char *fmt, ...)
 {
     va_list ap;
+    sigset_t saved;
 
     if (a->ui != NULL) {
         wc_ui_stop(a->ui);
         a->ui = NULL;
     }
+    if (a->plain)
+        signals_open(a, &saved);
     fputs("wintalk: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    if (a->plain)
+        signals_close(a, &saved);
     a->exit_code = code;
     a->done = 1;
 }
@@ -262,9 +305,13 @@ static void take_peer_lines(struct wc_app *a, int rest)
     struct wc_pane *p = wc_session_pane(&a->s);
     const char *line;
     size_t len;
+    sigset_t saved;
+    int flushed;
 
     if (!a->plain && a->log == NULL)
         return;
+    if (a->plain)
+        signals_open(a, &saved);
     for (;;) {
         int rc = rest ? wc_pane_take_rest(p, &line, &len) : wc_pane_take_line(p, &line, &len);
         if (rc != WC_PANE_OK)
@@ -281,7 +328,11 @@ static void take_peer_lines(struct wc_app *a, int rest)
         }
         log_line(a, "peer", line, len);
     }
-    if (a->plain && fflush(stdout) != 0 && !a->done)
+    if (!a->plain)
+        return;
+    flushed = fflush(stdout) == 0;
+    signals_close(a, &saved);
+    if (!flushed && !a->done)
         fail(a, WC_EXIT_IO, "cannot write to stdout: %s", strerror(errno));
 }
 
@@ -633,6 +684,8 @@ static void run(struct wc_app *a)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, &open_mask);
+    a->open_mask = open_mask;
+    a->signals_blocked = 1;
 
     while (!a->done) {
         int n = 0, i_in = -1, i_l = -1, i_s = -1, timeout = -1, rc, pending = 0;
@@ -930,6 +983,9 @@ int main(int argc, char **argv)
         app.done = 1;
     }
     run(&app);
+    if (app.plain && app.exit_code == WC_EXIT_SIGNAL)
+        __fpurge(stdout); /* what no one read (that is why it is there) must
+                           * not hold the exit in a write */
     if (app.ui != NULL)
         wc_ui_stop(app.ui);
     wc_stream_close(&app.conn);

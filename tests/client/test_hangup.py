@@ -10,9 +10,11 @@ every mode.
   core.)
 - SIGTERM: wintalk in each mode (window and pipe, --connect and --listen)
   talks to a raw peer that sends without a pause, so that its connection is
-  ready on every turn of its loop; a SIGTERM must end it within a second,
-  with status 130. (A signal used to wait until a turn found nothing ready:
-  never, while a peer kept sending, nor once the terminal was gone.)
+  ready on every turn of its loop, and in pipe mode also with a stdout that
+  nobody reads; a SIGTERM must end it within a second, with status 130. (A
+  signal used to wait until a turn found nothing ready: never, while a peer
+  kept sending, nor once the terminal was gone; nor while a write to stdout
+  waited.)
 
 Runs its own tmux server on a private socket and kills only that server;
 every process it starts is stopped by its PID.
@@ -21,6 +23,7 @@ every process it starts is stopped by its PID.
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -101,18 +104,19 @@ def stop(pid):
 class Flood:
     """Sends frames without a pause on a connected socket, in a thread,
     until stop() or FLOOD_S: the receiver's socket is ready on every turn.
-    Replace frames without a line end: the pane stays small and nothing is
-    printed."""
+    Replace frames without a line end (the pane stays small and nothing is
+    printed), or, with line, lines to print."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, line=False):
         self.sock = sock
+        self.line = line
         self.halt = threading.Event()
         self.sent = 0
         self.t = threading.Thread(target=self._run, daemon=True)
         self.t.start()
 
     def _run(self):
-        chunk = b"R10:0123456789" * 20000
+        chunk = (b"A12:0123456789\r\n" if self.line else b"R10:0123456789") * 20000
         end = time.monotonic() + FLOOD_S
         self.sock.settimeout(0.5)
         while not self.halt.is_set() and time.monotonic() < end:
@@ -219,6 +223,44 @@ def sigterm_pipe(t, wt, what, listen):
         peer.close()
 
 
+def sigterm_stdout_full(t, wt):
+    """Pipe mode, printing the peer's lines to a pipe nobody reads (the
+    reader of `wintalk | less` that does not scroll): wintalk waits in a
+    write to stdout, and a SIGTERM must end it there too."""
+    port = free_port()
+    peer = RawPeer(port)
+    flood = p = None
+    try:
+        p = subprocess.Popen([wt, "--connect", f"127.0.0.1:{port}"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             env=dict(os.environ, LC_ALL="C.UTF-8"))
+        peer.accept()
+        peer.send(HANDSHAKE + PRIMING)
+        flood = Flood(peer.s, line=True)
+        # Its stdout (a pipe of 64 KiB) is full long before this.
+        time.sleep(1.0)
+        t(p.poll() is None and flood.sent > 1 << 20, "pipe with a full stdout: still running",
+          f"sent={flood.sent}")
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        while p.poll() is None and time.monotonic() - t0 < 3.0:
+            time.sleep(0.01)
+        took = time.monotonic() - t0
+        t(p.poll() == 130 and took < GONE_S,
+          f"pipe with a full stdout: SIGTERM ends it within {GONE_S} s, status 130",
+          f"rc={p.poll()} took={took:.2f}")
+    finally:
+        if flood is not None:
+            flood.stop()
+        if p is not None:
+            if p.poll() is None:
+                p.kill()
+            p.wait(5)
+            for f in (p.stdin, p.stdout):
+                f.close()
+        peer.close()
+
+
 def main():
     a = args()
     wt = a.wintalk
@@ -257,6 +299,7 @@ def main():
         sigterm_window(t, tmux(), wt, "window --listen", listen=True)
         sigterm_pipe(t, wt, "pipe --connect", listen=False)
         sigterm_pipe(t, wt, "pipe --listen", listen=True)
+        sigterm_stdout_full(t, wt)
     finally:
         for server in servers:
             server("kill-server")

@@ -8,9 +8,10 @@
 # HAProxy is published; then check_cluster.py checks, through HAProxy, the
 # page, the WINTALK port, a chat between a browser and a WINTALK peer on
 # different gateways, a gateway stopped (the chat goes on, the browser that
-# was on it resumes on the other), the gateway started again, and HAProxy
-# starting while a gateway is down. Always `down -v` at the end; on failure
-# the containers' logs are shown.
+# was on it resumes on the other), the gateway started again, the network's
+# DNS failing while both gateways are healthy (HAProxy keeps both), and
+# HAProxy starting while a gateway is down. Always `down -v` at the end; on
+# failure the containers' logs are shown.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
