@@ -519,6 +519,8 @@ static void recover_all(struct gw_rstore *rs)
 }
 
 static void on_epoch(void *arg, int status, const redisReply *reply);
+static struct sent *sent_at(struct gw_rstore *rs, size_t i);
+static void flush_sent(struct gw_rstore *rs);
 static void read_lists(struct gw_rstore *rs);
 static void once_flush(struct gw_rstore *rs);
 static void ask_kept(struct gw_rstore *rs);
@@ -563,6 +565,17 @@ static void on_epoch(void *arg, int status, const redisReply *reply)
         return;
     }
     int changed = rs->epoch != 0;
+    if (changed) {
+        /* Nothing of the old epoch is kept: every append still waiting for
+         * its answer (sent, or lost with its connection) is reported lost
+         * now, before the hub hears of the new epoch and closes its
+         * browsers, so that each sender gets its 451 ahead of the close. */
+        for (size_t i = 0; i < rs->sent_n; i++)
+            sent_at(rs, i)->state = GW_STORE_EIO;
+        rs->unsure = 0;
+        rs->unsure_since = 0;
+        flush_sent(rs);
+    }
     rs->epoch = e;
     memcpy(rs->epoch_hex, reply->str, GW_EPOCH_HEX_LEN);
     rs->epoch_hex[GW_EPOCH_HEX_LEN] = '\0';

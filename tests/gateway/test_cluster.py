@@ -655,17 +655,56 @@ class RedisFaults(unittest.TestCase):
     def test_redis_restarted_empty_is_a_new_epoch_and_resumes_are_reset(self):
         self.check_emptied(self.redis.flushall)
 
+    def restart_empty(self):
+        """Redis killed (SIGKILL), its data deleted, started again: empty.
+        One that is frozen (SIGSTOP) dies so, without running again first."""
+        if self.redis.proc.poll() is None:
+            os.kill(self.redis.pid, signal.SIGKILL)
+            self.redis.proc.wait(10)
+        self.redis.kill()
+        for name in os.listdir(self.redis.dir):
+            path = os.path.join(self.redis.dir, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif name != "redis.log":
+                os.unlink(path)
+        self.redis.start()
+
     def test_redis_restarted_without_its_data_is_a_new_epoch_too(self):
-        def restart_empty():
-            self.redis.kill()
-            for name in os.listdir(self.redis.dir):
-                path = os.path.join(self.redis.dir, name)
-                if os.path.isdir(path):
-                    shutil.rmtree(path)
-                elif name != "redis.log":
-                    os.unlink(path)
-            self.redis.start()
-        self.check_emptied(restart_empty)
+        self.check_emptied(self.restart_empty)
+
+    def test_says_in_flight_when_redis_restarts_empty_get_451_before_the_close(self):
+        w = WsClient(self.gw.http_port, subprotocol=V2)
+        self.clients.append(w)
+        hello2(w, nick="alice")
+        w.send_json({"type": "say", "room": "#lobby", "text": "kept", "ref": 1})
+        w.next_event(lambda e: e.get("type") == "message" and e.get("text") == "kept", 5)
+        # Five says sent to Redis while it is frozen (their answers never
+        # come), then Redis dies, loses its data and comes back empty.
+        self.redis.pause()
+        try:
+            for ref in range(2, 7):
+                w.send_json({"type": "say", "room": "#lobby", "text": "lost %d" % ref,
+                             "ref": ref})
+            time.sleep(0.5)
+        finally:
+            self.restart_empty()
+        # Each one's 451 (with its ref) comes, then the close 1012: the
+        # browser learns which lines were not kept before it reconnects.
+        got = list(getattr(w, "_backlog", []))
+        deadline = time.monotonic() + 20
+        while w.closed is None and time.monotonic() < deadline:
+            try:
+                got += w.recv_events(0.3)
+            except TimeoutError:
+                continue
+            except (ConnectionError, OSError):
+                break
+        self.assertEqual(w.closed, 1012, got)
+        errors = sorted((e["ref"], e["code"]) for e in got if e.get("type") == "error")
+        self.assertEqual(errors, [(ref, 451) for ref in range(2, 7)], got)
+        self.assertFalse([e for e in got if e.get("type") == "message"
+                          and e.get("text", "").startswith("lost")], got)
 
     def check_emptied(self, empty):
         w = WsClient(self.gw.http_port, subprotocol=V2)
