@@ -552,6 +552,10 @@ class RedisFaults(unittest.TestCase):
         wait_ready(self.gw, 503)
         status, body = ready(self.gw)
         self.assertIn("redis", body)
+        # The operator is told of the outage, in one line of its own.
+        where = "127.0.0.1:%d" % self.redis.port
+        lost = self.gw.wait_log("; reconnecting every 100 to 2000 ms until it answers")
+        self.assertIn("redis: connection lost to " + where, lost)
         # Connected still, and told: a message now is refused with 451.
         w.send_json({"type": "say", "room": "#lobby", "text": "during", "ref": 2})
         err = w.next_event(lambda e: e.get("type") == "error", 5)
@@ -568,7 +572,10 @@ class RedisFaults(unittest.TestCase):
         self.assertIn("before", texts)
         self.assertIn("after", texts)
         self.assertNotIn("during", texts)
-        self.gw.wait_log("redis")
+        # And of its end, with how long it lasted, after its beginning.
+        back = self.gw.wait_log("redis: up again at %s db 0 after " % where)
+        lines = self.gw.log_text().splitlines()
+        self.assertLess(lines.index(lost), lines.index(back))
 
     def test_redis_stopped_and_started_during_a_chat(self):
         """A browser sends a line every 20 ms while Redis is stopped (SIGTERM,
@@ -622,7 +629,8 @@ class RedisFaults(unittest.TestCase):
             status, body = ready(gw)
             self.assertEqual(status, 503)
             self.assertIn("redis", body)
-            gw.wait_log("redis: ")
+            gw.wait_log("redis: connection refused at 127.0.0.1:%d; reconnecting every"
+                        % self.redis.port)
             w = WsClient(gw.http_port, subprotocol=V2)
             self.clients.append(w)
             hello2(w, nick="early")
@@ -638,6 +646,7 @@ class RedisFaults(unittest.TestCase):
             w2.send_json({"type": "say", "room": "#lobby", "text": "now it works"})
             w2.next_event(lambda e: e.get("type") == "message" and e.get("text") == "now it works",
                           10)
+            gw.wait_log("redis: up again at 127.0.0.1:%d db 0 after " % self.redis.port)
         finally:
             gw.stop()
 
