@@ -5,6 +5,7 @@ gateway killed with SIGKILL and its browser resuming on the other with
 nothing lost and nothing twice; Redis stopped during a chat (refused sends
 get 451, /readyz says why) and started again (nothing accepted is lost);
 Redis restarted empty (a new epoch: resuming browsers are told reset)."""
+import json
 import os
 import shutil
 import signal
@@ -239,6 +240,63 @@ class TwoGateways(unittest.TestCase):
         dora.wait_text("* you -> alice: hi back")
         # Nobody in the lobby saw them.
         self.assertNotIn("psst", ed.view)
+
+    def test_a_private_message_across_gateways_reaches_its_receiver_only(self):
+        # a: alice (who writes), carol and a peer tess; b: bob (written to),
+        # bobby (whose nick starts with his) and a peer dave.
+        w_alice, _ = self.web(self.a, "alice")
+        w_carol, _ = self.web(self.a, "carol")
+        tess = self.tcp(self.a, "tess")
+        w_bob, _ = self.web(self.b, "bob")
+        w_bobby, _ = self.web(self.b, "bobby")
+        dave = self.tcp(self.b, "dave")
+        deadline = time.monotonic() + 10
+        while True:
+            w_alice.send_json({"type": "say", "room": "#lobby", "text": "/who"})
+            who = w_alice.next_event(lambda e: "here:" in e.get("text", ""), 5)["text"]
+            if all(n in who for n in ("bob (web)", "bobby (web)", "dave (tcp)")):
+                break
+            self.assertLess(time.monotonic(), deadline, who)
+            time.sleep(0.2)
+        webs = {"alice": w_alice, "carol": w_carol, "bob": w_bob, "bobby": w_bobby}
+        peers = {"tess": tess, "dave": dave}
+
+        def who_got(text, receiver):
+            """Wait for receiver's copy; then who else, browser or peer, got
+            anything with text in it."""
+            if receiver in webs:
+                webs[receiver].next_event(lambda e: e.get("private") and e.get("text") == text, 5)
+            else:
+                peers[receiver].wait_text("* alice -> you: " + text)
+            time.sleep(0.5)
+            got = set()
+            for nick, w in webs.items():
+                if nick != receiver and any(text in json.dumps(e) for e in collect(w, 0.3)
+                                            if e.get("type") != "error"):
+                    got.add(nick)
+            for nick, t in peers.items():
+                if nick != receiver and any(text in f[1] for f in t.drain(0.3)):
+                    got.add(nick)
+            got.discard("alice")  # her own copy ("you -> bob")
+            return got
+
+        w_alice.send_json({"type": "say", "room": "#lobby", "text": "/msg bob psst"})
+        self.assertEqual(who_got("psst", "bob"), set())
+        w_alice.send_json({"type": "say", "room": "#lobby", "text": "/msg bobby hush"})
+        self.assertEqual(who_got("hush", "bobby"), set())
+        w_alice.send_json({"type": "say", "room": "#lobby", "text": "/msg dave quiet"})
+        self.assertEqual(who_got("quiet", "dave"), set())
+        # A name nobody has, though two nicks start with it: refused, and
+        # nobody gets it.
+        w_alice.send_json({"type": "say", "room": "#lobby", "text": "/msg bo nope", "ref": 4})
+        err = w_alice.next_event(lambda e: e.get("type") == "error" and e.get("ref") == 4, 5)
+        self.assertEqual(err["code"], 550)
+        time.sleep(0.5)
+        for nick, w in webs.items():
+            self.assertFalse([e for e in collect(w, 0.3) if "nope" in json.dumps(e)
+                              and e.get("type") != "error"], nick)
+        for nick, t in peers.items():
+            self.assertNotIn("nope", t.view, nick)
 
     def test_a_nick_both_gateways_gave_at_once_stays_with_one(self):
         # While Redis is stopped (SIGSTOP, shorter than the gateways'
