@@ -625,6 +625,28 @@ static void on_resubscribed(void *arg)
     recover_all(rs);
 }
 
+/* A room's channel is subscribed: what was published to it between the
+ * read that began its watch and now came nowhere; read on from the last
+ * event given (or again once the read out is back). */
+static void on_subscribed(void *arg, const char *channel, size_t len)
+{
+    struct gw_rstore *rs = arg;
+    size_t pre = strlen(GW_RSTORE_PREFIX "room:");
+    if (rs->closing || len <= pre || len - pre > GW_ROOM_NAME_MAX_BYTES ||
+        memcmp(channel, GW_RSTORE_PREFIX "room:", pre) != 0)
+        return;
+    char key[GW_ROOM_NAME_MAX_BYTES + 1];
+    memcpy(key, channel + pre, len - pre);
+    key[len - pre] = '\0';
+    struct room *r = find(rs, key);
+    if (!r)
+        return;
+    if (r->reading)
+        r->again = 1;
+    else
+        recover(rs, r);
+}
+
 static void on_log(void *arg, const char *line)
 {
     struct gw_rstore *rs = arg;
@@ -1522,6 +1544,7 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
         .state = on_state,
         .message = on_message,
         .resubscribed = on_resubscribed,
+        .subscribed = on_subscribed,
     };
     char why[GW_REDIS_WHY_MAX_BYTES];
     int rc = gw_redis_new(loop, &ro, &rs->redis, why, sizeof why);

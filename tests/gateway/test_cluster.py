@@ -298,6 +298,27 @@ class TwoGateways(unittest.TestCase):
         for nick, t in peers.items():
             self.assertNotIn("nope", t.view, nick)
 
+    def test_the_first_events_of_a_room_just_opened_come_at_once(self):
+        # A room no gateway has open: the gateway starts watching it as the
+        # browser joins, and its join, and a line said at once there, come
+        # back to it at once (not at the next check of the rooms, 5 to 10 s
+        # later); on the other gateway too, once someone is there.
+        for i in range(3):
+            room = "#fresh%d" % i
+            w, _ = self.web(self.a, "joiner%d" % i)
+            t0 = time.monotonic()
+            w.send_json({"type": "join", "room": room})
+            w.send_json({"type": "say", "room": room, "text": "first words"})
+            w.next_event(lambda e: e.get("type") == "join" and e.get("room") == room, 10)
+            w.next_event(lambda e: e.get("type") == "message" and e.get("room") == room, 10)
+            self.assertLess(time.monotonic() - t0, 2.0, room)
+            o, _ = self.web(self.b, "other%d" % i)
+            t0 = time.monotonic()
+            o.send_json({"type": "join", "room": room})
+            o.next_event(lambda e: e.get("type") == "join" and e.get("room") == room
+                         and e.get("nick") == "other%d" % i, 10)
+            self.assertLess(time.monotonic() - t0, 2.0, room)
+
     def test_a_nick_both_gateways_gave_at_once_stays_with_one(self):
         # While Redis is stopped (SIGSTOP, shorter than the gateways'
         # command timeout), neither gateway hears of the other's newcomer,
