@@ -273,6 +273,23 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
     return GW_OK;
 }
 
+int gw_hub_presence_kept(struct gw_hub *h, uint64_t node, const char *json, size_t len,
+                         int64_t now, int64_t age_ms)
+{
+    int64_t before = INT64_MIN;
+    for (size_t i = 0; i < h->nnodes; i++)
+        if (h->nodes[i].node == node)
+            before = h->nodes[i].seen;
+    int rc = gw_hub_presence_apply(h, node, json, len, now);
+    if (rc != GW_OK)
+        return rc;
+    int64_t at = now - (age_ms > 0 ? age_ms : 0);
+    for (size_t i = 0; i < h->nnodes; i++)
+        if (h->nodes[i].node == node)
+            h->nodes[i].seen = before > at ? before : at;
+    return GW_OK;
+}
+
 struct gw_buf *gw_presence_list(struct gw_hub *h)
 {
     struct gw_jw w;

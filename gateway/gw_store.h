@@ -128,6 +128,10 @@ struct gw_store_sink {
                    size_t len);
     /* An engine that orders: another gateway's list of participants. */
     void (*presence)(void *ctx, uint64_t node, const char *json, size_t len);
+    /* The same, read back from where the engine keeps the lists (on a
+     * connect), sent age_ms ago: news of that gateway only as of then. */
+    void (*presence_kept)(void *ctx, uint64_t node, const char *json, size_t len,
+                          int64_t age_ms);
     /* An engine that orders: a private message for a participant here. */
     void (*private_in)(void *ctx, const char *json, size_t len);
     /* An engine that orders: a private message of private_to's that no

@@ -1054,12 +1054,15 @@ static int rs_publish(void *ctx, const char *room_key, uint64_t from, const char
 }
 
 /* The lists kept in Redis: those of the gateways still there, to a gateway
- * that has just come (it need not wait for their next beat). */
+ * that has just come (it need not wait for their next beat), each with
+ * the time it has left to live (which says how old it is). */
 static const char lists_lua[] =
     "local out = {}\n"
     "for _, n in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
     "  local l = redis.call('GET', ARGV[1] .. n)\n"
-    "  if l then out[#out + 1] = n; out[#out + 1] = l\n"
+    "  if l then\n"
+    "    out[#out + 1] = n; out[#out + 1] = l\n"
+    "    out[#out + 1] = redis.call('PTTL', ARGV[1] .. n)\n"
     "  else redis.call('SREM', KEYS[1], n) end\n"
     "end\n"
     "return out\n";
@@ -1070,10 +1073,18 @@ static void on_lists(void *arg, int status, const redisReply *reply)
     if (rs->closing || status != GW_REDIS_OK || reply->type != REDIS_REPLY_ARRAY ||
         !rs->sink.presence)
         return;
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+    for (size_t i = 0; i + 2 < reply->elements; i += 3) {
         const redisReply *n = reply->element[i], *l = reply->element[i + 1];
-        if (n->type == REDIS_REPLY_STRING && l->type == REDIS_REPLY_STRING)
-            rs->sink.presence(rs->sink.ctx, strtoull(n->str, NULL, 10), l->str, l->len);
+        const redisReply *t = reply->element[i + 2];
+        if (n->type != REDIS_REPLY_STRING || l->type != REDIS_REPLY_STRING)
+            continue;
+        uint64_t node = strtoull(n->str, NULL, 10);
+        /* Set with GW_PRESENCE_TTL_MS to live: what it has left says when. */
+        long long left = t->type == REDIS_REPLY_INTEGER ? t->integer : -1;
+        if (rs->sink.presence_kept && left >= 0 && left <= GW_PRESENCE_TTL_MS)
+            rs->sink.presence_kept(rs->sink.ctx, node, l->str, l->len, GW_PRESENCE_TTL_MS - left);
+        else
+            rs->sink.presence(rs->sink.ctx, node, l->str, l->len);
     }
 }
 

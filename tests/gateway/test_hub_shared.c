@@ -640,6 +640,43 @@ static void every_gateway_left_posts_a_gone_leave_under_one_name(void **state)
     assert_string_equal(names[0], names[1]);
 }
 
+static void a_list_read_back_is_news_of_its_gateway_as_old_as_it_is(void **state)
+{
+    (void)state;
+    struct shared s = {.mode = GW_STORE_PENDING};
+    struct gw_store st = sh_store(&s);
+    uint64_t alice, bob;
+    struct gw_hub *h = node_a(&st, &s, &alice, &bob);
+    char list[160];
+    snprintf(list, sizeof list,
+             "{\"parts\":[{\"pid\":%llu,\"nick\":\"carol\",\"via\":\"web\",\"rooms\":"
+             "\"#lobby\"}]}",
+             (unsigned long long)PID_B1);
+    /* Read back at T0 + 16000, sent 10 s before: node 9 is gone 15 s
+     * after it sent it, not after it was read. */
+    assert_int_equal(gw_hub_presence_kept(h, NODE_B, list, strlen(list), T0 + 16000, 10000),
+                     GW_OK);
+    char *a = who_of(h, alice, T0 + 16001);
+    assert_non_null(strstr(a, "carol (web)"));
+    free(a);
+    s.n = 0;
+    gw_hub_tick(h, T0 + 6000 + GW_PRESENCE_TTL_MS - 1);
+    assert_int_equal(s.n, 0);
+    gw_hub_tick(h, T0 + 6000 + GW_PRESENCE_TTL_MS);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.json[0], "\"reason\":\"gone\""));
+    /* Fresher news is not undone by an older list read back. */
+    assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 30000), GW_OK);
+    assert_int_equal(gw_hub_presence_kept(h, NODE_B, list, strlen(list), T0 + 31000, 12000),
+                     GW_OK);
+    s.n = 0;
+    gw_hub_tick(h, T0 + 30000 + GW_PRESENCE_TTL_MS - 1);
+    assert_int_equal(s.n, 0);
+    gw_hub_tick(h, T0 + 30000 + GW_PRESENCE_TTL_MS);
+    assert_int_equal(s.n, 1);
+    gw_hub_free(h);
+}
+
 static void a_gateway_heard_of_by_its_events_only_is_gone_after_the_bound(void **state)
 {
     (void)state;
@@ -944,6 +981,7 @@ int main(void)
         cmocka_unit_test(who_is_on_the_other_gateways_counts_everywhere),
         cmocka_unit_test(a_gateway_sends_its_list_and_posts_the_leaves_of_one_gone),
         cmocka_unit_test(every_gateway_left_posts_a_gone_leave_under_one_name),
+        cmocka_unit_test(a_list_read_back_is_news_of_its_gateway_as_old_as_it_is),
         cmocka_unit_test(a_gateway_heard_of_by_its_events_only_is_gone_after_the_bound),
         cmocka_unit_test(a_nick_two_gateways_gave_at_once_stays_with_who_took_it_first),
         cmocka_unit_test(a_nick_known_by_a_join_is_settled_too_and_never_both_give_way),
