@@ -435,49 +435,6 @@ class TwoGateways(unittest.TestCase):
         self.assertFalse([e for e in later if e.get("type") == "leave"], later)
 
 
-class TwoGatewaysKeptRedis(unittest.TestCase):
-    """Two gateways on a Redis that keeps its data through a restart."""
-
-    def setUp(self):
-        self.redis = Redis(appendonly=True)
-        self.a = on_redis(self.redis)
-        self.b = on_redis(self.redis)
-        self.clients = []
-
-    tearDown = TwoGateways.tearDown
-    tcp = TwoGateways.tcp
-    web = TwoGateways.web
-
-    def test_a_list_read_back_after_a_redis_restart_keeps_its_age(self):
-        # a dies; a few seconds later Redis restarts (its append-only file
-        # kept) and b, connecting again, reads back a's last list, still in
-        # Redis: as old as it is, not as news of a. dora leaves within the
-        # time to live of a's last beat (15 s after the kill at most), not
-        # 15 s after b came back.
-        dora = self.tcp(self.a, "dora")
-        w, _ = self.web(self.b, "alice")
-        w.send_json({"type": "say", "room": "#lobby", "text": "/who"})
-        self.assertIn("dora (tcp)", w.next_event(lambda e: "here:" in e.get("text", ""), 5)["text"])
-        # a's list with dora is kept in Redis (a beat of a's since she came).
-        deadline = time.monotonic() + 10
-        while not any(b"dora" in (self.redis.command("GET", k) or b"")
-                      for k in self.redis.command("KEYS", "wintalk:presence:*")):
-            self.assertLess(time.monotonic(), deadline, "no list of a's with dora in Redis")
-            time.sleep(0.1)
-        self.a.proc.kill()
-        self.a.proc.wait()
-        killed = time.monotonic()
-        time.sleep(7)
-        self.redis.stop()
-        self.redis.start()
-        wait_ready(self.b, 200, 10)
-        leave = w.next_event(lambda e: e.get("type") == "leave" and e.get("nick") == "dora", 30)
-        took = time.monotonic() - killed
-        self.assertEqual(leave["reason"], "gone")
-        self.assertLess(took, 18.0)
-        del dora
-
-
 class Forwarder:
     """TCP between the gateway and Redis, through a thread of the test's
     own, whose connections of the moment can be made to lose what one side
