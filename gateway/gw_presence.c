@@ -429,8 +429,10 @@ static void post_leave(struct gw_hub *h, struct gw_room *r, const struct gw_remo
     ev.room = r->name;
     size_t id_at = 0;
     struct gw_buf *json = gw_json_event_at(&ev, h->cfg.headroom, &id_at);
-    if (!json)
+    if (!json) {
+        h->metrics.events_lost++;
         return;
+    }
     const char *bytes = (const char *)gw_buf_bytes(json);
     size_t id_len = 0;
     while (id_at + id_len < json->len && bytes[id_at + id_len] >= '0' &&
@@ -450,7 +452,8 @@ static void post_leave(struct gw_hub *h, struct gw_room *r, const struct gw_remo
     };
     char once[GW_STORE_ONCE_MAX_BYTES + 1];
     snprintf(once, sizeof once, "left:%llu:%s", (unsigned long long)q->pid, r->key);
-    (void)st->append_once(st->ctx, r->key, r->name, &se, once);
+    if (st->append_once(st->ctx, r->key, r->name, &se, once) != 0)
+        h->metrics.events_lost++; /* the engine's bound: counted, as any lost event */
     gw_buf_unref(json);
 }
 
