@@ -322,6 +322,15 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
                           int64_t now);
 
 /*
+ * The same for a list the engine kept and reads back (a gateway that
+ * comes, or connects again), sent age_ms before now: the gateway counts
+ * as heard of then, not now, so that one that died meanwhile is gone when
+ * it would have been anyway. Returns as gw_hub_presence_apply.
+ */
+int gw_hub_presence_kept(struct gw_hub *h, uint64_t node, const char *json, size_t len,
+                         int64_t now, int64_t age_ms);
+
+/*
  * An engine that orders brings a private message from another gateway
  * (as gw_json_private writes it, with to_pid): the receiver here gets its
  * copy as from any sender. Returns GW_OK, GW_EINVAL (not such a message)

@@ -11,9 +11,9 @@
  * follow the join, leave and nick events of those rooms as they come back
  * from the engine. A nick two gateways gave at once goes to whoever took
  * it first (gw_presence_settle). A node not heard of for GW_PRESENCE_TTL_MS is gone: its
- * participants leave every list, and one gateway (the one of the lowest
- * node still heard of, so that it is said once) posts their leave events
- * in the rooms it has open.
+ * participants leave every list, and each gateway that drops one posts
+ * its leave events in the rooms it has open, which the engine keeps once
+ * whoever posts first (post_leave).
  *
  * Pure: no I/O, no clock (the hub's clock comes in as now), no logging.
  */
@@ -273,6 +273,23 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
     return GW_OK;
 }
 
+int gw_hub_presence_kept(struct gw_hub *h, uint64_t node, const char *json, size_t len,
+                         int64_t now, int64_t age_ms)
+{
+    int64_t before = INT64_MIN;
+    for (size_t i = 0; i < h->nnodes; i++)
+        if (h->nodes[i].node == node)
+            before = h->nodes[i].seen;
+    int rc = gw_hub_presence_apply(h, node, json, len, now);
+    if (rc != GW_OK)
+        return rc;
+    int64_t at = now - (age_ms > 0 ? age_ms : 0);
+    for (size_t i = 0; i < h->nnodes; i++)
+        if (h->nodes[i].node == node)
+            h->nodes[i].seen = before > at ? before : at;
+    return GW_OK;
+}
+
 struct gw_buf *gw_presence_list(struct gw_hub *h)
 {
     struct gw_jw w;
@@ -335,8 +352,11 @@ uint64_t gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json
         return 0;
     }
     /* An event of a gateway is word of it too (it may be gone before its
-     * first list comes), at the hub's clock as last told. */
-    (void)node_seen(h, id >> GW_NODE_SHIFT, h->beat_now);
+     * first list comes), at the hub's clock as last told; but not a leave
+     * another gateway posted for it because it is gone. */
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(root, "reason");
+    if (!(kind == 1 && cJSON_IsString(reason) && strcmp(reason->valuestring, "gone") == 0))
+        (void)node_seen(h, id >> GW_NODE_SHIFT, h->beat_now);
     /* A nick known from an event was taken when it happened or before: a
      * later time than the truth, until the gateway's list says it, so
      * that two gateways never both give way. */
@@ -380,19 +400,18 @@ void gw_presence_settle(struct gw_hub *h, uint64_t pid, int64_t now)
 
 /* ---- the beat and the gone ---- */
 
-/* Whether this gateway is the one to post the leaves of a gone node: the
- * lowest node still heard of. */
-static int elected(const struct gw_hub *h, int64_t now)
-{
-    for (size_t i = 0; i < h->nnodes; i++)
-        if (now - h->nodes[i].seen < GW_PRESENCE_TTL_MS && h->nodes[i].node < h->node)
-            return 0;
-    return 1;
-}
-
-/* A remote participant's leave of r, posted as if its gateway had. */
+/*
+ * A remote participant's leave of r, posted as if its gateway had. Every
+ * gateway left posts it when it drops the participant from its lists (so
+ * that whoever drops it says why, whatever it missed meanwhile), and the
+ * engine keeps one of them: the append is named for the participant and
+ * the room (append_once), kept once whichever gateway comes first and
+ * tried again by the engine until Redis has it, through an outage too.
+ * An engine without append_once (a test's) gets a plain append.
+ */
 static void post_leave(struct gw_hub *h, struct gw_room *r, const struct gw_remote *q, int64_t now)
 {
+    const struct gw_store *st = h->cfg.store;
     struct gw_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = GW_EV_LEAVE;
@@ -403,7 +422,39 @@ static void post_leave(struct gw_hub *h, struct gw_room *r, const struct gw_remo
     ev.reason = GW_LEAVE_GONE;
     char text[GW_NICK_MAX_BYTES + 16];
     snprintf(text, sizeof text, "* %s left", q->nick);
-    gw_hub_room_event(h, r, &ev, "", text, strlen(text), NULL);
+    if (!st->append_once) {
+        gw_hub_room_event(h, r, &ev, "", text, strlen(text), NULL);
+        return;
+    }
+    ev.room = r->name;
+    size_t id_at = 0;
+    struct gw_buf *json = gw_json_event_at(&ev, h->cfg.headroom, &id_at);
+    if (!json) {
+        h->metrics.events_lost++;
+        return;
+    }
+    const char *bytes = (const char *)gw_buf_bytes(json);
+    size_t id_len = 0;
+    while (id_at + id_len < json->len && bytes[id_at + id_len] >= '0' &&
+           bytes[id_at + id_len] <= '9')
+        id_len++;
+    char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
+    size_t n = gw_transcript_render(line, "", text, strlen(text));
+    struct gw_store_event se = {
+        .time_ms = ev.time_ms,
+        .type = (int)ev.type,
+        .json = bytes,
+        .json_len = json->len,
+        .line = line,
+        .line_len = n,
+        .id_at = id_at,
+        .id_len = id_len,
+    };
+    char once[GW_STORE_ONCE_MAX_BYTES + 1];
+    snprintf(once, sizeof once, "left:%llu:%s", (unsigned long long)q->pid, r->key);
+    if (st->append_once(st->ctx, r->key, r->name, &se, once) != 0)
+        h->metrics.events_lost++; /* the engine's bound: counted, as any lost event */
+    gw_buf_unref(json);
 }
 
 void gw_presence_tick(struct gw_hub *h, int64_t now)
@@ -431,12 +482,11 @@ void gw_presence_tick(struct gw_hub *h, int64_t now)
         if (now - h->nodes[n].seen < GW_PRESENCE_TTL_MS)
             continue;
         uint64_t node = h->nodes[n].node;
-        int say = elected(h, now);
         for (size_t i = h->nremotes; i-- > 0;) {
             struct gw_remote *q = h->remotes[i];
             if (q->node != node)
                 continue;
-            for (size_t k = 0; say && k < h->rooms.count; k++)
+            for (size_t k = 0; k < h->rooms.count; k++)
                 if (in_room(q, h->rooms.list[k]->key))
                     post_leave(h, h->rooms.list[k], q, now);
             remote_del(h, i);

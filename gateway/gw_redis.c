@@ -1047,12 +1047,15 @@ static void on_pubsub(redisAsyncContext *ac, void *reply, void *privdata)
             r->o.message(r->o.arg, name->str, name->len, payload->str, payload->len);
         }
     } else if (strcmp(kind->str, "subscribe") == 0) {
+        int live = c->phase == P_UP;
         if (ch) {
             ch->st = CH_ON;
             if (ch->refs == 0 && c->phase != P_IDLE)
                 chan_send(c, ch, 0);
         }
         sub_confirmed(c);
+        if (live && ch && ch->refs > 0 && r->o.subscribed)
+            r->o.subscribed(r->o.arg, name->str, name->len);
     } else if (strcmp(kind->str, "unsubscribe") == 0) {
         if (ch) {
             ch->st = CH_OFF;

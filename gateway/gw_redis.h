@@ -145,6 +145,12 @@ struct gw_redis_opts {
      * (the engine recovers them from its streams). Not called for the
      * first connection. */
     void (*resubscribed)(void *arg);
+    /* A channel subscribed (gw_redis_subscribe) while the subscription
+     * connection was up is confirmed: messages published to it from now on
+     * come here (those published before did not). The channel is borrowed
+     * for the call. Not called for the channels of a connection being made
+     * (resubscribed says when they all are). */
+    void (*subscribed)(void *arg, const char *channel, size_t channel_len);
 };
 
 /* A URL taken apart (gw_redis_url_parse). */

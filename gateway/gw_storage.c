@@ -132,6 +132,14 @@ static void sink_presence(void *ctx, uint64_t node, const char *json, size_t len
         (void)gw_hub_presence_apply(st.hub, node, json, len, st.now());
 }
 
+static void sink_presence_kept(void *ctx, uint64_t node, const char *json, size_t len,
+                               int64_t age_ms)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_presence_kept(st.hub, node, json, len, st.now(), age_ms);
+}
+
 static void sink_private_in(void *ctx, const char *json, size_t len)
 {
     (void)ctx;
@@ -162,7 +170,8 @@ int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
     if (strcmp(cfg->store, "redis") == 0) {
         struct gw_store_sink sink = {
             .ctx = NULL, .done = sink_done, .rows = sink_rows, .event = sink_event,
-            .typing = sink_typing, .presence = sink_presence, .private_in = sink_private_in,
+            .typing = sink_typing, .presence = sink_presence,
+            .presence_kept = sink_presence_kept, .private_in = sink_private_in,
             .private_lost = sink_private_lost, .ident = sink_ident,
         };
         return open_redis(cfg, &sink, err, errlen);

@@ -43,6 +43,7 @@
 /* Bounds of a read, named for the protocol (docs/protocol.md). */
 #define GW_STORE_READ_MAX 500      /* events in one history or search answer */
 #define GW_STORE_QUERY_MAX_BYTES 256 /* a search's words */
+#define GW_STORE_ONCE_MAX_BYTES 128 /* the name of an append made once (append_once) */
 
 /* Return codes. Negative ones are failures; the hub tells a sender whose
  * event failed with GW_R_NOT_KEPT (gw_json.h). */
@@ -127,6 +128,10 @@ struct gw_store_sink {
                    size_t len);
     /* An engine that orders: another gateway's list of participants. */
     void (*presence)(void *ctx, uint64_t node, const char *json, size_t len);
+    /* The same, read back from where the engine keeps the lists (on a
+     * connect), sent age_ms ago: news of that gateway only as of then. */
+    void (*presence_kept)(void *ctx, uint64_t node, const char *json, size_t len,
+                          int64_t age_ms);
     /* An engine that orders: a private message for a participant here. */
     void (*private_in)(void *ctx, const char *json, size_t len);
     /* An engine that orders: a private message of private_to's that no
@@ -154,6 +159,20 @@ struct gw_store {
      */
     int (*append)(void *ctx, const char *room_key, const char *room_name,
                   const struct gw_store_event *ev);
+    /*
+     * An engine that orders: append ev to the room's stream at most once,
+     * however many gateways ask and however often: once names it (1 to
+     * GW_STORE_ONCE_MAX_BYTES of [!-~], the same on every gateway, such as
+     * one participant's leave of one room), and the first append of that
+     * name is the one kept. The engine keeps trying through outages
+     * (itself, for a bounded time) until the event is kept or known kept
+     * already; nothing is reported: the event comes back through
+     * sink.event like any other. Returns 0 (taken), or a failure (nothing
+     * will be tried: GW_STORE_EINVAL, GW_STORE_ENOMEM, GW_STORE_EBUSY at the
+     * engine's bound, GW_STORE_EIO with no epoch known yet).
+     */
+    int (*append_once)(void *ctx, const char *room_key, const char *room_name,
+                       const struct gw_store_event *ev, const char *once);
     /* Start a read; its rows come through sink.rows (GW_STORE_PENDING), or
      * a failure is returned and nothing comes. */
     int (*read)(void *ctx, const struct gw_store_read *rd);

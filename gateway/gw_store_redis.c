@@ -18,27 +18,45 @@
 #include "gw_limits.h"
 #include "gw_redis.h"
 
-/* The append script. KEYS: the epoch, the room's hash, its stream, this
- * gateway's count of appends kept. ARGV: the epoch expected, the JSON
- * before and after the id, the transcript line, type, time, words, the
- * stream's bound, the channel, the room's name, this append's number
- * among the gateway's, how long that count is kept (ms). Answers
- * {id, epoch}, or {0, epoch} (or {0, ""}: none) when the epoch is not the
- * one expected: nothing was kept. The count says, when an answer is lost
- * with its connection, whether the append was kept all the same. */
+/* The append scripts. KEYS: the epoch, the room's hash, its stream, then
+ * one of the script's own. ARGV: the epoch expected, the JSON before and
+ * after the id, the transcript line, type, time, words, the stream's
+ * bound, the channel, the room's name, then the script's own. What both
+ * do once the epoch is the one expected: take the next id (HINCRBY top),
+ * write it into the JSON, add the entry and publish it. */
+#define APPEND_BODY                                                                          \
+    "local id = redis.call('HINCRBY', KEYS[2], 'top', 1)\n"                                  \
+    "if id == 1 then\n"                                                                      \
+    "  redis.call('DEL', KEYS[3])\n"                                                         \
+    "  redis.call('HSET', KEYS[2], 'name', ARGV[10])\n"                                      \
+    "end\n"                                                                                  \
+    "local j = ARGV[2] .. id .. ARGV[3]\n"                                                   \
+    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], id .. '-0', 'j', j, 'l', ARGV[4],\n" \
+    "           'y', ARGV[5], 't', ARGV[6], 'x', ARGV[7])\n"                                 \
+    "redis.call('PUBLISH', ARGV[9], 'E' .. id .. ' ' .. #j .. ' ' .. j .. ARGV[4])\n"
+
+/* The append: KEYS[4] this gateway's count of appends kept; ARGV[11]
+ * this append's number among the gateway's, ARGV[12] how long that count
+ * is kept (ms). Answers {id, epoch}, or {0, epoch} (or {0, ""}: none) when
+ * the epoch is not the one expected: nothing was kept. The count says,
+ * when an answer is lost with its connection, whether the append was
+ * kept all the same. */
 static const char append_lua[] =
     "local e = redis.call('GET', KEYS[1])\n"
     "if e ~= ARGV[1] then return {0, e or ''} end\n"
-    "local id = redis.call('HINCRBY', KEYS[2], 'top', 1)\n"
-    "if id == 1 then\n"
-    "  redis.call('DEL', KEYS[3])\n"
-    "  redis.call('HSET', KEYS[2], 'name', ARGV[10])\n"
-    "end\n"
-    "local j = ARGV[2] .. id .. ARGV[3]\n"
-    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], id .. '-0', 'j', j, 'l', ARGV[4],\n"
-    "           'y', ARGV[5], 't', ARGV[6], 'x', ARGV[7])\n"
-    "redis.call('PUBLISH', ARGV[9], 'E' .. id .. ' ' .. #j .. ' ' .. j .. ARGV[4])\n"
+    APPEND_BODY
     "redis.call('SET', KEYS[4], ARGV[11], 'PX', ARGV[12])\n"
+    "return {id, e}\n";
+
+/* The append made once (append_once): KEYS[4] its name; ARGV[11] how long
+ * the name is kept (ms). Answers as the append, or {-1, epoch} when an
+ * append of that name was kept already (by any gateway): nothing more is
+ * kept. So an answer lost with its connection is asked again safely. */
+static const char once_lua[] =
+    "local e = redis.call('GET', KEYS[1])\n"
+    "if e ~= ARGV[1] then return {0, e or ''} end\n"
+    "if not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[11]) then return {-1, e} end\n"
+    APPEND_BODY
     "return {id, e}\n";
 
 /* The identity script. KEYS: the identity's hash ("nick", "top", "conn",
@@ -121,12 +139,28 @@ struct sent {
     int state;                /* SENT, UNSURE, or the gw_store_status to report */
 };
 
+/* An append made once (append_once), kept until Redis says it is kept
+ * (by this gateway or another), the epoch changed, or it was tried for
+ * GW_RSTORE_ONCE_TRY_MS. */
+struct once {
+    uint64_t seq;             /* names it for its answer */
+    int sending;
+    int64_t since;            /* the store's clock when taken */
+    char name[sizeof GW_RSTORE_PREFIX + 5 + GW_STORE_ONCE_MAX_BYTES]; /* its key */
+    char room[GW_ROOM_NAME_MAX_BYTES + 1], room_name[GW_ROOM_NAME_MAX_BYTES + 1];
+    char epoch_hex[GW_EPOCH_HEX_LEN + 1]; /* the epoch it was asked in */
+    char type[16], time[24];
+    size_t pre_len, post_len, line_len, text_len;
+    char bytes[];             /* the JSON before the id, after it, the line, the words */
+};
+
 struct gw_rstore {
     uv_loop_t *loop;
     struct gw_redis *redis;
     struct gw_redis_script *append;
     struct gw_redis_script *ident;
     struct gw_redis_script *trim;
+    struct gw_redis_script *once_script;
     /* retention: a pass of SCAN and trims, its bound, when it started */
     int scanning;
     int trim_again;           /* a trim found a full batch: another pass soon */
@@ -158,6 +192,11 @@ struct gw_rstore {
     size_t unsure;            /* of those, UNSURE */
     int asking_kept;
     int64_t unsure_since;     /* the store's clock when the first went UNSURE (0: not yet) */
+    /* appends made once (append_once), until Redis says they are kept */
+    struct once **once;
+    size_t nonce, once_cap;
+    uint64_t once_seq;
+    int64_t now;              /* the store's clock at the last tick (ms) */
     struct gw_rstore_stats stats;
     int closing;
 };
@@ -480,7 +519,10 @@ static void recover_all(struct gw_rstore *rs)
 }
 
 static void on_epoch(void *arg, int status, const redisReply *reply);
+static struct sent *sent_at(struct gw_rstore *rs, size_t i);
+static void flush_sent(struct gw_rstore *rs);
 static void read_lists(struct gw_rstore *rs);
+static void once_flush(struct gw_rstore *rs);
 static void ask_kept(struct gw_rstore *rs);
 
 /* Learn the epoch, making one when Redis has none. */
@@ -518,9 +560,22 @@ static void on_epoch(void *arg, int status, const redisReply *reply)
         rs->read_lists = 0;
         read_lists(rs);
     }
-    if (e == rs->epoch)
+    if (e == rs->epoch) {
+        once_flush(rs); /* what waited for Redis to be back */
         return;
+    }
     int changed = rs->epoch != 0;
+    if (changed) {
+        /* Nothing of the old epoch is kept: every append still waiting for
+         * its answer (sent, or lost with its connection) is reported lost
+         * now, before the hub hears of the new epoch and closes its
+         * browsers, so that each sender gets its 451 ahead of the close. */
+        for (size_t i = 0; i < rs->sent_n; i++)
+            sent_at(rs, i)->state = GW_STORE_EIO;
+        rs->unsure = 0;
+        rs->unsure_since = 0;
+        flush_sent(rs);
+    }
     rs->epoch = e;
     memcpy(rs->epoch_hex, reply->str, GW_EPOCH_HEX_LEN);
     rs->epoch_hex[GW_EPOCH_HEX_LEN] = '\0';
@@ -545,6 +600,7 @@ static void on_epoch(void *arg, int status, const redisReply *reply)
     if (rs->o.epoch)
         rs->o.epoch(rs->o.arg, e);
     recover_all(rs);
+    once_flush(rs); /* those of the old epoch go */
 }
 
 /* ---- the connection ---- */
@@ -567,6 +623,28 @@ static void on_resubscribed(void *arg)
     /* Events published while it was away came nowhere: read them. */
     ask_epoch(rs);
     recover_all(rs);
+}
+
+/* A room's channel is subscribed: what was published to it between the
+ * read that began its watch and now came nowhere; read on from the last
+ * event given (or again once the read out is back). */
+static void on_subscribed(void *arg, const char *channel, size_t len)
+{
+    struct gw_rstore *rs = arg;
+    size_t pre = strlen(GW_RSTORE_PREFIX "room:");
+    if (rs->closing || len <= pre || len - pre > GW_ROOM_NAME_MAX_BYTES ||
+        memcmp(channel, GW_RSTORE_PREFIX "room:", pre) != 0)
+        return;
+    char key[GW_ROOM_NAME_MAX_BYTES + 1];
+    memcpy(key, channel + pre, len - pre);
+    key[len - pre] = '\0';
+    struct room *r = find(rs, key);
+    if (!r)
+        return;
+    if (r->reading)
+        r->again = 1;
+    else
+        recover(rs, r);
 }
 
 static void on_log(void *arg, const char *line)
@@ -745,6 +823,154 @@ static int rs_append(void *ctx, const char *room_key, const char *room_name,
     return GW_STORE_PENDING;
 }
 
+/* ---- appends made once ---- */
+
+static void once_drop(struct gw_rstore *rs, size_t i)
+{
+    free(rs->once[i]);
+    rs->once[i] = rs->once[--rs->nonce];
+}
+
+static void once_send(struct gw_rstore *rs, struct once *o);
+
+static void on_once(void *arg, int status, const redisReply *reply)
+{
+    struct append_arg *aa = arg;
+    struct gw_rstore *rs = aa->rs;
+    uint64_t seq = aa->aseq;
+    free(aa);
+    if (rs->closing)
+        return;
+    size_t i = 0;
+    while (i < rs->nonce && rs->once[i]->seq != seq)
+        i++;
+    if (i == rs->nonce)
+        return;
+    rs->once[i]->sending = 0;
+    if (status != GW_REDIS_OK || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER)
+        return; /* lost with its connection, or refused: tried again (gw_rstore_tick) */
+    long long id = reply->element[0]->integer;
+    if (id > 0)
+        rs->stats.appended++;
+    else if (id == 0)
+        ask_epoch(rs); /* another epoch: the event belongs to none */
+    /* Kept now, kept already, or of an epoch gone: done with it. */
+    once_drop(rs, i);
+}
+
+static void once_send(struct gw_rstore *rs, struct once *o)
+{
+    struct append_arg *aa = malloc(sizeof *aa);
+    if (!aa)
+        return;
+    aa->rs = rs;
+    aa->aseq = o->seq;
+    char chan[NAME_MAX_BYTES], log[NAME_MAX_BYTES], ttl[16];
+    snprintf(chan, sizeof chan, GW_RSTORE_PREFIX "room:%s", o->room);
+    snprintf(log, sizeof log, GW_RSTORE_PREFIX "room:%s:log", o->room);
+    snprintf(ttl, sizeof ttl, "%u", GW_RSTORE_ONCE_TTL_MS);
+    const char *b = o->bytes;
+    const char *argv[] = {
+        rs->epoch_key, chan, log, o->name, o->epoch_hex, b, b + o->pre_len,
+        b + o->pre_len + o->post_len, o->type, o->time,
+        b + o->pre_len + o->post_len + o->line_len, rs->max_arg, chan, o->room_name, ttl,
+    };
+    size_t len[] = {
+        strlen(rs->epoch_key), strlen(chan), strlen(log), strlen(o->name), GW_EPOCH_HEX_LEN,
+        o->pre_len, o->post_len, o->line_len, strlen(o->type), strlen(o->time), o->text_len,
+        strlen(rs->max_arg), strlen(chan), strlen(o->room_name), strlen(ttl),
+    };
+    if (gw_redis_eval(rs->redis, rs->once_script, on_once, aa, 4, 15, argv, len) != 0) {
+        free(aa);
+        return; /* down or busy: tried again (gw_rstore_tick) */
+    }
+    o->sending = 1;
+}
+
+/* Send every append made once that waits; give up those of another epoch
+ * and those tried for too long. */
+static void once_flush(struct gw_rstore *rs)
+{
+    for (size_t i = rs->nonce; i-- > 0;) {
+        struct once *o = rs->once[i];
+        if (o->sending)
+            continue;
+        if (rs->epoch && strcmp(o->epoch_hex, rs->epoch_hex) != 0) {
+            once_drop(rs, i); /* Redis lost its data: nothing of it is to be said */
+            continue;
+        }
+        if (!o->since) /* taken before the store's first tick */
+            o->since = rs->now;
+        if (rs->now - o->since >= (int64_t)GW_RSTORE_ONCE_TRY_MS) {
+            if (rs->o.log) {
+                char line[GW_RSTORE_WHY_MAX_BYTES];
+                snprintf(line, sizeof line,
+                         "redis: an event of %s (%s) could not be kept in %u s: given up",
+                         o->room_name, o->name + strlen(GW_RSTORE_PREFIX "once:"),
+                         GW_RSTORE_ONCE_TRY_MS / 1000);
+                rs->o.log(rs->o.arg, line);
+            }
+            rs->stats.refused++;
+            once_drop(rs, i);
+            continue;
+        }
+        if (rs->redis_up && rs->epoch)
+            once_send(rs, o);
+    }
+}
+
+static int rs_append_once(void *ctx, const char *room_key, const char *room_name,
+                          const struct gw_store_event *ev, const char *once)
+{
+    struct gw_rstore *rs = ctx;
+    size_t nlen = once ? strlen(once) : 0;
+    if (!nlen || nlen > GW_STORE_ONCE_MAX_BYTES || strlen(room_key) > GW_ROOM_NAME_MAX_BYTES ||
+        strlen(room_name) > GW_ROOM_NAME_MAX_BYTES || ev->id_at + ev->id_len > ev->json_len)
+        return GW_STORE_EINVAL;
+    for (size_t i = 0; i < nlen; i++)
+        if (once[i] < '!' || once[i] > '~')
+            return GW_STORE_EINVAL;
+    if (!rs->epoch)
+        return GW_STORE_EIO;
+    if (rs->nonce >= GW_RSTORE_ONCE_MAX)
+        return GW_STORE_EBUSY;
+    if (rs->nonce == rs->once_cap) {
+        size_t cap = rs->once_cap ? rs->once_cap * 2 : 64;
+        struct once **n = realloc(rs->once, cap * sizeof *n);
+        if (!n)
+            return GW_STORE_ENOMEM;
+        rs->once = n;
+        rs->once_cap = cap;
+    }
+    size_t pre = ev->id_at, post = ev->json_len - ev->id_at - ev->id_len;
+    size_t text = ev->text ? ev->text_len : 0;
+    struct once *o = calloc(1, sizeof *o + pre + post + ev->line_len + text);
+    if (!o)
+        return GW_STORE_ENOMEM;
+    o->seq = ++rs->once_seq;
+    o->since = rs->now;
+    snprintf(o->name, sizeof o->name, GW_RSTORE_PREFIX "once:%s", once);
+    snprintf(o->room, sizeof o->room, "%s", room_key);
+    snprintf(o->room_name, sizeof o->room_name, "%s", room_name);
+    memcpy(o->epoch_hex, rs->epoch_hex, sizeof o->epoch_hex);
+    snprintf(o->type, sizeof o->type, "%d", ev->type);
+    snprintf(o->time, sizeof o->time, "%" PRId64, ev->time_ms);
+    o->pre_len = pre;
+    o->post_len = post;
+    o->line_len = ev->line_len;
+    o->text_len = text;
+    memcpy(o->bytes, ev->json, pre);
+    memcpy(o->bytes + pre, ev->json + ev->id_at + ev->id_len, post);
+    memcpy(o->bytes + pre + post, ev->line, ev->line_len);
+    if (text)
+        memcpy(o->bytes + pre + post + ev->line_len, ev->text, text);
+    rs->once[rs->nonce++] = o;
+    if (rs->redis_up)
+        once_send(rs, o);
+    return 0;
+}
+
 static int rs_watch(void *ctx, const char *room_key, const char *room_name, uint64_t after)
 {
     struct gw_rstore *rs = ctx;
@@ -828,12 +1054,15 @@ static int rs_publish(void *ctx, const char *room_key, uint64_t from, const char
 }
 
 /* The lists kept in Redis: those of the gateways still there, to a gateway
- * that has just come (it need not wait for their next beat). */
+ * that has just come (it need not wait for their next beat), each with
+ * the time it has left to live (which says how old it is). */
 static const char lists_lua[] =
     "local out = {}\n"
     "for _, n in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
     "  local l = redis.call('GET', ARGV[1] .. n)\n"
-    "  if l then out[#out + 1] = n; out[#out + 1] = l\n"
+    "  if l then\n"
+    "    out[#out + 1] = n; out[#out + 1] = l\n"
+    "    out[#out + 1] = redis.call('PTTL', ARGV[1] .. n)\n"
     "  else redis.call('SREM', KEYS[1], n) end\n"
     "end\n"
     "return out\n";
@@ -844,10 +1073,18 @@ static void on_lists(void *arg, int status, const redisReply *reply)
     if (rs->closing || status != GW_REDIS_OK || reply->type != REDIS_REPLY_ARRAY ||
         !rs->sink.presence)
         return;
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+    for (size_t i = 0; i + 2 < reply->elements; i += 3) {
         const redisReply *n = reply->element[i], *l = reply->element[i + 1];
-        if (n->type == REDIS_REPLY_STRING && l->type == REDIS_REPLY_STRING)
-            rs->sink.presence(rs->sink.ctx, strtoull(n->str, NULL, 10), l->str, l->len);
+        const redisReply *t = reply->element[i + 2];
+        if (n->type != REDIS_REPLY_STRING || l->type != REDIS_REPLY_STRING)
+            continue;
+        uint64_t node = strtoull(n->str, NULL, 10);
+        /* Set with GW_PRESENCE_TTL_MS to live: what it has left says when. */
+        long long left = t->type == REDIS_REPLY_INTEGER ? t->integer : -1;
+        if (rs->sink.presence_kept && left >= 0 && left <= GW_PRESENCE_TTL_MS)
+            rs->sink.presence_kept(rs->sink.ctx, node, l->str, l->len, GW_PRESENCE_TTL_MS - left);
+        else
+            rs->sink.presence(rs->sink.ctx, node, l->str, l->len);
     }
 }
 
@@ -1245,7 +1482,11 @@ static void retain(struct gw_rstore *rs, int64_t now_ms)
 
 void gw_rstore_tick(struct gw_rstore *rs, int64_t now_ms)
 {
-    if (rs && rs->unsure) {
+    if (!rs)
+        return;
+    rs->now = now_ms;
+    once_flush(rs);
+    if (rs->unsure) {
         /* Appends whose fate Redis has not told in time: their senders
          * are told they were not kept. */
         if (!rs->unsure_since)
@@ -1255,7 +1496,7 @@ void gw_rstore_tick(struct gw_rstore *rs, int64_t now_ms)
         else
             ask_kept(rs);
     }
-    if (!rs || now_ms - rs->last_check < (int64_t)GW_RSTORE_CHECK_MS)
+    if (now_ms - rs->last_check < (int64_t)GW_RSTORE_CHECK_MS)
         return;
     rs->last_check = now_ms;
     if (!rs->redis_up)
@@ -1314,6 +1555,7 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
         .state = on_state,
         .message = on_message,
         .resubscribed = on_resubscribed,
+        .subscribed = on_subscribed,
     };
     char why[GW_REDIS_WHY_MAX_BYTES];
     int rc = gw_redis_new(loop, &ro, &rs->redis, why, sizeof why);
@@ -1327,6 +1569,8 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
         rc = gw_redis_script(rs->redis, ident_lua, sizeof ident_lua - 1, &rs->ident);
     if (rc == 0)
         rc = gw_redis_script(rs->redis, trim_lua, sizeof trim_lua - 1, &rs->trim);
+    if (rc == 0)
+        rc = gw_redis_script(rs->redis, once_lua, sizeof once_lua - 1, &rs->once_script);
     if (rc == 0)
         rc = gw_redis_subscribe(rs->redis, PRESENCE_CHANNEL, strlen(PRESENCE_CHANNEL));
     if (rc != 0) {
@@ -1346,6 +1590,7 @@ void gw_rstore_store(struct gw_rstore *rs, struct gw_store *out)
     out->kind = "redis";
     out->flags = GW_STORE_ORDERS;
     out->append = rs_append;
+    out->append_once = rs_append_once;
     out->read = rs_read;
     out->watch = rs_watch;
     out->unwatch = rs_unwatch;
@@ -1393,5 +1638,8 @@ void gw_rstore_close(struct gw_rstore *rs)
         }
     }
     free(rs->sent);
+    for (size_t i = 0; i < rs->nonce; i++)
+        free(rs->once[i]);
+    free(rs->once);
     free(rs);
 }

@@ -26,6 +26,10 @@
  *                       x (a message's words), trimmed to max_events
  *   node:NODE:kept      the number of that gateway's latest append kept
  *                       (its appends are numbered 1, 2, 3... as sent)
+ *   once:NAME           an append made once (append_once, gw_store.h) was
+ *                       kept under that name, for GW_RSTORE_ONCE_TTL_MS:
+ *                       the same append asked again, by any gateway, keeps
+ *                       nothing more
  *   ident:DIGEST        hash: a browser's identity, named by its token's
  *                       SHA-256 in hex (never the token): nick, top (its
  *                       latest private id), conn (its latest connection's
@@ -91,6 +95,17 @@
  * or is reported lost after GW_RSTORE_UNSURE_MS. */
 #define GW_RSTORE_KEPT_TTL_MS 3600000u
 #define GW_RSTORE_UNSURE_MS 15000u
+
+/* Appends made once (append_once: the leave of a participant whose
+ * gateway is gone, which every gateway left posts): at most
+ * GW_RSTORE_ONCE_MAX wait (past it: GW_STORE_EBUSY), each sent again every
+ * tick while Redis is down or did not answer (the name makes a second
+ * one keep nothing), for at most GW_RSTORE_ONCE_TRY_MS; the names are kept
+ * in Redis for GW_RSTORE_ONCE_TTL_MS, longer than any gateway tries. */
+#define GW_RSTORE_ONCE_MAX 65536u
+#define GW_RSTORE_ONCE_TRY_MS 600000u
+#define GW_RSTORE_ONCE_TTL_MS 3600000u
+_Static_assert(GW_RSTORE_ONCE_TTL_MS > 2u * GW_RSTORE_ONCE_TRY_MS, "a name outlives its tries");
 
 /* Retention by age (history_days): every GW_RSTORE_RETAIN_MS a pass over
  * every room's stream in Redis (SCAN: the rooms no gateway has open too)

@@ -5,6 +5,7 @@ gateway killed with SIGKILL and its browser resuming on the other with
 nothing lost and nothing twice; Redis stopped during a chat (refused sends
 get 451, /readyz says why) and started again (nothing accepted is lost);
 Redis restarted empty (a new epoch: resuming browsers are told reset)."""
+import json
 import os
 import shutil
 import signal
@@ -239,6 +240,84 @@ class TwoGateways(unittest.TestCase):
         dora.wait_text("* you -> alice: hi back")
         # Nobody in the lobby saw them.
         self.assertNotIn("psst", ed.view)
+
+    def test_a_private_message_across_gateways_reaches_its_receiver_only(self):
+        # a: alice (who writes), carol and a peer tess; b: bob (written to),
+        # bobby (whose nick starts with his) and a peer dave.
+        w_alice, _ = self.web(self.a, "alice")
+        w_carol, _ = self.web(self.a, "carol")
+        tess = self.tcp(self.a, "tess")
+        w_bob, _ = self.web(self.b, "bob")
+        w_bobby, _ = self.web(self.b, "bobby")
+        dave = self.tcp(self.b, "dave")
+        deadline = time.monotonic() + 10
+        while True:
+            w_alice.send_json({"type": "say", "room": "#lobby", "text": "/who"})
+            who = w_alice.next_event(lambda e: "here:" in e.get("text", ""), 5)["text"]
+            if all(n in who for n in ("bob (web)", "bobby (web)", "dave (tcp)")):
+                break
+            self.assertLess(time.monotonic(), deadline, who)
+            time.sleep(0.2)
+        webs = {"alice": w_alice, "carol": w_carol, "bob": w_bob, "bobby": w_bobby}
+        peers = {"tess": tess, "dave": dave}
+
+        def who_got(text, receiver):
+            """Wait for receiver's copy; then who else, browser or peer, got
+            anything with text in it."""
+            if receiver in webs:
+                webs[receiver].next_event(lambda e: e.get("private") and e.get("text") == text, 5)
+            else:
+                peers[receiver].wait_text("* alice -> you: " + text)
+            time.sleep(0.5)
+            got = set()
+            for nick, w in webs.items():
+                if nick != receiver and any(text in json.dumps(e) for e in collect(w, 0.3)
+                                            if e.get("type") != "error"):
+                    got.add(nick)
+            for nick, t in peers.items():
+                if nick != receiver and any(text in f[1] for f in t.drain(0.3)):
+                    got.add(nick)
+            got.discard("alice")  # her own copy ("you -> bob")
+            return got
+
+        w_alice.send_json({"type": "say", "room": "#lobby", "text": "/msg bob psst"})
+        self.assertEqual(who_got("psst", "bob"), set())
+        w_alice.send_json({"type": "say", "room": "#lobby", "text": "/msg bobby hush"})
+        self.assertEqual(who_got("hush", "bobby"), set())
+        w_alice.send_json({"type": "say", "room": "#lobby", "text": "/msg dave quiet"})
+        self.assertEqual(who_got("quiet", "dave"), set())
+        # A name nobody has, though two nicks start with it: refused, and
+        # nobody gets it.
+        w_alice.send_json({"type": "say", "room": "#lobby", "text": "/msg bo nope", "ref": 4})
+        err = w_alice.next_event(lambda e: e.get("type") == "error" and e.get("ref") == 4, 5)
+        self.assertEqual(err["code"], 550)
+        time.sleep(0.5)
+        for nick, w in webs.items():
+            self.assertFalse([e for e in collect(w, 0.3) if "nope" in json.dumps(e)
+                              and e.get("type") != "error"], nick)
+        for nick, t in peers.items():
+            self.assertNotIn("nope", t.view, nick)
+
+    def test_the_first_events_of_a_room_just_opened_come_at_once(self):
+        # A room no gateway has open: the gateway starts watching it as the
+        # browser joins, and its join, and a line said at once there, come
+        # back to it at once (not at the next check of the rooms, 5 to 10 s
+        # later); on the other gateway too, once someone is there.
+        for i in range(3):
+            room = "#fresh%d" % i
+            w, _ = self.web(self.a, "joiner%d" % i)
+            t0 = time.monotonic()
+            w.send_json({"type": "join", "room": room})
+            w.send_json({"type": "say", "room": room, "text": "first words"})
+            w.next_event(lambda e: e.get("type") == "join" and e.get("room") == room, 10)
+            w.next_event(lambda e: e.get("type") == "message" and e.get("room") == room, 10)
+            self.assertLess(time.monotonic() - t0, 2.0, room)
+            o, _ = self.web(self.b, "other%d" % i)
+            t0 = time.monotonic()
+            o.send_json({"type": "join", "room": room})
+            o.next_event(lambda e: e.get("type") == "join" and e.get("room") == room
+                         and e.get("nick") == "other%d" % i, 10)
+            self.assertLess(time.monotonic() - t0, 2.0, room)
 
     def test_a_nick_both_gateways_gave_at_once_stays_with_one(self):
         # While Redis is stopped (SIGSTOP, shorter than the gateways'
@@ -552,6 +631,10 @@ class RedisFaults(unittest.TestCase):
         wait_ready(self.gw, 503)
         status, body = ready(self.gw)
         self.assertIn("redis", body)
+        # The operator is told of the outage, in one line of its own.
+        where = "127.0.0.1:%d" % self.redis.port
+        lost = self.gw.wait_log("; reconnecting every 100 to 2000 ms until it answers")
+        self.assertIn("redis: connection lost to " + where, lost)
         # Connected still, and told: a message now is refused with 451.
         w.send_json({"type": "say", "room": "#lobby", "text": "during", "ref": 2})
         err = w.next_event(lambda e: e.get("type") == "error", 5)
@@ -568,7 +651,10 @@ class RedisFaults(unittest.TestCase):
         self.assertIn("before", texts)
         self.assertIn("after", texts)
         self.assertNotIn("during", texts)
-        self.gw.wait_log("redis")
+        # And of its end, with how long it lasted, after its beginning.
+        back = self.gw.wait_log("redis: up again at %s db 0 after " % where)
+        lines = self.gw.log_text().splitlines()
+        self.assertLess(lines.index(lost), lines.index(back))
 
     def test_redis_stopped_and_started_during_a_chat(self):
         """A browser sends a line every 20 ms while Redis is stopped (SIGTERM,
@@ -622,7 +708,8 @@ class RedisFaults(unittest.TestCase):
             status, body = ready(gw)
             self.assertEqual(status, 503)
             self.assertIn("redis", body)
-            gw.wait_log("redis: ")
+            gw.wait_log("redis: connection refused at 127.0.0.1:%d; reconnecting every"
+                        % self.redis.port)
             w = WsClient(gw.http_port, subprotocol=V2)
             self.clients.append(w)
             hello2(w, nick="early")
@@ -638,6 +725,7 @@ class RedisFaults(unittest.TestCase):
             w2.send_json({"type": "say", "room": "#lobby", "text": "now it works"})
             w2.next_event(lambda e: e.get("type") == "message" and e.get("text") == "now it works",
                           10)
+            gw.wait_log("redis: up again at 127.0.0.1:%d db 0 after " % self.redis.port)
         finally:
             gw.stop()
 
@@ -655,17 +743,56 @@ class RedisFaults(unittest.TestCase):
     def test_redis_restarted_empty_is_a_new_epoch_and_resumes_are_reset(self):
         self.check_emptied(self.redis.flushall)
 
+    def restart_empty(self):
+        """Redis killed (SIGKILL), its data deleted, started again: empty.
+        One that is frozen (SIGSTOP) dies so, without running again first."""
+        if self.redis.proc.poll() is None:
+            os.kill(self.redis.pid, signal.SIGKILL)
+            self.redis.proc.wait(10)
+        self.redis.kill()
+        for name in os.listdir(self.redis.dir):
+            path = os.path.join(self.redis.dir, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif name != "redis.log":
+                os.unlink(path)
+        self.redis.start()
+
     def test_redis_restarted_without_its_data_is_a_new_epoch_too(self):
-        def restart_empty():
-            self.redis.kill()
-            for name in os.listdir(self.redis.dir):
-                path = os.path.join(self.redis.dir, name)
-                if os.path.isdir(path):
-                    shutil.rmtree(path)
-                elif name != "redis.log":
-                    os.unlink(path)
-            self.redis.start()
-        self.check_emptied(restart_empty)
+        self.check_emptied(self.restart_empty)
+
+    def test_says_in_flight_when_redis_restarts_empty_get_451_before_the_close(self):
+        w = WsClient(self.gw.http_port, subprotocol=V2)
+        self.clients.append(w)
+        hello2(w, nick="alice")
+        w.send_json({"type": "say", "room": "#lobby", "text": "kept", "ref": 1})
+        w.next_event(lambda e: e.get("type") == "message" and e.get("text") == "kept", 5)
+        # Five says sent to Redis while it is frozen (their answers never
+        # come), then Redis dies, loses its data and comes back empty.
+        self.redis.pause()
+        try:
+            for ref in range(2, 7):
+                w.send_json({"type": "say", "room": "#lobby", "text": "lost %d" % ref,
+                             "ref": ref})
+            time.sleep(0.5)
+        finally:
+            self.restart_empty()
+        # Each one's 451 (with its ref) comes, then the close 1012: the
+        # browser learns which lines were not kept before it reconnects.
+        got = list(getattr(w, "_backlog", []))
+        deadline = time.monotonic() + 20
+        while w.closed is None and time.monotonic() < deadline:
+            try:
+                got += w.recv_events(0.3)
+            except TimeoutError:
+                continue
+            except (ConnectionError, OSError):
+                break
+        self.assertEqual(w.closed, 1012, got)
+        errors = sorted((e["ref"], e["code"]) for e in got if e.get("type") == "error")
+        self.assertEqual(errors, [(ref, 451) for ref in range(2, 7)], got)
+        self.assertFalse([e for e in got if e.get("type") == "message"
+                          and e.get("text", "").startswith("lost")], got)
 
     def check_emptied(self, empty):
         w = WsClient(self.gw.http_port, subprotocol=V2)

@@ -34,6 +34,7 @@ struct shared {
     char json[MAXEV][512];       /* with the id spliced in when published */
     char line[MAXEV][128];
     size_t id_at[MAXEV], id_len[MAXEV];
+    char once[MAXEV][GW_STORE_ONCE_MAX_BYTES + 1]; /* "" for a plain append */
     /* watch, unwatch, publish */
     char watched[8][40];
     uint64_t watch_after[8];
@@ -71,8 +72,21 @@ static int sh_append(void *ctx, const char *key, const char *name,
     snprintf(s->line[s->n], sizeof s->line[0], "%.*s", (int)ev->line_len, ev->line);
     s->id_at[s->n] = ev->id_at;
     s->id_len[s->n] = ev->id_len;
+    s->once[s->n][0] = '\0';
     s->n++;
     return s->mode;
+}
+
+/* Held like an append, with its name; the engine reports nothing. */
+static int sh_append_once(void *ctx, const char *key, const char *name,
+                          const struct gw_store_event *ev, const char *once)
+{
+    struct shared *s = ctx;
+    int rc = sh_append(ctx, key, name, ev);
+    if (rc < 0)
+        return rc;
+    snprintf(s->once[s->n - 1], sizeof s->once[0], "%s", once);
+    return 0;
 }
 
 static int sh_watch(void *ctx, const char *key, const char *name, uint64_t after)
@@ -150,7 +164,7 @@ static struct gw_store sh_store(struct shared *s)
 {
     struct gw_store st = {
         .ctx = s, .kind = "shared", .flags = GW_STORE_ORDERS, .append = sh_append,
-        .watch = sh_watch, .unwatch = sh_unwatch, .publish = sh_publish,
+        .append_once = sh_append_once, .watch = sh_watch, .unwatch = sh_unwatch, .publish = sh_publish,
         .presence = sh_presence, .ident_keep = sh_ident_keep, .ident_touch = sh_ident_touch,
         .ident_find = sh_ident_find,
     };
@@ -554,7 +568,8 @@ static void a_gateway_sends_its_list_and_posts_the_leaves_of_one_gone(void **sta
     assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 6000), GW_OK);
     s.n = 0;
     /* Node 9 stops answering: within the bound, carol leaves, and node 3
-     * (the lowest heard of) posts it, reason "gone". */
+     * posts it, reason "gone", named for her and the room (the engine
+     * keeps one of every gateway's). */
     gw_hub_tick(h, T0 + 6000 + GW_PRESENCE_TTL_MS - 1);
     assert_int_equal(s.n, 0);
     gw_hub_tick(h, T0 + 6000 + GW_PRESENCE_TTL_MS);
@@ -563,13 +578,69 @@ static void a_gateway_sends_its_list_and_posts_the_leaves_of_one_gone(void **sta
     assert_non_null(strstr(s.json[0], "\"nick\":\"carol\""));
     assert_non_null(strstr(s.json[0], "\"reason\":\"gone\""));
     assert_string_equal(s.line[0], "* carol left\r\n");
+    char once[64];
+    snprintf(once, sizeof once, "left:%llu:#lobby", (unsigned long long)PID_B1);
+    assert_string_equal(s.once[0], once);
+    /* The JSON carries 0 where the engine writes its id, as any append. */
+    assert_int_equal(s.json[0][s.id_at[0]], '0');
+    assert_int_equal(strncmp(s.json[0] + s.id_at[0] - 5, "\"id\":", 5), 0);
     char *a = who_of(h, alice, T0 + 30000);
     assert_non_null(strstr(a, "2 here:"));
     free(a);
     gw_hub_free(h);
 }
 
-static void a_gone_gateways_leaves_are_posted_once(void **state)
+static void every_gateway_left_posts_a_gone_leave_under_one_name(void **state)
+{
+    (void)state;
+    char list[160];
+    snprintf(list, sizeof list,
+             "{\"parts\":[{\"pid\":%llu,\"nick\":\"carol\",\"via\":\"web\",\"rooms\":"
+             "\"#lobby\"}]}",
+             (unsigned long long)PID_B1);
+    const char *none = "{\"parts\":[]}";
+    /* Node 3 (this one) and node 1, both still heard of, both drop carol
+     * of node 9: each posts her leave, under the same name, whichever is
+     * lower (the engine keeps one: a gateway that stalled or missed a beat
+     * is not trusted to leave it to another). */
+    char names[2][GW_STORE_ONCE_MAX_BYTES + 1];
+    for (int k = 0; k < 2; k++) {
+        struct shared s = {.mode = GW_STORE_PENDING};
+        struct gw_store st = sh_store(&s);
+        struct gw_hub_config cfg = {.store = &st, .pid_base = (k ? UINT64_C(1) : NODE_A) << 32};
+        struct gw_hub *h = ht_hub(cfg);
+        uint64_t alice = ht_web(h, T0, hello_v1);
+        publish_all(h, &s);
+        free(ht_drain(h, alice));
+        uint64_t other = k ? NODE_A : UINT64_C(1);
+        assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 1000), GW_OK);
+        assert_int_equal(gw_hub_presence_apply(h, other, none, strlen(none), T0 + 15000), GW_OK);
+        gw_hub_tick(h, T0 + 1000 + GW_PRESENCE_TTL_MS);
+        assert_int_equal(s.n, 1);
+        assert_non_null(strstr(s.json[0], "\"reason\":\"gone\""));
+        snprintf(names[k], sizeof names[k], "%s", s.once[0]);
+        char *a = who_of(h, alice, T0 + 16500);
+        assert_non_null(strstr(a, "1 here:"));
+        assert_null(strstr(a, "carol"));
+        free(a);
+        /* Another gateway's copy of the leave comes back first: nothing
+         * more (her node is not heard of again through it either). */
+        char leave[256];
+        snprintf(leave, sizeof leave,
+                 "{\"type\":\"leave\",\"room\":\"#lobby\",\"id\":0,\"time\":1,"
+                 "\"pid\":%llu,\"nick\":\"carol\",\"via\":\"web\",\"reason\":\"gone\"}",
+                 (unsigned long long)PID_B1);
+        size_t at = (size_t)(strstr(leave, "\"id\":0") - leave) + 5;
+        s.n = 0;
+        report(h, "#lobby", ++s.top, leave, at, 1, "* carol left\r\n");
+        gw_hub_tick(h, T0 + 2000 + 2 * GW_PRESENCE_TTL_MS);
+        assert_int_equal(s.n, 0);
+        gw_hub_free(h);
+    }
+    assert_string_equal(names[0], names[1]);
+}
+
+static void a_list_read_back_is_news_of_its_gateway_as_old_as_it_is(void **state)
 {
     (void)state;
     struct shared s = {.mode = GW_STORE_PENDING};
@@ -581,17 +652,28 @@ static void a_gone_gateways_leaves_are_posted_once(void **state)
              "{\"parts\":[{\"pid\":%llu,\"nick\":\"carol\",\"via\":\"web\",\"rooms\":"
              "\"#lobby\"}]}",
              (unsigned long long)PID_B1);
-    /* Node 1, lower than this one, is heard of: it says carol's leave,
-     * not this gateway, which only forgets her. */
-    const char *one = "{\"parts\":[]}";
-    assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 1000), GW_OK);
-    assert_int_equal(gw_hub_presence_apply(h, 1, one, strlen(one), T0 + 15000), GW_OK);
-    s.n = 0;
-    gw_hub_tick(h, T0 + 1000 + GW_PRESENCE_TTL_MS);
-    assert_int_equal(s.n, 0);
-    char *a = who_of(h, alice, T0 + 16500);
-    assert_non_null(strstr(a, "2 here:"));
+    /* Read back at T0 + 16000, sent 10 s before: node 9 is gone 15 s
+     * after it sent it, not after it was read. */
+    assert_int_equal(gw_hub_presence_kept(h, NODE_B, list, strlen(list), T0 + 16000, 10000),
+                     GW_OK);
+    char *a = who_of(h, alice, T0 + 16001);
+    assert_non_null(strstr(a, "carol (web)"));
     free(a);
+    s.n = 0;
+    gw_hub_tick(h, T0 + 6000 + GW_PRESENCE_TTL_MS - 1);
+    assert_int_equal(s.n, 0);
+    gw_hub_tick(h, T0 + 6000 + GW_PRESENCE_TTL_MS);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.json[0], "\"reason\":\"gone\""));
+    /* Fresher news is not undone by an older list read back. */
+    assert_int_equal(gw_hub_presence_apply(h, NODE_B, list, strlen(list), T0 + 30000), GW_OK);
+    assert_int_equal(gw_hub_presence_kept(h, NODE_B, list, strlen(list), T0 + 31000, 12000),
+                     GW_OK);
+    s.n = 0;
+    gw_hub_tick(h, T0 + 30000 + GW_PRESENCE_TTL_MS - 1);
+    assert_int_equal(s.n, 0);
+    gw_hub_tick(h, T0 + 30000 + GW_PRESENCE_TTL_MS);
+    assert_int_equal(s.n, 1);
     gw_hub_free(h);
 }
 
@@ -898,7 +980,8 @@ int main(void)
         cmocka_unit_test(a_new_epoch_empties_the_rings_and_sends_browsers_back_to_resume),
         cmocka_unit_test(who_is_on_the_other_gateways_counts_everywhere),
         cmocka_unit_test(a_gateway_sends_its_list_and_posts_the_leaves_of_one_gone),
-        cmocka_unit_test(a_gone_gateways_leaves_are_posted_once),
+        cmocka_unit_test(every_gateway_left_posts_a_gone_leave_under_one_name),
+        cmocka_unit_test(a_list_read_back_is_news_of_its_gateway_as_old_as_it_is),
         cmocka_unit_test(a_gateway_heard_of_by_its_events_only_is_gone_after_the_bound),
         cmocka_unit_test(a_nick_two_gateways_gave_at_once_stays_with_who_took_it_first),
         cmocka_unit_test(a_nick_known_by_a_join_is_settled_too_and_never_both_give_way),

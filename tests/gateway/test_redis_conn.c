@@ -74,6 +74,8 @@ struct seen {
     size_t msg_len;
     int messages;
     int resubscribed;
+    char subscribed[128];     /* the last channel confirmed while up */
+    int nsubscribed;
 };
 
 static void on_log(void *arg, const char *line)
@@ -104,6 +106,13 @@ static void on_resubscribed(void *arg)
 {
     struct seen *s = arg;
     s->resubscribed++;
+}
+
+static void on_subscribed(void *arg, const char *ch, size_t len)
+{
+    struct seen *s = arg;
+    snprintf(s->subscribed, sizeof s->subscribed, "%.*s", (int)len, ch);
+    s->nsubscribed++;
 }
 
 static int count_log(const struct seen *s, const char *sub)
@@ -236,6 +245,7 @@ static void fix_start(struct fix *f, struct gw_redis_opts *o)
     o->state = on_state;
     o->message = on_message;
     o->resubscribed = on_resubscribed;
+    o->subscribed = on_subscribed;
     assert_int_equal(gw_redis_new(&f->loop, o, &f->r, err, sizeof err), GW_REDIS_OK);
 }
 
@@ -591,6 +601,8 @@ static void test_subscribe(void **state)
     assert_true(run_until(&f, is_up, NULL, 5000));
     assert_true(numsub_is("room:a", "1"));
     assert_true(numsub_is(gw_redis_probe_channel(f.r), "1"));
+    /* Subscribed with the connection: that is "up", not "subscribed". */
+    assert_int_equal(f.seen.nsubscribed, 0);
     assert_int_equal(strncmp(gw_redis_probe_channel(f.r), GW_REDIS_PROBE_PREFIX,
                              strlen(GW_REDIS_PROBE_PREFIX)),
                      0);
@@ -608,9 +620,14 @@ static void test_subscribe(void **state)
     assert_int_equal(gw_redis_unsubscribe(f.r, "room:a", 6), 0);
     run_for(&f, 50);
     assert_true(numsub_is("room:a", "1"));
-    /* While up: subscribed at once. */
+    /* While up: subscribed at once, and said so once confirmed (before
+     * that, a message published goes nowhere here). */
     assert_int_equal(gw_redis_subscribe(f.r, "room:b", 6), 0);
     wait_numsub(&f, "room:b", "1");
+    for (int i = 0; i < 500 && !f.seen.nsubscribed; i++)
+        run_for(&f, 10);
+    assert_int_equal(f.seen.nsubscribed, 1);
+    assert_string_equal(f.seen.subscribed, "room:b");
     ctl("cmd\t0\tPUBLISH\troom:b\tto b");
     want = 2;
     assert_true(run_until(&f, got_messages, &want, 5000));
