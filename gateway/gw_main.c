@@ -1635,6 +1635,7 @@ int main(int argc, char **argv)
     int on_loop = gw_storage_shared();
     if (on_loop)
         gw_storage_close();
+    gw_storage_leave_loop();
     urc = loop_close();
     if (urc)
         gw_log("event loop: cannot close: %s", uv_strerror(urc));

@@ -86,6 +86,11 @@ void gw_storage_health_json(struct gw_jw *w, uint64_t epoch);
 /* The store's figures for /metrics (all zero, not present, for memory). */
 void gw_storage_metrics(struct gw_metrics_store *m);
 
+/* Close the handles the store keeps on the program's loop (sqlite: the
+ * readers' wake-up), before the loop closes; the store itself goes on
+ * (gw_storage_turn reports what is left) until gw_storage_close. */
+void gw_storage_leave_loop(void);
+
 /* Commit what is left and close (after the hub has said goodbye). */
 void gw_storage_close(void);
 
