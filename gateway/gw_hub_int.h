@@ -98,6 +98,8 @@ struct gw_part {
     int64_t tokens_at;
     int64_t typing_tokens;
     int64_t typing_tokens_at;
+    int64_t read_tokens;     /* history and search (cfg.read_rate) */
+    int64_t read_tokens_at;
     /* refused messages not yet forgiven, in thousandths (abuse) */
     int64_t strikes;
     int64_t strikes_at;
@@ -328,6 +330,10 @@ int gw_rate_take(unsigned rate, int64_t *tokens, int64_t *at, int64_t now);
  * counted). */
 int gw_rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now);
 
+/* Whether p may make one more history or search request now (1), or it
+ * is over --read-rate (0, counted). */
+int gw_rate_read_ok(struct gw_hub *h, struct gw_part *p, int64_t now);
+
 /* A message of p was refused for its rate: count a strike; past
  * cfg.abuse_strikes p is told and closed. */
 void gw_rate_strike(struct gw_hub *h, struct gw_part *p, int64_t now);
@@ -442,11 +448,13 @@ struct gw_read_wait {
 };
 
 /* A browser's history request (m: type history) or search (m: type
- * search, the words in m->text) for room r, which it is in. Answered now
- * (from the room's ring, without a store that reads) or when the store
- * reports (gw_hub_store_rows); refused with 501, 504, 429 or 451. */
+ * search, the words in m->text) for room r, which it is in, at now.
+ * Answered now (from the room's ring, without a store that reads) or when
+ * the store reports (gw_hub_store_rows); refused with 501, 504, 429 (over
+ * --read-rate, or GW_READS_PER_PART_MAX waiting), 421 (GW_READS_MAX
+ * waiting in the gateway) or 451. */
 void gw_read_request(struct gw_hub *h, struct gw_part *p, struct gw_room *r,
-                     const struct gw_cmsg *m);
+                     const struct gw_cmsg *m, int64_t now);
 
 /* Free the waiting reads (the hub is going). */
 void gw_read_free(struct gw_hub *h);

@@ -460,7 +460,7 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
         case GW_C_HISTORY:
         case GW_C_SEARCH:
             if ((r = said_room(h, p, &m)))
-                gw_read_request(h, p, r, &m);
+                gw_read_request(h, p, r, &m, now);
             break;
         case GW_C_NONE:
             break;
