@@ -91,12 +91,19 @@ static void the_read_rate_is_a_burst_of_twice_the_rate(void **state)
     sent_has(h, a, "{\"type\":\"history\"", 12);
     request(h, a, T0 + 202, 13);
     sent_has(h, a, "\"code\":429", 13);
+    /* Idle for long, the bucket holds its burst again, no more. */
+    for (int i = 0; i < 10; i++) {
+        request(h, a, T0 + 60000, 20 + i);
+        sent_has(h, a, "{\"type\":\"history\"", 20 + i);
+    }
+    request(h, a, T0 + 60000, 30);
+    sent_has(h, a, "\"code\":429", 30);
     /* Another browser has its own bucket. */
     uint64_t b = browser(h, 2);
     free(ht_drain(h, a));
     request(h, b, T0 + 202, 14);
     sent_has(h, b, "{\"type\":\"history\"", 14);
-    assert_int_equal(gw_hub_metrics(h)->rejections[GW_REJ_READ_RATE], 3);
+    assert_int_equal(gw_hub_metrics(h)->rejections[GW_REJ_READ_RATE], 4);
     gw_hub_free(h);
 }
 

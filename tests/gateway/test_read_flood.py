@@ -97,6 +97,8 @@ class Bounds(unittest.TestCase):
         with Gateway(args=["--read-rate", "1"]) as gw:
             w = WsClient(gw.http_port, subprotocol="wintalk.v2")
             hello2(w, nick="reader")
+            # Idle past a full refill: the bucket holds its burst, no more.
+            time.sleep(2.5)
             t0 = time.monotonic()
             codes = []
             for i in range(3):
