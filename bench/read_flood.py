@@ -10,7 +10,9 @@ build*/gateway/wintalk-gateway), fills the room #s with ~2,100 messages of
 --per searches each outstanding for the phrase "a a ... a b" (126 a's: it
 never matches, so the full-text index checks positions in every row), and
 meanwhile measures a bystander in #lobby: its say-to-echo round trips, GET
-/livez, and how long the first search answer took. Prints one JSON line.
+/livez, how long the first search answer took (first_answer_s) and by when
+every flooding browser had one (all_first_answer_s; any answer counts,
+refusals too). Prints one JSON line.
 
 tests/gateway/test_read_flood.py imports run() and fill() from here.
 """
@@ -89,6 +91,7 @@ class Flooder(threading.Thread):
         self.w, self.per, self.t0, self.stats = w, per, t0, stats
         self.stop = threading.Event()
         self.n = 0
+        self.first = None  # s from the flood's start to this browser's first answer
 
     def send(self):
         self.n += 1
@@ -107,6 +110,8 @@ class Flooder(threading.Thread):
                 for e in evs:
                     if "ref" not in e:
                         continue
+                    if self.first is None:
+                        self.first = time.monotonic() - self.t0
                     self.stats.answer(e, time.monotonic() - self.t0)
                     if e.get("type") == "error" and e.get("code") in (421, 429):
                         self.stop.wait(0.2)
@@ -214,6 +219,9 @@ def run(port, conns=30, per=4, seconds=6.0, count=2100, log=None, fill_room=True
         "livez_max_ms": round(max(lz), 1) if lz else None,
         "livez_median_ms": round(statistics.median(lz), 1) if lz else None,
         "first_answer_s": round(stats.first_answer_s, 2) if stats.first_answer_s else None,
+        # By when every flooding browser had its first answer (None: one never had).
+        "all_first_answer_s": round(max(t.first for t in threads), 2)
+        if all(t.first is not None for t in threads) else None,
         "answers": dict(stats.c),
     }
 
