@@ -108,6 +108,10 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * refused with 451 and other events are not made. */
 #define GW_ROOM_PENDING_MAX 8192u
 
+/* Joins held while their room loads from the store (gw_hub_room_hold):
+ * at most this many per room; past it, 421 (try again later). */
+#define GW_ROOM_WAITS_MAX 256u
+
 /* Reads of history and search waiting for the store (queued or being
  * read). Per participant: past it, 429. In the gateway: past it, 421 (try
  * later), counted as reads_busy in /metrics; with the sqlite store's two

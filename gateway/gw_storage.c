@@ -73,6 +73,14 @@ static void sink_typing(void *ctx, const char *room_key, uint64_t from, const ch
         (void)gw_hub_store_typing(st.hub, room_key, from, json, len);
 }
 
+static void sink_loaded(void *ctx, const char *room_key, int status, uint64_t last_id,
+                        const struct gw_store_event *ev, size_t n)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_store_loaded(st.hub, room_key, status, last_id, ev, n, st.now());
+}
+
 static void redis_log(void *arg, const char *line)
 {
     (void)arg;
@@ -201,7 +209,7 @@ int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
     };
     struct gw_store_sink sink = {
         .ctx = NULL, .done = sink_done, .rows = sink_rows, .event = sink_event,
-        .typing = sink_typing,
+        .typing = sink_typing, .loaded = sink_loaded,
     };
     int rc = gw_sqlite_open(&o, &sink, &st.sq, err, errlen);
     if (rc != GW_SQLITE_OK)

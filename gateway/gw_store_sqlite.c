@@ -74,14 +74,20 @@ struct report {
 /* A read waiting for the next flush, with its own copies of the strings. */
 struct pread {
     enum gw_store_read_kind kind;
-    uint64_t tag, id;
-    unsigned limit;
+    int load;             /* a room's load (load_async), not a read */
+    uint64_t tag, id;     /* load: id is the room's latest id still in the batch */
+    unsigned limit;       /* load: at most this many events, */
+    size_t max_bytes;     /* and this many bytes of JSON */
     char key[GW_SQLITE_KEY_MAX_BYTES + 1];
     char fts[GW_SQLITE_FTS_MAX_BYTES];
 };
 
 /* A reader's statements, on its own connection. */
-enum rd_stmt { RD_ROOM_FIND, RD_BEFORE, RD_AFTER, RD_SEARCH, RD_COUNT };
+enum rd_stmt { RD_ROOM_FIND, RD_BEFORE, RD_AFTER, RD_SEARCH, RD_LOAD_SIZES, RD_LOAD, RD_COUNT };
+
+/* The events one answer holds: a read's, or a room's load. */
+#define RD_ROWS_MAX \
+    (GW_STORE_READ_MAX > GW_HISTORY_MAX_EVENTS ? GW_STORE_READ_MAX : GW_HISTORY_MAX_EVENTS)
 
 /* What a reader is doing (under rd_mu). */
 enum rd_state {
@@ -100,7 +106,8 @@ struct reader {
     struct pread job;
     int status, more;
     size_t got;
-    struct gw_store_event *rows; /* GW_STORE_READ_MAX */
+    uint64_t last;               /* load: the room's latest id */
+    struct gw_store_event *rows; /* RD_ROWS_MAX */
     char *arena;                 /* GW_SQLITE_ROWS_MAX_BYTES */
 };
 
@@ -145,7 +152,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                   "FROM events_fts CROSS JOIN events AS e ON e.k = events_fts.rowid "
                   "WHERE events_fts MATCH ?1 AND events_fts.rowid BETWEEN ?2 AND ?3 "
                   "ORDER BY events_fts.rowid DESC LIMIT ?4",
-    [ST_LOAD_SIZES] = "SELECT k, json FROM events WHERE k BETWEEN ?1 AND ?2 "
+    [ST_LOAD_SIZES] = "SELECT k, json, line FROM events WHERE k BETWEEN ?1 AND ?2 "
                       "ORDER BY k DESC LIMIT ?3",
     [ST_LOAD] = "SELECT k, time, type, json, line, text FROM events "
                 "WHERE k BETWEEN ?1 AND ?2 ORDER BY k",
@@ -779,6 +786,7 @@ static int st_read(void *ctx, const struct gw_store_read *rd)
             return GW_STORE_EINVAL;
     }
     p->kind = rd->kind;
+    p->load = 0;
     p->tag = rd->tag;
     p->id = rd->id;
     p->limit = rd->limit;
@@ -908,6 +916,86 @@ static void run_read(struct reader *r)
     }
 }
 
+/*
+ * Load r->job's room on the reader's connection, in its thread: its
+ * latest id, and its latest events (at most limit, max_bytes of JSON, and
+ * what the arena holds of JSON and lines), oldest first, into the arena.
+ */
+static void run_load(struct reader *r)
+{
+    const struct pread *rd = &r->job;
+    r->status = 0;
+    r->got = 0;
+    r->more = 0;
+    r->last = rd->id;
+    sqlite3_stmt *st = r->st[RD_ROOM_FIND];
+    sqlite3_bind_text(st, 1, rd->key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    uint64_t last = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE)
+            r->status = GW_STORE_EIO;
+        return; /* else a room never seen: empty */
+    }
+    if (last > r->last)
+        r->last = last;
+    /* Newest first, to find where the bounds stop... */
+    st = r->st[RD_LOAD_SIZES];
+    int64_t lo = ROOM_LO(n), hi = ROOM_HI(n), from = hi;
+    sqlite3_bind_int64(st, 1, lo);
+    sqlite3_bind_int64(st, 2, hi);
+    sqlite3_bind_int64(st, 3, rd->limit);
+    size_t bytes = 0, both = 0;
+    int any = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        size_t line = (size_t)sqlite3_column_bytes(st, 2);
+        if (bytes + len > rd->max_bytes || both + len + line > GW_SQLITE_ROWS_MAX_BYTES)
+            break;
+        bytes += len;
+        both += len + line;
+        from = sqlite3_column_int64(st, 0);
+        any = 1;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        r->status = GW_STORE_EIO;
+        return;
+    }
+    if (!any)
+        return;
+    /* ...then oldest first from there, without the words (not needed). */
+    st = r->st[RD_LOAD];
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, hi);
+    size_t used = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->got < RD_ROWS_MAX) {
+        struct gw_store_event ev;
+        row_event(st, &ev);
+        if (used + ev.json_len + ev.line_len > GW_SQLITE_ROWS_MAX_BYTES)
+            break; /* grown since the sizes were read: the newest wait for no one */
+        char *p = r->arena + used;
+        memcpy(p, ev.json, ev.json_len);
+        ev.json = p;
+        memcpy(p + ev.json_len, ev.line, ev.line_len);
+        ev.line = p + ev.json_len;
+        ev.text = NULL;
+        ev.text_len = 0;
+        used += ev.json_len + ev.line_len;
+        r->rows[r->got++] = ev;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        r->status = GW_STORE_EIO;
+        r->got = 0;
+    }
+}
+
 /* A reader's thread: take a job, read it, leave the answer for the loop
  * and wake it, wait until the loop has reported it; until told to stop. */
 static void *reader_main(void *arg)
@@ -925,7 +1013,10 @@ static void *reader_main(void *arg)
         s->njobs--;
         r->state = RD_RUNNING;
         pthread_mutex_unlock(&s->rd_mu);
-        run_read(r);
+        if (r->job.load)
+            run_load(r);
+        else
+            run_read(r);
         pthread_mutex_lock(&s->rd_mu);
         r->state = RD_ANSWERED;
         atomic_fetch_add(&s->answers, 1);
@@ -977,13 +1068,19 @@ static void report_answers(struct gw_sqlite *s)
          * reported first: an answer never holds an event its reader was
          * not sent. */
         drain_reports(s);
-        s->stats.reads++;
-        if (r->status == GW_STORE_EBUSY)
-            s->stats.search_timeouts++;
         s->inflight--;
         /* The reader waits for RD_IDLE: its rows stay as they are. */
-        s->sink.rows(s->sink.ctx, r->job.tag, r->status, r->status ? NULL : r->rows,
-                     r->status ? 0 : r->got, r->more);
+        if (r->job.load) {
+            if (s->sink.loaded)
+                s->sink.loaded(s->sink.ctx, r->job.key, r->status, r->last,
+                               r->status ? NULL : r->rows, r->status ? 0 : r->got);
+        } else {
+            s->stats.reads++;
+            if (r->status == GW_STORE_EBUSY)
+                s->stats.search_timeouts++;
+            s->sink.rows(s->sink.ctx, r->job.tag, r->status, r->status ? NULL : r->rows,
+                         r->status ? 0 : r->got, r->more);
+        }
         pthread_mutex_lock(&s->rd_mu);
         r->state = RD_IDLE;
         atomic_fetch_sub(&s->answers, 1);
@@ -998,10 +1095,10 @@ static int open_reader(struct gw_sqlite *s, struct reader *r, char *err, size_t 
 {
     static const enum stmt_id from[RD_COUNT] = {
         [RD_ROOM_FIND] = ST_ROOM_FIND, [RD_BEFORE] = ST_BEFORE, [RD_AFTER] = ST_AFTER,
-        [RD_SEARCH] = ST_SEARCH,
+        [RD_SEARCH] = ST_SEARCH, [RD_LOAD_SIZES] = ST_LOAD_SIZES, [RD_LOAD] = ST_LOAD,
     };
     r->s = s;
-    r->rows = malloc(GW_STORE_READ_MAX * sizeof *r->rows);
+    r->rows = malloc(RD_ROWS_MAX * sizeof *r->rows);
     r->arena = malloc(GW_SQLITE_ROWS_MAX_BYTES);
     if (!r->rows || !r->arena) {
         put(err, errlen, "%s: out of memory", s->path);
@@ -1133,6 +1230,36 @@ static int st_load(void *ctx, const char *room_key, size_t max_events, size_t ma
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : GW_STORE_EIO;
+}
+
+/* The room's load in a reader: queued for the next flush like a read,
+ * after the room's events still in the batch are committed here. */
+static int st_load_async(void *ctx, const char *room_key, size_t max_events, size_t max_bytes)
+{
+    struct gw_sqlite *s = ctx;
+    if (!s->sink.loaded)
+        return GW_STORE_ENOTSUP;
+    if (s->inflight >= GW_SQLITE_READS_MAX)
+        return GW_STORE_EBUSY;
+    struct pread *p = &s->reads[s->nreads];
+    if (copy_key(p->key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+        return GW_STORE_EINVAL;
+    uint64_t pending = 0;
+    for (size_t r = 0; r < s->nbrooms; r++)
+        if (strcmp(s->brooms[r].key, p->key) == 0)
+            pending = s->brooms[r].last;
+    if (pending)
+        commit_batch(s); /* should that fail, their ids still count */
+    p->kind = GW_STORE_AFTER;
+    p->load = 1;
+    p->tag = 0;
+    p->id = pending;
+    p->limit = max_events > RD_ROWS_MAX ? RD_ROWS_MAX : (unsigned)max_events;
+    p->max_bytes = max_bytes;
+    p->fts[0] = '\0';
+    s->nreads++;
+    s->inflight++;
+    return GW_STORE_PENDING;
 }
 
 /* ---- flush, maintain ---- */
@@ -1396,6 +1523,7 @@ void gw_sqlite_store(struct gw_sqlite *s, struct gw_store *out)
     out->append = st_append;
     out->read = st_read;
     out->load = st_load;
+    out->load_async = st_load_async;
 }
 
 /* ---- open, close ---- */

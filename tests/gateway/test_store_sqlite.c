@@ -57,15 +57,24 @@ struct rec {
     const char *echo_room;
 };
 
+/* What load gives (the struct below), from load_async's answer. */
+struct loaded;
+
 struct fix {
     char dir[64];
     struct gw_sqlite *s;
     struct gw_store st;
     struct rec rec;
     struct gw_store_sink sink;
+    struct loaded *later;     /* load_async's answer goes here */
+    int later_calls, later_status;
+    uint64_t later_last;
+    char later_key[GW_SQLITE_KEY_MAX_BYTES + 1];
 };
 
 static int add(struct fix *f, const char *room, uint64_t id, int64_t t, const char *text);
+static void on_loaded(void *ctx, const char *key, int status, uint64_t last_id,
+                      const struct gw_store_event *ev, size_t n);
 
 static void on_done(void *ctx, const char *key, uint64_t id, int status)
 {
@@ -125,6 +134,7 @@ static int setup(void **state)
     f->sink.ctx = f;
     f->sink.done = on_done;
     f->sink.rows = on_rows;
+    f->sink.loaded = on_loaded;
     *state = f;
     return 0;
 }
@@ -266,6 +276,36 @@ static void on_each(void *arg, const struct gw_store_event *ev)
     l->ids[l->n++] = ev->id;
     l->bytes += ev->json_len;
     assert_non_null(memchr(ev->json, '{', ev->json_len));
+}
+
+static void on_loaded(void *ctx, const char *key, int status, uint64_t last_id,
+                      const struct gw_store_event *ev, size_t n)
+{
+    struct fix *f = ctx;
+    f->later_calls++;
+    f->later_status = status;
+    f->later_last = last_id;
+    snprintf(f->later_key, sizeof f->later_key, "%s", key);
+    for (size_t i = 0; i < n; i++)
+        on_each(f->later, &ev[i]);
+}
+
+/* load_async, then flushes until its answer is in *l. */
+static void load_later(struct fix *f, const char *room, size_t max_events, size_t max_bytes,
+                       struct loaded *l)
+{
+    memset(l, 0, sizeof *l);
+    f->later = l;
+    f->later_calls = 0;
+    assert_int_equal(f->st.load_async(f->st.ctx, room, max_events, max_bytes), GW_STORE_PENDING);
+    for (int i = 0; i < 100 && f->later_calls == 0; i++) {
+        flush_ok(f);
+        if (f->later_calls == 0)
+            gw_sqlite_wait(f->s, 100);
+    }
+    assert_int_equal(f->later_calls, 1);
+    assert_int_equal(f->later_status, 0);
+    assert_string_equal(f->later_key, room);
 }
 
 /* A second connection of the test's own to the database file. */
@@ -729,6 +769,42 @@ static void load_is_bounded_and_includes_the_batch(void **state)
     assert_int_equal(f->rec.done[0].status, GW_STORE_DONE);
 }
 
+static void load_async_answers_what_load_gives_from_a_reader(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f, NULL);
+    add_range(f, "#a", 1, 50, NOW_MS);
+    flush_ok(f);
+    f->rec.ndone = 0;
+    struct loaded l;
+    load_later(f, "#a", 10, 1 << 20, &l);
+    assert_int_equal(f->later_last, 50);
+    assert_int_equal(l.n, 10);
+    for (size_t i = 0; i < 10; i++)
+        assert_int_equal(l.ids[i], 41 + i);
+    size_t one = l.bytes / 10;
+    load_later(f, "#a", 10, one * 7 / 2, &l);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.ids[0], 48);
+    assert_int_equal(l.ids[2], 50);
+    load_later(f, "#a", 10, one - 1, &l);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(f->later_last, 50);
+    /* Events still in the batch are committed first and in it; their
+     * completion is reported before the load's answer. */
+    add_ok(f, "#a", 51, NOW_MS, "fresh");
+    load_later(f, "#a", 2, 1 << 20, &l);
+    assert_int_equal(f->later_last, 51);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.ids[1], 51);
+    assert_int_equal(f->rec.ndone, 1);
+    assert_int_equal(f->rec.done[0].id, 51);
+    /* A room never seen: empty, id 0. */
+    load_later(f, "#nowhere", 10, 1 << 20, &l);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(f->later_last, 0);
+}
+
 /* Retention passes until one deletes nothing; each deletes at most its
  * bound. Returns the number of passes that deleted something. */
 static int retain_all(struct fix *f)
@@ -976,6 +1052,7 @@ int main(void)
         T(search_words_prefixes_phrases_and_hostile_input),
         T(search_newest_first_pages_and_time_bound),
         T(load_is_bounded_and_includes_the_batch),
+        T(load_async_answers_what_load_gives_from_a_reader),
         T(retention_by_days_in_bounded_steps),
         T(retention_by_count_keeps_the_newest),
         T(second_gateway_on_the_same_directory_is_refused),
