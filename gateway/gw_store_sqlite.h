@@ -225,6 +225,10 @@ uint64_t gw_sqlite_epoch(const struct gw_sqlite *s);
  *    commit, so a read sees every append made before it, and a later flush
  *    reports the answer. SEARCH takes id like BEFORE (0: from the newest;
  *    else matches below id), to page through matches.
+ *  - load_async: the same as load, answered through sink.loaded by a
+ *    reader (GW_STORE_PENDING; GW_STORE_ENOTSUP without sink.loaded,
+ *    GW_STORE_EBUSY when GW_SQLITE_READS_MAX are in the engine); commits
+ *    the room's events still in the batch first, at once.
  *  - load: synchronous; commits the batch first when it holds events of
  *    that room. The events are given to each() as they are read (each()
  *    must not call the store).
