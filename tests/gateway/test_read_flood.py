@@ -11,7 +11,9 @@ exact boundaries are test_hub_reads.c's.
 
 bench/read_flood.py runs the same flood and prints its figures."""
 import os
+import shutil
 import statistics
+import tempfile
 import sys
 import threading
 import time
@@ -28,12 +30,14 @@ class Flood(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.gw = Gateway()
+        cls.dir = tempfile.mkdtemp(prefix="wintalk-flood-")
+        cls.gw = Gateway(data_dir=cls.dir)
         cls.epoch, cls.last = read_flood.fill(cls.gw.http_port, log=print)
 
     @classmethod
     def tearDownClass(cls):
         cls.gw.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
 
     def test_1_gateway_wide_bound_on_reads_in_flight(self):
         # A burst of slow searches, GW_READS_MAX + 16 from browsers at their
@@ -82,6 +86,53 @@ class Flood(unittest.TestCase):
         self.assertGreater(r["outstanding_at_start"], 30, r)
         self.assertLess(r["say_median_ms"], 100.0, r)
         self.assertLess(r["livez_max_ms"], 500.0, r)
+
+
+    def test_3_joins_wait_for_a_room_read_from_disk(self):
+        # After a restart #s is on disk only: 30 browsers join it at once.
+        # The first join has a reader load it; every joined reply comes
+        # once it has loaded and carries its latest events (up to the
+        # room's last message), each browser sees every join once, in id
+        # order, and the bystander's echo is not held meanwhile.
+        self.gw.stop()
+        type(self).gw = Gateway(data_dir=self.dir)
+        port = self.gw.http_port
+        bystander, _ = read_flood._hello(port, "bystander")
+        conns = [read_flood._hello(port, "j%d" % i, epoch=self.epoch)[0] for i in range(30)]
+        t0 = time.monotonic()
+        for i, w in enumerate(conns):
+            w.send_json({"type": "join", "room": read_flood.ROOM, "last_id": 0, "ref": i})
+        bystander.send_json({"type": "say", "text": "while loading"})
+        bystander.next_event(lambda e: e.get("text") == "while loading", timeout=10)
+        echo_ms = (time.monotonic() - t0) * 1000.0
+        lasts, kept = [], []
+        for w in conns:
+            j = w.next_event(lambda e: e.get("type") == "joined", timeout=30)
+            ids = [e["id"] for e in j["history"]]
+            self.assertTrue(ids, j["room"])
+            self.assertEqual(ids, list(range(ids[0], ids[0] + len(ids))))
+            self.assertGreaterEqual(ids[-1], self.last)
+            # The others' joins before it may still wait for their commit:
+            # they come next, as events.
+            self.assertGreaterEqual(j["last_id"], ids[-1])
+            lasts.append(j["last_id"])
+            kept.append(ids[-1])
+        # Taken in turn: each joined after the joins of those before it.
+        order = sorted(lasts)
+        self.assertEqual(order, list(range(order[0], order[0] + 30)), lasts)
+        # Then every browser gets the joins after its joined's history, each
+        # once, in order, up to the last one.
+        for w, last in zip(conns, kept):
+            got = []
+            while not got or got[-1] < order[-1] + 1:
+                e = w.next_event(lambda e: e.get("type") == "join" and e.get("room") == "#s",
+                                 timeout=10)
+                got.append(e["id"])
+            self.assertEqual(got, list(range(last + 1, order[-1] + 2)), got)
+        print("bystander echo while #s loaded: %.1f ms" % echo_ms)
+        self.assertLess(echo_ms, 1000.0)
+        for w in conns + [bystander]:
+            w.close()
 
 
 def request(w, msg, timeout=10):
