@@ -5,7 +5,9 @@
  * with the data), wires the engine's reports to the hub, commits at the end
  * of each turn of the event loop or before a write that comes after input
  * (at most every GW_STORAGE_EARLY_MS), runs the engine's upkeep (redis: on
- * the program's libuv loop, gw_loop.h), and says how it is for /readyz,
+ * the program's libuv loop, gw_loop.h), reports the sqlite readers' answers
+ * (history, search, a room's load) as soon as one is ready (its descriptor
+ * polled on that loop), and says how it is for /readyz,
  * /healthz and /metrics.
  *
  * Part of the adapter (I/O, the clock); one per process. Not the engine
