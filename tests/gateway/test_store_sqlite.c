@@ -805,6 +805,30 @@ static void load_async_answers_what_load_gives_from_a_reader(void **state)
     assert_int_equal(f->later_last, 0);
 }
 
+static void close_joins_the_readers_with_reads_under_way(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f, NULL);
+    add_range(f, "#a", 1, 3000, NOW_MS);
+    flush_ok(f);
+    /* Reads handed to the readers, answers left unreported, more queued
+     * for a flush that never comes: close drops them and joins. */
+    for (int i = 0; i < 40; i++) {
+        struct gw_store_read rd = {.kind = GW_STORE_SEARCH, .tag = (uint64_t)i, .room_key = "#a",
+                                   .limit = GW_STORE_READ_MAX, .q = "common", .q_len = 6};
+        assert_int_equal(f->st.read(f->st.ctx, &rd), GW_STORE_PENDING);
+        if (i == 20)
+            flush_ok(f);
+    }
+    f->rec.rows_calls = 0;
+    gw_sqlite_close(f->s);
+    f->s = NULL;
+    assert_int_equal(f->rec.rows_calls, 0); /* nobody is told any more */
+    /* The database is as it was. */
+    open_ok(f, NULL);
+    assert_string_equal(read_ids(f, GW_STORE_BEFORE, "#a", 0, 1, NULL), "3000+");
+}
+
 /* Retention passes until one deletes nothing; each deletes at most its
  * bound. Returns the number of passes that deleted something. */
 static int retain_all(struct fix *f)
@@ -1053,6 +1077,7 @@ int main(void)
         T(search_newest_first_pages_and_time_bound),
         T(load_is_bounded_and_includes_the_batch),
         T(load_async_answers_what_load_gives_from_a_reader),
+        T(close_joins_the_readers_with_reads_under_way),
         T(retention_by_days_in_bounded_steps),
         T(retention_by_count_keeps_the_newest),
         T(second_gateway_on_the_same_directory_is_refused),
