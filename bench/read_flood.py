@@ -43,7 +43,7 @@ def _bound(name):
 GW_READS_MAX = _bound("GW_READS_MAX")
 
 
-def _hello(port, nick, rooms=None, epoch=None):
+def hello(port, nick, rooms=None, epoch=None):
     w = WsClient(port, subprotocol="wintalk.v2", timeout=30)
     msg = {"type": "hello", "nick": nick}
     if rooms is not None:
@@ -59,7 +59,7 @@ def fill(port, count=2100, window=50, log=None):
     """Say count messages TEXT in ROOM through one browser, window at a time
     (each window's echoes awaited). Returns (epoch, the room's last id)."""
     t0 = time.monotonic()
-    w, welcome = _hello(port, "filler", rooms={"#lobby": 0, ROOM: 0})
+    w, welcome = hello(port, "filler", rooms={"#lobby": 0, ROOM: 0})
     last = 0
     sent = 0
     while sent < count:
@@ -163,10 +163,10 @@ def run(port, conns=30, per=4, seconds=6.0, count=2100, log=None, fill_room=True
     (ms)."""
     if fill_room:
         epoch, last = fill(port, count=count, log=log)
-    bystander, _ = _hello(port, "bystander")
+    bystander, _ = hello(port, "bystander")
     flood = []
     for i in range(conns):
-        w, _ = _hello(port, "flood%d" % i, rooms={"#lobby": 0, ROOM: last}, epoch=epoch)
+        w, _ = hello(port, "flood%d" % i, rooms={"#lobby": 0, ROOM: last}, epoch=epoch)
         flood.append(w)
     stats = Stats()
     t0 = time.monotonic()

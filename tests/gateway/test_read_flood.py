@@ -12,10 +12,8 @@ exact boundaries are test_hub_reads.c's.
 bench/read_flood.py runs the same flood and prints its figures."""
 import os
 import shutil
-import statistics
 import tempfile
 import sys
-import threading
 import time
 import unittest
 
@@ -49,7 +47,7 @@ class Flood(unittest.TestCase):
         per = 4  # GW_READS_PER_PART_MAX
         conns = []
         for i in range(limit // per + 4):
-            w, _ = read_flood._hello(self.gw.http_port, "f%d" % i,
+            w, _ = read_flood.hello(self.gw.http_port, "f%d" % i,
                                      rooms={"#lobby": 0, read_flood.ROOM: self.last},
                                      epoch=self.epoch)
             conns.append(w)
@@ -102,8 +100,8 @@ class Flood(unittest.TestCase):
         self.assertLess(time.monotonic() - t, 4.0)
         type(self).gw = Gateway(data_dir=self.dir)
         port = self.gw.http_port
-        bystander, _ = read_flood._hello(port, "bystander")
-        conns = [read_flood._hello(port, "j%d" % i, epoch=self.epoch)[0] for i in range(30)]
+        bystander, _ = read_flood.hello(port, "bystander")
+        conns = [read_flood.hello(port, "j%d" % i, epoch=self.epoch)[0] for i in range(30)]
         t0 = time.monotonic()
         for i, w in enumerate(conns):
             w.send_json({"type": "join", "room": read_flood.ROOM, "last_id": 0, "ref": i})
