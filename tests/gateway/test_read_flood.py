@@ -7,7 +7,10 @@ bounds on reads through the real gateway: a browser's history and search
 requests have a rate (--read-rate: the burst's last one passes, the next
 gets 429), and the gateway takes at most GW_READS_MAX of them at once (past
 it: 421, counted in wintalk_rejections_total{reason="reads_busy"}). The
-exact boundaries are test_hub_reads.c's.
+exact boundaries are test_hub_reads.c's. Then a stop with reads waiting,
+and a room read from disk again as 30 browsers join it at once: their
+joins wait for it and go on in order (test_hub_loading.c for the exact
+sequences).
 
 bench/read_flood.py runs the same flood and prints its figures."""
 import os
