@@ -402,6 +402,14 @@ void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
             (void)st->watch(st->ctx, r->key, r->name, gw_history_last_id(&r->history));
         return;
     }
+    /* Later, off the loop, unless it cannot (then at once, below). The
+     * hub's own start (#lobby) reads at once: nothing runs yet to wait. */
+    if (st && st->load_async && r != h->rooms.lobby &&
+        st->load_async(st->ctx, r->key, GW_HISTORY_MAX_EVENTS, GW_HISTORY_MAX_BYTES) ==
+            GW_STORE_PENDING) {
+        r->loading = 1;
+        return;
+    }
     if (!st || !st->load)
         return;
     struct load_ctx lc = {h, r};
@@ -409,6 +417,102 @@ void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
     if (st->load(st->ctx, r->key, GW_HISTORY_MAX_EVENTS, GW_HISTORY_MAX_BYTES, &last, load_one,
                  &lc) == 0)
         gw_history_skip(&r->history, last);
+}
+
+int gw_hub_room_hold(struct gw_hub *h, struct gw_part *p, struct gw_room *r, enum gw_hold what,
+                     uint64_t last_id, const char *ref, const char *data, size_t len)
+{
+    if (r->nwaits == r->waits_cap && r->nwaits < GW_ROOM_WAITS_MAX) {
+        size_t cap = r->waits_cap ? r->waits_cap * 2 : 4;
+        struct gw_room_wait *n = realloc(r->waits, cap * sizeof(*n));
+        if (n) {
+            r->waits = n;
+            r->waits_cap = cap;
+        }
+    }
+    char *copy = NULL;
+    if (what == GW_HOLD_HELLO && (copy = malloc(len ? len : 1)))
+        memcpy(copy, data, len);
+    if (r->nwaits >= r->waits_cap || (what == GW_HOLD_HELLO && !copy)) {
+        free(copy);
+        gw_out_error(h, p, GW_R_SHUTDOWN, "the room is still loading: try again later", ref);
+        return -1;
+    }
+    struct gw_room_wait *w = &r->waits[r->nwaits++];
+    memset(w, 0, sizeof(*w));
+    w->pid = p->pid;
+    w->seq = ++h->next_hold;
+    w->what = what;
+    w->last_id = last_id;
+    snprintf(w->ref, sizeof w->ref, "%s", ref ? ref : "");
+    if (what != GW_HOLD_WEB_JOIN) {
+        p->hold = what;
+        p->hold_seq = w->seq;
+    }
+    if (copy) {
+        free(p->hello_held);
+        p->hello_held = copy;
+        p->hello_held_len = len;
+    }
+    return 0;
+}
+
+void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now)
+{
+    r->loading = 0;
+    struct gw_room_wait *waits = r->waits;
+    size_t n = r->nwaits;
+    /* Taken first, and the room found again by name each time: what goes
+     * on below may open other rooms, and so drop this one while it is
+     * empty (then it opens and loads again, and the rest wait again). */
+    r->waits = NULL;
+    r->nwaits = r->waits_cap = 0;
+    char name[GW_ROOM_NAME_MAX_BYTES + 1];
+    snprintf(name, sizeof name, "%s", r->name);
+    r = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_room_wait *w = &waits[i];
+        struct gw_part *p = gw_hub_part(h, w->pid);
+        if (!p || p->closing)
+            continue;
+        const char *ref = w->ref[0] ? w->ref : NULL;
+        if (w->what == GW_HOLD_WEB_JOIN) {
+            gw_member_web_join(h, p, now, name, strlen(name), w->last_id, ref);
+            continue;
+        }
+        if (p->hold != w->what || p->hold_seq != w->seq)
+            continue; /* asked for something else since */
+        p->hold = GW_HOLD_NONE;
+        if (w->what == GW_HOLD_HELLO) {
+            char *held = p->hello_held;
+            size_t len = p->hello_held_len;
+            p->hello_held = NULL;
+            if (held)
+                gw_web_input(h, p, now, held, len);
+            free(held);
+        } else {
+            struct gw_room *to;
+            if (gw_member_open(h, p, name, strlen(name), ref, &to) == 0)
+                gw_member_tcp_move(h, p, now, to);
+        }
+    }
+    free(waits);
+}
+
+int gw_hub_store_loaded(struct gw_hub *h, const char *room_key, int status, uint64_t last_id,
+                        const struct gw_store_event *ev, size_t n, int64_t now)
+{
+    struct gw_room *r = h && room_key ? gw_rooms_find(&h->rooms, room_key, strlen(room_key)) : NULL;
+    if (!r || !r->loading)
+        return GW_ENOENT;
+    struct load_ctx lc = {h, r};
+    for (size_t i = 0; status >= 0 && i < n; i++)
+        load_one(&lc, &ev[i]);
+    /* Even when the events could not be read: ids go on after it. */
+    if (last_id)
+        gw_history_skip(&r->history, last_id);
+    gw_hub_room_ready(h, r, now);
+    return GW_OK;
 }
 
 unsigned gw_hub_set_epoch(struct gw_hub *h, uint64_t epoch)
@@ -787,6 +891,8 @@ static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
     p->tokens_at = now;
     p->typing_tokens = (int64_t)h->cfg.typing_rate * 2000;
     p->typing_tokens_at = now;
+    p->read_tokens = (int64_t)h->cfg.read_rate * 2000;
+    p->read_tokens_at = now;
     p->strikes_at = now;
     p->typing_at = now - GW_TYPING_INTERVAL_MS;
     gw_queue_init(&p->q, via == GW_VIA_TCP ? h->cfg.tcp_queue_max_bytes : h->cfg.web_queue_max_bytes,

@@ -82,6 +82,9 @@ struct gw_hub_config {
     unsigned rate;
     /* A browser's typing updates per second (burst twice that); 0: no limit. */
     unsigned typing_rate;
+    /* History and search requests per second per participant (burst twice
+     * that); 0: no limit. */
+    unsigned read_rate;
     /* Refused messages (net of GW_RATE-paced forgiveness) before a
      * participant is disconnected for flooding; 0: never. */
     unsigned abuse_strikes;
@@ -357,6 +360,13 @@ int gw_hub_store_ident(struct gw_hub *h, uint64_t tag, int status,
  * Returns GW_OK, GW_ENOENT or GW_ENOMEM. */
 int gw_hub_store_typing(struct gw_hub *h, const char *room_key, uint64_t from, const char *json,
                         size_t len);
+
+/* The store's answer to the load of room_key (sink.loaded, gw_store.h),
+ * at now: the room's ring and transcript get the events (the room's ids go
+ * on after last_id), and the joins held while it loaded go on. Returns
+ * GW_OK, or GW_ENOENT when no such room is loading. */
+int gw_hub_store_loaded(struct gw_hub *h, const char *room_key, int status, uint64_t last_id,
+                        const struct gw_store_event *ev, size_t n, int64_t now);
 
 /* The store answers the read tagged tag (rows as gw_store_sink.rows): the
  * participant that asked gets its history or search answer, or an error

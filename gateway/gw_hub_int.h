@@ -73,6 +73,11 @@ struct gw_part {
     size_t hello_held_len;
     char held_token[GW_TOKEN_HEX_LEN + 1];
     int ident_asked;
+    /* A hello or a TCP move held while its room loads (gw_hub_room_hold),
+     * and which (a later one replaces it; a browser's joins are held in
+     * their rooms alone, each). */
+    enum gw_hold hold;
+    uint64_t hold_seq;
     struct gw_queue q;
     enum gw_resync resync;  /* TCP: what the next write starts with */
     int woken;              /* wake was called since the queue last ran dry */
@@ -98,6 +103,8 @@ struct gw_part {
     int64_t tokens_at;
     int64_t typing_tokens;
     int64_t typing_tokens_at;
+    int64_t read_tokens;     /* history and search (cfg.read_rate) */
+    int64_t read_tokens_at;
     /* refused messages not yet forgiven, in thousandths (abuse) */
     int64_t strikes;
     int64_t strikes_at;
@@ -154,6 +161,7 @@ struct gw_hub {
     struct gw_read_wait *reads;
     size_t nreads;
     uint64_t next_tag;
+    uint64_t next_hold;      /* the last hold's number (gw_hub_room_hold) */
     /* Wall time minus the hub's clock, in ms (gw_hub_set_wall_clock). */
     int64_t wall_offset;
     /* Shared rooms: this gateway's node, the others' and their
@@ -231,6 +239,21 @@ int gw_hub_room_defer(struct gw_room *r, uint64_t from, struct gw_buf *json);
 /* Load what the store keeps of r (its latest id, its recent events and
  * transcript lines), once: the registry made r without them. */
 void gw_hub_room_load(struct gw_hub *h, struct gw_room *r);
+
+/*
+ * Hold p's join (what) to r, which is loading (r->loading): it goes on
+ * when the room is ready (gw_hub_room_ready), as if it came then. HELLO:
+ * the hello is held in p->hello_held (data, len: its bytes, copied);
+ * WEB_JOIN: a wintalk.v2 join (room, last_id and ref kept); TCP_MOVE: a
+ * TCP /join. Returns 0, or -1 when the room has GW_ROOM_WAITS_MAX waiting
+ * or memory ran out (p is then told 421, try later, with ref).
+ */
+int gw_hub_room_hold(struct gw_hub *h, struct gw_part *p, struct gw_room *r, enum gw_hold what,
+                     uint64_t last_id, const char *ref, const char *data, size_t len);
+
+/* r's store has caught up (its load came, or an engine says so): r is no
+ * longer loading, and the joins held for it go on, in order. */
+void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now);
 
 /* Change p's nick to given (len bytes of valid UTF-8), announcing it when
  * p is in the room; a nick not allowed or taken gets error 553 (with the
@@ -327,6 +350,10 @@ int gw_rate_take(unsigned rate, int64_t *tokens, int64_t *at, int64_t now);
 /* Whether p may send one more message now (1), or it is over --rate (0,
  * counted). */
 int gw_rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now);
+
+/* Whether p may make one more history or search request now (1), or it
+ * is over --read-rate (0, counted). */
+int gw_rate_read_ok(struct gw_hub *h, struct gw_part *p, int64_t now);
 
 /* A message of p was refused for its rate: count a strike; past
  * cfg.abuse_strikes p is told and closed. */
@@ -442,11 +469,13 @@ struct gw_read_wait {
 };
 
 /* A browser's history request (m: type history) or search (m: type
- * search, the words in m->text) for room r, which it is in. Answered now
- * (from the room's ring, without a store that reads) or when the store
- * reports (gw_hub_store_rows); refused with 501, 504, 429 or 451. */
+ * search, the words in m->text) for room r, which it is in, at now.
+ * Answered now (from the room's ring, without a store that reads) or when
+ * the store reports (gw_hub_store_rows); refused with 501, 504, 429 (over
+ * --read-rate, or GW_READS_PER_PART_MAX waiting), 421 (GW_READS_MAX
+ * waiting in the gateway) or 451. */
 void gw_read_request(struct gw_hub *h, struct gw_part *p, struct gw_room *r,
-                     const struct gw_cmsg *m);
+                     const struct gw_cmsg *m, int64_t now);
 
 /* Free the waiting reads (the hub is going). */
 void gw_read_free(struct gw_hub *h);

@@ -108,10 +108,21 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * refused with 451 and other events are not made. */
 #define GW_ROOM_PENDING_MAX 8192u
 
-/* Reads of history and search waiting for the store: in the gateway, and
- * per participant (past either, 429). */
-#define GW_READS_MAX 1024u
+/* Joins held while their room loads from the store (gw_hub_room_hold):
+ * at most this many per room; past it, 421 (try again later). */
+#define GW_ROOM_WAITS_MAX 256u
+
+/* Reads of history and search waiting for the store (queued or being
+ * read). Per participant: past it, 429. In the gateway: past it, 421 (try
+ * later), counted as reads_busy in /metrics; with the sqlite store's two
+ * readers and a search's 250 ms bound, the last of 64 waits 8 s at most. */
+#define GW_READS_MAX 64u
 #define GW_READS_PER_PART_MAX 4u
+
+/* Rate of a participant's history and search requests: the same kind of
+ * bucket as --rate (--read-rate): 5 a second, a burst of 10. Over it: 429,
+ * nothing is read. */
+#define GW_READ_RATE_DEFAULT 5u
 
 /* Events in a history answer (default, at most) and in a search answer;
  * an answer is also cut to GW_READ_REPLY_MAX_BYTES of JSON, the far end

@@ -1454,6 +1454,7 @@ int main(int argc, char **argv)
         .max_participants = app.cfg.max_participants,
         .rate = app.cfg.rate,
         .typing_rate = app.cfg.typing_rate,
+        .read_rate = app.cfg.read_rate,
         .abuse_strikes = app.cfg.abuse_strikes,
         .line_max = app.cfg.max_line_bytes,
         .draft_units = app.cfg.max_draft_units,
@@ -1635,6 +1636,7 @@ int main(int argc, char **argv)
     int on_loop = gw_storage_shared();
     if (on_loop)
         gw_storage_close();
+    gw_storage_leave_loop();
     urc = loop_close();
     if (urc)
         gw_log("event loop: cannot close: %s", uv_strerror(urc));

@@ -130,6 +130,14 @@ int gw_member_open(struct gw_hub *h, struct gw_part *p, const char *name, size_t
 
 void gw_member_tcp_move(struct gw_hub *h, struct gw_part *p, int64_t now, struct gw_room *r)
 {
+    if (r->loading) {
+        /* Its pane is to show the room's transcript: once loaded. It
+         * stays where it is meanwhile. */
+        (void)gw_hub_room_hold(h, p, r, GW_HOLD_TCP_MOVE, 0, NULL, NULL, 0);
+        return;
+    }
+    /* A move now replaces one held. */
+    p->hold = GW_HOLD_NONE;
     struct gw_room *old = gw_member_home(p);
     if (old == r) {
         gw_out_resync(h, p, GW_RESYNC_WHERE);
@@ -174,6 +182,11 @@ void gw_member_web_join(struct gw_hub *h, struct gw_part *p, int64_t now, const 
     }
     if (gw_member_open(h, p, name, len, ref, &r) != 0)
         return;
+    if (r->loading) {
+        /* Its joined reply is to carry the room's history: once loaded. */
+        (void)gw_hub_room_hold(h, p, r, GW_HOLD_WEB_JOIN, last_id, ref, NULL, 0);
+        return;
+    }
     if (gw_member_add(h, p, r) != 0) {
         gw_out_error_room(h, p, GW_R_SHUTDOWN, "out of memory", name, quoted(name, len), ref);
         return;

@@ -29,6 +29,8 @@ enum gw_reject {
     GW_REJ_LOGIN_TIMEOUT, /* never joined within --login-timeout */
     GW_REJ_HTTP_TIMEOUT,  /* an HTTP request slower than --http-timeout */
     GW_REJ_STOPPING,      /* arrived while the gateway was stopping */
+    GW_REJ_READ_RATE,     /* a history or search request over --read-rate (429) */
+    GW_REJ_READS_BUSY,    /* a read past GW_READS_MAX in the gateway (421) */
     GW_REJ_COUNT
 };
 

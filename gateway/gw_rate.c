@@ -1,5 +1,6 @@
 /*
- * gw_rate.c - rate limits: token buckets (messages, typing updates) and
+ * gw_rate.c - rate limits: token buckets (messages, typing updates,
+ * history and search requests) and
  * strikes, the refused messages that, past cfg.abuse_strikes, close a
  * participant flooding far beyond its limit.
  *
@@ -55,6 +56,14 @@ void gw_rate_strike(struct gw_hub *h, struct gw_part *p, int64_t now)
         gw_out_error(h, p, GW_R_SLOW_DOWN, "flooding far over the rate limit; closing", NULL);
         gw_hub_start_closing(h, p, GW_CLOSE_POLICY, "flooding far over the rate limit");
     }
+}
+
+int gw_rate_read_ok(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    if (gw_rate_take(h->cfg.read_rate, &p->read_tokens, &p->read_tokens_at, now))
+        return 1;
+    h->metrics.rejections[GW_REJ_READ_RATE]++;
+    return 0;
 }
 
 int gw_rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now)

@@ -117,7 +117,7 @@ static void refuse(struct gw_hub *h, struct gw_part *p, int status, enum gw_read
 }
 
 void gw_read_request(struct gw_hub *h, struct gw_part *p, struct gw_room *r,
-                     const struct gw_cmsg *m)
+                     const struct gw_cmsg *m, int64_t now)
 {
     enum gw_read_what what = GW_READ_SEARCH;
     uint64_t id = 0;
@@ -130,6 +130,12 @@ void gw_read_request(struct gw_hub *h, struct gw_part *p, struct gw_room *r,
         gw_out_error(h, p, GW_R_BAD_ARGS, "search for at least one word", m->ref);
         return;
     }
+    if (!gw_rate_read_ok(h, p, now)) {
+        gw_out_error(h, p, GW_R_SLOW_DOWN,
+                     "too many history and search requests: slow down", m->ref);
+        gw_rate_strike(h, p, now);
+        return;
+    }
     const struct gw_store *st = h->cfg.store && h->cfg.store->read ? h->cfg.store : NULL;
     if (!st) {
         if (what == GW_READ_SEARCH)
@@ -138,9 +144,16 @@ void gw_read_request(struct gw_hub *h, struct gw_part *p, struct gw_room *r,
             answer_from_ring(h, p, r, what, id, limit, m->ref);
         return;
     }
-    if (p->nreads >= GW_READS_PER_PART_MAX || h->nreads >= GW_READS_MAX) {
+    if (p->nreads >= GW_READS_PER_PART_MAX) {
         gw_out_error(h, p, GW_R_SLOW_DOWN, "too many history and search requests at once: "
                                            "wait for the answers", m->ref);
+        return;
+    }
+    if (h->nreads >= GW_READS_MAX) {
+        /* The gateway's readers have all they can do: whoever asks. */
+        h->metrics.rejections[GW_REJ_READS_BUSY]++;
+        gw_out_error(h, p, GW_R_SHUTDOWN, "the gateway is busy reading history: try again later",
+                     m->ref);
         return;
     }
     if (!h->reads && !(h->reads = malloc(GW_READS_MAX * sizeof(*h->reads)))) {

@@ -63,6 +63,7 @@ static void room_free(struct gw_room *r)
     }
     gw_history_free(&r->history);
     gw_transcript_free(&r->transcript);
+    free(r->waits);
     free(r->web);
     free(r->tcp);
     free(r);
@@ -168,7 +169,7 @@ int gw_rooms_open(struct gw_rooms *rs, const char *name, size_t len, struct gw_r
         struct gw_room *victim = NULL;
         for (size_t i = 0; i < rs->count; i++) {
             struct gw_room *c = rs->list[i];
-            if (c == rs->lobby || gw_room_members(c) || c->npending)
+            if (c == rs->lobby || gw_room_members(c) || c->npending || c->loading)
                 continue;
             if (!victim || c->active < victim->active)
                 victim = c;

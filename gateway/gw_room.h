@@ -49,6 +49,19 @@ struct gw_pending {
     char line[];             /* line_len bytes, then the ref */
 };
 
+/* What a join held while its room loads is (gw_hub_room_hold). */
+enum gw_hold { GW_HOLD_NONE, GW_HOLD_HELLO, GW_HOLD_WEB_JOIN, GW_HOLD_TCP_MOVE };
+
+/* A join waiting for its room: whose, which of its holds (a hello, a TCP
+ * move: the participant's hold_seq then), and a browser join's last_id
+ * and ref (as JSON). */
+struct gw_room_wait {
+    uint64_t pid, seq;
+    enum gw_hold what;
+    uint64_t last_id;
+    char ref[GW_REF_MAX_BYTES * 6 + 3];
+};
+
 /* The name everyone starts in; never dropped. */
 #define GW_LOBBY "#lobby"
 
@@ -64,6 +77,15 @@ struct gw_room {
     uint64_t appends;      /* handed to an engine that orders (gw_store.h): the
                             * count its done reports against */
     int loaded;            /* what the store keeps of it was loaded (gw_hub_room_load) */
+    /* Loading: what the store keeps of it is on its way (gw_store.h,
+     * load_async); nobody is in it yet, and the joins asked meanwhile wait
+     * here, in order, until gw_hub_room_ready (at most GW_ROOM_WAITS_MAX).
+     * Whatever makes a room wait for its store may use it: a wait names a
+     * participant and its hold (gw_part.hold_seq), which a later hold of
+     * that participant replaces. */
+    int loading;
+    struct gw_room_wait *waits;
+    size_t nwaits, waits_cap;
     uint64_t active;       /* the registry's clock when something last happened here */
     size_t slot;           /* index in the registry's list */
     struct gw_room *next;  /* the registry's hash chain */

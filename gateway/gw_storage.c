@@ -38,6 +38,8 @@ static struct {
     int healthy;              /* as last logged */
     int64_t last_tick;
     int64_t last_commit;      /* the loop's clock at the last flush (ms) */
+    uv_poll_t answers;        /* sqlite: its readers' answers wake the loop */
+    int answers_on;           /* answers is started, not yet closed */
     char why[GW_SQLITE_WHY_MAX_BYTES];
 } st;
 
@@ -69,6 +71,14 @@ static void sink_typing(void *ctx, const char *room_key, uint64_t from, const ch
     (void)ctx;
     if (st.hub)
         (void)gw_hub_store_typing(st.hub, room_key, from, json, len);
+}
+
+static void sink_loaded(void *ctx, const char *room_key, int status, uint64_t last_id,
+                        const struct gw_store_event *ev, size_t n)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_store_loaded(st.hub, room_key, status, last_id, ev, n, st.now());
 }
 
 static void redis_log(void *arg, const char *line)
@@ -161,6 +171,31 @@ static void sink_ident(void *ctx, uint64_t tag, int status, const struct gw_stor
         (void)gw_hub_store_ident(st.hub, tag, status, id, st.now());
 }
 
+/* A reader of the sqlite store has an answer: report it now, not at the
+ * end of the turn (the loop may have nothing else to do until then). */
+static void on_answers(uv_poll_t *h, int status, int events)
+{
+    (void)h;
+    (void)status;
+    (void)events;
+    if (st.sq)
+        (void)gw_sqlite_flush(st.sq);
+}
+
+/* Poll the sqlite store's answers on the program's loop, if there is one
+ * (without, they are reported at each turn's end). */
+static void watch_answers(void)
+{
+    uv_loop_t *loop = gw_main_loop();
+    if (!loop || uv_poll_init(loop, &st.answers, gw_sqlite_fd(st.sq)) != 0)
+        return;
+    if (uv_poll_start(&st.answers, UV_READABLE, on_answers) != 0) {
+        uv_close((uv_handle_t *)&st.answers, NULL);
+        return;
+    }
+    st.answers_on = 1;
+}
+
 int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
 {
     memset(&st, 0, sizeof st);
@@ -183,12 +218,13 @@ int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
     };
     struct gw_store_sink sink = {
         .ctx = NULL, .done = sink_done, .rows = sink_rows, .event = sink_event,
-        .typing = sink_typing,
+        .typing = sink_typing, .loaded = sink_loaded,
     };
     int rc = gw_sqlite_open(&o, &sink, &st.sq, err, errlen);
     if (rc != GW_SQLITE_OK)
         return gw_sqlite_exit_status(rc);
     gw_sqlite_store(st.sq, &st.store);
+    watch_answers();
     return 0;
 }
 
@@ -354,8 +390,17 @@ void gw_storage_metrics(struct gw_metrics_store *m)
     m->db_bytes = s.db_bytes;
 }
 
+void gw_storage_leave_loop(void)
+{
+    /* On a start that failed, the loop may have closed it already. */
+    if (st.answers_on && !uv_is_closing((uv_handle_t *)&st.answers))
+        uv_close((uv_handle_t *)&st.answers, NULL);
+    st.answers_on = 0;
+}
+
 void gw_storage_close(void)
 {
+    gw_storage_leave_loop();
     if (st.rs) {
         gw_rstore_close(st.rs);
         st.rs = NULL;

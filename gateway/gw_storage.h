@@ -5,7 +5,9 @@
  * with the data), wires the engine's reports to the hub, commits at the end
  * of each turn of the event loop or before a write that comes after input
  * (at most every GW_STORAGE_EARLY_MS), runs the engine's upkeep (redis: on
- * the program's libuv loop, gw_loop.h), and says how it is for /readyz,
+ * the program's libuv loop, gw_loop.h), reports the sqlite readers' answers
+ * (history, search, a room's load) as soon as one is ready (its descriptor
+ * polled on that loop), and says how it is for /readyz,
  * /healthz and /metrics.
  *
  * Part of the adapter (I/O, the clock); one per process. Not the engine
@@ -85,6 +87,11 @@ void gw_storage_health_json(struct gw_jw *w, uint64_t epoch);
 
 /* The store's figures for /metrics (all zero, not present, for memory). */
 void gw_storage_metrics(struct gw_metrics_store *m);
+
+/* Close the handles the store keeps on the program's loop (sqlite: the
+ * readers' wake-up), before the loop closes; the store itself goes on
+ * (gw_storage_turn reports what is left) until gw_storage_close. */
+void gw_storage_leave_loop(void);
 
 /* Commit what is left and close (after the hub has said goodbye). */
 void gw_storage_close(void);

@@ -140,6 +140,11 @@ struct gw_store_sink {
     /* The answer to ident_find: the identity (NULL when the engine has
      * none of that digest), or a negative status and NULL. */
     void (*ident)(void *ctx, uint64_t tag, int status, const struct gw_store_ident *id);
+    /* The answer to load_async: the room's latest id (0 for none) and its
+     * latest events, n of them, oldest first; or a negative status, and
+     * the room starts empty (its latest id still given when known). */
+    void (*loaded)(void *ctx, const char *room_key, int status, uint64_t last_id,
+                   const struct gw_store_event *ev, size_t n);
 };
 
 /* Flags of an engine. */
@@ -186,6 +191,14 @@ struct gw_store {
     int (*load)(void *ctx, const char *room_key, size_t max_events, size_t max_bytes,
                 uint64_t *last_id, void (*each)(void *arg, const struct gw_store_event *ev),
                 void *arg);
+    /*
+     * The same, later: what load gives comes through sink.loaded, off the
+     * caller's thread (a disk read of a room's latest events, 1 MiB, must
+     * not hold the event loop). Returns GW_STORE_PENDING, or a failure and
+     * nothing comes (the hub then loads the room with load, at once). The
+     * hub holds the room's joins meanwhile (gw_hub_room_ready).
+     */
+    int (*load_async)(void *ctx, const char *room_key, size_t max_events, size_t max_bytes);
     /*
      * An engine that orders: report the events of the room with ids above
      * after through sink.event from now on (the latest it keeps first, at

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -72,10 +74,41 @@ struct report {
 /* A read waiting for the next flush, with its own copies of the strings. */
 struct pread {
     enum gw_store_read_kind kind;
-    uint64_t tag, id;
-    unsigned limit;
+    int load;             /* a room's load (load_async), not a read */
+    uint64_t tag, id;     /* load: id is the room's latest id still in the batch */
+    unsigned limit;       /* load: at most this many events, */
+    size_t max_bytes;     /* and this many bytes of JSON */
     char key[GW_SQLITE_KEY_MAX_BYTES + 1];
     char fts[GW_SQLITE_FTS_MAX_BYTES];
+};
+
+/* A reader's statements, on its own connection. */
+enum rd_stmt { RD_ROOM_FIND, RD_BEFORE, RD_AFTER, RD_SEARCH, RD_LOAD_SIZES, RD_LOAD, RD_COUNT };
+
+/* The events one answer holds: a read's, or a room's load. */
+#define RD_ROWS_MAX \
+    (GW_STORE_READ_MAX > GW_HISTORY_MAX_EVENTS ? GW_STORE_READ_MAX : GW_HISTORY_MAX_EVENTS)
+
+/* What a reader is doing (under rd_mu). */
+enum rd_state {
+    RD_IDLE,     /* waiting for a job */
+    RD_RUNNING,  /* reading job */
+    RD_ANSWERED, /* status, rows[0..got) and more wait for the loop */
+};
+
+struct reader {
+    struct gw_sqlite *s;
+    pthread_t thread;
+    sqlite3 *db;
+    sqlite3_stmt *st[RD_COUNT];
+    int64_t deadline_us;   /* the search's, for on_progress */
+    enum rd_state state;
+    struct pread job;
+    int status, more;
+    size_t got;
+    uint64_t last;               /* load: the room's latest id */
+    struct gw_store_event *rows; /* RD_ROWS_MAX */
+    char *arena;                 /* GW_SQLITE_ROWS_MAX_BYTES */
 };
 
 /* Prepared once at open, reset after each use. */
@@ -119,7 +152,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                   "FROM events_fts CROSS JOIN events AS e ON e.k = events_fts.rowid "
                   "WHERE events_fts MATCH ?1 AND events_fts.rowid BETWEEN ?2 AND ?3 "
                   "ORDER BY events_fts.rowid DESC LIMIT ?4",
-    [ST_LOAD_SIZES] = "SELECT k, json FROM events WHERE k BETWEEN ?1 AND ?2 "
+    [ST_LOAD_SIZES] = "SELECT k, json, line FROM events WHERE k BETWEEN ?1 AND ?2 "
                       "ORDER BY k DESC LIMIT ?3",
     [ST_LOAD] = "SELECT k, time, type, json, line, text FROM events "
                 "WHERE k BETWEEN ?1 AND ?2 ORDER BY k",
@@ -183,12 +216,25 @@ struct gw_sqlite {
     struct report *reps;
     size_t nreps, reps_sent;
 
-    /* Reads for the next flush, and where an answer is copied to. */
+    /* Reads waiting for the next commit (loop thread only); then handed
+     * to the readers. inflight: reads taken and not yet answered. */
     struct pread *reads;
     size_t nreads;
-    struct gw_store_event *rows;
-    char *rows_arena;
-    int64_t search_deadline_us;
+    size_t inflight;
+
+    /* The readers: threads with a read-only connection each, fed through
+     * a ring of jobs (under rd_mu); an answer waits in its reader until
+     * the loop has reported it (the reader's rows and arena are its own),
+     * and wakes the loop through rd_fd (an eventfd). */
+    struct reader *readers;
+    unsigned nreaders, readers_started;
+    pthread_mutex_t rd_mu;
+    pthread_cond_t rd_cv;
+    struct pread *jobs;    /* a ring of GW_SQLITE_READS_MAX */
+    size_t jobs_head, njobs;
+    int rd_stop;           /* under rd_mu */
+    int rd_fd;             /* readable while an answer waits */
+    atomic_uint answers;   /* readers holding an answer */
 
     struct gw_sqlite_stats stats;
 
@@ -728,7 +774,7 @@ static int st_read(void *ctx, const struct gw_store_read *rd)
         return GW_STORE_EINVAL;
     if (rd->kind != GW_STORE_BEFORE && rd->kind != GW_STORE_AFTER && rd->kind != GW_STORE_SEARCH)
         return GW_STORE_EINVAL;
-    if (s->nreads == GW_SQLITE_READS_MAX)
+    if (s->inflight >= GW_SQLITE_READS_MAX)
         return GW_STORE_EBUSY;
     struct pread *p = &s->reads[s->nreads];
     if (copy_key(p->key, rd->room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
@@ -740,17 +786,20 @@ static int st_read(void *ctx, const struct gw_store_read *rd)
             return GW_STORE_EINVAL;
     }
     p->kind = rd->kind;
+    p->load = 0;
     p->tag = rd->tag;
     p->id = rd->id;
     p->limit = rd->limit;
     s->nreads++;
+    s->inflight++;
     return GW_STORE_PENDING;
 }
 
+/* A reader's progress handler: nonzero stops its search. */
 static int on_progress(void *arg)
 {
-    const struct gw_sqlite *s = arg;
-    return search_clock(s) >= s->search_deadline_us; /* nonzero: stop the search */
+    const struct reader *r = arg;
+    return search_clock(r->s) >= r->deadline_us;
 }
 
 /* A column's text and its length (NULL, 0 for NULL). */
@@ -777,70 +826,74 @@ static void row_event(sqlite3_stmt *st, struct gw_store_event *ev)
         ev->line = "";
 }
 
-/* Answer one read through sink.rows. */
-static void run_read(struct gw_sqlite *s, const struct pread *rd)
+/*
+ * Read r->job on the reader's own connection, in its thread: the answer
+ * (r->status, r->rows[0..r->got), r->more) is copied into the reader's
+ * arena, to be reported by the loop. Touches nothing of the engine but
+ * its constant options (the clock, the search bound).
+ */
+static void run_read(struct reader *r)
 {
-    s->stats.reads++;
-    int64_t n = 0;
-    int f = room_find(s, rd->key, &n, NULL);
-    if (f < 0) {
-        s->sink.rows(s->sink.ctx, rd->tag, GW_STORE_EIO, NULL, 0, 0);
-        return;
-    }
-    if (f == 0) {
-        s->sink.rows(s->sink.ctx, rd->tag, 0, NULL, 0, 0); /* a room never seen */
-        return;
+    const struct pread *rd = &r->job;
+    const struct gw_sqlite *s = r->s;
+    r->status = 0;
+    r->got = 0;
+    r->more = 0;
+    sqlite3_stmt *st = r->st[RD_ROOM_FIND];
+    sqlite3_bind_text(st, 1, rd->key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE)
+            r->status = GW_STORE_EIO;
+        return; /* else a room never seen: no events */
     }
     int64_t lo = ROOM_LO(n), hi = ROOM_HI(n);
-    sqlite3_stmt *st;
     int at = 1; /* the parameter of the range's start; limit after its end */
     if (rd->kind == GW_STORE_AFTER) {
-        if (rd->id >= GW_SQLITE_ID_MAX) {
-            s->sink.rows(s->sink.ctx, rd->tag, 0, NULL, 0, 0);
+        if (rd->id >= GW_SQLITE_ID_MAX)
             return;
-        }
         lo |= (int64_t)rd->id + 1;
-        st = stmt(s, ST_AFTER);
+        st = r->st[RD_AFTER];
     } else {
         /* BEFORE and SEARCH: below id, or from the newest (0, or an id
          * past any the room can have). */
-        if (rd->id == 1) {
-            s->sink.rows(s->sink.ctx, rd->tag, 0, NULL, 0, 0);
+        if (rd->id == 1)
             return;
-        }
         if (rd->id && rd->id <= GW_SQLITE_ID_MAX)
             hi = lo | (int64_t)(rd->id - 1);
         lo |= 1;
         if (rd->kind == GW_STORE_SEARCH) {
-            st = stmt(s, ST_SEARCH);
+            st = r->st[RD_SEARCH];
             sqlite3_bind_text(st, 1, rd->fts, -1, SQLITE_STATIC);
             at = 2;
         } else {
-            st = stmt(s, ST_BEFORE);
+            st = r->st[RD_BEFORE];
         }
     }
     sqlite3_bind_int64(st, at, lo);
     sqlite3_bind_int64(st, at + 1, hi);
     sqlite3_bind_int64(st, at + 2, (int64_t)rd->limit + 1); /* one more: is there more? */
     if (rd->kind == GW_STORE_SEARCH) {
-        s->search_deadline_us = search_clock(s) + (int64_t)s->search_ms * 1000;
-        sqlite3_progress_handler(s->db, PROGRESS_OPS, on_progress, s);
+        r->deadline_us = search_clock(s) + (int64_t)s->search_ms * 1000;
+        sqlite3_progress_handler(r->db, PROGRESS_OPS, on_progress, r);
     }
-    size_t got = 0, used = 0;
-    int more = 0, rc;
+    size_t used = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (got == rd->limit) {
-            more = 1;
+        if (r->got == rd->limit) {
+            r->more = 1;
             break;
         }
         struct gw_store_event ev;
         row_event(st, &ev);
         size_t size = ev.json_len + ev.line_len + ev.text_len;
         if (used + size > GW_SQLITE_ROWS_MAX_BYTES) {
-            more = 1; /* the rest in another read */
+            r->more = 1; /* the rest in another read */
             break;
         }
-        char *p = s->rows_arena + used;
+        char *p = r->arena + used;
         memcpy(p, ev.json, ev.json_len);
         ev.json = p;
         memcpy(p + ev.json_len, ev.line, ev.line_len);
@@ -850,23 +903,269 @@ static void run_read(struct gw_sqlite *s, const struct pread *rd)
             ev.text = p + ev.json_len + ev.line_len;
         }
         used += size;
-        s->rows[got++] = ev;
+        r->rows[r->got++] = ev;
     }
     if (rd->kind == GW_STORE_SEARCH)
-        sqlite3_progress_handler(s->db, 0, NULL, NULL);
+        sqlite3_progress_handler(r->db, 0, NULL, NULL);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        int status = GW_STORE_EIO;
-        if (rc == SQLITE_INTERRUPT) {
-            status = GW_STORE_EBUSY;
-            s->stats.search_timeouts++;
-        }
-        s->sink.rows(s->sink.ctx, rd->tag, status, NULL, 0, 0);
+        r->status = (rc & 0xff) == SQLITE_INTERRUPT ? GW_STORE_EBUSY : GW_STORE_EIO;
+        r->got = 0;
+        r->more = 0;
+    }
+}
+
+/*
+ * Load r->job's room on the reader's connection, in its thread: its
+ * latest id, and its latest events (at most limit, max_bytes of JSON, and
+ * what the arena holds of JSON and lines), oldest first, into the arena.
+ */
+static void run_load(struct reader *r)
+{
+    const struct pread *rd = &r->job;
+    r->status = 0;
+    r->got = 0;
+    r->more = 0;
+    r->last = rd->id;
+    sqlite3_stmt *st = r->st[RD_ROOM_FIND];
+    sqlite3_bind_text(st, 1, rd->key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    uint64_t last = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE)
+            r->status = GW_STORE_EIO;
+        return; /* else a room never seen: empty */
+    }
+    if (last > r->last)
+        r->last = last;
+    /* Newest first, to find where the bounds stop... */
+    st = r->st[RD_LOAD_SIZES];
+    int64_t lo = ROOM_LO(n), hi = ROOM_HI(n), from = hi;
+    sqlite3_bind_int64(st, 1, lo);
+    sqlite3_bind_int64(st, 2, hi);
+    sqlite3_bind_int64(st, 3, rd->limit);
+    size_t bytes = 0, both = 0;
+    int any = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        size_t line = (size_t)sqlite3_column_bytes(st, 2);
+        if (bytes + len > rd->max_bytes || both + len + line > GW_SQLITE_ROWS_MAX_BYTES)
+            break;
+        bytes += len;
+        both += len + line;
+        from = sqlite3_column_int64(st, 0);
+        any = 1;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        r->status = GW_STORE_EIO;
         return;
     }
-    /* The statement is reset: the sink may call the store again. */
-    s->sink.rows(s->sink.ctx, rd->tag, 0, s->rows, got, more);
+    if (!any)
+        return;
+    /* ...then oldest first from there, without the words (not needed). */
+    st = r->st[RD_LOAD];
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, hi);
+    size_t used = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->got < RD_ROWS_MAX) {
+        struct gw_store_event ev;
+        row_event(st, &ev);
+        if (used + ev.json_len + ev.line_len > GW_SQLITE_ROWS_MAX_BYTES)
+            break; /* grown since the sizes were read: the newest wait for no one */
+        char *p = r->arena + used;
+        memcpy(p, ev.json, ev.json_len);
+        ev.json = p;
+        memcpy(p + ev.json_len, ev.line, ev.line_len);
+        ev.line = p + ev.json_len;
+        ev.text = NULL;
+        ev.text_len = 0;
+        used += ev.json_len + ev.line_len;
+        r->rows[r->got++] = ev;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        r->status = GW_STORE_EIO;
+        r->got = 0;
+    }
+}
+
+/* A reader's thread: take a job, read it, leave the answer for the loop
+ * and wake it, wait until the loop has reported it; until told to stop. */
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    struct gw_sqlite *s = r->s;
+    pthread_mutex_lock(&s->rd_mu);
+    for (;;) {
+        while (!s->rd_stop && (r->state != RD_IDLE || s->njobs == 0))
+            pthread_cond_wait(&s->rd_cv, &s->rd_mu);
+        if (s->rd_stop)
+            break;
+        r->job = s->jobs[s->jobs_head];
+        s->jobs_head = (s->jobs_head + 1) % GW_SQLITE_READS_MAX;
+        s->njobs--;
+        r->state = RD_RUNNING;
+        pthread_mutex_unlock(&s->rd_mu);
+        if (r->job.load)
+            run_load(r);
+        else
+            run_read(r);
+        pthread_mutex_lock(&s->rd_mu);
+        r->state = RD_ANSWERED;
+        atomic_fetch_add(&s->answers, 1);
+        uint64_t one = 1;
+        ssize_t w = write(s->rd_fd, &one, sizeof one);
+        (void)w; /* a full counter is still readable: the loop wakes */
+    }
+    pthread_mutex_unlock(&s->rd_mu);
+    return NULL;
+}
+
+/* Hand the reads that waited for this flush's commit to the readers. */
+static void hand_reads(struct gw_sqlite *s)
+{
+    if (s->nreads == 0)
+        return;
+    pthread_mutex_lock(&s->rd_mu);
+    for (size_t i = 0; i < s->nreads; i++) {
+        /* inflight bounds the ring: it cannot be full. */
+        s->jobs[(s->jobs_head + s->njobs) % GW_SQLITE_READS_MAX] = s->reads[i];
+        s->njobs++;
+    }
+    pthread_cond_broadcast(&s->rd_cv);
+    pthread_mutex_unlock(&s->rd_mu);
+    s->nreads = 0;
+}
+
+static void drain_reports(struct gw_sqlite *s);
+
+/* Report the readers' answers (sink.rows), on the loop's thread, and set
+ * those readers free for the next job. */
+static void report_answers(struct gw_sqlite *s)
+{
+    uint64_t v;
+    ssize_t got = read(s->rd_fd, &v, sizeof v); /* clears the wake-up */
+    (void)got;
+    if (atomic_load(&s->answers) == 0)
+        return;
+    struct reader *done[GW_SQLITE_READERS_MAX];
+    size_t n = 0;
+    pthread_mutex_lock(&s->rd_mu);
+    for (unsigned i = 0; i < s->readers_started; i++)
+        if (s->readers[i].state == RD_ANSWERED)
+            done[n++] = &s->readers[i];
+    pthread_mutex_unlock(&s->rd_mu);
+    for (size_t i = 0; i < n; i++) {
+        struct reader *r = done[i];
+        /* A commit made meanwhile by a sink's append (a full batch) is
+         * reported first: an answer never holds an event its reader was
+         * not sent. */
+        drain_reports(s);
+        s->inflight--;
+        /* The reader waits for RD_IDLE: its rows stay as they are. */
+        if (r->job.load) {
+            if (s->sink.loaded)
+                s->sink.loaded(s->sink.ctx, r->job.key, r->status, r->last,
+                               r->status ? NULL : r->rows, r->status ? 0 : r->got);
+        } else {
+            s->stats.reads++;
+            if (r->status == GW_STORE_EBUSY)
+                s->stats.search_timeouts++;
+            s->sink.rows(s->sink.ctx, r->job.tag, r->status, r->status ? NULL : r->rows,
+                         r->status ? 0 : r->got, r->more);
+        }
+        pthread_mutex_lock(&s->rd_mu);
+        r->state = RD_IDLE;
+        atomic_fetch_sub(&s->answers, 1);
+        pthread_cond_broadcast(&s->rd_cv);
+        pthread_mutex_unlock(&s->rd_mu);
+    }
+}
+
+/* Open a reader's connection (read-only: WAL lets it read beside the
+ * writer) and its statements. Returns 0 or a code. */
+static int open_reader(struct gw_sqlite *s, struct reader *r, char *err, size_t errlen)
+{
+    static const enum stmt_id from[RD_COUNT] = {
+        [RD_ROOM_FIND] = ST_ROOM_FIND, [RD_BEFORE] = ST_BEFORE, [RD_AFTER] = ST_AFTER,
+        [RD_SEARCH] = ST_SEARCH, [RD_LOAD_SIZES] = ST_LOAD_SIZES, [RD_LOAD] = ST_LOAD,
+    };
+    r->s = s;
+    r->rows = malloc(RD_ROWS_MAX * sizeof *r->rows);
+    r->arena = malloc(GW_SQLITE_ROWS_MAX_BYTES);
+    if (!r->rows || !r->arena) {
+        put(err, errlen, "%s: out of memory", s->path);
+        return GW_SQLITE_ENOMEM;
+    }
+    int rc = sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_extended_result_codes(r->db, 1);
+        sqlite3_busy_timeout(r->db, GW_SQLITE_BUSY_MS);
+    }
+    for (int i = 0; rc == SQLITE_OK && i < RD_COUNT; i++)
+        rc = sqlite3_prepare_v3(r->db, stmt_sql[from[i]], -1, SQLITE_PREPARE_PERSISTENT,
+                                &r->st[i], NULL);
+    if (rc != SQLITE_OK) {
+        put(err, errlen, "cannot open %s for reading: %s", s->path,
+            r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+        return GW_SQLITE_EIO;
+    }
+    return 0;
+}
+
+/* Start the readers. Returns 0 or a code (those started are stopped by
+ * stop_readers). */
+static int start_readers(struct gw_sqlite *s, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < s->nreaders; i++) {
+        struct reader *r = &s->readers[i];
+        int rc = open_reader(s, r, err, errlen);
+        if (rc != 0)
+            return rc;
+        if (pthread_create(&r->thread, NULL, reader_main, r) != 0) {
+            put(err, errlen, "%s: cannot start a reader thread", s->path);
+            return GW_SQLITE_ENOMEM;
+        }
+        s->readers_started++;
+    }
+    return 0;
+}
+
+/* Stop and join the readers (a read under way ends first: a search at its
+ * bound at most), and close their connections. Answers not reported are
+ * dropped. */
+static void stop_readers(struct gw_sqlite *s)
+{
+    if (s->readers_started) {
+        pthread_mutex_lock(&s->rd_mu);
+        s->rd_stop = 1;
+        pthread_cond_broadcast(&s->rd_cv);
+        pthread_mutex_unlock(&s->rd_mu);
+        for (unsigned i = 0; i < s->readers_started; i++)
+            pthread_join(s->readers[i].thread, NULL);
+        s->readers_started = 0;
+    }
+    for (unsigned i = 0; s->readers && i < s->nreaders; i++) {
+        struct reader *r = &s->readers[i];
+        for (int j = 0; j < RD_COUNT; j++) {
+            sqlite3_finalize(r->st[j]);
+            r->st[j] = NULL;
+        }
+        if (r->db)
+            sqlite3_close(r->db);
+        r->db = NULL;
+        free(r->rows);
+        free(r->arena);
+        r->rows = NULL;
+        r->arena = NULL;
+    }
 }
 
 /* ---- load ---- */
@@ -933,6 +1232,36 @@ static int st_load(void *ctx, const char *room_key, size_t max_events, size_t ma
     return rc == SQLITE_DONE ? 0 : GW_STORE_EIO;
 }
 
+/* The room's load in a reader: queued for the next flush like a read,
+ * after the room's events still in the batch are committed here. */
+static int st_load_async(void *ctx, const char *room_key, size_t max_events, size_t max_bytes)
+{
+    struct gw_sqlite *s = ctx;
+    if (!s->sink.loaded)
+        return GW_STORE_ENOTSUP;
+    if (s->inflight >= GW_SQLITE_READS_MAX)
+        return GW_STORE_EBUSY;
+    struct pread *p = &s->reads[s->nreads];
+    if (copy_key(p->key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+        return GW_STORE_EINVAL;
+    uint64_t pending = 0;
+    for (size_t r = 0; r < s->nbrooms; r++)
+        if (strcmp(s->brooms[r].key, p->key) == 0)
+            pending = s->brooms[r].last;
+    if (pending)
+        commit_batch(s); /* should that fail, their ids still count */
+    p->kind = GW_STORE_AFTER;
+    p->load = 1;
+    p->tag = 0;
+    p->id = pending;
+    p->limit = max_events > RD_ROWS_MAX ? RD_ROWS_MAX : (unsigned)max_events;
+    p->max_bytes = max_bytes;
+    p->fts[0] = '\0';
+    s->nreads++;
+    s->inflight++;
+    return GW_STORE_PENDING;
+}
+
 /* ---- flush, maintain ---- */
 
 static void drain_reports(struct gw_sqlite *s)
@@ -961,21 +1290,30 @@ int gw_sqlite_flush(struct gw_sqlite *s)
             rc = GW_STORE_EIO;
     }
     drain_reports(s);
-    size_t n = s->nreads;
-    for (size_t i = 0; i < n; i++) {
-        struct pread rd = s->reads[i];
-        run_read(s, &rd);
-    }
-    /* Reads queued by the sink meanwhile wait for the next flush. */
-    memmove(s->reads, s->reads + n, (s->nreads - n) * sizeof *s->reads);
-    s->nreads -= n;
+    /* Only now, after the commit: a read sees every event reported
+     * before it. Reads the sink queues below wait for the next flush. */
+    hand_reads(s);
+    report_answers(s);
+    drain_reports(s);
     s->flushing = 0;
     return rc;
 }
 
 int gw_sqlite_busy(const struct gw_sqlite *s)
 {
-    return s->nbev > 0 || s->nreps > 0 || s->nreads > 0;
+    return s->nbev > 0 || s->nreps > 0 || s->nreads > 0 ||
+           atomic_load(&s->answers) > 0;
+}
+
+int gw_sqlite_fd(const struct gw_sqlite *s)
+{
+    return s->rd_fd;
+}
+
+int gw_sqlite_wait(const struct gw_sqlite *s, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = s->rd_fd, .events = POLLIN};
+    return poll(&pfd, 1, timeout_ms) == 1;
 }
 
 /*
@@ -1185,6 +1523,7 @@ void gw_sqlite_store(struct gw_sqlite *s, struct gw_store *out)
     out->append = st_append;
     out->read = st_read;
     out->load = st_load;
+    out->load_async = st_load_async;
 }
 
 /* ---- open, close ---- */
@@ -1443,6 +1782,7 @@ static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
 
 static void free_engine(struct gw_sqlite *s)
 {
+    stop_readers(s);
     stop_checkpointer(s);
     pthread_cond_destroy(&s->ck_cv);
     pthread_mutex_destroy(&s->ck_mu);
@@ -1459,8 +1799,12 @@ static void free_engine(struct gw_sqlite *s)
     free(s->order);
     free(s->reps);
     free(s->reads);
-    free(s->rows);
-    free(s->rows_arena);
+    free(s->jobs);
+    free(s->readers);
+    if (s->rd_fd >= 0)
+        close(s->rd_fd);
+    pthread_cond_destroy(&s->rd_cv);
+    pthread_mutex_destroy(&s->rd_mu);
     free(s);
 }
 
@@ -1481,6 +1825,12 @@ int gw_sqlite_open(const struct gw_sqlite_opts *o, const struct gw_store_sink *s
     s->lock_fd = -1;
     pthread_mutex_init(&s->ck_mu, NULL);
     pthread_cond_init(&s->ck_cv, NULL);
+    pthread_mutex_init(&s->rd_mu, NULL);
+    pthread_cond_init(&s->rd_cv, NULL);
+    s->rd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->nreaders = o->readers ? o->readers : GW_SQLITE_READERS;
+    if (s->nreaders > GW_SQLITE_READERS_MAX)
+        s->nreaders = GW_SQLITE_READERS_MAX;
     char lock_path[GW_SQLITE_PATH_MAX_BYTES];
     if (strlen(o->dir) >= sizeof s->dir ||
         join_path(s->path, sizeof s->path, o->dir, GW_SQLITE_DB_NAME) != 0 ||
@@ -1507,10 +1857,10 @@ int gw_sqlite_open(const struct gw_sqlite_opts *o, const struct gw_store_sink *s
     s->order = malloc(GW_SQLITE_BATCH_MAX_EVENTS * sizeof *s->order);
     s->reps = malloc(GW_SQLITE_REPORTS_MAX * sizeof *s->reps);
     s->reads = malloc(GW_SQLITE_READS_MAX * sizeof *s->reads);
-    s->rows = malloc(GW_STORE_READ_MAX * sizeof *s->rows);
-    s->rows_arena = malloc(GW_SQLITE_ROWS_MAX_BYTES);
-    if (!s->bev || !s->arena || !s->brooms || !s->nums || !s->order || !s->reps || !s->reads || !s->rows ||
-        !s->rows_arena) {
+    s->jobs = malloc(GW_SQLITE_READS_MAX * sizeof *s->jobs);
+    s->readers = calloc(s->nreaders, sizeof *s->readers);
+    if (!s->bev || !s->arena || !s->brooms || !s->nums || !s->order || !s->reps || !s->reads ||
+        !s->jobs || !s->readers || s->rd_fd < 0) {
         put(err, errlen, "%s: out of memory", o->dir);
         free_engine(s);
         return GW_SQLITE_ENOMEM;
@@ -1554,6 +1904,8 @@ int gw_sqlite_open(const struct gw_sqlite_opts *o, const struct gw_store_sink *s
     int rc = open_db(s, err, errlen);
     if (rc == 0)
         rc = start_checkpointer(s, err, errlen);
+    if (rc == 0)
+        rc = start_readers(s, err, errlen);
     if (rc != 0) {
         free_engine(s);
         return rc;
@@ -1570,6 +1922,7 @@ void gw_sqlite_close(struct gw_sqlite *s)
      * the batch is kept if it can be. */
     s->nreps = s->reps_sent = 0;
     s->nreads = 0;
+    stop_readers(s);
     commit_batch(s);
     free_engine(s);
 }

@@ -7,15 +7,22 @@
  * reads a clock; it never logs and never sends anything anywhere (it
  * returns messages, and reports what completes through the struct
  * gw_store_sink it was given). Its functions are called from one thread,
- * the event loop's; it has one thread of its own that only copies the WAL
- * into the database (a checkpoint) when the WAL has grown, since that
- * copy and its fsync could hold the loop for a few hundred ms.
+ * the event loop's. It has threads of its own: one that only copies the
+ * WAL into the database (a checkpoint) when the WAL has grown, since that
+ * copy and its fsync could hold the loop for a few hundred ms; and
+ * GW_SQLITE_READERS readers, each with a read-only connection of its own
+ * (WAL lets readers read beside the writer), that answer history and
+ * search reads, since a search may take its whole time bound and a flood
+ * of them held the loop for tens of seconds.
  *
  * How it keeps the loop moving: an append only copies the event into an
  * in-memory batch (GW_STORE_PENDING); once per turn of the loop the adapter
  * calls gw_sqlite_flush, which commits the whole batch in one transaction,
- * reports each room's completion (sink.done), then runs the reads queued
- * meanwhile (sink.rows). The sink is called from gw_sqlite_flush only.
+ * reports each room's completion (sink.done), then hands the reads queued
+ * meanwhile to the readers and reports the answers they have finished
+ * (sink.rows). A reader that finishes makes gw_sqlite_fd readable, so
+ * that the adapter flushes again. The sink is called from gw_sqlite_flush
+ * only, on the loop's thread.
  *
  * Durability: WAL journal with synchronous=NORMAL. A commit reported done
  * survives the process being killed (kill -9): it is in the WAL, in the
@@ -80,8 +87,16 @@
  * refused with GW_STORE_EBUSY. */
 #define GW_SQLITE_REPORTS_MAX 4096u
 
-/* Reads waiting for the next flush; past it a read gets GW_STORE_EBUSY. */
+/* Reads in the engine at once (waiting for the commit, waiting for a
+ * reader, being read, or read and not yet reported); past it a read gets
+ * GW_STORE_EBUSY. (The hub's own bound, GW_READS_MAX, is lower.) */
 #define GW_SQLITE_READS_MAX 256u
+
+/* Reader threads, each with its own read-only connection (opts.readers;
+ * 0: GW_SQLITE_READERS). Two keep one long search from holding every
+ * other read on a machine of two cores; more would take the loop's core. */
+#define GW_SQLITE_READERS 2u
+#define GW_SQLITE_READERS_MAX 8u
 
 /* One read's answer is copied out of SQLite into a buffer of this many
  * bytes (json + line + text of its events): an answer that would not fit
@@ -163,9 +178,12 @@ struct gw_sqlite_opts {
     unsigned history_days;   /* retention: delete events older than this; 0 = keep all */
     unsigned history_max;    /* retention: keep this many latest per room; 0 = keep all */
     unsigned search_ms;      /* a search's time bound; 0 = GW_SQLITE_SEARCH_MS_DEFAULT */
+    unsigned readers;        /* reader threads; 0 = GW_SQLITE_READERS (at most
+                              * GW_SQLITE_READERS_MAX) */
     /* The clock of the search bound, in microseconds of a monotonic clock,
      * given clock_arg; NULL: CLOCK_MONOTONIC. (Tests give one that moves
-     * on each call, making the bound hit at a known point.) */
+     * on each call, making the bound hit at a known point.) Called from
+     * the reader threads. */
     int64_t (*clock_us)(void *arg);
     void *clock_arg;
 };
@@ -203,9 +221,14 @@ uint64_t gw_sqlite_epoch(const struct gw_sqlite *s);
  *    room is not replaced (and reported done).
  *  - read: checks and queues the read (GW_STORE_PENDING; GW_STORE_EINVAL
  *    for a bad limit, key or search, GW_STORE_EBUSY when GW_SQLITE_READS_MAX
- *    wait); the next flush answers it, after its commit, so a read sees
- *    every append made before it. SEARCH takes id like BEFORE (0: from the
- *    newest; else matches below id), to page through matches.
+ *    are in the engine); the next flush hands it to a reader after its
+ *    commit, so a read sees every append made before it, and a later flush
+ *    reports the answer. SEARCH takes id like BEFORE (0: from the newest;
+ *    else matches below id), to page through matches.
+ *  - load_async: the same as load, answered through sink.loaded by a
+ *    reader (GW_STORE_PENDING; GW_STORE_ENOTSUP without sink.loaded,
+ *    GW_STORE_EBUSY when GW_SQLITE_READS_MAX are in the engine); commits
+ *    the room's events still in the batch first, at once.
  *  - load: synchronous; commits the batch first when it holds events of
  *    that room. The events are given to each() as they are read (each()
  *    must not call the store).
@@ -219,16 +242,27 @@ void gw_sqlite_store(struct gw_sqlite *s, struct gw_store *out);
  * room, status) for every room committed since the last flush, in the
  * order of their appends (GW_STORE_DONE, or GW_STORE_EIO for a batch
  * rolled back: none of its events was kept, what was kept before is
- * intact, and the store is unhealthy), then answer the reads queued
- * before this call with sink.rows. The sink may call the store again
- * (appends go to the next batch, reads to the next flush). Returns 0, or
- * GW_STORE_EIO when the commit failed.
+ * intact, and the store is unhealthy), then hand the reads queued before
+ * this call to the readers, and report with sink.rows the answers the
+ * readers have finished. The sink may call the store again (appends go
+ * to the next batch, reads to the next flush). Returns 0, or GW_STORE_EIO
+ * when the commit failed.
  */
 int gw_sqlite_flush(struct gw_sqlite *s);
 
-/* Whether a flush has anything to do (a batch, completions or reads
- * waiting): the adapter may then turn its loop without waiting. */
+/* Whether a flush has anything to do (a batch, completions, reads to hand
+ * over or answers to report): the adapter may then turn its loop without
+ * waiting. */
 int gw_sqlite_busy(const struct gw_sqlite *s);
+
+/* A descriptor (an eventfd) that is readable while a reader's answer
+ * waits for a flush: the adapter polls it on its loop and flushes when it
+ * is. Owned by the engine; valid until gw_sqlite_close. */
+int gw_sqlite_fd(const struct gw_sqlite *s);
+
+/* For a program without a loop (tests, tools): wait at most timeout_ms for
+ * an answer to report. Returns 1 when one waits, else 0. */
+int gw_sqlite_wait(const struct gw_sqlite *s, int timeout_ms);
 
 /*
  * Now and then (about once a second), with the wall clock in ms since the
@@ -274,7 +308,8 @@ const char *gw_sqlite_path(const struct gw_sqlite *s);
 
 /*
  * Commit what the batch holds (without reporting it: call gw_sqlite_flush
- * first to have it reported), drop the reads waiting, close the database
+ * first to have it reported), drop the reads waiting, stop and join the
+ * readers (a read under way ends first), close the database
  * and release the directory's lock. NULL is fine.
  */
 void gw_sqlite_close(struct gw_sqlite *s);

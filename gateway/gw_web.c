@@ -304,6 +304,30 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
     free(wants);
 }
 
+/* Before anything of a wintalk.v2 hello happens: open the rooms it asks
+ * for (as many as it may be in), which starts their loads; when one is
+ * still loading, hold the hello (data, len) until it is ready and return
+ * 1 (the hello is taken again then, from the start), else 0. A room
+ * refused here is refused again, with its reason, when the hello goes on. */
+static int hold_for_rooms(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m,
+                          const char *data, size_t len)
+{
+    struct gw_room *wait = NULL;
+    size_t n = m->nrooms < h->cfg.max_rooms_per_browser ? m->nrooms : h->cfg.max_rooms_per_browser;
+    for (size_t i = 0; i < n; i++) {
+        struct gw_room *r;
+        char msg[GW_ROOM_ARG_MAX_BYTES + 128];
+        if (gw_member_find_room(h, m->rooms[i].name, m->rooms[i].len, &r, msg, sizeof msg) == 0 &&
+            r->loading && !wait)
+            wait = r;
+    }
+    if (!wait)
+        return 0;
+    if (gw_hub_room_hold(h, p, wait, GW_HOLD_HELLO, 0, m->ref, data, len) != 0)
+        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "a room is still loading");
+    return 1;
+}
+
 static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const struct gw_cmsg *m,
                       const char *data, size_t len)
 {
@@ -317,6 +341,8 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
         gw_hub_start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
         return;
     }
+    if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, m, data, len))
+        return; /* taken again when its rooms are loaded */
     int resumed = 0;
     char nick[GW_NICK_MAX_BYTES + 1] = "";
     const char *given = m->nick;
@@ -460,7 +486,7 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
         case GW_C_HISTORY:
         case GW_C_SEARCH:
             if ((r = said_room(h, p, &m)))
-                gw_read_request(h, p, r, &m);
+                gw_read_request(h, p, r, &m, now);
             break;
         case GW_C_NONE:
             break;

@@ -349,9 +349,14 @@ class ProtocolDoc(unittest.TestCase):
 
     def test_examples(self):
         ex = self.examples()
-        reqs = [e for e in ex if "events" not in e]
+        reqs = [e for e in ex if "events" not in e and e["type"] != "error"]
         answers = {e["type"]: e for e in ex if "events" in e}
         self.assertEqual(sorted(r["type"] for r in reqs), ["history", "history", "search"])
+        # The refusals shown: a rate (429) and the gateway's bound (421).
+        errors = [e for e in ex if e["type"] == "error"]
+        self.assertEqual(sorted(e["code"] for e in errors), [421, 429])
+        for e in errors:
+            self.assertEqual(set(e), {"type", "code", "message", "ref"})
         with Gateway() as gw:
             w = WsClient(gw.http_port, subprotocol=V2)
             hello2(w, nick="alice")

@@ -164,6 +164,11 @@ static const char *all_ids(struct fix *f, const char *room)
     assert_int_equal(f->st.read(f->st.ctx, &rd), GW_STORE_PENDING);
     f->rows_status = 99;
     gw_sqlite_flush(f->s);
+    /* A reader answers; a later flush reports it. */
+    for (int i = 0; i < 100 && f->rows_status == 99; i++) {
+        gw_sqlite_wait(f->s, 100);
+        gw_sqlite_flush(f->s);
+    }
     assert_int_equal(f->rows_status, 0);
     size_t o = 0;
     out[0] = '\0';

@@ -57,15 +57,24 @@ struct rec {
     const char *echo_room;
 };
 
+/* What load gives (the struct below), from load_async's answer. */
+struct loaded;
+
 struct fix {
     char dir[64];
     struct gw_sqlite *s;
     struct gw_store st;
     struct rec rec;
     struct gw_store_sink sink;
+    struct loaded *later;     /* load_async's answer goes here */
+    int later_calls, later_status;
+    uint64_t later_last;
+    char later_key[GW_SQLITE_KEY_MAX_BYTES + 1];
 };
 
 static int add(struct fix *f, const char *room, uint64_t id, int64_t t, const char *text);
+static void on_loaded(void *ctx, const char *key, int status, uint64_t last_id,
+                      const struct gw_store_event *ev, size_t n);
 
 static void on_done(void *ctx, const char *key, uint64_t id, int status)
 {
@@ -125,6 +134,7 @@ static int setup(void **state)
     f->sink.ctx = f;
     f->sink.done = on_done;
     f->sink.rows = on_rows;
+    f->sink.loaded = on_loaded;
     *state = f;
     return 0;
 }
@@ -208,7 +218,20 @@ static void flush_ok(struct fix *f)
     assert_int_equal(gw_sqlite_flush(f->s), 0);
 }
 
-/* One read, answered by the next flush: the rows land in f->rec. */
+/* Flush until the read handed over is answered by a reader (a few
+ * seconds at most, for a loaded machine). */
+static void answer_wait(struct fix *f)
+{
+    f->rec.rows_calls = 0;
+    flush_ok(f);
+    for (int i = 0; i < 100 && f->rec.rows_calls == 0; i++) {
+        gw_sqlite_wait(f->s, 100);
+        flush_ok(f);
+    }
+}
+
+/* One read, answered by a reader after the next flush: the rows land in
+ * f->rec. */
 static void do_read(struct fix *f, enum gw_store_read_kind kind, const char *room, uint64_t id,
                     unsigned limit, const char *q)
 {
@@ -218,7 +241,7 @@ static void do_read(struct fix *f, enum gw_store_read_kind kind, const char *roo
     };
     assert_int_equal(f->st.read(f->st.ctx, &rd), GW_STORE_PENDING);
     f->rec.rows_calls = 0;
-    flush_ok(f);
+    answer_wait(f);
     assert_int_equal(f->rec.rows_calls, 1);
 }
 
@@ -253,6 +276,36 @@ static void on_each(void *arg, const struct gw_store_event *ev)
     l->ids[l->n++] = ev->id;
     l->bytes += ev->json_len;
     assert_non_null(memchr(ev->json, '{', ev->json_len));
+}
+
+static void on_loaded(void *ctx, const char *key, int status, uint64_t last_id,
+                      const struct gw_store_event *ev, size_t n)
+{
+    struct fix *f = ctx;
+    f->later_calls++;
+    f->later_status = status;
+    f->later_last = last_id;
+    snprintf(f->later_key, sizeof f->later_key, "%s", key);
+    for (size_t i = 0; i < n; i++)
+        on_each(f->later, &ev[i]);
+}
+
+/* load_async, then flushes until its answer is in *l. */
+static void load_later(struct fix *f, const char *room, size_t max_events, size_t max_bytes,
+                       struct loaded *l)
+{
+    memset(l, 0, sizeof *l);
+    f->later = l;
+    f->later_calls = 0;
+    assert_int_equal(f->st.load_async(f->st.ctx, room, max_events, max_bytes), GW_STORE_PENDING);
+    for (int i = 0; i < 100 && f->later_calls == 0; i++) {
+        flush_ok(f);
+        if (f->later_calls == 0)
+            gw_sqlite_wait(f->s, 100);
+    }
+    assert_int_equal(f->later_calls, 1);
+    assert_int_equal(f->later_status, 0);
+    assert_string_equal(f->later_key, room);
 }
 
 /* A second connection of the test's own to the database file. */
@@ -639,7 +692,8 @@ static void search_words_prefixes_phrases_and_hostile_input(void **state)
         int rc = f->st.read(f->st.ctx, &rd);
         if (strcmp(empty[i], "NEAR( \"") == 0) {
             assert_int_equal(rc, GW_STORE_PENDING); /* "NEAR(" is a word */
-            flush_ok(f);
+            answer_wait(f);
+            assert_int_equal(f->rec.rows_calls, 1);
             assert_int_equal(f->rec.status, 0);
         } else {
             assert_int_equal(rc, GW_STORE_EINVAL);
@@ -713,6 +767,66 @@ static void load_is_bounded_and_includes_the_batch(void **state)
     assert_int_equal(f->rec.ndone, 1);
     assert_int_equal(f->rec.done[0].id, 51);
     assert_int_equal(f->rec.done[0].status, GW_STORE_DONE);
+}
+
+static void load_async_answers_what_load_gives_from_a_reader(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f, NULL);
+    add_range(f, "#a", 1, 50, NOW_MS);
+    flush_ok(f);
+    f->rec.ndone = 0;
+    struct loaded l;
+    load_later(f, "#a", 10, 1 << 20, &l);
+    assert_int_equal(f->later_last, 50);
+    assert_int_equal(l.n, 10);
+    for (size_t i = 0; i < 10; i++)
+        assert_int_equal(l.ids[i], 41 + i);
+    size_t one = l.bytes / 10;
+    load_later(f, "#a", 10, one * 7 / 2, &l);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.ids[0], 48);
+    assert_int_equal(l.ids[2], 50);
+    load_later(f, "#a", 10, one - 1, &l);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(f->later_last, 50);
+    /* Events still in the batch are committed first and in it; their
+     * completion is reported before the load's answer. */
+    add_ok(f, "#a", 51, NOW_MS, "fresh");
+    load_later(f, "#a", 2, 1 << 20, &l);
+    assert_int_equal(f->later_last, 51);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.ids[1], 51);
+    assert_int_equal(f->rec.ndone, 1);
+    assert_int_equal(f->rec.done[0].id, 51);
+    /* A room never seen: empty, id 0. */
+    load_later(f, "#nowhere", 10, 1 << 20, &l);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(f->later_last, 0);
+}
+
+static void close_joins_the_readers_with_reads_under_way(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f, NULL);
+    add_range(f, "#a", 1, 3000, NOW_MS);
+    flush_ok(f);
+    /* Reads handed to the readers, answers left unreported, more queued
+     * for a flush that never comes: close drops them and joins. */
+    for (int i = 0; i < 40; i++) {
+        struct gw_store_read rd = {.kind = GW_STORE_SEARCH, .tag = (uint64_t)i, .room_key = "#a",
+                                   .limit = GW_STORE_READ_MAX, .q = "common", .q_len = 6};
+        assert_int_equal(f->st.read(f->st.ctx, &rd), GW_STORE_PENDING);
+        if (i == 20)
+            flush_ok(f);
+    }
+    f->rec.rows_calls = 0;
+    gw_sqlite_close(f->s);
+    f->s = NULL;
+    assert_int_equal(f->rec.rows_calls, 0); /* nobody is told any more */
+    /* The database is as it was. */
+    open_ok(f, NULL);
+    assert_string_equal(read_ids(f, GW_STORE_BEFORE, "#a", 0, 1, NULL), "3000+");
 }
 
 /* Retention passes until one deletes nothing; each deletes at most its
@@ -962,6 +1076,8 @@ int main(void)
         T(search_words_prefixes_phrases_and_hostile_input),
         T(search_newest_first_pages_and_time_bound),
         T(load_is_bounded_and_includes_the_batch),
+        T(load_async_answers_what_load_gives_from_a_reader),
+        T(close_joins_the_readers_with_reads_under_way),
         T(retention_by_days_in_bounded_steps),
         T(retention_by_count_keeps_the_newest),
         T(second_gateway_on_the_same_directory_is_refused),

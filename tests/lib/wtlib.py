@@ -5,7 +5,8 @@ Everything talks to 127.0.0.1 only, and every wait has a timeout.
 Gateway process
     gw = Gateway(binary=None, web_root=None, args=(), env=None)
         Starts wintalk-gateway on free ports (--tcp-port 0 --http-port 0,
-        --bind 127.0.0.1; --rate 0 and --typing-rate 0 unless args give them)
+        --bind 127.0.0.1; --rate 0, --typing-rate 0 and --read-rate 0 unless args
+        give them)
         and waits for its "listening" log line. binary defaults to $WINTALK_GATEWAY, else the
         first build*/gateway/wintalk-gateway found under the repo. web_root
         defaults to a temporary folder with index.html, app.js, style.css.
@@ -503,6 +504,8 @@ class Gateway:
             argv += ["--rate", "0"]
         if "--typing-rate" not in args:
             argv += ["--typing-rate", "0"]
+        if "--read-rate" not in args:
+            argv += ["--read-rate", "0"]
         argv += list(args)
         # wrap: a command that execs the gateway (same pid), e.g. in a
         # mount namespace of its own.
