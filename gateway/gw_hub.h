@@ -82,6 +82,8 @@ struct gw_hub_config {
     unsigned rate;
     /* A browser's typing updates per second (burst twice that); 0: no limit. */
     unsigned typing_rate;
+    /* New rooms a minute per participant (burst as many); 0: no limit. */
+    unsigned room_rate;
     /* Refused messages (net of GW_RATE-paced forgiveness) before a
      * participant is disconnected for flooding; 0: never. */
     unsigned abuse_strikes;

@@ -252,7 +252,9 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
                      h->cfg.max_rooms_per_browser);
             continue;
         }
-        wt->code = gw_member_find_room(h, wt->name, wt->len, &r, wt->msg, sizeof wt->msg);
+        wt->code = gw_member_may_create(h, p, wt->name, wt->len, now, wt->msg, sizeof wt->msg);
+        if (!wt->code)
+            wt->code = gw_member_find_room(h, wt->name, wt->len, &r, wt->msg, sizeof wt->msg);
         if (wt->code)
             continue;
         if (gw_member_add(h, p, r) != 0) {

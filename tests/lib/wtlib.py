@@ -503,6 +503,8 @@ class Gateway:
             argv += ["--rate", "0"]
         if "--typing-rate" not in args:
             argv += ["--typing-rate", "0"]
+        if "--room-rate" not in args:
+            argv += ["--room-rate", "0"]
         argv += list(args)
         # wrap: a command that execs the gateway (same pid), e.g. in a
         # mount namespace of its own.
