@@ -109,6 +109,12 @@ static void cmd_join(struct cmd_ctx *c)
         gw_member_web_join(c->h, c->p, c->now, c->arg, c->arg_len, 0, c->ref);
         return;
     }
+    char msg[GW_ROOM_ARG_MAX_BYTES + 128];
+    int code = gw_member_may_create(c->h, c->p, c->arg, c->arg_len, c->now, msg, sizeof msg);
+    if (code) {
+        gw_out_error(c->h, c->p, code, msg, c->ref);
+        return;
+    }
     if (gw_member_open(c->h, c->p, c->arg, c->arg_len, c->ref, &r) == 0)
         gw_member_tcp_move(c->h, c->p, c->now, r);
 }

@@ -45,6 +45,8 @@ const char *gw_config_usage(void)
            "                                                        WINTALK_TYPING_RATE (%u)\n"
            "  --read-rate N           history and search requests/s per browser (burst twice\n"
            "                          that), 0 = no limit           WINTALK_READ_RATE (%u)\n"
+           "  --room-rate N           new rooms a minute per participant, 0 = no limit\n"
+           "                                                        WINTALK_ROOM_RATE (%u)\n"
            "  --abuse-strikes N       refused messages before a flooder is disconnected, 0 = never\n"
            "                                                        WINTALK_ABUSE_STRIKES (%u)\n"
            "  --max-line-bytes N      one chat message, %u..%u    WINTALK_MAX_LINE_BYTES (%u)\n"
@@ -89,7 +91,7 @@ const char *gw_config_usage(void)
            "metrics: /metrics (Prometheus text).\n"
            "SIGTERM or SIGINT stops the gateway (browsers get bye 421), exit status 0.\n",
              GW_PARTICIPANTS_DEFAULT, GW_PER_ADDRESS_DEFAULT, GW_RATE_DEFAULT,
-             GW_TYPING_RATE_DEFAULT, GW_READ_RATE_DEFAULT, GW_ABUSE_STRIKES_DEFAULT, GW_TEXT_MIN_BYTES,
+             GW_TYPING_RATE_DEFAULT, GW_READ_RATE_DEFAULT, GW_ROOM_RATE_DEFAULT, GW_ABUSE_STRIKES_DEFAULT, GW_TEXT_MIN_BYTES,
              GW_TEXT_MAX_BYTES, GW_TEXT_MAX_BYTES, GW_DRAFT_UNITS_DEFAULT, GW_WS_IN_MAX_BYTES,
              GW_NICK_MAX_CHARS, GW_NICK_MAX_CHARS, GW_ROOMS_MAX_DEFAULT,
              GW_ROOMS_PER_BROWSER_CEILING, GW_ROOMS_PER_BROWSER_DEFAULT, GW_PING_INTERVAL_DEFAULT_S,
@@ -140,6 +142,7 @@ static const struct opt opts[] = {
     {"--rate", "WINTALK_RATE", K_UINT, OFF(rate), 0, 100000},
     {"--typing-rate", "WINTALK_TYPING_RATE", K_UINT, OFF(typing_rate), 0, 100000},
     {"--read-rate", "WINTALK_READ_RATE", K_UINT, OFF(read_rate), 0, 100000},
+    {"--room-rate", "WINTALK_ROOM_RATE", K_UINT, OFF(room_rate), 0, 100000},
     {"--abuse-strikes", "WINTALK_ABUSE_STRIKES", K_UINT, OFF(abuse_strikes), 0, 1000000},
     {"--max-participants", "WINTALK_MAX_PARTICIPANTS", K_UINT, OFF(max_participants), 1,
      GW_PARTICIPANTS_CEILING},
@@ -249,6 +252,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->rate = GW_RATE_DEFAULT;
     cfg->typing_rate = GW_TYPING_RATE_DEFAULT;
     cfg->read_rate = GW_READ_RATE_DEFAULT;
+    cfg->room_rate = GW_ROOM_RATE_DEFAULT;
     cfg->abuse_strikes = GW_ABUSE_STRIKES_DEFAULT;
     cfg->max_participants = GW_PARTICIPANTS_DEFAULT;
     cfg->max_per_address = GW_PER_ADDRESS_DEFAULT;

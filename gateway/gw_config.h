@@ -23,6 +23,7 @@ struct gw_config {
     unsigned rate;           /* messages per second per participant, 0: off */
     unsigned typing_rate;    /* browser typing updates per second, 0: off */
     unsigned read_rate;      /* history and search requests per second, 0: off */
+    unsigned room_rate;      /* new rooms a minute per participant, 0: off */
     unsigned abuse_strikes;  /* refused messages before a flooder is cut, 0: never */
     unsigned max_participants;
     unsigned max_per_address; /* participant connections per IP, 0: off */

@@ -893,6 +893,8 @@ static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
     p->typing_tokens_at = now;
     p->read_tokens = (int64_t)h->cfg.read_rate * 2000;
     p->read_tokens_at = now;
+    p->room_tokens = (int64_t)h->cfg.room_rate * 60000;
+    p->room_tokens_at = now;
     p->strikes_at = now;
     p->typing_at = now - GW_TYPING_INTERVAL_MS;
     gw_queue_init(&p->q, via == GW_VIA_TCP ? h->cfg.tcp_queue_max_bytes : h->cfg.web_queue_max_bytes,

@@ -85,6 +85,8 @@ struct gw_hub_config {
     /* History and search requests per second per participant (burst twice
      * that); 0: no limit. */
     unsigned read_rate;
+    /* New rooms a minute per participant (burst as many); 0: no limit. */
+    unsigned room_rate;
     /* Refused messages (net of GW_RATE-paced forgiveness) before a
      * participant is disconnected for flooding; 0: never. */
     unsigned abuse_strikes;

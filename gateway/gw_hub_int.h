@@ -105,6 +105,8 @@ struct gw_part {
     int64_t typing_tokens_at;
     int64_t read_tokens;     /* history and search (cfg.read_rate) */
     int64_t read_tokens_at;
+    int64_t room_tokens;    /* new rooms, in 60000ths of a room (gw_rate_room) */
+    int64_t room_tokens_at;
     /* refused messages not yet forgiven, in thousandths (abuse) */
     int64_t strikes;
     int64_t strikes_at;
@@ -354,6 +356,10 @@ int gw_rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now);
 /* Whether p may make one more history or search request now (1), or it
  * is over --read-rate (0, counted). */
 int gw_rate_read_ok(struct gw_hub *h, struct gw_part *p, int64_t now);
+/* Whether p may open one more new room now (1), or it is over
+ * cfg.room_rate (0, counted): a bucket of room_rate a minute holding as
+ * many. */
+int gw_rate_room(struct gw_hub *h, struct gw_part *p, int64_t now);
 
 /* A message of p was refused for its rate: count a strike; past
  * cfg.abuse_strikes p is told and closed. */
@@ -393,6 +399,11 @@ void gw_member_leave_all(struct gw_hub *h, struct gw_part *p, int64_t now,
  */
 int gw_member_find_room(struct gw_hub *h, const char *name, size_t len, struct gw_room **out,
                         char *msg, size_t msg_len);
+
+/* Whether p may open the room called name now: 0 when it exists or p's
+ * --room-rate allows a new one, else GW_R_SLOW_DOWN with why in msg. */
+int gw_member_may_create(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
+                         int64_t now, char *msg, size_t msg_len);
 
 /* gw_member_find_room, telling p why it failed (with the room and ref in
  * a browser's error). Returns 0 or the reply code. */

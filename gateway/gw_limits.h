@@ -291,6 +291,14 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * is throttled (GW_TYPING_INTERVAL_MS), not refused. */
 #define GW_TYPING_RATE_DEFAULT 10u
 
+/* Rate of new rooms per participant: opening a room the gateway does not
+ * have (a join, a hello's room) takes one from a bucket of
+ * GW_ROOM_RATE_DEFAULT a minute holding that many (--room-rate). 0 turns
+ * it off. Over it: 429, the room is not opened. Rooms cost nothing kept
+ * once they are empty and have no messages (the store forgets them), so
+ * this bounds the work of making them, not the disk. */
+#define GW_ROOM_RATE_DEFAULT 10u
+
 /* Abuse: each refused message (429) adds a strike; strikes leak at the
  * --rate per second. A participant with more than this many strikes
  * (--abuse-strikes), that is one sustained far over its rate, is

@@ -1455,6 +1455,7 @@ int main(int argc, char **argv)
         .rate = app.cfg.rate,
         .typing_rate = app.cfg.typing_rate,
         .read_rate = app.cfg.read_rate,
+        .room_rate = app.cfg.room_rate,
         .abuse_strikes = app.cfg.abuse_strikes,
         .line_max = app.cfg.max_line_bytes,
         .draft_units = app.cfg.max_draft_units,

@@ -79,6 +79,16 @@ void gw_member_del(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64
     p->nmemb--;
 }
 
+/* r's last member left, its leave posted: the store may forget a room
+ * with no messages (gw_store.h). */
+static void vacated(struct gw_hub *h, struct gw_room *r)
+{
+    const struct gw_store *st = h->cfg.store;
+    if (r == h->rooms.lobby || gw_room_members(r) || !st || !st->forget)
+        return;
+    st->forget(st->ctx, r->key);
+}
+
 void gw_member_leave_all(struct gw_hub *h, struct gw_part *p, int64_t now,
                          enum gw_leave_reason reason)
 {
@@ -87,6 +97,7 @@ void gw_member_leave_all(struct gw_hub *h, struct gw_part *p, int64_t now,
         gw_member_del(h, p, r, now);
         if (p->joined)
             gw_hub_post_leave(h, r, p, now, reason);
+        vacated(h, r);
     }
 }
 
@@ -116,6 +127,18 @@ int gw_member_find_room(struct gw_hub *h, const char *name, size_t len, struct g
         snprintf(msg, msg_len, "out of memory");
         return GW_R_SHUTDOWN;
     }
+}
+
+int gw_member_may_create(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
+                         int64_t now, char *msg, size_t msg_len)
+{
+    if (gw_room_name_check(name, len) != GW_ROOM_OK || gw_rooms_find(&h->rooms, name, len))
+        return 0; /* a bad name is told why by the opening; a room here costs nothing new */
+    if (gw_rate_room(h, p, now))
+        return 0;
+    snprintf(msg, msg_len, "making new rooms too fast (at most %u a minute): try again shortly, "
+             "or join a room that exists", h->cfg.room_rate);
+    return GW_R_SLOW_DOWN;
 }
 
 int gw_member_open(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
@@ -148,6 +171,7 @@ void gw_member_tcp_move(struct gw_hub *h, struct gw_part *p, int64_t now, struct
     if (old) {
         gw_member_del(h, p, old, now);
         gw_hub_post_leave(h, old, p, now, GW_LEAVE_PART);
+        vacated(h, old);
     }
     if (gw_member_add(h, p, r) != 0) {
         p->typing_room = NULL;
@@ -178,6 +202,11 @@ void gw_member_web_join(struct gw_hub *h, struct gw_part *p, int64_t now, const 
         snprintf(msg, sizeof msg, "too many rooms for one browser (at most %u)",
                  h->cfg.max_rooms_per_browser);
         gw_out_error_room(h, p, GW_R_TOO_MANY_ROOMS, msg, name, quoted(name, len), ref);
+        return;
+    }
+    int code = gw_member_may_create(h, p, name, len, now, msg, sizeof msg);
+    if (code) {
+        gw_out_error_room(h, p, code, msg, name, quoted(name, len), ref);
         return;
     }
     if (gw_member_open(h, p, name, len, ref, &r) != 0)
@@ -223,6 +252,7 @@ void gw_member_web_part(struct gw_hub *h, struct gw_part *p, int64_t now, const 
         gw_typing_move(h, p, now, NULL);
     gw_member_del(h, p, r, now);
     gw_hub_post_leave(h, r, p, now, GW_LEAVE_PART);
+    vacated(h, r);
     struct gw_buf *b = gw_json_parted(r->name, h->cfg.headroom);
     gw_out_push_web(h, p, b);
     gw_buf_unref(b);

@@ -10,7 +10,7 @@ static const int codes[GW_METRICS_CODES] = {421, 429, 451, 452, 500, 501, 502, 5
                                              530, 550, 552, 553};
 
 static const char *const reject_names[GW_REJ_COUNT] = {
-    "rate", "typing_rate", "abuse", "too_large", "malformed", "full",
+    "rate", "typing_rate", "abuse", "room_rate", "too_large", "malformed", "full",
     "per_address", "origin", "key", "login_timeout", "http_timeout", "stopping",
     "read_rate", "reads_busy",
 };
@@ -111,8 +111,11 @@ static void store_lines(struct out *o, const struct gw_metrics_store *st)
         st->batch_us_sum, 1);
     one(o, "store_commit_seconds_max", "gauge", "The slowest batch commit.", st->batch_us_max, 1);
     one(o, "store_errors_total", "counter", "Failed commits and probes.", st->errors, 0);
-    one(o, "store_events_deleted_total", "counter", "Events deleted by retention.",
+    one(o, "store_events_deleted_total", "counter", "Events deleted by retention and with forgotten rooms.",
         st->events_deleted, 0);
+    one(o, "store_rooms_forgotten_total", "counter",
+        "Rooms deleted from the store: left empty with no message, or emptied by retention.",
+        st->rooms_forgotten, 0);
     one(o, "store_reads_total", "counter", "History and search reads answered.", st->reads, 0);
     one(o, "store_search_timeouts_total", "counter", "Searches stopped at their time bound.",
         st->search_timeouts, 0);

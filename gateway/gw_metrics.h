@@ -20,6 +20,7 @@ enum gw_reject {
     GW_REJ_RATE,          /* a line or say over --rate (429) */
     GW_REJ_TYPING_RATE,   /* a typing update over --typing-rate (429) */
     GW_REJ_ABUSE,         /* disconnected for flooding */
+    GW_REJ_ROOM_RATE,     /* a new room over --room-rate (429) */
     GW_REJ_TOO_LARGE,     /* a line, frame, JSON message or nick too large (552) */
     GW_REJ_MALFORMED,     /* unreadable input (500) */
     GW_REJ_FULL,          /* --max-participants reached (421) */
@@ -65,6 +66,7 @@ struct gw_metrics_store {
     int healthy;
     uint64_t events_stored, batches, batch_us_sum, batch_us_max, errors, events_deleted,
         reads, search_timeouts, db_bytes;
+    uint64_t rooms_forgotten;
 };
 
 /* Gauges read at the time of the scrape. */

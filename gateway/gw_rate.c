@@ -73,3 +73,25 @@ int gw_rate_ok(struct gw_hub *h, struct gw_part *p, int64_t now)
     h->metrics.rejections[GW_REJ_RATE]++;
     return 0;
 }
+
+int gw_rate_room(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    unsigned rate = h->cfg.room_rate;
+    if (!rate)
+        return 1;
+    /* In 60000ths of a room: rate a minute is rate of them a ms. */
+    int64_t one = 60000, burst = (int64_t)rate * one;
+    if (now > p->room_tokens_at) {
+        int64_t dt = now - p->room_tokens_at;
+        p->room_tokens = dt >= 60000 ? burst : p->room_tokens + dt * (int64_t)rate;
+        if (p->room_tokens > burst)
+            p->room_tokens = burst;
+        p->room_tokens_at = now;
+    }
+    if (p->room_tokens >= one) {
+        p->room_tokens -= one;
+        return 1;
+    }
+    h->metrics.rejections[GW_REJ_ROOM_RATE]++;
+    return 0;
+}

@@ -385,6 +385,7 @@ void gw_storage_metrics(struct gw_metrics_store *m)
     m->batch_us_max = s.batch_us_max;
     m->errors = s.errors;
     m->events_deleted = s.events_deleted;
+    m->rooms_forgotten = s.rooms_forgotten;
     m->reads = s.reads;
     m->search_timeouts = s.search_timeouts;
     m->db_bytes = s.db_bytes;

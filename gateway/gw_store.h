@@ -238,6 +238,16 @@ struct gw_store {
                       size_t len);
     int (*ident_touch)(void *ctx, const char *digest_hex);
     int (*ident_find)(void *ctx, uint64_t tag, const char *digest_hex);
+    /*
+     * The room's last member left (its leave appended before this call):
+     * an engine forgets a room that has no messages kept (only joins,
+     * leaves and nick changes), its events and its entry, so that a name
+     * joined once and left costs nothing kept, and never gives its ids
+     * again (a room opened later starts above them: load's last_id). A
+     * room with messages stays. An append to the room before the engine
+     * acts cancels it. No answer; a failure forgets nothing.
+     */
+    void (*forget)(void *ctx, const char *room_key);
 };
 
 /* Whether q (len bytes) is a search the protocol accepts: 1 to

@@ -56,6 +56,12 @@ struct broom {
     char key[GW_SQLITE_KEY_MAX_BYTES + 1];
     char name[GW_SQLITE_KEY_MAX_BYTES + 1];
     uint64_t last;        /* its latest id in the batch */
+    int refused;          /* its entry could not be made: its events are not kept */
+};
+
+/* A room to forget at the next flush (st_forget). */
+struct forget {
+    char key[GW_SQLITE_KEY_MAX_BYTES + 1];
 };
 
 /* An event of the batch by its key in events.k. */
@@ -78,6 +84,8 @@ struct pread {
     uint64_t tag, id;     /* load: id is the room's latest id still in the batch */
     unsigned limit;       /* load: at most this many events, */
     size_t max_bytes;     /* and this many bytes of JSON */
+    uint64_t floor;       /* load: where a room the store does not have starts,
+                           * as it was when the load was handed to a reader */
     char key[GW_SQLITE_KEY_MAX_BYTES + 1];
     char fts[GW_SQLITE_FTS_MAX_BYTES];
 };
@@ -121,6 +129,7 @@ enum stmt_id {
     ST_PROBE,
     ST_RET_ROOMS, ST_RET_FIRST, ST_RET_DEL_UPTO, ST_RET_DEL_OLD,
     ST_PAGE_COUNT, ST_PAGE_SIZE,
+    ST_ROOM_TEXT, ST_ROOM_DEL_EVENTS, ST_ROOM_DEL, ST_FLOOR_SET, ST_FLOOR_GET,
     ST_COUNT
 };
 
@@ -167,6 +176,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "AND time < ?4",
     [ST_PAGE_COUNT] = "PRAGMA page_count",
     [ST_PAGE_SIZE] = "PRAGMA page_size",
+    /* Forgetting a room (st_forget, retention): whether it has a message,
+     * then its events and its entry; the floor keeps its ids from being
+     * given again. */
+    [ST_ROOM_TEXT] = "SELECT 1 FROM events WHERE k BETWEEN ?1 AND ?2 AND text IS NOT NULL LIMIT 1",
+    [ST_ROOM_DEL_EVENTS] = "DELETE FROM events WHERE k BETWEEN ?1 AND ?2",
+    [ST_ROOM_DEL] = "DELETE FROM rooms WHERE n = ?1",
+    [ST_FLOOR_SET] = "INSERT INTO meta(key, value) VALUES ('floor', ?1) "
+                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [ST_FLOOR_GET] = "SELECT value FROM meta WHERE key = 'floor'",
 };
 
 /* The schema of a new database, made in one transaction with its epoch. */
@@ -238,6 +256,13 @@ struct gw_sqlite {
 
     struct gw_sqlite_stats stats;
 
+    /* Rooms to forget at the next flush, and the floor: the highest id a
+     * forgotten room had (meta 'floor'), where a room the store does not
+     * have starts. */
+    struct forget *forgets;
+    size_t nforgets;
+    uint64_t floor;
+
     /* The checkpointer: a thread with a connection of its own that copies
      * the WAL into the database once it has grown, so that the copy and
      * its fsync (100-300 ms measured under load) never hold the loop. */
@@ -266,6 +291,7 @@ static void put(char *err, size_t errlen, const char *fmt, ...)
 }
 
 static int open_fault(struct gw_sqlite *s, int rc, char *err, size_t errlen);
+static int room_first(struct gw_sqlite *s, int64_t lo, int64_t hi, int64_t *k, int64_t *time_ms);
 
 static int64_t mono_us(void)
 {
@@ -558,8 +584,9 @@ static int by_key(const void *a, const void *b)
 }
 
 /* The batch's writes, inside the transaction. Returns SQLITE_DONE or the
- * failing code (SQLite's message says why, unless *msg is set). */
-static int batch_write(struct gw_sqlite *s, int64_t *nums, const char **msg)
+ * failing code (SQLite's message says why). A room whose entry cannot be
+ * made is marked refused and its events left out. */
+static int batch_write(struct gw_sqlite *s, int64_t *nums)
 {
     for (size_t r = 0; r < s->nbrooms; r++) {
         struct broom *b = &s->brooms[r];
@@ -577,21 +604,32 @@ static int batch_write(struct gw_sqlite *s, int64_t *nums, const char **msg)
                 return rc;
             nums[r] = sqlite3_last_insert_rowid(s->db);
             if (nums[r] < 1 || (uint64_t)nums[r] > GW_SQLITE_ROOMS_MAX) {
-                *msg = "more rooms than a database holds";
-                return SQLITE_ERROR;
+                /* This room alone cannot be kept: its entry goes again and
+                 * its events are refused; the other rooms' are kept. */
+                st = stmt(s, ST_ROOM_DEL);
+                sqlite3_bind_int64(st, 1, nums[r]);
+                rc = sqlite3_step(st);
+                sqlite3_reset(st);
+                if (rc != SQLITE_DONE)
+                    return rc;
+                b->refused = 1;
+                s->stats.rooms_refused++;
             }
         }
     }
     /* In key order: FTS5 writes what it has gathered out as a segment of
      * its own whenever a key is lower than the one before, and the
      * batch's rooms interleave (unsorted, a batch took three times as long). */
+    size_t nord = 0;
     for (size_t i = 0; i < s->nbev; i++) {
-        s->order[i].k = ROOM_LO(nums[s->bev[i].room]) | (int64_t)s->bev[i].id;
-        s->order[i].i = i;
+        if (s->brooms[s->bev[i].room].refused)
+            continue;
+        s->order[nord].k = ROOM_LO(nums[s->bev[i].room]) | (int64_t)s->bev[i].id;
+        s->order[nord++].i = i;
     }
-    qsort(s->order, s->nbev, sizeof *s->order, by_key);
+    qsort(s->order, nord, sizeof *s->order, by_key);
     sqlite3_stmt *st = stmt(s, ST_EV_ADD);
-    for (size_t o = 0; o < s->nbev; o++) {
+    for (size_t o = 0; o < nord; o++) {
         const struct bev *e = &s->bev[s->order[o].i];
         const char *p = s->arena + e->off;
         sqlite3_bind_int64(st, 1, s->order[o].k);
@@ -630,6 +668,8 @@ static int batch_write(struct gw_sqlite *s, int64_t *nums, const char **msg)
     sqlite3_clear_bindings(st);
     st = stmt(s, ST_ROOM_LAST);
     for (size_t r = 0; r < s->nbrooms; r++) {
+        if (s->brooms[r].refused)
+            continue;
         sqlite3_bind_int64(st, 1, nums[r]);
         sqlite3_bind_int64(st, 2, (int64_t)s->brooms[r].last);
         int rc = sqlite3_step(st);
@@ -657,7 +697,7 @@ static int commit_batch(struct gw_sqlite *s)
     const char *msg = NULL;
     int rc = run(s, ST_BEGIN);
     if (rc == SQLITE_DONE)
-        rc = batch_write(s, s->nums, &msg);
+        rc = batch_write(s, s->nums);
     if (rc == SQLITE_DONE) {
         rc = run(s, ST_COMMIT);
         if (rc != SQLITE_DONE)
@@ -683,7 +723,8 @@ static int commit_batch(struct gw_sqlite *s)
         s->why[0] = '\0';
     }
     for (size_t r = 0; r < s->nbrooms; r++)
-        add_report(s, s->brooms[r].key, s->brooms[r].last, status);
+        add_report(s, s->brooms[r].key, s->brooms[r].last,
+                   s->brooms[r].refused ? GW_STORE_EIO : status);
     batch_clear(s);
     return status == GW_STORE_DONE ? 0 : GW_STORE_EIO;
 }
@@ -721,6 +762,12 @@ static int st_append(void *ctx, const char *room_key, const char *room_name,
         return GW_STORE_EINVAL;
     if (!s->healthy)
         return GW_STORE_EIO;
+    /* Someone is back in a room it was to forget: it stays. */
+    for (size_t i = 0; i < s->nforgets; i++)
+        if (strcmp(s->forgets[i].key, key) == 0) {
+            s->forgets[i] = s->forgets[--s->nforgets];
+            break;
+        }
 
     if (s->nbev == GW_SQLITE_BATCH_MAX_EVENTS || s->arena_used + size > GW_SQLITE_BATCH_MAX_BYTES) {
         /* Full: commit it now; its rooms are reported at the next flush. */
@@ -739,6 +786,7 @@ static int st_append(void *ctx, const char *room_key, const char *room_name,
         if (r == s->nbrooms) {
             memcpy(s->brooms[r].key, key, sizeof key);
             memcpy(s->brooms[r].name, name, sizeof name);
+            s->brooms[r].refused = 0;
             s->nbrooms++;
         }
         s->last_broom = r;
@@ -938,6 +986,8 @@ static void run_load(struct reader *r)
     if (rc != SQLITE_ROW) {
         if (rc != SQLITE_DONE)
             r->status = GW_STORE_EIO;
+        else if (rd->floor > r->last)
+            r->last = rd->floor; /* new, or forgotten: above every id given before */
         return; /* else a room never seen: empty */
     }
     if (last > r->last)
@@ -1036,6 +1086,8 @@ static void hand_reads(struct gw_sqlite *s)
     pthread_mutex_lock(&s->rd_mu);
     for (size_t i = 0; i < s->nreads; i++) {
         /* inflight bounds the ring: it cannot be full. */
+        /* After this flush's forgets: a room forgotten now starts above. */
+        s->reads[i].floor = s->floor;
         s->jobs[(s->jobs_head + s->njobs) % GW_SQLITE_READS_MAX] = s->reads[i];
         s->njobs++;
     }
@@ -1193,6 +1245,8 @@ static int st_load(void *ctx, const char *room_key, size_t max_events, size_t ma
     int f = room_find(s, key, &n, &last);
     if (f < 0)
         return GW_STORE_EIO;
+    if (f == 0)
+        last = s->floor; /* new, or forgotten: above every id given before */
     if (last_id)
         *last_id = last > pending ? last : pending;
     if (f == 0 || max_events == 0 || !each)
@@ -1262,6 +1316,113 @@ static int st_load_async(void *ctx, const char *room_key, size_t max_events, siz
     return GW_STORE_PENDING;
 }
 
+/* ---- forgetting rooms ---- */
+
+static void st_forget(void *ctx, const char *room_key)
+{
+    struct gw_sqlite *s = ctx;
+    char key[GW_SQLITE_KEY_MAX_BYTES + 1];
+    if (copy_key(key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+        return;
+    for (size_t i = 0; i < s->nforgets; i++)
+        if (strcmp(s->forgets[i].key, key) == 0)
+            return;
+    if (s->nforgets == GW_SQLITE_FORGETS_MAX) {
+        s->stats.forgets_dropped++; /* kept: a room too many costs a row, not a fault */
+        return;
+    }
+    memcpy(s->forgets[s->nforgets++].key, key, sizeof key);
+}
+
+/* Raise the floor to last (in the transaction). Returns SQLITE_DONE or the
+ * failing code. */
+static int raise_floor(struct gw_sqlite *s, uint64_t last)
+{
+    if (last <= s->floor)
+        return SQLITE_DONE;
+    sqlite3_stmt *st = stmt(s, ST_FLOOR_SET);
+    char v[24];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)last);
+    sqlite3_bind_text(st, 1, v, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == SQLITE_DONE)
+        s->floor = last;
+    return rc;
+}
+
+/* Delete room n (last id last) and what is left of its events, raising
+ * the floor to its last id (in the transaction). */
+static int drop_room(struct gw_sqlite *s, int64_t n, uint64_t last)
+{
+    sqlite3_stmt *st = stmt(s, ST_ROOM_DEL_EVENTS);
+    sqlite3_bind_int64(st, 1, ROOM_LO(n));
+    sqlite3_bind_int64(st, 2, ROOM_HI(n));
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return rc;
+    s->stats.events_deleted += (uint64_t)sqlite3_changes(s->db);
+    st = stmt(s, ST_ROOM_DEL);
+    sqlite3_bind_int64(st, 1, n);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return rc;
+    s->stats.rooms_forgotten++;
+    return raise_floor(s, last);
+}
+
+/* Forget one room if it has no message and few enough events to look
+ * through. Returns SQLITE_DONE (forgotten or kept) or the failing code. */
+static int forget_one(struct gw_sqlite *s, const char *key)
+{
+    int64_t n = 0, k = 0, t = 0;
+    uint64_t last = 0;
+    int f = room_find(s, key, &n, &last);
+    if (f <= 0)
+        return f < 0 ? -f : SQLITE_DONE;
+    int64_t lo = ROOM_LO(n), hi = ROOM_HI(n);
+    f = room_first(s, lo, hi, &k, &t);
+    if (f < 0)
+        return -f;
+    /* A room with this many events is one people use: looking for a
+     * message in it would cost the loop more than its row costs the disk. */
+    if (f && last - ((uint64_t)k & GW_SQLITE_ID_MAX) + 1 > GW_SQLITE_FORGET_EVENTS_MAX)
+        return SQLITE_DONE;
+    sqlite3_stmt *st = stmt(s, ST_ROOM_TEXT);
+    sqlite3_bind_int64(st, 1, lo);
+    sqlite3_bind_int64(st, 2, hi);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return SQLITE_DONE; /* it has messages: it stays */
+    if (rc != SQLITE_DONE)
+        return rc;
+    return drop_room(s, n, last);
+}
+
+/* The rooms to forget, in one transaction, after the batch that holds
+ * their leaves is committed. */
+static void run_forgets(struct gw_sqlite *s)
+{
+    if (!s->nforgets || !s->healthy)
+        return;
+    int rc = run(s, ST_BEGIN);
+    for (size_t i = 0; rc == SQLITE_DONE && i < s->nforgets; i++)
+        rc = forget_one(s, s->forgets[i].key);
+    if (rc == SQLITE_DONE)
+        rc = run(s, ST_COMMIT);
+    s->nforgets = 0;
+    if (rc != SQLITE_DONE) {
+        char m[256];
+        snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
+        rollback(s);
+        fail(s, rc, m);
+    }
+}
+
 /* ---- flush, maintain ---- */
 
 static void drain_reports(struct gw_sqlite *s)
@@ -1290,6 +1451,7 @@ int gw_sqlite_flush(struct gw_sqlite *s)
             rc = GW_STORE_EIO;
     }
     drain_reports(s);
+    run_forgets(s);
     /* Only now, after the commit: a read sees every event reported
      * before it. Reads the sink queues below wait for the next flush. */
     hand_reads(s);
@@ -1442,6 +1604,14 @@ static int retain(struct gw_sqlite *s, int64_t wall_ms)
             if (f && t < cutoff && (rc = retain_delete(s, lo, hi, cutoff, 1, &budget)) != SQLITE_DONE)
                 return rc;
         }
+        /* Nothing left of it: its entry goes too (the floor keeps its ids).
+         * The hub still has it while someone is in it, and its next event
+         * makes the entry again. */
+        int f = room_first(s, lo, hi, &k, &t);
+        if (f < 0)
+            return -f;
+        if (f == 0 && (rc = drop_room(s, nums[i], lasts[i])) != SQLITE_DONE)
+            return rc;
         if (budget == 0) {
             cursor = nums[i] - 1; /* this room may have more: go on from it */
             break;
@@ -1524,6 +1694,7 @@ void gw_sqlite_store(struct gw_sqlite *s, struct gw_store *out)
     out->read = st_read;
     out->load = st_load;
     out->load_async = st_load_async;
+    out->forget = st_forget;
 }
 
 /* ---- open, close ---- */
@@ -1777,6 +1948,15 @@ static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
             return open_fault(s, rc, err, errlen);
     }
     sqlite3_commit_hook(s->db, on_commit, s);
+    /* The floor: where rooms this database does not have start. */
+    sqlite3_stmt *fl = stmt(s, ST_FLOOR_GET);
+    if (sqlite3_step(fl) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(fl, 0);
+        s->floor = v ? strtoull(v, NULL, 10) : 0;
+        if (s->floor > GW_SQLITE_ID_MAX)
+            s->floor = 0; /* not a floor this code wrote */
+    }
+    sqlite3_reset(fl);
     return 0;
 }
 
@@ -1805,6 +1985,7 @@ static void free_engine(struct gw_sqlite *s)
         close(s->rd_fd);
     pthread_cond_destroy(&s->rd_cv);
     pthread_mutex_destroy(&s->rd_mu);
+    free(s->forgets);
     free(s);
 }
 
@@ -1857,9 +2038,10 @@ int gw_sqlite_open(const struct gw_sqlite_opts *o, const struct gw_store_sink *s
     s->order = malloc(GW_SQLITE_BATCH_MAX_EVENTS * sizeof *s->order);
     s->reps = malloc(GW_SQLITE_REPORTS_MAX * sizeof *s->reps);
     s->reads = malloc(GW_SQLITE_READS_MAX * sizeof *s->reads);
+    s->forgets = malloc(GW_SQLITE_FORGETS_MAX * sizeof *s->forgets);
     s->jobs = malloc(GW_SQLITE_READS_MAX * sizeof *s->jobs);
     s->readers = calloc(s->nreaders, sizeof *s->readers);
-    if (!s->bev || !s->arena || !s->brooms || !s->nums || !s->order || !s->reps || !s->reads ||
+    if (!s->bev || !s->arena || !s->brooms || !s->nums || !s->order || !s->reps || !s->reads || !s->forgets ||
         !s->jobs || !s->readers || s->rd_fd < 0) {
         put(err, errlen, "%s: out of memory", o->dir);
         free_engine(s);

@@ -87,6 +87,14 @@
  * refused with GW_STORE_EBUSY. */
 #define GW_SQLITE_REPORTS_MAX 4096u
 
+/* Rooms left empty waiting for the next flush to be forgotten (gw_store.h,
+ * forget); past it a room is not forgotten (counted). A room of more than
+ * GW_SQLITE_FORGET_EVENTS_MAX events is kept without looking for a message
+ * in it: the look is a scan of its events, and such a room is one people
+ * use. */
+#define GW_SQLITE_FORGETS_MAX 256u
+#define GW_SQLITE_FORGET_EVENTS_MAX 2000u
+
 /* Reads in the engine at once (waiting for the commit, waiting for a
  * reader, being read, or read and not yet reported); past it a read gets
  * GW_STORE_EBUSY. (The hub's own bound, GW_READS_MAX, is lower.) */
@@ -293,7 +301,12 @@ struct gw_sqlite_stats {
                               * retention, probes), from its commit hook */
     uint64_t checkpoints;    /* WAL copies the checkpoint thread made */
     uint64_t errors;         /* failed commits and probes */
-    uint64_t events_deleted; /* by retention */
+    uint64_t events_deleted; /* by retention, and of rooms forgotten */
+    uint64_t rooms_forgotten; /* rooms with no message left behind, and rooms
+                              * retention emptied, deleted */
+    uint64_t forgets_dropped; /* rooms not forgotten: GW_SQLITE_FORGETS_MAX waiting */
+    uint64_t rooms_refused;  /* a new room past GW_SQLITE_ROOMS_MAX: its events
+                              * refused, the batch's others kept */
     uint64_t reads;          /* reads answered (rows or a failure) */
     uint64_t search_timeouts; /* searches stopped at search_ms */
     uint64_t pending;        /* events in the batch now */

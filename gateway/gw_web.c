@@ -252,7 +252,9 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
                      h->cfg.max_rooms_per_browser);
             continue;
         }
-        wt->code = gw_member_find_room(h, wt->name, wt->len, &r, wt->msg, sizeof wt->msg);
+        wt->code = gw_member_may_create(h, p, wt->name, wt->len, now, wt->msg, sizeof wt->msg);
+        if (!wt->code)
+            wt->code = gw_member_find_room(h, wt->name, wt->len, &r, wt->msg, sizeof wt->msg);
         if (wt->code)
             continue;
         if (gw_member_add(h, p, r) != 0) {
@@ -309,14 +311,17 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
  * still loading, hold the hello (data, len) until it is ready and return
  * 1 (the hello is taken again then, from the start), else 0. A room
  * refused here is refused again, with its reason, when the hello goes on. */
-static int hold_for_rooms(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m,
-                          const char *data, size_t len)
+static int hold_for_rooms(struct gw_hub *h, struct gw_part *p, int64_t now,
+                          const struct gw_cmsg *m, const char *data, size_t len)
 {
     struct gw_room *wait = NULL;
     size_t n = m->nrooms < h->cfg.max_rooms_per_browser ? m->nrooms : h->cfg.max_rooms_per_browser;
     for (size_t i = 0; i < n; i++) {
         struct gw_room *r;
         char msg[GW_ROOM_ARG_MAX_BYTES + 128];
+        /* A new room is made here only within --room-rate (one token each). */
+        if (gw_member_may_create(h, p, m->rooms[i].name, m->rooms[i].len, now, msg, sizeof msg))
+            continue;
         if (gw_member_find_room(h, m->rooms[i].name, m->rooms[i].len, &r, msg, sizeof msg) == 0 &&
             r->loading && !wait)
             wait = r;
@@ -341,7 +346,7 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
         gw_hub_start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
         return;
     }
-    if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, m, data, len))
+    if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, now, m, data, len))
         return; /* taken again when its rooms are loaded */
     int resumed = 0;
     char nick[GW_NICK_MAX_BYTES + 1] = "";

@@ -1061,6 +1061,161 @@ static void bad_appends_are_refused_and_stats_add_up(void **state)
     assert_non_null(strstr(gw_sqlite_path(f->s), "/wintalk.db"));
 }
 
+/* ---- rooms that cost nothing kept ---- */
+
+/* A join (an event without words) of room at id. */
+static void add_join_ok(struct fix *f, const char *room, uint64_t id)
+{
+    char json[REC_JSON_MAX];
+    snprintf(json, sizeof json, "{\"type\":\"join\",\"room\":\"%s\",\"id\":%llu}", room,
+             (unsigned long long)id);
+    const char *line = "* bob joined (web)";
+    struct gw_store_event ev = {
+        .id = id, .time_ms = NOW_MS, .type = GW_EV_JOIN,
+        .json = json, .json_len = strlen(json),
+        .line = line, .line_len = strlen(line),
+    };
+    assert_int_equal(f->st.append(f->st.ctx, room, room, &ev), GW_STORE_PENDING);
+}
+
+static int64_t rooms_named(struct fix *f, const char *key)
+{
+    sqlite3 *db = peek_db(f);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM rooms WHERE key = '%s'", key);
+    int64_t n = peek_int(db, sql);
+    sqlite3_close(db);
+    return n;
+}
+
+static uint64_t last_of(struct fix *f, const char *room)
+{
+    uint64_t last = 0;
+    assert_int_equal(f->st.load(f->st.ctx, room, 0, 0, &last, NULL, NULL), 0);
+    return last;
+}
+
+static void a_room_without_messages_is_forgotten_and_its_ids_stay_given(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f, NULL);
+    assert_non_null(f->st.forget);
+    add_join_ok(f, "#quiet", 1);
+    add_join_ok(f, "#quiet", 2);
+    add_join_ok(f, "#talk", 1);
+    add_ok(f, "#talk", 2, NOW_MS, "words");
+    flush_ok(f);
+    f->st.forget(f->st.ctx, "#quiet");
+    f->st.forget(f->st.ctx, "#talk");
+    f->st.forget(f->st.ctx, "#never-made");
+    flush_ok(f);
+    assert_int_equal(rooms_named(f, "#quiet"), 0);
+    assert_int_equal(rooms_named(f, "#talk"), 1);
+    sqlite3 *db = peek_db(f);
+    assert_int_equal(peek_int(db, "SELECT count(*) FROM events"), 2);
+    sqlite3_close(db);
+    struct gw_sqlite_stats st;
+    gw_sqlite_stats(f->s, &st);
+    assert_int_equal(st.rooms_forgotten, 1);
+    assert_int_equal(st.events_deleted, 2);
+    /* Opened again, here or after a restart, it starts above its old ids,
+     * and so does any room the store does not have. */
+    assert_int_equal(last_of(f, "#quiet"), 2);
+    assert_int_equal(last_of(f, "#brand-new"), 2);
+    reopen(f, NULL);
+    assert_int_equal(last_of(f, "#quiet"), 2);
+    assert_int_equal(last_of(f, "#talk"), 2);
+    assert_string_equal(read_ids(f, GW_STORE_AFTER, "#talk", 0, 5, NULL), "1,2");
+
+    /* An append before the flush cancels the forget: someone is back. */
+    add_join_ok(f, "#back", 3);
+    flush_ok(f);
+    f->st.forget(f->st.ctx, "#back");
+    add_join_ok(f, "#back", 4);
+    flush_ok(f);
+    assert_int_equal(rooms_named(f, "#back"), 1);
+    assert_string_equal(read_ids(f, GW_STORE_AFTER, "#back", 0, 5, NULL), "3,4");
+    check_integrity(f);
+}
+
+static void a_room_of_many_events_is_kept_without_a_look(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f, NULL);
+    /* Exactly the bound: looked through, and forgotten. */
+    for (uint64_t id = 1; id <= GW_SQLITE_FORGET_EVENTS_MAX; id++)
+        add_join_ok(f, "#edge", id);
+    /* One more: kept (a room people use). */
+    for (uint64_t id = 1; id <= GW_SQLITE_FORGET_EVENTS_MAX + 1; id++)
+        add_join_ok(f, "#busy", id);
+    flush_ok(f);
+    f->st.forget(f->st.ctx, "#edge");
+    f->st.forget(f->st.ctx, "#busy");
+    flush_ok(f);
+    assert_int_equal(rooms_named(f, "#edge"), 0);
+    assert_int_equal(rooms_named(f, "#busy"), 1);
+    assert_int_equal(last_of(f, "#edge"), GW_SQLITE_FORGET_EVENTS_MAX);
+}
+
+static void a_room_retention_empties_goes_too(void **state)
+{
+    struct fix *f = *state;
+    struct gw_sqlite_opts o = {.history_days = 1};
+    open_ok(f, &o);
+    add_range(f, "#old", 1, 10, NOW_MS - 3 * DAY_MS);
+    add_range(f, "#mixed", 1, 5, NOW_MS - 3 * DAY_MS);
+    add_range(f, "#mixed", 6, 7, NOW_MS);
+    flush_ok(f);
+    retain_all(f);
+    assert_int_equal(rooms_named(f, "#old"), 0);
+    assert_int_equal(rooms_named(f, "#mixed"), 1);
+    assert_int_equal(last_of(f, "#old"), 10);
+    /* Said again (someone was still in it): it continues, above. */
+    add_ok(f, "#old", 11, NOW_MS, "still here");
+    flush_ok(f);
+    assert_int_equal(rooms_named(f, "#old"), 1);
+    assert_string_equal(read_ids(f, GW_STORE_AFTER, "#old", 0, 5, NULL), "11");
+    check_integrity(f);
+}
+
+static void a_room_past_the_bound_is_refused_alone(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f, NULL);
+    add_ok(f, "#a", 1, NOW_MS, "first");
+    flush_ok(f);
+    /* The next room made would be number GW_SQLITE_ROOMS_MAX + 1. */
+    sqlite3 *db = peek_db(f);
+    char sql[160];
+    snprintf(sql, sizeof sql, "INSERT INTO rooms(n, key, name) VALUES (%llu, '#top', '#top')",
+             (unsigned long long)GW_SQLITE_ROOMS_MAX);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    f->rec.ndone = 0;
+    add_ok(f, "#a", 2, NOW_MS, "kept");
+    add_ok(f, "#new", 1, NOW_MS, "refused");
+    add_ok(f, "#a", 3, NOW_MS, "kept too");
+    flush_ok(f);
+    assert_int_equal(f->rec.ndone, 2);
+    for (size_t i = 0; i < f->rec.ndone; i++) {
+        const struct done_call *d = &f->rec.done[i];
+        if (strcmp(d->key, "#a") == 0) {
+            assert_int_equal(d->id, 3);
+            assert_int_equal(d->status, GW_STORE_DONE);
+        } else {
+            assert_string_equal(d->key, "#new");
+            assert_int_equal(d->status, GW_STORE_EIO);
+        }
+    }
+    assert_int_equal(gw_sqlite_healthy(f->s, NULL), 1);
+    assert_string_equal(read_ids(f, GW_STORE_AFTER, "#a", 0, 5, NULL), "1,2,3");
+    assert_int_equal(rooms_named(f, "#new"), 0);
+    struct gw_sqlite_stats st;
+    gw_sqlite_stats(f->s, &st);
+    assert_int_equal(st.rooms_refused, 1);
+    check_integrity(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1085,6 +1240,10 @@ int main(void)
         T(damaged_or_newer_database_is_refused),
         T(a_flushed_batch_survives_kill_9),
         T(bad_appends_are_refused_and_stats_add_up),
+        T(a_room_without_messages_is_forgotten_and_its_ids_stay_given),
+        T(a_room_of_many_events_is_kept_without_a_look),
+        T(a_room_retention_empties_goes_too),
+        T(a_room_past_the_bound_is_refused_alone),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -506,6 +506,8 @@ class Gateway:
             argv += ["--typing-rate", "0"]
         if "--read-rate" not in args:
             argv += ["--read-rate", "0"]
+        if "--room-rate" not in args:
+            argv += ["--room-rate", "0"]
         argv += list(args)
         # wrap: a command that execs the gateway (same pid), e.g. in a
         # mount namespace of its own.
