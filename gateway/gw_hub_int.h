@@ -400,6 +400,11 @@ void gw_member_leave_all(struct gw_hub *h, struct gw_part *p, int64_t now,
 int gw_member_find_room(struct gw_hub *h, const char *name, size_t len, struct gw_room **out,
                         char *msg, size_t msg_len);
 
+/* r's last member left, its leave posted: the store may forget a room with
+ * no messages (gw_store.h), when nobody is in it here nor, for rooms shared
+ * by gateways, on any other gateway as far as known. */
+void gw_member_vacated(struct gw_hub *h, struct gw_room *r);
+
 /* Whether p may open the room called name now: 0 when it exists or p's
  * --room-rate allows a new one, else GW_R_SLOW_DOWN with why in msg. */
 int gw_member_may_create(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,

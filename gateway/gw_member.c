@@ -79,12 +79,13 @@ void gw_member_del(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64
     p->nmemb--;
 }
 
-/* r's last member left, its leave posted: the store may forget a room
- * with no messages (gw_store.h). */
-static void vacated(struct gw_hub *h, struct gw_room *r)
+void gw_member_vacated(struct gw_hub *h, struct gw_room *r)
 {
     const struct gw_store *st = h->cfg.store;
-    if (r == h->rooms.lobby || gw_room_members(r) || !st || !st->forget)
+    if (r == h->rooms.lobby || gw_room_members(r) || r->loading || !st || !st->forget)
+        return;
+    /* Rooms shared by gateways: nobody on any other, as far as known. */
+    if ((st->flags & GW_STORE_ORDERS) && gw_presence_count(h, r))
         return;
     st->forget(st->ctx, r->key);
 }
@@ -97,7 +98,7 @@ void gw_member_leave_all(struct gw_hub *h, struct gw_part *p, int64_t now,
         gw_member_del(h, p, r, now);
         if (p->joined)
             gw_hub_post_leave(h, r, p, now, reason);
-        vacated(h, r);
+        gw_member_vacated(h, r);
     }
 }
 
@@ -171,7 +172,7 @@ void gw_member_tcp_move(struct gw_hub *h, struct gw_part *p, int64_t now, struct
     if (old) {
         gw_member_del(h, p, old, now);
         gw_hub_post_leave(h, old, p, now, GW_LEAVE_PART);
-        vacated(h, old);
+        gw_member_vacated(h, old);
     }
     if (gw_member_add(h, p, r) != 0) {
         p->typing_room = NULL;
@@ -252,7 +253,7 @@ void gw_member_web_part(struct gw_hub *h, struct gw_part *p, int64_t now, const 
         gw_typing_move(h, p, now, NULL);
     gw_member_del(h, p, r, now);
     gw_hub_post_leave(h, r, p, now, GW_LEAVE_PART);
-    vacated(h, r);
+    gw_member_vacated(h, r);
     struct gw_buf *b = gw_json_parted(r->name, h->cfg.headroom);
     gw_out_push_web(h, p, b);
     gw_buf_unref(b);

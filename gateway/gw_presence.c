@@ -492,6 +492,10 @@ void gw_presence_tick(struct gw_hub *h, int64_t now)
             remote_del(h, i);
         }
         h->nodes[n] = h->nodes[--h->nnodes];
+        /* Rooms the gone gateway's participants left empty may go, after
+         * their leaves (the engine sends in order). */
+        for (size_t k = 0; k < h->rooms.count; k++)
+            gw_member_vacated(h, h->rooms.list[k]);
     }
 }
 

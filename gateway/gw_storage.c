@@ -371,6 +371,7 @@ void gw_storage_metrics(struct gw_metrics_store *m)
         m->events_stored = s.appended;
         m->errors = s.refused;
         m->events_deleted = s.expired;
+        m->rooms_forgotten = s.forgotten;
         return;
     }
     if (!st.sq)

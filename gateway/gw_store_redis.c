@@ -18,15 +18,19 @@
 #include "gw_limits.h"
 #include "gw_redis.h"
 
-/* The append scripts. KEYS: the epoch, the room's hash, its stream, then
- * one of the script's own. ARGV: the epoch expected, the JSON before and
- * after the id, the transcript line, type, time, words, the stream's
- * bound, the channel, the room's name, then the script's own. What both
- * do once the epoch is the one expected: take the next id (HINCRBY top),
- * write it into the JSON, add the entry and publish it. */
+/* The append scripts. KEYS: the epoch, the room's hash, its stream, one
+ * of the script's own, then the floor (FLOOR_KEY). ARGV: the epoch
+ * expected, the JSON before and after the id, the transcript line, type,
+ * time, words, the stream's bound, the channel, the room's name, then the
+ * script's own. What both do once the epoch is the one expected: take the
+ * next id (HINCRBY top; a room Redis does not have starts above the
+ * floor, the highest id a forgotten room had), write it into the JSON,
+ * add the entry and publish it. */
 #define APPEND_BODY                                                                          \
     "local id = redis.call('HINCRBY', KEYS[2], 'top', 1)\n"                                  \
     "if id == 1 then\n"                                                                      \
+    "  local f = tonumber(redis.call('GET', KEYS[5]) or '0')\n"                              \
+    "  if f > 0 then id = f + 1 redis.call('HSET', KEYS[2], 'top', id) end\n"                \
     "  redis.call('DEL', KEYS[3])\n"                                                         \
     "  redis.call('HSET', KEYS[2], 'name', ARGV[10])\n"                                      \
     "end\n"                                                                                  \
@@ -59,6 +63,33 @@ static const char once_lua[] =
     APPEND_BODY
     "return {id, e}\n";
 
+/* Forgetting a room (rs_forget). KEYS: the epoch, the room's hash, its
+ * stream, the floor. ARGV: the epoch expected, the most events looked
+ * through, the type of a leave. A room of the epoch expected, of at most
+ * that many events, none with words, whose newest is a leave (someone
+ * who came since stays), is deleted, hash and stream, and the floor
+ * raised to its top, so that its ids are never given again. Answers 1
+ * (forgotten) or 0 (kept). */
+static const char forget_lua[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end\n"
+    "if redis.call('XLEN', KEYS[3]) > tonumber(ARGV[2]) then return 0 end\n"
+    "local newest = true\n"
+    "for _, e in ipairs(redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', ARGV[2])) do\n"
+    "  for i = 1, #e[2], 2 do\n"
+    "    local k, v = e[2][i], e[2][i + 1]\n"
+    "    if k == 'x' and v ~= '' then return 0 end\n"
+    "    if newest and k == 'y' and v ~= ARGV[3] then return 0 end\n"
+    "  end\n"
+    "  newest = false\n"
+    "end\n"
+    "local top = tonumber(redis.call('HGET', KEYS[2], 'top') or '0')\n"
+    "if top > tonumber(redis.call('GET', KEYS[4]) or '0') then\n"
+    "  redis.call('SET', KEYS[4], top)\n"
+    "end\n"
+    "redis.call('DEL', KEYS[2], KEYS[3])\n"
+    "return 1\n";
+
 /* The identity script. KEYS: the identity's hash ("nick", "top", "conn",
  * and "m<id>" for each private message kept). ARGV: its nick, its latest
  * private id, the time to live (ms), how many private messages it keeps,
@@ -76,10 +107,13 @@ static const char ident_lua[] =
     "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
     "return 1\n";
 
-/* The retention script. KEYS: a room's stream. ARGV: the bound (ms since
- * the Unix epoch), the batch. Deletes the stream's first events older
- * than the bound, at most the batch of them, up to the first that is not
- * (events are appended in time order); answers how many. */
+/* The retention script. KEYS: a room's stream, its hash, the floor. ARGV:
+ * the bound (ms since the Unix epoch), the batch. Deletes the stream's
+ * first events older than the bound, at most the batch of them, up to the
+ * first that is not (events are appended in time order); answers how
+ * many, negative when that left nothing of the room: then its hash and
+ * stream go too, the floor raised to its top (its next event, should
+ * someone still be there, starts above it). */
 static const char trim_lua[] =
     "local last = nil\n"
     "for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[2])) do\n"
@@ -92,7 +126,14 @@ static const char trim_lua[] =
     "end\n"
     "if not last then return 0 end\n"
     "local id = tonumber(string.match(last, '^%d+'))\n"
-    "return redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-0', id + 1))\n";
+    "local n = redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-0', id + 1))\n"
+    "if redis.call('XLEN', KEYS[1]) > 0 then return n end\n"
+    "local top = tonumber(redis.call('HGET', KEYS[2], 'top') or '0')\n"
+    "if top > tonumber(redis.call('GET', KEYS[3]) or '0') then\n"
+    "  redis.call('SET', KEYS[3], top)\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1], KEYS[2])\n"
+    "return -n\n";
 
 #define LOG_PATTERN GW_RSTORE_PREFIX "room:*:log"
 
@@ -104,6 +145,7 @@ static const char trim_lua[] =
 #define ROOM_BUCKETS 1024u
 #define PRESENCE_CHANNEL GW_RSTORE_PREFIX "presence"
 #define NODES_KEY GW_RSTORE_PREFIX "nodes"
+#define FLOOR_KEY GW_RSTORE_PREFIX "floor"
 #define LIST_KEY GW_RSTORE_PREFIX "presence:"
 
 /* A live event that waits while its room is read back. */
@@ -161,6 +203,7 @@ struct gw_rstore {
     struct gw_redis_script *ident;
     struct gw_redis_script *trim;
     struct gw_redis_script *once_script;
+    struct gw_redis_script *forget;
     /* retention: a pass of SCAN and trims, its bound, when it started */
     int scanning;
     int trim_again;           /* a trim found a full batch: another pass soon */
@@ -798,18 +841,18 @@ static int rs_append(void *ctx, const char *room_key, const char *room_name,
     snprintf(time, sizeof time, "%" PRId64, ev->time_ms);
     snprintf(aseq, sizeof aseq, "%" PRIu64, aa->aseq);
     const char *argv[] = {
-        "", rs->epoch_key, r->chan, r->log, rs->kept_key, rs->epoch_hex, ev->json,
+        "", rs->epoch_key, r->chan, r->log, rs->kept_key, FLOOR_KEY, rs->epoch_hex, ev->json,
         ev->json + ev->id_at + ev->id_len, ev->line, type, time, ev->text ? ev->text : "",
         rs->max_arg, r->chan, room_name, aseq, rs->kept_ttl_arg,
     };
     size_t len[] = {
         0, strlen(rs->epoch_key), strlen(r->chan), strlen(r->log), strlen(rs->kept_key),
-        GW_EPOCH_HEX_LEN, ev->id_at, ev->json_len - ev->id_at - ev->id_len, ev->line_len,
+        strlen(FLOOR_KEY), GW_EPOCH_HEX_LEN, ev->id_at, ev->json_len - ev->id_at - ev->id_len, ev->line_len,
         strlen(type), strlen(time), ev->text ? ev->text_len : 0, strlen(rs->max_arg),
         strlen(r->chan), strlen(room_name), strlen(aseq), strlen(rs->kept_ttl_arg),
     };
     /* argv[0] is EVALSHA's, which gw_redis_eval writes itself. */
-    int rc = gw_redis_eval(rs->redis, rs->append, on_appended, aa, 4, 16, argv + 1, len + 1);
+    int rc = gw_redis_eval(rs->redis, rs->append, on_appended, aa, 5, 17, argv + 1, len + 1);
     if (rc != 0) {
         free(aa);
         rs->stats.refused++;
@@ -872,16 +915,17 @@ static void once_send(struct gw_rstore *rs, struct once *o)
     snprintf(ttl, sizeof ttl, "%u", GW_RSTORE_ONCE_TTL_MS);
     const char *b = o->bytes;
     const char *argv[] = {
-        rs->epoch_key, chan, log, o->name, o->epoch_hex, b, b + o->pre_len,
+        rs->epoch_key, chan, log, o->name, FLOOR_KEY, o->epoch_hex, b, b + o->pre_len,
         b + o->pre_len + o->post_len, o->type, o->time,
         b + o->pre_len + o->post_len + o->line_len, rs->max_arg, chan, o->room_name, ttl,
     };
     size_t len[] = {
-        strlen(rs->epoch_key), strlen(chan), strlen(log), strlen(o->name), GW_EPOCH_HEX_LEN,
+        strlen(rs->epoch_key), strlen(chan), strlen(log), strlen(o->name), strlen(FLOOR_KEY),
+        GW_EPOCH_HEX_LEN,
         o->pre_len, o->post_len, o->line_len, strlen(o->type), strlen(o->time), o->text_len,
         strlen(rs->max_arg), strlen(chan), strlen(o->room_name), strlen(ttl),
     };
-    if (gw_redis_eval(rs->redis, rs->once_script, on_once, aa, 4, 15, argv, len) != 0) {
+    if (gw_redis_eval(rs->redis, rs->once_script, on_once, aa, 5, 16, argv, len) != 0) {
         free(aa);
         return; /* down or busy: tried again (gw_rstore_tick) */
     }
@@ -1015,6 +1059,30 @@ static void rs_unwatch(void *ctx, const char *room_key)
         rs->nrooms--;
         return;
     }
+}
+
+static void on_forgot(void *arg, int status, const redisReply *reply)
+{
+    struct gw_rstore *rs = arg;
+    if (status == GW_REDIS_OK && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+        rs->stats.forgotten++;
+}
+
+static void rs_forget(void *ctx, const char *room_key)
+{
+    struct gw_rstore *rs = ctx;
+    if (!rs->redis_up || !rs->epoch || strlen(room_key) > GW_ROOM_NAME_MAX_BYTES)
+        return; /* kept: forgetting is tidying, never owed */
+    char chan[NAME_MAX_BYTES], log[NAME_MAX_BYTES], most[16], leave[8];
+    snprintf(chan, sizeof chan, GW_RSTORE_PREFIX "room:%s", room_key);
+    snprintf(log, sizeof log, GW_RSTORE_PREFIX "room:%s:log", room_key);
+    snprintf(most, sizeof most, "%u", GW_RSTORE_FORGET_EVENTS_MAX);
+    snprintf(leave, sizeof leave, "%d", GW_EV_LEAVE);
+    const char *argv[] = {rs->epoch_key, chan, log, FLOOR_KEY, rs->epoch_hex, most, leave};
+    size_t len[] = {strlen(rs->epoch_key), strlen(chan), strlen(log), strlen(FLOOR_KEY),
+                    GW_EPOCH_HEX_LEN, strlen(most), strlen(leave)};
+    /* On the connection the room's leave went out on, after it. */
+    (void)gw_redis_eval(rs->redis, rs->forget, on_forgot, rs, 4, 7, argv, len);
 }
 
 static void on_published(void *arg, int status, const redisReply *reply)
@@ -1422,10 +1490,15 @@ static void scan(struct gw_rstore *rs, const char *cursor, size_t len);
 static void on_trimmed(void *arg, int status, const redisReply *reply)
 {
     struct gw_rstore *rs = arg;
-    if (status != GW_REDIS_OK || reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0)
+    if (status != GW_REDIS_OK || reply->type != REDIS_REPLY_INTEGER || reply->integer == 0)
         return;
-    rs->stats.expired += (uint64_t)reply->integer;
-    if ((unsigned long long)reply->integer >= GW_RSTORE_TRIM_BATCH)
+    long long n = reply->integer;
+    if (n < 0) { /* nothing left of the room: it went */
+        rs->stats.forgotten++;
+        n = -n;
+    }
+    rs->stats.expired += (uint64_t)n;
+    if ((unsigned long long)n >= GW_RSTORE_TRIM_BATCH)
         rs->trim_again = 1;
 }
 
@@ -1448,9 +1521,12 @@ static void on_scanned(void *arg, int status, const redisReply *reply)
         const redisReply *k = keys->element[i];
         if (k->type != REDIS_REPLY_STRING)
             continue;
-        const char *argv[] = {k->str, rs->cutoff, batch};
-        size_t len[] = {k->len, strlen(rs->cutoff), strlen(batch)};
-        (void)gw_redis_eval(rs->redis, rs->trim, on_trimmed, rs, 1, 3, argv, len);
+        /* The room's hash is its stream's key without ":log". */
+        if (k->len <= 4 || k->len - 4 >= NAME_MAX_BYTES || memcmp(k->str + k->len - 4, ":log", 4))
+            continue;
+        const char *argv[] = {k->str, k->str, FLOOR_KEY, rs->cutoff, batch};
+        size_t len[] = {k->len, k->len - 4, strlen(FLOOR_KEY), strlen(rs->cutoff), strlen(batch)};
+        (void)gw_redis_eval(rs->redis, rs->trim, on_trimmed, rs, 3, 5, argv, len);
     }
     const redisReply *c = reply->element[0];
     if (strcmp(c->str, "0") == 0)
@@ -1572,6 +1648,8 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
     if (rc == 0)
         rc = gw_redis_script(rs->redis, once_lua, sizeof once_lua - 1, &rs->once_script);
     if (rc == 0)
+        rc = gw_redis_script(rs->redis, forget_lua, sizeof forget_lua - 1, &rs->forget);
+    if (rc == 0)
         rc = gw_redis_subscribe(rs->redis, PRESENCE_CHANNEL, strlen(PRESENCE_CHANNEL));
     if (rc != 0) {
         snprintf(err, errlen, "redis: %s", gw_redis_strerror(rc));
@@ -1594,6 +1672,7 @@ void gw_rstore_store(struct gw_rstore *rs, struct gw_store *out)
     out->read = rs_read;
     out->watch = rs_watch;
     out->unwatch = rs_unwatch;
+    out->forget = rs_forget;
     out->publish = rs_publish;
     out->presence = rs_presence;
     out->private_to = rs_private_to;

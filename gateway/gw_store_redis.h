@@ -118,6 +118,11 @@ _Static_assert(GW_RSTORE_ONCE_TTL_MS > 2u * GW_RSTORE_ONCE_TRY_MS, "a name outli
 /* Rooms watched at once. */
 #define GW_RSTORE_ROOMS_MAX 65536u
 
+/* A room left by its last member anywhere is forgotten (its hash and
+ * stream deleted) when it has no message and at most this many events:
+ * the look is a scan of them, in Redis, inside one script. */
+#define GW_RSTORE_FORGET_EVENTS_MAX 2000u
+
 /* Room for a why or a log line. */
 #define GW_RSTORE_WHY_MAX_BYTES 512u
 
@@ -175,6 +180,7 @@ struct gw_rstore_stats {
     uint64_t recovered;       /* events those reads gave the hub */
     uint64_t epochs;          /* epoch changes seen */
     uint64_t expired;         /* events deleted for their age (history_days) */
+    uint64_t forgotten;       /* rooms deleted: left with no message, or emptied by age */
 };
 void gw_rstore_stats(const struct gw_rstore *rs, struct gw_rstore_stats *st);
 

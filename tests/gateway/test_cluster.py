@@ -590,6 +590,13 @@ class RedisRetention(unittest.TestCase):
                 break
             time.sleep(0.2)
         self.assertEqual(lens, [1, 0])
+        # Nothing left of #attic: its hash goes with its stream, the floor
+        # keeps its ids.
+        until_gone = time.monotonic() + 5
+        while self.redis.command("EXISTS", "wintalk:room:#attic") and time.monotonic() < until_gone:
+            time.sleep(0.1)
+        self.assertEqual(self.redis.command("EXISTS", "wintalk:room:#attic"), 0)
+        self.assertEqual(self.redis.command("GET", "wintalk:floor"), b"2")
         left = self.redis.command("XRANGE", "wintalk:room:#lobby:log", "-", "+")
         self.assertEqual(left[0][0], b"4-0")
         # The ids go on; a browser's scrollback has what is left.

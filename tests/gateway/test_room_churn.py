@@ -9,9 +9,10 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import time
 import unittest
 
-from gwtest import Gateway, TcpClient, WsClient, hello2, http_get, main, typed_line
+from gwtest import Gateway, Redis, TcpClient, WsClient, hello2, http_get, main, typed_line
 
 V2 = "wintalk.v2"
 
@@ -118,6 +119,88 @@ class Churn(unittest.TestCase):
                 b.close()
             finally:
                 gw2.stop()
+
+
+def redis_rooms(redis):
+    """The room keys Redis holds (hashes and streams), by room."""
+    keys = redis.command("KEYS", "wintalk:room:*") or []
+    return sorted({k.decode().split(":", 2)[2].rsplit(":log", 1)[0] for k in keys})
+
+
+def on_redis(redis):
+    gw = Gateway(args=["--store", "redis", "--redis", redis.url, "--room-rate", "0"])
+    for _ in range(150):
+        status, _, _ = http_get(gw.http_port, "/readyz")
+        if status == 200:
+            return gw
+        time.sleep(0.1)
+    raise AssertionError("gateway on Redis never ready")
+
+
+def until(pred, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(what)
+
+
+class ChurnOnRedis(unittest.TestCase):
+    """The same rule where gateways share their rooms through Redis."""
+
+    def setUp(self):
+        self.redis = Redis()
+        self.addCleanup(self.redis.close)
+        self.a = on_redis(self.redis)
+        self.addCleanup(self.a.stop)
+
+    def test_rooms_joined_and_left_leave_nothing_in_redis(self):
+        w = WsClient(self.a.http_port, subprotocol=V2)
+        hello2(w, nick="alice")
+        for i in range(12):
+            room = "#churn%d" % i
+            self.assertEqual(join(w, room, i)["type"], "joined")
+            if i == 3:
+                w.send_json({"type": "say", "room": room, "text": "kept words"})
+                w.next_event(lambda e: e.get("type") == "message" and e.get("room") == room)
+            part(w, room)
+        until(lambda: redis_rooms(self.redis) == ["#churn3", "#lobby"],
+              "Redis keeps %r" % redis_rooms(self.redis))
+        # A name opened again starts above every id it gave.
+        self.assertEqual(join(w, "#churn5", 50)["type"], "joined")
+        w.send_json({"type": "say", "room": "#churn5", "text": "again"})
+        m = w.next_event(lambda e: e.get("type") == "message" and e.get("room") == "#churn5")
+        self.assertGreater(m["id"], 3, "ids of #churn5 given again")  # its join and leave were 1, 2
+        w.close()
+
+    def test_a_room_someone_is_in_on_another_gateway_stays(self):
+        b = on_redis(self.redis)
+        self.addCleanup(b.stop)
+        bob = WsClient(b.http_port, subprotocol=V2)
+        hello2(bob, nick="bob", rooms={"#lobby": 0, "#both": 0})
+        alice = WsClient(self.a.http_port, subprotocol=V2)
+        hello2(alice, nick="alice")
+        # alice's gateway knows bob is in #both (its list comes every few
+        # seconds): her joined reply names him.
+        deadline = time.monotonic() + 15
+        while True:
+            j = join(alice, "#both", 1)
+            if any(p["nick"] == "bob" for p in j.get("participants", [])):
+                break
+            self.assertLess(time.monotonic(), deadline, "gateway a never heard of bob")
+            part(alice, "#both")
+            time.sleep(0.5)
+        part(alice, "#both")
+        # A round trip later nothing was forgotten: bob is still in it.
+        alice.send_json({"type": "say", "room": "#lobby", "text": "sync"})
+        alice.next_event(lambda e: e.get("type") == "message" and e.get("text") == "sync")
+        self.assertIn("#both", redis_rooms(self.redis))
+        # bob leaves too: now it goes.
+        part(bob, "#both")
+        until(lambda: "#both" not in redis_rooms(self.redis), "#both stays in Redis")
+        alice.close()
+        bob.close()
 
 
 class RoomRate(unittest.TestCase):
