@@ -29,6 +29,9 @@ const char *gw_config_usage(void)
            "  --tls-key FILE          PEM private key               WINTALK_TLS_KEY (none)\n"
            "  --tls-tcp-port N        WINTALK over TLS, with a certificate only\n"
            "                                                        WINTALK_TLS_TCP_PORT (5151)\n"
+           "  --hsts-max-age S        HTTPS answers carry Strict-Transport-Security with this\n"
+           "                          max-age, 0 = no header        WINTALK_HSTS_MAX_AGE (%u)\n"
+           "  --hsts-include-subdomains  ... and includeSubDomains  WINTALK_HSTS_INCLUDE_SUBDOMAINS (0)\n"
            "Origins:\n"
            "  --allow-origin ORIGIN   also accept WebSockets from this page origin\n"
            "                          (repeatable; the variable is comma-separated)\n"
@@ -86,6 +89,7 @@ const char *gw_config_usage(void)
            "WINTALK clients: ADDR port TCP_PORT. Health: /livez, /readyz, /healthz;\n"
            "metrics: /metrics (Prometheus text).\n"
            "SIGTERM or SIGINT stops the gateway (browsers get bye 421), exit status 0.\n",
+             GW_HSTS_MAX_AGE_DEFAULT_S,
              GW_PARTICIPANTS_DEFAULT, GW_PER_ADDRESS_DEFAULT, GW_RATE_DEFAULT,
              GW_TYPING_RATE_DEFAULT, GW_ABUSE_STRIKES_DEFAULT, GW_TEXT_MIN_BYTES,
              GW_TEXT_MAX_BYTES, GW_TEXT_MAX_BYTES, GW_DRAFT_UNITS_DEFAULT, GW_WS_IN_MAX_BYTES,
@@ -135,6 +139,10 @@ static const struct opt opts[] = {
     {"--access-key", "WINTALK_ACCESS_KEY", K_STR, OFF(key), 0, 0},
     {"--tls-cert", "WINTALK_TLS_CERT", K_STR, OFF(tls_cert), 0, 0},
     {"--tls-key", "WINTALK_TLS_KEY", K_STR, OFF(tls_key), 0, 0},
+    {"--hsts-max-age", "WINTALK_HSTS_MAX_AGE", K_UINT, OFF(hsts_max_age), 0,
+     GW_HSTS_MAX_AGE_CEILING_S},
+    {"--hsts-include-subdomains", "WINTALK_HSTS_INCLUDE_SUBDOMAINS", K_BOOL,
+     OFF(hsts_subdomains), 0, 0},
     {"--rate", "WINTALK_RATE", K_UINT, OFF(rate), 0, 100000},
     {"--typing-rate", "WINTALK_TYPING_RATE", K_UINT, OFF(typing_rate), 0, 100000},
     {"--abuse-strikes", "WINTALK_ABUSE_STRIKES", K_UINT, OFF(abuse_strikes), 0, 1000000},
@@ -243,6 +251,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->http_port = 8080;
     cfg->web_root = "web";
     cfg->tls_tcp_port = 5151;
+    cfg->hsts_max_age = GW_HSTS_MAX_AGE_DEFAULT_S;
     cfg->rate = GW_RATE_DEFAULT;
     cfg->typing_rate = GW_TYPING_RATE_DEFAULT;
     cfg->abuse_strikes = GW_ABUSE_STRIKES_DEFAULT;
