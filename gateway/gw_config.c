@@ -57,6 +57,9 @@ const char *gw_config_usage(void)
            "                          least recently active goes    WINTALK_MAX_ROOMS (%u)\n"
            "  --max-rooms-per-browser N  rooms one wintalk.v2 browser may be in, 1..%u\n"
            "                                                        WINTALK_MAX_ROOMS_PER_BROWSER (%u)\n"
+           "  --max-output-mb N       output held for all clients together, in MiB; past it the\n"
+           "                          connections holding most are closed, 0 = no bound\n"
+           "                                                        WINTALK_MAX_OUTPUT_MB (%u)\n"
            "  --ping-interval S       WebSocket ping after S idle seconds\n"
            "                                                        WINTALK_PING_INTERVAL (%u)\n"
            "  --idle-timeout S        drop a WebSocket silent for S seconds\n"
@@ -94,7 +97,8 @@ const char *gw_config_usage(void)
              GW_TYPING_RATE_DEFAULT, GW_ABUSE_STRIKES_DEFAULT, GW_TEXT_MIN_BYTES,
              GW_TEXT_MAX_BYTES, GW_TEXT_MAX_BYTES, GW_DRAFT_UNITS_DEFAULT, GW_WS_IN_MAX_BYTES,
              GW_NICK_MAX_CHARS, GW_NICK_MAX_CHARS, GW_ROOMS_MAX_DEFAULT,
-             GW_ROOMS_PER_BROWSER_CEILING, GW_ROOMS_PER_BROWSER_DEFAULT, GW_PING_INTERVAL_DEFAULT_S,
+             GW_ROOMS_PER_BROWSER_CEILING, GW_ROOMS_PER_BROWSER_DEFAULT,
+             GW_OUTPUT_MAX_MB_DEFAULT, GW_PING_INTERVAL_DEFAULT_S,
              GW_IDLE_TIMEOUT_DEFAULT_S, GW_LOGIN_TIMEOUT_DEFAULT_S, GW_HTTP_TIMEOUT_DEFAULT_S);
     return text;
 }
@@ -161,6 +165,8 @@ static const struct opt opts[] = {
     {"--max-rooms", "WINTALK_MAX_ROOMS", K_UINT, OFF(max_rooms), 1, GW_ROOMS_CEILING},
     {"--max-rooms-per-browser", "WINTALK_MAX_ROOMS_PER_BROWSER", K_UINT,
      OFF(max_rooms_per_browser), 1, GW_ROOMS_PER_BROWSER_CEILING},
+    {"--max-output-mb", "WINTALK_MAX_OUTPUT_MB", K_UINT, OFF(max_output_mb), 0,
+     GW_OUTPUT_MAX_MB_CEILING},
     {"--ping-interval", "WINTALK_PING_INTERVAL", K_UINT, OFF(ping_interval), 1, 3600},
     {"--idle-timeout", "WINTALK_IDLE_TIMEOUT", K_UINT, OFF(idle_timeout), 2, 7200},
     {"--login-timeout", "WINTALK_LOGIN_TIMEOUT", K_UINT, OFF(login_timeout), 1, 3600},
@@ -263,6 +269,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->max_nick_chars = GW_NICK_MAX_CHARS;
     cfg->max_rooms = GW_ROOMS_MAX_DEFAULT;
     cfg->max_rooms_per_browser = GW_ROOMS_PER_BROWSER_DEFAULT;
+    cfg->max_output_mb = GW_OUTPUT_MAX_MB_DEFAULT;
     cfg->ping_interval = GW_PING_INTERVAL_DEFAULT_S;
     cfg->idle_timeout = GW_IDLE_TIMEOUT_DEFAULT_S;
     cfg->login_timeout = GW_LOGIN_TIMEOUT_DEFAULT_S;

@@ -38,6 +38,7 @@ struct gw_config {
     unsigned max_nick_chars;
     unsigned max_rooms;      /* rooms at once, #lobby included */
     unsigned max_rooms_per_browser; /* rooms one wintalk.v2 browser may be in */
+    unsigned max_output_mb;  /* output held for all clients, MiB; 0: no bound */
     unsigned ping_interval;  /* seconds */
     unsigned idle_timeout;   /* seconds */
     unsigned login_timeout;  /* seconds */

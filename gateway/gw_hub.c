@@ -742,6 +742,7 @@ static void part_free(struct gw_part *p)
 {
     if (p->memb != &p->memb0)
         free(p->memb);
+    gw_queue_set_in_flight(&p->q, 0);
     gw_queue_clear(&p->q);
     wt_decoder_free(&p->dec);
     free(p->draft);
@@ -791,6 +792,7 @@ static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
     p->typing_at = now - GW_TYPING_INTERVAL_MS;
     gw_queue_init(&p->q, via == GW_VIA_TCP ? h->cfg.tcp_queue_max_bytes : h->cfg.web_queue_max_bytes,
                   GW_QUEUE_MAX_ITEMS);
+    gw_queue_account(&p->q, &h->out_bytes);
     (void)wt_decoder_init(&p->dec, h->cfg.draft_units);
     p->slot = h->nparts;
     h->parts[h->nparts++] = p;

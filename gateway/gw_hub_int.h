@@ -131,6 +131,9 @@ struct gw_hub {
     int has_key;
     size_t draft_max_bytes;
     struct gw_metrics metrics;
+    /* Output held for every participant (gw_queue_account), against
+     * cfg.output_max_bytes (gw_out_bound). */
+    size_t out_bytes;
     struct gw_part **parts;
     size_t nparts, cap;
     /* pid -> participant: open addressing, linear probing, a power of two
@@ -302,6 +305,10 @@ int gw_out_take(struct gw_hub *h, struct gw_part *p, struct gw_buf **out);
 
 /* gw_hub_more for p. */
 int gw_out_more(struct gw_part *p);
+
+/* Past cfg.output_max_bytes, close the participants holding most until
+ * what is held fits again. */
+void gw_out_bound(struct gw_hub *h);
 
 /* ---- gw_typing.c: live typing ---- */
 

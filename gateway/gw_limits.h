@@ -239,6 +239,14 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_WEB_QUEUE_MAX_BYTES (512u * 1024u)
 #define GW_QUEUE_MAX_ITEMS 4096u
 
+/* Output held for all clients together, in MiB (--max-output-mb; 0: no
+ * bound): every queue's bytes, a buffer shared by several queues counted
+ * once per queue, and the writes libwebsockets still holds. Past it the
+ * connections holding most are closed first (a browser 4421, a TCP peer
+ * "* error 421 ..."), like Redis's maxmemory-clients. */
+#define GW_OUTPUT_MAX_MB_DEFAULT 64u
+#define GW_OUTPUT_MAX_MB_CEILING 65536u
+
 /* The kernel's send buffer of each accepted socket. Fixed rather than
  * auto-tuned (which grows to megabytes per peer), so that a peer that stops
  * reading is noticed by the queue bounds above instead of hiding in the

@@ -337,6 +337,9 @@ static int write_out(struct lws *wsi, struct conn *c, enum lws_write_protocol mo
     if (!c->in_hub)
         return 0;
     gw_storage_early();
+    /* libwebsockets calls back for a write only once it has sent what it
+     * kept of the last one. */
+    gw_hub_in_flight(app.hub, c->pid, 0);
     int rc = gw_hub_take(app.hub, c->pid, &b);
     if (rc == 1) {
         size_t len = b->len;
@@ -345,6 +348,15 @@ static int write_out(struct lws *wsi, struct conn *c, enum lws_write_protocol mo
         if (n < 0 || (size_t)n < len)
             return -1;
         app.metrics->bytes_out[mode == LWS_WRITE_TEXT ? GW_VIA_WEB : GW_VIA_TCP] += len;
+        if (lws_partial_buffered(wsi)) {
+            /* The socket took part of it; libwebsockets keeps the rest (at
+             * most the whole write) until it can send it, and calls back
+             * when it has. Until then it counts as held for this
+             * connection (--max-output-mb). */
+            gw_hub_in_flight(app.hub, c->pid, len);
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
         /* Another write only if something waits: else the hub wakes us
          * (on_wake) when there is. */
         if (gw_hub_more(app.hub, c->pid) == 1)
@@ -1035,6 +1047,8 @@ static int serve_metrics(struct lws *wsi, struct http_req *r)
     now.last_id = gw_hub_last_id(app.hub);
     now.uptime_s = (double)(now_ms() - app.started_ms) / 1000.0;
     now.ready = ready();
+    now.output_bytes = gw_hub_output_bytes(app.hub);
+    now.output_max_bytes = (uint64_t)app.cfg.max_output_mb << 20;
     gw_storage_metrics(&now.store);
     int n = gw_metrics_format(app.metrics, &now, text, sizeof text);
     if (n < 0)
@@ -1498,6 +1512,7 @@ int main(int argc, char **argv)
         .key = app.cfg.key,
         .max_rooms = app.cfg.max_rooms,
         .max_rooms_per_browser = app.cfg.max_rooms_per_browser,
+        .output_max_bytes = (size_t)app.cfg.max_output_mb << 20,
         .random = random_bytes,
         .wake = on_wake,
         .ctx = &app,
