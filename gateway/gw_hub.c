@@ -123,6 +123,9 @@ void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const c
     p->closing = 1;
     p->close_code = code;
     snprintf(p->close_reason, sizeof p->close_reason, "%s", reason);
+    /* What it holds goes with it: it no longer counts against the others
+     * (cfg.output_max_bytes). */
+    gw_queue_account(&p->q, &h->out_closing);
     p->woken = 0; /* make sure the adapter hears of it */
     gw_hub_wake(h, p);
 }

@@ -387,7 +387,10 @@ size_t gw_hub_queued_bytes(struct gw_hub *h, uint64_t pid);
  */
 int gw_hub_in_flight(struct gw_hub *h, uint64_t pid, size_t bytes);
 
-/* Output held for all participants now (cfg.output_max_bytes). */
+/* Output held now for the participants not closing (what
+ * cfg.output_max_bytes bounds), and for those closing (let go when they
+ * are gone). */
 size_t gw_hub_output_bytes(const struct gw_hub *h);
+size_t gw_hub_output_closing_bytes(const struct gw_hub *h);
 
 #endif /* GW_HUB_H */

@@ -131,9 +131,11 @@ struct gw_hub {
     int has_key;
     size_t draft_max_bytes;
     struct gw_metrics metrics;
-    /* Output held for every participant (gw_queue_account), against
-     * cfg.output_max_bytes (gw_out_bound). */
+    /* Output held for the participants not closing (gw_queue_account),
+     * against cfg.output_max_bytes (gw_out_bound); and for those closing,
+     * until they are gone (not a reason to close anyone else). */
     size_t out_bytes;
+    size_t out_closing;
     struct gw_part **parts;
     size_t nparts, cap;
     /* pid -> participant: open addressing, linear probing, a power of two

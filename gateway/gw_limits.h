@@ -258,6 +258,12 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * libwebsockets copies whatever a write leaves unsent. */
 #define GW_BATCH_MAX_BYTES (32u * 1024u)
 
+/* One write to a socket is at most this: a larger item (a welcome, a
+ * history answer) leaves in pieces (WebSocket fragments of one message),
+ * one per writeable callback, so that libwebsockets, which copies what a
+ * socket does not take, holds at most this much per slow connection. */
+#define GW_WRITE_MAX_BYTES GW_BATCH_MAX_BYTES
+
 /* libwebsockets' receive buffer of each browser connection: a message
  * larger than this arrives in several callbacks and is reassembled (up to
  * --max-json-bytes), so it only sets the chunk size, and it is held per

@@ -74,7 +74,8 @@ struct gw_metrics_now {
     uint64_t last_id;
     double uptime_s;
     int ready;                /* 1 when accepting */
-    uint64_t output_bytes;    /* output held for every participant now */
+    uint64_t output_bytes;    /* output held for participants not closing */
+    uint64_t output_closing_bytes; /* ... and for those closing */
     uint64_t output_max_bytes; /* its bound (--max-output-mb), 0: none */
     struct gw_metrics_store store;
 };

@@ -107,10 +107,9 @@ static void close_for_bound(struct gw_hub *h, struct gw_part *p)
              "gateway output over its bound (%zu KiB): this connection held the most (%zu KiB)",
              h->cfg.output_max_bytes / 1024, gw_queue_held(&p->q) / 1024);
     h->metrics.output_closed[p->via]++;
-    /* Its unfinished write goes with the connection (the adapter cuts a
-     * closing peer that does not read within seconds): it is not counted
-     * against the others. */
-    gw_queue_set_in_flight(&p->q, 0);
+    /* Its queue goes now; what the transport holds of its last write goes
+     * with the connection (the adapter cuts a closing peer that does not
+     * read within seconds). */
     gw_queue_clear(&p->q);
     if (p->via == GW_VIA_TCP) {
         char line[GW_REASON_MAX_BYTES + 32];
@@ -146,6 +145,11 @@ int gw_hub_in_flight(struct gw_hub *h, uint64_t pid, size_t bytes)
 size_t gw_hub_output_bytes(const struct gw_hub *h)
 {
     return h->out_bytes;
+}
+
+size_t gw_hub_output_closing_bytes(const struct gw_hub *h)
+{
+    return h->out_closing;
 }
 
 /* The A frame of a line for one TCP participant only ("* ..."). Caller

@@ -66,6 +66,8 @@ void gw_queue_init(struct gw_queue *q, size_t max_bytes, size_t max_items)
 
 void gw_queue_account(struct gw_queue *q, size_t *total)
 {
+    if (q->total)
+        *q->total -= q->bytes + q->in_flight;
     q->total = total;
     if (total)
         *total += q->bytes + q->in_flight;

@@ -77,8 +77,9 @@ struct gw_queue {
 
 void gw_queue_init(struct gw_queue *q, size_t max_bytes, size_t max_items);
 
-/* From now on q's bytes and in-flight bytes are counted in *total too
- * (borrowed for q's life; what q holds already is added now). */
+/* From now on q's bytes and in-flight bytes are counted in *total (NULL:
+ * nowhere), borrowed for q's life, instead of the total it was counted in
+ * until now: what q holds moves from that one to this one. */
 void gw_queue_account(struct gw_queue *q, size_t *total);
 
 /* The transport still holds n bytes of the last write taken from q (0: it

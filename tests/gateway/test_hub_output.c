@@ -84,6 +84,10 @@ static void edge_of_the_bound(void **state)
     assert_int_equal(gw_hub_closing(h, b, NULL, NULL), 0);
     assert_int_equal(gw_hub_closing(h, c, NULL, NULL), 0);
     assert_int_equal(gw_hub_output_bytes(h), 4001);
+    /* What a held goes with it, counted apart until it is gone. */
+    assert_int_equal(gw_hub_output_closing_bytes(h), 6000);
+    assert_int_equal(gw_hub_disconnect(h, a, T0, GW_LEAVE_BEHIND), GW_OK);
+    assert_int_equal(gw_hub_output_closing_bytes(h), 0);
     assert_int_equal(gw_hub_metrics(h)->output_closed[GW_VIA_WEB], 1);
     gw_hub_free(h);
 }
