@@ -23,11 +23,12 @@ import re
 import select
 import socket
 import struct
+import subprocess
 import threading
 import time
 import unittest
 
-from gwtest import Gateway, TcpClient, WsClient, frame, http_get, main
+from gwtest import Gateway, TcpClient, WsClient, find_gateway, frame, http_get, main
 
 N_WEB = 240               # stalled browsers
 N_TCP = 60                # stalled WINTALK peers
@@ -298,6 +299,30 @@ class OutputBound(unittest.TestCase):
             self.assertGreaterEqual(int(held_kb), 128, (via, nick, held_kb))
         self.assertLessEqual(m["wintalk_output_held_bytes"], BOUND_MB << 20)
         self.assertEqual(m["wintalk_output_limit_bytes"], BOUND_MB << 20)
+
+
+class Setting(unittest.TestCase):
+    def test_flag_variable_and_default(self):
+        out = subprocess.run([find_gateway(), "--help"], capture_output=True, text=True,
+                             timeout=10).stdout
+        self.assertIn("--max-output-mb", out)
+        self.assertIn("WINTALK_MAX_OUTPUT_MB (64)", out)
+        with Gateway(args=["--store", "memory"]) as gw:
+            self.assertEqual(metrics(gw.http_port)["wintalk_output_limit_bytes"], 64 << 20)
+        with Gateway(args=["--store", "memory"], env={"WINTALK_MAX_OUTPUT_MB": "3"}) as gw:
+            m = metrics(gw.http_port)
+            self.assertEqual(m["wintalk_output_limit_bytes"], 3 << 20)
+            self.assertEqual(m["wintalk_output_held_bytes"], 0)
+            self.assertEqual(m["wintalk_output_closing_bytes"], 0)
+            self.assertEqual(m['wintalk_output_closed_total{transport="tcp"}'], 0)
+        with Gateway(args=["--store", "memory", "--max-output-mb", "5"],
+                     env={"WINTALK_MAX_OUTPUT_MB": "3"}) as gw:
+            self.assertEqual(metrics(gw.http_port)["wintalk_output_limit_bytes"], 5 << 20)
+        for bad in ("-1", "x", "65537"):
+            p = subprocess.run([find_gateway(), "--max-output-mb", bad], capture_output=True,
+                               timeout=10)
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn(b"--max-output-mb", p.stderr)
 
 
 def read_until_close(s, timeout):

@@ -201,6 +201,13 @@ class Hsts(unittest.TestCase):
             _, hdrs, _ = http_get(gw.http_port, "/")
             self.assertEqual(hdrs.get("x-content-type-options"), "nosniff")
 
+    def test_help_names_the_flags(self):
+        out = subprocess.run([find_gateway(), "--help"], capture_output=True, text=True,
+                             timeout=10).stdout
+        for s in ("--hsts-max-age", "WINTALK_HSTS_MAX_AGE (31536000)",
+                  "--hsts-include-subdomains", "WINTALK_HSTS_INCLUDE_SUBDOMAINS (0)"):
+            self.assertIn(s, out)
+
     def test_bad_values_refused(self):
         for bad in ("-1", "x", "63072001"):
             p = subprocess.run([find_gateway(),
