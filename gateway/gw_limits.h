@@ -11,6 +11,9 @@
  *            + queue (GW_TCP_QUEUE_MAX_BYTES) + one batch in flight
  *   browser: reassembly (GW_WS_IN_MAX_BYTES) + queue (GW_WEB_QUEUE_MAX_BYTES)
  *            + one batch or the welcome in flight
+ * of which libwebsockets holds at most GW_WRITE_MAX_BYTES; and the output
+ * held for all connections together is bounded by --max-output-mb
+ * (GW_OUTPUT_MAX_MB_DEFAULT).
  * and for the hub, per room: history (GW_HISTORY_MAX_BYTES) + transcript
  * (GW_TRANSCRIPT_MAX_BYTES), times at most --max-rooms rooms; per
  * identity: its private messages (GW_PRIVATE_KEEP_BYTES).
