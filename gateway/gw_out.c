@@ -236,7 +236,8 @@ void gw_out_info(struct gw_hub *h, struct gw_part *p, int code, const char *text
 }
 
 /* Join up to GW_BATCH_MAX_BYTES of queued items after first (a reference
- * the caller gives up). */
+ * the caller gives up), the array's brackets included: a batch is one
+ * write (GW_WRITE_MAX_BYTES), never a full one and two bytes more. */
 static struct gw_buf *batch(struct gw_hub *h, struct gw_part *p, struct gw_buf *first)
 {
     int web = p->via == GW_VIA_WEB;
@@ -245,7 +246,7 @@ static struct gw_buf *batch(struct gw_hub *h, struct gw_part *p, struct gw_buf *
         const struct gw_item *it = &p->q.items[(p->q.head + n) % p->q.cap];
         if (it->flags & GW_ITEM_SOLO)
             break;
-        if (count && total + it->buf->len + (web ? 1 : 0) > GW_BATCH_MAX_BYTES)
+        if (count && total + it->buf->len + (web ? 3 : 0) > GW_BATCH_MAX_BYTES)
             break;
         total += it->buf->len + (web && count ? 1 : 0);
         count++;

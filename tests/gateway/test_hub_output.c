@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "gw_limits.h"
 #include "hubtest.h"
 
 #define HELLO(n) "{\"type\":\"hello\",\"nick\":\"" n "\"}"
@@ -184,6 +185,38 @@ static void tcp_peer_told(void **state)
     gw_hub_free(h);
 }
 
+/* A batch of many items is one write: at most GW_BATCH_MAX_BYTES, the
+ * array's brackets included (a single item may be larger, and is written
+ * in pieces). */
+static void batches_fit_one_write(void **state)
+{
+    (void)state;
+    struct gw_hub *h = ht_hub((struct gw_hub_config){0});
+    uint64_t a, b, c;
+    three(h, &a, &b, &c);
+    char text[200];
+    /* Every length of text from 1 to 189 bytes: some batch of each ends
+     * within a few bytes of the bound. */
+    for (size_t n = 1; n < 190; n++) {
+        memset(text, 'y', n);
+        text[n] = '\0';
+        for (int i = 0; i < 300; i++)
+            say(h, a, text);
+        struct gw_buf *out;
+        int writes = 0;
+        while (gw_hub_take(h, b, &out) == 1) {
+            assert_true(out->len <= GW_BATCH_MAX_BYTES);
+            assert_true(out->len <= GW_WRITE_MAX_BYTES);
+            writes++;
+            gw_buf_unref(out);
+        }
+        assert_true(writes > 1);
+        free(ht_drain(h, a));
+        free(ht_drain(h, c));
+    }
+    gw_hub_free(h);
+}
+
 /* No bound (0): nobody is closed however much is held. */
 static void no_bound(void **state)
 {
@@ -204,6 +237,7 @@ int main(void)
         cmocka_unit_test(largest_first),
         cmocka_unit_test(fan_out_closes_the_holders),
         cmocka_unit_test(tcp_peer_told),
+        cmocka_unit_test(batches_fit_one_write),
         cmocka_unit_test(no_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
