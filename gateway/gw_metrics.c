@@ -157,7 +157,7 @@ int gw_metrics_format(const struct gw_metrics *m, const struct gw_metrics_now *n
     by_transport(&o, "queue_high_water_bytes", "gauge",
                  "Largest output queue seen, in bytes.", m->queue_high_water);
     head(&o, "output_held_bytes", "gauge",
-         "Output held for participants (queues and unfinished writes), in bytes.");
+         "Output held for participants not being closed (queues, unfinished writes), in bytes.");
     put(&o, "wintalk_output_held_bytes %llu\n", (unsigned long long)now->output_bytes);
     head(&o, "output_closing_bytes", "gauge",
          "Output still held for connections being closed, in bytes.");
