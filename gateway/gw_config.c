@@ -29,6 +29,9 @@ const char *gw_config_usage(void)
            "  --tls-key FILE          PEM private key               WINTALK_TLS_KEY (none)\n"
            "  --tls-tcp-port N        WINTALK over TLS, with a certificate only\n"
            "                                                        WINTALK_TLS_TCP_PORT (5151)\n"
+           "  --hsts-max-age S        HTTPS answers carry Strict-Transport-Security with this\n"
+           "                          max-age, 0 = no header        WINTALK_HSTS_MAX_AGE (%u)\n"
+           "  --hsts-include-subdomains  ... and includeSubDomains  WINTALK_HSTS_INCLUDE_SUBDOMAINS (0)\n"
            "Origins:\n"
            "  --allow-origin ORIGIN   also accept WebSockets from this page origin\n"
            "                          (repeatable; the variable is comma-separated)\n"
@@ -58,6 +61,9 @@ const char *gw_config_usage(void)
            "                          least recently active goes    WINTALK_MAX_ROOMS (%u)\n"
            "  --max-rooms-per-browser N  rooms one wintalk.v2 browser may be in, 1..%u\n"
            "                                                        WINTALK_MAX_ROOMS_PER_BROWSER (%u)\n"
+           "  --max-output-mb N       output held for all clients together, in MiB; past it the\n"
+           "                          connections holding most are closed, 0 = no bound\n"
+           "                                                        WINTALK_MAX_OUTPUT_MB (%u)\n"
            "  --ping-interval S       WebSocket ping after S idle seconds\n"
            "                                                        WINTALK_PING_INTERVAL (%u)\n"
            "  --idle-timeout S        drop a WebSocket silent for S seconds\n"
@@ -90,11 +96,13 @@ const char *gw_config_usage(void)
            "WINTALK clients: ADDR port TCP_PORT. Health: /livez, /readyz, /healthz;\n"
            "metrics: /metrics (Prometheus text).\n"
            "SIGTERM or SIGINT stops the gateway (browsers get bye 421), exit status 0.\n",
+             GW_HSTS_MAX_AGE_DEFAULT_S,
              GW_PARTICIPANTS_DEFAULT, GW_PER_ADDRESS_DEFAULT, GW_RATE_DEFAULT,
              GW_TYPING_RATE_DEFAULT, GW_READ_RATE_DEFAULT, GW_ROOM_RATE_DEFAULT, GW_ABUSE_STRIKES_DEFAULT, GW_TEXT_MIN_BYTES,
              GW_TEXT_MAX_BYTES, GW_TEXT_MAX_BYTES, GW_DRAFT_UNITS_DEFAULT, GW_WS_IN_MAX_BYTES,
              GW_NICK_MAX_CHARS, GW_NICK_MAX_CHARS, GW_ROOMS_MAX_DEFAULT,
-             GW_ROOMS_PER_BROWSER_CEILING, GW_ROOMS_PER_BROWSER_DEFAULT, GW_PING_INTERVAL_DEFAULT_S,
+             GW_ROOMS_PER_BROWSER_CEILING, GW_ROOMS_PER_BROWSER_DEFAULT,
+             GW_OUTPUT_MAX_MB_DEFAULT, GW_PING_INTERVAL_DEFAULT_S,
              GW_IDLE_TIMEOUT_DEFAULT_S, GW_LOGIN_TIMEOUT_DEFAULT_S, GW_HTTP_TIMEOUT_DEFAULT_S);
     return text;
 }
@@ -139,6 +147,10 @@ static const struct opt opts[] = {
     {"--access-key", "WINTALK_ACCESS_KEY", K_STR, OFF(key), 0, 0},
     {"--tls-cert", "WINTALK_TLS_CERT", K_STR, OFF(tls_cert), 0, 0},
     {"--tls-key", "WINTALK_TLS_KEY", K_STR, OFF(tls_key), 0, 0},
+    {"--hsts-max-age", "WINTALK_HSTS_MAX_AGE", K_UINT, OFF(hsts_max_age), 0,
+     GW_HSTS_MAX_AGE_CEILING_S},
+    {"--hsts-include-subdomains", "WINTALK_HSTS_INCLUDE_SUBDOMAINS", K_BOOL,
+     OFF(hsts_subdomains), 0, 0},
     {"--rate", "WINTALK_RATE", K_UINT, OFF(rate), 0, 100000},
     {"--typing-rate", "WINTALK_TYPING_RATE", K_UINT, OFF(typing_rate), 0, 100000},
     {"--read-rate", "WINTALK_READ_RATE", K_UINT, OFF(read_rate), 0, 100000},
@@ -159,6 +171,8 @@ static const struct opt opts[] = {
     {"--max-rooms", "WINTALK_MAX_ROOMS", K_UINT, OFF(max_rooms), 1, GW_ROOMS_CEILING},
     {"--max-rooms-per-browser", "WINTALK_MAX_ROOMS_PER_BROWSER", K_UINT,
      OFF(max_rooms_per_browser), 1, GW_ROOMS_PER_BROWSER_CEILING},
+    {"--max-output-mb", "WINTALK_MAX_OUTPUT_MB", K_UINT, OFF(max_output_mb), 0,
+     GW_OUTPUT_MAX_MB_CEILING},
     {"--ping-interval", "WINTALK_PING_INTERVAL", K_UINT, OFF(ping_interval), 1, 3600},
     {"--idle-timeout", "WINTALK_IDLE_TIMEOUT", K_UINT, OFF(idle_timeout), 2, 7200},
     {"--login-timeout", "WINTALK_LOGIN_TIMEOUT", K_UINT, OFF(login_timeout), 1, 3600},
@@ -249,6 +263,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->http_port = 8080;
     cfg->web_root = "web";
     cfg->tls_tcp_port = 5151;
+    cfg->hsts_max_age = GW_HSTS_MAX_AGE_DEFAULT_S;
     cfg->rate = GW_RATE_DEFAULT;
     cfg->typing_rate = GW_TYPING_RATE_DEFAULT;
     cfg->read_rate = GW_READ_RATE_DEFAULT;
@@ -262,6 +277,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->max_nick_chars = GW_NICK_MAX_CHARS;
     cfg->max_rooms = GW_ROOMS_MAX_DEFAULT;
     cfg->max_rooms_per_browser = GW_ROOMS_PER_BROWSER_DEFAULT;
+    cfg->max_output_mb = GW_OUTPUT_MAX_MB_DEFAULT;
     cfg->ping_interval = GW_PING_INTERVAL_DEFAULT_S;
     cfg->idle_timeout = GW_IDLE_TIMEOUT_DEFAULT_S;
     cfg->login_timeout = GW_LOGIN_TIMEOUT_DEFAULT_S;

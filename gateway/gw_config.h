@@ -11,6 +11,11 @@
 
 #include "gw_limits.h"
 
+/* Strict-Transport-Security on HTTPS answers: max-age in seconds (one
+ * year; --hsts-max-age, 0 sends no header). */
+#define GW_HSTS_MAX_AGE_DEFAULT_S 31536000u
+#define GW_HSTS_MAX_AGE_CEILING_S 63072000u
+
 struct gw_config {
     const char *bind;        /* address the listeners bind to */
     int tcp_port;            /* WINTALK; 0 picks a free port */
@@ -20,6 +25,8 @@ struct gw_config {
     const char *key;         /* access key (browsers and /login), NULL: none */
     const char *tls_cert;    /* PEM certificate (chain); NULL: no TLS */
     const char *tls_key;     /* PEM private key */
+    unsigned hsts_max_age;   /* HTTPS: Strict-Transport-Security max-age, 0: none */
+    int hsts_subdomains;     /* ... with includeSubDomains */
     unsigned rate;           /* messages per second per participant, 0: off */
     unsigned typing_rate;    /* browser typing updates per second, 0: off */
     unsigned read_rate;      /* history and search requests per second, 0: off */
@@ -33,6 +40,7 @@ struct gw_config {
     unsigned max_nick_chars;
     unsigned max_rooms;      /* rooms at once, #lobby included */
     unsigned max_rooms_per_browser; /* rooms one wintalk.v2 browser may be in */
+    unsigned max_output_mb;  /* output held for all clients, MiB; 0: no bound */
     unsigned ping_interval;  /* seconds */
     unsigned idle_timeout;   /* seconds */
     unsigned login_timeout;  /* seconds */

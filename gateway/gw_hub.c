@@ -123,6 +123,9 @@ void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const c
     p->closing = 1;
     p->close_code = code;
     snprintf(p->close_reason, sizeof p->close_reason, "%s", reason);
+    /* What it holds goes with it: it no longer counts against the others
+     * (cfg.output_max_bytes). */
+    gw_queue_account(&p->q, &h->out_closing);
     p->woken = 0; /* make sure the adapter hears of it */
     gw_hub_wake(h, p);
 }
@@ -846,6 +849,7 @@ static void part_free(struct gw_part *p)
 {
     if (p->memb != &p->memb0)
         free(p->memb);
+    gw_queue_set_in_flight(&p->q, 0);
     gw_queue_clear(&p->q);
     wt_decoder_free(&p->dec);
     free(p->draft);
@@ -899,6 +903,7 @@ static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
     p->typing_at = now - GW_TYPING_INTERVAL_MS;
     gw_queue_init(&p->q, via == GW_VIA_TCP ? h->cfg.tcp_queue_max_bytes : h->cfg.web_queue_max_bytes,
                   GW_QUEUE_MAX_ITEMS);
+    gw_queue_account(&p->q, &h->out_bytes);
     (void)wt_decoder_init(&p->dec, h->cfg.draft_units);
     p->slot = h->nparts;
     h->parts[h->nparts++] = p;

@@ -120,6 +120,15 @@ struct gw_hub_config {
     /* Queue bounds; 0 for GW_TCP_QUEUE_MAX_BYTES / GW_WEB_QUEUE_MAX_BYTES. */
     size_t tcp_queue_max_bytes;
     size_t web_queue_max_bytes;
+    /*
+     * Output held for every participant together (their queues and the
+     * writes their transports still hold, a shared buffer counted once per
+     * holder); 0: no bound. Past it, the participants holding most are
+     * closed until the rest fits, each told why: a browser is closed with
+     * 4421 (it resumes by id), a TCP participant gets a last line
+     * "* error 421: ...". Like Redis's maxmemory-clients.
+     */
+    size_t output_max_bytes;
     /* Rooms at once (#lobby included); 0 for GW_ROOMS_MAX_DEFAULT. */
     unsigned max_rooms;
     /* Rooms a wintalk.v2 browser may be in; 0 for
@@ -390,5 +399,19 @@ size_t gw_hub_store_pending(const struct gw_hub *h);
 
 /* Bytes waiting in a participant's queue (for tests and metrics), or 0. */
 size_t gw_hub_queued_bytes(struct gw_hub *h, uint64_t pid);
+
+/*
+ * After a write: the transport still holds bytes of it (libwebsockets
+ * keeps what the socket did not take), or 0 once all is written. They
+ * count in what the participant holds (cfg.output_max_bytes) until then.
+ * Returns GW_OK or GW_ENOENT.
+ */
+int gw_hub_in_flight(struct gw_hub *h, uint64_t pid, size_t bytes);
+
+/* Output held now for the participants not closing (what
+ * cfg.output_max_bytes bounds), and for those closing (let go when they
+ * are gone). */
+size_t gw_hub_output_bytes(const struct gw_hub *h);
+size_t gw_hub_output_closing_bytes(const struct gw_hub *h);
 
 #endif /* GW_HUB_H */

@@ -140,6 +140,11 @@ struct gw_hub {
     int has_key;
     size_t draft_max_bytes;
     struct gw_metrics metrics;
+    /* Output held for the participants not closing (gw_queue_account),
+     * against cfg.output_max_bytes (gw_out_bound); and for those closing,
+     * until they are gone (not a reason to close anyone else). */
+    size_t out_bytes;
+    size_t out_closing;
     struct gw_part **parts;
     size_t nparts, cap;
     /* pid -> participant: open addressing, linear probing, a power of two
@@ -327,6 +332,10 @@ int gw_out_take(struct gw_hub *h, struct gw_part *p, struct gw_buf **out);
 
 /* gw_hub_more for p. */
 int gw_out_more(struct gw_part *p);
+
+/* Past cfg.output_max_bytes, close the participants holding most until
+ * what is held fits again. */
+void gw_out_bound(struct gw_hub *h);
 
 /* ---- gw_typing.c: live typing ---- */
 

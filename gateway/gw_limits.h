@@ -11,6 +11,9 @@
  *            + queue (GW_TCP_QUEUE_MAX_BYTES) + one batch in flight
  *   browser: reassembly (GW_WS_IN_MAX_BYTES) + queue (GW_WEB_QUEUE_MAX_BYTES)
  *            + one batch or the welcome in flight
+ * of which libwebsockets holds at most GW_WRITE_MAX_BYTES; and the output
+ * held for all connections together is bounded by --max-output-mb
+ * (GW_OUTPUT_MAX_MB_DEFAULT).
  * and for the hub, per room: history (GW_HISTORY_MAX_BYTES) + transcript
  * (GW_TRANSCRIPT_MAX_BYTES), times at most --max-rooms rooms; per
  * identity: its private messages (GW_PRIVATE_KEEP_BYTES).
@@ -250,6 +253,14 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_WEB_QUEUE_MAX_BYTES (512u * 1024u)
 #define GW_QUEUE_MAX_ITEMS 4096u
 
+/* Output held for all clients together, in MiB (--max-output-mb; 0: no
+ * bound): every queue's bytes, a buffer shared by several queues counted
+ * once per queue, and the writes libwebsockets still holds. Past it the
+ * connections holding most are closed first (a browser 4421, a TCP peer
+ * "* error 421 ..."), like Redis's maxmemory-clients. */
+#define GW_OUTPUT_MAX_MB_DEFAULT 64u
+#define GW_OUTPUT_MAX_MB_CEILING 65536u
+
 /* The kernel's send buffer of each accepted socket. Fixed rather than
  * auto-tuned (which grows to megabytes per peer), so that a peer that stops
  * reading is noticed by the queue bounds above instead of hiding in the
@@ -260,6 +271,12 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * about what a write into a loopback or LAN socket takes at once, since
  * libwebsockets copies whatever a write leaves unsent. */
 #define GW_BATCH_MAX_BYTES (32u * 1024u)
+
+/* One write to a socket is at most this: a larger item (a welcome, a
+ * history answer) leaves in pieces (WebSocket fragments of one message),
+ * one per writeable callback, so that libwebsockets, which copies what a
+ * socket does not take, holds at most this much per slow connection. */
+#define GW_WRITE_MAX_BYTES GW_BATCH_MAX_BYTES
 
 /* libwebsockets' receive buffer of each browser connection: a message
  * larger than this arrives in several callbacks and is reassembled (up to

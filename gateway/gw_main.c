@@ -163,6 +163,10 @@ struct conn {
     const char *why;        /* a reason of the adapter's own, for the log */
     int64_t limit_logged_at;
     uint64_t limit_seen;    /* refusals of this connection already logged */
+    /* An item being written in pieces (GW_WRITE_MAX_BYTES each): a
+     * reference to it, and how much of it has gone. */
+    struct gw_buf *out;
+    size_t out_off;
     /* WebSocket reassembly */
     char *rx;
     size_t rx_len;
@@ -317,53 +321,116 @@ static void peer_name(struct lws *wsi, char *out, size_t len)
     }
 }
 
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len);
+
 /* The hub has output for, or is closing, a participant. */
 static void on_wake(void *ctx, void *user, uint64_t pid)
 {
     (void)ctx;
     struct lws *wsi = user;
+    int code;
     if (app.destroying || !wsi)
         return;
     lws_callback_on_writable(wsi);
-    if (gw_hub_closing(app.hub, pid, NULL, NULL) == 1)
+    if (gw_hub_closing(app.hub, pid, &code, NULL) == 1) {
         /* A peer that stopped reading never becomes writeable: cut it. */
         lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, GW_CLOSE_GRACE_S);
+        /* A browser closed for being behind (or for holding most when the
+         * gateway's output passed its bound) gives up at once the rest of
+         * a message it was being sent in pieces: the close frame may come
+         * between fragments, and that memory is what is wanted back. (A
+         * TCP peer's item is small, and its stream must stay whole.) */
+        const struct lws_protocols *pr = lws_get_protocol(wsi);
+        struct conn *c = lws_wsi_user(wsi);
+        if (code == GW_CLOSE_BEHIND && pr && pr->callback == cb_ws && c && c->out) {
+            gw_buf_unref(c->out);
+            c->out = NULL;
+            c->out_off = 0;
+        }
+    }
 }
 
-/* One write from the hub's queue for this connection; -1 closes it. */
+/* Scratch for a piece of an item written in pieces, with the headroom a
+ * WebSocket header is written into: the item itself is shared with other
+ * connections, and its bytes before the piece must not be written over.
+ * libwebsockets copies what a socket does not take, so one buffer serves
+ * every connection (one thread). */
+static unsigned char piece_buf[LWS_PRE + GW_WRITE_MAX_BYTES];
+
+/*
+ * One write for this connection (one lws_write): the next piece of the
+ * item being written, or the hub's next item; -1 closes the connection.
+ * An item of up to GW_WRITE_MAX_BYTES (every batch) is written whole from
+ * its own buffer; a larger one in pieces of that size, as WebSocket
+ * fragments of one message for a browser.
+ */
 static int write_out(struct lws *wsi, struct conn *c, enum lws_write_protocol mode)
 {
-    struct gw_buf *b;
     if (!c->in_hub)
         return 0;
-    gw_storage_early();
-    int rc = gw_hub_take(app.hub, c->pid, &b);
-    if (rc == 1) {
-        size_t len = b->len;
-        int n = lws_write(wsi, gw_buf_bytes(b), len, mode);
-        gw_buf_unref(b);
-        if (n < 0 || (size_t)n < len)
+    /* libwebsockets calls back for a write only once it has sent what it
+     * kept of the last one: what is held now is the rest of the item. */
+    gw_hub_in_flight(app.hub, c->pid, c->out ? c->out->len - c->out_off : 0);
+    if (!c->out) {
+        gw_storage_early();
+        int rc = gw_hub_take(app.hub, c->pid, &c->out);
+        if (rc < 0)
             return -1;
-        app.metrics->bytes_out[mode == LWS_WRITE_TEXT ? GW_VIA_WEB : GW_VIA_TCP] += len;
-        /* Another write only if something waits: else the hub wakes us
-         * (on_wake) when there is. */
-        if (gw_hub_more(app.hub, c->pid) == 1)
-            lws_callback_on_writable(wsi);
+        if (rc == 0) {
+            int code;
+            const char *reason;
+            if (gw_hub_closing(app.hub, c->pid, &code, &reason) == 1) {
+                if (mode == LWS_WRITE_TEXT) {
+                    unsigned char why[GW_REASON_MAX_BYTES + 1];
+                    size_t n = strlen(reason);
+                    memcpy(why, reason, n);
+                    lws_close_reason(wsi, (enum lws_close_status)code, why, n);
+                }
+                return -1;
+            }
+            return 0;
+        }
+        c->out_off = 0;
+    }
+    struct gw_buf *b = c->out;
+    size_t len = b->len - c->out_off;
+    unsigned char *p = gw_buf_bytes(b) + c->out_off;
+    int first = c->out_off == 0;
+    if (len > GW_WRITE_MAX_BYTES)
+        len = GW_WRITE_MAX_BYTES;
+    int last = c->out_off + len == b->len;
+    if (!(first && last)) {
+        memcpy(piece_buf + LWS_PRE, p, len);
+        p = piece_buf + LWS_PRE;
+    }
+    int flags = (int)mode;
+    if (mode == LWS_WRITE_TEXT)
+        flags = (first ? LWS_WRITE_TEXT : LWS_WRITE_CONTINUATION) | (last ? 0 : LWS_WRITE_NO_FIN);
+    int n = lws_write(wsi, p, len, (enum lws_write_protocol)flags);
+    if (n < 0 || (size_t)n < len)
+        return -1;
+    app.metrics->bytes_out[mode == LWS_WRITE_TEXT ? GW_VIA_WEB : GW_VIA_TCP] += len;
+    c->out_off += len;
+    size_t rest = b->len - c->out_off;
+    if (last) {
+        gw_buf_unref(b);
+        c->out = NULL;
+        c->out_off = 0;
+    }
+    if (lws_partial_buffered(wsi) || !last) {
+        /* The rest of the item, and what the socket did not take of this
+         * piece (libwebsockets keeps it, and calls back once it is sent),
+         * count as held for this connection (--max-output-mb). */
+        gw_hub_in_flight(app.hub, c->pid, rest + (lws_partial_buffered(wsi) ? len : 0));
+        lws_callback_on_writable(wsi);
         return 0;
     }
-    if (rc < 0)
-        return -1;
-    int code;
-    const char *reason;
-    if (gw_hub_closing(app.hub, c->pid, &code, &reason) == 1) {
-        if (mode == LWS_WRITE_TEXT) {
-            unsigned char why[GW_REASON_MAX_BYTES + 1];
-            size_t n = strlen(reason);
-            memcpy(why, reason, n);
-            lws_close_reason(wsi, (enum lws_close_status)code, why, n);
-        }
-        return -1;
-    }
+    gw_hub_in_flight(app.hub, c->pid, 0);
+    /* Another write only if something waits: else the hub wakes us
+     * (on_wake) when there is. */
+    if (gw_hub_more(app.hub, c->pid) == 1)
+        lws_callback_on_writable(wsi);
     return 0;
 }
 
@@ -430,6 +497,8 @@ static void leave(struct conn *c, const char *transport, const char *fallback)
                                                              : GW_LEAVE_CLOSED;
     gw_hub_disconnect(app.hub, c->pid, now_ms(), shown);
     c->in_hub = 0;
+    gw_buf_unref(c->out);
+    c->out = NULL;
     free(c->rx);
     c->rx = NULL;
 }
@@ -798,6 +867,22 @@ static const char *mime_for(const char *path)
     return "application/octet-stream";
 }
 
+/*
+ * Strict-Transport-Security, on HTTPS answers only: a browser must not
+ * take it from plain HTTP (RFC 6797 8.1), and a gateway without a
+ * certificate has no HTTPS to insist on. Made once at start; "" for none
+ * (--hsts-max-age 0, or no TLS).
+ */
+static char hsts_value[64];
+
+static void hsts_init(void)
+{
+    hsts_value[0] = '\0';
+    if (app.cfg.tls_cert && app.cfg.hsts_max_age)
+        snprintf(hsts_value, sizeof hsts_value, "max-age=%u%s", app.cfg.hsts_max_age,
+                 app.cfg.hsts_subdomains ? "; includeSubDomains" : "");
+}
+
 static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 {
     for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++) {
@@ -806,6 +891,11 @@ static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned cha
                                         (const unsigned char *)v, (int)strlen(v), p, end))
             return -1;
     }
+    if (hsts_value[0] &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"strict-transport-security:",
+                                    (const unsigned char *)hsts_value, (int)strlen(hsts_value),
+                                    p, end))
+        return -1;
     return 0;
 }
 
@@ -1014,6 +1104,9 @@ static int serve_metrics(struct lws *wsi, struct http_req *r)
     now.last_id = gw_hub_last_id(app.hub);
     now.uptime_s = (double)(now_ms() - app.started_ms) / 1000.0;
     now.ready = ready();
+    now.output_bytes = gw_hub_output_bytes(app.hub);
+    now.output_closing_bytes = gw_hub_output_closing_bytes(app.hub);
+    now.output_max_bytes = (uint64_t)app.cfg.max_output_mb << 20;
     gw_storage_metrics(&now.store);
     int n = gw_metrics_format(app.metrics, &now, text, sizeof text);
     if (n < 0)
@@ -1395,12 +1488,28 @@ static int loop_close(void)
     return rc;
 }
 
-/* TLS on a vhost: our certificate and key, TLS 1.2 and newer only. */
+/*
+ * The TLS 1.2 suites both listeners offer: Mozilla's "intermediate" server
+ * profile, ECDHE key exchange only (forward secrecy) with an AEAD cipher
+ * (AES-GCM or ChaCha20-Poly1305). No CBC suite (LUCKY13 and its kin), no
+ * static-RSA key exchange. TLS 1.3 has only AEAD suites: OpenSSL's
+ * defaults, named here so that the whole offer reads in one place.
+ */
+#define GW_TLS12_CIPHERS                                                                     \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                             \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                             \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define GW_TLS13_CIPHERS "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
+
+/* TLS on a vhost: our certificate and key, TLS 1.2 and newer only, the
+ * suites above. */
 static void tls_options(struct lws_context_creation_info *info)
 {
     info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info->ssl_cert_filepath = app.cfg.tls_cert;
     info->ssl_private_key_filepath = app.cfg.tls_key;
+    info->ssl_cipher_list = GW_TLS12_CIPHERS;
+    info->tls1_3_plus_cipher_list = GW_TLS13_CIPHERS;
     info->ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
                             SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION;
 }
@@ -1463,6 +1572,7 @@ int main(int argc, char **argv)
         .key = app.cfg.key,
         .max_rooms = app.cfg.max_rooms,
         .max_rooms_per_browser = app.cfg.max_rooms_per_browser,
+        .output_max_bytes = (size_t)app.cfg.max_output_mb << 20,
         .random = random_bytes,
         .wake = on_wake,
         .ctx = &app,
@@ -1513,6 +1623,7 @@ int main(int argc, char **argv)
     }
     gw_storage_attach(app.hub, log_line, now_ms, hc.pid_base >> GW_NODE_SHIFT);
     app.metrics = gw_hub_metrics(app.hub);
+    hsts_init();
     app.started_ms = now_ms();
     gw_hub_set_wall_clock(app.hub, wall_ms(), app.started_ms);
 

@@ -160,6 +160,17 @@ int gw_metrics_format(const struct gw_metrics *m, const struct gw_metrics_now *n
             (unsigned long long)m->errors[i]);
     by_transport(&o, "queue_high_water_bytes", "gauge",
                  "Largest output queue seen, in bytes.", m->queue_high_water);
+    head(&o, "output_held_bytes", "gauge",
+         "Output held for participants not being closed (queues, unfinished writes), in bytes.");
+    put(&o, "wintalk_output_held_bytes %llu\n", (unsigned long long)now->output_bytes);
+    head(&o, "output_closing_bytes", "gauge",
+         "Output still held for connections being closed, in bytes.");
+    put(&o, "wintalk_output_closing_bytes %llu\n", (unsigned long long)now->output_closing_bytes);
+    head(&o, "output_limit_bytes", "gauge", "The bound on output held (--max-output-mb), 0: none.");
+    put(&o, "wintalk_output_limit_bytes %llu\n", (unsigned long long)now->output_max_bytes);
+    by_transport(&o, "output_closed_total", "counter",
+                 "Connections closed because the output held passed its bound (largest first).",
+                 m->output_closed);
     head(&o, "last_event_id", "gauge", "Id of the latest room event.");
     put(&o, "wintalk_last_event_id %llu\n", (unsigned long long)now->last_id);
     head(&o, "ready", "gauge", "1 while accepting connections, 0 while stopping.");

@@ -57,6 +57,8 @@ struct gw_metrics {
     uint64_t drops[GW_DROP_COUNT];
     uint64_t errors[GW_METRICS_CODES];           /* by gw_metrics_code_index */
     uint64_t queue_high_water[GW_METRICS_TRANSPORTS]; /* bytes */
+    /* closed for the gateway-wide bound on output (--max-output-mb) */
+    uint64_t output_closed[GW_METRICS_TRANSPORTS];
 };
 
 /* The history store's figures at the time of the scrape (an engine on
@@ -76,6 +78,9 @@ struct gw_metrics_now {
     uint64_t last_id;
     double uptime_s;
     int ready;                /* 1 when accepting */
+    uint64_t output_bytes;    /* output held for participants not closing */
+    uint64_t output_closing_bytes; /* ... and for those closing */
+    uint64_t output_max_bytes; /* its bound (--max-output-mb), 0: none */
     struct gw_metrics_store store;
 };
 

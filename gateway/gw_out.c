@@ -24,6 +24,7 @@ void gw_out_resync(struct gw_hub *h, struct gw_part *p, enum gw_resync how)
 {
     struct gw_queue keep;
     gw_queue_init(&keep, p->q.max_bytes, p->q.max_items);
+    gw_queue_account(&keep, p->q.total);
     while (p->q.count) {
         const struct gw_item *it = gw_queue_peek(&p->q);
         unsigned flags = it->flags;
@@ -32,8 +33,12 @@ void gw_out_resync(struct gw_hub *h, struct gw_part *p, enum gw_resync how)
             (void)gw_queue_push(&keep, b, flags);
         gw_buf_unref(b);
     }
+    /* What the transport holds of the last write stays held. */
+    size_t in_flight = p->q.in_flight;
+    gw_queue_set_in_flight(&p->q, 0);
     gw_queue_clear(&p->q);
     p->q = keep;
+    gw_queue_set_in_flight(&p->q, in_flight);
     /* A pending "where" stays: a later plain resync must not lose it. */
     if (how > p->resync)
         p->resync = how;
@@ -51,6 +56,7 @@ void gw_out_push_tcp(struct gw_hub *h, struct gw_part *p, struct gw_buf *b, unsi
     }
     gw_metrics_queue(&h->metrics, GW_VIA_TCP, p->q.bytes);
     gw_hub_wake(h, p);
+    gw_out_bound(h);
 }
 
 void gw_out_push_web(struct gw_hub *h, struct gw_part *p, struct gw_buf *b)
@@ -67,6 +73,83 @@ void gw_out_push_web(struct gw_hub *h, struct gw_part *p, struct gw_buf *b)
     }
     gw_metrics_queue(&h->metrics, GW_VIA_WEB, p->q.bytes);
     gw_hub_wake(h, p);
+    gw_out_bound(h);
+}
+
+/* The participant not closing yet that holds most (queued and in
+ * flight), or NULL when none holds anything. */
+static struct gw_part *largest_holder(struct gw_hub *h)
+{
+    struct gw_part *best = NULL;
+    size_t most = 0;
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        size_t held = gw_queue_held(&p->q);
+        if (!p->closing && held > most) {
+            best = p;
+            most = held;
+        }
+    }
+    return best;
+}
+
+/*
+ * Close p for the gateway-wide bound: what it has queued goes now (that is
+ * the memory wanted back), and it is told why. A browser is closed as one
+ * too far behind (4421: it comes back and resumes by id), with a reason
+ * that says which bound; a TCP participant gets that reason as its last
+ * line.
+ */
+static void close_for_bound(struct gw_hub *h, struct gw_part *p)
+{
+    char why[GW_REASON_MAX_BYTES + 1];
+    snprintf(why, sizeof why,
+             "gateway output over its bound (%zu KiB): this connection held the most (%zu KiB)",
+             h->cfg.output_max_bytes / 1024, gw_queue_held(&p->q) / 1024);
+    h->metrics.output_closed[p->via]++;
+    /* Its queue goes now; what the transport holds of its last write goes
+     * with the connection (the adapter cuts a closing peer that does not
+     * read within seconds). */
+    gw_queue_clear(&p->q);
+    if (p->via == GW_VIA_TCP) {
+        char line[GW_REASON_MAX_BYTES + 32];
+        snprintf(line, sizeof line, "error %d: %s; closing", GW_R_SHUTDOWN, why);
+        gw_out_last_line(h, p, line);
+        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, why);
+    } else {
+        gw_hub_start_closing(h, p, GW_CLOSE_BEHIND, why);
+    }
+}
+
+void gw_out_bound(struct gw_hub *h)
+{
+    size_t max = h->cfg.output_max_bytes;
+    while (max && h->out_bytes > max) {
+        struct gw_part *p = largest_holder(h);
+        if (!p)
+            return; /* only closing participants hold output: it goes with them */
+        close_for_bound(h, p);
+    }
+}
+
+int gw_hub_in_flight(struct gw_hub *h, uint64_t pid, size_t bytes)
+{
+    struct gw_part *p = gw_hub_part(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    gw_queue_set_in_flight(&p->q, bytes);
+    gw_out_bound(h);
+    return GW_OK;
+}
+
+size_t gw_hub_output_bytes(const struct gw_hub *h)
+{
+    return h->out_bytes;
+}
+
+size_t gw_hub_output_closing_bytes(const struct gw_hub *h)
+{
+    return h->out_closing;
 }
 
 /* The A frame of a line for one TCP participant only ("* ..."). Caller
@@ -153,7 +236,8 @@ void gw_out_info(struct gw_hub *h, struct gw_part *p, int code, const char *text
 }
 
 /* Join up to GW_BATCH_MAX_BYTES of queued items after first (a reference
- * the caller gives up). */
+ * the caller gives up), the array's brackets included: a batch is one
+ * write (GW_WRITE_MAX_BYTES), never a full one and two bytes more. */
 static struct gw_buf *batch(struct gw_hub *h, struct gw_part *p, struct gw_buf *first)
 {
     int web = p->via == GW_VIA_WEB;
@@ -162,7 +246,7 @@ static struct gw_buf *batch(struct gw_hub *h, struct gw_part *p, struct gw_buf *
         const struct gw_item *it = &p->q.items[(p->q.head + n) % p->q.cap];
         if (it->flags & GW_ITEM_SOLO)
             break;
-        if (count && total + it->buf->len + (web ? 1 : 0) > GW_BATCH_MAX_BYTES)
+        if (count && total + it->buf->len + (web ? 3 : 0) > GW_BATCH_MAX_BYTES)
             break;
         total += it->buf->len + (web && count ? 1 : 0);
         count++;

@@ -64,6 +64,35 @@ void gw_queue_init(struct gw_queue *q, size_t max_bytes, size_t max_items)
     q->max_items = max_items ? max_items : 1;
 }
 
+void gw_queue_account(struct gw_queue *q, size_t *total)
+{
+    if (q->total)
+        *q->total -= q->bytes + q->in_flight;
+    q->total = total;
+    if (total)
+        *total += q->bytes + q->in_flight;
+}
+
+/* The shared total follows q's own count. */
+static void count_in(struct gw_queue *q, size_t n)
+{
+    if (q->total)
+        *q->total += n;
+}
+
+static void count_out(struct gw_queue *q, size_t n)
+{
+    if (q->total)
+        *q->total -= n;
+}
+
+void gw_queue_set_in_flight(struct gw_queue *q, size_t n)
+{
+    count_out(q, q->in_flight);
+    q->in_flight = n;
+    count_in(q, n);
+}
+
 void gw_queue_clear(struct gw_queue *q)
 {
     while (q->count)
@@ -105,6 +134,7 @@ static int push_item(struct gw_queue *q, struct gw_buf *b, unsigned flags)
     it->flags = flags;
     q->count++;
     q->bytes += b->len;
+    count_in(q, b->len);
     return 0;
 }
 
@@ -129,6 +159,7 @@ int gw_queue_push_last(struct gw_queue *q, struct gw_buf *b, unsigned flags, uns
             over_bytes = over_bytes > it.buf->len ? over_bytes - it.buf->len : 0;
             over_items -= over_items ? 1 : 0;
             q->bytes -= it.buf->len;
+            count_out(q, it.buf->len);
             gw_buf_unref(it.buf);
             continue;
         }
@@ -153,5 +184,6 @@ struct gw_buf *gw_queue_pop(struct gw_queue *q)
     q->head = (q->head + 1) % q->cap;
     q->count--;
     q->bytes -= b->len;
+    count_out(q, b->len);
     return b;
 }

@@ -58,6 +58,12 @@ struct gw_item {
 /*
  * A FIFO of buffer references with a bound in bytes and in items. The ring
  * grows by doubling up to max_items and never past it.
+ *
+ * What a queue holds may also be counted in a total shared by many queues
+ * (gw_queue_account): every item's bytes, whoever else references the same
+ * buffer (a shared buffer counts once per queue holding it, as a bound per
+ * holder is the one a user can reason about), and the bytes of the write
+ * taken from it that the transport still holds (gw_queue_set_in_flight).
  */
 struct gw_queue {
     struct gw_item *items;
@@ -65,11 +71,29 @@ struct gw_queue {
     size_t bytes;
     size_t max_bytes;
     size_t max_items;
+    size_t in_flight;       /* taken, and not yet all written */
+    size_t *total;          /* where bytes + in_flight are added; NULL: nowhere */
 };
 
 void gw_queue_init(struct gw_queue *q, size_t max_bytes, size_t max_items);
 
-/* Drop every item and free the ring. The queue may be used again. */
+/* From now on q's bytes and in-flight bytes are counted in *total (NULL:
+ * nowhere), borrowed for q's life, instead of the total it was counted in
+ * until now: what q holds moves from that one to this one. */
+void gw_queue_account(struct gw_queue *q, size_t *total);
+
+/* The transport still holds n bytes of the last write taken from q (0: it
+ * has written them all). */
+void gw_queue_set_in_flight(struct gw_queue *q, size_t n);
+
+/* What q holds for its reader: queued bytes and bytes in flight. */
+static inline size_t gw_queue_held(const struct gw_queue *q)
+{
+    return q->bytes + q->in_flight;
+}
+
+/* Drop every item and free the ring. The queue may be used again. The
+ * bytes in flight stay counted (the transport still holds them). */
 void gw_queue_clear(struct gw_queue *q);
 
 /*
