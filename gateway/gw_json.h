@@ -85,6 +85,8 @@ struct gw_event {
     int64_t time_ms;
     uint64_t pid;
     const char *nick;
+    const char *ident;      /* the public name of a wintalk.v2 browser's
+                             * identity (gw_ident.h); NULL: none written */
     const char *via;        /* "tcp" or "web" */
     const char *text;       /* message, typing */
     size_t text_len;
@@ -180,6 +182,7 @@ struct gw_room_view {
 struct gw_welcome {
     uint64_t pid;               /* you (a browser) */
     const char *nick;
+    const char *ident;          /* your identity's public name; NULL: none */
     size_t participants_count;  /* everyone in the room, listed or not */
     const char *epoch;          /* GW_EPOCH_HEX_LEN lowercase hex digits */
     int reset;                  /* the history was reset (another epoch) */
