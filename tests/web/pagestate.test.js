@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startGateway, stopGateway } from './lib/gateway.js';
 import { launchBrowser, ensureArtifactsDir } from './lib/browser.js';
 import {
-  scriptedSocketInit, scripted, EPOCH, TOKEN, T0, ALICE, BOB, CAROL,
+  scriptedSocketInit, scripted, EPOCH, TOKEN, T0, ALICE, ALICE_IDENT, BOB, CAROL,
 } from './lib/scripted-socket.js';
 
 let gw;
@@ -33,10 +33,11 @@ const entry = (room, { people = [ALICE, BOB], history = [], last = null, gap = f
 });
 const welcome = (rooms, extra = {}) => ({
   type: 'welcome', code: 220, protocol: 'wintalk.v2', epoch: EPOCH, token: TOKEN,
-  you: { pid: ALICE.pid, nick: 'alice', via: 'web' }, rooms, private: [], private_id: 0, reset: false, ...extra,
+  you: { pid: ALICE.pid, nick: 'alice', ident: ALICE_IDENT, via: 'web' }, rooms, private: [], private_id: 0, reset: false, ...extra,
 });
 const said = (room, id, who, text) => ({
-  type: 'message', room, id, time: T0 + id * 1000, pid: who.pid, nick: who.nick, via: who.via, text, me: false,
+  type: 'message', room, id, time: T0 + id * 1000, pid: who.pid, nick: who.nick,
+  ...(who === ALICE ? { ident: ALICE_IDENT } : {}), via: who.via, text, me: false,
 });
 const privately = (id, from, other, text) => ({
   type: 'message', private: true, id, time: T0 + id * 1000, pid: from.pid, nick: from.nick, via: from.via,
@@ -355,7 +356,7 @@ test('a reload brings back rooms, conversations, counts, ids, epoch and token; t
   await side(first.page, '#dev').locator('.side-open').click();
   await first.s.deliver(said('#lobby', 251, BOB, 'unread before the reload'));
   await side(first.page, '#lobby').locator('.unread', { hasText: '1' }).waitFor();
-  await first.page.locator('#input').fill('a draft is not kept');
+  await first.page.locator('#input').fill('a draft of #dev, kept');
   // At once: what the page saw last is written as it goes away.
   await first.page.reload();
   const { page, s } = first;
@@ -377,7 +378,8 @@ test('a reload brings back rooms, conversations, counts, ids, epoch and token; t
   await side(page, '#lobby').locator('.unread', { hasText: '3' }).waitFor();
   await side(page, '#lobby').locator('.mention-mark').waitFor();
   await privateItem(page, 'carol').locator('.unread', { hasText: '1' }).waitFor();
-  assert.equal(await page.locator('#input').inputValue(), '');
+  // The draft of the conversation on screen is back in the box (sessionStorage).
+  assert.equal(await page.locator('#input').inputValue(), 'a draft of #dev, kept');
   // Nothing is said missing: the gap was only in the earlier lines asked for.
   assert.equal(await page.locator('#logs li.note').count(), 0);
   await privateItem(page, 'carol').locator('.side-open').click();
