@@ -666,6 +666,13 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
 void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     char nick[GW_NICK_MAX_BYTES + 1];
+    /* Another tab of a guest's identity: the same guest. */
+    for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
+        if (q != p && q->joined && q->nick_key[0] && strcmp(q->nick_key, p->nick_key) != 0) {
+            snprintf(nick, sizeof nick, "%s", q->nick);
+            nick_set(h, p, nick, q->nick_key, now);
+            return;
+        }
     /* Gateways that share their rooms would all count guest-1, guest-2...:
      * there a guest's number is drawn at random from GW_GUEST_DRAWN (a
      * rare clash with another gateway's is settled, gw_presence_settle),

@@ -149,14 +149,16 @@ test('the focus goes to the box after choosing a room, a person or joining from 
 test('each conversation\'s draft survives a reload, and is gone once sent', async () => {
   await atLobby(alice);
   const input = alice.page.locator('#input');
+  await sayFromPage(alice.page, '/join #drafts');
+  await side(alice, '#drafts').waitFor();
   await side(alice, '#lobby').locator('.side-open').click();
   await input.pressSequentially('half a lobby thought', { delay: 5 });
-  await side(alice, '#focus').locator('.side-open').click();
-  await input.pressSequentially('a focus draft', { delay: 5 });
+  await side(alice, '#drafts').locator('.side-open').click();
+  await input.pressSequentially('a #drafts draft', { delay: 5 });
   await alice.page.reload();
   await waitConnected(alice.page);
-  await alice.page.locator('#conversation-title', { hasText: '#focus' }).waitFor();
-  assert.equal(await input.inputValue(), 'a focus draft');
+  await alice.page.locator('#conversation-title', { hasText: '#drafts' }).waitFor();
+  assert.equal(await input.inputValue(), 'a #drafts draft');
   await side(alice, '#lobby').locator('.side-open').click();
   assert.equal(await input.inputValue(), 'half a lobby thought');
   // Sent: not back after the next reload.
@@ -165,8 +167,8 @@ test('each conversation\'s draft survives a reload, and is gone once sent', asyn
   await alice.page.reload();
   await waitConnected(alice.page);
   assert.equal(await input.inputValue(), '');
-  await side(alice, '#focus').locator('.side-open').click();
-  assert.equal(await input.inputValue(), 'a focus draft');
+  await side(alice, '#drafts').locator('.side-open').click();
+  assert.equal(await input.inputValue(), 'a #drafts draft');
   await input.fill('');
   await side(alice, '#lobby').locator('.side-open').click();
 });

@@ -134,6 +134,29 @@ test('a second tab is the same person: its nick, rooms and private conversations
   }
 });
 
+test('a second tab of a guest is the same guest, without a dialog or a join line', { timeout: 60000 }, async () => {
+  const gw = await startGateway({ name: 'identity-guest-gateway' });
+  try {
+    const bob = await openParticipant(browser, gw.url, 'bob');
+    const guest = await openParticipant(browser, gw.url, null);
+    const nick = await guest.page.locator('#my-nick').textContent();
+    assert.match(nick, /^guest-\d+$/);
+    await line(bob.page, `${nick} joined`).waitFor();
+    const tab = await openTab(guest.context, gw.url);
+    await waitConnected(tab.page);
+    assert.equal(await tab.page.locator('#my-nick').textContent(), nick);
+    assert.equal(await tab.page.locator('#nick-dialog').isVisible(), false);
+    await sayFromPage(tab.page, 'from the guest\'s second tab');
+    await line(bob.page, 'from the guest\'s second tab').waitFor();
+    assert.equal(await line(bob.page, /guest-\d+ joined/).count(), 1);
+    assert.equal(await bob.page.locator('#people li', { hasText: 'guest-' }).count(), 1);
+    await guest.context.close();
+    await bob.context.close();
+  } finally {
+    await stopGateway(gw);
+  }
+});
+
 test('after a restart, the line of someone who now has the reader\'s old pid is not the reader\'s', { timeout: 90000 }, async () => {
   const dataDir = freshDataDir();
   let gw = await startGateway({ name: 'identity-restart-gateway', dataDir });

@@ -358,6 +358,8 @@ function dropOrphanLogs() {
   }
 }
 
+// A room joined or left is written at once, not after SAVE_DELAY_MS: a tab
+// opened next is in the same rooms.
 function joinRoom(name) {
   const key = roomViewKey(name);
   if (!views.get(key)) {
@@ -365,12 +367,14 @@ function joinRoom(name) {
     logOf(views.addRoom(name));
   }
   showView(key);
+  saveNow();
 }
 
 function leaveRoom(name) {
   if (roomKey(name) === roomKey(LOBBY)) return;
   conn.part(name);
   removeView(roomViewKey(name));
+  saveNow();
 }
 
 function openPrivate(nick) {
@@ -1378,6 +1382,10 @@ if (phone.matches) ui.peopleBox.open = false;
 
 if (state.wantedNick) {
   ui.myNick.textContent = state.wantedNick;
+  conn.start();
+} else if (saved && saved.token) {
+  // A guest in another tab of this browser, or before a reload: the same
+  // guest again (the token says who), not a new one asked for a nick.
   conn.start();
 } else {
   setStatus('Not connected yet: choose a nick.', true);
