@@ -785,8 +785,9 @@ function onEvent(ev, info) {
         p.nick = String(ev.nick);
         v.people.set(personKey(p.nick), p);
       }
-      if (mine) myNickChanged(String(ev.nick));
-      else if (!info.history) privateRenamed(String(ev.old ?? ''), String(ev.nick));
+      // Only a live one: history holds this identity's changes of long ago too.
+      if (mine && !info.history) myNickChanged(String(ev.nick));
+      else if (!mine && !info.history) privateRenamed(String(ev.old ?? ''), String(ev.nick));
       break;
     case 'message':
       // The line arrived: what was being typed is now in the conversation.
@@ -989,6 +990,19 @@ function nickRefusedAgain(msg) {
   }
 }
 
+/*
+ * The nick to ask for in hello: one just typed in the dialog; else the one
+ * this browser last had (localStorage: another tab may have changed it
+ * since this one was connected, and a nick named in hello wins); else ours.
+ */
+function helloNick() {
+  if (state.nickTyped && state.wantedNick) return state.wantedNick;
+  const stored = loadNick();
+  // (Joining as a guest, by choice, forgets the wanted nick: none then.)
+  if (stored && state.wantedNick !== null) return stored;
+  return state.me && !state.me.nick.startsWith('guest-') ? state.me.nick : state.wantedNick;
+}
+
 function onBye(bye) {
   const code = typeof bye.code === 'number' ? ` (${bye.code})` : '';
   note(`The gateway closed the connection${code}: ${String(bye.message ?? '')}`);
@@ -1007,7 +1021,7 @@ const conn = new Connection({
   onError,
   onBye,
   helloFields: () => ({
-    nick: state.me && !state.me.nick.startsWith('guest-') ? state.me.nick : state.wantedNick,
+    nick: helloNick(),
     key: state.key,
   }),
 });
