@@ -524,3 +524,32 @@ test('phone width: the sidebar is a drawer behind a Rooms button with the unread
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('says answered 451 just before a 1012 close are back in the box, in order, after the page reconnects', async () => {
+  const { context, page, s, problems } = await openPage();
+  await s.accept();
+  await s.deliver(welcome([entry('#lobby')]));
+  await page.locator('#status', { hasText: 'Connected as alice' }).waitFor();
+  const input = page.locator('#input');
+  for (const text of ['first pending', 'second pending']) {
+    await input.fill(text);
+    await input.press('Enter');
+  }
+  const says = (await s.sent()).filter((m) => m.type === 'say');
+  assert.deepEqual(says.map((m) => m.text), ['first pending', 'second pending']);
+  assert.equal(await input.inputValue(), '');
+  await input.fill('typed since');
+  // The store lost them: a 451 for each, then the close of a reset.
+  for (const m of says) {
+    await s.deliver({ type: 'error', code: 451, message: 'not kept: the history store was reset', ref: m.ref });
+  }
+  await s.drop(1012);
+  await page.locator('#offline-banner').waitFor();
+  await s.accept();
+  await s.deliver(welcome([entry('#lobby')], { reset: true, epoch: '00c0ffee0000b002' }));
+  await page.locator('#status', { hasText: 'Connected as alice' }).waitFor();
+  assert.equal(await input.inputValue(), 'first pending\nsecond pending\ntyped since');
+  assert.equal(await page.locator('#log > li.error[data-code="451"]').count(), 2);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

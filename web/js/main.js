@@ -935,10 +935,34 @@ function refusalText(err, back = false) {
   }
 }
 
-/* A refused line back in the box it was typed in (before what was typed since). */
+// The view key -> the refused lines put back at the start of its box (so
+// that several, as the 451s of says pending when a connection went, keep
+// their order).
+const putBackHeads = new Map();
+
+/*
+ * A refused line back in the box it was typed in: before what was typed
+ * since, after the lines put back before it.
+ */
 function putBack(said) {
   const v = views.get(said.key) ?? views.active;
-  const join = (now) => (now === '' || now === said.text ? said.text : `${said.text}\n${now}`);
+  const join = (now) => {
+    const head = putBackHeads.get(v.key);
+    let out;
+    let newHead;
+    if (now === '' || now === said.text) {
+      out = said.text;
+      newHead = said.text;
+    } else if (head && now.startsWith(head)) {
+      newHead = `${head}\n${said.text}`;
+      out = newHead + now.slice(head.length);
+    } else {
+      out = `${said.text}\n${now}`;
+      newHead = said.text;
+    }
+    putBackHeads.set(v.key, newHead);
+    return out;
+  };
   if (v.key === views.activeKey) {
     ui.input.value = join(ui.input.value);
     if (v.kind === 'room') typing.update(v.name, draftForOthers(ui.input.value));
@@ -1181,6 +1205,7 @@ ui.input.addEventListener('keydown', (e) => {
 function clearBox(v) {
   ui.input.value = '';
   v.draft = '';
+  putBackHeads.delete(v.key);
   if (v.kind === 'room') typing.update(v.name, '');
   updateCount();
   saveDraftsNow();
