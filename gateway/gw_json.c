@@ -330,6 +330,10 @@ static struct gw_buf *welcome_v2(const struct gw_welcome *wl, size_t headroom)
     gw_jw_lit(&w, wl->token);
     gw_jw_lit(&w, "\",");
     you(&w, wl);
+    if (wl->text_max) {
+        gw_jw_lit(&w, ",\"text_max\":");
+        gw_jw_uint(&w, wl->text_max);
+    }
     gw_jw_lit(&w, ",\"rooms\":[");
     for (size_t i = 0; i < wl->nrooms; i++) {
         gw_jw_lit(&w, i ? ",{" : "{");

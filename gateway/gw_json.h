@@ -195,6 +195,8 @@ struct gw_welcome {
     /* wintalk.v2 */
     int v2;
     const char *token;          /* GW_TOKEN_HEX_LEN lowercase hex digits */
+    size_t text_max;            /* the most bytes a say's text may have
+                                 * (--max-line-bytes); 0: none written */
     const struct gw_room_view *rooms;
     size_t nrooms;
     struct gw_buf *(*next_private)(void *ctx);

@@ -268,7 +268,7 @@ static void v2_welcome_join_part(void **state)
     uint64_t w = web2(h, T0 + 1, "{\"type\":\"hello\",\"nick\":\"alice\",\"rooms\":{\"#dev\":0,\"#a b\":0,\"#LOBBY\":0,\"#Dev\":0},\"ref\":\"h\"}");
     ht_expect(h, w,
               "[{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v2\",\"epoch\":\"5eed00000000a001\","
-              "\"token\":\"01010101010101010101010101010101\",\"you\":{\"pid\":2,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\"},"
+              "\"token\":\"01010101010101010101010101010101\",\"you\":{\"pid\":2,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\"},\"text_max\":4096,"
               "\"rooms\":[{\"room\":\"#lobby\",\"participants\":[{\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"typing\":\"\"},"
               "{\"pid\":2,\"nick\":\"alice\",\"via\":\"web\",\"typing\":\"\"}],\"participants_count\":2,"
               "\"history\":[{\"type\":\"join\",\"room\":\"#lobby\",\"id\":1,\"time\":1795555200000,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\"}],"

@@ -122,6 +122,29 @@ test('the box counts bytes as the gateway does, shows the count near the limit, 
   assert.equal(await alice.page.locator('#logs li.error[data-code="552"]').count(), 0);
 });
 
+test('a gateway with a lower --max-line-bytes: the box counts to its limit, from its welcome', async () => {
+  const small = await startGateway({ name: 'compose-small-gateway', extraArgs: ['--max-line-bytes', '100'] });
+  try {
+    const dora = await openParticipant(browser, small.url, 'dora');
+    const input = dora.page.locator('#input');
+    const count = dora.page.locator('#compose-count');
+    await input.fill('ñ'.repeat(51));
+    assert.match(await count.textContent(), /102 of 100 bytes, 2 too many/);
+    await input.press('Enter');
+    await dora.page.waitForTimeout(300);
+    assert.equal(sent(dora).length, 0);
+    assert.equal(await input.inputValue(), 'ñ'.repeat(51));
+    await input.fill('ñ'.repeat(50));
+    assert.match(await count.textContent(), /100 of 100 bytes used/);
+    await input.press('Enter');
+    await dora.page.locator('#log > li.mine', { hasText: 'ñ'.repeat(50) }).waitFor();
+    assert.equal(await dora.page.locator('#logs li.error').count(), 0);
+    await dora.context.close();
+  } finally {
+    await stopGateway(small);
+  }
+});
+
 test('the focus goes to the box after choosing a room, a person or joining from the sidebar', async () => {
   await atLobby(alice);
   await sayFromPage(alice.page, '/join #focus');

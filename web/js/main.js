@@ -27,11 +27,11 @@ const PENDING_SAYS_MAX = 20;
 // The identities this browser has been (a restarted gateway makes a new
 // one): lines of any of them are the reader's own. At most this many.
 const MY_IDENTS_MAX = 8;
-// The most a message may be: bytes of UTF-8 after the gateway's cleaning
-// (docs/protocol.md: a say text at most 4096 bytes; gw_limits.h
-// GW_TEXT_MAX_BYTES). The count shows from this many bytes on.
+// The most a message may be: bytes of UTF-8 after the gateway's cleaning,
+// as its welcome says (text_max, from --max-line-bytes), else the most any
+// gateway takes (docs/protocol.md; gw_limits.h GW_TEXT_MAX_BYTES). The
+// count shows from three quarters of it on.
 const TEXT_MAX_BYTES = 4096;
-const COUNT_FROM_BYTES = 3072;
 // Drafts are written to sessionStorage at most this often.
 const DRAFT_SAVE_DELAY_MS = 250;
 // Remembered refs of commands, to show their answers where they were asked.
@@ -119,6 +119,7 @@ const ui = {
 const state = {
   me: null, // {pid, nick, via, ident} once welcomed
   myIdents: [], // the public names of this browser's identities, newest first
+  textMax: TEXT_MAX_BYTES, // the most bytes a text may have, from the welcome
   wantedNick: loadNick(), // the nick to ask for in hello
   key: loadKey(),
   pendingSays: new Map(), // ref -> {text, key}: says and private messages not yet seen back
@@ -673,6 +674,9 @@ function onWelcome(w) {
   const firstTime = !state.wasWelcomed;
   state.wasWelcomed = true;
   state.me = { pid: w.you.pid, nick: String(w.you.nick), via: w.you.via, ident: w.you.ident };
+  const max = w.text_max;
+  state.textMax = Number.isSafeInteger(max) && max > 0 && max <= TEXT_MAX_BYTES ? max : TEXT_MAX_BYTES;
+  updateCount();
   rememberIdent(w.you.ident);
   typing.reset();
   const here = new Set();
@@ -1164,12 +1168,13 @@ function boxBytes(value) {
 /* The count of bytes under the box near the limit; true when the text is over it. */
 function updateCount() {
   const n = boxBytes(ui.input.value);
-  const over = n > TEXT_MAX_BYTES;
+  const max = state.textMax;
+  const over = n > max;
   const fmt = (x) => x.toLocaleString('en');
-  ui.count.hidden = n < COUNT_FROM_BYTES;
+  ui.count.hidden = n < Math.floor((max * 3) / 4);
   ui.count.textContent = over
-    ? `Too long to send: ${fmt(n)} of ${fmt(TEXT_MAX_BYTES)} bytes, ${fmt(n - TEXT_MAX_BYTES)} too many. Shorten it or split it in two.`
-    : `${fmt(n)} of ${fmt(TEXT_MAX_BYTES)} bytes used (letters such as é take 2, emoji 4).`;
+    ? `Too long to send: ${fmt(n)} of ${fmt(max)} bytes, ${fmt(n - max)} too many. Shorten it or split it in two.`
+    : `${fmt(n)} of ${fmt(max)} bytes used (letters such as é take 2, emoji 4).`;
   ui.count.classList.toggle('over', over);
   if (over) ui.input.setAttribute('aria-invalid', 'true');
   else ui.input.removeAttribute('aria-invalid');
