@@ -583,6 +583,9 @@ function onState(s) {
       showOffline(state.wasWelcomed ? `Not connected: reconnecting… ${OFFLINE_KEEP}` : 'Connecting…');
       break;
     case 'open':
+      // Written at once, the welcome and its histories taken: a tab opened
+      // next is this identity (its token) in these rooms.
+      saveNow();
       showOffline(null);
       connectedStatus();
       renderPeople();
