@@ -559,6 +559,7 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
     ev->time_ms = now + h->wall_offset;
     ev->pid = p->pid;
     ev->nick = p->nick;
+    ev->ident = p->ident ? p->ident->public_name : NULL;
     ev->via = gw_via_name(p->via);
 }
 
@@ -589,11 +590,26 @@ void gw_hub_post_message(struct gw_hub *h, struct gw_room *r, struct gw_part *p,
     gw_hub_room_event(h, r, &ev, prefix, text, len, ref);
 }
 
+/* Whether a connection of p's identity other than p is in r. An identity
+ * is one person however many tabs it has open: in a room once, joining
+ * with its first tab there and leaving with its last. */
+static int twin_in(struct gw_part *p, const struct gw_room *r)
+{
+    if (!p->ident)
+        return 0;
+    for (struct gw_part *q = p->ident->first_conn; q; q = q->ident_next)
+        if (q != p && q->joined && gw_member_of(q, r))
+            return 1;
+    return 0;
+}
+
 void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now)
 {
     gw_room_touch(&h->rooms, r);
     if (gw_room_members(r) > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
+    if (twin_in(p, r))
+        return; /* another tab of the same person is there already */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_JOIN, p, now);
     char text[GW_NICK_MAX_BYTES + 32];
@@ -607,6 +623,8 @@ void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, i
     gw_room_touch(&h->rooms, r);
     if (gw_room_members(r) + 1 > GW_PRESENCE_MAX)
         return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
+    if (twin_in(p, r))
+        return; /* another tab of the same person stays */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_LEAVE, p, now);
     ev.reason = reason;
@@ -659,8 +677,10 @@ static void nick_set(struct gw_hub *h, struct gw_part *p, const char *nick, cons
  * (gw_nick_norm) is key: the same name whatever its case or composition. */
 static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, const char *key)
 {
+    /* Every connection of an identity (its tabs) has the identity's nick. */
     for (struct gw_part *p = h->nicks[nick_hash(key) & h->nicks_mask]; p; p = p->nick_next)
-        if (p != self && p->joined && strcmp(p->nick_key, key) == 0)
+        if (p != self && p->joined && strcmp(p->nick_key, key) == 0 &&
+            !(self && self->ident && p->ident == self->ident))
             return p;
     return NULL;
 }
@@ -670,9 +690,24 @@ struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key)
     return nick_owner(h, NULL, key);
 }
 
+/* Whether the nick change of first's identity was announced in r before
+ * its connection q was renamed: first (renamed first) or a connection
+ * listed before q is in r. */
+static int announced_in(struct gw_part *first, struct gw_part *q, const struct gw_room *r)
+{
+    if (first->joined && gw_member_of(first, r))
+        return 1;
+    for (struct gw_part *c = first->ident->first_conn; c && c != q; c = c->ident_next)
+        if (c != first && c->joined && gw_member_of(c, r))
+            return 1;
+    return 0;
+}
+
 /* p, once called old, has a new nick: an event of every room it is in,
- * with each room's id (none before it has joined). */
-static void announce_nick(struct gw_hub *h, struct gw_part *p, const char *old, int64_t now)
+ * with each room's id (none before it has joined); with first, a twin of
+ * p renamed before it, not in the rooms where that was said already. */
+static void announce_nick(struct gw_hub *h, struct gw_part *p, const char *old, int64_t now,
+                          struct gw_part *first)
 {
     char msg[GW_NICK_MAX_BYTES * 2 + 32];
     if (!p->joined)
@@ -680,6 +715,8 @@ static void announce_nick(struct gw_hub *h, struct gw_part *p, const char *old, 
     snprintf(msg, sizeof msg, "* %s is now %s", old, p->nick);
     for (unsigned i = 0; i < p->nmemb; i++) {
         struct gw_room *r = p->memb[i].room;
+        if (first && announced_in(first, p, r))
+            continue;
         struct gw_event ev;
         gw_hub_event_init(h, &ev, GW_EV_NICK, p, now);
         ev.old = old;
@@ -720,13 +757,29 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
     char old[GW_NICK_MAX_BYTES + 1];
     memcpy(old, p->nick, sizeof old);
     nick_set(h, p, nick, key, now);
-    announce_nick(h, p, old, now);
+    announce_nick(h, p, old, now, NULL);
+    /* The identity's other tabs are renamed with it, each room told once. */
+    for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next) {
+        if (q == p || !q->joined || strcmp(q->nick, nick) == 0)
+            continue;
+        char qold[GW_NICK_MAX_BYTES + 1];
+        memcpy(qold, q->nick, sizeof qold);
+        nick_set(h, q, nick, key, now);
+        announce_nick(h, q, qold, now, p);
+    }
     return 0;
 }
 
 void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     char nick[GW_NICK_MAX_BYTES + 1];
+    /* Another tab of a guest's identity: the same guest. */
+    for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
+        if (q != p && q->joined && q->nick_key[0] && strcmp(q->nick_key, p->nick_key) != 0) {
+            snprintf(nick, sizeof nick, "%s", q->nick);
+            nick_set(h, p, nick, q->nick_key, now);
+            return;
+        }
     /* Gateways that share their rooms would all count guest-1, guest-2...:
      * there a guest's number is drawn at random from GW_GUEST_DRAWN (a
      * rare clash with another gateway's is settled, gw_presence_settle),
@@ -752,7 +805,7 @@ void gw_hub_nick_lost(struct gw_hub *h, struct gw_part *p, int64_t now)
     snprintf(msg, sizeof msg, "nick \"%s\" was taken on another gateway first; you are %s", old,
              p->nick);
     gw_out_error(h, p, GW_R_NAME, msg, NULL);
-    announce_nick(h, p, old, now);
+    announce_nick(h, p, old, now, NULL);
 }
 
 /* ---- the access key ---- */

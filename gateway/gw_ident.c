@@ -83,6 +83,18 @@ static struct gw_ident *insert(struct gw_idents *is, const char *token)
     memcpy(id->token, token, GW_TOKEN_HEX_LEN);
     id->token[GW_TOKEN_HEX_LEN] = '\0';
     SHA256((const unsigned char *)id->token, GW_TOKEN_HEX_LEN, id->digest);
+    /* The public name: another hash of the token than the digest, so that
+     * it names nothing a shared engine keeps. */
+    static const char domain[] = "wintalk.ident:";
+    unsigned char in[sizeof domain - 1 + GW_TOKEN_HEX_LEN], pub[SHA256_DIGEST_LENGTH];
+    memcpy(in, domain, sizeof domain - 1);
+    memcpy(in + sizeof domain - 1, id->token, GW_TOKEN_HEX_LEN);
+    SHA256(in, sizeof in, pub);
+    for (size_t i = 0; i < GW_IDENT_PUBLIC_LEN / 2; i++) {
+        id->public_name[2 * i] = hex[pub[i] >> 4];
+        id->public_name[2 * i + 1] = hex[pub[i] & 15];
+    }
+    id->public_name[GW_IDENT_PUBLIC_LEN] = '\0';
     size_t b = bucket(id->digest);
     id->next = is->buckets[b];
     is->buckets[b] = id;

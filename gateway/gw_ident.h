@@ -35,8 +35,15 @@ struct gw_priv_entry {
     struct gw_buf *json;
 };
 
+/* The public name of an identity, in its connections' events ("ident"):
+ * so many lowercase hex digits of SHA-256("wintalk.ident:" token), the same
+ * on every gateway. Not the token, nor a step towards it, nor the digest a
+ * shared engine keeps it under: whoever reads it can do nothing with it. */
+#define GW_IDENT_PUBLIC_LEN 16
+
 struct gw_ident {
     char token[GW_TOKEN_HEX_LEN + 1];        /* lowercase hex */
+    char public_name[GW_IDENT_PUBLIC_LEN + 1]; /* lowercase hex: see above */
     unsigned char digest[SHA256_DIGEST_LENGTH];
     char nick[GW_NICK_MAX_BYTES + 1];        /* the nick it last chose; "" for none */
     uint64_t last_private;                   /* the id of its latest private message */

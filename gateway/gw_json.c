@@ -151,6 +151,10 @@ static void head(struct gw_jw *w, const char *type, const struct gw_event *ev, i
     gw_jw_uint(w, ev->pid);
     gw_jw_lit(w, ",\"nick\":");
     gw_jw_str(w, ev->nick, strlen(ev->nick));
+    if (ev->ident) {
+        gw_jw_lit(w, ",\"ident\":");
+        gw_jw_str(w, ev->ident, strlen(ev->ident));
+    }
 }
 
 static void via(struct gw_jw *w, const struct gw_event *ev)
@@ -308,6 +312,10 @@ static void you(struct gw_jw *w, const struct gw_welcome *wl)
     gw_jw_uint(w, wl->pid);
     gw_jw_lit(w, ",\"nick\":");
     gw_jw_str(w, wl->nick, strlen(wl->nick));
+    if (wl->ident) {
+        gw_jw_lit(w, ",\"ident\":");
+        gw_jw_str(w, wl->ident, strlen(wl->ident));
+    }
     gw_jw_lit(w, ",\"via\":\"web\"}");
 }
 
@@ -322,6 +330,10 @@ static struct gw_buf *welcome_v2(const struct gw_welcome *wl, size_t headroom)
     gw_jw_lit(&w, wl->token);
     gw_jw_lit(&w, "\",");
     you(&w, wl);
+    if (wl->text_max) {
+        gw_jw_lit(&w, ",\"text_max\":");
+        gw_jw_uint(&w, wl->text_max);
+    }
     gw_jw_lit(&w, ",\"rooms\":[");
     for (size_t i = 0; i < wl->nrooms; i++) {
         gw_jw_lit(&w, i ? ",{" : "{");

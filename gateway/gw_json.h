@@ -85,6 +85,8 @@ struct gw_event {
     int64_t time_ms;
     uint64_t pid;
     const char *nick;
+    const char *ident;      /* the public name of a wintalk.v2 browser's
+                             * identity (gw_ident.h); NULL: none written */
     const char *via;        /* "tcp" or "web" */
     const char *text;       /* message, typing */
     size_t text_len;
@@ -180,6 +182,7 @@ struct gw_room_view {
 struct gw_welcome {
     uint64_t pid;               /* you (a browser) */
     const char *nick;
+    const char *ident;          /* your identity's public name; NULL: none */
     size_t participants_count;  /* everyone in the room, listed or not */
     const char *epoch;          /* GW_EPOCH_HEX_LEN lowercase hex digits */
     int reset;                  /* the history was reset (another epoch) */
@@ -192,6 +195,8 @@ struct gw_welcome {
     /* wintalk.v2 */
     int v2;
     const char *token;          /* GW_TOKEN_HEX_LEN lowercase hex digits */
+    size_t text_max;            /* the most bytes a say's text may have
+                                 * (--max-line-bytes); 0: none written */
     const struct gw_room_view *rooms;
     size_t nrooms;
     struct gw_buf *(*next_private)(void *ctx);

@@ -286,6 +286,8 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
         .size_hint = hint,
         .v2 = 1,
         .token = p->ident->token,
+        .ident = p->ident->public_name,
+        .text_max = h->cfg.line_max,
         .rooms = views,
         .nrooms = nviews,
         .next_private = walk_private,

@@ -228,30 +228,30 @@ static void ids_per_room_and_isolation(void **state)
     expect_frames(h, a, 'A', "guest-1: only dev\r\n", 0);
 
     json(h, w, T0 + 2, "{\"type\":\"say\",\"text\":\"all\"}"); /* no room: #lobby */
-    const char *lobby_msg = "{\"type\":\"message\",\"room\":\"#lobby\",\"id\":6,\"time\":1795555200002,\"pid\":4,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"all\",\"me\":false}|";
+    const char *lobby_msg = "{\"type\":\"message\",\"room\":\"#lobby\",\"id\":6,\"time\":1795555200002,\"pid\":4,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\",\"text\":\"all\",\"me\":false}|";
     ht_expect(h, w, lobby_msg);
     ht_expect(h, v1, lobby_msg); /* the same bytes for both protocols */
     expect_frames(h, b, 'A', "alice: all\r\n", 0);
     expect_frames(h, a, 0);
     json(h, w, T0 + 3, "{\"type\":\"say\",\"room\":\"#DEV\",\"text\":\"dev again\"}");
-    ht_expect(h, w, "{\"type\":\"message\",\"room\":\"#dev\",\"id\":4,\"time\":1795555200003,\"pid\":4,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"dev again\",\"me\":false}|");
+    ht_expect(h, w, "{\"type\":\"message\",\"room\":\"#dev\",\"id\":4,\"time\":1795555200003,\"pid\":4,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\",\"text\":\"dev again\",\"me\":false}|");
     expect_frames(h, a, 'A', "alice: dev again\r\n", 0);
     assert_int_equal(gw_hub_room_last_id(h, "#dev"), 4);
     assert_int_equal(gw_hub_last_id(h), 6);
 
     /* A nick change is an event of every room, each with its own id. */
     json(h, w, T0 + 4, "{\"type\":\"nick\",\"nick\":\"alicia\"}");
-    ht_expect(h, w, "[{\"type\":\"nick\",\"room\":\"#lobby\",\"id\":7,\"time\":1795555200004,\"pid\":4,\"nick\":\"alicia\",\"old\":\"alice\",\"via\":\"web\"},"
-                    "{\"type\":\"nick\",\"room\":\"#dev\",\"id\":5,\"time\":1795555200004,\"pid\":4,\"nick\":\"alicia\",\"old\":\"alice\",\"via\":\"web\"}]|");
+    ht_expect(h, w, "[{\"type\":\"nick\",\"room\":\"#lobby\",\"id\":7,\"time\":1795555200004,\"pid\":4,\"nick\":\"alicia\",\"ident\":\"2e3fd578df3c0adc\",\"old\":\"alice\",\"via\":\"web\"},"
+                    "{\"type\":\"nick\",\"room\":\"#dev\",\"id\":5,\"time\":1795555200004,\"pid\":4,\"nick\":\"alicia\",\"ident\":\"2e3fd578df3c0adc\",\"old\":\"alice\",\"via\":\"web\"}]|");
     expect_frames(h, a, 'A', "* alice is now alicia\r\n", 0);
     expect_frames(h, b, 'A', "* alice is now alicia\r\n", 0);
-    ht_expect(h, v1, "{\"type\":\"nick\",\"room\":\"#lobby\",\"id\":7,\"time\":1795555200004,\"pid\":4,\"nick\":\"alicia\",\"old\":\"alice\",\"via\":\"web\"}|");
+    ht_expect(h, v1, "{\"type\":\"nick\",\"room\":\"#lobby\",\"id\":7,\"time\":1795555200004,\"pid\":4,\"nick\":\"alicia\",\"ident\":\"2e3fd578df3c0adc\",\"old\":\"alice\",\"via\":\"web\"}|");
 
     /* Leaving the gateway: a leave in each of its rooms. */
     gw_hub_disconnect(h, w, T0 + 5, GW_LEAVE_CLOSED);
     expect_frames(h, a, 'A', "* alicia left\r\n", 0);
     expect_frames(h, b, 'A', "* alicia left\r\n", 0);
-    ht_expect(h, v1, "{\"type\":\"leave\",\"room\":\"#lobby\",\"id\":8,\"time\":1795555200005,\"pid\":4,\"nick\":\"alicia\",\"via\":\"web\",\"reason\":\"closed\"}|");
+    ht_expect(h, v1, "{\"type\":\"leave\",\"room\":\"#lobby\",\"id\":8,\"time\":1795555200005,\"pid\":4,\"nick\":\"alicia\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\",\"reason\":\"closed\"}|");
     gw_hub_free(h);
 }
 
@@ -268,7 +268,7 @@ static void v2_welcome_join_part(void **state)
     uint64_t w = web2(h, T0 + 1, "{\"type\":\"hello\",\"nick\":\"alice\",\"rooms\":{\"#dev\":0,\"#a b\":0,\"#LOBBY\":0,\"#Dev\":0},\"ref\":\"h\"}");
     ht_expect(h, w,
               "[{\"type\":\"welcome\",\"code\":220,\"protocol\":\"wintalk.v2\",\"epoch\":\"5eed00000000a001\","
-              "\"token\":\"01010101010101010101010101010101\",\"you\":{\"pid\":2,\"nick\":\"alice\",\"via\":\"web\"},"
+              "\"token\":\"01010101010101010101010101010101\",\"you\":{\"pid\":2,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\"},\"text_max\":4096,"
               "\"rooms\":[{\"room\":\"#lobby\",\"participants\":[{\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\",\"typing\":\"\"},"
               "{\"pid\":2,\"nick\":\"alice\",\"via\":\"web\",\"typing\":\"\"}],\"participants_count\":2,"
               "\"history\":[{\"type\":\"join\",\"room\":\"#lobby\",\"id\":1,\"time\":1795555200000,\"pid\":1,\"nick\":\"guest-1\",\"via\":\"tcp\"}],"
@@ -277,20 +277,20 @@ static void v2_welcome_join_part(void **state)
               "\"participants_count\":1,\"history\":[],\"last_id\":0,\"gap\":false}],"
               "\"private\":[],\"private_id\":0,\"reset\":false},"
               "{\"type\":\"error\",\"code\":553,\"message\":\"room name not allowed: #a b (a room is # and 1 to 32 letters, digits, -, _ or .)\",\"room\":\"#a b\",\"ref\":\"h\"},"
-              "{\"type\":\"join\",\"room\":\"#lobby\",\"id\":2,\"time\":1795555200001,\"pid\":2,\"nick\":\"alice\",\"via\":\"web\"},"
-              "{\"type\":\"join\",\"room\":\"#dev\",\"id\":1,\"time\":1795555200001,\"pid\":2,\"nick\":\"alice\",\"via\":\"web\"}]|");
+              "{\"type\":\"join\",\"room\":\"#lobby\",\"id\":2,\"time\":1795555200001,\"pid\":2,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\"},"
+              "{\"type\":\"join\",\"room\":\"#dev\",\"id\":1,\"time\":1795555200001,\"pid\":2,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\"}]|");
 
     /* join: the reply (first spelling kept), then its join event. */
     json(h, w, T0 + 2, "{\"type\":\"join\",\"room\":\"#Ops\",\"last_id\":0}");
     ht_expect(h, w,
               "[{\"type\":\"joined\",\"code\":250,\"room\":\"#Ops\",\"participants\":[{\"pid\":2,\"nick\":\"alice\",\"via\":\"web\",\"typing\":\"\"}],"
               "\"participants_count\":1,\"history\":[],\"last_id\":0,\"gap\":false},"
-              "{\"type\":\"join\",\"room\":\"#Ops\",\"id\":1,\"time\":1795555200002,\"pid\":2,\"nick\":\"alice\",\"via\":\"web\"}]|");
+              "{\"type\":\"join\",\"room\":\"#Ops\",\"id\":1,\"time\":1795555200002,\"pid\":2,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\"}]|");
     /* Again: the same reply, a resync after last_id, and no event. */
     json(h, w, T0 + 3, "{\"type\":\"join\",\"room\":\"#ops\",\"last_id\":0}");
     ht_expect(h, w,
               "{\"type\":\"joined\",\"code\":250,\"room\":\"#Ops\",\"participants\":[{\"pid\":2,\"nick\":\"alice\",\"via\":\"web\",\"typing\":\"\"}],"
-              "\"participants_count\":1,\"history\":[{\"type\":\"join\",\"room\":\"#Ops\",\"id\":1,\"time\":1795555200002,\"pid\":2,\"nick\":\"alice\",\"via\":\"web\"}],"
+              "\"participants_count\":1,\"history\":[{\"type\":\"join\",\"room\":\"#Ops\",\"id\":1,\"time\":1795555200002,\"pid\":2,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\"}],"
               "\"last_id\":1,\"gap\":false}|");
     json(h, w, T0 + 4, "{\"type\":\"say\",\"room\":\"#ops\",\"text\":\"/rooms\"}");
     ht_expect(h, w, "{\"type\":\"info\",\"code\":211,\"text\":\"3 rooms: #lobby (2), #dev (1), #Ops (1)\"}|");
@@ -328,13 +328,13 @@ static void v2_typing_moves(void **state)
     free(ht_drain(h, d));
     free(ht_drain(h, l));
     json(h, w, T0 + 1000, "{\"type\":\"typing\",\"room\":\"#dev\",\"text\":\"hel\"}");
-    ht_expect(h, d, "{\"type\":\"typing\",\"room\":\"#dev\",\"pid\":1,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"hel\"}|");
+    ht_expect(h, d, "{\"type\":\"typing\",\"room\":\"#dev\",\"pid\":1,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\",\"text\":\"hel\"}|");
     ht_expect(h, l, "");
     json(h, w, T0 + 2000, "{\"type\":\"typing\",\"text\":\"lo\"}");
     /* dan is in both: it stopped in #dev, then the text in #lobby. */
-    ht_expect(h, d, "[{\"type\":\"typing\",\"room\":\"#dev\",\"pid\":1,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"\"},"
-                    "{\"type\":\"typing\",\"room\":\"#lobby\",\"pid\":1,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"lo\"}]|");
-    ht_expect(h, l, "{\"type\":\"typing\",\"room\":\"#lobby\",\"pid\":1,\"nick\":\"alice\",\"via\":\"web\",\"text\":\"lo\"}|");
+    ht_expect(h, d, "[{\"type\":\"typing\",\"room\":\"#dev\",\"pid\":1,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\",\"text\":\"\"},"
+                    "{\"type\":\"typing\",\"room\":\"#lobby\",\"pid\":1,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\",\"text\":\"lo\"}]|");
+    ht_expect(h, l, "{\"type\":\"typing\",\"room\":\"#lobby\",\"pid\":1,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\",\"text\":\"lo\"}|");
     /* A newcomer to #lobby sees it in the welcome's list; one to #dev not. */
     uint64_t n = web2(h, T0 + 2001, "{\"type\":\"hello\",\"rooms\":{\"#dev\":0}}");
     char *got = ht_drain(h, n);
@@ -532,16 +532,34 @@ static void private_resume_with_token(void **state)
     /* alice comes back with her token (no nick named: hers is free). */
     alice = web2(h, T0 + 7, "{\"type\":\"hello\",\"token\":\"01010101010101010101010101010101\",\"private_id\":1,\"epoch\":\"5eed00000000a001\"}");
     got = ht_drain(h, alice);
-    assert_non_null(strstr(got, "\"token\":\"01010101010101010101010101010101\",\"you\":{\"pid\":5,\"nick\":\"alice\",\"via\":\"web\"}"));
+    assert_non_null(strstr(got, "\"token\":\"01010101010101010101010101010101\",\"you\":{\"pid\":5,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\"}"));
     assert_non_null(strstr(got, "\"private\":[{\"type\":\"message\",\"private\":true,\"id\":2,\"time\":1795555200002,\"pid\":1,\"nick\":\"dora\",\"via\":\"tcp\",\"to\":\"alice\",\"with\":\"dora\",\"text\":\"two\"}],\"private_id\":2,\"reset\":false}"));
     free(got);
-    /* A second tab: the nick is taken (by the first), both get messages. */
+    /* A second tab is the same person: the identity's nick (no 553), and
+     * no join for anyone; both get messages. */
+    free(ht_drain(h, dora));
     uint64_t tab = web2(h, T0 + 8, "{\"type\":\"hello\",\"token\":\"01010101010101010101010101010101\",\"private_id\":2,\"epoch\":\"5eed00000000a001\"}");
     got = ht_drain(h, tab);
-    assert_non_null(strstr(got, "{\"type\":\"error\",\"code\":553,\"message\":\"nick \\\"alice\\\" is taken\"}"));
+    assert_null(strstr(got, "\"code\":553"));
+    assert_non_null(strstr(got, "\"you\":{\"pid\":6,\"nick\":\"alice\",\"ident\":\"2e3fd578df3c0adc\",\"via\":\"web\"}"));
     assert_non_null(strstr(got, "\"private\":[],\"private_id\":2,"));
     free(got);
-    free(ht_drain(h, alice)); /* the tab's join */
+    ht_expect(h, alice, "");
+    ht_expect(h, dora, "");
+    /* A nick change in one tab renames the other, said once in the room. */
+    json(h, tab, T0 + 8, "{\"type\":\"nick\",\"nick\":\"alicia\"}");
+    got = ht_drain(h, dora);
+    assert_non_null(strstr(got, "* alice is now alicia"));
+    assert_null(strstr(strstr(got, "is now alicia") + 1, "is now alicia"));
+    free(got);
+    got = ht_drain(h, alice);
+    assert_non_null(strstr(got, "\"type\":\"nick\""));
+    free(got);
+    free(ht_drain(h, tab));
+    json(h, alice, T0 + 8, "{\"type\":\"nick\",\"nick\":\"alice\"}");
+    free(ht_drain(h, alice));
+    free(ht_drain(h, tab));
+    free(ht_drain(h, dora));
     line(h, dora, T0 + 9, "/msg alice both");
     const char *both = "{\"type\":\"message\",\"private\":true,\"id\":3,\"time\":1795555200009,\"pid\":1,\"nick\":\"dora\",\"via\":\"tcp\",\"to\":\"alice\",\"with\":\"dora\",\"text\":\"both\"}|";
     ht_expect(h, alice, both);

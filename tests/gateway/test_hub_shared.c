@@ -915,7 +915,7 @@ static void a_token_another_gateway_gave_is_looked_up_before_the_welcome(void **
     assert_non_null(strstr(b, "\"type\":\"welcome\""));
     assert_non_null(strstr(b, token));
     assert_non_null(strstr(b, "\"you\":{\"pid\":"));
-    assert_non_null(strstr(b, "\"nick\":\"vera\",\"via\":\"web\"}"));
+    assert_non_null(strstr(b, "\"nick\":\"vera\",\"ident\":\""));
     assert_null(strstr(b, "\"text\":\"six\""));
     assert_non_null(strstr(b, "\"private\":[{\"type\":\"message\",\"private\":true,\"id\":7,"));
     assert_non_null(strstr(b, "\"private_id\":7"));

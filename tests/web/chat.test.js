@@ -182,7 +182,11 @@ test('nick changes: refused plainly when taken, kept in localStorage when done',
   await bob.page.locator('#nick-input').fill('Alice');
   await bob.page.locator('#nick-input').press('Enter');
   await bob.page.locator('#nick-error', { hasText: /taken|not allowed/i }).waitFor();
-  await bob.page.locator('#log > li.error', { hasText: '553' }).waitFor();
+  // Said in words, the code in the tooltip only.
+  const refusal = bob.page.locator('#log > li.error[data-code="553"]', { hasText: /Not allowed: nick "Alice" is taken\. Pick another/ });
+  await refusal.waitFor();
+  assert.doesNotMatch(await refusal.textContent(), /Refused|553/);
+  assert.match(await refusal.getAttribute('title'), /553/);
   await bob.page.locator('#nick-input').fill('robert');
   await bob.page.locator('#nick-input').press('Enter');
   await bob.page.locator('#nick-dialog').waitFor({ state: 'hidden' });

@@ -155,7 +155,7 @@ test('a search result shows its text as text, the words found in <mark>', async 
   });
   assert.equal(r.text, '<img src=x onerror=alert(1)> deploy <b>green build</b>');
   assert.deepEqual(r.marks, ['img', 'deploy', 'green build']);
-  assert.deepEqual(r.elements, ['button', 'span', 'span', 'time', 'span', 'mark', 'mark', 'mark']);
+  assert.deepEqual(r.elements, ['button', 'span', 'bdi', 'time', 'span', 'mark', 'mark', 'mark']);
   assert.equal(r.nick, '<i>bob</i>');
   assert.equal(r.id, '12');
 });

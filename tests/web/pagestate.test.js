@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startGateway, stopGateway } from './lib/gateway.js';
 import { launchBrowser, ensureArtifactsDir } from './lib/browser.js';
 import {
-  scriptedSocketInit, scripted, EPOCH, TOKEN, T0, ALICE, BOB, CAROL,
+  scriptedSocketInit, scripted, EPOCH, TOKEN, T0, ALICE, ALICE_IDENT, BOB, CAROL,
 } from './lib/scripted-socket.js';
 
 let gw;
@@ -33,10 +33,11 @@ const entry = (room, { people = [ALICE, BOB], history = [], last = null, gap = f
 });
 const welcome = (rooms, extra = {}) => ({
   type: 'welcome', code: 220, protocol: 'wintalk.v2', epoch: EPOCH, token: TOKEN,
-  you: { pid: ALICE.pid, nick: 'alice', via: 'web' }, rooms, private: [], private_id: 0, reset: false, ...extra,
+  you: { pid: ALICE.pid, nick: 'alice', ident: ALICE_IDENT, via: 'web' }, rooms, private: [], private_id: 0, reset: false, ...extra,
 });
 const said = (room, id, who, text) => ({
-  type: 'message', room, id, time: T0 + id * 1000, pid: who.pid, nick: who.nick, via: who.via, text, me: false,
+  type: 'message', room, id, time: T0 + id * 1000, pid: who.pid, nick: who.nick,
+  ...(who === ALICE ? { ident: ALICE_IDENT } : {}), via: who.via, text, me: false,
 });
 const privately = (id, from, other, text) => ({
   type: 'message', private: true, id, time: T0 + id * 1000, pid: from.pid, nick: from.nick, via: from.via,
@@ -355,7 +356,7 @@ test('a reload brings back rooms, conversations, counts, ids, epoch and token; t
   await side(first.page, '#dev').locator('.side-open').click();
   await first.s.deliver(said('#lobby', 251, BOB, 'unread before the reload'));
   await side(first.page, '#lobby').locator('.unread', { hasText: '1' }).waitFor();
-  await first.page.locator('#input').fill('a draft is not kept');
+  await first.page.locator('#input').fill('a draft of #dev, kept');
   // At once: what the page saw last is written as it goes away.
   await first.page.reload();
   const { page, s } = first;
@@ -377,7 +378,8 @@ test('a reload brings back rooms, conversations, counts, ids, epoch and token; t
   await side(page, '#lobby').locator('.unread', { hasText: '3' }).waitFor();
   await side(page, '#lobby').locator('.mention-mark').waitFor();
   await privateItem(page, 'carol').locator('.unread', { hasText: '1' }).waitFor();
-  assert.equal(await page.locator('#input').inputValue(), '');
+  // The draft of the conversation on screen is back in the box (sessionStorage).
+  assert.equal(await page.locator('#input').inputValue(), 'a draft of #dev, kept');
   // Nothing is said missing: the gap was only in the earlier lines asked for.
   assert.equal(await page.locator('#logs li.note').count(), 0);
   await privateItem(page, 'carol').locator('.side-open').click();
@@ -519,6 +521,35 @@ test('phone width: the sidebar is a drawer behind a Rooms button with the unread
   assert.equal(await page.locator('#rooms-badge').isVisible(), false);
   const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
   assert.ok(widths.doc <= widths.view, `page is ${widths.doc}px wide in a ${widths.view}px window`);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('says answered 451 just before a 1012 close are back in the box, in order, after the page reconnects', async () => {
+  const { context, page, s, problems } = await openPage();
+  await s.accept();
+  await s.deliver(welcome([entry('#lobby')]));
+  await page.locator('#status', { hasText: 'Connected as alice' }).waitFor();
+  const input = page.locator('#input');
+  for (const text of ['first pending', 'second pending']) {
+    await input.fill(text);
+    await input.press('Enter');
+  }
+  const says = (await s.sent()).filter((m) => m.type === 'say');
+  assert.deepEqual(says.map((m) => m.text), ['first pending', 'second pending']);
+  assert.equal(await input.inputValue(), '');
+  await input.fill('typed since');
+  // The store lost them: a 451 for each, then the close of a reset.
+  for (const m of says) {
+    await s.deliver({ type: 'error', code: 451, message: 'not kept: the history store was reset', ref: m.ref });
+  }
+  await s.drop(1012);
+  await page.locator('#offline-banner').waitFor();
+  await s.accept();
+  await s.deliver(welcome([entry('#lobby')], { reset: true, epoch: '00c0ffee0000b002' }));
+  await page.locator('#status', { hasText: 'Connected as alice' }).waitFor();
+  assert.equal(await input.inputValue(), 'first pending\nsecond pending\ntyped since');
+  assert.equal(await page.locator('#log > li.error[data-code="451"]').count(), 2);
   assert.deepEqual(problems, []);
   await context.close();
 });

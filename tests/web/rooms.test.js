@@ -188,7 +188,7 @@ test('private conversations: a page with the WINTALK peer, and two pages', { tim
   // Nobody of that name: refused in that conversation, which can be closed.
   await say(alice, '/msg nobody are you there?');
   await title(alice).filter({ hasText: 'Private with nobody' }).waitFor();
-  await alice.page.locator('#log > li.error', { hasText: '550' }).waitFor();
+  await alice.page.locator('#log > li.error[data-code="550"]', { hasText: 'no one is called nobody' }).waitFor();
   await privateItem(alice, 'nobody').locator('.side-close').click();
   await privateItem(alice, 'nobody').waitFor({ state: 'detached' });
   await title(alice).filter({ hasText: /^#lobby$/ }).waitFor();

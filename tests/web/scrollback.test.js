@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { startGateway, stopGateway } from './lib/gateway.js';
 import { launchBrowser } from './lib/browser.js';
 import {
-  scriptedSocketInit, scripted, EPOCH, TOKEN, T0, ALICE, BOB,
+  scriptedSocketInit, scripted, EPOCH, TOKEN, T0, ALICE, ALICE_IDENT, BOB,
 } from './lib/scripted-socket.js';
 
 let gw;
@@ -38,7 +38,7 @@ const entry = (room, history = [], last = null) => ({
 });
 const welcome = (rooms, extra = {}) => ({
   type: 'welcome', code: 220, protocol: 'wintalk.v2', epoch: EPOCH, token: TOKEN,
-  you: { pid: ALICE.pid, nick: 'alice', via: 'web' }, rooms, private: [], private_id: 0, reset: false, ...extra,
+  you: { pid: ALICE.pid, nick: 'alice', ident: ALICE_IDENT, via: 'web' }, rooms, private: [], private_id: 0, reset: false, ...extra,
 });
 const answer = (req, events, more) => ({
   type: 'history', room: req.room, ...(req.before !== undefined ? { before: req.before } : {}),

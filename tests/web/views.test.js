@@ -287,10 +287,10 @@ test('the stored session is read back checked: garbage is left out, never thrown
   });
   assert.deepEqual(r.slice(0, 3), [null, null, null]);
   assert.deepEqual(r[3], { epoch: null, token: null, privateId: 0, rooms: [], roomViews: [{ room: '#a' }],
-    privateViews: [], active: null });
+    privateViews: [], active: null, idents: [] });
   assert.equal(r[4], null);
   assert.deepEqual(r[5], { epoch: 'feed00000000beef', token: '0123456789abcdef0123456789abcdef', privateId: 4,
     rooms: [{ room: '#lobby', lastId: 9 }], roomViews: [], privateViews: [{ nick: 'bob', unread: 2 }],
-    active: { kind: 'private', name: 'bob' } });
+    active: { kind: 'private', name: 'bob' }, idents: [] });
   assert.equal(r[6], null);
 });

@@ -16,7 +16,7 @@ import { TypingSender } from './typing.js';
 import { Pager, SCROLLBACK_LINES_MAX, keepInPlace, markDays, markDayOfLast, relabelDays } from './scrollback.js';
 import { Search } from './search.js';
 import { Views, LOBBY_KEY, roomViewKey, privateViewKey, pageCommand } from './views.js';
-import { loadNick, saveNick, loadKey, saveKey, loadSession, saveSession } from './store.js';
+import { loadNick, saveNick, loadKey, saveKey, loadSession, saveSession, loadDrafts, saveDrafts } from './store.js';
 
 // A conversation followed at its end keeps this many lines (day lines and
 // marks included); older ones leave the page. One scrolled back in keeps up
@@ -24,6 +24,16 @@ import { loadNick, saveNick, loadKey, saveKey, loadSession, saveSession } from '
 const LOG_LINES_MAX = 1000;
 // Remembered says, to put a refused line back in the box.
 const PENDING_SAYS_MAX = 20;
+// The identities this browser has been (a restarted gateway makes a new
+// one): lines of any of them are the reader's own. At most this many.
+const MY_IDENTS_MAX = 8;
+// The most a message may be: bytes of UTF-8 after the gateway's cleaning,
+// as its welcome says (text_max, from --max-line-bytes), else the most any
+// gateway takes (docs/protocol.md; gw_limits.h GW_TEXT_MAX_BYTES). The
+// count shows from three quarters of it on.
+const TEXT_MAX_BYTES = 4096;
+// Drafts are written to sessionStorage at most this often.
+const DRAFT_SAVE_DELAY_MS = 250;
 // Remembered refs of commands, to show their answers where they were asked.
 const REF_VIEWS_MAX = 50;
 // A remembered nick refused at hello is asked for again this many times
@@ -85,6 +95,11 @@ const ui = {
   contextLatest: $('context-latest'),
   form: $('compose'),
   input: $('input'),
+  send: $('send'),
+  count: $('compose-count'),
+  offlineBanner: $('offline-banner'),
+  offlineText: $('offline-text'),
+  offlineRetry: $('offline-retry'),
   status: $('status'),
   statusText: $('status-text'),
   countdown: $('status-countdown'),
@@ -102,7 +117,9 @@ const ui = {
 };
 
 const state = {
-  me: null, // {pid, nick, via} once welcomed
+  me: null, // {pid, nick, via, ident} once welcomed
+  myIdents: [], // the public names of this browser's identities, newest first
+  textMax: TEXT_MAX_BYTES, // the most bytes a text may have, from the welcome
   wantedNick: loadNick(), // the nick to ask for in hello
   key: loadKey(),
   pendingSays: new Map(), // ref -> {text, key}: says and private messages not yet seen back
@@ -135,9 +152,27 @@ function toBottom(log) {
   lastTops.set(log, log.scrollTop);
 }
 
+/*
+ * Whether an event is the reader's own: its `ident` (the public name of the
+ * sender's identity, docs/protocol.md) is one this browser has been. Never
+ * by pid: a restarted gateway numbers its participants from 1 again, and
+ * another tab of this identity has a pid of its own.
+ */
+function isMine(ev) {
+  return typeof ev.ident === 'string' && ev.ident !== '' && state.myIdents.includes(ev.ident);
+}
+
+function rememberIdent(ident) {
+  if (typeof ident !== 'string' || ident === '') return;
+  state.myIdents = [ident, ...state.myIdents.filter((x) => x !== ident)].slice(0, MY_IDENTS_MAX);
+}
+
+/* A person of a room's list by nick: one entry per person, however many tabs. */
+const personKey = (nick) => nickKey(String(nick));
+
 /* A line for a room event, marked as the reader's own if it is. */
 function renderRoomEvent(ev) {
-  return renderEvent(ev, state.me !== null && ev.pid === state.me.pid);
+  return renderEvent(ev, isMine(ev));
 }
 
 /* Whether a room's history may be asked for now: connected and in it. */
@@ -164,7 +199,7 @@ function logOf(view) {
         },
       }));
     }
-    watchScroll(log, view.key);
+    watchScroll(log);
     ui.logs.append(log);
     logs.set(view.key, log);
   }
@@ -181,8 +216,10 @@ function checkScrollback() {
 
 // Only the reader scrolling up unsticks a conversation: the pane also
 // scrolls when it changes size (drafts come and go), and that must not.
-function watchScroll(log, key) {
+function watchScroll(log) {
   log.addEventListener('scroll', () => {
+    // The key is read each time: a private conversation follows a nick change.
+    const key = log.dataset.key;
     const v = views.get(key);
     // Behind the search, the conversation is not what the reader scrolls.
     if (!v || views.activeKey !== key || log.hidden || ui.logs.hidden) return;
@@ -262,6 +299,8 @@ function showView(key) {
     curLog.removeAttribute('id');
     if (cur.kind === 'room') typing.update(cur.name, '');
     ui.input.value = next.draft;
+    updateCount();
+    saveDraftsSoon();
   } else {
     views.switchTo(key);
   }
@@ -320,6 +359,8 @@ function dropOrphanLogs() {
   }
 }
 
+// A room joined or left is written at once, not after SAVE_DELAY_MS: a tab
+// opened next is in the same rooms.
 function joinRoom(name) {
   const key = roomViewKey(name);
   if (!views.get(key)) {
@@ -327,12 +368,14 @@ function joinRoom(name) {
     logOf(views.addRoom(name));
   }
   showView(key);
+  saveNow();
 }
 
 function leaveRoom(name) {
   if (roomKey(name) === roomKey(LOBBY)) return;
   conn.part(name);
   removeView(roomViewKey(name));
+  saveNow();
 }
 
 function openPrivate(nick) {
@@ -386,7 +429,9 @@ function onSideClick(e) {
     return;
   }
   showView(v.key);
-  if (closeDrawer()) ui.input.focus();
+  closeDrawer();
+  // The reader chose where to talk: the next keystroke goes to the box.
+  ui.input.focus();
 }
 ui.roomList.addEventListener('click', onSideClick);
 ui.privateList.addEventListener('click', onSideClick);
@@ -403,7 +448,8 @@ ui.joinForm.addEventListener('submit', (e) => {
   ui.joinError.textContent = '';
   ui.joinInput.value = '';
   joinRoom(name);
-  if (closeDrawer()) ui.input.focus();
+  closeDrawer();
+  ui.input.focus();
 });
 ui.joinInput.addEventListener('input', () => {
   ui.joinError.textContent = '';
@@ -453,12 +499,15 @@ function renderPeople() {
     renderDrafts();
     return;
   }
-  const myPid = state.me ? state.me.pid : null;
+  const myKey = state.me ? personKey(state.me.nick) : null;
   const items = [...v.people.values()].sort((a, b) =>
     a.nick.localeCompare(b.nick, undefined, { sensitivity: 'base' }));
-  replaceKeepingFocus(ui.people, items.map((p) => renderPerson(p, { mine: p.pid === myPid })), 'pid');
+  replaceKeepingFocus(ui.people, items.map((p) => renderPerson(p, { mine: personKey(p.nick) === myKey })), 'pid');
   const n = hereCount(v);
-  ui.peopleCount.textContent = n === 1 ? '1 here' : `${n} here`;
+  const here = n === 1 ? '1 here' : `${n} here`;
+  // Offline, the list is what it was when the connection went.
+  ui.peopleCount.textContent = conn.isOpen ? here : `${here} when last connected`;
+  ui.peopleBox.classList.toggle('stale', !conn.isOpen);
   renderDrafts();
 }
 
@@ -466,8 +515,9 @@ function renderDrafts() {
   const v = views.active;
   const divs = [];
   if (v.kind === 'room') {
+    const myKey = state.me ? personKey(state.me.nick) : null;
     for (const p of v.people.values()) {
-      if (!p.typing || (state.me && p.pid === state.me.pid)) continue;
+      if (!p.typing || personKey(p.nick) === myKey) continue;
       divs.push(renderDraft(p));
     }
   }
@@ -479,8 +529,10 @@ ui.people.addEventListener('click', (e) => {
   const btn = e.target.closest('button.person-open');
   const li = btn && btn.closest('li');
   const v = views.active;
-  const p = li && v.people.get(Number(li.dataset.pid));
-  if (p) openPrivate(p.nick);
+  const p = li && [...v.people.values()].find((x) => String(x.pid) === li.dataset.pid);
+  if (!p) return;
+  openPrivate(p.nick);
+  ui.input.focus();
 });
 
 /* ---------- status line ---------- */
@@ -504,6 +556,23 @@ function stopCountdown() {
   state.countdown = null;
 }
 
+// Said over the conversation while there is no connection.
+const OFFLINE_KEEP = 'What you type stays in the box until the connection is back.';
+
+/*
+ * The state of the connection where the reader looks: a banner over the
+ * conversation while there is none (null: connected, no banner), and Send
+ * disabled, since nothing can be sent until it is back.
+ */
+function showOffline(text, canRetry = false) {
+  const offline = text !== null;
+  ui.offlineBanner.hidden = !offline;
+  if (offline && ui.offlineText.textContent !== text) ui.offlineText.textContent = text;
+  ui.offlineRetry.hidden = !offline || !canRetry;
+  ui.send.disabled = offline;
+  ui.send.title = offline ? 'Not connected: nothing can be sent now' : '';
+}
+
 function onState(s) {
   stopCountdown();
   ui.retry.hidden = true;
@@ -511,9 +580,15 @@ function onState(s) {
     case 'connecting':
       state.helloRefusal = null;
       setStatus(state.wasWelcomed ? 'Reconnecting…' : 'Connecting…', true);
+      showOffline(state.wasWelcomed ? `Not connected: reconnecting… ${OFFLINE_KEEP}` : 'Connecting…');
       break;
     case 'open':
+      // Written at once, the welcome and its histories taken: a tab opened
+      // next is this identity (its token) in these rooms.
+      saveNow();
+      showOffline(null);
       connectedStatus();
+      renderPeople();
       checkScrollback();
       break;
     case 'waiting': {
@@ -522,6 +597,7 @@ function onState(s) {
       const tick = () => {
         const left = Math.max(0, Math.ceil((until - performance.now()) / 1000));
         setStatus('Disconnected. Reconnecting', true, ` in ${left} s…`);
+        showOffline(`Not connected: trying again in ${left} s. ${OFFLINE_KEEP}`, true);
       };
       tick();
       state.countdown = setInterval(tick, 1000);
@@ -531,6 +607,7 @@ function onState(s) {
     case 'stopped':
       lostConnection();
       setStatus(`Disconnected${s.reason ? ': ' + s.reason : ''}.`, true);
+      showOffline(`Not connected${s.reason ? ': ' + s.reason : ''}.`, s.reason !== 'closed');
       if (s.reason !== 'closed') ui.retry.hidden = false;
       break;
     default:
@@ -550,10 +627,12 @@ function lostConnection() {
   renderPeople();
 }
 
-ui.retry.addEventListener('click', () => {
+function retryNow() {
   if (conn.stopped) conn.start();
   else conn.retryNow();
-});
+}
+ui.retry.addEventListener('click', retryNow);
+ui.offlineRetry.addEventListener('click', retryNow);
 window.addEventListener('online', () => conn.retryNow());
 
 /* ---------- the gateway's events ---------- */
@@ -567,13 +646,23 @@ function takeRoom(r) {
   pager.room = r.room;
   pager.reconnected();
   v.people = new Map();
+  // Each tab of a person is a participant of its own, all with its nick:
+  // the list has the person once.
+  let twins = 0;
   for (const p of r.participants) {
     if (!p || typeof p !== 'object') continue;
-    v.people.set(p.pid, { pid: p.pid, nick: String(p.nick), via: p.via, typing: String(p.typing ?? '') });
+    const key = personKey(p.nick);
+    const had = v.people.get(key);
+    if (had) twins++;
+    if (!had || (!had.typing && p.typing)) {
+      v.people.set(key, { pid: p.pid, nick: String(p.nick), via: p.via, typing: String(p.typing ?? '') });
+    }
   }
   const me = state.me;
-  if (me && !v.people.has(me.pid)) v.people.set(me.pid, { pid: me.pid, nick: me.nick, via: me.via, typing: '' });
-  v.count = r.participants_count;
+  if (me && !v.people.has(personKey(me.nick))) {
+    v.people.set(personKey(me.nick), { pid: me.pid, nick: me.nick, via: me.via, typing: '' });
+  }
+  v.count = Number.isSafeInteger(r.participants_count) ? r.participants_count - twins : 0;
   if (r.restarted) {
     // The room's ids start again: the lines shown are of the epoch before.
     const li = renderEvent({ type: 'note', text: RESTART_NOTE });
@@ -587,7 +676,11 @@ function takeRoom(r) {
 function onWelcome(w) {
   const firstTime = !state.wasWelcomed;
   state.wasWelcomed = true;
-  state.me = { pid: w.you.pid, nick: String(w.you.nick), via: w.you.via };
+  state.me = { pid: w.you.pid, nick: String(w.you.nick), via: w.you.via, ident: w.you.ident };
+  const max = w.text_max;
+  state.textMax = Number.isSafeInteger(max) && max > 0 && max <= TEXT_MAX_BYTES ? max : TEXT_MAX_BYTES;
+  updateCount();
+  rememberIdent(w.you.ident);
   typing.reset();
   const here = new Set();
   for (const r of w.rooms) {
@@ -632,7 +725,38 @@ function onParted(p) {
 
 function onRoomRefused(room, err) {
   removeView(roomViewKey(room));
-  addLine(views.active, renderEvent(err));
+  addLine(views.active, renderEvent({ ...err, explained: refusalText(err) }));
+}
+
+/*
+ * Someone changed nick: a private conversation with them goes on under the
+ * new name, with a line saying so (their next line is sent to the new name).
+ */
+function privateRenamed(oldNick, newNick) {
+  const before = oldNick && views.get(privateViewKey(oldNick));
+  if (!before || before.kind !== 'private' || before.name === newNick) return;
+  const wasActive = views.activeKey === before.key;
+  const r = views.renamePrivate(oldNick, newNick);
+  if (!r) return;
+  const v = r.view;
+  if (r.from !== v.key) {
+    const log = logs.get(r.from);
+    logs.delete(r.from);
+    if (log && logs.has(v.key)) {
+      log.remove();
+    } else if (log) {
+      log.dataset.key = v.key;
+      log.setAttribute('aria-label', `Private conversation with ${newNick}`);
+      logs.set(v.key, log);
+    }
+    for (const said of state.pendingSays.values()) if (said.key === r.from) said.key = v.key;
+    for (const [ref, key] of state.refViews) if (key === r.from) state.refViews.set(ref, v.key);
+  }
+  note(`${oldNick} is now ${newNick}: this conversation goes on with the new name.`, v);
+  if (wasActive) showView(v.key);
+  else renderSidebar();
+  saveDraftsSoon();
+  scheduleSave();
 }
 
 function myNickChanged(nick) {
@@ -650,23 +774,33 @@ function myNickChanged(nick) {
 
 function onEvent(ev, info) {
   const v = views.room(info.room) ?? views.addRoom(info.room);
-  const p = v.people.get(ev.pid);
-  const mine = state.me !== null && ev.pid === state.me.pid;
+  const key = personKey(ev.type === 'nick' ? ev.old : ev.nick);
+  const p = v.people.get(key);
+  const mine = isMine(ev);
   switch (ev.type) {
     case 'join':
-      v.people.set(ev.pid, { pid: ev.pid, nick: String(ev.nick), via: ev.via, typing: '' });
+      if (!p && !info.history) v.count++;
+      v.people.set(key, { pid: ev.pid, nick: String(ev.nick), via: ev.via, typing: '' });
       break;
     case 'leave':
-      v.people.delete(ev.pid);
+      if (p && !info.history) v.count = Math.max(0, v.count - 1);
+      v.people.delete(key);
       break;
     case 'nick':
-      if (p) p.nick = String(ev.nick);
-      if (mine) myNickChanged(String(ev.nick));
+      if (p) {
+        v.people.delete(key);
+        p.nick = String(ev.nick);
+        v.people.set(personKey(p.nick), p);
+      }
+      // Only a live one: history holds this identity's changes of long ago too.
+      if (mine && !info.history) myNickChanged(String(ev.nick));
+      else if (!mine && !info.history) privateRenamed(String(ev.old ?? ''), String(ev.nick));
       break;
     case 'message':
       // The line arrived: what was being typed is now in the conversation.
       if (p) p.typing = '';
-      if (mine) forgetSay(ev.text);
+      // The echo of a say of this connection (not of another tab's).
+      if (mine && !info.history && ev.pid === state.me.pid) forgetSay(ev.text);
       break;
     default:
       break;
@@ -692,7 +826,7 @@ function onPrivate(ev, info) {
   const v = views.addPrivate(other);
   dropOrphanLogs();
   const mine = nickKey(String(ev.nick ?? '')) !== nickKey(other);
-  if (mine) forgetSay(ev.text);
+  if (mine && !info.history && state.me && ev.pid === state.me.pid) forgetSay(ev.text);
   addLine(v, renderEvent({ ...ev, type: 'message' }, mine));
   views.countMessage(key, { mine, unseen: info.unseen });
   renderSidebar();
@@ -731,9 +865,10 @@ function viewOfRef(ref) {
 }
 
 function onTyping(t, room) {
-  if (state.me && t.pid === state.me.pid) return;
+  // What this identity types in another tab is not someone else typing.
+  if (isMine(t) || (state.me && t.pid === state.me.pid)) return;
   const v = views.room(room);
-  const p = v && v.people.get(t.pid);
+  const p = v && v.people.get(personKey(t.nick));
   const text = typeof t.text === 'string' ? t.text : '';
   if (!p || p.typing === text) return;
   p.typing = text;
@@ -758,25 +893,91 @@ function onError(err, welcomed) {
     return;
   }
   const where = (typeof err.room === 'string' && views.room(err.room)) || viewOfRef(err.ref);
-  addLine(where, renderEvent(err));
+  let said = null;
+  if (err.ref !== undefined && state.pendingSays.has(err.ref)) {
+    said = state.pendingSays.get(err.ref);
+    state.pendingSays.delete(err.ref);
+  }
+  addLine(where, renderEvent({ ...err, explained: refusalText(err, said !== null) }));
   if (err.ref !== undefined && err.ref === state.nickRef) {
     state.nickRef = 0;
     if (state.nickRetrying) nickRefusedAgain(msg);
     else if (ui.dialog.open) showDialogError(msg);
   }
-  if (err.ref !== undefined && state.pendingSays.has(err.ref)) {
-    const said = state.pendingSays.get(err.ref);
-    state.pendingSays.delete(err.ref);
-    // A line refused for the moment (too fast, too long) goes back in its box.
-    const v = views.get(said.key);
-    if (v && (err.code === 429 || err.code === 552)) {
-      if (v.key === views.activeKey) {
-        if (ui.input.value === '') ui.input.value = said.text;
-      } else if (v.draft === '') {
-        v.draft = said.text;
-      }
-    }
+  // Whatever the refusal, the line is not lost: it goes back in its box.
+  if (said) putBack(said);
+}
+
+const sentence = (s) => {
+  const t = String(s ?? '').trim().replace(/[.\s]+$/u, '');
+  return t === '' ? '' : t[0].toUpperCase() + t.slice(1);
+};
+
+/*
+ * A refusal as the reader reads it: what happened and what to do, in words
+ * (the code stays in the line's tooltip). `back`: the refused text was put
+ * back in the box.
+ */
+function refusalText(err, back = false) {
+  const why = String(err.message ?? '').trim().replace(/[.\s]+$/u, '');
+  const kept = back ? ' Your text is back in the box.' : '';
+  switch (err.code) {
+    case 429:
+      return `Too fast: wait a moment, then send it again.${kept}`;
+    case 451:
+      return `Not sent: the gateway could not keep it just now${why ? ` (${why})` : ''}. Try again in a moment.${kept}`;
+    case 452:
+      return `${sentence(why) || 'Too many rooms'}. Leave a room (its ×) before joining another.`;
+    case 502:
+      return `${sentence(why) || 'Unknown command'}. Type /help to see the commands.${kept}`;
+    case 550:
+      return `Not sent: ${why || 'no one is called that'}. They may have left or changed nick: ` +
+        `check the name among the people here.${kept}`;
+    case 552:
+      return `Too long: ${why || 'the gateway takes less'}. Shorten it or split it in two.${kept}`;
+    case 553:
+      return `Not allowed: ${why || 'that name'}. Pick another.${kept}`;
+    default:
+      return back ? `Not sent: ${why || 'the gateway refused it'}.${kept}` : `${sentence(why) || 'Refused'}.`;
   }
+}
+
+// The view key -> the refused lines put back at the start of its box (so
+// that several, as the 451s of says pending when a connection went, keep
+// their order).
+const putBackHeads = new Map();
+
+/*
+ * A refused line back in the box it was typed in: before what was typed
+ * since, after the lines put back before it.
+ */
+function putBack(said) {
+  const v = views.get(said.key) ?? views.active;
+  const join = (now) => {
+    const head = putBackHeads.get(v.key);
+    let out;
+    let newHead;
+    if (now === '' || now === said.text) {
+      out = said.text;
+      newHead = said.text;
+    } else if (head && now.startsWith(head)) {
+      newHead = `${head}\n${said.text}`;
+      out = newHead + now.slice(head.length);
+    } else {
+      out = `${said.text}\n${now}`;
+      newHead = said.text;
+    }
+    putBackHeads.set(v.key, newHead);
+    return out;
+  };
+  if (v.key === views.activeKey) {
+    ui.input.value = join(ui.input.value);
+    if (v.kind === 'room') typing.update(v.name, draftForOthers(ui.input.value));
+    updateCount();
+  } else {
+    v.draft = join(v.draft);
+  }
+  saveDraftsSoon();
 }
 
 /*
@@ -820,6 +1021,19 @@ function nickRefusedAgain(msg) {
   }
 }
 
+/*
+ * The nick to ask for in hello: one just typed in the dialog; else the one
+ * this browser last had (localStorage: another tab may have changed it
+ * since this one was connected, and a nick named in hello wins); else ours.
+ */
+function helloNick() {
+  if (state.nickTyped && state.wantedNick) return state.wantedNick;
+  const stored = loadNick();
+  // (Joining as a guest, by choice, forgets the wanted nick: none then.)
+  if (stored && state.wantedNick !== null) return stored;
+  return state.me && !state.me.nick.startsWith('guest-') ? state.me.nick : state.wantedNick;
+}
+
 function onBye(bye) {
   const code = typeof bye.code === 'number' ? ` (${bye.code})` : '';
   note(`The gateway closed the connection${code}: ${String(bye.message ?? '')}`);
@@ -838,7 +1052,7 @@ const conn = new Connection({
   onError,
   onBye,
   helloFields: () => ({
-    nick: state.me && !state.me.nick.startsWith('guest-') ? state.me.nick : state.wantedNick,
+    nick: helloNick(),
     key: state.key,
   }),
 });
@@ -901,16 +1115,22 @@ relabelAtMidnight();
 function saveNow() {
   clearTimeout(state.saveTimer);
   state.saveTimer = null;
-  saveSession({ ...conn.snapshot(), ...views.serialize() });
+  saveSession({ ...conn.snapshot(), ...views.serialize(), idents: state.myIdents });
 }
 
 function scheduleSave() {
   if (state.saveTimer === null) state.saveTimer = setTimeout(saveNow, SAVE_DELAY_MS);
 }
 
-window.addEventListener('pagehide', saveNow);
+window.addEventListener('pagehide', () => {
+  saveNow();
+  saveDraftsNow();
+});
 document.addEventListener('visibilitychange', () => {
-  if (document.hidden) saveNow();
+  if (document.hidden) {
+    saveNow();
+    saveDraftsNow();
+  }
 });
 
 /* ---------- your text ---------- */
@@ -923,7 +1143,65 @@ function draftForOthers(value) {
 ui.input.addEventListener('input', () => {
   const v = views.active;
   if (v.kind === 'room') typing.update(v.name, draftForOthers(ui.input.value));
+  updateCount();
+  saveDraftsSoon();
 });
+
+const utf8 = new TextEncoder();
+
+/*
+ * The bytes the gateway will count of a text it is sent: UTF-8 after its
+ * cleaning (gw_text_clean: a line end is one "\n", other control
+ * characters but tab are dropped, line ends at the end are not sent).
+ */
+function measuredBytes(text) {
+  const clean = String(text)
+    .replace(/\r\n?/gu, '\n')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu, '')
+    .replace(/\s+$/u, '');
+  return utf8.encode(clean).length;
+}
+
+/* What of the box the gateway will count: a /msg's text, or all of it. */
+function boxBytes(value) {
+  const cmd = pageCommand(value.replace(/\s+$/u, ''));
+  return measuredBytes(cmd && cmd.kind === 'msg' ? cmd.text : value);
+}
+
+/* The count of bytes under the box near the limit; true when the text is over it. */
+function updateCount() {
+  const n = boxBytes(ui.input.value);
+  const max = state.textMax;
+  const over = n > max;
+  const fmt = (x) => x.toLocaleString('en');
+  ui.count.hidden = n < Math.floor((max * 3) / 4);
+  ui.count.textContent = over
+    ? `Too long to send: ${fmt(n)} of ${fmt(max)} bytes, ${fmt(n - max)} too many. Shorten it or split it in two.`
+    : `${fmt(n)} of ${fmt(max)} bytes used (letters such as é take 2, emoji 4).`;
+  ui.count.classList.toggle('over', over);
+  if (over) ui.input.setAttribute('aria-invalid', 'true');
+  else ui.input.removeAttribute('aria-invalid');
+  return over;
+}
+
+/* ---------- drafts kept across a reload ---------- */
+
+let draftTimer = null;
+
+function saveDraftsNow() {
+  clearTimeout(draftTimer);
+  draftTimer = null;
+  const out = {};
+  for (const v of [...views.rooms(), ...views.privates()]) {
+    const d = v.key === views.activeKey ? ui.input.value : v.draft;
+    if (d) out[v.key] = d;
+  }
+  saveDrafts(out);
+}
+
+function saveDraftsSoon() {
+  if (draftTimer === null) draftTimer = setTimeout(saveDraftsNow, DRAFT_SAVE_DELAY_MS);
+}
 
 ui.input.addEventListener('keydown', (e) => {
   if (e.key !== 'Enter' || e.shiftKey || e.isComposing || e.altKey || e.ctrlKey || e.metaKey) return;
@@ -935,7 +1213,10 @@ ui.input.addEventListener('keydown', (e) => {
 function clearBox(v) {
   ui.input.value = '';
   v.draft = '';
+  putBackHeads.delete(v.key);
   if (v.kind === 'room') typing.update(v.name, '');
+  updateCount();
+  saveDraftsNow();
 }
 
 // Commands that make sense in a private conversation, sent as said in #lobby:
@@ -992,6 +1273,7 @@ function runPageCommand(cmd, v) {
         note('Not connected: your text stays in the box until the connection is back.', v);
         return;
       }
+      if (updateCount()) return;
       clearBox(v);
       const pv = openPrivate(cmd.nick);
       if (text !== '') {
@@ -1018,6 +1300,11 @@ ui.form.addEventListener('submit', (e) => {
   }
   if (!conn.isOpen) {
     note('Not connected: your text stays in the box until the connection is back.');
+    return;
+  }
+  // Too long for the gateway: kept in the box, the count says by how much.
+  if (updateCount()) {
+    ui.input.focus();
     return;
   }
   const ref = v.kind === 'room' ? conn.send({ type: 'say', room: v.name, text }) : sendInPrivate(v, text);
@@ -1124,16 +1411,28 @@ ui.changeNick.addEventListener('click', () => openDialog(conn.isOpen ? 'change' 
 const saved = loadSession();
 conn.restore(saved);
 views.restore(saved);
+if (saved) state.myIdents = saved.idents.slice(0, MY_IDENTS_MAX);
 for (const name of conn.roomNames()) views.addRoom(name);
 for (const v of views.rooms()) {
   if (!conn.rooms.has(roomKey(v.name))) views.remove(v.key);
 }
+// What was being typed in each conversation before a reload.
+const drafts = loadDrafts();
+for (const v of [...views.rooms(), ...views.privates()]) {
+  if (typeof drafts[v.key] === 'string') v.draft = drafts[v.key];
+}
+ui.input.value = views.active.draft;
 showView(views.activeKey);
+updateCount();
 
 if (phone.matches) ui.peopleBox.open = false;
 
 if (state.wantedNick) {
   ui.myNick.textContent = state.wantedNick;
+  conn.start();
+} else if (saved && saved.token) {
+  // A guest in another tab of this browser, or before a reload: the same
+  // guest again (the token says who), not a new one asked for a nick.
   conn.start();
 } else {
   setStatus('Not connected yet: choose a nick.', true);

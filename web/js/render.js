@@ -86,8 +86,27 @@ function span(cls, text) {
   return s;
 }
 
+/*
+ * Someone's nick or text, isolated from what is around it: a nick or a
+ * line in Hebrew or Arabic takes its own direction (dir="auto") and does
+ * not reorder the colon, numbers or words next to it. A nick is a <bdi>.
+ */
+function bdi(cls, text) {
+  const b = document.createElement('bdi');
+  b.className = cls;
+  b.textContent = text;
+  return b;
+}
+
+function textSpan(cls, text) {
+  const s = span(cls, '');
+  s.dir = 'auto';
+  appendText(s, text);
+  return s;
+}
+
 function nickSpan(ev) {
-  const s = span('nick', String(ev.nick ?? '?'));
+  const s = bdi('nick', String(ev.nick ?? '?'));
   s.title = 'from ' + viaLabel(ev.via);
   if (ev.via === 'tcp') s.classList.add('via-tcp');
   return s;
@@ -112,16 +131,10 @@ export function renderEvent(ev, mine = false) {
       const text = String(ev.text ?? '');
       if (ev.me) {
         li.classList.add('action');
-        li.append(span('star', '*'), ' ', nickSpan(ev), ' ');
-        const body = span('text', '');
-        appendText(body, text);
-        li.append(body);
+        li.append(span('star', '*'), ' ', nickSpan(ev), ' ', textSpan('text', text));
       } else {
         li.classList.add('message');
-        li.append(nickSpan(ev), span('sep', ': '));
-        const body = span('text', '');
-        appendText(body, text);
-        li.append(body);
+        li.append(nickSpan(ev), span('sep', ': '), textSpan('text', text));
       }
       return li;
     }
@@ -143,17 +156,22 @@ export function renderEvent(ev, mine = false) {
     case 'nick':
       li.classList.add('event');
       li.append(timeElement(ev.time), ' ', span('star', '*'), ' ',
-        span('nick', String(ev.old ?? '?')), ' is now ', nickSpan(ev));
+        bdi('nick', String(ev.old ?? '?')), ' is now ', nickSpan(ev));
       return li;
     case 'info':
       li.classList.add('info');
       li.append(timeElement(Date.now()), ' ', span('text', String(ev.text ?? '')));
       return li;
     case 'error': {
+      // Said in words (ev.explained, made by the page); the gateway's code
+      // and reason stay in the tooltip.
       li.classList.add('error');
-      const code = typeof ev.code === 'number' ? ` ${ev.code}` : '';
-      li.append(timeElement(Date.now()), ' ', span('label', `Refused${code}:`), ' ',
-        span('text', String(ev.message ?? 'unknown error')));
+      const words = typeof ev.explained === 'string' ? ev.explained : String(ev.message ?? 'unknown error');
+      li.append(timeElement(Date.now()), ' ', textSpan('text', words));
+      if (typeof ev.code === 'number') {
+        li.dataset.code = String(ev.code);
+        li.title = `The gateway's answer: ${ev.code} ${String(ev.message ?? '')}`;
+      }
       return li;
     }
     case 'note':
@@ -196,7 +214,7 @@ export function renderSideItem(view, { active = false, closable = true } = {}) {
   open.className = 'side-open';
   if (active) open.setAttribute('aria-current', 'true');
   // A long name is cut short on screen: the whole of it on hover.
-  const name = span('side-name', view.name);
+  const name = bdi('side-name', view.name);
   name.title = view.name;
   open.append(name);
   if (view.mention) {
@@ -236,11 +254,12 @@ export function renderPerson(p, { mine = false } = {}) {
   let nick;
   if (mine) {
     li.classList.add('mine');
-    nick = span('nick', p.nick);
+    nick = bdi('nick', p.nick);
   } else {
     nick = document.createElement('button');
     nick.type = 'button';
     nick.className = 'nick person-open';
+    nick.dir = 'auto';
     nick.textContent = p.nick;
     nick.title = `Talk privately with ${p.nick}`;
   }
@@ -256,9 +275,10 @@ export function renderDraft(p) {
   const div = document.createElement('div');
   div.className = 'draft';
   div.dataset.pid = String(p.pid);
-  const nick = span('nick', p.nick);
+  const nick = bdi('nick', p.nick);
   if (p.via === 'tcp') nick.classList.add('via-tcp');
   const text = span('text', p.typing);
+  text.dir = 'auto';
   const caret = span('caret', '');
   caret.setAttribute('aria-hidden', 'true');
   div.append(nick, ': ', text, caret);
@@ -336,6 +356,7 @@ export function renderResult(ev, ranges, when) {
   t.textContent = when;
   head.append(nick, ' ', t);
   const body = span('result-text', '');
+  body.dir = 'auto';
   if (ev.me) {
     li.classList.add('action');
     body.append(span('star', '* '));

@@ -1,12 +1,17 @@
 // store.js: the few things the page remembers, in localStorage (the nick,
 // and the session: rooms, conversations and where it was in each) and
-// sessionStorage (the access key, forgotten when the tab closes).
+// sessionStorage (the access key, and what was being typed in each
+// conversation: both forgotten when the tab closes, kept across a reload).
 // Storage can be missing or refuse writes (private windows, full quota):
 // then the page simply does not remember.
 
 const NICK_KEY = 'wintalk.nick';
 const ACCESS_KEY = 'wintalk.key';
 const SESSION_KEY = 'wintalk.session';
+const DRAFTS_KEY = 'wintalk.drafts';
+// Stored drafts larger than this are not read back: a message is at most
+// 4096 bytes, and a page has at most some 70 conversations.
+const DRAFTS_BYTES_MAX = 512 * 1024;
 // A stored session larger than this is not read back (it was not written by this page).
 const SESSION_BYTES_MAX = 64 * 1024;
 
@@ -37,7 +42,7 @@ const HEX_RE = /^[0-9a-f]{1,64}$/i;
 
 /*
  * The session a page stored before a reload: {epoch, token, privateId,
- * rooms: [{room, lastId}], roomViews, privateViews, active}, or null.
+ * rooms: [{room, lastId}], roomViews, privateViews, active, idents}, or null.
  * Values of the wrong type are left out; the modules that take them back
  * check them again (connection.restore, views.restore).
  */
@@ -56,6 +61,8 @@ export function loadSession() {
     epoch: typeof s.epoch === 'string' && HEX_RE.test(s.epoch) ? s.epoch : null,
     // The resume token is a secret: it is kept here and sent in hello, never shown.
     token: typeof s.token === 'string' && HEX_RE.test(s.token) ? s.token : null,
+    // The public names of the identities this browser has been.
+    idents: Array.isArray(s.idents) ? s.idents.filter((x) => typeof x === 'string' && HEX_RE.test(x)) : [],
     privateId: Number.isSafeInteger(s.privateId) && s.privateId >= 0 ? s.privateId : 0,
     rooms: list(s.rooms),
     roomViews: list(s.roomViews),
@@ -66,4 +73,27 @@ export function loadSession() {
 
 export function saveSession(session) {
   set('localStorage', SESSION_KEY, JSON.stringify(session));
+}
+
+/* The drafts of a page before a reload: {viewKey: text}, strings only. */
+export function loadDrafts() {
+  const text = get('sessionStorage', DRAFTS_KEY);
+  if (!text || text.length > DRAFTS_BYTES_MAX) return {};
+  let d;
+  try {
+    d = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (!d || typeof d !== 'object' || Array.isArray(d)) return {};
+  const out = {};
+  for (const [k, v] of Object.entries(d)) {
+    if (typeof v === 'string' && v !== '') out[k] = v;
+  }
+  return out;
+}
+
+/* Keeps drafts ({viewKey: text}); none left forgets them. */
+export function saveDrafts(drafts) {
+  set('sessionStorage', DRAFTS_KEY, Object.keys(drafts).length ? JSON.stringify(drafts) : null);
 }

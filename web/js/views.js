@@ -118,6 +118,39 @@ export class Views {
     return v;
   }
 
+  /*
+   * The other person of a private conversation changed nick: the
+   * conversation with oldNick is now the one with newNick (kept under its new
+   * key, on screen if it was). When there is already one with newNick, that
+   * one stays and the old one goes. Returns {view, from} (from: the old key)
+   * or null when there is no conversation with oldNick.
+   */
+  renamePrivate(oldNick, newNick) {
+    const from = privateViewKey(oldNick);
+    const to = privateViewKey(newNick);
+    const v = this.map.get(from);
+    if (!v || v.kind !== 'private') return null;
+    if (from === to) {
+      v.name = newNick;
+      return { view: v, from };
+    }
+    const there = this.map.get(to);
+    if (there) {
+      this.map.delete(from);
+      if (this.activeKey === from) this.activeKey = to;
+      if (!there.draft) there.draft = v.draft;
+      there.unread += v.unread;
+      return { view: there, from };
+    }
+    // Rebuilt in the same place of the list (its order is the map's).
+    const entries = [...this.map.entries()].map(([k, x]) => (k === from ? [to, x] : [k, x]));
+    this.map = new Map(entries);
+    v.key = to;
+    v.name = newNick;
+    if (this.activeKey === from) this.activeKey = to;
+    return { view: v, from };
+  }
+
   /* Forgets a view (never #lobby); the lobby is shown if it was on screen. */
   remove(key) {
     if (key === LOBBY_KEY || !this.map.has(key)) return false;

@@ -102,5 +102,7 @@ export const EPOCH = '5eed00000000a001';
 export const TOKEN = '7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e';
 export const T0 = Date.UTC(2025, 0, 1, 10, 0);
 export const ALICE = { pid: 1, nick: 'alice', via: 'web', typing: '' };
+// The public name of alice's identity: in her events and her welcome's `you`.
+export const ALICE_IDENT = 'a11ce0000000a11c';
 export const BOB = { pid: 2, nick: 'bob', via: 'web', typing: '' };
 export const CAROL = { pid: 3, nick: 'carol', via: 'tcp', typing: '' };
