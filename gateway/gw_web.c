@@ -255,6 +255,15 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
         wt->code = gw_member_find_room(h, wt->name, wt->len, &r, wt->msg, sizeof wt->msg);
         if (wt->code)
             continue;
+        if (r->loading) {
+            /* Waited for past its bound (hold_for_rooms): what the room
+             * holds is not known here yet, and a welcome says it exactly
+             * or not at all. */
+            wt->code = GW_R_SHUTDOWN;
+            snprintf(wt->msg, sizeof wt->msg, "%s cannot be loaded now: try again later",
+                     r->name);
+            continue;
+        }
         if (gw_member_add(h, p, r) != 0) {
             wt->code = GW_R_SHUTDOWN;
             snprintf(wt->msg, sizeof wt->msg, "out of memory");
@@ -310,7 +319,7 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
  * 1 (the hello is taken again then, from the start), else 0. A room
  * refused here is refused again, with its reason, when the hello goes on. */
 static int hold_for_rooms(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m,
-                          const char *data, size_t len)
+                          const char *data, size_t len, int64_t now)
 {
     struct gw_room *wait = NULL;
     size_t n = m->nrooms < h->cfg.max_rooms_per_browser ? m->nrooms : h->cfg.max_rooms_per_browser;
@@ -321,9 +330,9 @@ static int hold_for_rooms(struct gw_hub *h, struct gw_part *p, const struct gw_c
             r->loading && !wait)
             wait = r;
     }
-    if (!wait)
-        return 0;
-    if (gw_hub_room_hold(h, p, wait, GW_HOLD_HELLO, 0, m->ref, data, len) != 0)
+    if (!wait || p->hello_no_wait)
+        return 0; /* no_wait: waited past its bound, hello_v2 refuses it */
+    if (gw_hub_room_hold(h, p, wait, GW_HOLD_HELLO, 0, m->ref, data, len, now) != 0)
         gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "a room is still loading");
     return 1;
 }
@@ -341,7 +350,7 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
         gw_hub_start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
         return;
     }
-    if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, m, data, len))
+    if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, m, data, len, now))
         return; /* taken again when its rooms are loaded */
     int resumed = 0;
     char nick[GW_NICK_MAX_BYTES + 1] = "";
