@@ -570,6 +570,12 @@ static void room_waits_expire(struct gw_hub *h, struct gw_room *r, int64_t now)
 
 void gw_hub_rooms_waits_tick(struct gw_hub *h, int64_t now)
 {
+    /* A shared engine may be cut off from its server for as long as that
+     * lasts; an engine of this gateway's own (sqlite) always answers, in
+     * its turn behind the reads before it. */
+    const struct gw_store *st = h->cfg.store;
+    if (!st || !(st->flags & GW_STORE_ORDERS))
+        return;
     /* From the end: a room may be dropped meanwhile (the last of the list
      * takes its slot), never one not yet looked at. */
     for (size_t i = h->rooms.count; i-- > 0;)

@@ -257,9 +257,9 @@ int gw_hub_room_hold(struct gw_hub *h, struct gw_part *p, struct gw_room *r, enu
                      uint64_t last_id, const char *ref, const char *data, size_t len,
                      int64_t now);
 
-/* At the hub's tick (now): the joins that have waited for their room past
- * GW_ROOM_WAIT_MAX_MS are answered 421 for that room (a hello goes on
- * without it); the room goes on loading. */
+/* At the hub's tick (now), with an engine that orders: the joins that
+ * have waited for their room past GW_ROOM_WAIT_MAX_MS are answered 421
+ * for that room (a hello goes on without it); the room goes on loading. */
 void gw_hub_rooms_waits_tick(struct gw_hub *h, int64_t now);
 
 /* r's store has caught up (its load came, or an engine says so): r is no

@@ -197,12 +197,16 @@ static void past_the_wait_a_join_is_told_to_try_later(void **state)
     uint64_t c0 = v2(h, T0), dee = v2(h, T0);
     send(h, c0, T0, "{\"type\":\"hello\",\"nick\":\"c0\"}");
     free(ht_drain(h, c0));
+    uint64_t tom = ht_tcp(h, T0);
+    free(ht_drain(h, tom));
     send(h, c0, T0 + 1, "{\"type\":\"join\",\"room\":\"#down\",\"last_id\":3,\"ref\":1}");
+    ht_in(h, tom, T0 + 1, "A12:/join #down\n");
     send(h, dee, T0 + 1, "{\"type\":\"hello\",\"nick\":\"dee\",\"epoch\":\"0000000000000000\","
                          "\"rooms\":{\"#down\":3}}");
     gw_hub_tick(h, T0 + GW_ROOM_WAIT_MAX_MS);
     ht_expect(h, c0, "");
     ht_expect(h, dee, "");
+    ht_expect(h, tom, "");
     gw_hub_tick(h, T0 + 1 + GW_ROOM_WAIT_MAX_MS);
     char *a = ht_drain(h, c0);
     has(a, "\"code\":421");
@@ -215,6 +219,15 @@ static void past_the_wait_a_join_is_told_to_try_later(void **state)
     assert_null(strstr(d, "\"room\":\"#down\",\"participants\""));
     has(d, "\"code\":421");
     free(d);
+    /* The peer stays in #lobby, told why. */
+    char *t = ht_drain(h, tom);
+    has(t, "error 421: #down cannot be loaded now: try again later");
+    free(t);
+    ht_in(h, tom, T0 + 5002, "A4:/who");
+    ht_in(h, tom, T0 + 5002, "A2:\r\n");
+    t = ht_drain(h, tom);
+    has(t, "c0 (web), dee (web)"); /* who is in #lobby */
+    free(t);
     /* Ready later: a join now is answered at once. */
     give(h, "#down", 1);
     assert_int_equal(gw_hub_store_ready(h, "#down", T0 + 9000), GW_OK);
