@@ -150,6 +150,19 @@ class ResumeOnAnother(unittest.TestCase):
         time.sleep(BEAT_S)
         self.check_resume("#d", latest, 5, aw["epoch"], True)
 
+    def test_a_join_gets_a_joined_reply_as_exact(self):
+        _, aw, latest = self.fill("#f", 15)
+        bob, _ = self.web(self.one, nick="bob", epoch=aw["epoch"])
+        bob.send_json({"type": "join", "room": "#f", "last_id": latest - 2, "ref": 4})
+        r = bob.next_event(lambda e: e.get("type") == "joined", 10)
+        self.assertEqual(r["last_id"], latest)
+        self.assertFalse(r["gap"])
+        self.assertEqual([e["id"] for e in r["history"]], [latest - 1, latest])
+        self.assertIn("alice", [p["nick"] for p in r["participants"]])
+        after = backlog(bob) + collect(bob, 1.5)
+        self.assertEqual([i for i in ids_in(after, "#f") if i <= latest], [], "old events again")
+        self.assertEqual(ids_in(after, "#f"), [latest + 1], "its own join, once")
+
     def test_a_peers_join_gets_the_transcript_once(self):
         _, _, latest = self.fill("#e", 20)
         t = TcpClient(self.one.tcp_port)
@@ -233,7 +246,11 @@ class StoppedUnderTraffic(unittest.TestCase):
             last = max(ids) if ids else 0
             w = WsClient(self.one.http_port, subprotocol=V2)
             self.clients.append(w)
-            wl = hello2(w, nick="f%d" % i, epoch=epoch, rooms={"#lobby": 0, "#load": last})
+            # As the page does: its identity's token (looked up in Redis by
+            # gateway one) and the last id it saw.
+            wl = hello2(w, epoch=epoch, token=followers[i][1]["token"],
+                        rooms={"#lobby": 0, "#load": last})
+            self.assertEqual(wl["you"]["nick"], "f%d" % i)
             back.append((last, wl, Reader(w)))
         time.sleep(2.0)
         stop.set()
