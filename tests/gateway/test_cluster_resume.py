@@ -246,11 +246,15 @@ class StoppedUnderTraffic(unittest.TestCase):
             last = max(ids) if ids else 0
             w = WsClient(self.one.http_port, subprotocol=V2)
             self.clients.append(w)
-            # As the page does: its identity's token (looked up in Redis by
-            # gateway one) and the last id it saw.
-            wl = hello2(w, epoch=epoch, token=followers[i][1]["token"],
-                        rooms={"#lobby": 0, "#load": last})
-            self.assertEqual(wl["you"]["nick"], "f%d" % i)
+            # Half as the page does, with its identity's token (which
+            # gateway one looks up in Redis first), half as a new identity:
+            # both with the last id they saw.
+            if i % 2:
+                wl = hello2(w, epoch=epoch, token=followers[i][1]["token"],
+                            rooms={"#lobby": 0, "#load": last})
+                self.assertEqual(wl["you"]["nick"], "f%d" % i)
+            else:
+                wl = hello2(w, nick="g%d" % i, epoch=epoch, rooms={"#lobby": 0, "#load": last})
             back.append((last, wl, Reader(w)))
         time.sleep(2.0)
         stop.set()
