@@ -315,11 +315,13 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
 
 /* Before anything of a wintalk.v2 hello happens: open the rooms it asks
  * for (as many as it may be in), which starts their loads; when one is
- * still loading, hold the hello (data, len) until it is ready and return
- * 1 (the hello is taken again then, from the start), else 0. A room
- * refused here is refused again, with its reason, when the hello goes on. */
-static int hold_for_rooms(struct gw_hub *h, struct gw_part *p, const struct gw_cmsg *m,
-                          const char *data, size_t len, int64_t now)
+ * still loading, hold the hello (data, len) at now until it is ready and
+ * return 1 (the hello is taken again then, from the start), else 0. A
+ * room refused here is refused again, with its reason, when the hello
+ * goes on; so is one still loading after the hello waited for it past
+ * GW_ROOM_WAIT_MAX_MS (p->hello_no_wait): 421 for that room. */
+static int hold_for_rooms(struct gw_hub *h, struct gw_part *p, int64_t now,
+                          const struct gw_cmsg *m, const char *data, size_t len)
 {
     struct gw_room *wait = NULL;
     size_t n = m->nrooms < h->cfg.max_rooms_per_browser ? m->nrooms : h->cfg.max_rooms_per_browser;
@@ -350,7 +352,7 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
         gw_hub_start_closing(h, p, GW_CLOSE_POLICY, "access key required or wrong");
         return;
     }
-    if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, m, data, len, now))
+    if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, now, m, data, len))
         return; /* taken again when its rooms are loaded */
     int resumed = 0;
     char nick[GW_NICK_MAX_BYTES + 1] = "";
