@@ -315,11 +315,9 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
 
 /* Before anything of a wintalk.v2 hello happens: open the rooms it asks
  * for (as many as it may be in), which starts their loads; when one is
- * still loading, hold the hello (data, len) at now until it is ready and
- * return 1 (the hello is taken again then, from the start), else 0. A
- * room refused here is refused again, with its reason, when the hello
- * goes on; so is one still loading after the hello waited for it past
- * GW_ROOM_WAIT_MAX_MS (p->hello_no_wait): 421 for that room. */
+ * still loading, hold the hello (data, len) until it is ready and return
+ * 1 (the hello is taken again then, from the start), else 0. A room
+ * refused here is refused again, with its reason, when the hello goes on. */
 static int hold_for_rooms(struct gw_hub *h, struct gw_part *p, int64_t now,
                           const struct gw_cmsg *m, const char *data, size_t len)
 {
@@ -332,8 +330,10 @@ static int hold_for_rooms(struct gw_hub *h, struct gw_part *p, int64_t now,
             r->loading && !wait)
             wait = r;
     }
+    /* A hello that waited past GW_ROOM_WAIT_MAX_MS goes on: hello_v2
+     * refuses the rooms still loading (421). */
     if (!wait || p->hello_no_wait)
-        return 0; /* no_wait: waited past its bound, hello_v2 refuses it */
+        return 0;
     if (gw_hub_room_hold(h, p, wait, GW_HOLD_HELLO, 0, m->ref, data, len, now) != 0)
         gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "a room is still loading");
     return 1;
