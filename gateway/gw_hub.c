@@ -520,21 +520,27 @@ void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now)
 
 /*
  * The joins held in r past GW_ROOM_WAIT_MAX_MS (its store is down or
- * slow), at now: each is told the room cannot be had now (421) and the
- * room goes on loading. A browser's join gets an error for the room; a
+ * slow), at now: each is told the room cannot be had now (421); the room
+ * goes on loading, and the joins held since wait on. A browser's join gets an error for the room; a
  * hello goes on without waiting, refusing the rooms still loading; a TCP
  * participant stays where it is.
  */
 static void room_waits_expire(struct gw_hub *h, struct gw_room *r, int64_t now)
 {
-    if (!r->nwaits || now - r->waits[0].since < GW_ROOM_WAIT_MAX_MS)
+    /* The oldest first: those past the bound are a prefix. */
+    size_t n = 0;
+    while (n < r->nwaits && now - r->waits[n].since >= GW_ROOM_WAIT_MAX_MS)
+        n++;
+    if (n == 0)
         return;
-    struct gw_room_wait *waits = r->waits;
-    size_t n = r->nwaits;
-    /* Taken first, as in gw_hub_room_ready: a hello going on may hold
-     * again (in another room) or drop this one. */
-    r->waits = NULL;
-    r->nwaits = r->waits_cap = 0;
+    /* Taken out first, as in gw_hub_room_ready: a hello going on may hold
+     * again (in another room), and the rest wait on here. */
+    struct gw_room_wait *waits = malloc(n * sizeof(*waits));
+    if (!waits)
+        return; /* at the next tick */
+    memcpy(waits, r->waits, n * sizeof(*waits));
+    memmove(r->waits, r->waits + n, (r->nwaits - n) * sizeof(*waits));
+    r->nwaits -= n;
     char name[GW_ROOM_NAME_MAX_BYTES + 1], msg[GW_ROOM_NAME_MAX_BYTES + 64];
     snprintf(name, sizeof name, "%s", r->name);
     snprintf(msg, sizeof msg, "%s cannot be loaded now: try again later", name);

@@ -203,6 +203,11 @@ static void past_the_wait_a_join_is_told_to_try_later(void **state)
     ht_in(h, tom, T0 + 1, "A12:/join #down\n");
     send(h, dee, T0 + 1, "{\"type\":\"hello\",\"nick\":\"dee\",\"epoch\":\"0000000000000000\","
                          "\"rooms\":{\"#down\":3}}");
+    /* A later one, held 2 s after them. */
+    uint64_t c3 = v2(h, T0);
+    send(h, c3, T0, "{\"type\":\"hello\",\"nick\":\"c3\"}");
+    free(ht_drain(h, c3));
+    send(h, c3, T0 + 2000, "{\"type\":\"join\",\"room\":\"#down\",\"last_id\":0}");
     gw_hub_tick(h, T0 + GW_ROOM_WAIT_MAX_MS);
     ht_expect(h, c0, "");
     ht_expect(h, dee, "");
@@ -219,6 +224,12 @@ static void past_the_wait_a_join_is_told_to_try_later(void **state)
     assert_null(strstr(d, "\"room\":\"#down\",\"participants\""));
     has(d, "\"code\":421");
     free(d);
+    /* Not yet for the later one. */
+    ht_expect(h, c3, "");
+    gw_hub_tick(h, T0 + 2000 + GW_ROOM_WAIT_MAX_MS);
+    a = ht_drain(h, c3);
+    has(a, "\"code\":421");
+    free(a);
     /* The peer stays in #lobby, told why. */
     char *t = ht_drain(h, tom);
     has(t, "error 421: #down cannot be loaded now: try again later");
@@ -226,7 +237,7 @@ static void past_the_wait_a_join_is_told_to_try_later(void **state)
     ht_in(h, tom, T0 + 5002, "A4:/who");
     ht_in(h, tom, T0 + 5002, "A2:\r\n");
     t = ht_drain(h, tom);
-    has(t, "c0 (web), dee (web)"); /* who is in #lobby */
+    has(t, "c0 (web), c3 (web), dee (web)"); /* who is in #lobby */
     free(t);
     /* Ready later: a join now is answered at once. */
     give(h, "#down", 1);
