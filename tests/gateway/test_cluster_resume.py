@@ -7,7 +7,8 @@ every gateway, the history after the browser's last_id (gap only when
 events after it are not there any more), and then each later event once,
 never an old one again. The same for a peer's /join (its R frame holds the
 room's transcript, each line once) and, under traffic, for the browsers of
-a gateway stopped with SIGTERM that resume on another one."""
+a gateway stopped with SIGTERM that resume on another one. While Redis
+stalls, a hello waits for the room 5 s, then is told 421 for it."""
 import collections
 import signal
 import threading
@@ -162,6 +163,31 @@ class ResumeOnAnother(unittest.TestCase):
         after = backlog(bob) + collect(bob, 1.5)
         self.assertEqual([i for i in ids_in(after, "#f") if i <= latest], [], "old events again")
         self.assertEqual(ids_in(after, "#f"), [latest + 1], "its own join, once")
+
+    def test_redis_stalled_a_hello_is_told_421_for_the_room_then_it_comes(self):
+        _, aw, latest = self.fill("#s", 5)
+        self.redis.pause()
+        try:
+            bob = WsClient(self.one.http_port, subprotocol=V2)
+            self.clients.append(bob)
+            t0 = time.monotonic()
+            welcome = hello2(bob, nick="bob", epoch=aw["epoch"],
+                             rooms={"#lobby": 0, "#s": latest}, timeout=20)
+            waited = time.monotonic() - t0
+            # It waited for the room (5 s), then went on without it: no
+            # entry for #s rather than one the gateway cannot vouch for.
+            self.assertGreater(waited, 3.0)
+            self.assertEqual([r["room"] for r in welcome["rooms"]], ["#lobby"])
+            err = bob.next_event(lambda e: e.get("type") == "error", 5)
+            self.assertEqual((err["code"], err.get("room")), (421, "#s"))
+        finally:
+            self.redis.resume()
+        # Redis back: a join is answered exactly.
+        bob.send_json({"type": "join", "room": "#s", "last_id": latest})
+        r = bob.next_event(lambda e: e.get("type") == "joined", 15)
+        self.assertEqual((r["last_id"], r["gap"], r["history"]), (latest, False, []))
+        after = backlog(bob) + collect(bob, 1.5)
+        self.assertEqual([i for i in ids_in(after, "#s") if i <= latest], [], "old events again")
 
     def test_a_peers_join_gets_the_transcript_once(self):
         _, _, latest = self.fill("#e", 20)
