@@ -336,8 +336,18 @@ int gw_hub_store_event(struct gw_hub *h, const char *room_key, const struct gw_s
     gw_history_skip(&r->history, ev->id);
     gw_room_touch(&h->rooms, r);
     h->metrics.events++;
+    /* A join in it says who is there, kept or new: the welcomes held
+     * until the room is loaded list them. */
     uint64_t named = gw_presence_event(h, r, ev->json, ev->json_len);
-    room_deliver(h, r, ev->id, json, ev->line, ev->line_len);
+    if (r->loading) {
+        /* Kept before the room was loaded here: into its ring and its
+         * transcript only. The joins held meanwhile are answered from them
+         * (history after their last id), and nobody is a member yet. */
+        gw_history_add(&r->history, ev->id, json);
+        (void)gw_transcript_add(&r->transcript, ev->line, ev->line_len);
+    } else {
+        room_deliver(h, r, ev->id, json, ev->line, ev->line_len);
+    }
     gw_buf_unref(json);
     if (named)
         gw_presence_settle(h, named, h->beat_now);
@@ -400,9 +410,16 @@ void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
     r->loaded = 1;
     const struct gw_store *st = h->cfg.store;
     if (st && (st->flags & GW_STORE_ORDERS)) {
-        /* Its events come through gw_hub_store_event, the kept ones first. */
-        if (st->watch)
-            (void)st->watch(st->ctx, r->key, r->name, gw_history_last_id(&r->history));
+        /* Its events come through gw_hub_store_event, the kept ones first:
+         * until the engine says they are all here (sink.ready), the room
+         * is loading and its joins wait, or a welcome would say an empty
+         * room and then send its kept events as new ones. #lobby is
+         * watched from the hub's start, before anybody comes (and its
+         * TCP members join it at once). */
+        if (st->watch &&
+            st->watch(st->ctx, r->key, r->name, gw_history_last_id(&r->history)) == 0 &&
+            r != h->rooms.lobby)
+            r->loading = 1;
         return;
     }
     /* Later, off the loop, unless it cannot (then at once, below). The
@@ -423,7 +440,8 @@ void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
 }
 
 int gw_hub_room_hold(struct gw_hub *h, struct gw_part *p, struct gw_room *r, enum gw_hold what,
-                     uint64_t last_id, const char *ref, const char *data, size_t len)
+                     uint64_t last_id, const char *ref, const char *data, size_t len,
+                     int64_t now)
 {
     if (r->nwaits == r->waits_cap && r->nwaits < GW_ROOM_WAITS_MAX) {
         size_t cap = r->waits_cap ? r->waits_cap * 2 : 4;
@@ -445,6 +463,7 @@ int gw_hub_room_hold(struct gw_hub *h, struct gw_part *p, struct gw_room *r, enu
     memset(w, 0, sizeof(*w));
     w->pid = p->pid;
     w->seq = ++h->next_hold;
+    w->since = now;
     w->what = what;
     w->last_id = last_id;
     snprintf(w->ref, sizeof w->ref, "%s", ref ? ref : "");
@@ -500,6 +519,86 @@ void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now)
         }
     }
     free(waits);
+}
+
+/*
+ * The joins held in r past GW_ROOM_WAIT_MAX_MS (its store is down or
+ * slow), at now: each is told the room cannot be had now (421); the room
+ * goes on loading, and the joins held since wait on. A browser's join gets an error for the room; a
+ * hello goes on without waiting, refusing the rooms still loading; a TCP
+ * participant stays where it is.
+ */
+static void room_waits_expire(struct gw_hub *h, struct gw_room *r, int64_t now)
+{
+    /* The oldest first: those past the bound are a prefix. */
+    size_t n = 0;
+    while (n < r->nwaits && now - r->waits[n].since >= GW_ROOM_WAIT_MAX_MS)
+        n++;
+    if (n == 0)
+        return;
+    /* Taken out first, as in gw_hub_room_ready: a hello going on may hold
+     * again (in another room), and the rest wait on here. */
+    struct gw_room_wait *waits = malloc(n * sizeof(*waits));
+    if (!waits)
+        return; /* at the next tick */
+    memcpy(waits, r->waits, n * sizeof(*waits));
+    memmove(r->waits, r->waits + n, (r->nwaits - n) * sizeof(*waits));
+    r->nwaits -= n;
+    char name[GW_ROOM_NAME_MAX_BYTES + 1], msg[GW_ROOM_NAME_MAX_BYTES + 64];
+    snprintf(name, sizeof name, "%s", r->name);
+    snprintf(msg, sizeof msg, "%s cannot be loaded now: try again later", name);
+    r = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_room_wait *w = &waits[i];
+        struct gw_part *p = gw_hub_part(h, w->pid);
+        if (!p || p->closing)
+            continue;
+        const char *ref = w->ref[0] ? w->ref : NULL;
+        if (w->what == GW_HOLD_WEB_JOIN) {
+            gw_out_error_room(h, p, GW_R_SHUTDOWN, msg, name, strlen(name), ref);
+            continue;
+        }
+        if (p->hold != w->what || p->hold_seq != w->seq)
+            continue; /* asked for something else since */
+        p->hold = GW_HOLD_NONE;
+        if (w->what == GW_HOLD_HELLO) {
+            char *held = p->hello_held;
+            size_t len = p->hello_held_len;
+            p->hello_held = NULL;
+            p->hello_no_wait = 1;
+            if (held)
+                gw_web_input(h, p, now, held, len);
+            p->hello_no_wait = 0;
+            free(held);
+        } else {
+            gw_out_error(h, p, GW_R_SHUTDOWN, msg, NULL);
+        }
+    }
+    free(waits);
+}
+
+void gw_hub_rooms_waits_tick(struct gw_hub *h, int64_t now)
+{
+    /* A shared engine may be cut off from its server for as long as that
+     * lasts; an engine of this gateway's own (sqlite) always answers, in
+     * its turn behind the reads before it. */
+    const struct gw_store *st = h->cfg.store;
+    if (!st || !(st->flags & GW_STORE_ORDERS))
+        return;
+    /* From the end: a room may be dropped meanwhile (the last of the list
+     * takes its slot), never one not yet looked at. */
+    for (size_t i = h->rooms.count; i-- > 0;)
+        if (i < h->rooms.count && h->rooms.list[i]->loading)
+            room_waits_expire(h, h->rooms.list[i], now);
+}
+
+int gw_hub_store_ready(struct gw_hub *h, const char *room_key, int64_t now)
+{
+    struct gw_room *r = h && room_key ? gw_rooms_find(&h->rooms, room_key, strlen(room_key)) : NULL;
+    if (!r || !r->loading)
+        return GW_ENOENT;
+    gw_hub_room_ready(h, r, now);
+    return GW_OK;
 }
 
 int gw_hub_store_loaded(struct gw_hub *h, const char *room_key, int status, uint64_t last_id,
@@ -1065,6 +1164,7 @@ void gw_hub_tick(struct gw_hub *h, int64_t now)
 {
     gw_idents_expire(&h->idents, now);
     gw_presence_tick(h, now);
+    gw_hub_rooms_waits_tick(h, now);
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (now - p->typing_at >= GW_TYPING_INTERVAL_MS)

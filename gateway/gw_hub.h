@@ -379,6 +379,13 @@ int gw_hub_store_typing(struct gw_hub *h, const char *room_key, uint64_t from, c
 int gw_hub_store_loaded(struct gw_hub *h, const char *room_key, int status, uint64_t last_id,
                         const struct gw_store_event *ev, size_t n, int64_t now);
 
+/* An engine that orders reports that the room room_key, watched since it
+ * was opened, has caught up (sink.ready, gw_store.h), at now: the events
+ * it gave meanwhile are the room's ring and transcript, and the joins held
+ * while it loaded go on. Returns GW_OK, or GW_ENOENT when no such room is
+ * loading. */
+int gw_hub_store_ready(struct gw_hub *h, const char *room_key, int64_t now);
+
 /* The store answers the read tagged tag (rows as gw_store_sink.rows): the
  * participant that asked gets its history or search answer, or an error
  * reply. Returns GW_OK, or GW_ENOENT when nobody waits for it any more. */

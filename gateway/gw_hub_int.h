@@ -78,6 +78,9 @@ struct gw_part {
      * their rooms alone, each). */
     enum gw_hold hold;
     uint64_t hold_seq;
+    /* Its held hello waited for a room past GW_ROOM_WAIT_MAX_MS: taken
+     * again, it refuses the rooms still loading (421) instead of holding. */
+    int hello_no_wait;
     struct gw_queue q;
     enum gw_resync resync;  /* TCP: what the next write starts with */
     int woken;              /* wake was called since the queue last ran dry */
@@ -252,11 +255,19 @@ void gw_hub_room_load(struct gw_hub *h, struct gw_room *r);
  * when the room is ready (gw_hub_room_ready), as if it came then. HELLO:
  * the hello is held in p->hello_held (data, len: its bytes, copied);
  * WEB_JOIN: a wintalk.v2 join (room, last_id and ref kept); TCP_MOVE: a
- * TCP /join. Returns 0, or -1 when the room has GW_ROOM_WAITS_MAX waiting
- * or memory ran out (p is then told 421, try later, with ref).
+ * TCP /join. Held at now: past GW_ROOM_WAIT_MAX_MS it is answered 421
+ * (gw_hub_rooms_waits_tick). Returns 0, or -1 when the room has
+ * GW_ROOM_WAITS_MAX waiting or memory ran out (p is then told 421, try
+ * later, with ref).
  */
 int gw_hub_room_hold(struct gw_hub *h, struct gw_part *p, struct gw_room *r, enum gw_hold what,
-                     uint64_t last_id, const char *ref, const char *data, size_t len);
+                     uint64_t last_id, const char *ref, const char *data, size_t len,
+                     int64_t now);
+
+/* At the hub's tick (now), with an engine that orders: the joins that
+ * have waited for their room past GW_ROOM_WAIT_MAX_MS are answered 421
+ * for that room (a hello goes on without it); the room goes on loading. */
+void gw_hub_rooms_waits_tick(struct gw_hub *h, int64_t now);
 
 /* r's store has caught up (its load came, or an engine says so): r is no
  * longer loading, and the joins held for it go on, in order. */

@@ -115,6 +115,12 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * at most this many per room; past it, 421 (try again later). */
 #define GW_ROOM_WAITS_MAX 256u
 
+/* How long a join waits for its room to load from a shared store (Redis,
+ * ms): past it (the store is down or slow) it is answered 421 for that
+ * room, never with a welcome the gateway cannot vouch for
+ * (docs/protocol.md). */
+#define GW_ROOM_WAIT_MAX_MS 5000
+
 /* Reads of history and search waiting for the store (queued or being
  * read). Per participant: past it, 429. In the gateway: past it, 421 (try
  * later), counted as reads_busy in /metrics; with the sqlite store's two

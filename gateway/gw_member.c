@@ -157,7 +157,7 @@ void gw_member_tcp_move(struct gw_hub *h, struct gw_part *p, int64_t now, struct
     if (r->loading) {
         /* Its pane is to show the room's transcript: once loaded. It
          * stays where it is meanwhile. */
-        (void)gw_hub_room_hold(h, p, r, GW_HOLD_TCP_MOVE, 0, NULL, NULL, 0);
+        (void)gw_hub_room_hold(h, p, r, GW_HOLD_TCP_MOVE, 0, NULL, NULL, 0, now);
         return;
     }
     /* A move now replaces one held. */
@@ -214,7 +214,7 @@ void gw_member_web_join(struct gw_hub *h, struct gw_part *p, int64_t now, const 
         return;
     if (r->loading) {
         /* Its joined reply is to carry the room's history: once loaded. */
-        (void)gw_hub_room_hold(h, p, r, GW_HOLD_WEB_JOIN, last_id, ref, NULL, 0);
+        (void)gw_hub_room_hold(h, p, r, GW_HOLD_WEB_JOIN, last_id, ref, NULL, 0, now);
         return;
     }
     if (gw_member_add(h, p, r) != 0) {

@@ -53,10 +53,11 @@ struct gw_pending {
 enum gw_hold { GW_HOLD_NONE, GW_HOLD_HELLO, GW_HOLD_WEB_JOIN, GW_HOLD_TCP_MOVE };
 
 /* A join waiting for its room: whose, which of its holds (a hello, a TCP
- * move: the participant's hold_seq then), and a browser join's last_id
- * and ref (as JSON). */
+ * move: the participant's hold_seq then), since when, and a browser
+ * join's last_id and ref (as JSON). */
 struct gw_room_wait {
     uint64_t pid, seq;
+    int64_t since;         /* the hub's clock when held (its last tick) */
     enum gw_hold what;
     uint64_t last_id;
     char ref[GW_REF_MAX_BYTES * 6 + 3];
@@ -78,7 +79,9 @@ struct gw_room {
                             * count its done reports against */
     int loaded;            /* what the store keeps of it was loaded (gw_hub_room_load) */
     /* Loading: what the store keeps of it is on its way (gw_store.h,
-     * load_async); nobody is in it yet, and the joins asked meanwhile wait
+     * load_async; an engine that orders: watch, until sink.ready, its
+     * events kept in the ring meanwhile and sent to nobody); nobody is in
+     * it yet, and the joins asked meanwhile wait
      * here, in order, until gw_hub_room_ready (at most GW_ROOM_WAITS_MAX).
      * Whatever makes a room wait for its store may use it: a wait names a
      * participant and its hold (gw_part.hold_seq), which a later hold of

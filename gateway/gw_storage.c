@@ -81,6 +81,13 @@ static void sink_loaded(void *ctx, const char *room_key, int status, uint64_t la
         (void)gw_hub_store_loaded(st.hub, room_key, status, last_id, ev, n, st.now());
 }
 
+static void sink_ready(void *ctx, const char *room_key)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_store_ready(st.hub, room_key, st.now());
+}
+
 static void redis_log(void *arg, const char *line)
 {
     (void)arg;
@@ -207,7 +214,7 @@ int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
             .ctx = NULL, .done = sink_done, .rows = sink_rows, .event = sink_event,
             .typing = sink_typing, .presence = sink_presence,
             .presence_kept = sink_presence_kept, .private_in = sink_private_in,
-            .private_lost = sink_private_lost, .ident = sink_ident,
+            .private_lost = sink_private_lost, .ident = sink_ident, .ready = sink_ready,
         };
         return open_redis(cfg, &sink, err, errlen);
     }

@@ -145,6 +145,12 @@ struct gw_store_sink {
      * the room starts empty (its latest id still given when known). */
     void (*loaded)(void *ctx, const char *room_key, int status, uint64_t last_id,
                    const struct gw_store_event *ev, size_t n);
+    /* An engine that orders: the room watched (watch) has caught up, once
+     * per watch: every event it kept before this gateway was listening for
+     * the room's new ones was given through sink.event (its latest, as
+     * watch says), and every later one follows. Until then the hub holds
+     * the room's joins (gw_hub_room_ready). */
+    void (*ready)(void *ctx, const char *room_key);
 };
 
 /* Flags of an engine. */
@@ -203,8 +209,9 @@ struct gw_store {
      * An engine that orders: report the events of the room with ids above
      * after through sink.event from now on (the latest it keeps first, at
      * most GW_HISTORY_MAX_EVENTS of them, then each as it comes), until
-     * unwatch. Returns 0 or a failure (the engine retries by itself: a
-     * room is watched until unwatched).
+     * unwatch; sink.ready says when the kept ones are all given. Returns
+     * 0 or a failure (the engine retries by itself: a room is watched
+     * until unwatched).
      */
     int (*watch)(void *ctx, const char *room_key, const char *room_name, uint64_t after);
     void (*unwatch)(void *ctx, const char *room_key);

@@ -165,6 +165,10 @@ struct room {
     uint64_t seen_top;        /* its top in Redis at the last position check */
     int reading;              /* a recovery read is out */
     int again;                /* read again when it is back */
+    /* Its channel is subscribed (the events published from then on come
+     * here); a read that ends after that has caught the room up, which
+     * sink.ready says once (ready). */
+    int subscribed, ready;
     struct held **held;
     size_t nheld, held_cap;
 };
@@ -393,6 +397,14 @@ static void on_recovered(void *arg, int status, const redisReply *reply)
         give(rs, r, h->id, h->bytes, h->json_len, h->bytes + h->json_len, h->line_len);
     }
     drop_held(r);
+    /* Read to the end while its channel was listened to: nothing kept
+     * before now is missing any more. A read begun before the channel was
+     * subscribed does not count: the subscription reads again. */
+    if (r->subscribed && !r->ready) {
+        r->ready = 1;
+        if (rs->sink.ready)
+            rs->sink.ready(rs->sink.ctx, r->key);
+    }
 }
 
 /* Read the room from its stream: after its last id, or, for a room just
@@ -561,6 +573,18 @@ static void recover_all(struct gw_rstore *rs)
             recover(rs, r);
 }
 
+/* Every channel is subscribed (the subscription connection is up): a read
+ * out now may have begun before, so it reads again. */
+static void all_subscribed(struct gw_rstore *rs)
+{
+    for (size_t b = 0; b < ROOM_BUCKETS; b++)
+        for (struct room *r = rs->buckets[b]; r; r = r->next) {
+            if (!r->subscribed && r->reading)
+                r->again = 1;
+            r->subscribed = 1;
+        }
+}
+
 static void on_epoch(void *arg, int status, const redisReply *reply);
 static struct sent *sent_at(struct gw_rstore *rs, size_t i);
 static void flush_sent(struct gw_rstore *rs);
@@ -654,6 +678,7 @@ static void on_state(void *arg, int up, const char *why)
     rs->redis_up = up;
     snprintf(rs->why, sizeof rs->why, "%s", up ? "" : why);
     if (up) {
+        all_subscribed(rs);
         rs->read_lists = 1; /* with the epoch's answer */
         ask_epoch(rs);
         ask_kept(rs);
@@ -664,6 +689,7 @@ static void on_resubscribed(void *arg)
 {
     struct gw_rstore *rs = arg;
     /* Events published while it was away came nowhere: read them. */
+    all_subscribed(rs);
     ask_epoch(rs);
     recover_all(rs);
 }
@@ -684,6 +710,7 @@ static void on_subscribed(void *arg, const char *channel, size_t len)
     struct room *r = find(rs, key);
     if (!r)
         return;
+    r->subscribed = 1;
     if (r->reading)
         r->again = 1;
     else

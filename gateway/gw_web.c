@@ -257,6 +257,15 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
             wt->code = gw_member_find_room(h, wt->name, wt->len, &r, wt->msg, sizeof wt->msg);
         if (wt->code)
             continue;
+        if (r->loading) {
+            /* Waited for past its bound (hold_for_rooms): what the room
+             * holds is not known here yet, and a welcome says it exactly
+             * or not at all. */
+            wt->code = GW_R_SHUTDOWN;
+            snprintf(wt->msg, sizeof wt->msg, "%s cannot be loaded now: try again later",
+                     r->name);
+            continue;
+        }
         if (gw_member_add(h, p, r) != 0) {
             wt->code = GW_R_SHUTDOWN;
             snprintf(wt->msg, sizeof wt->msg, "out of memory");
@@ -328,9 +337,11 @@ static int hold_for_rooms(struct gw_hub *h, struct gw_part *p, int64_t now,
             r->loading && !wait)
             wait = r;
     }
-    if (!wait)
+    /* A hello that waited past GW_ROOM_WAIT_MAX_MS goes on: hello_v2
+     * refuses the rooms still loading (421). */
+    if (!wait || p->hello_no_wait)
         return 0;
-    if (gw_hub_room_hold(h, p, wait, GW_HOLD_HELLO, 0, m->ref, data, len) != 0)
+    if (gw_hub_room_hold(h, p, wait, GW_HOLD_HELLO, 0, m->ref, data, len, now) != 0)
         gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "a room is still loading");
     return 1;
 }

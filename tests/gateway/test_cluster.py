@@ -308,6 +308,8 @@ class TwoGateways(unittest.TestCase):
             w, _ = self.web(self.a, "joiner%d" % i)
             t0 = time.monotonic()
             w.send_json({"type": "join", "room": room})
+            # In it once the gateway has read it from Redis: joined says so.
+            w.next_event(lambda e: e.get("type") == "joined" and e.get("room") == room, 10)
             w.send_json({"type": "say", "room": room, "text": "first words"})
             w.next_event(lambda e: e.get("type") == "join" and e.get("room") == room, 10)
             w.next_event(lambda e: e.get("type") == "message" and e.get("room") == room, 10)

@@ -384,11 +384,14 @@ static void rooms_are_watched_when_opened_and_let_go_when_dropped(void **state)
     uint64_t bob = ht_tcp(h, T0);
     publish_all(h, &s);
     ht_in(h, bob, T0 + 1, "A12:/join #dev\r\n");
+    /* The engine has all of it: the /join goes on (it waited till then). */
+    assert_int_equal(gw_hub_store_ready(h, "#dev", T0 + 1), GW_OK);
     assert_int_equal(s.nwatch, 2);
     assert_string_equal(s.watched[1], "#dev");
     assert_int_equal(s.watch_after[1], 0);
     publish_all(h, &s);
     ht_in(h, bob, T0 + 2, "A12:/join #ops\r\n");
+    assert_int_equal(gw_hub_store_ready(h, "#ops", T0 + 2), GW_OK);
     publish_all(h, &s);
     assert_string_equal(s.unwatched, "");
     /* At the bound of three rooms, the empty #dev is dropped for #qa, and
