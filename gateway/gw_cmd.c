@@ -63,8 +63,8 @@ static int nick_cmp(const void *a, const void *b)
     return strcmp(pa->nick_key, pb->nick_key);
 }
 
-/* "N here: alice (web), robert (tcp)": the room's members by nick, at most
- * GW_WHO_MAX_NAMES. */
+/* "N here: alice (web), robert (tcp)": the room's people by nick (an
+ * identity's tabs once), at most GW_WHO_MAX_NAMES. */
 static void cmd_who(struct cmd_ctx *c)
 {
     char text[GW_WHO_MAX_NAMES * (GW_NICK_MAX_BYTES + 8) + 64];
@@ -75,7 +75,7 @@ static void cmd_who(struct cmd_ctx *c)
         return;
     for (size_t i = 0; i < r->ntcp + r->nweb; i++) {
         struct gw_part *q = i < r->ntcp ? r->tcp[i] : r->web[i - r->ntcp];
-        if (q->joined && !q->closing)
+        if (q->joined && !q->closing && gw_hub_person_first(q, r))
             list[n++] = q;
     }
     qsort(list, n, sizeof(*list), nick_cmp);

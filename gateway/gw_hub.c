@@ -662,13 +662,23 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
     ev->via = gw_via_name(p->via);
 }
 
+int gw_hub_person_first(struct gw_part *q, const struct gw_room *r)
+{
+    if (!q->ident)
+        return 1;
+    for (struct gw_part *c = q->ident->first_conn; c; c = c->ident_next)
+        if (c->joined && !c->closing && gw_member_of(c, r))
+            return c == q;
+    return 1;
+}
+
 size_t gw_hub_room_count(const struct gw_hub *h, const struct gw_room *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->nweb; i++)
-        n += !r->web[i]->closing;
+        n += !r->web[i]->closing && gw_hub_person_first(r->web[i], r);
     for (size_t i = 0; i < r->ntcp; i++)
-        n += !r->tcp[i]->closing;
+        n += !r->tcp[i]->closing && gw_hub_person_first(r->tcp[i], r);
     return n + gw_presence_count(h, r);
 }
 

@@ -290,7 +290,14 @@ void gw_hub_nick_lost(struct gw_hub *h, struct gw_part *p, int64_t now);
  * key key, or NULL. */
 struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key);
 
-/* Members of r that are not closing. */
+/* Whether q stands for its person in r: the first, in its identity's list,
+ * of its connections there that are joined and not closing (a person is
+ * listed and counted once, however many tabs it has open). 1 without
+ * identity. */
+int gw_hub_person_first(struct gw_part *q, const struct gw_room *r);
+
+/* The people in r: members not closing, an identity once, and those of
+ * other gateways. */
 size_t gw_hub_room_count(const struct gw_hub *h, const struct gw_room *r);
 
 /* 1 when key (len bytes) is the hub's access key or the hub needs none,

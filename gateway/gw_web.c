@@ -68,21 +68,26 @@ static int walk_presence(void *ctx, struct gw_presence *out)
     while (wk->i < r->ntcp + r->nweb) {
         struct gw_part *q = wk->i < r->ntcp ? r->tcp[wk->i] : r->web[wk->i - r->ntcp];
         wk->i++;
-        if (!q->joined || q->closing)
-            continue;
-        /* A crowd: the newcomer itself, then the first ones. */
+        if (!q->joined || q->closing || !gw_hub_person_first(q, r))
+            continue; /* another tab of a person listed: once */
+        /* A crowd: the newcomer itself (one of its tabs), then the first ones. */
+        int self = q == wk->self || (q->ident && q->ident == wk->self->ident);
         if (wk->listed >= GW_PRESENCE_MAX ||
-            (wk->listed == GW_PRESENCE_MAX - 1 && !wk->self_listed && q != wk->self))
+            (wk->listed == GW_PRESENCE_MAX - 1 && !wk->self_listed && !self))
             continue;
         wk->listed++;
-        wk->self_listed |= q == wk->self;
-        /* Its typing is shown in the room it types in only. */
-        int typing = q->typing && q->typing_room == r;
+        wk->self_listed |= self;
         out->pid = q->pid;
         out->nick = q->nick;
         out->via = gw_via_name(q->via);
-        out->typing = typing ? q->typing : "";
-        out->typing_len = typing ? q->typing_len : 0;
+        /* Its typing (of any of its tabs) is shown in the room it types in only. */
+        const struct gw_part *t = q;
+        for (struct gw_part *c = q->ident ? q->ident->first_conn : NULL; c; c = c->ident_next)
+            if (c->typing && c->typing_room == r)
+                t = c;
+        int typing = t->typing && t->typing_room == r;
+        out->typing = typing ? t->typing : "";
+        out->typing_len = typing ? t->typing_len : 0;
         return 1;
     }
     /* Then those of the other gateways sharing the room. */
