@@ -98,6 +98,10 @@ test('a second tab is the same person: its nick, rooms and private conversations
     assert.doesNotMatch(dora.view.slice(doraBefore), /guest-|joined/);
     assert.equal(await bob.page.locator('#people li', { hasText: 'alice' }).count(), 1);
     await bob.page.locator('#status', { hasText: '· 3 here' }).waitFor();
+    // The tab's own list has her once too (its welcome lists the person once).
+    assert.equal(await tab.page.locator('#people li', { hasText: 'alice' }).count(), 1);
+    await tab.page.locator('#room-list li[data-room="#lobby"] .side-open').click();
+    await tab.page.locator('#status', { hasText: '· 3 here' }).waitFor();
 
     // Both tabs get a private message, and each shows the other's lines as its own.
     await dora.sayLine('/msg alice to both tabs');
