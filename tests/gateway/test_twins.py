@@ -76,6 +76,14 @@ class OneGateway(unittest.TestCase):
         # The entry is one of her tabs'.
         alice = [p for p in joined["participants"] if p["nick"] == "alice"][0]
         self.assertIn(alice["pid"], (first["you"]["pid"], second["you"]["pid"]))
+        # The tab not listed types: the entry shows it.
+        other = tab1 if alice["pid"] == second["you"]["pid"] else tab2
+        other.send_json({"type": "typing", "room": "#dev", "text": "hel"})
+        carol.next_event(lambda e: e.get("type") == "typing" and e.get("text") == "hel")
+        erin = self.ws()
+        dev = room_of(hello2(erin, nick="erin", rooms={"#dev": 0}), "#dev")
+        self.assertEqual([(p["nick"], p["typing"]) for p in dev["participants"]
+                          if p["nick"] == "alice"], [("alice", "hel")])
 
         # The first tab closes: she is there still, listed once by the other.
         tab1.close()
@@ -83,8 +91,8 @@ class OneGateway(unittest.TestCase):
         dave = self.ws()
         w = hello2(dave, nick="dave", rooms={"#dev": 0})
         dev = room_of(w, "#dev")
-        self.assertEqual(nicks(dev), ["alice", "bob", "carol", "dave"])
-        self.assertEqual(dev["participants_count"], 4)
+        self.assertEqual(nicks(dev), ["alice", "bob", "carol", "dave", "erin"])
+        self.assertEqual(dev["participants_count"], 5)
         alice = [p for p in dev["participants"] if p["nick"] == "alice"][0]
         self.assertEqual(alice["pid"], second["you"]["pid"])
 
