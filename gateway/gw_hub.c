@@ -479,19 +479,18 @@ int gw_hub_room_hold(struct gw_hub *h, struct gw_part *p, struct gw_room *r, enu
     return 0;
 }
 
-void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now)
+/*
+ * Let the n joins held in the room called name go on (they were taken out
+ * of the room first: what goes on may open other rooms, and so drop this
+ * one while it is empty; then it opens and loads again, and the rest wait
+ * again). With expired (msg says why) the room could not be had in time:
+ * a browser's join gets an error for the room, a hello goes on without
+ * waiting (refusing the rooms still loading), a TCP participant stays
+ * where it is. Frees waits.
+ */
+static void waits_go_on(struct gw_hub *h, struct gw_room_wait *waits, size_t n,
+                        const char *name, int64_t now, const char *expired)
 {
-    r->loading = 0;
-    struct gw_room_wait *waits = r->waits;
-    size_t n = r->nwaits;
-    /* Taken first, and the room found again by name each time: what goes
-     * on below may open other rooms, and so drop this one while it is
-     * empty (then it opens and loads again, and the rest wait again). */
-    r->waits = NULL;
-    r->nwaits = r->waits_cap = 0;
-    char name[GW_ROOM_NAME_MAX_BYTES + 1];
-    snprintf(name, sizeof name, "%s", r->name);
-    r = NULL;
     for (size_t i = 0; i < n; i++) {
         const struct gw_room_wait *w = &waits[i];
         struct gw_part *p = gw_hub_part(h, w->pid);
@@ -499,7 +498,10 @@ void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now)
             continue;
         const char *ref = w->ref[0] ? w->ref : NULL;
         if (w->what == GW_HOLD_WEB_JOIN) {
-            gw_member_web_join(h, p, now, name, strlen(name), w->last_id, ref);
+            if (expired)
+                gw_out_error_room(h, p, GW_R_SHUTDOWN, expired, name, strlen(name), ref);
+            else
+                gw_member_web_join(h, p, now, name, strlen(name), w->last_id, ref);
             continue;
         }
         if (p->hold != w->what || p->hold_seq != w->seq)
@@ -509,9 +511,13 @@ void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now)
             char *held = p->hello_held;
             size_t len = p->hello_held_len;
             p->hello_held = NULL;
+            p->hello_no_wait = expired != NULL;
             if (held)
                 gw_web_input(h, p, now, held, len);
+            p->hello_no_wait = 0;
             free(held);
+        } else if (expired) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, expired, NULL);
         } else {
             struct gw_room *to;
             if (gw_member_open(h, p, name, strlen(name), ref, &to) == 0)
@@ -521,12 +527,22 @@ void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now)
     free(waits);
 }
 
+void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now)
+{
+    r->loading = 0;
+    struct gw_room_wait *waits = r->waits;
+    size_t n = r->nwaits;
+    r->waits = NULL;
+    r->nwaits = r->waits_cap = 0;
+    char name[GW_ROOM_NAME_MAX_BYTES + 1];
+    snprintf(name, sizeof name, "%s", r->name);
+    waits_go_on(h, waits, n, name, now, NULL);
+}
+
 /*
  * The joins held in r past GW_ROOM_WAIT_MAX_MS (its store is down or
  * slow), at now: each is told the room cannot be had now (421); the room
- * goes on loading, and the joins held since wait on. A browser's join gets an error for the room; a
- * hello goes on without waiting, refusing the rooms still loading; a TCP
- * participant stays where it is.
+ * goes on loading, and the joins held since wait on.
  */
 static void room_waits_expire(struct gw_hub *h, struct gw_room *r, int64_t now)
 {
@@ -536,8 +552,6 @@ static void room_waits_expire(struct gw_hub *h, struct gw_room *r, int64_t now)
         n++;
     if (n == 0)
         return;
-    /* Taken out first, as in gw_hub_room_ready: a hello going on may hold
-     * again (in another room), and the rest wait on here. */
     struct gw_room_wait *waits = malloc(n * sizeof(*waits));
     if (!waits)
         return; /* at the next tick */
@@ -547,34 +561,7 @@ static void room_waits_expire(struct gw_hub *h, struct gw_room *r, int64_t now)
     char name[GW_ROOM_NAME_MAX_BYTES + 1], msg[GW_ROOM_NAME_MAX_BYTES + 64];
     snprintf(name, sizeof name, "%s", r->name);
     snprintf(msg, sizeof msg, "%s cannot be loaded now: try again later", name);
-    r = NULL;
-    for (size_t i = 0; i < n; i++) {
-        const struct gw_room_wait *w = &waits[i];
-        struct gw_part *p = gw_hub_part(h, w->pid);
-        if (!p || p->closing)
-            continue;
-        const char *ref = w->ref[0] ? w->ref : NULL;
-        if (w->what == GW_HOLD_WEB_JOIN) {
-            gw_out_error_room(h, p, GW_R_SHUTDOWN, msg, name, strlen(name), ref);
-            continue;
-        }
-        if (p->hold != w->what || p->hold_seq != w->seq)
-            continue; /* asked for something else since */
-        p->hold = GW_HOLD_NONE;
-        if (w->what == GW_HOLD_HELLO) {
-            char *held = p->hello_held;
-            size_t len = p->hello_held_len;
-            p->hello_held = NULL;
-            p->hello_no_wait = 1;
-            if (held)
-                gw_web_input(h, p, now, held, len);
-            p->hello_no_wait = 0;
-            free(held);
-        } else {
-            gw_out_error(h, p, GW_R_SHUTDOWN, msg, NULL);
-        }
-    }
-    free(waits);
+    waits_go_on(h, waits, n, name, now, msg);
 }
 
 void gw_hub_rooms_waits_tick(struct gw_hub *h, int64_t now)
