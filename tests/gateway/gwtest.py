@@ -54,5 +54,42 @@ def collect(ws, seconds):
             return out
 
 
+def room_of(welcome, name):
+    """A welcome's entry for the room called name (compared as rooms are)."""
+    for r in welcome["rooms"]:
+        if r["room"].lower() == name.lower():
+            return r
+    raise AssertionError("%s not in the welcome's rooms %r" %
+                         (name, [r["room"] for r in welcome["rooms"]]))
+
+
+class Reader:
+    """Every event a browser gets (those that came in the welcome's batch
+    first), read by a thread of its own until finish() or its end."""
+
+    def __init__(self, ws):
+        import threading
+        self.ws = ws
+        self.events = list(getattr(ws, "_backlog", []))
+        ws._backlog = []
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                self.events.extend(collect(self.ws, 0.2))
+            except (ConnectionError, OSError, ValueError):
+                return
+
+    def finish(self):
+        self.stop = True
+        self.thread.join(5)
+        return self.events
+
+    close = finish
+
+
 def main():
     unittest.main(verbosity=2)

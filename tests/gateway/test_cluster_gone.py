@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from gwtest import Redis, TcpClient, WsClient, collect, hello2, main, typed_line
+from gwtest import Reader, Redis, TcpClient, WsClient, collect, hello2, main, typed_line
 import test_cluster
 from test_cluster import on_redis, wait_ready
 
@@ -20,28 +20,6 @@ STALL_S = 3.0
 # A gateway's list lives in Redis as long as the others keep it before
 # they count the gateway gone (GW_PRESENCE_TTL_MS).
 TTL_S = 15.0
-
-
-class Reader:
-    """Every event a browser gets, read by a thread of its own."""
-
-    def __init__(self, ws):
-        self.ws = ws
-        self.events = list(getattr(ws, "_backlog", []))
-        self.stop = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stop:
-            try:
-                self.events.extend(collect(self.ws, 0.2))
-            except (ConnectionError, OSError):
-                return
-
-    def close(self):
-        self.stop = True
-        self.thread.join(5)
 
 
 class Talker:

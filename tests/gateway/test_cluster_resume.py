@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from gwtest import TcpClient, WsClient, collect, hello2, main, typed_line, Redis
+from gwtest import Reader, Redis, TcpClient, WsClient, collect, hello2, main, room_of, typed_line
 from test_cluster import on_redis
 
 V2 = "wintalk.v2"
@@ -23,10 +23,6 @@ FAST = ("--rate", "0")
 # A gateway sends its list of participants this often (GW_PRESENCE_BEAT_MS),
 # and a little more.
 BEAT_S = 6.0
-
-
-def room_of(welcome, name):
-    return [r for r in welcome["rooms"] if r["room"] == name][0]
 
 
 def backlog(ws):
@@ -39,29 +35,6 @@ def backlog(ws):
 def ids_in(events, room):
     return [e["id"] for e in events if e.get("room") == room and "id" in e and not e.get("private")
             and e.get("type") in ("message", "join", "leave", "nick", "topic")]
-
-
-class Reader:
-    """Every event a browser gets, read by a thread of its own."""
-
-    def __init__(self, ws):
-        self.ws = ws
-        self.events = backlog(ws)
-        self.stop = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stop:
-            try:
-                self.events.extend(collect(self.ws, 0.2))
-            except (ConnectionError, OSError, ValueError):
-                return
-
-    def finish(self):
-        self.stop = True
-        self.thread.join(5)
-        return self.events
 
 
 class ResumeOnAnother(unittest.TestCase):

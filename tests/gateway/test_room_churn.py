@@ -13,6 +13,7 @@ import time
 import unittest
 
 from gwtest import Gateway, Redis, TcpClient, WsClient, hello2, http_get, main, typed_line
+from test_cluster import on_redis
 
 V2 = "wintalk.v2"
 
@@ -124,16 +125,6 @@ def redis_rooms(redis):
     """The room keys Redis holds (hashes and streams), by room."""
     keys = redis.command("KEYS", "wintalk:room:*") or []
     return sorted({k.decode().split(":", 2)[2].rsplit(":log", 1)[0] for k in keys})
-
-
-def on_redis(redis):
-    gw = Gateway(args=["--store", "redis", "--redis", redis.url, "--room-rate", "0"])
-    for _ in range(150):
-        status, _, _ = http_get(gw.http_port, "/readyz")
-        if status == 200:
-            return gw
-        time.sleep(0.1)
-    raise AssertionError("gateway on Redis never ready")
 
 
 def until(pred, what, timeout=10.0):

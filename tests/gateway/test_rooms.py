@@ -6,17 +6,10 @@ the resume token, and the limits."""
 import time
 import unittest
 
-from gwtest import Gateway, TcpClient, WsClient, WsRefused, collect, hello2, main, typed_line
+from gwtest import (Gateway, TcpClient, WsClient, WsRefused, collect, hello2, main, room_of,
+                    typed_line)
 
 V2 = "wintalk.v2"
-
-
-def room_of(welcome, name):
-    for r in welcome["rooms"]:
-        if r["room"].lower() == name.lower():
-            return r
-    raise AssertionError("%s not in the welcome's rooms %r" %
-                         (name, [r["room"] for r in welcome["rooms"]]))
 
 
 def quiet(w, seconds=0.4):

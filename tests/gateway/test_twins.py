@@ -5,16 +5,9 @@ her once and count her once, and so do a WINTALK peer's /who and the
 import re
 import unittest
 
-from gwtest import Gateway, TcpClient, WsClient, hello2, main, typed_line
+from gwtest import Gateway, TcpClient, WsClient, hello2, main, room_of, typed_line
 
 V2 = "wintalk.v2"
-
-
-def room_of(welcome, name):
-    for r in welcome["rooms"]:
-        if r["room"] == name:
-            return r
-    raise AssertionError("%s not in %r" % (name, [r["room"] for r in welcome["rooms"]]))
 
 
 def nicks(view):
