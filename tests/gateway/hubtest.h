@@ -75,4 +75,43 @@ static inline void ht_in(struct gw_hub *h, uint64_t pid, int64_t now, const char
     assert_int_equal(gw_hub_tcp_input(h, pid, now, s, strlen(s)), GW_OK);
 }
 
+/* Resume tokens from a source that is not random (cfg.random). */
+static inline int ht_random(void *ctx, void *buf, size_t len)
+{
+    static unsigned calls;
+    (void)ctx;
+    memset(buf, (int)++calls, len);
+    return 0;
+}
+
+/* A wintalk.v2 browser, not yet said hello. */
+static inline uint64_t ht_v2(struct gw_hub *h, int64_t now)
+{
+    uint64_t pid;
+    assert_int_equal(gw_hub_connect_web(h, GW_PROTO_V2, NULL, now, &pid), GW_OK);
+    return pid;
+}
+
+/* A browser's message msg. */
+static inline void ht_send(struct gw_hub *h, uint64_t pid, int64_t now, const char *msg)
+{
+    assert_int_equal(gw_hub_web_input(h, pid, now, msg, strlen(msg)), GW_OK);
+}
+
+/* got holds want. */
+static inline void ht_has(const char *got, const char *want)
+{
+    if (!strstr(got, want))
+        fail_msg("got: %s\nwant in it: %s", got, want);
+}
+
+/* How many times what is in s. */
+static inline int ht_count(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
 #endif /* HUBTEST_H */

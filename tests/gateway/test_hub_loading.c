@@ -77,53 +77,17 @@ static void answer(struct gw_hub *h, const char *key, int64_t now)
     assert_int_equal(gw_hub_store_loaded(h, key, 0, 42, ev, 2, now), GW_OK);
 }
 
-/* Resume tokens from a source that is not random. */
-static int counter_random(void *ctx, void *buf, size_t len)
-{
-    static unsigned calls;
-    (void)ctx;
-    memset(buf, (int)++calls, len);
-    return 0;
-}
-
-/* A wintalk.v2 browser, not yet said hello. */
-static uint64_t v2(struct gw_hub *h, int64_t now)
-{
-    uint64_t pid;
-    assert_int_equal(gw_hub_connect_web(h, GW_PROTO_V2, NULL, now, &pid), GW_OK);
-    return pid;
-}
-
-static void send(struct gw_hub *h, uint64_t pid, int64_t now, const char *msg)
-{
-    assert_int_equal(gw_hub_web_input(h, pid, now, msg, strlen(msg)), GW_OK);
-}
-
-static void has(const char *got, const char *want)
-{
-    if (!strstr(got, want))
-        fail_msg("got: %s\nwant in it: %s", got, want);
-}
-
-static int count(const char *s, const char *what)
-{
-    int n = 0;
-    for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
-        n++;
-    return n;
-}
-
 static void joins_wait_for_the_load_and_go_on_in_order(void **state)
 {
     (void)state;
     struct later s = {0};
     struct gw_store st = later_store(&s);
-    struct gw_hub_config cfg = {.store = &st, .random = counter_random};
+    struct gw_hub_config cfg = {.store = &st, .random = ht_random};
     struct gw_hub *h = ht_hub(cfg);
-    uint64_t alice = v2(h, T0);
-    uint64_t bob = v2(h, T0);
-    send(h, alice, T0, "{\"type\":\"hello\",\"nick\":\"alice\"}");
-    send(h, bob, T0, "{\"type\":\"hello\",\"nick\":\"bob\"}");
+    uint64_t alice = ht_v2(h, T0);
+    uint64_t bob = ht_v2(h, T0);
+    ht_send(h, alice, T0, "{\"type\":\"hello\",\"nick\":\"alice\"}");
+    ht_send(h, bob, T0, "{\"type\":\"hello\",\"nick\":\"bob\"}");
     uint64_t tom = ht_tcp(h, T0);
     free(ht_drain(h, alice));
     free(ht_drain(h, bob));
@@ -132,20 +96,20 @@ static void joins_wait_for_the_load_and_go_on_in_order(void **state)
     assert_int_equal(s.nasked, 0);
     assert_int_equal(s.sync_loads, 1);
 
-    send(h, alice, T0 + 1, "{\"type\":\"join\",\"room\":\"#big\",\"last_id\":0,\"ref\":1}");
+    ht_send(h, alice, T0 + 1, "{\"type\":\"join\",\"room\":\"#big\",\"last_id\":0,\"ref\":1}");
     assert_int_equal(s.nasked, 1);
     assert_string_equal(s.asked[0], "#big");
     ht_in(h, tom, T0 + 2, "A11:/join #BIG\n");
-    send(h, bob, T0 + 3, "{\"type\":\"join\",\"room\":\"#big\",\"last_id\":41,\"ref\":2}");
+    ht_send(h, bob, T0 + 3, "{\"type\":\"join\",\"room\":\"#big\",\"last_id\":41,\"ref\":2}");
     /* Asked once; nobody is told anything yet, tom is still in #lobby. */
     assert_int_equal(s.nasked, 1);
     ht_expect(h, alice, "");
     ht_expect(h, bob, "");
     ht_expect(h, tom, "");
     /* Saying into it before the reply: not in it yet. */
-    send(h, alice, T0 + 4, "{\"type\":\"say\",\"room\":\"#big\",\"text\":\"early\",\"ref\":3}");
+    ht_send(h, alice, T0 + 4, "{\"type\":\"say\",\"room\":\"#big\",\"text\":\"early\",\"ref\":3}");
     char *a = ht_drain(h, alice);
-    has(a, "\"code\":501");
+    ht_has(a, "\"code\":501");
     free(a);
 
     answer(h, "#big", T0 + 5);
@@ -153,32 +117,32 @@ static void joins_wait_for_the_load_and_go_on_in_order(void **state)
      * then her join (43); tom's pane with the room's transcript and both
      * lines, then his join (44); bob's from 41 on, then his (45). */
     a = ht_drain(h, alice);
-    has(a, "\"type\":\"joined\",\"code\":250,\"room\":\"#big\"");
-    has(a, "\"kept one\"");
-    has(a, "\"last_id\":42");
-    has(a, "\"type\":\"join\",\"room\":\"#big\",\"id\":43");
-    has(a, "\"id\":44");
-    has(a, "\"id\":45");
-    assert_int_equal(count(a, "\"id\":43"), 1);
-    assert_int_equal(count(a, "\"id\":44"), 1);
+    ht_has(a, "\"type\":\"joined\",\"code\":250,\"room\":\"#big\"");
+    ht_has(a, "\"kept one\"");
+    ht_has(a, "\"last_id\":42");
+    ht_has(a, "\"type\":\"join\",\"room\":\"#big\",\"id\":43");
+    ht_has(a, "\"id\":44");
+    ht_has(a, "\"id\":45");
+    assert_int_equal(ht_count(a, "\"id\":43"), 1);
+    assert_int_equal(ht_count(a, "\"id\":44"), 1);
     assert_true(strstr(a, "\"id\":43") < strstr(a, "\"id\":44"));
     free(a);
     char *t = ht_drain(h, tom);
-    has(t, "old: kept one\r\nold: kept two\r\n");
+    ht_has(t, "old: kept one\r\nold: kept two\r\n");
     assert_null(strstr(t, "early"));
     free(t);
     char *b = ht_drain(h, bob);
-    has(b, "\"type\":\"joined\",\"code\":250,\"room\":\"#big\"");
+    ht_has(b, "\"type\":\"joined\",\"code\":250,\"room\":\"#big\"");
     assert_null(strstr(b, "\"kept one\""));
-    has(b, "\"kept two\"");
-    assert_int_equal(count(b, "\"id\":45"), 1);
+    ht_has(b, "\"kept two\"");
+    assert_int_equal(ht_count(b, "\"id\":45"), 1);
     free(b);
     /* Loaded: a join now is answered at once, and nothing is asked. */
-    uint64_t cy = v2(h, T0 + 6);
-    send(h, cy, T0 + 6, "{\"type\":\"hello\",\"nick\":\"cy\",\"rooms\":{\"#big\":0}}");
+    uint64_t cy = ht_v2(h, T0 + 6);
+    ht_send(h, cy, T0 + 6, "{\"type\":\"hello\",\"nick\":\"cy\",\"rooms\":{\"#big\":0}}");
     char *c = ht_drain(h, cy);
-    has(c, "\"type\":\"welcome\"");
-    has(c, "\"kept one\"");
+    ht_has(c, "\"type\":\"welcome\"");
+    ht_has(c, "\"kept one\"");
     free(c);
     assert_int_equal(s.nasked, 1);
     /* An answer for a room not loading is nobody's. */
@@ -192,32 +156,32 @@ static void a_hello_naming_a_loading_room_waits_for_it(void **state)
     (void)state;
     struct later s = {0};
     struct gw_store st = later_store(&s);
-    struct gw_hub_config cfg = {.store = &st, .random = counter_random};
+    struct gw_hub_config cfg = {.store = &st, .random = ht_random};
     struct gw_hub *h = ht_hub(cfg);
-    uint64_t dee = v2(h, T0);
-    send(h, dee, T0, "{\"type\":\"hello\",\"nick\":\"dee\",\"rooms\":{\"#big\":0,\"#new\":0},"
+    uint64_t dee = ht_v2(h, T0);
+    ht_send(h, dee, T0, "{\"type\":\"hello\",\"nick\":\"dee\",\"rooms\":{\"#big\":0,\"#new\":0},"
                      "\"ref\":7}");
     /* Both rooms asked for at once; no welcome yet. */
     assert_int_equal(s.nasked, 2);
     ht_expect(h, dee, "");
     /* Meanwhile: hello first. */
-    send(h, dee, T0 + 1, "{\"type\":\"say\",\"text\":\"hi\",\"ref\":8}");
+    ht_send(h, dee, T0 + 1, "{\"type\":\"say\",\"text\":\"hi\",\"ref\":8}");
     char *d = ht_drain(h, dee);
-    has(d, "\"code\":503");
+    ht_has(d, "\"code\":503");
     free(d);
-    send(h, dee, T0 + 1, "{\"type\":\"hello\",\"nick\":\"dee\"}");
+    ht_send(h, dee, T0 + 1, "{\"type\":\"hello\",\"nick\":\"dee\"}");
     d = ht_drain(h, dee);
-    has(d, "\"code\":503");
+    ht_has(d, "\"code\":503");
     free(d);
     /* One room ready: still waiting for the other. */
     assert_int_equal(gw_hub_store_loaded(h, "#new", 0, 0, NULL, 0, T0 + 2), GW_OK);
     ht_expect(h, dee, "");
     answer(h, "#big", T0 + 3);
     d = ht_drain(h, dee);
-    has(d, "\"type\":\"welcome\"");
-    has(d, "\"kept two\"");
-    has(d, "\"room\":\"#new\"");
-    assert_int_equal(count(d, "\"type\":\"welcome\""), 1);
+    ht_has(d, "\"type\":\"welcome\"");
+    ht_has(d, "\"kept two\"");
+    ht_has(d, "\"room\":\"#new\"");
+    assert_int_equal(ht_count(d, "\"type\":\"welcome\""), 1);
     free(d);
     assert_int_equal(s.nasked, 2);
     gw_hub_free(h);
@@ -228,14 +192,14 @@ static void a_store_that_cannot_load_later_loads_at_once(void **state)
     (void)state;
     struct later s = {.refuse = GW_STORE_EBUSY};
     struct gw_store st = later_store(&s);
-    struct gw_hub_config cfg = {.store = &st, .random = counter_random};
+    struct gw_hub_config cfg = {.store = &st, .random = ht_random};
     struct gw_hub *h = ht_hub(cfg);
-    uint64_t eve = v2(h, T0);
-    send(h, eve, T0, "{\"type\":\"hello\",\"nick\":\"eve\"}");
+    uint64_t eve = ht_v2(h, T0);
+    ht_send(h, eve, T0, "{\"type\":\"hello\",\"nick\":\"eve\"}");
     free(ht_drain(h, eve));
-    send(h, eve, T0 + 1, "{\"type\":\"join\",\"room\":\"#x\",\"ref\":1}");
+    ht_send(h, eve, T0 + 1, "{\"type\":\"join\",\"room\":\"#x\",\"ref\":1}");
     char *e = ht_drain(h, eve);
-    has(e, "\"type\":\"joined\"");
+    ht_has(e, "\"type\":\"joined\"");
     free(e);
     assert_int_equal(s.sync_loads, 2); /* #lobby, #x */
     gw_hub_free(h);

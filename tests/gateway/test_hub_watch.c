@@ -48,40 +48,6 @@ static struct gw_store shared_store(struct shared *s)
     return st;
 }
 
-static int counter_random(void *ctx, void *buf, size_t len)
-{
-    static unsigned calls;
-    (void)ctx;
-    memset(buf, (int)++calls, len);
-    return 0;
-}
-
-static uint64_t v2(struct gw_hub *h, int64_t now)
-{
-    uint64_t pid;
-    assert_int_equal(gw_hub_connect_web(h, GW_PROTO_V2, NULL, now, &pid), GW_OK);
-    return pid;
-}
-
-static void send(struct gw_hub *h, uint64_t pid, int64_t now, const char *msg)
-{
-    assert_int_equal(gw_hub_web_input(h, pid, now, msg, strlen(msg)), GW_OK);
-}
-
-static void has(const char *got, const char *want)
-{
-    if (!strstr(got, want))
-        fail_msg("got: %s\nwant in it: %s", got, want);
-}
-
-static int count(const char *s, const char *what)
-{
-    int n = 0;
-    for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
-        n++;
-    return n;
-}
-
 /* alice (of another gateway: node 9) joined #a (id 1), then said 2..last. */
 #define ALICE ((9ull << GW_NODE_SHIFT) | 5u)
 
@@ -108,10 +74,10 @@ static void a_hello_waits_for_the_room_and_is_answered_from_it(void **state)
     (void)state;
     struct shared s = {0};
     struct gw_store st = shared_store(&s);
-    struct gw_hub_config cfg = {.store = &st, .random = counter_random};
+    struct gw_hub_config cfg = {.store = &st, .random = ht_random};
     struct gw_hub *h = ht_hub(cfg);
-    uint64_t bob = v2(h, T0);
-    send(h, bob, T0, "{\"type\":\"hello\",\"nick\":\"bob\",\"epoch\":\"0000000000000000\","
+    uint64_t bob = ht_v2(h, T0);
+    ht_send(h, bob, T0, "{\"type\":\"hello\",\"nick\":\"bob\",\"epoch\":\"0000000000000000\","
                      "\"rooms\":{\"#lobby\":0,\"#a\":31}}");
     /* #lobby at the start, #a now; nothing said yet. */
     assert_int_equal(s.nwatched, 2);
@@ -123,10 +89,10 @@ static void a_hello_waits_for_the_room_and_is_answered_from_it(void **state)
     ht_expect(h, bob, "");
     assert_int_equal(gw_hub_store_ready(h, "#a", T0 + 1), GW_OK);
     char *b = ht_drain(h, bob);
-    has(b, "\"type\":\"welcome\"");
-    has(b, "\"room\":\"#a\",\"participants\":[");
-    has(b, "\"nick\":\"alice\"");
-    has(b, "\"history\":[],\"last_id\":31,\"gap\":false");
+    ht_has(b, "\"type\":\"welcome\"");
+    ht_has(b, "\"room\":\"#a\",\"participants\":[");
+    ht_has(b, "\"nick\":\"alice\"");
+    ht_has(b, "\"history\":[],\"last_id\":31,\"gap\":false");
     assert_null(strstr(b, "\"text\":\"m"));
     free(b);
     /* Ready once; a later event goes to bob once. */
@@ -134,7 +100,7 @@ static void a_hello_waits_for_the_room_and_is_answered_from_it(void **state)
     give(h, "#a", 31);
     give(h, "#a", 32);
     b = ht_drain(h, bob);
-    assert_int_equal(count(b, "\"id\":32"), 1);
+    assert_int_equal(ht_count(b, "\"id\":32"), 1);
     assert_null(strstr(b, "\"id\":31"));
     free(b);
     gw_hub_free(h);
@@ -145,21 +111,21 @@ static void joins_get_the_history_after_their_last_id(void **state)
     (void)state;
     struct shared s = {0};
     struct gw_store st = shared_store(&s);
-    struct gw_hub_config cfg = {.store = &st, .random = counter_random};
+    struct gw_hub_config cfg = {.store = &st, .random = ht_random};
     struct gw_hub *h = ht_hub(cfg);
-    uint64_t c0 = v2(h, T0), c1 = v2(h, T0), c2 = v2(h, T0);
-    send(h, c0, T0, "{\"type\":\"hello\",\"nick\":\"c0\"}");
-    send(h, c1, T0, "{\"type\":\"hello\",\"nick\":\"c1\"}");
-    send(h, c2, T0, "{\"type\":\"hello\",\"nick\":\"c2\"}");
+    uint64_t c0 = ht_v2(h, T0), c1 = ht_v2(h, T0), c2 = ht_v2(h, T0);
+    ht_send(h, c0, T0, "{\"type\":\"hello\",\"nick\":\"c0\"}");
+    ht_send(h, c1, T0, "{\"type\":\"hello\",\"nick\":\"c1\"}");
+    ht_send(h, c2, T0, "{\"type\":\"hello\",\"nick\":\"c2\"}");
     uint64_t tom = ht_tcp(h, T0);
     free(ht_drain(h, c0));
     free(ht_drain(h, c1));
     free(ht_drain(h, c2));
     free(ht_drain(h, tom));
     /* The latest, one below it, and 0. */
-    send(h, c0, T0 + 1, "{\"type\":\"join\",\"room\":\"#b\",\"last_id\":12,\"ref\":1}");
-    send(h, c1, T0 + 1, "{\"type\":\"join\",\"room\":\"#b\",\"last_id\":11,\"ref\":2}");
-    send(h, c2, T0 + 1, "{\"type\":\"join\",\"room\":\"#b\",\"last_id\":0,\"ref\":3}");
+    ht_send(h, c0, T0 + 1, "{\"type\":\"join\",\"room\":\"#b\",\"last_id\":12,\"ref\":1}");
+    ht_send(h, c1, T0 + 1, "{\"type\":\"join\",\"room\":\"#b\",\"last_id\":11,\"ref\":2}");
+    ht_send(h, c2, T0 + 1, "{\"type\":\"join\",\"room\":\"#b\",\"last_id\":0,\"ref\":3}");
     ht_in(h, tom, T0 + 1, "A9:/join #b\n");
     for (uint64_t id = 1; id <= 12; id++)
         give(h, "#b", id);
@@ -167,21 +133,21 @@ static void joins_get_the_history_after_their_last_id(void **state)
     ht_expect(h, tom, "");
     assert_int_equal(gw_hub_store_ready(h, "#b", T0 + 2), GW_OK);
     char *a = ht_drain(h, c0);
-    has(a, "\"history\":[],\"last_id\":12,\"gap\":false");
+    ht_has(a, "\"history\":[],\"last_id\":12,\"gap\":false");
     free(a);
     a = ht_drain(h, c1);
-    has(a, "\"history\":[{\"type\":\"message\",\"room\":\"#b\",\"id\":12,\"text\":\"m12\"}],"
+    ht_has(a, "\"history\":[{\"type\":\"message\",\"room\":\"#b\",\"id\":12,\"text\":\"m12\"}],"
            "\"last_id\":12,\"gap\":false");
     free(a);
     a = ht_drain(h, c2);
-    has(a, "\"last_id\":12,\"gap\":false");
-    assert_int_equal(count(a, "\"text\":\"m"), 11);
+    ht_has(a, "\"last_id\":12,\"gap\":false");
+    assert_int_equal(ht_count(a, "\"text\":\"m"), 11);
     free(a);
     char *t = ht_drain(h, tom);
     for (int i = 2; i <= 12; i++) {
         char want[32];
         snprintf(want, sizeof want, "alice: m%d\r\n", i);
-        assert_int_equal(count(t, want), 1);
+        assert_int_equal(ht_count(t, want), 1);
     }
     free(t);
     gw_hub_free(h);
@@ -192,60 +158,60 @@ static void past_the_wait_a_join_is_told_to_try_later(void **state)
     (void)state;
     struct shared s = {0};
     struct gw_store st = shared_store(&s);
-    struct gw_hub_config cfg = {.store = &st, .random = counter_random};
+    struct gw_hub_config cfg = {.store = &st, .random = ht_random};
     struct gw_hub *h = ht_hub(cfg);
-    uint64_t c0 = v2(h, T0), dee = v2(h, T0);
-    send(h, c0, T0, "{\"type\":\"hello\",\"nick\":\"c0\"}");
+    uint64_t c0 = ht_v2(h, T0), dee = ht_v2(h, T0);
+    ht_send(h, c0, T0, "{\"type\":\"hello\",\"nick\":\"c0\"}");
     free(ht_drain(h, c0));
     uint64_t tom = ht_tcp(h, T0);
     free(ht_drain(h, tom));
-    send(h, c0, T0 + 1, "{\"type\":\"join\",\"room\":\"#down\",\"last_id\":3,\"ref\":1}");
+    ht_send(h, c0, T0 + 1, "{\"type\":\"join\",\"room\":\"#down\",\"last_id\":3,\"ref\":1}");
     ht_in(h, tom, T0 + 1, "A12:/join #down\n");
-    send(h, dee, T0 + 1, "{\"type\":\"hello\",\"nick\":\"dee\",\"epoch\":\"0000000000000000\","
+    ht_send(h, dee, T0 + 1, "{\"type\":\"hello\",\"nick\":\"dee\",\"epoch\":\"0000000000000000\","
                          "\"rooms\":{\"#down\":3}}");
     /* A later one, held 2 s after them. */
-    uint64_t c3 = v2(h, T0);
-    send(h, c3, T0, "{\"type\":\"hello\",\"nick\":\"c3\"}");
+    uint64_t c3 = ht_v2(h, T0);
+    ht_send(h, c3, T0, "{\"type\":\"hello\",\"nick\":\"c3\"}");
     free(ht_drain(h, c3));
-    send(h, c3, T0 + 2000, "{\"type\":\"join\",\"room\":\"#down\",\"last_id\":0}");
+    ht_send(h, c3, T0 + 2000, "{\"type\":\"join\",\"room\":\"#down\",\"last_id\":0}");
     gw_hub_tick(h, T0 + GW_ROOM_WAIT_MAX_MS);
     ht_expect(h, c0, "");
     ht_expect(h, dee, "");
     ht_expect(h, tom, "");
     gw_hub_tick(h, T0 + 1 + GW_ROOM_WAIT_MAX_MS);
     char *a = ht_drain(h, c0);
-    has(a, "\"code\":421");
-    has(a, "\"room\":\"#down\"");
+    ht_has(a, "\"code\":421");
+    ht_has(a, "\"room\":\"#down\"");
     assert_null(strstr(a, "\"joined\""));
     free(a);
     /* The hello goes on without the room: no welcome names it. */
     char *d = ht_drain(h, dee);
-    has(d, "\"type\":\"welcome\"");
+    ht_has(d, "\"type\":\"welcome\"");
     assert_null(strstr(d, "\"room\":\"#down\",\"participants\""));
-    has(d, "\"code\":421");
+    ht_has(d, "\"code\":421");
     free(d);
     /* Not yet for the later one. */
     ht_expect(h, c3, "");
     gw_hub_tick(h, T0 + 2000 + GW_ROOM_WAIT_MAX_MS);
     a = ht_drain(h, c3);
-    has(a, "\"code\":421");
+    ht_has(a, "\"code\":421");
     free(a);
     /* The peer stays in #lobby, told why. */
     char *t = ht_drain(h, tom);
-    has(t, "error 421: #down cannot be loaded now: try again later");
+    ht_has(t, "error 421: #down cannot be loaded now: try again later");
     free(t);
     ht_in(h, tom, T0 + 5002, "A4:/who");
     ht_in(h, tom, T0 + 5002, "A2:\r\n");
     t = ht_drain(h, tom);
-    has(t, "c0 (web), c3 (web), dee (web)"); /* who is in #lobby */
+    ht_has(t, "c0 (web), c3 (web), dee (web)"); /* who is in #lobby */
     free(t);
     /* Ready later: a join now is answered at once. */
     give(h, "#down", 1);
     assert_int_equal(gw_hub_store_ready(h, "#down", T0 + 9000), GW_OK);
-    send(h, c0, T0 + 9001, "{\"type\":\"join\",\"room\":\"#down\",\"last_id\":0,\"ref\":4}");
+    ht_send(h, c0, T0 + 9001, "{\"type\":\"join\",\"room\":\"#down\",\"last_id\":0,\"ref\":4}");
     a = ht_drain(h, c0);
-    has(a, "\"type\":\"joined\"");
-    has(a, "\"last_id\":1,");
+    ht_has(a, "\"type\":\"joined\"");
+    ht_has(a, "\"last_id\":1,");
     free(a);
     gw_hub_free(h);
 }
