@@ -3,7 +3,7 @@
 search costs in SQLite, done four ways.
 
 Writes N events (20,000) shaped as the gateway's SQLite store keeps them
-(gateway/gw_store_sqlite.c: the events table, the FTS5 table over their
+(gateway/store/gw_store_sqlite.c: the events table, the FTS5 table over their
 text, WAL and synchronous=NORMAL) in transactions of BATCH (200), into a
 temporary directory removed at the end, through the SQLite library that
 Python's sqlite3 module links (print below), and prints microseconds per

@@ -1,5 +1,5 @@
 /*
- * test_text.c - the gateway's text rules (gateway/gw_text.h) and what they
+ * test_text.c - the gateway's text rules (gateway/proto/gw_text.h) and what they
  * mean in the hub: one UTF-8 decoder (overlong forms and surrogates are
  * not characters), nicks that cannot pass for someone else's (invisible
  * and direction characters refused; names compared after NFC and case

@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "gw_limits.h"
-#include "gw_store.h"
 #include "gw_text.h"
 #include "wt_codec.h"
 

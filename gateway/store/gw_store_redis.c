@@ -13,7 +13,6 @@
 
 #include <openssl/rand.h>
 
-#include "gw_ident.h"
 #include "gw_json.h"
 #include "gw_limits.h"
 #include "gw_redis.h"

@@ -40,9 +40,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_limits.h"
+
 /* Bounds of a read, named for the protocol (docs/protocol.md). */
 #define GW_STORE_READ_MAX 500      /* events in one history or search answer */
-#define GW_STORE_QUERY_MAX_BYTES 256 /* a search's words */
 #define GW_STORE_ONCE_MAX_BYTES 128 /* the name of an append made once (append_once) */
 
 /* Return codes. Negative ones are failures; the hub tells a sender whose

@@ -92,7 +92,7 @@ struct gw_ident *gw_idents_adopt(struct gw_idents *is, const char *token, size_t
 
 /* A token's digest (as gw_ident.digest) in lowercase hex, NUL-terminated,
  * into out: how a shared engine names the identity. */
-#define GW_DIGEST_HEX_LEN (2 * SHA256_DIGEST_LENGTH)
+_Static_assert(GW_DIGEST_HEX_LEN == 2 * SHA256_DIGEST_LENGTH, "a digest in hex: two digits a byte");
 /* Of those digits, the first so many name the identity in the lists
  * gateways send each other (gw_presence.c). */
 #define GW_IDENT_TAG_LEN 16

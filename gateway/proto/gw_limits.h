@@ -23,6 +23,10 @@
 
 #include "wt_codec.h"
 
+/* A search's words (the "q" of a search request), in bytes of UTF-8: read
+ * by the JSON mapping and checked again by every store engine. */
+#define GW_STORE_QUERY_MAX_BYTES 256
+
 /* Connections the hub accepts at once (TCP and browsers together):
  * --max-participants. */
 #define GW_PARTICIPANTS_DEFAULT 256u
@@ -208,6 +212,9 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_TOKEN_BYTES 16u
 #define GW_TOKEN_HEX_LEN (GW_TOKEN_BYTES * 2u)
 #define GW_TOKEN_MAX_BYTES 64u
+/* A token's SHA-256 digest in lowercase hex: how a shared store engine
+ * names an identity (gw_store.h's ident_* calls). */
+#define GW_DIGEST_HEX_LEN 64u
 
 /* Presence in a crowd. With more than this many participants connected,
  * joins and leaves are not room events (no live event, no transcript line,
