@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw_loop.h"
 #include "gw_redis.h"
 #include "gw_store_redis.h"
 #include "gw_store_sqlite.h"
@@ -38,6 +37,7 @@ static struct {
     int healthy;              /* as last logged */
     int64_t last_tick;
     int64_t last_commit;      /* the loop's clock at the last flush (ms) */
+    uv_loop_t *loop;          /* the program's (gw_storage_open), or NULL */
     uv_poll_t answers;        /* sqlite: its readers' answers wake the loop */
     int answers_on;           /* answers is started, not yet closed */
     char why[GW_SQLITE_WHY_MAX_BYTES];
@@ -114,7 +114,7 @@ static void redis_epoch(void *arg, uint64_t epoch)
 static int open_redis(const struct gw_config *cfg, const struct gw_store_sink *sink, char *err,
                       size_t errlen)
 {
-    uv_loop_t *loop = gw_main_loop();
+    uv_loop_t *loop = st.loop;
     if (!loop) {
         snprintf(err, errlen, "--store redis: no event loop");
         return 70; /* EX_SOFTWARE */
@@ -193,7 +193,7 @@ static void on_answers(uv_poll_t *h, int status, int events)
  * (without, they are reported at each turn's end). */
 static void watch_answers(void)
 {
-    uv_loop_t *loop = gw_main_loop();
+    uv_loop_t *loop = st.loop;
     if (!loop || uv_poll_init(loop, &st.answers, gw_sqlite_fd(st.sq)) != 0)
         return;
     if (uv_poll_start(&st.answers, UV_READABLE, on_answers) != 0) {
@@ -203,9 +203,10 @@ static void watch_answers(void)
     st.answers_on = 1;
 }
 
-int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen)
+int gw_storage_open(const struct gw_config *cfg, uv_loop_t *loop, char *err, size_t errlen)
 {
     memset(&st, 0, sizeof st);
+    st.loop = loop;
     st.healthy = 1;
     if (strcmp(cfg->store, "memory") == 0)
         return 0;

@@ -5,12 +5,12 @@
  * with the data), wires the engine's reports to the hub, commits at the end
  * of each turn of the event loop or before a write that comes after input
  * (at most every GW_STORAGE_EARLY_MS), runs the engine's upkeep (redis: on
- * the program's libuv loop, gw_loop.h), reports the sqlite readers' answers
+ * the program's libuv loop, handed to gw_storage_open), reports the sqlite readers' answers
  * (history, search, a room's load) as soon as one is ready (its descriptor
  * polled on that loop), and says how it is for /readyz,
  * /healthz and /metrics.
  *
- * Part of the adapter (I/O, the clock); one per process. Not the engine
+ * Part of the program (server/: I/O, the clock); one per process. Not the engine
  * (gw_store_sqlite.c) nor the hub's use of it (gw_hub.c, gw_read.c).
  */
 #ifndef GW_STORAGE_H
@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <uv.h>
 
 #include "gw_config.h"
 #include "gw_hub.h"
@@ -28,13 +30,16 @@
 #define GW_STORAGE_ERR_MAX 8448u
 
 /*
- * Open the store cfg names. Returns 0, or the exit status the program
+ * Open the store cfg names, with the program's libuv loop for what the
+ * engine does on it (redis: its connections; sqlite: its readers' wake-up;
+ * NULL: redis cannot open, sqlite's answers wait for the turn's end).
+ * Returns 0, or the exit status the program
  * should stop with (sysexits.h: 73 the directory cannot be made, 77 not
  * writable, 75 another gateway uses it, 65 a damaged or foreign
  * database, 74 other I/O) with one line in err naming the path and the
  * cause.
  */
-int gw_storage_open(const struct gw_config *cfg, char *err, size_t errlen);
+int gw_storage_open(const struct gw_config *cfg, uv_loop_t *loop, char *err, size_t errlen);
 
 /* The epoch of the ids kept (sqlite), or 0 when the store keeps none
  * (memory: the program makes one at random). */
