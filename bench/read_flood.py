@@ -35,7 +35,7 @@ ROOM = "#s"
 
 
 def _bound(name):
-    with open(os.path.join(HERE, "..", "gateway", "gw_limits.h")) as f:
+    with open(os.path.join(HERE, "..", "gateway", "proto", "gw_limits.h")) as f:
         m = re.search(r"#define %s (\d+)u" % name, f.read())
     return int(m.group(1))
 
