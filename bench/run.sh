@@ -546,10 +546,16 @@ fanout() {
   start_hub "$1"
   gen "$1" fanout --senders 1 --ws 1000 --window 64 --duration 10 --drain 5 --timeout 45
 }
+# chat: chat-100 and chat-max on one start of the hub; BENCH_ONLY may name
+# one of them alone (chat-100 takes 15 s, the search of chat-max minutes).
 chat() {
   start_hub "$1"
-  gen "$1" chat-100 --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 --timeout 45
-  search "$1" chat-max --senders 100 --ws 900
+  if want chat-100; then
+    gen "$1" chat-100 --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 --timeout 45
+  fi
+  if want chat-max; then
+    search "$1" chat-max --senders 100 --ws 900
+  fi
 }
 bridge_tcp_web() {
   start_hub "$1"
@@ -662,7 +668,7 @@ profile() {
 each idle-1k idle_1k
 each 'idle-10k|setup-10k' idle_10k
 each fanout fanout
-each chat chat
+each 'chat-100|chat-max' chat
 each bridge-tcp-web bridge_tcp_web
 each bridge-web-tcp bridge_web_tcp
 each write write
