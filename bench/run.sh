@@ -307,7 +307,7 @@ gateway_args() {
     extra+=(--max-per-address 0)
   fi
   if [[ $help != *"--store KIND"* ]]; then
-    echo "run.sh: this gateway has no --store: it cannot run as $1" >&2
+    echo "run.sh: $gateway has no --store: it cannot run as $1" >&2
     return 1
   fi
   case $1 in
@@ -519,6 +519,10 @@ if [[ -n $before_commit ]]; then
   echo "bench: gateway-before: $before = $before_commit ($before_date), web root $before_web"
 elif [[ -n $before_gateway ]]; then
   echo "bench: gateway-before: $before_gateway, web root $before_web"
+fi
+# A gateway before that cannot run as gateway-before stops the run here.
+if [[ -n $before_gateway ]]; then
+  gateway_args gateway-before "$build/bench-data"
 fi
 # Scenario by scenario, each against every hub in turn, so that the hubs
 # meet the same background load as nearly as a shared machine allows.
