@@ -218,7 +218,8 @@ if (Object.values(runs).some((r) => r.hub === 'gateway-before')) {
     : 'this tree';
   console.log('');
   console.log(`Before / after${a.run ? `, run ${a.run}` : ''}: the gateway with the SQLite store, ` +
-    'the same flags, built the same way (Release), each scenario run against before, then after.');
+    `the same flags${b.commit ? ', built the same way (Release)' : ''}, ` +
+    'each scenario run against before, then after.');
   console.log(`- before: ${b.commit ? `${b.rev} = ${b.commit}, committed ${b.date}` : beforeName}`);
   console.log(`- after: ${a.commit ? `${a.commit}, committed ${a.date}` +
     `${a.changes ? ', with uncommitted changes' : ''}` : afterName}`);
