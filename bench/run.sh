@@ -28,6 +28,15 @@
 # messages in flight per sender in `write`), BENCH_FILL_EVENTS (1000000:
 # the history of `startup-1m`), BENCH_PROFILE_RATE (2000: msg/s of the
 # `profile` scenario, which runs only when BENCH_ONLY names it).
+#
+# Before and after: BENCH_BEFORE=REV (a commit, tag or branch of this
+# repository) also builds the gateway of REV (exported with git archive
+# into build-bench/before.*, built there like the gateway here, removed at
+# the end) and runs it as hub gateway-before (the SQLite store, the flags of
+# hub gateway, its own web/), just before hub gateway in every scenario;
+# the table then compares the two, after / before. BENCH_BEFORE_BIN=PATH
+# runs a gateway already built instead (its web root: BENCH_BEFORE_WEB_ROOT,
+# or the web/ of the git tree it sits in, or this tree's).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${WT_BUILD_DIR:-$root/build-bench}
@@ -38,6 +47,80 @@ quick=${BENCH_QUICK:-0}
 write_window=${BENCH_WRITE_WINDOW:-8}
 fill_events=${BENCH_FILL_EVENTS:-1000000}
 profile_rate=${BENCH_PROFILE_RATE:-2000}
+before=${BENCH_BEFORE:-}
+before_gateway=${BENCH_BEFORE_BIN:-}
+before_web=${BENCH_BEFORE_WEB_ROOT:-}
+# The bench build's CMake options, for the gateway here and the one before.
+cmake_opts=(-DCMAKE_BUILD_TYPE=Release -DWT_BUILD_TESTS=OFF)
+
+# json_str TEXT: TEXT as a JSON string (for the results' head lines).
+json_str() {
+  local t=${1//\\/\\\\}
+  t=${t//\"/\\\"}
+  printf '"%s"' "$t"
+}
+
+# ---- the gateway to compare with: checked before anything is installed ----
+before_commit=""
+before_json="" # the results' head lines of a before/after run
+if [[ -n $before || -n $before_gateway || " $hubs " == *" gateway-before "* ]]; then
+  if [[ -n $before && -n $before_gateway ]]; then
+    echo "run.sh: set BENCH_BEFORE (a revision to build) or BENCH_BEFORE_BIN (a gateway built), not both" >&2
+    exit 2
+  fi
+  if [[ -z $before && -z $before_gateway ]]; then
+    echo "run.sh: hub gateway-before runs the gateway of BENCH_BEFORE=REV or BENCH_BEFORE_BIN=PATH: set one" >&2
+    exit 2
+  fi
+  if [[ " $hubs " != *" gateway "* ]]; then
+    echo "run.sh: the gateway before is compared with hub gateway: BENCH_HUBS must name gateway" >&2
+    exit 2
+  fi
+  # gateway-before goes just before gateway: scenario by scenario, the two
+  # meet the same state of the machine as nearly as it allows.
+  list=""
+  for h in $hubs; do
+    [[ $h == gateway-before ]] && continue
+    [[ $h == gateway ]] && list+=" gateway-before"
+    list+=" $h"
+  done
+  hubs=${list# }
+  run_date=$(date -u '+%Y-%m-%d %H:%M UTC')
+  if [[ -n $before ]]; then
+    if ! before_commit=$(git -C "$root" rev-parse --verify --quiet --end-of-options \
+      "$before^{commit}" 2>/dev/null); then
+      echo "run.sh: BENCH_BEFORE=$before: no such commit, tag or branch in the repository at $root" >&2
+      exit 2
+    fi
+    before_date=$(TZ=UTC git -C "$root" log -1 --date=format-local:'%Y-%m-%d %H:%M UTC' \
+      --format=%cd "$before_commit")
+    before_json="{\"meta\":\"before\",\"rev\":$(json_str "$before"),\"commit\":\"$before_commit\",\"date\":\"$before_date\"}"
+  else
+    if [[ ! -f $before_gateway || ! -x $before_gateway ]]; then
+      echo "run.sh: BENCH_BEFORE_BIN=$before_gateway: no executable file there" >&2
+      exit 2
+    fi
+    before_gateway=$(realpath "$before_gateway")
+    before_version=$("$before_gateway" --version 2>/dev/null | head -1 || true)
+    before_json="{\"meta\":\"before\",\"bin\":$(json_str "$before_gateway"),\"version\":$(json_str "$before_version")}"
+  fi
+  if [[ -n $before_web && ! -d $before_web ]]; then
+    echo "run.sh: BENCH_BEFORE_WEB_ROOT=$before_web: no such directory" >&2
+    exit 2
+  fi
+  # The gateway here: its commit, and whether the tree has changes on it.
+  after_commit=$(git -C "$root" rev-parse --verify --quiet HEAD 2>/dev/null || true)
+  after_changes=false
+  if [[ -n $after_commit && -n $(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null) ]]; then
+    after_changes=true
+  fi
+  after_date=""
+  if [[ -n $after_commit ]]; then
+    after_date=$(TZ=UTC git -C "$root" log -1 --date=format-local:'%Y-%m-%d %H:%M UTC' \
+      --format=%cd "$after_commit")
+  fi
+  before_json+=$'\n'"{\"meta\":\"after\",\"commit\":\"$after_commit\",\"date\":\"$after_date\",\"changes\":$after_changes,\"run\":\"$run_date\"}"
+fi
 
 # ---- install and build ----
 "$root/scripts/deps.sh" build
@@ -57,13 +140,25 @@ if [[ ${#need[@]} -gt 0 ]]; then
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DWT_BUILD_TESTS=OFF >/dev/null
+cmake -S "$root" -B "$build" "${cmake_opts[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target loadgen store_fill wintalk-gateway >/dev/null
 (cd "$root/bench/peers" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 
+# find_gateway BUILD_DIR: the gateway built there: in gateway/, where the
+# directory that defines it has always been, or wherever a layout put it.
+find_gateway() {
+  local bin=$1/gateway/wintalk-gateway
+  [[ -f $bin && -x $bin ]] || bin=$(find "$1" -name wintalk-gateway -type f -perm -u+x -print -quit)
+  if [[ -z $bin ]]; then
+    echo "run.sh: no wintalk-gateway built in $1" >&2
+    return 1
+  fi
+  echo "$bin"
+}
+
 loadgen="$build/bench/loadgen"
 store_fill="$build/bench/store_fill"
-gateway="$build/gateway/wintalk-gateway"
+gateway=$(find_gateway "$build")
 results="$build/bench-results.jsonl"
 : >"$results"
 
@@ -102,6 +197,7 @@ redis_port=0
 data_dir=""  # the running SQLite gateway's, removed when it stops
 redis_dir="" # the running Redis' (its log), removed when it stops
 fill_dir=""  # startup-1m's filled data directory, removed at the end
+before_dir="" # BENCH_BEFORE's source and build, removed at the end
 # stop_pid PID: SIGTERM, at most 5 s, then SIGKILL; reaped.
 stop_pid() {
   kill -TERM "$1" 2>/dev/null || true
@@ -142,9 +238,43 @@ cleanup_all() {
     rm -rf -- "$fill_dir"
   fi
   fill_dir=""
+  if [[ -n "$before_dir" && $before_dir == "$build"/before.* ]]; then
+    rm -rf -- "$before_dir"
+  fi
+  before_dir=""
 }
 trap cleanup_all EXIT
 trap 'exit 130' INT TERM
+
+# The gateway of BENCH_BEFORE: its tree as it was committed (git archive:
+# no worktree to register, nothing of this tree's build or changes), built
+# like the gateway here, only its executable.
+if [[ -n $before_commit ]]; then
+  before_dir=$(mktemp -d "$build/before.XXXXXX")
+  echo "bench: building the gateway of $before ($before_commit) in $before_dir"
+  mkdir "$before_dir/src"
+  git -C "$root" archive --format=tar "$before_commit" | tar -x -C "$before_dir/src"
+  before_log="$build/bench-before-build.log"
+  if ! { cmake -S "$before_dir/src" -B "$before_dir/build" "${cmake_opts[@]}" &&
+    cmake --build "$before_dir/build" -j"$(nproc)" --target wintalk-gateway; } >"$before_log" 2>&1; then
+    tail -n 20 "$before_log" >&2
+    echo "run.sh: the gateway of BENCH_BEFORE=$before did not build (the log: $before_log)" >&2
+    exit 1
+  fi
+  before_gateway=$(find_gateway "$before_dir/build")
+  # Its own static files: the page of its tree.
+  before_web=${before_web:-$before_dir/src/web}
+fi
+if [[ -n $before_gateway && -z $before_web ]]; then
+  # BENCH_BEFORE_BIN: the page of the tree it was built in, if it was built
+  # in one, else this tree's.
+  before_top=$(git -C "$(dirname "$before_gateway")" rev-parse --show-toplevel 2>/dev/null || true)
+  before_web=$root/web
+  [[ -n $before_top && -d $before_top/web ]] && before_web=$before_top/web
+fi
+if [[ -n $before_json ]]; then
+  echo "$before_json" >>"$results"
+fi
 
 # A port nobody listens on, from the base upwards.
 next_port() {
@@ -153,9 +283,13 @@ next_port() {
   echo "$p"
 }
 
-# gateway_args KIND DIR: the gateway's command line for KIND (gateway:
-# the SQLite store in DIR; gateway-memory: the memory store) into gw_cmd.
+# gateway_args KIND DIR: the gateway's command line for KIND (gateway and
+# gateway-before: the SQLite store in DIR; gateway-memory: the memory
+# store; gateway-redis*: the Redis) into gw_cmd.
 gateway_args() {
+  # gateway-before: the gateway of BENCH_BEFORE with its own page.
+  local gateway=$gateway web=$root/web
+  [[ $1 == gateway-before ]] && gateway=$before_gateway web=$before_web
   # The gateway refuses more participants than its ceiling; ask for
   # enough for the largest scenario and fall back to what it allows.
   local max=10010
@@ -173,16 +307,16 @@ gateway_args() {
     extra+=(--max-per-address 0)
   fi
   if [[ $help != *"--store KIND"* ]]; then
-    echo "run.sh: this gateway has no --store: it cannot run as $1" >&2
+    echo "run.sh: $gateway has no --store: it cannot run as $1" >&2
     return 1
   fi
   case $1 in
-    gateway) extra+=(--store sqlite --data-dir "$2") ;;
+    gateway | gateway-before) extra+=(--store sqlite --data-dir "$2") ;;
     gateway-memory) extra+=(--store memory) ;;
     gateway-redis*) extra+=(--store redis --redis "redis://127.0.0.1:$redis_port/0") ;;
   esac
   gw_cmd=("$gateway" --bind 127.0.0.1 --http-port "${3:-$http_port}" \
-    --tcp-port "${4:-$tcp_port}" --web-root "$root/web" --rate 0 --any-origin \
+    --tcp-port "${4:-$tcp_port}" --web-root "$web" --rate 0 --any-origin \
     --max-participants "$max" "${extra[@]}")
 }
 
@@ -231,8 +365,8 @@ start_hub() {
   http_port=$(next_port "$port_base")
   tcp_port=$(next_port $((http_port + 1)))
   case $1 in
-    gateway | gateway-memory)
-      [[ $1 == gateway ]] && data_dir=$(mktemp -d "$build/bench-data.XXXXXX")
+    gateway | gateway-memory | gateway-before)
+      [[ $1 != gateway-memory ]] && data_dir=$(mktemp -d "$build/bench-data.XXXXXX")
       gateway_args "$1" "$data_dir/data"
       "${pin_server[@]}" "${gw_cmd[@]}" >"$build/bench-$1.log" 2>&1 &
       ;;
@@ -381,6 +515,15 @@ want() { [[ $1 =~ $only ]]; }
 
 echo "bench: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "bench: hubs: $hubs; results: $results"
+if [[ -n $before_commit ]]; then
+  echo "bench: gateway-before: $before = $before_commit ($before_date), web root $before_web"
+elif [[ -n $before_gateway ]]; then
+  echo "bench: gateway-before: $before_gateway, web root $before_web"
+fi
+# A gateway before that cannot run as gateway-before stops the run here.
+if [[ -n $before_gateway ]]; then
+  gateway_args gateway-before "$build/bench-data"
+fi
 # Scenario by scenario, each against every hub in turn, so that the hubs
 # meet the same background load as nearly as a shared machine allows.
 each() { # each SCENARIO COMMAND...: COMMAND KIND for every hub
@@ -407,10 +550,16 @@ fanout() {
   start_hub "$1"
   gen "$1" fanout --senders 1 --ws 1000 --window 64 --duration 10 --drain 5 --timeout 45
 }
+# chat: chat-100 and chat-max on one start of the hub; BENCH_ONLY may name
+# one of them alone (chat-100 takes 15 s, the search of chat-max minutes).
 chat() {
   start_hub "$1"
-  gen "$1" chat-100 --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 --timeout 45
-  search "$1" chat-max --senders 100 --ws 900
+  if want chat-100; then
+    gen "$1" chat-100 --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 --timeout 45
+  fi
+  if want chat-max; then
+    search "$1" chat-max --senders 100 --ws 900
+  fi
 }
 bridge_tcp_web() {
   start_hub "$1"
@@ -458,7 +607,7 @@ startup_1m() {
   cleanup
   http_port=$(next_port "$port_base")
   tcp_port=$(next_port $((http_port + 1)))
-  [[ $kind == gateway ]] && size=(--data-dir "$fill_dir/data")
+  [[ $kind == gateway || $kind == gateway-before ]] && size=(--data-dir "$fill_dir/data")
   gateway_args "$kind" "$fill_dir/data"
   line=$("${pin_gen[@]}" node "$root/bench/startup.js" --port "$http_port" --runs 3 \
     --label startup-1m --hub "$kind" "${size[@]}" -- "${pin_server[@]}" \
@@ -466,7 +615,7 @@ startup_1m() {
   if [[ -z "$line" ]]; then
     line="{\"label\":\"startup-1m\",\"hub\":\"$kind\",\"error\":\"no report\"}"
   fi
-  [[ $kind == gateway ]] && line="${line%\}}$fill_json}"
+  [[ $kind == gateway || $kind == gateway-before ]] && line="${line%\}}$fill_json}"
   echo "$line" >>"$results"
   echo "$line"
 }
@@ -523,7 +672,7 @@ profile() {
 each idle-1k idle_1k
 each 'idle-10k|setup-10k' idle_10k
 each fanout fanout
-each chat chat
+each 'chat-100|chat-max' chat
 each bridge-tcp-web bridge_tcp_web
 each bridge-web-tcp bridge_web_tcp
 each write write

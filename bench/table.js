@@ -6,14 +6,20 @@
 // SQLite / node; then the Redis store's: one gateway on Redis
 // ("gateway-redis") and two on one Redis ("gateway-redis2"), with their
 // ratios to SQLite from the same run and Redis' own figures (its CPU, its
-// commands per message sent); the targets checked. Prints Markdown.
+// commands per message sent); the targets checked. With a run of
+// BENCH_BEFORE (hub "gateway-before": another build of the gateway, its
+// SQLite store), each figure of the gateway before and after, with the ratio
+// after / before. Prints Markdown.
 const fs = require('fs');
 
 const lines = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean);
 const runs = {};
+// The head lines of a before/after run: {"meta":"before"|"after", ...}.
+const meta = {};
 for (const l of lines) {
   let r;
   try { r = JSON.parse(l); } catch (e) { continue; }
+  if (typeof r.meta === 'string') { meta[r.meta] = r; continue; }
   if (!r.label || r.label.endsWith('-probe')) continue;
   derive(r);
   runs[`${r.label}/${r.hub}`] = r;
@@ -85,12 +91,19 @@ const ratioOf = (a, b) => (typeof a === 'number' && typeof b === 'number' && a >
   ? `${(a / b).toFixed(2)}x` : 'n/a');
 
 const rows = [];
+// The same figures, the gateway before (hub gateway-before) and after.
+const BA = ['gateway-before', 'gateway'];
+const baRows = [];
 function row(label, title, key, unit, better) {
   const v = HUBS.map((h) => { const r = get(label, h); return r ? r[key] : undefined; });
   const ok = (r) => (r ? (r.all_delivered === false ? ' (MISSING)' : '') : '');
-  const cells = HUBS.map((h, i) => `${fmt(v[i], unit)}${key === 'deliveries_per_s' ? ok(get(label, h)) : ''}`);
+  const cell = (h, x) => `${fmt(x, unit)}${key === 'deliveries_per_s' ? ok(get(label, h)) : ''}`;
+  const cells = HUBS.map((h, i) => cell(h, v[i]));
   rows.push([label, `${title}${better ? ` (${better})` : ''}`, ...cells,
     ratioOf(v[0], v[1]), ratioOf(v[0], v[2])]);
+  const ba = BA.map((h) => { const r = get(label, h); return r ? r[key] : undefined; });
+  baRows.push([label, `${title}${better ? ` (${better})` : ''}`, ...BA.map((h, i) => cell(h, ba[i])),
+    ratioOf(ba[1], ba[0])]);
 }
 // Where the SQLite store's commits went (the gateway's /metrics).
 function commitRows(label, there) {
@@ -181,8 +194,8 @@ const checks = [
     startupEvents >= 1000000 && val('startup-1m', 'gateway', 'readyz_ms') < 1000 &&
     !val('startup-1m', 'gateway', 'error')],
   ['everything delivered in every gateway scenario', [['fanout', 'gateway']],
-    Object.values(runs).filter((r) => r.hub.startsWith('gateway') && r.senders > 0)
-      .every((r) => r.all_delivered === true) &&
+    Object.values(runs).filter((r) => r.hub.startsWith('gateway') && r.hub !== 'gateway-before' &&
+      r.senders > 0).every((r) => r.all_delivered === true) &&
     ['fanout', 'chat-100', 'chat-max', 'bridge-tcp-web', 'bridge-web-tcp', 'write']
       .every((s) => HUBS.slice(0, 2).every((h) => !get(s, h) || get(s, h).all_delivered === true))],
 ];
@@ -190,6 +203,40 @@ console.log('');
 for (const [what, needs, met] of checks) {
   const missing = needs.some(([label, hub]) => !get(label, hub));
   console.log(`- ${missing ? 'not run' : met ? 'met' : 'NOT met'}: ${what}`);
+}
+
+// ---- Before / after: the gateway of BENCH_BEFORE and the one built here ----
+// Printed when hub gateway-before ran: its figures and hub gateway's, from
+// the same run, scenario by scenario (gateway-before first, then gateway).
+if (Object.values(runs).some((r) => r.hub === 'gateway-before')) {
+  const b = meta.before || {};
+  const a = meta.after || {};
+  const short = (c) => (typeof c === 'string' && c ? c.slice(0, 12) : '?');
+  const beforeName = b.commit ? `${b.rev} = ${short(b.commit)} (${b.date})`
+    : b.bin ? `${b.bin}${b.version ? ` (${b.version})` : ''}` : 'gateway-before';
+  const afterName = a.commit ? `${short(a.commit)} (${a.date})${a.changes ? ' with uncommitted changes' : ''}`
+    : 'this tree';
+  console.log('');
+  console.log(`Before / after${a.run ? `, run ${a.run}` : ''}: the gateway with the SQLite store, ` +
+    `the same flags${b.commit ? ', built the same way (Release)' : ''}, ` +
+    'each scenario run against before, then after.');
+  console.log(`- before: ${b.commit ? `${b.rev} = ${b.commit}, committed ${b.date}` : beforeName}`);
+  console.log(`- after: ${a.commit ? `${a.commit}, committed ${a.date}` +
+    `${a.changes ? ', with uncommitted changes' : ''}` : afterName}`);
+  console.log('');
+  const bhead = ['scenario', 'figure', `before: ${beforeName}`, `after: ${afterName}`, 'after / before'];
+  const bout = [bhead, bhead.map(() => '---'),
+    ...baRows.filter((r) => r.slice(2, 4).some((c) => c !== 'n/a'))];
+  for (const r of bout) console.log(`| ${r.join(' | ')} |`);
+  console.log('');
+  console.log('after / before above 1.00x: more of the figure after (better where higher is better, ' +
+    'worse for latencies, bytes and CPU); one run on a shared machine is noisy.');
+  const delivered = (h) => Object.values(runs).filter((r) => r.hub === h && r.senders > 0)
+    .every((r) => r.all_delivered === true);
+  console.log('');
+  for (const h of BA) {
+    console.log(`- ${delivered(h) ? 'met' : 'NOT met'}: everything delivered in every scenario of ${h}`);
+  }
 }
 
 // ---- The Redis store: one gateway on Redis, two gateways on one Redis ----
