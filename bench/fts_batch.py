@@ -3,7 +3,7 @@
 search costs in SQLite, done four ways.
 
 Writes N events (20,000) shaped as the gateway's SQLite store keeps them
-(gateway/gw_store_sqlite.c: the events table, the FTS5 table over their
+(gateway/store/gw_store_sqlite.c: the events table, the FTS5 table over their
 text, WAL and synchronous=NORMAL) in transactions of BATCH (200), into a
 temporary directory removed at the end, through the SQLite library that
 Python's sqlite3 module links (print below), and prints microseconds per
@@ -17,7 +17,8 @@ event for:
   per-row+fts-per-batch  one INSERT per event without the trigger, then one
                          INSERT INTO events_fts ... SELECT per batch
 
-Not a test: a measurement for bench/README.md. Nothing leaves this machine.
+Not a test: a measurement for bench/history-2026.md ("Where the commits'
+time goes"). Nothing leaves this machine.
 """
 import os
 import random
