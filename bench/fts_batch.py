@@ -17,7 +17,8 @@ event for:
   per-row+fts-per-batch  one INSERT per event without the trigger, then one
                          INSERT INTO events_fts ... SELECT per batch
 
-Not a test: a measurement for bench/README.md. Nothing leaves this machine.
+Not a test: a measurement for bench/history-2026.md ("Where the commits'
+time goes"). Nothing leaves this machine.
 """
 import os
 import random
