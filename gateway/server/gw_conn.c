@@ -126,7 +126,7 @@ int gw_conn_write(struct lws *wsi, struct gw_conn *c, enum lws_write_protocol mo
     }
     gw_hub_in_flight(gw_app.hub, c->pid, 0);
     /* Another write only if something waits: else the hub wakes us
-     * (on_wake) when there is. */
+     * (gw_conn_wake) when there is. */
     if (gw_hub_more(gw_app.hub, c->pid) == 1)
         lws_callback_on_writable(wsi);
     return 0;
