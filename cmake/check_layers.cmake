@@ -9,6 +9,9 @@
 #   - the hub reaches storage only through the store interface (gw_store.h),
 #     never an engine's header;
 #   - a private header (gw_*_int.h) is included only inside its own folder;
+#   - the store's glue (server/gw_storage.c, .h) is handed the loop and the
+#     clock as arguments: of server/ it includes only its own header and
+#     the configuration's, never the loop's owner or the transports;
 #   - no .c file is included, and no source file lies at the top of gateway/.
 # Each include that breaks a rule is named with its file; any one fails.
 # The per-layer libraries already refuse most of these at compile time
@@ -72,6 +75,9 @@ foreach(layer IN LISTS layers)
       elseif(layer STREQUAL "hub" AND DEFINED folder_${inc} AND folder_${inc} STREQUAL "store"
              AND NOT inc STREQUAL "gw_store.h")
         list(APPEND broken "${where}: the hub reaches storage only through gw_store.h")
+      elseif(f MATCHES "^gw_storage\\.[ch]$" AND folder_${inc} STREQUAL "server"
+             AND NOT inc MATCHES "^gw_(storage|config)\\.h$")
+        list(APPEND broken "${where}: the store's glue takes the loop as an argument, not from the rest of server/")
       endif()
     endforeach()
   endforeach()
