@@ -186,6 +186,12 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_PRIVATE_KEEP 200u
 #define GW_PRIVATE_KEEP_BYTES (64u * 1024u)
 
+/* Accounts (gw_accounts.h): sessions an account may have at once (a new
+ * one past this ends its oldest), and how long a session lasts without a
+ * login (--session-days). */
+#define GW_SESSIONS_PER_ACCOUNT 32u
+#define GW_SESSION_DAYS_DEFAULT 30u
+
 /* Identities without a connection are kept this long after their last
  * connection left, and at most GW_IDENTITIES_MAX of them (the oldest go
  * first); an identity with a connection is kept while it has one, so there
