@@ -109,7 +109,7 @@ struct gw_part *gw_hub_part(struct gw_hub *h, uint64_t pid)
 
 void gw_hub_wake(struct gw_hub *h, struct gw_part *p)
 {
-    if (p->woken)
+    if (p->woken || p->lingering)
         return;
     p->woken = 1;
     if (h->cfg.wake)
@@ -1013,6 +1013,10 @@ void gw_hub_free(struct gw_hub *h)
         return;
     for (size_t i = 0; i < h->nparts; i++)
         part_free(h->parts[i]);
+    for (struct gw_part *p = h->linger_first, *next; p; p = next) {
+        next = p->linger_next;
+        part_free(p);
+    }
     gw_rooms_free(&h->rooms);
     gw_idents_free(&h->idents);
     gw_read_free(h);
@@ -1143,13 +1147,20 @@ int gw_hub_disconnect(struct gw_hub *h, uint64_t pid, int64_t now, enum gw_leave
     h->parts[i]->slot = i;
     h->parts[h->nparts] = NULL;
     index_del(h, pid);
+    if (!gw_linger_start(h, p, now, reason))
+        gw_hub_part_gone(h, p, now, reason);
+    return GW_OK;
+}
+
+void gw_hub_part_gone(struct gw_hub *h, struct gw_part *p, int64_t now,
+                      enum gw_leave_reason reason)
+{
     nick_unindex(h, p);
     /* A leave in each room it was in, for the others (it is taken out of
      * each room before its leave there). */
     gw_member_leave_all(h, p, now, reason);
     gw_private_forget(h, p, now);
     part_free(p);
-    return GW_OK;
 }
 
 void gw_hub_set_wall_clock(struct gw_hub *h, int64_t wall_ms, int64_t now)
@@ -1159,6 +1170,7 @@ void gw_hub_set_wall_clock(struct gw_hub *h, int64_t wall_ms, int64_t now)
 
 void gw_hub_tick(struct gw_hub *h, int64_t now)
 {
+    gw_linger_tick(h, now, 0);
     gw_idents_expire(&h->idents, now);
     gw_presence_tick(h, now);
     gw_hub_rooms_waits_tick(h, now);
@@ -1171,7 +1183,8 @@ void gw_hub_tick(struct gw_hub *h, int64_t now)
 
 void gw_hub_shutdown(struct gw_hub *h, int64_t now)
 {
-    (void)now;
+    /* Nobody comes back to a gateway that stops. */
+    gw_linger_tick(h, now, 1);
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (p->closing)

@@ -129,6 +129,19 @@ struct gw_hub_config {
      * "* error 421: ...". Like Redis's maxmemory-clients.
      */
     size_t output_max_bytes;
+    /*
+     * The reload grace, in ms; 0: none. A wintalk.v2 browser that closes
+     * its connection itself (not one the hub ended) while no other tab of
+     * its identity is here stays in its rooms this long, listed and
+     * counted, sent nothing: its identity coming back (a hello with its
+     * token) takes its place in the rooms it names with no join, and no
+     * leave is posted where it is back. Otherwise its leaves come when
+     * the grace ends (gw_hub_tick). At most GW_LINGER_MAX at once.
+     */
+    int64_t reload_grace_ms;
+    /* Closed browsers in their grace at once; 0 for GW_LINGER_MAX. Past
+     * it, one that closes leaves at once. */
+    unsigned linger_max;
     /* Rooms at once (#lobby included); 0 for GW_ROOMS_MAX_DEFAULT. */
     unsigned max_rooms;
     /* Rooms a wintalk.v2 browser may be in; 0 for

@@ -114,6 +114,12 @@ struct gw_part {
     int64_t strikes;
     int64_t strikes_at;
     uint64_t refusals;      /* messages refused for a limit (429, 552) */
+    /* Closed, and still in its rooms for the reload grace (gw_linger.c):
+     * no connection, no output, out of h->parts and the id index. */
+    int lingering;
+    int64_t linger_until;
+    enum gw_leave_reason linger_reason;
+    struct gw_part *linger_prev, *linger_next;
     unsigned nreads;        /* its history and search reads the store has not answered */
 };
 
@@ -184,6 +190,9 @@ struct gw_hub {
     int64_t beat_at;         /* the last list sent */
     int64_t beat_now;        /* the hub's clock at the last tick */
     int64_t touch_at;        /* when identities were last touched (gw_private_touch) */
+    /* Closed browsers in their reload grace, oldest first (gw_linger.c). */
+    struct gw_part *linger_first, *linger_last;
+    size_t nlinger;
 };
 
 /* A space or a tab: what separates a command from its argument. */
@@ -354,6 +363,27 @@ int gw_out_more(struct gw_part *p);
 /* Past cfg.output_max_bytes, close the participants holding most until
  * what is held fits again. */
 void gw_out_bound(struct gw_hub *h);
+
+/* p is gone for good: its nick free, a leave in each of its rooms where no
+ * other tab of its person is (reason), its identity told, p freed. */
+void gw_hub_part_gone(struct gw_hub *h, struct gw_part *p, int64_t now,
+                      enum gw_leave_reason reason);
+
+/* ---- gw_linger.c: a closed browser's reload grace ---- */
+
+/* p (a browser just taken out of h->parts and the id index, its
+ * connection gone) closed for reason: 1 when it now lingers in its rooms
+ * for the grace (cfg.reload_grace_ms), else 0 and the caller ends it. */
+int gw_linger_start(struct gw_hub *h, struct gw_part *p, int64_t now,
+                    enum gw_leave_reason reason);
+
+/* The identity id is back (by, a new connection of it, has said hello):
+ * its lingering connections end, leaving only the rooms by is not in. */
+void gw_linger_back(struct gw_hub *h, struct gw_ident *id, int64_t now);
+
+/* End the lingering connections whose grace is over at now; with all, every
+ * one (the gateway stopping, its history reset, the hub freed). */
+void gw_linger_tick(struct gw_hub *h, int64_t now, int all);
 
 /* ---- gw_typing.c: live typing ---- */
 

@@ -47,7 +47,7 @@ void gw_out_resync(struct gw_hub *h, struct gw_part *p, enum gw_resync how)
 
 void gw_out_push_tcp(struct gw_hub *h, struct gw_part *p, struct gw_buf *b, unsigned flags)
 {
-    if (!b || p->closing)
+    if (!b || p->closing || p->lingering)
         return;
     if (gw_queue_push(&p->q, b, flags) != 0) {
         h->metrics.drops[GW_DROP_TCP_RESYNC]++;
@@ -61,7 +61,7 @@ void gw_out_push_tcp(struct gw_hub *h, struct gw_part *p, struct gw_buf *b, unsi
 
 void gw_out_push_web(struct gw_hub *h, struct gw_part *p, struct gw_buf *b)
 {
-    if (!b || p->closing)
+    if (!b || p->closing || p->lingering)
         return;
     if (gw_queue_push(&p->q, b, 0) != 0) {
         /* Fell too far behind: nothing queued is worth keeping, the

@@ -396,6 +396,9 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     if (p->proto == GW_PROTO_V2) {
         gw_private_save(h, p->ident);
         hello_v2(h, p, now, m, resumed);
+        /* Back within the reload grace: the closed tab ends as a second
+         * tab would, leaving only the rooms this hello did not name. */
+        gw_linger_back(h, p->ident, now);
     } else {
         hello_v1(h, p, now, m);
     }

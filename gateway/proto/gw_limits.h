@@ -192,6 +192,15 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_SESSIONS_PER_ACCOUNT 32u
 #define GW_SESSION_DAYS_DEFAULT 30u
 
+/* A wintalk.v2 browser that closes (a reload, a dropped network) stays in
+ * its rooms this long (--reload-grace) before anyone is told it left: its
+ * identity coming back in time (the same token) takes its place with no
+ * leave and no join. At most GW_LINGER_MAX wait at once; past that, one
+ * leaves at once. */
+#define GW_RELOAD_GRACE_DEFAULT_S 15u
+#define GW_RELOAD_GRACE_MAX_S 3600u
+#define GW_LINGER_MAX 4096u
+
 /* Identities without a connection are kept this long after their last
  * connection left, and at most GW_IDENTITIES_MAX of them (the oldest go
  * first); an identity with a connection is kept while it has one, so there

@@ -70,6 +70,9 @@ const char *gw_config_usage(void)
            "                                                        WINTALK_IDLE_TIMEOUT (%u)\n"
            "  --login-timeout S       close connections not joined (hello, /login) after S s\n"
            "                                                        WINTALK_LOGIN_TIMEOUT (%u)\n"
+           "  --reload-grace S        a browser that closes stays in its rooms S seconds: back\n"
+           "                          in time, nobody saw it leave; 0 = leave at once\n"
+           "                                                        WINTALK_RELOAD_GRACE (%u)\n"
            "  --http-timeout S        an HTTP request must arrive within S seconds\n"
            "                                                        WINTALK_HTTP_TIMEOUT (%u)\n"
            "History:\n"
@@ -103,7 +106,8 @@ const char *gw_config_usage(void)
              GW_NICK_MAX_CHARS, GW_NICK_MAX_CHARS, GW_ROOMS_MAX_DEFAULT,
              GW_ROOMS_PER_BROWSER_CEILING, GW_ROOMS_PER_BROWSER_DEFAULT,
              GW_OUTPUT_MAX_MB_DEFAULT, GW_PING_INTERVAL_DEFAULT_S,
-             GW_IDLE_TIMEOUT_DEFAULT_S, GW_LOGIN_TIMEOUT_DEFAULT_S, GW_HTTP_TIMEOUT_DEFAULT_S);
+             GW_IDLE_TIMEOUT_DEFAULT_S, GW_LOGIN_TIMEOUT_DEFAULT_S, GW_RELOAD_GRACE_DEFAULT_S,
+             GW_HTTP_TIMEOUT_DEFAULT_S);
     return text;
 }
 
@@ -155,6 +159,8 @@ static const struct opt opts[] = {
     {"--typing-rate", "WINTALK_TYPING_RATE", K_UINT, OFF(typing_rate), 0, 100000},
     {"--read-rate", "WINTALK_READ_RATE", K_UINT, OFF(read_rate), 0, 100000},
     {"--room-rate", "WINTALK_ROOM_RATE", K_UINT, OFF(room_rate), 0, 100000},
+    {"--reload-grace", "WINTALK_RELOAD_GRACE", K_UINT, OFF(reload_grace), 0,
+     GW_RELOAD_GRACE_MAX_S},
     {"--abuse-strikes", "WINTALK_ABUSE_STRIKES", K_UINT, OFF(abuse_strikes), 0, 1000000},
     {"--max-participants", "WINTALK_MAX_PARTICIPANTS", K_UINT, OFF(max_participants), 1,
      GW_PARTICIPANTS_CEILING},
@@ -281,6 +287,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->ping_interval = GW_PING_INTERVAL_DEFAULT_S;
     cfg->idle_timeout = GW_IDLE_TIMEOUT_DEFAULT_S;
     cfg->login_timeout = GW_LOGIN_TIMEOUT_DEFAULT_S;
+    cfg->reload_grace = GW_RELOAD_GRACE_DEFAULT_S;
     cfg->http_timeout = GW_HTTP_TIMEOUT_DEFAULT_S;
     cfg->store = "sqlite";
     cfg->data_dir = "data";

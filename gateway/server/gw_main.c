@@ -174,6 +174,7 @@ int main(int argc, char **argv)
         .max_rooms = gw_app.cfg.max_rooms,
         .max_rooms_per_browser = gw_app.cfg.max_rooms_per_browser,
         .output_max_bytes = (size_t)gw_app.cfg.max_output_mb << 20,
+        .reload_grace_ms = (int64_t)gw_app.cfg.reload_grace * 1000,
         .random = random_bytes,
         .wake = gw_conn_wake,
         .ctx = &gw_app,

@@ -214,7 +214,9 @@ class V1(unittest.TestCase):
 
 class Resume(unittest.TestCase):
     def test_every_room_and_private_messages_with_the_token(self):
-        with Gateway() as gw:
+        # Away past the reload grace: without one, she is gone at once
+        # (test_reload.py has the grace itself).
+        with Gateway(args=("--reload-grace", "0")) as gw:
             t = TcpClient(gw.tcp_port)
             t.read_greeting()
             typed_line(t, "/nick dora")
