@@ -109,7 +109,7 @@ struct gw_part *gw_hub_part(struct gw_hub *h, uint64_t pid)
 
 void gw_hub_wake(struct gw_hub *h, struct gw_part *p)
 {
-    if (p->woken || p->lingering)
+    if (p->woken)
         return;
     p->woken = 1;
     if (h->cfg.wake)
