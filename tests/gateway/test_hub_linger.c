@@ -247,7 +247,10 @@ static void what_leaves_at_once(void **state)
     ht_has(got, "\"nick\":\"erin\"");
     ht_has(got, "\"type\":\"leave\"");
     free(got);
-    /* dora's grace ends: her leave. */
+    /* dora's grace is her last tab's, not the first's (which did not
+     * linger: its twin was here). */
+    gw_hub_tick(h, T0 + 3 + GRACE);
+    nothing_for(h, bob);
     gw_hub_tick(h, T0 + 4 + GRACE);
     got = seen(h, bob);
     ht_has(got, "\"nick\":\"dora\"");
