@@ -192,6 +192,12 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_SESSIONS_PER_ACCOUNT 32u
 #define GW_SESSION_DAYS_DEFAULT 30u
 
+/* Accounts the in-memory engine (gw_accounts_mem.h, --store memory) keeps
+ * at most; past it a create is answered GW_STORE_EBUSY. About 0.6 KB an
+ * account and 0.13 KB a session: 60 MB of accounts, and 400 MB more should
+ * every one hold GW_SESSIONS_PER_ACCOUNT sessions. */
+#define GW_ACCOUNTS_MEM_MAX 100000u
+
 /* Identities without a connection are kept this long after their last
  * connection left, and at most GW_IDENTITIES_MAX of them (the oldest go
  * first); an identity with a connection is kept while it has one, so there
