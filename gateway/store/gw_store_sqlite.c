@@ -1056,6 +1056,7 @@ static int aop_account(struct aop *o, enum aop_kind kind, uint64_t tag,
         return GW_STORE_EINVAL;
     o->kind = kind;
     o->tag = tag;
+    o->status = GW_STORE_EIO; /* until decided in the transaction */
     o->roles = a->roles;
     o->generation = a->generation;
     o->created_ms = a->created_ms;
@@ -1115,7 +1116,7 @@ static int acc_update(void *ctx, uint64_t tag, const struct gw_account *a)
 static int acc_remove(void *ctx, uint64_t tag, const char *key)
 {
     struct gw_sqlite *s = ctx;
-    struct aop o = {.kind = AOP_REMOVE, .tag = tag};
+    struct aop o = {.kind = AOP_REMOVE, .status = GW_STORE_EIO, .tag = tag};
     if (copy_str(o.key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
     int rc = 0;
@@ -1131,7 +1132,7 @@ static int acc_session_keep(void *ctx, uint64_t tag, const char *digest_hex, con
                             uint64_t generation, int64_t expires_ms)
 {
     struct gw_sqlite *s = ctx;
-    struct aop o = {.kind = AOP_KEEP, .tag = tag, .generation = generation,
+    struct aop o = {.kind = AOP_KEEP, .status = GW_STORE_EIO, .tag = tag, .generation = generation,
                     .expires_ms = expires_ms};
     if (copy_digest(o.digest, digest_hex) != 0 ||
         copy_str(o.key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0 ||
@@ -1149,7 +1150,7 @@ static int acc_session_keep(void *ctx, uint64_t tag, const char *digest_hex, con
 static int acc_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
 {
     struct gw_sqlite *s = ctx;
-    struct aop o = {.kind = AOP_DROP, .tag = tag};
+    struct aop o = {.kind = AOP_DROP, .status = GW_STORE_EIO, .tag = tag};
     if (copy_digest(o.digest, digest_hex) != 0)
         return GW_STORE_EINVAL;
     int rc = 0;
