@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -50,7 +51,7 @@ struct got {
     int64_t created_ms;
 };
 
-#define GOT_MAX 1024
+#define GOT_MAX (GW_SQLITE_ANSWERS_MAX + 64)
 
 struct fix {
     char dir[64];
@@ -167,7 +168,14 @@ static void wait_answers(struct fix *f, size_t want)
 {
     f->n = 0;
     assert_int_equal(gw_sqlite_flush(f->s), 0);
-    for (int i = 0; i < 100 && f->n < want; i++) {
+    /* Each flush reports what the readers hold, a few answers: bounded by
+     * time (10 s), not by flushes. */
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (f->n < want) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec > 10)
+            break;
         gw_sqlite_wait(f->s, 100);
         assert_int_equal(gw_sqlite_flush(f->s), 0);
     }
@@ -762,6 +770,46 @@ static void the_tools_synchronous_calls(void **state)
     assert_string_equal(out, "alice/Alice/1/1,bob/BOB/0/2");
 }
 
+/* A turn with more writes than a batch holds: the batch is committed
+ * inside a call, yet answered only by the flush; past the answers' bound a
+ * write is refused at once; past the reads' bound a find is. */
+static void the_engines_bounds(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    char key[32];
+    for (unsigned i = 0; i < GW_SQLITE_ANSWERS_MAX; i++) {
+        snprintf(key, sizeof key, "user%u", i);
+        struct gw_account a = account(key, key, 1);
+        if (f->ac.create(f->ac.ctx, i, &a) != GW_STORE_PENDING)
+            fail_msg("create %u refused", i);
+    }
+    NOTHING_YET(f);
+    struct gw_account a = account("one-more", "one-more", 1);
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EBUSY);
+    assert_int_equal(f->ac.session_drop(f->ac.ctx, 1, dig(1)), GW_STORE_EBUSY);
+    /* Most are on disk already, none answered. */
+    assert_true(peek_int(f->dir, "SELECT count(*) FROM accounts") >=
+                GW_SQLITE_ANSWERS_MAX - GW_SQLITE_ACCOUNT_OPS_MAX);
+    NOTHING_YET(f);
+    wait_answers(f, GW_SQLITE_ANSWERS_MAX);
+    for (unsigned i = 0; i < GW_SQLITE_ANSWERS_MAX; i++) {
+        assert_int_equal(f->got[i].tag, i);
+        assert_int_equal(f->got[i].status, GW_STORE_DONE);
+    }
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_PENDING);
+    one(f, 1, GW_STORE_DONE);
+    /* Reads: GW_SQLITE_READS_MAX in the engine at once. */
+    for (unsigned i = 0; i < GW_SQLITE_READS_MAX; i++)
+        assert_int_equal(f->ac.find(f->ac.ctx, i, "user1"), GW_STORE_PENDING);
+    assert_int_equal(f->ac.find(f->ac.ctx, 1, "user1"), GW_STORE_EBUSY);
+    assert_int_equal(f->ac.session_find(f->ac.ctx, 1, dig(1), NOW_MS), GW_STORE_EBUSY);
+    wait_answers(f, GW_SQLITE_READS_MAX);
+    for (unsigned i = 0; i < GW_SQLITE_READS_MAX; i++)
+        assert_int_equal(f->got[i].status, GW_STORE_DONE);
+    assert_int_equal(afind(f, "user4095"), GW_STORE_DONE);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -777,6 +825,7 @@ int main(void)
         T(expiry_boundary_generations_and_the_upkeep),
         T(bad_arguments_are_refused_without_an_answer),
         T(the_tools_synchronous_calls),
+        T(the_engines_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
