@@ -657,7 +657,7 @@ static void batch_clear(struct gw_sqlite *s)
     s->naops = 0;
 }
 
-/* Bind a text, or an integer, to a statement's parameter. */
+/* Bind a NUL-terminated text, kept by the caller until the step. */
 static void bind_s(sqlite3_stmt *st, int i, const char *v)
 {
     sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
