@@ -192,6 +192,12 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_SESSIONS_PER_ACCOUNT 32u
 #define GW_SESSION_DAYS_DEFAULT 30u
 
+/* Accounts the in-memory engine (gw_accounts_mem.h, --store memory) keeps
+ * at most; past it a create is answered GW_STORE_EBUSY. About 0.6 KB an
+ * account and 0.13 KB a session: 60 MB of accounts, and 400 MB more should
+ * every one hold GW_SESSIONS_PER_ACCOUNT sessions. */
+#define GW_ACCOUNTS_MEM_MAX 100000u
+
 /* A wintalk.v2 browser that closes (a reload, a dropped network) stays in
  * its rooms this long (--reload-grace) before anyone is told it left: its
  * identity coming back in time (the same token) takes its place with no

@@ -80,7 +80,9 @@ struct gw_accounts {
     /* The account of key, or GW_ACCOUNT_NONE. */
     int (*find)(void *ctx, uint64_t tag, const char *key);
     /* Keep a's nick, phc, roles and generation under a->key (created_ms
-     * stays); GW_ACCOUNT_NONE when there is no such account. */
+     * stays); GW_ACCOUNT_NONE when there is no such account. Sessions of
+     * a generation below the new one are over (an engine may delete them
+     * now). */
     int (*update)(void *ctx, uint64_t tag, const struct gw_account *a);
     /* Remove the account of key and every session of it; GW_ACCOUNT_NONE
      * when there was none. */
@@ -89,13 +91,16 @@ struct gw_accounts {
      * Keep a session: the token's digest, the account's key, the
      * generation it is made under, when it ends (wall clock, ms). At most
      * GW_SESSIONS_PER_ACCOUNT per account: a new one past that ends the
-     * account's oldest. Answered with GW_STORE_DONE, or GW_ACCOUNT_NONE
-     * when the account is gone.
+     * account's oldest (the one kept longest ago; a digest kept again
+     * replaces its session, which becomes the newest). Answered with
+     * GW_STORE_DONE, or GW_ACCOUNT_NONE when the account is gone.
      */
     int (*session_keep)(void *ctx, uint64_t tag, const char *digest_hex, const char *key,
                         uint64_t generation, int64_t expires_ms);
     /* The account of the session whose token has this digest, if the
-     * session is not over at now_ms (wall clock), else GW_ACCOUNT_NONE. */
+     * session is not over at now_ms (wall clock), else GW_ACCOUNT_NONE.
+     * A session is over from its expires_ms on (now_ms >= expires_ms),
+     * and when its generation is below its account's. */
     int (*session_find)(void *ctx, uint64_t tag, const char *digest_hex, int64_t now_ms);
     /* End one session (logout); GW_ACCOUNT_NONE when there was none. */
     int (*session_drop)(void *ctx, uint64_t tag, const char *digest_hex);

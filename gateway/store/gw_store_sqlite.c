@@ -77,9 +77,38 @@ struct report {
     int status;
 };
 
+/* An account write in the batch (gw_sqlite_accounts), with its own
+ * copies of the strings; status is decided in the transaction. */
+enum aop_kind { AOP_CREATE, AOP_UPDATE, AOP_REMOVE, AOP_KEEP, AOP_DROP };
+
+struct aop {
+    enum aop_kind kind;
+    uint64_t tag;
+    int status;
+    unsigned roles;
+    uint64_t generation;
+    int64_t created_ms, expires_ms;
+    char key[GW_ACCOUNT_KEY_MAX_BYTES + 1];
+    char nick[GW_ACCOUNT_KEY_MAX_BYTES + 1];
+    char phc[GW_ACCOUNT_PHC_MAX_BYTES + 1];
+    char digest[GW_DIGEST_HEX_LEN + 1];
+};
+
+/* An account write's answer waiting for the next flush. */
+struct aanswer {
+    uint64_t tag;
+    int status;
+};
+
+/* What a read is besides a history read. */
+enum pread_acct { PR_EVENTS, PR_ACC_FIND, PR_SESS_FIND };
+
 /* A read waiting for the next flush, with its own copies of the strings. */
 struct pread {
     enum gw_store_read_kind kind;
+    enum pread_acct acct; /* an account's find or session_find */
+    int64_t now_ms;       /* session_find: when */
+    char akey[GW_ACCOUNT_KEY_MAX_BYTES + 1]; /* find: the key; session_find: the digest */
     int load;             /* a room's load (load_async), not a read */
     uint64_t tag, id;     /* load: id is the room's latest id still in the batch */
     unsigned limit;       /* load: at most this many events, */
@@ -91,7 +120,10 @@ struct pread {
 };
 
 /* A reader's statements, on its own connection. */
-enum rd_stmt { RD_ROOM_FIND, RD_BEFORE, RD_AFTER, RD_SEARCH, RD_LOAD_SIZES, RD_LOAD, RD_COUNT };
+enum rd_stmt {
+    RD_ROOM_FIND, RD_BEFORE, RD_AFTER, RD_SEARCH, RD_LOAD_SIZES, RD_LOAD,
+    RD_ACC_FIND, RD_SESS_FIND, RD_COUNT
+};
 
 /* The events one answer holds: a read's, or a room's load. */
 #define RD_ROWS_MAX \
@@ -115,6 +147,7 @@ struct reader {
     int status, more;
     size_t got;
     uint64_t last;               /* load: the room's latest id */
+    struct gw_account acct;      /* an account's read: what was found, in the arena */
     struct gw_store_event *rows; /* RD_ROWS_MAX */
     char *arena;                 /* GW_SQLITE_ROWS_MAX_BYTES */
 };
@@ -130,6 +163,9 @@ enum stmt_id {
     ST_RET_ROOMS, ST_RET_FIRST, ST_RET_DEL_UPTO, ST_RET_DEL_OLD,
     ST_PAGE_COUNT, ST_PAGE_SIZE,
     ST_ROOM_TEXT, ST_ROOM_DEL_EVENTS, ST_ROOM_DEL, ST_FLOOR_SET, ST_FLOOR_GET,
+    ST_ACC_ADD, ST_ACC_SET, ST_ACC_DEL, ST_ACC_HAS, ST_ACC_FIND, ST_ACC_LIST,
+    ST_SESS_PUT, ST_SESS_BOUND, ST_SESS_DEL, ST_SESS_DEL_KEY, ST_SESS_DEL_OLDER, ST_SESS_FIND,
+    ST_SESS_EXPIRED, ST_SESS_EXPIRE,
     ST_COUNT
 };
 
@@ -185,9 +221,39 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_FLOOR_SET] = "INSERT INTO meta(key, value) VALUES ('floor', ?1) "
                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [ST_FLOOR_GET] = "SELECT value FROM meta WHERE key = 'floor'",
+    /* Accounts and sessions (gw_sqlite_accounts). */
+    [ST_ACC_ADD] = "INSERT OR IGNORE INTO accounts(key, nick, phc, roles, generation, created_ms) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_ACC_SET] = "UPDATE accounts SET nick = ?2, phc = ?3, roles = ?4, generation = ?5 "
+                   "WHERE key = ?1",
+    [ST_ACC_DEL] = "DELETE FROM accounts WHERE key = ?1",
+    [ST_ACC_HAS] = "SELECT 1 FROM accounts WHERE key = ?1",
+    [ST_ACC_FIND] = "SELECT key, nick, phc, roles, generation, created_ms FROM accounts "
+                    "WHERE key = ?1",
+    [ST_ACC_LIST] = "SELECT key, nick, phc, roles, generation, created_ms FROM accounts "
+                    "ORDER BY key",
+    /* A digest kept again replaces its row, with a new rowid: the newest. */
+    [ST_SESS_PUT] = "INSERT OR REPLACE INTO sessions(digest, key, generation, created_ms, "
+                    "expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* Every session of the account but its newest ?2 (rowids only grow:
+     * a new row's is above every row's there is). */
+    [ST_SESS_BOUND] = "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions "
+                      "WHERE key = ?1 ORDER BY rowid DESC LIMIT -1 OFFSET ?2)",
+    [ST_SESS_DEL] = "DELETE FROM sessions WHERE digest = ?1",
+    [ST_SESS_DEL_KEY] = "DELETE FROM sessions WHERE key = ?1",
+    [ST_SESS_DEL_OLDER] = "DELETE FROM sessions WHERE key = ?1 AND generation < ?2",
+    /* Over from expires_ms on, and when made under an older generation. */
+    [ST_SESS_FIND] = "SELECT a.key, a.nick, a.phc, a.roles, a.generation, a.created_ms "
+                     "FROM sessions AS s JOIN accounts AS a ON a.key = s.key "
+                     "WHERE s.digest = ?1 AND s.expires_ms > ?2 AND s.generation >= a.generation",
+    [ST_SESS_EXPIRED] = "SELECT 1 FROM sessions WHERE expires_ms <= ?1 LIMIT 1",
+    [ST_SESS_EXPIRE] = "DELETE FROM sessions WHERE rowid IN "
+                       "(SELECT rowid FROM sessions WHERE expires_ms <= ?1 LIMIT ?2)",
 };
 
-/* The schema of a new database, made in one transaction with its epoch. */
+/* The schema of a new database, made in one transaction with its epoch:
+ * version 1's tables, then what each later version added (the same text
+ * that brings an older database up to date: migrate). */
 static const char schema_sql[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE rooms(n INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,"
@@ -198,8 +264,17 @@ static const char schema_sql[] =
     "CREATE VIRTUAL TABLE events_fts USING fts5(text, content='events', content_rowid='k',"
     " tokenize='unicode61 remove_diacritics 2');"
     "CREATE TRIGGER events_ad AFTER DELETE ON events WHEN old.text IS NOT NULL BEGIN"
-    " INSERT INTO events_fts(events_fts, rowid, text) VALUES ('delete', old.k, old.text); END;"
-    "PRAGMA user_version = 1;";
+    " INSERT INTO events_fts(events_fts, rowid, text) VALUES ('delete', old.k, old.text); END;";
+
+/* Version 2: accounts and their sessions (gw_accounts.h). */
+static const char schema2_sql[] =
+    "CREATE TABLE accounts(key TEXT PRIMARY KEY, nick TEXT NOT NULL, phc TEXT NOT NULL,"
+    " roles INTEGER NOT NULL, generation INTEGER NOT NULL, created_ms INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE sessions(digest TEXT PRIMARY KEY, key TEXT NOT NULL,"
+    " generation INTEGER NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
+    "CREATE INDEX sessions_key ON sessions(key);"
+    "CREATE INDEX sessions_expires ON sessions(expires_ms);";
 
 struct gw_sqlite {
     sqlite3 *db;
@@ -233,6 +308,14 @@ struct gw_sqlite {
     /* Completions for the next flush; those before reps_sent are reported. */
     struct report *reps;
     size_t nreps, reps_sent;
+
+    /* Accounts: their sink, their writes in the batch, and the answers to
+     * writes committed, for the next flush (those before ans_sent given). */
+    struct gw_account_sink acc_sink;
+    struct aop *aops;
+    size_t naops;
+    struct aanswer *ans;
+    size_t nans, ans_sent;
 
     /* Reads waiting for the next commit (loop thread only); then handed
      * to the readers. inflight: reads taken and not yet answered. */
@@ -571,6 +654,118 @@ static void batch_clear(struct gw_sqlite *s)
 {
     s->nbev = s->nbrooms = s->last_broom = 0;
     s->arena_used = 0;
+    s->naops = 0;
+}
+
+/* Bind a NUL-terminated text, kept by the caller until the step. */
+static void bind_s(sqlite3_stmt *st, int i, const char *v)
+{
+    sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* Step st (no rows wanted, or one to see whether there is one), reset it
+ * and clear its bindings. Returns the SQLite code. */
+static int step_once(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int64_t wall_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * One account write, inside the transaction, after those before it: its
+ * answer in o->status (GW_STORE_DONE, GW_ACCOUNT_EXISTS, GW_ACCOUNT_NONE).
+ * Returns SQLITE_DONE or the failing code.
+ */
+static int aop_run(struct gw_sqlite *s, struct aop *o)
+{
+    sqlite3_stmt *st;
+    int rc;
+    switch (o->kind) {
+    case AOP_CREATE:
+        st = stmt(s, ST_ACC_ADD);
+        bind_s(st, 1, o->key);
+        bind_s(st, 2, o->nick);
+        bind_s(st, 3, o->phc);
+        sqlite3_bind_int64(st, 4, (int64_t)o->roles);
+        sqlite3_bind_int64(st, 5, (int64_t)o->generation);
+        sqlite3_bind_int64(st, 6, o->created_ms);
+        if ((rc = step_once(st)) != SQLITE_DONE)
+            return rc;
+        o->status = sqlite3_changes(s->db) ? GW_STORE_DONE : GW_ACCOUNT_EXISTS;
+        return SQLITE_DONE;
+    case AOP_UPDATE:
+        st = stmt(s, ST_ACC_SET);
+        bind_s(st, 1, o->key);
+        bind_s(st, 2, o->nick);
+        bind_s(st, 3, o->phc);
+        sqlite3_bind_int64(st, 4, (int64_t)o->roles);
+        sqlite3_bind_int64(st, 5, (int64_t)o->generation);
+        if ((rc = step_once(st)) != SQLITE_DONE)
+            return rc;
+        if (sqlite3_changes(s->db) == 0) {
+            o->status = GW_ACCOUNT_NONE;
+            return SQLITE_DONE;
+        }
+        /* Sessions of an older generation are over: they go now. */
+        st = stmt(s, ST_SESS_DEL_OLDER);
+        bind_s(st, 1, o->key);
+        sqlite3_bind_int64(st, 2, (int64_t)o->generation);
+        o->status = GW_STORE_DONE;
+        return step_once(st);
+    case AOP_REMOVE:
+        st = stmt(s, ST_ACC_DEL);
+        bind_s(st, 1, o->key);
+        if ((rc = step_once(st)) != SQLITE_DONE)
+            return rc;
+        if (sqlite3_changes(s->db) == 0) {
+            o->status = GW_ACCOUNT_NONE;
+            return SQLITE_DONE;
+        }
+        st = stmt(s, ST_SESS_DEL_KEY);
+        bind_s(st, 1, o->key);
+        o->status = GW_STORE_DONE;
+        return step_once(st);
+    case AOP_KEEP:
+        st = stmt(s, ST_ACC_HAS);
+        bind_s(st, 1, o->key);
+        rc = step_once(st);
+        if (rc == SQLITE_DONE) {
+            o->status = GW_ACCOUNT_NONE;
+            return SQLITE_DONE;
+        }
+        if (rc != SQLITE_ROW)
+            return rc;
+        st = stmt(s, ST_SESS_PUT);
+        bind_s(st, 1, o->digest);
+        bind_s(st, 2, o->key);
+        sqlite3_bind_int64(st, 3, (int64_t)o->generation);
+        sqlite3_bind_int64(st, 4, wall_now_ms());
+        sqlite3_bind_int64(st, 5, o->expires_ms);
+        if ((rc = step_once(st)) != SQLITE_DONE)
+            return rc;
+        st = stmt(s, ST_SESS_BOUND);
+        bind_s(st, 1, o->key);
+        sqlite3_bind_int64(st, 2, GW_SESSIONS_PER_ACCOUNT);
+        o->status = GW_STORE_DONE;
+        return step_once(st);
+    case AOP_DROP:
+        st = stmt(s, ST_SESS_DEL);
+        bind_s(st, 1, o->digest);
+        if ((rc = step_once(st)) != SQLITE_DONE)
+            return rc;
+        o->status = sqlite3_changes(s->db) ? GW_STORE_DONE : GW_ACCOUNT_NONE;
+        return SQLITE_DONE;
+    }
+    return SQLITE_MISUSE;
 }
 
 /* By key, then by order of append (of two appends of one id, the first
@@ -688,9 +883,10 @@ static int batch_write(struct gw_sqlite *s, int64_t *nums)
  */
 static int commit_batch(struct gw_sqlite *s)
 {
-    if (s->nbev == 0)
+    if (s->nbev == 0 && s->naops == 0)
         return 0;
-    if (s->nreps + s->nbrooms > GW_SQLITE_REPORTS_MAX)
+    if (s->nreps + s->nbrooms > GW_SQLITE_REPORTS_MAX ||
+        s->nans + s->naops > GW_SQLITE_ANSWERS_MAX)
         return GW_STORE_EBUSY;
     int64_t t0 = mono_us();
     uint64_t stored0 = s->stats.events_stored;
@@ -698,6 +894,10 @@ static int commit_batch(struct gw_sqlite *s)
     int rc = run(s, ST_BEGIN);
     if (rc == SQLITE_DONE)
         rc = batch_write(s, s->nums);
+    /* The accounts' writes in the order they were made: each decided
+     * after those before it in this same batch. */
+    for (size_t i = 0; rc == SQLITE_DONE && i < s->naops; i++)
+        rc = aop_run(s, &s->aops[i]);
     if (rc == SQLITE_DONE) {
         rc = run(s, ST_COMMIT);
         if (rc != SQLITE_DONE)
@@ -725,6 +925,12 @@ static int commit_batch(struct gw_sqlite *s)
     for (size_t r = 0; r < s->nbrooms; r++)
         add_report(s, s->brooms[r].key, s->brooms[r].last,
                    s->brooms[r].refused ? GW_STORE_EIO : status);
+    /* Answered only now, after the commit (or the rollback). */
+    for (size_t i = 0; i < s->naops; i++) {
+        struct aanswer *a = &s->ans[s->nans++];
+        a->tag = s->aops[i].tag;
+        a->status = status == GW_STORE_DONE ? s->aops[i].status : GW_STORE_EIO;
+    }
     batch_clear(s);
     return status == GW_STORE_DONE ? 0 : GW_STORE_EIO;
 }
@@ -813,6 +1019,185 @@ static int st_append(void *ctx, const char *room_key, const char *room_name,
     return GW_STORE_PENDING;
 }
 
+/* ---- accounts: the calls ---- */
+
+/* Copy a NUL-terminated string of min..max bytes into dst (max + 1 bytes).
+ * Returns 0 or -1. */
+static int copy_str(char *dst, const char *src, size_t min, size_t max)
+{
+    if (!src)
+        return -1;
+    size_t n = strnlen(src, max + 1);
+    if (n < min || n > max)
+        return -1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int copy_digest(char *dst, const char *src)
+{
+    if (copy_str(dst, src, GW_DIGEST_HEX_LEN, GW_DIGEST_HEX_LEN) != 0)
+        return -1;
+    for (const char *c = dst; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return -1;
+    return 0;
+}
+
+/* Fill o from a (create, update). Returns 0 or GW_STORE_EINVAL. */
+static int aop_account(struct aop *o, enum aop_kind kind, uint64_t tag,
+                       const struct gw_account *a)
+{
+    if (!a || copy_str(o->key, a->key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0 ||
+        copy_str(o->nick, a->nick, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0 ||
+        copy_str(o->phc, a->phc, 0, GW_ACCOUNT_PHC_MAX_BYTES) != 0 ||
+        a->generation > (uint64_t)INT64_MAX)
+        return GW_STORE_EINVAL;
+    o->kind = kind;
+    o->tag = tag;
+    o->status = GW_STORE_EIO; /* until decided in the transaction */
+    o->roles = a->roles;
+    o->generation = a->generation;
+    o->created_ms = a->created_ms;
+    o->digest[0] = '\0';
+    return 0;
+}
+
+/* The batch's next account write, made room for: the batch is committed
+ * first when it holds GW_SQLITE_ACCOUNT_OPS_MAX. Returns it (the caller
+ * fills it and counts it in), or NULL with *rc a failure. */
+static struct aop *aop_next(struct gw_sqlite *s, int *rc)
+{
+    if (!s->healthy) {
+        *rc = GW_STORE_EIO;
+        return NULL;
+    }
+    if (s->naops == GW_SQLITE_ACCOUNT_OPS_MAX) {
+        /* Full: commit it now; its answers come at the next flush. */
+        int c = commit_batch(s);
+        if (c != 0) {
+            *rc = c == GW_STORE_EBUSY ? GW_STORE_EBUSY : GW_STORE_EIO;
+            return NULL;
+        }
+    }
+    if (s->nans + s->naops >= GW_SQLITE_ANSWERS_MAX) {
+        *rc = GW_STORE_EBUSY;
+        return NULL;
+    }
+    return &s->aops[s->naops];
+}
+
+static int acc_write(struct gw_sqlite *s, enum aop_kind kind, uint64_t tag,
+                     const struct gw_account *a)
+{
+    struct aop o;
+    if (aop_account(&o, kind, tag, a) != 0)
+        return GW_STORE_EINVAL;
+    int rc = 0;
+    struct aop *to = aop_next(s, &rc);
+    if (!to)
+        return rc;
+    *to = o;
+    s->naops++;
+    return GW_STORE_PENDING;
+}
+
+static int acc_create(void *ctx, uint64_t tag, const struct gw_account *a)
+{
+    return acc_write(ctx, AOP_CREATE, tag, a);
+}
+
+static int acc_update(void *ctx, uint64_t tag, const struct gw_account *a)
+{
+    return acc_write(ctx, AOP_UPDATE, tag, a);
+}
+
+static int acc_remove(void *ctx, uint64_t tag, const char *key)
+{
+    struct gw_sqlite *s = ctx;
+    struct aop o = {.kind = AOP_REMOVE, .status = GW_STORE_EIO, .tag = tag};
+    if (copy_str(o.key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0)
+        return GW_STORE_EINVAL;
+    int rc = 0;
+    struct aop *to = aop_next(s, &rc);
+    if (!to)
+        return rc;
+    *to = o;
+    s->naops++;
+    return GW_STORE_PENDING;
+}
+
+static int acc_session_keep(void *ctx, uint64_t tag, const char *digest_hex, const char *key,
+                            uint64_t generation, int64_t expires_ms)
+{
+    struct gw_sqlite *s = ctx;
+    struct aop o = {.kind = AOP_KEEP, .status = GW_STORE_EIO, .tag = tag, .generation = generation,
+                    .expires_ms = expires_ms};
+    if (copy_digest(o.digest, digest_hex) != 0 ||
+        copy_str(o.key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0 ||
+        generation > (uint64_t)INT64_MAX)
+        return GW_STORE_EINVAL;
+    int rc = 0;
+    struct aop *to = aop_next(s, &rc);
+    if (!to)
+        return rc;
+    *to = o;
+    s->naops++;
+    return GW_STORE_PENDING;
+}
+
+static int acc_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
+{
+    struct gw_sqlite *s = ctx;
+    struct aop o = {.kind = AOP_DROP, .status = GW_STORE_EIO, .tag = tag};
+    if (copy_digest(o.digest, digest_hex) != 0)
+        return GW_STORE_EINVAL;
+    int rc = 0;
+    struct aop *to = aop_next(s, &rc);
+    if (!to)
+        return rc;
+    *to = o;
+    s->naops++;
+    return GW_STORE_PENDING;
+}
+
+/* A find or session_find, queued like a read: handed to a reader after
+ * the commit that follows it, so it sees every write made before it. */
+static int acc_read(struct gw_sqlite *s, enum pread_acct kind, uint64_t tag, const char *arg,
+                    int64_t now_ms)
+{
+    if (s->inflight >= GW_SQLITE_READS_MAX)
+        return GW_STORE_EBUSY;
+    struct pread *p = &s->reads[s->nreads];
+    int bad = kind == PR_ACC_FIND ? copy_str(p->akey, arg, 1, GW_ACCOUNT_KEY_MAX_BYTES)
+                                  : copy_digest(p->akey, arg);
+    if (bad)
+        return GW_STORE_EINVAL;
+    p->acct = kind;
+    p->now_ms = now_ms;
+    p->kind = GW_STORE_AFTER;
+    p->load = 0;
+    p->tag = tag;
+    p->id = 0;
+    p->limit = 0;
+    p->key[0] = '\0';
+    p->fts[0] = '\0';
+    s->nreads++;
+    s->inflight++;
+    return GW_STORE_PENDING;
+}
+
+static int acc_find(void *ctx, uint64_t tag, const char *key)
+{
+    return acc_read(ctx, PR_ACC_FIND, tag, key, 0);
+}
+
+static int acc_session_find(void *ctx, uint64_t tag, const char *digest_hex, int64_t now_ms)
+{
+    return acc_read(ctx, PR_SESS_FIND, tag, digest_hex, now_ms);
+}
+
 /* ---- reads ---- */
 
 static int st_read(void *ctx, const struct gw_store_read *rd)
@@ -834,6 +1219,7 @@ static int st_read(void *ctx, const struct gw_store_read *rd)
             return GW_STORE_EINVAL;
     }
     p->kind = rd->kind;
+    p->acct = PR_EVENTS;
     p->load = 0;
     p->tag = rd->tag;
     p->id = rd->id;
@@ -1046,6 +1432,47 @@ static void run_load(struct reader *r)
     }
 }
 
+/* Copy a text column into the arena at *used (NUL-terminated). */
+static const char *arena_text(struct reader *r, sqlite3_stmt *st, int i, size_t *used)
+{
+    size_t len = 0;
+    const char *t = col_text(st, i, &len);
+    char *p = r->arena + *used;
+    if (len)
+        memcpy(p, t, len);
+    p[len] = '\0';
+    *used += len + 1;
+    return p;
+}
+
+/* The account of r->job (find by key, or session_find by digest at
+ * now_ms), in the reader's thread: r->status is GW_STORE_DONE with
+ * r->acct (its strings in the arena: each at most its bound, far below
+ * the arena's size), GW_ACCOUNT_NONE, or GW_STORE_EIO. */
+static void run_account(struct reader *r)
+{
+    const struct pread *rd = &r->job;
+    sqlite3_stmt *st = r->st[rd->acct == PR_ACC_FIND ? RD_ACC_FIND : RD_SESS_FIND];
+    sqlite3_bind_text(st, 1, rd->akey, -1, SQLITE_STATIC);
+    if (rd->acct == PR_SESS_FIND)
+        sqlite3_bind_int64(st, 2, rd->now_ms);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        size_t used = 0;
+        r->acct.key = arena_text(r, st, 0, &used);
+        r->acct.nick = arena_text(r, st, 1, &used);
+        r->acct.phc = arena_text(r, st, 2, &used);
+        r->acct.roles = (unsigned)sqlite3_column_int64(st, 3);
+        r->acct.generation = (uint64_t)sqlite3_column_int64(st, 4);
+        r->acct.created_ms = sqlite3_column_int64(st, 5);
+        r->status = GW_STORE_DONE;
+    } else {
+        r->status = rc == SQLITE_DONE ? GW_ACCOUNT_NONE : GW_STORE_EIO;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
 /* A reader's thread: take a job, read it, leave the answer for the loop
  * and wake it, wait until the loop has reported it; until told to stop. */
 static void *reader_main(void *arg)
@@ -1063,7 +1490,9 @@ static void *reader_main(void *arg)
         s->njobs--;
         r->state = RD_RUNNING;
         pthread_mutex_unlock(&s->rd_mu);
-        if (r->job.load)
+        if (r->job.acct != PR_EVENTS)
+            run_account(r);
+        else if (r->job.load)
             run_load(r);
         else
             run_read(r);
@@ -1122,7 +1551,11 @@ static void report_answers(struct gw_sqlite *s)
         drain_reports(s);
         s->inflight--;
         /* The reader waits for RD_IDLE: its rows stay as they are. */
-        if (r->job.load) {
+        if (r->job.acct != PR_EVENTS) {
+            if (s->acc_sink.answer)
+                s->acc_sink.answer(s->acc_sink.ctx, r->job.tag, r->status,
+                                   r->status == GW_STORE_DONE ? &r->acct : NULL);
+        } else if (r->job.load) {
             if (s->sink.loaded)
                 s->sink.loaded(s->sink.ctx, r->job.key, r->status, r->last,
                                r->status ? NULL : r->rows, r->status ? 0 : r->got);
@@ -1148,6 +1581,7 @@ static int open_reader(struct gw_sqlite *s, struct reader *r, char *err, size_t 
     static const enum stmt_id from[RD_COUNT] = {
         [RD_ROOM_FIND] = ST_ROOM_FIND, [RD_BEFORE] = ST_BEFORE, [RD_AFTER] = ST_AFTER,
         [RD_SEARCH] = ST_SEARCH, [RD_LOAD_SIZES] = ST_LOAD_SIZES, [RD_LOAD] = ST_LOAD,
+        [RD_ACC_FIND] = ST_ACC_FIND, [RD_SESS_FIND] = ST_SESS_FIND,
     };
     r->s = s;
     r->rows = malloc(RD_ROWS_MAX * sizeof *r->rows);
@@ -1305,6 +1739,7 @@ static int st_load_async(void *ctx, const char *room_key, size_t max_events, siz
     if (pending)
         commit_batch(s); /* should that fail, their ids still count */
     p->kind = GW_STORE_AFTER;
+    p->acct = PR_EVENTS;
     p->load = 1;
     p->tag = 0;
     p->id = pending;
@@ -1434,6 +1869,13 @@ static void drain_reports(struct gw_sqlite *s)
         s->sink.done(s->sink.ctx, r.key, r.id, r.status);
     }
     s->nreps = s->reps_sent = 0;
+    /* The accounts' writes, committed (or rolled back), in their order. */
+    while (s->ans_sent < s->nans) {
+        struct aanswer a = s->ans[s->ans_sent++];
+        if (s->acc_sink.answer)
+            s->acc_sink.answer(s->acc_sink.ctx, a.tag, a.status, NULL);
+    }
+    s->nans = s->ans_sent = 0;
 }
 
 int gw_sqlite_flush(struct gw_sqlite *s)
@@ -1442,8 +1884,9 @@ int gw_sqlite_flush(struct gw_sqlite *s)
         return 0;
     s->flushing = 1;
     int rc = 0;
-    if (s->nbev) {
-        if (s->nreps + s->nbrooms > GW_SQLITE_REPORTS_MAX)
+    if (s->nbev || s->naops) {
+        if (s->nreps + s->nbrooms > GW_SQLITE_REPORTS_MAX ||
+            s->nans + s->naops > GW_SQLITE_ANSWERS_MAX)
             drain_reports(s);
         while (commit_batch(s) == GW_STORE_EBUSY)
             drain_reports(s);
@@ -1463,7 +1906,7 @@ int gw_sqlite_flush(struct gw_sqlite *s)
 
 int gw_sqlite_busy(const struct gw_sqlite *s)
 {
-    return s->nbev > 0 || s->nreps > 0 || s->nreads > 0 ||
+    return s->nbev > 0 || s->nreps > 0 || s->nreads > 0 || s->naops > 0 || s->nans > 0 ||
            atomic_load(&s->answers) > 0;
 }
 
@@ -1621,6 +2064,31 @@ static int retain(struct gw_sqlite *s, int64_t wall_ms)
     return SQLITE_DONE;
 }
 
+/* Delete sessions over at wall_ms (expires_ms <= wall_ms: the same
+ * boundary session_find keeps), at most GW_SQLITE_EXPIRE_ROWS_MAX, in one
+ * statement; a look first, so that a quiet second commits nothing. */
+static void expire_sessions(struct gw_sqlite *s, int64_t wall_ms)
+{
+    sqlite3_stmt *st = stmt(s, ST_SESS_EXPIRED);
+    sqlite3_bind_int64(st, 1, wall_ms);
+    int rc = step_once(st);
+    if (rc == SQLITE_ROW) {
+        st = stmt(s, ST_SESS_EXPIRE);
+        sqlite3_bind_int64(st, 1, wall_ms);
+        sqlite3_bind_int64(st, 2, GW_SQLITE_EXPIRE_ROWS_MAX);
+        rc = step_once(st);
+        if (rc == SQLITE_DONE)
+            s->stats.sessions_expired += (uint64_t)sqlite3_changes(s->db);
+    }
+    if (rc != SQLITE_DONE) {
+        char m[256];
+        snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
+        rollback(s);
+        fail(s, rc, m);
+        s->probe_at = wall_ms;
+    }
+}
+
 void gw_sqlite_maintain(struct gw_sqlite *s, int64_t wall_ms)
 {
     if (!s->healthy) {
@@ -1629,6 +2097,9 @@ void gw_sqlite_maintain(struct gw_sqlite *s, int64_t wall_ms)
             probe(s, wall_ms);
         return;
     }
+    expire_sessions(s, wall_ms);
+    if (!s->healthy)
+        return;
     if (!s->history_days && !s->history_max)
         return;
     int rc = run(s, ST_BEGIN);
@@ -1695,6 +2166,91 @@ void gw_sqlite_store(struct gw_sqlite *s, struct gw_store *out)
     out->load = st_load;
     out->load_async = st_load_async;
     out->forget = st_forget;
+}
+
+void gw_sqlite_accounts(struct gw_sqlite *s, const struct gw_account_sink *sink,
+                        struct gw_accounts *out)
+{
+    if (sink)
+        s->acc_sink = *sink;
+    out->ctx = s;
+    out->create = acc_create;
+    out->find = acc_find;
+    out->update = acc_update;
+    out->remove = acc_remove;
+    out->session_keep = acc_session_keep;
+    out->session_find = acc_session_find;
+    out->session_drop = acc_session_drop;
+}
+
+/* ---- accounts for a command-line tool ---- */
+
+int gw_sqlite_account_list(struct gw_sqlite *s,
+                           void (*each)(void *arg, const struct gw_account *a), void *arg)
+{
+    if (commit_batch(s) != 0)
+        return GW_STORE_EIO;
+    sqlite3_stmt *st = stmt(s, ST_ACC_LIST);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t len;
+        const char *key = col_text(st, 0, &len), *nick = col_text(st, 1, &len),
+                   *phc = col_text(st, 2, &len);
+        struct gw_account a = {
+            .key = key ? key : "", .nick = nick ? nick : "", .phc = phc ? phc : "",
+            .roles = (unsigned)sqlite3_column_int64(st, 3),
+            .generation = (uint64_t)sqlite3_column_int64(st, 4),
+            .created_ms = sqlite3_column_int64(st, 5),
+        };
+        if (each)
+            each(arg, &a);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : GW_STORE_EIO;
+}
+
+/* One account write in a transaction of its own, after the batch's. */
+static int write_now(struct gw_sqlite *s, struct aop *o)
+{
+    if (!s->healthy || commit_batch(s) != 0)
+        return GW_STORE_EIO;
+    int rc = run(s, ST_BEGIN);
+    if (rc == SQLITE_DONE)
+        rc = aop_run(s, o);
+    if (rc == SQLITE_DONE)
+        rc = run(s, ST_COMMIT);
+    if (rc != SQLITE_DONE) {
+        char m[256];
+        snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
+        rollback(s);
+        fail(s, rc, m);
+        return GW_STORE_EIO;
+    }
+    return o->status;
+}
+
+int gw_sqlite_account_create(struct gw_sqlite *s, const struct gw_account *a)
+{
+    struct aop o;
+    if (aop_account(&o, AOP_CREATE, 0, a) != 0)
+        return GW_STORE_EINVAL;
+    return write_now(s, &o);
+}
+
+int gw_sqlite_account_update(struct gw_sqlite *s, const struct gw_account *a)
+{
+    struct aop o;
+    if (aop_account(&o, AOP_UPDATE, 0, a) != 0)
+        return GW_STORE_EINVAL;
+    return write_now(s, &o);
+}
+
+int gw_sqlite_account_remove(struct gw_sqlite *s, const char *key)
+{
+    struct aop o = {.kind = AOP_REMOVE};
+    if (copy_str(o.key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0)
+        return GW_STORE_EINVAL;
+    return write_now(s, &o);
 }
 
 /* ---- open, close ---- */
@@ -1822,9 +2378,15 @@ static int create_schema(struct gw_sqlite *s, char *err, size_t errlen)
     char sql[128];
     snprintf(sql, sizeof sql, "INSERT INTO meta(key, value) VALUES ('epoch', '%016llx');",
              (unsigned long long)e);
+    char version[48];
+    snprintf(version, sizeof version, "PRAGMA user_version = %d;", GW_SQLITE_SCHEMA);
     int rc = exec(s, "BEGIN IMMEDIATE");
     if (rc == SQLITE_OK)
         rc = exec(s, schema_sql);
+    if (rc == SQLITE_OK)
+        rc = exec(s, schema2_sql);
+    if (rc == SQLITE_OK)
+        rc = exec(s, version);
     if (rc == SQLITE_OK)
         rc = exec(s, sql);
     if (rc == SQLITE_OK)
@@ -1836,6 +2398,31 @@ static int create_schema(struct gw_sqlite *s, char *err, size_t errlen)
         return code;
     }
     s->epoch = e;
+    return 0;
+}
+
+/*
+ * Bring a database of an older version (from) up to GW_SQLITE_SCHEMA: the
+ * tables each later version added, and the new user_version, in one
+ * transaction; what it had stays as it was. A failure changes nothing.
+ */
+static int migrate(struct gw_sqlite *s, int64_t from, char *err, size_t errlen)
+{
+    char version[48];
+    snprintf(version, sizeof version, "PRAGMA user_version = %d;", GW_SQLITE_SCHEMA);
+    int rc = exec(s, "BEGIN IMMEDIATE");
+    if (rc == SQLITE_OK && from < 2)
+        rc = exec(s, schema2_sql);
+    if (rc == SQLITE_OK)
+        rc = exec(s, version);
+    if (rc == SQLITE_OK)
+        rc = exec(s, "COMMIT");
+    if (rc != SQLITE_OK) {
+        int code = open_fault(s, rc, err, errlen);
+        if (!sqlite3_get_autocommit(s->db))
+            exec(s, "ROLLBACK");
+        return code;
+    }
     return 0;
 }
 
@@ -1930,6 +2517,8 @@ static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
         return GW_SQLITE_ESCHEMA;
     } else if ((rc = read_epoch(s, err, errlen)) != 0) {
         return rc;
+    } else if (version < GW_SQLITE_SCHEMA && (rc = migrate(s, version, err, errlen)) != 0) {
+        return rc;
     }
 
     /* A write lock another program holds (a gateway would hold the
@@ -1978,6 +2567,8 @@ static void free_engine(struct gw_sqlite *s)
     free(s->nums);
     free(s->order);
     free(s->reps);
+    free(s->aops);
+    free(s->ans);
     free(s->reads);
     free(s->jobs);
     free(s->readers);
@@ -2038,10 +2629,13 @@ int gw_sqlite_open(const struct gw_sqlite_opts *o, const struct gw_store_sink *s
     s->order = malloc(GW_SQLITE_BATCH_MAX_EVENTS * sizeof *s->order);
     s->reps = malloc(GW_SQLITE_REPORTS_MAX * sizeof *s->reps);
     s->reads = malloc(GW_SQLITE_READS_MAX * sizeof *s->reads);
+    s->aops = malloc(GW_SQLITE_ACCOUNT_OPS_MAX * sizeof *s->aops);
+    s->ans = malloc(GW_SQLITE_ANSWERS_MAX * sizeof *s->ans);
     s->forgets = malloc(GW_SQLITE_FORGETS_MAX * sizeof *s->forgets);
     s->jobs = malloc(GW_SQLITE_READS_MAX * sizeof *s->jobs);
     s->readers = calloc(s->nreaders, sizeof *s->readers);
     if (!s->bev || !s->arena || !s->brooms || !s->nums || !s->order || !s->reps || !s->reads || !s->forgets ||
+        !s->aops || !s->ans ||
         !s->jobs || !s->readers || s->rd_fd < 0) {
         put(err, errlen, "%s: out of memory", o->dir);
         free_engine(s);
@@ -2103,6 +2697,7 @@ void gw_sqlite_close(struct gw_sqlite *s)
     /* Nobody is told any more: what waits to be reported is dropped, and
      * the batch is kept if it can be. */
     s->nreps = s->reps_sent = 0;
+    s->nans = s->ans_sent = 0;
     s->nreads = 0;
     stop_readers(s);
     commit_batch(s);

@@ -44,6 +44,24 @@
  *                             the engine adds an event's words in the
  *                             transaction that adds the event; a trigger
  *                             takes them out when an event is deleted)
+ *   accounts(key, nick, phc, roles, generation, created_ms)
+ *                             one row per account (gw_accounts.h), by key
+ *   sessions(digest, key, generation, created_ms, expires_ms)
+ *                             one row per session, by its token's digest,
+ *                             indexed by key (an account's, oldest first:
+ *                             by rowid, which only grows) and by
+ *                             expires_ms (the upkeep's deletes)
+ *
+ * Versions: 1 had meta, rooms, events and events_fts; 2 added accounts and
+ * sessions. A database of an older version gains what it lacks at open, in
+ * one transaction with its new user_version, keeping everything it had; a
+ * newer one is refused (GW_SQLITE_ESCHEMA).
+ *
+ * Accounts (gw_sqlite_accounts): their writes join the batch like appends
+ * and are answered from the flush after their commit, in the order made;
+ * their reads (find, session_find) go to the readers after the commit that
+ * precedes them, like history reads, so a find sees every write made
+ * before it.
  */
 #ifndef GW_STORE_SQLITE_H
 #define GW_STORE_SQLITE_H
@@ -51,6 +69,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_accounts.h"
 #include "gw_limits.h"
 #include "gw_store.h"
 
@@ -59,7 +78,7 @@
 #define GW_SQLITE_LOCK_NAME "wintalk.lock" /* flock'ed while a gateway has it open */
 
 /* The schema this code writes; a database of a newer one is refused. */
-#define GW_SQLITE_SCHEMA 1
+#define GW_SQLITE_SCHEMA 2
 
 /* A path: the data directory and a file name in it. */
 #define GW_SQLITE_PATH_MAX_BYTES 4096u
@@ -94,6 +113,13 @@
  * use. */
 #define GW_SQLITE_FORGETS_MAX 256u
 #define GW_SQLITE_FORGET_EVENTS_MAX 2000u
+
+/* Account writes in one batch: past it the batch is committed at once
+ * (answered at the next flush, as ever). Answers to account writes waiting
+ * for the flush: a write that would need a commit when these are full is
+ * refused with GW_STORE_EBUSY. */
+#define GW_SQLITE_ACCOUNT_OPS_MAX 1024u
+#define GW_SQLITE_ANSWERS_MAX 4096u
 
 /* Reads in the engine at once (waiting for the commit, waiting for a
  * reader, being read, or read and not yet reported); past it a read gets
@@ -147,6 +173,10 @@
  * at most); 500 a second is 43 million a day. */
 #define GW_SQLITE_RETAIN_ROWS_MAX 500u
 #define GW_SQLITE_RETAIN_ROOMS_MAX 64u
+
+/* One gw_sqlite_maintain call deletes at most this many sessions past
+ * their end. */
+#define GW_SQLITE_EXPIRE_ROWS_MAX 500u
 
 /* While unhealthy, gw_sqlite_maintain probes this often: the file system
  * has this many bytes free (room for a few batches of chat), and a tiny
@@ -250,11 +280,14 @@ void gw_sqlite_store(struct gw_sqlite *s, struct gw_store *out);
  * room, status) for every room committed since the last flush, in the
  * order of their appends (GW_STORE_DONE, or GW_STORE_EIO for a batch
  * rolled back: none of its events was kept, what was kept before is
- * intact, and the store is unhealthy), then hand the reads queued before
- * this call to the readers, and report with sink.rows the answers the
- * readers have finished. The sink may call the store again (appends go
- * to the next batch, reads to the next flush). Returns 0, or GW_STORE_EIO
- * when the commit failed.
+ * intact, and the store is unhealthy), then give the answers to the
+ * account writes committed since the last flush, in the order they were
+ * made (GW_STORE_EIO for those of a batch rolled back), then hand the
+ * reads queued before this call to the readers, and report the answers
+ * the readers have finished (sink.rows, sink.loaded, and the account
+ * sink's answers to find and session_find). The sink may call the store
+ * again (appends and account writes go to the next batch, reads to the
+ * next flush). Returns 0, or GW_STORE_EIO when the commit failed.
  */
 int gw_sqlite_flush(struct gw_sqlite *s);
 
@@ -282,7 +315,8 @@ int gw_sqlite_wait(const struct gw_sqlite *s, int timeout_ms);
  * more than history_max ids behind its latest id (ids in a room are
  * dense, so those are its newest history_max events, fewer only where
  * ids were lost), at most GW_SQLITE_RETAIN_ROWS_MAX rows per call, in one
- * transaction. Never calls the sink.
+ * transaction; and sessions over by then (expires_ms <= wall_ms), at most
+ * GW_SQLITE_EXPIRE_ROWS_MAX per call. Never calls the sink.
  */
 void gw_sqlite_maintain(struct gw_sqlite *s, int64_t wall_ms);
 
@@ -310,6 +344,7 @@ struct gw_sqlite_stats {
     uint64_t reads;          /* reads answered (rows or a failure) */
     uint64_t search_timeouts; /* searches stopped at search_ms */
     uint64_t pending;        /* events in the batch now */
+    uint64_t sessions_expired; /* sessions deleted by the upkeep past their end */
     uint64_t db_bytes;       /* the database (page_count * page_size) and its WAL file */
 };
 
@@ -318,6 +353,52 @@ void gw_sqlite_stats(const struct gw_sqlite *s, struct gw_sqlite_stats *st);
 
 /* The database file's path, for /healthz. Borrowed until gw_sqlite_close. */
 const char *gw_sqlite_path(const struct gw_sqlite *s);
+
+/*
+ * Fill *out with the accounts' calls (gw_accounts.h), ctx s, answering to
+ * sink (copied; sink->answer is called from gw_sqlite_flush only, on the
+ * loop's thread):
+ *  - create, update, remove, session_keep, session_drop copy their
+ *    arguments into the batch and return GW_STORE_PENDING; the flush that
+ *    commits the batch answers them, in the order they were made, each
+ *    decided in the transaction after the writes before it (of two creates
+ *    of one key in a batch, the second gets GW_ACCOUNT_EXISTS), or all
+ *    GW_STORE_EIO when the batch is rolled back. They return GW_STORE_EIO
+ *    at once while unhealthy, GW_STORE_EINVAL for a bad argument (a key
+ *    or nick of 0 or more than GW_ACCOUNT_KEY_MAX_BYTES bytes, a phc past
+ *    GW_ACCOUNT_PHC_MAX_BYTES, a digest not of GW_DIGEST_HEX_LEN lowercase
+ *    hex digits, a generation of 2^63 or more), GW_STORE_EBUSY when
+ *    answers wait at their bound.
+ *  - find, session_find are queued like a read (GW_STORE_PENDING; EINVAL,
+ *    or EBUSY when GW_SQLITE_READS_MAX are in the engine) and answered by
+ *    a reader after the commit of what was written before them.
+ * A session is over at now_ms >= expires_ms, or when its generation is
+ * below its account's. Sessions past GW_SESSIONS_PER_ACCOUNT end the
+ * account's oldest (the one kept longest ago). Valid until gw_sqlite_close.
+ */
+void gw_sqlite_accounts(struct gw_sqlite *s, const struct gw_account_sink *sink,
+                        struct gw_accounts *out);
+
+/*
+ * For a command-line tool (no loop, nothing else running on s): each
+ * account in key order to each() (strings borrowed for the call; each()
+ * must not call the store), after committing the batch. Returns 0 or
+ * GW_STORE_EIO.
+ */
+int gw_sqlite_account_list(struct gw_sqlite *s,
+                           void (*each)(void *arg, const struct gw_account *a), void *arg);
+
+/*
+ * The same tool's writes, at once, each in a transaction of its own after
+ * the batch is committed: create (GW_STORE_DONE or GW_ACCOUNT_EXISTS),
+ * update (its nick, phc, roles and generation; GW_STORE_DONE or
+ * GW_ACCOUNT_NONE), remove (with its sessions; GW_STORE_DONE or
+ * GW_ACCOUNT_NONE). Or GW_STORE_EINVAL (as gw_sqlite_accounts' calls),
+ * GW_STORE_EIO (the store is unhealthy, or the write failed: nothing kept).
+ */
+int gw_sqlite_account_create(struct gw_sqlite *s, const struct gw_account *a);
+int gw_sqlite_account_update(struct gw_sqlite *s, const struct gw_account *a);
+int gw_sqlite_account_remove(struct gw_sqlite *s, const char *key);
 
 /*
  * Commit what the batch holds (without reporting it: call gw_sqlite_flush

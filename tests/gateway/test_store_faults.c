@@ -1,8 +1,9 @@
 /*
  * test_store_faults.c - the SQLite store engine on file systems that fail:
- * a small tmpfs that fills up while the gateway runs, and read-only
- * mounts at open. The test makes its own mount namespace (unshare, as
- * root), so its mounts are seen by nobody else and vanish with it.
+ * a small tmpfs that fills up while the gateway runs (events, and
+ * accounts), and read-only mounts at open. The test makes its own mount
+ * namespace (unshare, as root), so its mounts are seen by nobody else and
+ * vanish with it.
  *
  * Given "store_fill PATH", instead a smoke run of bench/store_fill (at
  * PATH): what it writes is there when the engine reopens the directory.
@@ -53,6 +54,10 @@ struct fix {
     int rows_status;
     size_t rows_n;
     uint64_t ids[GW_STORE_READ_MAX];
+    struct gw_accounts ac;   /* accounts, answered to on_answer */
+    uint64_t ans_tag[16];
+    int ans_status[16];
+    size_t nans;
 };
 
 static void on_done(void *ctx, const char *key, uint64_t id, int status)
@@ -75,6 +80,15 @@ static void on_rows(void *ctx, uint64_t tag, int status, const struct gw_store_e
     f->rows_n = n;
     for (size_t i = 0; i < n; i++)
         f->ids[i] = ev[i].id;
+}
+
+static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_account *a)
+{
+    struct fix *f = ctx;
+    (void)a;
+    assert_true(f->nans < 16);
+    f->ans_tag[f->nans] = tag;
+    f->ans_status[f->nans++] = status;
 }
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -126,8 +140,11 @@ static int open_dir(struct fix *f, const char *dir, char *err, size_t errlen)
 {
     struct gw_sqlite_opts o = {.dir = dir};
     int rc = gw_sqlite_open(&o, &f->sink, &f->s, err, errlen);
-    if (rc == 0)
+    if (rc == 0) {
         gw_sqlite_store(f->s, &f->st);
+        struct gw_account_sink as = {.ctx = f, .answer = on_answer};
+        gw_sqlite_accounts(f->s, &as, &f->ac);
+    }
     return rc;
 }
 
@@ -285,6 +302,92 @@ static void disk_full_at_run_time(void **state)
     assert_int_equal(last, 0);
 }
 
+/* An account's find, answered by a reader: its status. */
+static int find_status(struct fix *f, const char *key)
+{
+    f->nans = 0;
+    assert_int_equal(f->ac.find(f->ac.ctx, 9, key), GW_STORE_PENDING);
+    gw_sqlite_flush(f->s);
+    for (int i = 0; i < 100 && f->nans == 0; i++) {
+        gw_sqlite_wait(f->s, 100);
+        gw_sqlite_flush(f->s);
+    }
+    assert_int_equal(f->nans, 1);
+    assert_int_equal(f->ans_tag[0], 9);
+    return f->ans_status[0];
+}
+
+/* Accounts on a disk that fills up: writes of the batch that fails are
+ * answered GW_STORE_EIO (never DONE), later ones are refused at once
+ * while unhealthy, reads still work, and all is well once there is room. */
+static void accounts_on_a_full_disk(void **state)
+{
+    struct fix *f = *state;
+    mount_tmpfs(f, "2m");
+    open_ok(f);
+    const char *digest = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    struct gw_account a = {.key = "alice", .nick = "Alice", .phc = "", .generation = 1,
+                           .created_ms = NOW_MS};
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_PENDING);
+    assert_int_equal(gw_sqlite_flush(f->s), 0);
+    assert_int_equal(f->nans, 1);
+    assert_int_equal(f->ans_status[0], GW_STORE_DONE);
+
+    char filler[128];
+    snprintf(filler, sizeof filler, "%s/filler", f->mnt);
+    fill(filler);
+    f->nans = 0;
+    struct gw_account b = a;
+    b.key = "bob";
+    b.nick = "Bob";
+    assert_int_equal(f->ac.create(f->ac.ctx, 2, &b), GW_STORE_PENDING);
+    assert_int_equal(f->ac.session_keep(f->ac.ctx, 3, digest, "alice", 1, NOW_MS + 1000),
+                     GW_STORE_PENDING);
+    for (uint64_t id = 1; id <= 400; id++)
+        assert_int_equal(add(f, "#a", id, 3000), GW_STORE_PENDING);
+    assert_int_equal(f->nans, 0);
+    assert_int_equal(gw_sqlite_flush(f->s), GW_STORE_EIO);
+    assert_int_equal(f->nans, 2);
+    assert_int_equal(f->ans_tag[0], 2);
+    assert_int_equal(f->ans_status[0], GW_STORE_EIO);
+    assert_int_equal(f->ans_tag[1], 3);
+    assert_int_equal(f->ans_status[1], GW_STORE_EIO);
+    assert_int_equal(gw_sqlite_healthy(f->s, NULL), 0);
+
+    /* Unhealthy: writes refused at once, no answer; reads still answer. */
+    f->nans = 0;
+    assert_int_equal(f->ac.create(f->ac.ctx, 4, &b), GW_STORE_EIO);
+    assert_int_equal(f->ac.session_drop(f->ac.ctx, 5, digest), GW_STORE_EIO);
+    assert_int_equal(gw_sqlite_account_create(f->s, &b), GW_STORE_EIO);
+    gw_sqlite_flush(f->s);
+    assert_int_equal(f->nans, 0);
+    assert_int_equal(find_status(f, "alice"), GW_STORE_DONE);
+    assert_int_equal(find_status(f, "bob"), GW_ACCOUNT_NONE);
+    f->nans = 0;
+    assert_int_equal(f->ac.session_find(f->ac.ctx, 6, digest, NOW_MS), GW_STORE_PENDING);
+    for (int i = 0; i < 100 && f->nans == 0; i++) {
+        gw_sqlite_flush(f->s);
+        if (f->nans == 0)
+            gw_sqlite_wait(f->s, 100);
+    }
+    assert_int_equal(f->ans_status[0], GW_ACCOUNT_NONE);
+
+    /* Room again: the probe makes it healthy, and writes are kept. */
+    assert_int_equal(unlink(filler), 0);
+    gw_sqlite_maintain(f->s, NOW_MS);
+    assert_int_equal(gw_sqlite_healthy(f->s, NULL), 1);
+    f->nans = 0;
+    assert_int_equal(f->ac.create(f->ac.ctx, 7, &b), GW_STORE_PENDING);
+    assert_int_equal(gw_sqlite_flush(f->s), 0);
+    assert_int_equal(f->nans, 1);
+    assert_int_equal(f->ans_status[0], GW_STORE_DONE);
+    gw_sqlite_close(f->s);
+    f->s = NULL;
+    check_integrity(f->dir);
+    open_ok(f);
+    assert_int_equal(find_status(f, "bob"), GW_STORE_DONE);
+}
+
 /* Write a file of size bytes. */
 static void write_file(const char *path, size_t size)
 {
@@ -439,6 +542,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(disk_full_at_run_time, setup, teardown),
         cmocka_unit_test_setup_teardown(probe_needs_free_space_and_waits_between_tries, setup, teardown),
         cmocka_unit_test_setup_teardown(read_only_mounts_are_refused_at_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(accounts_on_a_full_disk, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -987,7 +987,9 @@ static void damaged_or_newer_database_is_refused(void **state)
     gw_sqlite_close(f->s);
     f->s = NULL;
     sqlite3 *db = peek_db(f);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+    char newer[48];
+    snprintf(newer, sizeof newer, "PRAGMA user_version = %d", GW_SQLITE_SCHEMA + 1);
+    assert_int_equal(sqlite3_exec(db, newer, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     rc = open_opts(f, f->dir, NULL, err, sizeof err);
     assert_int_equal(rc, GW_SQLITE_ESCHEMA);

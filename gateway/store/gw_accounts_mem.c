@@ -1,0 +1,447 @@
+/*
+ * gw_accounts_mem.c - the in-memory accounts engine (see gw_accounts_mem.h):
+ * accounts in a hash table by key, sessions in a hash table by digest and
+ * in a short list per account (its oldest first), answers in a ring that
+ * gw_accounts_mem_flush empties. Pure: no I/O, no clock.
+ */
+#include "gw_accounts_mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct msess {
+    char digest[GW_DIGEST_HEX_LEN + 1];
+    struct macct *acct;
+    uint64_t generation;
+    int64_t expires_ms;
+    struct msess *hnext;    /* in its digest bucket */
+};
+
+struct macct {
+    char *key, *nick, *phc; /* one allocation each */
+    unsigned roles;
+    uint64_t generation;
+    int64_t created_ms;
+    struct msess *sess[GW_SESSIONS_PER_ACCOUNT]; /* oldest first */
+    size_t nsess;
+    struct macct *hnext;    /* in its key bucket */
+};
+
+/* A queued answer, with its own copy of the account found. */
+struct answer {
+    uint64_t tag;
+    int status;
+    int has_acct;
+    unsigned roles;
+    uint64_t generation;
+    int64_t created_ms;
+    char key[GW_ACCOUNT_KEY_MAX_BYTES + 1];
+    char nick[GW_ACCOUNT_KEY_MAX_BYTES + 1];
+    char phc[GW_ACCOUNT_PHC_MAX_BYTES + 1];
+};
+
+struct gw_accounts_mem {
+    struct gw_account_sink sink;
+    struct macct *accts[GW_ACCOUNTS_MEM_BUCKETS];
+    struct msess *sessions[GW_ACCOUNTS_MEM_BUCKETS];
+    size_t naccts, nsessions;
+    size_t expire_cursor;   /* the bucket expiry goes on from */
+    struct answer *ring;    /* GW_ACCOUNTS_MEM_ANSWERS_MAX */
+    size_t head, nans;
+};
+
+/* FNV-1a. */
+static size_t bucket(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h & (GW_ACCOUNTS_MEM_BUCKETS - 1u);
+}
+
+/* Whether s is a NUL-terminated string of min..max bytes. */
+static int str_ok(const char *s, size_t min, size_t max)
+{
+    if (!s)
+        return 0;
+    size_t n = strnlen(s, max + 1);
+    return n >= min && n <= max;
+}
+
+static int digest_ok(const char *d)
+{
+    if (!str_ok(d, GW_DIGEST_HEX_LEN, GW_DIGEST_HEX_LEN))
+        return 0;
+    for (const char *c = d; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return 0;
+    return 1;
+}
+
+static int account_ok(const struct gw_account *a)
+{
+    return a && str_ok(a->key, 1, GW_ACCOUNT_KEY_MAX_BYTES) &&
+           str_ok(a->nick, 1, GW_ACCOUNT_KEY_MAX_BYTES) &&
+           str_ok(a->phc, 0, GW_ACCOUNT_PHC_MAX_BYTES);
+}
+
+/* ---- answers ---- */
+
+/* Queue an answer (room was checked by the call: room_for). */
+static void answer(struct gw_accounts_mem *m, uint64_t tag, int status, const struct macct *a)
+{
+    struct answer *x = &m->ring[(m->head + m->nans) % GW_ACCOUNTS_MEM_ANSWERS_MAX];
+    m->nans++;
+    x->tag = tag;
+    x->status = status;
+    x->has_acct = a != NULL;
+    if (a) {
+        memcpy(x->key, a->key, strlen(a->key) + 1);
+        memcpy(x->nick, a->nick, strlen(a->nick) + 1);
+        memcpy(x->phc, a->phc, strlen(a->phc) + 1);
+        x->roles = a->roles;
+        x->generation = a->generation;
+        x->created_ms = a->created_ms;
+    }
+}
+
+static int room_for(const struct gw_accounts_mem *m)
+{
+    return m->nans < GW_ACCOUNTS_MEM_ANSWERS_MAX;
+}
+
+size_t gw_accounts_mem_flush(struct gw_accounts_mem *m)
+{
+    size_t n = m->nans, given = 0;
+    while (given < n && m->nans > 0) {
+        /* A copy: the sink may queue answers into the ring meanwhile. */
+        struct answer x = m->ring[m->head];
+        m->head = (m->head + 1) % GW_ACCOUNTS_MEM_ANSWERS_MAX;
+        m->nans--;
+        given++;
+        struct gw_account a = {
+            .key = x.key, .nick = x.nick, .phc = x.phc, .roles = x.roles,
+            .generation = x.generation, .created_ms = x.created_ms,
+        };
+        m->sink.answer(m->sink.ctx, x.tag, x.status, x.has_acct ? &a : NULL);
+    }
+    return given;
+}
+
+/* ---- accounts ---- */
+
+static struct macct *acct_find(const struct gw_accounts_mem *m, const char *key)
+{
+    for (struct macct *a = m->accts[bucket(key)]; a; a = a->hnext)
+        if (strcmp(a->key, key) == 0)
+            return a;
+    return NULL;
+}
+
+/* Replace *dst with a copy of src. Returns 0 or -1 (no memory; *dst stays). */
+static int set_str(char **dst, const char *src)
+{
+    size_t n = strlen(src) + 1;
+    char *p = malloc(n);
+    if (!p)
+        return -1;
+    memcpy(p, src, n);
+    free(*dst);
+    *dst = p;
+    return 0;
+}
+
+/* ---- sessions ---- */
+
+static struct msess *sess_find(const struct gw_accounts_mem *m, const char *digest)
+{
+    for (struct msess *s = m->sessions[bucket(digest)]; s; s = s->hnext)
+        if (strcmp(s->digest, digest) == 0)
+            return s;
+    return NULL;
+}
+
+/* Take s out of the digest index and its account's list, and free it. */
+static void sess_end(struct gw_accounts_mem *m, struct msess *s)
+{
+    struct msess **p = &m->sessions[bucket(s->digest)];
+    while (*p != s)
+        p = &(*p)->hnext;
+    *p = s->hnext;
+    struct macct *a = s->acct;
+    for (size_t i = 0; i < a->nsess; i++)
+        if (a->sess[i] == s) {
+            memmove(&a->sess[i], &a->sess[i + 1], (a->nsess - i - 1) * sizeof a->sess[0]);
+            a->nsess--;
+            break;
+        }
+    m->nsessions--;
+    free(s);
+}
+
+/* End a's sessions made under a generation older than its own. */
+static void end_older(struct gw_accounts_mem *m, struct macct *a)
+{
+    for (size_t i = a->nsess; i > 0; i--)
+        if (a->sess[i - 1]->generation < a->generation)
+            sess_end(m, a->sess[i - 1]);
+}
+
+/* ---- the calls ---- */
+
+static int mem_create(void *ctx, uint64_t tag, const struct gw_account *in)
+{
+    struct gw_accounts_mem *m = ctx;
+    if (!account_ok(in))
+        return GW_STORE_EINVAL;
+    if (!room_for(m))
+        return GW_STORE_EBUSY;
+    if (acct_find(m, in->key)) {
+        answer(m, tag, GW_ACCOUNT_EXISTS, NULL);
+        return GW_STORE_PENDING;
+    }
+    if (m->naccts >= GW_ACCOUNTS_MEM_MAX) {
+        answer(m, tag, GW_STORE_EBUSY, NULL);
+        return GW_STORE_PENDING;
+    }
+    struct macct *a = calloc(1, sizeof *a);
+    if (!a || set_str(&a->key, in->key) || set_str(&a->nick, in->nick) ||
+        set_str(&a->phc, in->phc)) {
+        if (a) {
+            free(a->key);
+            free(a->nick);
+            free(a->phc);
+        }
+        free(a);
+        return GW_STORE_ENOMEM;
+    }
+    a->roles = in->roles;
+    a->generation = in->generation;
+    a->created_ms = in->created_ms;
+    size_t b = bucket(a->key);
+    a->hnext = m->accts[b];
+    m->accts[b] = a;
+    m->naccts++;
+    answer(m, tag, GW_STORE_DONE, NULL);
+    return GW_STORE_PENDING;
+}
+
+static int mem_find(void *ctx, uint64_t tag, const char *key)
+{
+    struct gw_accounts_mem *m = ctx;
+    if (!str_ok(key, 1, GW_ACCOUNT_KEY_MAX_BYTES))
+        return GW_STORE_EINVAL;
+    if (!room_for(m))
+        return GW_STORE_EBUSY;
+    const struct macct *a = acct_find(m, key);
+    answer(m, tag, a ? GW_STORE_DONE : GW_ACCOUNT_NONE, a);
+    return GW_STORE_PENDING;
+}
+
+static int mem_update(void *ctx, uint64_t tag, const struct gw_account *in)
+{
+    struct gw_accounts_mem *m = ctx;
+    if (!account_ok(in))
+        return GW_STORE_EINVAL;
+    if (!room_for(m))
+        return GW_STORE_EBUSY;
+    struct macct *a = acct_find(m, in->key);
+    if (!a) {
+        answer(m, tag, GW_ACCOUNT_NONE, NULL);
+        return GW_STORE_PENDING;
+    }
+    char *nick = NULL, *phc = NULL;
+    if (set_str(&nick, in->nick) || set_str(&phc, in->phc)) {
+        free(nick);
+        free(phc);
+        return GW_STORE_ENOMEM;
+    }
+    free(a->nick);
+    free(a->phc);
+    a->nick = nick;
+    a->phc = phc;
+    a->roles = in->roles;
+    a->generation = in->generation;
+    end_older(m, a);
+    answer(m, tag, GW_STORE_DONE, NULL);
+    return GW_STORE_PENDING;
+}
+
+static int mem_remove(void *ctx, uint64_t tag, const char *key)
+{
+    struct gw_accounts_mem *m = ctx;
+    if (!str_ok(key, 1, GW_ACCOUNT_KEY_MAX_BYTES))
+        return GW_STORE_EINVAL;
+    if (!room_for(m))
+        return GW_STORE_EBUSY;
+    struct macct **p = &m->accts[bucket(key)];
+    while (*p && strcmp((*p)->key, key) != 0)
+        p = &(*p)->hnext;
+    struct macct *a = *p;
+    if (!a) {
+        answer(m, tag, GW_ACCOUNT_NONE, NULL);
+        return GW_STORE_PENDING;
+    }
+    *p = a->hnext;
+    while (a->nsess > 0)
+        sess_end(m, a->sess[a->nsess - 1]);
+    free(a->key);
+    free(a->nick);
+    free(a->phc);
+    free(a);
+    m->naccts--;
+    answer(m, tag, GW_STORE_DONE, NULL);
+    return GW_STORE_PENDING;
+}
+
+static int mem_session_keep(void *ctx, uint64_t tag, const char *digest_hex, const char *key,
+                            uint64_t generation, int64_t expires_ms)
+{
+    struct gw_accounts_mem *m = ctx;
+    if (!digest_ok(digest_hex) || !str_ok(key, 1, GW_ACCOUNT_KEY_MAX_BYTES))
+        return GW_STORE_EINVAL;
+    if (!room_for(m))
+        return GW_STORE_EBUSY;
+    struct macct *a = acct_find(m, key);
+    if (!a) {
+        answer(m, tag, GW_ACCOUNT_NONE, NULL);
+        return GW_STORE_PENDING;
+    }
+    /* The digest kept again (by this account or another) is made anew:
+     * the newest of its account. */
+    struct msess *s = calloc(1, sizeof *s);
+    if (!s)
+        return GW_STORE_ENOMEM;
+    struct msess *old = sess_find(m, digest_hex);
+    if (old)
+        sess_end(m, old);
+    if (a->nsess == GW_SESSIONS_PER_ACCOUNT)
+        sess_end(m, a->sess[0]); /* past the bound: its oldest ends */
+    memcpy(s->digest, digest_hex, GW_DIGEST_HEX_LEN + 1);
+    s->acct = a;
+    s->generation = generation;
+    s->expires_ms = expires_ms;
+    size_t b = bucket(s->digest);
+    s->hnext = m->sessions[b];
+    m->sessions[b] = s;
+    a->sess[a->nsess++] = s;
+    m->nsessions++;
+    answer(m, tag, GW_STORE_DONE, NULL);
+    return GW_STORE_PENDING;
+}
+
+/* Whether s is over at now_ms: expired (at expires_ms exactly), or of a
+ * generation older than its account's. */
+static int sess_over(const struct msess *s, int64_t now_ms)
+{
+    return now_ms >= s->expires_ms || s->generation < s->acct->generation;
+}
+
+static int mem_session_find(void *ctx, uint64_t tag, const char *digest_hex, int64_t now_ms)
+{
+    struct gw_accounts_mem *m = ctx;
+    if (!digest_ok(digest_hex))
+        return GW_STORE_EINVAL;
+    if (!room_for(m))
+        return GW_STORE_EBUSY;
+    const struct msess *s = sess_find(m, digest_hex);
+    if (!s || sess_over(s, now_ms))
+        answer(m, tag, GW_ACCOUNT_NONE, NULL);
+    else
+        answer(m, tag, GW_STORE_DONE, s->acct);
+    return GW_STORE_PENDING;
+}
+
+static int mem_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
+{
+    struct gw_accounts_mem *m = ctx;
+    if (!digest_ok(digest_hex))
+        return GW_STORE_EINVAL;
+    if (!room_for(m))
+        return GW_STORE_EBUSY;
+    struct msess *s = sess_find(m, digest_hex);
+    if (s)
+        sess_end(m, s);
+    answer(m, tag, s ? GW_STORE_DONE : GW_ACCOUNT_NONE, NULL);
+    return GW_STORE_PENDING;
+}
+
+size_t gw_accounts_mem_expire(struct gw_accounts_mem *m, int64_t now_ms)
+{
+    size_t looked = 0, ended = 0;
+    for (size_t n = 0; n < GW_ACCOUNTS_MEM_BUCKETS && looked < GW_ACCOUNTS_MEM_EXPIRE_MAX; n++) {
+        size_t b = m->expire_cursor;
+        m->expire_cursor = (b + 1) % GW_ACCOUNTS_MEM_BUCKETS;
+        struct msess *s = m->sessions[b];
+        while (s) {
+            struct msess *next = s->hnext;
+            looked++;
+            if (now_ms >= s->expires_ms) {
+                sess_end(m, s);
+                ended++;
+            }
+            s = next;
+        }
+    }
+    return ended;
+}
+
+size_t gw_accounts_mem_count(const struct gw_accounts_mem *m, size_t *sessions)
+{
+    if (sessions)
+        *sessions = m->nsessions;
+    return m->naccts;
+}
+
+/* ---- making and freeing ---- */
+
+int gw_accounts_mem_new(struct gw_accounts_mem **out, const struct gw_account_sink *sink)
+{
+    if (!out || !sink || !sink->answer)
+        return GW_STORE_EINVAL;
+    *out = NULL;
+    struct gw_accounts_mem *m = calloc(1, sizeof *m);
+    if (!m)
+        return GW_STORE_ENOMEM;
+    m->ring = malloc(GW_ACCOUNTS_MEM_ANSWERS_MAX * sizeof *m->ring);
+    if (!m->ring) {
+        free(m);
+        return GW_STORE_ENOMEM;
+    }
+    m->sink = *sink;
+    *out = m;
+    return 0;
+}
+
+void gw_accounts_mem_iface(struct gw_accounts_mem *m, struct gw_accounts *out)
+{
+    out->ctx = m;
+    out->create = mem_create;
+    out->find = mem_find;
+    out->update = mem_update;
+    out->remove = mem_remove;
+    out->session_keep = mem_session_keep;
+    out->session_find = mem_session_find;
+    out->session_drop = mem_session_drop;
+}
+
+void gw_accounts_mem_free(struct gw_accounts_mem *m)
+{
+    if (!m)
+        return;
+    for (size_t b = 0; b < GW_ACCOUNTS_MEM_BUCKETS; b++) {
+        for (struct msess *s = m->sessions[b], *next; s; s = next) {
+            next = s->hnext;
+            free(s);
+        }
+        for (struct macct *a = m->accts[b], *next; a; a = next) {
+            next = a->hnext;
+            free(a->key);
+            free(a->nick);
+            free(a->phc);
+            free(a);
+        }
+    }
+    free(m->ring);
+    free(m);
+}

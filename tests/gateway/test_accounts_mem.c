@@ -1,0 +1,458 @@
+/*
+ * test_accounts_mem.c - the in-memory accounts engine (gw_accounts_mem.h):
+ * every call and every answer it can give, answers only from a flush (never
+ * inside the call), keys as bytes, sessions at their expiry's exact
+ * boundary, of an older generation, past the per-account bound, of a removed
+ * account, and the engine's own bounds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_accounts.h"
+#include "gw_accounts_mem.h"
+
+#define NOW_MS INT64_C(1764000000000)
+#define PHC "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo"
+
+struct got {
+    uint64_t tag;
+    int status;
+    int has;
+    struct {
+        char key[GW_ACCOUNT_KEY_MAX_BYTES + 1], nick[GW_ACCOUNT_KEY_MAX_BYTES + 1];
+        char phc[GW_ACCOUNT_PHC_MAX_BYTES + 1];
+        unsigned roles;
+        uint64_t generation;
+        int64_t created_ms;
+    } a;
+};
+
+#define GOT_MAX 2048
+
+struct fix {
+    struct gw_accounts_mem *m;
+    struct gw_accounts ac;
+    struct got got[GOT_MAX];
+    size_t n;
+    size_t total, seen;      /* answers given ever; as of the last flush */
+    int again;               /* the sink calls find once more from inside */
+};
+
+static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_account *a)
+{
+    struct fix *f = ctx;
+    assert_true(f->n < GOT_MAX);
+    struct got *g = &f->got[f->n++];
+    f->total++;
+    memset(g, 0, sizeof *g);
+    g->tag = tag;
+    g->status = status;
+    g->has = a != NULL;
+    if (a) {
+        snprintf(g->a.key, sizeof g->a.key, "%s", a->key);
+        snprintf(g->a.nick, sizeof g->a.nick, "%s", a->nick);
+        snprintf(g->a.phc, sizeof g->a.phc, "%s", a->phc);
+        g->a.roles = a->roles;
+        g->a.generation = a->generation;
+        g->a.created_ms = a->created_ms;
+    }
+    if (f->again) {
+        f->again = 0;
+        size_t before = f->n;
+        assert_int_equal(f->ac.find(f->ac.ctx, 999, "alice"), GW_STORE_PENDING);
+        assert_int_equal(f->n, before); /* not inside this call either */
+    }
+}
+
+static int setup(void **state)
+{
+    struct fix *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    struct gw_account_sink sink = {.ctx = f, .answer = on_answer};
+    assert_int_equal(gw_accounts_mem_new(&f->m, &sink), 0);
+    gw_accounts_mem_iface(f->m, &f->ac);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fix *f = *state;
+    gw_accounts_mem_free(f->m);
+    free(f);
+    return 0;
+}
+
+/* The one answer a flush gives, checked for tag and status. */
+static struct got *one(struct fix *f, uint64_t tag, int status)
+{
+    f->n = 0;
+    assert_int_equal(gw_accounts_mem_flush(f->m), 1);
+    assert_int_equal(f->n, 1);
+    assert_int_equal(f->got[0].tag, tag);
+    if (f->got[0].status != status)
+        fail_msg("tag %llu: status %d, wanted %d", (unsigned long long)tag, f->got[0].status,
+                 status);
+    f->seen = f->total;
+    return &f->got[0];
+}
+
+static struct gw_account acct(const char *key, const char *nick, uint64_t gen)
+{
+    return (struct gw_account){.key = key, .nick = nick, .phc = PHC, .roles = 0,
+                               .generation = gen, .created_ms = NOW_MS};
+}
+
+/* A digest: 64 hex digits made from n. */
+static const char *dig(unsigned n)
+{
+    static char d[8][GW_DIGEST_HEX_LEN + 1];
+    static unsigned at;
+    char *p = d[at++ % 8];
+    for (unsigned i = 0; i < GW_DIGEST_HEX_LEN; i += 8)
+        snprintf(p + i, 9, "%08x", n * 2654435761u + i);
+    return p;
+}
+
+static void create_ok(struct fix *f, const char *key, uint64_t gen)
+{
+    struct gw_account a = acct(key, key, gen);
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_PENDING);
+    one(f, 1, GW_STORE_DONE);
+}
+
+static void keep_ok(struct fix *f, unsigned n, const char *key, uint64_t gen, int64_t expires)
+{
+    assert_int_equal(f->ac.session_keep(f->ac.ctx, 7, dig(n), key, gen, expires),
+                     GW_STORE_PENDING);
+    one(f, 7, GW_STORE_DONE);
+}
+
+/* session_find's answer status for digest n at now. */
+static int sfind(struct fix *f, unsigned n, int64_t now)
+{
+    assert_int_equal(f->ac.session_find(f->ac.ctx, 8, dig(n), now), GW_STORE_PENDING);
+    f->n = 0;
+    assert_int_equal(gw_accounts_mem_flush(f->m), 1);
+    assert_int_equal(f->got[0].tag, 8);
+    assert_int_equal(f->got[0].has, f->got[0].status == GW_STORE_DONE);
+    f->seen = f->total;
+    return f->got[0].status;
+}
+
+static void accounts_every_call_and_answer(void **state)
+{
+    struct fix *f = *state;
+    struct gw_account a = acct("alice", "Alice", 1);
+    a.roles = GW_ROLE_ADMIN;
+    /* Nothing is answered inside a call, only by a flush. */
+    assert_int_equal(f->ac.create(f->ac.ctx, 11, &a), GW_STORE_PENDING);
+    assert_int_equal(f->total, f->seen); /* nothing inside the call */
+    one(f, 11, GW_STORE_DONE);
+    assert_int_equal(gw_accounts_mem_flush(f->m), 0);
+
+    /* Taken: EXISTS, and the account stays as it was. */
+    struct gw_account b = acct("alice", "ALICE", 5);
+    assert_int_equal(f->ac.create(f->ac.ctx, 12, &b), GW_STORE_PENDING);
+    assert_int_equal(f->total, f->seen); /* nothing inside the call */
+    assert_null(one(f, 12, GW_ACCOUNT_EXISTS)->has ? "account" : NULL);
+
+    /* Keys are bytes: the caller folds case; "Alice" is another key. */
+    b.key = "Alice";
+    assert_int_equal(f->ac.create(f->ac.ctx, 13, &b), GW_STORE_PENDING);
+    one(f, 13, GW_STORE_DONE);
+
+    assert_int_equal(f->ac.find(f->ac.ctx, 14, "alice"), GW_STORE_PENDING);
+    assert_int_equal(f->total, f->seen); /* nothing inside the call */
+    struct got *g = one(f, 14, GW_STORE_DONE);
+    assert_true(g->has);
+    assert_string_equal(g->a.key, "alice");
+    assert_string_equal(g->a.nick, "Alice");
+    assert_string_equal(g->a.phc, PHC);
+    assert_int_equal(g->a.roles, GW_ROLE_ADMIN);
+    assert_int_equal(g->a.generation, 1);
+    assert_int_equal(g->a.created_ms, NOW_MS);
+    assert_int_equal(f->ac.find(f->ac.ctx, 15, "bob"), GW_STORE_PENDING);
+    assert_false(one(f, 15, GW_ACCOUNT_NONE)->has);
+
+    /* Update: everything but created_ms. */
+    struct gw_account u = {.key = "alice", .nick = "ALICE", .phc = "", .roles = 0,
+                           .generation = 2, .created_ms = 5};
+    assert_int_equal(f->ac.update(f->ac.ctx, 16, &u), GW_STORE_PENDING);
+    assert_int_equal(f->total, f->seen); /* nothing inside the call */
+    one(f, 16, GW_STORE_DONE);
+    assert_int_equal(f->ac.find(f->ac.ctx, 17, "alice"), GW_STORE_PENDING);
+    g = one(f, 17, GW_STORE_DONE);
+    assert_string_equal(g->a.nick, "ALICE");
+    assert_string_equal(g->a.phc, "");
+    assert_int_equal(g->a.roles, 0);
+    assert_int_equal(g->a.generation, 2);
+    assert_int_equal(g->a.created_ms, NOW_MS);
+    u.key = "bob";
+    assert_int_equal(f->ac.update(f->ac.ctx, 18, &u), GW_STORE_PENDING);
+    one(f, 18, GW_ACCOUNT_NONE);
+
+    /* Remove, twice. */
+    assert_int_equal(f->ac.remove(f->ac.ctx, 19, "alice"), GW_STORE_PENDING);
+    assert_int_equal(f->total, f->seen); /* nothing inside the call */
+    one(f, 19, GW_STORE_DONE);
+    assert_int_equal(f->ac.remove(f->ac.ctx, 20, "alice"), GW_STORE_PENDING);
+    one(f, 20, GW_ACCOUNT_NONE);
+    assert_int_equal(f->ac.find(f->ac.ctx, 21, "alice"), GW_STORE_PENDING);
+    one(f, 21, GW_ACCOUNT_NONE);
+    assert_int_equal(f->ac.find(f->ac.ctx, 22, "Alice"), GW_STORE_PENDING);
+    one(f, 22, GW_STORE_DONE);
+    assert_int_equal(gw_accounts_mem_count(f->m, NULL), 1);
+}
+
+static void answers_come_in_order_and_never_inside_a_call(void **state)
+{
+    struct fix *f = *state;
+    struct gw_account a = acct("alice", "alice", 1);
+    assert_int_equal(f->ac.find(f->ac.ctx, 1, "alice"), GW_STORE_PENDING);
+    assert_int_equal(f->ac.create(f->ac.ctx, 2, &a), GW_STORE_PENDING);
+    assert_int_equal(f->ac.find(f->ac.ctx, 3, "alice"), GW_STORE_PENDING);
+    assert_int_equal(f->ac.create(f->ac.ctx, 4, &a), GW_STORE_PENDING);
+    assert_int_equal(f->ac.remove(f->ac.ctx, 5, "alice"), GW_STORE_PENDING);
+    assert_int_equal(f->ac.find(f->ac.ctx, 6, "alice"), GW_STORE_PENDING);
+    assert_int_equal(f->total, f->seen); /* nothing inside the call */
+    f->again = 1; /* the sink asks again while answered: next flush */
+    assert_int_equal(gw_accounts_mem_flush(f->m), 6);
+    static const int want[] = {GW_ACCOUNT_NONE, GW_STORE_DONE, GW_STORE_DONE,
+                               GW_ACCOUNT_EXISTS, GW_STORE_DONE, GW_ACCOUNT_NONE};
+    assert_int_equal(f->n, 6);
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(f->got[i].tag, i + 1);
+        assert_int_equal(f->got[i].status, want[i]);
+    }
+    one(f, 999, GW_ACCOUNT_NONE);
+}
+
+static void bad_arguments_are_refused_without_an_answer(void **state)
+{
+    struct fix *f = *state;
+    char longkey[GW_ACCOUNT_KEY_MAX_BYTES + 2], longphc[GW_ACCOUNT_PHC_MAX_BYTES + 2];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    memset(longphc, 'p', sizeof longphc - 1);
+    longphc[sizeof longphc - 1] = '\0';
+    struct gw_account a = acct("", "x", 1);
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EINVAL);
+    a.key = longkey;
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EINVAL);
+    longkey[GW_ACCOUNT_KEY_MAX_BYTES] = '\0'; /* exactly the bound: fine */
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_PENDING);
+    a = acct("bob", NULL, 1);
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EINVAL);
+    a = acct("bob", "bob", 1);
+    a.phc = longphc;
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EINVAL);
+    assert_int_equal(f->ac.update(f->ac.ctx, 1, &a), GW_STORE_EINVAL);
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, NULL), GW_STORE_EINVAL);
+    assert_int_equal(f->ac.find(f->ac.ctx, 1, NULL), GW_STORE_EINVAL);
+    assert_int_equal(f->ac.remove(f->ac.ctx, 1, ""), GW_STORE_EINVAL);
+    char upper[GW_DIGEST_HEX_LEN + 1];
+    snprintf(upper, sizeof upper, "%s", dig(1));
+    upper[3] = 'A';
+    char shorter[GW_DIGEST_HEX_LEN];
+    snprintf(shorter, sizeof shorter, "%s", dig(1));
+    const char *bad[] = {upper, shorter, "", NULL};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(f->ac.session_keep(f->ac.ctx, 1, bad[i], "bob", 1, NOW_MS),
+                         GW_STORE_EINVAL);
+        assert_int_equal(f->ac.session_find(f->ac.ctx, 1, bad[i], NOW_MS), GW_STORE_EINVAL);
+        assert_int_equal(f->ac.session_drop(f->ac.ctx, 1, bad[i]), GW_STORE_EINVAL);
+    }
+    assert_int_equal(f->ac.session_keep(f->ac.ctx, 1, dig(1), "", 1, NOW_MS), GW_STORE_EINVAL);
+    /* Only the one good create was answered. */
+    assert_int_equal(gw_accounts_mem_flush(f->m), 1);
+    assert_int_equal(f->got[0].status, GW_STORE_DONE);
+    struct gw_account_sink none = {0};
+    struct gw_accounts_mem *m = NULL;
+    assert_int_equal(gw_accounts_mem_new(&m, &none), GW_STORE_EINVAL);
+    assert_null(m);
+}
+
+static void sessions_every_call_and_answer(void **state)
+{
+    struct fix *f = *state;
+    int64_t end = NOW_MS + 1000;
+    assert_int_equal(f->ac.session_keep(f->ac.ctx, 7, dig(1), "alice", 1, end),
+                     GW_STORE_PENDING);
+    assert_int_equal(f->total, f->seen); /* nothing inside the call */
+    one(f, 7, GW_ACCOUNT_NONE); /* no such account */
+    create_ok(f, "alice", 1);
+    keep_ok(f, 1, "alice", 1, end);
+    assert_int_equal(f->ac.session_find(f->ac.ctx, 8, dig(1), NOW_MS), GW_STORE_PENDING);
+    assert_int_equal(f->total, f->seen); /* nothing inside the call */
+    struct got *g = one(f, 8, GW_STORE_DONE);
+    assert_true(g->has);
+    assert_string_equal(g->a.key, "alice");
+    assert_string_equal(g->a.phc, PHC);
+    /* The boundary: alive 1 ms before its end, over at its end. */
+    assert_int_equal(sfind(f, 1, end - 1), GW_STORE_DONE);
+    assert_int_equal(sfind(f, 1, end), GW_ACCOUNT_NONE);
+    assert_int_equal(sfind(f, 1, end + 1), GW_ACCOUNT_NONE);
+    assert_int_equal(sfind(f, 2, NOW_MS), GW_ACCOUNT_NONE); /* never kept */
+    /* Drop, twice. */
+    keep_ok(f, 2, "alice", 1, end);
+    assert_int_equal(f->ac.session_drop(f->ac.ctx, 9, dig(2)), GW_STORE_PENDING);
+    assert_int_equal(f->total, f->seen); /* nothing inside the call */
+    one(f, 9, GW_STORE_DONE);
+    assert_int_equal(f->ac.session_drop(f->ac.ctx, 9, dig(2)), GW_STORE_PENDING);
+    one(f, 9, GW_ACCOUNT_NONE);
+    assert_int_equal(sfind(f, 2, NOW_MS), GW_ACCOUNT_NONE);
+    assert_int_equal(sfind(f, 1, NOW_MS), GW_STORE_DONE);
+}
+
+static void an_older_generation_is_over(void **state)
+{
+    struct fix *f = *state;
+    create_ok(f, "alice", 3);
+    int64_t end = NOW_MS + 1000;
+    keep_ok(f, 1, "alice", 2, end);          /* made under an older one */
+    keep_ok(f, 2, "alice", 3, end);
+    keep_ok(f, 3, "alice", 4, end);          /* a newer one is not over */
+    assert_int_equal(sfind(f, 1, NOW_MS), GW_ACCOUNT_NONE);
+    assert_int_equal(sfind(f, 2, NOW_MS), GW_STORE_DONE);
+    assert_int_equal(sfind(f, 3, NOW_MS), GW_STORE_DONE);
+    /* A new password (generation 4) ends session 2, not 3. */
+    struct gw_account u = acct("alice", "alice", 4);
+    assert_int_equal(f->ac.update(f->ac.ctx, 5, &u), GW_STORE_PENDING);
+    one(f, 5, GW_STORE_DONE);
+    assert_int_equal(sfind(f, 2, NOW_MS), GW_ACCOUNT_NONE);
+    assert_int_equal(sfind(f, 3, NOW_MS), GW_STORE_DONE);
+    size_t sessions = 0;
+    gw_accounts_mem_count(f->m, &sessions);
+    assert_int_equal(sessions, 1);
+}
+
+static void the_33rd_session_ends_the_oldest(void **state)
+{
+    struct fix *f = *state;
+    create_ok(f, "alice", 1);
+    create_ok(f, "bob", 1);
+    int64_t end = NOW_MS + 1000;
+    keep_ok(f, 500, "bob", 1, end);
+    for (unsigned i = 1; i <= GW_SESSIONS_PER_ACCOUNT; i++)
+        keep_ok(f, i, "alice", 1, end);
+    size_t sessions = 0;
+    gw_accounts_mem_count(f->m, &sessions);
+    assert_int_equal(sessions, GW_SESSIONS_PER_ACCOUNT + 1);
+    for (unsigned i = 1; i <= GW_SESSIONS_PER_ACCOUNT; i++)
+        assert_int_equal(sfind(f, i, NOW_MS), GW_STORE_DONE);
+    /* Session 1 kept again is the newest now: the 33rd ends session 2. */
+    keep_ok(f, 1, "alice", 1, end);
+    keep_ok(f, 33, "alice", 1, end);
+    assert_int_equal(sfind(f, 2, NOW_MS), GW_ACCOUNT_NONE);
+    assert_int_equal(sfind(f, 1, NOW_MS), GW_STORE_DONE);
+    assert_int_equal(sfind(f, 3, NOW_MS), GW_STORE_DONE);
+    assert_int_equal(sfind(f, 33, NOW_MS), GW_STORE_DONE);
+    assert_int_equal(sfind(f, 500, NOW_MS), GW_STORE_DONE); /* another account's */
+    gw_accounts_mem_count(f->m, &sessions);
+    assert_int_equal(sessions, GW_SESSIONS_PER_ACCOUNT + 1);
+    /* And the 34th ends session 3. */
+    keep_ok(f, 34, "alice", 1, end);
+    assert_int_equal(sfind(f, 3, NOW_MS), GW_ACCOUNT_NONE);
+    assert_int_equal(sfind(f, 4, NOW_MS), GW_STORE_DONE);
+}
+
+static void remove_ends_the_accounts_sessions(void **state)
+{
+    struct fix *f = *state;
+    create_ok(f, "alice", 1);
+    create_ok(f, "bob", 1);
+    int64_t end = NOW_MS + 1000;
+    keep_ok(f, 1, "alice", 1, end);
+    keep_ok(f, 2, "alice", 1, end);
+    keep_ok(f, 3, "bob", 1, end);
+    assert_int_equal(f->ac.remove(f->ac.ctx, 4, "alice"), GW_STORE_PENDING);
+    one(f, 4, GW_STORE_DONE);
+    size_t sessions = 0;
+    assert_int_equal(gw_accounts_mem_count(f->m, &sessions), 1);
+    assert_int_equal(sessions, 1);
+    /* Made again under the same name, the old sessions stay over. */
+    create_ok(f, "alice", 1);
+    assert_int_equal(sfind(f, 1, NOW_MS), GW_ACCOUNT_NONE);
+    assert_int_equal(sfind(f, 2, NOW_MS), GW_ACCOUNT_NONE);
+    assert_int_equal(sfind(f, 3, NOW_MS), GW_STORE_DONE);
+    assert_int_equal(f->ac.session_drop(f->ac.ctx, 5, dig(1)), GW_STORE_PENDING);
+    one(f, 5, GW_ACCOUNT_NONE);
+}
+
+static void expiry_ends_what_is_over(void **state)
+{
+    struct fix *f = *state;
+    create_ok(f, "alice", 1);
+    keep_ok(f, 1, "alice", 1, NOW_MS);
+    keep_ok(f, 2, "alice", 1, NOW_MS + 1);
+    assert_int_equal(gw_accounts_mem_expire(f->m, NOW_MS - 1), 0);
+    assert_int_equal(gw_accounts_mem_expire(f->m, NOW_MS), 1);
+    size_t sessions = 0;
+    gw_accounts_mem_count(f->m, &sessions);
+    assert_int_equal(sessions, 1);
+    assert_int_equal(sfind(f, 2, NOW_MS), GW_STORE_DONE);
+    assert_int_equal(gw_accounts_mem_expire(f->m, NOW_MS + 1), 1);
+    assert_int_equal(sfind(f, 2, NOW_MS), GW_ACCOUNT_NONE);
+}
+
+static void the_engines_bounds(void **state)
+{
+    struct fix *f = *state;
+    /* Answers waiting: past the bound a call does nothing. */
+    struct gw_account a = acct("alice", "alice", 1);
+    for (unsigned i = 0; i < GW_ACCOUNTS_MEM_ANSWERS_MAX; i++)
+        assert_int_equal(f->ac.find(f->ac.ctx, i, "alice"), GW_STORE_PENDING);
+    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EBUSY);
+    assert_int_equal(f->ac.session_find(f->ac.ctx, 1, dig(1), NOW_MS), GW_STORE_EBUSY);
+    assert_int_equal(gw_accounts_mem_flush(f->m), GW_ACCOUNTS_MEM_ANSWERS_MAX);
+    assert_int_equal(gw_accounts_mem_count(f->m, NULL), 0);
+    /* Accounts: GW_ACCOUNTS_MEM_MAX, then EBUSY as the answer. */
+    char key[32];
+    for (unsigned i = 0; i < GW_ACCOUNTS_MEM_MAX; i++) {
+        snprintf(key, sizeof key, "user%u", i);
+        a.key = a.nick = key;
+        assert_int_equal(f->ac.create(f->ac.ctx, i, &a), GW_STORE_PENDING);
+        if (f->n + GW_ACCOUNTS_MEM_ANSWERS_MAX > GOT_MAX || i % 512 == 511) {
+            f->n = 0;
+            gw_accounts_mem_flush(f->m);
+            for (size_t j = 0; j < f->n; j++)
+                assert_int_equal(f->got[j].status, GW_STORE_DONE);
+        }
+    }
+    f->n = 0;
+    gw_accounts_mem_flush(f->m);
+    assert_int_equal(gw_accounts_mem_count(f->m, NULL), GW_ACCOUNTS_MEM_MAX);
+    a.key = a.nick = "one-more";
+    assert_int_equal(f->ac.create(f->ac.ctx, 77, &a), GW_STORE_PENDING);
+    one(f, 77, GW_STORE_EBUSY);
+    /* Room again after a remove. */
+    assert_int_equal(f->ac.remove(f->ac.ctx, 78, "user0"), GW_STORE_PENDING);
+    one(f, 78, GW_STORE_DONE);
+    assert_int_equal(f->ac.create(f->ac.ctx, 79, &a), GW_STORE_PENDING);
+    one(f, 79, GW_STORE_DONE);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(accounts_every_call_and_answer),
+        T(answers_come_in_order_and_never_inside_a_call),
+        T(bad_arguments_are_refused_without_an_answer),
+        T(sessions_every_call_and_answer),
+        T(an_older_generation_is_over),
+        T(the_33rd_session_ends_the_oldest),
+        T(remove_ends_the_accounts_sessions),
+        T(expiry_ends_what_is_over),
+        T(the_engines_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
