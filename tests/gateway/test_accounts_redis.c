@@ -417,6 +417,23 @@ static void test_calls(void **state)
     assert_string_equal(a->phc, "");
     assert_int_equal(a->generation, 18446744073709551615u);
     assert_int_equal(a->created_ms, -1);
+    /* Its sessions: the scripts spell its key as the engine does. A
+     * generation is compared whole (as doubles, 2^64 - 1 and 2^64 - 2
+     * would be one number). */
+    char dodd[65], dold[65];
+    digest(dodd, 77);
+    digest(dold, 78);
+    EXPECT(&f, &e, c_keep(&e, &t_, dold, "\xc3\x9f x:y", 18446744073709551614u, now + 3600000),
+           GW_STORE_DONE);
+    EXPECT(&f, &e, c_sfind(&e, &t_, dold, now), GW_ACCOUNT_NONE);
+    EXPECT(&f, &e, c_keep(&e, &t_, dodd, "\xc3\x9f x:y", 18446744073709551615u, now + 3600000),
+           GW_STORE_DONE);
+    a = ANSWER(&f, &e, c_sfind(&e, &t_, dodd, now));
+    assert_int_equal(a->status, GW_STORE_DONE);
+    assert_string_equal(a->key, "\xc3\x9f x:y");
+    assert_string_equal(ctl("cmd\t0\tZCARD\twintalk:account:c39f20783a79:sessions"), "1");
+    EXPECT(&f, &e, c_drop(&e, &t_, dodd), GW_STORE_DONE);
+    assert_string_equal(ctl("cmd\t0\tZCARD\twintalk:account:c39f20783a79:sessions"), "0");
     struct gw_account bob = acct("bob", "bob", phc1, 0, 1, 1);
     struct gw_account bobs = acct("bob:sessions", "bobs", phc1, 0, 1, 1);
     EXPECT(&f, &e, c_create(&e, &t_, &bob), GW_STORE_DONE);
