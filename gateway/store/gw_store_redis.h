@@ -65,7 +65,7 @@
  * id order is publish order. The gateway that appended gets its event
  * back through its subscription like every other.
  *
- * Accounts and their sessions (gw_rstore_accounts) are kept by five Lua
+ * Accounts and their sessions (gw_rstore_accounts) are kept by six Lua
  * scripts, each one step that no other gateway can cut in two:
  *   create    answers GW_ACCOUNT_EXISTS when the account's hash exists,
  *             else writes it: of two gateways creating one name at once,
@@ -84,7 +84,9 @@
  *             do not count; a session asked under a generation that is not
  *             the account's present one is over already: nothing is kept
  *             and the answer is GW_STORE_DONE, as for a session kept and
- *             ended; past GW_SESSIONS_PER_ACCOUNT the oldest are deleted.
+ *             ended (so is one whose end has passed by Redis' clock: it
+ *             takes no place); past GW_SESSIONS_PER_ACCOUNT the oldest
+ *             are deleted.
  *   session_find  the account when the session exists, now_ms is before
  *             its end (a session whose expires_ms is now_ms is over), its
  *             account exists and has the session's generation; else
@@ -93,7 +95,8 @@
  *             ahead of the gateway's ends sessions that much early.
  *   session_drop  deletes the session and its place in its account's set
  *             (GW_ACCOUNT_NONE when there was no session: never made,
- *             ended, or deleted with its account).
+ *             ended, or deleted with its account; one of an older
+ *             generation not deleted yet is dropped: GW_STORE_DONE).
  * find is one HGETALL. Generations are compared as the decimal strings
  * written (Lua's numbers are doubles: exact only below 2^53). The scripts
  * name session keys they build from ARGV (a standalone Redis, as every
