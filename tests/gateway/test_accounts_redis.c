@@ -80,7 +80,7 @@ static int64_t wall_ms(void)
 struct answer {
     uint64_t tag;
     int status;
-    int has;                  /* an account came with it */
+    int has; /* an account came with it */
     char key[GW_ACCOUNT_KEY_MAX_BYTES + 1];
     char nick[GW_NICK_MAX_BYTES + 1];
     char phc[GW_ACCOUNT_PHC_MAX_BYTES + 1];
@@ -92,8 +92,8 @@ struct answer {
 struct eng {
     struct gw_rstore *rs;
     struct gw_accounts ac;
-    int in_call;              /* a call of the engine's is running */
-    struct answer *ans;       /* ANSWERS_MAX */
+    int in_call;        /* a call of the engine's is running */
+    struct answer *ans; /* ANSWERS_MAX */
     size_t n;
 };
 
@@ -225,11 +225,15 @@ static void fix_done(struct fix *f)
 
 static uint64_t next_tag = 1;
 
-static struct gw_account acct(const char *key, const char *nick, const char *phc,
-                              unsigned roles, uint64_t gen, int64_t created)
+static struct gw_account acct(const char *key, const char *nick, const char *phc, unsigned roles,
+                              uint64_t gen, int64_t created)
 {
-    return (struct gw_account){.key = key, .nick = nick, .phc = phc, .roles = roles,
-                               .generation = gen, .created_ms = created};
+    return (struct gw_account){.key = key,
+                               .nick = nick,
+                               .phc = phc,
+                               .roles = roles,
+                               .generation = gen,
+                               .created_ms = created};
 }
 
 /* Each call with a fresh tag, returning what the call returned; the tag
@@ -270,8 +274,8 @@ static int c_remove(struct eng *e, uint64_t *tag, const char *key)
     return rc;
 }
 
-static int c_keep(struct eng *e, uint64_t *tag, const char *digest, const char *key,
-                  uint64_t gen, int64_t expires)
+static int c_keep(struct eng *e, uint64_t *tag, const char *digest, const char *key, uint64_t gen,
+                  int64_t expires)
 {
     *tag = next_tag++;
     e->in_call = 1;
@@ -323,42 +327,47 @@ static const struct answer *wait_answer(struct fix *f, struct eng *e, uint64_t t
 }
 
 /* A call that must be taken, then its answer's status. */
-#define STATUS(f, e, call)                                                                   \
-    ({                                                                                       \
-        uint64_t t_;                                                                         \
-        int rc_ = call;                                                                      \
-        if (rc_ != GW_STORE_PENDING)                                                         \
-            fail_msg("%s returned %d", #call, rc_);                                          \
-        wait_answer(f, e, t_)->status;                                                       \
+#define STATUS(f, e, call)                                                                         \
+    ({                                                                                             \
+        uint64_t t_;                                                                               \
+        int rc_ = call;                                                                            \
+        if (rc_ != GW_STORE_PENDING)                                                               \
+            fail_msg("%s returned %d", #call, rc_);                                                \
+        wait_answer(f, e, t_)->status;                                                             \
     })
 
 static const char *sname(int status)
 {
     switch (status) {
-    case GW_STORE_DONE: return "GW_STORE_DONE";
-    case GW_ACCOUNT_EXISTS: return "GW_ACCOUNT_EXISTS";
-    case GW_ACCOUNT_NONE: return "GW_ACCOUNT_NONE";
-    case GW_STORE_EIO: return "GW_STORE_EIO";
-    default: return "another status";
+    case GW_STORE_DONE:
+        return "GW_STORE_DONE";
+    case GW_ACCOUNT_EXISTS:
+        return "GW_ACCOUNT_EXISTS";
+    case GW_ACCOUNT_NONE:
+        return "GW_ACCOUNT_NONE";
+    case GW_STORE_EIO:
+        return "GW_STORE_EIO";
+    default:
+        return "another status";
     }
 }
 
 /* A call that must be taken, and the answer it must get. */
-#define EXPECT(f, e, call, want)                                                             \
-    do {                                                                                     \
-        int got_ = STATUS(f, e, call);                                                       \
-        if (got_ != (want))                                                                  \
-            fail_msg("line %d: %s was answered %s, not %s", __LINE__, #call, sname(got_),    \
-                     sname(want));                                                           \
+#define EXPECT(f, e, call, want)                                                                   \
+    do {                                                                                           \
+        int got_ = STATUS(f, e, call);                                                             \
+        if (got_ != (want))                                                                        \
+            fail_msg("line %d: %s was answered %s, not %s", __LINE__, #call, sname(got_),          \
+                     sname(want));                                                                 \
     } while (0)
 
-#define ANSWER(f, e, call)                                                                   \
-    ({                                                                                       \
-        uint64_t t_;                                                                         \
-        int rc_ = call;                                                                      \
-        if (rc_ != GW_STORE_PENDING)                                                         \
-            fail_msg("%s returned %d", #call, rc_);                                          \
-        wait_answer(f, e, t_);                                                               \
+#define ANSWER(f, e, call)                                                                         \
+    ({                                                                                             \
+        uint64_t t_;                                                                               \
+        int rc_ = call;                                                                            \
+        if (rc_ != GW_STORE_PENDING)                                                               \
+            fail_msg("%s returned %d", #call, rc_);                                                \
+        wait_answer(f, e, t_);                                                                     \
     })
 
 /* A digest: 64 hex digits from a number. */
@@ -408,8 +417,7 @@ static void test_calls(void **state)
     assert_string_equal(ctl("cmd\t0\tHGET\twintalk:account:616c696365\tgeneration"), "1");
 
     /* A name of any bytes, and one that ends like another's set. */
-    struct gw_account odd = acct("\xc3\x9f x:y", "\xc3\x9f x:y", "", 0, 18446744073709551615u,
-                                 -1);
+    struct gw_account odd = acct("\xc3\x9f x:y", "\xc3\x9f x:y", "", 0, 18446744073709551615u, -1);
     EXPECT(&f, &e, c_create(&e, &t_, &odd), GW_STORE_DONE);
     a = ANSWER(&f, &e, c_find(&e, &t_, "\xc3\x9f x:y"));
     assert_int_equal(a->status, GW_STORE_DONE);
@@ -439,8 +447,7 @@ static void test_calls(void **state)
     EXPECT(&f, &e, c_create(&e, &t_, &bob), GW_STORE_DONE);
     EXPECT(&f, &e, c_create(&e, &t_, &bobs), GW_STORE_DONE);
     digest(d1, 1);
-    EXPECT(&f, &e, c_keep(&e, &t_, d1, "bob", 1, now + 3600000),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e, c_keep(&e, &t_, d1, "bob", 1, now + 3600000), GW_STORE_DONE);
     a = ANSWER(&f, &e, c_find(&e, &t_, "bob:sessions"));
     assert_string_equal(a->nick, "bobs");
     a = ANSWER(&f, &e, c_sfind(&e, &t_, d1, now));
@@ -461,8 +468,7 @@ static void test_calls(void **state)
 
     /* Sessions: kept (with PEXPIREAT at its end), found, dropped. */
     digest(d2, 2);
-    EXPECT(&f, &e, c_keep(&e, &t_, d2, "alice", 2, now + 3600000),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e, c_keep(&e, &t_, d2, "alice", 2, now + 3600000), GW_STORE_DONE);
     char want[32];
     snprintf(want, sizeof want, "%" PRId64, now + 3600000);
     assert_string_equal(ctl("cmd\t0\tPEXPIRETIME\twintalk:session:%s", d2), want);
@@ -471,8 +477,7 @@ static void test_calls(void **state)
     assert_string_equal(a->key, "alice");
     assert_string_equal(a->nick, "ALICE");
     assert_int_equal(a->generation, 2);
-    EXPECT(&f, &e, c_keep(&e, &t_, d2, "ghost", 1, now + 3600000),
-                     GW_ACCOUNT_NONE);
+    EXPECT(&f, &e, c_keep(&e, &t_, d2, "ghost", 1, now + 3600000), GW_ACCOUNT_NONE);
     char d9[65];
     EXPECT(&f, &e, c_sfind(&e, &t_, digest(d9, 999), now), GW_ACCOUNT_NONE);
     EXPECT(&f, &e, c_drop(&e, &t_, d2), GW_STORE_DONE);
@@ -606,8 +611,7 @@ static void test_sessions_shared(void **state)
     EXPECT(&f, &e1, c_create(&e1, &t_, &al), GW_STORE_DONE);
     /* Made on one gateway, found on the other. */
     digest(d1, 1);
-    EXPECT(&f, &e1, c_keep(&e1, &t_, d1, "alice", 1, now + 3600000),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e1, c_keep(&e1, &t_, d1, "alice", 1, now + 3600000), GW_STORE_DONE);
     a = ANSWER(&f, &e2, c_sfind(&e2, &t_, d1, now));
     assert_int_equal(a->status, GW_STORE_DONE);
     assert_string_equal(a->nick, "Alice");
@@ -620,14 +624,12 @@ static void test_sessions_shared(void **state)
     /* One made under the old generation after it (a login that raced the
      * change) is over at once. */
     digest(d2, 2);
-    EXPECT(&f, &e1, c_keep(&e1, &t_, d2, "alice", 1, now + 3600000),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e1, c_keep(&e1, &t_, d2, "alice", 1, now + 3600000), GW_STORE_DONE);
     EXPECT(&f, &e2, c_sfind(&e2, &t_, d2, now), GW_ACCOUNT_NONE);
     /* One under the new generation is found; the next keep cleared the
      * old one from Redis. */
     digest(d3, 3);
-    EXPECT(&f, &e1, c_keep(&e1, &t_, d3, "alice", 2, now + 3600000),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e1, c_keep(&e1, &t_, d3, "alice", 2, now + 3600000), GW_STORE_DONE);
     EXPECT(&f, &e2, c_sfind(&e2, &t_, d3, now), GW_STORE_DONE);
     assert_string_equal(ctl("cmd\t0\tEXISTS\twintalk:session:%s", d1), "0");
     assert_string_equal(ctl("cmd\t0\tZCARD\twintalk:account:616c696365:sessions"), "1");
@@ -640,14 +642,11 @@ static void test_sessions_shared(void **state)
      * leaves nothing of the account in Redis; a name made again has none. */
     char d[65];
     for (unsigned i = 10; i < 15; i++)
-        EXPECT(&f, &e1, c_keep(&e1, &t_, digest(d, i), "alice", 2,
-                                                now + 3600000),
-                         GW_STORE_DONE);
+        EXPECT(&f, &e1, c_keep(&e1, &t_, digest(d, i), "alice", 2, now + 3600000), GW_STORE_DONE);
     EXPECT(&f, &e2, c_sfind(&e2, &t_, digest(d, 12), now), GW_STORE_DONE);
     EXPECT(&f, &e2, c_remove(&e2, &t_, "alice"), GW_STORE_DONE);
     for (unsigned i = 10; i < 15; i++)
-        EXPECT(&f, &e1, c_sfind(&e1, &t_, digest(d, i), now),
-                         GW_ACCOUNT_NONE);
+        EXPECT(&f, &e1, c_sfind(&e1, &t_, digest(d, i), now), GW_ACCOUNT_NONE);
     assert_string_equal(ctl("cmd\t0\tKEYS\twintalk:session:*"), "");
     assert_string_equal(ctl("cmd\t0\tKEYS\twintalk:account:*"), "");
     struct gw_account again = acct("alice", "alice", phc1, 0, 2, now);
@@ -694,12 +693,9 @@ static void test_session_bound(void **state)
     assert_string_equal(ctl("cmd\t0\tZCARD\twintalk:account:616c696365:sessions"), n);
     assert_string_equal(ctl("cmd\t0\tEXISTS\twintalk:session:%s", d[0]), "0");
     /* Kept again, a session counts as made now: the next one ends d[2]. */
-    EXPECT(&f, &e1, c_keep(&e1, &t_, d[1], "alice", 1, now + 3600000),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e1, c_keep(&e1, &t_, d[1], "alice", 1, now + 3600000), GW_STORE_DONE);
     char extra[65];
-    EXPECT(&f, &e1, c_keep(&e1, &t_, digest(extra, 999), "alice", 1,
-                                            now + 3600000),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e1, c_keep(&e1, &t_, digest(extra, 999), "alice", 1, now + 3600000), GW_STORE_DONE);
     EXPECT(&f, &e1, c_sfind(&e1, &t_, d[1], now), GW_STORE_DONE);
     EXPECT(&f, &e1, c_sfind(&e1, &t_, d[2], now), GW_ACCOUNT_NONE);
     EXPECT(&f, &e1, c_sfind(&e1, &t_, d[3], now), GW_STORE_DONE);
@@ -734,8 +730,7 @@ static void test_session_end(void **state)
     /* Redis deletes it at its end (its own clock): a caller whose clock
      * lags still finds nothing. */
     digest(d2, 2);
-    EXPECT(&f, &e, c_keep(&e, &t_, d2, "alice", 1, wall_ms() + 300),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e, c_keep(&e, &t_, d2, "alice", 1, wall_ms() + 300), GW_STORE_DONE);
     EXPECT(&f, &e, c_sfind(&e, &t_, d2, now), GW_STORE_DONE);
     run_for(&f, 700);
     EXPECT(&f, &e, c_sfind(&e, &t_, d2, now), GW_ACCOUNT_NONE);
@@ -744,8 +739,7 @@ static void test_session_end(void **state)
     /* One kept with its end past already is over at once, and takes no
      * place in the bound. */
     digest(d3, 3);
-    EXPECT(&f, &e, c_keep(&e, &t_, d3, "alice", 1, now - 1000),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e, c_keep(&e, &t_, d3, "alice", 1, now - 1000), GW_STORE_DONE);
     EXPECT(&f, &e, c_sfind(&e, &t_, d3, 0), GW_ACCOUNT_NONE);
     assert_string_equal(ctl("cmd\t0\tZRANGE\twintalk:account:616c696365:sessions\t0\t-1"), d1);
 
@@ -809,13 +803,27 @@ static void send_mixed(struct eng *e, uint64_t *tags, int64_t now)
         struct gw_account a = acct(name, name, phc1, 0, 1, now);
         int rc = 0;
         switch (i % 7) {
-        case 0: rc = c_create(e, &tags[i], &a); break;
-        case 1: rc = c_find(e, &tags[i], "alice"); break;
-        case 2: rc = c_update(e, &tags[i], &a); break;
-        case 3: rc = c_keep(e, &tags[i], digest(d, (unsigned)i), "alice", 1, now + 60000); break;
-        case 4: rc = c_sfind(e, &tags[i], digest(d, 1), now); break;
-        case 5: rc = c_drop(e, &tags[i], digest(d, (unsigned)i - 2)); break;
-        case 6: rc = c_remove(e, &tags[i], name); break;
+        case 0:
+            rc = c_create(e, &tags[i], &a);
+            break;
+        case 1:
+            rc = c_find(e, &tags[i], "alice");
+            break;
+        case 2:
+            rc = c_update(e, &tags[i], &a);
+            break;
+        case 3:
+            rc = c_keep(e, &tags[i], digest(d, (unsigned)i), "alice", 1, now + 60000);
+            break;
+        case 4:
+            rc = c_sfind(e, &tags[i], digest(d, 1), now);
+            break;
+        case 5:
+            rc = c_drop(e, &tags[i], digest(d, (unsigned)i - 2));
+            break;
+        case 6:
+            rc = c_remove(e, &tags[i], name);
+            break;
         }
         assert_int_equal(rc, GW_STORE_PENDING);
     }
@@ -835,8 +843,7 @@ static void test_outage(void **state)
     struct gw_account al = acct("alice", "Alice", phc1, 0, 1, now);
     EXPECT(&f, &e, c_create(&e, &t_, &al), GW_STORE_DONE);
     digest(d1, 1);
-    EXPECT(&f, &e, c_keep(&e, &t_, d1, "alice", 1, now + 60000),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e, c_keep(&e, &t_, d1, "alice", 1, now + 60000), GW_STORE_DONE);
 
     /* Redis killed with calls in flight (sent while it was stopped, so
      * they are surely out): each is answered once, with its answer (Redis
@@ -881,8 +888,7 @@ static void test_outage(void **state)
     assert_true(run_until(&f, healthy, &e, 10000));
     EXPECT(&f, &e, c_find(&e, &t_, "alice"), GW_ACCOUNT_NONE);
     EXPECT(&f, &e, c_create(&e, &t_, &al), GW_STORE_DONE);
-    EXPECT(&f, &e, c_keep(&e, &t_, d1, "alice", 1, now + 60000),
-                     GW_STORE_DONE);
+    EXPECT(&f, &e, c_keep(&e, &t_, d1, "alice", 1, now + 60000), GW_STORE_DONE);
     EXPECT(&f, &e, c_sfind(&e, &t_, d1, now), GW_STORE_DONE);
 
     /* Redis stalled past the command timeout: the call is answered
@@ -916,12 +922,9 @@ int main(void)
     }
     redis_port = atoi(port);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_calls),
-        cmocka_unit_test(test_create_race),
-        cmocka_unit_test(test_sessions_shared),
-        cmocka_unit_test(test_session_bound),
-        cmocka_unit_test(test_session_end),
-        cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_calls),           cmocka_unit_test(test_create_race),
+        cmocka_unit_test(test_sessions_shared), cmocka_unit_test(test_session_bound),
+        cmocka_unit_test(test_session_end),     cmocka_unit_test(test_busy),
         cmocka_unit_test(test_outage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
