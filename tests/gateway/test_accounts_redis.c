@@ -831,11 +831,70 @@ static void send_mixed(struct eng *e, uint64_t *tags, int64_t now)
     }
 }
 
+/* Stop Redis, send FLIGHT calls, end it with op (redis_ctl.py): every
+ * call is answered exactly once; with "killpaused" (it ran none of them),
+ * GW_STORE_EIO. */
+static void kill_in_flight(struct fix *f, struct eng *e, const char *op, int64_t now)
+{
+    uint64_t tags[FLIGHT];
+    ctl("pause");
+    send_mixed(e, tags, now);
+    run_for(f, 50);
+    ctl("%s", op);
+    struct all_answered w = {e, tags, FLIGHT};
+    if (!run_until(f, all_answered, &w, 5000))
+        fail_msg("calls in flight when Redis died (%s) were never answered", op);
+    run_for(f, 300); /* and never twice */
+    int eio = 0;
+    for (int i = 0; i < FLIGHT; i++) {
+        const struct answer *a;
+        int n = answers(e, tags[i], &a);
+        if (n != 1)
+            fail_msg("call %d in flight when Redis died (%s) was answered %d times", i, op, n);
+        if (strcmp(op, "killpaused") == 0 && a->status != GW_STORE_EIO)
+            fail_msg("call %d in flight when Redis died unwoken was answered %s", i,
+                     sname(a->status));
+        assert_true(a->status == GW_STORE_EIO || a->status == GW_STORE_DONE ||
+                    a->status == GW_ACCOUNT_NONE || a->status == GW_ACCOUNT_EXISTS);
+        eio += a->status == GW_STORE_EIO;
+    }
+    print_message("%s: %d of %d calls in flight answered GW_STORE_EIO\n", op, eio, FLIGHT);
+}
+
+/* Down: every call fails at once, and nothing is answered later. */
+static void down_refuses(struct fix *f, struct eng *e, const char *d1, int64_t now)
+{
+    uint64_t t;
+    assert_true(run_until(f, unhealthy, e, 5000));
+    size_t before = e->n;
+    struct gw_account b = acct("bob", "bob", phc1, 0, 1, now);
+    assert_int_equal(c_create(e, &t, &b), GW_STORE_EIO);
+    assert_int_equal(c_find(e, &t, "alice"), GW_STORE_EIO);
+    assert_int_equal(c_update(e, &t, &b), GW_STORE_EIO);
+    assert_int_equal(c_remove(e, &t, "alice"), GW_STORE_EIO);
+    assert_int_equal(c_keep(e, &t, d1, "alice", 1, now + 60000), GW_STORE_EIO);
+    assert_int_equal(c_sfind(e, &t, d1, now), GW_STORE_EIO);
+    assert_int_equal(c_drop(e, &t, d1), GW_STORE_EIO);
+    run_for(f, 300);
+    assert_int_equal(e->n, before);
+}
+
+/* Back (empty: it kept nothing on disk): the calls work again. */
+static void back_again(struct fix *f, struct eng *e, const char *d1, int64_t now)
+{
+    assert_true(run_until(f, healthy, e, 10000));
+    struct gw_account al = acct("alice", "Alice", phc1, 0, 1, now);
+    EXPECT(f, e, c_find(e, &t_, "alice"), GW_ACCOUNT_NONE);
+    EXPECT(f, e, c_create(e, &t_, &al), GW_STORE_DONE);
+    EXPECT(f, e, c_keep(e, &t_, d1, "alice", 1, now + 60000), GW_STORE_DONE);
+    EXPECT(f, e, c_sfind(e, &t_, d1, now), GW_STORE_DONE);
+}
+
 static void test_outage(void **state)
 {
     struct fix f;
     struct eng e;
-    uint64_t tags[FLIGHT], t;
+    uint64_t t;
     char d1[65];
     (void)state;
     ctl("flushall");
@@ -847,56 +906,27 @@ static void test_outage(void **state)
     digest(d1, 1);
     EXPECT(&f, &e, c_keep(&e, &t_, d1, "alice", 1, now + 60000), GW_STORE_DONE);
 
-    /* Redis killed with calls in flight (sent while it was stopped, so
-     * they are surely out): each is answered once, with its answer (Redis
-     * may run what it read in the instant between SIGCONT and SIGKILL) or
-     * GW_STORE_EIO. */
-    ctl("pause");
-    send_mixed(&e, tags, now);
-    run_for(&f, 50);
-    ctl("kill");
-    struct all_answered w = {&e, tags, FLIGHT};
-    if (!run_until(&f, all_answered, &w, 5000))
-        fail_msg("calls in flight when Redis died were never answered");
-    run_for(&f, 300); /* and never twice */
-    int eio = 0;
-    for (int i = 0; i < FLIGHT; i++) {
-        const struct answer *a;
-        int n = answers(&e, tags[i], &a);
-        if (n != 1)
-            fail_msg("call %d in flight when Redis died was answered %d times", i, n);
-        assert_true(a->status == GW_STORE_EIO || a->status == GW_STORE_DONE ||
-                    a->status == GW_ACCOUNT_NONE || a->status == GW_ACCOUNT_EXISTS);
-        eio += a->status == GW_STORE_EIO;
-    }
-    print_message("killed: %d of %d calls in flight answered GW_STORE_EIO\n", eio, FLIGHT);
-
-    /* Down: every call fails at once, and nothing is answered later. */
-    assert_true(run_until(&f, unhealthy, &e, 5000));
-    size_t before = e.n;
-    struct gw_account b = acct("bob", "bob", phc1, 0, 1, now);
-    assert_int_equal(c_create(&e, &t, &b), GW_STORE_EIO);
-    assert_int_equal(c_find(&e, &t, "alice"), GW_STORE_EIO);
-    assert_int_equal(c_update(&e, &t, &b), GW_STORE_EIO);
-    assert_int_equal(c_remove(&e, &t, "alice"), GW_STORE_EIO);
-    assert_int_equal(c_keep(&e, &t, d1, "alice", 1, now + 60000), GW_STORE_EIO);
-    assert_int_equal(c_sfind(&e, &t, d1, now), GW_STORE_EIO);
-    assert_int_equal(c_drop(&e, &t, d1), GW_STORE_EIO);
-    run_for(&f, 300);
-    assert_int_equal(e.n, before);
-
-    /* Back (empty: it kept nothing on disk): the calls work again. */
+    /* Redis killed while stopped, with calls in flight (sent while it was
+     * stopped, so they are surely out, and never run): each is answered
+     * once, GW_STORE_EIO. */
+    kill_in_flight(&f, &e, "killpaused", now);
+    down_refuses(&f, &e, d1, now);
     ctl("start");
-    assert_true(run_until(&f, healthy, &e, 10000));
-    EXPECT(&f, &e, c_find(&e, &t_, "alice"), GW_ACCOUNT_NONE);
-    EXPECT(&f, &e, c_create(&e, &t_, &al), GW_STORE_DONE);
-    EXPECT(&f, &e, c_keep(&e, &t_, d1, "alice", 1, now + 60000), GW_STORE_DONE);
-    EXPECT(&f, &e, c_sfind(&e, &t_, d1, now), GW_STORE_DONE);
+    back_again(&f, &e, d1, now);
+
+    /* Killed as it wakes (SIGCONT, then SIGKILL): Redis may run some of
+     * what it read in that instant. Each is answered once, with its own
+     * answer or GW_STORE_EIO. */
+    kill_in_flight(&f, &e, "kill", now);
+    down_refuses(&f, &e, d1, now);
+    ctl("start");
+    back_again(&f, &e, d1, now);
 
     /* Redis stalled past the command timeout: the call is answered
      * GW_STORE_EIO once; Redis may still run it when it wakes (it read
      * it), so the same create asked again is told it was made or that
      * the name is taken. */
+    struct gw_account b = acct("bob", "bob", phc1, 0, 1, now);
     ctl("pause");
     assert_int_equal(c_create(&e, &t, &b), GW_STORE_PENDING);
     const struct answer *a = wait_answer(&f, &e, t);
