@@ -2,11 +2,12 @@
  * gw_store_redis.c - the Redis store engine (gw_store_redis.h): rooms as
  * streams with a meta hash, events appended by one Lua script that also
  * publishes them, live delivery from the rooms' channels, recovery from
- * the streams.
+ * the streams; accounts and their sessions, each call one script.
  */
 #include "gw_store_redis.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,10 +135,106 @@ static const char trim_lua[] =
     "redis.call('DEL', KEYS[1], KEYS[2])\n"
     "return -n\n";
 
+/* ---- the account scripts (gw_store_redis.h says what each does) ---- */
+
+/* The hex of an account's name, inside a script: the same as acct_key's. */
+#define LUA_HEX                                                                              \
+    "local function hex(s)\n"                                                                \
+    "  return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) " \
+    "end))\n"                                                                                \
+    "end\n"
+
+/* KEYS: the account's hash. ARGV: key, nick, phc, roles, generation,
+ * created_ms. Answers 1 (made) or 0 (the name is taken). */
+static const char acct_create_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'key', ARGV[1], 'nick', ARGV[2], 'phc', ARGV[3],\n"
+    "           'roles', ARGV[4], 'generation', ARGV[5], 'created_ms', ARGV[6])\n"
+    "return 1\n";
+
+/* KEYS: the account's hash. ARGV: nick, phc, roles, generation. Answers 1
+ * or 0 (no such account). */
+static const char acct_update_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'nick', ARGV[1], 'phc', ARGV[2], 'roles', ARGV[3],\n"
+    "           'generation', ARGV[4])\n"
+    "return 1\n";
+
+/* KEYS: the account's hash, its sessions' set. ARGV: the sessions' key
+ * prefix, the account's name. Deletes its sessions (those whose account
+ * is this one: a digest is never another's, but a set never decides for
+ * a session), the set, the hash. Answers 1, or 0 when there was no hash. */
+static const char acct_remove_lua[] =
+    "for _, d in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+    "  local s = ARGV[1] .. d\n"
+    "  if redis.call('HGET', s, 'account') == ARGV[2] then redis.call('DEL', s) end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "return redis.call('DEL', KEYS[1])\n";
+
+/* KEYS: the account's hash, its sessions' set, the session. ARGV: the
+ * account's name, the generation, the end (ms), the bound, the sessions'
+ * key prefix, the digest. Answers 1, or 0 when the account is gone. */
+static const char acct_keep_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('DEL', KEYS[3])\n"
+    "redis.call('ZREM', KEYS[2], ARGV[6])\n"
+    "local gen = redis.call('HGET', KEYS[1], 'generation')\n"
+    "if ARGV[2] ~= gen then return 1 end\n"
+    "for _, d in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+    "  local s = ARGV[5] .. d\n"
+    "  local v = redis.call('HMGET', s, 'account', 'generation')\n"
+    "  if v[1] ~= ARGV[1] then redis.call('ZREM', KEYS[2], d)\n"
+    "  elseif v[2] ~= gen then redis.call('DEL', s) redis.call('ZREM', KEYS[2], d) end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[3], 'account', ARGV[1], 'generation', ARGV[2],\n"
+    "           'expires_ms', ARGV[3])\n"
+    "redis.call('PEXPIREAT', KEYS[3], ARGV[3])\n"
+    "if redis.call('EXISTS', KEYS[3]) == 0 then return 1 end\n"
+    "local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')\n"
+    "local n = 1\n"
+    "if top[2] then n = tonumber(top[2]) + 1 end\n"
+    "redis.call('ZADD', KEYS[2], n, ARGV[6])\n"
+    "local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])\n"
+    "if over > 0 then\n"
+    "  for _, d in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do\n"
+    "    redis.call('DEL', ARGV[5] .. d)\n"
+    "  end\n"
+    "  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, over - 1)\n"
+    "end\n"
+    "return 1\n";
+
+/* KEYS: the session. ARGV: now (ms), the accounts' key prefix. Answers
+ * the account's hash (HGETALL's array), or 0. */
+static const char acct_find_session_lua[] =
+    LUA_HEX
+    "local v = redis.call('HMGET', KEYS[1], 'account', 'generation', 'expires_ms')\n"
+    "if not v[1] or not v[2] or not v[3] then return 0 end\n"
+    "if tonumber(v[3]) <= tonumber(ARGV[1]) then return 0 end\n"
+    "local a = ARGV[2] .. hex(v[1])\n"
+    "if redis.call('HGET', a, 'generation') ~= v[2] then return 0 end\n"
+    "return redis.call('HGETALL', a)\n";
+
+/* KEYS: the session. ARGV: the accounts' key prefix, the digest. Answers
+ * 1, or 0 when there was no session. */
+static const char acct_drop_lua[] =
+    LUA_HEX
+    "local acc = redis.call('HGET', KEYS[1], 'account')\n"
+    "if not acc then return 0 end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('ZREM', ARGV[1] .. hex(acc) .. ':sessions', ARGV[2])\n"
+    "return 1\n";
+
 #define LOG_PATTERN GW_RSTORE_PREFIX "room:*:log"
 
 #define IDENT_KEY GW_RSTORE_PREFIX "ident:"
 #define IDENT_KEY_MAX_BYTES (sizeof IDENT_KEY + GW_DIGEST_HEX_LEN)
+
+/* Accounts: the prefix, the name in hex, ":sessions" for its set. */
+#define ACCT_KEY GW_RSTORE_PREFIX "account:"
+#define ACCT_KEY_MAX_BYTES (sizeof ACCT_KEY + 2 * GW_ACCOUNT_KEY_MAX_BYTES + sizeof ":sessions")
+#define SESSION_KEY GW_RSTORE_PREFIX "session:"
+#define SESSION_KEY_MAX_BYTES (sizeof SESSION_KEY + GW_DIGEST_HEX_LEN)
 
 /* A key or channel: the prefix, "room:", a room key (gw_room.h), ":log". */
 #define NAME_MAX_BYTES (sizeof GW_RSTORE_PREFIX + 5 + GW_ROOM_NAME_MAX_BYTES + 8)
@@ -207,6 +304,11 @@ struct gw_rstore {
     struct gw_redis_script *trim;
     struct gw_redis_script *once_script;
     struct gw_redis_script *forget;
+    /* accounts (gw_accounts.h): the scripts, the sink, the calls waiting */
+    struct gw_redis_script *acct_create, *acct_update, *acct_remove, *acct_keep;
+    struct gw_redis_script *acct_find_session, *acct_drop;
+    struct gw_account_sink acct_sink;
+    size_t acct_waiting;
     /* retention: a pass of SCAN and trims, its bound, when it started */
     int scanning;
     int trim_again;           /* a trim found a full batch: another pass soon */
@@ -1402,6 +1504,258 @@ static int rs_ident_find(void *ctx, uint64_t tag, const char *digest_hex)
     return 0;
 }
 
+/* ---- accounts (gw_accounts.h) ---- */
+
+enum acct_kind { A_CREATE, A_FIND, A_UPDATE, A_REMOVE, A_KEEP, A_FIND_SESSION, A_DROP };
+
+/* What an account call's answer needs. */
+struct acct_arg {
+    struct gw_rstore *rs;
+    uint64_t tag;
+    enum acct_kind kind;
+};
+
+/* The account's hash: the prefix and its name's bytes in hex (any byte is
+ * safe in a key then, and no name's key ends in another's ":sessions");
+ * with sessions, its set of sessions. -1 for a name that is not one. */
+static int acct_key(char out[ACCT_KEY_MAX_BYTES], const char *key, int sessions)
+{
+    size_t n = key ? strlen(key) : 0;
+    if (!n || n > GW_ACCOUNT_KEY_MAX_BYTES)
+        return -1;
+    size_t at = (size_t)snprintf(out, ACCT_KEY_MAX_BYTES, "%s", ACCT_KEY);
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(out + at, ACCT_KEY_MAX_BYTES - at, "%02x", (unsigned char)key[i]);
+    if (sessions)
+        snprintf(out + at, ACCT_KEY_MAX_BYTES - at, ":sessions");
+    return 0;
+}
+
+/* A session's key, from its token's digest (GW_DIGEST_HEX_LEN lowercase
+ * hex digits), or -1 for anything else. */
+static int session_key(char out[SESSION_KEY_MAX_BYTES], const char *hex)
+{
+    if (!hex || strlen(hex) != GW_DIGEST_HEX_LEN ||
+        strspn(hex, "0123456789abcdef") != GW_DIGEST_HEX_LEN)
+        return -1;
+    snprintf(out, SESSION_KEY_MAX_BYTES, SESSION_KEY "%s", hex);
+    return 0;
+}
+
+/* An account's strings fit what an engine keeps. */
+static int acct_valid(const struct gw_account *a)
+{
+    return a && a->nick && a->phc && strlen(a->nick) <= GW_NICK_MAX_BYTES &&
+           strlen(a->phc) <= GW_ACCOUNT_PHC_MAX_BYTES;
+}
+
+/* A reply's string field of HGETALL's array, or NULL. */
+static const redisReply *hash_field(const redisReply *h, const char *name)
+{
+    for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        const redisReply *k = h->element[i], *v = h->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+            strcmp(k->str, name) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+/* A decimal field as written by this engine, into *out: 0, or -1. */
+static int hash_u64(const redisReply *h, const char *name, uint64_t *out)
+{
+    const redisReply *v = hash_field(h, name);
+    char *end;
+    if (!v || !v->len || v->str[0] == '-')
+        return -1;
+    *out = strtoull(v->str, &end, 10);
+    return *end ? -1 : 0;
+}
+
+/* The account in an HGETALL's array: 0, or -1 when it is not one of ours
+ * (a field missing or too long). Its strings point into h. */
+static int hash_account(const redisReply *h, struct gw_account *a)
+{
+    const redisReply *key = hash_field(h, "key"), *nick = hash_field(h, "nick");
+    const redisReply *phc = hash_field(h, "phc"), *c = hash_field(h, "created_ms");
+    uint64_t roles;
+    char *end;
+    if (!key || !nick || !phc || !c || !key->len || key->len > GW_ACCOUNT_KEY_MAX_BYTES ||
+        nick->len > GW_NICK_MAX_BYTES || phc->len > GW_ACCOUNT_PHC_MAX_BYTES ||
+        hash_u64(h, "roles", &roles) != 0 || roles > UINT_MAX ||
+        hash_u64(h, "generation", &a->generation) != 0)
+        return -1;
+    a->created_ms = strtoll(c->str, &end, 10);
+    if (!c->len || *end)
+        return -1;
+    a->key = key->str;
+    a->nick = nick->str;
+    a->phc = phc->str;
+    a->roles = (unsigned)roles;
+    return 0;
+}
+
+static void on_account(void *arg, int status, const redisReply *reply)
+{
+    struct acct_arg *aa = arg;
+    struct gw_rstore *rs = aa->rs;
+    uint64_t tag = aa->tag;
+    enum acct_kind kind = aa->kind;
+    free(aa);
+    rs->acct_waiting--;
+    if (rs->closing || !rs->acct_sink.answer)
+        return;
+    void *ctx = rs->acct_sink.ctx;
+    if (status != GW_REDIS_OK) { /* lost with its connection, or an error reply */
+        rs->acct_sink.answer(ctx, tag, GW_STORE_EIO, NULL);
+        return;
+    }
+    if (kind == A_FIND || kind == A_FIND_SESSION) {
+        struct gw_account a;
+        if ((reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) ||
+            (reply->type == REDIS_REPLY_ARRAY && reply->elements == 0))
+            rs->acct_sink.answer(ctx, tag, GW_ACCOUNT_NONE, NULL);
+        else if (reply->type == REDIS_REPLY_ARRAY && hash_account(reply, &a) == 0)
+            rs->acct_sink.answer(ctx, tag, GW_STORE_DONE, &a);
+        else
+            rs->acct_sink.answer(ctx, tag, GW_STORE_EIO, NULL);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 || reply->integer > 1)
+        rs->acct_sink.answer(ctx, tag, GW_STORE_EIO, NULL);
+    else if (reply->integer == 1)
+        rs->acct_sink.answer(ctx, tag, GW_STORE_DONE, NULL);
+    else
+        rs->acct_sink.answer(ctx, tag, kind == A_CREATE ? GW_ACCOUNT_EXISTS : GW_ACCOUNT_NONE,
+                             NULL);
+}
+
+/* Send an account call: a script (s) or a command (s NULL), with nkeys
+ * keys first in argv. Returns GW_STORE_PENDING or a failure (no answer). */
+static int acct_send(struct gw_rstore *rs, uint64_t tag, enum acct_kind kind,
+                     struct gw_redis_script *s, int nkeys, int argc, const char **argv)
+{
+    size_t len[12];
+    if (!rs->redis_up)
+        return GW_STORE_EIO;
+    if (rs->acct_waiting >= GW_RSTORE_ACCOUNT_CALLS_MAX)
+        return GW_STORE_EBUSY;
+    for (int i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    struct acct_arg *aa = malloc(sizeof *aa);
+    if (!aa)
+        return GW_STORE_ENOMEM;
+    *aa = (struct acct_arg){rs, tag, kind};
+    int rc = s ? gw_redis_eval(rs->redis, s, on_account, aa, nkeys, argc, argv, len)
+               : gw_redis_command(rs->redis, on_account, aa, argc, argv, len);
+    if (rc != 0) {
+        free(aa);
+        return rc == GW_REDIS_EBUSY ? GW_STORE_EBUSY
+               : rc == GW_REDIS_ENOMEM ? GW_STORE_ENOMEM
+                                       : GW_STORE_EIO;
+    }
+    rs->acct_waiting++;
+    return GW_STORE_PENDING;
+}
+
+static int ac_create(void *ctx, uint64_t tag, const struct gw_account *a)
+{
+    struct gw_rstore *rs = ctx;
+    char key[ACCT_KEY_MAX_BYTES], roles[16], gen[24], created[24];
+    if (!acct_valid(a) || acct_key(key, a->key, 0) != 0)
+        return GW_STORE_EINVAL;
+    snprintf(roles, sizeof roles, "%u", a->roles);
+    snprintf(gen, sizeof gen, "%" PRIu64, a->generation);
+    snprintf(created, sizeof created, "%" PRId64, a->created_ms);
+    const char *argv[] = {key, a->key, a->nick, a->phc, roles, gen, created};
+    return acct_send(rs, tag, A_CREATE, rs->acct_create, 1, 7, argv);
+}
+
+static int ac_find(void *ctx, uint64_t tag, const char *name)
+{
+    struct gw_rstore *rs = ctx;
+    char key[ACCT_KEY_MAX_BYTES];
+    if (acct_key(key, name, 0) != 0)
+        return GW_STORE_EINVAL;
+    const char *argv[] = {"HGETALL", key};
+    return acct_send(rs, tag, A_FIND, NULL, 0, 2, argv);
+}
+
+static int ac_update(void *ctx, uint64_t tag, const struct gw_account *a)
+{
+    struct gw_rstore *rs = ctx;
+    char key[ACCT_KEY_MAX_BYTES], roles[16], gen[24];
+    if (!acct_valid(a) || acct_key(key, a->key, 0) != 0)
+        return GW_STORE_EINVAL;
+    snprintf(roles, sizeof roles, "%u", a->roles);
+    snprintf(gen, sizeof gen, "%" PRIu64, a->generation);
+    const char *argv[] = {key, a->nick, a->phc, roles, gen};
+    return acct_send(rs, tag, A_UPDATE, rs->acct_update, 1, 5, argv);
+}
+
+static int ac_remove(void *ctx, uint64_t tag, const char *name)
+{
+    struct gw_rstore *rs = ctx;
+    char key[ACCT_KEY_MAX_BYTES], set[ACCT_KEY_MAX_BYTES];
+    if (acct_key(key, name, 0) != 0 || acct_key(set, name, 1) != 0)
+        return GW_STORE_EINVAL;
+    const char *argv[] = {key, set, SESSION_KEY, name};
+    return acct_send(rs, tag, A_REMOVE, rs->acct_remove, 2, 4, argv);
+}
+
+static int ac_session_keep(void *ctx, uint64_t tag, const char *digest_hex, const char *name,
+                           uint64_t generation, int64_t expires_ms)
+{
+    struct gw_rstore *rs = ctx;
+    char key[ACCT_KEY_MAX_BYTES], set[ACCT_KEY_MAX_BYTES], sess[SESSION_KEY_MAX_BYTES];
+    char gen[24], end[24], bound[16];
+    if (acct_key(key, name, 0) != 0 || acct_key(set, name, 1) != 0 ||
+        session_key(sess, digest_hex) != 0)
+        return GW_STORE_EINVAL;
+    snprintf(gen, sizeof gen, "%" PRIu64, generation);
+    snprintf(end, sizeof end, "%" PRId64, expires_ms);
+    snprintf(bound, sizeof bound, "%u", GW_SESSIONS_PER_ACCOUNT);
+    const char *argv[] = {key, set, sess, name, gen, end, bound, SESSION_KEY, digest_hex};
+    return acct_send(rs, tag, A_KEEP, rs->acct_keep, 3, 9, argv);
+}
+
+static int ac_session_find(void *ctx, uint64_t tag, const char *digest_hex, int64_t now_ms)
+{
+    struct gw_rstore *rs = ctx;
+    char sess[SESSION_KEY_MAX_BYTES], now[24];
+    if (session_key(sess, digest_hex) != 0)
+        return GW_STORE_EINVAL;
+    snprintf(now, sizeof now, "%" PRId64, now_ms);
+    const char *argv[] = {sess, now, ACCT_KEY};
+    return acct_send(rs, tag, A_FIND_SESSION, rs->acct_find_session, 1, 3, argv);
+}
+
+static int ac_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
+{
+    struct gw_rstore *rs = ctx;
+    char sess[SESSION_KEY_MAX_BYTES];
+    if (session_key(sess, digest_hex) != 0)
+        return GW_STORE_EINVAL;
+    const char *argv[] = {sess, ACCT_KEY, digest_hex};
+    return acct_send(rs, tag, A_DROP, rs->acct_drop, 1, 3, argv);
+}
+
+int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
+                       struct gw_accounts *out)
+{
+    rs->acct_sink = *sink;
+    memset(out, 0, sizeof *out);
+    out->ctx = rs;
+    out->create = ac_create;
+    out->find = ac_find;
+    out->update = ac_update;
+    out->remove = ac_remove;
+    out->session_keep = ac_session_keep;
+    out->session_find = ac_session_find;
+    out->session_drop = ac_session_drop;
+    return 0;
+}
+
 int gw_rstore_listen(struct gw_rstore *rs, uint64_t node)
 {
     if (rs->node_chan[0])
@@ -1675,6 +2029,20 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
         rc = gw_redis_script(rs->redis, once_lua, sizeof once_lua - 1, &rs->once_script);
     if (rc == 0)
         rc = gw_redis_script(rs->redis, forget_lua, sizeof forget_lua - 1, &rs->forget);
+    const struct {
+        const char *src;
+        size_t len;
+        struct gw_redis_script **out;
+    } acct[] = {
+        {acct_create_lua, sizeof acct_create_lua - 1, &rs->acct_create},
+        {acct_update_lua, sizeof acct_update_lua - 1, &rs->acct_update},
+        {acct_remove_lua, sizeof acct_remove_lua - 1, &rs->acct_remove},
+        {acct_keep_lua, sizeof acct_keep_lua - 1, &rs->acct_keep},
+        {acct_find_session_lua, sizeof acct_find_session_lua - 1, &rs->acct_find_session},
+        {acct_drop_lua, sizeof acct_drop_lua - 1, &rs->acct_drop},
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof acct / sizeof acct[0]; i++)
+        rc = gw_redis_script(rs->redis, acct[i].src, acct[i].len, acct[i].out);
     if (rc == 0)
         rc = gw_redis_subscribe(rs->redis, PRESENCE_CHANNEL, strlen(PRESENCE_CHANNEL));
     if (rc != 0) {

@@ -37,6 +37,20 @@
  *                       private messages' JSON); for GW_IDENTITY_TTL_MS
  *                       after the last write or touch, so that a browser
  *                       resumes its identity on any gateway
+ *   account:HEX         hash: an account (gw_accounts.h), HEX its name's
+ *                       bytes in lowercase hex (any bytes make a safe key,
+ *                       and no name can end in another's ":sessions"):
+ *                       key (the name as is), nick, phc, roles,
+ *                       generation, created_ms (decimal)
+ *   account:HEX:sessions  sorted set: the digests of the account's
+ *                       sessions, scored by the order they were made in
+ *                       (1, 2, 3...: the highest score plus one, not a
+ *                       time, because sessions made in one millisecond on
+ *                       two gateways would tie, and ties order by digest)
+ *   session:DIGEST      hash: a session, named by its token's SHA-256 in
+ *                       hex: account (its key as is), generation,
+ *                       expires_ms; PEXPIREAT at its end, so Redis deletes
+ *                       it then
  * Channels:
  *   room:KEY            "E" id " " json-length " " json line: an event
  *                       kept; "T" from " " json: typing, kept nowhere
@@ -50,6 +64,53 @@
  * publishes it, so the stream and the live copies can never disagree and
  * id order is publish order. The gateway that appended gets its event
  * back through its subscription like every other.
+ *
+ * Accounts and their sessions (gw_rstore_accounts) are kept by six Lua
+ * scripts, each one step that no other gateway can cut in two:
+ *   create    answers GW_ACCOUNT_EXISTS when the account's hash exists,
+ *             else writes it: of two gateways creating one name at once,
+ *             exactly one is told GW_STORE_DONE.
+ *   update    writes nick, phc, roles, generation when the hash exists
+ *             (created_ms stays), else GW_ACCOUNT_NONE. The sessions stay
+ *             as they are: those of an older generation are over for
+ *             session_find, and deleted at the account's next
+ *             session_keep or their own end.
+ *   remove    deletes every session of the account, its sorted set and
+ *             its hash (GW_ACCOUNT_NONE when there was no hash).
+ *   session_keep  GW_ACCOUNT_NONE when the account's hash is gone. Else
+ *             a session of that digest kept before is replaced (it counts
+ *             as made now); sessions that are over (deleted by Redis at
+ *             their end, of another generation) leave the sorted set and
+ *             do not count; a session asked under a generation that is not
+ *             the account's present one is over already: nothing is kept
+ *             and the answer is GW_STORE_DONE, as for a session kept and
+ *             ended (so is one whose end has passed by Redis' clock: it
+ *             takes no place); past GW_SESSIONS_PER_ACCOUNT the oldest
+ *             are deleted.
+ *   session_find  the account when the session exists, now_ms is before
+ *             its end (a session whose expires_ms is now_ms is over), its
+ *             account exists and has the session's generation; else
+ *             GW_ACCOUNT_NONE. now_ms is the caller's clock: Redis deletes
+ *             the key at expires_ms by its own clock, so a Redis clock
+ *             ahead of the gateway's ends sessions that much early.
+ *   session_drop  deletes the session and its place in its account's set
+ *             (GW_ACCOUNT_NONE when there was no session: never made,
+ *             ended, or deleted with its account; one of an older
+ *             generation not deleted yet is dropped: GW_STORE_DONE).
+ * find is one HGETALL. Generations are compared as the decimal strings
+ * written (Lua's numbers are doubles: exact only below 2^53). The scripts
+ * name session keys they build from ARGV (a standalone Redis, as every
+ * script of this engine assumes; not Redis Cluster).
+ *
+ * Outages, for accounts: a call made while the connection is down fails
+ * at once (GW_STORE_EIO returned, no answer); a call in flight when the
+ * connection drops or times out (gw_redis.h's command_ms) is answered
+ * once with GW_STORE_EIO: it may or may not have been done (a create
+ * asked again then answers GW_ACCOUNT_EXISTS when it was). Nothing waits
+ * for Redis to come back. At most GW_RSTORE_ACCOUNT_CALLS_MAX calls wait
+ * for their answers; past that a call fails at once with GW_STORE_EBUSY.
+ * Calls still waiting at gw_rstore_close are not answered. Accounts live
+ * as long as Redis keeps its data: run it with persistence (appendonly).
  *
  * Recovery: a room is read from its stream when it is watched, when an
  * event arrives with an id past the next expected one (a gap), when the
@@ -69,6 +130,7 @@
 
 #include <uv.h>
 
+#include "gw_accounts.h"
 #include "gw_store.h"
 
 #define GW_RSTORE_PREFIX "wintalk:"
@@ -123,6 +185,11 @@ _Static_assert(GW_RSTORE_ONCE_TTL_MS > 2u * GW_RSTORE_ONCE_TRY_MS, "a name outli
  * the look is a scan of them, in Redis, inside one script. */
 #define GW_RSTORE_FORGET_EVENTS_MAX 2000u
 
+/* Account calls (gw_rstore_accounts) waiting for their answers at once:
+ * a bound of their own, so that a flood of logins cannot take the
+ * connection's whole GW_REDIS_MAX_WAITING_DEFAULT from the rooms. */
+#define GW_RSTORE_ACCOUNT_CALLS_MAX 1024u
+
 /* Room for a why or a log line. */
 #define GW_RSTORE_WHY_MAX_BYTES 512u
 
@@ -161,6 +228,21 @@ void gw_rstore_store(struct gw_rstore *rs, struct gw_store *out);
  * ids say (gw_hub_config.pid_base >> GW_NODE_SHIFT): channel node:NODE,
  * "M" and the message (gw_hub_private_in). Once. Returns 0 or a failure. */
 int gw_rstore_listen(struct gw_rstore *rs, uint64_t node);
+
+/*
+ * Accounts and their sessions in this Redis (gw_accounts.h), shared by
+ * every gateway on it: fill *out with the call table (every call
+ * offered), answered through sink (copied). Once per engine, before the
+ * first account call; a second call replaces the sink. Returns 0.
+ * Each call returns GW_STORE_PENDING, or at once: GW_STORE_EINVAL (a
+ * name empty or over GW_ACCOUNT_KEY_MAX_BYTES, a nick over
+ * GW_NICK_MAX_BYTES, a phc over GW_ACCOUNT_PHC_MAX_BYTES, a digest not
+ * GW_DIGEST_HEX_LEN lowercase hex digits, a NULL string), GW_STORE_EIO
+ * (Redis is down), GW_STORE_EBUSY (GW_RSTORE_ACCOUNT_CALLS_MAX, or the
+ * connection's own bound), GW_STORE_ENOMEM.
+ */
+int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
+                       struct gw_accounts *out);
 
 /* 1 when connected and the epoch is known, else 0 and *why. */
 int gw_rstore_healthy(const struct gw_rstore *rs, const char **why);

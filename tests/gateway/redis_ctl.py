@@ -11,6 +11,8 @@ separated by tabs, and reads one answer a line: "ok<TAB>TEXT" or
     kill | stop | start | pause | resume | flushall
                     SIGKILL, SIGTERM, start again (same port and dir),
                     SIGSTOP, SIGCONT, FLUSHALL
+    killpaused      SIGKILL without the SIGCONT that kill sends first: a
+                    paused server dies without running what it has read
     auth PASSWORD   start a second redis-server that wants AUTH PASSWORD
                     (stopped at the end); TEXT is its port
     cmd DB ARG...   one command on a new connection to database DB; TEXT is
@@ -21,6 +23,7 @@ Exits with the program's status. redis-server missing is a failure, not a
 skip: scripts/deps.sh test installs it.
 """
 import os
+import signal
 import subprocess
 import sys
 
@@ -45,6 +48,9 @@ def answer(rs, fields, others):
         return str(others[-1].port)
     if op == "kill":
         rs.kill()
+    elif op == "killpaused":
+        os.kill(rs.pid, signal.SIGKILL)
+        rs.proc.wait(10)
     elif op == "stop":
         rs.stop()
     elif op == "start":
