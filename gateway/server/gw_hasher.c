@@ -373,15 +373,20 @@ int gw_hasher_open(struct gw_hasher **out, uv_loop_t *loop, unsigned threads,
     return GW_HASH_OK;
 }
 
-/* A free slot for a request, or NULL when queue_max are held. */
-static struct hreq *take_slot(struct gw_hasher *h)
+/* A free slot for a request in *r: GW_HASH_OK, or GW_HASH_BUSY when
+ * queue_max are held. There is a slot for each of queue_max: an empty free
+ * list below the bound is a fault of this file (GW_HASH_FAILED), never an
+ * overflow. */
+static int take_slot(struct gw_hasher *h, struct hreq **r)
 {
-    if (h->held >= h->queue_max || !h->free_list)
-        return NULL;
-    struct hreq *r = h->free_list;
-    h->free_list = r->next;
+    if (h->held >= h->queue_max)
+        return GW_HASH_BUSY;
+    if (!h->free_list)
+        return GW_HASH_FAILED;
+    *r = h->free_list;
+    h->free_list = (*r)->next;
     h->held++;
-    return r;
+    return GW_HASH_OK;
 }
 
 static void submit(struct gw_hasher *h, struct hreq *r)
@@ -398,9 +403,10 @@ int gw_hasher_hash(struct gw_hasher *h, uint64_t tag, const char *pw, size_t len
         return GW_HASH_EINVAL;
     if (!length_ok(len))
         return GW_HASH_LENGTH;
-    struct hreq *r = take_slot(h);
-    if (!r)
-        return GW_HASH_BUSY;
+    struct hreq *r = NULL;
+    int rc = take_slot(h, &r);
+    if (rc != GW_HASH_OK)
+        return rc;
     r->tag = tag;
     r->verify = 0;
     r->len = len;
@@ -420,9 +426,10 @@ int gw_hasher_verify(struct gw_hasher *h, uint64_t tag, const char *phc, const c
     size_t plen = strnlen(phc, GW_ACCOUNT_PHC_MAX_BYTES + 1u);
     if (plen > GW_ACCOUNT_PHC_MAX_BYTES)
         return GW_HASH_MALFORMED;
-    struct hreq *r = take_slot(h);
-    if (!r)
-        return GW_HASH_BUSY;
+    struct hreq *r = NULL;
+    int rc = take_slot(h, &r);
+    if (rc != GW_HASH_OK)
+        return rc;
     r->tag = tag;
     r->verify = 1;
     r->len = len;

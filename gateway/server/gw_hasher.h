@@ -129,8 +129,9 @@ int gw_hasher_open(struct gw_hasher **out, uv_loop_t *loop, unsigned threads,
 /*
  * Queue the hash of the len bytes at pw (copied; the copy is wiped once
  * hashed). Returns GW_HASH_OK (done(tag) follows), GW_HASH_BUSY (queue_max
- * requests are held: nothing queued), GW_HASH_LENGTH or GW_HASH_EINVAL;
- * no answer follows a refusal.
+ * requests are held: nothing queued), GW_HASH_LENGTH or GW_HASH_EINVAL
+ * (GW_HASH_FAILED would be a fault of the pool's own count); no answer
+ * follows a refusal.
  */
 int gw_hasher_hash(struct gw_hasher *h, uint64_t tag, const char *pw, size_t len);
 
