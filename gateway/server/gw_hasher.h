@@ -14,23 +14,25 @@
  * The parameters (RFC 9106 section 4, OWASP's password storage cheat
  * sheet): Argon2id, m = 19 MiB, t = 2, p = 1, a 16-byte salt from
  * OpenSSL's RAND_bytes, a 32-byte hash. Measured on this project's machine
- * (2 cores, shared; bench/hash_bench.c, bench/README.md "Password hashing
- * (Argon2id)"), one hash of each candidate, best and mean of six:
+ * (2 vCPUs, shared with other builds) with bench/hash_bench, three runs of
+ * 40 hashes each (bench/README.md, "Password hashing (Argon2id)"), the
+ * median ms of one hash (the best in brackets):
  *
- *   m = 19 MiB, t = 2, p = 1   23 ms, 32 ms   (chosen)
- *   m = 46 MiB, t = 1, p = 1   63 ms, 65 ms
- *   m = 64 MiB, t = 3, p = 1  142 ms, 147 ms  (RFC 9106's second set, p=1)
+ *   m = 19 MiB, t = 2, p = 1   19-32   (17-20)    chosen
+ *   m = 46 MiB, t = 1, p = 1   51-94   (46-52)
+ *   m = 64 MiB, t = 3, p = 1  158-185 (141-146)   RFC 9106's second set, p=1
  *
  * The first is OWASP's first equivalent setting and costs a few tens of
- * milliseconds: about 30 to 40 logins a second on the one thread
+ * milliseconds: about 40 to 55 hashes a second on the one thread
  * (GW_HASH_THREADS) that leaves the other core to the chat; 64 MiB, t = 3
- * would cost 7 a second. The string names its parameters, and
+ * would allow 6 logins a second. The string names its parameters, and
  * gw_password_verify reads them from it: a hash made with other parameters
  * still verifies after these change.
  *
- * Part of the program (server/: threads, libuv). Knows nothing of the hub
- * or of accounts: it hashes bytes and hands back strings. Never logs;
- * never keeps a password past its request (every copy is wiped).
+ * Part of the program (server/: threads, libuv), in a library of its own
+ * (gwhasher). Knows nothing of the hub, and of accounts only how long a
+ * kept PHC string may be: it hashes bytes and hands back strings. Never
+ * logs; never keeps a password past its request (every copy is wiped).
  */
 #ifndef GW_HASHER_H
 #define GW_HASHER_H
