@@ -40,8 +40,8 @@ static int by_value(const void *a, const void *b)
 static void report(const char *what, double *ms, int n)
 {
     qsort(ms, (size_t)n, sizeof *ms, by_value);
-    printf("%-44s median %6.1f ms  best %6.1f ms  worst %6.1f ms  (%d hashes)\n", what,
-           ms[n / 2], ms[0], ms[n - 1], n);
+    printf("%-44s median %6.1f ms  best %6.1f ms  worst %6.1f ms  (%d hashes)\n", what, ms[n / 2],
+           ms[0], ms[n - 1], n);
 }
 
 /* One hash at a time with the gateway's own function. */

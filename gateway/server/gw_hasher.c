@@ -28,10 +28,10 @@
 /* The longest PHC string of our parameters, with every number at its
  * widest (10 digits): it must fit what an account keeps. */
 #define PHC_PREFIX "$argon2id$v=19$m="
-#define B64_LEN(n) (((n) * 4u + 2u) / 3u) /* unpadded base64 */
-#define PHC_BOUND                                                                      \
-    (sizeof PHC_PREFIX - 1u + 10u + sizeof ",t=" - 1u + 10u + sizeof ",p=" - 1u + 10u + \
-     1u + B64_LEN(GW_HASH_SALT_BYTES) + 1u + B64_LEN(GW_HASH_OUT_BYTES))
+#define B64_LEN(n) (((n)*4u + 2u) / 3u) /* unpadded base64 */
+#define PHC_BOUND                                                                                  \
+    (sizeof PHC_PREFIX - 1u + 10u + sizeof ",t=" - 1u + 10u + sizeof ",p=" - 1u + 10u + 1u +       \
+     B64_LEN(GW_HASH_SALT_BYTES) + 1u + B64_LEN(GW_HASH_OUT_BYTES))
 _Static_assert(PHC_BOUND <= GW_ACCOUNT_PHC_MAX_BYTES,
                "an Argon2id PHC string must fit GW_ACCOUNT_PHC_MAX_BYTES");
 _Static_assert(GW_HASH_M_KIB <= GW_HASH_VERIFY_M_MAX_KIB && GW_HASH_T <= GW_HASH_VERIFY_T_MAX &&
@@ -41,14 +41,22 @@ _Static_assert(GW_HASH_M_KIB <= GW_HASH_VERIFY_M_MAX_KIB && GW_HASH_T <= GW_HASH
 const char *gw_hash_strerror(int status)
 {
     switch (status) {
-    case GW_HASH_OK: return "ok";
-    case GW_HASH_MISMATCH: return "wrong password";
-    case GW_HASH_MALFORMED: return "malformed password hash";
-    case GW_HASH_LENGTH: return "password length out of bounds";
-    case GW_HASH_BUSY: return "password hasher busy";
-    case GW_HASH_FAILED: return "password hashing failed";
-    case GW_HASH_EINVAL: return "invalid argument";
-    default: return "unknown password hash status";
+    case GW_HASH_OK:
+        return "ok";
+    case GW_HASH_MISMATCH:
+        return "wrong password";
+    case GW_HASH_MALFORMED:
+        return "malformed password hash";
+    case GW_HASH_LENGTH:
+        return "password length out of bounds";
+    case GW_HASH_BUSY:
+        return "password hasher busy";
+    case GW_HASH_FAILED:
+        return "password hashing failed";
+    case GW_HASH_EINVAL:
+        return "invalid argument";
+    default:
+        return "unknown password hash status";
     }
 }
 
@@ -73,8 +81,8 @@ int gw_password_hash(const char *pw, size_t len, char *phc, size_t phc_len)
     unsigned char salt[GW_HASH_SALT_BYTES];
     if (RAND_bytes(salt, (int)sizeof salt) != 1)
         return GW_HASH_FAILED;
-    int rc = argon2id_hash_encoded(GW_HASH_T, GW_HASH_M_KIB, GW_HASH_P, pw, len, salt,
-                                   sizeof salt, GW_HASH_OUT_BYTES, phc, phc_len);
+    int rc = argon2id_hash_encoded(GW_HASH_T, GW_HASH_M_KIB, GW_HASH_P, pw, len, salt, sizeof salt,
+                                   GW_HASH_OUT_BYTES, phc, phc_len);
     if (rc != ARGON2_OK) {
         phc[0] = '\0';
         return GW_HASH_FAILED;
@@ -135,11 +143,15 @@ int gw_password_verify(const char *phc, const char *pw, size_t len)
     /* The library reads the parameters and the salt from the string,
      * hashes, and compares the two hashes in constant time. */
     switch (argon2id_verify(phc, pw, len)) {
-    case ARGON2_OK: return GW_HASH_OK;
-    case ARGON2_VERIFY_MISMATCH: return GW_HASH_MISMATCH;
+    case ARGON2_OK:
+        return GW_HASH_OK;
+    case ARGON2_VERIFY_MISMATCH:
+        return GW_HASH_MISMATCH;
     case ARGON2_MEMORY_ALLOCATION_ERROR:
-    case ARGON2_THREAD_FAIL: return GW_HASH_FAILED;
-    default: return GW_HASH_MALFORMED;
+    case ARGON2_THREAD_FAIL:
+        return GW_HASH_FAILED;
+    default:
+        return GW_HASH_MALFORMED;
     }
 }
 
@@ -148,30 +160,30 @@ int gw_password_verify(const char *phc, const char *pw, size_t len)
 struct hreq {
     struct hreq *next;
     uint64_t tag;
-    int verify;                         /* 1: check pw against phc; 0: hash pw */
-    int status;                         /* the answer */
-    size_t len;                         /* of pw */
-    char pw[GW_PASSWORD_MAX_BYTES];     /* the password's copy, wiped once used */
-    char phc[GW_HASH_PHC_SIZE];         /* verify: the hash given; hash: the answer */
+    int verify;                     /* 1: check pw against phc; 0: hash pw */
+    int status;                     /* the answer */
+    size_t len;                     /* of pw */
+    char pw[GW_PASSWORD_MAX_BYTES]; /* the password's copy, wiped once used */
+    char phc[GW_HASH_PHC_SIZE];     /* verify: the hash given; hash: the answer */
 };
 
 struct gw_hasher {
-    uv_poll_t poll;              /* the eventfd, on the loop; data = this */
-    int efd;                     /* written by a worker with an answer */
+    uv_poll_t poll; /* the eventfd, on the loop; data = this */
+    int efd;        /* written by a worker with an answer */
     gw_hasher_done_fn done;
     void *ctx;
     /* The loop's thread alone. */
     unsigned queue_max;
-    unsigned held;               /* slots not free */
-    struct hreq *slots;          /* queue_max of them */
+    unsigned held;      /* slots not free */
+    struct hreq *slots; /* queue_max of them */
     struct hreq *free_list;
-    int closing;                 /* gw_hasher_close has begun */
+    int closing; /* gw_hasher_close has begun */
     /* Shared with the workers, under mu. */
     pthread_mutex_t mu;
-    pthread_cond_t work;         /* a request waits, or closing */
+    pthread_cond_t work; /* a request waits, or closing */
     struct hreq *wait_head, *wait_tail;
     struct hreq *ans_head, *ans_tail;
-    int stop;                    /* the workers' copy of closing */
+    int stop; /* the workers' copy of closing */
     unsigned nthreads;
     pthread_t threads[GW_HASH_THREADS_MAX];
 };
@@ -315,8 +327,8 @@ static void stop_workers(struct gw_hasher *h)
     h->nthreads = 0;
 }
 
-int gw_hasher_open(struct gw_hasher **out, uv_loop_t *loop, unsigned threads,
-                   unsigned queue_max, gw_hasher_done_fn done, void *ctx)
+int gw_hasher_open(struct gw_hasher **out, uv_loop_t *loop, unsigned threads, unsigned queue_max,
+                   gw_hasher_done_fn done, void *ctx)
 {
     if (!out)
         return GW_HASH_EINVAL;
@@ -416,8 +428,7 @@ int gw_hasher_hash(struct gw_hasher *h, uint64_t tag, const char *pw, size_t len
     return GW_HASH_OK;
 }
 
-int gw_hasher_verify(struct gw_hasher *h, uint64_t tag, const char *phc, const char *pw,
-                     size_t len)
+int gw_hasher_verify(struct gw_hasher *h, uint64_t tag, const char *phc, const char *pw, size_t len)
 {
     if (!h || h->closing || !pw || !phc)
         return GW_HASH_EINVAL;

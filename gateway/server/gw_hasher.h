@@ -46,19 +46,19 @@
 #include "gw_limits.h"
 
 /* The parameters of new hashes (see above). */
-#define GW_HASH_M_KIB 19456u   /* memory: 19 MiB */
-#define GW_HASH_T 2u           /* passes */
-#define GW_HASH_P 1u           /* lanes */
+#define GW_HASH_M_KIB      19456u /* memory: 19 MiB */
+#define GW_HASH_T          2u     /* passes */
+#define GW_HASH_P          1u     /* lanes */
 #define GW_HASH_SALT_BYTES 16u
-#define GW_HASH_OUT_BYTES 32u
+#define GW_HASH_OUT_BYTES  32u
 
 /* What a PHC string to verify may ask for: past it the string is refused
  * as malformed rather than allowed to take 4 GiB or minutes (a store is
  * not trusted that far). Generous against the parameters above, so that
  * they may grow. */
-#define GW_HASH_VERIFY_M_MAX_KIB 262144u   /* 256 MiB */
-#define GW_HASH_VERIFY_T_MAX 16u
-#define GW_HASH_VERIFY_P_MAX 8u
+#define GW_HASH_VERIFY_M_MAX_KIB 262144u /* 256 MiB */
+#define GW_HASH_VERIFY_T_MAX     16u
+#define GW_HASH_VERIFY_P_MAX     8u
 
 /* Room for a PHC string with its NUL: what an account keeps. A hash with
  * the parameters above takes 97 bytes. */
@@ -67,16 +67,16 @@
 /* Return codes. */
 enum gw_hash_status {
     GW_HASH_OK = 0,
-    GW_HASH_MISMATCH = -1,   /* verify: not that password */
-    GW_HASH_MALFORMED = -2,  /* verify: not a PHC string of Argon2id, or
-                              * longer than GW_ACCOUNT_PHC_MAX_BYTES, or
-                              * asking past GW_HASH_VERIFY_* */
-    GW_HASH_LENGTH = -3,     /* a password of 0 or more than
-                              * GW_PASSWORD_MAX_BYTES bytes */
-    GW_HASH_BUSY = -4,       /* the pool holds queue_max requests */
-    GW_HASH_FAILED = -5,     /* no random bytes, no memory, the library */
-    GW_HASH_EINVAL = -6,     /* a bad argument (NULL, a too small buffer,
-                              * threads or queue_max out of bounds) */
+    GW_HASH_MISMATCH = -1,  /* verify: not that password */
+    GW_HASH_MALFORMED = -2, /* verify: not a PHC string of Argon2id, or
+                             * longer than GW_ACCOUNT_PHC_MAX_BYTES, or
+                             * asking past GW_HASH_VERIFY_* */
+    GW_HASH_LENGTH = -3,    /* a password of 0 or more than
+                             * GW_PASSWORD_MAX_BYTES bytes */
+    GW_HASH_BUSY = -4,      /* the pool holds queue_max requests */
+    GW_HASH_FAILED = -5,    /* no random bytes, no memory, the library */
+    GW_HASH_EINVAL = -6,    /* a bad argument (NULL, a too small buffer,
+                             * threads or queue_max out of bounds) */
 };
 
 /* The name of a gw_hash_status, static. */
@@ -125,8 +125,8 @@ typedef void (*gw_hasher_done_fn)(void *ctx, uint64_t tag, int status, const cha
  * the pool (close it with gw_hasher_close). Returns GW_HASH_OK,
  * GW_HASH_EINVAL, or GW_HASH_FAILED (nothing is left open).
  */
-int gw_hasher_open(struct gw_hasher **out, uv_loop_t *loop, unsigned threads,
-                   unsigned queue_max, gw_hasher_done_fn done, void *ctx);
+int gw_hasher_open(struct gw_hasher **out, uv_loop_t *loop, unsigned threads, unsigned queue_max,
+                   gw_hasher_done_fn done, void *ctx);
 
 /*
  * Queue the hash of the len bytes at pw (copied; the copy is wiped once
