@@ -397,4 +397,24 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 /* A close reason kept for the log and the WebSocket close frame. */
 #define GW_REASON_MAX_BYTES 120u
 
+/* Passwords of accounts, in bytes (any bytes; the hub checks the text):
+ * at least 1, at most GW_PASSWORD_MAX_BYTES. Longer is refused, never
+ * cut: a cut password would let its prefix in. */
+#define GW_PASSWORD_MAX_BYTES 256u
+
+/* The password hasher (server/gw_hasher.h): requests held at once, from
+ * their submission until their answer has been handed back on the loop
+ * (queued, being hashed, answered): past it a request is refused (busy)
+ * and the caller answers "try later". Each holds at most a password
+ * (GW_PASSWORD_MAX_BYTES) and a PHC string (GW_ACCOUNT_PHC_MAX_BYTES). */
+#define GW_HASH_QUEUE_MAX 64u
+#define GW_HASH_QUEUE_CEILING 1024u
+
+/* Its threads: each hash takes one core for tens of milliseconds (and
+ * 19 MiB), so one thread by default leaves the other core of a two-core
+ * machine to the chat; a login flood waits in the queue, not on the
+ * loop. The ceiling bounds the memory of hashes at once. */
+#define GW_HASH_THREADS 1u
+#define GW_HASH_THREADS_MAX 8u
+
 #endif /* GW_LIMITS_H */
