@@ -14,8 +14,8 @@
  *
  * Part of the program (server/), but without I/O after gw_jwt_open and
  * without a clock: the time is an argument. Never includes the hub; never
- * logs (gw_jwt_open hands back a note for the caller to log). Thread-safe
- * for verifying: a struct gw_jwt is read-only once open.
+ * logs (gw_jwt_open hands back a note for the caller to log). A struct
+ * gw_jwt is read-only once open.
  *
  * The key file is read once, by gw_jwt_open: a changed key takes effect at
  * the next start.

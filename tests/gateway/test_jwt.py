@@ -480,6 +480,17 @@ class JwtTest(unittest.TestCase):
         os.chmod(ww_pub, 0o646)
         self.open_refused(ww_pub, r"writable by every user")
 
+    def test_secret_bounds(self):
+        # 32 bytes, the least (RFC 7518 3.2), and 16 KiB, the most; a line
+        # end after the secret is not part of it, one inside is.
+        for secret, ending in ((b"k" * 32, b"\n"), (b"k" * 31 + b"\r\nk", b"\r\n"),
+                               (b"s" * (16 * 1024), b"")):
+            keyfile = self.write("bound.key", secret + ending)
+            self.accepted(keyfile, token("HS256", claims(), secret))
+            if ending:
+                self.refused(keyfile, token("HS256", claims(), secret + ending), SIGNATURE,
+                             r"signature")
+
     def test_key_notes(self):
         k = self.k
         tok = token("HS256", claims(), k.hs_secret)
