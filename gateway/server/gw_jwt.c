@@ -411,6 +411,25 @@ static const cJSON *member(const cJSON *obj, const char *name, bool *twice)
     return found;
 }
 
+/* TEXT[0..LEN) as one JSON object and nothing after it but white space
+ * (as libjwt's reader wants it too), or NULL. The caller deletes it. */
+static cJSON *parse_object(const char *text, size_t len)
+{
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!cJSON_IsObject(v)) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    while (end && end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (end != text + len) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
+}
+
 /* ---- Claims ------------------------------------------------------------ */
 
 /* Text a claim may hold: valid UTF-8, no control characters. */
@@ -577,11 +596,9 @@ int gw_jwt_verify(const struct gw_jwt *j, const char *token, size_t len, int64_t
     char text[GW_JWT_MAX_BYTES + 1];
     size_t tlen = 0;
     b64url_decode(token, hlen, (unsigned char *)text, &tlen);
-    cJSON *head = cJSON_ParseWithLength(text, tlen);
-    if (!cJSON_IsObject(head)) {
-        cJSON_Delete(head);
+    cJSON *head = parse_object(text, tlen);
+    if (!head)
         return say(GW_JWT_E_FORM, why, whylen, "the token's header is not a JSON object");
-    }
     bool twice = false;
     const cJSON *alg = member(head, "alg", &twice);
     const cJSON *crit = member(head, "crit", &twice);
@@ -616,11 +633,9 @@ int gw_jwt_verify(const struct gw_jwt *j, const char *token, size_t len, int64_t
         return say(GW_JWT_E_SIGNATURE, why, whylen, "the token has no signature");
 
     b64url_decode(dot1 + 1, plen, (unsigned char *)text, &tlen);
-    cJSON *claims = cJSON_ParseWithLength(text, tlen);
-    if (!cJSON_IsObject(claims)) {
-        cJSON_Delete(claims);
+    cJSON *claims = parse_object(text, tlen);
+    if (!claims)
         return say(GW_JWT_E_FORM, why, whylen, "the token's payload is not a JSON object");
-    }
 
     /* libjwt wants a NUL-ended token. */
     memcpy(text, token, len);
@@ -644,8 +659,8 @@ int gw_jwt_verify(const struct gw_jwt *j, const char *token, size_t len, int64_t
     if (seen != j->alg) {
         cJSON_Delete(claims);
         return say(GW_JWT_E_ALG, why, whylen,
-                   "the token is signed with %s: this gateway takes %s only", jwt_alg_str(seen),
-                   j->alg_name);
+                   "the token is signed with %s: this gateway takes %s only",
+                   jwt_alg_str(seen) ? jwt_alg_str(seen) : "another algorithm", j->alg_name);
     }
 
     rc = read_claims(j, claims, now_s, out, why, whylen);

@@ -305,6 +305,13 @@ class JwtTest(unittest.TestCase):
         self.refused(k.hs, part("not json") + "." + body + "." + sig, FORM,
                      r"header is not a json object")
         self.refused(k.hs, part({"typ": "JWT"}) + "." + body + "." + sig, FORM, r"no alg")
+        self.refused(k.hs, part('{"alg":"HS256"} x') + "." + body + "." + sig, FORM,
+                     r"header is not a json object")
+        self.refused(k.hs, token("HS256", '{"sub":"u","exp":%d}{}' % (NOW + 60), k.hs_secret),
+                     FORM, r"payload is not a json object")
+        # White space around the JSON is still JSON.
+        self.accepted(k.hs, token("HS256", ' {"sub":"u","exp":%d}\n' % (NOW + 60), k.hs_secret,
+                                  header=' {"alg":"HS256"} '))
         self.refused(k.hs, part({"alg": 256}) + "." + body + "." + sig, FORM, r"no alg")
         self.refused(k.hs, token("HS256", claims(), k.hs_secret,
                                  header={"alg": "HS256", "typ": "at+jwt"}), FORM, r"typ")
