@@ -39,7 +39,7 @@ struct gw_jwt {
     char issuer[GW_JWT_CLAIM_MAX_BYTES + 1];   /* "" when not checked */
     char audience[GW_JWT_CLAIM_MAX_BYTES + 1]; /* "" when not checked */
     int leeway_s;
-    char note[256]; /* "" when there is nothing to say */
+    char note[512]; /* "" when there is nothing to say */
 };
 
 /* exp and nbf are JSON numbers: integers up to 2^53 are exact in a double,
@@ -95,8 +95,8 @@ __attribute__((format(printf, 4, 5))) static int say(int code, char *buf, size_t
 
 /* Reads the whole file at PATH into a new buffer (caller frees *DATA), with
  * the checks gw_jwt_open promises on the file itself. */
-static int read_key_file(const char *path, unsigned char **data, size_t *len, char *note,
-                         size_t notelen, char *err, size_t errlen)
+static int read_key_file(const char *path, unsigned char **data, size_t *len, mode_t *mode,
+                         char *err, size_t errlen)
 {
     *data = NULL;
     *len = 0;
@@ -114,7 +114,8 @@ static int read_key_file(const char *path, unsigned char **data, size_t *len, ch
         return say(GW_JWT_E_KEY, err, errlen, "JWT key %s: not a regular file", path);
     }
     /* Whoever may write the key may put their own there and log in as
-     * anyone: refused for everyone, worth a word for the group. */
+     * anyone: refused for everyone, worth a note for the group
+     * (gw_jwt_open). */
     if (st.st_mode & S_IWOTH) {
         close(fd);
         return say(GW_JWT_E_KEY, err, errlen,
@@ -122,8 +123,6 @@ static int read_key_file(const char *path, unsigned char **data, size_t *len, ch
                    "chmod o-w it",
                    path);
     }
-    if (st.st_mode & S_IWGRP)
-        snprintf(note, notelen, "JWT key %s is writable by its group", path);
     if (st.st_size <= 0 || (unsigned long long)st.st_size > GW_JWT_KEY_MAX_BYTES) {
         close(fd);
         if (st.st_size <= 0)
@@ -162,6 +161,7 @@ static int read_key_file(const char *path, unsigned char **data, size_t *len, ch
     }
     *data = buf;
     *len = got;
+    *mode = st.st_mode;
     return 0;
 }
 
@@ -271,8 +271,9 @@ int gw_jwt_open(struct gw_jwt **out, const char *key_path, const struct gw_jwt_o
     if (!rc)
         rc = copy_opt(j->audience, sizeof j->audience, o->audience, "audience", err, errlen);
     j->leeway_s = o->leeway_s;
+    mode_t mode = 0;
     if (!rc)
-        rc = read_key_file(key_path, &j->key, &j->key_len, j->note, sizeof j->note, err, errlen);
+        rc = read_key_file(key_path, &j->key, &j->key_len, &mode, err, errlen);
     if (rc) {
         gw_jwt_close(j);
         return rc;
@@ -297,16 +298,19 @@ int gw_jwt_open(struct gw_jwt **out, const char *key_path, const struct gw_jwt_o
         gw_jwt_close(j);
         return rc;
     }
-    /* Anyone who can read a secret can sign tokens with it; a public key
-     * may be read by all. */
-    if (j->alg == JWT_ALG_HS256 && !j->note[0]) {
-        struct stat st;
-        if (stat(key_path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
-            snprintf(j->note, sizeof j->note,
-                     "JWT key %s: an HMAC secret others may read (anyone who reads it can "
-                     "sign tokens): chmod 600 it",
-                     key_path);
-    }
+    /* Anyone who can read a secret can sign tokens with it (a public key
+     * may be read by all); anyone in a group that may write the key could
+     * replace it. Worth a word in the log, not a refusal: a container's
+     * secret is often mounted readable by all, for its one user. */
+    bool readable = j->alg == JWT_ALG_HS256 && (mode & (S_IRGRP | S_IROTH));
+    bool group_writes = mode & S_IWGRP;
+    if (readable || group_writes)
+        snprintf(j->note, sizeof j->note, "JWT key %s: %s%s%s", key_path,
+                 readable ? "an HMAC secret others may read (anyone who reads it can sign "
+                            "tokens: chmod 600 it)"
+                          : "",
+                 readable && group_writes ? "; " : "",
+                 group_writes ? "writable by its group (anyone in it could replace the key)" : "");
     *out = j;
     return 0;
 }

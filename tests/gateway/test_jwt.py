@@ -514,7 +514,16 @@ class JwtTest(unittest.TestCase):
         os.chmod(gw, 0o664)
         rc, out, err = self.run_check(gw, token("RS256", claims(), k.rsa))
         self.assertEqual(rc, OK, out)
-        self.assertRegex(err, r"writable by its group")
+        self.assertRegex(err, r"^note: JWT key .*gw\.pub: writable by its group")
+        # Both, for a secret.
+        both = self.write("both.key", k.hs_secret, 0o664)
+        os.chmod(both, 0o664)
+        rc, out, err = self.run_check(both, tok)
+        self.assertEqual(rc, OK, out)
+        self.assertRegex(err, r"others may read .*; writable by its group")
+        # And none for a secret only its owner may read.
+        rc, out, err = self.run_check(k.hs, tok)
+        self.assertEqual((rc, err), (OK, ""), out)
 
 
 if __name__ == "__main__":
