@@ -8,7 +8,7 @@
 set -euo pipefail
 
 declare -A PKGS=(
-  [build]="build-essential cmake pkg-config libwebsockets-dev libcjson-dev libssl-dev libncurses-dev libutf8proc-dev libsqlite3-dev libuv1-dev libhiredis-dev libargon2-dev"
+  [build]="build-essential cmake pkg-config libwebsockets-dev libcjson-dev libssl-dev libncurses-dev libutf8proc-dev libsqlite3-dev libuv1-dev libhiredis-dev libargon2-dev libjwt-dev"
   [test]="libcmocka-dev clang libclang-rt-14-dev python3 tmux openssl procps faketime sqlite3 util-linux redis-server strace"
   [browser]="chromium nodejs@node npm@npm"
   [container]="podman podman-compose runc debootstrap uidmap slirp4netns golang-github-containernetworking-plugin-dnsname"

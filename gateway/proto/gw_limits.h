@@ -360,6 +360,25 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 /* The access key given with --access-key. */
 #define GW_KEY_MAX_BYTES 256u
 
+/* A site's own login, a JWT (server/gw_jwt.h). The key file (an HMAC
+ * secret or a PEM public key) is read whole at start, at most this many
+ * bytes; a token is at most GW_JWT_MAX_BYTES (longer: refused unread).
+ * exp and nbf are compared with GW_JWT_LEEWAY_S seconds of leeway for
+ * clocks that disagree (at most GW_JWT_LEEWAY_MAX_S). Claims are copied
+ * into fixed buffers: sub (the site's user id) at most GW_JWT_SUB_MAX_BYTES,
+ * iss and aud as configured at most GW_JWT_CLAIM_MAX_BYTES, a nick at most
+ * GW_NICK_MAX_BYTES, rooms at most GW_JWT_ROOMS_MAX names of at most
+ * GW_ROOM_NAME_MAX_BYTES; anything longer refuses the token. An HMAC secret
+ * is at least GW_JWT_SECRET_MIN_BYTES (RFC 7518 3.2: the hash's size). */
+#define GW_JWT_KEY_MAX_BYTES (16u * 1024u)
+#define GW_JWT_MAX_BYTES 4096u
+#define GW_JWT_LEEWAY_S 60
+#define GW_JWT_LEEWAY_MAX_S 3600
+#define GW_JWT_SUB_MAX_BYTES 128u
+#define GW_JWT_CLAIM_MAX_BYTES 256u
+#define GW_JWT_ROOMS_MAX 16u
+#define GW_JWT_SECRET_MIN_BYTES 32u
+
 /* WebSocket keepalive: a ping after this many idle seconds
  * (--ping-interval), and the connection is dropped after this many
  * seconds without a valid frame or pong (--idle-timeout). */
