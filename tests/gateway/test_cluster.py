@@ -126,6 +126,15 @@ class TwoGateways(unittest.TestCase):
         self.assertIn("dora: hello from a\r\ned: hello from b\r\nalice: and from the browser",
                       text)
 
+    def test_a_browser_that_closes_leaves_at_once_without_a_reload_grace(self):
+        # Coming back it may land on the other gateway: no grace with
+        # shared rooms (the default grace is 15 s).
+        dora = self.tcp(self.b, "dora")
+        w, _ = self.web(self.a, "alice")
+        dora.wait_text("* alice joined")
+        w.close()
+        dora.wait_text("* alice left", timeout=5)
+
     def test_kill_9_of_a_gateway_its_browser_resumes_on_the_other(self):
         dora = self.tcp(self.a, "dora")
         w, welcome = self.web(self.a, "alice")
