@@ -178,7 +178,7 @@ static void test_add_seen_by_engine(void **state)
 }
 
 /* GW_PASSWORD_MAX_BYTES bytes are taken whole (no "\n" at the end of the
- * input either); one more is refused. "\r\n" ends a line too. */
+ * input either, or "\r\n"); one more is refused. "\r\n" ends a line too. */
 static void test_password_bounds(void **state)
 {
     struct fix *f = *state;
@@ -193,6 +193,11 @@ static void test_password_bounds(void **state)
     pw[GW_PASSWORD_MAX_BYTES] = '\n';
     assert_int_equal(cli(f, pw, GW_PASSWORD_MAX_BYTES + 1, "add", "carol", NULL), EX_OK);
     assert_int_equal(find(f, "carol"), GW_STORE_DONE);
+    assert_int_equal(gw_password_verify(f->phc, pw, GW_PASSWORD_MAX_BYTES), GW_HASH_OK);
+    pw[GW_PASSWORD_MAX_BYTES] = '\r';
+    pw[GW_PASSWORD_MAX_BYTES + 1] = '\n';
+    assert_int_equal(cli(f, pw, GW_PASSWORD_MAX_BYTES + 2, "add", "cy", NULL), EX_OK);
+    assert_int_equal(find(f, "cy"), GW_STORE_DONE);
     assert_int_equal(gw_password_verify(f->phc, pw, GW_PASSWORD_MAX_BYTES), GW_HASH_OK);
     memset(pw, 'a', sizeof pw);
     pw[GW_PASSWORD_MAX_BYTES + 1] = '\n';
