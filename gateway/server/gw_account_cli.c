@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +338,9 @@ static int redis_answered(struct store *st)
 static int open_redis(struct store *st, const struct gw_config *cfg)
 {
     char err[GW_RSTORE_WHY_MAX_BYTES];
+    /* Redis gone mid-write is an error to report, not a signal that ends
+     * the command without a word. */
+    signal(SIGPIPE, SIG_IGN);
     if (uv_loop_init(&st->loop) != 0)
         return store_failed("redis", "cannot make an event loop");
     st->loop_open = 1;
