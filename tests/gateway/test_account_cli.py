@@ -242,6 +242,59 @@ class GatewayRunning(SqliteRoundTrips, unittest.TestCase):
         self.assertEqual(rc, 0, err)
 
 
+class Terminal(unittest.TestCase):
+    """Standard input a terminal (tmux, a real pseudo-terminal): the password
+    typed twice, never shown; two that differ change nothing."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="wt-acli-tty-")
+        self.sock = "wt-acli-%d" % os.getpid()
+        self.env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
+
+    def tearDown(self):
+        self.tmux("kill-server")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def tmux(self, *a):
+        return subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null", *a], env=self.env,
+                              capture_output=True, text=True, timeout=10).stdout
+
+    def wait_screen(self, needle, timeout=15.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            screen = self.tmux("capture-pane", "-p", "-t", "w")
+            if needle in screen:
+                return screen
+            time.sleep(0.05)
+        raise AssertionError("%r never on the screen:\n%s" % (needle, screen))
+
+    def run_typed(self, nick, first, second):
+        """`account add NICK` in a terminal, the two passwords typed; the
+        screen at its end (which shows its exit status)."""
+        cmd = "%s account add %s --data-dir %s; echo exit=$?; sleep 30" % (BIN, nick, self.dir)
+        self.tmux("kill-server")
+        self.tmux("new-session", "-d", "-s", "w", "-x", "120", "-y", "20", "sh", "-c", cmd)
+        self.wait_screen("New password for %s:" % nick)
+        self.tmux("send-keys", "-t", "w", "-l", first)
+        self.tmux("send-keys", "-t", "w", "Enter")
+        self.wait_screen("Again:")
+        self.tmux("send-keys", "-t", "w", "-l", second)
+        self.tmux("send-keys", "-t", "w", "Enter")
+        return self.wait_screen("exit=")
+
+    def test_typed_twice_without_echo(self):
+        screen = self.run_typed("alice", "typed-secret-1", "typed-secret-1")
+        self.assertIn("account alice added", screen)
+        self.assertIn("exit=0", screen)
+        self.assertNotIn("typed-secret", screen)
+        self.assertEqual([r[0] for r in listing("--data-dir", self.dir)], ["alice"])
+        screen = self.run_typed("bob", "one-thing", "another")
+        self.assertIn("the two passwords differ: nothing changed", screen)
+        self.assertIn("exit=65", screen)
+        self.assertNotIn("one-thing", screen)
+        self.assertEqual([r[0] for r in listing("--data-dir", self.dir)], ["alice"])
+
+
 class OnRedis(unittest.TestCase):
     def setUp(self):
         self.redis = Redis()
@@ -280,6 +333,23 @@ class OnRedis(unittest.TestCase):
         rc, _, err = account("del", "Alice", *s)
         self.assertEqual(rc, 0, err)
         self.assertEqual([r[0] for r in listing(*s)], ["bob"])
+
+    def test_list_many(self):
+        """More accounts than one SCAN page, with their sessions' sets beside
+        them (not accounts): every account once, by key."""
+        s = self.store
+        rc, _, err = account("add", "Zoe", *s, pw="z\n")
+        self.assertEqual(rc, 0, err)
+        phc = dict(zip(*[iter(self.redis.command("HGETALL", "wintalk:account:" + b"zoe".hex()))] * 2))[b"phc"]
+        names = ["user%03d" % i for i in range(450)]
+        for n in names:
+            key = "wintalk:account:" + n.encode().hex()
+            self.redis.command("HSET", key, "key", n, "nick", n.upper(), "phc", phc, "roles", "0",
+                               "generation", "1", "created_ms", "1764000000000")
+            self.redis.command("ZADD", key + ":sessions", "1", "x")
+        rows = listing(*s)
+        self.assertEqual([r[0] for r in rows], [n.upper() for n in names] + ["Zoe"])
+        self.assertEqual(rows[0][2], "2025-11-24T16:00:00Z")
 
     def test_redis_away(self):
         """No Redis there: 69 with words, within a few seconds."""
