@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_account_cli.h"
 #include "gw_app.h"
 #include "gw_clock.h"
 #include "gw_conn.h"
@@ -129,6 +130,9 @@ static int random_bytes(void *ctx, void *buf, size_t len)
 
 int main(int argc, char **argv)
 {
+    /* The operator's accounts on the store: a command of its own. */
+    if (argc > 1 && strcmp(argv[1], "account") == 0)
+        return gw_account_cli(argc, argv);
     char err[256];
     if (gw_config_parse(&gw_app.cfg, argc, argv, getenv_c, err, sizeof err)) {
         fprintf(stderr, "wintalk-gateway: %s\n", err);

@@ -1756,6 +1756,117 @@ int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
     return 0;
 }
 
+/* ---- every account, for a command-line tool ---- */
+
+/* SCAN's page: keys Redis looks at per call. */
+#define LIST_SCAN_COUNT "200"
+
+/* A walk of the accounts: SCAN pages, each account's HGETALL sent as its
+ * key is seen; over when the cursor is back to 0 and nothing waits. */
+struct acct_list {
+    struct gw_rstore *rs;
+    void (*each)(void *arg, const struct gw_account *a);
+    void (*done)(void *arg, int status);
+    void *arg;
+    size_t waiting; /* commands sent, not answered */
+    int failed;
+};
+
+static void on_list_scan(void *arg, int status, const redisReply *reply);
+static void on_list_hash(void *arg, int status, const redisReply *reply);
+
+static void list_send(struct acct_list *l, gw_redis_reply_fn *cb, int argc, const char **argv)
+{
+    size_t len[6];
+    for (int i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    if (gw_redis_command(l->rs->redis, cb, l, argc, argv, len) == 0)
+        l->waiting++;
+    else
+        l->failed = 1;
+}
+
+/* After an answer: the end, when nothing waits. */
+static void list_settle(struct acct_list *l)
+{
+    if (l->waiting)
+        return;
+    if (!l->rs->closing)
+        l->done(l->arg, l->failed ? GW_STORE_EIO : GW_STORE_DONE);
+    free(l);
+}
+
+static void on_list_scan(void *arg, int status, const redisReply *reply)
+{
+    struct acct_list *l = arg;
+    l->waiting--;
+    if (l->rs->closing || l->failed || status != GW_REDIS_OK) {
+        l->failed = 1;
+        list_settle(l);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        l->failed = 1;
+        list_settle(l);
+        return;
+    }
+    const redisReply *keys = reply->element[1];
+    size_t plen = strlen(ACCT_KEY), slen = strlen(":sessions");
+    for (size_t i = 0; i < keys->elements && !l->failed; i++) {
+        const redisReply *k = keys->element[i];
+        if (k->type != REDIS_REPLY_STRING || k->len <= plen || memchr(k->str, '\0', k->len) ||
+            (k->len > slen && memcmp(k->str + k->len - slen, ":sessions", slen) == 0))
+            continue;
+        const char *argv[] = {"HGETALL", k->str};
+        list_send(l, on_list_hash, 2, argv);
+    }
+    const char *cursor = reply->element[0]->str;
+    if (!l->failed && strcmp(cursor, "0") != 0) {
+        const char *argv[] = {"SCAN", cursor, "MATCH", ACCT_KEY "*", "COUNT", LIST_SCAN_COUNT};
+        list_send(l, on_list_scan, 6, argv);
+    }
+    list_settle(l);
+}
+
+static void on_list_hash(void *arg, int status, const redisReply *reply)
+{
+    struct acct_list *l = arg;
+    l->waiting--;
+    if (l->rs->closing || status != GW_REDIS_OK || reply->type != REDIS_REPLY_ARRAY) {
+        l->failed = 1;
+    } else if (reply->elements && !l->failed) { /* empty: removed since the SCAN */
+        struct gw_account a;
+        if (hash_account(reply, &a) == 0)
+            l->each(l->arg, &a);
+        else
+            l->failed = 1;
+    }
+    list_settle(l);
+}
+
+int gw_rstore_account_list(struct gw_rstore *rs,
+                           void (*each)(void *arg, const struct gw_account *a),
+                           void (*done)(void *arg, int status), void *arg)
+{
+    if (!each || !done)
+        return GW_STORE_EINVAL;
+    if (!rs->redis_up)
+        return GW_STORE_EIO;
+    struct acct_list *l = calloc(1, sizeof *l);
+    if (!l)
+        return GW_STORE_ENOMEM;
+    *l = (struct acct_list){.rs = rs, .each = each, .done = done, .arg = arg};
+    const char *argv[] = {"SCAN", "0", "MATCH", ACCT_KEY "*", "COUNT", LIST_SCAN_COUNT};
+    list_send(l, on_list_scan, 6, argv);
+    if (l->failed) {
+        free(l);
+        return GW_STORE_EIO;
+    }
+    return GW_STORE_PENDING;
+}
+
 int gw_rstore_listen(struct gw_rstore *rs, uint64_t node)
 {
     if (rs->node_chan[0])

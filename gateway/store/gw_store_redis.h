@@ -244,6 +244,22 @@ int gw_rstore_listen(struct gw_rstore *rs, uint64_t node);
 int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
                        struct gw_accounts *out);
 
+/*
+ * For a command-line tool (wintalk-gateway account list): every account
+ * in this Redis to each(arg, a) (strings borrowed for the call), in no
+ * particular order, then done(arg, status) once: GW_STORE_DONE, or
+ * GW_STORE_EIO when Redis failed or a key of the accounts' holds no
+ * account of this engine's (what each() was given is then partial).
+ * Found by SCAN over the accounts' keys: an account made or removed
+ * during the walk may be given or not. Returns GW_STORE_PENDING, or at
+ * once (no call follows) GW_STORE_EINVAL (each or done NULL), GW_STORE_EIO
+ * (Redis is down), GW_STORE_ENOMEM. Nothing is called after
+ * gw_rstore_close.
+ */
+int gw_rstore_account_list(struct gw_rstore *rs,
+                           void (*each)(void *arg, const struct gw_account *a),
+                           void (*done)(void *arg, int status), void *arg);
+
 /* 1 when connected and the epoch is known, else 0 and *why. */
 int gw_rstore_healthy(const struct gw_rstore *rs, const char **why);
 

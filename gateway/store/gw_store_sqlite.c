@@ -352,6 +352,7 @@ struct gw_sqlite {
     sqlite3 *ck_db;
     pthread_t ck_thread;
     int ck_started;
+    int beside;            /* opts.beside: a tool's account calls, no lock */
     pthread_mutex_t ck_mu;
     pthread_cond_t ck_cv;
     int ck_want, ck_stop;  /* under ck_mu */
@@ -2464,8 +2465,10 @@ static int read_epoch(struct gw_sqlite *s, char *err, size_t errlen)
 /* The database: settings, schema or its check, epoch, statements. */
 static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
 {
+    /* Beside a gateway, the database is the gateway's to make. */
     int rc = sqlite3_open_v2(s->path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             SQLITE_OPEN_READWRITE | (s->beside ? 0 : SQLITE_OPEN_CREATE) |
+                                 SQLITE_OPEN_NOMUTEX,
                              NULL);
     if (rc != SQLITE_OK)
         return open_fault(s, rc, err, errlen);
@@ -2474,7 +2477,11 @@ static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
         put(err, errlen, "%s is not writable: opened read-only", s->path);
         return GW_SQLITE_ENOPERM;
     }
-    sqlite3_busy_timeout(s->db, GW_SQLITE_BUSY_MS);
+    sqlite3_busy_timeout(s->db, s->beside ? GW_SQLITE_BESIDE_BUSY_MS : GW_SQLITE_BUSY_MS);
+    /* The gateway's checkpoint thread copies the WAL: a tool's commit
+     * never does it on the way. */
+    if (s->beside)
+        sqlite3_wal_autocheckpoint(s->db, 0);
     /* The first statement reads the file: a damaged one shows here. */
     sqlite3_stmt *st = NULL;
     rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
@@ -2499,6 +2506,19 @@ static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
     int64_t version = query_int(s, "PRAGMA user_version", &rc);
     if (rc != SQLITE_OK)
         return open_fault(s, rc, err, errlen);
+    if (s->beside && version != GW_SQLITE_SCHEMA) {
+        if (version == 0)
+            put(err, errlen, "%s is not a wintalk-gateway database (no schema)", s->path);
+        else
+            put(err, errlen,
+                version > GW_SQLITE_SCHEMA
+                    ? "%s has schema %lld, newer than this program's %d: run a newer "
+                      "wintalk-gateway"
+                    : "%s has schema %lld, older than this program's %d: start this "
+                      "wintalk-gateway on it once (it brings the database up to date)",
+                s->path, (long long)version, GW_SQLITE_SCHEMA);
+        return GW_SQLITE_ESCHEMA;
+    }
     if (version == 0) {
         int64_t tables = query_int(s, "SELECT count(*) FROM sqlite_schema", &rc);
         if (rc != SQLITE_OK)
@@ -2642,6 +2662,16 @@ int gw_sqlite_open(const struct gw_sqlite_opts *o, const struct gw_store_sink *s
         return GW_SQLITE_ENOMEM;
     }
 
+    s->beside = o->beside;
+    if (s->beside) {
+        int rc = open_db(s, err, errlen);
+        if (rc != 0) {
+            free_engine(s);
+            return rc;
+        }
+        *out = s;
+        return 0;
+    }
     int e = make_dirs(s->dir);
     if (e != 0) {
         put(err, errlen, "cannot create the data directory %s: %s", s->dir, strerror(e));

@@ -167,6 +167,11 @@
  * writing the file): short, since the event loop waits with it. */
 #define GW_SQLITE_BUSY_MS 10
 
+/* How long a command-line tool's statement waits for that lock when it
+ * opens the database beside a running gateway (opts.beside): the
+ * gateway's commits take milliseconds, so this only bounds a stuck one. */
+#define GW_SQLITE_BESIDE_BUSY_MS 5000
+
 /* Retention: one gw_sqlite_maintain call deletes at most this many events
  * and looks at at most this many rooms, so it holds the loop a few ms
  * (deleting 136,000 of 1,000,000 events: 2 ms a call on average, 24 ms
@@ -224,6 +229,17 @@ struct gw_sqlite_opts {
      * the reader threads. */
     int64_t (*clock_us)(void *arg);
     void *clock_arg;
+    /* For a command-line tool's account calls (gw_sqlite_account_list
+     * and the synchronous writes) beside a gateway that may be running on
+     * the same directory: take no lock (the gateway's flock stays its
+     * own), make nothing (the directory and DIR/wintalk.db must exist,
+     * with schema GW_SQLITE_SCHEMA exactly: another is GW_SQLITE_ESCHEMA,
+     * with no migration), no checkpoint thread and no reader (the gateway
+     * checkpoints), statements waiting up to GW_SQLITE_BESIDE_BUSY_MS for
+     * the gateway's transaction. SQLite's own locks keep the two writers
+     * apart; each write is one short transaction, shorter than the
+     * gateway's GW_SQLITE_BUSY_MS. Nothing but those account calls. */
+    int beside;
 };
 
 /*
@@ -232,6 +248,7 @@ struct gw_sqlite_opts {
  * set WAL and synchronous=NORMAL, make the schema and a random nonzero
  * epoch (OpenSSL RAND_bytes) in a new database or read them from an
  * existing one. The sink is copied; it is called from gw_sqlite_flush only.
+ * With o->beside, none of the lock, the making and the threads: see there.
  * Returns 0 and stores the engine in *out (free with gw_sqlite_close), or a
  * GW_SQLITE_E* code with one line in err (errlen bytes, may be 0) naming
  * the path and the cause, and nothing to free.
