@@ -2362,6 +2362,28 @@ static int64_t query_int(struct gw_sqlite *s, const char *sql, int *rc)
     return v;
 }
 
+/*
+ * Run n statements (each may hold several) in one transaction: all of them,
+ * or on a failure none (rolled back). 0, or open_fault's code for the
+ * statement that failed, BEGIN and COMMIT included.
+ */
+static int in_transaction(struct gw_sqlite *s, const char *const *sql, size_t n, char *err,
+                          size_t errlen)
+{
+    int rc = exec(s, "BEGIN IMMEDIATE");
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
+        rc = exec(s, sql[i]);
+    if (rc == SQLITE_OK)
+        rc = exec(s, "COMMIT");
+    if (rc != SQLITE_OK) {
+        int code = open_fault(s, rc, err, errlen);
+        if (!sqlite3_get_autocommit(s->db))
+            exec(s, "ROLLBACK");
+        return code;
+    }
+    return 0;
+}
+
 /* Make the schema and a new epoch, in one transaction. */
 static int create_schema(struct gw_sqlite *s, char *err, size_t errlen)
 {
@@ -2380,23 +2402,10 @@ static int create_schema(struct gw_sqlite *s, char *err, size_t errlen)
              (unsigned long long)e);
     char version[48];
     snprintf(version, sizeof version, "PRAGMA user_version = %d;", GW_SQLITE_SCHEMA);
-    int rc = exec(s, "BEGIN IMMEDIATE");
-    if (rc == SQLITE_OK)
-        rc = exec(s, schema_sql);
-    if (rc == SQLITE_OK)
-        rc = exec(s, schema2_sql);
-    if (rc == SQLITE_OK)
-        rc = exec(s, version);
-    if (rc == SQLITE_OK)
-        rc = exec(s, sql);
-    if (rc == SQLITE_OK)
-        rc = exec(s, "COMMIT");
-    if (rc != SQLITE_OK) {
-        int code = open_fault(s, rc, err, errlen);
-        if (!sqlite3_get_autocommit(s->db))
-            exec(s, "ROLLBACK");
-        return code;
-    }
+    const char *steps[] = {schema_sql, schema2_sql, version, sql};
+    int rc = in_transaction(s, steps, sizeof steps / sizeof steps[0], err, errlen);
+    if (rc != 0)
+        return rc;
     s->epoch = e;
     return 0;
 }
@@ -2410,20 +2419,12 @@ static int migrate(struct gw_sqlite *s, int64_t from, char *err, size_t errlen)
 {
     char version[48];
     snprintf(version, sizeof version, "PRAGMA user_version = %d;", GW_SQLITE_SCHEMA);
-    int rc = exec(s, "BEGIN IMMEDIATE");
-    if (rc == SQLITE_OK && from < 2)
-        rc = exec(s, schema2_sql);
-    if (rc == SQLITE_OK)
-        rc = exec(s, version);
-    if (rc == SQLITE_OK)
-        rc = exec(s, "COMMIT");
-    if (rc != SQLITE_OK) {
-        int code = open_fault(s, rc, err, errlen);
-        if (!sqlite3_get_autocommit(s->db))
-            exec(s, "ROLLBACK");
-        return code;
-    }
-    return 0;
+    const char *steps[2];
+    size_t n = 0;
+    if (from < 2)
+        steps[n++] = schema2_sql;
+    steps[n++] = version;
+    return in_transaction(s, steps, n, err, errlen);
 }
 
 /* Read the epoch of an existing database. */
@@ -2523,12 +2524,8 @@ static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
 
     /* A write lock another program holds (a gateway would hold the
      * directory's flock instead) would fail every batch: say so now. */
-    if ((rc = exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK)
-        return open_fault(s, rc, err, errlen);
-    if ((rc = exec(s, "COMMIT")) != SQLITE_OK) {
-        (void)exec(s, "ROLLBACK");
-        return open_fault(s, rc, err, errlen);
-    }
+    if ((rc = in_transaction(s, NULL, 0, err, errlen)) != 0)
+        return rc;
 
     for (int i = 0; i < ST_COUNT; i++) {
         rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
