@@ -1088,19 +1088,26 @@ static struct aop *aop_next(struct gw_sqlite *s, int *rc)
     return &s->aops[s->naops];
 }
 
+/* Queue o as the batch's next account write: GW_STORE_PENDING, or
+ * aop_next's failure. */
+static int aop_queue(struct gw_sqlite *s, const struct aop *o)
+{
+    int rc = 0;
+    struct aop *to = aop_next(s, &rc);
+    if (!to)
+        return rc;
+    *to = *o;
+    s->naops++;
+    return GW_STORE_PENDING;
+}
+
 static int acc_write(struct gw_sqlite *s, enum aop_kind kind, uint64_t tag,
                      const struct gw_account *a)
 {
     struct aop o;
     if (aop_account(&o, kind, tag, a) != 0)
         return GW_STORE_EINVAL;
-    int rc = 0;
-    struct aop *to = aop_next(s, &rc);
-    if (!to)
-        return rc;
-    *to = o;
-    s->naops++;
-    return GW_STORE_PENDING;
+    return aop_queue(s, &o);
 }
 
 static int acc_create(void *ctx, uint64_t tag, const struct gw_account *a)
@@ -1119,13 +1126,7 @@ static int acc_remove(void *ctx, uint64_t tag, const char *key)
     struct aop o = {.kind = AOP_REMOVE, .status = GW_STORE_EIO, .tag = tag};
     if (copy_str(o.key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
-    int rc = 0;
-    struct aop *to = aop_next(s, &rc);
-    if (!to)
-        return rc;
-    *to = o;
-    s->naops++;
-    return GW_STORE_PENDING;
+    return aop_queue(s, &o);
 }
 
 static int acc_session_keep(void *ctx, uint64_t tag, const char *digest_hex, const char *key,
@@ -1138,13 +1139,7 @@ static int acc_session_keep(void *ctx, uint64_t tag, const char *digest_hex, con
         copy_str(o.key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0 ||
         generation > (uint64_t)INT64_MAX)
         return GW_STORE_EINVAL;
-    int rc = 0;
-    struct aop *to = aop_next(s, &rc);
-    if (!to)
-        return rc;
-    *to = o;
-    s->naops++;
-    return GW_STORE_PENDING;
+    return aop_queue(s, &o);
 }
 
 static int acc_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
@@ -1153,13 +1148,7 @@ static int acc_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
     struct aop o = {.kind = AOP_DROP, .status = GW_STORE_EIO, .tag = tag};
     if (copy_digest(o.digest, digest_hex) != 0)
         return GW_STORE_EINVAL;
-    int rc = 0;
-    struct aop *to = aop_next(s, &rc);
-    if (!to)
-        return rc;
-    *to = o;
-    s->naops++;
-    return GW_STORE_PENDING;
+    return aop_queue(s, &o);
 }
 
 /* A find or session_find, queued like a read: handed to a reader after
