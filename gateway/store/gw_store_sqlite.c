@@ -935,14 +935,14 @@ static int commit_batch(struct gw_sqlite *s)
     return status == GW_STORE_DONE ? 0 : GW_STORE_EIO;
 }
 
-/* Copy n bytes of a string (NUL-terminated, at most max bytes) into dst.
- * Returns 0 or -1 when too long or empty. */
-static int copy_key(char *dst, const char *src, size_t max)
+/* Copy a NUL-terminated string of min..max bytes into dst (max + 1 bytes).
+ * Returns 0 or -1. */
+static int copy_str(char *dst, const char *src, size_t min, size_t max)
 {
     if (!src)
         return -1;
     size_t n = strnlen(src, max + 1);
-    if (n == 0 || n > max)
+    if (n < min || n > max)
         return -1;
     memcpy(dst, src, n);
     dst[n] = '\0';
@@ -963,8 +963,8 @@ static int st_append(void *ctx, const char *room_key, const char *room_name,
         ev->text_len > GW_SQLITE_EVENT_MAX_BYTES || size > GW_SQLITE_EVENT_MAX_BYTES)
         return GW_STORE_EINVAL;
     char key[GW_SQLITE_KEY_MAX_BYTES + 1], name[GW_SQLITE_KEY_MAX_BYTES + 1];
-    if (copy_key(key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0 ||
-        copy_key(name, room_name ? room_name : room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+    if (copy_str(key, room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0 ||
+        copy_str(name, room_name ? room_name : room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
     if (!s->healthy)
         return GW_STORE_EIO;
@@ -1020,20 +1020,6 @@ static int st_append(void *ctx, const char *room_key, const char *room_name,
 }
 
 /* ---- accounts: the calls ---- */
-
-/* Copy a NUL-terminated string of min..max bytes into dst (max + 1 bytes).
- * Returns 0 or -1. */
-static int copy_str(char *dst, const char *src, size_t min, size_t max)
-{
-    if (!src)
-        return -1;
-    size_t n = strnlen(src, max + 1);
-    if (n < min || n > max)
-        return -1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-    return 0;
-}
 
 static int copy_digest(char *dst, const char *src)
 {
@@ -1199,7 +1185,7 @@ static int st_read(void *ctx, const struct gw_store_read *rd)
     if (s->inflight >= GW_SQLITE_READS_MAX)
         return GW_STORE_EBUSY;
     struct pread *p = &s->reads[s->nreads];
-    if (copy_key(p->key, rd->room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+    if (copy_str(p->key, rd->room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
     p->fts[0] = '\0';
     if (rd->kind == GW_STORE_SEARCH) {
@@ -1653,7 +1639,7 @@ static int st_load(void *ctx, const char *room_key, size_t max_events, size_t ma
     char key[GW_SQLITE_KEY_MAX_BYTES + 1];
     if (last_id)
         *last_id = 0;
-    if (copy_key(key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+    if (copy_str(key, room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
     /* Events of this room still in the batch are committed first, so the
      * room opens with them; should that fail, their ids still count. */
@@ -1719,7 +1705,7 @@ static int st_load_async(void *ctx, const char *room_key, size_t max_events, siz
     if (s->inflight >= GW_SQLITE_READS_MAX)
         return GW_STORE_EBUSY;
     struct pread *p = &s->reads[s->nreads];
-    if (copy_key(p->key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+    if (copy_str(p->key, room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
     uint64_t pending = 0;
     for (size_t r = 0; r < s->nbrooms; r++)
@@ -1746,7 +1732,7 @@ static void st_forget(void *ctx, const char *room_key)
 {
     struct gw_sqlite *s = ctx;
     char key[GW_SQLITE_KEY_MAX_BYTES + 1];
-    if (copy_key(key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+    if (copy_str(key, room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0)
         return;
     for (size_t i = 0; i < s->nforgets; i++)
         if (strcmp(s->forgets[i].key, key) == 0)
