@@ -445,6 +445,16 @@ static void rollback(struct gw_sqlite *s)
         run(s, ST_ROLLBACK);
 }
 
+/* A transaction failed with SQLite code rc: end it, and fail with SQLite's
+ * message of the failure (copied first: the rollback replaces it). */
+static void fail_rollback(struct gw_sqlite *s, int rc)
+{
+    char m[256];
+    snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
+    rollback(s);
+    fail(s, rc, m);
+}
+
 static int on_commit(void *arg)
 {
     struct gw_sqlite *s = arg;
@@ -890,7 +900,6 @@ static int commit_batch(struct gw_sqlite *s)
         return GW_STORE_EBUSY;
     int64_t t0 = mono_us();
     uint64_t stored0 = s->stats.events_stored;
-    const char *msg = NULL;
     int rc = run(s, ST_BEGIN);
     if (rc == SQLITE_DONE)
         rc = batch_write(s, s->nums);
@@ -898,19 +907,11 @@ static int commit_batch(struct gw_sqlite *s)
      * after those before it in this same batch. */
     for (size_t i = 0; rc == SQLITE_DONE && i < s->naops; i++)
         rc = aop_run(s, &s->aops[i]);
-    if (rc == SQLITE_DONE) {
+    if (rc == SQLITE_DONE)
         rc = run(s, ST_COMMIT);
-        if (rc != SQLITE_DONE)
-            msg = sqlite3_errmsg(s->db);
-    } else if (!msg) {
-        msg = sqlite3_errmsg(s->db);
-    }
     int status = GW_STORE_DONE;
     if (rc != SQLITE_DONE) {
-        char m[256];
-        snprintf(m, sizeof m, "%s", msg ? msg : sqlite3_errstr(rc));
-        rollback(s);
-        fail(s, rc, m);
+        fail_rollback(s, rc);
         s->stats.events_stored = stored0;
         status = GW_STORE_EIO;
     } else {
@@ -1825,12 +1826,8 @@ static void run_forgets(struct gw_sqlite *s)
     if (rc == SQLITE_DONE)
         rc = run(s, ST_COMMIT);
     s->nforgets = 0;
-    if (rc != SQLITE_DONE) {
-        char m[256];
-        snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
-        rollback(s);
-        fail(s, rc, m);
-    }
+    if (rc != SQLITE_DONE)
+        fail_rollback(s, rc);
 }
 
 /* ---- flush, maintain ---- */
@@ -2056,10 +2053,7 @@ static void expire_sessions(struct gw_sqlite *s, int64_t wall_ms)
             s->stats.sessions_expired += (uint64_t)sqlite3_changes(s->db);
     }
     if (rc != SQLITE_DONE) {
-        char m[256];
-        snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
-        rollback(s);
-        fail(s, rc, m);
+        fail_rollback(s, rc);
         s->probe_at = wall_ms;
     }
 }
@@ -2078,17 +2072,12 @@ void gw_sqlite_maintain(struct gw_sqlite *s, int64_t wall_ms)
     if (!s->history_days && !s->history_max)
         return;
     int rc = run(s, ST_BEGIN);
-    const char *msg = NULL;
     if (rc == SQLITE_DONE)
         rc = retain(s, wall_ms);
     if (rc == SQLITE_DONE)
         rc = run(s, ST_COMMIT);
     if (rc != SQLITE_DONE) {
-        msg = sqlite3_errmsg(s->db);
-        char m[256];
-        snprintf(m, sizeof m, "%s", msg);
-        rollback(s);
-        fail(s, rc, m);
+        fail_rollback(s, rc);
         s->probe_at = wall_ms;
     }
 }
@@ -2195,10 +2184,7 @@ static int write_now(struct gw_sqlite *s, struct aop *o)
     if (rc == SQLITE_DONE)
         rc = run(s, ST_COMMIT);
     if (rc != SQLITE_DONE) {
-        char m[256];
-        snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
-        rollback(s);
-        fail(s, rc, m);
+        fail_rollback(s, rc);
         return GW_STORE_EIO;
     }
     return o->status;
