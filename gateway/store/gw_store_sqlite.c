@@ -446,6 +446,16 @@ static void rollback(struct gw_sqlite *s)
         run(s, ST_ROLLBACK);
 }
 
+/* A transaction failed with SQLite code rc: end it, and fail with SQLite's
+ * message of the failure (copied first: the rollback replaces it). */
+static void fail_rollback(struct gw_sqlite *s, int rc)
+{
+    char m[256];
+    snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
+    rollback(s);
+    fail(s, rc, m);
+}
+
 static int on_commit(void *arg)
 {
     struct gw_sqlite *s = arg;
@@ -891,7 +901,6 @@ static int commit_batch(struct gw_sqlite *s)
         return GW_STORE_EBUSY;
     int64_t t0 = mono_us();
     uint64_t stored0 = s->stats.events_stored;
-    const char *msg = NULL;
     int rc = run(s, ST_BEGIN);
     if (rc == SQLITE_DONE)
         rc = batch_write(s, s->nums);
@@ -899,19 +908,11 @@ static int commit_batch(struct gw_sqlite *s)
      * after those before it in this same batch. */
     for (size_t i = 0; rc == SQLITE_DONE && i < s->naops; i++)
         rc = aop_run(s, &s->aops[i]);
-    if (rc == SQLITE_DONE) {
+    if (rc == SQLITE_DONE)
         rc = run(s, ST_COMMIT);
-        if (rc != SQLITE_DONE)
-            msg = sqlite3_errmsg(s->db);
-    } else if (!msg) {
-        msg = sqlite3_errmsg(s->db);
-    }
     int status = GW_STORE_DONE;
     if (rc != SQLITE_DONE) {
-        char m[256];
-        snprintf(m, sizeof m, "%s", msg ? msg : sqlite3_errstr(rc));
-        rollback(s);
-        fail(s, rc, m);
+        fail_rollback(s, rc);
         s->stats.events_stored = stored0;
         status = GW_STORE_EIO;
     } else {
@@ -936,14 +937,14 @@ static int commit_batch(struct gw_sqlite *s)
     return status == GW_STORE_DONE ? 0 : GW_STORE_EIO;
 }
 
-/* Copy n bytes of a string (NUL-terminated, at most max bytes) into dst.
- * Returns 0 or -1 when too long or empty. */
-static int copy_key(char *dst, const char *src, size_t max)
+/* Copy a NUL-terminated string of min..max bytes into dst (max + 1 bytes).
+ * Returns 0 or -1. */
+static int copy_str(char *dst, const char *src, size_t min, size_t max)
 {
     if (!src)
         return -1;
     size_t n = strnlen(src, max + 1);
-    if (n == 0 || n > max)
+    if (n < min || n > max)
         return -1;
     memcpy(dst, src, n);
     dst[n] = '\0';
@@ -964,8 +965,8 @@ static int st_append(void *ctx, const char *room_key, const char *room_name,
         ev->text_len > GW_SQLITE_EVENT_MAX_BYTES || size > GW_SQLITE_EVENT_MAX_BYTES)
         return GW_STORE_EINVAL;
     char key[GW_SQLITE_KEY_MAX_BYTES + 1], name[GW_SQLITE_KEY_MAX_BYTES + 1];
-    if (copy_key(key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0 ||
-        copy_key(name, room_name ? room_name : room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+    if (copy_str(key, room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0 ||
+        copy_str(name, room_name ? room_name : room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
     if (!s->healthy)
         return GW_STORE_EIO;
@@ -1022,20 +1023,6 @@ static int st_append(void *ctx, const char *room_key, const char *room_name,
 
 /* ---- accounts: the calls ---- */
 
-/* Copy a NUL-terminated string of min..max bytes into dst (max + 1 bytes).
- * Returns 0 or -1. */
-static int copy_str(char *dst, const char *src, size_t min, size_t max)
-{
-    if (!src)
-        return -1;
-    size_t n = strnlen(src, max + 1);
-    if (n < min || n > max)
-        return -1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-    return 0;
-}
-
 static int copy_digest(char *dst, const char *src)
 {
     if (copy_str(dst, src, GW_DIGEST_HEX_LEN, GW_DIGEST_HEX_LEN) != 0)
@@ -1089,19 +1076,26 @@ static struct aop *aop_next(struct gw_sqlite *s, int *rc)
     return &s->aops[s->naops];
 }
 
+/* Queue o as the batch's next account write: GW_STORE_PENDING, or
+ * aop_next's failure. */
+static int aop_queue(struct gw_sqlite *s, const struct aop *o)
+{
+    int rc = 0;
+    struct aop *to = aop_next(s, &rc);
+    if (!to)
+        return rc;
+    *to = *o;
+    s->naops++;
+    return GW_STORE_PENDING;
+}
+
 static int acc_write(struct gw_sqlite *s, enum aop_kind kind, uint64_t tag,
                      const struct gw_account *a)
 {
     struct aop o;
     if (aop_account(&o, kind, tag, a) != 0)
         return GW_STORE_EINVAL;
-    int rc = 0;
-    struct aop *to = aop_next(s, &rc);
-    if (!to)
-        return rc;
-    *to = o;
-    s->naops++;
-    return GW_STORE_PENDING;
+    return aop_queue(s, &o);
 }
 
 static int acc_create(void *ctx, uint64_t tag, const struct gw_account *a)
@@ -1120,13 +1114,7 @@ static int acc_remove(void *ctx, uint64_t tag, const char *key)
     struct aop o = {.kind = AOP_REMOVE, .status = GW_STORE_EIO, .tag = tag};
     if (copy_str(o.key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
-    int rc = 0;
-    struct aop *to = aop_next(s, &rc);
-    if (!to)
-        return rc;
-    *to = o;
-    s->naops++;
-    return GW_STORE_PENDING;
+    return aop_queue(s, &o);
 }
 
 static int acc_session_keep(void *ctx, uint64_t tag, const char *digest_hex, const char *key,
@@ -1139,13 +1127,7 @@ static int acc_session_keep(void *ctx, uint64_t tag, const char *digest_hex, con
         copy_str(o.key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0 ||
         generation > (uint64_t)INT64_MAX)
         return GW_STORE_EINVAL;
-    int rc = 0;
-    struct aop *to = aop_next(s, &rc);
-    if (!to)
-        return rc;
-    *to = o;
-    s->naops++;
-    return GW_STORE_PENDING;
+    return aop_queue(s, &o);
 }
 
 static int acc_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
@@ -1154,13 +1136,7 @@ static int acc_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
     struct aop o = {.kind = AOP_DROP, .status = GW_STORE_EIO, .tag = tag};
     if (copy_digest(o.digest, digest_hex) != 0)
         return GW_STORE_EINVAL;
-    int rc = 0;
-    struct aop *to = aop_next(s, &rc);
-    if (!to)
-        return rc;
-    *to = o;
-    s->naops++;
-    return GW_STORE_PENDING;
+    return aop_queue(s, &o);
 }
 
 /* A find or session_find, queued like a read: handed to a reader after
@@ -1211,7 +1187,7 @@ static int st_read(void *ctx, const struct gw_store_read *rd)
     if (s->inflight >= GW_SQLITE_READS_MAX)
         return GW_STORE_EBUSY;
     struct pread *p = &s->reads[s->nreads];
-    if (copy_key(p->key, rd->room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+    if (copy_str(p->key, rd->room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
     p->fts[0] = '\0';
     if (rd->kind == GW_STORE_SEARCH) {
@@ -1665,7 +1641,7 @@ static int st_load(void *ctx, const char *room_key, size_t max_events, size_t ma
     char key[GW_SQLITE_KEY_MAX_BYTES + 1];
     if (last_id)
         *last_id = 0;
-    if (copy_key(key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+    if (copy_str(key, room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
     /* Events of this room still in the batch are committed first, so the
      * room opens with them; should that fail, their ids still count. */
@@ -1731,7 +1707,7 @@ static int st_load_async(void *ctx, const char *room_key, size_t max_events, siz
     if (s->inflight >= GW_SQLITE_READS_MAX)
         return GW_STORE_EBUSY;
     struct pread *p = &s->reads[s->nreads];
-    if (copy_key(p->key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+    if (copy_str(p->key, room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0)
         return GW_STORE_EINVAL;
     uint64_t pending = 0;
     for (size_t r = 0; r < s->nbrooms; r++)
@@ -1758,7 +1734,7 @@ static void st_forget(void *ctx, const char *room_key)
 {
     struct gw_sqlite *s = ctx;
     char key[GW_SQLITE_KEY_MAX_BYTES + 1];
-    if (copy_key(key, room_key, GW_SQLITE_KEY_MAX_BYTES) != 0)
+    if (copy_str(key, room_key, 1, GW_SQLITE_KEY_MAX_BYTES) != 0)
         return;
     for (size_t i = 0; i < s->nforgets; i++)
         if (strcmp(s->forgets[i].key, key) == 0)
@@ -1851,12 +1827,8 @@ static void run_forgets(struct gw_sqlite *s)
     if (rc == SQLITE_DONE)
         rc = run(s, ST_COMMIT);
     s->nforgets = 0;
-    if (rc != SQLITE_DONE) {
-        char m[256];
-        snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
-        rollback(s);
-        fail(s, rc, m);
-    }
+    if (rc != SQLITE_DONE)
+        fail_rollback(s, rc);
 }
 
 /* ---- flush, maintain ---- */
@@ -2082,10 +2054,7 @@ static void expire_sessions(struct gw_sqlite *s, int64_t wall_ms)
             s->stats.sessions_expired += (uint64_t)sqlite3_changes(s->db);
     }
     if (rc != SQLITE_DONE) {
-        char m[256];
-        snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
-        rollback(s);
-        fail(s, rc, m);
+        fail_rollback(s, rc);
         s->probe_at = wall_ms;
     }
 }
@@ -2104,17 +2073,12 @@ void gw_sqlite_maintain(struct gw_sqlite *s, int64_t wall_ms)
     if (!s->history_days && !s->history_max)
         return;
     int rc = run(s, ST_BEGIN);
-    const char *msg = NULL;
     if (rc == SQLITE_DONE)
         rc = retain(s, wall_ms);
     if (rc == SQLITE_DONE)
         rc = run(s, ST_COMMIT);
     if (rc != SQLITE_DONE) {
-        msg = sqlite3_errmsg(s->db);
-        char m[256];
-        snprintf(m, sizeof m, "%s", msg);
-        rollback(s);
-        fail(s, rc, m);
+        fail_rollback(s, rc);
         s->probe_at = wall_ms;
     }
 }
@@ -2221,10 +2185,7 @@ static int write_now(struct gw_sqlite *s, struct aop *o)
     if (rc == SQLITE_DONE)
         rc = run(s, ST_COMMIT);
     if (rc != SQLITE_DONE) {
-        char m[256];
-        snprintf(m, sizeof m, "%s", sqlite3_errmsg(s->db));
-        rollback(s);
-        fail(s, rc, m);
+        fail_rollback(s, rc);
         return GW_STORE_EIO;
     }
     return o->status;
@@ -2363,6 +2324,28 @@ static int64_t query_int(struct gw_sqlite *s, const char *sql, int *rc)
     return v;
 }
 
+/*
+ * Run n statements (each may hold several) in one transaction: all of them,
+ * or on a failure none (rolled back). 0, or open_fault's code for the
+ * statement that failed, BEGIN and COMMIT included.
+ */
+static int in_transaction(struct gw_sqlite *s, const char *const *sql, size_t n, char *err,
+                          size_t errlen)
+{
+    int rc = exec(s, "BEGIN IMMEDIATE");
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
+        rc = exec(s, sql[i]);
+    if (rc == SQLITE_OK)
+        rc = exec(s, "COMMIT");
+    if (rc != SQLITE_OK) {
+        int code = open_fault(s, rc, err, errlen);
+        if (!sqlite3_get_autocommit(s->db))
+            exec(s, "ROLLBACK");
+        return code;
+    }
+    return 0;
+}
+
 /* Make the schema and a new epoch, in one transaction. */
 static int create_schema(struct gw_sqlite *s, char *err, size_t errlen)
 {
@@ -2381,23 +2364,10 @@ static int create_schema(struct gw_sqlite *s, char *err, size_t errlen)
              (unsigned long long)e);
     char version[48];
     snprintf(version, sizeof version, "PRAGMA user_version = %d;", GW_SQLITE_SCHEMA);
-    int rc = exec(s, "BEGIN IMMEDIATE");
-    if (rc == SQLITE_OK)
-        rc = exec(s, schema_sql);
-    if (rc == SQLITE_OK)
-        rc = exec(s, schema2_sql);
-    if (rc == SQLITE_OK)
-        rc = exec(s, version);
-    if (rc == SQLITE_OK)
-        rc = exec(s, sql);
-    if (rc == SQLITE_OK)
-        rc = exec(s, "COMMIT");
-    if (rc != SQLITE_OK) {
-        int code = open_fault(s, rc, err, errlen);
-        if (!sqlite3_get_autocommit(s->db))
-            exec(s, "ROLLBACK");
-        return code;
-    }
+    const char *steps[] = {schema_sql, schema2_sql, version, sql};
+    int rc = in_transaction(s, steps, sizeof steps / sizeof steps[0], err, errlen);
+    if (rc != 0)
+        return rc;
     s->epoch = e;
     return 0;
 }
@@ -2411,20 +2381,12 @@ static int migrate(struct gw_sqlite *s, int64_t from, char *err, size_t errlen)
 {
     char version[48];
     snprintf(version, sizeof version, "PRAGMA user_version = %d;", GW_SQLITE_SCHEMA);
-    int rc = exec(s, "BEGIN IMMEDIATE");
-    if (rc == SQLITE_OK && from < 2)
-        rc = exec(s, schema2_sql);
-    if (rc == SQLITE_OK)
-        rc = exec(s, version);
-    if (rc == SQLITE_OK)
-        rc = exec(s, "COMMIT");
-    if (rc != SQLITE_OK) {
-        int code = open_fault(s, rc, err, errlen);
-        if (!sqlite3_get_autocommit(s->db))
-            exec(s, "ROLLBACK");
-        return code;
-    }
-    return 0;
+    const char *steps[2];
+    size_t n = 0;
+    if (from < 2)
+        steps[n++] = schema2_sql;
+    steps[n++] = version;
+    return in_transaction(s, steps, n, err, errlen);
 }
 
 /* Read the epoch of an existing database. */
@@ -2543,12 +2505,8 @@ static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
 
     /* A write lock another program holds (a gateway would hold the
      * directory's flock instead) would fail every batch: say so now. */
-    if ((rc = exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK)
-        return open_fault(s, rc, err, errlen);
-    if ((rc = exec(s, "COMMIT")) != SQLITE_OK) {
-        (void)exec(s, "ROLLBACK");
-        return open_fault(s, rc, err, errlen);
-    }
+    if ((rc = in_transaction(s, NULL, 0, err, errlen)) != 0)
+        return rc;
 
     for (int i = 0; i < ST_COUNT; i++) {
         rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],

@@ -15,24 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accttest.h"
 #include "gw_accounts.h"
 #include "gw_accounts_mem.h"
-
-#define NOW_MS INT64_C(1764000000000)
-#define PHC "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo"
-
-struct got {
-    uint64_t tag;
-    int status;
-    int has;
-    struct {
-        char key[GW_ACCOUNT_KEY_MAX_BYTES + 1], nick[GW_ACCOUNT_KEY_MAX_BYTES + 1];
-        char phc[GW_ACCOUNT_PHC_MAX_BYTES + 1];
-        unsigned roles;
-        uint64_t generation;
-        int64_t created_ms;
-    } a;
-};
 
 #define GOT_MAX 2048
 
@@ -49,20 +34,8 @@ static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_accou
 {
     struct fix *f = ctx;
     assert_true(f->n < GOT_MAX);
-    struct got *g = &f->got[f->n++];
     f->total++;
-    memset(g, 0, sizeof *g);
-    g->tag = tag;
-    g->status = status;
-    g->has = a != NULL;
-    if (a) {
-        snprintf(g->a.key, sizeof g->a.key, "%s", a->key);
-        snprintf(g->a.nick, sizeof g->a.nick, "%s", a->nick);
-        snprintf(g->a.phc, sizeof g->a.phc, "%s", a->phc);
-        g->a.roles = a->roles;
-        g->a.generation = a->generation;
-        g->a.created_ms = a->created_ms;
-    }
+    got_put(&f->got[f->n++], tag, status, a);
     if (f->again) {
         f->again = 0;
         size_t before = f->n;
@@ -90,67 +63,33 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The one answer a flush gives, checked for tag and status. */
-static struct got *one(struct fix *f, uint64_t tag, int status)
+static struct gw_accounts *fix_ac(struct fix *f)
+{
+    return &f->ac;
+}
+
+/* The one answer a flush gives. */
+static struct got *take_one(struct fix *f)
 {
     f->n = 0;
     assert_int_equal(gw_accounts_mem_flush(f->m), 1);
-    assert_int_equal(f->n, 1);
-    assert_int_equal(f->got[0].tag, tag);
-    if (f->got[0].status != status)
-        fail_msg("tag %llu: status %d, wanted %d", (unsigned long long)tag, f->got[0].status,
-                 status);
     f->seen = f->total;
     return &f->got[0];
 }
 
-static struct gw_account acct(const char *key, const char *nick, uint64_t gen)
+/* The one answer a flush gives, checked for tag and status. */
+static struct got *one(struct fix *f, uint64_t tag, int status)
 {
-    return (struct gw_account){.key = key, .nick = nick, .phc = PHC, .roles = 0,
-                               .generation = gen, .created_ms = NOW_MS};
-}
-
-/* A digest: 64 hex digits made from n. */
-static const char *dig(unsigned n)
-{
-    static char d[8][GW_DIGEST_HEX_LEN + 1];
-    static unsigned at;
-    char *p = d[at++ % 8];
-    for (unsigned i = 0; i < GW_DIGEST_HEX_LEN; i += 8)
-        snprintf(p + i, 9, "%08x", n * 2654435761u + i);
-    return p;
-}
-
-static void create_ok(struct fix *f, const char *key, uint64_t gen)
-{
-    struct gw_account a = acct(key, key, gen);
-    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_PENDING);
-    one(f, 1, GW_STORE_DONE);
-}
-
-static void keep_ok(struct fix *f, unsigned n, const char *key, uint64_t gen, int64_t expires)
-{
-    assert_int_equal(f->ac.session_keep(f->ac.ctx, 7, dig(n), key, gen, expires),
-                     GW_STORE_PENDING);
-    one(f, 7, GW_STORE_DONE);
-}
-
-/* session_find's answer status for digest n at now. */
-static int sfind(struct fix *f, unsigned n, int64_t now)
-{
-    assert_int_equal(f->ac.session_find(f->ac.ctx, 8, dig(n), now), GW_STORE_PENDING);
-    f->n = 0;
-    assert_int_equal(gw_accounts_mem_flush(f->m), 1);
-    assert_int_equal(f->got[0].tag, 8);
-    assert_int_equal(f->got[0].has, f->got[0].status == GW_STORE_DONE);
-    f->seen = f->total;
-    return f->got[0].status;
+    struct got *g = take_one(f);
+    assert_int_equal(f->n, 1);
+    got_is(g, tag, status);
+    return g;
 }
 
 static void accounts_every_call_and_answer(void **state)
 {
     struct fix *f = *state;
-    struct gw_account a = acct("alice", "Alice", 1);
+    struct gw_account a = account("alice", "Alice", 1);
     a.roles = GW_ROLE_ADMIN;
     /* Nothing is answered inside a call, only by a flush. */
     assert_int_equal(f->ac.create(f->ac.ctx, 11, &a), GW_STORE_PENDING);
@@ -159,7 +98,7 @@ static void accounts_every_call_and_answer(void **state)
     assert_int_equal(gw_accounts_mem_flush(f->m), 0);
 
     /* Taken: EXISTS, and the account stays as it was. */
-    struct gw_account b = acct("alice", "ALICE", 5);
+    struct gw_account b = account("alice", "ALICE", 5);
     assert_int_equal(f->ac.create(f->ac.ctx, 12, &b), GW_STORE_PENDING);
     assert_int_equal(f->total, f->seen); /* nothing inside the call */
     assert_null(one(f, 12, GW_ACCOUNT_EXISTS)->has ? "account" : NULL);
@@ -173,12 +112,12 @@ static void accounts_every_call_and_answer(void **state)
     assert_int_equal(f->total, f->seen); /* nothing inside the call */
     struct got *g = one(f, 14, GW_STORE_DONE);
     assert_true(g->has);
-    assert_string_equal(g->a.key, "alice");
-    assert_string_equal(g->a.nick, "Alice");
-    assert_string_equal(g->a.phc, PHC);
-    assert_int_equal(g->a.roles, GW_ROLE_ADMIN);
-    assert_int_equal(g->a.generation, 1);
-    assert_int_equal(g->a.created_ms, NOW_MS);
+    assert_string_equal(g->key, "alice");
+    assert_string_equal(g->nick, "Alice");
+    assert_string_equal(g->phc, PHC);
+    assert_int_equal(g->roles, GW_ROLE_ADMIN);
+    assert_int_equal(g->generation, 1);
+    assert_int_equal(g->created_ms, NOW_MS);
     assert_int_equal(f->ac.find(f->ac.ctx, 15, "bob"), GW_STORE_PENDING);
     assert_false(one(f, 15, GW_ACCOUNT_NONE)->has);
 
@@ -190,11 +129,11 @@ static void accounts_every_call_and_answer(void **state)
     one(f, 16, GW_STORE_DONE);
     assert_int_equal(f->ac.find(f->ac.ctx, 17, "alice"), GW_STORE_PENDING);
     g = one(f, 17, GW_STORE_DONE);
-    assert_string_equal(g->a.nick, "ALICE");
-    assert_string_equal(g->a.phc, "");
-    assert_int_equal(g->a.roles, 0);
-    assert_int_equal(g->a.generation, 2);
-    assert_int_equal(g->a.created_ms, NOW_MS);
+    assert_string_equal(g->nick, "ALICE");
+    assert_string_equal(g->phc, "");
+    assert_int_equal(g->roles, 0);
+    assert_int_equal(g->generation, 2);
+    assert_int_equal(g->created_ms, NOW_MS);
     u.key = "bob";
     assert_int_equal(f->ac.update(f->ac.ctx, 18, &u), GW_STORE_PENDING);
     one(f, 18, GW_ACCOUNT_NONE);
@@ -215,7 +154,7 @@ static void accounts_every_call_and_answer(void **state)
 static void answers_come_in_order_and_never_inside_a_call(void **state)
 {
     struct fix *f = *state;
-    struct gw_account a = acct("alice", "alice", 1);
+    struct gw_account a = account("alice", "alice", 1);
     assert_int_equal(f->ac.find(f->ac.ctx, 1, "alice"), GW_STORE_PENDING);
     assert_int_equal(f->ac.create(f->ac.ctx, 2, &a), GW_STORE_PENDING);
     assert_int_equal(f->ac.find(f->ac.ctx, 3, "alice"), GW_STORE_PENDING);
@@ -243,15 +182,15 @@ static void bad_arguments_are_refused_without_an_answer(void **state)
     longkey[sizeof longkey - 1] = '\0';
     memset(longphc, 'p', sizeof longphc - 1);
     longphc[sizeof longphc - 1] = '\0';
-    struct gw_account a = acct("", "x", 1);
+    struct gw_account a = account("", "x", 1);
     assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EINVAL);
     a.key = longkey;
     assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EINVAL);
     longkey[GW_ACCOUNT_KEY_MAX_BYTES] = '\0'; /* exactly the bound: fine */
     assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_PENDING);
-    a = acct("bob", NULL, 1);
+    a = account("bob", NULL, 1);
     assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EINVAL);
-    a = acct("bob", "bob", 1);
+    a = account("bob", "bob", 1);
     a.phc = longphc;
     assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EINVAL);
     assert_int_equal(f->ac.update(f->ac.ctx, 1, &a), GW_STORE_EINVAL);
@@ -294,8 +233,8 @@ static void sessions_every_call_and_answer(void **state)
     assert_int_equal(f->total, f->seen); /* nothing inside the call */
     struct got *g = one(f, 8, GW_STORE_DONE);
     assert_true(g->has);
-    assert_string_equal(g->a.key, "alice");
-    assert_string_equal(g->a.phc, PHC);
+    assert_string_equal(g->key, "alice");
+    assert_string_equal(g->phc, PHC);
     /* The boundary: alive 1 ms before its end, over at its end. */
     assert_int_equal(sfind(f, 1, end - 1), GW_STORE_DONE);
     assert_int_equal(sfind(f, 1, end), GW_ACCOUNT_NONE);
@@ -324,7 +263,7 @@ static void an_older_generation_is_over(void **state)
     assert_int_equal(sfind(f, 2, NOW_MS), GW_STORE_DONE);
     assert_int_equal(sfind(f, 3, NOW_MS), GW_STORE_DONE);
     /* A new password (generation 4) ends session 2, not 3. */
-    struct gw_account u = acct("alice", "alice", 4);
+    struct gw_account u = account("alice", "alice", 4);
     assert_int_equal(f->ac.update(f->ac.ctx, 5, &u), GW_STORE_PENDING);
     one(f, 5, GW_STORE_DONE);
     assert_int_equal(sfind(f, 2, NOW_MS), GW_ACCOUNT_NONE);
@@ -407,7 +346,7 @@ static void the_engines_bounds(void **state)
 {
     struct fix *f = *state;
     /* Answers waiting: past the bound a call does nothing. */
-    struct gw_account a = acct("alice", "alice", 1);
+    struct gw_account a = account("alice", "alice", 1);
     for (unsigned i = 0; i < GW_ACCOUNTS_MEM_ANSWERS_MAX; i++)
         assert_int_equal(f->ac.find(f->ac.ctx, i, "alice"), GW_STORE_PENDING);
     assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_EBUSY);

@@ -27,44 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <uv.h>
 
 #include "gw_accounts.h"
 #include "gw_store_redis.h"
+#include "redisctl.h"
 
-/* ------------------------------------------------------------ the server */
-
-static int redis_port;
-static int ctl_w = -1, ctl_r = -1;
-
-/* Ask redis_ctl.py (fields separated by tabs); returns its answer's text
- * (after "ok\t"), failing the test on "err". Blocks: the loop waits. */
-static const char *ctl(const char *fmt, ...)
-{
-    static char line[4096];
-    char req[1024];
-    size_t n = 0;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(req, sizeof req - 1, fmt, ap);
-    va_end(ap);
-    strcat(req, "\n");
-    assert_int_equal(write(ctl_w, req, strlen(req)), (ssize_t)strlen(req));
-    while (n + 1 < sizeof line) {
-        ssize_t got = read(ctl_r, line + n, 1);
-        assert_int_equal(got, 1);
-        if (line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = '\0';
-    if (strncmp(line, "ok\t", 3) != 0)
-        fail_msg("redis_ctl: %s -> %s", req, line);
-    return line + 3;
-}
+/* ------------------------------------------------------------- the clock */
 
 static int64_t wall_ms(void)
 {
@@ -236,70 +206,64 @@ static struct gw_account acct(const char *key, const char *nick, const char *phc
                                .created_ms = created};
 }
 
+/* A call begins: its fresh tag, and an answer from inside it fails the
+ * test (on_answer) until it ends. */
+static uint64_t call_begin(struct eng *e)
+{
+    e->in_call = 1;
+    return next_tag++;
+}
+
+/* The call has returned rc: answers may come. */
+static int call_end(struct eng *e, int rc)
+{
+    e->in_call = 0;
+    return rc;
+}
+
 /* Each call with a fresh tag, returning what the call returned; the tag
  * in *tag. */
 static int c_create(struct eng *e, uint64_t *tag, const struct gw_account *a)
 {
-    *tag = next_tag++;
-    e->in_call = 1;
-    int rc = e->ac.create(e->ac.ctx, *tag, a);
-    e->in_call = 0;
-    return rc;
+    *tag = call_begin(e);
+    return call_end(e, e->ac.create(e->ac.ctx, *tag, a));
 }
 
 static int c_find(struct eng *e, uint64_t *tag, const char *key)
 {
-    *tag = next_tag++;
-    e->in_call = 1;
-    int rc = e->ac.find(e->ac.ctx, *tag, key);
-    e->in_call = 0;
-    return rc;
+    *tag = call_begin(e);
+    return call_end(e, e->ac.find(e->ac.ctx, *tag, key));
 }
 
 static int c_update(struct eng *e, uint64_t *tag, const struct gw_account *a)
 {
-    *tag = next_tag++;
-    e->in_call = 1;
-    int rc = e->ac.update(e->ac.ctx, *tag, a);
-    e->in_call = 0;
-    return rc;
+    *tag = call_begin(e);
+    return call_end(e, e->ac.update(e->ac.ctx, *tag, a));
 }
 
 static int c_remove(struct eng *e, uint64_t *tag, const char *key)
 {
-    *tag = next_tag++;
-    e->in_call = 1;
-    int rc = e->ac.remove(e->ac.ctx, *tag, key);
-    e->in_call = 0;
-    return rc;
+    *tag = call_begin(e);
+    return call_end(e, e->ac.remove(e->ac.ctx, *tag, key));
 }
 
 static int c_keep(struct eng *e, uint64_t *tag, const char *digest, const char *key, uint64_t gen,
                   int64_t expires)
 {
-    *tag = next_tag++;
-    e->in_call = 1;
-    int rc = e->ac.session_keep(e->ac.ctx, *tag, digest, key, gen, expires);
-    e->in_call = 0;
-    return rc;
+    *tag = call_begin(e);
+    return call_end(e, e->ac.session_keep(e->ac.ctx, *tag, digest, key, gen, expires));
 }
 
 static int c_sfind(struct eng *e, uint64_t *tag, const char *digest, int64_t now)
 {
-    *tag = next_tag++;
-    e->in_call = 1;
-    int rc = e->ac.session_find(e->ac.ctx, *tag, digest, now);
-    e->in_call = 0;
-    return rc;
+    *tag = call_begin(e);
+    return call_end(e, e->ac.session_find(e->ac.ctx, *tag, digest, now));
 }
 
 static int c_drop(struct eng *e, uint64_t *tag, const char *digest)
 {
-    *tag = next_tag++;
-    e->in_call = 1;
-    int rc = e->ac.session_drop(e->ac.ctx, *tag, digest);
-    e->in_call = 0;
-    return rc;
+    *tag = call_begin(e);
+    return call_end(e, e->ac.session_drop(e->ac.ctx, *tag, digest));
 }
 
 struct wait_one {
@@ -326,15 +290,18 @@ static const struct answer *wait_answer(struct fix *f, struct eng *e, uint64_t t
     return a;
 }
 
-/* A call that must be taken, then its answer's status. */
-#define STATUS(f, e, call)                                                                         \
+/* A call that must be taken, then its answer (borrowed from e). */
+#define ANSWER(f, e, call)                                                                         \
     ({                                                                                             \
         uint64_t t_;                                                                               \
         int rc_ = call;                                                                            \
         if (rc_ != GW_STORE_PENDING)                                                               \
             fail_msg("%s returned %d", #call, rc_);                                                \
-        wait_answer(f, e, t_)->status;                                                             \
+        wait_answer(f, e, t_);                                                                     \
     })
+
+/* A call that must be taken, then its answer's status. */
+#define STATUS(f, e, call) (ANSWER(f, e, call)->status)
 
 static const char *sname(int status)
 {
@@ -360,15 +327,6 @@ static const char *sname(int status)
             fail_msg("line %d: %s was answered %s, not %s", __LINE__, #call, sname(got_),          \
                      sname(want));                                                                 \
     } while (0)
-
-#define ANSWER(f, e, call)                                                                         \
-    ({                                                                                             \
-        uint64_t t_;                                                                               \
-        int rc_ = call;                                                                            \
-        if (rc_ != GW_STORE_PENDING)                                                               \
-            fail_msg("%s returned %d", #call, rc_);                                                \
-        wait_answer(f, e, t_);                                                                     \
-    })
 
 /* A digest: 64 hex digits from a number. */
 static const char *digest(char out[GW_DIGEST_HEX_LEN + 1], unsigned n)
@@ -945,14 +903,8 @@ static void test_outage(void **state)
 
 int main(void)
 {
-    const char *port = getenv("WT_REDIS_PORT");
-    const char *fds = getenv("WT_REDIS_CTL");
-    if (!port || !fds || sscanf(fds, "%d,%d", &ctl_w, &ctl_r) != 2) {
-        fprintf(stderr, "test_accounts_redis: run me through tests/gateway/redis_ctl.py "
-                        "(it starts redis-server)\n");
+    if (redisctl_attach("test_accounts_redis") != 0)
         return 1;
-    }
-    redis_port = atoi(port);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calls),           cmocka_unit_test(test_create_race),
         cmocka_unit_test(test_sessions_shared), cmocka_unit_test(test_session_bound),

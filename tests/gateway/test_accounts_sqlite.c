@@ -30,26 +30,13 @@
 
 #include <sqlite3.h>
 
+#include "accttest.h"
 #include "gw_accounts.h"
 #include "gw_json.h"
 #include "gw_store.h"
 #include "gw_store_sqlite.h"
 
-#define NOW_MS INT64_C(1764000000000)
-#define PHC "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo"
-
 /* ---- what the sinks were told ---- */
-
-struct got {
-    uint64_t tag;
-    int status;
-    int has;
-    char key[GW_ACCOUNT_KEY_MAX_BYTES + 1], nick[GW_ACCOUNT_KEY_MAX_BYTES + 1];
-    char phc[GW_ACCOUNT_PHC_MAX_BYTES + 1];
-    unsigned roles;
-    uint64_t generation;
-    int64_t created_ms;
-};
 
 #define GOT_MAX (GW_SQLITE_ANSWERS_MAX + 64)
 
@@ -93,20 +80,8 @@ static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_accou
     if (f->kill_on && tag == f->kill_on && status == GW_STORE_DONE)
         raise(SIGKILL); /* the user was told: nothing told may be lost */
     assert_true(f->n < GOT_MAX);
-    struct got *g = &f->got[f->n++];
     f->total++;
-    memset(g, 0, sizeof *g);
-    g->tag = tag;
-    g->status = status;
-    g->has = a != NULL;
-    if (a) {
-        snprintf(g->key, sizeof g->key, "%s", a->key);
-        snprintf(g->nick, sizeof g->nick, "%s", a->nick);
-        snprintf(g->phc, sizeof g->phc, "%s", a->phc);
-        g->roles = a->roles;
-        g->generation = a->generation;
-        g->created_ms = a->created_ms;
-    }
+    got_put(&f->got[f->n++], tag, status, a);
 }
 
 /* ---- a fresh directory per test ---- */
@@ -187,70 +162,36 @@ static void wait_answers(struct fix *f, size_t want)
 /* Nothing answered since the last wait: not inside a call. */
 #define NOTHING_YET(f) assert_int_equal((f)->total, (f)->seen)
 
-/* The one answer to a call just made, checked for tag and status. */
-static struct got *one(struct fix *f, uint64_t tag, int status)
+static struct gw_accounts *fix_ac(struct fix *f)
+{
+    return &f->ac;
+}
+
+/* The one answer to a call just made: none yet, one by the wait. */
+static struct got *take_one(struct fix *f)
 {
     NOTHING_YET(f);
     wait_answers(f, 1);
-    assert_int_equal(f->got[0].tag, tag);
-    if (f->got[0].status != status)
-        fail_msg("tag %llu: status %d, wanted %d", (unsigned long long)tag, f->got[0].status,
-                 status);
-    assert_int_equal(f->got[0].has, status == GW_STORE_DONE && f->got[0].key[0] != '\0');
     return &f->got[0];
 }
 
-static struct gw_account account(const char *key, const char *nick, uint64_t gen)
+/* The one answer to a call just made, checked for tag and status. */
+static struct got *one(struct fix *f, uint64_t tag, int status)
 {
-    return (struct gw_account){.key = key, .nick = nick, .phc = PHC, .roles = 0,
-                               .generation = gen, .created_ms = NOW_MS};
-}
-
-/* A digest: 64 hex digits made from n. */
-static const char *dig(unsigned n)
-{
-    static char d[8][GW_DIGEST_HEX_LEN + 1];
-    static unsigned at;
-    char *p = d[at++ % 8];
-    for (unsigned i = 0; i < GW_DIGEST_HEX_LEN; i += 8)
-        snprintf(p + i, 9, "%08x", n * 2654435761u + i);
-    return p;
-}
-
-static void create_ok(struct fix *f, const char *key, uint64_t gen)
-{
-    struct gw_account a = account(key, key, gen);
-    assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_PENDING);
-    one(f, 1, GW_STORE_DONE);
-}
-
-static void keep_ok(struct fix *f, unsigned n, const char *key, uint64_t gen, int64_t expires)
-{
-    assert_int_equal(f->ac.session_keep(f->ac.ctx, 7, dig(n), key, gen, expires),
-                     GW_STORE_PENDING);
-    one(f, 7, GW_STORE_DONE);
-}
-
-/* session_find's answer for digest n at now: its status. */
-static int sfind(struct fix *f, unsigned n, int64_t now)
-{
-    assert_int_equal(f->ac.session_find(f->ac.ctx, 8, dig(n), now), GW_STORE_PENDING);
-    NOTHING_YET(f);
-    wait_answers(f, 1);
-    assert_int_equal(f->got[0].tag, 8);
-    assert_int_equal(f->got[0].has, f->got[0].status == GW_STORE_DONE);
-    return f->got[0].status;
+    struct got *g = take_one(f);
+    got_is(g, tag, status);
+    assert_int_equal(g->has, status == GW_STORE_DONE && g->key[0] != '\0');
+    return g;
 }
 
 /* find's answer for key: its status (the account in f->got[0]). */
 static int afind(struct fix *f, const char *key)
 {
     assert_int_equal(f->ac.find(f->ac.ctx, 9, key), GW_STORE_PENDING);
-    NOTHING_YET(f);
-    wait_answers(f, 1);
-    assert_int_equal(f->got[0].tag, 9);
-    assert_int_equal(f->got[0].has, f->got[0].status == GW_STORE_DONE);
-    return f->got[0].status;
+    struct got *g = take_one(f);
+    assert_int_equal(g->tag, 9);
+    assert_int_equal(g->has, g->status == GW_STORE_DONE);
+    return g->status;
 }
 
 /* A second connection of the test's own to the database file. */

@@ -26,38 +26,7 @@
 #include <uv.h>
 
 #include "gw_redis.h"
-
-/* ------------------------------------------------------------ the server */
-
-static int redis_port;
-static int ctl_w = -1, ctl_r = -1;
-
-/* Ask redis_ctl.py (fields separated by tabs); returns its answer's text
- * (after "ok\t"), failing the test on "err". Blocks: the loop waits. */
-static const char *ctl(const char *fmt, ...)
-{
-    static char line[4096];
-    char req[1024];
-    size_t n = 0;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(req, sizeof req - 1, fmt, ap);
-    va_end(ap);
-    strcat(req, "\n");
-    assert_int_equal(write(ctl_w, req, strlen(req)), (ssize_t)strlen(req));
-    while (n + 1 < sizeof line) {
-        ssize_t got = read(ctl_r, line + n, 1);
-        assert_int_equal(got, 1);
-        if (line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = '\0';
-    if (strncmp(line, "ok\t", 3) != 0)
-        fail_msg("redis_ctl: %s -> %s", req, line);
-    return line + 3;
-}
+#include "redisctl.h"
 
 /* ------------------------------------------------------- what the layer said */
 
@@ -991,14 +960,8 @@ static void test_probe(void **state)
 
 int main(void)
 {
-    const char *port = getenv("WT_REDIS_PORT");
-    const char *fds = getenv("WT_REDIS_CTL");
-    if (!port || !fds || sscanf(fds, "%d,%d", &ctl_w, &ctl_r) != 2) {
-        fprintf(stderr, "test_redis_conn: run me through tests/gateway/redis_ctl.py "
-                        "(it starts redis-server)\n");
+    if (redisctl_attach("test_redis_conn") != 0)
         return 1;
-    }
-    redis_port = atoi(port);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url),
         cmocka_unit_test(test_commands),
