@@ -7,8 +7,9 @@
  * participant has one typing text: typing in another room stops it in the
  * one before.
  *
- * Typing is not a room event: it has no id and is not kept in the
- * history. Not the rate limit on a browser's typing messages (gw_rate.c).
+ * A slash command being typed is not shown (it may carry a key or a
+ * password): it is typing nothing. Typing is not a room event: it has no
+ * id and is not kept in the history. Not the rate limit on a browser's typing messages (gw_rate.c).
  * Pure: no I/O, no clock, no logging.
  */
 #include <stdlib.h>
@@ -84,6 +85,11 @@ void gw_typing_set(struct gw_hub *h, struct gw_part *p, int64_t now, const char 
     char tmp[GW_TYPING_MAX_BYTES + 4];
     size_t cut = gw_utf8_cut(text, len, GW_TYPING_MAX_BYTES);
     size_t n = gw_text_clean(text, cut, tmp, 0);
+    /* A command being typed is nobody else's business, and may carry a
+     * key or a password (/login KEY): it is typing nothing. Text that
+     * starts with // is a message (gw_cmd_said), shown as typed. */
+    if (n >= 1 && tmp[0] == '/' && !(n >= 2 && tmp[1] == '/'))
+        n = 0;
     if (!p->typing) {
         if (n == 0)
             return; /* still nothing typed */

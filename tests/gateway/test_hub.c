@@ -179,6 +179,48 @@ static void line_char_by_char(void **state)
     gw_hub_free(h);
 }
 
+/* A slash command typed key by key (it may carry a key or a password) is
+ * never anyone's typing, from either transport; "//" starts a message,
+ * shown as typed. */
+static void a_command_is_not_typing(void **state)
+{
+    (void)state;
+    struct gw_hub *h = hub(0);
+    uint64_t a = tcp(h, T0);
+    uint64_t w = web(h, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
+    uint64_t v = web(h, T0, "{\"type\":\"hello\",\"nick\":\"vic\"}");
+    free(drain(h, w));
+    free(drain(h, v));
+    const char *keys = "/login s3cret";
+    int64_t t = T0 + 1000;
+    for (const char *k = keys; *k; k++) {
+        char frame[8];
+        snprintf(frame, sizeof frame, "A1:%c", *k);
+        in(h, a, t, frame);
+        gw_hub_tick(h, t += GW_TYPING_INTERVAL_MS);
+    }
+    char *got = drain(h, w);
+    if (strstr(got, "s3cret") || strstr(got, "login"))
+        fail_msg("a command was shown as typing: %s", got);
+    free(got);
+    /* A browser's typing message of a command: nothing for the others. */
+    char msg[128];
+    snprintf(msg, sizeof msg, "{\"type\":\"typing\",\"text\":\"%s\"}", keys);
+    ht_send(h, v, t, msg);
+    gw_hub_tick(h, t + GW_TYPING_INTERVAL_MS);
+    got = drain(h, w);
+    if (strstr(got, "s3cret"))
+        fail_msg("a command was shown as typing: %s", got);
+    free(got);
+    /* "//" is a message being typed: shown. */
+    ht_send(h, v, t + 2 * GW_TYPING_INTERVAL_MS, "{\"type\":\"typing\",\"text\":\"//slash\"}");
+    got = drain(h, w);
+    if (!strstr(got, "\"text\":\"//slash\""))
+        fail_msg("a // message being typed was not shown: %s", got);
+    free(got);
+    gw_hub_free(h);
+}
+
 /* The throttle: updates within GW_TYPING_INTERVAL_MS wait for a tick. */
 static void typing_throttle(void **state)
 {
@@ -740,6 +782,7 @@ int main(void)
         cmocka_unit_test(more_after_a_write_only_when_something_waits),
         cmocka_unit_test(line_char_by_char),
         cmocka_unit_test(typing_throttle),
+        cmocka_unit_test(a_command_is_not_typing),
         cmocka_unit_test(draft_edits),
         cmocka_unit_test(commands),
         cmocka_unit_test(web_nick_and_sequence),
