@@ -38,7 +38,46 @@ static void cmd_nick(struct cmd_ctx *c)
         gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /nick NAME", c->ref);
         return;
     }
-    (void)gw_hub_change_nick(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
+    (void)gw_account_nick(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
+}
+
+/* The first word of the argument, and the rest after its spaces. */
+static size_t first_word(const char *arg, size_t len, const char **rest, size_t *rest_len)
+{
+    size_t n = 0;
+    while (n < len && !gw_is_space(arg[n]))
+        n++;
+    size_t r = n;
+    while (r < len && gw_is_space(arg[r]))
+        r++;
+    *rest = arg + r;
+    *rest_len = len - r;
+    return n;
+}
+
+static void cmd_register(struct cmd_ctx *c)
+{
+    if (!c->arg_len) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /register PASSWORD", c->ref);
+        return;
+    }
+    gw_account_register(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
+}
+
+static void cmd_identify(struct cmd_ctx *c)
+{
+    const char *pw;
+    size_t pw_len, nl = first_word(c->arg, c->arg_len, &pw, &pw_len);
+    if (!nl || !pw_len) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /identify NICK PASSWORD", c->ref);
+        return;
+    }
+    gw_account_identify(c->h, c->p, c->now, c->arg, nl, pw, pw_len, c->ref);
+}
+
+static void cmd_logout(struct cmd_ctx *c)
+{
+    gw_account_logout(c->h, c->p, c->now, c->ref);
 }
 
 static void cmd_me(struct cmd_ctx *c)
@@ -227,6 +266,9 @@ static const struct {
     {"msg", cmd_msg, "/msg NICK TEXT"},
     {"help", cmd_help, "/help"},
     {"login", cmd_login, "/login KEY"},
+    {"register", cmd_register, "/register PASSWORD"},
+    {"identify", cmd_identify, "/identify NICK PASSWORD"},
+    {"logout", cmd_logout, "/logout"},
 };
 
 static void cmd_help(struct cmd_ctx *c)

@@ -893,6 +893,11 @@ void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now)
     nick_set(h, p, nick, nick, now);
 }
 
+void gw_hub_announce_nick(struct gw_hub *h, struct gw_part *p, const char *old, int64_t now)
+{
+    announce_nick(h, p, old, now, NULL);
+}
+
 void gw_hub_nick_lost(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     char old[GW_NICK_MAX_BYTES + 1], msg[GW_NICK_MAX_BYTES * 2 + 96];
@@ -1018,6 +1023,7 @@ void gw_hub_free(struct gw_hub *h)
         part_free(p);
     }
     gw_rooms_free(&h->rooms);
+    gw_account_free(h);
     gw_idents_free(&h->idents);
     gw_read_free(h);
     gw_presence_free(h);
@@ -1160,6 +1166,7 @@ void gw_hub_part_gone(struct gw_hub *h, struct gw_part *p, int64_t now,
      * each room before its leave there). */
     gw_member_leave_all(h, p, now, reason);
     gw_private_forget(h, p, now);
+    gw_account_forget(h, p);
     part_free(p);
 }
 

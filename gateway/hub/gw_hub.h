@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_accounts.h"
 #include "gw_json.h"
 #include "gw_metrics.h"
 #include "gw_queue.h"
@@ -142,6 +143,23 @@ struct gw_hub_config {
     /* Closed browsers in their grace at once; 0 for GW_LINGER_MAX. Past
      * it, one that closes leaves at once. */
     unsigned linger_max;
+    /*
+     * Accounts (gw_accounts.h): the store's, answered through
+     * gw_hub_account_answer; NULL: none (registering and logging in are
+     * refused, 504). Passwords are hashed and checked off the hub's
+     * thread: hash(pw) and verify(phc, pw) return 0 when taken (the answer
+     * comes through gw_hub_hash_answer, never inside the call) or -1 when
+     * busy (421, try again). registration_closed: accounts come from the
+     * operator (or a site's token) only. plain_passwords: a WINTALK program
+     * on plain TCP from another machine may send a password (it travels in
+     * clear); otherwise only over TLS or from this machine
+     * (gw_hub_set_secure).
+     */
+    const struct gw_accounts *accounts;
+    int (*hash)(void *ctx, uint64_t tag, const char *pw, size_t len);
+    int (*verify)(void *ctx, uint64_t tag, const char *phc, const char *pw, size_t len);
+    int registration_closed;
+    int plain_passwords;
     /* Rooms at once (#lobby included); 0 for GW_ROOMS_MAX_DEFAULT. */
     unsigned max_rooms;
     /* Rooms a wintalk.v2 browser may be in; 0 for
@@ -370,6 +388,24 @@ int gw_hub_private_in(struct gw_hub *h, const char *json, size_t len, int64_t no
  * sender, if here, is told 451. GW_OK, GW_EINVAL (not one), or GW_ENOENT
  * (the sender is gone). */
 int gw_hub_private_lost(struct gw_hub *h, const char *json, size_t len, int64_t now);
+
+/* What a password's check answers (gw_hub_hash_answer's status). */
+#define GW_HASH_ANSWER_OK 0        /* hashed, or the password matches */
+#define GW_HASH_ANSWER_WRONG 1     /* the password does not match */
+                                   /* < 0: it could not be done */
+
+/* The accounts engine's answer to the call made with tag (sink.answer of
+ * cfg.accounts): GW_OK, or GW_ENOENT when nobody waits for it any more. */
+int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,
+                          int64_t now);
+
+/* The answer to cfg.hash or cfg.verify made with tag: status (above) and,
+ * for a hash, the PHC string. GW_OK, or GW_ENOENT when nobody waits. */
+int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *phc, int64_t now);
+
+/* Whether a password may come from pid's connection: TLS, or from this
+ * machine (the program says so once it knows). GW_OK or GW_ENOENT. */
+int gw_hub_set_secure(struct gw_hub *h, uint64_t pid, int secure);
 
 /* The store's answer (sink.ident) to the look-up of the identity of the
  * participant tag's hello: the identity another gateway made (rec), none

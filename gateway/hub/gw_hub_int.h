@@ -114,6 +114,11 @@ struct gw_part {
     int64_t strikes;
     int64_t strikes_at;
     uint64_t refusals;      /* messages refused for a limit (429, 552) */
+    /* The account it is logged in to (its key: the nick as compared), or
+     * "" (gw_account.c); whether a password may come from it (TLS, or
+     * this machine: gw_hub_set_secure). */
+    char account[GW_NICK_KEY_MAX_BYTES + 1];
+    int secure;
     /* Closed, and still in its rooms for the reload grace (gw_linger.c):
      * no connection, no output, out of h->parts and the id index. */
     int lingering;
@@ -190,6 +195,10 @@ struct gw_hub {
     int64_t beat_at;         /* the last list sent */
     int64_t beat_now;        /* the hub's clock at the last tick */
     int64_t touch_at;        /* when identities were last touched (gw_private_touch) */
+    /* Account calls and password checks under way (gw_account.c). */
+    struct gw_acct_op *acct_ops;
+    size_t nacct_ops;
+    uint64_t next_acct_tag;
     /* Closed browsers in their reload grace, oldest first (gw_linger.c). */
     struct gw_part *linger_first, *linger_last;
     size_t nlinger;
@@ -288,6 +297,9 @@ void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now);
 int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
                        size_t len, const char *ref);
 
+/* p, once called old, has a new nick: a nick event in each of its rooms. */
+void gw_hub_announce_nick(struct gw_hub *h, struct gw_part *p, const char *old, int64_t now);
+
 /* Give p the next free guest-N nick (taken at now). */
 void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now);
 
@@ -384,6 +396,32 @@ void gw_linger_back(struct gw_hub *h, struct gw_ident *id, int64_t now);
 /* End the lingering connections whose grace is over at now; with all, every
  * one (the gateway stopping, its history reset, the hub freed). */
 void gw_linger_tick(struct gw_hub *h, int64_t now, int all);
+
+/* ---- gw_account.c: registering, logging in, registered nicks ---- */
+
+/* /register PASSWORD (pw, len bytes): p's nick becomes an account. */
+void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const char *pw,
+                         size_t len, const char *ref);
+
+/* /identify NICK PASSWORD: p logs in to the account of nick. */
+void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
+                         size_t nick_len, const char *pw, size_t len, const char *ref);
+
+/* /logout: p is a guest again. */
+void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, const char *ref);
+
+/* p wants the nick given: asked of the accounts first when there are any
+ * (a registered nick is its owner's alone); the change is made, or
+ * refused with 553, when they answer. Returns 0 (done or under way) or a
+ * reply code already sent. */
+int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
+                    size_t len, const char *ref);
+
+/* p is gone: the calls made for it are answered to nobody. */
+void gw_account_forget(struct gw_hub *h, struct gw_part *p);
+
+/* Free what waits (the hub is freed). */
+void gw_account_free(struct gw_hub *h);
 
 /* ---- gw_typing.c: live typing ---- */
 

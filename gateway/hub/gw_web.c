@@ -485,7 +485,7 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
             break;
         case GW_C_NICK:
             if (rate_ok(h, p, now, &m))
-                (void)gw_hub_change_nick(h, p, now, m.nick, m.nick_len, m.ref);
+                (void)gw_account_nick(h, p, now, m.nick, m.nick_len, m.ref);
             break;
         case GW_C_JOIN:
             if (rate_ok(h, p, now, &m))

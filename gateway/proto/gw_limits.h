@@ -421,6 +421,10 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * cut: a cut password would let its prefix in. */
 #define GW_PASSWORD_MAX_BYTES 256u
 
+/* Account calls and password checks under way in the hub at once (a
+ * register, a login, a nick asked of the accounts): past it, 421. */
+#define GW_ACCOUNT_OPS_MAX 64u
+
 /* The password hasher (server/gw_hasher.h): requests held at once, from
  * their submission until their answer has been handed back on the loop
  * (queued, being hashed, answered): past it a request is refused (busy)
