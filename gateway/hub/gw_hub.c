@@ -776,7 +776,8 @@ static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, 
     /* Every connection of an identity (its tabs) has the identity's nick. */
     for (struct gw_part *p = h->nicks[nick_hash(key) & h->nicks_mask]; p; p = p->nick_next)
         if (p != self && p->joined && strcmp(p->nick_key, key) == 0 &&
-            !(self && self->ident && p->ident == self->ident))
+            !(self && self->ident && p->ident == self->ident) &&
+            !(self && self->account[0] && strcmp(p->account, self->account) == 0))
             return p;
     return NULL;
 }
