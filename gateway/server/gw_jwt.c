@@ -507,7 +507,7 @@ static int read_claims(const struct gw_jwt *j, const cJSON *c, int64_t now_s,
         return say(GW_JWT_E_EXPIRED, why, whylen, "the token expired %lld s ago (leeway %lld s)",
                    (long long)(now_s - out->exp), (long long)leeway);
     if (nbf) {
-        int64_t t;
+        int64_t t = 0;
         rc = time_claim(nbf, "nbf", &t, why, whylen);
         if (rc)
             return rc;

@@ -248,11 +248,15 @@ class Terminal(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="wt-acli-tty-")
-        self.sock = "wt-acli-%d" % os.getpid()
+        self.socks = []
         self.env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
 
     def tearDown(self):
-        self.tmux("kill-server")
+        # Each run had a tmux server of its own: one just killed may still
+        # be going away when the next starts on its socket.
+        for sock in self.socks:
+            self.sock = sock
+            self.tmux("kill-server")
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def tmux(self, *a):
@@ -272,7 +276,8 @@ class Terminal(unittest.TestCase):
         """`account add NICK` in a terminal, the two passwords typed; the
         screen at its end (which shows its exit status)."""
         cmd = "%s account add %s --data-dir %s; echo exit=$?; sleep 30" % (BIN, nick, self.dir)
-        self.tmux("kill-server")
+        self.sock = "wt-acli-%d-%d" % (os.getpid(), len(self.socks))
+        self.socks.append(self.sock)
         self.tmux("new-session", "-d", "-s", "w", "-x", "120", "-y", "20", "sh", "-c", cmd)
         self.wait_screen("New password for %s:" % nick)
         self.tmux("send-keys", "-t", "w", "-l", first)

@@ -534,7 +534,7 @@ static void test_create_race(void **state)
     }
     /* What is kept is the winner's, whole. */
     for (int i = 0; i < RACE_ROUNDS; i += 37) {
-        const struct answer *w, *k;
+        const struct answer *w = NULL, *k;
         uint64_t t;
         assert_int_equal(answers(&e1, t1[i], &w), 1);
         k = ANSWER(&f, &e2, c_find(&e2, &t_, names[i]));
@@ -805,7 +805,7 @@ static void kill_in_flight(struct fix *f, struct eng *e, const char *op, int64_t
     run_for(f, 300); /* and never twice */
     int eio = 0;
     for (int i = 0; i < FLIGHT; i++) {
-        const struct answer *a;
+        const struct answer *a = NULL;
         int n = answers(e, tags[i], &a);
         if (n != 1)
             fail_msg("call %d in flight when Redis died (%s) was answered %d times", i, op, n);
