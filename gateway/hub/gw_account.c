@@ -32,6 +32,7 @@ enum op_kind {
     OP_IDENTIFY_FIND,   /* the account, then verify */
     OP_IDENTIFY_VERIFY, /* the password checked: logged in */
     OP_NICK_FIND,       /* is the nick an account? then the change */
+    OP_HELLO_FIND,      /* is a hello's nick an account? then the hello */
 };
 
 struct gw_acct_op {
@@ -250,6 +251,39 @@ int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char
     return 0;
 }
 
+int gw_account_hello_nick(struct gw_hub *h, struct gw_part *p, const char *nick, size_t nick_len,
+                          const char *data, size_t len)
+{
+    char shown[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (!ac || p->hello_nick || p->hello_held ||
+        gw_nick_norm(nick, nick_len, h->cfg.nick_max, shown, key) != 0 ||
+        !strcmp(key, p->account))
+        return 0;
+    struct gw_acct_op *op = op_new(h, p, OP_HELLO_FIND, NULL);
+    if (!op) {
+        p->hello_nick = 3;
+        return 0;
+    }
+    char *copy = malloc(len ? len : 1);
+    if (!copy) {
+        op_del(h, op);
+        p->hello_nick = 3;
+        return 0;
+    }
+    memcpy(copy, data, len);
+    snprintf(op->key, sizeof op->key, "%s", key);
+    if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
+        op_del(h, op);
+        free(copy);
+        p->hello_nick = 3;
+        return 0;
+    }
+    p->hello_held = copy;
+    p->hello_held_len = len;
+    return 1;
+}
+
 int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,
                           int64_t now)
 {
@@ -296,6 +330,17 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             break;
         }
         wipe(op);
+        return GW_OK;
+    }
+    case OP_HELLO_FIND: {
+        p->hello_nick = status == GW_STORE_DONE ? 2 : status == GW_ACCOUNT_NONE ? 1 : 3;
+        op_del(h, op);
+        char *held = p->hello_held;
+        size_t n = p->hello_held_len;
+        p->hello_held = NULL;
+        if (held && !p->closing)
+            gw_web_input(h, p, now, held, n);
+        free(held);
         return GW_OK;
     }
     case OP_NICK_FIND:

@@ -256,19 +256,20 @@ static const struct {
     const char *name;
     void (*fn)(struct cmd_ctx *c);
     const char *usage;
+    int accounts;           /* listed by /help only when accounts are offered */
 } commands[] = {
-    {"nick", cmd_nick, "/nick NAME"},
-    {"me", cmd_me, "/me ACTION"},
-    {"who", cmd_who, "/who"},
-    {"join", cmd_join, "/join #ROOM"},
-    {"part", cmd_part, "/part"},
-    {"rooms", cmd_rooms, "/rooms"},
-    {"msg", cmd_msg, "/msg NICK TEXT"},
-    {"help", cmd_help, "/help"},
-    {"login", cmd_login, "/login KEY"},
-    {"register", cmd_register, "/register PASSWORD"},
-    {"identify", cmd_identify, "/identify NICK PASSWORD"},
-    {"logout", cmd_logout, "/logout"},
+    {"nick", cmd_nick, "/nick NAME", 0},
+    {"me", cmd_me, "/me ACTION", 0},
+    {"who", cmd_who, "/who", 0},
+    {"join", cmd_join, "/join #ROOM", 0},
+    {"part", cmd_part, "/part", 0},
+    {"rooms", cmd_rooms, "/rooms", 0},
+    {"msg", cmd_msg, "/msg NICK TEXT", 0},
+    {"help", cmd_help, "/help", 0},
+    {"login", cmd_login, "/login KEY", 0},
+    {"register", cmd_register, "/register PASSWORD", 1},
+    {"identify", cmd_identify, "/identify NICK PASSWORD", 1},
+    {"logout", cmd_logout, "/logout", 1},
 };
 
 static void cmd_help(struct cmd_ctx *c)
@@ -276,7 +277,9 @@ static void cmd_help(struct cmd_ctx *c)
     char text[512];
     size_t o = (size_t)snprintf(text, sizeof text, "commands:");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s", i ? "," : "", commands[i].usage);
+        if (!commands[i].accounts || c->h->cfg.accounts)
+            o += (size_t)snprintf(text + o, sizeof text - o, "%s %s", i ? "," : "",
+                                  commands[i].usage);
     snprintf(text + o, sizeof text - o, "; start a line with // to send one starting with /");
     gw_out_info(c->h, c->p, GW_R_HELP, text);
 }

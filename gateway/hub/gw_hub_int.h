@@ -119,6 +119,9 @@ struct gw_part {
      * this machine: gw_hub_set_secure). */
     char account[GW_NICK_KEY_MAX_BYTES + 1];
     int secure;
+    /* A hello's nick asked of the accounts (the hello held meanwhile in
+     * hello_held): 0 not yet, 1 free, 2 registered, 3 not known now. */
+    int hello_nick;
     /* Closed, and still in its rooms for the reload grace (gw_linger.c):
      * no connection, no output, out of h->parts and the id index. */
     int lingering;
@@ -416,6 +419,12 @@ void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, const c
  * reply code already sent. */
 int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
                     size_t len, const char *ref);
+
+/* A hello (data, len) naming nick: 1 when it is held while the accounts
+ * are asked whether the nick is registered (the hello is taken again
+ * when they answer, p->hello_nick saying what they said), else 0. */
+int gw_account_hello_nick(struct gw_hub *h, struct gw_part *p, const char *nick, size_t nick_len,
+                          const char *data, size_t len);
 
 /* p is gone: the calls made for it are answered to nobody. */
 void gw_account_forget(struct gw_hub *h, struct gw_part *p);

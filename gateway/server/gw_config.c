@@ -89,6 +89,13 @@ const char *gw_config_usage(void)
            "                                                        WINTALK_HISTORY_DAYS (0)\n"
            "  --history-max N         keep the latest N events of each room, 0 = keep all\n"
            "                                                        WINTALK_HISTORY_MAX (0)\n"
+           "Accounts:\n"
+           "  --registration MODE     open: people register their nick (/register); closed:\n"
+           "                          accounts come from `wintalk-gateway account add`\n"
+           "                                                        WINTALK_REGISTRATION (open)\n"
+           "  --allow-plain-passwords passwords from WINTALK programs on plain TCP from other\n"
+           "                          machines (they travel in clear; TLS and this machine\n"
+           "                          always may)                   WINTALK_ALLOW_PLAIN_PASSWORDS (0)\n"
            "Other:\n"
            "  --verbose               libwebsockets' notices too    WINTALK_VERBOSE (0)\n"
            "  --help                  this text\n"
@@ -186,6 +193,9 @@ static const struct opt opts[] = {
     {"--allow-origin", "WINTALK_ALLOW_ORIGIN", K_LIST, OFF(allow_origin), 0, 0},
     {"--any-origin", "WINTALK_ANY_ORIGIN", K_BOOL, OFF(any_origin), 0, 0},
     {"--store", "WINTALK_STORE", K_STR, OFF(store), 0, 0},
+    {"--registration", "WINTALK_REGISTRATION", K_STR, OFF(registration), 0, 0},
+    {"--allow-plain-passwords", "WINTALK_ALLOW_PLAIN_PASSWORDS", K_BOOL,
+     OFF(plain_passwords), 0, 0},
     {"--data-dir", "WINTALK_DATA_DIR", K_STR, OFF(data_dir), 0, 0},
     {"--redis", "WINTALK_REDIS", K_STR, OFF(redis_url), 0, 0},
     {"--history-days", "WINTALK_HISTORY_DAYS", K_UINT, OFF(history_days), 0, 36500},
@@ -290,6 +300,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->reload_grace = GW_RELOAD_GRACE_DEFAULT_S;
     cfg->http_timeout = GW_HTTP_TIMEOUT_DEFAULT_S;
     cfg->store = "sqlite";
+    cfg->registration = "open";
     cfg->data_dir = "data";
     cfg->redis_url = "redis://127.0.0.1:6379/0";
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
@@ -357,6 +368,11 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
         strcmp(cfg->store, "redis") != 0) {
         snprintf(err, err_len, "--store: '%.64s' is not a store (sqlite, memory or redis)",
                  cfg->store);
+        return -1;
+    }
+    if (strcmp(cfg->registration, "open") != 0 && strcmp(cfg->registration, "closed") != 0) {
+        snprintf(err, err_len, "--registration: '%.64s' is not open or closed",
+                 cfg->registration);
         return -1;
     }
     if (!*cfg->data_dir) {

@@ -32,6 +32,8 @@ struct gw_config {
     unsigned read_rate;      /* history and search requests per second, 0: off */
     unsigned room_rate;      /* new rooms a minute per participant, 0: off */
     unsigned reload_grace;   /* s a closed browser stays in its rooms, 0: none */
+    const char *registration; /* "open" or "closed" */
+    int plain_passwords;     /* passwords on plain TCP from other machines */
     unsigned abuse_strikes;  /* refused messages before a flooder is cut, 0: never */
     unsigned max_participants;
     unsigned max_per_address; /* participant connections per IP, 0: off */

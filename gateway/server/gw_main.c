@@ -33,6 +33,7 @@
 
 #include "gw_account_cli.h"
 #include "gw_app.h"
+#include "gw_auth.h"
 #include "gw_clock.h"
 #include "gw_conn.h"
 #include "gw_limits.h"
@@ -197,12 +198,19 @@ int main(int argc, char **argv)
     }
     hc.store = gw_storage_store();
     hc.epoch = gw_storage_epoch();
+    hc.accounts = gw_storage_accounts();
+    hc.registration_closed = strcmp(gw_app.cfg.registration, "closed") == 0;
+    hc.plain_passwords = gw_app.cfg.plain_passwords;
+    /* Passwords hashed off the loop; without the pool, no accounts. */
+    if (hc.accounts && gw_auth_open(gw_loop_uv(), &hc) != 0)
+        hc.accounts = NULL;
     /* Without kept history the epoch is this run's: random, so that a
      * browser resuming with an id from an earlier run is told its history
      * was reset. */
     if (!hc.epoch && RAND_bytes((unsigned char *)&hc.epoch, sizeof hc.epoch) != 1) {
         fprintf(stderr, "wintalk-gateway: no random source for the event epoch\n");
         gw_storage_close();
+        gw_auth_close();
         (void)gw_loop_close(NULL);
         return 1;
     }
@@ -215,6 +223,7 @@ int main(int argc, char **argv)
         if (RAND_bytes((unsigned char *)&node, sizeof node) != 1) {
             fprintf(stderr, "wintalk-gateway: no random source for the gateway's node\n");
             gw_storage_close();
+            gw_auth_close();
             (void)gw_loop_close(NULL);
             return 1;
         }
@@ -224,10 +233,12 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "wintalk-gateway: %s\n", gw_strerror(rc));
         gw_storage_close();
+        gw_auth_close();
         (void)gw_loop_close(NULL);
         return 1;
     }
     gw_storage_attach(gw_app.hub, gw_log_line, gw_now_ms, hc.pid_base >> GW_NODE_SHIFT);
+    gw_auth_attach(gw_app.hub, gw_now_ms);
     gw_app.metrics = gw_hub_metrics(gw_app.hub);
     gw_http_init();
     gw_app.started_ms = gw_now_ms();
@@ -252,6 +263,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "wintalk-gateway: cannot create the event loop\n");
         gw_storage_close();
         gw_hub_free(gw_app.hub);
+        gw_auth_close();
         (void)gw_loop_close(NULL);
         return 1;
     }
@@ -303,6 +315,7 @@ int main(int argc, char **argv)
                 gw_app.cfg.bind, gw_app.cfg.http_port, gw_app.cfg.tcp_port,
                 gw_app.cfg.tls_cert ? ", tls" : "");
         gw_app.destroying = 1;
+        gw_auth_close();
         (void)gw_loop_close(gw_app.ctx);
         gw_app.ctx = NULL;
         gw_storage_close();
@@ -356,6 +369,7 @@ int main(int argc, char **argv)
     if (on_loop)
         gw_storage_close();
     gw_storage_leave_loop();
+    gw_auth_close();
     urc = gw_loop_close(gw_app.ctx);
     gw_app.ctx = NULL;
     if (urc)
