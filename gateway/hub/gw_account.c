@@ -251,8 +251,8 @@ int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char
     return 0;
 }
 
-int gw_account_hello_nick(struct gw_hub *h, struct gw_part *p, const char *nick, size_t nick_len,
-                          const char *data, size_t len)
+int gw_account_hello_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
+                          size_t nick_len, const char *data, size_t len)
 {
     char shown[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
     const struct gw_accounts *ac = h->cfg.accounts;
@@ -281,6 +281,7 @@ int gw_account_hello_nick(struct gw_hub *h, struct gw_part *p, const char *nick,
     }
     p->hello_held = copy;
     p->hello_held_len = len;
+    p->hello_at = now;
     return 1;
 }
 
@@ -341,6 +342,8 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         if (held && !p->closing)
             gw_web_input(h, p, now, held, n);
         free(held);
+        if (!p->hello_held)
+            gw_web_take_after(h, p, now);
         return GW_OK;
     }
     case OP_NICK_FIND:

@@ -516,6 +516,8 @@ static void waits_go_on(struct gw_hub *h, struct gw_room_wait *waits, size_t n,
                 gw_web_input(h, p, now, held, len);
             p->hello_no_wait = 0;
             free(held);
+            if (!p->hello_held)
+                gw_web_take_after(h, p, now);
         } else if (expired) {
             gw_out_error(h, p, GW_R_SHUTDOWN, expired, NULL);
         } else {
@@ -1010,6 +1012,7 @@ static void part_free(struct gw_part *p)
     free(p->draft);
     free(p->typing);
     free(p->hello_held);
+    free(p->held_after);
     free(p);
 }
 
@@ -1233,7 +1236,10 @@ int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *da
         return GW_EINVAL;
     if (p->closing)
         return GW_OK;
-    gw_web_input(h, p, now, data, len);
+    if (p->hello_held)
+        gw_web_hold_after(h, p, data, len); /* its turn comes after the hello */
+    else
+        gw_web_input(h, p, now, data, len);
     return GW_OK;
 }
 

@@ -72,6 +72,11 @@ struct gw_part {
     char *hello_held;
     size_t hello_held_len;
     char held_token[GW_TOKEN_HEX_LEN + 1];
+    /* What came after a held hello, to be taken after it: records of a
+     * 4-byte length and the message (gw_web_hold_after). */
+    char *held_after;
+    size_t held_after_len;
+    unsigned held_after_n;
     int ident_asked;
     /* A hello or a TCP move held while its room loads (gw_hub_room_hold),
      * and which (a later one replaces it; a browser's joins are held in
@@ -122,6 +127,7 @@ struct gw_part {
     /* A hello's nick asked of the accounts (the hello held meanwhile in
      * hello_held): 0 not yet, 1 free, 2 registered, 3 not known now. */
     int hello_nick;
+    int64_t hello_at;       /* when that hello came: its nick's time (nick_at) */
     /* Closed, and still in its rooms for the reload grace (gw_linger.c):
      * no connection, no output, out of h->parts and the id index. */
     int lingering;
@@ -423,8 +429,8 @@ int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char
 /* A hello (data, len) naming nick: 1 when it is held while the accounts
  * are asked whether the nick is registered (the hello is taken again
  * when they answer, p->hello_nick saying what they said), else 0. */
-int gw_account_hello_nick(struct gw_hub *h, struct gw_part *p, const char *nick, size_t nick_len,
-                          const char *data, size_t len);
+int gw_account_hello_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
+                          size_t nick_len, const char *data, size_t len);
 
 /* p is gone: the calls made for it are answered to nobody. */
 void gw_account_forget(struct gw_hub *h, struct gw_part *p);
@@ -625,6 +631,14 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
 
 /* A browser's message refused by the adapter (gw_hub_web_reject). */
 void gw_web_reject(struct gw_hub *h, struct gw_part *p, int code, const char *why);
+
+/* A browser's message that came while its hello is held: kept to be taken
+ * after it (or p is closed, 421, past GW_HELD_AFTER_MAX). */
+void gw_web_hold_after(struct gw_hub *h, struct gw_part *p, const char *data, size_t len);
+
+/* The hello held for p has been taken: what came after it, in order (until
+ * a hello holds again). */
+void gw_web_take_after(struct gw_hub *h, struct gw_part *p, int64_t now);
 
 /* ---- gw_presence.c: who is where on the other gateways ---- */
 

@@ -178,6 +178,8 @@ int gw_hub_store_ident(struct gw_hub *h, uint64_t tag, int status,
         gw_web_input(h, p, now, held, n);
     }
     free(held);
+    if (!p->hello_held)
+        gw_web_take_after(h, p, now);
     return GW_OK;
 }
 

@@ -367,7 +367,7 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, now, m, data, len))
         return; /* taken again when its rooms are loaded */
     /* A registered nick is its owner's: asked of the accounts first. */
-    if (m->nick && m->nick_len && gw_account_hello_nick(h, p, m->nick, m->nick_len, data, len))
+    if (m->nick && m->nick_len && gw_account_hello_nick(h, p, now, m->nick, m->nick_len, data, len))
         return; /* taken again when they answer */
     int resumed = 0;
     char nick[GW_NICK_MAX_BYTES + 1] = "";
@@ -408,6 +408,8 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     }
     if (!given || !given_len || gw_hub_change_nick(h, p, now, given, given_len, m->ref) != 0)
         gw_hub_guest_name(h, p, now);
+    else if (p->hello_at)
+        p->nick_at = p->hello_at + h->wall_offset; /* the nick was asked for then */
     p->joined = 1;
     if (p->proto == GW_PROTO_V2) {
         gw_private_save(h, p->ident);
@@ -546,4 +548,45 @@ void gw_web_reject(struct gw_hub *h, struct gw_part *p, int code, const char *wh
     gw_out_error(h, p, code, why, NULL);
     if (code == GW_R_TOO_LARGE)
         gw_hub_start_closing(h, p, GW_CLOSE_TOO_BIG, why);
+}
+
+void gw_web_hold_after(struct gw_hub *h, struct gw_part *p, const char *data, size_t len)
+{
+    if (p->held_after_n >= GW_HELD_AFTER_MAX ||
+        p->held_after_len + 4 + len > GW_HELD_AFTER_MAX_BYTES) {
+        gw_out_error(h, p, GW_R_SHUTDOWN, "too much sent before the welcome: try again", NULL);
+        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "too much sent before the welcome");
+        return;
+    }
+    char *n = realloc(p->held_after, p->held_after_len + 4 + len);
+    if (!n) {
+        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "out of memory");
+        return;
+    }
+    p->held_after = n;
+    uint32_t l = (uint32_t)len;
+    memcpy(n + p->held_after_len, &l, 4);
+    memcpy(n + p->held_after_len + 4, data, len);
+    p->held_after_len += 4 + len;
+    p->held_after_n++;
+}
+
+void gw_web_take_after(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    char *all = p->held_after;
+    size_t total = p->held_after_len, at = 0;
+    p->held_after = NULL;
+    p->held_after_len = 0;
+    p->held_after_n = 0;
+    while (at < total && !p->closing) {
+        uint32_t l;
+        memcpy(&l, all + at, 4);
+        at += 4;
+        if (p->hello_held)
+            gw_web_hold_after(h, p, all + at, l); /* a hello holds again */
+        else
+            gw_web_input(h, p, now, all + at, l);
+        at += l;
+    }
+    free(all);
 }

@@ -425,6 +425,12 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * register, a login, a nick asked of the accounts): past it, 421. */
 #define GW_ACCOUNT_OPS_MAX 64u
 
+/* What a browser sends after a hello that is held (while the store looks
+ * its identity or its nick up) waits behind it: at most this many
+ * messages and bytes; more closes it (421, try again). */
+#define GW_HELD_AFTER_MAX 32u
+#define GW_HELD_AFTER_MAX_BYTES (64u * 1024u)
+
 /* The password hasher (server/gw_hasher.h): requests held at once, from
  * their submission until their answer has been handed back on the loop
  * (queued, being hashed, answered): past it a request is refused (busy)

@@ -80,7 +80,7 @@ class Accounts(unittest.TestCase):
                 w.send_json({"type": "hello", "nick": "ALICE"})
                 err = w.next_event(lambda e: e.get("type") in ("error", "welcome"))
                 self.assertEqual((err["type"], err.get("code")), ("error", 553), proto)
-                self.assertIn("ALICE is registered", err["text"])
+                self.assertIn("ALICE is registered", err["message"])
                 welcome = w.next_event(lambda e: e.get("type") == "welcome")
                 self.assertTrue(welcome["you"]["nick"].startswith("guest-"), welcome["you"])
                 # Nor later, with a nick message.

@@ -257,6 +257,60 @@ static void where_a_password_may_come_from(void **state)
     teardown(&f);
 }
 
+/* An account made by the operator while a guest uses its nick: the guest
+ * is renamed when the owner logs in, and told why. */
+static void the_owner_logs_in_over_a_guest(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t g = program(&f, "carol", 1);
+    char phc[] = "phc:pw1";
+    struct gw_account a = {.key = "carol", .nick = "carol", .phc = phc, .generation = 1};
+    assert_int_equal(f.ac.create(f.ac.ctx, 999, &a), GW_STORE_PENDING);
+    settle(&f);
+    uint64_t c = program(&f, NULL, 1);
+    line(f.h, c, "/identify carol pw1");
+    settle(&f);
+    char *got = ht_drain(f.h, g);
+    ht_has(got, "error 553: carol is a registered nick and its owner logged in; you are guest-");
+    free(got);
+    got = ht_drain(f.h, c);
+    ht_has(got, "logged in as carol");
+    free(got);
+    teardown(&f);
+}
+
+/* A browser's messages after a hello held for its nick wait behind it, in
+ * order; past GW_HELD_AFTER_MAX it is closed (421). */
+static void what_comes_after_a_held_hello(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
+    ht_send(f.h, w, T0, "{\"type\":\"say\",\"text\":\"first words\"}");
+    char *got = ht_drain(f.h, w);
+    assert_string_equal(got, "");
+    free(got);
+    settle(&f);
+    got = ht_drain(f.h, w);
+    const char *welcome = strstr(got, "\"type\":\"welcome\"");
+    assert_non_null(welcome);
+    assert_non_null(strstr(welcome, "first words"));
+    free(got);
+    uint64_t v = ht_v2(f.h, T0);
+    ht_send(f.h, v, T0, "{\"type\":\"hello\",\"nick\":\"vic\"}");
+    for (unsigned i = 0; i < GW_HELD_AFTER_MAX; i++)
+        ht_send(f.h, v, T0, "{\"type\":\"typing\",\"text\":\"x\"}");
+    assert_int_equal(gw_hub_closing(f.h, v, NULL, NULL), 0);
+    ht_send(f.h, v, T0, "{\"type\":\"typing\",\"text\":\"x\"}");
+    assert_int_equal(gw_hub_closing(f.h, v, NULL, NULL), 1);
+    settle(&f);
+    teardown(&f);
+}
+
 /* A participant gone before the answers: they go to nobody. */
 static void gone_before_the_answer(void **state)
 {
@@ -279,6 +333,8 @@ int main(void)
         cmocka_unit_test(a_registered_nick_is_its_owners),
         cmocka_unit_test(where_a_password_may_come_from),
         cmocka_unit_test(gone_before_the_answer),
+        cmocka_unit_test(the_owner_logs_in_over_a_guest),
+        cmocka_unit_test(what_comes_after_a_held_hello),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
