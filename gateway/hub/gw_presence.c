@@ -290,47 +290,40 @@ int gw_hub_presence_kept(struct gw_hub *h, uint64_t node, const char *json, size
     return GW_OK;
 }
 
-/* One participant of this gateway in the list: it is in its rooms. */
-static void list_part(struct gw_jw *w, const struct gw_part *p, int *first)
-{
-    if (!p->joined || p->closing || !p->nmemb)
-        return;
-    gw_jw_lit(w, *first ? "{\"pid\":" : ",{\"pid\":");
-    *first = 0;
-    gw_jw_uint(w, p->pid);
-    gw_jw_lit(w, ",\"nick\":");
-    gw_jw_str(w, p->nick, strlen(p->nick));
-    gw_jw_lit(w, ",\"nick_at\":");
-    gw_jw_int(w, p->nick_at);
-    if (p->ident) {
-        char tag[GW_IDENT_TAG_LEN + 1];
-        gw_presence_tag(p->ident, tag);
-        gw_jw_lit(w, ",\"ident\":\"");
-        gw_jw_lit(w, tag); /* hex digits: nothing to escape */
-        gw_jw_lit(w, "\"");
-    }
-    gw_jw_lit(w, ",\"via\":\"");
-    gw_jw_lit(w, gw_via_name(p->via));
-    gw_jw_lit(w, "\",\"rooms\":\"");
-    for (unsigned k = 0; k < p->nmemb; k++) {
-        if (k)
-            gw_jw_lit(w, " ");
-        gw_jw_lit(w, p->memb[k].room->key); /* [a-z0-9._-#]: nothing to escape */
-    }
-    gw_jw_lit(w, "\"}");
-}
-
 struct gw_buf *gw_presence_list(struct gw_hub *h)
 {
     struct gw_jw w;
-    gw_jw_init(&w, h->cfg.headroom, 64 + (h->nparts + h->nlinger) * 64);
+    gw_jw_init(&w, h->cfg.headroom, 64 + h->nparts * 64);
     gw_jw_lit(&w, "{\"parts\":[");
     int first = 1;
-    for (size_t i = 0; i < h->nparts; i++)
-        list_part(&w, h->parts[i], &first);
-    /* A browser in its reload grace is still in its rooms. */
-    for (const struct gw_part *p = h->linger_first; p; p = p->linger_next)
-        list_part(&w, p, &first);
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *p = h->parts[i];
+        if (!p->joined || p->closing || !p->nmemb)
+            continue;
+        gw_jw_lit(&w, first ? "{\"pid\":" : ",{\"pid\":");
+        first = 0;
+        gw_jw_uint(&w, p->pid);
+        gw_jw_lit(&w, ",\"nick\":");
+        gw_jw_str(&w, p->nick, strlen(p->nick));
+        gw_jw_lit(&w, ",\"nick_at\":");
+        gw_jw_int(&w, p->nick_at);
+        if (p->ident) {
+            char tag[GW_IDENT_TAG_LEN + 1];
+            gw_presence_tag(p->ident, tag);
+            gw_jw_lit(&w, ",\"ident\":\"");
+            gw_jw_lit(&w, tag); /* hex digits: nothing to escape */
+            gw_jw_lit(&w, "\"");
+        }
+        gw_jw_lit(&w, ",\"via\":\"");
+        gw_jw_lit(&w, gw_via_name(p->via));
+        gw_jw_lit(&w, "\",\"rooms\":\"");
+        for (unsigned k = 0; k < p->nmemb; k++) {
+            if (k)
+                gw_jw_lit(&w, " ");
+            gw_jw_lit(&w, p->memb[k].room->key); /* [a-z0-9._-#]: nothing to escape */
+        }
+        gw_jw_lit(&w, "\"}");
+    }
     gw_jw_lit(&w, "]}");
     return gw_jw_finish(&w);
 }

@@ -47,6 +47,10 @@
 #define GW_ACCOUNT_KEY_MAX_BYTES GW_NICK_MAX_BYTES
 #define GW_ACCOUNT_PHC_MAX_BYTES 256u
 
+/* Registered names in one answer of keys, and the bytes of its cursor. */
+#define GW_ACCOUNT_KEYS_PAGE 256u
+#define GW_ACCOUNT_CURSOR_MAX_BYTES 128u
+
 /* An account. */
 struct gw_account {
     const char *key;        /* its name: the nick as compared */
@@ -68,6 +72,14 @@ struct gw_account_sink {
      * GW_STORE_DONE (NULL otherwise); the others give NULL.
      */
     void (*answer)(void *ctx, uint64_t tag, int status, const struct gw_account *a);
+    /*
+     * The answer to keys: GW_STORE_DONE with n (0..GW_ACCOUNT_KEYS_PAGE)
+     * registered names and the cursor of the next page ("" after the
+     * last page), or a failure of enum gw_store_status (keys NULL, n 0,
+     * next ""). May be NULL when keys is never called.
+     */
+    void (*keys)(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
+                 const char *next);
 };
 
 /* Accounts as the hub sees them. Any function may be NULL: not offered
@@ -104,6 +116,17 @@ struct gw_accounts {
     int (*session_find)(void *ctx, uint64_t tag, const char *digest_hex, int64_t now_ms);
     /* End one session (logout); GW_ACCOUNT_NONE when there was none. */
     int (*session_drop)(void *ctx, uint64_t tag, const char *digest_hex);
+    /*
+     * A page of the registered names (gw_account.key), at most
+     * GW_ACCOUNT_KEYS_PAGE, from cursor: "" for the first page, else the
+     * next given with the page before (an opaque string of at most
+     * GW_ACCOUNT_CURSOR_MAX_BYTES bytes). Answered through sink->keys.
+     * Walking every page gives every name registered throughout the walk
+     * at least once; a name made or removed during the walk may be given
+     * or not, and a name may be given twice. An empty page with a next
+     * cursor other than "" is allowed (walk on).
+     */
+    int (*keys)(void *ctx, uint64_t tag, const char *cursor);
 };
 
 #endif /* GW_ACCOUNTS_H */

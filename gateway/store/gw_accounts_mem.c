@@ -6,6 +6,7 @@
  */
 #include "gw_accounts_mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,10 +28,20 @@ struct macct {
     struct macct *hnext;    /* in its key bucket */
 };
 
-/* A queued answer, with its own copy of the account found. */
+/* A page of keys, one allocation: the pointers, then the strings. */
+struct keys_page {
+    size_t n;
+    char next[GW_ACCOUNT_CURSOR_MAX_BYTES + 1];
+    const char *keys[GW_ACCOUNT_KEYS_PAGE];
+    char bytes[];
+};
+
+/* A queued answer, with its own copy of the account found, or a page of
+ * keys (page not NULL: an answer of keys). */
 struct answer {
     uint64_t tag;
     int status;
+    struct keys_page *page;
     int has_acct;
     unsigned roles;
     uint64_t generation;
@@ -94,6 +105,7 @@ static void answer(struct gw_accounts_mem *m, uint64_t tag, int status, const st
     m->nans++;
     x->tag = tag;
     x->status = status;
+    x->page = NULL;
     x->has_acct = a != NULL;
     if (a) {
         memcpy(x->key, a->key, strlen(a->key) + 1);
@@ -119,6 +131,11 @@ size_t gw_accounts_mem_flush(struct gw_accounts_mem *m)
         m->head = (m->head + 1) % GW_ACCOUNTS_MEM_ANSWERS_MAX;
         m->nans--;
         given++;
+        if (x.page) {
+            m->sink.keys(m->sink.ctx, x.tag, x.status, x.page->keys, x.page->n, x.page->next);
+            free(x.page);
+            continue;
+        }
         struct gw_account a = {
             .key = x.key, .nick = x.nick, .phc = x.phc, .roles = x.roles,
             .generation = x.generation, .created_ms = x.created_ms,
@@ -366,6 +383,77 @@ static int mem_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
     return GW_STORE_PENDING;
 }
 
+/*
+ * The cursor is "BUCKET.SKIP": go on from bucket BUCKET, past its first
+ * SKIP accounts (a bucket longer than a page takes several). A page ends
+ * at GW_ACCOUNT_KEYS_PAGE keys or after GW_ACCOUNTS_MEM_KEYS_WALK buckets
+ * (an empty page then is allowed: the walk goes on).
+ */
+static int mem_keys(void *ctx, uint64_t tag, const char *cursor)
+{
+    struct gw_accounts_mem *m = ctx;
+    if (!cursor || !m->sink.keys || strnlen(cursor, GW_ACCOUNT_CURSOR_MAX_BYTES + 1) >
+                                        GW_ACCOUNT_CURSOR_MAX_BYTES)
+        return GW_STORE_EINVAL;
+    unsigned long b = 0, skip = 0;
+    if (*cursor) {
+        char *end;
+        b = strtoul(cursor, &end, 10);
+        if (*end != '.' || b >= GW_ACCOUNTS_MEM_BUCKETS)
+            return GW_STORE_EINVAL;
+        skip = strtoul(end + 1, &end, 10);
+        if (*end)
+            return GW_STORE_EINVAL;
+    }
+    if (!room_for(m))
+        return GW_STORE_EBUSY;
+    /* Measure first, copy after: one allocation. */
+    size_t n = 0, bytes = 0, walked = 0;
+    unsigned long at = b, at_skip = skip;
+    int whole = 1;
+    while (at < GW_ACCOUNTS_MEM_BUCKETS && walked < GW_ACCOUNTS_MEM_KEYS_WALK) {
+        unsigned long i = 0;
+        struct macct *a = m->accts[at];
+        for (; a && n < GW_ACCOUNT_KEYS_PAGE; a = a->hnext, i++)
+            if (i >= at_skip) {
+                n++;
+                bytes += strlen(a->key) + 1;
+            }
+        if (a) {        /* the page is full inside this bucket */
+            at_skip = i;
+            whole = 0;
+            break;
+        }
+        at++;
+        at_skip = 0;
+        walked++;
+        if (n == GW_ACCOUNT_KEYS_PAGE)
+            break;
+    }
+    struct keys_page *pg = malloc(sizeof *pg + bytes);
+    if (!pg)
+        return GW_STORE_ENOMEM;
+    pg->n = 0;
+    char *w = pg->bytes;
+    for (unsigned long k = b, sk = skip; k < GW_ACCOUNTS_MEM_BUCKETS && pg->n < n; k++, sk = 0) {
+        unsigned long i = 0;
+        for (struct macct *a = m->accts[k]; a && pg->n < n; a = a->hnext, i++)
+            if (i >= sk) {
+                size_t len = strlen(a->key) + 1;
+                memcpy(w, a->key, len);
+                pg->keys[pg->n++] = w;
+                w += len;
+            }
+    }
+    if (at >= GW_ACCOUNTS_MEM_BUCKETS && whole)
+        pg->next[0] = '\0';
+    else
+        snprintf(pg->next, sizeof pg->next, "%lu.%lu", at, at_skip);
+    answer(m, tag, GW_STORE_DONE, NULL);
+    m->ring[(m->head + m->nans - 1) % GW_ACCOUNTS_MEM_ANSWERS_MAX].page = pg;
+    return GW_STORE_PENDING;
+}
+
 size_t gw_accounts_mem_expire(struct gw_accounts_mem *m, int64_t now_ms)
 {
     size_t looked = 0, ended = 0;
@@ -423,6 +511,7 @@ void gw_accounts_mem_iface(struct gw_accounts_mem *m, struct gw_accounts *out)
     out->session_keep = mem_session_keep;
     out->session_find = mem_session_find;
     out->session_drop = mem_session_drop;
+    out->keys = mem_keys;
 }
 
 void gw_accounts_mem_free(struct gw_accounts_mem *m)
@@ -442,6 +531,8 @@ void gw_accounts_mem_free(struct gw_accounts_mem *m)
             free(a);
         }
     }
+    for (; m->nans > 0; m->nans--, m->head = (m->head + 1) % GW_ACCOUNTS_MEM_ANSWERS_MAX)
+        free(m->ring[m->head].page);
     free(m->ring);
     free(m);
 }

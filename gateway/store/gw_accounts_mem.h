@@ -32,6 +32,9 @@
 /* Hash buckets of the account and session indexes (powers of two). */
 #define GW_ACCOUNTS_MEM_BUCKETS 16384u
 
+/* Buckets one call of keys looks at, at most (its page may be short). */
+#define GW_ACCOUNTS_MEM_KEYS_WALK 1024u
+
 struct gw_accounts_mem; /* opaque */
 
 /*

@@ -112,4 +112,57 @@ static inline int sfind(struct fix *f, unsigned n, int64_t now)
     return g->status;
 }
 
+/* The last page of keys a sink was told (kgot_put from the test's keys
+ * sink, which also puts its tag and status with got_put). */
+struct keys_got {
+    size_t n;
+    char keys[GW_ACCOUNT_KEYS_PAGE][GW_ACCOUNT_KEY_MAX_BYTES + 1];
+    char next[GW_ACCOUNT_CURSOR_MAX_BYTES + 1];
+};
+static struct keys_got kgot;
+
+static inline void kgot_put(const char *const *keys, size_t n, const char *next)
+{
+    assert_true(n <= GW_ACCOUNT_KEYS_PAGE);
+    kgot.n = n;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(strlen(keys[i]) <= GW_ACCOUNT_KEY_MAX_BYTES);
+        snprintf(kgot.keys[i], sizeof kgot.keys[i], "%s", keys[i]);
+    }
+    assert_true(strlen(next) <= GW_ACCOUNT_CURSOR_MAX_BYTES);
+    snprintf(kgot.next, sizeof kgot.next, "%s", next);
+}
+
+/*
+ * Walk every page of keys; count in seen[i] how often "user<i>" was given
+ * (i < nseen; any other name fails the test). Returns the pages walked
+ * (at most max_pages, or the test fails). When between is set, it is
+ * called after the first page (to change the accounts during the walk).
+ */
+static inline size_t keys_walk(struct fix *f, unsigned *seen, size_t nseen, size_t max_pages,
+                               void (*between)(struct fix *f))
+{
+    struct gw_accounts *ac = fix_ac(f);
+    char cursor[GW_ACCOUNT_CURSOR_MAX_BYTES + 1] = "";
+    size_t pages = 0;
+    memset(seen, 0, nseen * sizeof *seen);
+    do {
+        assert_true(pages < max_pages);
+        assert_int_equal(ac->keys(ac->ctx, 40 + pages, cursor), GW_STORE_PENDING);
+        one(f, 40 + pages, GW_STORE_DONE);
+        pages++;
+        for (size_t i = 0; i < kgot.n; i++) {
+            unsigned u;
+            char tail;
+            if (sscanf(kgot.keys[i], "user%u%c", &u, &tail) != 1 || u >= nseen)
+                fail_msg("keys gave \"%s\"", kgot.keys[i]);
+            seen[u]++;
+        }
+        snprintf(cursor, sizeof cursor, "%s", kgot.next);
+        if (pages == 1 && between)
+            between(f);
+    } while (cursor[0]);
+    return pages;
+}
+
 #endif

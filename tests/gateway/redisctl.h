@@ -3,8 +3,9 @@
  * tests it runs against a real redis-server of its own: the server's port,
  * and ctl() to ask the controller to kill, stop, start, pause, resume or
  * flush that server or run a command on it from outside (see redis_ctl.py
- * for the requests and their answers). Include after cmocka.h, in one
- * file of a test program.
+ * for the requests and their answers); and the libuv loop driven until
+ * something holds (loop_until) or for a time (loop_for). Include after
+ * cmocka.h, in one file of a test program.
  */
 #ifndef REDISCTL_H
 #define REDISCTL_H
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <uv.h>
 
 static int redis_port;
 static int ctl_w = -1, ctl_r = -1;
@@ -60,6 +63,35 @@ static inline int redisctl_attach(const char *prog)
     }
     redis_port = atoi(port);
     return 0;
+}
+
+/* A timer's callback that does nothing: its ticks only make the loop turn. */
+static inline void loop_pump(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* Run loop until pred(ctx, arg) holds or timeout_ms pass; 1 if it held. */
+static inline int loop_until(uv_loop_t *loop, int (*pred)(void *ctx, void *arg), void *ctx,
+                             void *arg, unsigned timeout_ms)
+{
+    uv_update_time(loop);
+    uint64_t end = uv_now(loop) + timeout_ms;
+    while (!pred(ctx, arg)) {
+        if (uv_now(loop) >= end)
+            return 0;
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    return 1;
+}
+
+/* Run loop for ms. */
+static inline void loop_for(uv_loop_t *loop, unsigned ms)
+{
+    uv_update_time(loop);
+    uint64_t end = uv_now(loop) + ms;
+    while (uv_now(loop) < end)
+        uv_run(loop, UV_RUN_ONCE);
 }
 
 #endif

@@ -44,11 +44,21 @@ static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_accou
     }
 }
 
+static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
+                    const char *next)
+{
+    struct fix *f = ctx;
+    assert_true(f->n < GOT_MAX);
+    f->total++;
+    got_put(&f->got[f->n++], tag, status, NULL);
+    kgot_put(keys, n, next);
+}
+
 static int setup(void **state)
 {
     struct fix *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    struct gw_account_sink sink = {.ctx = f, .answer = on_answer};
+    struct gw_account_sink sink = {.ctx = f, .answer = on_answer, .keys = on_keys};
     assert_int_equal(gw_accounts_mem_new(&f->m, &sink), 0);
     gw_accounts_mem_iface(f->m, &f->ac);
     *state = f;
@@ -379,6 +389,86 @@ static void the_engines_bounds(void **state)
     one(f, 79, GW_STORE_DONE);
 }
 
+/* FNV-1a as the engine buckets keys, to make names that share a bucket. */
+static size_t mem_bucket(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h & (GW_ACCOUNTS_MEM_BUCKETS - 1u);
+}
+
+static void remove_user7(struct fix *f)
+{
+    assert_int_equal(f->ac.remove(f->ac.ctx, 3, "user7"), GW_STORE_PENDING);
+    one(f, 3, GW_STORE_DONE);
+}
+
+static void keys_walks_every_name_once(void **state)
+{
+    struct fix *f = *state;
+    static unsigned seen[GW_ACCOUNT_KEYS_PAGE * 3 + 1];
+    const size_t total = GW_ACCOUNT_KEYS_PAGE * 3 + 1;
+    /* None: 16 empty pages (1024 buckets each), the last with next "". */
+    assert_int_equal(keys_walk(f, seen, total, 64, NULL), 16);
+    assert_int_equal(kgot.n, 0);
+    for (unsigned i = 0; i < total; i++)
+        assert_int_equal(seen[i], 0);
+    char key[32];
+    for (unsigned i = 0; i < total; i++) {
+        snprintf(key, sizeof key, "user%u", i);
+        create_ok(f, key, 1);
+    }
+    /* 16384 buckets walked 1024 at a time: at most 16 pages and those the
+     * names fill; every name once. */
+    size_t pages = keys_walk(f, seen, total, 16 + 4 + 1, NULL);
+    assert_true(pages >= 4);
+    for (unsigned i = 0; i < total; i++)
+        if (seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    /* A name removed during the walk may be given or not; the others are. */
+    keys_walk(f, seen, total, 16 + 4 + 1, remove_user7);
+    for (unsigned i = 0; i < total; i++)
+        if (i != 7 && seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    /* A bad cursor is refused with no answer. */
+    f->n = 0;
+    assert_int_equal(f->ac.keys(f->ac.ctx, 1, "x"), GW_STORE_EINVAL);
+    assert_int_equal(f->ac.keys(f->ac.ctx, 1, "16384.0"), GW_STORE_EINVAL);
+    assert_int_equal(f->ac.keys(f->ac.ctx, 1, "3.x"), GW_STORE_EINVAL);
+    assert_int_equal(f->ac.keys(f->ac.ctx, 1, NULL), GW_STORE_EINVAL);
+    assert_int_equal(gw_accounts_mem_flush(f->m), 0);
+}
+
+static void keys_splits_a_bucket_longer_than_a_page(void **state)
+{
+    struct fix *f = *state;
+    /* GW_ACCOUNT_KEYS_PAGE + 2 names in one bucket, among others. */
+    static unsigned seen[8000000];
+    char key[32];
+    size_t b = mem_bucket("user0"), same = 0;
+    unsigned last = 0;
+    for (unsigned i = 0; same < GW_ACCOUNT_KEYS_PAGE + 2 && i < 8000000; i++) {
+        snprintf(key, sizeof key, "user%u", i);
+        if (mem_bucket(key) == b || i % 4096 == 1) {
+            create_ok(f, key, 1);
+            same += mem_bucket(key) == b;
+        }
+        last = i;
+    }
+    assert_int_equal(same, GW_ACCOUNT_KEYS_PAGE + 2);
+    keys_walk(f, seen, last + 1, 64, NULL);
+    size_t n = 0;
+    for (unsigned i = 0; i <= last; i++) {
+        snprintf(key, sizeof key, "user%u", i);
+        int made = mem_bucket(key) == b || i % 4096 == 1;
+        if (seen[i] != (unsigned)made)
+            fail_msg("user%u given %u times", i, seen[i]);
+        n += made;
+    }
+    assert_int_equal(n, gw_accounts_mem_count(f->m, NULL));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -392,6 +482,8 @@ int main(void)
         T(remove_ends_the_accounts_sessions),
         T(expiry_ends_what_is_over),
         T(the_engines_bounds),
+        T(keys_walks_every_name_once),
+        T(keys_splits_a_bucket_longer_than_a_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,41 +112,19 @@ struct fix {
     char url[128];
 };
 
-static void on_pump(uv_timer_t *t)
-{
-    (void)t;
-}
+/* The fixture's loop until pred holds, or for ms. */
+#define run_until(f, pred, arg, ms) loop_until(&(f)->loop, pred, f, arg, ms)
+#define run_for(f, ms) loop_for(&(f)->loop, ms)
 
-typedef int pred_fn(void *arg);
-
-/* Run the loop until pred holds or timeout_ms pass; returns 1 if it held. */
-static int run_until(struct fix *f, pred_fn *pred, void *arg, unsigned timeout_ms)
+static int healthy(void *ctx, void *arg)
 {
-    uv_update_time(&f->loop);
-    uint64_t end = uv_now(&f->loop) + timeout_ms;
-    while (!pred(arg)) {
-        if (uv_now(&f->loop) >= end)
-            return 0;
-        uv_run(&f->loop, UV_RUN_ONCE);
-    }
-    return 1;
-}
-
-static void run_for(struct fix *f, unsigned ms)
-{
-    uv_update_time(&f->loop);
-    uint64_t end = uv_now(&f->loop) + ms;
-    while (uv_now(&f->loop) < end)
-        uv_run(&f->loop, UV_RUN_ONCE);
-}
-
-static int healthy(void *arg)
-{
+    (void)ctx;
     return gw_rstore_healthy(((struct eng *)arg)->rs, NULL);
 }
 
-static int unhealthy(void *arg)
+static int unhealthy(void *ctx, void *arg)
 {
+    (void)ctx;
     return !gw_rstore_healthy(((struct eng *)arg)->rs, NULL);
 }
 
@@ -155,7 +133,7 @@ static void fix_init(struct fix *f)
     memset(f, 0, sizeof *f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     assert_int_equal(uv_timer_init(&f->loop, &f->pump), 0);
-    assert_int_equal(uv_timer_start(&f->pump, on_pump, 5, 5), 0);
+    assert_int_equal(uv_timer_start(&f->pump, loop_pump, 5, 5), 0);
     snprintf(f->url, sizeof f->url, "redis://127.0.0.1:%d", redis_port);
 }
 
@@ -271,8 +249,9 @@ struct wait_one {
     uint64_t tag;
 };
 
-static int has_answer(void *arg)
+static int has_answer(void *ctx, void *arg)
 {
+    (void)ctx;
     struct wait_one *w = arg;
     return answers(w->e, w->tag, NULL) > 0;
 }
@@ -745,8 +724,9 @@ struct all_answered {
     int n;
 };
 
-static int all_answered(void *arg)
+static int all_answered(void *ctx, void *arg)
 {
+    (void)ctx;
     struct all_answered *w = arg;
     for (int i = 0; i < w->n; i++)
         if (!answers(w->e, w->tags[i], NULL))

@@ -20,7 +20,6 @@ are set apart (Gateway.sanitized()). Everything on 127.0.0.1.
 """
 import os
 import re
-import select
 import socket
 import struct
 import subprocess
@@ -200,18 +199,10 @@ def run(bound_mb):
                     tcp_done.set()
                     return
 
-        stop_discard = threading.Event()
-
-        def discard_sender():
-            while not stop_discard.is_set():
-                ready, _, _ = select.select([sender.sock], [], [], 0.2)
-                if ready and not sender.sock.recv(65536):
-                    return
-
+        end_discard = sender.discard_in_background()
         threads = [threading.Thread(target=read_web, args=(k,), daemon=True)
                    for k in range(len(live_web))]
-        threads += [threading.Thread(target=read_tcp, daemon=True),
-                    threading.Thread(target=discard_sender, daemon=True)]
+        threads += [threading.Thread(target=read_tcp, daemon=True)]
         for t in threads:
             t.start()
 
@@ -243,7 +234,7 @@ def run(bound_mb):
         # peer that never reads is cut a few seconds after).
         time.sleep(3)
         seen["log"] = gw.log_text()
-        stop_discard.set()
+        end_discard()
         for s in stalled:
             s.close()
         for c in live_web + [live_tcp, sender]:

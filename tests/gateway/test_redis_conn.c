@@ -132,65 +132,47 @@ struct fix {
     char url[128];
 };
 
-static void on_pump(uv_timer_t *t)
-{
-    (void)t;
-}
+/* The fixture's loop until pred holds, or for ms. */
+#define run_until(f, pred, arg, ms) loop_until(&(f)->loop, pred, f, arg, ms)
+#define run_for(f, ms) loop_for(&(f)->loop, ms)
 
-typedef int pred_fn(struct fix *f, void *arg);
-
-/* Run the loop until pred holds or timeout_ms pass; returns 1 if it held. */
-static int run_until(struct fix *f, pred_fn *pred, void *arg, unsigned timeout_ms)
+static int is_up(void *fv, void *arg)
 {
-    uv_update_time(&f->loop);
-    uint64_t end = uv_now(&f->loop) + timeout_ms;
-    while (!pred(f, arg)) {
-        if (uv_now(&f->loop) >= end)
-            return 0;
-        uv_run(&f->loop, UV_RUN_ONCE);
-    }
-    return 1;
-}
-
-static void run_for(struct fix *f, unsigned ms)
-{
-    uv_update_time(&f->loop);
-    uint64_t end = uv_now(&f->loop) + ms;
-    while (uv_now(&f->loop) < end)
-        uv_run(&f->loop, UV_RUN_ONCE);
-}
-
-static int is_up(struct fix *f, void *arg)
-{
+    struct fix *f = fv;
     (void)arg;
     return f->seen.up && gw_redis_state(f->r, NULL);
 }
 
-static int is_down(struct fix *f, void *arg)
+static int is_down(void *fv, void *arg)
 {
+    struct fix *f = fv;
     (void)arg;
     return !gw_redis_state(f->r, NULL);
 }
 
-static int why_is(struct fix *f, void *arg)
+static int why_is(void *fv, void *arg)
 {
+    struct fix *f = fv;
     const char *why;
     return !gw_redis_state(f->r, &why) && strcmp(why, arg) == 0 && strcmp(f->seen.why, arg) == 0;
 }
 
-static int got_done(struct fix *f, void *arg)
+static int got_done(void *fv, void *arg)
 {
+    struct fix *f = fv;
     (void)f;
     return ((struct got *)arg)->done > 0;
 }
 
-static int got_messages(struct fix *f, void *arg)
+static int got_messages(void *fv, void *arg)
 {
+    struct fix *f = fv;
     return f->seen.messages >= *(int *)arg;
 }
 
-static int log_has(struct fix *f, void *arg)
+static int log_has(void *fv, void *arg)
 {
+    struct fix *f = fv;
     return count_log(&f->seen, arg) > 0;
 }
 
@@ -200,7 +182,7 @@ static void fix_init(struct fix *f)
     assert_int_equal(uv_loop_init(&f->loop), 0);
     loop_ = &f->loop;
     assert_int_equal(uv_timer_init(&f->loop, &f->pump), 0);
-    assert_int_equal(uv_timer_start(&f->pump, on_pump, 5, 5), 0);
+    assert_int_equal(uv_timer_start(&f->pump, loop_pump, 5, 5), 0);
 }
 
 static void fix_start(struct fix *f, struct gw_redis_opts *o)

@@ -4,7 +4,6 @@ every message, the stalled TCP client gets its view back with one R, and the
 stalled browser is closed with 4421 and resumes by id."""
 import os
 import socket
-import select
 import threading
 import time
 import unittest
@@ -89,21 +88,7 @@ class SlowConsumers(unittest.TestCase):
                         tcp_done.set()
                         return
 
-            stop_discard = threading.Event()
-
-            def discard_sender():
-                # The sender is a WinTalk client too: it reads what it is sent.
-                # (A peer that never reads stalls its own input, not others'.)
-                # select(), not a socket timeout: the timeout would be the
-                # sending thread's too, and cut its sendall short whenever
-                # the gateway took longer than that to read.
-                while not stop_discard.is_set():
-                    ready, _, _ = select.select([sender.sock], [], [], 0.2)
-                    if ready and not sender.sock.recv(65536):
-                        return
-
-            discard = threading.Thread(target=discard_sender, daemon=True)
-            discard.start()
+            end_discard = sender.discard_in_background()
             threads = [threading.Thread(target=read_web, daemon=True),
                        threading.Thread(target=read_tcp, daemon=True)]
             for t in threads:
@@ -126,8 +111,7 @@ class SlowConsumers(unittest.TestCase):
                 time.sleep(0.05)
             for t in threads:
                 t.join(1)
-            stop_discard.set()
-            discard.join(2)
+            end_discard()
             sender.parser = __import__("wtlib").FrameParser()
             sender.pending = []
 

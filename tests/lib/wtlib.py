@@ -72,6 +72,7 @@ HTTP
 import atexit
 import base64
 import json
+import select
 import os
 import glob
 import hashlib
@@ -229,6 +230,29 @@ class TcpClient:
                 got.append(self.read_frame(quiet))
             except TimeoutError:
                 return got
+
+    def discard_in_background(self):
+        """Read and drop what the gateway sends, in a thread, until the
+        function returned is called (it waits for the thread). A WinTalk
+        client that floods reads what it is sent too: a peer that never
+        reads stalls its own input, not others'. select(), not a socket
+        timeout: the timeout would be the sending thread's too, and cut its
+        sendall short whenever the gateway took longer than that to read."""
+        stop = threading.Event()
+
+        def run():
+            while not stop.is_set():
+                ready, _, _ = select.select([self.sock], [], [], 0.2)
+                if ready and not self.sock.recv(65536):
+                    return
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+
+        def end():
+            stop.set()
+            t.join(2)
+        return end
 
     def close(self):
         try:
