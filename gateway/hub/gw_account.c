@@ -31,8 +31,6 @@ enum op_kind {
     OP_REGISTER_CREATE, /* the account made */
     OP_IDENTIFY_FIND,   /* the account, then verify */
     OP_IDENTIFY_VERIFY, /* the password checked: logged in */
-    OP_NICK_FIND,       /* is the nick an account? then the change */
-    OP_HELLO_FIND,      /* is a hello's nick an account? then the hello */
 };
 
 struct gw_acct_op {
@@ -153,6 +151,10 @@ void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const
         gw_out_error(h, p, GW_R_NAME, "this nick is too long for an account", ref);
         return;
     }
+    if (gw_names_has(h, p->nick_key)) {
+        gw_out_error(h, p, GW_R_NAME, "this nick is registered already", ref);
+        return;
+    }
     struct gw_acct_op *op = op_new(h, p, OP_REGISTER_HASH, ref);
     if (!op)
         return;
@@ -189,23 +191,29 @@ void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const
     }
 }
 
+void gw_account_claim(struct gw_hub *h, const char *key, const struct gw_part *keep, int64_t now)
+{
+    struct gw_part *q;
+    while ((q = gw_hub_nick_owner(h, key)) && q != keep && strcmp(q->account, key) != 0) {
+        char msg[GW_NICK_MAX_BYTES * 2 + 96];
+        char old[GW_NICK_MAX_BYTES + 1];
+        snprintf(old, sizeof old, "%s", q->nick);
+        gw_hub_guest_name(h, q, now);
+        snprintf(msg, sizeof msg, "%s is a registered nick, kept for its owner; you are %s", old,
+                 q->nick);
+        gw_out_error(h, q, GW_R_NAME, msg, NULL);
+        gw_hub_announce_nick(h, q, old, now);
+    }
+}
+
 /* p is logged in to the account of key, registered as nick: its nick is
  * that, taken from whoever holds it here (a guest again, told why). */
 static void logged_in(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
                       const char *nick, const char *ref, const char *how)
 {
     snprintf(p->account, sizeof p->account, "%s", key);
-    struct gw_part *q;
-    while ((q = gw_hub_nick_owner(h, key)) && q != p && strcmp(q->account, key) != 0) {
-        char msg[GW_NICK_MAX_BYTES * 2 + 96];
-        char old[GW_NICK_MAX_BYTES + 1];
-        snprintf(old, sizeof old, "%s", q->nick);
-        gw_hub_guest_name(h, q, now);
-        snprintf(msg, sizeof msg, "%s is a registered nick and its owner logged in; you are %s",
-                 old, q->nick);
-        gw_out_error(h, q, GW_R_NAME, msg, NULL);
-        gw_hub_announce_nick(h, q, old, now);
-    }
+    gw_names_add(h, key);
+    gw_account_claim(h, key, p, now);
     (void)gw_hub_change_nick(h, p, now, nick, strlen(nick), ref);
     char msg[GW_NICK_MAX_BYTES + 64];
     snprintf(msg, sizeof msg, "%s as %s", how, nick);
@@ -228,61 +236,29 @@ void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, const c
     gw_out_info(h, p, GW_R_OK, msg);
 }
 
-int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
-                    size_t len, const char *ref)
+int gw_account_nick_free(struct gw_hub *h, struct gw_part *p, const char *given, size_t len,
+                         const char *ref)
 {
     char shown[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
-    const struct gw_accounts *ac = h->cfg.accounts;
-    /* Without accounts, or a nick not allowed anyway (the change says
-     * why), or p's own account: at once. */
-    if (!ac || gw_nick_norm(given, len, h->cfg.nick_max, shown, key) != 0 ||
-        !strcmp(key, p->account))
-        return gw_hub_change_nick(h, p, now, given, len, ref);
-    struct gw_acct_op *op = op_new(h, p, OP_NICK_FIND, ref);
-    if (!op)
-        return GW_R_SHUTDOWN;
-    snprintf(op->key, sizeof op->key, "%s", key);
-    snprintf(op->nick, sizeof op->nick, "%s", shown);
-    if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
-        op_del(h, op);
-        gw_out_error(h, p, GW_R_SHUTDOWN, "nicks cannot be checked now: try again later", ref);
-        return GW_R_SHUTDOWN;
-    }
+    if (!h->cfg.accounts || gw_nick_norm(given, len, h->cfg.nick_max, shown, key) != 0 ||
+        !strcmp(key, p->account) || !gw_names_has(h, key))
+        return 1;
+    char msg[GW_NICK_MAX_BYTES * 2 + 96];
+    if (p->via == GW_VIA_TCP)
+        snprintf(msg, sizeof msg, "%s is registered: log in with /identify %s PASSWORD", shown,
+                 shown);
+    else
+        snprintf(msg, sizeof msg, "%s is registered: log in to use it", shown);
+    gw_out_error(h, p, GW_R_NAME, msg, ref);
     return 0;
 }
 
-int gw_account_hello_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
-                          size_t nick_len, const char *data, size_t len)
+int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
+                    size_t len, const char *ref)
 {
-    char shown[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
-    const struct gw_accounts *ac = h->cfg.accounts;
-    if (!ac || p->hello_nick || p->hello_held ||
-        gw_nick_norm(nick, nick_len, h->cfg.nick_max, shown, key) != 0 ||
-        !strcmp(key, p->account))
-        return 0;
-    struct gw_acct_op *op = op_new(h, p, OP_HELLO_FIND, NULL);
-    if (!op) {
-        p->hello_nick = 3;
-        return 0;
-    }
-    char *copy = malloc(len ? len : 1);
-    if (!copy) {
-        op_del(h, op);
-        p->hello_nick = 3;
-        return 0;
-    }
-    memcpy(copy, data, len);
-    snprintf(op->key, sizeof op->key, "%s", key);
-    if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
-        op_del(h, op);
-        free(copy);
-        p->hello_nick = 3;
-        return 0;
-    }
-    p->hello_held = copy;
-    p->hello_held_len = len;
-    p->hello_at = now;
-    return 1;
+    if (!gw_account_nick_free(h, p, given, len, ref))
+        return GW_R_NAME;
+    return gw_hub_change_nick(h, p, now, given, len, ref);
 }
 
 int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,
@@ -333,37 +309,6 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         wipe(op);
         return GW_OK;
     }
-    case OP_HELLO_FIND: {
-        p->hello_nick = status == GW_STORE_DONE ? 2 : status == GW_ACCOUNT_NONE ? 1 : 3;
-        op_del(h, op);
-        char *held = p->hello_held;
-        size_t n = p->hello_held_len;
-        p->hello_held = NULL;
-        if (held && !p->closing)
-            gw_web_input(h, p, now, held, n);
-        free(held);
-        if (!p->hello_held)
-            gw_web_take_after(h, p, now);
-        return GW_OK;
-    }
-    case OP_NICK_FIND:
-        if (status == GW_STORE_DONE) {
-            char msg[GW_NICK_MAX_BYTES * 2 + 96];
-            snprintf(msg, sizeof msg, "%s is registered: log in with /identify %s PASSWORD",
-                     op->nick, op->nick);
-            gw_out_error(h, p, GW_R_NAME, msg, ref_of(op));
-        } else if (status == GW_ACCOUNT_NONE) {
-            char nick[sizeof op->nick], ref[sizeof op->ref];
-            memcpy(nick, op->nick, sizeof nick);
-            const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
-            op_del(h, op);
-            (void)gw_hub_change_nick(h, p, now, nick, strlen(nick), r);
-            return GW_OK;
-        } else {
-            gw_out_error(h, p, GW_R_SHUTDOWN, "nicks cannot be checked now: try again later",
-                         ref_of(op));
-        }
-        break;
     default:
         break;
     }

@@ -1028,6 +1028,7 @@ void gw_hub_free(struct gw_hub *h)
     }
     gw_rooms_free(&h->rooms);
     gw_account_free(h);
+    gw_names_free(h);
     gw_idents_free(&h->idents);
     gw_read_free(h);
     gw_presence_free(h);
@@ -1182,6 +1183,7 @@ void gw_hub_set_wall_clock(struct gw_hub *h, int64_t wall_ms, int64_t now)
 void gw_hub_tick(struct gw_hub *h, int64_t now)
 {
     gw_linger_tick(h, now, 0);
+    gw_names_tick(h, now);
     gw_idents_expire(&h->idents, now);
     gw_presence_tick(h, now);
     gw_hub_rooms_waits_tick(h, now);

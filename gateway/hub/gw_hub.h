@@ -403,6 +403,15 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
  * for a hash, the PHC string. GW_OK, or GW_ENOENT when nobody waits. */
 int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *phc, int64_t now);
 
+/* A page of the registered names (sink.keys of cfg.accounts), for the
+ * walk the hub makes of them (at its first tick, then every
+ * GW_NAMES_WALK_MS): GW_OK, or GW_ENOENT when it is not the page asked. */
+int gw_hub_account_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *keys,
+                        size_t n, const char *next, int64_t now);
+
+/* The registered names the hub knows now. */
+size_t gw_hub_names_count(const struct gw_hub *h);
+
 /* Whether a password may come from pid's connection: TLS, or from this
  * machine (the program says so once it knows). GW_OK or GW_ENOENT. */
 int gw_hub_set_secure(struct gw_hub *h, uint64_t pid, int secure);

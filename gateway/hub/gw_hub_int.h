@@ -42,6 +42,12 @@ enum gw_resync {
 };
 
 /* A participant: one TCP connection or one browser tab. */
+/* A set of names (gw_names.c): open addressing, at most half full. */
+struct gw_names {
+    char **slots;
+    size_t mask, n;
+};
+
 struct gw_part {
     uint64_t pid;
     size_t slot;            /* index in h->parts */
@@ -124,10 +130,6 @@ struct gw_part {
      * this machine: gw_hub_set_secure). */
     char account[GW_NICK_KEY_MAX_BYTES + 1];
     int secure;
-    /* A hello's nick asked of the accounts (the hello held meanwhile in
-     * hello_held): 0 not yet, 1 free, 2 registered, 3 not known now. */
-    int hello_nick;
-    int64_t hello_at;       /* when that hello came: its nick's time (nick_at) */
     /* Closed, and still in its rooms for the reload grace (gw_linger.c):
      * no connection, no output, out of h->parts and the id index. */
     int lingering;
@@ -208,6 +210,12 @@ struct gw_hub {
     struct gw_acct_op *acct_ops;
     size_t nacct_ops;
     uint64_t next_acct_tag;
+    /* The registered names known (gw_names.c): the set, the one a walk of
+     * the store's names is filling, the page asked for, the next walk. */
+    struct gw_names names, names_next;
+    int names_walking;
+    uint64_t names_tag;
+    int64_t names_walk_at;
     /* Closed browsers in their reload grace, oldest first (gw_linger.c). */
     struct gw_part *linger_first, *linger_last;
     size_t nlinger;
@@ -419,24 +427,42 @@ void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const
 /* /logout: p is a guest again. */
 void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, const char *ref);
 
-/* p wants the nick given: asked of the accounts first when there are any
- * (a registered nick is its owner's alone); the change is made, or
- * refused with 553, when they answer. Returns 0 (done or under way) or a
- * reply code already sent. */
+/* Whether p may take the nick given as far as accounts go: 1 when it is
+ * not registered (or is p's own account, or not a nick at all: the change
+ * says why), else 0 and p is told (553, how to log in). Decided at once,
+ * from the registered names this hub knows (gw_names.c). */
+int gw_account_nick_free(struct gw_hub *h, struct gw_part *p, const char *given, size_t len,
+                         const char *ref);
+
+/* p wants the nick given: refused (553) when it is registered to another
+ * account, else gw_hub_change_nick. Returns 0 or the reply code sent. */
 int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
                     size_t len, const char *ref);
 
-/* A hello (data, len) naming nick: 1 when it is held while the accounts
- * are asked whether the nick is registered (the hello is taken again
- * when they answer, p->hello_nick saying what they said), else 0. */
-int gw_account_hello_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
-                          size_t nick_len, const char *data, size_t len);
+/* The name key is registered: whoever holds it here but keep, without
+ * being logged in to it, is a guest again and told why. */
+void gw_account_claim(struct gw_hub *h, const char *key, const struct gw_part *keep, int64_t now);
 
 /* p is gone: the calls made for it are answered to nobody. */
 void gw_account_forget(struct gw_hub *h, struct gw_part *p);
 
 /* Free what waits (the hub is freed). */
 void gw_account_free(struct gw_hub *h);
+
+/* ---- gw_names.c: the registered names this hub knows ---- */
+
+/* Whether key (a nick as compared) is a registered name, as far as this
+ * hub knows now. */
+int gw_names_has(const struct gw_hub *h, const char *key);
+
+/* key was registered here: in the set at once. */
+void gw_names_add(struct gw_hub *h, const char *key);
+
+/* Start a walk of the store's names when one is due. */
+void gw_names_tick(struct gw_hub *h, int64_t now);
+
+/* Free the sets (the hub is freed). */
+void gw_names_free(struct gw_hub *h);
 
 /* ---- gw_typing.c: live typing ---- */
 

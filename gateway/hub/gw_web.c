@@ -366,9 +366,6 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     }
     if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, now, m, data, len))
         return; /* taken again when its rooms are loaded */
-    /* A registered nick is its owner's: asked of the accounts first. */
-    if (m->nick && m->nick_len && gw_account_hello_nick(h, p, now, m->nick, m->nick_len, data, len))
-        return; /* taken again when they answer */
     int resumed = 0;
     char nick[GW_NICK_MAX_BYTES + 1] = "";
     const char *given = m->nick;
@@ -391,25 +388,11 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
             given_len = strlen(nick);
         }
     }
-    /* A nick that is not allowed or taken gets 553, and the browser joins
-     * as a guest all the same: it can pick another with "nick". So does
-     * one that is registered (or could not be checked), unless the hello
-     * asked for none and the identity's own comes back. */
-    if (m->nick && m->nick_len && p->hello_nick >= 2) {
-        char msg[GW_NICK_MAX_BYTES * 2 + 96];
-        if (p->hello_nick == 2)
-            snprintf(msg, sizeof msg, "%.*s is registered: log in with /identify %.*s PASSWORD",
-                     (int)gw_utf8_cut(m->nick, m->nick_len, GW_NICK_MAX_BYTES), m->nick,
-                     (int)gw_utf8_cut(m->nick, m->nick_len, GW_NICK_MAX_BYTES), m->nick);
-        else
-            snprintf(msg, sizeof msg, "nicks cannot be checked now: try again later");
-        gw_out_error(h, p, p->hello_nick == 2 ? GW_R_NAME : GW_R_SHUTDOWN, msg, m->ref);
-        given = NULL;
-    }
-    if (!given || !given_len || gw_hub_change_nick(h, p, now, given, given_len, m->ref) != 0)
+    /* A nick that is not allowed, taken or registered to someone else
+     * gets 553, and the browser joins as a guest all the same: it can pick
+     * another with "nick". */
+    if (!given || !given_len || gw_account_nick(h, p, now, given, given_len, m->ref) != 0)
         gw_hub_guest_name(h, p, now);
-    else if (p->hello_at)
-        p->nick_at = p->hello_at + h->wall_offset; /* the nick was asked for then */
     p->joined = 1;
     if (p->proto == GW_PROTO_V2) {
         gw_private_save(h, p->ident);

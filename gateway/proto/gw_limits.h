@@ -425,9 +425,19 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * register, a login, a nick asked of the accounts): past it, 421. */
 #define GW_ACCOUNT_OPS_MAX 64u
 
+/* The registered names a hub knows (hub/gw_names.c), to check a nick at
+ * once: at most GW_NAMES_MAX (past it, a name is not reserved by the check
+ * but its owner takes it back by logging in; about 50 bytes a name), walked
+ * from the store every GW_NAMES_WALK_MS (an account the command line or
+ * another gateway made is reserved here within that time), or
+ * GW_NAMES_RETRY_MS after a walk failed. */
+#define GW_NAMES_MAX 200000u
+#define GW_NAMES_WALK_MS 30000
+#define GW_NAMES_RETRY_MS 5000
+
 /* What a browser sends after a hello that is held (while the store looks
- * its identity or its nick up) waits behind it: at most this many
- * messages and bytes; more closes it (421, try again). */
+ * its identity, its session or its rooms up) waits behind it: at most this
+ * many messages and bytes; more closes it (421, try again). */
 #define GW_HELD_AFTER_MAX 32u
 #define GW_HELD_AFTER_MAX_BYTES (64u * 1024u)
 

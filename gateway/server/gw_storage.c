@@ -190,7 +190,16 @@ static void sink_account(void *ctx, uint64_t tag, int status, const struct gw_ac
         (void)gw_hub_account_answer(st.hub, tag, status, a, st.now());
 }
 
-static const struct gw_account_sink account_sink = {.ctx = NULL, .answer = sink_account};
+static void sink_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
+                      const char *next)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_account_keys(st.hub, tag, status, keys, n, next, st.now());
+}
+
+static const struct gw_account_sink account_sink = {
+    .ctx = NULL, .answer = sink_account, .keys = sink_keys};
 
 /* A reader of the sqlite store has an answer: report it now, not at the
  * end of the turn (the loop may have nothing else to do until then). */

@@ -3,8 +3,8 @@
  * in-memory accounts engine, with passwords "hashed" by the test (a hash
  * of pw is "phc:" pw; the test answers each request when it chooses):
  * /register, /identify, /logout, a registered nick kept for its owner, the
- * password rule for plain TCP, the words of a failed login, the bound on
- * what waits.
+ * password rule for plain TCP, the words of a failed login, the
+ * registered names the hub knows (checked at once, walked from the store).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,6 +82,15 @@ static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_accou
     gw_hub_account_answer(the_hub, tag, status, a, T0);
 }
 
+static int64_t keys_now = T0;
+
+static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
+                    const char *next)
+{
+    (void)ctx;
+    gw_hub_account_keys(the_hub, tag, status, keys, n, next, keys_now);
+}
+
 struct fix {
     struct gw_accounts_mem *mem;
     struct gw_accounts ac;
@@ -90,7 +99,7 @@ struct fix {
 
 static void setup(struct fix *f, int closed, int plain)
 {
-    struct gw_account_sink sink = {.ctx = NULL, .answer = on_answer};
+    struct gw_account_sink sink = {.ctx = NULL, .answer = on_answer, .keys = on_keys};
     assert_int_equal(gw_accounts_mem_new(&f->mem, &sink), 0);
     gw_accounts_mem_iface(f->mem, &f->ac);
     nreqs = 0;
@@ -110,13 +119,17 @@ static void teardown(struct fix *f)
     gw_accounts_mem_free(f->mem);
 }
 
-/* Everything answers: the store, then the hasher, then the store again. */
+/* Everything answers (the store, the hasher, the store again, each page
+ * of a walk) until nothing is asked any more. */
 static void settle(struct fix *f)
 {
-    for (int i = 0; i < 4; i++) {
-        gw_accounts_mem_flush(f->mem);
+    for (int i = 0; i < 100; i++) {
+        size_t n = gw_accounts_mem_flush(f->mem) + nreqs;
         hasher_answers(T0);
+        if (n == 0)
+            return;
     }
+    fail_msg("the answers do not settle");
 }
 
 /* A WINTALK program typing a line. */
@@ -273,7 +286,7 @@ static void the_owner_logs_in_over_a_guest(void **state)
     line(f.h, c, "/identify carol pw1");
     settle(&f);
     char *got = ht_drain(f.h, g);
-    ht_has(got, "error 553: carol is a registered nick and its owner logged in; you are guest-");
+    ht_has(got, "error 553: carol is a registered nick, kept for its owner; you are guest-");
     free(got);
     got = ht_drain(f.h, c);
     ht_has(got, "logged in as carol");
@@ -281,33 +294,129 @@ static void the_owner_logs_in_over_a_guest(void **state)
     teardown(&f);
 }
 
-/* A browser's messages after a hello held for its nick wait behind it, in
- * order; past GW_HELD_AFTER_MAX it is closed (421). */
-static void what_comes_after_a_held_hello(void **state)
+/* An account made outside this hub (the operator's command line, another
+ * gateway) is known from the next walk of the store's names: whoever holds
+ * it then is renamed, and from then on a /nick for it is refused at once. */
+static void a_walk_finds_names_made_elsewhere(void **state)
 {
     (void)state;
     struct fix f;
     setup(&f, 0, 0);
-    uint64_t w = ht_v2(f.h, T0);
-    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
-    ht_send(f.h, w, T0, "{\"type\":\"say\",\"text\":\"first words\"}");
-    char *got = ht_drain(f.h, w);
+    int64_t t = T0;
+    gw_hub_tick(f.h, t); /* the first walk: nothing yet */
+    settle(&f);
+    assert_int_equal(gw_hub_names_count(f.h), 0);
+    uint64_t g = program(&f, "carol", 1);
+    char phc[] = "phc:pw1";
+    char key[32];
+    struct gw_account a = {.key = "carol", .nick = "carol", .phc = phc, .generation = 1};
+    assert_int_equal(f.ac.create(f.ac.ctx, 999, &a), GW_STORE_PENDING);
+    for (unsigned i = 0; i < 600; i++) { /* more than a page */
+        snprintf(key, sizeof key, "user%u", i);
+        a.key = a.nick = key;
+        assert_int_equal(f.ac.create(f.ac.ctx, 999, &a), GW_STORE_PENDING);
+        if (i % 500 == 0)
+            settle(&f);
+    }
+    settle(&f);
+    /* Not known before the next walk: carol keeps her nick meanwhile. */
+    gw_hub_tick(f.h, t + GW_NAMES_WALK_MS - 1);
+    settle(&f);
+    assert_int_equal(gw_hub_names_count(f.h), 0);
+    char *got = ht_drain(f.h, g);
     assert_string_equal(got, "");
     free(got);
+    keys_now = t + GW_NAMES_WALK_MS;
+    gw_hub_tick(f.h, keys_now);
     settle(&f);
-    got = ht_drain(f.h, w);
-    const char *welcome = strstr(got, "\"type\":\"welcome\"");
-    assert_non_null(welcome);
-    assert_non_null(strstr(welcome, "first words"));
+    assert_int_equal(gw_hub_names_count(f.h), 601);
+    got = ht_drain(f.h, g);
+    ht_has(got, "error 553: carol is a registered nick, kept for its owner; you are guest-");
     free(got);
-    uint64_t v = ht_v2(f.h, T0);
-    ht_send(f.h, v, T0, "{\"type\":\"hello\",\"nick\":\"vic\"}");
-    for (unsigned i = 0; i < GW_HELD_AFTER_MAX; i++)
-        ht_send(f.h, v, T0, "{\"type\":\"typing\",\"text\":\"x\"}");
-    assert_int_equal(gw_hub_closing(f.h, v, NULL, NULL), 0);
-    ht_send(f.h, v, T0, "{\"type\":\"typing\",\"text\":\"x\"}");
-    assert_int_equal(gw_hub_closing(f.h, v, NULL, NULL), 1);
+    /* Refused at once, without the store: no flush here. */
+    line(f.h, g, "/nick CAROL");
+    got = ht_drain(f.h, g);
+    ht_has(got, "error 553: CAROL is registered: log in with /identify CAROL PASSWORD");
+    free(got);
+    /* A browser's hello naming it: a guest, told why. */
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"user599\"}");
+    got = ht_drain(f.h, w);
+    ht_has(got, "user599 is registered: log in to use it");
+    ht_has(got, "\"you\":{\"pid\"");
+    ht_has(got, "\"nick\":\"guest-");
+    free(got);
+    /* Removed in the store: free again after the next walk. */
+    assert_int_equal(f.ac.remove(f.ac.ctx, 998, "user599"), GW_STORE_PENDING);
     settle(&f);
+    keys_now = t + 2 * GW_NAMES_WALK_MS;
+    gw_hub_tick(f.h, keys_now);
+    settle(&f);
+    assert_int_equal(gw_hub_names_count(f.h), 600);
+    ht_send(f.h, w, T0, "{\"type\":\"nick\",\"nick\":\"user599\"}");
+    got = ht_drain(f.h, w);
+    ht_has(got, "\"type\":\"nick\"");
+    assert_null(strstr(got, "553"));
+    free(got);
+    keys_now = T0;
+    teardown(&f);
+}
+
+/* A line after /nick is said under the new nick: the check does not
+ * reorder what a participant sends. */
+static void a_line_after_nick_is_said_under_it(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t d = program(&f, NULL, 1);
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wes\"}");
+    free(ht_drain(f.h, w));
+    line(f.h, d, "/nick dora");
+    line(f.h, d, "hello all");
+    char *got = ht_drain(f.h, w);
+    ht_has(got, "\"nick\":\"dora\",\"old\":\"guest-1\"");
+    ht_has(got, "\"nick\":\"dora\",\"via\":\"tcp\",\"text\":\"hello all\"");
+    free(got);
+    teardown(&f);
+}
+
+/* The memory engine's bucket of a key (FNV-1a, as gw_accounts_mem.c). */
+static size_t mem_bucket(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h & (GW_ACCOUNTS_MEM_BUCKETS - 1u);
+}
+
+/* A name registered here is reserved at once, before any walk, and the
+ * walk under way when it is registered keeps it (its first page, read
+ * before the account was made, holds the name's bucket: the walk itself
+ * does not find it). */
+static void a_name_registered_here_is_reserved_at_once(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    char nick[32];
+    unsigned i = 0;
+    do
+        snprintf(nick, sizeof nick, "alice%u", i++);
+    while (mem_bucket(nick) >= GW_ACCOUNTS_MEM_KEYS_WALK);
+    uint64_t a = program(&f, nick, 1);
+    gw_hub_tick(f.h, T0); /* a walk under way: its first page read */
+    line(f.h, a, "/register hunter2");
+    settle(&f);
+    assert_int_equal(gw_hub_names_count(f.h), 1);
+    uint64_t b = program(&f, NULL, 1);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "/nick %s", nick);
+    line(f.h, b, cmd);
+    char *got = ht_drain(f.h, b);
+    ht_has(got, "is registered: log in with /identify");
+    free(got);
     teardown(&f);
 }
 
@@ -334,7 +443,9 @@ int main(void)
         cmocka_unit_test(where_a_password_may_come_from),
         cmocka_unit_test(gone_before_the_answer),
         cmocka_unit_test(the_owner_logs_in_over_a_guest),
-        cmocka_unit_test(what_comes_after_a_held_hello),
+        cmocka_unit_test(a_walk_finds_names_made_elsewhere),
+        cmocka_unit_test(a_line_after_nick_is_said_under_it),
+        cmocka_unit_test(a_name_registered_here_is_reserved_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
