@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "gw_accounts.h"
 #include "gw_hub_int.h"
@@ -31,6 +32,15 @@ enum op_kind {
     OP_REGISTER_CREATE, /* the account made */
     OP_IDENTIFY_FIND,   /* the account, then verify */
     OP_IDENTIFY_VERIFY, /* the password checked: logged in */
+    OP_SESSION_KEEP,    /* a browser's new session kept: then its account event */
+    OP_SESSION_FIND,    /* a hello's session: then the hello */
+    OP_SESSION_DROP,    /* a browser's session ended (logout): nobody waits */
+    OP_ALL_FIND,        /* logout everywhere: the account, then its update */
+    OP_ALL_UPDATE,      /* the generation moved on: every session over */
+    OP_PASSWORD_FIND,   /* a new password: the account, then verify the old */
+    OP_PASSWORD_VERIFY, /* the old one checked: then hash the new */
+    OP_PASSWORD_HASH,   /* the new one hashed: then update */
+    OP_PASSWORD_UPDATE, /* kept: logged in anew (a new session for a browser) */
 };
 
 struct gw_acct_op {
@@ -41,9 +51,18 @@ struct gw_acct_op {
     char nick[GW_NICK_MAX_BYTES + 1];
     char pw[GW_PASSWORD_MAX_BYTES + 1];
     size_t pw_len;
+    char pw_new[GW_PASSWORD_MAX_BYTES + 1]; /* a new password, while the old is checked */
+    size_t pw_new_len;
     char ref[GW_REF_MAX_BYTES * 6 + 3]; /* as JSON, as the client gave it */
     int has_ref;
     int exists;          /* identify: the account was found */
+    /* The account as found, for an update (password, logout everywhere). */
+    char phc[GW_ACCOUNT_PHC_MAX_BYTES + 1];
+    unsigned roles;
+    uint64_t generation;
+    /* A browser's session: the token to give it, its digest kept. */
+    char token[GW_TOKEN_HEX_LEN + 1];
+    char digest[GW_DIGEST_HEX_LEN + 1];
 };
 
 /* A PHC string of the hasher's form that no password matches in practice
@@ -56,7 +75,41 @@ static const char nobody_phc[] =
 static void wipe(struct gw_acct_op *op)
 {
     OPENSSL_cleanse(op->pw, sizeof op->pw);
-    op->pw_len = 0;
+    OPENSSL_cleanse(op->pw_new, sizeof op->pw_new);
+    OPENSSL_cleanse(op->token, sizeof op->token);
+    op->pw_len = op->pw_new_len = 0;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* The digest a session token is kept under: SHA-256, in lowercase hex. */
+static void session_digest(const char *token, size_t len, char out[GW_DIGEST_HEX_LEN + 1])
+{
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)token, len, d);
+    gw_digest_hex(d, out);
+}
+
+/* p's session state, made on first use; NULL when out of memory. */
+static struct gw_sess *sess_of(struct gw_part *p)
+{
+    if (!p->sess)
+        p->sess = calloc(1, sizeof(*p->sess));
+    return p->sess;
+}
+
+/* Tell a browser it is logged in as nick (with a session token to keep,
+ * or none) or out (nick NULL). */
+static void tell_account(struct gw_hub *h, struct gw_part *p, const char *nick,
+                         const char *session, const char *ref)
+{
+    if (p->via != GW_VIA_WEB)
+        return;
+    struct gw_buf *b = gw_json_account(nick, session, ref, h->cfg.headroom);
+    if (b) {
+        gw_out_push_web(h, p, b);
+        gw_buf_unref(b);
+    }
 }
 
 static const char *ref_of(const struct gw_acct_op *op)
@@ -206,34 +259,131 @@ void gw_account_claim(struct gw_hub *h, const char *key, const struct gw_part *k
     }
 }
 
+/* A browser logged in: a new session (a random token, kept as its digest)
+ * for it to come back without its password; the account event follows
+ * when it is kept (without a session when it cannot be). */
+static void start_session(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+                          const char *nick, uint64_t generation, const char *ref)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    unsigned char raw[GW_TOKEN_BYTES];
+    struct gw_acct_op *op = NULL;
+    if (ac->session_keep && h->cfg.random && h->cfg.random(h->cfg.ctx, raw, sizeof raw) == 0 &&
+        h->nacct_ops < GW_ACCOUNT_OPS_MAX)
+        op = op_new(h, p, OP_SESSION_KEEP, ref);
+    if (op) {
+        for (size_t i = 0; i < GW_TOKEN_BYTES; i++) {
+            op->token[2 * i] = hexdig[raw[i] >> 4];
+            op->token[2 * i + 1] = hexdig[raw[i] & 15];
+        }
+        op->token[GW_TOKEN_HEX_LEN] = '\0';
+        OPENSSL_cleanse(raw, sizeof raw);
+        session_digest(op->token, GW_TOKEN_HEX_LEN, op->digest);
+        snprintf(op->key, sizeof op->key, "%s", key);
+        snprintf(op->nick, sizeof op->nick, "%s", nick);
+        unsigned days = h->cfg.session_days ? h->cfg.session_days : GW_SESSION_DAYS_DEFAULT;
+        int64_t ends = now + h->wall_offset + (int64_t)days * 86400000;
+        if (ac->session_keep(ac->ctx, op->tag, op->digest, key, generation, ends) ==
+            GW_STORE_PENDING)
+            return;
+        op_del(h, op);
+    }
+    tell_account(h, p, nick, NULL, ref);
+    gw_out_error(h, p, GW_R_SHUTDOWN,
+                 "logged in, but no session could be kept: a reload will ask for the password",
+                 NULL);
+}
+
 /* p is logged in to the account of key, registered as nick: its nick is
- * that, taken from whoever holds it here (a guest again, told why). */
+ * that, taken from whoever holds it here (a guest again, told why). A
+ * browser's other tabs (its identity) are logged in with it; a browser
+ * gets a session (start_session), a WINTALK program a line. */
 static void logged_in(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
-                      const char *nick, const char *ref, const char *how)
+                      const char *nick, uint64_t generation, const char *ref, const char *how)
 {
     snprintf(p->account, sizeof p->account, "%s", key);
+    for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
+        snprintf(q->account, sizeof q->account, "%s", key);
     gw_names_add(h, key);
     gw_account_claim(h, key, p, now);
     (void)gw_hub_change_nick(h, p, now, nick, strlen(nick), ref);
+    if (p->via == GW_VIA_WEB) {
+        start_session(h, p, now, key, nick, generation, ref);
+        return;
+    }
     char msg[GW_NICK_MAX_BYTES + 64];
     snprintf(msg, sizeof msg, "%s as %s", how, nick);
     gw_out_info(h, p, GW_R_OK, msg);
 }
 
-void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, const char *ref)
+/* q, logged in to an account, is a guest again (with its browser's other
+ * tabs), told so: with ref when it asked, else without. */
+static void logged_out(struct gw_hub *h, struct gw_part *q, int64_t now, const char *ref,
+                       const char *why)
+{
+    for (struct gw_part *t = q->ident ? q->ident->first_conn : NULL; t; t = t->ident_next)
+        if (t != q && t->account[0]) {
+            t->account[0] = '\0';
+            if (t->sess)
+                t->sess->digest[0] = '\0';
+            tell_account(h, t, NULL, NULL, NULL);
+        }
+    q->account[0] = '\0';
+    if (q->sess)
+        q->sess->digest[0] = '\0';
+    char old[GW_NICK_MAX_BYTES + 1];
+    snprintf(old, sizeof old, "%s", q->nick);
+    if (q->ident)
+        q->ident->nick[0] = '\0'; /* its next visit is a guest's */
+    gw_hub_guest_name(h, q, now);
+    gw_hub_announce_nick(h, q, old, now);
+    for (struct gw_part *t = q->ident ? q->ident->first_conn : NULL; t; t = t->ident_next)
+        if (t != q && t->joined && strcmp(t->nick_key, q->nick_key) != 0) {
+            char told[GW_NICK_MAX_BYTES + 1];
+            snprintf(told, sizeof told, "%s", t->nick);
+            gw_hub_guest_name(h, t, now);
+            gw_hub_announce_nick(h, t, told, now);
+        }
+    if (q->via == GW_VIA_WEB) {
+        tell_account(h, q, NULL, NULL, ref);
+        return;
+    }
+    char msg[GW_NICK_MAX_BYTES + 96];
+    snprintf(msg, sizeof msg, "%s; you are %s", why, q->nick);
+    gw_out_info(h, q, GW_R_OK, msg);
+}
+
+void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, int all,
+                       const char *ref)
 {
     if (!p->account[0]) {
         gw_out_error(h, p, GW_R_SEQUENCE, "you are not logged in", ref);
         return;
     }
-    p->account[0] = '\0';
-    char old[GW_NICK_MAX_BYTES + 1];
-    snprintf(old, sizeof old, "%s", p->nick);
-    gw_hub_guest_name(h, p, now);
-    gw_hub_announce_nick(h, p, old, now);
-    char msg[GW_NICK_MAX_BYTES + 48];
-    snprintf(msg, sizeof msg, "logged out; you are %s", p->nick);
-    gw_out_info(h, p, GW_R_OK, msg);
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (all) {
+        /* The account's generation moves on: every session is over; every
+         * connection logged in to it here is logged out when it is kept. */
+        struct gw_acct_op *op = op_new(h, p, OP_ALL_FIND, ref);
+        if (!op)
+            return;
+        snprintf(op->key, sizeof op->key, "%s", p->account);
+        if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
+            op_del(h, op);
+            gw_out_error(h, p, GW_R_SHUTDOWN, "accounts cannot be read now: try again later",
+                         ref);
+        }
+        return;
+    }
+    /* This browser's session ends (its tabs share it); nobody waits. */
+    if (p->sess && p->sess->digest[0] && ac->session_drop) {
+        struct gw_acct_op *op = h->nacct_ops < GW_ACCOUNT_OPS_MAX
+                                    ? op_new(h, p, OP_SESSION_DROP, NULL)
+                                    : NULL;
+        if (op && ac->session_drop(ac->ctx, op->tag, p->sess->digest) != GW_STORE_PENDING)
+            op_del(h, op);
+    }
+    logged_out(h, p, now, ref, "logged out");
 }
 
 int gw_account_nick_free(struct gw_hub *h, struct gw_part *p, const char *given, size_t len,
@@ -261,6 +411,105 @@ int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char
     return gw_hub_change_nick(h, p, now, given, len, ref);
 }
 
+void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker, int64_t now,
+                        const char *ref)
+{
+    /* Logging one out renames it, which changes nothing of who else is
+     * logged in: a walk over the participants, each one at most once. */
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *q = h->parts[i];
+        if (q->closing || !q->account[0] || strcmp(q->account, key) != 0)
+            continue;
+        logged_out(h, q, now, q == asker ? ref : NULL, "logged out: every session of "
+                                                          "the account was ended");
+    }
+}
+
+void gw_account_password(struct gw_hub *h, struct gw_part *p, int64_t now, const char *old,
+                         size_t old_len, const char *pw, size_t len, const char *ref)
+{
+    (void)now;
+    if (!password_ok(h, p, len, ref) || !password_ok(h, p, old_len, ref))
+        return;
+    if (!p->account[0]) {
+        gw_out_error(h, p, GW_R_SEQUENCE, "log in first", ref);
+        return;
+    }
+    struct gw_acct_op *op = op_new(h, p, OP_PASSWORD_FIND, ref);
+    if (!op)
+        return;
+    snprintf(op->key, sizeof op->key, "%s", p->account);
+    memcpy(op->pw, old, old_len);
+    op->pw_len = old_len;
+    memcpy(op->pw_new, pw, len);
+    op->pw_new_len = len;
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
+        op_del(h, op);
+        gw_out_error(h, p, GW_R_SHUTDOWN, "accounts cannot be read now: try again later", ref);
+    }
+}
+
+int gw_account_hello_session(struct gw_hub *h, struct gw_part *p, int64_t now,
+                             const char *session, size_t session_len, const char *data,
+                             size_t len)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    struct gw_sess *ss = sess_of(p);
+    if (!ss || ss->hello)
+        return 0; /* answered already (or no memory: a guest) */
+    if (!ac || !ac->session_find || session_len != GW_TOKEN_HEX_LEN ||
+        strspn(session, hexdig) != session_len) {
+        ss->hello = ac ? 2 : 4; /* not one of ours: over; no accounts: ignored */
+        return 0;
+    }
+    struct gw_acct_op *op = h->nacct_ops < GW_ACCOUNT_OPS_MAX
+                                ? op_new(h, p, OP_SESSION_FIND, NULL) : NULL;
+    char *copy = op ? malloc(len ? len : 1) : NULL;
+    if (!copy) {
+        if (op)
+            op_del(h, op);
+        ss->hello = 3;
+        return 0;
+    }
+    memcpy(copy, data, len);
+    session_digest(session, session_len, op->digest);
+    if (ac->session_find(ac->ctx, op->tag, op->digest, now + h->wall_offset) !=
+        GW_STORE_PENDING) {
+        op_del(h, op);
+        free(copy);
+        ss->hello = 3;
+        return 0;
+    }
+    p->hello_held = copy;
+    p->hello_held_len = len;
+    return 1;
+}
+
+const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t now,
+                                   const char *ref)
+{
+    struct gw_sess *ss = p->sess;
+    if (!ss || !ss->hello)
+        return NULL;
+    int st = ss->hello;
+    ss->hello = 0;
+    if (st == 1) {
+        snprintf(p->account, sizeof p->account, "%s", ss->key);
+        gw_names_add(h, ss->key);
+        gw_account_claim(h, ss->key, p, now);
+        return ss->nick;
+    }
+    ss->digest[0] = '\0';
+    if (st == 2)
+        gw_out_error(h, p, GW_R_KEY, "your session is over: log in again", NULL);
+    else if (st == 3)
+        gw_out_error(h, p, GW_R_SHUTDOWN,
+                     "your session cannot be checked now: log in again, or reload later", NULL);
+    (void)ref;
+    return NULL;
+}
+
 int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,
                           int64_t now)
 {
@@ -281,7 +530,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             char ref[sizeof op->ref];
             const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
             op_del(h, op);
-            logged_in(h, p, now, key, nick, r, "registered and logged in");
+            logged_in(h, p, now, key, nick, 1, r, "registered and logged in");
             return GW_OK;
         }
         gw_out_error(h, p, status == GW_ACCOUNT_EXISTS ? GW_R_NAME : GW_R_SHUTDOWN,
@@ -294,6 +543,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         if (status == GW_STORE_DONE && a && a->phc && a->phc[0]) {
             phc = a->phc;
             op->exists = 1;
+            op->generation = a->generation;
             snprintf(op->nick, sizeof op->nick, "%s", a->nick);
         } else if (status != GW_STORE_DONE && status != GW_ACCOUNT_NONE) {
             gw_out_error(h, p, GW_R_SHUTDOWN, "accounts cannot be read now: try again later",
@@ -309,6 +559,114 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         wipe(op);
         return GW_OK;
     }
+    case OP_SESSION_KEEP:
+        if (status == GW_STORE_DONE && p->account[0] && !strcmp(p->account, op->key)) {
+            struct gw_sess *ss = sess_of(p);
+            if (ss)
+                memcpy(ss->digest, op->digest, sizeof ss->digest);
+            tell_account(h, p, op->nick, op->token, ref_of(op));
+        } else if (p->account[0]) {
+            tell_account(h, p, op->nick, NULL, ref_of(op));
+            gw_out_error(h, p, GW_R_SHUTDOWN,
+                         "logged in, but no session could be kept: a reload will ask for the "
+                         "password",
+                         NULL);
+        }
+        break;
+    case OP_SESSION_FIND: {
+        struct gw_sess *ss = sess_of(p);
+        if (ss) {
+            ss->hello = status == GW_STORE_DONE && a ? 1 : status == GW_ACCOUNT_NONE ? 2 : 3;
+            if (ss->hello == 1) {
+                snprintf(ss->key, sizeof ss->key, "%s", a->key);
+                snprintf(ss->nick, sizeof ss->nick, "%s", a->nick);
+                memcpy(ss->digest, op->digest, sizeof ss->digest);
+            }
+        }
+        op_del(h, op);
+        char *held = p->hello_held;
+        size_t n = p->hello_held_len;
+        p->hello_held = NULL;
+        if (held && !p->closing)
+            gw_web_input(h, p, now, held, n);
+        free(held);
+        if (!p->hello_held)
+            gw_web_take_after(h, p, now);
+        return GW_OK;
+    }
+    case OP_ALL_FIND:
+        if (status != GW_STORE_DONE || !a) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the account cannot be read now: try again later",
+                         ref_of(op));
+            break;
+        } else {
+            struct gw_account up = {.key = a->key, .nick = a->nick, .phc = a->phc,
+                                    .roles = a->roles, .generation = a->generation + 1};
+            op->kind = OP_ALL_UPDATE;
+            if (h->cfg.accounts->update(h->cfg.accounts->ctx, op->tag, &up) == GW_STORE_PENDING)
+                return GW_OK;
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the account cannot be changed now: try again later",
+                         ref_of(op));
+        }
+        break;
+    case OP_ALL_UPDATE:
+        if (status != GW_STORE_DONE) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the account cannot be changed now: try again later",
+                         ref_of(op));
+            break;
+        } else {
+            char key[sizeof op->key], ref[sizeof op->ref];
+            memcpy(key, op->key, sizeof key);
+            const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
+            op_del(h, op);
+            gw_account_end_all(h, key, p, now, r);
+            return GW_OK;
+        }
+    case OP_PASSWORD_FIND:
+        if (status != GW_STORE_DONE || !a || !a->phc || !a->phc[0]) {
+            gw_out_error(h, p, status == GW_STORE_DONE || status == GW_ACCOUNT_NONE
+                                   ? GW_R_KEY : GW_R_SHUTDOWN,
+                         status == GW_STORE_DONE || status == GW_ACCOUNT_NONE
+                             ? "this account has no password to change"
+                             : "the account cannot be read now: try again later",
+                         ref_of(op));
+            break;
+        } else {
+            snprintf(op->nick, sizeof op->nick, "%s", a->nick);
+            snprintf(op->phc, sizeof op->phc, "%s", a->phc);
+            op->roles = a->roles;
+            op->generation = a->generation;
+            op->kind = OP_PASSWORD_VERIFY;
+            if (h->cfg.verify(h->cfg.ctx, op->tag, op->phc, op->pw, op->pw_len) == 0) {
+                OPENSSL_cleanse(op->pw, sizeof op->pw);
+                op->pw_len = 0;
+                return GW_OK;
+            }
+            gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment",
+                         ref_of(op));
+        }
+        break;
+    case OP_PASSWORD_UPDATE:
+        if (status != GW_STORE_DONE) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the password could not be kept: try again",
+                         ref_of(op));
+            break;
+        } else {
+            char key[sizeof op->key], nick[sizeof op->nick], ref[sizeof op->ref];
+            memcpy(key, op->key, sizeof key);
+            memcpy(nick, op->nick, sizeof nick);
+            uint64_t gen = op->generation + 1;
+            const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
+            op_del(h, op);
+            /* The other connections stay logged in; their sessions are
+             * over (a reload there asks for the new password). */
+            if (p->via == GW_VIA_WEB)
+                start_session(h, p, now, key, nick, gen, r);
+            else
+                gw_out_info(h, p, GW_R_OK, "password changed; other sessions ended");
+            return GW_OK;
+        }
+    case OP_SESSION_DROP:
     default:
         break;
     }
@@ -344,14 +702,51 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
         }
         return GW_OK;
     }
+    if (op->kind == OP_PASSWORD_VERIFY) {
+        if (status != GW_HASH_ANSWER_OK) {
+            gw_out_error(h, p, status < 0 ? GW_R_SHUTDOWN : GW_R_KEY,
+                         status < 0 ? "passwords are busy: try again in a moment"
+                                    : "the old password is wrong",
+                         ref_of(op));
+            op_del(h, op);
+            return GW_OK;
+        }
+        op->kind = OP_PASSWORD_HASH;
+        if (h->cfg.hash(h->cfg.ctx, op->tag, op->pw_new, op->pw_new_len) == 0) {
+            wipe(op);
+            return GW_OK;
+        }
+        gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment",
+                     ref_of(op));
+        op_del(h, op);
+        return GW_OK;
+    }
+    if (op->kind == OP_PASSWORD_HASH) {
+        if (status != GW_HASH_ANSWER_OK || !phc) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the password could not be hashed: try again",
+                         ref_of(op));
+            op_del(h, op);
+            return GW_OK;
+        }
+        struct gw_account up = {.key = op->key, .nick = op->nick, .phc = phc,
+                                .roles = op->roles, .generation = op->generation + 1};
+        op->kind = OP_PASSWORD_UPDATE;
+        if (h->cfg.accounts->update(h->cfg.accounts->ctx, op->tag, &up) != GW_STORE_PENDING) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the password could not be kept: try again",
+                         ref_of(op));
+            op_del(h, op);
+        }
+        return GW_OK;
+    }
     if (op->kind == OP_IDENTIFY_VERIFY) {
         if (status == GW_HASH_ANSWER_OK && op->exists) {
             char key[sizeof op->key], nick[sizeof op->nick], ref[sizeof op->ref];
             memcpy(key, op->key, sizeof key);
             memcpy(nick, op->nick, sizeof nick);
             const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
+            uint64_t gen = op->generation;
             op_del(h, op);
-            logged_in(h, p, now, key, nick, r, "logged in");
+            logged_in(h, p, now, key, nick, gen, r, "logged in");
             return GW_OK;
         }
         if (status < 0)

@@ -77,7 +77,23 @@ static void cmd_identify(struct cmd_ctx *c)
 
 static void cmd_logout(struct cmd_ctx *c)
 {
-    gw_account_logout(c->h, c->p, c->now, c->ref);
+    int all = c->arg_len == 3 && !memcmp(c->arg, "all", 3);
+    if (c->arg_len && !all) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /logout [all]", c->ref);
+        return;
+    }
+    gw_account_logout(c->h, c->p, c->now, all, c->ref);
+}
+
+static void cmd_password(struct cmd_ctx *c)
+{
+    const char *pw;
+    size_t pw_len, ol = first_word(c->arg, c->arg_len, &pw, &pw_len);
+    if (!ol || !pw_len) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /password OLD NEW", c->ref);
+        return;
+    }
+    gw_account_password(c->h, c->p, c->now, c->arg, ol, pw, pw_len, c->ref);
 }
 
 static void cmd_me(struct cmd_ctx *c)
@@ -269,7 +285,8 @@ static const struct {
     {"login", cmd_login, "/login KEY", 0},
     {"register", cmd_register, "/register PASSWORD", 1},
     {"identify", cmd_identify, "/identify NICK PASSWORD", 1},
-    {"logout", cmd_logout, "/logout", 1},
+    {"password", cmd_password, "/password OLD NEW", 1},
+    {"logout", cmd_logout, "/logout [all]", 1},
 };
 
 static void cmd_help(struct cmd_ctx *c)

@@ -1013,6 +1013,7 @@ static void part_free(struct gw_part *p)
     free(p->typing);
     free(p->hello_held);
     free(p->held_after);
+    free(p->sess);
     free(p);
 }
 

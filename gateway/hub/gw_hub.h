@@ -160,6 +160,9 @@ struct gw_hub_config {
     int (*verify)(void *ctx, uint64_t tag, const char *phc, const char *pw, size_t len);
     int registration_closed;
     int plain_passwords;
+    /* How long a browser's session lasts, in days; 0 for
+     * GW_SESSION_DAYS_DEFAULT. */
+    unsigned session_days;
     /* Rooms at once (#lobby included); 0 for GW_ROOMS_MAX_DEFAULT. */
     unsigned max_rooms;
     /* Rooms a wintalk.v2 browser may be in; 0 for

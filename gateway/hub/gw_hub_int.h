@@ -42,6 +42,17 @@ enum gw_resync {
 };
 
 /* A participant: one TCP connection or one browser tab. */
+/* A connection's session (gw_account.c), made when it first needs one: a
+ * browser's session token's digest (for logout), and what the store said
+ * of the session its hello gave (hello: 0 not asked, 1 good (key, nick:
+ * the account), 2 over, 3 not known now, 4 ignored: no accounts here). */
+struct gw_sess {
+    char digest[GW_DIGEST_HEX_LEN + 1];
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    char nick[GW_NICK_MAX_BYTES + 1];
+    int hello;
+};
+
 /* A set of names (gw_names.c): open addressing, at most half full. */
 struct gw_names {
     char **slots;
@@ -130,6 +141,7 @@ struct gw_part {
      * this machine: gw_hub_set_secure). */
     char account[GW_NICK_KEY_MAX_BYTES + 1];
     int secure;
+    struct gw_sess *sess;   /* NULL until a session is asked of or made */
     /* Closed, and still in its rooms for the reload grace (gw_linger.c):
      * no connection, no output, out of h->parts and the id index. */
     int lingering;
@@ -424,8 +436,35 @@ void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const
 void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
                          size_t nick_len, const char *pw, size_t len, const char *ref);
 
-/* /logout: p is a guest again. */
-void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, const char *ref);
+/* /logout: p is a guest again (a browser: with its other tabs, its
+ * session ended). all: every session of the account ends (its generation
+ * moves on) and every connection logged in to it here is a guest again. */
+void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, int all,
+                       const char *ref);
+
+/* Every connection here logged in to the account of key is a guest again,
+ * told why (asker with ref). */
+void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker, int64_t now,
+                        const char *ref);
+
+/* /password OLD NEW: checked against the old one, then kept; the
+ * account's other sessions end; a browser gets a new session. */
+void gw_account_password(struct gw_hub *h, struct gw_part *p, int64_t now, const char *old,
+                         size_t old_len, const char *pw, size_t len, const char *ref);
+
+/* A browser's hello (data, len) with a session token: 1 when the hello is
+ * held while the store looks the session up (taken again when it
+ * answers), 0 when it goes on now (answered already, or not looked up). */
+int gw_account_hello_session(struct gw_hub *h, struct gw_part *p, int64_t now,
+                             const char *session, size_t session_len, const char *data,
+                             size_t len);
+
+/* In the hello, after gw_account_hello_session: the account's nick when
+ * its session was good (p is then logged in to it, the name taken back
+ * from whoever holds it here), else NULL (p told why when its session is
+ * over or could not be checked). */
+const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t now,
+                                   const char *ref);
 
 /* Whether p may take the nick given as far as accounts go: 1 when it is
  * not registered (or is p's own account, or not a nick at all: the change

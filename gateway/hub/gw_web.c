@@ -300,6 +300,7 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
         .size_hint = hint,
         .v2 = 1,
         .token = p->ident->token,
+        .account = p->account[0] ? p->nick : NULL,
         .ident = p->ident->public_name,
         .text_max = h->cfg.line_max,
         .rooms = views,
@@ -366,6 +367,9 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     }
     if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, now, m, data, len))
         return; /* taken again when its rooms are loaded */
+    if (m->session && m->session_len &&
+        gw_account_hello_session(h, p, now, m->session, m->session_len, data, len))
+        return; /* taken again when the store answers */
     int resumed = 0;
     char nick[GW_NICK_MAX_BYTES + 1] = "";
     const char *given = m->nick;
@@ -387,6 +391,12 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
             given = nick;
             given_len = strlen(nick);
         }
+    }
+    /* A good session: the account's nick, whatever the hello named. */
+    const char *acct_nick = gw_account_hello_login(h, p, now, m->ref);
+    if (acct_nick) {
+        given = acct_nick;
+        given_len = strlen(acct_nick);
     }
     /* A nick that is not allowed, taken or registered to someone else
      * gets 553, and the browser joins as a guest all the same: it can pick
@@ -514,6 +524,24 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
         case GW_C_SEARCH:
             if ((r = said_room(h, p, &m)))
                 gw_read_request(h, p, r, &m, now);
+            break;
+        case GW_C_REGISTER:
+            if (rate_ok(h, p, now, &m))
+                gw_account_register(h, p, now, m.password, m.password_len, m.ref);
+            break;
+        case GW_C_LOGIN:
+            if (rate_ok(h, p, now, &m))
+                gw_account_identify(h, p, now, m.nick, m.nick_len, m.password, m.password_len,
+                                    m.ref);
+            break;
+        case GW_C_LOGOUT:
+            if (rate_ok(h, p, now, &m))
+                gw_account_logout(h, p, now, m.all, m.ref);
+            break;
+        case GW_C_PASSWORD:
+            if (rate_ok(h, p, now, &m))
+                gw_account_password(h, p, now, m.password, m.password_len, m.password_new,
+                                    m.password_new_len, m.ref);
             break;
         case GW_C_NONE:
             break;

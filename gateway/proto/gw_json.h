@@ -195,6 +195,7 @@ struct gw_welcome {
     /* wintalk.v2 */
     int v2;
     const char *token;          /* GW_TOKEN_HEX_LEN lowercase hex digits */
+    const char *account;        /* the account's nick when logged in, else NULL */
     size_t text_max;            /* the most bytes a say's text may have
                                  * (--max-line-bytes); 0: none written */
     const struct gw_room_view *rooms;
@@ -221,6 +222,12 @@ struct gw_buf *gw_json_joined(const struct gw_room_view *v, size_t size_hint, si
 
 /* {"type":"parted","code":250,"room":..}. Returns a new buffer or NULL. */
 struct gw_buf *gw_json_parted(const char *room, size_t headroom);
+
+/* {"type":"account","nick":..[,"session":..][,"ref":..]}: logged in to
+ * the account registered as nick, with a session token to keep (NULL:
+ * none), or logged out (nick NULL: "nick":null). ref as for an error. */
+struct gw_buf *gw_json_account(const char *nick, const char *session, const char *ref,
+                               size_t headroom);
 
 /* {"type":"info","code":..,"text":..} */
 struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headroom);
@@ -279,6 +286,10 @@ enum gw_ctype {
     GW_C_MSG,
     GW_C_HISTORY,
     GW_C_SEARCH,
+    GW_C_REGISTER,
+    GW_C_LOGIN,
+    GW_C_LOGOUT,
+    GW_C_PASSWORD,
 };
 
 /* One entry of a hello's "rooms": a room name as given and the last id the
@@ -316,6 +327,14 @@ struct gw_cmsg {
     uint64_t before, after;
     int has_before, has_after;
     uint64_t limit;
+    /* register: password; login: nick and password; password: password
+     * (the old one) and password_new; logout: all. Passwords are wiped by
+     * gw_cmsg_free. hello (optional): session, a login's session token. */
+    char *password, *password_new;
+    size_t password_len, password_new_len;
+    int all;
+    char *session;
+    size_t session_len;
     char ref[GW_REF_MAX_BYTES * 6 + 3]; /* the client's ref as JSON, "" if none */
 };
 
@@ -328,8 +347,9 @@ struct gw_cmsg {
  *   -GW_R_UNREADABLE  not UTF-8, not JSON, or not an object
  *   -GW_R_BAD_ARGS    a field missing or of the wrong type (also a bad ref)
  *   -GW_R_UNKNOWN     an unknown "type"
- *   -GW_R_TOO_LARGE   a nick, key, epoch, token or room longer than its
- *                     bound, or a hello with more than GW_HELLO_ROOMS_MAX rooms
+ *   -GW_R_TOO_LARGE   a nick, key, epoch, token, session or room longer than
+ *                     its bound, a password longer than GW_PASSWORD_IN_MAX_BYTES,
+ *                     or a hello with more than GW_HELLO_ROOMS_MAX rooms
  */
 int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, const char **why);
 

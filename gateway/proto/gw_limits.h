@@ -421,6 +421,11 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * cut: a cut password would let its prefix in. */
 #define GW_PASSWORD_MAX_BYTES 256u
 
+/* A browser's password field read at most this long (longer: 552, the
+ * message refused); between GW_PASSWORD_MAX_BYTES and it, the hub says
+ * how long a password may be (501). */
+#define GW_PASSWORD_IN_MAX_BYTES 1024u
+
 /* Account calls and password checks under way in the hub at once (a
  * register, a login, a nick asked of the accounts): past it, 421. */
 #define GW_ACCOUNT_OPS_MAX 64u

@@ -420,6 +420,225 @@ static void a_name_registered_here_is_reserved_at_once(void **state)
     teardown(&f);
 }
 
+/* The session token in an account event of got (copied to out), or the
+ * test fails. */
+static void session_of(const char *got, char out[GW_TOKEN_HEX_LEN + 1])
+{
+    const char *s = strstr(got, "\"type\":\"account\"");
+    assert_non_null(s);
+    s = strstr(s, "\"session\":\"");
+    assert_non_null(s);
+    s += strlen("\"session\":\"");
+    assert_true(strspn(s, "0123456789abcdef") == GW_TOKEN_HEX_LEN);
+    memcpy(out, s, GW_TOKEN_HEX_LEN);
+    out[GW_TOKEN_HEX_LEN] = '\0';
+}
+
+/* A browser that sends hello with a session (and nick): its drained
+ * output after everything answered. */
+static char *hello_with(struct fix *f, uint64_t *pid, int64_t now, const char *session,
+                        const char *nick)
+{
+    char hello[256];
+    *pid = ht_v2(f->h, now);
+    snprintf(hello, sizeof hello, "{\"type\":\"hello\",\"nick\":\"%s\",\"session\":\"%s\"}", nick,
+             session);
+    ht_send(f->h, *pid, now, hello);
+    settle(f);
+    return ht_drain(f->h, *pid);
+}
+
+/* A browser registers its nick and gets a session; another device comes
+ * back with the session and no password: logged in, the account's nick
+ * whatever its hello named, the account named in the welcome. */
+static void a_browser_registers_and_comes_back_with_its_session(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"Wanda\"}");
+    free(ht_drain(f.h, w));
+    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\",\"ref\":4}");
+    settle(&f);
+    char *got = ht_drain(f.h, w);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    session_of(got, tok);
+    ht_has(got, "{\"type\":\"account\",\"nick\":\"Wanda\",\"session\":\"");
+    ht_has(got, "\",\"ref\":4}");
+    free(got);
+    uint64_t v;
+    got = hello_with(&f, &v, T0, tok, "someone");
+    ht_has(got, "\"you\":{\"pid\":");
+    ht_has(got, "\"nick\":\"Wanda\",\"ident\"");
+    ht_has(got, "\"account\":\"Wanda\"");
+    assert_null(strstr(got, "\"code\":553"));
+    free(got);
+    /* A session of another form, or unknown: over, a guest, told why. */
+    uint64_t x;
+    got = hello_with(&f, &x, T0, "not-a-session", "wanda");
+    ht_has(got, "\"code\":530,\"message\":\"your session is over: log in again\"");
+    ht_has(got, "wanda is registered: log in to use it");
+    ht_has(got, "\"nick\":\"guest-");
+    assert_null(strstr(got, "\"account\":"));
+    free(got);
+    tok[0] = tok[0] == 'a' ? 'b' : 'a';
+    got = hello_with(&f, &x, T0, tok, "x");
+    ht_has(got, "your session is over: log in again");
+    free(got);
+    teardown(&f);
+}
+
+/* A session lasts session_days: the last millisecond is good, the next is
+ * over. */
+static void a_session_ends_at_its_time(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
+    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
+    settle(&f);
+    char *got = ht_drain(f.h, w);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    session_of(got, tok);
+    free(got);
+    int64_t ends = T0 + (int64_t)GW_SESSION_DAYS_DEFAULT * 86400000;
+    uint64_t v;
+    got = hello_with(&f, &v, ends - 1, tok, "x");
+    ht_has(got, "\"account\":\"wanda\"");
+    free(got);
+    got = hello_with(&f, &v, ends, tok, "x");
+    ht_has(got, "your session is over");
+    free(got);
+    teardown(&f);
+}
+
+/* Logging out ends this browser's session (its tabs with it); logging out
+ * everywhere ends every session and logs out every connection of the
+ * account, a WINTALK program's too. */
+static void logout_here_and_everywhere(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
+    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
+    settle(&f);
+    char *got = ht_drain(f.h, w);
+    char tok1[GW_TOKEN_HEX_LEN + 1], tok2[GW_TOKEN_HEX_LEN + 1];
+    session_of(got, tok1);
+    free(got);
+    /* Another device logs in with the password: another session. */
+    uint64_t v = ht_v2(f.h, T0);
+    ht_send(f.h, v, T0, "{\"type\":\"hello\"}");
+    ht_send(f.h, v, T0, "{\"type\":\"login\",\"nick\":\"WANDA\",\"password\":\"hunter2\",\"ref\":\"l\"}");
+    settle(&f);
+    got = ht_drain(f.h, v);
+    session_of(got, tok2);
+    assert_string_not_equal(tok1, tok2);
+    ht_has(got, "\"nick\":\"wanda\",\"session\":");
+    free(got);
+    /* A WINTALK program too. */
+    uint64_t t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    settle(&f);
+    free(ht_drain(f.h, t));
+    /* v logs out: its session is over, tok1 is still good. */
+    ht_send(f.h, v, T0, "{\"type\":\"logout\",\"ref\":9}");
+    settle(&f);
+    got = ht_drain(f.h, v);
+    ht_has(got, "{\"type\":\"account\",\"nick\":null,\"ref\":9}");
+    ht_has(got, "\"nick\":\"guest-");
+    free(got);
+    uint64_t x;
+    got = hello_with(&f, &x, T0, tok2, "x");
+    ht_has(got, "your session is over");
+    free(got);
+    got = hello_with(&f, &x, T0, tok1, "x");
+    ht_has(got, "\"account\":\"wanda\"");
+    free(got);
+    /* Everywhere: w, x and the program are logged out; tok1 is over. */
+    ht_send(f.h, w, T0, "{\"type\":\"logout\",\"all\":true,\"ref\":10}");
+    settle(&f);
+    got = ht_drain(f.h, w);
+    ht_has(got, "{\"type\":\"account\",\"nick\":null,\"ref\":10}");
+    free(got);
+    got = ht_drain(f.h, x);
+    ht_has(got, "{\"type\":\"account\",\"nick\":null}");
+    free(got);
+    got = ht_drain(f.h, t);
+    ht_has(got, "logged out: every session of the account was ended; you are guest-");
+    free(got);
+    got = hello_with(&f, &x, T0, tok1, "x");
+    ht_has(got, "your session is over");
+    free(got);
+    /* Not logged in: nothing to log out of. */
+    ht_send(f.h, w, T0, "{\"type\":\"logout\",\"ref\":11}");
+    got = ht_drain(f.h, w);
+    ht_has(got, "\"code\":503,\"message\":\"you are not logged in\",\"ref\":11");
+    free(got);
+    teardown(&f);
+}
+
+/* A new password: the old one must be right; then the other sessions are
+ * over, the browser that changed it gets a new one, and the new password
+ * logs in. */
+static void a_new_password(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
+    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
+    settle(&f);
+    char *got = ht_drain(f.h, w);
+    char tok1[GW_TOKEN_HEX_LEN + 1], tok2[GW_TOKEN_HEX_LEN + 1];
+    session_of(got, tok1);
+    free(got);
+    ht_send(f.h, w, T0, "{\"type\":\"password\",\"old\":\"hunter3\",\"new\":\"s3cret\",\"ref\":1}");
+    settle(&f);
+    got = ht_drain(f.h, w);
+    ht_has(got, "\"code\":530,\"message\":\"the old password is wrong\",\"ref\":1");
+    free(got);
+    ht_send(f.h, w, T0, "{\"type\":\"password\",\"old\":\"hunter2\",\"new\":\"s3cret\",\"ref\":2}");
+    settle(&f);
+    got = ht_drain(f.h, w);
+    session_of(got, tok2);
+    ht_has(got, "\"ref\":2}");
+    free(got);
+    uint64_t x;
+    got = hello_with(&f, &x, T0, tok1, "x");
+    ht_has(got, "your session is over");
+    free(got);
+    got = hello_with(&f, &x, T0, tok2, "x");
+    ht_has(got, "\"account\":\"wanda\"");
+    free(got);
+    uint64_t t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    settle(&f);
+    got = ht_drain(f.h, t);
+    ht_has(got, "wrong nick or password");
+    free(got);
+    line(f.h, t, "/identify wanda s3cret");
+    settle(&f);
+    got = ht_drain(f.h, t);
+    ht_has(got, "logged in as wanda");
+    free(got);
+    line(f.h, t, "/password s3cret n3w");
+    settle(&f);
+    got = ht_drain(f.h, t);
+    ht_has(got, "password changed; other sessions ended");
+    free(got);
+    got = hello_with(&f, &x, T0, tok2, "x");
+    ht_has(got, "your session is over");
+    free(got);
+    teardown(&f);
+}
+
 /* A participant gone before the answers: they go to nobody. */
 static void gone_before_the_answer(void **state)
 {
@@ -446,6 +665,10 @@ int main(void)
         cmocka_unit_test(a_walk_finds_names_made_elsewhere),
         cmocka_unit_test(a_line_after_nick_is_said_under_it),
         cmocka_unit_test(a_name_registered_here_is_reserved_at_once),
+        cmocka_unit_test(a_browser_registers_and_comes_back_with_its_session),
+        cmocka_unit_test(a_session_ends_at_its_time),
+        cmocka_unit_test(logout_here_and_everywhere),
+        cmocka_unit_test(a_new_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
