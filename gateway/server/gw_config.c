@@ -96,6 +96,8 @@ const char *gw_config_usage(void)
            "  --allow-plain-passwords passwords from WINTALK programs on plain TCP from other\n"
            "                          machines (they travel in clear; TLS and this machine\n"
            "                          always may)                   WINTALK_ALLOW_PLAIN_PASSWORDS (0)\n"
+           "  --session-days N        a browser's login lasts N days without the password\n"
+           "                                                        WINTALK_SESSION_DAYS (30)\n"
            "Other:\n"
            "  --verbose               libwebsockets' notices too    WINTALK_VERBOSE (0)\n"
            "  --help                  this text\n"
@@ -196,6 +198,7 @@ static const struct opt opts[] = {
     {"--registration", "WINTALK_REGISTRATION", K_STR, OFF(registration), 0, 0},
     {"--allow-plain-passwords", "WINTALK_ALLOW_PLAIN_PASSWORDS", K_BOOL,
      OFF(plain_passwords), 0, 0},
+    {"--session-days", "WINTALK_SESSION_DAYS", K_UINT, OFF(session_days), 1, 3650},
     {"--data-dir", "WINTALK_DATA_DIR", K_STR, OFF(data_dir), 0, 0},
     {"--redis", "WINTALK_REDIS", K_STR, OFF(redis_url), 0, 0},
     {"--history-days", "WINTALK_HISTORY_DAYS", K_UINT, OFF(history_days), 0, 36500},
@@ -301,6 +304,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->http_timeout = GW_HTTP_TIMEOUT_DEFAULT_S;
     cfg->store = "sqlite";
     cfg->registration = "open";
+    cfg->session_days = GW_SESSION_DAYS_DEFAULT;
     cfg->data_dir = "data";
     cfg->redis_url = "redis://127.0.0.1:6379/0";
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {

@@ -34,6 +34,7 @@ struct gw_config {
     unsigned reload_grace;   /* s a closed browser stays in its rooms, 0: none */
     const char *registration; /* "open" or "closed" */
     int plain_passwords;     /* passwords on plain TCP from other machines */
+    unsigned session_days;   /* how long a browser's session lasts */
     unsigned abuse_strikes;  /* refused messages before a flooder is cut, 0: never */
     unsigned max_participants;
     unsigned max_per_address; /* participant connections per IP, 0: off */
