@@ -3,14 +3,15 @@ original .NET one types (a frame per key): /register, /identify, /logout,
 a registered nick kept for its owner, the same words for a failed login
 whether or not the account exists, accounts kept across a restart, and
 closed registration with the account made by `wintalk-gateway account
-add` while the gateway runs."""
+add` while the gateway runs; a browser's login, its session across a reload,
+a restart and another gateway on the same Redis, and its end."""
 import os
 import shutil
 import subprocess
 import tempfile
 import unittest
 
-from gwtest import Gateway, TcpClient, WsClient, typed_line
+from gwtest import Gateway, Redis, TcpClient, WsClient, typed_line
 
 BIN = os.environ["WINTALK_GATEWAY"]
 
@@ -105,6 +106,56 @@ class Accounts(unittest.TestCase):
             typed_line(a, "/identify bob s3cret")
             a.wait_text("logged in as bob", timeout=15)
 
+    def browser(self, gw, nick=None, session=None):
+        """A wintalk.v2 browser's hello; returns it and its welcome."""
+        w = WsClient(gw.http_port, subprotocol="wintalk.v2")
+        self.clients.append(w)
+        hello = {"type": "hello"}
+        if nick:
+            hello["nick"] = nick
+        if session:
+            hello["session"] = session
+        w.send_json(hello)
+        return w, w.next_event(lambda e: e.get("type") == "welcome", 15)
+
+    def answer(self, w, msg):
+        w.send_json(msg)
+        return w.next_event(lambda e: e.get("type") in ("account", "error")
+                            and e.get("ref") == msg.get("ref"), 15)
+
+    def test_a_browser_logs_in_and_comes_back_without_its_password(self):
+        with self.gateway() as gw:
+            w, _ = self.browser(gw, "wanda")
+            got = self.answer(w, {"type": "register", "password": "hunter2", "ref": 1})
+            self.assertEqual(got["type"], "account", got)
+            session = got["session"]
+            # A reload (a new connection, its session): logged in, no password.
+            v, wel = self.browser(gw, "whoever", session)
+            self.assertEqual((wel["account"], wel["you"]["nick"]), ("wanda", "wanda"))
+            # Another device with the password: another session.
+            d, _ = self.browser(gw)
+            got = self.answer(d, {"type": "login", "nick": "Wanda", "password": "hunter2",
+                                  "ref": "in"})
+            self.assertEqual((got["type"], got["nick"]), ("account", "wanda"), got)
+            self.assertNotEqual(got["session"], session)
+            wrong = self.answer(d, {"type": "login", "nick": "wanda", "password": "x",
+                                    "ref": 2})
+            self.assertEqual((wrong["code"], wrong["message"]), (530, "wrong nick or password"))
+        # Sessions are kept across a restart; logging out everywhere ends them.
+        with self.gateway() as gw:
+            v, wel = self.browser(gw, None, session)
+            self.assertEqual(wel.get("account"), "wanda")
+            got = self.answer(v, {"type": "logout", "all": True, "ref": 3})
+            self.assertEqual((got["type"], got["nick"]), ("account", None))
+            u = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            self.clients.append(u)
+            u.send_json({"type": "hello", "session": session})
+            err = u.next_event(lambda e: e.get("type") in ("error", "welcome"), 15)
+            self.assertEqual((err["type"], err.get("code")), ("error", 530), err)
+            wel = u.next_event(lambda e: e.get("type") == "welcome", 15)
+            self.assertNotIn("account", wel)
+            self.assertTrue(wel["you"]["nick"].startswith("guest-"))
+
     def test_help_names_the_account_commands(self):
         with self.gateway() as gw:
             a = self.prog(gw)
@@ -112,6 +163,44 @@ class Accounts(unittest.TestCase):
             line = a.wait_text("commands:")[-1][1]
             for cmd in ("/register PASSWORD", "/identify NICK PASSWORD", "/logout", "/login KEY"):
                 self.assertIn(cmd, line)
+
+
+class AccountsOnRedis(unittest.TestCase):
+    """Two gateways on one Redis: an account made on one is the other's too."""
+
+    def setUp(self):
+        self.redis = Redis()
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        self.redis.stop()
+
+    def gateway(self):
+        return Gateway(args=("--store", "redis", "--redis", self.redis.url))
+
+    def test_a_session_made_on_one_gateway_holds_on_the_other(self):
+        with self.gateway() as a:
+            w = WsClient(a.http_port, subprotocol="wintalk.v2")
+            self.clients.append(w)
+            w.send_json({"type": "hello", "nick": "wanda"})
+            w.next_event(lambda e: e.get("type") == "welcome", 15)
+            w.send_json({"type": "register", "password": "hunter2", "ref": 1})
+            got = w.next_event(lambda e: e.get("type") in ("account", "error"), 15)
+            self.assertEqual(got["type"], "account", got)
+            # A gateway started now knows the name from its first walk, and
+            # takes the session made on the first.
+            with self.gateway() as b:
+                t = program(b)
+                self.clients.append(t)
+                typed_line(t, "/nick wanda")
+                t.wait_text("error 553: wanda is registered", timeout=15)
+                v = WsClient(b.http_port, subprotocol="wintalk.v2")
+                self.clients.append(v)
+                v.send_json({"type": "hello", "session": got["session"]})
+                wel = v.next_event(lambda e: e.get("type") == "welcome", 15)
+                self.assertEqual((wel.get("account"), wel["you"]["nick"]), ("wanda", "wanda"))
 
 
 if __name__ == "__main__":
