@@ -1,6 +1,6 @@
 /*
  * accttest.h - helpers shared by the CMocka tests of the accounts engines
- * that answer from a flush (test_accounts_mem.c, test_accounts_sqlite.c):
+ * (test_accounts_mem.c, test_accounts_sqlite.c, test_accounts_redis.c):
  * an answer as the sink was told it, an account to give, session digests,
  * and calls that expect their one answer. Include after cmocka.h.
  *
@@ -8,8 +8,8 @@
  * for its engine, after including this:
  *   struct fix, the test's fixture;
  *   static struct gw_accounts *fix_ac(struct fix *f): the engine's calls;
- *   static struct got *take_one(struct fix *f): the engine's flush, until
- *       the one answer to a call just made is in f->got[0];
+ *   static struct got *take_one(struct fix *f): the engine's flush (or
+ *       loop), until the one answer to a call just made is there;
  *   static struct got *one(struct fix *f, uint64_t tag, int status): that
  *       answer, checked for tag and status (got_is) and what else the
  *       engine promises.
