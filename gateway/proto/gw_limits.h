@@ -192,6 +192,13 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_SESSIONS_PER_ACCOUNT 32u
 #define GW_SESSION_DAYS_DEFAULT 30u
 
+/* An account stays a member of its rooms while it has no connection: of
+ * at most as many as a browser may be in (a join past it is refused:
+ * GW_ACCOUNT_FULL). The store keeps its latest GW_ACCOUNT_PMS_MAX private
+ * messages (sent and received) for it, dropping the oldest first. */
+#define GW_ACCOUNT_ROOMS_MAX GW_ROOMS_PER_BROWSER_CEILING
+#define GW_ACCOUNT_PMS_MAX 1000u
+
 /* Accounts the in-memory engine (gw_accounts_mem.h, --store memory) keeps
  * at most; past it a create is answered GW_STORE_EBUSY. About 0.6 KB an
  * account and 0.13 KB a session: 60 MB of accounts, and 400 MB more should

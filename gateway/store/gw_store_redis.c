@@ -144,12 +144,14 @@ static const char trim_lua[] =
     "end))\n"                                                                                \
     "end\n"
 
-/* KEYS: the account's hash. ARGV: key, nick, phc, roles, generation,
- * created_ms. Answers 1 (made) or 0 (the name is taken). */
+/* KEYS: the account's hash, the names' index. ARGV: key, nick, phc,
+ * roles, generation, created_ms. Answers 1 (made) or 0 (the name is
+ * taken). */
 static const char acct_create_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'key', ARGV[1], 'nick', ARGV[2], 'phc', ARGV[3],\n"
     "           'roles', ARGV[4], 'generation', ARGV[5], 'created_ms', ARGV[6])\n"
+    "redis.call('ZADD', KEYS[2], 0, ARGV[1])\n"
     "return 1\n";
 
 /* KEYS: the account's hash. ARGV: nick, phc, roles, generation. Answers 1
@@ -160,17 +162,32 @@ static const char acct_update_lua[] =
     "           'generation', ARGV[4])\n"
     "return 1\n";
 
-/* KEYS: the account's hash, its sessions' set. ARGV: the sessions' key
- * prefix, the account's name. Deletes its sessions (those whose account
- * is this one: a digest is never another's, but a set never decides for
- * a session), the set, the hash. Answers 1, or 0 when there was no hash. */
+/* KEYS: the account's hash, its sessions' set, the names' index. ARGV:
+ * the sessions' key prefix, the account's name. Deletes its sessions
+ * (those whose account is this one: a digest is never another's, but a
+ * set never decides for a session), the set, the hash, its name in the
+ * index. Answers 1, or 0 when there was no hash. */
 static const char acct_remove_lua[] =
     "for _, d in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
     "  local s = ARGV[1] .. d\n"
     "  if redis.call('HGET', s, 'account') == ARGV[2] then redis.call('DEL', s) end\n"
     "end\n"
     "redis.call('DEL', KEYS[2])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[2])\n"
     "return redis.call('DEL', KEYS[1])\n";
+
+/* KEYS: the names' index, then account hashes a SCAN found. Puts the name
+ * of each that is an account's hash in the index (one made before the
+ * index was: see gw_store_redis.h). Answers how many. */
+static const char acct_index_lua[] =
+    "local n = 0\n"
+    "for i = 2, #KEYS do\n"
+    "  if redis.call('TYPE', KEYS[i]).ok == 'hash' then\n"
+    "    local k = redis.call('HGET', KEYS[i], 'key')\n"
+    "    if k then redis.call('ZADD', KEYS[1], 0, k) n = n + 1 end\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
 
 /* KEYS: the account's hash, its sessions' set, the session. ARGV: the
  * account's name, the generation, the end (ms), the bound, the sessions'
@@ -234,6 +251,14 @@ static const char acct_drop_lua[] =
 #define ACCT_KEY GW_RSTORE_PREFIX "account:"
 #define ACCT_KEY_MAX_BYTES (sizeof ACCT_KEY + 2 * GW_ACCOUNT_KEY_MAX_BYTES + sizeof ":sessions")
 #define SESSION_KEY GW_RSTORE_PREFIX "session:"
+/* SCAN's page: keys Redis looks at per call (it may give a few more);
+ * account hashes put in the names' index by one script, at most. */
+#define LIST_SCAN_COUNT "200"
+#define LIST_SCAN_MAX 200u
+
+/* The names' index, and the mark that it holds every account's name. */
+#define NAMES_KEY GW_RSTORE_PREFIX "accounts"
+#define NAMES_DONE_KEY GW_RSTORE_PREFIX "accounts:indexed"
 #define SESSION_KEY_MAX_BYTES (sizeof SESSION_KEY + GW_DIGEST_HEX_LEN)
 
 /* A key or channel: the prefix, "room:", a room key (gw_room.h), ":log". */
@@ -306,9 +331,14 @@ struct gw_rstore {
     struct gw_redis_script *forget;
     /* accounts (gw_accounts.h): the scripts, the sink, the calls waiting */
     struct gw_redis_script *acct_create, *acct_update, *acct_remove, *acct_keep;
-    struct gw_redis_script *acct_find_session, *acct_drop;
+    struct gw_redis_script *acct_find_session, *acct_drop, *acct_index;
     struct gw_account_sink acct_sink;
     size_t acct_waiting;
+    /* The names' index is known whole on this connection (keys is
+     * refused until then); the connection's number, which a walk that
+     * fills the index belongs to. */
+    int names_whole;
+    uint64_t conn_gen;
     /* retention: a pass of SCAN and trims, its bound, when it started */
     int scanning;
     int trim_again;           /* a trim found a full batch: another pass soon */
@@ -773,6 +803,8 @@ static void on_epoch(void *arg, int status, const redisReply *reply)
 
 /* ---- the connection ---- */
 
+static void names_check(struct gw_rstore *rs);
+
 static void on_state(void *arg, int up, const char *why)
 {
     struct gw_rstore *rs = arg;
@@ -783,6 +815,7 @@ static void on_state(void *arg, int up, const char *why)
         rs->read_lists = 1; /* with the epoch's answer */
         ask_epoch(rs);
         ask_kept(rs);
+        names_check(rs);
     }
 }
 
@@ -1506,7 +1539,7 @@ static int rs_ident_find(void *ctx, uint64_t tag, const char *digest_hex)
 
 /* ---- accounts (gw_accounts.h) ---- */
 
-enum acct_kind { A_CREATE, A_FIND, A_UPDATE, A_REMOVE, A_KEEP, A_FIND_SESSION, A_DROP };
+enum acct_kind { A_CREATE, A_FIND, A_UPDATE, A_REMOVE, A_KEEP, A_FIND_SESSION, A_DROP, A_KEYS };
 
 /* What an account call's answer needs. */
 struct acct_arg {
@@ -1595,6 +1628,33 @@ static int hash_account(const redisReply *h, struct gw_account *a)
     return 0;
 }
 
+/* The answer to keys: ZRANGE's names, one more than a page when there
+ * are more (the page's last is then the next cursor). A name that is not
+ * one (empty, too long, a NUL in it) makes the answer GW_STORE_EIO. */
+static void keys_answer(struct gw_rstore *rs, uint64_t tag, const redisReply *reply)
+{
+    void *ctx = rs->acct_sink.ctx;
+    const char *keys[GW_ACCOUNT_KEYS_PAGE];
+    size_t n = 0;
+    if (!rs->acct_sink.keys)
+        return; /* a sink without it replaced the one that asked */
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        rs->acct_sink.keys(ctx, tag, GW_STORE_EIO, NULL, 0, "");
+        return;
+    }
+    for (; n < reply->elements && n < GW_ACCOUNT_KEYS_PAGE; n++) {
+        const redisReply *k = reply->element[n];
+        if (k->type != REDIS_REPLY_STRING || !k->len || k->len > GW_ACCOUNT_KEY_MAX_BYTES ||
+            memchr(k->str, '\0', k->len)) {
+            rs->acct_sink.keys(ctx, tag, GW_STORE_EIO, NULL, 0, "");
+            return;
+        }
+        keys[n] = k->str;
+    }
+    rs->acct_sink.keys(ctx, tag, GW_STORE_DONE, keys, n,
+                       reply->elements > GW_ACCOUNT_KEYS_PAGE ? keys[n - 1] : "");
+}
+
 static void on_account(void *arg, int status, const redisReply *reply)
 {
     struct acct_arg *aa = arg;
@@ -1607,7 +1667,15 @@ static void on_account(void *arg, int status, const redisReply *reply)
         return;
     void *ctx = rs->acct_sink.ctx;
     if (status != GW_REDIS_OK) { /* lost with its connection, or an error reply */
-        rs->acct_sink.answer(ctx, tag, GW_STORE_EIO, NULL);
+        if (kind == A_KEYS) {
+            if (rs->acct_sink.keys)
+                rs->acct_sink.keys(ctx, tag, GW_STORE_EIO, NULL, 0, "");
+        } else
+            rs->acct_sink.answer(ctx, tag, GW_STORE_EIO, NULL);
+        return;
+    }
+    if (kind == A_KEYS) {
+        keys_answer(rs, tag, reply);
         return;
     }
     if (kind == A_FIND || kind == A_FIND_SESSION) {
@@ -1667,8 +1735,8 @@ static int ac_create(void *ctx, uint64_t tag, const struct gw_account *a)
     snprintf(roles, sizeof roles, "%u", a->roles);
     snprintf(gen, sizeof gen, "%" PRIu64, a->generation);
     snprintf(created, sizeof created, "%" PRId64, a->created_ms);
-    const char *argv[] = {key, a->key, a->nick, a->phc, roles, gen, created};
-    return acct_send(rs, tag, A_CREATE, rs->acct_create, 1, 7, argv);
+    const char *argv[] = {key, NAMES_KEY, a->key, a->nick, a->phc, roles, gen, created};
+    return acct_send(rs, tag, A_CREATE, rs->acct_create, 2, 8, argv);
 }
 
 static int ac_find(void *ctx, uint64_t tag, const char *name)
@@ -1699,8 +1767,8 @@ static int ac_remove(void *ctx, uint64_t tag, const char *name)
     char key[ACCT_KEY_MAX_BYTES], set[ACCT_KEY_MAX_BYTES];
     if (acct_key(key, name, 0) != 0 || acct_key(set, name, 1) != 0)
         return GW_STORE_EINVAL;
-    const char *argv[] = {key, set, SESSION_KEY, name};
-    return acct_send(rs, tag, A_REMOVE, rs->acct_remove, 2, 4, argv);
+    const char *argv[] = {key, set, NAMES_KEY, SESSION_KEY, name};
+    return acct_send(rs, tag, A_REMOVE, rs->acct_remove, 3, 5, argv);
 }
 
 static int ac_session_keep(void *ctx, uint64_t tag, const char *digest_hex, const char *name,
@@ -1740,6 +1808,171 @@ static int ac_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
     return acct_send(rs, tag, A_DROP, rs->acct_drop, 1, 3, argv);
 }
 
+/* A page of names from the index: after the cursor (the last name given,
+ * "(" before it: exclusive), in byte order, one more than a page. */
+static int ac_keys(void *ctx, uint64_t tag, const char *cursor)
+{
+    struct gw_rstore *rs = ctx;
+    char min[1 + GW_ACCOUNT_KEY_MAX_BYTES + 1], count[16];
+    if (!cursor || !rs->acct_sink.keys || strlen(cursor) > GW_ACCOUNT_KEY_MAX_BYTES)
+        return GW_STORE_EINVAL;
+    if (rs->redis_up && !rs->names_whole)
+        return GW_STORE_EBUSY; /* the index is being filled: soon */
+    if (cursor[0])
+        snprintf(min, sizeof min, "(%s", cursor);
+    else
+        snprintf(min, sizeof min, "-");
+    snprintf(count, sizeof count, "%u", GW_ACCOUNT_KEYS_PAGE + 1);
+    const char *argv[] = {"ZRANGE", NAMES_KEY, min, "+", "BYLEX", "LIMIT", "0", count};
+    return acct_send(rs, tag, A_KEYS, NULL, 0, 8, argv);
+}
+
+/* ---- the names' index, filled once for accounts made before it ---- */
+
+/* A walk of the account hashes (SCAN), each page's names put in the index
+ * by one script; when the walk is over and every script answered, the
+ * mark is set: no gateway walks again. Belongs to one connection (gen). */
+struct names_fill {
+    struct gw_rstore *rs;
+    uint64_t gen;
+    size_t waiting;
+    int scanned, failed;
+};
+
+static void on_fill_scan(void *arg, int status, const redisReply *reply);
+
+/* One command of the walk; a failure to send fails the walk. */
+static void fill_send(struct names_fill *nf, struct gw_redis_script *s, gw_redis_reply_fn *cb,
+                      int nkeys, int argc, const char **argv, const size_t *len)
+{
+    int rc = s ? gw_redis_eval(nf->rs->redis, s, cb, nf, nkeys, argc, argv, len)
+               : gw_redis_command(nf->rs->redis, cb, nf, argc, argv, len);
+    if (rc == 0)
+        nf->waiting++;
+    else
+        nf->failed = 1;
+}
+
+static void on_fill_done(void *arg, int status, const redisReply *reply);
+
+/* After an answer: when nothing waits, set the mark (the walk went
+ * well), or end (it failed: the next connection walks again). */
+static void fill_settle(struct names_fill *nf)
+{
+    struct gw_rstore *rs = nf->rs;
+    if (nf->waiting)
+        return;
+    if (!rs->closing && !nf->failed && nf->gen == rs->conn_gen && nf->scanned) {
+        nf->scanned = 0;
+        const char *argv[] = {"SET", NAMES_DONE_KEY, "1"};
+        size_t len[] = {3, strlen(NAMES_DONE_KEY), 1};
+        fill_send(nf, NULL, on_fill_done, 0, 3, argv, len);
+        if (nf->waiting)
+            return;
+    }
+    free(nf);
+}
+
+static void on_fill_done(void *arg, int status, const redisReply *reply)
+{
+    struct names_fill *nf = arg;
+    nf->waiting--;
+    if (status == GW_REDIS_OK && reply->type == REDIS_REPLY_STATUS && !nf->rs->closing &&
+        nf->gen == nf->rs->conn_gen)
+        nf->rs->names_whole = 1;
+    fill_settle(nf);
+}
+
+static void on_fill_page(void *arg, int status, const redisReply *reply)
+{
+    struct names_fill *nf = arg;
+    nf->waiting--;
+    if (status != GW_REDIS_OK || reply->type != REDIS_REPLY_INTEGER)
+        nf->failed = 1;
+    fill_settle(nf);
+}
+
+static void fill_scan(struct names_fill *nf, const char *cursor)
+{
+    const char *argv[] = {"SCAN", cursor, "MATCH", ACCT_KEY "*", "COUNT", LIST_SCAN_COUNT};
+    size_t len[] = {4, strlen(cursor), 5, strlen(ACCT_KEY "*"), 5, strlen(LIST_SCAN_COUNT)};
+    fill_send(nf, NULL, on_fill_scan, 0, 6, argv, len);
+}
+
+static void on_fill_scan(void *arg, int status, const redisReply *reply)
+{
+    struct names_fill *nf = arg;
+    struct gw_rstore *rs = nf->rs;
+    nf->waiting--;
+    if (rs->closing || nf->failed || nf->gen != rs->conn_gen || status != GW_REDIS_OK ||
+        reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        nf->failed = 1;
+        fill_settle(nf);
+        return;
+    }
+    /* The page's account hashes (not their sessions' sets), as keys of
+     * one script after the index's own. */
+    const redisReply *keys = reply->element[1];
+    const char *argv[1 + LIST_SCAN_MAX];
+    size_t len[1 + LIST_SCAN_MAX], n = 1, slen = strlen(":sessions");
+    argv[0] = NAMES_KEY;
+    len[0] = strlen(NAMES_KEY);
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        if (k->type != REDIS_REPLY_STRING ||
+            (k->len > slen && memcmp(k->str + k->len - slen, ":sessions", slen) == 0))
+            continue;
+        if (n == 1 + LIST_SCAN_MAX) { /* SCAN gave more than it is asked for: send these */
+            fill_send(nf, rs->acct_index, on_fill_page, (int)n, (int)n, argv, len);
+            n = 1;
+        }
+        argv[n] = k->str;
+        len[n++] = k->len;
+    }
+    if (n > 1)
+        fill_send(nf, rs->acct_index, on_fill_page, (int)n, (int)n, argv, len);
+    if (strcmp(reply->element[0]->str, "0") != 0)
+        fill_scan(nf, reply->element[0]->str);
+    else
+        nf->scanned = 1;
+    fill_settle(nf);
+}
+
+/* On each connect: the index is whole when its mark is there; else walk
+ * the accounts and fill it. keys waits (GW_STORE_EBUSY) meanwhile. */
+static void on_fill_mark(void *arg, int status, const redisReply *reply)
+{
+    struct names_fill *nf = arg;
+    struct gw_rstore *rs = nf->rs;
+    nf->waiting--;
+    if (rs->closing || nf->gen != rs->conn_gen || status != GW_REDIS_OK) {
+        nf->failed = 1;
+    } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        rs->names_whole = 1;
+    } else {
+        fill_scan(nf, "0");
+    }
+    fill_settle(nf);
+}
+
+static void names_check(struct gw_rstore *rs)
+{
+    rs->names_whole = 0;
+    rs->conn_gen++;
+    struct names_fill *nf = calloc(1, sizeof *nf);
+    if (!nf)
+        return; /* keys stays refused until the next connect */
+    nf->rs = rs;
+    nf->gen = rs->conn_gen;
+    const char *argv[] = {"EXISTS", NAMES_DONE_KEY};
+    size_t len[] = {6, strlen(NAMES_DONE_KEY)};
+    fill_send(nf, NULL, on_fill_mark, 0, 2, argv, len);
+    if (!nf->waiting)
+        free(nf);
+}
+
 int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
                        struct gw_accounts *out)
 {
@@ -1753,13 +1986,12 @@ int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
     out->session_keep = ac_session_keep;
     out->session_find = ac_session_find;
     out->session_drop = ac_session_drop;
+    out->keys = ac_keys;
     return 0;
 }
 
 /* ---- every account, for a command-line tool ---- */
 
-/* SCAN's page: keys Redis looks at per call. */
-#define LIST_SCAN_COUNT "200"
 
 /* A walk of the accounts: SCAN pages, each account's HGETALL sent as its
  * key is seen; over when the cursor is back to 0 and nothing waits. */
@@ -2151,6 +2383,7 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
         {acct_keep_lua, sizeof acct_keep_lua - 1, &rs->acct_keep},
         {acct_find_session_lua, sizeof acct_find_session_lua - 1, &rs->acct_find_session},
         {acct_drop_lua, sizeof acct_drop_lua - 1, &rs->acct_drop},
+        {acct_index_lua, sizeof acct_index_lua - 1, &rs->acct_index},
     };
     for (size_t i = 0; rc == 0 && i < sizeof acct / sizeof acct[0]; i++)
         rc = gw_redis_script(rs->redis, acct[i].src, acct[i].len, acct[i].out);

@@ -101,14 +101,15 @@ struct aanswer {
 };
 
 /* What a read is besides a history read. */
-enum pread_acct { PR_EVENTS, PR_ACC_FIND, PR_SESS_FIND };
+enum pread_acct { PR_EVENTS, PR_ACC_FIND, PR_SESS_FIND, PR_ACC_KEYS };
 
 /* A read waiting for the next flush, with its own copies of the strings. */
 struct pread {
     enum gw_store_read_kind kind;
     enum pread_acct acct; /* an account's find or session_find */
     int64_t now_ms;       /* session_find: when */
-    char akey[GW_ACCOUNT_KEY_MAX_BYTES + 1]; /* find: the key; session_find: the digest */
+    char akey[GW_ACCOUNT_KEY_MAX_BYTES + 1]; /* find: the key; session_find: the
+                                              * digest; keys: the cursor */
     int load;             /* a room's load (load_async), not a read */
     uint64_t tag, id;     /* load: id is the room's latest id still in the batch */
     unsigned limit;       /* load: at most this many events, */
@@ -122,7 +123,7 @@ struct pread {
 /* A reader's statements, on its own connection. */
 enum rd_stmt {
     RD_ROOM_FIND, RD_BEFORE, RD_AFTER, RD_SEARCH, RD_LOAD_SIZES, RD_LOAD,
-    RD_ACC_FIND, RD_SESS_FIND, RD_COUNT
+    RD_ACC_FIND, RD_SESS_FIND, RD_ACC_KEYS, RD_COUNT
 };
 
 /* The events one answer holds: a read's, or a room's load. */
@@ -148,6 +149,8 @@ struct reader {
     size_t got;
     uint64_t last;               /* load: the room's latest id */
     struct gw_account acct;      /* an account's read: what was found, in the arena */
+    const char *keys[GW_ACCOUNT_KEYS_PAGE]; /* keys: the page, in the arena */
+    char next[GW_ACCOUNT_CURSOR_MAX_BYTES + 1]; /* keys: the next page's cursor */
     struct gw_store_event *rows; /* RD_ROWS_MAX */
     char *arena;                 /* GW_SQLITE_ROWS_MAX_BYTES */
 };
@@ -165,7 +168,7 @@ enum stmt_id {
     ST_ROOM_TEXT, ST_ROOM_DEL_EVENTS, ST_ROOM_DEL, ST_FLOOR_SET, ST_FLOOR_GET,
     ST_ACC_ADD, ST_ACC_SET, ST_ACC_DEL, ST_ACC_HAS, ST_ACC_FIND, ST_ACC_LIST,
     ST_SESS_PUT, ST_SESS_BOUND, ST_SESS_DEL, ST_SESS_DEL_KEY, ST_SESS_DEL_OLDER, ST_SESS_FIND,
-    ST_SESS_EXPIRED, ST_SESS_EXPIRE,
+    ST_SESS_EXPIRED, ST_SESS_EXPIRE, ST_ACC_KEYS,
     ST_COUNT
 };
 
@@ -249,6 +252,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SESS_EXPIRED] = "SELECT 1 FROM sessions WHERE expires_ms <= ?1 LIMIT 1",
     [ST_SESS_EXPIRE] = "DELETE FROM sessions WHERE rowid IN "
                        "(SELECT rowid FROM sessions WHERE expires_ms <= ?1 LIMIT ?2)",
+    /* A page of names after the cursor (the last name given; '' before
+     * every name), in the primary key's order: bytes (BINARY). */
+    [ST_ACC_KEYS] = "SELECT key FROM accounts WHERE key > ?1 ORDER BY key LIMIT ?2",
 };
 
 /* The schema of a new database, made in one transaction with its epoch:
@@ -1147,8 +1153,9 @@ static int acc_read(struct gw_sqlite *s, enum pread_acct kind, uint64_t tag, con
     if (s->inflight >= GW_SQLITE_READS_MAX)
         return GW_STORE_EBUSY;
     struct pread *p = &s->reads[s->nreads];
-    int bad = kind == PR_ACC_FIND ? copy_str(p->akey, arg, 1, GW_ACCOUNT_KEY_MAX_BYTES)
-                                  : copy_digest(p->akey, arg);
+    int bad = kind == PR_ACC_FIND  ? copy_str(p->akey, arg, 1, GW_ACCOUNT_KEY_MAX_BYTES)
+              : kind == PR_ACC_KEYS ? copy_str(p->akey, arg, 0, GW_ACCOUNT_KEY_MAX_BYTES)
+                                    : copy_digest(p->akey, arg);
     if (bad)
         return GW_STORE_EINVAL;
     p->acct = kind;
@@ -1173,6 +1180,16 @@ static int acc_find(void *ctx, uint64_t tag, const char *key)
 static int acc_session_find(void *ctx, uint64_t tag, const char *digest_hex, int64_t now_ms)
 {
     return acc_read(ctx, PR_SESS_FIND, tag, digest_hex, now_ms);
+}
+
+/* The cursor is the last name given ("" for the first page): a name of
+ * at most GW_ACCOUNT_KEY_MAX_BYTES, anything else is refused. */
+static int acc_keys(void *ctx, uint64_t tag, const char *cursor)
+{
+    struct gw_sqlite *s = ctx;
+    if (!s->acc_sink.keys)
+        return GW_STORE_EINVAL;
+    return acc_read(s, PR_ACC_KEYS, tag, cursor, 0);
 }
 
 /* ---- reads ---- */
@@ -1450,6 +1467,39 @@ static void run_account(struct reader *r)
     sqlite3_clear_bindings(st);
 }
 
+/*
+ * A page of names after r->job's cursor, in the reader's thread: one more
+ * than a page is asked for, so that a page is full exactly when there is
+ * more (next: its last name) and the last page says so (next ""). An
+ * empty database gives one empty page. r->status: GW_STORE_DONE or
+ * GW_STORE_EIO.
+ */
+static void run_keys(struct reader *r)
+{
+    const struct pread *rd = &r->job;
+    sqlite3_stmt *st = r->st[RD_ACC_KEYS];
+    sqlite3_bind_text(st, 1, rd->akey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, GW_ACCOUNT_KEYS_PAGE + 1);
+    size_t used = 0;
+    int rc;
+    r->got = 0;
+    r->next[0] = '\0';
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (r->got == GW_ACCOUNT_KEYS_PAGE) {
+            snprintf(r->next, sizeof r->next, "%s", r->keys[r->got - 1]);
+            break;
+        }
+        r->keys[r->got++] = arena_text(r, st, 0, &used);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    r->status = rc == SQLITE_ROW || rc == SQLITE_DONE ? GW_STORE_DONE : GW_STORE_EIO;
+    if (r->status != GW_STORE_DONE) {
+        r->got = 0;
+        r->next[0] = '\0';
+    }
+}
+
 /* A reader's thread: take a job, read it, leave the answer for the loop
  * and wake it, wait until the loop has reported it; until told to stop. */
 static void *reader_main(void *arg)
@@ -1467,7 +1517,9 @@ static void *reader_main(void *arg)
         s->njobs--;
         r->state = RD_RUNNING;
         pthread_mutex_unlock(&s->rd_mu);
-        if (r->job.acct != PR_EVENTS)
+        if (r->job.acct == PR_ACC_KEYS)
+            run_keys(r);
+        else if (r->job.acct != PR_EVENTS)
             run_account(r);
         else if (r->job.load)
             run_load(r);
@@ -1528,7 +1580,11 @@ static void report_answers(struct gw_sqlite *s)
         drain_reports(s);
         s->inflight--;
         /* The reader waits for RD_IDLE: its rows stay as they are. */
-        if (r->job.acct != PR_EVENTS) {
+        if (r->job.acct == PR_ACC_KEYS) {
+            if (s->acc_sink.keys)
+                s->acc_sink.keys(s->acc_sink.ctx, r->job.tag, r->status,
+                                 r->status == GW_STORE_DONE ? r->keys : NULL, r->got, r->next);
+        } else if (r->job.acct != PR_EVENTS) {
             if (s->acc_sink.answer)
                 s->acc_sink.answer(s->acc_sink.ctx, r->job.tag, r->status,
                                    r->status == GW_STORE_DONE ? &r->acct : NULL);
@@ -1559,6 +1615,7 @@ static int open_reader(struct gw_sqlite *s, struct reader *r, char *err, size_t 
         [RD_ROOM_FIND] = ST_ROOM_FIND, [RD_BEFORE] = ST_BEFORE, [RD_AFTER] = ST_AFTER,
         [RD_SEARCH] = ST_SEARCH, [RD_LOAD_SIZES] = ST_LOAD_SIZES, [RD_LOAD] = ST_LOAD,
         [RD_ACC_FIND] = ST_ACC_FIND, [RD_SESS_FIND] = ST_SESS_FIND,
+        [RD_ACC_KEYS] = ST_ACC_KEYS,
     };
     r->s = s;
     r->rows = malloc(RD_ROWS_MAX * sizeof *r->rows);
@@ -2146,6 +2203,7 @@ void gw_sqlite_accounts(struct gw_sqlite *s, const struct gw_account_sink *sink,
     out->session_keep = acc_session_keep;
     out->session_find = acc_session_find;
     out->session_drop = acc_session_drop;
+    out->keys = acc_keys;
 }
 
 /* ---- accounts for a command-line tool ---- */

@@ -389,6 +389,15 @@ const char *gw_sqlite_path(const struct gw_sqlite *s);
  *  - find, session_find are queued like a read (GW_STORE_PENDING; EINVAL,
  *    or EBUSY when GW_SQLITE_READS_MAX are in the engine) and answered by
  *    a reader after the commit of what was written before them.
+ *  - keys is such a read too, answered through sink->keys (EINVAL without
+ *    it): the names after the cursor in byte order, GW_ACCOUNT_KEYS_PAGE
+ *    of them and the last one as the next cursor while there are more,
+ *    else the rest and next "" (no names: one empty page). The cursor is
+ *    "" or the last name given, so a page is never short before the last
+ *    and a walk gives each name registered throughout it exactly once (a
+ *    name made or removed meanwhile: once or not at all). A cursor of
+ *    more than GW_ACCOUNT_KEY_MAX_BYTES bytes, or NULL, is EINVAL. A
+ *    failed read is answered GW_STORE_EIO (no names, next "").
  * A session is over at now_ms >= expires_ms, or when its generation is
  * below its account's. Sessions past GW_SESSIONS_PER_ACCOUNT end the
  * account's oldest (the one kept longest ago). Valid until gw_sqlite_close.

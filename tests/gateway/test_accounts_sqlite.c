@@ -84,6 +84,17 @@ static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_accou
     got_put(&f->got[f->n++], tag, status, a);
 }
 
+static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
+                    const char *next)
+{
+    struct fix *f = ctx;
+    assert_true(f->n < GOT_MAX);
+    assert_true(status == GW_STORE_DONE || (keys == NULL && n == 0 && next[0] == '\0'));
+    f->total++;
+    got_put(&f->got[f->n++], tag, status, NULL);
+    kgot_put(keys, n, next);
+}
+
 /* ---- a fresh directory per test ---- */
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -99,7 +110,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/wt-acc-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     f->sink = (struct gw_store_sink){.ctx = f, .done = on_done, .rows = on_rows};
-    f->acc_sink = (struct gw_account_sink){.ctx = f, .answer = on_answer};
+    f->acc_sink = (struct gw_account_sink){.ctx = f, .answer = on_answer, .keys = on_keys};
     *state = f;
     return 0;
 }
@@ -751,6 +762,121 @@ static void the_engines_bounds(void **state)
     assert_int_equal(afind(f, "user4095"), GW_STORE_DONE);
 }
 
+/* Make users from..to-1 in one batch. */
+static void create_users(struct fix *f, unsigned from, unsigned to)
+{
+    char key[32];
+    for (unsigned i = from; i < to; i++) {
+        snprintf(key, sizeof key, "user%u", i);
+        struct gw_account a = account(key, key, 1);
+        assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_PENDING);
+    }
+    wait_answers(f, to - from);
+    for (unsigned i = 0; i < to - from; i++)
+        assert_int_equal(f->got[i].status, GW_STORE_DONE);
+}
+
+static void remove_user0(struct fix *f)
+{
+    assert_int_equal(f->ac.remove(f->ac.ctx, 3, "user0"), GW_STORE_PENDING);
+    one(f, 3, GW_STORE_DONE);
+}
+
+/* The name the cursor names (the first page's last) goes. */
+static void remove_the_cursors_name(struct fix *f)
+{
+    char key[GW_ACCOUNT_CURSOR_MAX_BYTES + 1];
+    snprintf(key, sizeof key, "%s", kgot.next);
+    assert_int_equal(f->ac.remove(f->ac.ctx, 3, key), GW_STORE_PENDING);
+    one(f, 3, GW_STORE_DONE);
+}
+
+static void keys_walks_every_name_once_in_exact_pages(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    enum { TOTAL = GW_ACCOUNT_KEYS_PAGE * 3 + 1 };
+    static unsigned seen[TOTAL];
+    /* None: one empty page, the last. */
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, NULL), 1);
+    assert_int_equal(kgot.n, 0);
+    assert_string_equal(kgot.next, "");
+    /* Exactly three pages' worth: three full pages, the third the last. */
+    create_users(f, 0, GW_ACCOUNT_KEYS_PAGE * 3);
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, NULL), 3);
+    assert_int_equal(kgot.n, GW_ACCOUNT_KEYS_PAGE);
+    /* One more: a fourth page of one. */
+    create_users(f, GW_ACCOUNT_KEYS_PAGE * 3, TOTAL);
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, NULL), 4);
+    assert_int_equal(kgot.n, 1);
+    for (unsigned i = 0; i < TOTAL; i++)
+        if (seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    /* A page: full, in byte order, its last name the cursor. */
+    assert_int_equal(f->ac.keys(f->ac.ctx, 5, ""), GW_STORE_PENDING);
+    one(f, 5, GW_STORE_DONE);
+    assert_int_equal(kgot.n, GW_ACCOUNT_KEYS_PAGE);
+    for (size_t i = 1; i < kgot.n; i++)
+        assert_true(strcmp(kgot.keys[i - 1], kgot.keys[i]) < 0);
+    assert_string_equal(kgot.next, kgot.keys[GW_ACCOUNT_KEYS_PAGE - 1]);
+    /* A name of the first page removed during the walk: no other is
+     * skipped (the cursor is a name, not a count). */
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, remove_user0), 4);
+    for (unsigned i = 0; i < TOTAL; i++)
+        if (seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    /* The cursor's own name removed: the walk goes on past it. */
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, remove_the_cursors_name), 3);
+    for (unsigned i = 1; i < TOTAL; i++) /* the removed one, too: before its removal */
+        if (seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, NULL), 3);
+    assert_int_equal(kgot.n, GW_ACCOUNT_KEYS_PAGE - 1);
+    /* A bad cursor is refused, with no answer. */
+    char longer[GW_ACCOUNT_KEY_MAX_BYTES + 2];
+    memset(longer, 'k', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    assert_int_equal(f->ac.keys(f->ac.ctx, 1, NULL), GW_STORE_EINVAL);
+    assert_int_equal(f->ac.keys(f->ac.ctx, 1, longer), GW_STORE_EINVAL);
+    assert_int_equal(gw_sqlite_busy(f->s), 0);
+    wait_answers(f, 0);
+    /* A cursor past every name: the last page, empty. */
+    assert_int_equal(f->ac.keys(f->ac.ctx, 6, "zzz"), GW_STORE_PENDING);
+    one(f, 6, GW_STORE_DONE);
+    assert_int_equal(kgot.n, 0);
+    assert_string_equal(kgot.next, "");
+    /* Without a keys sink: refused. */
+    struct gw_account_sink plain = {.ctx = f, .answer = on_answer};
+    struct gw_accounts ac;
+    gw_sqlite_accounts(f->s, &plain, &ac);
+    assert_int_equal(ac.keys(ac.ctx, 1, ""), GW_STORE_EINVAL);
+    gw_sqlite_accounts(f->s, &f->acc_sink, &f->ac);
+}
+
+/* A read that fails (the table gone from under the reader) is answered
+ * GW_STORE_EIO with no names; the next one, the table back, works. */
+static void keys_a_failed_read_is_an_error_answer(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    create_users(f, 0, 3);
+    sqlite3 *db = peek_db(f->dir);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE accounts RENAME TO gone", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(f->ac.keys(f->ac.ctx, 4, ""), GW_STORE_PENDING);
+    one(f, 4, GW_STORE_EIO);
+    assert_int_equal(kgot.n, 0);
+    assert_string_equal(kgot.next, "");
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE gone RENAME TO accounts", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(f->ac.keys(f->ac.ctx, 5, ""), GW_STORE_PENDING);
+    one(f, 5, GW_STORE_DONE);
+    assert_int_equal(kgot.n, 3);
+    assert_string_equal(kgot.keys[0], "user0");
+    assert_string_equal(kgot.next, "");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -767,6 +893,8 @@ int main(void)
         T(bad_arguments_are_refused_without_an_answer),
         T(the_tools_synchronous_calls),
         T(the_engines_bounds),
+        T(keys_walks_every_name_once_in_exact_pages),
+        T(keys_a_failed_read_is_an_error_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
