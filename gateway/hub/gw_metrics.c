@@ -171,6 +171,12 @@ int gw_metrics_format(const struct gw_metrics *m, const struct gw_metrics_now *n
     by_transport(&o, "output_closed_total", "counter",
                  "Connections closed because the output held passed its bound (largest first).",
                  m->output_closed);
+    head(&o, "accounts_known", "gauge",
+         "Registered names the gateway knows (to keep them for their owners).");
+    put(&o, "wintalk_accounts_known %llu\n", (unsigned long long)now->names_known);
+    head(&o, "accounts_walks_total", "counter",
+         "Walks of the store's registered names done (at start, then every 30 s).");
+    put(&o, "wintalk_accounts_walks_total %llu\n", (unsigned long long)m->names_walks);
     head(&o, "last_event_id", "gauge", "Id of the latest room event.");
     put(&o, "wintalk_last_event_id %llu\n", (unsigned long long)now->last_id);
     head(&o, "ready", "gauge", "1 while accepting connections, 0 while stopping.");

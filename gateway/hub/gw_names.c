@@ -155,6 +155,7 @@ int gw_hub_account_keys(struct gw_hub *h, uint64_t tag, int status, const char *
     memset(&h->names_next, 0, sizeof h->names_next);
     h->names_walking = 0;
     h->names_tag = 0;
+    h->metrics.names_walks++;
     return GW_OK;
 }
 
