@@ -839,7 +839,7 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
         gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
-    if (nick_owner(h, p, key) || gw_presence_nick(h, key, p->ident)) {
+    if (nick_owner(h, p, key) || gw_presence_nick(h, key, p)) {
         snprintf(msg, sizeof msg, "nick \"%s\" is taken", nick);
         gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;

@@ -160,6 +160,7 @@ struct gw_remote {
     int64_t nick_at;        /* when it took its nick (wall ms), as its gateway
                              * said; or later, from the event that showed it */
     char ident[GW_IDENT_TAG_LEN + 1]; /* a browser's identity (gw_presence_tag), or "" */
+    int account;            /* logged in to the account of its nick */
     char *rooms;            /* its rooms' keys: " #a #b " */
 };
 
@@ -717,10 +718,11 @@ const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw
 const struct gw_remote *gw_presence_remote(const struct gw_hub *h, uint64_t pid);
 
 /* The participant of another gateway whose nick's key is key, or NULL;
- * not one of the identity self (a browser of it there that has not left
- * every list yet: it resumed here). */
+ * not self's person (a browser of its identity there that has not left
+ * every list yet: it resumed here; a connection logged in to its
+ * account). */
 const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key,
-                                         const struct gw_ident *self);
+                                         const struct gw_part *self);
 
 /* How lists name a browser's identity: the first GW_IDENT_TAG_LEN hex
  * digits of its token's digest (out: GW_IDENT_TAG_LEN + 1 bytes). */

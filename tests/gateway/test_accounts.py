@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from gwtest import Gateway, Redis, TcpClient, WsClient, typed_line
@@ -192,6 +193,11 @@ class AccountsOnRedis(unittest.TestCase):
             # A gateway started now knows the name from its first walk, and
             # takes the session made on the first.
             with self.gateway() as b:
+                deadline = time.monotonic() + 15
+                while b.metric("wintalk_accounts_walks_total") < 1:
+                    self.assertLess(time.monotonic(), deadline, "no walk of the names")
+                    time.sleep(0.05)
+                self.assertEqual(b.metric("wintalk_accounts_known"), 1)
                 t = program(b)
                 self.clients.append(t)
                 typed_line(t, "/nick wanda")

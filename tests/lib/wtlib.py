@@ -588,6 +588,15 @@ class Gateway:
         with open("/proc/%d/maps" % self.pid) as f:
             return "libasan" in f.read()
 
+    def metric(self, name):
+        """The value of the unlabelled metric name in /metrics."""
+        import re
+        _, _, body = http_get(self.http_port, "/metrics")
+        m = re.search(r"^%s (\d+)$" % re.escape(name), body.decode(), re.M)
+        if not m:
+            raise AssertionError("no %s in /metrics" % name)
+        return int(m.group(1))
+
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         _running.discard(self)
         _end(self.proc, sig, timeout)
