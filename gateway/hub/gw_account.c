@@ -294,11 +294,7 @@ static void start_session(struct gw_hub *h, struct gw_part *p, int64_t now, cons
                  NULL);
 }
 
-/* p is logged in to the account of key, registered as nick: its nick is
- * that, taken from whoever holds it here (a guest again, told why). A
- * browser's other tabs (its identity) are logged in with it; a browser
- * gets a session (start_session), a WINTALK program a line. */
-static void logged_in(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
                       const char *nick, uint64_t generation, const char *ref, const char *how)
 {
     snprintf(p->account, sizeof p->account, "%s", key);
@@ -530,7 +526,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             char ref[sizeof op->ref];
             const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
             op_del(h, op);
-            logged_in(h, p, now, key, nick, 1, r, "registered and logged in");
+            gw_account_login(h, p, now, key, nick, 1, r, "registered and logged in");
             return GW_OK;
         }
         gw_out_error(h, p, status == GW_ACCOUNT_EXISTS ? GW_R_NAME : GW_R_SHUTDOWN,
@@ -746,7 +742,7 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
             const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
             uint64_t gen = op->generation;
             op_del(h, op);
-            logged_in(h, p, now, key, nick, gen, r, "logged in");
+            gw_account_login(h, p, now, key, nick, gen, r, "logged in");
             return GW_OK;
         }
         if (status < 0)

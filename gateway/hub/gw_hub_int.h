@@ -437,6 +437,14 @@ void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const
 void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
                          size_t nick_len, const char *pw, size_t len, const char *ref);
 
+/* p is logged in to the account of key (of this generation), registered
+ * as nick: its nick is that, taken from whoever holds it here (a guest
+ * again, told why). A browser's other tabs (its identity) are logged in
+ * with it; a browser gets a session and an account event (with ref), a
+ * WINTALK program the line "HOW as NICK". */
+void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+                      const char *nick, uint64_t generation, const char *ref, const char *how);
+
 /* /logout: p is a guest again (a browser: with its other tabs, its
  * session ended). all: every session of the account ends (its generation
  * moves on) and every connection logged in to it here is a guest again. */
