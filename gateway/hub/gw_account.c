@@ -98,6 +98,28 @@ static struct gw_sess *sess_of(struct gw_part *p)
     return p->sess;
 }
 
+/* p is logged in to the account of key: marked so, with the public name
+ * its events give (the same for every connection of the account: one
+ * person), made from the key as an identity's is from its token. */
+static void mark(struct gw_part *p, const char *key)
+{
+    snprintf(p->account, sizeof p->account, "%s", key);
+    struct gw_sess *ss = sess_of(p);
+    if (!ss)
+        return;
+    static const char domain[] = "wintalk.account:";
+    unsigned char in[sizeof domain - 1 + GW_NICK_KEY_MAX_BYTES], d[SHA256_DIGEST_LENGTH];
+    size_t n = strlen(key);
+    memcpy(in, domain, sizeof domain - 1);
+    memcpy(in + sizeof domain - 1, key, n);
+    SHA256(in, sizeof domain - 1 + n, d);
+    for (size_t i = 0; i < GW_IDENT_PUBLIC_LEN / 2; i++) {
+        ss->public_name[2 * i] = hexdig[d[i] >> 4];
+        ss->public_name[2 * i + 1] = hexdig[d[i] & 15];
+    }
+    ss->public_name[GW_IDENT_PUBLIC_LEN] = '\0';
+}
+
 /* Tell a browser it is logged in as nick (with a session token to keep,
  * or none) or out (nick NULL). */
 static void tell_account(struct gw_hub *h, struct gw_part *p, const char *nick,
@@ -297,9 +319,9 @@ static void start_session(struct gw_hub *h, struct gw_part *p, int64_t now, cons
 void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
                       const char *nick, uint64_t generation, const char *ref, const char *how)
 {
-    snprintf(p->account, sizeof p->account, "%s", key);
+    mark(p, key);
     for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
-        snprintf(q->account, sizeof q->account, "%s", key);
+        mark(q, key);
     gw_names_add(h, key);
     gw_account_claim(h, key, p, now);
     (void)gw_hub_change_nick(h, p, now, nick, strlen(nick), ref);
@@ -387,9 +409,18 @@ int gw_account_nick_free(struct gw_hub *h, struct gw_part *p, const char *given,
 {
     char shown[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
     if (!h->cfg.accounts || gw_nick_norm(given, len, h->cfg.nick_max, shown, key) != 0 ||
-        !strcmp(key, p->account) || !gw_names_has(h, key))
+        !strcmp(key, p->account))
         return 1;
     char msg[GW_NICK_MAX_BYTES * 2 + 96];
+    if (p->account[0]) {
+        /* Logged in, one nick: the account's, on every connection. */
+        snprintf(msg, sizeof msg, "you are logged in as %s: your nick is your account's (log out "
+                 "to take another)", p->nick);
+        gw_out_error(h, p, GW_R_NAME, msg, ref);
+        return 0;
+    }
+    if (!gw_names_has(h, key))
+        return 1;
     if (p->via == GW_VIA_TCP)
         snprintf(msg, sizeof msg, "%s is registered: log in with /identify %s PASSWORD", shown,
                  shown);
@@ -491,7 +522,7 @@ const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t 
     int st = ss->hello;
     ss->hello = 0;
     if (st == 1) {
-        snprintf(p->account, sizeof p->account, "%s", ss->key);
+        mark(p, ss->key);
         gw_names_add(h, ss->key);
         gw_account_claim(h, ss->key, p, now);
         return ss->nick;

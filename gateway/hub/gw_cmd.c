@@ -130,7 +130,7 @@ static void cmd_who(struct cmd_ctx *c)
         return;
     for (size_t i = 0; i < r->ntcp + r->nweb; i++) {
         struct gw_part *q = i < r->ntcp ? r->tcp[i] : r->web[i - r->ntcp];
-        if (q->joined && !q->closing && gw_hub_person_first(q, r))
+        if (q->joined && !q->closing && gw_hub_person_first(c->h, q, r))
             list[n++] = q;
     }
     qsort(list, n, sizeof(*list), nick_cmp);

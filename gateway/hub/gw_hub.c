@@ -647,15 +647,29 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
     ev->time_ms = now + h->wall_offset;
     ev->pid = p->pid;
     ev->nick = p->nick;
-    ev->ident = p->ident ? p->ident->public_name : NULL;
+    ev->ident = gw_hub_person_name(p);
     ev->via = gw_via_name(p->via);
 }
 
-int gw_hub_person_first(struct gw_part *q, const struct gw_room *r)
+const char *gw_hub_person_name(const struct gw_part *p)
 {
-    if (!q->ident)
+    if (p->account[0] && p->sess && p->sess->public_name[0])
+        return p->sess->public_name;
+    return p->ident ? p->ident->public_name : NULL;
+}
+
+int gw_hub_same_person(const struct gw_part *a, const struct gw_part *b)
+{
+    if (a == b)
         return 1;
-    for (struct gw_part *c = q->ident->first_conn; c; c = c->ident_next)
+    if (a->account[0])
+        return strcmp(a->account, b->account) == 0;
+    return !b->account[0] && a->ident && a->ident == b->ident;
+}
+
+int gw_hub_person_first(const struct gw_hub *h, struct gw_part *q, const struct gw_room *r)
+{
+    for (struct gw_part *c = gw_hub_person_next(h, q, NULL); c; c = gw_hub_person_next(h, q, c))
         if (c->joined && !c->closing && gw_member_of(c, r))
             return c == q;
     return 1;
@@ -665,9 +679,9 @@ size_t gw_hub_room_count(const struct gw_hub *h, const struct gw_room *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->nweb; i++)
-        n += !r->web[i]->closing && gw_hub_person_first(r->web[i], r);
+        n += !r->web[i]->closing && gw_hub_person_first(h, r->web[i], r);
     for (size_t i = 0; i < r->ntcp; i++)
-        n += !r->tcp[i]->closing && gw_hub_person_first(r->tcp[i], r);
+        n += !r->tcp[i]->closing && gw_hub_person_first(h, r->tcp[i], r);
     return n + gw_presence_count(h, r);
 }
 
@@ -688,14 +702,12 @@ void gw_hub_post_message(struct gw_hub *h, struct gw_room *r, struct gw_part *p,
     gw_hub_room_event(h, r, &ev, prefix, text, len, ref);
 }
 
-/* Whether a connection of p's identity other than p is in r. An identity
- * is one person however many tabs it has open: in a room once, joining
- * with its first tab there and leaving with its last. */
-static int twin_in(struct gw_part *p, const struct gw_room *r)
+/* Whether a connection of p's person other than p is in r. A person is
+ * one however many tabs, devices and programs it has: in a room once,
+ * joining with its first connection there and leaving with its last. */
+static int twin_in(const struct gw_hub *h, struct gw_part *p, const struct gw_room *r)
 {
-    if (!p->ident)
-        return 0;
-    for (struct gw_part *q = p->ident->first_conn; q; q = q->ident_next)
+    for (struct gw_part *q = gw_hub_person_next(h, p, NULL); q; q = gw_hub_person_next(h, p, q))
         if (q != p && q->joined && gw_member_of(q, r))
             return 1;
     return 0;
@@ -706,7 +718,7 @@ void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, in
     gw_room_touch(&h->rooms, r);
     if (gw_room_members(r) > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
-    if (twin_in(p, r))
+    if (twin_in(h, p, r))
         return; /* another tab of the same person is there already */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_JOIN, p, now);
@@ -721,7 +733,7 @@ void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, i
     gw_room_touch(&h->rooms, r);
     if (gw_room_members(r) + 1 > GW_PRESENCE_MAX)
         return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
-    if (twin_in(p, r))
+    if (twin_in(h, p, r))
         return; /* another tab of the same person stays */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_LEAVE, p, now);
@@ -787,6 +799,25 @@ static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, 
 struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key)
 {
     return nick_owner(h, NULL, key);
+}
+
+struct gw_part *gw_hub_person_next(const struct gw_hub *h, struct gw_part *p,
+                                   struct gw_part *c)
+{
+    if (p->account[0]) {
+        /* Logged in: the account's nick, so its connections are on the
+         * chain of that nick. */
+        c = c ? c->nick_next : h->nicks[nick_hash(p->account) & h->nicks_mask];
+        for (; c; c = c->nick_next)
+            if (!strcmp(c->account, p->account) && !strcmp(c->nick_key, p->account))
+                return c;
+        return NULL;
+    }
+    if (!p->ident)
+        return c ? NULL : p;
+    for (c = c ? c->ident_next : p->ident->first_conn; c && c->account[0]; c = c->ident_next)
+        ;
+    return c;
 }
 
 /* Whether the nick change of first's identity was announced in r before

@@ -48,6 +48,7 @@ enum gw_resync {
  * the account), 2 over, 3 not known now, 4 ignored: no accounts here). */
 struct gw_sess {
     char digest[GW_DIGEST_HEX_LEN + 1];
+    char public_name[GW_IDENT_PUBLIC_LEN + 1]; /* the account's, when logged in */
     char key[GW_NICK_KEY_MAX_BYTES + 1];
     char nick[GW_NICK_MAX_BYTES + 1];
     int hello;
@@ -341,11 +342,25 @@ void gw_hub_nick_lost(struct gw_hub *h, struct gw_part *p, int64_t now);
  * key key, or NULL. */
 struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key);
 
+/* The connections of p's person one after another (c NULL: the first;
+ * then the one after c; NULL after the last), p among them: those logged
+ * in to p's account when p is, else those of p's identity not logged in
+ * (a browser's tabs), else p alone. */
+struct gw_part *gw_hub_person_next(const struct gw_hub *h, struct gw_part *p,
+                                   struct gw_part *c);
+
+/* Whether a and b are one person (see gw_hub_person_next). */
+int gw_hub_same_person(const struct gw_part *a, const struct gw_part *b);
+
+/* The public name events give p's person (its account's when logged in,
+ * else its identity's), or NULL for none. */
+const char *gw_hub_person_name(const struct gw_part *p);
+
 /* Whether q stands for its person in r: the first, in its identity's list,
  * of its connections there that are joined and not closing (a person is
  * listed and counted once, however many tabs it has open). 1 without
  * identity. */
-int gw_hub_person_first(struct gw_part *q, const struct gw_room *r);
+int gw_hub_person_first(const struct gw_hub *h, struct gw_part *q, const struct gw_room *r);
 
 /* The people in r: members not closing, an identity once, and those of
  * other gateways. */
@@ -721,6 +736,11 @@ void gw_web_take_after(struct gw_hub *h, struct gw_part *p, int64_t now);
 size_t gw_presence_count(const struct gw_hub *h, const struct gw_room *r);
 const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw_room *r,
                                          size_t *i);
+
+/* The connections logged in to the account of key on other gateways, one
+ * a gateway (the first of *i onwards, from 0; NULL after the last). */
+const struct gw_remote *gw_presence_account_next(const struct gw_hub *h, const char *key,
+                                                 size_t *i);
 
 /* The participant of another gateway whose id is pid, or NULL. */
 const struct gw_remote *gw_presence_remote(const struct gw_hub *h, uint64_t pid);

@@ -182,6 +182,24 @@ const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw
     return NULL;
 }
 
+const struct gw_remote *gw_presence_account_next(const struct gw_hub *h, const char *key,
+                                                 size_t *i)
+{
+    while (*i < h->nremotes) {
+        const struct gw_remote *q = h->remotes[(*i)++];
+        if (!q->account || strcmp(q->key, key) != 0)
+            continue;
+        /* One a gateway: that gateway gives it to the others there. */
+        int first = 1;
+        for (size_t j = 0; j + 1 < *i && first; j++)
+            first = !(h->remotes[j]->node == q->node && h->remotes[j]->account &&
+                      !strcmp(h->remotes[j]->key, key));
+        if (first)
+            return q;
+    }
+    return NULL;
+}
+
 const struct gw_remote *gw_presence_remote(const struct gw_hub *h, uint64_t pid)
 {
     return remote_find(h, pid, NULL);

@@ -220,17 +220,35 @@ static void to_plain(struct gw_hub *h, struct gw_part *q, const char *prefix, co
     free(info);
 }
 
+/* A copy of pm to every connection here of q's person: once to each of
+ * its identities (each keeps its own), a line to each without one. prefix
+ * is the plain form's ("* alice -> you: "). */
+static void to_person(struct gw_hub *h, struct gw_part *q, struct gw_private *pm,
+                      const char *prefix)
+{
+    for (struct gw_part *c = gw_hub_person_next(h, q, NULL); c; c = gw_hub_person_next(h, q, c)) {
+        if (!c->joined || c->closing)
+            continue;
+        if (!c->ident) {
+            to_plain(h, c, prefix, pm->text, pm->text_len);
+            continue;
+        }
+        /* An identity once: at its first connection of the person. */
+        struct gw_part *d = gw_hub_person_next(h, q, NULL);
+        while (d != c && !(d->ident == c->ident && d->joined && !d->closing))
+            d = gw_hub_person_next(h, q, d);
+        if (d == c)
+            to_identity(h, c->ident, pm);
+    }
+}
+
 /* The receiver's copy of pm to q, a participant here. */
 static void to_receiver(struct gw_hub *h, struct gw_part *q, struct gw_private *pm)
 {
+    char prefix[GW_NICK_MAX_BYTES + 16];
     pm->with = pm->nick;
-    if (q->ident) {
-        to_identity(h, q->ident, pm);
-    } else {
-        char prefix[GW_NICK_MAX_BYTES + 16];
-        snprintf(prefix, sizeof prefix, "* %s -> you: ", pm->nick);
-        to_plain(h, q, prefix, pm->text, pm->text_len);
-    }
+    snprintf(prefix, sizeof prefix, "* %s -> you: ", pm->nick);
+    to_person(h, q, pm, prefix);
 }
 
 /* To the participant of another gateway sharing the rooms: its gateway
@@ -322,7 +340,7 @@ void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
         gw_out_error(h, p, GW_R_NO_NICK, msg, ref);
         return;
     }
-    if (q && (q == p || (p->ident && q->ident == p->ident))) {
+    if (q && gw_hub_same_person(q, p)) {
         gw_out_error(h, p, GW_R_BAD_ARGS, "a private message to yourself goes nowhere", ref);
         return;
     }
@@ -336,21 +354,29 @@ void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
         .text_len = len,
     };
     char prefix[GW_NICK_MAX_BYTES + 16];
-    /* To the owner of the nick, every connection of its identity; on
-     * another gateway, through the engine. */
+    /* To the owner of the nick, every connection of its person here; on
+     * another gateway, through the engine (an account's, to each gateway
+     * it is on). */
+    int sent = 0;
     if (q) {
         to_receiver(h, q, &pm);
-    } else if (to_remote(h, rq, &pm) != 0) {
+        sent = 1;
+    }
+    if (rq) {
+        sent = to_remote(h, rq, &pm) == 0;
+    } else if (q && q->account[0]) {
+        size_t i = 0;
+        const struct gw_remote *r;
+        while ((r = gw_presence_account_next(h, q->account, &i)))
+            (void)to_remote(h, r, &pm);
+    }
+    if (!sent) {
         gw_out_error(h, p, GW_R_NOT_KEPT, "private message not sent: the other gateway cannot "
                                           "be reached; try again later", ref);
         return;
     }
-    /* Back to the sender, every connection of its identity. */
+    /* Back to the sender, every connection of its person here. */
     pm.with = pm.to;
-    if (p->ident) {
-        to_identity(h, p->ident, &pm);
-    } else {
-        snprintf(prefix, sizeof prefix, "* you -> %s: ", pm.to);
-        to_plain(h, p, prefix, text, len);
-    }
+    snprintf(prefix, sizeof prefix, "* you -> %s: ", pm.to);
+    to_person(h, p, &pm, prefix);
 }

@@ -68,10 +68,10 @@ static int walk_presence(void *ctx, struct gw_presence *out)
     while (wk->i < r->ntcp + r->nweb) {
         struct gw_part *q = wk->i < r->ntcp ? r->tcp[wk->i] : r->web[wk->i - r->ntcp];
         wk->i++;
-        if (!q->joined || q->closing || !gw_hub_person_first(q, r))
+        if (!q->joined || q->closing || !gw_hub_person_first(wk->h, q, r))
             continue; /* another tab of a person listed: once */
         /* A crowd: the newcomer itself (one of its tabs), then the first ones. */
-        int self = q == wk->self || (q->ident && q->ident == wk->self->ident);
+        int self = gw_hub_same_person(q, wk->self);
         if (wk->listed >= GW_PRESENCE_MAX ||
             (wk->listed == GW_PRESENCE_MAX - 1 && !wk->self_listed && !self))
             continue;
@@ -82,7 +82,8 @@ static int walk_presence(void *ctx, struct gw_presence *out)
         out->via = gw_via_name(q->via);
         /* Its typing (of any of its tabs) is shown in the room it types in only. */
         const struct gw_part *t = q;
-        for (struct gw_part *c = q->ident ? q->ident->first_conn : NULL; c; c = c->ident_next)
+        for (struct gw_part *c = gw_hub_person_next(wk->h, q, NULL); c;
+             c = gw_hub_person_next(wk->h, q, c))
             if (c->typing && c->typing_room == r)
                 t = c;
         int typing = t->typing && t->typing_room == r;
@@ -301,7 +302,7 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
         .v2 = 1,
         .token = p->ident->token,
         .account = p->account[0] ? p->nick : NULL,
-        .ident = p->ident->public_name,
+        .ident = gw_hub_person_name(p),
         .text_max = h->cfg.line_max,
         .rooms = views,
         .nrooms = nviews,

@@ -639,6 +639,104 @@ static void a_new_password(void **state)
     teardown(&f);
 }
 
+/* Every connection logged in to an account is one person: two browsers
+ * (two devices) and a WINTALK program. One nick (another is refused while
+ * logged in), one public name in events, listed and counted once, a join
+ * with the first and a leave with the last, and a private message reaches
+ * every one of them, the sender's copy too. */
+static void one_person_on_every_device(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t bob = ht_v2(f.h, T0);
+    ht_send(f.h, bob, T0, "{\"type\":\"hello\",\"nick\":\"bob\"}");
+    uint64_t w1 = ht_v2(f.h, T0);
+    ht_send(f.h, w1, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
+    ht_send(f.h, w1, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
+    settle(&f);
+    char *got = ht_drain(f.h, w1);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    session_of(got, tok);
+    free(got);
+    free(ht_drain(f.h, bob));
+    /* A second device with the session: no join for bob to see. */
+    uint64_t w2;
+    got = hello_with(&f, &w2, T0, tok, "x");
+    ht_has(got, "\"account\":\"wanda\"");
+    /* Its own welcome lists wanda once, and its events' name is w1's. */
+    assert_int_equal(ht_count(got, "\"nick\":\"wanda\",\"via\""), 1);
+    free(got);
+    got = ht_drain(f.h, bob);
+    assert_null(strstr(got, "\"type\":\"join\""));
+    free(got);
+    /* And a WINTALK program logged in to it: a guest first, then wanda. */
+    uint64_t t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    settle(&f);
+    free(ht_drain(f.h, t));
+    free(ht_drain(f.h, bob));
+    /* Both browsers' messages carry one public name. */
+    ht_send(f.h, w1, T0, "{\"type\":\"say\",\"text\":\"from one\"}");
+    ht_send(f.h, w2, T0, "{\"type\":\"say\",\"text\":\"from two\"}");
+    got = ht_drain(f.h, bob);
+    const char *a = strstr(got, "\"ident\":\"");
+    assert_non_null(a);
+    const char *b = strstr(a + 1, "\"ident\":\"");
+    assert_non_null(b);
+    assert_memory_equal(a, b, 9 + 16); /* GW_IDENT_PUBLIC_LEN hex digits */
+    free(got);
+    free(ht_drain(f.h, w1));
+    free(ht_drain(f.h, w2));
+    free(ht_drain(f.h, t));
+    /* One nick: another is refused while logged in. */
+    ht_send(f.h, w2, T0, "{\"type\":\"nick\",\"nick\":\"wendy\",\"ref\":5}");
+    got = ht_drain(f.h, w2);
+    ht_has(got, "you are logged in as wanda: your nick is your account's");
+    free(got);
+    /* A private message from bob reaches all three; wanda's answer from
+     * one browser is seen by the other and by the program. */
+    ht_send(f.h, bob, T0, "{\"type\":\"msg\",\"to\":\"WANDA\",\"text\":\"psst\"}");
+    got = ht_drain(f.h, w1);
+    ht_has(got, "\"text\":\"psst\"");
+    free(got);
+    got = ht_drain(f.h, w2);
+    ht_has(got, "\"text\":\"psst\"");
+    free(got);
+    got = ht_drain(f.h, t);
+    ht_has(got, "* bob -> you: psst");
+    free(got);
+    ht_send(f.h, w1, T0, "{\"type\":\"msg\",\"to\":\"bob\",\"text\":\"hi bob\"}");
+    got = ht_drain(f.h, w2);
+    ht_has(got, "\"text\":\"hi bob\"");
+    free(got);
+    got = ht_drain(f.h, t);
+    ht_has(got, "* you -> bob: hi bob");
+    free(got);
+    /* To herself, from any device (the nick's owner found may be another
+     * of her connections): nowhere. */
+    line(f.h, t, "/msg wanda hello me");
+    got = ht_drain(f.h, t);
+    ht_has(got, "a private message to yourself goes nowhere");
+    free(got);
+    ht_send(f.h, w1, T0, "{\"type\":\"msg\",\"to\":\"wanda\",\"text\":\"me\"}");
+    got = ht_drain(f.h, w1);
+    ht_has(got, "a private message to yourself goes nowhere");
+    free(got);
+    free(ht_drain(f.h, bob));
+    /* Two of three close: no leave; the last: one. */
+    assert_int_equal(gw_hub_disconnect(f.h, w1, T0, GW_LEAVE_CLOSED), GW_OK);
+    assert_int_equal(gw_hub_disconnect(f.h, t, T0, GW_LEAVE_CLOSED), GW_OK);
+    got = ht_drain(f.h, bob);
+    assert_null(strstr(got, "\"type\":\"leave\""));
+    free(got);
+    assert_int_equal(gw_hub_disconnect(f.h, w2, T0, GW_LEAVE_CLOSED), GW_OK);
+    got = ht_drain(f.h, bob);
+    assert_int_equal(ht_count(got, "\"type\":\"leave\""), 1);
+    free(got);
+    teardown(&f);
+}
+
 /* A participant gone before the answers: they go to nobody. */
 static void gone_before_the_answer(void **state)
 {
@@ -669,6 +767,7 @@ int main(void)
         cmocka_unit_test(a_session_ends_at_its_time),
         cmocka_unit_test(logout_here_and_everywhere),
         cmocka_unit_test(a_new_password),
+        cmocka_unit_test(one_person_on_every_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
