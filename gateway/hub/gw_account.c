@@ -65,6 +65,86 @@ struct gw_acct_op {
     char digest[GW_DIGEST_HEX_LEN + 1];
 };
 
+static struct gw_sess *sess_of(struct gw_part *p);
+
+/* Failed logins for one account name: a bucket, in thousandths. */
+struct gw_login_fails {
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    int64_t tokens, at;
+};
+
+/* A bucket of burst, refilled one every GW_LOGIN_FAIL_REFILL_MS, as of
+ * now (a new one, at 0, is full). */
+static int64_t fails_now(int64_t tokens, int64_t at, int64_t burst, int64_t now)
+{
+    if (!at)
+        return burst * 1000;
+    int64_t t = tokens + (now > at ? (now - at) * 1000 / GW_LOGIN_FAIL_REFILL_MS : 0);
+    return t > burst * 1000 ? burst * 1000 : t;
+}
+
+/* The bucket of key, or NULL; with make, one is made (room taken from the
+ * name with the most tries left when the table is full). */
+static struct gw_login_fails *fails_of(struct gw_hub *h, const char *key, int make, int64_t now)
+{
+    for (size_t i = 0; i < h->nfails; i++)
+        if (!strcmp(h->fails[i].key, key))
+            return &h->fails[i];
+    if (!make)
+        return NULL;
+    if (!h->fails) {
+        h->fails = calloc(GW_LOGIN_FAIL_KEYS, sizeof(*h->fails));
+        if (!h->fails)
+            return NULL;
+    }
+    struct gw_login_fails *f = NULL;
+    if (h->nfails < GW_LOGIN_FAIL_KEYS) {
+        f = &h->fails[h->nfails++];
+    } else {
+        int64_t most = -1;
+        for (size_t i = 0; i < h->nfails; i++) {
+            int64_t t = fails_now(h->fails[i].tokens, h->fails[i].at, GW_LOGIN_FAILS_BURST, now);
+            if (t > most) {
+                most = t;
+                f = &h->fails[i];
+            }
+        }
+    }
+    snprintf(f->key, sizeof f->key, "%s", key);
+    f->tokens = 0;
+    f->at = 0;
+    return f;
+}
+
+/* Whether p may try to log in to key now; if not, it is told (429). */
+static int login_allowed(struct gw_hub *h, struct gw_part *p, const char *key, int64_t now,
+                         const char *ref)
+{
+    const struct gw_login_fails *f = fails_of(h, key, 0, now);
+    int ok = (!f || fails_now(f->tokens, f->at, GW_LOGIN_FAILS_BURST, now) >= 1000) &&
+             (!p->sess || fails_now(p->sess->fail_tokens, p->sess->fail_at,
+                                    GW_LOGIN_FAILS_CONN_BURST, now) >= 1000);
+    if (!ok)
+        gw_out_error(h, p, GW_R_SLOW_DOWN, "too many failed logins: try again in a minute", ref);
+    return ok;
+}
+
+/* A login to key failed: one try less for the name and for p. */
+static void login_failed(struct gw_hub *h, struct gw_part *p, const char *key, int64_t now)
+{
+    struct gw_login_fails *f = fails_of(h, key, 1, now);
+    if (f) {
+        f->tokens = fails_now(f->tokens, f->at, GW_LOGIN_FAILS_BURST, now) - 1000;
+        f->at = now;
+    }
+    struct gw_sess *ss = p ? sess_of(p) : NULL;
+    if (ss) {
+        ss->fail_tokens =
+            fails_now(ss->fail_tokens, ss->fail_at, GW_LOGIN_FAILS_CONN_BURST, now) - 1000;
+        ss->fail_at = now;
+    }
+}
+
 /* A PHC string of the hasher's form that no password matches in practice
  * (its hash is of a password nobody knows): a login to an account that
  * does not exist is checked against it, taking the same time. */
@@ -253,6 +333,8 @@ void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const
         gw_out_error(h, p, GW_R_KEY, "wrong nick or password", ref);
         return;
     }
+    if (!login_allowed(h, p, key, now, ref))
+        return;
     struct gw_acct_op *op = op_new(h, p, OP_IDENTIFY_FIND, ref);
     if (!op)
         return;
@@ -455,13 +537,14 @@ void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker
 void gw_account_password(struct gw_hub *h, struct gw_part *p, int64_t now, const char *old,
                          size_t old_len, const char *pw, size_t len, const char *ref)
 {
-    (void)now;
     if (!password_ok(h, p, len, ref) || !password_ok(h, p, old_len, ref))
         return;
     if (!p->account[0]) {
         gw_out_error(h, p, GW_R_SEQUENCE, "log in first", ref);
         return;
     }
+    if (!login_allowed(h, p, p->account, now, ref))
+        return;
     struct gw_acct_op *op = op_new(h, p, OP_PASSWORD_FIND, ref);
     if (!op)
         return;
@@ -730,6 +813,8 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
         return GW_OK;
     }
     if (op->kind == OP_PASSWORD_VERIFY) {
+        if (status == GW_HASH_ANSWER_WRONG)
+            login_failed(h, p, op->key, now);
         if (status != GW_HASH_ANSWER_OK) {
             gw_out_error(h, p, status < 0 ? GW_R_SHUTDOWN : GW_R_KEY,
                          status < 0 ? "passwords are busy: try again in a moment"
@@ -776,11 +861,13 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
             gw_account_login(h, p, now, key, nick, gen, r, "logged in");
             return GW_OK;
         }
-        if (status < 0)
+        if (status < 0) {
             gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment",
                          ref_of(op));
-        else
+        } else {
+            login_failed(h, p, op->key, now);
             gw_out_error(h, p, GW_R_KEY, "wrong nick or password", ref_of(op));
+        }
     }
     op_del(h, op);
     return GW_OK;
@@ -804,6 +891,9 @@ void gw_account_forget(struct gw_hub *h, struct gw_part *p)
 
 void gw_account_free(struct gw_hub *h)
 {
+    free(h->fails);
+    h->fails = NULL;
+    h->nfails = 0;
     for (size_t i = 0; i < h->nacct_ops; i++)
         wipe(&h->acct_ops[i]);
     free(h->acct_ops);

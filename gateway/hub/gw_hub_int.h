@@ -47,6 +47,7 @@ enum gw_resync {
  * of the session its hello gave (hello: 0 not asked, 1 good (key, nick:
  * the account), 2 over, 3 not known now, 4 ignored: no accounts here). */
 struct gw_sess {
+    int64_t fail_tokens, fail_at; /* failed logins (gw_account.c), thousandths */
     char digest[GW_DIGEST_HEX_LEN + 1];
     char public_name[GW_IDENT_PUBLIC_LEN + 1]; /* the account's, when logged in */
     char key[GW_NICK_KEY_MAX_BYTES + 1];
@@ -224,6 +225,8 @@ struct gw_hub {
     struct gw_acct_op *acct_ops;
     size_t nacct_ops;
     uint64_t next_acct_tag;
+    struct gw_login_fails *fails; /* failed logins by account name */
+    size_t nfails;
     /* The registered names known (gw_names.c): the set, the one a walk of
      * the store's names is filling, the page asked for, the next walk. */
     struct gw_names names, names_next;

@@ -447,6 +447,18 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_NAMES_WALK_MS 30000
 #define GW_NAMES_RETRY_MS 5000
 
+/* Failed logins (a wrong password, or a nick nobody registered), counted
+ * per account name and per connection: GW_LOGIN_FAILS_BURST in a row for
+ * one name, then one more each GW_LOGIN_FAIL_REFILL_MS; a connection
+ * GW_LOGIN_FAILS_CONN_BURST whatever the names, at the same refill. Past
+ * either, a login is refused at once (429) and no password is checked.
+ * The names are remembered in a table of GW_LOGIN_FAIL_KEYS; when it is
+ * full, the name with the most tries left makes room. */
+#define GW_LOGIN_FAILS_BURST 5
+#define GW_LOGIN_FAILS_CONN_BURST 10
+#define GW_LOGIN_FAIL_REFILL_MS 12000
+#define GW_LOGIN_FAIL_KEYS 1024u
+
 /* What a browser sends after a hello that is held (while the store looks
  * its identity, its session or its rooms up) waits behind it: at most this
  * many messages and bytes; more closes it (421, try again). */

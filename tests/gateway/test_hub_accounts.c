@@ -737,6 +737,78 @@ static void one_person_on_every_device(void **state)
     teardown(&f);
 }
 
+/* Failed logins: GW_LOGIN_FAILS_BURST for one name, from any connection,
+ * then 429 at once (no password checked, the right one neither) until a
+ * try comes back GW_LOGIN_FAIL_REFILL_MS later; another name is not held
+ * back; a connection trying many names is held back after
+ * GW_LOGIN_FAILS_CONN_BURST. */
+static void failed_logins_are_held_back(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t a = program(&f, "alice", 1);
+    line(f.h, a, "/register hunter2");
+    uint64_t c = program(&f, "carol", 1);
+    line(f.h, c, "/register pw3");
+    settle(&f);
+    uint64_t m[GW_LOGIN_FAILS_BURST];
+    char *got;
+    for (int i = 0; i < GW_LOGIN_FAILS_BURST; i++) {
+        m[i] = program(&f, NULL, 1); /* a connection each: the name is counted */
+        line(f.h, m[i], "/identify alice guess");
+        settle(&f);
+        got = ht_drain(f.h, m[i]);
+        ht_has(got, "wrong nick or password");
+        free(got);
+    }
+    uint64_t x = program(&f, NULL, 1);
+    line(f.h, x, "/identify ALICE hunter2");
+    assert_int_equal(nreqs, 0); /* nothing to hash: refused at once */
+    gw_accounts_mem_flush(f.mem);
+    assert_int_equal(nreqs, 0);
+    got = ht_drain(f.h, x);
+    ht_has(got, "error 429: too many failed logins: try again in a minute");
+    free(got);
+    /* Carol is not held back. */
+    line(f.h, x, "/identify carol pw3");
+    settle(&f);
+    got = ht_drain(f.h, x);
+    ht_has(got, "logged in as carol");
+    free(got);
+    /* One try comes back after the refill, not a millisecond before. */
+    uint64_t y = program(&f, NULL, 1);
+    int64_t last = T0;
+    char frame[64];
+    snprintf(frame, sizeof frame, "A%zu:/identify alice hunter2\r\n",
+             strlen("/identify alice hunter2") + 2);
+    ht_in(f.h, y, last + GW_LOGIN_FAIL_REFILL_MS - 1, frame);
+    got = ht_drain(f.h, y);
+    ht_has(got, "error 429");
+    free(got);
+    ht_in(f.h, y, last + GW_LOGIN_FAIL_REFILL_MS, frame);
+    settle(&f);
+    got = ht_drain(f.h, y);
+    ht_has(got, "logged in as alice");
+    free(got);
+    /* One connection, many names: held back after its own burst. */
+    uint64_t z = program(&f, NULL, 1);
+    char cmd[64];
+    for (int i = 0; i < GW_LOGIN_FAILS_CONN_BURST; i++) {
+        snprintf(cmd, sizeof cmd, "/identify nobody%d guess", i);
+        line(f.h, z, cmd);
+        settle(&f);
+    }
+    got = ht_drain(f.h, z);
+    assert_int_equal(ht_count(got, "wrong nick or password"), GW_LOGIN_FAILS_CONN_BURST);
+    free(got);
+    line(f.h, z, "/identify carol pw3");
+    got = ht_drain(f.h, z);
+    ht_has(got, "error 429: too many failed logins");
+    free(got);
+    teardown(&f);
+}
+
 /* A participant gone before the answers: they go to nobody. */
 static void gone_before_the_answer(void **state)
 {
@@ -768,6 +840,7 @@ int main(void)
         cmocka_unit_test(logout_here_and_everywhere),
         cmocka_unit_test(a_new_password),
         cmocka_unit_test(one_person_on_every_device),
+        cmocka_unit_test(failed_logins_are_held_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
