@@ -1198,7 +1198,7 @@ static void test_rooms_calls(void **state)
     away_begin(&f, &e);
     rooms_every_call_and_answer(&f);
     /* As kept: the rooms' hash and each room's members. */
-    assert_string_equal(ctl("cmd\t0\tHGET\twintalk:account:616c696365:rooms\t#b"), "9");
+    assert_string_equal(ctl("cmd\t0\tHGET\twintalk:account:616c696365:rooms\t#b"), "10");
     assert_string_equal(ctl("cmd\t0\tZRANGE\twintalk:members:#a\t0\t-1"), "alice,bob");
     away_end(&f, &e);
 }

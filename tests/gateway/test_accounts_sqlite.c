@@ -910,7 +910,7 @@ static void rooms_calls(void **state)
     reopen(f);
     assert_int_equal(rooms(f, "alice"), GW_STORE_DONE);
     assert_int_equal(rgot_read("#a"), 0);
-    assert_int_equal(rgot_read("#b"), 9);
+    assert_int_equal(rgot_read("#b"), 10);
 }
 
 static void rooms_bound(void **state)
