@@ -2,7 +2,11 @@
  * accttest.h - helpers shared by the CMocka tests of the accounts engines
  * (test_accounts_mem.c, test_accounts_sqlite.c, test_accounts_redis.c):
  * an answer as the sink was told it, an account to give, session digests,
- * and calls that expect their one answer. Include after cmocka.h.
+ * and calls that expect their one answer; a walk of pages of names (keys,
+ * room_accounts); and what every engine promises of present while away
+ * and of private messages kept for the absent, as functions each engine's
+ * test runs on its fixture (rooms_every_call_and_answer ...). Include
+ * after cmocka.h.
  *
  * What differs between the engines stays in each test file, which defines
  * for its engine, after including this:
