@@ -109,6 +109,8 @@ static void on_pms(void *ctx, uint64_t tag, int status, const struct gw_account_
                    size_t n)
 {
     struct fix *f = ctx;
+    if (f->kill_on && tag == f->kill_on && status == GW_STORE_DONE)
+        raise(SIGKILL); /* the sender was told: the message may not be lost */
     assert_true(f->n < GOT_MAX);
     f->total++;
     got_put(&f->got[f->n++], tag, status, NULL);
@@ -1090,6 +1092,39 @@ static void away_faults(void **state)
     assert_int_equal(pgot.n, 2);
 }
 
+/* A child keeps a message for an account, a room and a read position,
+ * and is killed the instant the message's answer reaches it: all of it
+ * is on disk. */
+static void an_answered_message_survives_kill_9(void **state)
+{
+    struct fix *f = *state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        open_ok(f);
+        struct gw_account a = account("alice", "alice", 1);
+        struct gw_account_pm pm = {.time_ms = NOW_MS, .peer = "bob", .text = "while away"};
+        f->kill_on = 4;
+        if (f->ac.create(f->ac.ctx, 1, &a) != GW_STORE_PENDING ||
+            f->ac.room_keep(f->ac.ctx, 2, "alice", "#a", 1) != GW_STORE_PENDING ||
+            f->ac.read_mark(f->ac.ctx, 3, "alice", "#a", 42) != GW_STORE_PENDING ||
+            f->ac.pm_add(f->ac.ctx, 4, "alice", &pm) != GW_STORE_PENDING)
+            _exit(1);
+        gw_sqlite_flush(f->s);
+        _exit(2); /* never answered */
+    }
+    int ws = 0;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    if (!WIFSIGNALED(ws))
+        fail_msg("the child was not killed at the answer: exit %d", WEXITSTATUS(ws));
+    open_ok(f);
+    assert_int_equal(pmafter(f, "alice", 0, 10), GW_STORE_DONE);
+    assert_int_equal(pgot.n, 1);
+    assert_string_equal(pgot.text[0], "while away");
+    assert_int_equal(rooms(f, "alice"), GW_STORE_DONE);
+    assert_int_equal(rgot_read("#a"), 42);
+}
+
 /* The schema of version 2, exactly as the engine of that version made a
  * new database: version 1's, and accounts and sessions. */
 static const char schema2_sql[] =
@@ -1175,6 +1210,7 @@ int main(void)
         T(remove_takes_the_rest),
         T(away_bad_arguments),
         T(away_faults),
+        T(an_answered_message_survives_kill_9),
         T(a_schema_2_database_gains_rooms_and_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
