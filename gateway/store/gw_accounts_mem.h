@@ -61,7 +61,9 @@ int gw_accounts_mem_new(struct gw_accounts_mem **out, const struct gw_account_si
  * returns GW_STORE_PENDING, or GW_STORE_EINVAL for a bad argument (a key
  * of 0 or more than GW_ACCOUNT_KEY_MAX_BYTES bytes, a nick likewise, a phc
  * past GW_ACCOUNT_PHC_MAX_BYTES, a digest not of GW_DIGEST_HEX_LEN
- * lowercase hex digits, a NULL string), or GW_STORE_EBUSY when
+ * lowercase hex digits, a room, peer or text outside gw_accounts.h's
+ * bounds, an id past GW_ACCOUNT_ID_MAX, a NULL string, a call whose
+ * answer needs a sink function not given), or GW_STORE_EBUSY when
  * GW_ACCOUNTS_MEM_ANSWERS_MAX answers wait; then nothing is done. A
  * session is over at now_ms >= its expires_ms. Valid until
  * gw_accounts_mem_free. */

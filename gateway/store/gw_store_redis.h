@@ -41,12 +41,23 @@
  *                       bytes in lowercase hex (any bytes make a safe key,
  *                       and no name can end in another's ":sessions"):
  *                       key (the name as is), nick, phc, roles,
- *                       generation, created_ms (decimal)
+ *                       generation, created_ms (decimal); pm_top (the
+ *                       last id given to its private messages, once it
+ *                       has had one)
  *   account:HEX:sessions  sorted set: the digests of the account's
  *                       sessions, scored by the order they were made in
  *                       (1, 2, 3...: the highest score plus one, not a
  *                       time, because sessions made in one millisecond on
  *                       two gateways would tie, and ties order by digest)
+ *   account:HEX:rooms   hash: the rooms the account is a member of (their
+ *                       keys as is), each to the last message id it read
+ *                       there (decimal)
+ *   account:HEX:pms     stream: the private messages kept for it, entry
+ *                       id "ID-0", fields t (time), p (peer), o (out: 1
+ *                       or 0), x (text); trimmed to GW_ACCOUNT_PMS_MAX
+ *                       exactly (XADD MAXLEN =)
+ *   members:ROOM        sorted set: the accounts that are members of the
+ *                       room of that key, by name (as is), all of score 0
  *   session:DIGEST      hash: a session, named by its token's SHA-256 in
  *                       hex: account (its key as is), generation,
  *                       expires_ms; PEXPIREAT at its end, so Redis deletes
@@ -82,8 +93,9 @@
  *             session_find, and deleted at the account's next
  *             session_keep or their own end.
  *   remove    deletes every session of the account, its sorted set, its
- *             hash and its name in the index (GW_ACCOUNT_NONE when there
- *             was no hash).
+ *             name from each of its rooms' members, its rooms' hash, its
+ *             messages' stream, its hash and its name in the index
+ *             (GW_ACCOUNT_NONE when there was no hash).
  *   session_keep  GW_ACCOUNT_NONE when the account's hash is gone. Else
  *             a session of that digest kept before is replaced (it counts
  *             as made now); sessions that are over (deleted by Redis at
@@ -104,6 +116,18 @@
  *             (GW_ACCOUNT_NONE when there was no session: never made,
  *             ended, or deleted with its account; one of an older
  *             generation not deleted yet is dropped: GW_STORE_DONE).
+ * Present while away, one script a call (each GW_ACCOUNT_NONE when the
+ * account's hash is gone): room_keep puts the room in the account's rooms
+ * at read id 0 and the name in the room's members, or takes both out
+ * (GW_ACCOUNT_FULL past GW_ACCOUNT_ROOMS_MAX, by HLEN); rooms_of is its
+ * rooms' HGETALL (sorted by room here); read_mark sets a room's read id
+ * when it is larger (compared as decimal strings: Lua's numbers are
+ * exact only below 2^53; GW_ACCOUNT_NONE when the room is not one of
+ * its); pm_add takes the next id (HINCRBY pm_top: a new account, or one
+ * made again after a remove, starts at 1), adds the entry and trims the
+ * stream; pm_after is XRANGE from "(" after_id "-0" with COUNT.
+ * room_accounts is ZRANGE BYLEX of the room's members, paged as keys.
+ *
  * find is one HGETALL. keys is one ZRANGE of the names' index, BYLEX from
  * "(" and the cursor (the last name given, "" for the first page: "-"),
  * LIMIT GW_ACCOUNT_KEYS_PAGE + 1: a page is full exactly when there are

@@ -110,6 +110,36 @@ static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys
     kgot_put(keys, n, next);
 }
 
+static void on_rooms(void *ctx, uint64_t tag, int status, const struct gw_account_room *rows,
+                     size_t n)
+{
+    struct eng *e = ctx;
+    if (e->in_call)
+        fail_msg("rooms' answer to tag %" PRIu64 " from inside a call", tag);
+    if (e->n >= ANSWERS_MAX)
+        fail_msg("more than %d answers", ANSWERS_MAX);
+    struct answer *r = &e->ans[e->n++];
+    memset(r, 0, sizeof *r);
+    r->tag = tag;
+    r->status = status;
+    rgot_put(status, rows, n);
+}
+
+static void on_pms(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows,
+                   size_t n)
+{
+    struct eng *e = ctx;
+    if (e->in_call)
+        fail_msg("pms' answer to tag %" PRIu64 " from inside a call", tag);
+    if (e->n >= ANSWERS_MAX)
+        fail_msg("more than %d answers", ANSWERS_MAX);
+    struct answer *r = &e->ans[e->n++];
+    memset(r, 0, sizeof *r);
+    r->tag = tag;
+    r->status = status;
+    pgot_put(status, rows, n);
+}
+
 /* How many answers tag got; the last in *out. */
 static int answers(const struct eng *e, uint64_t tag, const struct answer **out)
 {
@@ -163,7 +193,8 @@ static void eng_open(struct fix *f, struct eng *e, unsigned command_ms)
 {
     struct gw_rstore_opts o = {.url = f->url, .command_ms = command_ms};
     struct gw_store_sink none = {0};
-    struct gw_account_sink sink = {.ctx = e, .answer = on_answer, .keys = on_keys};
+    struct gw_account_sink sink = {
+        .ctx = e, .answer = on_answer, .keys = on_keys, .rooms = on_rooms, .pms = on_pms};
     char err[256] = "";
     memset(e, 0, sizeof *e);
     e->ans = calloc(ANSWERS_MAX, sizeof *e->ans);
@@ -1142,6 +1173,217 @@ static void test_keys_outage(void **state)
     fix_done(&f);
 }
 
+/* ------------------------------------------ present while away (accttest.h) */
+
+/* A fresh Redis, one engine, accttest.h's calls on it. */
+static void away_begin(struct fix *f, struct eng *e)
+{
+    ctl("flushall");
+    fix_init(f);
+    eng_open(f, e, 0);
+    fix_use(f, e);
+}
+
+static void away_end(struct fix *f, struct eng *e)
+{
+    eng_close(e);
+    fix_done(f);
+}
+
+static void test_rooms_calls(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    rooms_every_call_and_answer(&f);
+    /* As kept: the rooms' hash and each room's members. */
+    assert_string_equal(ctl("cmd\t0\tHGET\twintalk:account:616c696365:rooms\t#b"), "10");
+    assert_string_equal(ctl("cmd\t0\tZRANGE\twintalk:members:#a\t0\t-1"), "alice,bob");
+    away_end(&f, &e);
+}
+
+static void test_rooms_bound(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    rooms_the_101st_is_refused(&f);
+    away_end(&f, &e);
+}
+
+static void test_room_accounts(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    room_accounts_walks_every_member_once(&f);
+    away_end(&f, &e);
+}
+
+static void test_pms_calls(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    pms_every_call_and_answer(&f);
+    away_end(&f, &e);
+}
+
+static void test_pms_bound(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    pms_the_1001st_drops_the_oldest(&f);
+    char n[16];
+    snprintf(n, sizeof n, "%u", GW_ACCOUNT_PMS_MAX);
+    assert_string_equal(ctl("cmd\t0\tXLEN\twintalk:account:616c696365:pms"), n);
+    away_end(&f, &e);
+}
+
+static void test_remove_takes_the_rest(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    remove_takes_rooms_and_messages(&f);
+    /* Nothing of the removed account's is left but what it made again. */
+    assert_string_equal(ctl("cmd\t0\tEXISTS\twintalk:account:616c696365:rooms"), "0");
+    assert_string_equal(ctl("cmd\t0\tXLEN\twintalk:account:616c696365:pms"), "1");
+    assert_string_equal(ctl("cmd\t0\tZRANGE\twintalk:members:#a\t0\t-1"), "bob");
+    away_end(&f, &e);
+}
+
+static void test_away_bad_arguments(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    create_ok(&f, "alice", 1);
+    size_t before = e.n;
+    away_bad_arguments_are_refused(&f);
+    run_for(&f, 100);
+    assert_int_equal(e.n, before);
+    away_end(&f, &e);
+}
+
+static int list_done_status;
+static unsigned list_each_n;
+
+static void list_each(void *arg, const struct gw_account *a)
+{
+    (void)arg, (void)a;
+    list_each_n++;
+}
+
+static void list_done(void *arg, int status)
+{
+    (void)arg;
+    list_done_status = status;
+}
+
+static int list_over(void *ctx, void *arg)
+{
+    (void)ctx, (void)arg;
+    return list_done_status != 99;
+}
+
+/* Two gateways: joined and marked on one, seen on the other; a message
+ * kept on one read on the other, numbered on from the other's; and the
+ * tool's list walks past the rooms' and messages' keys. */
+static void test_away_two_gateways(void **state)
+{
+    struct fix f;
+    struct eng e1, e2;
+    (void)state;
+    ctl("flushall");
+    fix_init(&f);
+    eng_open(&f, &e1, 0);
+    eng_open(&f, &e2, 0);
+    fix_use(&f, &e1);
+    create_ok(&f, "alice", 1);
+    create_ok(&f, "bob", 1);
+    assert_int_equal(rkeep(&f, "alice", "#a", 1), GW_STORE_DONE);
+    assert_int_equal(rmark(&f, "alice", "#a", 12), GW_STORE_DONE);
+    assert_int_equal(pmadd(&f, "alice", "bob", 0, "one"), GW_STORE_DONE);
+    fix_use(&f, &e2);
+    assert_int_equal(rooms(&f, "alice"), GW_STORE_DONE);
+    assert_int_equal(rgot_read("#a"), 12);
+    assert_int_equal(pmadd(&f, "alice", "bob", 0, "two"), GW_STORE_DONE);
+    assert_int_equal(pgot.id[0], 2);
+    fix_use(&f, &e1);
+    assert_int_equal(pmafter(&f, "alice", 0, 10), GW_STORE_DONE);
+    assert_int_equal(pgot.n, 2);
+    assert_string_equal(pgot.text[1], "two");
+    list_done_status = 99; /* not yet */
+    list_each_n = 0;
+    assert_int_equal(gw_rstore_account_list(e2.rs, list_each, list_done, NULL), GW_STORE_PENDING);
+    assert_true(run_until(&f, list_over, NULL, 5000));
+    assert_int_equal(list_done_status, GW_STORE_DONE);
+    assert_int_equal(list_each_n, 2);
+    eng_close(&e1);
+    eng_close(&e2);
+    fix_done(&f);
+}
+
+/* Redis stalled past the command timeout: each call in flight is
+ * answered GW_STORE_EIO once, through its own sink; down: refused at
+ * once; back: answered. */
+static void test_away_outage(void **state)
+{
+    struct fix f;
+    struct eng e;
+    uint64_t t[6];
+    (void)state;
+    ctl("flushall");
+    fix_init(&f);
+    eng_open(&f, &e, 1000);
+    fix_use(&f, &e);
+    create_ok(&f, "alice", 1);
+    ctl("pause");
+    struct gw_account_pm pm = {.time_ms = 1, .peer = "bob", .text = "hi"};
+    for (int i = 0; i < 6; i++)
+        t[i] = next_tag++;
+    assert_int_equal(e.ac.room_keep(e.ac.ctx, t[0], "alice", "#a", 1), GW_STORE_PENDING);
+    assert_int_equal(e.ac.rooms_of(e.ac.ctx, t[1], "alice"), GW_STORE_PENDING);
+    assert_int_equal(e.ac.read_mark(e.ac.ctx, t[2], "alice", "#a", 3), GW_STORE_PENDING);
+    assert_int_equal(e.ac.room_accounts(e.ac.ctx, t[3], "#a", ""), GW_STORE_PENDING);
+    assert_int_equal(e.ac.pm_add(e.ac.ctx, t[4], "alice", &pm), GW_STORE_PENDING);
+    assert_int_equal(e.ac.pm_after(e.ac.ctx, t[5], "alice", 0, 10), GW_STORE_PENDING);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(wait_answer(&f, &e, t[i])->status, GW_STORE_EIO);
+    ctl("resume");
+    assert_true(run_until(&f, healthy, &e, 10000));
+    run_for(&f, 100);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(answers(&e, t[i], NULL), 1);
+    ctl("stop");
+    assert_true(run_until(&f, unhealthy, &e, 5000));
+    size_t before = e.n;
+    uint64_t x = next_tag++;
+    assert_int_equal(e.ac.room_keep(e.ac.ctx, x, "alice", "#a", 1), GW_STORE_EIO);
+    assert_int_equal(e.ac.rooms_of(e.ac.ctx, x, "alice"), GW_STORE_EIO);
+    assert_int_equal(e.ac.read_mark(e.ac.ctx, x, "alice", "#a", 3), GW_STORE_EIO);
+    assert_int_equal(e.ac.room_accounts(e.ac.ctx, x, "#a", ""), GW_STORE_EIO);
+    assert_int_equal(e.ac.pm_add(e.ac.ctx, x, "alice", &pm), GW_STORE_EIO);
+    assert_int_equal(e.ac.pm_after(e.ac.ctx, x, "alice", 0, 10), GW_STORE_EIO);
+    run_for(&f, 200);
+    assert_int_equal(e.n, before);
+    ctl("start");
+    assert_true(run_until(&f, healthy, &e, 10000));
+    fix_use(&f, &e);
+    assert_int_equal(rooms(&f, "alice") == GW_STORE_DONE || f.got.status == GW_ACCOUNT_NONE, 1);
+    eng_close(&e);
+    fix_done(&f);
+}
+
 int main(void)
 {
     if (redisctl_attach("test_accounts_redis") != 0)
@@ -1153,6 +1395,15 @@ int main(void)
         cmocka_unit_test(test_outage),          cmocka_unit_test(test_keys),
         cmocka_unit_test(test_keys_of_accounts_made_before_the_index),
         cmocka_unit_test(test_keys_outage),
+        cmocka_unit_test(test_rooms_calls),
+        cmocka_unit_test(test_rooms_bound),
+        cmocka_unit_test(test_room_accounts),
+        cmocka_unit_test(test_pms_calls),
+        cmocka_unit_test(test_pms_bound),
+        cmocka_unit_test(test_remove_takes_the_rest),
+        cmocka_unit_test(test_away_bad_arguments),
+        cmocka_unit_test(test_away_two_gateways),
+        cmocka_unit_test(test_away_outage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
