@@ -17,6 +17,7 @@
 #include <openssl/sha.h>
 
 #include "gw_history.h"
+#include "gw_accounts.h"
 #include "gw_hub.h"
 #include "gw_ident.h"
 #include "gw_json.h"
@@ -512,6 +513,17 @@ void gw_account_claim(struct gw_hub *h, const char *key, const struct gw_part *k
 /* p is gone: the calls made for it are answered to nobody. */
 void gw_account_forget(struct gw_hub *h, struct gw_part *p);
 
+/* A private message to the account of key, which has no connection: kept
+ * for it (the sender gets its copy and a line saying so once it is kept;
+ * 451 if it cannot be). 0 when key is no registered name (nothing done),
+ * else 1. */
+int gw_account_pm_keep(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+                       const char *text, size_t len, const char *ref);
+
+/* p has just logged in to its account: the private messages kept for it
+ * since its last visit are given to its person, then marked read. */
+void gw_account_pm_fetch(struct gw_hub *h, struct gw_part *p);
+
 /* Free what waits (the hub is freed). */
 void gw_account_free(struct gw_hub *h);
 
@@ -645,6 +657,15 @@ void gw_web_joined(struct gw_hub *h, struct gw_part *p, struct gw_room *r, uint6
 /* p sends text (len bytes, canonical) to the nick to (to_len bytes, as
  * given): delivered to every connection of its owner, echoed to p's; 550
  * for an unknown nick, 501 to oneself. */
+/* The sender's copy of a private message to `to` (a nick) to every
+ * connection of p's person (kept: it was kept for an account away). */
+void gw_private_copy_sent(struct gw_hub *h, struct gw_part *p, int64_t now, const char *to,
+                          const char *text, size_t len, int kept);
+
+/* A private message kept for p's account while it was away, to every
+ * connection of p's person ("kept":true; a line for a WINTALK program). */
+void gw_private_give_kept(struct gw_hub *h, struct gw_part *p, const struct gw_account_pm *row);
+
 void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const char *to,
                      size_t to_len, const char *text, size_t len, const char *ref);
 

@@ -270,6 +270,45 @@ static int to_remote(struct gw_hub *h, const struct gw_remote *q, const struct g
     return rc;
 }
 
+void gw_private_copy_sent(struct gw_hub *h, struct gw_part *p, int64_t now, const char *to,
+                          const char *text, size_t len, int kept)
+{
+    struct gw_private pm = {
+        .time_ms = now + h->wall_offset,
+        .pid = p->pid,
+        .nick = p->nick,
+        .via = gw_via_name(p->via),
+        .to = to,
+        .with = to,
+        .text = text,
+        .text_len = len,
+        .kept = kept,
+    };
+    char prefix[GW_NICK_MAX_BYTES + 16];
+    snprintf(prefix, sizeof prefix, "* you -> %s: ", to);
+    to_person(h, p, &pm, prefix);
+}
+
+void gw_private_give_kept(struct gw_hub *h, struct gw_part *p, const struct gw_account_pm *row)
+{
+    struct gw_private pm = {
+        .time_ms = row->time_ms,
+        .nick = row->out ? p->nick : row->peer,
+        .via = "",
+        .to = row->out ? row->peer : p->nick,
+        .with = row->peer,
+        .text = row->text,
+        .text_len = strlen(row->text),
+        .kept = 1,
+    };
+    char prefix[GW_NICK_MAX_BYTES + 48];
+    if (row->out)
+        snprintf(prefix, sizeof prefix, "* you -> %s (while you were away): ", row->peer);
+    else
+        snprintf(prefix, sizeof prefix, "* %s -> you (while you were away): ", row->peer);
+    to_person(h, p, &pm, prefix);
+}
+
 int gw_hub_private_lost(struct gw_hub *h, const char *json, size_t len, int64_t now)
 {
     (void)now;
@@ -322,20 +361,26 @@ void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
     char given[GW_NICK_IN_MAX_CPS * 4 + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
     struct gw_part *q = NULL;
     const struct gw_remote *rq = NULL;
+    int named = 0;
     /* The name's key, without the rules for choosing one: guests have
      * names no one may choose. */
     if (to_len < sizeof given) {
         memcpy(given, to, to_len);
         given[to_len] = '\0';
         if (strlen(given) == to_len && gw_nick_key(given, key) == GW_NICK_OK) {
+            named = 1;
             q = gw_hub_nick_owner(h, key);
             if (!q)
                 rq = gw_presence_nick(h, key, NULL);
         }
     }
     if (!q && !rq) {
-        char msg[GW_NICK_MAX_BYTES + 32];
-        snprintf(msg, sizeof msg, "no one is called %.*s",
+        /* An account away: kept for it (the sender's copy when kept). */
+        if (named && gw_account_pm_keep(h, p, now, key, text, len, ref))
+            return;
+        char msg[GW_NICK_MAX_BYTES + 96];
+        snprintf(msg, sizeof msg, "no one is called %.*s here (a guest who left cannot be "
+                 "reached): the message was not sent",
                  (int)gw_utf8_cut(to, to_len, GW_NICK_MAX_BYTES), to);
         gw_out_error(h, p, GW_R_NO_NICK, msg, ref);
         return;

@@ -248,6 +248,8 @@ struct gw_buf *gw_json_private(const struct gw_private *pm, size_t headroom)
         gw_jw_lit(&w, ",\"to_pid\":");
         gw_jw_uint(&w, pm->to_pid);
     }
+    if (pm->kept)
+        gw_jw_lit(&w, ",\"kept\":true");
     gw_jw_lit(&w, ",\"text\":");
     gw_jw_str(&w, pm->text, pm->text_len);
     gw_jw_lit(&w, "}");

@@ -118,6 +118,8 @@ struct gw_private {
     size_t text_len;
     uint64_t to_pid;        /* the receiver, on its way to another gateway
                              * (written as "to_pid"); 0 for a browser's copy */
+    int kept;               /* kept for an account while it was away, given
+                             * when it came back (written "kept":true) */
 };
 
 /* A private message from another gateway sharing the rooms, as
