@@ -41,6 +41,10 @@ enum op_kind {
     OP_PASSWORD_VERIFY, /* the old one checked: then hash the new */
     OP_PASSWORD_HASH,   /* the new one hashed: then update */
     OP_PASSWORD_UPDATE, /* kept: logged in anew (a new session for a browser) */
+    OP_PM_ADD,          /* a private message kept for an account away */
+    OP_PM_ROOMS,        /* at login: where the account read its messages to */
+    OP_PM_AFTER,        /* ... the messages after it, a page at a time */
+    OP_PM_MARK,         /* the read position written: nobody waits */
 };
 
 struct gw_acct_op {
@@ -63,7 +67,16 @@ struct gw_acct_op {
     /* A browser's session: the token to give it, its digest kept. */
     char token[GW_TOKEN_HEX_LEN + 1];
     char digest[GW_DIGEST_HEX_LEN + 1];
+    /* A private message kept (the sender's copy waits for it): its text,
+     * owned; at login, the last message id given. */
+    char *text;
+    size_t text_len;
+    uint64_t after;
 };
+
+/* The room name under which an account's read position in its private
+ * messages is kept (no room's name starts with '@'). */
+#define PM_READ_ROOM "@private"
 
 static struct gw_sess *sess_of(struct gw_part *p);
 
@@ -249,6 +262,7 @@ static struct gw_acct_op *op_new(struct gw_hub *h, struct gw_part *p, enum op_ki
 static void op_del(struct gw_hub *h, struct gw_acct_op *op)
 {
     wipe(op);
+    free(op->text);
     *op = h->acct_ops[--h->nacct_ops];
 }
 
@@ -404,16 +418,18 @@ void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
     mark(p, key);
     for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
         mark(q, key);
+    h->beat_at = 0; /* the other gateways are told at the next tick */
     gw_names_add(h, key);
     gw_account_claim(h, key, p, now);
     (void)gw_hub_change_nick(h, p, now, nick, strlen(nick), ref);
     if (p->via == GW_VIA_WEB) {
         start_session(h, p, now, key, nick, generation, ref);
-        return;
+    } else {
+        char msg[GW_NICK_MAX_BYTES + 64];
+        snprintf(msg, sizeof msg, "%s as %s", how, nick);
+        gw_out_info(h, p, GW_R_OK, msg);
     }
-    char msg[GW_NICK_MAX_BYTES + 64];
-    snprintf(msg, sizeof msg, "%s as %s", how, nick);
-    gw_out_info(h, p, GW_R_OK, msg);
+    gw_account_pm_fetch(h, p);
 }
 
 /* q, logged in to an account, is a guest again (with its browser's other
@@ -608,6 +624,7 @@ const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t 
         mark(p, ss->key);
         gw_names_add(h, ss->key);
         gw_account_claim(h, ss->key, p, now);
+        gw_account_pm_fetch(h, p); /* answered after the welcome */
         return ss->nick;
     }
     ss->digest[0] = '\0';
@@ -618,6 +635,152 @@ const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t 
                      "your session cannot be checked now: log in again, or reload later", NULL);
     (void)ref;
     return NULL;
+}
+
+int gw_account_pm_keep(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+                       const char *text, size_t len, const char *ref)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (!ac || !ac->pm_add || !gw_names_has(h, key))
+        return 0;
+    struct gw_acct_op *op = op_new(h, p, OP_PM_ADD, ref);
+    if (!op)
+        return 1;
+    op->text = malloc(len + 1);
+    if (!op->text) {
+        op_del(h, op);
+        gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", ref);
+        return 1;
+    }
+    memcpy(op->text, text, len);
+    op->text[len] = '\0';
+    op->text_len = len;
+    snprintf(op->key, sizeof op->key, "%s", key);
+    struct gw_account_pm pm = {
+        .time_ms = now + h->wall_offset, .peer = p->nick, .out = 0, .text = op->text};
+    if (ac->pm_add(ac->ctx, op->tag, key, &pm) != GW_STORE_PENDING) {
+        op_del(h, op);
+        gw_out_error(h, p, GW_R_NOT_KEPT,
+                     "the private message could not be kept: it was not sent; try again later",
+                     ref);
+    }
+    return 1;
+}
+
+void gw_account_pm_fetch(struct gw_hub *h, struct gw_part *p)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (!ac || !ac->rooms_of || !ac->pm_after || !p->account[0])
+        return;
+    struct gw_acct_op *op = op_new(h, p, OP_PM_ROOMS, NULL);
+    if (!op)
+        return; /* 421 said: they wait for the next login */
+    snprintf(op->key, sizeof op->key, "%s", p->account);
+    if (ac->rooms_of(ac->ctx, op->tag, op->key) != GW_STORE_PENDING)
+        op_del(h, op);
+}
+
+/* Ask for the kept messages after op->after (op becomes OP_PM_AFTER);
+ * the op ends if it cannot. */
+static void pm_page(struct gw_hub *h, struct gw_acct_op *op)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    op->kind = OP_PM_AFTER;
+    if (ac->pm_after(ac->ctx, op->tag, op->key, op->after, GW_ACCOUNT_PMS_PAGE) !=
+        GW_STORE_PENDING)
+        op_del(h, op);
+}
+
+/* The messages given are read: the position kept (nobody waits). */
+static void pm_mark(struct gw_hub *h, const char *key, uint64_t id)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (!ac->room_keep || !ac->read_mark || h->nacct_ops + 2 > GW_ACCOUNT_OPS_MAX)
+        return;
+    /* Its own ops, answered to nobody (pid 0). */
+    for (int i = 0; i < 2; i++) {
+        struct gw_acct_op *op = &h->acct_ops[h->nacct_ops++];
+        memset(op, 0, sizeof(*op));
+        op->tag = ++h->next_acct_tag;
+        op->kind = OP_PM_MARK;
+        int rc = i == 0 ? ac->room_keep(ac->ctx, op->tag, key, PM_READ_ROOM, 1)
+                        : ac->read_mark(ac->ctx, op->tag, key, PM_READ_ROOM, id);
+        if (rc != GW_STORE_PENDING) {
+            op_del(h, op);
+            return;
+        }
+    }
+}
+
+int gw_hub_account_rooms(struct gw_hub *h, uint64_t tag, int status,
+                         const struct gw_account_room *rows, size_t n, int64_t now)
+{
+    (void)now;
+    struct gw_acct_op *op = op_find(h, tag);
+    if (!op)
+        return GW_ENOENT;
+    struct gw_part *p = gw_hub_part(h, op->pid);
+    if (!p || op->kind != OP_PM_ROOMS || status != GW_STORE_DONE) {
+        op_del(h, op);
+        return p ? GW_OK : GW_ENOENT;
+    }
+    op->after = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].room && !strcmp(rows[i].room, PM_READ_ROOM))
+            op->after = rows[i].read_id;
+    pm_page(h, op);
+    return GW_OK;
+}
+
+int gw_hub_account_pms(struct gw_hub *h, uint64_t tag, int status,
+                       const struct gw_account_pm *rows, size_t n, int64_t now)
+{
+    struct gw_acct_op *op = op_find(h, tag);
+    if (!op)
+        return GW_ENOENT;
+    struct gw_part *p = gw_hub_part(h, op->pid);
+    if (!p) {
+        op_del(h, op);
+        return GW_ENOENT;
+    }
+    if (op->kind == OP_PM_ADD) {
+        if (status == GW_STORE_DONE) {
+            char msg[sizeof op->key + 64];
+            gw_private_copy_sent(h, p, now, op->key, op->text, op->text_len, 1);
+            snprintf(msg, sizeof msg, "%s is away: the message is kept for them", op->key);
+            gw_out_info(h, p, GW_R_OK, msg);
+        } else {
+            gw_out_error(h, p, status == GW_ACCOUNT_NONE ? GW_R_NO_NICK : GW_R_NOT_KEPT,
+                         status == GW_ACCOUNT_NONE
+                             ? "no one is called that any more: the message was not sent"
+                             : "the private message could not be kept: it was not sent; try "
+                               "again later",
+                         ref_of(op));
+        }
+        op_del(h, op);
+        return GW_OK;
+    }
+    if (op->kind != OP_PM_AFTER || status != GW_STORE_DONE) {
+        op_del(h, op);
+        return GW_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p->account[0] && !strcmp(p->account, op->key))
+            gw_private_give_kept(h, p, &rows[i]);
+        if (rows[i].id > op->after)
+            op->after = rows[i].id;
+    }
+    if (n == GW_ACCOUNT_PMS_PAGE) {
+        pm_page(h, op); /* more */
+        return GW_OK;
+    }
+    char key[sizeof op->key];
+    memcpy(key, op->key, sizeof key);
+    uint64_t last = op->after;
+    op_del(h, op);
+    if (last)
+        pm_mark(h, key, last);
+    return GW_OK;
 }
 
 int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,

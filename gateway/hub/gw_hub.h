@@ -412,6 +412,13 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
 int gw_hub_account_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *keys,
                         size_t n, const char *next, int64_t now);
 
+/* The engine's answers of rows (sink.rooms and sink.pms of
+ * cfg.accounts): GW_OK, or GW_ENOENT when nobody waits for them. */
+int gw_hub_account_rooms(struct gw_hub *h, uint64_t tag, int status,
+                         const struct gw_account_room *rows, size_t n, int64_t now);
+int gw_hub_account_pms(struct gw_hub *h, uint64_t tag, int status,
+                       const struct gw_account_pm *rows, size_t n, int64_t now);
+
 /* The registered names the hub knows now. */
 size_t gw_hub_names_count(const struct gw_hub *h);
 

@@ -229,16 +229,17 @@ static int same_identity(const struct gw_remote *q, const struct gw_ident *self)
     return strcmp(tag, q->ident) == 0;
 }
 
-/* Whether q is self's person on another gateway: its identity's, or a
- * connection logged in to the account self is logged in to (an account's
- * connections all have its nick, whose key is the account's). */
+/* Whether q stands in the way of self's nick on another gateway: not
+ * when it is self's identity, nor when self is logged in to the account
+ * of q's nick (q is a connection of the same account, or one whose
+ * gateway has yet to take the registered nick back from it). */
 static int same_person(const struct gw_remote *q, const struct gw_part *self)
 {
     if (!self)
         return 0;
     if (same_identity(q, self->ident))
         return 1;
-    return q->account && self->account[0] && strcmp(q->key, self->account) == 0;
+    return self->account[0] && strcmp(q->key, self->account) == 0;
 }
 
 const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key,

@@ -198,8 +198,24 @@ static void sink_keys(void *ctx, uint64_t tag, int status, const char *const *ke
         (void)gw_hub_account_keys(st.hub, tag, status, keys, n, next, st.now());
 }
 
+static void sink_rooms(void *ctx, uint64_t tag, int status, const struct gw_account_room *rows,
+                       size_t n)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_account_rooms(st.hub, tag, status, rows, n, st.now());
+}
+
+static void sink_pms(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows,
+                     size_t n)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_account_pms(st.hub, tag, status, rows, n, st.now());
+}
+
 static const struct gw_account_sink account_sink = {
-    .ctx = NULL, .answer = sink_account, .keys = sink_keys};
+    .ctx = NULL, .answer = sink_account, .keys = sink_keys, .rooms = sink_rooms, .pms = sink_pms};
 
 /* A reader of the sqlite store has an answer: report it now, not at the
  * end of the turn (the loop may have nothing else to do until then). */

@@ -84,6 +84,19 @@ static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_accou
 
 static int64_t keys_now = T0;
 
+static void on_rooms(void *ctx, uint64_t tag, int status, const struct gw_account_room *rows,
+                     size_t n)
+{
+    (void)ctx;
+    gw_hub_account_rooms(the_hub, tag, status, rows, n, T0);
+}
+
+static void on_pms(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows, size_t n)
+{
+    (void)ctx;
+    gw_hub_account_pms(the_hub, tag, status, rows, n, T0);
+}
+
 static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
                     const char *next)
 {
@@ -99,7 +112,8 @@ struct fix {
 
 static void setup(struct fix *f, int closed, int plain)
 {
-    struct gw_account_sink sink = {.ctx = NULL, .answer = on_answer, .keys = on_keys};
+    struct gw_account_sink sink = {
+        .ctx = NULL, .answer = on_answer, .keys = on_keys, .rooms = on_rooms, .pms = on_pms};
     assert_int_equal(gw_accounts_mem_new(&f->mem, &sink), 0);
     gw_accounts_mem_iface(f->mem, &f->ac);
     nreqs = 0;
@@ -809,6 +823,97 @@ static void failed_logins_are_held_back(void **state)
     teardown(&f);
 }
 
+/* A private message to an account away is kept and given when it comes
+ * back, by any way in, once; to a guest who left it is refused in words
+ * that say so. */
+static void private_messages_wait_for_the_absent(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
+    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
+    settle(&f);
+    char *got = ht_drain(f.h, w);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    session_of(got, tok);
+    free(got);
+    assert_int_equal(gw_hub_disconnect(f.h, w, T0, GW_LEAVE_CLOSED), GW_OK);
+    uint64_t b = program(&f, "bob", 1);
+    line(f.h, b, "/msg Wanda psst");
+    settle(&f);
+    got = ht_drain(f.h, b);
+    ht_has(got, "* you -> wanda: psst");
+    ht_has(got, "wanda is away: the message is kept for them");
+    free(got);
+    /* She comes back by a WINTALK program: given once. */
+    uint64_t t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    settle(&f);
+    got = ht_drain(f.h, t);
+    ht_has(got, "* bob -> you (while you were away): psst");
+    free(got);
+    assert_int_equal(gw_hub_disconnect(f.h, t, T0, GW_LEAVE_CLOSED), GW_OK);
+    line(f.h, b, "/msg wanda second");
+    settle(&f);
+    free(ht_drain(f.h, b));
+    /* Then by a browser's session: after its welcome, only the second. */
+    uint64_t v;
+    got = hello_with(&f, &v, T0, tok, "x");
+    const char *wel = strstr(got, "\"type\":\"welcome\"");
+    assert_non_null(wel);
+    const char *kept = strstr(wel, "\"kept\":true,\"text\":\"second\"");
+    assert_non_null(kept);
+    assert_null(strstr(got, "\"text\":\"psst\""));
+    free(got);
+    /* A guest who left: refused, said so. */
+    uint64_t g = program(&f, "gus", 1);
+    assert_int_equal(gw_hub_disconnect(f.h, g, T0, GW_LEAVE_CLOSED), GW_OK);
+    line(f.h, b, "/msg gus hello?");
+    got = ht_drain(f.h, b);
+    ht_has(got, "error 550: no one is called gus here (a guest who left cannot be reached): "
+                "the message was not sent");
+    free(got);
+    teardown(&f);
+}
+
+/* More kept than one page of the store's answer: every one given, once,
+ * in order. */
+static void many_kept_messages_are_given_page_by_page(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t t = program(&f, "wanda", 1);
+    line(f.h, t, "/register hunter2");
+    settle(&f);
+    assert_int_equal(gw_hub_disconnect(f.h, t, T0, GW_LEAVE_CLOSED), GW_OK);
+    uint64_t b = program(&f, "bob", 1);
+    char cmd[64];
+    const int n = GW_ACCOUNT_PMS_PAGE * 2 + 1;
+    for (int i = 0; i < n; i++) {
+        snprintf(cmd, sizeof cmd, "/msg wanda m%d.", i);
+        line(f.h, b, cmd);
+        settle(&f);
+        free(ht_drain(f.h, b));
+    }
+    t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    settle(&f);
+    char *got = ht_drain(f.h, t);
+    assert_int_equal(ht_count(got, "(while you were away)"), n);
+    const char *at = got;
+    for (int i = 0; i < n; i++) {
+        snprintf(cmd, sizeof cmd, "you (while you were away): m%d.", i);
+        at = strstr(at, cmd);
+        if (!at)
+            fail_msg("m%d missing or out of order", i);
+    }
+    free(got);
+    teardown(&f);
+}
+
 /* A participant gone before the answers: they go to nobody. */
 static void gone_before_the_answer(void **state)
 {
@@ -841,6 +946,8 @@ int main(void)
         cmocka_unit_test(a_new_password),
         cmocka_unit_test(one_person_on_every_device),
         cmocka_unit_test(failed_logins_are_held_back),
+        cmocka_unit_test(private_messages_wait_for_the_absent),
+        cmocka_unit_test(many_kept_messages_are_given_page_by_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
