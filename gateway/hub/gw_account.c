@@ -266,6 +266,28 @@ static void op_del(struct gw_hub *h, struct gw_acct_op *op)
     *op = h->acct_ops[--h->nacct_ops];
 }
 
+/* What an op's next step needs once the op is gone (op_take). */
+struct op_left {
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    char nick[GW_NICK_MAX_BYTES + 1];
+    char ref_buf[GW_REF_MAX_BYTES * 6 + 3];
+    const char *ref;
+    uint64_t generation;
+    uint64_t after;
+};
+
+/* End op, keeping in *l what comes next needs (its slot may be reused by
+ * what comes next). */
+static void op_take(struct gw_hub *h, struct gw_acct_op *op, struct op_left *l)
+{
+    memcpy(l->key, op->key, sizeof l->key);
+    memcpy(l->nick, op->nick, sizeof l->nick);
+    l->ref = op->has_ref ? memcpy(l->ref_buf, op->ref, sizeof l->ref_buf) : NULL;
+    l->generation = op->generation;
+    l->after = op->after;
+    op_del(h, op);
+}
+
 static struct gw_acct_op *op_find(struct gw_hub *h, uint64_t tag)
 {
     for (size_t i = 0; i < h->nacct_ops; i++)
@@ -774,12 +796,10 @@ int gw_hub_account_pms(struct gw_hub *h, uint64_t tag, int status,
         pm_page(h, op); /* more */
         return GW_OK;
     }
-    char key[sizeof op->key];
-    memcpy(key, op->key, sizeof key);
-    uint64_t last = op->after;
-    op_del(h, op);
-    if (last)
-        pm_mark(h, key, last);
+    struct op_left l;
+    op_take(h, op, &l);
+    if (l.after)
+        pm_mark(h, l.key, l.after);
     return GW_OK;
 }
 
@@ -797,13 +817,9 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
     switch (op->kind) {
     case OP_REGISTER_CREATE:
         if (status == GW_STORE_DONE) {
-            char key[sizeof op->key], nick[sizeof op->nick];
-            memcpy(key, op->key, sizeof key);
-            memcpy(nick, op->nick, sizeof nick);
-            char ref[sizeof op->ref];
-            const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
-            op_del(h, op);
-            gw_account_login(h, p, now, key, nick, 1, r, "registered and logged in");
+            struct op_left l;
+            op_take(h, op, &l);
+            gw_account_login(h, p, now, l.key, l.nick, 1, l.ref, "registered and logged in");
             return GW_OK;
         }
         gw_out_error(h, p, status == GW_ACCOUNT_EXISTS ? GW_R_NAME : GW_R_SHUTDOWN,
@@ -888,11 +904,9 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
                          ref_of(op));
             break;
         } else {
-            char key[sizeof op->key], ref[sizeof op->ref];
-            memcpy(key, op->key, sizeof key);
-            const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
-            op_del(h, op);
-            gw_account_end_all(h, key, p, now, r);
+            struct op_left l;
+            op_take(h, op, &l);
+            gw_account_end_all(h, l.key, p, now, l.ref);
             return GW_OK;
         }
     case OP_PASSWORD_FIND:
@@ -925,16 +939,12 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
                          ref_of(op));
             break;
         } else {
-            char key[sizeof op->key], nick[sizeof op->nick], ref[sizeof op->ref];
-            memcpy(key, op->key, sizeof key);
-            memcpy(nick, op->nick, sizeof nick);
-            uint64_t gen = op->generation + 1;
-            const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
-            op_del(h, op);
+            struct op_left l;
+            op_take(h, op, &l);
             /* The other connections stay logged in; their sessions are
              * over (a reload there asks for the new password). */
             if (p->via == GW_VIA_WEB)
-                start_session(h, p, now, key, nick, gen, r);
+                start_session(h, p, now, l.key, l.nick, l.generation + 1, l.ref);
             else
                 gw_out_info(h, p, GW_R_OK, "password changed; other sessions ended");
             return GW_OK;
@@ -1015,13 +1025,9 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
     }
     if (op->kind == OP_IDENTIFY_VERIFY) {
         if (status == GW_HASH_ANSWER_OK && op->exists) {
-            char key[sizeof op->key], nick[sizeof op->nick], ref[sizeof op->ref];
-            memcpy(key, op->key, sizeof key);
-            memcpy(nick, op->nick, sizeof nick);
-            const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
-            uint64_t gen = op->generation;
-            op_del(h, op);
-            gw_account_login(h, p, now, key, nick, gen, r, "logged in");
+            struct op_left l;
+            op_take(h, op, &l);
+            gw_account_login(h, p, now, l.key, l.nick, l.generation, l.ref, "logged in");
             return GW_OK;
         }
         if (status < 0) {
