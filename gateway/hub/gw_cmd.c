@@ -64,15 +64,25 @@ static void cmd_register(struct cmd_ctx *c)
     gw_account_register(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
 }
 
+/* The argument as two words (the second is the rest of the line: a
+ * password may hold spaces): the first's length, or 0 and c told usage. */
+static size_t two_words(struct cmd_ctx *c, const char *usage, const char **rest,
+                        size_t *rest_len)
+{
+    size_t n = first_word(c->arg, c->arg_len, rest, rest_len);
+    if (!n || !*rest_len) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, usage, c->ref);
+        return 0;
+    }
+    return n;
+}
+
 static void cmd_identify(struct cmd_ctx *c)
 {
     const char *pw;
-    size_t pw_len, nl = first_word(c->arg, c->arg_len, &pw, &pw_len);
-    if (!nl || !pw_len) {
-        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /identify NICK PASSWORD", c->ref);
-        return;
-    }
-    gw_account_identify(c->h, c->p, c->now, c->arg, nl, pw, pw_len, c->ref);
+    size_t pw_len, nl = two_words(c, "usage: /identify NICK PASSWORD", &pw, &pw_len);
+    if (nl)
+        gw_account_identify(c->h, c->p, c->now, c->arg, nl, pw, pw_len, c->ref);
 }
 
 static void cmd_logout(struct cmd_ctx *c)
@@ -88,12 +98,9 @@ static void cmd_logout(struct cmd_ctx *c)
 static void cmd_password(struct cmd_ctx *c)
 {
     const char *pw;
-    size_t pw_len, ol = first_word(c->arg, c->arg_len, &pw, &pw_len);
-    if (!ol || !pw_len) {
-        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /password OLD NEW", c->ref);
-        return;
-    }
-    gw_account_password(c->h, c->p, c->now, c->arg, ol, pw, pw_len, c->ref);
+    size_t pw_len, ol = two_words(c, "usage: /password OLD NEW", &pw, &pw_len);
+    if (ol)
+        gw_account_password(c->h, c->p, c->now, c->arg, ol, pw, pw_len, c->ref);
 }
 
 static void cmd_me(struct cmd_ctx *c)
