@@ -462,6 +462,22 @@ static char *hello_with(struct fix *f, uint64_t *pid, int64_t now, const char *s
     return ht_drain(f->h, *pid);
 }
 
+/* A browser that says hello as nick and registers it (password
+ * "hunter2"): its id, and its session token in tok. */
+static uint64_t browser_registers(struct fix *f, const char *nick, char tok[GW_TOKEN_HEX_LEN + 1])
+{
+    char hello[128];
+    uint64_t w = ht_v2(f->h, T0);
+    snprintf(hello, sizeof hello, "{\"type\":\"hello\",\"nick\":\"%s\"}", nick);
+    ht_send(f->h, w, T0, hello);
+    ht_send(f->h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
+    settle(f);
+    char *got = ht_drain(f->h, w);
+    session_of(got, tok);
+    free(got);
+    return w;
+}
+
 /* A browser registers its nick and gets a session; another device comes
  * back with the session and no password: logged in, the account's nick
  * whatever its hello named, the account named in the welcome. */
@@ -510,14 +526,9 @@ static void a_session_ends_at_its_time(void **state)
     (void)state;
     struct fix f;
     setup(&f, 0, 0);
-    uint64_t w = ht_v2(f.h, T0);
-    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
-    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
-    settle(&f);
-    char *got = ht_drain(f.h, w);
     char tok[GW_TOKEN_HEX_LEN + 1];
-    session_of(got, tok);
-    free(got);
+    (void)browser_registers(&f, "wanda", tok);
+    char *got;
     int64_t ends = T0 + (int64_t)GW_SESSION_DAYS_DEFAULT * 86400000;
     uint64_t v;
     got = hello_with(&f, &v, ends - 1, tok, "x");
@@ -537,14 +548,9 @@ static void logout_here_and_everywhere(void **state)
     (void)state;
     struct fix f;
     setup(&f, 0, 0);
-    uint64_t w = ht_v2(f.h, T0);
-    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
-    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
-    settle(&f);
-    char *got = ht_drain(f.h, w);
     char tok1[GW_TOKEN_HEX_LEN + 1], tok2[GW_TOKEN_HEX_LEN + 1];
-    session_of(got, tok1);
-    free(got);
+    uint64_t w = browser_registers(&f, "wanda", tok1);
+    char *got;
     /* Another device logs in with the password: another session. */
     uint64_t v = ht_v2(f.h, T0);
     ht_send(f.h, v, T0, "{\"type\":\"hello\"}");
@@ -605,14 +611,9 @@ static void a_new_password(void **state)
     (void)state;
     struct fix f;
     setup(&f, 0, 0);
-    uint64_t w = ht_v2(f.h, T0);
-    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
-    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
-    settle(&f);
-    char *got = ht_drain(f.h, w);
     char tok1[GW_TOKEN_HEX_LEN + 1], tok2[GW_TOKEN_HEX_LEN + 1];
-    session_of(got, tok1);
-    free(got);
+    uint64_t w = browser_registers(&f, "wanda", tok1);
+    char *got;
     ht_send(f.h, w, T0, "{\"type\":\"password\",\"old\":\"hunter3\",\"new\":\"s3cret\",\"ref\":1}");
     settle(&f);
     got = ht_drain(f.h, w);
@@ -831,14 +832,9 @@ static void private_messages_wait_for_the_absent(void **state)
     (void)state;
     struct fix f;
     setup(&f, 0, 0);
-    uint64_t w = ht_v2(f.h, T0);
-    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
-    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
-    settle(&f);
-    char *got = ht_drain(f.h, w);
     char tok[GW_TOKEN_HEX_LEN + 1];
-    session_of(got, tok);
-    free(got);
+    uint64_t w = browser_registers(&f, "wanda", tok);
+    char *got;
     assert_int_equal(gw_hub_disconnect(f.h, w, T0, GW_LEAVE_CLOSED), GW_OK);
     uint64_t b = program(&f, "bob", 1);
     line(f.h, b, "/msg Wanda psst");
