@@ -32,7 +32,10 @@ after(async () => {
 const PW = 'correct horse battery staple 1';
 const PW2 = 'a new password, ñandú 2';
 const WRONG = 'not the password 3';
-const ALL_PW = [PW, PW2, WRONG];
+// Typed in the box, /password OLD NEW takes the first word as the old one.
+const ONE_WORD = 'one-word-password-4';
+const ONE_WORD_WRONG = 'wrong-one-word-5';
+const ALL_PW = [PW, PW2, WRONG, ONE_WORD, ONE_WORD_WRONG];
 
 /* Every event the page received since `from` (an index into p.frames), flattened. */
 function received(p, from = 0) {
@@ -365,6 +368,130 @@ test('change password: the old one is refused, and the other device\'s session i
 
 /* The id of the element with the keyboard focus. */
 const focused = (page) => page.evaluate(() => document.activeElement?.id ?? '');
+
+test('the account commands typed in the box go as requests: never a line, never a draft', { timeout: 90000 }, async () => {
+  const gw = await startGateway({ name: 'accounts-commands-gateway' });
+  try {
+    const erin = await openParticipant(browser, gw.url, 'erin');
+    await register(erin, 'erin', ONE_WORD);
+    const other = await openParticipant(browser, gw.url, null);
+    const before = other.traffic.length;
+    const input = other.page.locator('#input');
+    // Typed like a person: the box is kept as a draft as it is typed, but not this one.
+    await input.pressSequentially(`/identify erin ${ONE_WORD}`, { delay: 5 });
+    await other.page.waitForTimeout(600);
+    await assertNoPassword(other);
+    await input.press('Enter');
+    await waitLoggedIn(other, 'erin');
+    assert.equal(await input.inputValue(), '');
+    const out = sent(other, before);
+    assert.deepEqual(out.filter((m) => m.type === 'login').map((m) => [m.nick, m.password]), [['erin', ONE_WORD]]);
+    // Neither a line nor anyone's view of the typing had the password.
+    assert.deepEqual(out.filter((m) => m.type !== 'login' && JSON.stringify(m).includes(ONE_WORD)), []);
+    assert.deepEqual(received(erin).filter((e) => JSON.stringify(e).includes(ONE_WORD)), []);
+    await assertNoPassword(other);
+    // A wrong current password in /password: said in the conversation.
+    await input.fill(`/password ${ONE_WORD_WRONG} ${PW2}`);
+    await input.press('Enter');
+    await other.page.locator('#log > li', { hasText: 'Your current password is not that one.' }).waitFor();
+    assert.equal(await input.inputValue(), '', 'the command is not put back in the box');
+    await input.fill(`/password ${ONE_WORD} ${PW2}`);
+    await input.press('Enter');
+    await other.page.locator('#log > li', { hasText: 'Your password is changed.' }).waitFor();
+    // Every other session ended: erin's first page is told and logged out.
+    await waitLoggedOut(erin);
+    assert.equal(await storedAccount(erin), null);
+    await assertNoPassword(other);
+    // /logout all from the box.
+    await input.fill('/logout all');
+    await input.press('Enter');
+    await waitLoggedOut(other);
+    await other.page.locator('#log > li', { hasText: 'You are logged out on every device.' }).waitFor();
+    assert.equal(await storedAccount(other), null);
+    assert.deepEqual(erin.problems, []);
+    assert.deepEqual(other.problems, []);
+    await erin.context.close();
+    await other.context.close();
+  } finally {
+    await stopGateway(gw, 'accounts-commands-gateway');
+  }
+});
+
+test('a registered nick asked for on a first visit opens the login form with it', { timeout: 90000 }, async () => {
+  const gw = await startGateway({ name: 'accounts-taken-gateway' });
+  try {
+    const owner = await openParticipant(browser, gw.url, 'fay');
+    await register(owner, 'fay', PW);
+    await owner.context.close();
+    // A new device: the first visit's dialog, the account's nick typed in it.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(gw.url);
+    await page.locator('#nick-input').fill('fay');
+    await page.locator('#nick-input').press('Enter');
+    const dlg = page.getByRole('dialog', { name: 'Log in or register' });
+    await dlg.waitFor();
+    await page.locator('#account-error', { hasText: 'fay is registered' }).waitFor();
+    assert.equal(await page.locator('#login-nick').inputValue(), 'fay');
+    assert.equal(await focused(page), 'login-password');
+    await page.locator('#status', { hasText: /^Connected as guest-/ }).waitFor();
+    // Not asked again and again meanwhile, and not kept as this browser's nick.
+    assert.equal(await page.evaluate(() => localStorage.getItem('wintalk.nick')), null);
+    await page.keyboard.type(PW);
+    await page.keyboard.press('Enter');
+    const p = { page };
+    await waitLoggedIn(p, 'fay');
+    await dlg.waitFor({ state: 'hidden' });
+    assert.equal(await page.evaluate(() => localStorage.getItem('wintalk.nick')), 'fay');
+    await assertNoPassword(p);
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    await stopGateway(gw, 'accounts-taken-gateway');
+  }
+});
+
+test('the tabs of one browser follow a login and a log out made in one of them', { timeout: 90000 }, async () => {
+  const gw = await startGateway({ name: 'accounts-tabs-gateway' });
+  try {
+    const gus = await openParticipant(browser, gw.url, 'gus');
+    await register(gus, 'gus', PW);
+    const one = await openParticipant(browser, gw.url, null);
+    // A second tab of that browser.
+    const page = await one.context.newPage();
+    const tab = { page, frames: [], traffic: [] };
+    page.on('websocket', (ws) => {
+      ws.on('framereceived', (f) => {
+        tab.frames.push(String(f.payload));
+        tab.traffic.push(['in', String(f.payload)]);
+      });
+      ws.on('framesent', (f) => tab.traffic.push(['out', String(f.payload)]));
+    });
+    await page.goto(gw.url);
+    await waitLoggedOut(tab);
+    await logIn(one, 'gus', PW);
+    await waitLoggedIn(one, 'gus');
+    // The other tab says hello again with the session: no password of its own.
+    await waitLoggedIn(tab, 'gus');
+    assert.deepEqual(sent(tab).filter((m) => m.type === 'login' || JSON.stringify(m).includes(PW)), []);
+    const session = (await storedAccount(one)).session;
+    assert.equal(sent(tab).filter((m) => m.type === 'hello').at(-1).session, session);
+    assert.equal(received(tab).filter((e) => e.type === 'welcome').at(-1).account, 'gus');
+    // Log out in the first tab: the other one is logged out too.
+    await accountButton(one).click();
+    await one.page.getByRole('button', { name: 'Log out', exact: true }).click();
+    await waitLoggedOut(one);
+    await waitLoggedOut(tab);
+    await assertNoPassword(tab);
+    assert.deepEqual(one.problems, []);
+    await one.context.close();
+    await gus.context.close();
+  } finally {
+    await stopGateway(gw, 'accounts-tabs-gateway');
+  }
+});
 
 test('the account dialog by keyboard: labelled, Tab order, Enter, Escape, focus back; both themes, phone width', { timeout: 90000 }, async () => {
   const gw = await startGateway({ name: 'accounts-keyboard-gateway' });

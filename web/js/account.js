@@ -47,6 +47,40 @@ export function accountRefusal(action, err) {
   }
 }
 
+// The account commands of WINTALK programs, typed in the page's box, go as
+// the page's own requests: the page gets its session, and the password is
+// never a line. A box that holds one is never kept as a draft.
+const ACCOUNT_COMMAND_RE = /^\/(register|identify|password|logout)(?:[ \t]+([\s\S]*))?$/i;
+const SECRET_COMMAND_RE = /^\s*\/(register|identify|password)(\s|$)/i;
+
+/* True for a text that holds a password (one of the commands above): never stored. */
+export function holdsPassword(text) {
+  return SECRET_COMMAND_RE.test(String(text));
+}
+
+/*
+ * An account command typed in the box: {kind: 'register', password},
+ * {kind: 'login', nick, password}, {kind: 'password', old, new},
+ * {kind: 'logout' | 'logout-all' | 'bad-logout'}; null for any other text.
+ */
+export function accountCommand(text) {
+  const m = ACCOUNT_COMMAND_RE.exec(String(text));
+  if (!m) return null;
+  const arg = m[2] ?? '';
+  const [, first, rest] = /^(\S*)\s*([\s\S]*)$/u.exec(arg);
+  switch (m[1].toLowerCase()) {
+    case 'register':
+      return { kind: 'register', password: arg };
+    case 'identify':
+      return { kind: 'login', nick: first, password: rest };
+    case 'password':
+      return { kind: 'password', old: first, new: rest };
+    default:
+      if (arg.trim() === '') return { kind: 'logout' };
+      return { kind: arg.trim().toLowerCase() === 'all' ? 'logout-all' : 'bad-logout' };
+  }
+}
+
 /* A password the gateway would refuse at once, or '' for one it may take. */
 export function passwordProblem(password) {
   if (password === '') return 'Type a password.';
@@ -188,8 +222,12 @@ export class Account {
   /* An error: true when it answers an account request (shown in the dialog). */
   onError(err) {
     if (this.pending === null || err.ref === undefined || err.ref !== this.pending.ref) return false;
-    const { action } = this.pending;
+    const { action, fromBox } = this.pending;
     this.settle();
+    if (fromBox) {
+      this.d.note(accountRefusal(action, err));
+      return true;
+    }
     this.showError(accountRefusal(action, err));
     const field = action === 'password' ? this.ui.passwordOld
       : action === 'register' && err.code === 553 ? this.ui.loginNick : this.ui.loginPassword;
@@ -200,8 +238,46 @@ export class Account {
   /* The connection went: an answer waited for cannot come. */
   connectionLost() {
     if (this.pending === null) return;
+    const { fromBox } = this.pending;
     this.settle();
-    this.showError('The connection went before the gateway answered. Try again once it is back.');
+    const text = 'The connection went before the gateway answered. Try again once it is back.';
+    if (fromBox) this.d.note(text);
+    else this.showError(text);
+  }
+
+  /* An account command typed in the box (accountCommand): sent as the dialog would. */
+  command(cmd) {
+    const say = (text) => this.d.note(text);
+    const me = this.d.myNick();
+    const account = this.live ?? this.nick;
+    let problem = '';
+    switch (cmd.kind) {
+      case 'register':
+        if (!me || me.toLowerCase().startsWith('guest-')) problem = 'Take a nick first (/nick NAME), then type /register PASSWORD.';
+        else problem = passwordProblem(cmd.password);
+        if (problem) say(problem);
+        else this.request('register', { type: 'register', password: cmd.password }, '', true);
+        return;
+      case 'login':
+        problem = cmd.nick === '' ? 'Type /identify NICK PASSWORD.' : this.d.checkNick(cmd.nick) || passwordProblem(cmd.password);
+        if (problem) say(problem);
+        else this.request('login', { type: 'login', nick: cmd.nick, password: cmd.password }, '', true);
+        return;
+      case 'password':
+        if (!account) problem = 'You are not logged in: /identify NICK PASSWORD first.';
+        else if (cmd.old === '' || cmd.new === '') problem = 'Type /password OLD NEW.';
+        else problem = passwordProblem(cmd.new);
+        if (problem) say(problem);
+        else this.request('password', { type: 'password', old: cmd.old, new: cmd.new }, '', true);
+        return;
+      case 'logout':
+      case 'logout-all':
+        if (!account) say('You are not logged in.');
+        else this.request(cmd.kind, cmd.kind === 'logout' ? { type: 'logout' } : { type: 'logout', all: true }, '', true);
+        return;
+      default:
+        say('Type /logout, or /logout all to log out every device.');
+    }
   }
 
   /* Another tab of this browser logged in or out: true if this one should say hello again. */
@@ -231,20 +307,24 @@ export class Account {
   }
 
   /* Sends an account request; returns false (and says why) when it cannot go. */
-  request(action, msg, busy) {
-    if (this.pending !== null) return false;
+  request(action, msg, busy, fromBox = false) {
+    const say = (text) => (fromBox ? this.d.note(text) : this.showError(text));
+    if (this.pending !== null) {
+      say('Wait for the answer to your last account request.');
+      return false;
+    }
     const ref = this.d.conn.send(msg);
     if (!ref) {
-      this.showError('Not connected: try again once the connection is back.');
+      say('Not connected: try again once the connection is back.');
       return false;
     }
     const timer = setTimeout(() => {
       if (this.pending && this.pending.ref === ref) {
         this.settle();
-        this.showError('No answer from the gateway in time. Try again.');
+        say('No answer from the gateway in time. Try again.');
       }
     }, ANSWER_TIMEOUT_MS);
-    this.pending = { ref, action, timer };
+    this.pending = { ref, action, timer, fromBox };
     this.showError('');
     this.ui.status.textContent = busy;
     return true;
@@ -313,13 +393,17 @@ export class Account {
     }
   }
 
-  /* Opens the dialog: the account's actions when logged in, else the login form. */
-  open(nick = null) {
+  /*
+   * Opens the dialog: the account's actions when logged in, else the login
+   * form (with `nick` in it, and `message` said, if given).
+   */
+  open(nick = null, message = '') {
     this.opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body
       ? document.activeElement : this.ui.button;
     if (!this.ui.dialog.open) this.ui.dialog.showModal();
     if (nick) this.ui.loginNick.value = nick;
     this.show(this.live ?? this.nick ? 'account' : 'login');
+    if (message) this.showError(message);
   }
 
   close() {

@@ -19,7 +19,7 @@ import { Search } from './search.js';
 import { Views, LOBBY_KEY, roomViewKey, privateViewKey, pageCommand } from './views.js';
 import { loadNick, saveNick, loadKey, saveKey, loadSession, saveSession, loadDrafts, saveDrafts,
   ACCOUNT_KEY } from './store.js';
-import { Account } from './account.js';
+import { Account, accountCommand, holdsPassword } from './account.js';
 
 // A conversation followed at its end keeps this many lines (day lines and
 // marks included); older ones leave the page. One scrolled back in keeps up
@@ -60,6 +60,8 @@ const RESTART_NOTE = 'The gateway has restarted: earlier history was reset, and 
 // longer keeps it, the notice says so.
 const GAP_NOTE = 'Not everything said while you were away is shown here yet: it comes as you scroll up.';
 const GAP_LOST_NOTE = 'Some messages from while you were away are no longer kept and are missing.';
+// The gateway's words for a nick that an account holds (553).
+const REGISTERED_RE = /\bis registered\b/i;
 const ROOM_RULES = 'A room name is # and 1 to 32 letters, digits, - _ or . (for example #dev).';
 
 const $ = (id) => document.getElementById(id);
@@ -1018,6 +1020,17 @@ function putBack(said) {
  * it again a few times before asking the reader.
  */
 function nickRefusedAtHello(msg) {
+  // A registered nick is its owner's: asking again would not help, logging in does.
+  if (REGISTERED_RE.test(msg)) {
+    const nick = state.wantedNick;
+    state.nickRetrying = false;
+    state.wantedNick = null;
+    saveNick(null);
+    note(`You joined as ${state.me.nick}: ${msg}.`);
+    account.open(nick, `${nick} is registered: if it is yours, log in with its password; ` +
+      'otherwise close this and pick another nick (Change nick).');
+    return;
+  }
   if (!state.nickTyped && state.nickHeld < NICK_HELD_RETRIES) {
     state.nickRetrying = true;
     retryNickLater(msg);
@@ -1256,7 +1269,8 @@ function saveDraftsNow() {
   const out = {};
   for (const v of [...views.rooms(), ...views.privates()]) {
     const d = v.key === views.activeKey ? ui.input.value : v.draft;
-    if (d) out[v.key] = d;
+    // A password being typed (/register, /identify, /password) is never kept.
+    if (d && !holdsPassword(d)) out[v.key] = d;
   }
   saveDrafts(out);
 }
@@ -1354,6 +1368,15 @@ ui.form.addEventListener('submit', (e) => {
   const text = ui.input.value.replace(/\s+$/u, '');
   if (text.trim() === '') return;
   const v = views.active;
+  // An account command (with a password): the page's own request, the box
+  // emptied at once.
+  const acct = accountCommand(text);
+  if (acct) {
+    clearBox(v);
+    account.command(acct);
+    ui.input.focus();
+    return;
+  }
   const cmd = pageCommand(text);
   if (cmd) {
     runPageCommand(cmd, v);
