@@ -444,6 +444,8 @@ test('a registered nick asked for on a first visit opens the login form with it'
     const p = { page };
     await waitLoggedIn(p, 'fay');
     await dlg.waitFor({ state: 'hidden' });
+    // The dialog was not opened by a control still on the page: the focus goes to the account's button.
+    assert.equal(await focused(page), 'account-button');
     assert.equal(await page.evaluate(() => localStorage.getItem('wintalk.nick')), 'fay');
     await assertNoPassword(p);
     assert.deepEqual(problems, []);
