@@ -559,7 +559,7 @@ int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char
 }
 
 void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker, int64_t now,
-                        const char *ref)
+                        const char *ref, const struct gw_part *keep, const char *why)
 {
     /* Logging one out renames it, which changes nothing of who else is
      * logged in: a walk over the participants, each one at most once. */
@@ -567,8 +567,9 @@ void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker
         struct gw_part *q = h->parts[i];
         if (q->closing || !q->account[0] || strcmp(q->account, key) != 0)
             continue;
-        logged_out(h, q, now, q == asker ? ref : NULL, "logged out: every session of "
-                                                          "the account was ended");
+        if (keep && (q == keep || (q->ident && q->ident == keep->ident)))
+            continue;
+        logged_out(h, q, now, q == asker ? ref : NULL, why);
     }
 }
 
@@ -906,7 +907,8 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         } else {
             struct op_left l;
             op_take(h, op, &l);
-            gw_account_end_all(h, l.key, p, now, l.ref);
+            gw_account_end_all(h, l.key, p, now, l.ref, NULL,
+                               "logged out: every session of the account was ended");
             return GW_OK;
         }
     case OP_PASSWORD_FIND:
@@ -941,12 +943,15 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         } else {
             struct op_left l;
             op_take(h, op, &l);
-            /* The other connections stay logged in; their sessions are
-             * over (a reload there asks for the new password). */
+            /* Every other connection of the account (but this browser's
+             * tabs) is logged out, its session over. */
+            gw_account_end_all(h, l.key, NULL, now, NULL, p,
+                               "logged out: the account's password was changed");
             if (p->via == GW_VIA_WEB)
                 start_session(h, p, now, l.key, l.nick, l.generation + 1, l.ref);
             else
-                gw_out_info(h, p, GW_R_OK, "password changed; other sessions ended");
+                gw_out_info(h, p, GW_R_OK, "password changed; every other connection of the "
+                                           "account was logged out");
             return GW_OK;
         }
     case OP_SESSION_DROP:

@@ -470,13 +470,14 @@ void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
 void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, int all,
                        const char *ref);
 
-/* Every connection here logged in to the account of key is a guest again,
- * told why (asker with ref). */
+/* Every connection here logged in to the account of key, but keep and the
+ * tabs of its identity, is a guest again, told why (asker with ref). */
 void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker, int64_t now,
-                        const char *ref);
+                        const char *ref, const struct gw_part *keep, const char *why);
 
 /* /password OLD NEW: checked against the old one, then kept; the
- * account's other sessions end; a browser gets a new session. */
+ * account's other sessions end and its other connections are logged out;
+ * a browser gets a new session. */
 void gw_account_password(struct gw_hub *h, struct gw_part *p, int64_t now, const char *old,
                          size_t old_len, const char *pw, size_t len, const char *ref);
 
