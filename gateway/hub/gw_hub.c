@@ -903,9 +903,11 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
 void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     char nick[GW_NICK_MAX_BYTES + 1];
-    /* Another tab of a guest's identity: the same guest. */
+    /* Another tab of a guest's identity: the same guest (not one logged
+     * in to an account: its nick is the account's). */
     for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
-        if (q != p && q->joined && q->nick_key[0] && strcmp(q->nick_key, p->nick_key) != 0) {
+        if (q != p && q->joined && !q->account[0] && q->nick_key[0] &&
+            strcmp(q->nick_key, p->nick_key) != 0) {
             snprintf(nick, sizeof nick, "%s", q->nick);
             nick_set(h, p, nick, q->nick_key, now);
             return;

@@ -110,6 +110,8 @@ struct fix {
     struct gw_hub *h;
 };
 
+static int64_t grace_ms;
+
 static void setup(struct fix *f, int closed, int plain)
 {
     struct gw_account_sink sink = {
@@ -123,7 +125,8 @@ static void setup(struct fix *f, int closed, int plain)
                                          .hash = fake_hash,
                                          .verify = fake_verify,
                                          .registration_closed = closed,
-                                         .plain_passwords = plain});
+                                         .plain_passwords = plain,
+                                         .reload_grace_ms = grace_ms});
     the_hub = f->h;
 }
 
@@ -914,6 +917,55 @@ static void many_kept_messages_are_given_page_by_page(void **state)
     teardown(&f);
 }
 
+/* A browser logged in on another device closes (its tab lingers for the
+ * reload grace) and its session ends meanwhile (a new password); back
+ * with its token and that session, it is a guest: not the account's nick
+ * of the lingering tab. */
+static void back_with_a_session_that_ended_is_a_guest(void **state)
+{
+    (void)state;
+    struct fix f;
+    grace_ms = 15000;
+    setup(&f, 0, 0);
+    grace_ms = 0;
+    char tok[GW_TOKEN_HEX_LEN + 1], tok2[GW_TOKEN_HEX_LEN + 1];
+    uint64_t w = browser_registers(&f, "dora", tok);
+    uint64_t b = ht_v2(f.h, T0);
+    ht_send(f.h, b, T0, "{\"type\":\"hello\"}");
+    char *got = ht_drain(f.h, b);
+    const char *t = strstr(got, "\"token\":\"");
+    assert_non_null(t);
+    char itok[GW_TOKEN_HEX_LEN + 1];
+    memcpy(itok, t + 9, GW_TOKEN_HEX_LEN);
+    itok[GW_TOKEN_HEX_LEN] = '\0';
+    free(got);
+    ht_send(f.h, b, T0, "{\"type\":\"login\",\"nick\":\"dora\",\"password\":\"hunter2\"}");
+    settle(&f);
+    got = ht_drain(f.h, b);
+    session_of(got, tok2);
+    free(got);
+    assert_int_equal(gw_hub_disconnect(f.h, b, T0, GW_LEAVE_CLOSED), GW_OK);
+    ht_send(f.h, w, T0, "{\"type\":\"password\",\"old\":\"hunter2\",\"new\":\"n3w\"}");
+    settle(&f);
+    free(ht_drain(f.h, w));
+    uint64_t c = ht_v2(f.h, T0 + 1);
+    char hello[256];
+    snprintf(hello, sizeof hello, "{\"type\":\"hello\",\"token\":\"%s\",\"session\":\"%s\"}",
+             itok, tok2);
+    ht_send(f.h, c, T0 + 1, hello);
+    settle(&f);
+    got = ht_drain(f.h, c);
+    ht_has(got, "your session is over");
+    const char *you = strstr(got, "\"you\":{\"pid\":");
+    assert_non_null(you);
+    you = strstr(you, ",\"nick\":\"");
+    assert_non_null(you);
+    if (strncmp(you, ",\"nick\":\"guest-", 15) != 0)
+        fail_msg("back as %.30s", you);
+    free(got);
+    teardown(&f);
+}
+
 /* A participant gone before the answers: they go to nobody. */
 static void gone_before_the_answer(void **state)
 {
@@ -948,6 +1000,7 @@ int main(void)
         cmocka_unit_test(failed_logins_are_held_back),
         cmocka_unit_test(private_messages_wait_for_the_absent),
         cmocka_unit_test(many_kept_messages_are_given_page_by_page),
+        cmocka_unit_test(back_with_a_session_that_ended_is_a_guest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
