@@ -167,10 +167,11 @@ class Accounts(unittest.TestCase):
 
 
 class AccountsOnRedis(unittest.TestCase):
-    """Two gateways on one Redis: an account made on one is the other's too."""
+    """Two gateways on one Redis: an account made on one is the other's too;
+    Redis gone and back during logins."""
 
     def setUp(self):
-        self.redis = Redis()
+        self.redis = Redis(appendonly=True)
         self.clients = []
 
     def tearDown(self):
@@ -179,7 +180,9 @@ class AccountsOnRedis(unittest.TestCase):
         self.redis.stop()
 
     def gateway(self):
-        return Gateway(args=("--store", "redis", "--redis", self.redis.url))
+        gw = Gateway(args=("--store", "redis", "--redis", self.redis.url))
+        gw.wait_ready()
+        return gw
 
     def test_a_session_made_on_one_gateway_holds_on_the_other(self):
         with self.gateway() as a:
@@ -207,6 +210,53 @@ class AccountsOnRedis(unittest.TestCase):
                 v.send_json({"type": "hello", "session": got["session"]})
                 wel = v.next_event(lambda e: e.get("type") == "welcome", 15)
                 self.assertEqual((wel.get("account"), wel["you"]["nick"]), ("wanda", "wanda"))
+
+
+    def test_logins_while_redis_is_gone_say_so_and_work_again_after(self):
+        with self.gateway() as gw:
+            w = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            self.clients.append(w)
+            w.send_json({"type": "hello", "nick": "wanda"})
+            w.next_event(lambda e: e.get("type") == "welcome", 15)
+            w.send_json({"type": "register", "password": "hunter2", "ref": 1})
+            session = w.next_event(lambda e: e.get("type") in ("account", "error"), 15)["session"]
+            t = program(gw)
+            self.clients.append(t)
+            typed_line(t, "/nick newbie")
+            t.wait_text("is now newbie", timeout=15)
+            self.redis.stop()
+            gw.wait_ready(503)
+            # A login, a session, a registration: each said, none a crash.
+            for n in range(3):
+                d = WsClient(gw.http_port, subprotocol="wintalk.v2")
+                self.clients.append(d)
+                d.send_json({"type": "hello", "session": session})
+                err = d.next_event(lambda e: e.get("type") in ("error", "welcome"), 15)
+                self.assertEqual((err["type"], err.get("code")), ("error", 421), err)
+                self.assertIn("cannot be checked now", err["message"])
+                wel = d.next_event(lambda e: e.get("type") == "welcome", 15)
+                self.assertNotIn("account", wel)
+                d.send_json({"type": "login", "nick": "wanda", "password": "hunter2",
+                             "ref": "x%d" % n})
+                err = d.next_event(lambda e: e.get("ref") == "x%d" % n, 15)
+                self.assertEqual((err["type"], err.get("code")), ("error", 421), err)
+            typed_line(t, "/register s3cret")
+            t.wait_text("error 421", timeout=15)
+            # Back: the session and the password work again, nothing lost.
+            self.redis.start()
+            gw.wait_ready(200, 20)
+            deadline = time.monotonic() + 20
+            while True:
+                d = WsClient(gw.http_port, subprotocol="wintalk.v2")
+                self.clients.append(d)
+                d.send_json({"type": "hello", "session": session})
+                wel = d.next_event(lambda e: e.get("type") == "welcome", 15)
+                if wel.get("account") == "wanda":
+                    break
+                self.assertLess(time.monotonic(), deadline, "Redis back, the session not")
+                time.sleep(0.5)
+            typed_line(t, "/register s3cret")
+            t.wait_text("registered and logged in as newbie", timeout=15)
 
 
 if __name__ == "__main__":
