@@ -194,12 +194,13 @@ static struct gw_sess *sess_of(struct gw_part *p)
 /* p is logged in to the account of key: marked so, with the public name
  * its events give (the same for every connection of the account: one
  * person), made from the key as an identity's is from its token. */
-static void mark(struct gw_part *p, const char *key)
+static int mark(struct gw_part *p, const char *key)
 {
-    snprintf(p->account, sizeof p->account, "%s", key);
     struct gw_sess *ss = sess_of(p);
     if (!ss)
-        return;
+        return -1;
+    snprintf(ss->account, sizeof ss->account, "%s", key);
+    p->account = ss->account;
     static const char domain[] = "wintalk.account:";
     unsigned char in[sizeof domain - 1 + GW_NICK_KEY_MAX_BYTES], d[SHA256_DIGEST_LENGTH];
     size_t n = strlen(key);
@@ -211,6 +212,7 @@ static void mark(struct gw_part *p, const char *key)
         ss->public_name[2 * i + 1] = hexdig[d[i] & 15];
     }
     ss->public_name[GW_IDENT_PUBLIC_LEN] = '\0';
+    return 0;
 }
 
 /* Tell a browser it is logged in as nick (with a session token to keep,
@@ -437,9 +439,12 @@ static void start_session(struct gw_hub *h, struct gw_part *p, int64_t now, cons
 void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
                       const char *nick, uint64_t generation, const char *ref, const char *how)
 {
-    mark(p, key);
+    if (mark(p, key) != 0) {
+        gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", ref);
+        return;
+    }
     for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
-        mark(q, key);
+        (void)mark(q, key); /* a tab that cannot be marked stays a guest */
     h->beat_at = 0; /* the other gateways are told at the next tick */
     gw_names_add(h, key);
     gw_account_claim(h, key, p, now);
@@ -461,12 +466,12 @@ static void logged_out(struct gw_hub *h, struct gw_part *q, int64_t now, const c
 {
     for (struct gw_part *t = q->ident ? q->ident->first_conn : NULL; t; t = t->ident_next)
         if (t != q && t->account[0]) {
-            t->account[0] = '\0';
+            t->account = "";
             if (t->sess)
                 t->sess->digest[0] = '\0';
             tell_account(h, t, NULL, NULL, NULL);
         }
-    q->account[0] = '\0';
+    q->account = "";
     if (q->sess)
         q->sess->digest[0] = '\0';
     char old[GW_NICK_MAX_BYTES + 1];
@@ -644,7 +649,7 @@ const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t 
     int st = ss->hello;
     ss->hello = 0;
     if (st == 1) {
-        mark(p, ss->key);
+        (void)mark(p, ss->key); /* ss is there: cannot fail */
         gw_names_add(h, ss->key);
         gw_account_claim(h, ss->key, p, now);
         gw_account_pm_fetch(h, p); /* answered after the welcome */

@@ -1081,6 +1081,8 @@ static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
     if (h->nparts >= h->cap)
         return GW_EFULL;
     struct gw_part *p = calloc(1, sizeof(*p));
+    if (p)
+        p->account = ""; /* a guest */
     if (!p)
         return GW_ENOMEM;
     p->pid = h->next_pid++;

@@ -48,6 +48,7 @@ enum gw_resync {
  * of the session its hello gave (hello: 0 not asked, 1 good (key, nick:
  * the account), 2 over, 3 not known now, 4 ignored: no accounts here). */
 struct gw_sess {
+    char account[GW_NICK_KEY_MAX_BYTES + 1]; /* what gw_part.account points at when logged in */
     int64_t fail_tokens, fail_at; /* failed logins (gw_account.c), thousandths */
     char digest[GW_DIGEST_HEX_LEN + 1];
     char public_name[GW_IDENT_PUBLIC_LEN + 1]; /* the account's, when logged in */
@@ -142,7 +143,7 @@ struct gw_part {
     /* The account it is logged in to (its key: the nick as compared), or
      * "" (gw_account.c); whether a password may come from it (TLS, or
      * this machine: gw_hub_set_secure). */
-    char account[GW_NICK_KEY_MAX_BYTES + 1];
+    const char *account;    /* "" or its session's account (gw_sess) */
     int secure;
     struct gw_sess *sess;   /* NULL until a session is asked of or made */
     /* Closed, and still in its rooms for the reload grace (gw_linger.c):
