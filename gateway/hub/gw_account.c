@@ -719,31 +719,119 @@ static void pm_page(struct gw_hub *h, struct gw_acct_op *op)
         op_del(h, op);
 }
 
+/* An op whose answer nobody waits for (pid 0: answered to nobody), or
+ * NULL when GW_ACCOUNT_OPS_MAX are under way (the write is not made). */
+static struct gw_acct_op *op_quiet(struct gw_hub *h)
+{
+    if (h->nacct_ops >= GW_ACCOUNT_OPS_MAX || !h->acct_ops)
+        return NULL;
+    struct gw_acct_op *op = &h->acct_ops[h->nacct_ops++];
+    memset(op, 0, sizeof(*op));
+    op->tag = ++h->next_acct_tag;
+    op->kind = OP_PM_MARK;
+    return op;
+}
+
+/* Keep that key is in room (in 1) or not, or its read position there
+ * (id, with in 2); nobody waits. */
+static void keep_quietly(struct gw_hub *h, const char *key, const char *room, int in, uint64_t id)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    struct gw_acct_op *op = ac ? op_quiet(h) : NULL;
+    if (!op)
+        return;
+    int rc = GW_STORE_ENOTSUP;
+    if (in == 2 && ac->read_mark)
+        rc = ac->read_mark(ac->ctx, op->tag, key, room, id);
+    else if (in != 2 && ac->room_keep)
+        rc = ac->room_keep(ac->ctx, op->tag, key, room, in);
+    if (rc != GW_STORE_PENDING)
+        op_del(h, op);
+}
+
 /* The messages given are read: the position kept (nobody waits). */
 static void pm_mark(struct gw_hub *h, const char *key, uint64_t id)
 {
-    const struct gw_accounts *ac = h->cfg.accounts;
-    if (!ac->room_keep || !ac->read_mark || h->nacct_ops + 2 > GW_ACCOUNT_OPS_MAX)
+    keep_quietly(h, key, PM_READ_ROOM, 1, 0);
+    keep_quietly(h, key, PM_READ_ROOM, 2, id);
+}
+
+void gw_account_room(struct gw_hub *h, struct gw_part *p, const struct gw_room *r, int in)
+{
+    if (p->account[0])
+        keep_quietly(h, p->account, r->key, in, 0);
+}
+
+void gw_account_read(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
+                     uint64_t id, const char *ref)
+{
+    struct gw_room *r = gw_rooms_find(&h->rooms, name, len);
+    struct gw_memb *mb = r ? gw_member_of(p, r) : NULL;
+    if (!mb) {
+        char msg[GW_ROOM_ARG_MAX_BYTES + 16];
+        snprintf(msg, sizeof msg, "not in %.*s", (int)gw_utf8_cut(name, len, GW_ROOM_ARG_MAX_BYTES),
+                 name);
+        gw_out_error(h, p, GW_R_BAD_ARGS, msg, ref);
         return;
-    /* Its own ops, answered to nobody (pid 0). */
-    for (int i = 0; i < 2; i++) {
-        struct gw_acct_op *op = &h->acct_ops[h->nacct_ops++];
-        memset(op, 0, sizeof(*op));
-        op->tag = ++h->next_acct_tag;
-        op->kind = OP_PM_MARK;
-        int rc = i == 0 ? ac->room_keep(ac->ctx, op->tag, key, PM_READ_ROOM, 1)
-                        : ac->read_mark(ac->ctx, op->tag, key, PM_READ_ROOM, id);
-        if (rc != GW_STORE_PENDING) {
-            op_del(h, op);
-            return;
+    }
+    /* Forward only, and not past the room's latest (when it is known): a
+     * read that moves nothing writes nothing. */
+    uint64_t last = gw_history_last_id(&r->history);
+    if (last && id > last)
+        id = last;
+    if (!p->account[0] || id <= mb->read_sent)
+        return;
+    mb->read_sent = id;
+    keep_quietly(h, p->account, r->key, 2, id);
+}
+
+/* A browser logged in: the account's rooms it is not in are joined (as if
+ * it asked), and where the account read to in each is told. The rows are
+ * copied first: joining calls the engine, which may change what they
+ * point at. */
+static void rooms_of_account(struct gw_hub *h, struct gw_part *p,
+                             const struct gw_account_room *rows, size_t n, int64_t now)
+{
+    struct room_row {
+        char key[GW_ACCOUNT_ROOM_MAX_BYTES + 1];
+        uint64_t read_id;
+    } *copy = calloc(n ? n : 1, sizeof(*copy));
+    const char **names = calloc(n ? n : 1, sizeof(*names));
+    uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
+    size_t m = 0, k = 0;
+    for (size_t i = 0; copy && i < n; i++)
+        if (rows[i].room && rows[i].room[0] != '@' &&
+            strlen(rows[i].room) <= GW_ACCOUNT_ROOM_MAX_BYTES) {
+            snprintf(copy[m].key, sizeof copy[m].key, "%s", rows[i].room);
+            copy[m++].read_id = rows[i].read_id;
+        }
+    for (size_t i = 0; names && ids && i < m && !p->closing; i++) {
+        const char *key = copy[i].key;
+        struct gw_room *r = gw_rooms_find(&h->rooms, key, strlen(key));
+        if (!r || !gw_member_of(p, r))
+            gw_member_web_join(h, p, now, key, strlen(key), 0, NULL);
+        r = gw_rooms_find(&h->rooms, key, strlen(key));
+        struct gw_memb *mb = r ? gw_member_of(p, r) : NULL;
+        if (mb && copy[i].read_id > mb->read_sent)
+            mb->read_sent = copy[i].read_id;
+        names[k] = r ? r->name : key;
+        ids[k++] = copy[i].read_id;
+    }
+    if (k && !p->closing) {
+        struct gw_buf *b = gw_json_reads(names, ids, k, h->cfg.headroom);
+        if (b) {
+            gw_out_push_web(h, p, b);
+            gw_buf_unref(b);
         }
     }
+    free(copy);
+    free(names);
+    free(ids);
 }
 
 int gw_hub_account_rooms(struct gw_hub *h, uint64_t tag, int status,
                          const struct gw_account_room *rows, size_t n, int64_t now)
 {
-    (void)now;
     struct gw_acct_op *op = op_find(h, tag);
     if (!op)
         return GW_ENOENT;
@@ -756,6 +844,8 @@ int gw_hub_account_rooms(struct gw_hub *h, uint64_t tag, int status,
     for (size_t i = 0; i < n; i++)
         if (rows[i].room && !strcmp(rows[i].room, PM_READ_ROOM))
             op->after = rows[i].read_id;
+    if (p->proto == GW_PROTO_V2 && p->account[0] && !strcmp(p->account, op->key))
+        rooms_of_account(h, p, rows, n, now);
     pm_page(h, op);
     return GW_OK;
 }

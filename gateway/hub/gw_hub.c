@@ -716,6 +716,8 @@ static int twin_in(const struct gw_hub *h, struct gw_part *p, const struct gw_ro
 void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now)
 {
     gw_room_touch(&h->rooms, r);
+    if (p->account[0] && p->via == GW_VIA_WEB)
+        gw_account_room(h, p, r, 1);
     if (gw_room_members(r) > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
     if (twin_in(h, p, r))

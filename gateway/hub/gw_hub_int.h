@@ -33,6 +33,7 @@
 struct gw_memb {
     struct gw_room *room;
     size_t idx;
+    uint64_t read_sent;     /* the read position last kept for its account */
 };
 
 /* What a TCP participant's next write starts with (gw_out_take). */
@@ -523,8 +524,20 @@ int gw_account_pm_keep(struct gw_hub *h, struct gw_part *p, int64_t now, const c
                        const char *text, size_t len, const char *ref);
 
 /* p has just logged in to its account: the private messages kept for it
- * since its last visit are given to its person, then marked read. */
+ * since its last visit are given to its person, then marked read; a
+ * browser joins the account's rooms and is told where it read to in
+ * each (a reads event). */
 void gw_account_pm_fetch(struct gw_hub *h, struct gw_part *p);
+
+/* p, logged in, is in r now (in 1) or left it (0): kept with its account,
+ * which stays a member while away (nobody waits for the answer). */
+void gw_account_room(struct gw_hub *h, struct gw_part *p, const struct gw_room *r, int in);
+
+/* A browser's read (name, len: the room; id: the last message read
+ * there): kept for its account when it moves forward; nothing for a
+ * guest. */
+void gw_account_read(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
+                     uint64_t id, const char *ref);
 
 /* Free what waits (the hub is freed). */
 void gw_account_free(struct gw_hub *h);

@@ -539,6 +539,10 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
             if (rate_ok(h, p, now, &m))
                 gw_account_logout(h, p, now, m.all, m.ref);
             break;
+        case GW_C_READ:
+            if (rate_ok(h, p, now, &m))
+                gw_account_read(h, p, m.room, m.room_len, m.last_id, m.ref);
+            break;
         case GW_C_PASSWORD:
             if (rate_ok(h, p, now, &m))
                 gw_account_password(h, p, now, m.password, m.password_len, m.password_new,

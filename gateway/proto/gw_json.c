@@ -396,6 +396,23 @@ struct gw_buf *gw_json_parted(const char *room, size_t headroom)
     return gw_jw_finish(&w);
 }
 
+struct gw_buf *gw_json_reads(const char *const *names, const uint64_t *ids, size_t n,
+                             size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, 64 + n * 48);
+    gw_jw_lit(&w, "{\"type\":\"reads\",\"rooms\":{");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            gw_jw_lit(&w, ",");
+        gw_jw_str(&w, names[i], strlen(names[i]));
+        gw_jw_lit(&w, ":");
+        gw_jw_uint(&w, ids[i]);
+    }
+    gw_jw_lit(&w, "}}");
+    return gw_jw_finish(&w);
+}
+
 struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headroom)
 {
     struct gw_jw w;
@@ -523,6 +540,7 @@ static const struct {
     {"login", GW_C_LOGIN},
     {"logout", GW_C_LOGOUT},
     {"password", GW_C_PASSWORD},
+    {"read", GW_C_READ},
 };
 
 /* Largest integer a JSON number carries exactly (2^53). */
@@ -805,6 +823,17 @@ int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, cons
             break;
         rc = get_str(root, "new", 1, GW_PASSWORD_IN_MAX_BYTES, &out->password_new,
                      &out->password_new_len, why);
+        break;
+    case GW_C_READ:
+        if ((rc = get_str(root, "room", 1, GW_ROOM_ARG_MAX_BYTES, &out->room, &out->room_len,
+                          why)))
+            break;
+        if (!has_member(root, "id")) {
+            *why = "a required field is missing";
+            rc = -GW_R_BAD_ARGS;
+            break;
+        }
+        rc = get_uint(root, "id", &out->last_id, why);
         break;
     case GW_C_LOGOUT: {
         const cJSON *all = cJSON_GetObjectItemCaseSensitive(root, "all");

@@ -231,6 +231,11 @@ struct gw_buf *gw_json_parted(const char *room, size_t headroom);
 struct gw_buf *gw_json_account(const char *nick, const char *session, const char *ref,
                                size_t headroom);
 
+/* {"type":"reads","rooms":{ROOM:ID,..}}: where an account read to in each
+ * of its rooms (n of them; names[i] len bytes of valid UTF-8). */
+struct gw_buf *gw_json_reads(const char *const *names, const uint64_t *ids, size_t n,
+                             size_t headroom);
+
 /* {"type":"info","code":..,"text":..} */
 struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headroom);
 
@@ -292,6 +297,7 @@ enum gw_ctype {
     GW_C_LOGIN,
     GW_C_LOGOUT,
     GW_C_PASSWORD,
+    GW_C_READ,
 };
 
 /* One entry of a hello's "rooms": a room name as given and the last id the
@@ -310,7 +316,7 @@ struct gw_cmsg {
     size_t nick_len;
     char *key;              /* hello (optional) */
     size_t key_len;
-    uint64_t last_id;       /* hello (wintalk.v1), join; 0 when absent */
+    uint64_t last_id;       /* hello (wintalk.v1), join, read (its id); 0 when absent */
     char *epoch;            /* hello (optional): the epoch of last_id */
     size_t epoch_len;
     char *room;             /* say, typing (optional), join, part */

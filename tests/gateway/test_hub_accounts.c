@@ -966,6 +966,81 @@ static void back_with_a_session_that_ended_is_a_guest(void **state)
     teardown(&f);
 }
 
+/* The id of the message whose text is text in got, or the test fails. */
+static uint64_t id_of(const char *got, const char *text)
+{
+    char want[128];
+    snprintf(want, sizeof want, "\"text\":\"%s\"", text);
+    const char *t = strstr(got, want);
+    assert_non_null(t);
+    const char *id = NULL;
+    for (const char *s = got; (s = strstr(s, "\"id\":")) && s < t; s++)
+        id = s;
+    assert_non_null(id);
+    return strtoull(id + 5, NULL, 10);
+}
+
+/* An account stays a member of the rooms it joined, and keeps where it
+ * read to (forward only): a browser logging in later joins them and is
+ * told; a room it parted is not joined again; a guest's reads are not
+ * kept. */
+static void rooms_and_read_positions_stay_with_the_account(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    uint64_t w = browser_registers(&f, "wanda", tok);
+    ht_send(f.h, w, T0, "{\"type\":\"join\",\"room\":\"#Dev\"}");
+    ht_send(f.h, w, T0, "{\"type\":\"join\",\"room\":\"#ops\"}");
+    ht_send(f.h, w, T0, "{\"type\":\"say\",\"room\":\"#dev\",\"text\":\"one\"}");
+    ht_send(f.h, w, T0, "{\"type\":\"say\",\"room\":\"#dev\",\"text\":\"two\"}");
+    settle(&f);
+    char *got = ht_drain(f.h, w);
+    uint64_t one = id_of(got, "one"), two = id_of(got, "two");
+    free(got);
+    char msg[128];
+    snprintf(msg, sizeof msg, "{\"type\":\"read\",\"room\":\"#dev\",\"id\":%llu}",
+             (unsigned long long)one);
+    ht_send(f.h, w, T0, msg);
+    snprintf(msg, sizeof msg, "{\"type\":\"read\",\"room\":\"#DEV\",\"id\":%llu}",
+             (unsigned long long)(one - 1)); /* back: nothing */
+    ht_send(f.h, w, T0, msg);
+    ht_send(f.h, w, T0, "{\"type\":\"read\",\"room\":\"#nowhere\",\"id\":1,\"ref\":4}");
+    settle(&f);
+    got = ht_drain(f.h, w);
+    ht_has(got, "{\"type\":\"error\",\"code\":501,\"message\":\"not in #nowhere\",\"ref\":4}");
+    free(got);
+    (void)two;
+    /* Another device: #Dev and #ops joined for it, and where she read. */
+    uint64_t v;
+    got = hello_with(&f, &v, T0, tok, "x");
+    ht_has(got, "\"type\":\"joined\",\"code\":250,\"room\":\"#Dev\"");
+    ht_has(got, "\"type\":\"joined\",\"code\":250,\"room\":\"#ops\"");
+    snprintf(msg, sizeof msg, "{\"type\":\"reads\",\"rooms\":{\"#Dev\":%llu,\"#ops\":0}}",
+             (unsigned long long)one);
+    ht_has(got, msg);
+    free(got);
+    /* It parts #ops: the next device does not join it. */
+    ht_send(f.h, v, T0, "{\"type\":\"part\",\"room\":\"#ops\"}");
+    settle(&f);
+    free(ht_drain(f.h, v));
+    uint64_t u;
+    got = hello_with(&f, &u, T0, tok, "x");
+    ht_has(got, "\"room\":\"#Dev\"");
+    assert_null(strstr(got, "\"type\":\"joined\",\"code\":250,\"room\":\"#ops\""));
+    free(got);
+    /* A guest's read: nothing kept, nothing said. */
+    uint64_t g = ht_v2(f.h, T0);
+    ht_send(f.h, g, T0, "{\"type\":\"hello\",\"rooms\":{\"#dev\":0}}");
+    free(ht_drain(f.h, g));
+    ht_send(f.h, g, T0, "{\"type\":\"read\",\"room\":\"#dev\",\"id\":1}");
+    got = ht_drain(f.h, g);
+    assert_string_equal(got, "");
+    free(got);
+    teardown(&f);
+}
+
 /* A participant gone before the answers: they go to nobody. */
 static void gone_before_the_answer(void **state)
 {
@@ -1001,6 +1076,7 @@ int main(void)
         cmocka_unit_test(private_messages_wait_for_the_absent),
         cmocka_unit_test(many_kept_messages_are_given_page_by_page),
         cmocka_unit_test(back_with_a_session_that_ended_is_a_guest),
+        cmocka_unit_test(rooms_and_read_positions_stay_with_the_account),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
