@@ -85,9 +85,9 @@ class ProtocolDoc(unittest.TestCase):
         # wintalk.v2: what is new or changed.
         self.assertEqual(sorted({c["type"] for c in self.client2}),
                          ["hello", "join", "login", "logout", "msg", "part", "password",
-                          "register", "say", "typing"])
+                          "read", "register", "say", "typing"])
         self.assertEqual(sorted({s["type"] for s in self.server2}),
-                         ["account", "error", "joined", "message", "parted", "welcome"])
+                         ["account", "error", "joined", "message", "parted", "reads", "welcome"])
         # Every room event names its room, in both versions.
         for ex in self.server + self.server2:
             for e in ex if isinstance(ex, list) else [ex]:
@@ -352,11 +352,22 @@ class ProtocolDoc(unittest.TestCase):
             w.send_json(dict(ex["login"], password=ex["password"]["new"]))
             got = w.next_event(lambda e: e["type"] in ("account", "error"))
             self.assertEqual((got["type"], got["nick"]), ("account", ex["login"]["nick"]))
+            # The read example, in a room joined and said in.
+            room = ex["read"]["room"]
+            w.send_json({"type": "join", "room": room})
+            w.next_event(lambda e: e["type"] == "joined")
+            w.send_json({"type": "say", "room": room, "text": "read me"})
+            said = w.next_event(lambda e: e["type"] == "message" and e.get("text") == "read me")
+            w.send_json(dict(ex["read"], id=said["id"]))
             v = WsClient(gw.http_port, subprotocol="wintalk.v2")
             v.send_json(dict(session_hello, session=got["session"]))
             wel = v.next_event(lambda e: e["type"] == "welcome")
             self.assertEqual(wel["account"], ex["login"]["nick"])
             self.assertEqual(wel["you"]["nick"], ex["login"]["nick"])
+            reads = v.next_event(lambda e: e["type"] == "reads")
+            self.same_shape(reads, self.example2("reads"), "reads")
+            self.assertEqual(reads["rooms"][room], said["id"])
+            checked.add("reads")
             # The example's own session is nobody's: over.
             u = WsClient(gw.http_port, subprotocol="wintalk.v2")
             u.send_json(session_hello)
