@@ -298,8 +298,13 @@ void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
                       const char *nick, uint64_t generation, const char *ref, const char *how)
 {
     snprintf(p->account, sizeof p->account, "%s", key);
-    for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
+    p->admin_claim = 0; /* a token's claim is not a password's */
+    gw_admin_refresh(h, p);
+    for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next) {
         snprintf(q->account, sizeof q->account, "%s", key);
+        q->acct_roles = p->acct_roles;
+        gw_admin_refresh(h, q);
+    }
     gw_names_add(h, key);
     gw_account_claim(h, key, p, now);
     (void)gw_hub_change_nick(h, p, now, nick, strlen(nick), ref);
@@ -320,11 +325,13 @@ static void logged_out(struct gw_hub *h, struct gw_part *q, int64_t now, const c
     for (struct gw_part *t = q->ident ? q->ident->first_conn : NULL; t; t = t->ident_next)
         if (t != q && t->account[0]) {
             t->account[0] = '\0';
+            gw_admin_refresh(h, t);
             if (t->sess)
                 t->sess->digest[0] = '\0';
             tell_account(h, t, NULL, NULL, NULL);
         }
     q->account[0] = '\0';
+    gw_admin_refresh(h, q);
     if (q->sess)
         q->sess->digest[0] = '\0';
     char old[GW_NICK_MAX_BYTES + 1];
@@ -492,6 +499,8 @@ const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t 
     ss->hello = 0;
     if (st == 1) {
         snprintf(p->account, sizeof p->account, "%s", ss->key);
+        p->acct_roles = ss->roles;
+        gw_admin_refresh(h, p);
         gw_names_add(h, ss->key);
         gw_account_claim(h, ss->key, p, now);
         return ss->nick;
@@ -511,7 +520,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
 {
     struct gw_acct_op *op = op_find(h, tag);
     if (!op)
-        return GW_ENOENT;
+        return gw_jwtlogin_answer(h, tag, status, a, now); /* a site's token's, or none */
     struct gw_part *p = gw_hub_part(h, op->pid);
     if (!p) {
         op_del(h, op);
@@ -536,9 +545,13 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         break;
     case OP_IDENTIFY_FIND: {
         const char *phc = nobody_phc;
-        if (status == GW_STORE_DONE && a && a->phc && a->phc[0]) {
+        /* An account a site's token made has no password: a login to it
+         * is checked against nothing, as one to no account. */
+        if (status == GW_STORE_DONE && a && a->phc && a->phc[0] &&
+            strncmp(a->phc, GW_ACCOUNT_PHC_SITE, GW_ACCOUNT_PHC_SITE_LEN) != 0) {
             phc = a->phc;
             op->exists = 1;
+            op->roles = a->roles;
             op->generation = a->generation;
             snprintf(op->nick, sizeof op->nick, "%s", a->nick);
         } else if (status != GW_STORE_DONE && status != GW_ACCOUNT_NONE) {
@@ -576,6 +589,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             if (ss->hello == 1) {
                 snprintf(ss->key, sizeof ss->key, "%s", a->key);
                 snprintf(ss->nick, sizeof ss->nick, "%s", a->nick);
+                ss->roles = a->roles;
                 memcpy(ss->digest, op->digest, sizeof ss->digest);
             }
         }
@@ -619,7 +633,8 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             return GW_OK;
         }
     case OP_PASSWORD_FIND:
-        if (status != GW_STORE_DONE || !a || !a->phc || !a->phc[0]) {
+        if (status != GW_STORE_DONE || !a || !a->phc || !a->phc[0] ||
+            !strncmp(a->phc, GW_ACCOUNT_PHC_SITE, GW_ACCOUNT_PHC_SITE_LEN)) {
             gw_out_error(h, p, status == GW_STORE_DONE || status == GW_ACCOUNT_NONE
                                    ? GW_R_KEY : GW_R_SHUTDOWN,
                          status == GW_STORE_DONE || status == GW_ACCOUNT_NONE
@@ -741,6 +756,7 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
             memcpy(nick, op->nick, sizeof nick);
             const char *r = op->has_ref ? memcpy(ref, op->ref, sizeof ref) : NULL;
             uint64_t gen = op->generation;
+            p->acct_roles = op->roles;
             op_del(h, op);
             gw_account_login(h, p, now, key, nick, gen, r, "logged in");
             return GW_OK;
