@@ -117,7 +117,6 @@ int gw_jwtlogin_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
     snprintf(why, sizeof why, "the token is refused");
     if (h->cfg.jwt_verify(h->cfg.ctx, token, token_len, now + h->wall_offset, &c, why,
                           sizeof why) != 0) {
-        h->metrics.rejections[GW_REJ_JWT]++;
         refuse(jl, GW_R_KEY, why);
         return 0;
     }
@@ -131,7 +130,6 @@ int gw_jwtlogin_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
                  c.nick[0] ? "the token's nick cannot be used"
                            : "the token names no nick and its sub is not one",
                  rc != GW_NICK_OK ? gw_nick_strerror(rc) : "too long for an account");
-        h->metrics.rejections[GW_REJ_JWT]++;
         refuse(jl, GW_R_NAME, msg);
         return 0;
     }
@@ -264,6 +262,7 @@ const char *gw_jwtlogin_login(struct gw_hub *h, struct gw_part *p, int64_t now,
     enum jwtl_state st = jl->state;
     jl->state = JWTL_NONE;
     if (st == JWTL_REFUSED) {
+        h->metrics.rejections[GW_REJ_JWT]++;
         gw_out_error(h, p, jl->code, jl->msg, ref);
         return NULL;
     }

@@ -372,6 +372,8 @@ static void sub_as_nick(void **state)
     ht_has(got, "\"nick\":\"guest-");
     free(got);
     assert_int_equal(gw_accounts_mem_count(f.mem, NULL), 1);
+    /* Each hello a token logged nobody in with is counted. */
+    assert_int_equal(gw_hub_metrics(f.h)->rejections[GW_REJ_JWT], 2);
     teardown(&f);
 }
 
