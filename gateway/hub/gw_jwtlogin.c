@@ -320,11 +320,12 @@ void gw_admin_whoami(struct gw_hub *h, struct gw_part *p, const char *ref)
 {
     (void)ref;
     char msg[GW_NICK_MAX_BYTES + GW_NICK_KEY_MAX_BYTES + 96];
+    const char *admin = p->admin ? ", a gateway administrator" : "";
     if (!p->account[0])
-        snprintf(msg, sizeof msg, "you are %s, a guest (not logged in)", p->nick);
+        snprintf(msg, sizeof msg, "you are %s, a guest (not logged in)%s", p->nick, admin);
     else
         snprintf(msg, sizeof msg, "you are %s, logged in to the account %s%s", p->nick,
-                 p->account, p->admin ? ", a gateway administrator" : "");
+                 p->account, admin);
     gw_out_info(h, p, GW_R_OK, msg);
 }
 

@@ -474,6 +474,26 @@ static void administrators(void **state)
     ht_has(got, "\"account\":\"sam\"");
     assert_null(strstr(got, "\"admin\""));
     free(got);
+    /* Nor does it outlive its login: a password login of the same
+     * connection to another account, or a logout. */
+    uint64_t s2;
+    free(hello_jwt(&f, &s2, "ok|s1|sam|1|", NULL));
+    uint64_t pp = program(&f, "pam");
+    line(f.h, pp, "/register pw-pam");
+    line(f.h, pp, "/logout");
+    settle(&f);
+    ht_send(f.h, s2, T0, "{\"type\":\"login\",\"nick\":\"pam\",\"password\":\"pw-pam\"}");
+    settle(&f);
+    ht_send(f.h, s2, T0, "{\"type\":\"say\",\"text\":\"/whoami\"}");
+    got = ht_drain(f.h, s2);
+    ht_has(got, "you are pam, logged in to the account pam\"");
+    free(got);
+    free(hello_jwt(&f, &s2, "ok|s1|sam|1|", NULL));
+    ht_send(f.h, s2, T0, "{\"type\":\"logout\"}");
+    ht_send(f.h, s2, T0, "{\"type\":\"say\",\"text\":\"/whoami\"}");
+    got = ht_drain(f.h, s2);
+    ht_has(got, ", a guest (not logged in)\"");
+    free(got);
     /* Named by cfg.admins: by a token without the claim... */
     got = hello_jwt(&f, &w, "ok|r1|root||", NULL);
     ht_has(got, "\"via\":\"web\",\"admin\":true}");
@@ -497,7 +517,7 @@ static void administrators(void **state)
     line(f.h, e, "/logout");
     line(f.h, e, "/whoami");
     got = ht_drain(f.h, e);
-    ht_has(got, ", a guest (not logged in)");
+    ht_has(got, ", a guest (not logged in)\r\n");
     free(got);
     uint64_t k = program(&f, NULL);
     line(f.h, k, "/identify Érin pw1");
