@@ -13,7 +13,7 @@
 
 const char *gw_config_usage(void)
 {
-    static char text[8192];
+    static char text[12288];
     snprintf(text, sizeof text, "usage: wintalk-gateway [OPTION]...\n"
            "A chat hub: WINTALK programs over TCP and browsers over WebSocket, in rooms.\n"
            "Each option can also be set by its WINTALK_* variable; a flag wins. (default)\n"

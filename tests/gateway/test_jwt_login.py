@@ -296,6 +296,18 @@ class JwtLogin(unittest.TestCase):
             _, evs = self.hello(gw, self.hs(claims(sub="o", nick="olaf")))
             self.assertNotIn("admin", evs[-1]["you"])
 
+    def test_help_names_the_flags(self):
+        out = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30).stdout
+        for flag, var in (("--jwt-key FILE", "WINTALK_JWT_KEY (none)"),
+                          ("--jwt-issuer ISS", "WINTALK_JWT_ISSUER (any)"),
+                          ("--jwt-audience AUD", "WINTALK_JWT_AUDIENCE (any)"),
+                          ("--jwt-leeway S", "WINTALK_JWT_LEEWAY (60)"),
+                          ("--admin ACCOUNT", "WINTALK_ADMIN (none)")):
+            self.assertIn(flag, out)
+            self.assertIn(var, out)
+        # The text is whole: its last line is there.
+        self.assertIn("SIGTERM or SIGINT stops the gateway", out)
+
     def test_a_key_that_cannot_be_used_stops_the_start(self):
         bad = os.path.join(self.dir, "open.key")
         with open(bad, "w") as f:
