@@ -413,8 +413,16 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     /* A nick that is not allowed, taken or registered to someone else
      * gets 553, and the browser joins as a guest all the same: it can pick
      * another with "nick". */
-    if (!given || !given_len || gw_account_nick(h, p, now, given, given_len, m->ref) != 0)
+    if (!given || !given_len || gw_account_nick(h, p, now, given, given_len, m->ref) != 0) {
         gw_hub_guest_name(h, p, now);
+        /* The account's own nick is held elsewhere (another gateway's
+         * participant not yet known as the account's): a guest, not a
+         * login under a guest's name. */
+        if (acct_nick && p->account[0]) {
+            p->account[0] = '\0';
+            gw_admin_refresh(h, p);
+        }
+    }
     p->joined = 1;
     if (p->proto == GW_PROTO_V2) {
         gw_private_save(h, p->ident);

@@ -668,6 +668,46 @@ static void two_at_once(void **state)
     teardown(&f);
 }
 
+/* The account's nick held on another gateway by a participant not known
+ * as the account's (its gateway's list says so within a beat): the
+ * browser is a guest, told why, and not logged in under a guest's name;
+ * once the list says it is the account's, the same person. */
+static void the_nick_held_on_another_gateway(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, (struct opts){0});
+    uint64_t w;
+    free(hello_jwt(&f, &w, "ok|q1|Quin||", NULL));
+    assert_int_equal(gw_hub_disconnect(f.h, w, T0, GW_LEAVE_CLOSED), GW_OK);
+    const uint64_t node = 9, pid = (node << 32) + 1;
+    char list[256];
+    snprintf(list, sizeof list,
+             "{\"parts\":[{\"pid\":%llu,\"nick\":\"Quin\",\"via\":\"web\",\"rooms\":"
+             "\"#lobby\"}]}",
+             (unsigned long long)pid);
+    assert_int_equal(gw_hub_presence_apply(f.h, node, list, strlen(list), T0), GW_OK);
+    char *got = hello_jwt(&f, &w, "ok|q1|quin||", NULL);
+    ht_has(got, "\"code\":553,\"message\":\"nick \\\"Quin\\\" is taken\"");
+    ht_has(got, "\"nick\":\"guest-");
+    assert_null(strstr(got, "\"account\":"));
+    free(got);
+    ht_send(f.h, w, T0, "{\"type\":\"say\",\"text\":\"/whoami\"}");
+    got = ht_drain(f.h, w);
+    ht_has(got, "a guest (not logged in)");
+    free(got);
+    snprintf(list, sizeof list,
+             "{\"parts\":[{\"pid\":%llu,\"nick\":\"Quin\",\"via\":\"web\",\"rooms\":"
+             "\"#lobby\",\"account\":true}]}",
+             (unsigned long long)pid);
+    assert_int_equal(gw_hub_presence_apply(f.h, node, list, strlen(list), T0 + 1), GW_OK);
+    got = hello_jwt(&f, &w, "ok|q1|quin||", NULL);
+    ht_has(got, "\"account\":\"Quin\"");
+    assert_null(strstr(got, "\"type\":\"error\""));
+    free(got);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -682,6 +722,7 @@ int main(void)
         cmocka_unit_test(closed_registration_takes_tokens),
         cmocka_unit_test(held_hello_and_gone),
         cmocka_unit_test(two_at_once),
+        cmocka_unit_test(the_nick_held_on_another_gateway),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

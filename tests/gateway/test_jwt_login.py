@@ -26,7 +26,7 @@ import threading
 import time
 import unittest
 
-from gwtest import Gateway, TcpClient, WsClient, default_web_root, http_get, typed_line
+from gwtest import Gateway, Redis, TcpClient, WsClient, default_web_root, http_get, typed_line
 from test_jwt import Keys, b64u, part, sign, token
 
 BIN = os.environ["WINTALK_GATEWAY"]
@@ -295,6 +295,48 @@ class JwtLogin(unittest.TestCase):
             self.assertIs(evs[-1]["you"].get("admin"), True)
             _, evs = self.hello(gw, self.hs(claims(sub="o", nick="olaf")))
             self.assertNotIn("admin", evs[-1]["you"])
+
+    def test_the_account_and_its_sub_are_kept(self):
+        """SQLite across a restart; Redis across gateways: the account a
+        token made keeps its sub (and no password) in the store."""
+        d = tempfile.mkdtemp(dir=self.dir)
+        args = ("--data-dir", d, "--jwt-key", self.k.hs)
+        with Gateway(args=args) as gw:
+            _, evs = self.hello(gw, self.hs(claims(sub="s-pia", nick="Pia")))
+            self.assert_logged_in(evs, "Pia")
+        with Gateway(args=args) as gw:
+            _, evs = self.hello(gw, self.hs(claims(sub="s-pia", nick="pia")))
+            self.assert_logged_in(evs, "Pia")
+            _, evs = self.hello(gw, self.hs(claims(sub="s-pia2", nick="pia")))
+            self.assert_guest(evs, 553, "this nick belongs to another account")
+            t = self.program(gw)
+            typed_line(t, "/identify pia s-pia")
+            t.wait_text("error 530: wrong nick or password", timeout=15)
+        redis = Redis()
+        try:
+            rargs = ("--store", "redis", "--redis", redis.url, "--jwt-key", self.k.hs)
+            with Gateway(args=rargs) as a, Gateway(args=rargs) as b:
+                _, evs = self.hello(a, self.hs(claims(sub="s-quin", nick="Quin")))
+                self.assert_logged_in(evs, "Quin")
+                # Quin stays on a. b takes the second device as the same
+                # person once a's list of its participants (sent every 5 s)
+                # says Quin there is logged in to the account; before that
+                # the nick is taken there (553) and b's browser a guest.
+                deadline = time.monotonic() + 20
+                while True:
+                    ws, evs = self.hello(b, self.hs(claims(sub="s-quin", nick="quin")))
+                    if not errors(evs) or time.monotonic() > deadline:
+                        break
+                    self.assertEqual(errors(evs), [(553, 'nick "Quin" is taken')])
+                    # A guest then, not logged in under a guest's name.
+                    self.assertNotIn("account", evs[-1])
+                    ws.close()
+                    time.sleep(0.5)
+                self.assert_logged_in(evs, "Quin")
+                _, evs = self.hello(b, self.hs(claims(sub="s-other", nick="quin")))
+                self.assert_guest(evs, 553, "this nick belongs to another account")
+        finally:
+            redis.stop()
 
     def test_help_names_the_flags(self):
         out = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30).stdout
