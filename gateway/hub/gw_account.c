@@ -303,6 +303,7 @@ void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
     for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next) {
         snprintf(q->account, sizeof q->account, "%s", key);
         q->acct_roles = p->acct_roles;
+        q->admin_claim = 0;
         gw_admin_refresh(h, q);
     }
     gw_names_add(h, key);

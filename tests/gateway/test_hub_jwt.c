@@ -488,6 +488,24 @@ static void administrators(void **state)
     got = ht_drain(f.h, s2);
     ht_has(got, "you are pam, logged in to the account pam\"");
     free(got);
+    /* Nor on another tab of its browser when this one logs in anew. */
+    uint64_t t1;
+    got = hello_jwt(&f, &t1, "ok|s1|sam|1|", NULL);
+    const char *tk = strstr(got, "\"token\":\"");
+    assert_non_null(tk);
+    char hello2[128];
+    snprintf(hello2, sizeof hello2, "{\"type\":\"hello\",\"token\":\"%.32s\"}",
+             tk + strlen("\"token\":\""));
+    free(got);
+    uint64_t t2 = ht_v2(f.h, T0);
+    ht_send(f.h, t2, T0, hello2);
+    ht_send(f.h, t2, T0, "{\"type\":\"login\",\"nick\":\"pam\",\"password\":\"pw-pam\"}");
+    settle(&f);
+    free(ht_drain(f.h, t1));
+    ht_send(f.h, t1, T0, "{\"type\":\"say\",\"text\":\"/whoami\"}");
+    got = ht_drain(f.h, t1);
+    ht_has(got, "you are pam, logged in to the account pam\"");
+    free(got);
     free(hello_jwt(&f, &s2, "ok|s1|sam|1|", NULL));
     ht_send(f.h, s2, T0, "{\"type\":\"logout\"}");
     ht_send(f.h, s2, T0, "{\"type\":\"say\",\"text\":\"/whoami\"}");
