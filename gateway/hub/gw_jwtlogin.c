@@ -37,10 +37,10 @@
 
 /* What a hello's token came to (struct gw_jwtl.state). */
 enum jwtl_state {
-    JWTL_NONE = 0,  /* not asked yet, or taken by the hello */
-    JWTL_HELD,      /* the store is asked for the account */
-    JWTL_GOOD,      /* logged in to key, as nick */
-    JWTL_REFUSED,   /* code and msg say why */
+    JWTL_NONE = 0, /* not asked yet, or taken by the hello */
+    JWTL_HELD,     /* the store is asked for the account */
+    JWTL_GOOD,     /* logged in to key, as nick */
+    JWTL_REFUSED,  /* code and msg say why */
 };
 
 /* A browser's token, from its hello's verification to its rooms' joins. */
@@ -52,7 +52,7 @@ struct gw_jwtl {
     char nick[GW_NICK_MAX_BYTES + 1];
     int admin;
     unsigned roles;
-    int rooms_due;          /* the rooms claim is to be joined after the welcome */
+    int rooms_due; /* the rooms claim is to be joined after the welcome */
     size_t n_rooms;
     char rooms[GW_JWT_ROOMS_MAX][GW_ROOM_NAME_MAX_BYTES + 1];
 };
@@ -66,7 +66,7 @@ struct gw_jwt_op {
     uint64_t tag;
     uint64_t pid;
     enum jwt_op_kind kind;
-    int finds;              /* looked up so far (a create that lost a race looks again) */
+    int finds; /* looked up so far (a create that lost a race looks again) */
     char key[GW_NICK_KEY_MAX_BYTES + 1];
     char nick[GW_NICK_MAX_BYTES + 1];
     char sub[GW_JWT_SUB_MAX_BYTES + 1];
@@ -211,8 +211,12 @@ static int settle(struct gw_hub *h, struct gw_part *p, struct gw_jwt_op *op, int
          * gateway, another tab with the same token): looked at again. */
         int rc;
         if (status == GW_ACCOUNT_NONE) {
-            struct gw_account na = {.key = op->key, .nick = op->nick, .phc = phc, .roles = 0,
-                                    .generation = 1, .created_ms = now + h->wall_offset};
+            struct gw_account na = {.key = op->key,
+                                    .nick = op->nick,
+                                    .phc = phc,
+                                    .roles = 0,
+                                    .generation = 1,
+                                    .created_ms = now + h->wall_offset};
             op->kind = JOP_CREATE;
             rc = ac->create ? ac->create(ac->ctx, op->tag, &na) : GW_STORE_ENOTSUP;
         } else {
@@ -253,8 +257,7 @@ int gw_jwtlogin_answer(struct gw_hub *h, uint64_t tag, int status, const struct 
     return GW_OK;
 }
 
-const char *gw_jwtlogin_login(struct gw_hub *h, struct gw_part *p, int64_t now,
-                              const char *ref)
+const char *gw_jwtlogin_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *ref)
 {
     struct gw_jwtl *jl = p->jwtl;
     if (!jl || (jl->state != JWTL_GOOD && jl->state != JWTL_REFUSED))
@@ -312,8 +315,8 @@ void gw_admin_refresh(struct gw_hub *h, struct gw_part *p)
         p->acct_roles = 0;
         return;
     }
-    p->admin = p->admin_claim || (p->acct_roles & GW_ROLE_ADMIN) != 0 ||
-               gw_admin_listed(h, p->account);
+    p->admin =
+        p->admin_claim || (p->acct_roles & GW_ROLE_ADMIN) != 0 || gw_admin_listed(h, p->account);
 }
 
 void gw_admin_whoami(struct gw_hub *h, struct gw_part *p, const char *ref)
@@ -324,8 +327,8 @@ void gw_admin_whoami(struct gw_hub *h, struct gw_part *p, const char *ref)
     if (!p->account[0])
         snprintf(msg, sizeof msg, "you are %s, a guest (not logged in)%s", p->nick, admin);
     else
-        snprintf(msg, sizeof msg, "you are %s, logged in to the account %s%s", p->nick,
-                 p->account, admin);
+        snprintf(msg, sizeof msg, "you are %s, logged in to the account %s%s", p->nick, p->account,
+                 admin);
     gw_out_info(h, p, GW_R_OK, msg);
 }
 

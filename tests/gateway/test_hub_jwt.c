@@ -33,8 +33,8 @@ struct req {
 static struct req reqs[128];
 static size_t nreqs;
 static struct gw_hub *the_hub;
-static unsigned verifies;     /* calls of the token verifier */
-static char seen_phc[300];    /* the phc of the last account the store gave */
+static unsigned verifies;  /* calls of the token verifier */
+static char seen_phc[300]; /* the phc of the last account the store gave */
 
 static int fake_hash(void *ctx, uint64_t tag, const char *pw, size_t len)
 {
@@ -279,8 +279,7 @@ static void another_sub_same_nick(void **state)
     setup(&f, (struct opts){0});
     uint64_t w;
     free(hello_jwt(&f, &w, "ok|u1|alice||", NULL));
-    const char *others[] = {"ok|u2|alice||", "ok|u|alice||", "ok|u10|alice||",
-                            "ok|U1|alice||"};
+    const char *others[] = {"ok|u2|alice||", "ok|u|alice||", "ok|u10|alice||", "ok|U1|alice||"};
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
         uint64_t v;
         char *got = hello_jwt(&f, &v, others[i], NULL);
@@ -432,8 +431,7 @@ static void rooms_claim_joined(void **state)
     struct fix f;
     setup(&f, (struct opts){.rooms_per_browser = 3});
     uint64_t w;
-    char *got = hello_jwt(&f, &w, "ok|u5|eve|0|#a,#b,#c",
-                          ",\"rooms\":{\"#a\":0}");
+    char *got = hello_jwt(&f, &w, "ok|u5|eve|0|#a,#b,#c", ",\"rooms\":{\"#a\":0}");
     const char *welcome = strstr(got, "\"type\":\"welcome\"");
     const char *joined_b = strstr(got, "{\"type\":\"joined\",\"code\":250,\"room\":\"#b\"");
     assert_non_null(welcome);
@@ -589,11 +587,19 @@ static void the_stored_role(void **state)
     (void)state;
     struct fix f;
     setup(&f, (struct opts){0});
-    struct gw_account a = {.key = "olga", .nick = "Olga", .phc = "phc:pw",
-                           .roles = GW_ROLE_ADMIN, .generation = 1, .created_ms = T0};
+    struct gw_account a = {.key = "olga",
+                           .nick = "Olga",
+                           .phc = "phc:pw",
+                           .roles = GW_ROLE_ADMIN,
+                           .generation = 1,
+                           .created_ms = T0};
     assert_int_equal(f.ac.create(f.ac.ctx, 1u << 29, &a), GW_STORE_PENDING);
-    struct gw_account t = {.key = "tia", .nick = "Tia", .phc = "jwt:t",
-                           .roles = GW_ROLE_ADMIN, .generation = 1, .created_ms = T0};
+    struct gw_account t = {.key = "tia",
+                           .nick = "Tia",
+                           .phc = "jwt:t",
+                           .roles = GW_ROLE_ADMIN,
+                           .generation = 1,
+                           .created_ms = T0};
     assert_int_equal(f.ac.create(f.ac.ctx, 1u << 29, &t), GW_STORE_PENDING);
     settle(&f);
     uint64_t p = program(&f, NULL);
