@@ -732,6 +732,75 @@ static void the_nick_held_on_another_gateway(void **state)
     teardown(&f);
 }
 
+/* At most GW_JWT_LOGINS_MAX hellos wait for the store at once: the next
+ * one is a guest told to try again (421); the waiting ones go on. */
+static void held_hellos_are_bounded(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, (struct opts){0});
+    uint64_t pids[GW_JWT_LOGINS_MAX];
+    for (unsigned i = 0; i < GW_JWT_LOGINS_MAX; i++) {
+        char hello[96];
+        pids[i] = ht_v2(f.h, T0);
+        snprintf(hello, sizeof hello, "{\"type\":\"hello\",\"jwt\":\"ok|s%u|user%u||\"}", i, i);
+        ht_send(f.h, pids[i], T0, hello);
+        ht_expect(f.h, pids[i], "");
+    }
+    uint64_t x = ht_v2(f.h, T0);
+    ht_send(f.h, x, T0, "{\"type\":\"hello\",\"jwt\":\"ok|sx|userx||\"}");
+    char *got = ht_drain(f.h, x);
+    ht_has(got, "\"code\":421,\"message\":\"logins are busy: try again in a moment\"");
+    ht_has(got, "\"nick\":\"guest-");
+    free(got);
+    settle(&f);
+    for (unsigned i = 0; i < GW_JWT_LOGINS_MAX; i++) {
+        got = ht_drain(f.h, pids[i]);
+        char want[64];
+        snprintf(want, sizeof want, "\"account\":\"user%u\"", i);
+        ht_has(got, want);
+        free(got);
+    }
+    /* Room again. */
+    got = hello_jwt(&f, &x, "ok|sx|userx||", NULL);
+    ht_has(got, "\"account\":\"userx\"");
+    free(got);
+    teardown(&f);
+}
+
+/* "jwt": null is no token; with a token, a session is not looked at. */
+static void null_token_and_session(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, (struct opts){0});
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"jwt\":null,\"nick\":\"uma\"}");
+    char *got = ht_drain(f.h, w);
+    ht_has(got, "\"nick\":\"uma\",\"ident\"");
+    assert_null(strstr(got, "\"type\":\"error\""));
+    free(got);
+    assert_int_equal(verifies, 0);
+    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"pw\"}");
+    settle(&f);
+    got = ht_drain(f.h, w);
+    const char *s = strstr(got, "\"session\":\"");
+    assert_non_null(s);
+    char hello[256];
+    snprintf(hello, sizeof hello, "{\"type\":\"hello\",\"session\":\"%.32s\",\"jwt\":\"bad:no\"}",
+             s + strlen("\"session\":\""));
+    free(got);
+    uint64_t v = ht_v2(f.h, T0);
+    ht_send(f.h, v, T0, hello);
+    settle(&f);
+    got = ht_drain(f.h, v);
+    ht_has(got, "\"code\":530,\"message\":\"no\"");
+    ht_has(got, "\"nick\":\"guest-");
+    assert_null(strstr(got, "\"account\":"));
+    free(got);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,6 +816,8 @@ int main(void)
         cmocka_unit_test(held_hello_and_gone),
         cmocka_unit_test(two_at_once),
         cmocka_unit_test(the_nick_held_on_another_gateway),
+        cmocka_unit_test(held_hellos_are_bounded),
+        cmocka_unit_test(null_token_and_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
