@@ -27,7 +27,7 @@ import time
 import unittest
 
 from gwtest import Gateway, Redis, TcpClient, WsClient, default_web_root, http_get, typed_line
-from test_jwt import Keys, b64u, part, sign, token
+from test_jwt import Keys, part, token
 
 BIN = os.environ["WINTALK_GATEWAY"]
 
@@ -36,6 +36,22 @@ def claims(**kw):
     c = {"sub": "user-1", "exp": int(time.time()) + 600}
     c.update(kw)
     return {k: v for k, v in c.items() if v is not None}
+
+
+def readme_token(secret, user_id, nick, admin=False, rooms=()):
+    """A token made as README's *Embedding in your site* makes it: Python's
+    hmac and hashlib, json.dumps with its default separators."""
+    import base64
+    import hashlib
+    import hmac
+
+    def b64u_(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    head = b64u_(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64u_(json.dumps({"sub": user_id, "nick": nick, "exp": int(time.time()) + 300,
+                             "admin": admin, "rooms": list(rooms)}).encode())
+    sig = hmac.new(secret, (head + "." + body).encode(), hashlib.sha256).digest()
+    return head + "." + body + "." + b64u_(sig)
 
 
 def until_welcome(ws, timeout=15):
@@ -156,6 +172,12 @@ class JwtLogin(unittest.TestCase):
             t.wait_text("error 553: alice is registered", timeout=15)
             typed_line(t, "/identify alice jwt:u-1")
             t.wait_text("error 530: wrong nick or password", timeout=15)
+            # A token made as README shows, by Python's hmac.
+            ws, evs = self.hello(gw, readme_token(self.k.hs_secret, "u-9", "Zed",
+                                                  rooms=["#team"]))
+            self.assert_logged_in(evs, "Zed")
+            self.assertEqual(ws.next_event(lambda e: e.get("type") == "joined", 15)["room"],
+                             "#team")
             # No nick claim: the sub, when it is a nick.
             _, evs = self.hello(gw, self.hs(claims(sub="Bea")))
             self.assert_logged_in(evs, "Bea")
