@@ -191,10 +191,7 @@ static struct gw_sess *sess_of(struct gw_part *p)
     return p->sess;
 }
 
-/* p is logged in to the account of key: marked so, with the public name
- * its events give (the same for every connection of the account: one
- * person), made from the key as an identity's is from its token. */
-static int mark(struct gw_part *p, const char *key)
+int gw_account_mark(struct gw_part *p, const char *key)
 {
     struct gw_sess *ss = sess_of(p);
     if (!ss)
@@ -439,12 +436,18 @@ static void start_session(struct gw_hub *h, struct gw_part *p, int64_t now, cons
 void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
                       const char *nick, uint64_t generation, const char *ref, const char *how)
 {
-    if (mark(p, key) != 0) {
+    if (gw_account_mark(p, key) != 0) {
         gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", ref);
         return;
     }
-    for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
-        (void)mark(q, key); /* a tab that cannot be marked stays a guest */
+    p->admin_claim = 0; /* a token's claim is not a password's */
+    gw_admin_refresh(h, p);
+    for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next) {
+        (void)gw_account_mark(q, key); /* a tab that cannot be marked stays a guest */
+        q->acct_roles = p->acct_roles;
+        q->admin_claim = 0;
+        gw_admin_refresh(h, q);
+    }
     h->beat_at = 0; /* the other gateways are told at the next tick */
     gw_names_add(h, key);
     gw_account_claim(h, key, p, now);
@@ -467,11 +470,13 @@ static void logged_out(struct gw_hub *h, struct gw_part *q, int64_t now, const c
     for (struct gw_part *t = q->ident ? q->ident->first_conn : NULL; t; t = t->ident_next)
         if (t != q && t->account[0]) {
             t->account = "";
+            gw_admin_refresh(h, t);
             if (t->sess)
                 t->sess->digest[0] = '\0';
             tell_account(h, t, NULL, NULL, NULL);
         }
     q->account = "";
+    gw_admin_refresh(h, q);
     if (q->sess)
         q->sess->digest[0] = '\0';
     char old[GW_NICK_MAX_BYTES + 1];
@@ -649,7 +654,9 @@ const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t 
     int st = ss->hello;
     ss->hello = 0;
     if (st == 1) {
-        (void)mark(p, ss->key); /* ss is there: cannot fail */
+        (void)gw_account_mark(p, ss->key); /* ss is there: cannot fail */
+        p->acct_roles = ss->roles;
+        gw_admin_refresh(h, p);
         gw_names_add(h, ss->key);
         gw_account_claim(h, ss->key, p, now);
         gw_account_pm_fetch(h, p); /* answered after the welcome */
@@ -904,7 +911,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
 {
     struct gw_acct_op *op = op_find(h, tag);
     if (!op)
-        return GW_ENOENT;
+        return gw_jwtlogin_answer(h, tag, status, a, now); /* a site's token's, or none */
     struct gw_part *p = gw_hub_part(h, op->pid);
     if (!p) {
         op_del(h, op);
@@ -925,9 +932,13 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         break;
     case OP_IDENTIFY_FIND: {
         const char *phc = nobody_phc;
-        if (status == GW_STORE_DONE && a && a->phc && a->phc[0]) {
+        /* An account a site's token made has no password: a login to it
+         * is checked against nothing, as one to no account. */
+        if (status == GW_STORE_DONE && a && a->phc && a->phc[0] &&
+            strncmp(a->phc, GW_ACCOUNT_PHC_SITE, GW_ACCOUNT_PHC_SITE_LEN) != 0) {
             phc = a->phc;
             op->exists = 1;
+            op->roles = a->roles;
             op->generation = a->generation;
             snprintf(op->nick, sizeof op->nick, "%s", a->nick);
         } else if (status != GW_STORE_DONE && status != GW_ACCOUNT_NONE) {
@@ -965,6 +976,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             if (ss->hello == 1) {
                 snprintf(ss->key, sizeof ss->key, "%s", a->key);
                 snprintf(ss->nick, sizeof ss->nick, "%s", a->nick);
+                ss->roles = a->roles;
                 memcpy(ss->digest, op->digest, sizeof ss->digest);
             }
         }
@@ -1007,7 +1019,8 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             return GW_OK;
         }
     case OP_PASSWORD_FIND:
-        if (status != GW_STORE_DONE || !a || !a->phc || !a->phc[0]) {
+        if (status != GW_STORE_DONE || !a || !a->phc || !a->phc[0] ||
+            !strncmp(a->phc, GW_ACCOUNT_PHC_SITE, GW_ACCOUNT_PHC_SITE_LEN)) {
             gw_out_error(h, p, status == GW_STORE_DONE || status == GW_ACCOUNT_NONE
                                    ? GW_R_KEY : GW_R_SHUTDOWN,
                          status == GW_STORE_DONE || status == GW_ACCOUNT_NONE
@@ -1125,6 +1138,7 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
     }
     if (op->kind == OP_IDENTIFY_VERIFY) {
         if (status == GW_HASH_ANSWER_OK && op->exists) {
+            p->acct_roles = op->roles;
             struct op_left l;
             op_take(h, op, &l);
             gw_account_login(h, p, now, l.key, l.nick, l.generation, l.ref, "logged in");

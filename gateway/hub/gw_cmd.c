@@ -269,6 +269,11 @@ static void cmd_msg(struct cmd_ctx *c)
 
 static void cmd_help(struct cmd_ctx *c);
 
+static void cmd_whoami(struct cmd_ctx *c)
+{
+    gw_admin_whoami(c->h, c->p, c->ref);
+}
+
 static void cmd_login(struct cmd_ctx *c)
 {
     gw_out_error(c->h, c->p, GW_R_SEQUENCE, "already in the room", c->ref);
@@ -294,6 +299,7 @@ static const struct {
     {"identify", cmd_identify, "/identify NICK PASSWORD", 1},
     {"password", cmd_password, "/password OLD NEW", 1},
     {"logout", cmd_logout, "/logout [all]", 1},
+    {"whoami", cmd_whoami, "/whoami", 1},
 };
 
 static void cmd_help(struct cmd_ctx *c)

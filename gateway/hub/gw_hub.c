@@ -1049,6 +1049,7 @@ static void part_free(struct gw_part *p)
     free(p->hello_held);
     free(p->held_after);
     free(p->sess);
+    free(p->jwtl);
     free(p);
 }
 
@@ -1064,6 +1065,7 @@ void gw_hub_free(struct gw_hub *h)
     }
     gw_rooms_free(&h->rooms);
     gw_account_free(h);
+    gw_jwtlogin_free(h);
     gw_names_free(h);
     gw_idents_free(&h->idents);
     gw_read_free(h);

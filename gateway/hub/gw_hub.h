@@ -74,6 +74,16 @@ enum gw_proto {
 #define GW_CLOSE_TRY_LATER 1013
 #define GW_CLOSE_BEHIND 4421
 
+/* What the hub takes of a site's token once it is verified (cfg.jwt_verify):
+ * NUL-ended UTF-8 without control characters. */
+struct gw_token_claims {
+    char sub[GW_JWT_SUB_MAX_BYTES + 1]; /* the site's user id, never empty */
+    char nick[GW_NICK_MAX_BYTES + 1];   /* the nick the site gives, "" for none */
+    int admin;                          /* the admin claim was true */
+    size_t n_rooms;                     /* rooms[0..n_rooms): rooms to join */
+    char rooms[GW_JWT_ROOMS_MAX][GW_ROOM_NAME_MAX_BYTES + 1];
+};
+
 struct gw_hub_config {
     /* Spare bytes before every output buffer's payload (LWS_PRE). */
     size_t headroom;
@@ -163,6 +173,30 @@ struct gw_hub_config {
     /* How long a browser's session lasts, in days; 0 for
      * GW_SESSION_DAYS_DEFAULT. */
     unsigned session_days;
+    /*
+     * A site's own login (hub/gw_jwtlogin.c): a browser's hello may carry
+     * a token the site signed (a JWT). jwt_verify checks token (len bytes,
+     * not NUL-ended) at wall_ms (the wall clock, ms since the Unix epoch):
+     * 0 with *out filled, or -1 with why (whylen bytes) saying in words fit
+     * for the token's holder why it is refused (expired, bad signature,
+     * another algorithm, ...). It is called on the hub's thread, inside the
+     * hello: a signature check is cheap (microseconds for HS256, tens of
+     * them for RS256 and ES256, against tens of milliseconds for a
+     * password's hash), a browser's connection has one hello, and the
+     * connections of one address are bounded, so a flood of tokens costs
+     * the loop less than the flood's own bytes. NULL: no tokens taken
+     * (504). Tokens need accounts.
+     */
+    int (*jwt_verify)(void *ctx, const char *token, size_t len, int64_t wall_ms,
+                      struct gw_token_claims *out, char *why, size_t whylen);
+    /* Gateway administrators: the accounts named (nicks as the operator
+     * wrote them, compared as nicks: NFC, case folded), nadmins of them,
+     * borrowed for the hub's life. A connection logged in to one of them
+     * (a password, a session, a token) is an administrator, as is one a
+     * token with the admin claim logged in, and one whose account has the
+     * role GW_ROLE_ADMIN in the store. */
+    const char *const *admins;
+    size_t nadmins;
     /* Rooms at once (#lobby included); 0 for GW_ROOMS_MAX_DEFAULT. */
     unsigned max_rooms;
     /* Rooms a wintalk.v2 browser may be in; 0 for

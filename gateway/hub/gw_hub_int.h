@@ -56,6 +56,7 @@ struct gw_sess {
     char key[GW_NICK_KEY_MAX_BYTES + 1];
     char nick[GW_NICK_MAX_BYTES + 1];
     int hello;
+    unsigned roles;         /* the account's roles (GW_ROLE_*), hello 1 */
 };
 
 /* A set of names (gw_names.c): open addressing, at most half full. */
@@ -147,6 +148,14 @@ struct gw_part {
     const char *account;    /* "" or its session's account (gw_sess) */
     int secure;
     struct gw_sess *sess;   /* NULL until a session is asked of or made */
+    /* A gateway administrator (gw_jwtlogin.c: gw_admin_refresh): logged in
+     * to an account named by --admin, or of the role GW_ROLE_ADMIN, or by a
+     * site's token with the admin claim (admin_claim); acct_roles: the
+     * account's roles as the store gave them at login. */
+    int admin;
+    int admin_claim;
+    unsigned acct_roles;
+    struct gw_jwtl *jwtl;   /* a hello's site token (gw_jwtlogin.c), or NULL */
     /* Closed, and still in its rooms for the reload grace (gw_linger.c):
      * no connection, no output, out of h->parts and the id index. */
     int lingering;
@@ -239,6 +248,11 @@ struct gw_hub {
     /* Closed browsers in their reload grace, oldest first (gw_linger.c). */
     struct gw_part *linger_first, *linger_last;
     size_t nlinger;
+    /* Hellos with a site's token whose account the store is asked for
+     * (gw_jwtlogin.c): at most GW_JWT_LOGINS_MAX, tagged from
+     * next_acct_tag like the account ops. */
+    struct gw_jwt_op *jwt_ops;
+    size_t njwt_ops;
 };
 
 /* A space or a tab: what separates a command from its argument. */
@@ -458,6 +472,12 @@ void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const
 void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
                          size_t nick_len, const char *pw, size_t len, const char *ref);
 
+/* p is logged in to the account of key: marked so (p->account), with the
+ * public name its events give (the same for every connection of the
+ * account: one person), made from the key as an identity's is from its
+ * token. 0, or -1 when out of memory (p stays as it was). */
+int gw_account_mark(struct gw_part *p, const char *key);
+
 /* p is logged in to the account of key (of this generation), registered
  * as nick: its nick is that, taken from whoever holds it here (a guest
  * again, told why). A browser's other tabs (its identity) are logged in
@@ -541,6 +561,46 @@ void gw_account_read(struct gw_hub *h, struct gw_part *p, const char *name, size
 
 /* Free what waits (the hub is freed). */
 void gw_account_free(struct gw_hub *h);
+
+/* ---- gw_jwtlogin.c: a site's own login (JWT), administrators ---- */
+
+/* A browser's hello (data, len) with a site's token (token, token_len
+ * bytes): verified now (cfg.jwt_verify); a good one's account is asked of
+ * the store (found, or made on first sight) and the hello held until it
+ * answers: 1 (taken again then), else 0 (it goes on now: answered
+ * already, or refused, which gw_jwtlogin_login says). */
+int gw_jwtlogin_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const char *token,
+                      size_t token_len, const char *data, size_t len);
+
+/* In the hello, after gw_jwtlogin_hello: the account's nick when the token
+ * logged p in (p is then logged in to it, the name taken back from
+ * whoever holds it here), else NULL after telling p why (530 a refused
+ * token, 553 a nick it may not have, 421 the store). */
+const char *gw_jwtlogin_login(struct gw_hub *h, struct gw_part *p, int64_t now,
+                              const char *ref);
+
+/* After the welcome of a hello whose token logged p in: the rooms its
+ * rooms claim names, each joined as a join message would (those of the
+ * hello already in aside; --max-rooms-per-browser and --room-rate hold). */
+void gw_jwtlogin_rooms(struct gw_hub *h, struct gw_part *p, int64_t now);
+
+/* The accounts engine's answer for tag when it is one of this module's:
+ * as gw_hub_account_answer (GW_ENOENT when nobody waits for it). */
+int gw_jwtlogin_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,
+                       int64_t now);
+
+/* Whether key (an account's name) is named by cfg.admins. */
+int gw_admin_listed(const struct gw_hub *h, const char *key);
+
+/* p's administrator flag, from what it is logged in to now (none: not
+ * one, and its claim is forgotten). */
+void gw_admin_refresh(struct gw_hub *h, struct gw_part *p);
+
+/* /whoami: p's nick, account and whether it is an administrator. */
+void gw_admin_whoami(struct gw_hub *h, struct gw_part *p, const char *ref);
+
+/* Free what waits (the hub is freed). */
+void gw_jwtlogin_free(struct gw_hub *h);
 
 /* ---- gw_names.c: the registered names this hub knows ---- */
 

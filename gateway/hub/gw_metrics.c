@@ -12,7 +12,7 @@ static const int codes[GW_METRICS_CODES] = {421, 429, 451, 452, 500, 501, 502, 5
 static const char *const reject_names[GW_REJ_COUNT] = {
     "rate", "typing_rate", "abuse", "room_rate", "too_large", "malformed", "full",
     "per_address", "origin", "key", "login_timeout", "http_timeout", "stopping",
-    "read_rate", "reads_busy",
+    "read_rate", "reads_busy", "jwt",
 };
 
 static const char *const drop_names[GW_DROP_COUNT] = {"tcp_resync", "web_behind"};

@@ -32,6 +32,7 @@ enum gw_reject {
     GW_REJ_STOPPING,      /* arrived while the gateway was stopping */
     GW_REJ_READ_RATE,     /* a history or search request over --read-rate (429) */
     GW_REJ_READS_BUSY,    /* a read past GW_READS_MAX in the gateway (421) */
+    GW_REJ_JWT,           /* a hello's site token that logged nobody in (530, 553, ...) */
     GW_REJ_COUNT
 };
 

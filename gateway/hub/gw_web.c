@@ -171,6 +171,7 @@ static void hello_v1(struct gw_hub *h, struct gw_part *p, int64_t now, const str
         /* gap also on a reset (for clients that only know gap) */
         .gap = v.gap | reset,
         .participants_count = v.participants_count,
+        .admin = p->admin,
         .size_hint = view_hint(lobby, GW_WELCOME_HISTORY_MAX_BYTES),
         .next_presence = walk_presence,
         .next_event = walk_event,
@@ -302,6 +303,7 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
         .v2 = 1,
         .token = p->ident->token,
         .account = p->account[0] ? p->nick : NULL,
+        .admin = p->admin,
         .ident = gw_hub_person_name(p),
         .text_max = h->cfg.line_max,
         .rooms = views,
@@ -368,7 +370,11 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     }
     if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, now, m, data, len))
         return; /* taken again when its rooms are loaded */
-    if (m->session && m->session_len &&
+    /* A site's token, when given, stands for the browser: a session is
+     * not looked at. */
+    if (m->jwt && gw_jwtlogin_hello(h, p, now, m->jwt, m->jwt_len, data, len))
+        return; /* taken again when the store answers */
+    if (!m->jwt && m->session && m->session_len &&
         gw_account_hello_session(h, p, now, m->session, m->session_len, data, len))
         return; /* taken again when the store answers */
     int resumed = 0;
@@ -395,6 +401,12 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     }
     /* A good session: the account's nick, whatever the hello named. */
     const char *acct_nick = gw_account_hello_login(h, p, now, m->ref);
+    if (!acct_nick && m->jwt) {
+        /* A refused token: a guest, whatever the hello named. */
+        acct_nick = gw_jwtlogin_login(h, p, now, m->ref);
+        if (!acct_nick)
+            given = NULL;
+    }
     if (acct_nick) {
         given = acct_nick;
         given_len = strlen(acct_nick);
@@ -402,12 +414,21 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     /* A nick that is not allowed, taken or registered to someone else
      * gets 553, and the browser joins as a guest all the same: it can pick
      * another with "nick". */
-    if (!given || !given_len || gw_account_nick(h, p, now, given, given_len, m->ref) != 0)
+    if (!given || !given_len || gw_account_nick(h, p, now, given, given_len, m->ref) != 0) {
         gw_hub_guest_name(h, p, now);
+        /* The account's own nick is held elsewhere (another gateway's
+         * participant not yet known as the account's): a guest, not a
+         * login under a guest's name. */
+        if (acct_nick && p->account[0]) {
+            p->account = "";
+            gw_admin_refresh(h, p);
+        }
+    }
     p->joined = 1;
     if (p->proto == GW_PROTO_V2) {
         gw_private_save(h, p->ident);
         hello_v2(h, p, now, m, resumed);
+        gw_jwtlogin_rooms(h, p, now); /* a token's rooms claim */
         /* Back within the reload grace: the closed tab ends as a second
          * tab would, leaving only the rooms this hello did not name. */
         gw_linger_back(h, p->ident, now);

@@ -318,7 +318,10 @@ static void you(struct gw_jw *w, const struct gw_welcome *wl)
         gw_jw_lit(w, ",\"ident\":");
         gw_jw_str(w, wl->ident, strlen(wl->ident));
     }
-    gw_jw_lit(w, ",\"via\":\"web\"}");
+    gw_jw_lit(w, ",\"via\":\"web\"");
+    if (wl->admin)
+        gw_jw_lit(w, ",\"admin\":true");
+    gw_jw_lit(w, "}");
 }
 
 static struct gw_buf *welcome_v2(const struct gw_welcome *wl, size_t headroom)
@@ -802,6 +805,11 @@ int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, cons
             (rc = get_str(root, "session", 0, GW_TOKEN_MAX_BYTES, &out->session,
                           &out->session_len, why)))
             break;
+        /* A token of any length is the verifier's to refuse (530), with
+         * the welcome of a guest: the message's bound is the only one. */
+        if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "jwt")) &&
+            (rc = get_str(root, "jwt", 0, GW_WS_IN_MAX_BYTES, &out->jwt, &out->jwt_len, why)))
+            break;
         rc = get_rooms(root, out, why);
         break;
     }
@@ -917,7 +925,8 @@ void gw_cmsg_free(struct gw_cmsg *m)
     free(m->password);
     free(m->password_new);
     free(m->session);
-    m->password = m->password_new = m->session = NULL;
+    free(m->jwt);
+    m->password = m->password_new = m->session = m->jwt = NULL;
     free(m->text);
     free(m->nick);
     free(m->key);

@@ -198,6 +198,7 @@ struct gw_welcome {
     int v2;
     const char *token;          /* GW_TOKEN_HEX_LEN lowercase hex digits */
     const char *account;        /* the account's nick when logged in, else NULL */
+    int admin;                  /* a gateway administrator: "admin":true in you */
     size_t text_max;            /* the most bytes a say's text may have
                                  * (--max-line-bytes); 0: none written */
     const struct gw_room_view *rooms;
@@ -343,6 +344,10 @@ struct gw_cmsg {
     int all;
     char *session;
     size_t session_len;
+    /* hello (optional): a site's token (a JWT), as given, checked by the
+     * hub's verifier: any string up to the message's own bound. */
+    char *jwt;
+    size_t jwt_len;
     char ref[GW_REF_MAX_BYTES * 6 + 3]; /* the client's ref as JSON, "" if none */
 };
 

@@ -386,6 +386,18 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_JWT_ROOMS_MAX 16u
 #define GW_JWT_SECRET_MIN_BYTES 32u
 
+/* A hello with a site's token whose account the store is asked for (found,
+ * or made on first sight): at most GW_JWT_LOGINS_MAX such hellos held at
+ * once in a hub (past it: 421, try again, and the browser is a guest).
+ * An account a token made keeps the token's sub in its phc field as
+ * "jwt:" + sub: GW_JWT_SUB_MAX_BYTES + 4 bytes, within
+ * GW_ACCOUNT_PHC_MAX_BYTES. */
+#define GW_JWT_LOGINS_MAX 64u
+
+/* --admin may name this many accounts (the variable WINTALK_ADMIN too,
+ * comma-separated). */
+#define GW_ADMINS_MAX 32u
+
 /* WebSocket keepalive: a ping after this many idle seconds
  * (--ping-interval), and the connection is dropped after this many
  * seconds without a valid frame or pong (--idle-timeout). */

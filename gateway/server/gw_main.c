@@ -42,6 +42,7 @@
 #include "gw_serve.h"
 #include "gw_storage.h"
 #include "gw_tls.h"
+#include "gw_tokens.h"
 
 /* How often the hub's clock ticks (typing throttle), in microseconds. */
 #define GW_TICK_US (100 * LWS_US_PER_MS)
@@ -205,6 +206,18 @@ int main(int argc, char **argv)
     /* Passwords hashed off the loop; without the pool, no accounts. */
     if (hc.accounts && gw_auth_open(gw_loop_uv(), &hc) != 0)
         hc.accounts = NULL;
+    hc.admins = gw_app.cfg.admins;
+    hc.nadmins = gw_app.cfg.n_admins;
+    /* A site's tokens: a key that cannot be used stops the start. */
+    const char *jwt_alg, *jwt_note;
+    char jerr[512];
+    if (gw_tokens_open(&gw_app.cfg, &hc, &jwt_alg, &jwt_note, jerr, sizeof jerr) != 0) {
+        fprintf(stderr, "wintalk-gateway: --jwt-key: %s\n", jerr);
+        gw_storage_close();
+        gw_auth_close();
+        (void)gw_loop_close(NULL);
+        return 2;
+    }
     /* Without kept history the epoch is this run's: random, so that a
      * browser resuming with an id from an earlier run is told its history
      * was reset. */
@@ -339,6 +352,17 @@ int main(int argc, char **argv)
                gw_storage_redis_where(), (unsigned long long)(hc.pid_base >> GW_NODE_SHIFT));
     else
         gw_log("history: memory only (the latest events of each room; lost on restart)");
+    if (jwt_alg)
+        gw_log("site tokens: %s signed by the key in %s%s%s%s%s%s", jwt_alg, gw_app.cfg.jwt_key,
+               gw_app.cfg.jwt_issuer ? ", iss " : "",
+               gw_app.cfg.jwt_issuer ? gw_app.cfg.jwt_issuer : "",
+               gw_app.cfg.jwt_audience ? ", aud " : "",
+               gw_app.cfg.jwt_audience ? gw_app.cfg.jwt_audience : "",
+               hc.accounts ? "" : " (refused: no accounts on this gateway)");
+    if (jwt_note)
+        gw_log("site tokens: %s", jwt_note);
+    if (gw_app.cfg.n_admins)
+        gw_log("administrators: %u accounts named by --admin", gw_app.cfg.n_admins);
     gw_log("browsers: %s://%s:%d/  WINTALK clients: %s port %d%s", gw_app.vh_tls ? "https" : "http",
            gw_app.cfg.bind, http_port, gw_app.cfg.bind, tcp_port,
            gw_app.vh_tls ? " (TLS: port in tls=)" : "");
@@ -378,6 +402,7 @@ int main(int argc, char **argv)
     if (!on_loop)
         gw_storage_close();
     gw_hub_free(gw_app.hub);
+    gw_tokens_close();
     gw_log("stopped");
     return exit_code;
 }

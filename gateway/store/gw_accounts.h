@@ -56,6 +56,20 @@
 #define GW_ACCOUNT_KEY_MAX_BYTES GW_NICK_MAX_BYTES
 #define GW_ACCOUNT_PHC_MAX_BYTES 256u
 
+/*
+ * The phc of an account a site's token made (hub/gw_jwtlogin.c): this
+ * prefix, then the token's sub (the site's user id, 1 to
+ * GW_JWT_SUB_MAX_BYTES bytes), e.g. "jwt:user-42". It is no password hash:
+ * no password logs in to such an account (a login answers "wrong nick or
+ * password", as for no account, and the hasher is never asked to check a
+ * password against it), and only a token with the same sub, compared
+ * whole, logs in to it. An engine keeps it as any other phc string; the
+ * operator's `account passwd` replaces it with a password's hash, and the
+ * account is then a password account that no token logs in to.
+ */
+#define GW_ACCOUNT_PHC_SITE "jwt:"
+#define GW_ACCOUNT_PHC_SITE_LEN 4u
+
 /* Registered names in one answer of keys, and the bytes of its cursor. */
 #define GW_ACCOUNT_KEYS_PAGE 256u
 #define GW_ACCOUNT_CURSOR_MAX_BYTES 128u
@@ -77,8 +91,9 @@
 struct gw_account {
     const char *key;        /* its name: the nick as compared */
     const char *nick;       /* the nick as registered */
-    const char *phc;        /* the password's hash, a PHC string; "" for none
-                             * (an account a site's token made has none) */
+    const char *phc;        /* the password's hash, a PHC string; "" for none;
+                             * GW_ACCOUNT_PHC_SITE + sub for an account a
+                             * site's token made */
     unsigned roles;         /* GW_ROLE_* */
     uint64_t generation;    /* sessions of older generations are over */
     int64_t created_ms;     /* wall clock, ms since the Unix epoch */
