@@ -122,8 +122,12 @@ export class RequestError extends Error {
  *   onTyping(typing, room) a typing update (no id) in a room the page is in
  *   onRoomRefused(room, error) a room the page asked for was refused (it is
  *                          no longer among the rooms)
+ *   onAccount(account)     the account this connection is logged in to
+ *                          changed: {nick, session, ref}; nick null when
+ *                          logged out (a ref: the answer to a request)
  *   onInfo(info), onError(error, welcomed), onBye(bye)
- *   helloFields()          returns {nick, key} for the next hello
+ *   helloFields()          returns {nick, key, session} for the next hello
+ *                          (session: an account's session token)
  */
 export class Connection {
   constructor(handlers = {}) {
@@ -212,6 +216,7 @@ export class Connection {
     if (this.token) hello.token = this.token;
     if (fields.nick) hello.nick = fields.nick;
     if (fields.key) hello.key = fields.key;
+    if (fields.session) hello.session = fields.session;
     return hello;
   }
 
@@ -597,6 +602,9 @@ export class Connection {
       }
       case 'info':
         if (this.h.onInfo) this.h.onInfo(ev);
+        break;
+      case 'account':
+        if (this.h.onAccount) this.h.onAccount(ev);
         break;
       case 'history':
       case 'search':

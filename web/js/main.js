@@ -5,7 +5,8 @@
 // The connection (connection.js) delivers each event once; the views
 // (views.js) keep, as plain state, which room is on screen and each one's
 // unread count, mention mark, draft and scroll position; this module draws
-// them and handles the composer, the sidebar and the nick dialog. A room's
+// them and handles the composer, the sidebar and the nick dialog; the
+// account dialog (logging in, registering, logging out) is account.js. A room's
 // earlier lines come as the reader scrolls up (scrollback.js), and its
 // messages can be searched (search.js). Text from others only ever reaches
 // the page through render.js, as text.
@@ -16,7 +17,9 @@ import { TypingSender } from './typing.js';
 import { Pager, SCROLLBACK_LINES_MAX, keepInPlace, markDays, markDayOfLast, relabelDays } from './scrollback.js';
 import { Search } from './search.js';
 import { Views, LOBBY_KEY, roomViewKey, privateViewKey, pageCommand } from './views.js';
-import { loadNick, saveNick, loadKey, saveKey, loadSession, saveSession, loadDrafts, saveDrafts } from './store.js';
+import { loadNick, saveNick, loadKey, saveKey, loadSession, saveSession, loadDrafts, saveDrafts,
+  ACCOUNT_KEY } from './store.js';
+import { Account, accountCommand, holdsPassword } from './account.js';
 
 // A conversation followed at its end keeps this many lines (day lines and
 // marks included); older ones leave the page. One scrolled back in keeps up
@@ -57,6 +60,8 @@ const RESTART_NOTE = 'The gateway has restarted: earlier history was reset, and 
 // longer keeps it, the notice says so.
 const GAP_NOTE = 'Not everything said while you were away is shown here yet: it comes as you scroll up.';
 const GAP_LOST_NOTE = 'Some messages from while you were away are no longer kept and are missing.';
+// The gateway's words for a nick that an account holds (553).
+const REGISTERED_RE = /\bis registered\b/i;
 const ROOM_RULES = 'A room name is # and 1 to 32 letters, digits, - _ or . (for example #dev).';
 
 const $ = (id) => document.getElementById(id);
@@ -114,6 +119,7 @@ const ui = {
   keyInput: $('key-input'),
   nickOk: $('nick-ok'),
   nickCancel: $('nick-cancel'),
+  nickLogin: $('nick-login'),
 };
 
 const state = {
@@ -132,6 +138,7 @@ const state = {
   nickRetrying: false, // asking again for a remembered nick that was refused
   nickTimer: null,
   helloRefusal: null, // why the gateway refused the nick in our hello
+  loginAfterWelcome: false, // the first dialog's "log in": the login form once connected
   countdown: null,
   saveTimer: null,
 };
@@ -579,6 +586,7 @@ function onState(s) {
   switch (s.state) {
     case 'connecting':
       state.helloRefusal = null;
+      account.connectionLost();
       setStatus(state.wasWelcomed ? 'Reconnecting…' : 'Connecting…', true);
       showOffline(state.wasWelcomed ? `Not connected: reconnecting… ${OFFLINE_KEEP}` : 'Connecting…');
       break;
@@ -617,6 +625,7 @@ function onState(s) {
 
 function lostConnection() {
   typing.reset();
+  account.connectionLost();
   clearTimeout(state.nickTimer);
   state.nickRetrying = false;
   // Others' drafts are stale until the next welcome tells them again.
@@ -682,6 +691,13 @@ function onWelcome(w) {
   updateCount();
   rememberIdent(w.you.ident);
   typing.reset();
+  // Logged in by the session of the hello, or told that it is over.
+  account.welcomed(w);
+  if (account.live) {
+    state.wantedNick = state.me.nick;
+    saveNick(state.me.nick);
+    state.nickTyped = false;
+  }
   const here = new Set();
   for (const r of w.rooms) {
     takeRoom(r);
@@ -703,7 +719,12 @@ function onWelcome(w) {
     state.nickHeld = 0;
   }
   showView(views.activeKey);
-  if (firstTime) ui.input.focus();
+  if (state.loginAfterWelcome) {
+    state.loginAfterWelcome = false;
+    account.open();
+  } else if (firstTime) {
+    ui.input.focus();
+  }
 }
 
 function onJoined(r) {
@@ -762,8 +783,11 @@ function privateRenamed(oldNick, newNick) {
 function myNickChanged(nick) {
   if (!state.me || state.me.nick === nick) return;
   state.me.nick = nick;
-  state.wantedNick = nick;
-  saveNick(nick);
+  // A guest's name is given, never asked for (the gateway refuses it in a
+  // hello): it is not remembered.
+  const guest = nick.toLowerCase().startsWith('guest-');
+  state.wantedNick = guest ? null : nick;
+  saveNick(guest ? null : nick);
   ui.myNick.textContent = nick;
   if (state.dialogMode === 'change' && ui.dialog.open) ui.dialog.close();
   state.nickRef = 0;
@@ -793,7 +817,12 @@ function onEvent(ev, info) {
         v.people.set(personKey(p.nick), p);
       }
       // Only a live one: history holds this identity's changes of long ago too.
-      if (mine && !info.history) myNickChanged(String(ev.nick));
+      // This connection's own (its pid) is ours whatever identity it names:
+      // logging in makes the connection the account's.
+      if (!info.history && !mine && state.me && ev.pid === state.me.pid) {
+        rememberIdent(ev.ident);
+        myNickChanged(String(ev.nick));
+      } else if (mine && !info.history) myNickChanged(String(ev.nick));
       else if (!mine && !info.history) privateRenamed(String(ev.old ?? ''), String(ev.nick));
       break;
     case 'message':
@@ -881,6 +910,10 @@ function onInfo(info) {
 
 function onError(err, welcomed) {
   const msg = String(err.message ?? 'refused');
+  // An account request refused: said in its dialog. A session that is over:
+  // the welcome follows, as a guest.
+  if (account.onError(err)) return;
+  if (!welcomed && account.helloError(err)) return;
   if (!welcomed && err.code === 530) {
     conn.stop('an access key is needed');
     openDialog('join', `The gateway wants an access key: ${msg}`, true);
@@ -987,6 +1020,17 @@ function putBack(said) {
  * it again a few times before asking the reader.
  */
 function nickRefusedAtHello(msg) {
+  // A registered nick is its owner's: asking again would not help, logging in does.
+  if (REGISTERED_RE.test(msg)) {
+    const nick = state.wantedNick;
+    state.nickRetrying = false;
+    state.wantedNick = null;
+    saveNick(null);
+    note(`You joined as ${state.me.nick}: ${msg}.`);
+    account.open(nick, `${nick} is registered: if it is yours, log in with its password; ` +
+      'otherwise close this and pick another nick (Change nick).');
+    return;
+  }
   if (!state.nickTyped && state.nickHeld < NICK_HELD_RETRIES) {
     state.nickRetrying = true;
     retryNickLater(msg);
@@ -1051,10 +1095,41 @@ const conn = new Connection({
   onInfo,
   onError,
   onBye,
-  helloFields: () => ({
-    nick: helloNick(),
-    key: state.key,
-  }),
+  onAccount: (ev) => account.onAccount(ev),
+  helloFields: () => {
+    // With a session the nick is the account's: none is asked for, unless
+    // one was just typed.
+    const session = account.helloSession();
+    return { nick: session && !state.nickTyped ? null : helloNick(), key: state.key, session };
+  },
+});
+
+const account = new Account({
+  conn,
+  note: (text) => note(text),
+  checkNick,
+  myNick: () => (state.me ? state.me.nick : null),
+  onLoggedIn: (nick) => {
+    myNickChanged(nick);
+    state.wantedNick = nick;
+    saveNick(nick);
+    connectedStatus();
+  },
+  onLoggedOut: () => {
+    // The account's nick is no longer ours to ask for.
+    state.wantedNick = null;
+    saveNick(null);
+    state.nickTyped = false;
+    state.nickRetrying = false;
+    clearTimeout(state.nickTimer);
+  },
+});
+
+// Another tab of this browser logged in or out: this one says hello again
+// with the session as it is now.
+window.addEventListener('storage', (e) => {
+  if (e.key !== ACCOUNT_KEY && e.key !== null) return;
+  if (account.storageChanged() && !conn.stopped) conn.reconnect();
 });
 
 const typing = new TypingSender((room, text) => conn.sendQuiet({ type: 'typing', room, text }));
@@ -1194,7 +1269,8 @@ function saveDraftsNow() {
   const out = {};
   for (const v of [...views.rooms(), ...views.privates()]) {
     const d = v.key === views.activeKey ? ui.input.value : v.draft;
-    if (d) out[v.key] = d;
+    // A password being typed (/register, /identify, /password) is never kept.
+    if (d && !holdsPassword(d)) out[v.key] = d;
   }
   saveDrafts(out);
 }
@@ -1292,6 +1368,15 @@ ui.form.addEventListener('submit', (e) => {
   const text = ui.input.value.replace(/\s+$/u, '');
   if (text.trim() === '') return;
   const v = views.active;
+  // An account command (with a password): the page's own request, the box
+  // emptied at once.
+  const acct = accountCommand(text);
+  if (acct) {
+    clearBox(v);
+    account.command(acct);
+    ui.input.focus();
+    return;
+  }
   const cmd = pageCommand(text);
   if (cmd) {
     runPageCommand(cmd, v);
@@ -1405,6 +1490,18 @@ ui.dialog.addEventListener('close', () => {
 
 ui.changeNick.addEventListener('click', () => openDialog(conn.isOpen ? 'change' : 'join'));
 
+// The first visit's "log in": join as a guest, then the login form.
+ui.nickLogin.addEventListener('click', () => {
+  ui.dialog.close();
+  if (conn.isOpen) {
+    account.open();
+    return;
+  }
+  state.loginAfterWelcome = true;
+  state.wantedNick = null;
+  conn.reconnect();
+});
+
 /* ---------- start ---------- */
 
 // The rooms, conversations, ids and token of before a reload come back.
@@ -1427,7 +1524,11 @@ updateCount();
 
 if (phone.matches) ui.peopleBox.open = false;
 
-if (state.wantedNick) {
+if (account.token) {
+  // Logged in: the session says who (the account's nick).
+  ui.myNick.textContent = account.nick;
+  conn.start();
+} else if (state.wantedNick) {
   ui.myNick.textContent = state.wantedNick;
   conn.start();
 } else if (saved && saved.token) {

@@ -1,5 +1,6 @@
 // store.js: the few things the page remembers, in localStorage (the nick,
-// and the session: rooms, conversations and where it was in each) and
+// the account's login session, and the page's session: rooms, conversations
+// and where it was in each) and
 // sessionStorage (the access key, and what was being typed in each
 // conversation: both forgotten when the tab closes, kept across a reload).
 // Storage can be missing or refuse writes (private windows, full quota):
@@ -9,6 +10,16 @@ const NICK_KEY = 'wintalk.nick';
 const ACCESS_KEY = 'wintalk.key';
 const SESSION_KEY = 'wintalk.session';
 const DRAFTS_KEY = 'wintalk.drafts';
+// The account this browser is logged in to and its session token (never a
+// password: the page keeps none). localStorage is per origin, so each
+// gateway the page comes from has its own.
+export const ACCOUNT_KEY = 'wintalk.account';
+// A session token the gateway gave: printable ASCII, at most this long
+// (anything else was not written by this page and is not sent).
+const ACCOUNT_TOKEN_MAX = 256;
+const ACCOUNT_TOKEN_RE = /^[\x21-\x7e]+$/;
+// An account's name is a nick: at most 24 characters (some take 2 units).
+const ACCOUNT_NICK_MAX = 64;
 // Stored drafts larger than this are not read back: a message is at most
 // 4096 bytes, and a page has at most some 70 conversations.
 const DRAFTS_BYTES_MAX = 512 * 1024;
@@ -37,6 +48,31 @@ export const loadNick = () => get('localStorage', NICK_KEY);
 export const saveNick = (nick) => set('localStorage', NICK_KEY, nick);
 export const loadKey = () => get('sessionStorage', ACCESS_KEY);
 export const saveKey = (key) => set('sessionStorage', ACCESS_KEY, key);
+
+/*
+ * The account this browser is logged in to: {nick, session}, or null. The
+ * session token goes to the gateway in hello and nowhere else.
+ */
+export function loadAccount() {
+  const text = get('localStorage', ACCOUNT_KEY);
+  if (!text || text.length > ACCOUNT_TOKEN_MAX + ACCOUNT_NICK_MAX + 64) return null;
+  let a;
+  try {
+    a = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!a || typeof a !== 'object' || Array.isArray(a)) return null;
+  const { nick, session } = a;
+  if (typeof session !== 'string' || session.length > ACCOUNT_TOKEN_MAX || !ACCOUNT_TOKEN_RE.test(session)) return null;
+  if (typeof nick !== 'string' || nick === '' || nick.length > ACCOUNT_NICK_MAX) return null;
+  return { nick, session };
+}
+
+/* Keeps the account and its session token; null forgets them. */
+export function saveAccount(account) {
+  set('localStorage', ACCOUNT_KEY, account ? JSON.stringify({ nick: account.nick, session: account.session }) : null);
+}
 
 const HEX_RE = /^[0-9a-f]{1,64}$/i;
 
