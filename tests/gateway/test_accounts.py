@@ -7,6 +7,7 @@ add` while the gateway runs; a browser's login, its session across a reload,
 a restart and another gateway on the same Redis, and its end."""
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -157,6 +158,97 @@ class Accounts(unittest.TestCase):
             self.assertNotIn("account", wel)
             self.assertTrue(wel["you"]["nick"].startswith("guest-"))
 
+    def test_twenty_wrong_passwords_are_held_back_and_chat_goes_on(self):
+        """20 wrong passwords in a row for one account: 5 are checked (530),
+        the rest refused at once (429), and a bystander's say-to-echo median
+        stays under 100 ms meanwhile (passwords are hashed off the loop)."""
+        import statistics
+        import threading
+        with self.gateway() as gw:
+            a = self.prog(gw, "wanda")
+            typed_line(a, "/register hunter2")
+            a.wait_text("registered and logged in as wanda", timeout=15)
+            by, _ = self.browser(gw, "bystander")
+            lat, stop = [], threading.Event()
+
+            def chat():
+                n = 0
+                while not stop.is_set() or n < 20:
+                    n += 1
+                    t0 = time.monotonic()
+                    by.send_json({"type": "say", "text": "line %d" % n})
+                    by.next_event(lambda e: e.get("type") == "message"
+                                  and e.get("text") == "line %d" % n, 10)
+                    lat.append(time.monotonic() - t0)
+                    time.sleep(0.02)
+
+            th = threading.Thread(target=chat)
+            th.start()
+            x, _ = self.browser(gw)
+            codes = []
+            for i in range(20):
+                got = self.answer(x, {"type": "login", "nick": "wanda", "password": "guess%d" % i,
+                                      "ref": i + 1})
+                codes.append((got.get("code"), got.get("message")))
+                time.sleep(0.25)  # within the message rate: only logins are held back
+            stop.set()
+            th.join(30)
+            self.assertEqual(codes, [(530, "wrong nick or password")] * 5 +
+                             [(429, "too many failed logins: try again in a minute")] * 15,
+                             codes)
+            self.assertGreaterEqual(len(lat), 20)
+            self.assertLess(statistics.median(lat), 0.100, sorted(lat))
+            # The right password is refused too while held back.
+            got = self.answer(x, {"type": "login", "nick": "wanda", "password": "hunter2",
+                                  "ref": 99})
+            self.assertEqual(got.get("code"), 429)
+
+    def test_two_tabs_and_a_program_are_one_person(self):
+        """Two tabs of one browser and a WINTALK program logged in to one
+        account: one nick, each sees the others' lines, a private message
+        reaches all three, closing one tab posts nothing."""
+        with self.gateway() as gw:
+            t1, wel = self.browser(gw, "wanda")
+            got = self.answer(t1, {"type": "register", "password": "hunter2", "ref": 1})
+            session = got["session"]
+            # The second tab: the browser's token and session, as the page sends them.
+            t2 = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            self.clients.append(t2)
+            t2.send_json({"type": "hello", "token": wel["token"], "session": session})
+            wel2 = t2.next_event(lambda e: e.get("type") == "welcome", 15)
+            self.assertEqual((wel2["you"]["nick"], wel2.get("account")), ("wanda", "wanda"))
+            p = self.prog(gw)
+            typed_line(p, "/identify wanda hunter2")
+            p.wait_text("logged in as wanda", timeout=15)
+            bob, _ = self.browser(gw, "bob")
+            # Each sees the others' lines, under one nick.
+            t1.send_json({"type": "say", "text": "from tab one"})
+            t2.next_event(lambda e: e.get("text") == "from tab one", 10)
+            p.wait_text("wanda: from tab one")
+            typed_line(p, "from the program")
+            for c in (t1, t2, bob):
+                e = c.next_event(lambda e: e.get("text") == "from the program", 10)
+                self.assertEqual(e["nick"], "wanda")
+            # A private message reaches all three.
+            bob.send_json({"type": "msg", "to": "wanda", "text": "psst"})
+            for c in (t1, t2):
+                c.next_event(lambda e: e.get("private") and e.get("text") == "psst", 10)
+            p.wait_text("* bob -> you: psst")
+            # Closing one tab posts nothing; the people list has wanda once.
+            t2.close()
+            time.sleep(0.5)
+            bob.send_json({"type": "say", "text": "after the close"})
+            seen = []
+            while True:
+                e = bob.next_event(lambda e: True, 10)
+                seen.append(e)
+                if e.get("text") == "after the close":
+                    break
+            self.assertEqual([e for e in seen if e.get("type") in ("leave", "join")], [])
+            c, welc = self.browser(gw, "carol")
+            people = [q["nick"] for q in welc["rooms"][0]["participants"]]
+            self.assertEqual(people.count("wanda"), 1, people)
+
     def test_help_names_the_account_commands(self):
         with self.gateway() as gw:
             a = self.prog(gw)
@@ -211,6 +303,41 @@ class AccountsOnRedis(unittest.TestCase):
                 wel = v.next_event(lambda e: e.get("type") == "welcome", 15)
                 self.assertEqual((wel.get("account"), wel["you"]["nick"]), ("wanda", "wanda"))
 
+
+    def test_a_message_kept_on_one_gateway_killed_reaches_its_owner_on_the_other(self):
+        """Registered on A, away; a private message sent on A is kept; A is
+        killed (-9); the owner logs in on B and gets it."""
+        a = self.gateway()
+        b = self.gateway()
+        try:
+            w = program(a)
+            self.clients.append(w)
+            typed_line(w, "/nick wanda")
+            w.wait_text("is now wanda", timeout=15)
+            typed_line(w, "/register hunter2")
+            w.wait_text("registered and logged in as wanda", timeout=15)
+            w.close()
+            bob = program(a)
+            self.clients.append(bob)
+            typed_line(bob, "/nick bob")
+            bob.wait_text("is now bob", timeout=15)
+            for text in ("first of three", "second of three", "third of three"):
+                typed_line(bob, "/msg wanda " + text)
+                bob.wait_text("wanda is away: the message is kept for them", timeout=15)
+            a.stop(signal.SIGKILL)
+            t = program(b)
+            self.clients.append(t)
+            typed_line(t, "/identify wanda hunter2")
+            got = t.wait_text("third of three", timeout=15)
+            lines = [f[1] for f in got]
+            kept = [l for l in lines if "(while you were away)" in l]
+            self.assertEqual(len(kept), 3, lines)
+            self.assertIn("* bob -> you (while you were away): first of three", kept[0])
+            self.assertIn("second of three", kept[1])
+        finally:
+            for gw in (a, b):
+                if gw.proc.poll() is None:
+                    gw.stop()
 
     def test_logins_while_redis_is_gone_say_so_and_work_again_after(self):
         with self.gateway() as gw:
