@@ -80,25 +80,38 @@ struct gw_acct_op {
 
 static struct gw_sess *sess_of(struct gw_part *p);
 
-/* Failed logins for one account name: a bucket, in thousandths. */
+/* A bucket of tries: burst of them, one more every refill_ms. */
+struct limit {
+    int64_t burst, refill_ms;
+};
+
+static const struct limit fails_name = {GW_LOGIN_FAILS_BURST, GW_LOGIN_FAIL_REFILL_MS};
+static const struct limit fails_conn = {GW_LOGIN_FAILS_CONN_BURST, GW_LOGIN_FAIL_REFILL_MS};
+static const struct limit fails_addr = {GW_LOGIN_FAILS_ADDR_BURST, GW_LOGIN_FAIL_REFILL_MS};
+
+/* The tries of one account name ("name"), one address ("@" and its hash)
+ * or one address's registrations ("+" and its hash): a bucket, in
+ * thousandths. */
 struct gw_login_fails {
     char key[GW_NICK_KEY_MAX_BYTES + 1];
+    struct limit lim;
     int64_t tokens, at;
 };
 
-/* A bucket of burst, refilled one every GW_LOGIN_FAIL_REFILL_MS, as of
- * now (a new one, at 0, is full). */
-static int64_t fails_now(int64_t tokens, int64_t at, int64_t burst, int64_t now)
+/* A bucket as of now (a new one, at 0, is full). */
+static int64_t tries_now(struct limit lim, int64_t tokens, int64_t at, int64_t now)
 {
     if (!at)
-        return burst * 1000;
-    int64_t t = tokens + (now > at ? (now - at) * 1000 / GW_LOGIN_FAIL_REFILL_MS : 0);
-    return t > burst * 1000 ? burst * 1000 : t;
+        return lim.burst * 1000;
+    int64_t t = tokens + (now > at ? (now - at) * 1000 / lim.refill_ms : 0);
+    return t > lim.burst * 1000 ? lim.burst * 1000 : t;
 }
 
 /* The bucket of key, or NULL; with make, one is made (room taken from the
- * name with the most tries left when the table is full). */
-static struct gw_login_fails *fails_of(struct gw_hub *h, const char *key, int make, int64_t now)
+ * one with the most tries left, as a share of its burst, when the table is
+ * full: a name under attack keeps its count). */
+static struct gw_login_fails *fails_of(struct gw_hub *h, const char *key, struct limit lim,
+                                       int make, int64_t now)
 {
     for (size_t i = 0; i < h->nfails; i++)
         if (!strcmp(h->fails[i].key, key))
@@ -116,44 +129,72 @@ static struct gw_login_fails *fails_of(struct gw_hub *h, const char *key, int ma
     } else {
         int64_t most = -1;
         for (size_t i = 0; i < h->nfails; i++) {
-            int64_t t = fails_now(h->fails[i].tokens, h->fails[i].at, GW_LOGIN_FAILS_BURST, now);
+            struct gw_login_fails *g = &h->fails[i];
+            int64_t t = tries_now(g->lim, g->tokens, g->at, now) / g->lim.burst;
             if (t > most) {
                 most = t;
-                f = &h->fails[i];
+                f = g;
             }
         }
     }
     snprintf(f->key, sizeof f->key, "%s", key);
+    f->lim = lim;
     f->tokens = 0;
     f->at = 0;
     return f;
+}
+
+/* Whether the bucket of key has a try left now. */
+static int has_try(struct gw_hub *h, const char *key, struct limit lim, int64_t now)
+{
+    const struct gw_login_fails *f = fails_of(h, key, lim, 0, now);
+    return !f || tries_now(lim, f->tokens, f->at, now) >= 1000;
+}
+
+/* One try less in the bucket of key. */
+static void take_try(struct gw_hub *h, const char *key, struct limit lim, int64_t now)
+{
+    struct gw_login_fails *f = fails_of(h, key, lim, 1, now);
+    if (f) {
+        f->tokens = tries_now(lim, f->tokens, f->at, now) - 1000;
+        f->at = now;
+    }
+}
+
+/* The key of p's address's bucket (prefix '@' or '+'), or 0 when p's
+ * address is not known (behind a proxy: the proxy limits per address). */
+static int addr_key(const struct gw_part *p, char prefix, char out[24])
+{
+    if (!p->addr)
+        return 0;
+    snprintf(out, 24, "%c%016llx", prefix, (unsigned long long)p->addr);
+    return 1;
 }
 
 /* Whether p may try to log in to key now; if not, it is told (429). */
 static int login_allowed(struct gw_hub *h, struct gw_part *p, const char *key, int64_t now,
                          const char *ref)
 {
-    const struct gw_login_fails *f = fails_of(h, key, 0, now);
-    int ok = (!f || fails_now(f->tokens, f->at, GW_LOGIN_FAILS_BURST, now) >= 1000) &&
-             (!p->sess || fails_now(p->sess->fail_tokens, p->sess->fail_at,
-                                    GW_LOGIN_FAILS_CONN_BURST, now) >= 1000);
+    char ak[24];
+    int ok = has_try(h, key, fails_name, now) &&
+             (!addr_key(p, '@', ak) || has_try(h, ak, fails_addr, now)) &&
+             (!p->sess || tries_now(fails_conn, p->sess->fail_tokens, p->sess->fail_at, now) >=
+                              1000);
     if (!ok)
         gw_out_error(h, p, GW_R_SLOW_DOWN, "too many failed logins: try again in a minute", ref);
     return ok;
 }
 
-/* A login to key failed: one try less for the name and for p. */
+/* A login to key failed: one try less for the name, p's address and p. */
 static void login_failed(struct gw_hub *h, struct gw_part *p, const char *key, int64_t now)
 {
-    struct gw_login_fails *f = fails_of(h, key, 1, now);
-    if (f) {
-        f->tokens = fails_now(f->tokens, f->at, GW_LOGIN_FAILS_BURST, now) - 1000;
-        f->at = now;
-    }
-    struct gw_sess *ss = p ? sess_of(p) : NULL;
+    char ak[24];
+    take_try(h, key, fails_name, now);
+    if (addr_key(p, '@', ak))
+        take_try(h, ak, fails_addr, now);
+    struct gw_sess *ss = sess_of(p);
     if (ss) {
-        ss->fail_tokens =
-            fails_now(ss->fail_tokens, ss->fail_at, GW_LOGIN_FAILS_CONN_BURST, now) - 1000;
+        ss->fail_tokens = tries_now(fails_conn, ss->fail_tokens, ss->fail_at, now) - 1000;
         ss->fail_at = now;
     }
 }
@@ -321,7 +362,6 @@ static int password_ok(struct gw_hub *h, struct gw_part *p, size_t len, const ch
 void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const char *pw,
                          size_t len, const char *ref)
 {
-    (void)now;
     if (!password_ok(h, p, len, ref))
         return;
     if (h->cfg.registration_closed) {
@@ -344,6 +384,17 @@ void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const
     if (gw_names_has(h, p->nick_key)) {
         gw_out_error(h, p, GW_R_NAME, "this nick is registered already", ref);
         return;
+    }
+    char ak[24];
+    unsigned per_hour = h->cfg.registrations_per_hour;
+    const struct limit registrations = {per_hour, per_hour ? 3600000 / per_hour : 1};
+    if (per_hour && addr_key(p, '+', ak)) {
+        if (!has_try(h, ak, registrations, now)) {
+            gw_out_error(h, p, GW_R_SLOW_DOWN,
+                         "too many registrations from your address: try again later", ref);
+            return;
+        }
+        take_try(h, ak, registrations, now);
     }
     struct gw_acct_op *op = op_new(h, p, OP_REGISTER_HASH, ref);
     if (!op)
@@ -1153,6 +1204,18 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
         }
     }
     op_del(h, op);
+    return GW_OK;
+}
+
+int gw_hub_set_address(struct gw_hub *h, uint64_t pid, const char *ip)
+{
+    struct gw_part *p = gw_hub_part(h, pid);
+    if (!p || !ip)
+        return GW_ENOENT;
+    uint64_t x = 1469598103934665603u; /* FNV-1a: a bucket's name, not a secret */
+    for (const char *c = ip; *c; c++)
+        x = (x ^ (unsigned char)*c) * 1099511628211u;
+    p->addr = x ? x : 1;
     return GW_OK;
 }
 

@@ -173,6 +173,9 @@ struct gw_hub_config {
     /* How long a browser's session lasts, in days; 0 for
      * GW_SESSION_DAYS_DEFAULT. */
     unsigned session_days;
+    /* Accounts one address may register an hour (gw_hub_set_address);
+     * 0: no limit. */
+    unsigned registrations_per_hour;
     /*
      * A site's own login (hub/gw_jwtlogin.c): a browser's hello may carry
      * a token the site signed (a JWT). jwt_verify checks token (len bytes,
@@ -455,6 +458,12 @@ int gw_hub_account_pms(struct gw_hub *h, uint64_t tag, int status,
 
 /* The registered names the hub knows now. */
 size_t gw_hub_names_count(const struct gw_hub *h);
+
+/* The address pid's connection comes from (ip, as text), for what is
+ * counted per address: failed logins (GW_LOGIN_FAILS_ADDR_BURST) and
+ * registrations (cfg.registrations_per_hour). Not given behind a
+ * proxy (every connection would be the proxy's). GW_OK or GW_ENOENT. */
+int gw_hub_set_address(struct gw_hub *h, uint64_t pid, const char *ip);
 
 /* Whether a password may come from pid's connection: TLS, or from this
  * machine (the program says so once it knows). GW_OK or GW_ENOENT. */

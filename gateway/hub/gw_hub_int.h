@@ -147,6 +147,7 @@ struct gw_part {
      * this machine: gw_hub_set_secure). */
     const char *account;    /* "" or its session's account (gw_sess) */
     int secure;
+    uint64_t addr;          /* its address, hashed (gw_hub_set_address), or 0 */
     struct gw_sess *sess;   /* NULL until a session is asked of or made */
     /* A gateway administrator (gw_jwtlogin.c: gw_admin_refresh): logged in
      * to an account named by --admin, or of the role GW_ROLE_ADMIN, or by a

@@ -460,16 +460,22 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_NAMES_RETRY_MS 5000
 
 /* Failed logins (a wrong password, or a nick nobody registered), counted
- * per account name and per connection: GW_LOGIN_FAILS_BURST in a row for
- * one name, then one more each GW_LOGIN_FAIL_REFILL_MS; a connection
- * GW_LOGIN_FAILS_CONN_BURST whatever the names, at the same refill. Past
- * either, a login is refused at once (429) and no password is checked.
+ * per account name, per connection and per address: GW_LOGIN_FAILS_BURST
+ * in a row for one name, then one more each GW_LOGIN_FAIL_REFILL_MS; a
+ * connection GW_LOGIN_FAILS_CONN_BURST whatever the names, an address
+ * GW_LOGIN_FAILS_ADDR_BURST, at the same refill. Past any, a login is
+ * refused at once (429) and no password is checked. An address registers
+ * --registrations-per-hour accounts at most (GW_REGISTRATIONS_PER_HOUR by
+ * default; 429). Addresses are not counted behind a proxy
+ * (--max-per-address 0).
  * The names are remembered in a table of GW_LOGIN_FAIL_KEYS; when it is
  * full, the name with the most tries left makes room. */
 #define GW_LOGIN_FAILS_BURST 5
 #define GW_LOGIN_FAILS_CONN_BURST 10
+#define GW_LOGIN_FAILS_ADDR_BURST 20
 #define GW_LOGIN_FAIL_REFILL_MS 12000
 #define GW_LOGIN_FAIL_KEYS 1024u
+#define GW_REGISTRATIONS_PER_HOUR 10u
 
 /* What a browser sends after a hello that is held (while the store looks
  * its identity, its session or its rooms up) waits behind it: at most this

@@ -99,6 +99,8 @@ const char *gw_config_usage(void)
            "                          always may)                   WINTALK_ALLOW_PLAIN_PASSWORDS (0)\n"
            "  --session-days N        a browser's login lasts N days without the password\n"
            "                                                        WINTALK_SESSION_DAYS (30)\n"
+           "  --registrations-per-hour N  accounts one address may register an hour, 0 = any\n"
+           "                                                        WINTALK_REGISTRATIONS_PER_HOUR (10)\n"
            "  --jwt-key FILE          a site's own login: browsers' hellos may carry a token\n"
            "                          (JWT) signed with this key: an HMAC secret (HS256) or a\n"
            "                          PEM public key, RSA (RS256) or EC P-256 (ES256)\n"
@@ -210,6 +212,8 @@ static const struct opt opts[] = {
     {"--allow-plain-passwords", "WINTALK_ALLOW_PLAIN_PASSWORDS", K_BOOL,
      OFF(plain_passwords), 0, 0},
     {"--session-days", "WINTALK_SESSION_DAYS", K_UINT, OFF(session_days), 1, 3650},
+    {"--registrations-per-hour", "WINTALK_REGISTRATIONS_PER_HOUR", K_UINT,
+     OFF(registrations_per_hour), 0, 100000},
     {"--jwt-key", "WINTALK_JWT_KEY", K_STR, OFF(jwt_key), 0, 0},
     {"--jwt-issuer", "WINTALK_JWT_ISSUER", K_STR, OFF(jwt_issuer), 0, 0},
     {"--jwt-audience", "WINTALK_JWT_AUDIENCE", K_STR, OFF(jwt_audience), 0, 0},
@@ -361,6 +365,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->store = "sqlite";
     cfg->registration = "open";
     cfg->session_days = GW_SESSION_DAYS_DEFAULT;
+    cfg->registrations_per_hour = GW_REGISTRATIONS_PER_HOUR;
     cfg->jwt_leeway = GW_JWT_LEEWAY_S;
     cfg->data_dir = "data";
     cfg->redis_url = "redis://127.0.0.1:6379/0";

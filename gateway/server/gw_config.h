@@ -35,6 +35,7 @@ struct gw_config {
     const char *registration; /* "open" or "closed" */
     int plain_passwords;     /* passwords on plain TCP from other machines */
     unsigned session_days;   /* how long a browser's session lasts */
+    unsigned registrations_per_hour; /* per address; 0: any */
     const char *jwt_key;     /* a site's tokens: the key file (gw_jwt.h); NULL: none */
     const char *jwt_issuer;  /* iss a token must have; NULL: not checked */
     const char *jwt_audience; /* aud a token must name; NULL: not checked */

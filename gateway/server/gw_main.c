@@ -203,6 +203,7 @@ int main(int argc, char **argv)
     hc.registration_closed = strcmp(gw_app.cfg.registration, "closed") == 0;
     hc.plain_passwords = gw_app.cfg.plain_passwords;
     hc.session_days = gw_app.cfg.session_days;
+    hc.registrations_per_hour = gw_app.cfg.registrations_per_hour;
     /* Passwords hashed off the loop; without the pool, no accounts. */
     if (hc.accounts && gw_auth_open(gw_loop_uv(), &hc) != 0)
         hc.accounts = NULL;

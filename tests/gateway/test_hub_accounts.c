@@ -111,6 +111,7 @@ struct fix {
 };
 
 static int64_t grace_ms;
+static unsigned per_hour;
 
 static void setup(struct fix *f, int closed, int plain)
 {
@@ -126,7 +127,8 @@ static void setup(struct fix *f, int closed, int plain)
                                          .verify = fake_verify,
                                          .registration_closed = closed,
                                          .plain_passwords = plain,
-                                         .reload_grace_ms = grace_ms});
+                                         .reload_grace_ms = grace_ms,
+                                         .registrations_per_hour = per_hour});
     the_hub = f->h;
 }
 
@@ -1041,6 +1043,86 @@ static void rooms_and_read_positions_stay_with_the_account(void **state)
     teardown(&f);
 }
 
+/* A WINTALK program from address ip, with nick (NULL: a guest). */
+static uint64_t program_from(struct fix *f, const char *ip, const char *nick)
+{
+    uint64_t p = program(f, NULL, 1);
+    assert_int_equal(gw_hub_set_address(f->h, p, ip), GW_OK);
+    if (nick) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "/nick %s", nick);
+        line(f->h, p, cmd);
+        settle(f);
+        free(ht_drain(f->h, p));
+    }
+    return p;
+}
+
+/* Per address: registrations an hour (cfg.registrations_per_hour), and
+ * failed logins whatever the names and connections
+ * (GW_LOGIN_FAILS_ADDR_BURST); another address is not held back. */
+static void what_one_address_may_do(void **state)
+{
+    (void)state;
+    struct fix f;
+    per_hour = 3;
+    setup(&f, 0, 0);
+    per_hour = 0;
+    char nick[32];
+    char *got;
+    for (int i = 0; i < 4; i++) {
+        snprintf(nick, sizeof nick, "user%d", i);
+        uint64_t p = program_from(&f, "10.0.0.1", nick);
+        line(f.h, p, "/register pw");
+        settle(&f);
+        got = ht_drain(f.h, p);
+        ht_has(got, i < 3 ? "registered and logged in"
+                          : "error 429: too many registrations from your address");
+        free(got);
+    }
+    uint64_t q = program_from(&f, "10.0.0.2", "other");
+    line(f.h, q, "/register pw");
+    settle(&f);
+    got = ht_drain(f.h, q);
+    ht_has(got, "registered and logged in as other");
+    free(got);
+    /* A try comes back 20 minutes (an hour over 3) later, not before. */
+    uint64_t r = program_from(&f, "10.0.0.1", "late");
+    char frame[32];
+    snprintf(frame, sizeof frame, "A%zu:/register pw\r\n", strlen("/register pw") + 2);
+    ht_in(f.h, r, T0 + 1200000 - 1, frame);
+    got = ht_drain(f.h, r);
+    ht_has(got, "error 429");
+    free(got);
+    ht_in(f.h, r, T0 + 1200000, frame);
+    settle(&f);
+    got = ht_drain(f.h, r);
+    ht_has(got, "registered and logged in as late");
+    free(got);
+    /* Failed logins: one a name and a connection, 20 from one address. */
+    for (int i = 0; i < GW_LOGIN_FAILS_ADDR_BURST; i++) {
+        uint64_t m = program_from(&f, "10.0.0.3", NULL);
+        snprintf(frame, sizeof frame, "/identify nobody%d x", i);
+        line(f.h, m, frame);
+        settle(&f);
+        got = ht_drain(f.h, m);
+        ht_has(got, "wrong nick or password");
+        free(got);
+    }
+    uint64_t m = program_from(&f, "10.0.0.3", NULL);
+    line(f.h, m, "/identify other pw");
+    got = ht_drain(f.h, m);
+    ht_has(got, "error 429: too many failed logins");
+    free(got);
+    uint64_t n = program_from(&f, "10.0.0.4", NULL);
+    line(f.h, n, "/identify other pw");
+    settle(&f);
+    got = ht_drain(f.h, n);
+    ht_has(got, "logged in as other");
+    free(got);
+    teardown(&f);
+}
+
 /* A participant gone before the answers: they go to nobody. */
 static void gone_before_the_answer(void **state)
 {
@@ -1077,6 +1159,7 @@ int main(void)
         cmocka_unit_test(many_kept_messages_are_given_page_by_page),
         cmocka_unit_test(back_with_a_session_that_ended_is_a_guest),
         cmocka_unit_test(rooms_and_read_positions_stay_with_the_account),
+        cmocka_unit_test(what_one_address_may_do),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
