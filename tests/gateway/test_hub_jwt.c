@@ -77,6 +77,14 @@ static void hasher_answers(int64_t now)
 }
 
 /* "ok|SUB|NICK|ADMIN|ROOM,ROOM" or "bad:WHY". */
+/* src (NULL: "") into dst of n bytes, cut to fit. */
+static void copy_in(char *dst, size_t n, const char *src)
+{
+    size_t len = src ? strnlen(src, n - 1) : 0;
+    memcpy(dst, src ? src : "", len);
+    dst[len] = '\0';
+}
+
 static int fake_jwt(void *ctx, const char *token, size_t len, int64_t wall_ms,
                     struct gw_token_claims *out, char *why, size_t whylen)
 {
@@ -98,8 +106,8 @@ static int fake_jwt(void *ctx, const char *token, size_t len, int64_t wall_ms,
         if (s)
             *s++ = '\0';
     }
-    snprintf(out->sub, sizeof out->sub, "%s", f[0] ? f[0] : "");
-    snprintf(out->nick, sizeof out->nick, "%s", f[1] ? f[1] : "");
+    copy_in(out->sub, sizeof out->sub, f[0]);
+    copy_in(out->nick, sizeof out->nick, f[1]);
     out->admin = f[2] && !strcmp(f[2], "1");
     for (char *r = f[3]; r && *r && out->n_rooms < GW_JWT_ROOMS_MAX;) {
         char *comma = strchr(r, ',');
