@@ -15,162 +15,17 @@
 #include "gw_accounts_mem.h"
 #include "gw_limits.h"
 #include "hubtest.h"
-
-struct req {
-    uint64_t tag;
-    int verify;
-    char phc[64];
-    char pw[64];
-};
-
-static struct req reqs[128];
-static size_t nreqs;
-static struct gw_hub *the_hub;
-static int hasher_busy;
-
-static int fake_hash(void *ctx, uint64_t tag, const char *pw, size_t len)
-{
-    (void)ctx;
-    if (hasher_busy)
-        return -1;
-    struct req *r = &reqs[nreqs++];
-    r->tag = tag;
-    r->verify = 0;
-    snprintf(r->pw, sizeof r->pw, "%.*s", (int)len, pw);
-    return 0;
-}
-
-static int fake_verify(void *ctx, uint64_t tag, const char *phc, const char *pw, size_t len)
-{
-    (void)ctx;
-    if (hasher_busy)
-        return -1;
-    struct req *r = &reqs[nreqs++];
-    r->tag = tag;
-    r->verify = 1;
-    snprintf(r->phc, sizeof r->phc, "%s", phc);
-    snprintf(r->pw, sizeof r->pw, "%.*s", (int)len, pw);
-    return 0;
-}
-
-/* Answer every request made so far, as a real hasher would. */
-static void hasher_answers(int64_t now)
-{
-    size_t n = nreqs;
-    struct req copy[128];
-    memcpy(copy, reqs, n * sizeof copy[0]);
-    nreqs = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct req *r = &copy[i];
-        if (!r->verify) {
-            char phc[80];
-            snprintf(phc, sizeof phc, "phc:%s", r->pw);
-            gw_hub_hash_answer(the_hub, r->tag, GW_HASH_ANSWER_OK, phc, now);
-        } else {
-            char want[80];
-            snprintf(want, sizeof want, "phc:%s", r->pw);
-            gw_hub_hash_answer(the_hub, r->tag,
-                               strcmp(want, r->phc) ? GW_HASH_ANSWER_WRONG : GW_HASH_ANSWER_OK,
-                               NULL, now);
-        }
-    }
-}
-
-static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_account *a)
-{
-    (void)ctx;
-    gw_hub_account_answer(the_hub, tag, status, a, T0);
-}
-
-static int64_t keys_now = T0;
-
-static void on_rooms(void *ctx, uint64_t tag, int status, const struct gw_account_room *rows,
-                     size_t n)
-{
-    (void)ctx;
-    gw_hub_account_rooms(the_hub, tag, status, rows, n, T0);
-}
-
-static void on_pms(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows, size_t n)
-{
-    (void)ctx;
-    gw_hub_account_pms(the_hub, tag, status, rows, n, T0);
-}
-
-static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
-                    const char *next)
-{
-    (void)ctx;
-    gw_hub_account_keys(the_hub, tag, status, keys, n, next, keys_now);
-}
-
-struct fix {
-    struct gw_accounts_mem *mem;
-    struct gw_accounts ac;
-    struct gw_hub *h;
-};
+#include "accthub.h"
 
 static int64_t grace_ms;
 static unsigned per_hour;
 
 static void setup(struct fix *f, int closed, int plain)
 {
-    struct gw_account_sink sink = {
-        .ctx = NULL, .answer = on_answer, .keys = on_keys, .rooms = on_rooms, .pms = on_pms};
-    assert_int_equal(gw_accounts_mem_new(&f->mem, &sink), 0);
-    gw_accounts_mem_iface(f->mem, &f->ac);
-    nreqs = 0;
-    hasher_busy = 0;
-    f->h = ht_hub((struct gw_hub_config){.random = ht_random,
-                                         .accounts = &f->ac,
-                                         .hash = fake_hash,
-                                         .verify = fake_verify,
-                                         .registration_closed = closed,
+    acct_setup(f, (struct gw_hub_config){.registration_closed = closed,
                                          .plain_passwords = plain,
                                          .reload_grace_ms = grace_ms,
                                          .registrations_per_hour = per_hour});
-    the_hub = f->h;
-}
-
-static void teardown(struct fix *f)
-{
-    gw_hub_free(f->h);
-    gw_accounts_mem_free(f->mem);
-}
-
-/* Everything answers (the store, the hasher, the store again, each page
- * of a walk) until nothing is asked any more. */
-static void settle(struct fix *f)
-{
-    for (int i = 0; i < 100; i++) {
-        size_t n = gw_accounts_mem_flush(f->mem) + nreqs;
-        hasher_answers(T0);
-        if (n == 0)
-            return;
-    }
-    fail_msg("the answers do not settle");
-}
-
-/* A WINTALK program typing a line. */
-static void line(struct gw_hub *h, uint64_t pid, const char *text)
-{
-    char frame[512];
-    snprintf(frame, sizeof frame, "A%zu:%s\r\n", strlen(text) + 2, text);
-    ht_in(h, pid, T0, frame);
-}
-
-static uint64_t program(struct fix *f, const char *nick, int secure)
-{
-    uint64_t p = ht_tcp(f->h, T0);
-    assert_int_equal(gw_hub_set_secure(f->h, p, secure), GW_OK);
-    if (nick) {
-        char cmd[64];
-        snprintf(cmd, sizeof cmd, "/nick %s", nick);
-        line(f->h, p, cmd);
-        settle(f);
-    }
-    free(ht_drain(f->h, p));
-    return p;
 }
 
 static void register_then_identify(void **state)
@@ -377,7 +232,6 @@ static void a_walk_finds_names_made_elsewhere(void **state)
     ht_has(got, "\"type\":\"nick\"");
     assert_null(strstr(got, "553"));
     free(got);
-    keys_now = T0;
     teardown(&f);
 }
 

@@ -22,59 +22,9 @@
 #include "gw_accounts_mem.h"
 #include "gw_limits.h"
 #include "hubtest.h"
+#include "accthub.h"
 
-struct req {
-    uint64_t tag;
-    int verify;
-    char phc[300];
-    char pw[64];
-};
-
-static struct req reqs[128];
-static size_t nreqs;
-static struct gw_hub *the_hub;
-static unsigned verifies;  /* calls of the token verifier */
-static char seen_phc[300]; /* the phc of the last account the store gave */
-
-static int fake_hash(void *ctx, uint64_t tag, const char *pw, size_t len)
-{
-    (void)ctx;
-    struct req *r = &reqs[nreqs++];
-    r->tag = tag;
-    r->verify = 0;
-    snprintf(r->pw, sizeof r->pw, "%.*s", (int)len, pw);
-    return 0;
-}
-
-static int fake_verify(void *ctx, uint64_t tag, const char *phc, const char *pw, size_t len)
-{
-    (void)ctx;
-    struct req *r = &reqs[nreqs++];
-    r->tag = tag;
-    r->verify = 1;
-    snprintf(r->phc, sizeof r->phc, "%s", phc);
-    snprintf(r->pw, sizeof r->pw, "%.*s", (int)len, pw);
-    return 0;
-}
-
-static void hasher_answers(int64_t now)
-{
-    size_t n = nreqs;
-    struct req copy[128];
-    memcpy(copy, reqs, n * sizeof copy[0]);
-    nreqs = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct req *r = &copy[i];
-        char want[80];
-        snprintf(want, sizeof want, "phc:%s", r->pw);
-        if (!r->verify)
-            gw_hub_hash_answer(the_hub, r->tag, GW_HASH_ANSWER_OK, want, now);
-        else
-            gw_hub_hash_answer(the_hub, r->tag,
-                               strcmp(want, r->phc) ? GW_HASH_ANSWER_WRONG : GW_HASH_ANSWER_OK,
-                               NULL, now);
-    }
-}
+static unsigned verifies; /* calls of the token verifier */
 
 /* "ok|SUB|NICK|ADMIN|ROOM,ROOM" or "bad:WHY". */
 /* src (NULL: "") into dst of n bytes, cut to fit. */
@@ -119,27 +69,6 @@ static int fake_jwt(void *ctx, const char *token, size_t len, int64_t wall_ms,
     return 0;
 }
 
-static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_account *a)
-{
-    (void)ctx;
-    if (a)
-        snprintf(seen_phc, sizeof seen_phc, "%s", a->phc);
-    gw_hub_account_answer(the_hub, tag, status, a, T0);
-}
-
-static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
-                    const char *next)
-{
-    (void)ctx;
-    gw_hub_account_keys(the_hub, tag, status, keys, n, next, T0);
-}
-
-struct fix {
-    struct gw_accounts_mem *mem;
-    struct gw_accounts ac;
-    struct gw_hub *h;
-};
-
 struct opts {
     int closed;
     int no_jwt;
@@ -150,38 +79,12 @@ struct opts {
 
 static void setup(struct fix *f, struct opts o)
 {
-    struct gw_account_sink sink = {.ctx = NULL, .answer = on_answer, .keys = on_keys};
-    assert_int_equal(gw_accounts_mem_new(&f->mem, &sink), 0);
-    gw_accounts_mem_iface(f->mem, &f->ac);
-    nreqs = 0;
     verifies = 0;
-    f->h = ht_hub((struct gw_hub_config){.random = ht_random,
-                                         .accounts = &f->ac,
-                                         .hash = fake_hash,
-                                         .verify = fake_verify,
-                                         .jwt_verify = o.no_jwt ? NULL : fake_jwt,
+    acct_setup(f, (struct gw_hub_config){.jwt_verify = o.no_jwt ? NULL : fake_jwt,
                                          .registration_closed = o.closed,
                                          .max_rooms_per_browser = o.rooms_per_browser,
                                          .admins = o.admins,
                                          .nadmins = o.nadmins});
-    the_hub = f->h;
-}
-
-static void teardown(struct fix *f)
-{
-    gw_hub_free(f->h);
-    gw_accounts_mem_free(f->mem);
-}
-
-static void settle(struct fix *f)
-{
-    for (int i = 0; i < 100; i++) {
-        size_t n = gw_accounts_mem_flush(f->mem) + nreqs;
-        hasher_answers(T0);
-        if (n == 0)
-            return;
-    }
-    fail_msg("the answers do not settle");
 }
 
 /* The phc the store keeps for key ("" when there is no such account). */
@@ -206,31 +109,6 @@ static char *hello_jwt(struct fix *f, uint64_t *pid, const char *token, const ch
     return ht_drain(f->h, *pid);
 }
 
-/* A WINTALK program typing a line (its length in UTF-16 units: these
- * lines have no astral characters). */
-static void line(struct gw_hub *h, uint64_t pid, const char *text)
-{
-    char frame[512];
-    size_t units = 0;
-    for (const char *c = text; *c; c++)
-        units += ((unsigned char)*c & 0xC0) != 0x80;
-    snprintf(frame, sizeof frame, "A%zu:%s\r\n", units + 2, text);
-    ht_in(h, pid, T0, frame);
-}
-
-static uint64_t program(struct fix *f, const char *nick)
-{
-    uint64_t p = ht_tcp(f->h, T0);
-    assert_int_equal(gw_hub_set_secure(f->h, p, 1), GW_OK);
-    if (nick) {
-        char cmd[64];
-        snprintf(cmd, sizeof cmd, "/nick %s", nick);
-        line(f->h, p, cmd);
-        settle(f);
-    }
-    free(ht_drain(f->h, p));
-    return p;
-}
 
 /* First sight: the account is made (no password: the token's sub), the
  * browser logged in to it with the token's nick; the hello held until
@@ -269,7 +147,7 @@ static void first_and_second_sight(void **state)
     free(got);
     assert_int_equal(gw_accounts_mem_count(f.mem, NULL), 1);
     /* The name is registered at once: someone else may not take it. */
-    uint64_t x = program(&f, NULL);
+    uint64_t x = program(&f, NULL, 1);
     line(f.h, x, "/nick alice");
     got = ht_drain(f.h, x);
     ht_has(got, "error 553: alice is registered");
@@ -309,7 +187,7 @@ static void password_and_token_accounts_stay_apart(void **state)
     (void)state;
     struct fix f;
     setup(&f, (struct opts){0});
-    uint64_t b = program(&f, "bob");
+    uint64_t b = program(&f, "bob", 1);
     line(f.h, b, "/register hunter2");
     settle(&f);
     free(ht_drain(f.h, b));
@@ -323,7 +201,7 @@ static void password_and_token_accounts_stay_apart(void **state)
 
     uint64_t w;
     free(hello_jwt(&f, &w, "ok|u7|carol||", NULL));
-    uint64_t x = program(&f, NULL);
+    uint64_t x = program(&f, NULL, 1);
     line(f.h, x, "/identify carol jwt:u7");
     gw_accounts_mem_flush(f.mem);
     assert_int_equal(nreqs, 1);
@@ -484,7 +362,7 @@ static void administrators(void **state)
      * connection to another account, or a logout. */
     uint64_t s2;
     free(hello_jwt(&f, &s2, "ok|s1|sam|1|", NULL));
-    uint64_t pp = program(&f, "pam");
+    uint64_t pp = program(&f, "pam", 1);
     line(f.h, pp, "/register pw-pam");
     line(f.h, pp, "/logout");
     settle(&f);
@@ -527,7 +405,7 @@ static void administrators(void **state)
     ht_has(got, "you are root, logged in to the account root, a gateway administrator");
     free(got);
     /* ... by a password (a WINTALK program), and after /logout not. */
-    uint64_t e = program(&f, "érin");
+    uint64_t e = program(&f, "érin", 1);
     line(f.h, e, "/whoami");
     got = ht_drain(f.h, e);
     ht_has(got, "* you are érin, a guest (not logged in)");
@@ -543,7 +421,7 @@ static void administrators(void **state)
     got = ht_drain(f.h, e);
     ht_has(got, ", a guest (not logged in)\r\n");
     free(got);
-    uint64_t k = program(&f, NULL);
+    uint64_t k = program(&f, NULL, 1);
     line(f.h, k, "/identify Érin pw1");
     settle(&f);
     line(f.h, k, "/whoami");
@@ -578,7 +456,7 @@ static void administrators(void **state)
     ht_has(got, "\"via\":\"web\",\"admin\":true}");
     free(got);
     /* Somebody else: not one. */
-    uint64_t n = program(&f, "nobody");
+    uint64_t n = program(&f, "nobody", 1);
     line(f.h, n, "/register pw2");
     settle(&f);
     line(f.h, n, "/whoami");
@@ -610,7 +488,7 @@ static void the_stored_role(void **state)
                            .created_ms = T0};
     assert_int_equal(f.ac.create(f.ac.ctx, 1u << 29, &t), GW_STORE_PENDING);
     settle(&f);
-    uint64_t p = program(&f, NULL);
+    uint64_t p = program(&f, NULL, 1);
     line(f.h, p, "/identify olga pw");
     settle(&f);
     line(f.h, p, "/whoami");
@@ -631,7 +509,7 @@ static void closed_registration_takes_tokens(void **state)
     (void)state;
     struct fix f;
     setup(&f, (struct opts){.closed = 1});
-    uint64_t p = program(&f, "pat");
+    uint64_t p = program(&f, "pat", 1);
     line(f.h, p, "/register pw");
     settle(&f);
     char *got = ht_drain(f.h, p);
