@@ -1032,14 +1032,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             }
         }
         op_del(h, op);
-        char *held = p->hello_held;
-        size_t n = p->hello_held_len;
-        p->hello_held = NULL;
-        if (held && !p->closing)
-            gw_web_input(h, p, now, held, n);
-        free(held);
-        if (!p->hello_held)
-            gw_web_take_after(h, p, now);
+        gw_web_hello_go_on(h, p, now);
         return GW_OK;
     }
     case OP_ALL_FIND:

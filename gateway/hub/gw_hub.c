@@ -508,16 +508,9 @@ static void waits_go_on(struct gw_hub *h, struct gw_room_wait *waits, size_t n,
             continue; /* asked for something else since */
         p->hold = GW_HOLD_NONE;
         if (w->what == GW_HOLD_HELLO) {
-            char *held = p->hello_held;
-            size_t len = p->hello_held_len;
-            p->hello_held = NULL;
             p->hello_no_wait = expired != NULL;
-            if (held)
-                gw_web_input(h, p, now, held, len);
+            gw_web_hello_go_on(h, p, now);
             p->hello_no_wait = 0;
-            free(held);
-            if (!p->hello_held)
-                gw_web_take_after(h, p, now);
         } else if (expired) {
             gw_out_error(h, p, GW_R_SHUTDOWN, expired, NULL);
         } else {

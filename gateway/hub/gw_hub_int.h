@@ -825,6 +825,10 @@ void gw_web_reject(struct gw_hub *h, struct gw_part *p, int code, const char *wh
  * after it (or p is closed, 421, past GW_HELD_AFTER_MAX). */
 void gw_web_hold_after(struct gw_hub *h, struct gw_part *p, const char *data, size_t len);
 
+/* What p's hello was held for has come: the hello goes on (unless p is
+ * closing), then what came after it (gw_web_take_after). */
+void gw_web_hello_go_on(struct gw_hub *h, struct gw_part *p, int64_t now);
+
 /* The hello held for p has been taken: what came after it, in order (until
  * a hello holds again). */
 void gw_web_take_after(struct gw_hub *h, struct gw_part *p, int64_t now);

@@ -245,15 +245,7 @@ int gw_jwtlogin_answer(struct gw_hub *h, uint64_t tag, int status, const struct 
     if (settle(h, p, op, status, a, now))
         return GW_OK;
     op_del(h, op);
-    /* The held hello goes on, then what came after it. */
-    char *held = p->hello_held;
-    size_t n = p->hello_held_len;
-    p->hello_held = NULL;
-    if (held && !p->closing)
-        gw_web_input(h, p, now, held, n);
-    free(held);
-    if (!p->hello_held)
-        gw_web_take_after(h, p, now);
+    gw_web_hello_go_on(h, p, now); /* then what came after it */
     return GW_OK;
 }
 

@@ -168,18 +168,10 @@ int gw_hub_store_ident(struct gw_hub *h, uint64_t tag, int status,
     struct gw_part *p = gw_hub_part(h, tag);
     if (!p || !p->hello_held)
         return GW_ENOENT;
-    char *held = p->hello_held;
-    size_t n = p->hello_held_len;
-    p->hello_held = NULL;
-    if (!p->closing) {
-        /* Not found, or not answered: the hello makes a new identity. */
-        if (status >= 0 && rec)
-            adopt(h, p, rec, now);
-        gw_web_input(h, p, now, held, n);
-    }
-    free(held);
-    if (!p->hello_held)
-        gw_web_take_after(h, p, now);
+    /* Not found, or not answered: the hello makes a new identity. */
+    if (!p->closing && status >= 0 && rec)
+        adopt(h, p, rec, now);
+    gw_web_hello_go_on(h, p, now);
     return GW_OK;
 }
 

@@ -608,6 +608,18 @@ void gw_web_hold_after(struct gw_hub *h, struct gw_part *p, const char *data, si
     p->held_after_n++;
 }
 
+void gw_web_hello_go_on(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    char *held = p->hello_held;
+    size_t n = p->hello_held_len;
+    p->hello_held = NULL;
+    if (held && !p->closing)
+        gw_web_input(h, p, now, held, n);
+    free(held);
+    if (!p->hello_held)
+        gw_web_take_after(h, p, now);
+}
+
 void gw_web_take_after(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     char *all = p->held_after;
