@@ -31,6 +31,24 @@
  * sender on either. With --redis-port it also reads the shared Redis'
  * command counters before and after the sending.
  *
+ * Accounts (--accounts N): N wintalk.v2 browsers, each with a nick of its
+ * own, go through the steps of an account all at once, step by step:
+ * register, log out, log in with the right password, log out, log in with
+ * a wrong one, and log in to a nick nobody registered. Each step is a
+ * burst of N requests; one answered 421 (busy) or 429 is sent again after
+ * --login-retry-ms. Per step: answers per second, the time from the
+ * request that was answered to its answer, and how many were busy.
+ *
+ * A login flood (--flood N): N guests that log in with wrong passwords to
+ * an account one more browser registers first, each with one login in
+ * flight, as fast as the gateway answers them (421: again after
+ * --login-retry-ms). Once every browser is ready it writes --ready-file
+ * and waits, connected and idle, for SIGUSR1; it floods until SIGTERM or
+ * SIGINT (or --timeout, counted again from SIGUSR1) and then reports.
+ * Meanwhile another run of this program measures a chat on the same
+ * gateway, quiet and under the flood. Both report the CPU share of the
+ * gateway's event loop (its main thread) beside the whole process's.
+ *
  * Not a library; no dependency beyond libc, libcrypto (SHA-1 and base64 of
  * the WebSocket handshake) and the WINTALK codec.
  */
@@ -1016,12 +1034,18 @@ static long rss_kib(int pid)
 }
 
 /* CPU time (user + system) the process has used, in clock ticks, or -1. */
-static long long cpu_ticks(int pid)
+/* CPU ticks of a process, or with thread (its id) of that thread alone:
+ * the gateway's main thread (thread id = process id) runs its event loop,
+ * the others hash passwords or talk to the store. -1 when unreadable. */
+static long long stat_ticks(int pid, int thread)
 {
     if (pid <= 0)
         return -1;
     char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    if (thread > 0)
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, thread);
+    else
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -1038,6 +1062,17 @@ static long long cpu_ticks(int pid)
     for (char *tok = strtok(p + 1, " "); tok && k < 13; tok = strtok(NULL, " "))
         v[k++] = atoll(tok);
     return k == 13 ? v[11] + v[12] : -1;
+}
+
+static long long cpu_ticks(int pid)
+{
+    return stat_ticks(pid, 0);
+}
+
+/* The event loop's thread of the (first) gateway. */
+static long long loop_ticks(void)
+{
+    return stat_ticks(opt.server_pid, opt.server_pid);
 }
 
 /* The gateways together (both run on the hub's core): RSS and CPU ticks,
@@ -1342,10 +1377,12 @@ static int accounts_run(int64_t deadline)
         /* Connected and idle (reading #lobby) until told to flood. */
         while (!flood_go && !flood_stop && now_ns() < deadline)
             account_turn(first, 50);
+        /* The flood itself is bounded by --timeout again, from its start. */
+        deadline = now_ns() + (int64_t)(opt.timeout * 1e9);
     }
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
-    long long hub_ticks0 = hubs_ticks();
+    long long hub_ticks0 = hubs_ticks(), loop_ticks0 = loop_ticks();
     t_start = now_ns();
     if (opt.flood) {
         for (unsigned i = first; i < nconns; i++)
@@ -1380,6 +1417,7 @@ static int accounts_run(int64_t deadline)
                  (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
                           ru0.ru_stime.tv_usec) / 1e6;
     double hub_cpu = cpu_share(hub_ticks0, hubs_ticks(), wall);
+    double loop_cpu = cpu_share(loop_ticks0, loop_ticks(), wall);
     char f[4096] = "";
     int all_answered = !timed_out && n_failed == 0 && n_closed_late == 0;
     if (opt.flood) {
@@ -1395,10 +1433,10 @@ static int accounts_run(int64_t deadline)
     printf("{\"label\":\"%s\",\"hub\":\"%s\",\"accounts\":%u,\"flood\":%u,\"conns\":%u,"
            "\"ready\":%u,\"setup_failed\":%u,\"closed_late\":%" PRIu64 ",\"retry_ms\":%u,"
            "\"run_s\":%.3f,\"all_answered\":%s,\"gen_cpu\":%.2f,\"hub_cpu\":%.2f,"
-           "\"timed_out\":%s%s}\n",
+           "\"hub_loop_cpu\":%.2f,\"timed_out\":%s%s}\n",
            opt.label, opt.hub, opt.accounts, opt.flood, nconns, n_ready, n_failed, n_closed_late,
            opt.retry_ms, wall, all_answered ? "true" : "false", wall > 0 ? cpu / wall : 0, hub_cpu,
-           timed_out ? "true" : "false", f);
+           loop_cpu, timed_out ? "true" : "false", f);
     fflush(stdout);
     if (!opt.quiet) {
         for (enum astep st = opt.flood ? S_FLOOD : S_REGISTER; st < (opt.flood ? S_N : S_FLOOD);
@@ -1457,7 +1495,8 @@ static void usage(void)
           "                     logout, a wrong password, a nick nobody registered\n"
           "  --flood N          N wintalk.v2 guests log in with wrong passwords to an\n"
           "                     account one more browser registers, one login each in\n"
-          "                     flight, from SIGUSR1 until SIGTERM or SIGINT\n"
+          "                     flight, from SIGUSR1 until SIGTERM or SIGINT (or\n"
+          "                     --timeout, counted again from SIGUSR1)\n"
           "  --ready-file PATH  the flood: written once every browser is ready\n"
           "  --login-retry-ms N a request answered 421 or 429 is sent again after N ms\n"
           "                     (100)\n"
@@ -1639,7 +1678,7 @@ int main(int argc, char **argv)
     struct rusage ru0;
     getrusage(RUSAGE_SELF, &ru0);
     int64_t t_cpu0 = t0, t_drain_check = 0;
-    long long hub_ticks0 = -1, redis_ticks0 = -1;
+    long long hub_ticks0 = -1, redis_ticks0 = -1, loop_ticks0 = -1;
     int64_t deadline = t0 + (int64_t)(opt.timeout * 1e9);
     int64_t setup_deadline = t0 + (int64_t)(opt.timeout * 1e9 * 0.6);
     enum { PH_SETUP, PH_HOLD, PH_SEND, PH_DRAIN, PH_DONE } phase = PH_SETUP;
@@ -1702,6 +1741,7 @@ int main(int argc, char **argv)
             getrusage(RUSAGE_SELF, &ru0);
             t_cpu0 = now;
             hub_ticks0 = hubs_ticks();
+            loop_ticks0 = loop_ticks();
             redis_ticks0 = cpu_ticks(opt.redis_pid);
             phase_end = now + (int64_t)(opt.duration * 1e9);
             for (unsigned s = 0; s < opt.senders; s++)
@@ -1821,6 +1861,7 @@ int main(int argc, char **argv)
     double cpu_wall = secs(t_end - t_cpu0);
     double hub_cpu = cpu_share(hub_ticks0, hubs_ticks(), cpu_wall);
     double redis_cpu = cpu_share(redis_ticks0, cpu_ticks(opt.redis_pid), cpu_wall);
+    double loop_cpu = cpu_share(loop_ticks0, loop_ticks(), cpu_wall);
     long per_conn = (rss_before >= 0 && rss_after >= 0 && n_ready)
                         ? (rss_after - rss_before) * 1024 / (long)n_ready : -1;
 
@@ -1835,7 +1876,8 @@ int main(int argc, char **argv)
         redis_fields(mfields, sizeof mfields, r0, r1);
     {
         size_t ml = strlen(mfields);
-        snprintf(mfields + ml, sizeof mfields - ml, ",\"cpu_wall_s\":%.3f", cpu_wall);
+        snprintf(mfields + ml, sizeof mfields - ml, ",\"cpu_wall_s\":%.3f,\"hub_loop_cpu\":%.2f",
+                 cpu_wall, loop_cpu);
     }
     if (opt.ws_port2 || opt.redis_pid) {
         size_t ml = strlen(mfields);
