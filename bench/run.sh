@@ -27,7 +27,11 @@
 # BENCH_GEN_CPU (1), BENCH_REDIS_CPU (the server's), BENCH_WRITE_WINDOW (8:
 # messages in flight per sender in `write`), BENCH_FILL_EVENTS (1000000:
 # the history of `startup-1m`), BENCH_PROFILE_RATE (2000: msg/s of the
-# `profile` scenario, which runs only when BENCH_ONLY names it).
+# `profile` scenario, which runs only when BENCH_ONLY names it),
+# BENCH_LOGIN_ACCOUNTS (192: the browsers of `login`, each its own account),
+# BENCH_FLOOD_CONNS (128: the browsers of `chat-under-login-flood`'s
+# flood), BENCH_LOGIN_RETRY_MS (100: a request answered 421 sent again
+# after it).
 #
 # Before and after: BENCH_BEFORE=REV (a commit, tag or branch of this
 # repository) also builds the gateway of REV (exported with git archive
@@ -47,6 +51,9 @@ quick=${BENCH_QUICK:-0}
 write_window=${BENCH_WRITE_WINDOW:-8}
 fill_events=${BENCH_FILL_EVENTS:-1000000}
 profile_rate=${BENCH_PROFILE_RATE:-2000}
+login_accounts=${BENCH_LOGIN_ACCOUNTS:-192}
+flood_conns=${BENCH_FLOOD_CONNS:-128}
+login_retry_ms=${BENCH_LOGIN_RETRY_MS:-100}
 before=${BENCH_BEFORE:-}
 before_gateway=${BENCH_BEFORE_BIN:-}
 before_web=${BENCH_BEFORE_WEB_ROOT:-}
@@ -669,6 +676,73 @@ profile() {
     echo "run.sh: profile of $kind in $report"
   fi
 }
+# Whether hub KIND offers accounts (a gateway with --registration; the
+# Node.js hub and a gateway before accounts do not). gateway-redis2 is
+# left out too: the account scenarios measure one gateway.
+has_accounts() {
+  [[ $1 == node || $1 == gateway-redis2 ]] && return 1
+  local bin=$gateway help
+  [[ $1 == gateway-before ]] && bin=$before_gateway
+  help=$("$bin" --help 2>&1 || true)
+  [[ $help == *--registration* ]]
+}
+# login: what logging in costs. BENCH_LOGIN_ACCOUNTS wintalk.v2 browsers,
+# each with a nick of its own, all at once and step by step: register
+# (through the protocol, so that every store takes part), log out, log in
+# with the right password, log out, log in with a wrong one, log in to a
+# nick nobody registered. Per step: answers per second, the latency of the
+# request answered, and the 421s (more than GW_ACCOUNT_OPS_MAX at once:
+# sent again after BENCH_LOGIN_RETRY_MS).
+login() {
+  has_accounts "$1" || return 0
+  start_hub "$1"
+  gen "$1" login --accounts "$login_accounts" --login-retry-ms "$login_retry_ms" --timeout 60
+}
+# chat-under-login-flood: chat-100's chat twice on one start of the hub,
+# quiet and then while BENCH_FLOOD_CONNS other browsers log in with wrong
+# passwords to one account as fast as the gateway answers (one login each
+# in flight; a 421 sent again after BENCH_LOGIN_RETRY_MS). The flood's
+# browsers are connected (in #lobby, reading the chat) for both, idle for
+# the quiet one; the flood runs from 2 s before the second chat's set-up
+# to its end. Its own report: wrong logins answered per second, 421s.
+chat_login_flood() {
+  local kind=$1
+  has_accounts "$kind" || return 0
+  start_hub "$kind"
+  local ready="$build/bench-flood.ready" out="$build/bench-flood.json" flood_pid line
+  rm -f -- "$ready" "$out"
+  "${pin_gen[@]}" "$loadgen" --ws-port "$http_port" --tcp-port "$tcp_port" \
+    --flood "$flood_conns" --login-retry-ms "$login_retry_ms" --ready-file "$ready" \
+    --label login-flood --hub "$kind" --server-pid "$hub_pid" --quiet --timeout 60 \
+    >"$out" 2>"$build/bench-flood.log" &
+  flood_pid=$!
+  for _ in $(seq 400); do
+    [[ -s $ready ]] && break
+    kill -0 "$flood_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [[ ! -s $ready ]]; then
+    echo "run.sh: the login flood did not get ready (its log: $build/bench-flood.log)" >&2
+    stop_pid "$flood_pid"
+    return 0
+  fi
+  wait_idle
+  gen "$kind" chat-quiet --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 --timeout 45
+  wait_idle
+  kill -USR1 "$flood_pid"
+  sleep 2
+  gen "$kind" chat-login-flood --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 \
+    --timeout 45
+  # SIGTERM ends the flood and it reports (it stops by itself 60 s after
+  # its start at the latest).
+  kill -TERM "$flood_pid" 2>/dev/null || true
+  wait "$flood_pid" || true
+  line=$(head -1 "$out" 2>/dev/null || true)
+  [[ -n $line ]] || line="{\"label\":\"login-flood\",\"hub\":\"$kind\",\"error\":\"no report\"}"
+  echo "$line" >>"$results"
+  echo "$line"
+  rm -f -- "$ready" "$out"
+}
 each idle-1k idle_1k
 each 'idle-10k|setup-10k' idle_10k
 each fanout fanout
@@ -678,6 +752,8 @@ each bridge-web-tcp bridge_web_tcp
 each write write
 each startup-1m startup_1m
 each redis-max redis_max
+each login login
+each chat-under-login-flood chat_login_flood
 [[ $only != . ]] && each profile profile
 
 echo
