@@ -47,7 +47,8 @@
  * SIGINT (or --timeout, counted again from SIGUSR1) and then reports.
  * Meanwhile another run of this program measures a chat on the same
  * gateway, quiet and under the flood. Both report the CPU share of the
- * gateway's event loop (its main thread) beside the whole process's.
+ * gateway's event loop (its main thread) beside the whole process's, and
+ * the share of the time the loop waited, runnable, for a core.
  *
  * Not a library; no dependency beyond libc, libcrypto (SHA-1 and base64 of
  * the WebSocket handshake) and the WINTALK codec.
@@ -1075,6 +1076,31 @@ static long long loop_ticks(void)
     return stat_ticks(opt.server_pid, opt.server_pid);
 }
 
+/* How long the gateway's event loop has waited, runnable, for a core so
+ * far (ns; the second field of its thread's schedstat), or -1: what
+ * another thread on its core (a password's hash) costs it. */
+static long long loop_run_delay(void)
+{
+    if (opt.server_pid <= 0)
+        return -1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", opt.server_pid, opt.server_pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long long run = 0, delay = -1;
+    if (fscanf(f, "%lld %lld", &run, &delay) != 2)
+        delay = -1;
+    fclose(f);
+    return delay;
+}
+
+/* The share of wall seconds between two run delays, or -1. */
+static double delay_share(long long d0, long long d1, double wall)
+{
+    return d0 >= 0 && d1 >= d0 && wall > 0 ? (double)(d1 - d0) / 1e9 / wall : -1;
+}
+
 /* The gateways together (both run on the hub's core): RSS and CPU ticks,
  * -1 when either cannot be read. */
 static long hubs_rss_kib(void)
@@ -1382,7 +1408,7 @@ static int accounts_run(int64_t deadline)
     }
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
-    long long hub_ticks0 = hubs_ticks(), loop_ticks0 = loop_ticks();
+    long long hub_ticks0 = hubs_ticks(), loop_ticks0 = loop_ticks(), delay0 = loop_run_delay();
     t_start = now_ns();
     if (opt.flood) {
         for (unsigned i = first; i < nconns; i++)
@@ -1418,6 +1444,7 @@ static int accounts_run(int64_t deadline)
                           ru0.ru_stime.tv_usec) / 1e6;
     double hub_cpu = cpu_share(hub_ticks0, hubs_ticks(), wall);
     double loop_cpu = cpu_share(loop_ticks0, loop_ticks(), wall);
+    double loop_wait = delay_share(delay0, loop_run_delay(), wall);
     char f[4096] = "";
     int all_answered = !timed_out && n_failed == 0 && n_closed_late == 0;
     if (opt.flood) {
@@ -1433,10 +1460,10 @@ static int accounts_run(int64_t deadline)
     printf("{\"label\":\"%s\",\"hub\":\"%s\",\"accounts\":%u,\"flood\":%u,\"conns\":%u,"
            "\"ready\":%u,\"setup_failed\":%u,\"closed_late\":%" PRIu64 ",\"retry_ms\":%u,"
            "\"run_s\":%.3f,\"all_answered\":%s,\"gen_cpu\":%.2f,\"hub_cpu\":%.2f,"
-           "\"hub_loop_cpu\":%.2f,\"timed_out\":%s%s}\n",
+           "\"hub_loop_cpu\":%.2f,\"hub_loop_wait\":%.3f,\"timed_out\":%s%s}\n",
            opt.label, opt.hub, opt.accounts, opt.flood, nconns, n_ready, n_failed, n_closed_late,
            opt.retry_ms, wall, all_answered ? "true" : "false", wall > 0 ? cpu / wall : 0, hub_cpu,
-           loop_cpu, timed_out ? "true" : "false", f);
+           loop_cpu, loop_wait, timed_out ? "true" : "false", f);
     fflush(stdout);
     if (!opt.quiet) {
         for (enum astep st = opt.flood ? S_FLOOD : S_REGISTER; st < (opt.flood ? S_N : S_FLOOD);
@@ -1678,7 +1705,7 @@ int main(int argc, char **argv)
     struct rusage ru0;
     getrusage(RUSAGE_SELF, &ru0);
     int64_t t_cpu0 = t0, t_drain_check = 0;
-    long long hub_ticks0 = -1, redis_ticks0 = -1, loop_ticks0 = -1;
+    long long hub_ticks0 = -1, redis_ticks0 = -1, loop_ticks0 = -1, loop_delay0 = -1;
     int64_t deadline = t0 + (int64_t)(opt.timeout * 1e9);
     int64_t setup_deadline = t0 + (int64_t)(opt.timeout * 1e9 * 0.6);
     enum { PH_SETUP, PH_HOLD, PH_SEND, PH_DRAIN, PH_DONE } phase = PH_SETUP;
@@ -1742,6 +1769,7 @@ int main(int argc, char **argv)
             t_cpu0 = now;
             hub_ticks0 = hubs_ticks();
             loop_ticks0 = loop_ticks();
+            loop_delay0 = loop_run_delay();
             redis_ticks0 = cpu_ticks(opt.redis_pid);
             phase_end = now + (int64_t)(opt.duration * 1e9);
             for (unsigned s = 0; s < opt.senders; s++)
@@ -1862,6 +1890,7 @@ int main(int argc, char **argv)
     double hub_cpu = cpu_share(hub_ticks0, hubs_ticks(), cpu_wall);
     double redis_cpu = cpu_share(redis_ticks0, cpu_ticks(opt.redis_pid), cpu_wall);
     double loop_cpu = cpu_share(loop_ticks0, loop_ticks(), cpu_wall);
+    double loop_wait = delay_share(loop_delay0, loop_run_delay(), cpu_wall);
     long per_conn = (rss_before >= 0 && rss_after >= 0 && n_ready)
                         ? (rss_after - rss_before) * 1024 / (long)n_ready : -1;
 
@@ -1876,8 +1905,9 @@ int main(int argc, char **argv)
         redis_fields(mfields, sizeof mfields, r0, r1);
     {
         size_t ml = strlen(mfields);
-        snprintf(mfields + ml, sizeof mfields - ml, ",\"cpu_wall_s\":%.3f,\"hub_loop_cpu\":%.2f",
-                 cpu_wall, loop_cpu);
+        snprintf(mfields + ml, sizeof mfields - ml,
+                 ",\"cpu_wall_s\":%.3f,\"hub_loop_cpu\":%.2f,\"hub_loop_wait\":%.3f", cpu_wall,
+                 loop_cpu, loop_wait);
     }
     if (opt.ws_port2 || opt.redis_pid) {
         size_t ml = strlen(mfields);

@@ -380,6 +380,8 @@ if (LHUBS.length) {
       (r) => `${num(r.deliveries_per_s, '')}${r.all_delivered === false ? ' (MISSING)' : ''}`);
     lrow(label, `chat ${what}: hub CPU share, the event loop's`,
       (r) => `${num(r.hub_cpu, '')}, ${num(r.hub_loop_cpu, '')}`);
+    lrow(label, `chat ${what}: share of the time the event loop waited for a core`,
+      (r) => num(r.hub_loop_wait, '3'));
   }
   const flood = (h, key) => (get('chat-login-flood', h) || {})[key];
   const quiet = (h, key) => (get('chat-quiet', h) || {})[key];
@@ -396,6 +398,8 @@ if (LHUBS.length) {
     (r) => `${num(r.flood, '')}; ${num(r.flood_s, 'ms')}`);
   lrow('login-flood', "hub CPU share over the flood, the event loop's",
     (r) => `${num(r.hub_cpu, '')}, ${num(r.hub_loop_cpu, '')}`);
+  lrow('login-flood', 'share of the flood the event loop waited for a core',
+    (r) => num(r.hub_loop_wait, '3'));
 
   const lhead = ['scenario', 'figure', ...LHUBS.map((h) => names[h])];
   console.log('');
