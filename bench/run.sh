@@ -31,7 +31,8 @@
 # BENCH_LOGIN_ACCOUNTS (192: the browsers of `login`, each its own account),
 # BENCH_FLOOD_CONNS (128: the browsers of `chat-under-login-flood`'s
 # flood), BENCH_LOGIN_RETRY_MS (100: a request answered 421 sent again
-# after it).
+# after it), BENCH_FLOOD_PROFILE=1 (perf profiles of that scenario's two
+# chats).
 #
 # Before and after: BENCH_BEFORE=REV (a commit, tag or branch of this
 # repository) also builds the gateway of REV (exported with git archive
@@ -54,6 +55,7 @@ profile_rate=${BENCH_PROFILE_RATE:-2000}
 login_accounts=${BENCH_LOGIN_ACCOUNTS:-192}
 flood_conns=${BENCH_FLOOD_CONNS:-128}
 login_retry_ms=${BENCH_LOGIN_RETRY_MS:-100}
+flood_profile=${BENCH_FLOOD_PROFILE:-0}
 before=${BENCH_BEFORE:-}
 before_gateway=${BENCH_BEFORE_BIN:-}
 before_web=${BENCH_BEFORE_WEB_ROOT:-}
@@ -140,7 +142,8 @@ fi
 # The Redis hubs need redis-server (redis-cli comes with it), the profile perf.
 need=()
 [[ $hubs == *gateway-redis* ]] && ! command -v redis-server >/dev/null && need+=(redis-server)
-[[ profile =~ $only && $only != . ]] && ! command -v perf >/dev/null && need+=(linux-perf)
+[[ (profile =~ $only && $only != .) || ${BENCH_FLOOD_PROFILE:-0} == 1 ]] &&
+  ! command -v perf >/dev/null && need+=(linux-perf)
 if [[ ${#need[@]} -gt 0 ]]; then
   sudo=""
   [[ $(id -u) -eq 0 ]] || sudo="sudo"
@@ -658,23 +661,32 @@ profile() {
   gen "$kind" profile --senders 100 --ws 900 --rate "$profile_rate" --duration 16 --drain 5 \
     --timeout 45
   wait "$perf_pid" || echo "run.sh: perf record failed (see $build/perf-$kind.log)" >&2
-  if [[ -s "$data" ]]; then
-    # Whole reports into files first: a pipe into head would end perf
-    # report with SIGPIPE, which pipefail turns into a failure.
-    perf report -i "$data" --no-children -g none --sort comm,dso --stdio >"$report.dso" 2>/dev/null || true
-    perf report -i "$data" --no-children -g none --sort comm,dso,symbol --stdio \
-      >"$report.sym" 2>/dev/null || true
-    {
-      echo "# $kind, chat at $profile_rate msg/s (100 senders, 900 browsers), 10 s"
-      echo "# samples by process and library (self time)"
-      grep '%' "$report.dso" | sed -n 1,30p
-      echo
-      echo "# by symbol (self time), the first 60"
-      grep '%' "$report.sym" | sed -n 1,60p
-    } >"$report"
-    rm -f -- "$report.dso" "$report.sym"
-    echo "run.sh: profile of $kind in $report"
-  fi
+  perf_summary "$data" "$report" "$kind, chat at $profile_rate msg/s (100 senders, 900 browsers), 10 s"
+}
+# perf_summary DATA REPORT TITLE: perf's samples in DATA summed up into
+# REPORT: by thread, by process and library, and the first 60 symbols.
+perf_summary() {
+  local data=$1 report=$2
+  [[ -s "$data" ]] || return 0
+  # Whole reports into files first: a pipe into head would end perf
+  # report with SIGPIPE, which pipefail turns into a failure.
+  perf report -i "$data" --no-children -g none --sort tid --stdio >"$report.tid" 2>/dev/null || true
+  perf report -i "$data" --no-children -g none --sort comm,dso --stdio >"$report.dso" 2>/dev/null || true
+  perf report -i "$data" --no-children -g none --sort comm,dso,symbol --stdio \
+    >"$report.sym" 2>/dev/null || true
+  {
+    echo "# $3"
+    echo "# samples by thread (the gateway's event loop: thread id = process id)"
+    grep '%' "$report.tid" | sed -n 1,20p
+    echo
+    echo "# samples by process and library (self time)"
+    grep '%' "$report.dso" | sed -n 1,30p
+    echo
+    echo "# by symbol (self time), the first 60"
+    grep '%' "$report.sym" | sed -n 1,60p
+  } >"$report"
+  rm -f -- "$report.tid" "$report.dso" "$report.sym"
+  echo "run.sh: profile in $report"
 }
 # Whether hub KIND offers accounts (a gateway with --registration; the
 # Node.js hub and a gateway before accounts do not). gateway-redis2 is
@@ -705,8 +717,28 @@ login() {
 # browsers are connected (in #lobby, reading the chat) for both, idle for
 # the quiet one; the flood runs from 2 s before the second chat's set-up
 # to its end. Its own report: wrong logins answered per second, 421s.
+# With BENCH_FLOOD_PROFILE=1, perf record -g samples the hub's processes
+# (the gateway, its Redis) for 8 s of each chat, from 3 s after the
+# chat's start: build-bench/perf-quiet-KIND.txt and perf-flood-KIND.txt.
+flood_perf() { # flood_perf TAG: the recording starts in the background
+  perf_rec=""
+  [[ $flood_profile == 1 ]] || return 0
+  local pids=$hub_pid
+  [[ -n "$redis_pid" ]] && pids+=",$redis_pid"
+  perf_data="$build/perf-$1-$kind.data"
+  rm -f -- "$perf_data"
+  ( sleep 3 && exec "${pin_gen[@]}" perf record -q -g -F 499 -o "$perf_data" -p "$pids" -- sleep 8 ) \
+    >"$build/perf-$1-$kind.log" 2>&1 &
+  perf_rec=$!
+}
+flood_perf_done() { # flood_perf_done TAG
+  [[ -n $perf_rec ]] || return 0
+  wait "$perf_rec" || echo "run.sh: perf record failed (see $build/perf-$1-$kind.log)" >&2
+  perf_summary "$perf_data" "$build/perf-$1-$kind.txt" \
+    "$kind, chat-100's chat ($1), 8 s from 3 s after its start"
+}
 chat_login_flood() {
-  local kind=$1
+  local kind=$1 perf_rec="" perf_data=""
   has_accounts "$kind" || return 0
   start_hub "$kind"
   local ready="$build/bench-flood.ready" out="$build/bench-flood.json" flood_pid line
@@ -727,12 +759,16 @@ chat_login_flood() {
     return 0
   fi
   wait_idle
+  flood_perf quiet
   gen "$kind" chat-quiet --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 --timeout 45
+  flood_perf_done quiet
   wait_idle
   kill -USR1 "$flood_pid"
   sleep 2
+  flood_perf flood
   gen "$kind" chat-login-flood --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 \
     --timeout 45
+  flood_perf_done flood
   # SIGTERM ends the flood and it reports (it stops by itself 60 s after
   # its start at the latest).
   kill -TERM "$flood_pid" 2>/dev/null || true
