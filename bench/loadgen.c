@@ -43,8 +43,9 @@
  * an account one more browser registers first, each with one login in
  * flight, as fast as the gateway answers them (421: again after
  * --login-retry-ms). Once every browser is ready it writes --ready-file
- * and waits, connected and idle, for SIGUSR1; it floods until SIGTERM or
- * SIGINT (or --timeout, counted again from SIGUSR1) and then reports.
+ * and waits, connected and idle, for SIGUSR1 (at most --timeout); it
+ * floods until SIGTERM or SIGINT (or --timeout, counted again from
+ * SIGUSR1) and then reports.
  * Meanwhile another run of this program measures a chat on the same
  * gateway, quiet and under the flood. Both report the CPU share of the
  * gateway's event loop (its main thread) beside the whole process's, and
@@ -1400,7 +1401,9 @@ static int accounts_run(int64_t deadline)
             fprintf(f, "%u\n", n_ready);
             fclose(f);
         }
-        /* Connected and idle (reading #lobby) until told to flood. */
+        /* Connected and idle (reading #lobby) until told to flood: at
+         * most --timeout from here. */
+        deadline = now_ns() + (int64_t)(opt.timeout * 1e9);
         while (!flood_go && !flood_stop && now_ns() < deadline)
             account_turn(first, 50);
         /* The flood itself is bounded by --timeout again, from its start. */
@@ -1522,8 +1525,9 @@ static void usage(void)
           "                     logout, a wrong password, a nick nobody registered\n"
           "  --flood N          N wintalk.v2 guests log in with wrong passwords to an\n"
           "                     account one more browser registers, one login each in\n"
-          "                     flight, from SIGUSR1 until SIGTERM or SIGINT (or\n"
-          "                     --timeout, counted again from SIGUSR1)\n"
+          "                     flight, from SIGUSR1 until SIGTERM or SIGINT (each\n"
+          "                     wait at most --timeout: the set-up, for SIGUSR1, the\n"
+          "                     flood)\n"
           "  --ready-file PATH  the flood: written once every browser is ready\n"
           "  --login-retry-ms N a request answered 421 or 429 is sent again after N ms\n"
           "                     (100)\n"
