@@ -670,20 +670,20 @@ perf_summary() {
   [[ -s "$data" ]] || return 0
   # Whole reports into files first: a pipe into head would end perf
   # report with SIGPIPE, which pipefail turns into a failure.
-  perf report -i "$data" --no-children -g none --sort tid --stdio >"$report.tid" 2>/dev/null || true
+  perf report -i "$data" --no-children -g none --sort pid --stdio >"$report.tid" 2>/dev/null || true
   perf report -i "$data" --no-children -g none --sort comm,dso --stdio >"$report.dso" 2>/dev/null || true
   perf report -i "$data" --no-children -g none --sort comm,dso,symbol --stdio \
     >"$report.sym" 2>/dev/null || true
   {
     echo "# $3"
     echo "# samples by thread (the gateway's event loop: thread id = process id)"
-    grep '%' "$report.tid" | sed -n 1,20p
+    grep '%' "$report.tid" | sed -n 1,20p || true
     echo
     echo "# samples by process and library (self time)"
-    grep '%' "$report.dso" | sed -n 1,30p
+    grep '%' "$report.dso" | sed -n 1,30p || true
     echo
     echo "# by symbol (self time), the first 60"
-    grep '%' "$report.sym" | sed -n 1,60p
+    grep '%' "$report.sym" | sed -n 1,60p || true
   } >"$report"
   rm -f -- "$report.tid" "$report.dso" "$report.sym"
   echo "run.sh: profile in $report"
