@@ -664,13 +664,15 @@ profile() {
   perf_summary "$data" "$report" "$kind, chat at $profile_rate msg/s (100 senders, 900 browsers), 10 s"
 }
 # perf_summary DATA REPORT TITLE: perf's samples in DATA summed up into
-# REPORT: by thread, by process and library, and the first 60 symbols.
+# REPORT: by thread, by thread and library, by process and library, and
+# the first 60 symbols.
 perf_summary() {
   local data=$1 report=$2
   [[ -s "$data" ]] || return 0
   # Whole reports into files first: a pipe into head would end perf
   # report with SIGPIPE, which pipefail turns into a failure.
   perf report -i "$data" --no-children -g none --sort pid --stdio >"$report.tid" 2>/dev/null || true
+  perf report -i "$data" --no-children -g none --sort pid,dso --stdio >"$report.tdso" 2>/dev/null || true
   perf report -i "$data" --no-children -g none --sort comm,dso --stdio >"$report.dso" 2>/dev/null || true
   perf report -i "$data" --no-children -g none --sort comm,dso,symbol --stdio \
     >"$report.sym" 2>/dev/null || true
@@ -679,13 +681,16 @@ perf_summary() {
     echo "# samples by thread (the gateway's event loop: thread id = process id)"
     grep '%' "$report.tid" | sed -n 1,20p || true
     echo
+    echo "# by thread and library (self time)"
+    grep '%' "$report.tdso" | sed -n 1,20p || true
+    echo
     echo "# samples by process and library (self time)"
     grep '%' "$report.dso" | sed -n 1,30p || true
     echo
     echo "# by symbol (self time), the first 60"
     grep '%' "$report.sym" | sed -n 1,60p || true
   } >"$report"
-  rm -f -- "$report.tid" "$report.dso" "$report.sym"
+  rm -f -- "$report.tid" "$report.tdso" "$report.dso" "$report.sym"
   echo "run.sh: profile in $report"
 }
 # Whether hub KIND offers accounts (a gateway with --registration; the
