@@ -35,7 +35,8 @@
  * own, go through the steps of an account all at once, step by step:
  * register, log out, log in with the right password, log out, log in with
  * a wrong one, and log in to a nick nobody registered. Each step is a
- * burst of N requests; one answered 421 (busy) or 429 is sent again after
+ * burst of N requests (then the last two again one at a time, by the
+ * first LG_SERIAL_MAX browsers: a login's own time, with nothing queued); one answered 421 (busy) or 429 is sent again after
  * --login-retry-ms. Per step: answers per second, the time from the
  * request that was answered to its answer, and how many were busy.
  *
@@ -544,11 +545,17 @@ static void scan_tokens(struct conn *c, const uint8_t *p, size_t n, const char *
 
 /* The steps each account's browser goes through, all browsers at once,
  * one step after another. */
-enum astep { S_REGISTER, S_LOGOUT, S_LOGIN, S_LOGOUT2, S_WRONG, S_NOBODY, S_FLOOD, S_N };
-static const char *const step_names[S_N] = {"register", "logout", "login", "logout2",
-                                            "wrong", "nobody", "flood"};
+enum astep {
+    S_REGISTER, S_LOGOUT, S_LOGIN, S_LOGOUT2, S_WRONG, S_NOBODY,
+    S_WRONG1, S_NOBODY1, /* one at a time: a login's own time, nothing queued */
+    S_FLOOD, S_N
+};
+static const char *const step_names[S_N] = {"register", "logout", "login", "logout2", "wrong",
+                                            "nobody", "wrong1", "nobody1", "flood"};
 /* What each step expects: an account event, or an error (530). */
-static const int step_wants_error[S_N] = {0, 0, 0, 0, 1, 1, 1};
+static const int step_wants_error[S_N] = {0, 0, 0, 0, 1, 1, 1, 1, 1};
+/* The browsers of the one-at-a-time steps (the first ones). */
+#define LG_SERIAL_MAX 32u
 
 struct step_stats {
     struct hist lat;   /* from the request answered to its answer */
@@ -606,6 +613,7 @@ static void account_ask(struct conn *c, enum astep st, int64_t now)
                      (unsigned)tag, i, (unsigned)tag, i, c->ref);
         break;
     case S_WRONG:
+    case S_WRONG1:
         /* As long as the right one: the same work to check. */
         m = snprintf(js, sizeof js,
                      "{\"type\":\"login\",\"nick\":\"u%u-%u\",\"password\":\"pX-%u-%u\","
@@ -613,6 +621,7 @@ static void account_ask(struct conn *c, enum astep st, int64_t now)
                      (unsigned)tag, i, (unsigned)tag, i, c->ref);
         break;
     case S_NOBODY:
+    case S_NOBODY1:
         m = snprintf(js, sizeof js,
                      "{\"type\":\"login\",\"nick\":\"n%u-%u\",\"password\":\"pw-%u-%u\","
                      "\"ref\":%u}",
@@ -1424,17 +1433,22 @@ static int accounts_run(int64_t deadline)
         t_end = now_ns();
         /* The answers of the logins in flight are not waited for. */
     } else {
-        for (step = S_REGISTER; step < S_FLOOD; step++) {
-            int64_t now = now_ns();
-            for (unsigned i = first; i < nconns; i++) {
-                conns[i].t_first = 0;
-                account_ask(&conns[i], step, now);
-            }
-            while (account_pending(first) && now_ns() < deadline)
-                account_turn(first, 10);
-            if (account_pending(first)) {
-                timed_out = 1;
-                break;
+        for (step = S_REGISTER; step < S_FLOOD && !timed_out; step++) {
+            /* A burst: every browser at once; or one after another, each
+             * answered before the next asks (the first LG_SERIAL_MAX). */
+            int serial = step == S_WRONG1 || step == S_NOBODY1;
+            unsigned n = serial && nconns - first > LG_SERIAL_MAX ? LG_SERIAL_MAX : nconns - first;
+            for (unsigned k = 0; k < n && !timed_out; k++) {
+                for (unsigned i = first + k; i < (serial ? first + k + 1 : nconns); i++) {
+                    conns[i].t_first = 0;
+                    account_ask(&conns[i], step, now_ns());
+                }
+                while (account_pending(first) && now_ns() < deadline)
+                    account_turn(first, serial ? 1 : 10);
+                if (account_pending(first))
+                    timed_out = 1;
+                if (!serial)
+                    break;
             }
         }
         t_end = now_ns();
@@ -1448,7 +1462,7 @@ static int accounts_run(int64_t deadline)
     double hub_cpu = cpu_share(hub_ticks0, hubs_ticks(), wall);
     double loop_cpu = cpu_share(loop_ticks0, loop_ticks(), wall);
     double loop_wait = delay_share(delay0, loop_run_delay(), wall);
-    char f[4096] = "";
+    char f[8192] = "";
     int all_answered = !timed_out && n_failed == 0 && n_closed_late == 0;
     if (opt.flood) {
         step_fields(f, sizeof f, S_FLOOD);
@@ -1456,7 +1470,9 @@ static int accounts_run(int64_t deadline)
     } else {
         for (enum astep st = S_REGISTER; st < S_FLOOD; st++) {
             step_fields(f, sizeof f, st);
-            if (steps[st].ok != opt.accounts)
+            int serial = st == S_WRONG1 || st == S_NOBODY1;
+            unsigned want = serial && opt.accounts > LG_SERIAL_MAX ? LG_SERIAL_MAX : opt.accounts;
+            if (steps[st].ok != want)
                 all_answered = 0;
         }
     }
@@ -1522,7 +1538,8 @@ static void usage(void)
           "  --redis-pid PID    its process: its CPU share over the sending (redis_cpu)\n"
           "  --accounts N       N wintalk.v2 browsers go through an account's steps,\n"
           "                     all at once, step by step: register, logout, login,\n"
-          "                     logout, a wrong password, a nick nobody registered\n"
+          "                     logout, a wrong password, a nick nobody registered;\n"
+          "                     the last two again one at a time (32 browsers)\n"
           "  --flood N          N wintalk.v2 guests log in with wrong passwords to an\n"
           "                     account one more browser registers, one login each in\n"
           "                     flight, from SIGUSR1 until SIGTERM or SIGINT (each\n"

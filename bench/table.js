@@ -364,6 +364,12 @@ if (LHUBS.length) {
     lrow('login', `${what}: p99 ms from the first try`, (r) => num(r[`${s}_wait_p99_ms`], 'ms'));
     lrow('login', `${what}: answers 421 (busy; sent again)`, (r) => num(r[`${s}_busy`], ''));
   }
+  for (const [s, what] of [['wrong1', 'wrong password'], ['nobody1', 'a nick nobody registered']]) {
+    lrow('login', `one at a time (32 logins, nothing queued), ${what}: p50 / p99 ms`,
+      (r) => `${num(r[`${s}_p50_ms`], 'ms')} / ${num(r[`${s}_p99_ms`], 'ms')}`);
+  }
+  lrow('login', 'one at a time: p50, nick nobody registered / wrong password (1.00x: the same)',
+    (r) => ratioOf(r.nobody1_p50_ms, r.wrong1_p50_ms));
   lrow('login', 'time per answer, wrong / right password (1.00x: the same)',
     (r) => ratioOf(r.login_per_s, r.wrong_per_s));
   lrow('login', 'time per answer, nick nobody registered / right password',
