@@ -31,6 +31,27 @@
  * sender on either. With --redis-port it also reads the shared Redis'
  * command counters before and after the sending.
  *
+ * Accounts (--accounts N): N wintalk.v2 browsers, each with a nick of its
+ * own, go through the steps of an account all at once, step by step:
+ * register, log out, log in with the right password, log out, log in with
+ * a wrong one, and log in to a nick nobody registered. Each step is a
+ * burst of N requests (then the last two again one at a time, by the
+ * first LG_SERIAL_MAX browsers: a login's own time, with nothing queued); one answered 421 (busy) or 429 is sent again after
+ * --login-retry-ms. Per step: answers per second, the time from the
+ * request that was answered to its answer, and how many were busy.
+ *
+ * A login flood (--flood N): N guests that log in with wrong passwords to
+ * an account one more browser registers first, each with one login in
+ * flight, as fast as the gateway answers them (421: again after
+ * --login-retry-ms). Once every browser is ready it writes --ready-file
+ * and waits, connected and idle, for SIGUSR1 (at most --timeout); it
+ * floods until SIGTERM or SIGINT (or --timeout, counted again from
+ * SIGUSR1) and then reports.
+ * Meanwhile another run of this program measures a chat on the same
+ * gateway, quiet and under the flood. Both report the CPU share of the
+ * gateway's event loop (its main thread) beside the whole process's, and
+ * the share of the time the loop waited, runnable, for a core.
+ *
  * Not a library; no dependency beyond libc, libcrypto (SHA-1 and base64 of
  * the WebSocket handshake) and the WINTALK codec.
  */
@@ -69,11 +90,17 @@
 #define LG_METRICS_MAX (256u * 1024u) /* one /metrics answer, headers included */
 #define LG_METRICS_TIMEOUT_S 2        /* its connect, send and each read */
 #define LG_HUBS_MAX 2                 /* gateways one run talks to */
+#define LG_ACCOUNTS_MAX 10000u        /* --accounts and --flood */
+#define LG_RETRY_MS_MAX 10000u
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 enum proto { P_WS, P_TCP };
 enum cstate { C_CONNECTING, C_WS_UPGRADE, C_WAIT_WELCOME, C_TCP_WAIT, C_READY, C_DEAD };
+/* What a connection is for: the chat (the tokens), an account's steps, a
+ * flood of wrong passwords, or the browser that registers the flood's
+ * target. The last three speak wintalk.v2. */
+enum role { R_CHAT, R_ACCOUNT, R_FLOOD, R_TARGET };
 
 struct conn {
     int fd;
@@ -82,6 +109,12 @@ struct conn {
     uint8_t want_out;   /* EPOLLOUT registered */
     uint8_t r_frames;   /* TCP: R frames seen (4 priming + 1 transcript) */
     uint8_t hub;        /* which gateway: 0, or 1 with --ws-port2/--tcp-port2 */
+    uint8_t role;       /* enum role */
+    uint8_t asking;     /* an account request in flight */
+    uint32_t ref;       /* its ref */
+    int64_t t_asked;    /* when it was sent (ns) */
+    int64_t t_first;    /* when the step's first try was sent (ns) */
+    int64_t retry_at;   /* busy: send it again then (ns); 0: not waiting */
     int32_t sender;     /* sender index, or -1 */
     uint32_t hs_seen;   /* TCP: bytes of the 12-byte handshake seen */
     int64_t t_start;    /* connect() time, ns */
@@ -184,6 +217,10 @@ static struct {
     int metrics_port2;     /* the second gateway's */
     int redis_port;        /* the shared Redis on 127.0.0.1; 0: none */
     int redis_pid;         /* its process: its CPU share */
+    unsigned accounts;     /* browsers that go through an account's steps */
+    unsigned flood;        /* browsers that flood wrong passwords */
+    unsigned retry_ms;     /* a request answered 421: sent again after this */
+    const char *ready_file;/* the flood: written once every browser is ready */
     const char *label;
     const char *hub;
     int quiet;
@@ -196,6 +233,7 @@ static struct {
     .drain = 5,
     .timeout = 60,
     .concurrency = 256,
+    .retry_ms = 100,
     .label = "run",
     .hub = "hub",
 };
@@ -426,10 +464,10 @@ static void ws_start(struct conn *c)
                      "Connection: Upgrade\r\n"
                      "Sec-WebSocket-Key: %s\r\n"
                      "Sec-WebSocket-Version: 13\r\n"
-                     "Sec-WebSocket-Protocol: wintalk.v1\r\n"
+                     "Sec-WebSocket-Protocol: wintalk.v%d\r\n"
                      "Origin: http://127.0.0.1:%d\r\n"
                      "\r\n",
-                     conn_port(c), key, conn_port(c));
+                     conn_port(c), key, c->role == R_CHAT ? 1 : 2, conn_port(c));
     c->state = C_WS_UPGRADE;
     conn_write(c, req, (size_t)n);
 }
@@ -503,6 +541,184 @@ static void scan_tokens(struct conn *c, const uint8_t *p, size_t n, const char *
     }
 }
 
+/* ---- accounts ---- */
+
+/* The steps each account's browser goes through, all browsers at once,
+ * one step after another. */
+enum astep {
+    S_REGISTER, S_LOGOUT, S_LOGIN, S_LOGOUT2, S_WRONG, S_NOBODY,
+    S_WRONG1, S_NOBODY1, /* one at a time: a login's own time, nothing queued */
+    S_FLOOD, S_N
+};
+static const char *const step_names[S_N] = {"register", "logout", "login", "logout2", "wrong",
+                                            "nobody", "wrong1", "nobody1", "flood"};
+/* What each step expects: an account event, or an error (530). */
+static const int step_wants_error[S_N] = {0, 0, 0, 0, 1, 1, 1, 1, 1};
+/* The browsers of the one-at-a-time steps (the first ones). */
+#define LG_SERIAL_MAX 32u
+
+struct step_stats {
+    struct hist lat;   /* from the request answered to its answer */
+    struct hist wait;  /* from the step's first try to the answer */
+    uint64_t ok;       /* answered as expected */
+    uint64_t busy;     /* 421: sent again later */
+    uint64_t slow;     /* 429: sent again later */
+    uint64_t other;    /* any other answer: that browser's step failed */
+    int64_t t_first, t_last; /* first request sent, last answer */
+};
+static struct step_stats steps[S_N];
+static enum astep step = S_REGISTER; /* the step under way (accounts) */
+static volatile sig_atomic_t flood_go, flood_stop;
+static uint32_t tag;                 /* nicks of this run: run_id, shortened */
+
+/* Account browsers are numbered from 0 after the chat's connections. */
+static unsigned account_index(const struct conn *c)
+{
+    return (unsigned)(c - conns) - opt.senders - opt.ws_conns - opt.tcp_conns;
+}
+
+/* A connection's nick in its hello ("" for a guest): short enough for the
+ * gateway's default of 24 characters. */
+static void account_nick(const struct conn *c, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (c->role == R_ACCOUNT)
+        snprintf(out, cap, "u%u-%u", (unsigned)tag, account_index(c));
+    else if (c->role == R_TARGET)
+        snprintf(out, cap, "v%u", (unsigned)tag);
+}
+
+/* Send c's request of step st (ns: now). */
+static void account_ask(struct conn *c, enum astep st, int64_t now)
+{
+    if (c->state != C_READY)
+        return;
+    unsigned i = account_index(c);
+    char js[256];
+    int m = 0;
+    c->ref++;
+    switch (st) {
+    case S_REGISTER:
+        m = snprintf(js, sizeof js, "{\"type\":\"register\",\"password\":\"pw-%u-%u\",\"ref\":%u}",
+                     (unsigned)tag, i, c->ref);
+        break;
+    case S_LOGOUT:
+    case S_LOGOUT2:
+        m = snprintf(js, sizeof js, "{\"type\":\"logout\",\"ref\":%u}", c->ref);
+        break;
+    case S_LOGIN:
+        m = snprintf(js, sizeof js,
+                     "{\"type\":\"login\",\"nick\":\"u%u-%u\",\"password\":\"pw-%u-%u\","
+                     "\"ref\":%u}",
+                     (unsigned)tag, i, (unsigned)tag, i, c->ref);
+        break;
+    case S_WRONG:
+    case S_WRONG1:
+        /* As long as the right one: the same work to check. */
+        m = snprintf(js, sizeof js,
+                     "{\"type\":\"login\",\"nick\":\"u%u-%u\",\"password\":\"pX-%u-%u\","
+                     "\"ref\":%u}",
+                     (unsigned)tag, i, (unsigned)tag, i, c->ref);
+        break;
+    case S_NOBODY:
+    case S_NOBODY1:
+        m = snprintf(js, sizeof js,
+                     "{\"type\":\"login\",\"nick\":\"n%u-%u\",\"password\":\"pw-%u-%u\","
+                     "\"ref\":%u}",
+                     (unsigned)tag, i, (unsigned)tag, i, c->ref);
+        break;
+    case S_FLOOD:
+        m = snprintf(js, sizeof js,
+                     "{\"type\":\"login\",\"nick\":\"v%u\",\"password\":\"guess-%u-%u\","
+                     "\"ref\":%u}",
+                     (unsigned)tag, i, c->ref, c->ref);
+        break;
+    case S_N:
+        return;
+    }
+    c->asking = 1;
+    c->retry_at = 0;
+    c->t_asked = now;
+    if (!c->t_first)
+        c->t_first = now;
+    struct step_stats *ss = &steps[st];
+    if (!ss->t_first)
+        ss->t_first = now;
+    ws_send(c, 0x1, js, (size_t)m);
+}
+
+/* The answer to c's request, if this message (a frame: one event or an
+ * array of them) holds it: 1 and the error code (0 for an account event),
+ * else 0. Matched by ref, which ends the object ("ref":N}). */
+static int account_answer(struct conn *c, const uint8_t *p, size_t n, int *code)
+{
+    char want[32];
+    int wl = snprintf(want, sizeof want, "\"ref\":%u}", c->ref);
+    const uint8_t *r = memmem(p, n, want, (size_t)wl);
+    if (!r)
+        return 0;
+    /* The object it ends: from the last '{' before it. */
+    const uint8_t *o = r;
+    while (o > p && *o != '{')
+        o--;
+    size_t ol = (size_t)(r - o);
+    static const char acct[] = "\"type\":\"account\"", err[] = "\"type\":\"error\",\"code\":";
+    *code = 0;
+    if (memmem(o, ol, acct, sizeof acct - 1))
+        return 1;
+    const uint8_t *e = memmem(o, ol, err, sizeof err - 1);
+    if (!e)
+        return 0;
+    *code = atoi((const char *)e + sizeof err - 1);
+    return 1;
+}
+
+/* A browser of the account steps or the flood got a message. */
+static void account_message(struct conn *c, const uint8_t *p, size_t n)
+{
+    int code;
+    if (c->role == R_TARGET) {
+        /* Registered: the flood's target exists. */
+        if (c->asking && account_answer(c, p, n, &code)) {
+            c->asking = 0;
+            if (code)
+                die("the flood's target could not register (error %d)", code);
+        }
+        return;
+    }
+    if (!c->asking || !account_answer(c, p, n, &code))
+        return;
+    enum astep st = c->role == R_FLOOD ? S_FLOOD : step;
+    struct step_stats *ss = &steps[st];
+    int64_t now = now_ns();
+    c->asking = 0;
+    if (code == 421 || code == 429) {
+        if (code == 421)
+            ss->busy++;
+        else
+            ss->slow++;
+        c->retry_at = now + (int64_t)opt.retry_ms * 1000000;
+        return;
+    }
+    int good = step_wants_error[st] ? code == 530 : code == 0;
+    if (good) {
+        ss->ok++;
+        h_add(&ss->lat, (uint64_t)(now - c->t_asked) / 1000);
+        h_add(&ss->wait, (uint64_t)(now - c->t_first) / 1000);
+    } else {
+        ss->other++;
+        if (!opt.quiet && ss->other <= 3)
+            fprintf(stderr, "loadgen: %s: unexpected answer: %.*s\n", step_names[st],
+                    (int)(n > 200 ? 200 : n), p);
+    }
+    ss->t_last = now;
+    c->t_first = 0;
+    if (c->role == R_FLOOD) {
+        if (!flood_stop)
+            account_ask(c, S_FLOOD, now);
+    }
+}
+
 static void ws_message(struct conn *c, const uint8_t *p, size_t n)
 {
     if (c->state == C_WAIT_WELCOME) {
@@ -510,6 +726,10 @@ static void ws_message(struct conn *c, const uint8_t *p, size_t n)
             became_ready(c);
         else if (memmem(p, n, "\"type\":\"error\"", 14))
             conn_dead(c, "error instead of welcome");
+        return;
+    }
+    if (c->role != R_CHAT) {
+        account_message(c, p, n);
         return;
     }
     if (memmem(p, n, "\"type\":\"error\"", 14) || memmem(p, n, "\"type\":\"bye\"", 12)) {
@@ -597,7 +817,17 @@ static size_t ws_upgrade(struct conn *c, const uint8_t *p, size_t n)
     }
     c->state = C_WAIT_WELCOME;
     static const char hello[] = "{\"type\":\"hello\",\"last_id\":0}";
-    ws_send(c, 0x1, hello, sizeof hello - 1);
+    if (c->role == R_CHAT) {
+        ws_send(c, 0x1, hello, sizeof hello - 1);
+    } else {
+        /* wintalk.v2, in #lobby; an account's browser and the flood's
+         * target with their nicks, the flood's browsers as guests. */
+        char nick[32] = "", js[96];
+        account_nick(c, nick, sizeof nick);
+        int m = snprintf(js, sizeof js, "{\"type\":\"hello\"%s%s%s}", nick[0] ? ",\"nick\":\"" : "",
+                         nick, nick[0] ? "\"" : "");
+        ws_send(c, 0x1, js, (size_t)m);
+    }
     return hl;
 }
 
@@ -815,12 +1045,18 @@ static long rss_kib(int pid)
 }
 
 /* CPU time (user + system) the process has used, in clock ticks, or -1. */
-static long long cpu_ticks(int pid)
+/* CPU ticks of a process, or with thread (its id) of that thread alone:
+ * the gateway's main thread (thread id = process id) runs its event loop,
+ * the others hash passwords or talk to the store. -1 when unreadable. */
+static long long stat_ticks(int pid, int thread)
 {
     if (pid <= 0)
         return -1;
     char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    if (thread > 0)
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, thread);
+    else
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -837,6 +1073,42 @@ static long long cpu_ticks(int pid)
     for (char *tok = strtok(p + 1, " "); tok && k < 13; tok = strtok(NULL, " "))
         v[k++] = atoll(tok);
     return k == 13 ? v[11] + v[12] : -1;
+}
+
+static long long cpu_ticks(int pid)
+{
+    return stat_ticks(pid, 0);
+}
+
+/* The event loop's thread of the (first) gateway. */
+static long long loop_ticks(void)
+{
+    return stat_ticks(opt.server_pid, opt.server_pid);
+}
+
+/* How long the gateway's event loop has waited, runnable, for a core so
+ * far (ns; the second field of its thread's schedstat), or -1: what
+ * another thread on its core (a password's hash) costs it. */
+static long long loop_run_delay(void)
+{
+    if (opt.server_pid <= 0)
+        return -1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", opt.server_pid, opt.server_pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long long run = 0, delay = -1;
+    if (fscanf(f, "%lld %lld", &run, &delay) != 2)
+        delay = -1;
+    fclose(f);
+    return delay;
+}
+
+/* The share of wall seconds between two run delays, or -1. */
+static double delay_share(long long d0, long long d1, double wall)
+{
+    return d0 >= 0 && d1 >= d0 && wall > 0 ? (double)(d1 - d0) / 1e9 / wall : -1;
 }
 
 /* The gateways together (both run on the hub's core): RSS and CPU ticks,
@@ -1057,6 +1329,185 @@ static void redis_fields(char *out, size_t cap, const double r0[N_REDIS],
     }
 }
 
+/* ---- accounts: the steps, or the flood ---- */
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        flood_go = 1;
+    else
+        flood_stop = 1;
+}
+
+/* One turn of the loop: wait at most ms for events, handle them, and send
+ * again every request whose retry time has come. */
+static void account_turn(unsigned first, int ms)
+{
+    struct epoll_event evs[512];
+    int k = epoll_wait(ep, evs, 512, ms);
+    for (int i = 0; i < k; i++)
+        conn_event(&conns[evs[i].data.u32], evs[i].events);
+    int64_t now = now_ns();
+    for (unsigned i = first; i < nconns; i++) {
+        struct conn *c = &conns[i];
+        if (c->retry_at && c->retry_at <= now && c->state == C_READY &&
+            (c->role == R_ACCOUNT || (c->role == R_FLOOD && !flood_stop)))
+            account_ask(c, c->role == R_FLOOD ? S_FLOOD : step, now);
+    }
+}
+
+/* Account browsers that still wait for an answer in this step. */
+static unsigned account_pending(unsigned first)
+{
+    unsigned n = 0;
+    for (unsigned i = first; i < nconns; i++) {
+        const struct conn *c = &conns[i];
+        if (c->role == R_ACCOUNT && c->state == C_READY && (c->asking || c->retry_at))
+            n++;
+    }
+    return n;
+}
+
+static void step_fields(char *out, size_t cap, enum astep st)
+{
+    const struct step_stats *ss = &steps[st];
+    double d = ss->t_last > ss->t_first ? secs(ss->t_last - ss->t_first) : 0;
+    const char *nm = step_names[st];
+    size_t l = strlen(out);
+    snprintf(out + l, cap - l,
+             ",\"%s_ok\":%" PRIu64 ",\"%s_busy\":%" PRIu64 ",\"%s_slow\":%" PRIu64
+             ",\"%s_other\":%" PRIu64 ",\"%s_s\":%.3f,\"%s_per_s\":%.1f,\"%s_p50_ms\":%.2f"
+             ",\"%s_p99_ms\":%.2f,\"%s_max_ms\":%.2f,\"%s_wait_p50_ms\":%.2f,\"%s_wait_p99_ms\":%.2f",
+             nm, ss->ok, nm, ss->busy, nm, ss->slow, nm, ss->other, nm, d, nm,
+             d > 0 ? (double)ss->ok / d : 0, nm, h_quantile_ms(&ss->lat, 0.5), nm,
+             h_quantile_ms(&ss->lat, 0.99), nm, (double)ss->lat.max_us / 1000.0, nm,
+             h_quantile_ms(&ss->wait, 0.5), nm, h_quantile_ms(&ss->wait, 0.99));
+}
+
+/* After the set-up: the account steps (--accounts) or the flood
+ * (--flood), bounded by deadline; then the report. Returns the exit
+ * status. */
+static int accounts_run(int64_t deadline)
+{
+    unsigned first = opt.senders + opt.ws_conns + opt.tcp_conns;
+    int timed_out = 0;
+    int64_t t_start = now_ns(), t_end;
+    if (opt.flood) {
+        /* The target registers; then the flood is ready. */
+        struct conn *t = &conns[first];
+        if (t->state != C_READY)
+            die("the flood's target did not connect");
+        account_ask(t, S_REGISTER, now_ns());
+        memset(&steps[S_REGISTER], 0, sizeof steps[S_REGISTER]);
+        while (t->asking && t->state == C_READY && now_ns() < deadline)
+            account_turn(first, 10);
+        if (t->asking || t->state != C_READY)
+            die("the flood's target could not register in time");
+        if (opt.ready_file) {
+            FILE *f = fopen(opt.ready_file, "w");
+            if (!f)
+                die("%s: %s", opt.ready_file, strerror(errno));
+            fprintf(f, "%u\n", n_ready);
+            fclose(f);
+        }
+        /* Connected and idle (reading #lobby) until told to flood: at
+         * most --timeout from here. */
+        deadline = now_ns() + (int64_t)(opt.timeout * 1e9);
+        while (!flood_go && !flood_stop && now_ns() < deadline)
+            account_turn(first, 50);
+        /* The flood itself is bounded by --timeout again, from its start. */
+        deadline = now_ns() + (int64_t)(opt.timeout * 1e9);
+    }
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    long long hub_ticks0 = hubs_ticks(), loop_ticks0 = loop_ticks(), delay0 = loop_run_delay();
+    t_start = now_ns();
+    if (opt.flood) {
+        for (unsigned i = first; i < nconns; i++)
+            if (conns[i].role == R_FLOOD)
+                account_ask(&conns[i], S_FLOOD, t_start);
+        while (!flood_stop && now_ns() < deadline)
+            account_turn(first, 10);
+        if (!flood_stop)
+            timed_out = 1;
+        t_end = now_ns();
+        /* The answers of the logins in flight are not waited for. */
+    } else {
+        for (step = S_REGISTER; step < S_FLOOD && !timed_out; step++) {
+            /* A burst: every browser at once; or one after another, each
+             * answered before the next asks (the first LG_SERIAL_MAX). */
+            int serial = step == S_WRONG1 || step == S_NOBODY1;
+            unsigned n = serial && nconns - first > LG_SERIAL_MAX ? LG_SERIAL_MAX : nconns - first;
+            for (unsigned k = 0; k < n && !timed_out; k++) {
+                for (unsigned i = first + k; i < (serial ? first + k + 1 : nconns); i++) {
+                    conns[i].t_first = 0;
+                    account_ask(&conns[i], step, now_ns());
+                }
+                while (account_pending(first) && now_ns() < deadline)
+                    account_turn(first, serial ? 1 : 10);
+                if (account_pending(first))
+                    timed_out = 1;
+                if (!serial)
+                    break;
+            }
+        }
+        t_end = now_ns();
+    }
+    getrusage(RUSAGE_SELF, &ru1);
+    double wall = secs(t_end - t_start);
+    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
+                          ru0.ru_stime.tv_sec) +
+                 (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+                          ru0.ru_stime.tv_usec) / 1e6;
+    double hub_cpu = cpu_share(hub_ticks0, hubs_ticks(), wall);
+    double loop_cpu = cpu_share(loop_ticks0, loop_ticks(), wall);
+    double loop_wait = delay_share(delay0, loop_run_delay(), wall);
+    char f[8192] = "";
+    int all_answered = !timed_out && n_failed == 0 && n_closed_late == 0;
+    if (opt.flood) {
+        step_fields(f, sizeof f, S_FLOOD);
+        all_answered = all_answered && steps[S_FLOOD].other == 0;
+    } else {
+        for (enum astep st = S_REGISTER; st < S_FLOOD; st++) {
+            step_fields(f, sizeof f, st);
+            int serial = st == S_WRONG1 || st == S_NOBODY1;
+            unsigned want = serial && opt.accounts > LG_SERIAL_MAX ? LG_SERIAL_MAX : opt.accounts;
+            if (steps[st].ok != want)
+                all_answered = 0;
+        }
+    }
+    printf("{\"label\":\"%s\",\"hub\":\"%s\",\"accounts\":%u,\"flood\":%u,\"conns\":%u,"
+           "\"ready\":%u,\"setup_failed\":%u,\"closed_late\":%" PRIu64 ",\"retry_ms\":%u,"
+           "\"run_s\":%.3f,\"all_answered\":%s,\"gen_cpu\":%.2f,\"hub_cpu\":%.2f,"
+           "\"hub_loop_cpu\":%.2f,\"hub_loop_wait\":%.3f,\"timed_out\":%s%s}\n",
+           opt.label, opt.hub, opt.accounts, opt.flood, nconns, n_ready, n_failed, n_closed_late,
+           opt.retry_ms, wall, all_answered ? "true" : "false", wall > 0 ? cpu / wall : 0, hub_cpu,
+           loop_cpu, loop_wait, timed_out ? "true" : "false", f);
+    fflush(stdout);
+    if (!opt.quiet) {
+        for (enum astep st = opt.flood ? S_FLOOD : S_REGISTER; st < (opt.flood ? S_N : S_FLOOD);
+             st++) {
+            const struct step_stats *ss = &steps[st];
+            double d = ss->t_last > ss->t_first ? secs(ss->t_last - ss->t_first) : 0;
+            fprintf(stderr,
+                    "%-10s %-8s %" PRIu64 " answered in %.2f s: %.1f/s | p50 %.2f p99 %.2f ms"
+                    " | busy (421) %" PRIu64 " | 429 %" PRIu64 " | other %" PRIu64 "\n",
+                    opt.label, step_names[st], ss->ok, d, d > 0 ? (double)ss->ok / d : 0,
+                    h_quantile_ms(&ss->lat, 0.5), h_quantile_ms(&ss->lat, 0.99), ss->busy,
+                    ss->slow, ss->other);
+        }
+    }
+    for (unsigned i = 0; i < nconns; i++) {
+        struct conn *c = &conns[i];
+        if (c->state == C_DEAD || c->fd < 0)
+            continue;
+        struct linger lg = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(c->fd);
+    }
+    return all_answered ? 0 : 1;
+}
+
 static void usage(void)
 {
     fputs("usage: loadgen [OPTION]...\n"
@@ -1085,6 +1536,18 @@ static void usage(void)
           "  --redis-port N     the shared Redis on 127.0.0.1: its command counts over\n"
           "                     the sending (INFO commandstats; r_ fields)\n"
           "  --redis-pid PID    its process: its CPU share over the sending (redis_cpu)\n"
+          "  --accounts N       N wintalk.v2 browsers go through an account's steps,\n"
+          "                     all at once, step by step: register, logout, login,\n"
+          "                     logout, a wrong password, a nick nobody registered;\n"
+          "                     the last two again one at a time (32 browsers)\n"
+          "  --flood N          N wintalk.v2 guests log in with wrong passwords to an\n"
+          "                     account one more browser registers, one login each in\n"
+          "                     flight, from SIGUSR1 until SIGTERM or SIGINT (each\n"
+          "                     wait at most --timeout: the set-up, for SIGUSR1, the\n"
+          "                     flood)\n"
+          "  --ready-file PATH  the flood: written once every browser is ready\n"
+          "  --login-retry-ms N a request answered 421 or 429 is sent again after N ms\n"
+          "                     (100)\n"
           "  --label L --hub H  names in the report\n"
           "  --quiet            no diagnostics\n",
           stderr);
@@ -1142,6 +1605,14 @@ static void parse_args(int argc, char **argv)
             opt.redis_port = atoi(v);
         else if (ARG("--redis-pid"))
             opt.redis_pid = atoi(v);
+        else if (ARG("--accounts"))
+            opt.accounts = (unsigned)atoi(v);
+        else if (ARG("--flood"))
+            opt.flood = (unsigned)atoi(v);
+        else if (ARG("--ready-file"))
+            opt.ready_file = v;
+        else if (ARG("--login-retry-ms"))
+            opt.retry_ms = (unsigned)atoi(v);
         else if (ARG("--label"))
             opt.label = v;
         else if (ARG("--hub"))
@@ -1160,7 +1631,16 @@ static void parse_args(int argc, char **argv)
         die("window from 1 to %u", LG_WINDOW_MAX);
     if (opt.pad >= LG_TEXT_MAX)
         die("pad below %u", LG_TEXT_MAX);
-    if (opt.ws_conns + opt.tcp_conns + opt.senders > LG_MAX_CONNS)
+    if (opt.accounts > LG_ACCOUNTS_MAX || opt.flood > LG_ACCOUNTS_MAX)
+        die("at most %u browsers for --accounts or --flood", LG_ACCOUNTS_MAX);
+    if ((opt.accounts || opt.flood) &&
+        (opt.senders || opt.ws_conns || opt.tcp_conns || (opt.accounts && opt.flood)))
+        die("--accounts and --flood run alone (a chat beside them is another run)");
+    if (opt.retry_ms > LG_RETRY_MS_MAX)
+        die("--login-retry-ms at most %u", LG_RETRY_MS_MAX);
+    if ((opt.accounts || opt.flood) && opt.ws_port2)
+        die("--accounts and --flood talk to one gateway");
+    if (opt.ws_conns + opt.tcp_conns + opt.senders + opt.accounts + opt.flood + 1 > LG_MAX_CONNS)
         die("at most %u connections", LG_MAX_CONNS);
     if (opt.timeout > 60)
         opt.timeout = 60;
@@ -1180,13 +1660,23 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    nconns = opt.ws_conns + opt.tcp_conns + opt.senders;
+    /* The flood's browsers and one more, its target. */
+    nconns = opt.ws_conns + opt.tcp_conns + opt.senders + opt.accounts +
+             (opt.flood ? opt.flood + 1 : 0);
     if (nconns + 16 > rl.rlim_cur)
         die("%u connections need more than RLIMIT_NOFILE %lu", nconns,
             (unsigned long)rl.rlim_cur);
 
     rng ^= (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
     run_id = (xorshift() % 900000000u) + 100000000u;
+    tag = (uint32_t)(run_id % 1000000u);
+    if (opt.flood) {
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGUSR1, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+    }
     t0 = now_ns();
     ep = epoll_create1(EPOLL_CLOEXEC);
     conns = calloc(nconns ? nconns : 1, sizeof *conns);
@@ -1198,8 +1688,15 @@ int main(int argc, char **argv)
         struct conn *c = &conns[i];
         c->fd = -1;
         c->sender = i < opt.senders ? (int32_t)i : -1;
+        unsigned chat = opt.senders + opt.ws_conns + opt.tcp_conns;
         c->proto = (uint8_t)(i < opt.senders ? opt.sender_proto
-                             : i < opt.senders + opt.ws_conns ? P_WS : P_TCP);
+                             : i < opt.senders + opt.ws_conns ? P_WS
+                             : i < chat ? P_TCP : P_WS);
+        /* After the chat's: the account browsers, or the flood's target
+         * and then its browsers. */
+        c->role = (uint8_t)(i < chat ? R_CHAT
+                            : opt.accounts ? R_ACCOUNT
+                            : i == chat ? R_TARGET : R_FLOOD);
         /* Alternately within each kind (senders, browsers, TCP receivers),
          * so each gateway gets half of every kind; with one sender (fan-out)
          * it is on the first gateway and half its receivers on the other. */
@@ -1229,7 +1726,7 @@ int main(int argc, char **argv)
     struct rusage ru0;
     getrusage(RUSAGE_SELF, &ru0);
     int64_t t_cpu0 = t0, t_drain_check = 0;
-    long long hub_ticks0 = -1, redis_ticks0 = -1;
+    long long hub_ticks0 = -1, redis_ticks0 = -1, loop_ticks0 = -1, loop_delay0 = -1;
     int64_t deadline = t0 + (int64_t)(opt.timeout * 1e9);
     int64_t setup_deadline = t0 + (int64_t)(opt.timeout * 1e9 * 0.6);
     enum { PH_SETUP, PH_HOLD, PH_SEND, PH_DRAIN, PH_DONE } phase = PH_SETUP;
@@ -1269,6 +1766,8 @@ int main(int argc, char **argv)
                 phase_end = now;
             }
         }
+        if (phase == PH_HOLD && (opt.accounts || opt.flood))
+            return accounts_run(deadline);
         if (phase == PH_HOLD && now >= phase_end) {
             rss_after = hubs_rss_kib();
             if (!opt.senders) {
@@ -1290,6 +1789,8 @@ int main(int argc, char **argv)
             getrusage(RUSAGE_SELF, &ru0);
             t_cpu0 = now;
             hub_ticks0 = hubs_ticks();
+            loop_ticks0 = loop_ticks();
+            loop_delay0 = loop_run_delay();
             redis_ticks0 = cpu_ticks(opt.redis_pid);
             phase_end = now + (int64_t)(opt.duration * 1e9);
             for (unsigned s = 0; s < opt.senders; s++)
@@ -1409,6 +1910,8 @@ int main(int argc, char **argv)
     double cpu_wall = secs(t_end - t_cpu0);
     double hub_cpu = cpu_share(hub_ticks0, hubs_ticks(), cpu_wall);
     double redis_cpu = cpu_share(redis_ticks0, cpu_ticks(opt.redis_pid), cpu_wall);
+    double loop_cpu = cpu_share(loop_ticks0, loop_ticks(), cpu_wall);
+    double loop_wait = delay_share(loop_delay0, loop_run_delay(), cpu_wall);
     long per_conn = (rss_before >= 0 && rss_after >= 0 && n_ready)
                         ? (rss_after - rss_before) * 1024 / (long)n_ready : -1;
 
@@ -1423,7 +1926,9 @@ int main(int argc, char **argv)
         redis_fields(mfields, sizeof mfields, r0, r1);
     {
         size_t ml = strlen(mfields);
-        snprintf(mfields + ml, sizeof mfields - ml, ",\"cpu_wall_s\":%.3f", cpu_wall);
+        snprintf(mfields + ml, sizeof mfields - ml,
+                 ",\"cpu_wall_s\":%.3f,\"hub_loop_cpu\":%.2f,\"hub_loop_wait\":%.3f", cpu_wall,
+                 loop_cpu, loop_wait);
     }
     if (opt.ws_port2 || opt.redis_pid) {
         size_t ml = strlen(mfields);

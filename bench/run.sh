@@ -27,7 +27,12 @@
 # BENCH_GEN_CPU (1), BENCH_REDIS_CPU (the server's), BENCH_WRITE_WINDOW (8:
 # messages in flight per sender in `write`), BENCH_FILL_EVENTS (1000000:
 # the history of `startup-1m`), BENCH_PROFILE_RATE (2000: msg/s of the
-# `profile` scenario, which runs only when BENCH_ONLY names it).
+# `profile` scenario, which runs only when BENCH_ONLY names it),
+# BENCH_LOGIN_ACCOUNTS (192: the browsers of `login`, each its own account),
+# BENCH_FLOOD_CONNS (128: the browsers of `chat-under-login-flood`'s
+# flood), BENCH_LOGIN_RETRY_MS (100: a request answered 421 sent again
+# after it), BENCH_FLOOD_PROFILE=1 (perf profiles of that scenario's two
+# chats).
 #
 # Before and after: BENCH_BEFORE=REV (a commit, tag or branch of this
 # repository) also builds the gateway of REV (exported with git archive
@@ -47,6 +52,10 @@ quick=${BENCH_QUICK:-0}
 write_window=${BENCH_WRITE_WINDOW:-8}
 fill_events=${BENCH_FILL_EVENTS:-1000000}
 profile_rate=${BENCH_PROFILE_RATE:-2000}
+login_accounts=${BENCH_LOGIN_ACCOUNTS:-192}
+flood_conns=${BENCH_FLOOD_CONNS:-128}
+login_retry_ms=${BENCH_LOGIN_RETRY_MS:-100}
+flood_profile=${BENCH_FLOOD_PROFILE:-0}
 before=${BENCH_BEFORE:-}
 before_gateway=${BENCH_BEFORE_BIN:-}
 before_web=${BENCH_BEFORE_WEB_ROOT:-}
@@ -133,7 +142,8 @@ fi
 # The Redis hubs need redis-server (redis-cli comes with it), the profile perf.
 need=()
 [[ $hubs == *gateway-redis* ]] && ! command -v redis-server >/dev/null && need+=(redis-server)
-[[ profile =~ $only && $only != . ]] && ! command -v perf >/dev/null && need+=(linux-perf)
+[[ (profile =~ $only && $only != .) || ${BENCH_FLOOD_PROFILE:-0} == 1 ]] &&
+  ! command -v perf >/dev/null && need+=(linux-perf)
 if [[ ${#need[@]} -gt 0 ]]; then
   sudo=""
   [[ $(id -u) -eq 0 ]] || sudo="sudo"
@@ -651,23 +661,132 @@ profile() {
   gen "$kind" profile --senders 100 --ws 900 --rate "$profile_rate" --duration 16 --drain 5 \
     --timeout 45
   wait "$perf_pid" || echo "run.sh: perf record failed (see $build/perf-$kind.log)" >&2
-  if [[ -s "$data" ]]; then
-    # Whole reports into files first: a pipe into head would end perf
-    # report with SIGPIPE, which pipefail turns into a failure.
-    perf report -i "$data" --no-children -g none --sort comm,dso --stdio >"$report.dso" 2>/dev/null || true
-    perf report -i "$data" --no-children -g none --sort comm,dso,symbol --stdio \
-      >"$report.sym" 2>/dev/null || true
-    {
-      echo "# $kind, chat at $profile_rate msg/s (100 senders, 900 browsers), 10 s"
-      echo "# samples by process and library (self time)"
-      grep '%' "$report.dso" | sed -n 1,30p
-      echo
-      echo "# by symbol (self time), the first 60"
-      grep '%' "$report.sym" | sed -n 1,60p
-    } >"$report"
-    rm -f -- "$report.dso" "$report.sym"
-    echo "run.sh: profile of $kind in $report"
+  perf_summary "$data" "$report" "$kind, chat at $profile_rate msg/s (100 senders, 900 browsers), 10 s"
+}
+# perf_summary DATA REPORT TITLE: perf's samples in DATA summed up into
+# REPORT: by thread, by thread and library, by process and library, and
+# the first 60 symbols.
+perf_summary() {
+  local data=$1 report=$2
+  [[ -s "$data" ]] || return 0
+  # Whole reports into files first: a pipe into head would end perf
+  # report with SIGPIPE, which pipefail turns into a failure.
+  perf report -i "$data" --no-children -g none --sort pid --stdio >"$report.tid" 2>/dev/null || true
+  perf report -i "$data" --no-children -g none --sort pid,dso --stdio >"$report.tdso" 2>/dev/null || true
+  perf report -i "$data" --no-children -g none --sort comm,dso --stdio >"$report.dso" 2>/dev/null || true
+  perf report -i "$data" --no-children -g none --sort comm,dso,symbol --stdio \
+    >"$report.sym" 2>/dev/null || true
+  {
+    echo "# $3"
+    echo "# samples by thread (the gateway's event loop: thread id = process id)"
+    grep '%' "$report.tid" | sed -n 1,20p || true
+    echo
+    echo "# by thread and library (self time)"
+    grep '%' "$report.tdso" | sed -n 1,20p || true
+    echo
+    echo "# samples by process and library (self time)"
+    grep '%' "$report.dso" | sed -n 1,30p || true
+    echo
+    echo "# by symbol (self time), the first 60"
+    grep '%' "$report.sym" | sed -n 1,60p || true
+  } >"$report"
+  rm -f -- "$report.tid" "$report.tdso" "$report.dso" "$report.sym"
+  echo "run.sh: profile in $report"
+}
+# Whether hub KIND offers accounts (a gateway with --registration; the
+# Node.js hub and a gateway before accounts do not). gateway-redis2 is
+# left out too: the account scenarios measure one gateway.
+has_accounts() {
+  [[ $1 == node || $1 == gateway-redis2 ]] && return 1
+  local bin=$gateway help
+  [[ $1 == gateway-before ]] && bin=$before_gateway
+  help=$("$bin" --help 2>&1 || true)
+  [[ $help == *--registration* ]]
+}
+# login: what logging in costs. BENCH_LOGIN_ACCOUNTS wintalk.v2 browsers,
+# each with a nick of its own, all at once and step by step: register
+# (through the protocol, so that every store takes part), log out, log in
+# with the right password, log out, log in with a wrong one, log in to a
+# nick nobody registered. Per step: answers per second, the latency of the
+# request answered, and the 421s (more than GW_ACCOUNT_OPS_MAX at once:
+# sent again after BENCH_LOGIN_RETRY_MS).
+login() {
+  has_accounts "$1" || return 0
+  start_hub "$1"
+  gen "$1" login --accounts "$login_accounts" --login-retry-ms "$login_retry_ms" --timeout 60
+}
+# chat-under-login-flood: chat-100's chat twice on one start of the hub,
+# quiet and then while BENCH_FLOOD_CONNS other browsers log in with wrong
+# passwords to one account as fast as the gateway answers (one login each
+# in flight; a 421 sent again after BENCH_LOGIN_RETRY_MS). The flood's
+# browsers are connected (in #lobby, reading the chat) for both, idle for
+# the quiet one; the flood runs from 2 s before the second chat's set-up
+# to its end. Its own report: wrong logins answered per second, 421s.
+# With BENCH_FLOOD_PROFILE=1, perf record -g samples the hub's processes
+# (the gateway, its Redis) for 8 s of each chat, from 3 s after the
+# chat's start: build-bench/perf-quiet-KIND.txt and perf-flood-KIND.txt.
+flood_perf() { # flood_perf TAG: the recording starts in the background
+  perf_rec=""
+  [[ $flood_profile == 1 ]] || return 0
+  local pids=$hub_pid
+  [[ -n "$redis_pid" ]] && pids+=",$redis_pid"
+  perf_data="$build/perf-$1-$kind.data"
+  rm -f -- "$perf_data"
+  ( sleep 3 && exec "${pin_gen[@]}" perf record -q -g -F 499 -o "$perf_data" -p "$pids" -- sleep 8 ) \
+    >"$build/perf-$1-$kind.log" 2>&1 &
+  perf_rec=$!
+}
+flood_perf_done() { # flood_perf_done TAG
+  [[ -n $perf_rec ]] || return 0
+  wait "$perf_rec" || echo "run.sh: perf record failed (see $build/perf-$1-$kind.log)" >&2
+  perf_summary "$perf_data" "$build/perf-$1-$kind.txt" \
+    "$kind, chat-100's chat ($1), 8 s from 3 s after its start"
+}
+chat_login_flood() {
+  local kind=$1 perf_rec="" perf_data=""
+  has_accounts "$kind" || return 0
+  start_hub "$kind"
+  local ready="$build/bench-flood.ready" out="$build/bench-flood.json" flood_pid line
+  rm -f -- "$ready" "$out"
+  "${pin_gen[@]}" "$loadgen" --ws-port "$http_port" --tcp-port "$tcp_port" \
+    --flood "$flood_conns" --login-retry-ms "$login_retry_ms" --ready-file "$ready" \
+    --label login-flood --hub "$kind" --server-pid "$hub_pid" --quiet --timeout 60 \
+    >"$out" 2>"$build/bench-flood.log" &
+  flood_pid=$!
+  for _ in $(seq 400); do
+    [[ -s $ready ]] && break
+    kill -0 "$flood_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [[ ! -s $ready ]]; then
+    echo "run.sh: the login flood did not get ready (its log: $build/bench-flood.log)" >&2
+    stop_pid "$flood_pid"
+    return 0
   fi
+  wait_idle
+  flood_perf quiet
+  gen "$kind" chat-quiet --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 --timeout 45
+  flood_perf_done quiet
+  wait_idle
+  if ! kill -USR1 "$flood_pid" 2>/dev/null; then
+    echo "run.sh: the login flood ended before its start (its log: $build/bench-flood.log)" >&2
+    wait "$flood_pid" || true
+    return 0
+  fi
+  sleep 2
+  flood_perf flood
+  gen "$kind" chat-login-flood --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 \
+    --timeout 45
+  flood_perf_done flood
+  # SIGTERM ends the flood and it reports (it stops by itself 60 s after
+  # its start at the latest).
+  kill -TERM "$flood_pid" 2>/dev/null || true
+  wait "$flood_pid" || true
+  line=$(head -1 "$out" 2>/dev/null || true)
+  [[ -n $line ]] || line="{\"label\":\"login-flood\",\"hub\":\"$kind\",\"error\":\"no report\"}"
+  echo "$line" >>"$results"
+  echo "$line"
+  rm -f -- "$ready" "$out"
 }
 each idle-1k idle_1k
 each 'idle-10k|setup-10k' idle_10k
@@ -678,6 +797,8 @@ each bridge-web-tcp bridge_web_tcp
 each write write
 each startup-1m startup_1m
 each redis-max redis_max
+each login login
+each chat-under-login-flood chat_login_flood
 [[ $only != . ]] && each profile profile
 
 echo
