@@ -496,6 +496,10 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * machine to the chat; a login flood waits in the queue, not on the
  * loop. The ceiling bounds the memory of hashes at once. */
 #define GW_HASH_THREADS 1u
+/* The hasher's threads run at this nice value (the lowest priority short
+ * of SCHED_IDLE, which would starve logins on a busy machine): on a core
+ * the event loop also wants, the loop gets nearly all of it. */
+#define GW_HASH_NICE 19
 #define GW_HASH_THREADS_MAX 8u
 
 #endif /* GW_LIMITS_H */

@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,6 +622,54 @@ static void test_pool_signals(void **state)
     assert_false(sigismember(&now, SIGINT));
 }
 
+/* A thread's nice value (field 19 of its stat, after the name in
+ * parentheses). */
+static int nice_of(pid_t tid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    const char *p = strrchr(line, ')');
+    assert_non_null(p);
+    int field = 2, nice = -100;
+    for (p++; *p && field < 19; p++)
+        if (*p == ' ')
+            field++;
+    assert_int_equal(sscanf(p, "%d", &nice), 1);
+    return nice;
+}
+
+/* The workers run at GW_HASH_NICE: a flood of logins yields the core to
+ * the event loop, which stays at its own. */
+static void test_pool_yields_to_the_loop(void **state)
+{
+    (void)state;
+    pid_t before[64], after[64];
+    int nb = tid_set(before, 64);
+    int mine = nice_of((pid_t)syscall(SYS_gettid));
+    open_pool(2, 4);
+    int na = tid_set(after, 64), ours = 0;
+    for (int i = 0; i < na; i++) {
+        int old = 0;
+        for (int j = 0; j < nb; j++)
+            old |= after[i] == before[j];
+        if (old)
+            continue;
+        ours++;
+        int n = nice_of(after[i]);
+        for (int k = 0; k < 500 && n != GW_HASH_NICE; k++) {
+            usleep(10 * 1000);
+            n = nice_of(after[i]);
+        }
+        assert_int_equal(n, GW_HASH_NICE);
+    }
+    assert_int_equal(ours, 2);
+    assert_int_equal(nice_of((pid_t)syscall(SYS_gettid)), mine);
+}
+
 int main(void)
 {
     phc_with(1, 8, 1, PW, PWLEN, cheap, sizeof cheap);
@@ -639,6 +688,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pool_close_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_close_inside_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_signals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool_yields_to_the_loop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
