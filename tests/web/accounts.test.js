@@ -168,7 +168,16 @@ test('another device logs in with the password; a wrong one is said in the dialo
     const other = await openParticipant(browser, gw.url, null);
     await waitLoggedOut(other);
     const before = other.traffic.length;
-    await logIn(other, 'alice', WRONG);
+    // What the gateway would refuse at once is said before anything is sent:
+    // no password, one over 256 bytes of UTF-8 (129 two-byte letters).
+    await logIn(other, 'alice', '');
+    await other.page.locator('#account-error', { hasText: 'Type a password.' }).waitFor();
+    await other.page.locator('#login-password').fill('ñ'.repeat(129));
+    await other.page.locator('#login-password').press('Enter');
+    await other.page.locator('#account-error', { hasText: 'A password is at most 256 bytes.' }).waitFor();
+    assert.deepEqual(sent(other, before).filter((m) => m.type === 'login'), []);
+    await other.page.locator('#login-password').fill(WRONG);
+    await other.page.locator('#login-password').press('Enter');
     await other.page.locator('#account-error', { hasText: 'Wrong nick or password.' }).waitFor();
     assert.equal(await other.page.locator('#account-error').getAttribute('role'), 'alert');
     assert.equal(await dialog(other).isVisible(), true, 'the dialog stays open');
