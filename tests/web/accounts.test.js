@@ -407,10 +407,13 @@ test('the account commands typed in the box go as requests: never a line, never 
     await input.fill(`/password ${ONE_WORD} ${PW2}`);
     await input.press('Enter');
     await other.page.locator('#log > li', { hasText: 'Your password is changed.' }).waitFor();
-    // Every other session ended: erin's first page is told and logged out.
-    await waitLoggedOut(erin);
-    assert.equal(await storedAccount(erin), null);
     await assertNoPassword(other);
+    // Every other session ended: erin's first page, reloaded, is logged out.
+    const r = await reload(erin);
+    assert.equal(r.welcome.account ?? null, null);
+    await erin.page.locator('#account-button', { hasText: /^Log in$/ }).waitFor();
+    assert.equal(await storedAccount(erin), null);
+    await erin.page.locator('#log > li', { hasText: /session is over/i }).waitFor();
     // /logout all from the box.
     await input.fill('/logout all');
     await input.press('Enter');
