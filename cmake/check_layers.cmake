@@ -6,8 +6,8 @@
 # (docs/architecture.md). Every `#include "..."` of a file in one of them
 # must name a header of its own folder, of a folder below it, or of the
 # WINTALK codec. Besides:
-#   - the hub reaches storage only through the store interface (gw_store.h),
-#     never an engine's header;
+#   - the hub reaches storage only through the store interfaces (gw_store.h,
+#     gw_accounts.h), never an engine's header;
 #   - a private header (gw_*_int.h) is included only inside its own folder;
 #   - the store's glue (server/gw_storage.c, .h) is handed the loop and the
 #     clock as arguments: of server/ it includes only its own header and
@@ -73,8 +73,8 @@ foreach(layer IN LISTS layers)
       elseif(inc MATCHES "_int\\.h$" AND NOT folder_${inc} STREQUAL layer)
         list(APPEND broken "${where}: private to ${folder_${inc}}/")
       elseif(layer STREQUAL "hub" AND DEFINED folder_${inc} AND folder_${inc} STREQUAL "store"
-             AND NOT inc STREQUAL "gw_store.h")
-        list(APPEND broken "${where}: the hub reaches storage only through gw_store.h")
+             AND NOT inc MATCHES "^gw_(store|accounts)\\.h$")
+        list(APPEND broken "${where}: the hub reaches storage only through gw_store.h and gw_accounts.h")
       elseif(f MATCHES "^gw_storage\\.[ch]$" AND folder_${inc} STREQUAL "server"
              AND NOT inc MATCHES "^gw_(storage|config)\\.h$")
         list(APPEND broken "${where}: the store's glue takes the loop as an argument, not from the rest of server/")

@@ -38,7 +38,69 @@ static void cmd_nick(struct cmd_ctx *c)
         gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /nick NAME", c->ref);
         return;
     }
-    (void)gw_hub_change_nick(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
+    (void)gw_account_nick(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
+}
+
+/* The first word of the argument, and the rest after its spaces. */
+static size_t first_word(const char *arg, size_t len, const char **rest, size_t *rest_len)
+{
+    size_t n = 0;
+    while (n < len && !gw_is_space(arg[n]))
+        n++;
+    size_t r = n;
+    while (r < len && gw_is_space(arg[r]))
+        r++;
+    *rest = arg + r;
+    *rest_len = len - r;
+    return n;
+}
+
+static void cmd_register(struct cmd_ctx *c)
+{
+    if (!c->arg_len) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /register PASSWORD", c->ref);
+        return;
+    }
+    gw_account_register(c->h, c->p, c->now, c->arg, c->arg_len, c->ref);
+}
+
+/* The argument as two words (the second is the rest of the line: a
+ * password may hold spaces): the first's length, or 0 and c told usage. */
+static size_t two_words(struct cmd_ctx *c, const char *usage, const char **rest,
+                        size_t *rest_len)
+{
+    size_t n = first_word(c->arg, c->arg_len, rest, rest_len);
+    if (!n || !*rest_len) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, usage, c->ref);
+        return 0;
+    }
+    return n;
+}
+
+static void cmd_identify(struct cmd_ctx *c)
+{
+    const char *pw;
+    size_t pw_len, nl = two_words(c, "usage: /identify NICK PASSWORD", &pw, &pw_len);
+    if (nl)
+        gw_account_identify(c->h, c->p, c->now, c->arg, nl, pw, pw_len, c->ref);
+}
+
+static void cmd_logout(struct cmd_ctx *c)
+{
+    int all = c->arg_len == 3 && !memcmp(c->arg, "all", 3);
+    if (c->arg_len && !all) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, "usage: /logout [all]", c->ref);
+        return;
+    }
+    gw_account_logout(c->h, c->p, c->now, all, c->ref);
+}
+
+static void cmd_password(struct cmd_ctx *c)
+{
+    const char *pw;
+    size_t pw_len, ol = two_words(c, "usage: /password OLD NEW", &pw, &pw_len);
+    if (ol)
+        gw_account_password(c->h, c->p, c->now, c->arg, ol, pw, pw_len, c->ref);
 }
 
 static void cmd_me(struct cmd_ctx *c)
@@ -75,7 +137,7 @@ static void cmd_who(struct cmd_ctx *c)
         return;
     for (size_t i = 0; i < r->ntcp + r->nweb; i++) {
         struct gw_part *q = i < r->ntcp ? r->tcp[i] : r->web[i - r->ntcp];
-        if (q->joined && !q->closing && gw_hub_person_first(q, r))
+        if (q->joined && !q->closing && gw_hub_person_first(c->h, q, r))
             list[n++] = q;
     }
     qsort(list, n, sizeof(*list), nick_cmp);
@@ -207,6 +269,11 @@ static void cmd_msg(struct cmd_ctx *c)
 
 static void cmd_help(struct cmd_ctx *c);
 
+static void cmd_whoami(struct cmd_ctx *c)
+{
+    gw_admin_whoami(c->h, c->p, c->ref);
+}
+
 static void cmd_login(struct cmd_ctx *c)
 {
     gw_out_error(c->h, c->p, GW_R_SEQUENCE, "already in the room", c->ref);
@@ -217,16 +284,22 @@ static const struct {
     const char *name;
     void (*fn)(struct cmd_ctx *c);
     const char *usage;
+    int accounts;           /* listed by /help only when accounts are offered */
 } commands[] = {
-    {"nick", cmd_nick, "/nick NAME"},
-    {"me", cmd_me, "/me ACTION"},
-    {"who", cmd_who, "/who"},
-    {"join", cmd_join, "/join #ROOM"},
-    {"part", cmd_part, "/part"},
-    {"rooms", cmd_rooms, "/rooms"},
-    {"msg", cmd_msg, "/msg NICK TEXT"},
-    {"help", cmd_help, "/help"},
-    {"login", cmd_login, "/login KEY"},
+    {"nick", cmd_nick, "/nick NAME", 0},
+    {"me", cmd_me, "/me ACTION", 0},
+    {"who", cmd_who, "/who", 0},
+    {"join", cmd_join, "/join #ROOM", 0},
+    {"part", cmd_part, "/part", 0},
+    {"rooms", cmd_rooms, "/rooms", 0},
+    {"msg", cmd_msg, "/msg NICK TEXT", 0},
+    {"help", cmd_help, "/help", 0},
+    {"login", cmd_login, "/login KEY", 0},
+    {"register", cmd_register, "/register PASSWORD", 1},
+    {"identify", cmd_identify, "/identify NICK PASSWORD", 1},
+    {"password", cmd_password, "/password OLD NEW", 1},
+    {"logout", cmd_logout, "/logout [all]", 1},
+    {"whoami", cmd_whoami, "/whoami", 1},
 };
 
 static void cmd_help(struct cmd_ctx *c)
@@ -234,7 +307,9 @@ static void cmd_help(struct cmd_ctx *c)
     char text[512];
     size_t o = (size_t)snprintf(text, sizeof text, "commands:");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s", i ? "," : "", commands[i].usage);
+        if (!commands[i].accounts || c->h->cfg.accounts)
+            o += (size_t)snprintf(text + o, sizeof text - o, "%s %s", i ? "," : "",
+                                  commands[i].usage);
     snprintf(text + o, sizeof text - o, "; start a line with // to send one starting with /");
     gw_out_info(c->h, c->p, GW_R_HELP, text);
 }

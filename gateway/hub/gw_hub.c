@@ -516,6 +516,8 @@ static void waits_go_on(struct gw_hub *h, struct gw_room_wait *waits, size_t n,
                 gw_web_input(h, p, now, held, len);
             p->hello_no_wait = 0;
             free(held);
+            if (!p->hello_held)
+                gw_web_take_after(h, p, now);
         } else if (expired) {
             gw_out_error(h, p, GW_R_SHUTDOWN, expired, NULL);
         } else {
@@ -645,15 +647,29 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
     ev->time_ms = now + h->wall_offset;
     ev->pid = p->pid;
     ev->nick = p->nick;
-    ev->ident = p->ident ? p->ident->public_name : NULL;
+    ev->ident = gw_hub_person_name(p);
     ev->via = gw_via_name(p->via);
 }
 
-int gw_hub_person_first(struct gw_part *q, const struct gw_room *r)
+const char *gw_hub_person_name(const struct gw_part *p)
 {
-    if (!q->ident)
+    if (p->account[0] && p->sess && p->sess->public_name[0])
+        return p->sess->public_name;
+    return p->ident ? p->ident->public_name : NULL;
+}
+
+int gw_hub_same_person(const struct gw_part *a, const struct gw_part *b)
+{
+    if (a == b)
         return 1;
-    for (struct gw_part *c = q->ident->first_conn; c; c = c->ident_next)
+    if (a->account[0])
+        return strcmp(a->account, b->account) == 0;
+    return !b->account[0] && a->ident && a->ident == b->ident;
+}
+
+int gw_hub_person_first(const struct gw_hub *h, struct gw_part *q, const struct gw_room *r)
+{
+    for (struct gw_part *c = gw_hub_person_next(h, q, NULL); c; c = gw_hub_person_next(h, q, c))
         if (c->joined && !c->closing && gw_member_of(c, r))
             return c == q;
     return 1;
@@ -663,9 +679,9 @@ size_t gw_hub_room_count(const struct gw_hub *h, const struct gw_room *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->nweb; i++)
-        n += !r->web[i]->closing && gw_hub_person_first(r->web[i], r);
+        n += !r->web[i]->closing && gw_hub_person_first(h, r->web[i], r);
     for (size_t i = 0; i < r->ntcp; i++)
-        n += !r->tcp[i]->closing && gw_hub_person_first(r->tcp[i], r);
+        n += !r->tcp[i]->closing && gw_hub_person_first(h, r->tcp[i], r);
     return n + gw_presence_count(h, r);
 }
 
@@ -686,14 +702,12 @@ void gw_hub_post_message(struct gw_hub *h, struct gw_room *r, struct gw_part *p,
     gw_hub_room_event(h, r, &ev, prefix, text, len, ref);
 }
 
-/* Whether a connection of p's identity other than p is in r. An identity
- * is one person however many tabs it has open: in a room once, joining
- * with its first tab there and leaving with its last. */
-static int twin_in(struct gw_part *p, const struct gw_room *r)
+/* Whether a connection of p's person other than p is in r. A person is
+ * one however many tabs, devices and programs it has: in a room once,
+ * joining with its first connection there and leaving with its last. */
+static int twin_in(const struct gw_hub *h, struct gw_part *p, const struct gw_room *r)
 {
-    if (!p->ident)
-        return 0;
-    for (struct gw_part *q = p->ident->first_conn; q; q = q->ident_next)
+    for (struct gw_part *q = gw_hub_person_next(h, p, NULL); q; q = gw_hub_person_next(h, p, q))
         if (q != p && q->joined && gw_member_of(q, r))
             return 1;
     return 0;
@@ -702,9 +716,11 @@ static int twin_in(struct gw_part *p, const struct gw_room *r)
 void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now)
 {
     gw_room_touch(&h->rooms, r);
+    if (p->account[0] && p->via == GW_VIA_WEB)
+        gw_account_room(h, p, r, 1);
     if (gw_room_members(r) > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
-    if (twin_in(p, r))
+    if (twin_in(h, p, r))
         return; /* another tab of the same person is there already */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_JOIN, p, now);
@@ -719,7 +735,7 @@ void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, i
     gw_room_touch(&h->rooms, r);
     if (gw_room_members(r) + 1 > GW_PRESENCE_MAX)
         return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
-    if (twin_in(p, r))
+    if (twin_in(h, p, r))
         return; /* another tab of the same person stays */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_LEAVE, p, now);
@@ -776,7 +792,8 @@ static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, 
     /* Every connection of an identity (its tabs) has the identity's nick. */
     for (struct gw_part *p = h->nicks[nick_hash(key) & h->nicks_mask]; p; p = p->nick_next)
         if (p != self && p->joined && strcmp(p->nick_key, key) == 0 &&
-            !(self && self->ident && p->ident == self->ident))
+            !(self && self->ident && p->ident == self->ident) &&
+            !(self && self->account[0] && strcmp(p->account, self->account) == 0))
             return p;
     return NULL;
 }
@@ -784,6 +801,25 @@ static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, 
 struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key)
 {
     return nick_owner(h, NULL, key);
+}
+
+struct gw_part *gw_hub_person_next(const struct gw_hub *h, struct gw_part *p,
+                                   struct gw_part *c)
+{
+    if (p->account[0]) {
+        /* Logged in: the account's nick, so its connections are on the
+         * chain of that nick. */
+        c = c ? c->nick_next : h->nicks[nick_hash(p->account) & h->nicks_mask];
+        for (; c; c = c->nick_next)
+            if (!strcmp(c->account, p->account) && !strcmp(c->nick_key, p->account))
+                return c;
+        return NULL;
+    }
+    if (!p->ident)
+        return c ? NULL : p;
+    for (c = c ? c->ident_next : p->ident->first_conn; c && c->account[0]; c = c->ident_next)
+        ;
+    return c;
 }
 
 /* Whether the nick change of first's identity was announced in r before
@@ -836,7 +872,7 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
         gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
     }
-    if (nick_owner(h, p, key) || gw_presence_nick(h, key, p->ident)) {
+    if (nick_owner(h, p, key) || gw_presence_nick(h, key, p)) {
         snprintf(msg, sizeof msg, "nick \"%s\" is taken", nick);
         gw_out_error(h, p, GW_R_NAME, msg, ref);
         return GW_R_NAME;
@@ -869,9 +905,11 @@ int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const c
 void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now)
 {
     char nick[GW_NICK_MAX_BYTES + 1];
-    /* Another tab of a guest's identity: the same guest. */
+    /* Another tab of a guest's identity: the same guest (not one logged
+     * in to an account: its nick is the account's). */
     for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
-        if (q != p && q->joined && q->nick_key[0] && strcmp(q->nick_key, p->nick_key) != 0) {
+        if (q != p && q->joined && !q->account[0] && q->nick_key[0] &&
+            strcmp(q->nick_key, p->nick_key) != 0) {
             snprintf(nick, sizeof nick, "%s", q->nick);
             nick_set(h, p, nick, q->nick_key, now);
             return;
@@ -891,6 +929,11 @@ void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now)
         snprintf(nick, sizeof nick, "guest-%u", n);
     } while (nick_owner(h, p, nick) || gw_presence_nick(h, nick, NULL));
     nick_set(h, p, nick, nick, now);
+}
+
+void gw_hub_announce_nick(struct gw_hub *h, struct gw_part *p, const char *old, int64_t now)
+{
+    announce_nick(h, p, old, now, NULL);
 }
 
 void gw_hub_nick_lost(struct gw_hub *h, struct gw_part *p, int64_t now)
@@ -1004,6 +1047,9 @@ static void part_free(struct gw_part *p)
     free(p->draft);
     free(p->typing);
     free(p->hello_held);
+    free(p->held_after);
+    free(p->sess);
+    free(p->jwtl);
     free(p);
 }
 
@@ -1018,6 +1064,9 @@ void gw_hub_free(struct gw_hub *h)
         part_free(p);
     }
     gw_rooms_free(&h->rooms);
+    gw_account_free(h);
+    gw_jwtlogin_free(h);
+    gw_names_free(h);
     gw_idents_free(&h->idents);
     gw_read_free(h);
     gw_presence_free(h);
@@ -1036,6 +1085,8 @@ static int part_new(struct gw_hub *h, enum gw_via via, void *user, int64_t now,
     if (h->nparts >= h->cap)
         return GW_EFULL;
     struct gw_part *p = calloc(1, sizeof(*p));
+    if (p)
+        p->account = ""; /* a guest */
     if (!p)
         return GW_ENOMEM;
     p->pid = h->next_pid++;
@@ -1160,6 +1211,7 @@ void gw_hub_part_gone(struct gw_hub *h, struct gw_part *p, int64_t now,
      * each room before its leave there). */
     gw_member_leave_all(h, p, now, reason);
     gw_private_forget(h, p, now);
+    gw_account_forget(h, p);
     part_free(p);
 }
 
@@ -1171,6 +1223,7 @@ void gw_hub_set_wall_clock(struct gw_hub *h, int64_t wall_ms, int64_t now)
 void gw_hub_tick(struct gw_hub *h, int64_t now)
 {
     gw_linger_tick(h, now, 0);
+    gw_names_tick(h, now);
     gw_idents_expire(&h->idents, now);
     gw_presence_tick(h, now);
     gw_hub_rooms_waits_tick(h, now);
@@ -1225,7 +1278,10 @@ int gw_hub_web_input(struct gw_hub *h, uint64_t pid, int64_t now, const char *da
         return GW_EINVAL;
     if (p->closing)
         return GW_OK;
-    gw_web_input(h, p, now, data, len);
+    if (p->hello_held)
+        gw_web_hold_after(h, p, data, len); /* its turn comes after the hello */
+    else
+        gw_web_input(h, p, now, data, len);
     return GW_OK;
 }
 

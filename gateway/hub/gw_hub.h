@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_accounts.h"
 #include "gw_json.h"
 #include "gw_metrics.h"
 #include "gw_queue.h"
@@ -72,6 +73,16 @@ enum gw_proto {
 #define GW_CLOSE_RESTART 1012
 #define GW_CLOSE_TRY_LATER 1013
 #define GW_CLOSE_BEHIND 4421
+
+/* What the hub takes of a site's token once it is verified (cfg.jwt_verify):
+ * NUL-ended UTF-8 without control characters. */
+struct gw_token_claims {
+    char sub[GW_JWT_SUB_MAX_BYTES + 1]; /* the site's user id, never empty */
+    char nick[GW_NICK_MAX_BYTES + 1];   /* the nick the site gives, "" for none */
+    int admin;                          /* the admin claim was true */
+    size_t n_rooms;                     /* rooms[0..n_rooms): rooms to join */
+    char rooms[GW_JWT_ROOMS_MAX][GW_ROOM_NAME_MAX_BYTES + 1];
+};
 
 struct gw_hub_config {
     /* Spare bytes before every output buffer's payload (LWS_PRE). */
@@ -142,6 +153,53 @@ struct gw_hub_config {
     /* Closed browsers in their grace at once; 0 for GW_LINGER_MAX. Past
      * it, one that closes leaves at once. */
     unsigned linger_max;
+    /*
+     * Accounts (gw_accounts.h): the store's, answered through
+     * gw_hub_account_answer; NULL: none (registering and logging in are
+     * refused, 504). Passwords are hashed and checked off the hub's
+     * thread: hash(pw) and verify(phc, pw) return 0 when taken (the answer
+     * comes through gw_hub_hash_answer, never inside the call) or -1 when
+     * busy (421, try again). registration_closed: accounts come from the
+     * operator (or a site's token) only. plain_passwords: a WINTALK program
+     * on plain TCP from another machine may send a password (it travels in
+     * clear); otherwise only over TLS or from this machine
+     * (gw_hub_set_secure).
+     */
+    const struct gw_accounts *accounts;
+    int (*hash)(void *ctx, uint64_t tag, const char *pw, size_t len);
+    int (*verify)(void *ctx, uint64_t tag, const char *phc, const char *pw, size_t len);
+    int registration_closed;
+    int plain_passwords;
+    /* How long a browser's session lasts, in days; 0 for
+     * GW_SESSION_DAYS_DEFAULT. */
+    unsigned session_days;
+    /* Accounts one address may register an hour (gw_hub_set_address);
+     * 0: no limit. */
+    unsigned registrations_per_hour;
+    /*
+     * A site's own login (hub/gw_jwtlogin.c): a browser's hello may carry
+     * a token the site signed (a JWT). jwt_verify checks token (len bytes,
+     * not NUL-ended) at wall_ms (the wall clock, ms since the Unix epoch):
+     * 0 with *out filled, or -1 with why (whylen bytes) saying in words fit
+     * for the token's holder why it is refused (expired, bad signature,
+     * another algorithm, ...). It is called on the hub's thread, inside the
+     * hello: a signature check is cheap (microseconds for HS256, tens of
+     * them for RS256 and ES256, against tens of milliseconds for a
+     * password's hash), a browser's connection has one hello, and the
+     * connections of one address are bounded, so a flood of tokens costs
+     * the loop less than the flood's own bytes. NULL: no tokens taken
+     * (504). Tokens need accounts.
+     */
+    int (*jwt_verify)(void *ctx, const char *token, size_t len, int64_t wall_ms,
+                      struct gw_token_claims *out, char *why, size_t whylen);
+    /* Gateway administrators: the accounts named (nicks as the operator
+     * wrote them, compared as nicks: NFC, case folded), nadmins of them,
+     * borrowed for the hub's life. A connection logged in to one of them
+     * (a password, a session, a token) is an administrator, as is one a
+     * token with the admin claim logged in, and one whose account has the
+     * role GW_ROLE_ADMIN in the store. */
+    const char *const *admins;
+    size_t nadmins;
     /* Rooms at once (#lobby included); 0 for GW_ROOMS_MAX_DEFAULT. */
     unsigned max_rooms;
     /* Rooms a wintalk.v2 browser may be in; 0 for
@@ -370,6 +428,46 @@ int gw_hub_private_in(struct gw_hub *h, const char *json, size_t len, int64_t no
  * sender, if here, is told 451. GW_OK, GW_EINVAL (not one), or GW_ENOENT
  * (the sender is gone). */
 int gw_hub_private_lost(struct gw_hub *h, const char *json, size_t len, int64_t now);
+
+/* What a password's check answers (gw_hub_hash_answer's status). */
+#define GW_HASH_ANSWER_OK 0        /* hashed, or the password matches */
+#define GW_HASH_ANSWER_WRONG 1     /* the password does not match */
+                                   /* < 0: it could not be done */
+
+/* The accounts engine's answer to the call made with tag (sink.answer of
+ * cfg.accounts): GW_OK, or GW_ENOENT when nobody waits for it any more. */
+int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,
+                          int64_t now);
+
+/* The answer to cfg.hash or cfg.verify made with tag: status (above) and,
+ * for a hash, the PHC string. GW_OK, or GW_ENOENT when nobody waits. */
+int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *phc, int64_t now);
+
+/* A page of the registered names (sink.keys of cfg.accounts), for the
+ * walk the hub makes of them (at its first tick, then every
+ * GW_NAMES_WALK_MS): GW_OK, or GW_ENOENT when it is not the page asked. */
+int gw_hub_account_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *keys,
+                        size_t n, const char *next, int64_t now);
+
+/* The engine's answers of rows (sink.rooms and sink.pms of
+ * cfg.accounts): GW_OK, or GW_ENOENT when nobody waits for them. */
+int gw_hub_account_rooms(struct gw_hub *h, uint64_t tag, int status,
+                         const struct gw_account_room *rows, size_t n, int64_t now);
+int gw_hub_account_pms(struct gw_hub *h, uint64_t tag, int status,
+                       const struct gw_account_pm *rows, size_t n, int64_t now);
+
+/* The registered names the hub knows now. */
+size_t gw_hub_names_count(const struct gw_hub *h);
+
+/* The address pid's connection comes from (ip, as text), for what is
+ * counted per address: failed logins (GW_LOGIN_FAILS_ADDR_BURST) and
+ * registrations (cfg.registrations_per_hour). Not given behind a
+ * proxy (every connection would be the proxy's). GW_OK or GW_ENOENT. */
+int gw_hub_set_address(struct gw_hub *h, uint64_t pid, const char *ip);
+
+/* Whether a password may come from pid's connection: TLS, or from this
+ * machine (the program says so once it knows). GW_OK or GW_ENOENT. */
+int gw_hub_set_secure(struct gw_hub *h, uint64_t pid, int secure);
 
 /* The store's answer (sink.ident) to the look-up of the identity of the
  * participant tag's hello: the identity another gateway made (rec), none

@@ -17,6 +17,7 @@
 #include <openssl/sha.h>
 
 #include "gw_history.h"
+#include "gw_accounts.h"
 #include "gw_hub.h"
 #include "gw_ident.h"
 #include "gw_json.h"
@@ -32,6 +33,7 @@
 struct gw_memb {
     struct gw_room *room;
     size_t idx;
+    uint64_t read_sent;     /* the read position last kept for its account */
 };
 
 /* What a TCP participant's next write starts with (gw_out_take). */
@@ -42,6 +44,27 @@ enum gw_resync {
 };
 
 /* A participant: one TCP connection or one browser tab. */
+/* A connection's session (gw_account.c), made when it first needs one: a
+ * browser's session token's digest (for logout), and what the store said
+ * of the session its hello gave (hello: 0 not asked, 1 good (key, nick:
+ * the account), 2 over, 3 not known now, 4 ignored: no accounts here). */
+struct gw_sess {
+    char account[GW_NICK_KEY_MAX_BYTES + 1]; /* what gw_part.account points at when logged in */
+    int64_t fail_tokens, fail_at; /* failed logins (gw_account.c), thousandths */
+    char digest[GW_DIGEST_HEX_LEN + 1];
+    char public_name[GW_IDENT_PUBLIC_LEN + 1]; /* the account's, when logged in */
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    char nick[GW_NICK_MAX_BYTES + 1];
+    int hello;
+    unsigned roles;         /* the account's roles (GW_ROLE_*), hello 1 */
+};
+
+/* A set of names (gw_names.c): open addressing, at most half full. */
+struct gw_names {
+    char **slots;
+    size_t mask, n;
+};
+
 struct gw_part {
     uint64_t pid;
     size_t slot;            /* index in h->parts */
@@ -72,6 +95,11 @@ struct gw_part {
     char *hello_held;
     size_t hello_held_len;
     char held_token[GW_TOKEN_HEX_LEN + 1];
+    /* What came after a held hello, to be taken after it: records of a
+     * 4-byte length and the message (gw_web_hold_after). */
+    char *held_after;
+    size_t held_after_len;
+    unsigned held_after_n;
     int ident_asked;
     /* A hello or a TCP move held while its room loads (gw_hub_room_hold),
      * and which (a later one replaces it; a browser's joins are held in
@@ -114,6 +142,21 @@ struct gw_part {
     int64_t strikes;
     int64_t strikes_at;
     uint64_t refusals;      /* messages refused for a limit (429, 552) */
+    /* The account it is logged in to (its key: the nick as compared), or
+     * "" (gw_account.c); whether a password may come from it (TLS, or
+     * this machine: gw_hub_set_secure). */
+    const char *account;    /* "" or its session's account (gw_sess) */
+    int secure;
+    uint64_t addr;          /* its address, hashed (gw_hub_set_address), or 0 */
+    struct gw_sess *sess;   /* NULL until a session is asked of or made */
+    /* A gateway administrator (gw_jwtlogin.c: gw_admin_refresh): logged in
+     * to an account named by --admin, or of the role GW_ROLE_ADMIN, or by a
+     * site's token with the admin claim (admin_claim); acct_roles: the
+     * account's roles as the store gave them at login. */
+    int admin;
+    int admin_claim;
+    unsigned acct_roles;
+    struct gw_jwtl *jwtl;   /* a hello's site token (gw_jwtlogin.c), or NULL */
     /* Closed, and still in its rooms for the reload grace (gw_linger.c):
      * no connection, no output, out of h->parts and the id index. */
     int lingering;
@@ -132,6 +175,7 @@ struct gw_remote {
     int64_t nick_at;        /* when it took its nick (wall ms), as its gateway
                              * said; or later, from the event that showed it */
     char ident[GW_IDENT_TAG_LEN + 1]; /* a browser's identity (gw_presence_tag), or "" */
+    int account;            /* logged in to the account of its nick */
     char *rooms;            /* its rooms' keys: " #a #b " */
 };
 
@@ -190,9 +234,26 @@ struct gw_hub {
     int64_t beat_at;         /* the last list sent */
     int64_t beat_now;        /* the hub's clock at the last tick */
     int64_t touch_at;        /* when identities were last touched (gw_private_touch) */
+    /* Account calls and password checks under way (gw_account.c). */
+    struct gw_acct_op *acct_ops;
+    size_t nacct_ops;
+    uint64_t next_acct_tag;
+    struct gw_login_fails *fails; /* failed logins by account name */
+    size_t nfails;
+    /* The registered names known (gw_names.c): the set, the one a walk of
+     * the store's names is filling, the page asked for, the next walk. */
+    struct gw_names names, names_next;
+    int names_walking;
+    uint64_t names_tag;
+    int64_t names_walk_at;
     /* Closed browsers in their reload grace, oldest first (gw_linger.c). */
     struct gw_part *linger_first, *linger_last;
     size_t nlinger;
+    /* Hellos with a site's token whose account the store is asked for
+     * (gw_jwtlogin.c): at most GW_JWT_LOGINS_MAX, tagged from
+     * next_acct_tag like the account ops. */
+    struct gw_jwt_op *jwt_ops;
+    size_t njwt_ops;
 };
 
 /* A space or a tab: what separates a command from its argument. */
@@ -288,6 +349,9 @@ void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now);
 int gw_hub_change_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
                        size_t len, const char *ref);
 
+/* p, once called old, has a new nick: a nick event in each of its rooms. */
+void gw_hub_announce_nick(struct gw_hub *h, struct gw_part *p, const char *old, int64_t now);
+
 /* Give p the next free guest-N nick (taken at now). */
 void gw_hub_guest_name(struct gw_hub *h, struct gw_part *p, int64_t now);
 
@@ -299,11 +363,25 @@ void gw_hub_nick_lost(struct gw_hub *h, struct gw_part *p, int64_t now);
  * key key, or NULL. */
 struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key);
 
+/* The connections of p's person one after another (c NULL: the first;
+ * then the one after c; NULL after the last), p among them: those logged
+ * in to p's account when p is, else those of p's identity not logged in
+ * (a browser's tabs), else p alone. */
+struct gw_part *gw_hub_person_next(const struct gw_hub *h, struct gw_part *p,
+                                   struct gw_part *c);
+
+/* Whether a and b are one person (see gw_hub_person_next). */
+int gw_hub_same_person(const struct gw_part *a, const struct gw_part *b);
+
+/* The public name events give p's person (its account's when logged in,
+ * else its identity's), or NULL for none. */
+const char *gw_hub_person_name(const struct gw_part *p);
+
 /* Whether q stands for its person in r: the first, in its identity's list,
  * of its connections there that are joined and not closing (a person is
  * listed and counted once, however many tabs it has open). 1 without
  * identity. */
-int gw_hub_person_first(struct gw_part *q, const struct gw_room *r);
+int gw_hub_person_first(const struct gw_hub *h, struct gw_part *q, const struct gw_room *r);
 
 /* The people in r: members not closing, an identity once, and those of
  * other gateways. */
@@ -384,6 +462,161 @@ void gw_linger_back(struct gw_hub *h, struct gw_ident *id, int64_t now);
 /* End the lingering connections whose grace is over at now; with all, every
  * one (the gateway stopping, its history reset, the hub freed). */
 void gw_linger_tick(struct gw_hub *h, int64_t now, int all);
+
+/* ---- gw_account.c: registering, logging in, registered nicks ---- */
+
+/* /register PASSWORD (pw, len bytes): p's nick becomes an account. */
+void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const char *pw,
+                         size_t len, const char *ref);
+
+/* /identify NICK PASSWORD: p logs in to the account of nick. */
+void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
+                         size_t nick_len, const char *pw, size_t len, const char *ref);
+
+/* p is logged in to the account of key: marked so (p->account), with the
+ * public name its events give (the same for every connection of the
+ * account: one person), made from the key as an identity's is from its
+ * token. 0, or -1 when out of memory (p stays as it was). */
+int gw_account_mark(struct gw_part *p, const char *key);
+
+/* p is logged in to the account of key (of this generation), registered
+ * as nick: its nick is that, taken from whoever holds it here (a guest
+ * again, told why). A browser's other tabs (its identity) are logged in
+ * with it; a browser gets a session and an account event (with ref), a
+ * WINTALK program the line "HOW as NICK". */
+void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+                      const char *nick, uint64_t generation, const char *ref, const char *how);
+
+/* /logout: p is a guest again (a browser: with its other tabs, its
+ * session ended). all: every session of the account ends (its generation
+ * moves on) and every connection logged in to it here is a guest again. */
+void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, int all,
+                       const char *ref);
+
+/* Every connection here logged in to the account of key, but keep and the
+ * tabs of its identity, is a guest again, told why (asker with ref). */
+void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker, int64_t now,
+                        const char *ref, const struct gw_part *keep, const char *why);
+
+/* /password OLD NEW: checked against the old one, then kept; the
+ * account's other sessions end and its other connections are logged out;
+ * a browser gets a new session. */
+void gw_account_password(struct gw_hub *h, struct gw_part *p, int64_t now, const char *old,
+                         size_t old_len, const char *pw, size_t len, const char *ref);
+
+/* A browser's hello (data, len) with a session token: 1 when the hello is
+ * held while the store looks the session up (taken again when it
+ * answers), 0 when it goes on now (answered already, or not looked up). */
+int gw_account_hello_session(struct gw_hub *h, struct gw_part *p, int64_t now,
+                             const char *session, size_t session_len, const char *data,
+                             size_t len);
+
+/* In the hello, after gw_account_hello_session: the account's nick when
+ * its session was good (p is then logged in to it, the name taken back
+ * from whoever holds it here), else NULL (p told why when its session is
+ * over or could not be checked). */
+const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t now,
+                                   const char *ref);
+
+/* Whether p may take the nick given as far as accounts go: 1 when it is
+ * not registered (or is p's own account, or not a nick at all: the change
+ * says why), else 0 and p is told (553, how to log in). Decided at once,
+ * from the registered names this hub knows (gw_names.c). */
+int gw_account_nick_free(struct gw_hub *h, struct gw_part *p, const char *given, size_t len,
+                         const char *ref);
+
+/* p wants the nick given: refused (553) when it is registered to another
+ * account, else gw_hub_change_nick. Returns 0 or the reply code sent. */
+int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
+                    size_t len, const char *ref);
+
+/* The name key is registered: whoever holds it here but keep, without
+ * being logged in to it, is a guest again and told why. */
+void gw_account_claim(struct gw_hub *h, const char *key, const struct gw_part *keep, int64_t now);
+
+/* p is gone: the calls made for it are answered to nobody. */
+void gw_account_forget(struct gw_hub *h, struct gw_part *p);
+
+/* A private message to the account of key, which has no connection: kept
+ * for it (the sender gets its copy and a line saying so once it is kept;
+ * 451 if it cannot be). 0 when key is no registered name (nothing done),
+ * else 1. */
+int gw_account_pm_keep(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+                       const char *text, size_t len, const char *ref);
+
+/* p has just logged in to its account: the private messages kept for it
+ * since its last visit are given to its person, then marked read; a
+ * browser joins the account's rooms and is told where it read to in
+ * each (a reads event). */
+void gw_account_pm_fetch(struct gw_hub *h, struct gw_part *p);
+
+/* p, logged in, is in r now (in 1) or left it (0): kept with its account,
+ * which stays a member while away (nobody waits for the answer). */
+void gw_account_room(struct gw_hub *h, struct gw_part *p, const struct gw_room *r, int in);
+
+/* A browser's read (name, len: the room; id: the last message read
+ * there): kept for its account when it moves forward; nothing for a
+ * guest. */
+void gw_account_read(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
+                     uint64_t id, const char *ref);
+
+/* Free what waits (the hub is freed). */
+void gw_account_free(struct gw_hub *h);
+
+/* ---- gw_jwtlogin.c: a site's own login (JWT), administrators ---- */
+
+/* A browser's hello (data, len) with a site's token (token, token_len
+ * bytes): verified now (cfg.jwt_verify); a good one's account is asked of
+ * the store (found, or made on first sight) and the hello held until it
+ * answers: 1 (taken again then), else 0 (it goes on now: answered
+ * already, or refused, which gw_jwtlogin_login says). */
+int gw_jwtlogin_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const char *token,
+                      size_t token_len, const char *data, size_t len);
+
+/* In the hello, after gw_jwtlogin_hello: the account's nick when the token
+ * logged p in (p is then logged in to it, the name taken back from
+ * whoever holds it here), else NULL after telling p why (530 a refused
+ * token, 553 a nick it may not have, 421 the store). */
+const char *gw_jwtlogin_login(struct gw_hub *h, struct gw_part *p, int64_t now,
+                              const char *ref);
+
+/* After the welcome of a hello whose token logged p in: the rooms its
+ * rooms claim names, each joined as a join message would (those of the
+ * hello already in aside; --max-rooms-per-browser and --room-rate hold). */
+void gw_jwtlogin_rooms(struct gw_hub *h, struct gw_part *p, int64_t now);
+
+/* The accounts engine's answer for tag when it is one of this module's:
+ * as gw_hub_account_answer (GW_ENOENT when nobody waits for it). */
+int gw_jwtlogin_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,
+                       int64_t now);
+
+/* Whether key (an account's name) is named by cfg.admins. */
+int gw_admin_listed(const struct gw_hub *h, const char *key);
+
+/* p's administrator flag, from what it is logged in to now (none: not
+ * one, and its claim is forgotten). */
+void gw_admin_refresh(struct gw_hub *h, struct gw_part *p);
+
+/* /whoami: p's nick, account and whether it is an administrator. */
+void gw_admin_whoami(struct gw_hub *h, struct gw_part *p, const char *ref);
+
+/* Free what waits (the hub is freed). */
+void gw_jwtlogin_free(struct gw_hub *h);
+
+/* ---- gw_names.c: the registered names this hub knows ---- */
+
+/* Whether key (a nick as compared) is a registered name, as far as this
+ * hub knows now. */
+int gw_names_has(const struct gw_hub *h, const char *key);
+
+/* key was registered here: in the set at once. */
+void gw_names_add(struct gw_hub *h, const char *key);
+
+/* Start a walk of the store's names when one is due. */
+void gw_names_tick(struct gw_hub *h, int64_t now);
+
+/* Free the sets (the hub is freed). */
+void gw_names_free(struct gw_hub *h);
 
 /* ---- gw_typing.c: live typing ---- */
 
@@ -500,6 +733,15 @@ void gw_web_joined(struct gw_hub *h, struct gw_part *p, struct gw_room *r, uint6
 /* p sends text (len bytes, canonical) to the nick to (to_len bytes, as
  * given): delivered to every connection of its owner, echoed to p's; 550
  * for an unknown nick, 501 to oneself. */
+/* The sender's copy of a private message to `to` (a nick) to every
+ * connection of p's person (kept: it was kept for an account away). */
+void gw_private_copy_sent(struct gw_hub *h, struct gw_part *p, int64_t now, const char *to,
+                          const char *text, size_t len, int kept);
+
+/* A private message kept for p's account while it was away, to every
+ * connection of p's person ("kept":true; a line for a WINTALK program). */
+void gw_private_give_kept(struct gw_hub *h, struct gw_part *p, const struct gw_account_pm *row);
+
 void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const char *to,
                      size_t to_len, const char *text, size_t len, const char *ref);
 
@@ -579,6 +821,14 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
 /* A browser's message refused by the adapter (gw_hub_web_reject). */
 void gw_web_reject(struct gw_hub *h, struct gw_part *p, int code, const char *why);
 
+/* A browser's message that came while its hello is held: kept to be taken
+ * after it (or p is closed, 421, past GW_HELD_AFTER_MAX). */
+void gw_web_hold_after(struct gw_hub *h, struct gw_part *p, const char *data, size_t len);
+
+/* The hello held for p has been taken: what came after it, in order (until
+ * a hello holds again). */
+void gw_web_take_after(struct gw_hub *h, struct gw_part *p, int64_t now);
+
 /* ---- gw_presence.c: who is where on the other gateways ---- */
 
 /* Participants of other gateways in r, and the next of them from *i (0 to
@@ -587,14 +837,20 @@ size_t gw_presence_count(const struct gw_hub *h, const struct gw_room *r);
 const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw_room *r,
                                          size_t *i);
 
+/* The connections logged in to the account of key on other gateways, one
+ * a gateway (the first of *i onwards, from 0; NULL after the last). */
+const struct gw_remote *gw_presence_account_next(const struct gw_hub *h, const char *key,
+                                                 size_t *i);
+
 /* The participant of another gateway whose id is pid, or NULL. */
 const struct gw_remote *gw_presence_remote(const struct gw_hub *h, uint64_t pid);
 
 /* The participant of another gateway whose nick's key is key, or NULL;
- * not one of the identity self (a browser of it there that has not left
- * every list yet: it resumed here). */
+ * not self's person (a browser of its identity there that has not left
+ * every list yet: it resumed here; a connection logged in to its
+ * account). */
 const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key,
-                                         const struct gw_ident *self);
+                                         const struct gw_part *self);
 
 /* How lists name a browser's identity: the first GW_IDENT_TAG_LEN hex
  * digits of its token's digest (out: GW_IDENT_TAG_LEN + 1 bytes). */

@@ -53,6 +53,7 @@ int gw_member_add(struct gw_hub *h, struct gw_part *p, struct gw_room *r)
         return -1;
     p->memb[p->nmemb].room = r;
     p->memb[p->nmemb].idx = idx;
+    p->memb[p->nmemb].read_sent = 0;
     p->nmemb++;
     /* One room only: its typing is seen there. */
     if (!p->typing_room && (p->via == GW_VIA_TCP || p->proto == GW_PROTO_V1))
@@ -251,6 +252,8 @@ void gw_member_web_part(struct gw_hub *h, struct gw_part *p, int64_t now, const 
     }
     if (p->typing_room == r)
         gw_typing_move(h, p, now, NULL);
+    if (p->account[0])
+        gw_account_room(h, p, r, 0);
     gw_member_del(h, p, r, now);
     gw_hub_post_leave(h, r, p, now, GW_LEAVE_PART);
     gw_member_vacated(h, r);

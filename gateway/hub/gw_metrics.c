@@ -12,7 +12,7 @@ static const int codes[GW_METRICS_CODES] = {421, 429, 451, 452, 500, 501, 502, 5
 static const char *const reject_names[GW_REJ_COUNT] = {
     "rate", "typing_rate", "abuse", "room_rate", "too_large", "malformed", "full",
     "per_address", "origin", "key", "login_timeout", "http_timeout", "stopping",
-    "read_rate", "reads_busy",
+    "read_rate", "reads_busy", "jwt",
 };
 
 static const char *const drop_names[GW_DROP_COUNT] = {"tcp_resync", "web_behind"};
@@ -171,6 +171,12 @@ int gw_metrics_format(const struct gw_metrics *m, const struct gw_metrics_now *n
     by_transport(&o, "output_closed_total", "counter",
                  "Connections closed because the output held passed its bound (largest first).",
                  m->output_closed);
+    head(&o, "accounts_known", "gauge",
+         "Registered names the gateway knows (to keep them for their owners).");
+    put(&o, "wintalk_accounts_known %llu\n", (unsigned long long)now->names_known);
+    head(&o, "accounts_walks_total", "counter",
+         "Walks of the store's registered names done (at start, then every 30 s).");
+    put(&o, "wintalk_accounts_walks_total %llu\n", (unsigned long long)m->names_walks);
     head(&o, "last_event_id", "gauge", "Id of the latest room event.");
     put(&o, "wintalk_last_event_id %llu\n", (unsigned long long)now->last_id);
     head(&o, "ready", "gauge", "1 while accepting connections, 0 while stopping.");

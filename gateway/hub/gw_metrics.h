@@ -32,6 +32,7 @@ enum gw_reject {
     GW_REJ_STOPPING,      /* arrived while the gateway was stopping */
     GW_REJ_READ_RATE,     /* a history or search request over --read-rate (429) */
     GW_REJ_READS_BUSY,    /* a read past GW_READS_MAX in the gateway (421) */
+    GW_REJ_JWT,           /* a hello's site token that logged nobody in (530, 553, ...) */
     GW_REJ_COUNT
 };
 
@@ -53,6 +54,7 @@ struct gw_metrics {
     uint64_t bytes_out[GW_METRICS_TRANSPORTS];   /* payload bytes written */
     uint64_t events;                             /* room events (ids given) */
     uint64_t events_lost;                        /* not kept by the store: sent to nobody */
+    uint64_t names_walks;     /* walks of the store's registered names done */
     uint64_t rejections[GW_REJ_COUNT];
     uint64_t drops[GW_DROP_COUNT];
     uint64_t errors[GW_METRICS_CODES];           /* by gw_metrics_code_index */
@@ -82,6 +84,7 @@ struct gw_metrics_now {
     uint64_t output_closing_bytes; /* ... and for those closing */
     uint64_t output_max_bytes; /* its bound (--max-output-mb), 0: none */
     struct gw_metrics_store store;
+    size_t names_known;       /* registered names the hub knows (gw_names.c) */
 };
 
 /* Index of a reply code in errors[], or -1 for a code not counted. */

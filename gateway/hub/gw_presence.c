@@ -182,6 +182,24 @@ const struct gw_remote *gw_presence_next(const struct gw_hub *h, const struct gw
     return NULL;
 }
 
+const struct gw_remote *gw_presence_account_next(const struct gw_hub *h, const char *key,
+                                                 size_t *i)
+{
+    while (*i < h->nremotes) {
+        const struct gw_remote *q = h->remotes[(*i)++];
+        if (!q->account || strcmp(q->key, key) != 0)
+            continue;
+        /* One a gateway: that gateway gives it to the others there. */
+        int first = 1;
+        for (size_t j = 0; j + 1 < *i && first; j++)
+            first = !(h->remotes[j]->node == q->node && h->remotes[j]->account &&
+                      !strcmp(h->remotes[j]->key, key));
+        if (first)
+            return q;
+    }
+    return NULL;
+}
+
 const struct gw_remote *gw_presence_remote(const struct gw_hub *h, uint64_t pid)
 {
     return remote_find(h, pid, NULL);
@@ -211,11 +229,24 @@ static int same_identity(const struct gw_remote *q, const struct gw_ident *self)
     return strcmp(tag, q->ident) == 0;
 }
 
+/* Whether q stands in the way of self's nick on another gateway: not
+ * when it is self's identity, nor when self is logged in to the account
+ * of q's nick (q is a connection of the same account, or one whose
+ * gateway has yet to take the registered nick back from it). */
+static int same_person(const struct gw_remote *q, const struct gw_part *self)
+{
+    if (!self)
+        return 0;
+    if (same_identity(q, self->ident))
+        return 1;
+    return self->account[0] && strcmp(q->key, self->account) == 0;
+}
+
 const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key,
-                                         const struct gw_ident *self)
+                                         const struct gw_part *self)
 {
     for (size_t i = 0; i < h->nremotes; i++)
-        if (strcmp(h->remotes[i]->key, key) == 0 && !same_identity(h->remotes[i], self))
+        if (strcmp(h->remotes[i]->key, key) == 0 && !same_person(h->remotes[i], self))
             return h->remotes[i];
     return NULL;
 }
@@ -250,6 +281,7 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
         const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(p, "rooms");
         const cJSON *at = cJSON_GetObjectItemCaseSensitive(p, "nick_at");
         const cJSON *ident = cJSON_GetObjectItemCaseSensitive(p, "ident");
+        const cJSON *account = cJSON_GetObjectItemCaseSensitive(p, "account");
         if (!cJSON_IsNumber(pid) || !cJSON_IsString(nick) || !cJSON_IsString(rooms))
             continue;
         uint64_t id = (uint64_t)pid->valuedouble;
@@ -263,6 +295,8 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
                        cJSON_IsString(via) ? via->valuestring : "", rooms->valuestring);
         if (q && cJSON_IsString(ident) && strlen(ident->valuestring) == GW_IDENT_TAG_LEN)
             memcpy(q->ident, ident->valuestring, GW_IDENT_TAG_LEN + 1);
+        if (q)
+            q->account = cJSON_IsTrue(account);
     }
     cJSON_Delete(root);
     /* Settled once the list is whole (a guest name given here must not
@@ -314,6 +348,8 @@ struct gw_buf *gw_presence_list(struct gw_hub *h)
             gw_jw_lit(&w, tag); /* hex digits: nothing to escape */
             gw_jw_lit(&w, "\"");
         }
+        if (p->account[0])
+            gw_jw_lit(&w, ",\"account\":true"); /* its nick is its account's */
         gw_jw_lit(&w, ",\"via\":\"");
         gw_jw_lit(&w, gw_via_name(p->via));
         gw_jw_lit(&w, "\",\"rooms\":\"");
@@ -391,8 +427,9 @@ void gw_presence_settle(struct gw_hub *h, uint64_t pid, int64_t now)
 {
     const struct gw_remote *q = remote_find(h, pid, NULL);
     struct gw_part *p = q ? gw_hub_nick_owner(h, q->key) : NULL;
-    /* One identity's browsers share its nick, on any gateway. */
-    if (!p || same_identity(q, p->ident) || p->nick_at < q->nick_at ||
+    /* One identity's browsers share its nick, on any gateway, and so do
+     * an account's connections. */
+    if (!p || same_person(q, p) || p->nick_at < q->nick_at ||
         (p->nick_at == q->nick_at && p->pid < q->pid))
         return;
     gw_hub_nick_lost(h, p, now);

@@ -178,6 +178,8 @@ int gw_hub_store_ident(struct gw_hub *h, uint64_t tag, int status,
         gw_web_input(h, p, now, held, n);
     }
     free(held);
+    if (!p->hello_held)
+        gw_web_take_after(h, p, now);
     return GW_OK;
 }
 
@@ -218,17 +220,35 @@ static void to_plain(struct gw_hub *h, struct gw_part *q, const char *prefix, co
     free(info);
 }
 
+/* A copy of pm to every connection here of q's person: once to each of
+ * its identities (each keeps its own), a line to each without one. prefix
+ * is the plain form's ("* alice -> you: "). */
+static void to_person(struct gw_hub *h, struct gw_part *q, struct gw_private *pm,
+                      const char *prefix)
+{
+    for (struct gw_part *c = gw_hub_person_next(h, q, NULL); c; c = gw_hub_person_next(h, q, c)) {
+        if (!c->joined || c->closing)
+            continue;
+        if (!c->ident) {
+            to_plain(h, c, prefix, pm->text, pm->text_len);
+            continue;
+        }
+        /* An identity once: at its first connection of the person. */
+        struct gw_part *d = gw_hub_person_next(h, q, NULL);
+        while (d != c && !(d->ident == c->ident && d->joined && !d->closing))
+            d = gw_hub_person_next(h, q, d);
+        if (d == c)
+            to_identity(h, c->ident, pm);
+    }
+}
+
 /* The receiver's copy of pm to q, a participant here. */
 static void to_receiver(struct gw_hub *h, struct gw_part *q, struct gw_private *pm)
 {
+    char prefix[GW_NICK_MAX_BYTES + 16];
     pm->with = pm->nick;
-    if (q->ident) {
-        to_identity(h, q->ident, pm);
-    } else {
-        char prefix[GW_NICK_MAX_BYTES + 16];
-        snprintf(prefix, sizeof prefix, "* %s -> you: ", pm->nick);
-        to_plain(h, q, prefix, pm->text, pm->text_len);
-    }
+    snprintf(prefix, sizeof prefix, "* %s -> you: ", pm->nick);
+    to_person(h, q, pm, prefix);
 }
 
 /* To the participant of another gateway sharing the rooms: its gateway
@@ -248,6 +268,45 @@ static int to_remote(struct gw_hub *h, const struct gw_remote *q, const struct g
     int rc = st->private_to(st->ctx, q->node, (const char *)gw_buf_bytes(b), b->len);
     gw_buf_unref(b);
     return rc;
+}
+
+void gw_private_copy_sent(struct gw_hub *h, struct gw_part *p, int64_t now, const char *to,
+                          const char *text, size_t len, int kept)
+{
+    struct gw_private pm = {
+        .time_ms = now + h->wall_offset,
+        .pid = p->pid,
+        .nick = p->nick,
+        .via = gw_via_name(p->via),
+        .to = to,
+        .with = to,
+        .text = text,
+        .text_len = len,
+        .kept = kept,
+    };
+    char prefix[GW_NICK_MAX_BYTES + 16];
+    snprintf(prefix, sizeof prefix, "* you -> %s: ", to);
+    to_person(h, p, &pm, prefix);
+}
+
+void gw_private_give_kept(struct gw_hub *h, struct gw_part *p, const struct gw_account_pm *row)
+{
+    struct gw_private pm = {
+        .time_ms = row->time_ms,
+        .nick = row->out ? p->nick : row->peer,
+        .via = "",
+        .to = row->out ? row->peer : p->nick,
+        .with = row->peer,
+        .text = row->text,
+        .text_len = strlen(row->text),
+        .kept = 1,
+    };
+    char prefix[GW_NICK_MAX_BYTES + 48];
+    if (row->out)
+        snprintf(prefix, sizeof prefix, "* you -> %s (while you were away): ", row->peer);
+    else
+        snprintf(prefix, sizeof prefix, "* %s -> you (while you were away): ", row->peer);
+    to_person(h, p, &pm, prefix);
 }
 
 int gw_hub_private_lost(struct gw_hub *h, const char *json, size_t len, int64_t now)
@@ -302,25 +361,31 @@ void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
     char given[GW_NICK_IN_MAX_CPS * 4 + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
     struct gw_part *q = NULL;
     const struct gw_remote *rq = NULL;
+    int named = 0;
     /* The name's key, without the rules for choosing one: guests have
      * names no one may choose. */
     if (to_len < sizeof given) {
         memcpy(given, to, to_len);
         given[to_len] = '\0';
         if (strlen(given) == to_len && gw_nick_key(given, key) == GW_NICK_OK) {
+            named = 1;
             q = gw_hub_nick_owner(h, key);
             if (!q)
                 rq = gw_presence_nick(h, key, NULL);
         }
     }
     if (!q && !rq) {
-        char msg[GW_NICK_MAX_BYTES + 32];
-        snprintf(msg, sizeof msg, "no one is called %.*s",
+        /* An account away: kept for it (the sender's copy when kept). */
+        if (named && gw_account_pm_keep(h, p, now, key, text, len, ref))
+            return;
+        char msg[GW_NICK_MAX_BYTES + 96];
+        snprintf(msg, sizeof msg, "no one is called %.*s here (a guest who left cannot be "
+                 "reached): the message was not sent",
                  (int)gw_utf8_cut(to, to_len, GW_NICK_MAX_BYTES), to);
         gw_out_error(h, p, GW_R_NO_NICK, msg, ref);
         return;
     }
-    if (q && (q == p || (p->ident && q->ident == p->ident))) {
+    if (q && gw_hub_same_person(q, p)) {
         gw_out_error(h, p, GW_R_BAD_ARGS, "a private message to yourself goes nowhere", ref);
         return;
     }
@@ -334,21 +399,29 @@ void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
         .text_len = len,
     };
     char prefix[GW_NICK_MAX_BYTES + 16];
-    /* To the owner of the nick, every connection of its identity; on
-     * another gateway, through the engine. */
+    /* To the owner of the nick, every connection of its person here; on
+     * another gateway, through the engine (an account's, to each gateway
+     * it is on). */
+    int sent = 0;
     if (q) {
         to_receiver(h, q, &pm);
-    } else if (to_remote(h, rq, &pm) != 0) {
+        sent = 1;
+    }
+    if (rq) {
+        sent = to_remote(h, rq, &pm) == 0;
+    } else if (q && q->account[0]) {
+        size_t i = 0;
+        const struct gw_remote *r;
+        while ((r = gw_presence_account_next(h, q->account, &i)))
+            (void)to_remote(h, r, &pm);
+    }
+    if (!sent) {
         gw_out_error(h, p, GW_R_NOT_KEPT, "private message not sent: the other gateway cannot "
                                           "be reached; try again later", ref);
         return;
     }
-    /* Back to the sender, every connection of its identity. */
+    /* Back to the sender, every connection of its person here. */
     pm.with = pm.to;
-    if (p->ident) {
-        to_identity(h, p->ident, &pm);
-    } else {
-        snprintf(prefix, sizeof prefix, "* you -> %s: ", pm.to);
-        to_plain(h, p, prefix, text, len);
-    }
+    snprintf(prefix, sizeof prefix, "* you -> %s: ", pm.to);
+    to_person(h, p, &pm, prefix);
 }

@@ -68,10 +68,10 @@ static int walk_presence(void *ctx, struct gw_presence *out)
     while (wk->i < r->ntcp + r->nweb) {
         struct gw_part *q = wk->i < r->ntcp ? r->tcp[wk->i] : r->web[wk->i - r->ntcp];
         wk->i++;
-        if (!q->joined || q->closing || !gw_hub_person_first(q, r))
+        if (!q->joined || q->closing || !gw_hub_person_first(wk->h, q, r))
             continue; /* another tab of a person listed: once */
         /* A crowd: the newcomer itself (one of its tabs), then the first ones. */
-        int self = q == wk->self || (q->ident && q->ident == wk->self->ident);
+        int self = gw_hub_same_person(q, wk->self);
         if (wk->listed >= GW_PRESENCE_MAX ||
             (wk->listed == GW_PRESENCE_MAX - 1 && !wk->self_listed && !self))
             continue;
@@ -82,7 +82,8 @@ static int walk_presence(void *ctx, struct gw_presence *out)
         out->via = gw_via_name(q->via);
         /* Its typing (of any of its tabs) is shown in the room it types in only. */
         const struct gw_part *t = q;
-        for (struct gw_part *c = q->ident ? q->ident->first_conn : NULL; c; c = c->ident_next)
+        for (struct gw_part *c = gw_hub_person_next(wk->h, q, NULL); c;
+             c = gw_hub_person_next(wk->h, q, c))
             if (c->typing && c->typing_room == r)
                 t = c;
         int typing = t->typing && t->typing_room == r;
@@ -170,6 +171,7 @@ static void hello_v1(struct gw_hub *h, struct gw_part *p, int64_t now, const str
         /* gap also on a reset (for clients that only know gap) */
         .gap = v.gap | reset,
         .participants_count = v.participants_count,
+        .admin = p->admin,
         .size_hint = view_hint(lobby, GW_WELCOME_HISTORY_MAX_BYTES),
         .next_presence = walk_presence,
         .next_event = walk_event,
@@ -300,7 +302,9 @@ static void hello_v2(struct gw_hub *h, struct gw_part *p, int64_t now, const str
         .size_hint = hint,
         .v2 = 1,
         .token = p->ident->token,
-        .ident = p->ident->public_name,
+        .account = p->account[0] ? p->nick : NULL,
+        .admin = p->admin,
+        .ident = gw_hub_person_name(p),
         .text_max = h->cfg.line_max,
         .rooms = views,
         .nrooms = nviews,
@@ -366,6 +370,13 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
     }
     if (p->proto == GW_PROTO_V2 && hold_for_rooms(h, p, now, m, data, len))
         return; /* taken again when its rooms are loaded */
+    /* A site's token, when given, stands for the browser: a session is
+     * not looked at. */
+    if (m->jwt && gw_jwtlogin_hello(h, p, now, m->jwt, m->jwt_len, data, len))
+        return; /* taken again when the store answers */
+    if (!m->jwt && m->session && m->session_len &&
+        gw_account_hello_session(h, p, now, m->session, m->session_len, data, len))
+        return; /* taken again when the store answers */
     int resumed = 0;
     char nick[GW_NICK_MAX_BYTES + 1] = "";
     const char *given = m->nick;
@@ -388,14 +399,36 @@ static void web_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const st
             given_len = strlen(nick);
         }
     }
-    /* A nick that is not allowed or taken gets 553, and the browser joins
-     * as a guest all the same: it can pick another with "nick". */
-    if (!given || !given_len || gw_hub_change_nick(h, p, now, given, given_len, m->ref) != 0)
+    /* A good session: the account's nick, whatever the hello named. */
+    const char *acct_nick = gw_account_hello_login(h, p, now, m->ref);
+    if (!acct_nick && m->jwt) {
+        /* A refused token: a guest, whatever the hello named. */
+        acct_nick = gw_jwtlogin_login(h, p, now, m->ref);
+        if (!acct_nick)
+            given = NULL;
+    }
+    if (acct_nick) {
+        given = acct_nick;
+        given_len = strlen(acct_nick);
+    }
+    /* A nick that is not allowed, taken or registered to someone else
+     * gets 553, and the browser joins as a guest all the same: it can pick
+     * another with "nick". */
+    if (!given || !given_len || gw_account_nick(h, p, now, given, given_len, m->ref) != 0) {
         gw_hub_guest_name(h, p, now);
+        /* The account's own nick is held elsewhere (another gateway's
+         * participant not yet known as the account's): a guest, not a
+         * login under a guest's name. */
+        if (acct_nick && p->account[0]) {
+            p->account = "";
+            gw_admin_refresh(h, p);
+        }
+    }
     p->joined = 1;
     if (p->proto == GW_PROTO_V2) {
         gw_private_save(h, p->ident);
         hello_v2(h, p, now, m, resumed);
+        gw_jwtlogin_rooms(h, p, now); /* a token's rooms claim */
         /* Back within the reload grace: the closed tab ends as a second
          * tab would, leaving only the rooms this hello did not name. */
         gw_linger_back(h, p->ident, now);
@@ -485,7 +518,7 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
             break;
         case GW_C_NICK:
             if (rate_ok(h, p, now, &m))
-                (void)gw_hub_change_nick(h, p, now, m.nick, m.nick_len, m.ref);
+                (void)gw_account_nick(h, p, now, m.nick, m.nick_len, m.ref);
             break;
         case GW_C_JOIN:
             if (rate_ok(h, p, now, &m))
@@ -514,6 +547,28 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
             if ((r = said_room(h, p, &m)))
                 gw_read_request(h, p, r, &m, now);
             break;
+        case GW_C_REGISTER:
+            if (rate_ok(h, p, now, &m))
+                gw_account_register(h, p, now, m.password, m.password_len, m.ref);
+            break;
+        case GW_C_LOGIN:
+            if (rate_ok(h, p, now, &m))
+                gw_account_identify(h, p, now, m.nick, m.nick_len, m.password, m.password_len,
+                                    m.ref);
+            break;
+        case GW_C_LOGOUT:
+            if (rate_ok(h, p, now, &m))
+                gw_account_logout(h, p, now, m.all, m.ref);
+            break;
+        case GW_C_READ:
+            if (rate_ok(h, p, now, &m))
+                gw_account_read(h, p, m.room, m.room_len, m.last_id, m.ref);
+            break;
+        case GW_C_PASSWORD:
+            if (rate_ok(h, p, now, &m))
+                gw_account_password(h, p, now, m.password, m.password_len, m.password_new,
+                                    m.password_new_len, m.ref);
+            break;
         case GW_C_NONE:
             break;
         }
@@ -530,4 +585,45 @@ void gw_web_reject(struct gw_hub *h, struct gw_part *p, int code, const char *wh
     gw_out_error(h, p, code, why, NULL);
     if (code == GW_R_TOO_LARGE)
         gw_hub_start_closing(h, p, GW_CLOSE_TOO_BIG, why);
+}
+
+void gw_web_hold_after(struct gw_hub *h, struct gw_part *p, const char *data, size_t len)
+{
+    if (p->held_after_n >= GW_HELD_AFTER_MAX ||
+        p->held_after_len + 4 + len > GW_HELD_AFTER_MAX_BYTES) {
+        gw_out_error(h, p, GW_R_SHUTDOWN, "too much sent before the welcome: try again", NULL);
+        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "too much sent before the welcome");
+        return;
+    }
+    char *n = realloc(p->held_after, p->held_after_len + 4 + len);
+    if (!n) {
+        gw_hub_start_closing(h, p, GW_CLOSE_TRY_LATER, "out of memory");
+        return;
+    }
+    p->held_after = n;
+    uint32_t l = (uint32_t)len;
+    memcpy(n + p->held_after_len, &l, 4);
+    memcpy(n + p->held_after_len + 4, data, len);
+    p->held_after_len += 4 + len;
+    p->held_after_n++;
+}
+
+void gw_web_take_after(struct gw_hub *h, struct gw_part *p, int64_t now)
+{
+    char *all = p->held_after;
+    size_t total = p->held_after_len, at = 0;
+    p->held_after = NULL;
+    p->held_after_len = 0;
+    p->held_after_n = 0;
+    while (at < total && !p->closing) {
+        uint32_t l;
+        memcpy(&l, all + at, 4);
+        at += 4;
+        if (p->hello_held)
+            gw_web_hold_after(h, p, all + at, l); /* a hello holds again */
+        else
+            gw_web_input(h, p, now, all + at, l);
+        at += l;
+    }
+    free(all);
 }

@@ -6,6 +6,7 @@
  * an event is written once, straight into the buffer every recipient will
  * share. Parsing uses cJSON; its trees never leave this file.
  */
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include "gw_json.h"
 
 #include <cjson/cJSON.h>
@@ -247,6 +248,8 @@ struct gw_buf *gw_json_private(const struct gw_private *pm, size_t headroom)
         gw_jw_lit(&w, ",\"to_pid\":");
         gw_jw_uint(&w, pm->to_pid);
     }
+    if (pm->kept)
+        gw_jw_lit(&w, ",\"kept\":true");
     gw_jw_lit(&w, ",\"text\":");
     gw_jw_str(&w, pm->text, pm->text_len);
     gw_jw_lit(&w, "}");
@@ -315,7 +318,10 @@ static void you(struct gw_jw *w, const struct gw_welcome *wl)
         gw_jw_lit(w, ",\"ident\":");
         gw_jw_str(w, wl->ident, strlen(wl->ident));
     }
-    gw_jw_lit(w, ",\"via\":\"web\"}");
+    gw_jw_lit(w, ",\"via\":\"web\"");
+    if (wl->admin)
+        gw_jw_lit(w, ",\"admin\":true");
+    gw_jw_lit(w, "}");
 }
 
 static struct gw_buf *welcome_v2(const struct gw_welcome *wl, size_t headroom)
@@ -329,6 +335,10 @@ static struct gw_buf *welcome_v2(const struct gw_welcome *wl, size_t headroom)
     gw_jw_lit(&w, wl->token);
     gw_jw_lit(&w, "\",");
     you(&w, wl);
+    if (wl->account) {
+        gw_jw_lit(&w, ",\"account\":");
+        gw_jw_str(&w, wl->account, strlen(wl->account));
+    }
     if (wl->text_max) {
         gw_jw_lit(&w, ",\"text_max\":");
         gw_jw_uint(&w, wl->text_max);
@@ -389,6 +399,23 @@ struct gw_buf *gw_json_parted(const char *room, size_t headroom)
     return gw_jw_finish(&w);
 }
 
+struct gw_buf *gw_json_reads(const char *const *names, const uint64_t *ids, size_t n,
+                             size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, 64 + n * 48);
+    gw_jw_lit(&w, "{\"type\":\"reads\",\"rooms\":{");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            gw_jw_lit(&w, ",");
+        gw_jw_str(&w, names[i], strlen(names[i]));
+        gw_jw_lit(&w, ":");
+        gw_jw_uint(&w, ids[i]);
+    }
+    gw_jw_lit(&w, "}}");
+    return gw_jw_finish(&w);
+}
+
 struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headroom)
 {
     struct gw_jw w;
@@ -397,6 +424,28 @@ struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headr
     gw_jw_int(&w, code);
     gw_jw_lit(&w, ",\"text\":");
     gw_jw_str(&w, text, len);
+    gw_jw_lit(&w, "}");
+    return gw_jw_finish(&w);
+}
+
+struct gw_buf *gw_json_account(const char *nick, const char *session, const char *ref,
+                               size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, 128);
+    gw_jw_lit(&w, "{\"type\":\"account\",\"nick\":");
+    if (nick)
+        gw_jw_str(&w, nick, strlen(nick));
+    else
+        gw_jw_lit(&w, "null");
+    if (session) {
+        gw_jw_lit(&w, ",\"session\":");
+        gw_jw_str(&w, session, strlen(session));
+    }
+    if (ref && *ref) {
+        gw_jw_lit(&w, ",\"ref\":");
+        gw_jw_lit(&w, ref);
+    }
     gw_jw_lit(&w, "}");
     return gw_jw_finish(&w);
 }
@@ -490,6 +539,11 @@ static const struct {
     {"msg", GW_C_MSG},
     {"history", GW_C_HISTORY},
     {"search", GW_C_SEARCH},
+    {"register", GW_C_REGISTER},
+    {"login", GW_C_LOGIN},
+    {"logout", GW_C_LOGOUT},
+    {"password", GW_C_PASSWORD},
+    {"read", GW_C_READ},
 };
 
 /* Largest integer a JSON number carries exactly (2^53). */
@@ -502,6 +556,19 @@ static int is_int(const cJSON *n, double lo)
 }
 
 /* Copy a string member. Returns 0 (absent when optional), or minus a code. */
+/* Wipe what cJSON holds of a message's passwords before it is freed. */
+static void wipe_passwords(cJSON *root)
+{
+    static const char *const fields[] = {"password", "old", "new"};
+    if (!cJSON_IsObject(root))
+        return;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        cJSON *it = cJSON_GetObjectItemCaseSensitive(root, fields[i]);
+        if (cJSON_IsString(it) && it->valuestring)
+            explicit_bzero(it->valuestring, strlen(it->valuestring));
+    }
+}
+
 static int get_str(const cJSON *obj, const char *name, int required, size_t max, char **out,
                    size_t *out_len, const char **why)
 {
@@ -734,7 +801,56 @@ int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, cons
             break;
         if ((rc = get_uint(root, "private_id", &out->private_id, why)))
             break;
+        if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "session")) &&
+            (rc = get_str(root, "session", 0, GW_TOKEN_MAX_BYTES, &out->session,
+                          &out->session_len, why)))
+            break;
+        /* A token of any length is the verifier's to refuse (530), with
+         * the welcome of a guest: the message's bound is the only one. */
+        if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "jwt")) &&
+            (rc = get_str(root, "jwt", 0, GW_WS_IN_MAX_BYTES, &out->jwt, &out->jwt_len, why)))
+            break;
         rc = get_rooms(root, out, why);
+        break;
+    }
+    case GW_C_REGISTER:
+        rc = get_str(root, "password", 1, GW_PASSWORD_IN_MAX_BYTES, &out->password,
+                     &out->password_len, why);
+        break;
+    case GW_C_LOGIN:
+        /* A nick as given may be decomposed, as for msg's "to". */
+        if ((rc = get_str(root, "nick", 1, GW_NICK_IN_MAX_CPS * 4u, &out->nick, &out->nick_len,
+                          why)))
+            break;
+        rc = get_str(root, "password", 1, GW_PASSWORD_IN_MAX_BYTES, &out->password,
+                     &out->password_len, why);
+        break;
+    case GW_C_PASSWORD:
+        if ((rc = get_str(root, "old", 1, GW_PASSWORD_IN_MAX_BYTES, &out->password,
+                          &out->password_len, why)))
+            break;
+        rc = get_str(root, "new", 1, GW_PASSWORD_IN_MAX_BYTES, &out->password_new,
+                     &out->password_new_len, why);
+        break;
+    case GW_C_READ:
+        if ((rc = get_str(root, "room", 1, GW_ROOM_ARG_MAX_BYTES, &out->room, &out->room_len,
+                          why)))
+            break;
+        if (!has_member(root, "id")) {
+            *why = "a required field is missing";
+            rc = -GW_R_BAD_ARGS;
+            break;
+        }
+        rc = get_uint(root, "id", &out->last_id, why);
+        break;
+    case GW_C_LOGOUT: {
+        const cJSON *all = cJSON_GetObjectItemCaseSensitive(root, "all");
+        if (all && !cJSON_IsBool(all) && !cJSON_IsNull(all)) {
+            *why = "all must be true or false";
+            rc = -GW_R_BAD_ARGS;
+            break;
+        }
+        out->all = cJSON_IsTrue(all);
         break;
     }
     case GW_C_SAY:
@@ -789,12 +905,28 @@ int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, cons
         break;
     }
 done:
+    wipe_passwords(root);
     cJSON_Delete(root);
     return rc;
 }
 
+/* Wipe a string's bytes (passwords) so that they do not stay in freed
+ * memory. */
+static void wipe(char *s, size_t n)
+{
+    if (s)
+        explicit_bzero(s, n);
+}
+
 void gw_cmsg_free(struct gw_cmsg *m)
 {
+    wipe(m->password, m->password_len);
+    wipe(m->password_new, m->password_new_len);
+    free(m->password);
+    free(m->password_new);
+    free(m->session);
+    free(m->jwt);
+    m->password = m->password_new = m->session = m->jwt = NULL;
     free(m->text);
     free(m->nick);
     free(m->key);

@@ -118,6 +118,8 @@ struct gw_private {
     size_t text_len;
     uint64_t to_pid;        /* the receiver, on its way to another gateway
                              * (written as "to_pid"); 0 for a browser's copy */
+    int kept;               /* kept for an account while it was away, given
+                             * when it came back (written "kept":true) */
 };
 
 /* A private message from another gateway sharing the rooms, as
@@ -195,6 +197,8 @@ struct gw_welcome {
     /* wintalk.v2 */
     int v2;
     const char *token;          /* GW_TOKEN_HEX_LEN lowercase hex digits */
+    const char *account;        /* the account's nick when logged in, else NULL */
+    int admin;                  /* a gateway administrator: "admin":true in you */
     size_t text_max;            /* the most bytes a say's text may have
                                  * (--max-line-bytes); 0: none written */
     const struct gw_room_view *rooms;
@@ -221,6 +225,17 @@ struct gw_buf *gw_json_joined(const struct gw_room_view *v, size_t size_hint, si
 
 /* {"type":"parted","code":250,"room":..}. Returns a new buffer or NULL. */
 struct gw_buf *gw_json_parted(const char *room, size_t headroom);
+
+/* {"type":"account","nick":..[,"session":..][,"ref":..]}: logged in to
+ * the account registered as nick, with a session token to keep (NULL:
+ * none), or logged out (nick NULL: "nick":null). ref as for an error. */
+struct gw_buf *gw_json_account(const char *nick, const char *session, const char *ref,
+                               size_t headroom);
+
+/* {"type":"reads","rooms":{ROOM:ID,..}}: where an account read to in each
+ * of its rooms (n of them; names[i] len bytes of valid UTF-8). */
+struct gw_buf *gw_json_reads(const char *const *names, const uint64_t *ids, size_t n,
+                             size_t headroom);
 
 /* {"type":"info","code":..,"text":..} */
 struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headroom);
@@ -279,6 +294,11 @@ enum gw_ctype {
     GW_C_MSG,
     GW_C_HISTORY,
     GW_C_SEARCH,
+    GW_C_REGISTER,
+    GW_C_LOGIN,
+    GW_C_LOGOUT,
+    GW_C_PASSWORD,
+    GW_C_READ,
 };
 
 /* One entry of a hello's "rooms": a room name as given and the last id the
@@ -297,7 +317,7 @@ struct gw_cmsg {
     size_t nick_len;
     char *key;              /* hello (optional) */
     size_t key_len;
-    uint64_t last_id;       /* hello (wintalk.v1), join; 0 when absent */
+    uint64_t last_id;       /* hello (wintalk.v1), join, read (its id); 0 when absent */
     char *epoch;            /* hello (optional): the epoch of last_id */
     size_t epoch_len;
     char *room;             /* say, typing (optional), join, part */
@@ -316,6 +336,18 @@ struct gw_cmsg {
     uint64_t before, after;
     int has_before, has_after;
     uint64_t limit;
+    /* register: password; login: nick and password; password: password
+     * (the old one) and password_new; logout: all. Passwords are wiped by
+     * gw_cmsg_free. hello (optional): session, a login's session token. */
+    char *password, *password_new;
+    size_t password_len, password_new_len;
+    int all;
+    char *session;
+    size_t session_len;
+    /* hello (optional): a site's token (a JWT), as given, checked by the
+     * hub's verifier: any string up to the message's own bound. */
+    char *jwt;
+    size_t jwt_len;
     char ref[GW_REF_MAX_BYTES * 6 + 3]; /* the client's ref as JSON, "" if none */
 };
 
@@ -328,8 +360,9 @@ struct gw_cmsg {
  *   -GW_R_UNREADABLE  not UTF-8, not JSON, or not an object
  *   -GW_R_BAD_ARGS    a field missing or of the wrong type (also a bad ref)
  *   -GW_R_UNKNOWN     an unknown "type"
- *   -GW_R_TOO_LARGE   a nick, key, epoch, token or room longer than its
- *                     bound, or a hello with more than GW_HELLO_ROOMS_MAX rooms
+ *   -GW_R_TOO_LARGE   a nick, key, epoch, token, session or room longer than
+ *                     its bound, a password longer than GW_PASSWORD_IN_MAX_BYTES,
+ *                     or a hello with more than GW_HELLO_ROOMS_MAX rooms
  */
 int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, const char **why);
 

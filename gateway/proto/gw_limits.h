@@ -192,6 +192,13 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_SESSIONS_PER_ACCOUNT 32u
 #define GW_SESSION_DAYS_DEFAULT 30u
 
+/* An account stays a member of its rooms while it has no connection: of
+ * at most as many as a browser may be in (a join past it is refused:
+ * GW_ACCOUNT_FULL). The store keeps its latest GW_ACCOUNT_PMS_MAX private
+ * messages (sent and received) for it, dropping the oldest first. */
+#define GW_ACCOUNT_ROOMS_MAX GW_ROOMS_PER_BROWSER_CEILING
+#define GW_ACCOUNT_PMS_MAX 1000u
+
 /* Accounts the in-memory engine (gw_accounts_mem.h, --store memory) keeps
  * at most; past it a create is answered GW_STORE_EBUSY. About 0.6 KB an
  * account and 0.13 KB a session: 60 MB of accounts, and 400 MB more should
@@ -379,6 +386,18 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_JWT_ROOMS_MAX 16u
 #define GW_JWT_SECRET_MIN_BYTES 32u
 
+/* A hello with a site's token whose account the store is asked for (found,
+ * or made on first sight): at most GW_JWT_LOGINS_MAX such hellos held at
+ * once in a hub (past it: 421, try again, and the browser is a guest).
+ * An account a token made keeps the token's sub in its phc field as
+ * "jwt:" + sub: GW_JWT_SUB_MAX_BYTES + 4 bytes, within
+ * GW_ACCOUNT_PHC_MAX_BYTES. */
+#define GW_JWT_LOGINS_MAX 64u
+
+/* --admin may name this many accounts (the variable WINTALK_ADMIN too,
+ * comma-separated). */
+#define GW_ADMINS_MAX 32u
+
 /* WebSocket keepalive: a ping after this many idle seconds
  * (--ping-interval), and the connection is dropped after this many
  * seconds without a valid frame or pong (--idle-timeout). */
@@ -420,6 +439,49 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * at least 1, at most GW_PASSWORD_MAX_BYTES. Longer is refused, never
  * cut: a cut password would let its prefix in. */
 #define GW_PASSWORD_MAX_BYTES 256u
+
+/* A browser's password field read at most this long (longer: 552, the
+ * message refused); between GW_PASSWORD_MAX_BYTES and it, the hub says
+ * how long a password may be (501). */
+#define GW_PASSWORD_IN_MAX_BYTES 1024u
+
+/* Account calls and password checks under way in the hub at once (a
+ * register, a login, a nick asked of the accounts): past it, 421. */
+#define GW_ACCOUNT_OPS_MAX 64u
+
+/* The registered names a hub knows (hub/gw_names.c), to check a nick at
+ * once: at most GW_NAMES_MAX (past it, a name is not reserved by the check
+ * but its owner takes it back by logging in; about 50 bytes a name), walked
+ * from the store every GW_NAMES_WALK_MS (an account the command line or
+ * another gateway made is reserved here within that time), or
+ * GW_NAMES_RETRY_MS after a walk failed. */
+#define GW_NAMES_MAX 200000u
+#define GW_NAMES_WALK_MS 30000
+#define GW_NAMES_RETRY_MS 5000
+
+/* Failed logins (a wrong password, or a nick nobody registered), counted
+ * per account name, per connection and per address: GW_LOGIN_FAILS_BURST
+ * in a row for one name, then one more each GW_LOGIN_FAIL_REFILL_MS; a
+ * connection GW_LOGIN_FAILS_CONN_BURST whatever the names, an address
+ * GW_LOGIN_FAILS_ADDR_BURST, at the same refill. Past any, a login is
+ * refused at once (429) and no password is checked. An address registers
+ * --registrations-per-hour accounts at most (GW_REGISTRATIONS_PER_HOUR by
+ * default; 429). Addresses are not counted behind a proxy
+ * (--max-per-address 0).
+ * The names are remembered in a table of GW_LOGIN_FAIL_KEYS; when it is
+ * full, the name with the most tries left makes room. */
+#define GW_LOGIN_FAILS_BURST 5
+#define GW_LOGIN_FAILS_CONN_BURST 10
+#define GW_LOGIN_FAILS_ADDR_BURST 20
+#define GW_LOGIN_FAIL_REFILL_MS 12000
+#define GW_LOGIN_FAIL_KEYS 1024u
+#define GW_REGISTRATIONS_PER_HOUR 10u
+
+/* What a browser sends after a hello that is held (while the store looks
+ * its identity, its session or its rooms up) waits behind it: at most this
+ * many messages and bytes; more closes it (421, try again). */
+#define GW_HELD_AFTER_MAX 32u
+#define GW_HELD_AFTER_MAX_BYTES (64u * 1024u)
 
 /* The password hasher (server/gw_hasher.h): requests held at once, from
  * their submission until their answer has been handed back on the loop

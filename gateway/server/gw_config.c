@@ -9,10 +9,11 @@
 #include <string.h>
 
 #include "gw_limits.h"
+#include "gw_text.h"
 
 const char *gw_config_usage(void)
 {
-    static char text[8192];
+    static char text[12288];
     snprintf(text, sizeof text, "usage: wintalk-gateway [OPTION]...\n"
            "A chat hub: WINTALK programs over TCP and browsers over WebSocket, in rooms.\n"
            "Each option can also be set by its WINTALK_* variable; a flag wins. (default)\n"
@@ -89,6 +90,27 @@ const char *gw_config_usage(void)
            "                                                        WINTALK_HISTORY_DAYS (0)\n"
            "  --history-max N         keep the latest N events of each room, 0 = keep all\n"
            "                                                        WINTALK_HISTORY_MAX (0)\n"
+           "Accounts:\n"
+           "  --registration MODE     open: people register their nick (/register); closed:\n"
+           "                          accounts come from `wintalk-gateway account add`\n"
+           "                                                        WINTALK_REGISTRATION (open)\n"
+           "  --allow-plain-passwords passwords from WINTALK programs on plain TCP from other\n"
+           "                          machines (they travel in clear; TLS and this machine\n"
+           "                          always may)                   WINTALK_ALLOW_PLAIN_PASSWORDS (0)\n"
+           "  --session-days N        a browser's login lasts N days without the password\n"
+           "                                                        WINTALK_SESSION_DAYS (30)\n"
+           "  --registrations-per-hour N  accounts one address may register an hour, 0 = any\n"
+           "                                                        WINTALK_REGISTRATIONS_PER_HOUR (10)\n"
+           "  --jwt-key FILE          a site's own login: browsers' hellos may carry a token\n"
+           "                          (JWT) signed with this key: an HMAC secret (HS256) or a\n"
+           "                          PEM public key, RSA (RS256) or EC P-256 (ES256)\n"
+           "                                                        WINTALK_JWT_KEY (none)\n"
+           "  --jwt-issuer ISS        tokens must have this iss     WINTALK_JWT_ISSUER (any)\n"
+           "  --jwt-audience AUD      tokens must name this aud     WINTALK_JWT_AUDIENCE (any)\n"
+           "  --jwt-leeway S          seconds of clock skew allowed on exp and nbf, 0..%u\n"
+           "                                                        WINTALK_JWT_LEEWAY (%u)\n"
+           "  --admin ACCOUNT         a gateway administrator (repeatable; the variable is\n"
+           "                          comma-separated)              WINTALK_ADMIN (none)\n"
            "Other:\n"
            "  --verbose               libwebsockets' notices too    WINTALK_VERBOSE (0)\n"
            "  --help                  this text\n"
@@ -107,7 +129,7 @@ const char *gw_config_usage(void)
              GW_ROOMS_PER_BROWSER_CEILING, GW_ROOMS_PER_BROWSER_DEFAULT,
              GW_OUTPUT_MAX_MB_DEFAULT, GW_PING_INTERVAL_DEFAULT_S,
              GW_IDLE_TIMEOUT_DEFAULT_S, GW_LOGIN_TIMEOUT_DEFAULT_S, GW_RELOAD_GRACE_DEFAULT_S,
-             GW_HTTP_TIMEOUT_DEFAULT_S);
+             GW_HTTP_TIMEOUT_DEFAULT_S, GW_JWT_LEEWAY_MAX_S, GW_JWT_LEEWAY_S);
     return text;
 }
 
@@ -130,7 +152,7 @@ static int truthy(const char *s)
 }
 
 /* The options, checked once here: flag, variable, kind. */
-enum kind { K_STR, K_PORT, K_UINT, K_BOOL, K_LIST };
+enum kind { K_STR, K_PORT, K_UINT, K_BOOL, K_LIST, K_ADMINS };
 struct opt {
     const char *flag;
     const char *var;
@@ -186,6 +208,17 @@ static const struct opt opts[] = {
     {"--allow-origin", "WINTALK_ALLOW_ORIGIN", K_LIST, OFF(allow_origin), 0, 0},
     {"--any-origin", "WINTALK_ANY_ORIGIN", K_BOOL, OFF(any_origin), 0, 0},
     {"--store", "WINTALK_STORE", K_STR, OFF(store), 0, 0},
+    {"--registration", "WINTALK_REGISTRATION", K_STR, OFF(registration), 0, 0},
+    {"--allow-plain-passwords", "WINTALK_ALLOW_PLAIN_PASSWORDS", K_BOOL,
+     OFF(plain_passwords), 0, 0},
+    {"--session-days", "WINTALK_SESSION_DAYS", K_UINT, OFF(session_days), 1, 3650},
+    {"--registrations-per-hour", "WINTALK_REGISTRATIONS_PER_HOUR", K_UINT,
+     OFF(registrations_per_hour), 0, 100000},
+    {"--jwt-key", "WINTALK_JWT_KEY", K_STR, OFF(jwt_key), 0, 0},
+    {"--jwt-issuer", "WINTALK_JWT_ISSUER", K_STR, OFF(jwt_issuer), 0, 0},
+    {"--jwt-audience", "WINTALK_JWT_AUDIENCE", K_STR, OFF(jwt_audience), 0, 0},
+    {"--jwt-leeway", "WINTALK_JWT_LEEWAY", K_UINT, OFF(jwt_leeway), 0, GW_JWT_LEEWAY_MAX_S},
+    {"--admin", "WINTALK_ADMIN", K_ADMINS, OFF(admins), 0, 0},
     {"--data-dir", "WINTALK_DATA_DIR", K_STR, OFF(data_dir), 0, 0},
     {"--redis", "WINTALK_REDIS", K_STR, OFF(redis_url), 0, 0},
     {"--history-days", "WINTALK_HISTORY_DAYS", K_UINT, OFF(history_days), 0, 36500},
@@ -214,6 +247,36 @@ static int add_origin(struct gw_config *cfg, const char *val, size_t len, const 
     pool[cfg->n_allow_origin][len] = '\0';
     cfg->allow_origin[cfg->n_allow_origin] = pool[cfg->n_allow_origin];
     cfg->n_allow_origin++;
+    return 0;
+}
+
+/* Add one administrator's account (len bytes of val, spaces around it
+ * cut) to the list, kept in a static pool like the origins. It must be a
+ * nick: an account's name is one. */
+static int add_admin(struct gw_config *cfg, const char *val, size_t len, const char *from,
+                     char *err, size_t err_len)
+{
+    static char pool[GW_ADMINS_MAX][GW_NICK_MAX_BYTES + 1];
+    while (len && *val == ' ')
+        val++, len--;
+    while (len && val[len - 1] == ' ')
+        len--;
+    if (!len)
+        return 0;
+    if (cfg->n_admins >= GW_ADMINS_MAX) {
+        snprintf(err, err_len, "%s: at most %u administrators", from, GW_ADMINS_MAX);
+        return -1;
+    }
+    int rc = gw_nick_check(val, len);
+    if (rc != GW_NICK_OK) {
+        snprintf(err, err_len, "%s: '%.*s' is not an account's name: %s", from,
+                 (int)(len > 64 ? 64 : len), val, gw_nick_strerror(rc));
+        return -1;
+    }
+    memcpy(pool[cfg->n_admins], val, len);
+    pool[cfg->n_admins][len] = '\0';
+    cfg->admins[cfg->n_admins] = pool[cfg->n_admins];
+    cfg->n_admins++;
     return 0;
 }
 
@@ -246,6 +309,16 @@ static int set(struct gw_config *cfg, const struct opt *o, const char *val, cons
         memcpy(base, &b, sizeof b);
         return 0;
     }
+    case K_ADMINS:
+        for (const char *c = val;;) {
+            const char *comma = strchr(c, ',');
+            size_t n = comma ? (size_t)(comma - c) : strlen(c);
+            if (add_admin(cfg, c, n, from, err, err_len))
+                return -1;
+            if (!comma)
+                return 0;
+            c = comma + 1;
+        }
     case K_LIST:
         for (const char *c = val;;) {
             const char *comma = strchr(c, ',');
@@ -290,6 +363,10 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
     cfg->reload_grace = GW_RELOAD_GRACE_DEFAULT_S;
     cfg->http_timeout = GW_HTTP_TIMEOUT_DEFAULT_S;
     cfg->store = "sqlite";
+    cfg->registration = "open";
+    cfg->session_days = GW_SESSION_DAYS_DEFAULT;
+    cfg->registrations_per_hour = GW_REGISTRATIONS_PER_HOUR;
+    cfg->jwt_leeway = GW_JWT_LEEWAY_S;
     cfg->data_dir = "data";
     cfg->redis_url = "redis://127.0.0.1:6379/0";
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
@@ -298,7 +375,7 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
             return -1;
     }
     /* A flag replaces the variable's list rather than adding to it. */
-    int origins_from_flags = 0;
+    int origins_from_flags = 0, admins_from_flags = 0;
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -336,6 +413,10 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
             origins_from_flags = 1;
             cfg->n_allow_origin = 0;
         }
+        if (o->kind == K_ADMINS && !admins_from_flags) {
+            admins_from_flags = 1;
+            cfg->n_admins = 0;
+        }
         if (set(cfg, o, val, o->flag, err, err_len))
             return -1;
     }
@@ -357,6 +438,21 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
         strcmp(cfg->store, "redis") != 0) {
         snprintf(err, err_len, "--store: '%.64s' is not a store (sqlite, memory or redis)",
                  cfg->store);
+        return -1;
+    }
+    if (strcmp(cfg->registration, "open") != 0 && strcmp(cfg->registration, "closed") != 0) {
+        snprintf(err, err_len, "--registration: '%.64s' is not open or closed",
+                 cfg->registration);
+        return -1;
+    }
+    if (cfg->jwt_key && !*cfg->jwt_key)
+        cfg->jwt_key = NULL;
+    if (cfg->jwt_issuer && !*cfg->jwt_issuer)
+        cfg->jwt_issuer = NULL;
+    if (cfg->jwt_audience && !*cfg->jwt_audience)
+        cfg->jwt_audience = NULL;
+    if (!cfg->jwt_key && (cfg->jwt_issuer || cfg->jwt_audience)) {
+        snprintf(err, err_len, "--jwt-issuer and --jwt-audience need --jwt-key");
         return -1;
     }
     if (!*cfg->data_dir) {

@@ -32,6 +32,16 @@ struct gw_config {
     unsigned read_rate;      /* history and search requests per second, 0: off */
     unsigned room_rate;      /* new rooms a minute per participant, 0: off */
     unsigned reload_grace;   /* s a closed browser stays in its rooms, 0: none */
+    const char *registration; /* "open" or "closed" */
+    int plain_passwords;     /* passwords on plain TCP from other machines */
+    unsigned session_days;   /* how long a browser's session lasts */
+    unsigned registrations_per_hour; /* per address; 0: any */
+    const char *jwt_key;     /* a site's tokens: the key file (gw_jwt.h); NULL: none */
+    const char *jwt_issuer;  /* iss a token must have; NULL: not checked */
+    const char *jwt_audience; /* aud a token must name; NULL: not checked */
+    unsigned jwt_leeway;     /* seconds of clock skew on exp and nbf */
+    const char *admins[GW_ADMINS_MAX]; /* gateway administrators' accounts */
+    unsigned n_admins;
     unsigned abuse_strikes;  /* refused messages before a flooder is cut, 0: never */
     unsigned max_participants;
     unsigned max_per_address; /* participant connections per IP, 0: off */

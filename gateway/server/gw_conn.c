@@ -236,6 +236,12 @@ int gw_conn_admit(struct lws *wsi, struct gw_conn *c, enum gw_via via)
         return -1;
     }
     c->in_hub = 1;
+    /* A password may come over TLS, or from this machine. */
+    (void)gw_hub_set_secure(gw_app.hub, c->pid,
+                            c->tls || !strncmp(c->ip, "127.", 4) || !strcmp(c->ip, "::1"));
+    /* Counted per address, unless every connection is a proxy's. */
+    if (gw_app.cfg.max_per_address)
+        (void)gw_hub_set_address(gw_app.hub, c->pid, c->ip);
     if (gw_hub_closing(gw_app.hub, c->pid, NULL, NULL) == 1) {
         gw_log("refused %s peer=%s pid=%llu reason=\"gateway full (%u)\"", transport, c->peer,
                (unsigned long long)c->pid, gw_app.cfg.max_participants);

@@ -33,6 +33,7 @@
 
 #include "gw_account_cli.h"
 #include "gw_app.h"
+#include "gw_auth.h"
 #include "gw_clock.h"
 #include "gw_conn.h"
 #include "gw_limits.h"
@@ -41,6 +42,7 @@
 #include "gw_serve.h"
 #include "gw_storage.h"
 #include "gw_tls.h"
+#include "gw_tokens.h"
 
 /* How often the hub's clock ticks (typing throttle), in microseconds. */
 #define GW_TICK_US (100 * LWS_US_PER_MS)
@@ -197,12 +199,33 @@ int main(int argc, char **argv)
     }
     hc.store = gw_storage_store();
     hc.epoch = gw_storage_epoch();
+    hc.accounts = gw_storage_accounts();
+    hc.registration_closed = strcmp(gw_app.cfg.registration, "closed") == 0;
+    hc.plain_passwords = gw_app.cfg.plain_passwords;
+    hc.session_days = gw_app.cfg.session_days;
+    hc.registrations_per_hour = gw_app.cfg.registrations_per_hour;
+    /* Passwords hashed off the loop; without the pool, no accounts. */
+    if (hc.accounts && gw_auth_open(gw_loop_uv(), &hc) != 0)
+        hc.accounts = NULL;
+    hc.admins = gw_app.cfg.admins;
+    hc.nadmins = gw_app.cfg.n_admins;
+    /* A site's tokens: a key that cannot be used stops the start. */
+    const char *jwt_alg, *jwt_note;
+    char jerr[512];
+    if (gw_tokens_open(&gw_app.cfg, &hc, &jwt_alg, &jwt_note, jerr, sizeof jerr) != 0) {
+        fprintf(stderr, "wintalk-gateway: --jwt-key: %s\n", jerr);
+        gw_storage_close();
+        gw_auth_close();
+        (void)gw_loop_close(NULL);
+        return 2;
+    }
     /* Without kept history the epoch is this run's: random, so that a
      * browser resuming with an id from an earlier run is told its history
      * was reset. */
     if (!hc.epoch && RAND_bytes((unsigned char *)&hc.epoch, sizeof hc.epoch) != 1) {
         fprintf(stderr, "wintalk-gateway: no random source for the event epoch\n");
         gw_storage_close();
+        gw_auth_close();
         (void)gw_loop_close(NULL);
         return 1;
     }
@@ -215,6 +238,7 @@ int main(int argc, char **argv)
         if (RAND_bytes((unsigned char *)&node, sizeof node) != 1) {
             fprintf(stderr, "wintalk-gateway: no random source for the gateway's node\n");
             gw_storage_close();
+            gw_auth_close();
             (void)gw_loop_close(NULL);
             return 1;
         }
@@ -224,10 +248,12 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "wintalk-gateway: %s\n", gw_strerror(rc));
         gw_storage_close();
+        gw_auth_close();
         (void)gw_loop_close(NULL);
         return 1;
     }
     gw_storage_attach(gw_app.hub, gw_log_line, gw_now_ms, hc.pid_base >> GW_NODE_SHIFT);
+    gw_auth_attach(gw_app.hub, gw_now_ms);
     gw_app.metrics = gw_hub_metrics(gw_app.hub);
     gw_http_init();
     gw_app.started_ms = gw_now_ms();
@@ -252,6 +278,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "wintalk-gateway: cannot create the event loop\n");
         gw_storage_close();
         gw_hub_free(gw_app.hub);
+        gw_auth_close();
         (void)gw_loop_close(NULL);
         return 1;
     }
@@ -303,6 +330,7 @@ int main(int argc, char **argv)
                 gw_app.cfg.bind, gw_app.cfg.http_port, gw_app.cfg.tcp_port,
                 gw_app.cfg.tls_cert ? ", tls" : "");
         gw_app.destroying = 1;
+        gw_auth_close();
         (void)gw_loop_close(gw_app.ctx);
         gw_app.ctx = NULL;
         gw_storage_close();
@@ -325,6 +353,17 @@ int main(int argc, char **argv)
                gw_storage_redis_where(), (unsigned long long)(hc.pid_base >> GW_NODE_SHIFT));
     else
         gw_log("history: memory only (the latest events of each room; lost on restart)");
+    if (jwt_alg)
+        gw_log("site tokens: %s signed by the key in %s%s%s%s%s%s", jwt_alg, gw_app.cfg.jwt_key,
+               gw_app.cfg.jwt_issuer ? ", iss " : "",
+               gw_app.cfg.jwt_issuer ? gw_app.cfg.jwt_issuer : "",
+               gw_app.cfg.jwt_audience ? ", aud " : "",
+               gw_app.cfg.jwt_audience ? gw_app.cfg.jwt_audience : "",
+               hc.accounts ? "" : " (refused: no accounts on this gateway)");
+    if (jwt_note)
+        gw_log("site tokens: %s", jwt_note);
+    if (gw_app.cfg.n_admins)
+        gw_log("administrators: %u accounts named by --admin", gw_app.cfg.n_admins);
     gw_log("browsers: %s://%s:%d/  WINTALK clients: %s port %d%s", gw_app.vh_tls ? "https" : "http",
            gw_app.cfg.bind, http_port, gw_app.cfg.bind, tcp_port,
            gw_app.vh_tls ? " (TLS: port in tls=)" : "");
@@ -356,6 +395,7 @@ int main(int argc, char **argv)
     if (on_loop)
         gw_storage_close();
     gw_storage_leave_loop();
+    gw_auth_close();
     urc = gw_loop_close(gw_app.ctx);
     gw_app.ctx = NULL;
     if (urc)
@@ -363,6 +403,7 @@ int main(int argc, char **argv)
     if (!on_loop)
         gw_storage_close();
     gw_hub_free(gw_app.hub);
+    gw_tokens_close();
     gw_log("stopped");
     return exit_code;
 }

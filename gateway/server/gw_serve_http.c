@@ -247,6 +247,7 @@ static int serve_metrics(struct lws *wsi, struct gw_http_req *r)
     now.output_closing_bytes = gw_hub_output_closing_bytes(gw_app.hub);
     now.output_max_bytes = (uint64_t)gw_app.cfg.max_output_mb << 20;
     gw_storage_metrics(&now.store);
+    now.names_known = gw_hub_names_count(gw_app.hub);
     int n = gw_metrics_format(gw_app.metrics, &now, text, sizeof text);
     if (n < 0)
         return http_status(wsi, r, HTTP_STATUS_INTERNAL_SERVER_ERROR);

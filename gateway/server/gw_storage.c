@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_accounts_mem.h"
 #include "gw_redis.h"
 #include "gw_store_redis.h"
 #include "gw_store_sqlite.h"
@@ -30,6 +31,9 @@ static struct {
     struct gw_sqlite *sq;     /* the sqlite store, or */
     struct gw_rstore *rs;     /* the redis store; neither: memory */
     struct gw_store store;
+    struct gw_accounts accounts;        /* the engine's accounts */
+    struct gw_accounts_mem *mem;        /* memory: accounts kept in memory */
+    int has_accounts;
     struct gw_hub *hub;
     void (*log)(const char *line);
     int64_t (*now)(void);     /* the hub's clock */
@@ -178,6 +182,41 @@ static void sink_ident(void *ctx, uint64_t tag, int status, const struct gw_stor
         (void)gw_hub_store_ident(st.hub, tag, status, id, st.now());
 }
 
+/* The engine's answer to an account call: to the hub. */
+static void sink_account(void *ctx, uint64_t tag, int status, const struct gw_account *a)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_account_answer(st.hub, tag, status, a, st.now());
+}
+
+static void sink_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
+                      const char *next)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_account_keys(st.hub, tag, status, keys, n, next, st.now());
+}
+
+static void sink_rooms(void *ctx, uint64_t tag, int status, const struct gw_account_room *rows,
+                       size_t n)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_account_rooms(st.hub, tag, status, rows, n, st.now());
+}
+
+static void sink_pms(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows,
+                     size_t n)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_account_pms(st.hub, tag, status, rows, n, st.now());
+}
+
+static const struct gw_account_sink account_sink = {
+    .ctx = NULL, .answer = sink_account, .keys = sink_keys, .rooms = sink_rooms, .pms = sink_pms};
+
 /* A reader of the sqlite store has an answer: report it now, not at the
  * end of the turn (the loop may have nothing else to do until then). */
 static void on_answers(uv_poll_t *h, int status, int events)
@@ -208,8 +247,16 @@ int gw_storage_open(const struct gw_config *cfg, uv_loop_t *loop, char *err, siz
     memset(&st, 0, sizeof st);
     st.loop = loop;
     st.healthy = 1;
-    if (strcmp(cfg->store, "memory") == 0)
+    if (strcmp(cfg->store, "memory") == 0) {
+        /* Accounts in memory too: lost with the rest on a restart. */
+        if (gw_accounts_mem_new(&st.mem, &account_sink) != 0) {
+            snprintf(err, errlen, "--store memory: out of memory");
+            return 71; /* EX_OSERR */
+        }
+        gw_accounts_mem_iface(st.mem, &st.accounts);
+        st.has_accounts = 1;
         return 0;
+    }
     if (strcmp(cfg->store, "redis") == 0) {
         struct gw_store_sink sink = {
             .ctx = NULL, .done = sink_done, .rows = sink_rows, .event = sink_event,
@@ -217,7 +264,10 @@ int gw_storage_open(const struct gw_config *cfg, uv_loop_t *loop, char *err, siz
             .presence_kept = sink_presence_kept, .private_in = sink_private_in,
             .private_lost = sink_private_lost, .ident = sink_ident, .ready = sink_ready,
         };
-        return open_redis(cfg, &sink, err, errlen);
+        int rc = open_redis(cfg, &sink, err, errlen);
+        if (rc == 0 && gw_rstore_accounts(st.rs, &account_sink, &st.accounts) == 0)
+            st.has_accounts = 1;
+        return rc;
     }
     struct gw_sqlite_opts o = {
         .dir = cfg->data_dir,
@@ -232,8 +282,15 @@ int gw_storage_open(const struct gw_config *cfg, uv_loop_t *loop, char *err, siz
     if (rc != GW_SQLITE_OK)
         return gw_sqlite_exit_status(rc);
     gw_sqlite_store(st.sq, &st.store);
+    gw_sqlite_accounts(st.sq, &account_sink, &st.accounts);
+    st.has_accounts = 1;
     watch_answers();
     return 0;
+}
+
+const struct gw_accounts *gw_storage_accounts(void)
+{
+    return st.has_accounts ? &st.accounts : NULL;
 }
 
 uint64_t gw_storage_epoch(void)
@@ -294,6 +351,8 @@ void gw_storage_early(void)
 
 int gw_storage_turn(const char **msg)
 {
+    if (st.mem)
+        (void)gw_accounts_mem_flush(st.mem);
     if (!st.sq && !st.rs)
         return 0;
     if (st.sq && st.now)
@@ -322,6 +381,8 @@ void gw_storage_tick(int64_t wall_ms)
     if (wall_ms - st.last_tick < GW_STORAGE_TICK_MS)
         return;
     st.last_tick = wall_ms;
+    if (st.mem)
+        (void)gw_accounts_mem_expire(st.mem, wall_ms);
     if (st.sq)
         gw_sqlite_maintain(st.sq, wall_ms);
     if (st.rs)
@@ -411,6 +472,11 @@ void gw_storage_leave_loop(void)
 void gw_storage_close(void)
 {
     gw_storage_leave_loop();
+    if (st.mem) {
+        gw_accounts_mem_free(st.mem);
+        st.mem = NULL;
+        st.has_accounts = 0;
+    }
     if (st.rs) {
         gw_rstore_close(st.rs);
         st.rs = NULL;

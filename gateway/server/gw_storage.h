@@ -48,6 +48,10 @@ uint64_t gw_storage_epoch(void);
 /* The database file (sqlite), or NULL (memory). */
 const char *gw_storage_path(void);
 
+/* The engine's accounts (gw_accounts.h) for the hub's configuration, or
+ * NULL when it keeps none; their answers go to the hub attached. */
+const struct gw_accounts *gw_storage_accounts(void);
+
 /* The engine for the hub's configuration, or NULL (memory). */
 const struct gw_store *gw_storage_store(void);
 

@@ -14,9 +14,16 @@
  *
  * Bounds: GW_ACCOUNTS_MEM_MAX accounts (gw_limits.h; a create past it is
  * answered GW_STORE_EBUSY), GW_SESSIONS_PER_ACCOUNT sessions each (a new
- * one past it ends the account's oldest), GW_ACCOUNTS_MEM_ANSWERS_MAX
- * answers waiting for a flush (a call past it returns GW_STORE_EBUSY and
- * does nothing).
+ * one past it ends the account's oldest), GW_ACCOUNT_ROOMS_MAX rooms each
+ * (a join past it is answered GW_ACCOUNT_FULL), GW_ACCOUNT_PMS_MAX private
+ * messages each (the oldest go) and GW_ACCOUNTS_MEM_PM_BYTES_MAX bytes of
+ * them in all (past it pm_add is answered GW_STORE_EBUSY),
+ * GW_ACCOUNTS_MEM_ANSWERS_MAX answers waiting for a flush (a call past it
+ * returns GW_STORE_EBUSY and does nothing).
+ *
+ * Rooms and members: room_accounts pages like the SQLite engine, the cursor
+ * being the last key given (pages exact). Message ids count on from the
+ * account's last while it exists (nothing survives a restart).
  */
 #ifndef GW_ACCOUNTS_MEM_H
 #define GW_ACCOUNTS_MEM_H
@@ -29,7 +36,13 @@
 /* Answers waiting for gw_accounts_mem_flush. */
 #define GW_ACCOUNTS_MEM_ANSWERS_MAX 1024u
 
-/* Hash buckets of the account and session indexes (powers of two). */
+/* Bytes of every private message kept (peer and text, each with a NUL),
+ * at most: past it pm_add is answered GW_STORE_EBUSY (nothing kept).
+ * GW_ACCOUNT_PMS_MAX per account would let GW_ACCOUNTS_MEM_MAX accounts
+ * keep 400 GB. */
+#define GW_ACCOUNTS_MEM_PM_BYTES_MAX (64u * 1024u * 1024u)
+
+/* Hash buckets of the account, session and room indexes (powers of two). */
 #define GW_ACCOUNTS_MEM_BUCKETS 16384u
 
 /* Buckets one call of keys looks at, at most (its page may be short). */
@@ -48,7 +61,9 @@ int gw_accounts_mem_new(struct gw_accounts_mem **out, const struct gw_account_si
  * returns GW_STORE_PENDING, or GW_STORE_EINVAL for a bad argument (a key
  * of 0 or more than GW_ACCOUNT_KEY_MAX_BYTES bytes, a nick likewise, a phc
  * past GW_ACCOUNT_PHC_MAX_BYTES, a digest not of GW_DIGEST_HEX_LEN
- * lowercase hex digits, a NULL string), or GW_STORE_EBUSY when
+ * lowercase hex digits, a room, peer or text outside gw_accounts.h's
+ * bounds, an id past GW_ACCOUNT_ID_MAX, a NULL string, a call whose
+ * answer needs a sink function not given), or GW_STORE_EBUSY when
  * GW_ACCOUNTS_MEM_ANSWERS_MAX answers wait; then nothing is done. A
  * session is over at now_ms >= its expires_ms. Valid until
  * gw_accounts_mem_free. */

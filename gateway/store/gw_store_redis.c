@@ -144,12 +144,14 @@ static const char trim_lua[] =
     "end))\n"                                                                                \
     "end\n"
 
-/* KEYS: the account's hash. ARGV: key, nick, phc, roles, generation,
- * created_ms. Answers 1 (made) or 0 (the name is taken). */
+/* KEYS: the account's hash, the names' index. ARGV: key, nick, phc,
+ * roles, generation, created_ms. Answers 1 (made) or 0 (the name is
+ * taken). */
 static const char acct_create_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'key', ARGV[1], 'nick', ARGV[2], 'phc', ARGV[3],\n"
     "           'roles', ARGV[4], 'generation', ARGV[5], 'created_ms', ARGV[6])\n"
+    "redis.call('ZADD', KEYS[2], 0, ARGV[1])\n"
     "return 1\n";
 
 /* KEYS: the account's hash. ARGV: nick, phc, roles, generation. Answers 1
@@ -160,17 +162,90 @@ static const char acct_update_lua[] =
     "           'generation', ARGV[4])\n"
     "return 1\n";
 
-/* KEYS: the account's hash, its sessions' set. ARGV: the sessions' key
- * prefix, the account's name. Deletes its sessions (those whose account
- * is this one: a digest is never another's, but a set never decides for
- * a session), the set, the hash. Answers 1, or 0 when there was no hash. */
+/* KEYS: the account's hash, its sessions' set, the names' index. ARGV:
+ * the sessions' key prefix, the account's name. Deletes its sessions
+ * (those whose account is this one: a digest is never another's, but a
+ * set never decides for a session), the set, the hash, its name in the
+ * index. Answers 1, or 0 when there was no hash. */
 static const char acct_remove_lua[] =
     "for _, d in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
     "  local s = ARGV[1] .. d\n"
     "  if redis.call('HGET', s, 'account') == ARGV[2] then redis.call('DEL', s) end\n"
     "end\n"
-    "redis.call('DEL', KEYS[2])\n"
+    "for _, r in ipairs(redis.call('HKEYS', KEYS[4])) do\n"
+    "  redis.call('ZREM', ARGV[3] .. r, ARGV[2])\n"
+    "end\n"
+    "redis.call('DEL', KEYS[2], KEYS[4], KEYS[5])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[2])\n"
     "return redis.call('DEL', KEYS[1])\n";
+
+/* KEYS: the account's hash, its rooms' hash, the room's members. ARGV:
+ * the account's name, the room, in (1) or out (0), the bound. Answers 1,
+ * 0 when the account is gone, 2 when it is in the bound's rooms already
+ * and room is not one. */
+static const char acct_room_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "if ARGV[3] == '0' then\n"
+    "  redis.call('HDEL', KEYS[2], ARGV[2])\n"
+    "  redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "  return 1\n"
+    "end\n"
+    "if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 1 end\n"
+    "if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return 2 end\n"
+    "redis.call('HSET', KEYS[2], ARGV[2], '0')\n"
+    "redis.call('ZADD', KEYS[3], 0, ARGV[1])\n"
+    "return 1\n";
+
+/* KEYS: the account's hash, its rooms' hash. Answers the rooms' hash
+ * (HGETALL's array), or 0 when the account is gone. */
+static const char acct_rooms_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "return redis.call('HGETALL', KEYS[2])\n";
+
+/* KEYS: the account's hash, its rooms' hash. ARGV: the room, the id (in
+ * decimal, as the ids kept: compared as such, longer is larger, since
+ * Lua's numbers are exact only below 2^53). Answers 1, or 0 when the
+ * account is gone or not in the room. */
+static const char acct_mark_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "local v = redis.call('HGET', KEYS[2], ARGV[1])\n"
+    "if not v then return 0 end\n"
+    "if #ARGV[2] > #v or (#ARGV[2] == #v and ARGV[2] > v) then\n"
+    "  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
+    "end\n"
+    "return 1\n";
+
+/* KEYS: the account's hash, its messages' stream. ARGV: time, peer, out,
+ * text, the bound. The next id from the account's hash (pm_top), the
+ * entry "ID-0", the stream trimmed to the bound exactly. Answers the id,
+ * or 0 when the account is gone. */
+static const char acct_pm_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "local id = redis.call('HINCRBY', KEYS[1], 'pm_top', 1)\n"
+    "redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], id .. '-0', 't', ARGV[1], 'p', ARGV[2],\n"
+    "           'o', ARGV[3], 'x', ARGV[4])\n"
+    "return id\n";
+
+/* KEYS: the account's hash, its messages' stream. ARGV: after this id,
+ * at most this many. Answers XRANGE's entries, or 0 when the account is
+ * gone. */
+static const char acct_pms_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "if ARGV[2] == '0' then return {} end\n"
+    "return redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])\n";
+
+/* KEYS: the names' index, then account hashes a SCAN found. Puts the name
+ * of each that is an account's hash in the index (one made before the
+ * index was: see gw_store_redis.h). Answers how many. */
+static const char acct_index_lua[] =
+    "local n = 0\n"
+    "for i = 2, #KEYS do\n"
+    "  if redis.call('TYPE', KEYS[i]).ok == 'hash' then\n"
+    "    local k = redis.call('HGET', KEYS[i], 'key')\n"
+    "    if k then redis.call('ZADD', KEYS[1], 0, k) n = n + 1 end\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
 
 /* KEYS: the account's hash, its sessions' set, the session. ARGV: the
  * account's name, the generation, the end (ms), the bound, the sessions'
@@ -234,6 +309,17 @@ static const char acct_drop_lua[] =
 #define ACCT_KEY GW_RSTORE_PREFIX "account:"
 #define ACCT_KEY_MAX_BYTES (sizeof ACCT_KEY + 2 * GW_ACCOUNT_KEY_MAX_BYTES + sizeof ":sessions")
 #define SESSION_KEY GW_RSTORE_PREFIX "session:"
+/* SCAN's page: keys Redis looks at per call (it may give a few more);
+ * account hashes put in the names' index by one script, at most. */
+#define LIST_SCAN_COUNT "200"
+#define LIST_SCAN_MAX 200u
+
+/* The names' index, and the mark that it holds every account's name. */
+#define NAMES_KEY GW_RSTORE_PREFIX "accounts"
+#define NAMES_DONE_KEY GW_RSTORE_PREFIX "accounts:indexed"
+/* A room's members (accounts), the room's key after it. */
+#define MEMBERS_KEY GW_RSTORE_PREFIX "members:"
+#define MEMBERS_KEY_MAX_BYTES (sizeof MEMBERS_KEY + GW_ACCOUNT_ROOM_MAX_BYTES)
 #define SESSION_KEY_MAX_BYTES (sizeof SESSION_KEY + GW_DIGEST_HEX_LEN)
 
 /* A key or channel: the prefix, "room:", a room key (gw_room.h), ":log". */
@@ -306,9 +392,15 @@ struct gw_rstore {
     struct gw_redis_script *forget;
     /* accounts (gw_accounts.h): the scripts, the sink, the calls waiting */
     struct gw_redis_script *acct_create, *acct_update, *acct_remove, *acct_keep;
-    struct gw_redis_script *acct_find_session, *acct_drop;
+    struct gw_redis_script *acct_find_session, *acct_drop, *acct_index;
+    struct gw_redis_script *acct_room, *acct_rooms, *acct_mark, *acct_pm, *acct_pms;
     struct gw_account_sink acct_sink;
     size_t acct_waiting;
+    /* The names' index is known whole on this connection (keys is
+     * refused until then); the connection's number, which a walk that
+     * fills the index belongs to. */
+    int names_whole;
+    uint64_t conn_gen;
     /* retention: a pass of SCAN and trims, its bound, when it started */
     int scanning;
     int trim_again;           /* a trim found a full batch: another pass soon */
@@ -773,6 +865,8 @@ static void on_epoch(void *arg, int status, const redisReply *reply)
 
 /* ---- the connection ---- */
 
+static void names_check(struct gw_rstore *rs);
+
 static void on_state(void *arg, int up, const char *why)
 {
     struct gw_rstore *rs = arg;
@@ -783,6 +877,7 @@ static void on_state(void *arg, int up, const char *why)
         rs->read_lists = 1; /* with the epoch's answer */
         ask_epoch(rs);
         ask_kept(rs);
+        names_check(rs);
     }
 }
 
@@ -1506,13 +1601,19 @@ static int rs_ident_find(void *ctx, uint64_t tag, const char *digest_hex)
 
 /* ---- accounts (gw_accounts.h) ---- */
 
-enum acct_kind { A_CREATE, A_FIND, A_UPDATE, A_REMOVE, A_KEEP, A_FIND_SESSION, A_DROP };
+enum acct_kind {
+    A_CREATE, A_FIND, A_UPDATE, A_REMOVE, A_KEEP, A_FIND_SESSION, A_DROP, A_KEYS,
+    A_ROOM, A_ROOMS, A_MARK, A_PM_ADD, A_PM_AFTER
+};
 
-/* What an account call's answer needs. */
+/* What an account call's answer needs; pm_add's, the message (its peer
+ * and text after the struct, in the same allocation). */
 struct acct_arg {
     struct gw_rstore *rs;
     uint64_t tag;
     enum acct_kind kind;
+    struct gw_account_pm pm;
+    char bytes[];
 };
 
 /* The account's hash: the prefix and its name's bytes in hex (any byte is
@@ -1529,6 +1630,30 @@ static int acct_key(char out[ACCT_KEY_MAX_BYTES], const char *key, int sessions)
     if (sessions)
         snprintf(out + at, ACCT_KEY_MAX_BYTES - at, ":sessions");
     return 0;
+}
+
+/* The account's key of another kind: its hash's key and a suffix
+ * (":rooms", ":pms"). -1 for a name that is not one. */
+static int acct_sub(char out[ACCT_KEY_MAX_BYTES], const char *key, const char *suffix)
+{
+    if (acct_key(out, key, 0) != 0)
+        return -1;
+    size_t at = strlen(out);
+    snprintf(out + at, ACCT_KEY_MAX_BYTES - at, "%s", suffix);
+    return 0;
+}
+
+/* Whether a key SCAN found is an account's hash: the prefix, then hex
+ * digits only (not its sessions', rooms' or messages' key). */
+static int acct_hash_key(const char *k, size_t len)
+{
+    size_t plen = strlen(ACCT_KEY);
+    if (len <= plen || memcmp(k, ACCT_KEY, plen) != 0)
+        return 0;
+    for (size_t i = plen; i < len; i++)
+        if (!((k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f')))
+            return 0;
+    return 1;
 }
 
 /* A session's key, from its token's digest (GW_DIGEST_HEX_LEN lowercase
@@ -1595,19 +1720,178 @@ static int hash_account(const redisReply *h, struct gw_account *a)
     return 0;
 }
 
+/* The answer to keys: ZRANGE's names, one more than a page when there
+ * are more (the page's last is then the next cursor). A name that is not
+ * one (empty, too long, a NUL in it) makes the answer GW_STORE_EIO. */
+static void keys_answer(struct gw_rstore *rs, uint64_t tag, const redisReply *reply)
+{
+    void *ctx = rs->acct_sink.ctx;
+    const char *keys[GW_ACCOUNT_KEYS_PAGE];
+    size_t n = 0;
+    if (!rs->acct_sink.keys)
+        return; /* a sink without it replaced the one that asked */
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        rs->acct_sink.keys(ctx, tag, GW_STORE_EIO, NULL, 0, "");
+        return;
+    }
+    for (; n < reply->elements && n < GW_ACCOUNT_KEYS_PAGE; n++) {
+        const redisReply *k = reply->element[n];
+        if (k->type != REDIS_REPLY_STRING || !k->len || k->len > GW_ACCOUNT_KEY_MAX_BYTES ||
+            memchr(k->str, '\0', k->len)) {
+            rs->acct_sink.keys(ctx, tag, GW_STORE_EIO, NULL, 0, "");
+            return;
+        }
+        keys[n] = k->str;
+    }
+    rs->acct_sink.keys(ctx, tag, GW_STORE_DONE, keys, n,
+                       reply->elements > GW_ACCOUNT_KEYS_PAGE ? keys[n - 1] : "");
+}
+
+/* By room, for rooms_of's answer. */
+static int by_room(const void *a, const void *b)
+{
+    return strcmp(((const struct gw_account_room *)a)->room,
+                  ((const struct gw_account_room *)b)->room);
+}
+
+/* A string of a reply that is one: 1..max bytes, no NUL. */
+static int reply_str(const redisReply *r, size_t min, size_t max)
+{
+    return r && r->type == REDIS_REPLY_STRING && r->len >= min && r->len <= max &&
+           !memchr(r->str, '\0', r->len);
+}
+
+/* rooms_of's answer: the rooms' hash (room, read id ...), or 0. */
+static void rooms_answer(struct gw_rstore *rs, uint64_t tag, const redisReply *reply)
+{
+    struct gw_account_room rows[GW_ACCOUNT_ROOMS_MAX];
+    size_t n = 0;
+    void *ctx = rs->acct_sink.ctx;
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+        rs->acct_sink.rooms(ctx, tag, GW_ACCOUNT_NONE, NULL, 0);
+        return;
+    }
+    int ok = reply->type == REDIS_REPLY_ARRAY && reply->elements % 2 == 0 &&
+             reply->elements / 2 <= GW_ACCOUNT_ROOMS_MAX;
+    for (size_t i = 0; ok && i < reply->elements; i += 2, n++) {
+        const redisReply *r = reply->element[i], *v = reply->element[i + 1];
+        char *end;
+        ok = reply_str(r, 1, GW_ACCOUNT_ROOM_MAX_BYTES) && reply_str(v, 1, 20);
+        if (ok) {
+            rows[n].room = r->str;
+            rows[n].read_id = strtoull(v->str, &end, 10);
+            ok = !*end && v->str[0] != '-';
+        }
+    }
+    if (!ok) {
+        rs->acct_sink.rooms(ctx, tag, GW_STORE_EIO, NULL, 0);
+        return;
+    }
+    qsort(rows, n, sizeof rows[0], by_room);
+    rs->acct_sink.rooms(ctx, tag, GW_STORE_DONE, rows, n);
+}
+
+/* pm_after's answer: XRANGE's entries ("ID-0", t, p, o, x), or 0. */
+static void pms_answer(struct gw_rstore *rs, uint64_t tag, const redisReply *reply)
+{
+    struct gw_account_pm rows[GW_ACCOUNT_PMS_PAGE];
+    size_t n = 0;
+    void *ctx = rs->acct_sink.ctx;
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+        rs->acct_sink.pms(ctx, tag, GW_ACCOUNT_NONE, NULL, 0);
+        return;
+    }
+    int ok = reply->type == REDIS_REPLY_ARRAY && reply->elements <= GW_ACCOUNT_PMS_PAGE;
+    for (; ok && n < reply->elements; n++) {
+        const redisReply *e = reply->element[n];
+        ok = e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
+             reply_str(e->element[0], 3, 41);
+        if (!ok)
+            break;
+        const redisReply *fs = e->element[1], *t = field(fs, "t"), *pr = field(fs, "p"),
+                         *o = field(fs, "o"), *x = field(fs, "x");
+        char *end;
+        rows[n].id = strtoull(e->element[0]->str, &end, 10);
+        ok = strcmp(end, "-0") == 0 && reply_str(t, 1, 20) &&
+             reply_str(pr, 1, GW_ACCOUNT_PEER_MAX_BYTES) && reply_str(o, 1, 1) &&
+             reply_str(x, 0, GW_ACCOUNT_TEXT_MAX_BYTES);
+        if (!ok)
+            break;
+        rows[n].time_ms = strtoll(t->str, &end, 10);
+        rows[n].peer = pr->str;
+        rows[n].out = o->str[0] == '1';
+        rows[n].text = x->str;
+        ok = !*end;
+    }
+    if (!ok)
+        rs->acct_sink.pms(ctx, tag, GW_STORE_EIO, NULL, 0);
+    else
+        rs->acct_sink.pms(ctx, tag, GW_STORE_DONE, rows, n);
+}
+
+/* The answers that do not go to sink->answer. */
+static void other_answer(struct acct_arg *aa, const redisReply *reply)
+{
+    struct gw_rstore *rs = aa->rs;
+    void *ctx = rs->acct_sink.ctx;
+    switch (aa->kind) {
+    case A_KEYS:
+        keys_answer(rs, aa->tag, reply);
+        break;
+    case A_ROOMS:
+        if (rs->acct_sink.rooms)
+            rooms_answer(rs, aa->tag, reply);
+        break;
+    case A_PM_AFTER:
+        if (rs->acct_sink.pms)
+            pms_answer(rs, aa->tag, reply);
+        break;
+    default: /* A_PM_ADD: the id given, or 0 */
+        if (!rs->acct_sink.pms)
+            break;
+        if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0) {
+            rs->acct_sink.pms(ctx, aa->tag, GW_STORE_EIO, NULL, 0);
+        } else if (reply->integer == 0) {
+            rs->acct_sink.pms(ctx, aa->tag, GW_ACCOUNT_NONE, NULL, 0);
+        } else {
+            aa->pm.id = (uint64_t)reply->integer;
+            rs->acct_sink.pms(ctx, aa->tag, GW_STORE_DONE, &aa->pm, 1);
+        }
+        break;
+    }
+}
+
 static void on_account(void *arg, int status, const redisReply *reply)
 {
     struct acct_arg *aa = arg;
     struct gw_rstore *rs = aa->rs;
     uint64_t tag = aa->tag;
     enum acct_kind kind = aa->kind;
-    free(aa);
     rs->acct_waiting--;
-    if (rs->closing || !rs->acct_sink.answer)
+    if (rs->closing || !rs->acct_sink.answer) {
+        free(aa);
         return;
+    }
+    if (status == GW_REDIS_OK && (kind == A_KEYS || kind == A_ROOMS || kind == A_PM_ADD ||
+                                  kind == A_PM_AFTER)) {
+        other_answer(aa, reply);
+        free(aa);
+        return;
+    }
+    free(aa);
     void *ctx = rs->acct_sink.ctx;
     if (status != GW_REDIS_OK) { /* lost with its connection, or an error reply */
-        rs->acct_sink.answer(ctx, tag, GW_STORE_EIO, NULL);
+        if (kind == A_KEYS) {
+            if (rs->acct_sink.keys)
+                rs->acct_sink.keys(ctx, tag, GW_STORE_EIO, NULL, 0, "");
+        } else if (kind == A_ROOMS) {
+            if (rs->acct_sink.rooms)
+                rs->acct_sink.rooms(ctx, tag, GW_STORE_EIO, NULL, 0);
+        } else if (kind == A_PM_ADD || kind == A_PM_AFTER) {
+            if (rs->acct_sink.pms)
+                rs->acct_sink.pms(ctx, tag, GW_STORE_EIO, NULL, 0);
+        } else
+            rs->acct_sink.answer(ctx, tag, GW_STORE_EIO, NULL);
         return;
     }
     if (kind == A_FIND || kind == A_FIND_SESSION) {
@@ -1621,7 +1905,9 @@ static void on_account(void *arg, int status, const redisReply *reply)
             rs->acct_sink.answer(ctx, tag, GW_STORE_EIO, NULL);
         return;
     }
-    if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 || reply->integer > 1)
+    if (kind == A_ROOM && reply->type == REDIS_REPLY_INTEGER && reply->integer == 2)
+        rs->acct_sink.answer(ctx, tag, GW_ACCOUNT_FULL, NULL);
+    else if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 || reply->integer > 1)
         rs->acct_sink.answer(ctx, tag, GW_STORE_EIO, NULL);
     else if (reply->integer == 1)
         rs->acct_sink.answer(ctx, tag, GW_STORE_DONE, NULL);
@@ -1632,8 +1918,9 @@ static void on_account(void *arg, int status, const redisReply *reply)
 
 /* Send an account call: a script (s) or a command (s NULL), with nkeys
  * keys first in argv. Returns GW_STORE_PENDING or a failure (no answer). */
-static int acct_send(struct gw_rstore *rs, uint64_t tag, enum acct_kind kind,
-                     struct gw_redis_script *s, int nkeys, int argc, const char **argv)
+static int acct_send_pm(struct gw_rstore *rs, uint64_t tag, enum acct_kind kind,
+                        struct gw_redis_script *s, int nkeys, int argc, const char **argv,
+                        const struct gw_account_pm *pm)
 {
     size_t len[12];
     if (!rs->redis_up)
@@ -1642,10 +1929,17 @@ static int acct_send(struct gw_rstore *rs, uint64_t tag, enum acct_kind kind,
         return GW_STORE_EBUSY;
     for (int i = 0; i < argc; i++)
         len[i] = strlen(argv[i]);
-    struct acct_arg *aa = malloc(sizeof *aa);
+    size_t plen = pm ? strlen(pm->peer) + 1 : 0, tlen = pm ? strlen(pm->text) + 1 : 0;
+    struct acct_arg *aa = malloc(sizeof *aa + plen + tlen);
     if (!aa)
         return GW_STORE_ENOMEM;
-    *aa = (struct acct_arg){rs, tag, kind};
+    *aa = (struct acct_arg){.rs = rs, .tag = tag, .kind = kind};
+    if (pm) {
+        memcpy(aa->bytes, pm->peer, plen);
+        memcpy(aa->bytes + plen, pm->text, tlen);
+        aa->pm = (struct gw_account_pm){.time_ms = pm->time_ms, .peer = aa->bytes,
+                                        .out = pm->out, .text = aa->bytes + plen};
+    }
     int rc = s ? gw_redis_eval(rs->redis, s, on_account, aa, nkeys, argc, argv, len)
                : gw_redis_command(rs->redis, on_account, aa, argc, argv, len);
     if (rc != 0) {
@@ -1658,6 +1952,12 @@ static int acct_send(struct gw_rstore *rs, uint64_t tag, enum acct_kind kind,
     return GW_STORE_PENDING;
 }
 
+static int acct_send(struct gw_rstore *rs, uint64_t tag, enum acct_kind kind,
+                     struct gw_redis_script *s, int nkeys, int argc, const char **argv)
+{
+    return acct_send_pm(rs, tag, kind, s, nkeys, argc, argv, NULL);
+}
+
 static int ac_create(void *ctx, uint64_t tag, const struct gw_account *a)
 {
     struct gw_rstore *rs = ctx;
@@ -1667,8 +1967,8 @@ static int ac_create(void *ctx, uint64_t tag, const struct gw_account *a)
     snprintf(roles, sizeof roles, "%u", a->roles);
     snprintf(gen, sizeof gen, "%" PRIu64, a->generation);
     snprintf(created, sizeof created, "%" PRId64, a->created_ms);
-    const char *argv[] = {key, a->key, a->nick, a->phc, roles, gen, created};
-    return acct_send(rs, tag, A_CREATE, rs->acct_create, 1, 7, argv);
+    const char *argv[] = {key, NAMES_KEY, a->key, a->nick, a->phc, roles, gen, created};
+    return acct_send(rs, tag, A_CREATE, rs->acct_create, 2, 8, argv);
 }
 
 static int ac_find(void *ctx, uint64_t tag, const char *name)
@@ -1697,10 +1997,12 @@ static int ac_remove(void *ctx, uint64_t tag, const char *name)
 {
     struct gw_rstore *rs = ctx;
     char key[ACCT_KEY_MAX_BYTES], set[ACCT_KEY_MAX_BYTES];
-    if (acct_key(key, name, 0) != 0 || acct_key(set, name, 1) != 0)
+    char rooms[ACCT_KEY_MAX_BYTES], pms[ACCT_KEY_MAX_BYTES];
+    if (acct_key(key, name, 0) != 0 || acct_key(set, name, 1) != 0 ||
+        acct_sub(rooms, name, ":rooms") != 0 || acct_sub(pms, name, ":pms") != 0)
         return GW_STORE_EINVAL;
-    const char *argv[] = {key, set, SESSION_KEY, name};
-    return acct_send(rs, tag, A_REMOVE, rs->acct_remove, 2, 4, argv);
+    const char *argv[] = {key, set, NAMES_KEY, rooms, pms, SESSION_KEY, name, MEMBERS_KEY};
+    return acct_send(rs, tag, A_REMOVE, rs->acct_remove, 5, 8, argv);
 }
 
 static int ac_session_keep(void *ctx, uint64_t tag, const char *digest_hex, const char *name,
@@ -1740,6 +2042,262 @@ static int ac_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
     return acct_send(rs, tag, A_DROP, rs->acct_drop, 1, 3, argv);
 }
 
+/* A page of names from the index: after the cursor (the last name given,
+ * "(" before it: exclusive), in byte order, one more than a page. */
+static int ac_keys(void *ctx, uint64_t tag, const char *cursor)
+{
+    struct gw_rstore *rs = ctx;
+    char min[1 + GW_ACCOUNT_KEY_MAX_BYTES + 1], count[16];
+    if (!cursor || !rs->acct_sink.keys || strlen(cursor) > GW_ACCOUNT_KEY_MAX_BYTES)
+        return GW_STORE_EINVAL;
+    if (rs->redis_up && !rs->names_whole)
+        return GW_STORE_EBUSY; /* the index is being filled: soon */
+    if (cursor[0])
+        snprintf(min, sizeof min, "(%s", cursor);
+    else
+        snprintf(min, sizeof min, "-");
+    snprintf(count, sizeof count, "%u", GW_ACCOUNT_KEYS_PAGE + 1);
+    const char *argv[] = {"ZRANGE", NAMES_KEY, min, "+", "BYLEX", "LIMIT", "0", count};
+    return acct_send(rs, tag, A_KEYS, NULL, 0, 8, argv);
+}
+
+/* ---- present while away ---- */
+
+static int room_valid(const char *room)
+{
+    return room && room[0] && strlen(room) <= GW_ACCOUNT_ROOM_MAX_BYTES;
+}
+
+static int ac_room_keep(void *ctx, uint64_t tag, const char *name, const char *room, int in)
+{
+    struct gw_rstore *rs = ctx;
+    char key[ACCT_KEY_MAX_BYTES], rooms[ACCT_KEY_MAX_BYTES], members[MEMBERS_KEY_MAX_BYTES];
+    char bound[16];
+    if (acct_key(key, name, 0) != 0 || acct_sub(rooms, name, ":rooms") != 0 ||
+        !room_valid(room) || (in != 0 && in != 1))
+        return GW_STORE_EINVAL;
+    snprintf(members, sizeof members, MEMBERS_KEY "%s", room);
+    snprintf(bound, sizeof bound, "%u", GW_ACCOUNT_ROOMS_MAX);
+    const char *argv[] = {key, rooms, members, name, room, in ? "1" : "0", bound};
+    return acct_send(rs, tag, A_ROOM, rs->acct_room, 3, 7, argv);
+}
+
+static int ac_rooms_of(void *ctx, uint64_t tag, const char *name)
+{
+    struct gw_rstore *rs = ctx;
+    char key[ACCT_KEY_MAX_BYTES], rooms[ACCT_KEY_MAX_BYTES];
+    if (!rs->acct_sink.rooms || acct_key(key, name, 0) != 0 ||
+        acct_sub(rooms, name, ":rooms") != 0)
+        return GW_STORE_EINVAL;
+    const char *argv[] = {key, rooms};
+    return acct_send(rs, tag, A_ROOMS, rs->acct_rooms, 2, 2, argv);
+}
+
+static int ac_read_mark(void *ctx, uint64_t tag, const char *name, const char *room,
+                        uint64_t id)
+{
+    struct gw_rstore *rs = ctx;
+    char key[ACCT_KEY_MAX_BYTES], rooms[ACCT_KEY_MAX_BYTES], ids[24];
+    if (acct_key(key, name, 0) != 0 || acct_sub(rooms, name, ":rooms") != 0 ||
+        !room_valid(room) || id > GW_ACCOUNT_ID_MAX)
+        return GW_STORE_EINVAL;
+    snprintf(ids, sizeof ids, "%" PRIu64, id);
+    const char *argv[] = {key, rooms, room, ids};
+    return acct_send(rs, tag, A_MARK, rs->acct_mark, 2, 4, argv);
+}
+
+/* A page of the room's members: as keys, from the room's own index. */
+static int ac_room_accounts(void *ctx, uint64_t tag, const char *room, const char *cursor)
+{
+    struct gw_rstore *rs = ctx;
+    char members[MEMBERS_KEY_MAX_BYTES], min[1 + GW_ACCOUNT_KEY_MAX_BYTES + 1], count[16];
+    if (!rs->acct_sink.keys || !room_valid(room) || !cursor ||
+        strlen(cursor) > GW_ACCOUNT_KEY_MAX_BYTES)
+        return GW_STORE_EINVAL;
+    snprintf(members, sizeof members, MEMBERS_KEY "%s", room);
+    if (cursor[0])
+        snprintf(min, sizeof min, "(%s", cursor);
+    else
+        snprintf(min, sizeof min, "-");
+    snprintf(count, sizeof count, "%u", GW_ACCOUNT_KEYS_PAGE + 1);
+    const char *argv[] = {"ZRANGE", members, min, "+", "BYLEX", "LIMIT", "0", count};
+    return acct_send(rs, tag, A_KEYS, NULL, 0, 8, argv);
+}
+
+static int ac_pm_add(void *ctx, uint64_t tag, const char *name, const struct gw_account_pm *pm)
+{
+    struct gw_rstore *rs = ctx;
+    char key[ACCT_KEY_MAX_BYTES], pms[ACCT_KEY_MAX_BYTES], t[24], bound[16];
+    if (!rs->acct_sink.pms || acct_key(key, name, 0) != 0 || acct_sub(pms, name, ":pms") != 0 ||
+        !pm || !pm->peer || !pm->peer[0] || strlen(pm->peer) > GW_ACCOUNT_PEER_MAX_BYTES ||
+        !pm->text || strlen(pm->text) > GW_ACCOUNT_TEXT_MAX_BYTES ||
+        (pm->out != 0 && pm->out != 1))
+        return GW_STORE_EINVAL;
+    snprintf(t, sizeof t, "%" PRId64, pm->time_ms);
+    snprintf(bound, sizeof bound, "%u", GW_ACCOUNT_PMS_MAX);
+    const char *argv[] = {key, pms, t, pm->peer, pm->out ? "1" : "0", pm->text, bound};
+    return acct_send_pm(rs, tag, A_PM_ADD, rs->acct_pm, 2, 7, argv, pm);
+}
+
+static int ac_pm_after(void *ctx, uint64_t tag, const char *name, uint64_t after_id,
+                       size_t limit)
+{
+    struct gw_rstore *rs = ctx;
+    char key[ACCT_KEY_MAX_BYTES], pms[ACCT_KEY_MAX_BYTES], after[24], count[16];
+    if (!rs->acct_sink.pms || acct_key(key, name, 0) != 0 || acct_sub(pms, name, ":pms") != 0 ||
+        after_id > GW_ACCOUNT_ID_MAX)
+        return GW_STORE_EINVAL;
+    snprintf(after, sizeof after, "%" PRIu64, after_id);
+    snprintf(count, sizeof count, "%zu", limit < GW_ACCOUNT_PMS_PAGE ? limit : GW_ACCOUNT_PMS_PAGE);
+    const char *argv[] = {key, pms, after, count};
+    return acct_send(rs, tag, A_PM_AFTER, rs->acct_pms, 2, 4, argv);
+}
+
+/* ---- the names' index, filled once for accounts made before it ---- */
+
+/* A walk of the account hashes (SCAN), each page's names put in the index
+ * by one script; when the walk is over and every script answered, the
+ * mark is set: no gateway walks again. Belongs to one connection (gen). */
+struct names_fill {
+    struct gw_rstore *rs;
+    uint64_t gen;
+    size_t waiting;
+    int scanned, failed;
+};
+
+static void on_fill_scan(void *arg, int status, const redisReply *reply);
+
+/* One command of the walk; a failure to send fails the walk. */
+static void fill_send(struct names_fill *nf, struct gw_redis_script *s, gw_redis_reply_fn *cb,
+                      int nkeys, int argc, const char **argv, const size_t *len)
+{
+    int rc = s ? gw_redis_eval(nf->rs->redis, s, cb, nf, nkeys, argc, argv, len)
+               : gw_redis_command(nf->rs->redis, cb, nf, argc, argv, len);
+    if (rc == 0)
+        nf->waiting++;
+    else
+        nf->failed = 1;
+}
+
+static void on_fill_done(void *arg, int status, const redisReply *reply);
+
+/* After an answer: when nothing waits, set the mark (the walk went
+ * well), or end (it failed: the next connection walks again). */
+static void fill_settle(struct names_fill *nf)
+{
+    struct gw_rstore *rs = nf->rs;
+    if (nf->waiting)
+        return;
+    if (!rs->closing && !nf->failed && nf->gen == rs->conn_gen && nf->scanned) {
+        nf->scanned = 0;
+        const char *argv[] = {"SET", NAMES_DONE_KEY, "1"};
+        size_t len[] = {3, strlen(NAMES_DONE_KEY), 1};
+        fill_send(nf, NULL, on_fill_done, 0, 3, argv, len);
+        if (nf->waiting)
+            return;
+    }
+    free(nf);
+}
+
+static void on_fill_done(void *arg, int status, const redisReply *reply)
+{
+    struct names_fill *nf = arg;
+    nf->waiting--;
+    if (status == GW_REDIS_OK && reply->type == REDIS_REPLY_STATUS && !nf->rs->closing &&
+        nf->gen == nf->rs->conn_gen)
+        nf->rs->names_whole = 1;
+    fill_settle(nf);
+}
+
+static void on_fill_page(void *arg, int status, const redisReply *reply)
+{
+    struct names_fill *nf = arg;
+    nf->waiting--;
+    if (status != GW_REDIS_OK || reply->type != REDIS_REPLY_INTEGER)
+        nf->failed = 1;
+    fill_settle(nf);
+}
+
+static void fill_scan(struct names_fill *nf, const char *cursor)
+{
+    const char *argv[] = {"SCAN", cursor, "MATCH", ACCT_KEY "*", "COUNT", LIST_SCAN_COUNT};
+    size_t len[] = {4, strlen(cursor), 5, strlen(ACCT_KEY "*"), 5, strlen(LIST_SCAN_COUNT)};
+    fill_send(nf, NULL, on_fill_scan, 0, 6, argv, len);
+}
+
+static void on_fill_scan(void *arg, int status, const redisReply *reply)
+{
+    struct names_fill *nf = arg;
+    struct gw_rstore *rs = nf->rs;
+    nf->waiting--;
+    if (rs->closing || nf->failed || nf->gen != rs->conn_gen || status != GW_REDIS_OK ||
+        reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        nf->failed = 1;
+        fill_settle(nf);
+        return;
+    }
+    /* The page's account hashes (not their sessions' sets), as keys of
+     * one script after the index's own. */
+    const redisReply *keys = reply->element[1];
+    const char *argv[1 + LIST_SCAN_MAX];
+    size_t len[1 + LIST_SCAN_MAX], n = 1;
+    argv[0] = NAMES_KEY;
+    len[0] = strlen(NAMES_KEY);
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        if (k->type != REDIS_REPLY_STRING || !acct_hash_key(k->str, k->len))
+            continue;
+        if (n == 1 + LIST_SCAN_MAX) { /* SCAN gave more than it is asked for: send these */
+            fill_send(nf, rs->acct_index, on_fill_page, (int)n, (int)n, argv, len);
+            n = 1;
+        }
+        argv[n] = k->str;
+        len[n++] = k->len;
+    }
+    if (n > 1)
+        fill_send(nf, rs->acct_index, on_fill_page, (int)n, (int)n, argv, len);
+    if (strcmp(reply->element[0]->str, "0") != 0)
+        fill_scan(nf, reply->element[0]->str);
+    else
+        nf->scanned = 1;
+    fill_settle(nf);
+}
+
+/* On each connect: the index is whole when its mark is there; else walk
+ * the accounts and fill it. keys waits (GW_STORE_EBUSY) meanwhile. */
+static void on_fill_mark(void *arg, int status, const redisReply *reply)
+{
+    struct names_fill *nf = arg;
+    struct gw_rstore *rs = nf->rs;
+    nf->waiting--;
+    if (rs->closing || nf->gen != rs->conn_gen || status != GW_REDIS_OK) {
+        nf->failed = 1;
+    } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        rs->names_whole = 1;
+    } else {
+        fill_scan(nf, "0");
+    }
+    fill_settle(nf);
+}
+
+static void names_check(struct gw_rstore *rs)
+{
+    rs->names_whole = 0;
+    rs->conn_gen++;
+    struct names_fill *nf = calloc(1, sizeof *nf);
+    if (!nf)
+        return; /* keys stays refused until the next connect */
+    nf->rs = rs;
+    nf->gen = rs->conn_gen;
+    const char *argv[] = {"EXISTS", NAMES_DONE_KEY};
+    size_t len[] = {6, strlen(NAMES_DONE_KEY)};
+    fill_send(nf, NULL, on_fill_mark, 0, 2, argv, len);
+    if (!nf->waiting)
+        free(nf);
+}
+
 int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
                        struct gw_accounts *out)
 {
@@ -1753,13 +2311,18 @@ int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
     out->session_keep = ac_session_keep;
     out->session_find = ac_session_find;
     out->session_drop = ac_session_drop;
+    out->keys = ac_keys;
+    out->room_keep = ac_room_keep;
+    out->rooms_of = ac_rooms_of;
+    out->read_mark = ac_read_mark;
+    out->room_accounts = ac_room_accounts;
+    out->pm_add = ac_pm_add;
+    out->pm_after = ac_pm_after;
     return 0;
 }
 
 /* ---- every account, for a command-line tool ---- */
 
-/* SCAN's page: keys Redis looks at per call. */
-#define LIST_SCAN_COUNT "200"
 
 /* A walk of the accounts: SCAN pages, each account's HGETALL sent as its
  * key is seen; over when the cursor is back to 0 and nothing waits. */
@@ -1813,11 +2376,9 @@ static void on_list_scan(void *arg, int status, const redisReply *reply)
         return;
     }
     const redisReply *keys = reply->element[1];
-    size_t plen = strlen(ACCT_KEY), slen = strlen(":sessions");
     for (size_t i = 0; i < keys->elements && !l->failed; i++) {
         const redisReply *k = keys->element[i];
-        if (k->type != REDIS_REPLY_STRING || k->len <= plen || memchr(k->str, '\0', k->len) ||
-            (k->len > slen && memcmp(k->str + k->len - slen, ":sessions", slen) == 0))
+        if (k->type != REDIS_REPLY_STRING || !acct_hash_key(k->str, k->len))
             continue;
         const char *argv[] = {"HGETALL", k->str};
         list_send(l, on_list_hash, 2, argv);
@@ -2151,6 +2712,12 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
         {acct_keep_lua, sizeof acct_keep_lua - 1, &rs->acct_keep},
         {acct_find_session_lua, sizeof acct_find_session_lua - 1, &rs->acct_find_session},
         {acct_drop_lua, sizeof acct_drop_lua - 1, &rs->acct_drop},
+        {acct_index_lua, sizeof acct_index_lua - 1, &rs->acct_index},
+        {acct_room_lua, sizeof acct_room_lua - 1, &rs->acct_room},
+        {acct_rooms_lua, sizeof acct_rooms_lua - 1, &rs->acct_rooms},
+        {acct_mark_lua, sizeof acct_mark_lua - 1, &rs->acct_mark},
+        {acct_pm_lua, sizeof acct_pm_lua - 1, &rs->acct_pm},
+        {acct_pms_lua, sizeof acct_pms_lua - 1, &rs->acct_pms},
     };
     for (size_t i = 0; rc == 0 && i < sizeof acct / sizeof acct[0]; i++)
         rc = gw_redis_script(rs->redis, acct[i].src, acct[i].len, acct[i].out);

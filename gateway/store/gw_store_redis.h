@@ -41,16 +41,32 @@
  *                       bytes in lowercase hex (any bytes make a safe key,
  *                       and no name can end in another's ":sessions"):
  *                       key (the name as is), nick, phc, roles,
- *                       generation, created_ms (decimal)
+ *                       generation, created_ms (decimal); pm_top (the
+ *                       last id given to its private messages, once it
+ *                       has had one)
  *   account:HEX:sessions  sorted set: the digests of the account's
  *                       sessions, scored by the order they were made in
  *                       (1, 2, 3...: the highest score plus one, not a
  *                       time, because sessions made in one millisecond on
  *                       two gateways would tie, and ties order by digest)
+ *   account:HEX:rooms   hash: the rooms the account is a member of (their
+ *                       keys as is), each to the last message id it read
+ *                       there (decimal)
+ *   account:HEX:pms     stream: the private messages kept for it, entry
+ *                       id "ID-0", fields t (time), p (peer), o (out: 1
+ *                       or 0), x (text); trimmed to GW_ACCOUNT_PMS_MAX
+ *                       exactly (XADD MAXLEN =)
+ *   members:ROOM        sorted set: the accounts that are members of the
+ *                       room of that key, by name (as is), all of score 0
  *   session:DIGEST      hash: a session, named by its token's SHA-256 in
  *                       hex: account (its key as is), generation,
  *                       expires_ms; PEXPIREAT at its end, so Redis deletes
  *                       it then
+ *   accounts            sorted set: every account's name (as is), all of
+ *                       score 0, so that ZRANGE BYLEX pages them in byte
+ *                       order (keys); kept by create and remove
+ *   accounts:indexed    "1": accounts holds every account's name (set once
+ *                       by the gateway that filled it: see keys below)
  * Channels:
  *   room:KEY            "E" id " " json-length " " json line: an event
  *                       kept; "T" from " " json: typing, kept nowhere
@@ -68,15 +84,18 @@
  * Accounts and their sessions (gw_rstore_accounts) are kept by six Lua
  * scripts, each one step that no other gateway can cut in two:
  *   create    answers GW_ACCOUNT_EXISTS when the account's hash exists,
- *             else writes it: of two gateways creating one name at once,
- *             exactly one is told GW_STORE_DONE.
+ *             else writes it and puts its name in the names' index: of two
+ *             gateways creating one name at once, exactly one is told
+ *             GW_STORE_DONE.
  *   update    writes nick, phc, roles, generation when the hash exists
  *             (created_ms stays), else GW_ACCOUNT_NONE. The sessions stay
  *             as they are: those of an older generation are over for
  *             session_find, and deleted at the account's next
  *             session_keep or their own end.
- *   remove    deletes every session of the account, its sorted set and
- *             its hash (GW_ACCOUNT_NONE when there was no hash).
+ *   remove    deletes every session of the account, its sorted set, its
+ *             name from each of its rooms' members, its rooms' hash, its
+ *             messages' stream, its hash and its name in the index
+ *             (GW_ACCOUNT_NONE when there was no hash).
  *   session_keep  GW_ACCOUNT_NONE when the account's hash is gone. Else
  *             a session of that digest kept before is replaced (it counts
  *             as made now); sessions that are over (deleted by Redis at
@@ -97,7 +116,37 @@
  *             (GW_ACCOUNT_NONE when there was no session: never made,
  *             ended, or deleted with its account; one of an older
  *             generation not deleted yet is dropped: GW_STORE_DONE).
- * find is one HGETALL. Generations are compared as the decimal strings
+ * Present while away, one script a call (each GW_ACCOUNT_NONE when the
+ * account's hash is gone): room_keep puts the room in the account's rooms
+ * at read id 0 and the name in the room's members, or takes both out
+ * (GW_ACCOUNT_FULL past GW_ACCOUNT_ROOMS_MAX, by HLEN); rooms_of is its
+ * rooms' HGETALL (sorted by room here); read_mark sets a room's read id
+ * when it is larger (compared as decimal strings: Lua's numbers are
+ * exact only below 2^53; GW_ACCOUNT_NONE when the room is not one of
+ * its); pm_add takes the next id (HINCRBY pm_top: a new account, or one
+ * made again after a remove, starts at 1), adds the entry and trims the
+ * stream; pm_after is XRANGE from "(" after_id "-0" with COUNT.
+ * room_accounts is ZRANGE BYLEX of the room's members, paged as keys.
+ *
+ * find is one HGETALL. keys is one ZRANGE of the names' index, BYLEX from
+ * "(" and the cursor (the last name given, "" for the first page: "-"),
+ * LIMIT GW_ACCOUNT_KEYS_PAGE + 1: a page is full exactly when there are
+ * more (its last name is the next cursor), the last says next "" (no
+ * names: one empty page), and a walk gives each name registered
+ * throughout it exactly once, whatever is made or removed meanwhile. (Not
+ * SCAN: it may give more than it is asked, and a name twice.) A cursor
+ * NULL or over GW_ACCOUNT_KEY_MAX_BYTES, or no sink->keys, is
+ * GW_STORE_EINVAL.
+ *
+ * The index came after the accounts' hashes (the same day, but a Redis may
+ * hold accounts a gateway without it made): on each connect the engine
+ * looks for accounts:indexed, and without it walks the account hashes
+ * (SCAN, one script a page that puts the names of those still there in
+ * the index) and sets it once every page is in. Until it knows the index
+ * whole on this connection (one round trip when the mark is there) keys
+ * fails at once with GW_STORE_EBUSY; a walk cut by an outage is begun
+ * again at the next connect (putting a name in twice changes nothing).
+ * Generations are compared as the decimal strings
  * written (Lua's numbers are doubles: exact only below 2^53). The scripts
  * name session keys they build from ARGV (a standalone Redis, as every
  * script of this engine assumes; not Redis Cluster).

@@ -79,7 +79,8 @@ struct report {
 
 /* An account write in the batch (gw_sqlite_accounts), with its own
  * copies of the strings; status is decided in the transaction. */
-enum aop_kind { AOP_CREATE, AOP_UPDATE, AOP_REMOVE, AOP_KEEP, AOP_DROP };
+enum aop_kind { AOP_CREATE, AOP_UPDATE, AOP_REMOVE, AOP_KEEP, AOP_DROP, AOP_ROOM, AOP_MARK,
+                AOP_PM };
 
 struct aop {
     enum aop_kind kind;
@@ -92,23 +93,44 @@ struct aop {
     char nick[GW_ACCOUNT_KEY_MAX_BYTES + 1];
     char phc[GW_ACCOUNT_PHC_MAX_BYTES + 1];
     char digest[GW_DIGEST_HEX_LEN + 1];
+    /* room_keep, read_mark: the room, in or out, the id read */
+    char room[GW_ACCOUNT_ROOM_MAX_BYTES + 1];
+    int in;
+    uint64_t id;
+    /* pm_add: the peer in nick, the time in created_ms, and: */
+    int out;
+    uint64_t pm_id;       /* given in the transaction */
+    char *text;           /* a copy of the text (NUL-terminated), owned by
+                           * the write, then by its answer */
 };
 
-/* An account write's answer waiting for the next flush. */
+/* An account write's answer waiting for the next flush; pm_add's with the
+ * message as kept (text owned: freed once given). */
 struct aanswer {
     uint64_t tag;
     int status;
+    int pm;
+    uint64_t pm_id;
+    int64_t time_ms;
+    int out;
+    char peer[GW_ACCOUNT_PEER_MAX_BYTES + 1];
+    char *text;
 };
 
 /* What a read is besides a history read. */
-enum pread_acct { PR_EVENTS, PR_ACC_FIND, PR_SESS_FIND };
+enum pread_acct {
+    PR_EVENTS, PR_ACC_FIND, PR_SESS_FIND, PR_ACC_KEYS, PR_ROOMS_OF, PR_ROOM_ACCTS, PR_PM_AFTER
+};
 
 /* A read waiting for the next flush, with its own copies of the strings. */
 struct pread {
     enum gw_store_read_kind kind;
     enum pread_acct acct; /* an account's find or session_find */
     int64_t now_ms;       /* session_find: when */
-    char akey[GW_ACCOUNT_KEY_MAX_BYTES + 1]; /* find: the key; session_find: the digest */
+    char akey[GW_ACCOUNT_KEY_MAX_BYTES + 1]; /* find, rooms_of, pm_after: the key;
+                                              * session_find: the digest; keys,
+                                              * room_accounts: the cursor (and
+                                              * key the room) */
     int load;             /* a room's load (load_async), not a read */
     uint64_t tag, id;     /* load: id is the room's latest id still in the batch */
     unsigned limit;       /* load: at most this many events, */
@@ -122,7 +144,7 @@ struct pread {
 /* A reader's statements, on its own connection. */
 enum rd_stmt {
     RD_ROOM_FIND, RD_BEFORE, RD_AFTER, RD_SEARCH, RD_LOAD_SIZES, RD_LOAD,
-    RD_ACC_FIND, RD_SESS_FIND, RD_COUNT
+    RD_ACC_FIND, RD_SESS_FIND, RD_ACC_KEYS, RD_ROOMS_OF, RD_ROOM_ACCTS, RD_PM_AFTER, RD_COUNT
 };
 
 /* The events one answer holds: a read's, or a room's load. */
@@ -148,6 +170,10 @@ struct reader {
     size_t got;
     uint64_t last;               /* load: the room's latest id */
     struct gw_account acct;      /* an account's read: what was found, in the arena */
+    const char *keys[GW_ACCOUNT_KEYS_PAGE]; /* keys: the page, in the arena */
+    char next[GW_ACCOUNT_CURSOR_MAX_BYTES + 1]; /* keys: the next page's cursor */
+    struct gw_account_room rrows[GW_ACCOUNT_ROOMS_MAX]; /* rooms_of's, in the arena */
+    struct gw_account_pm prows[GW_ACCOUNT_PMS_PAGE];    /* pm_after's, in the arena */
     struct gw_store_event *rows; /* RD_ROWS_MAX */
     char *arena;                 /* GW_SQLITE_ROWS_MAX_BYTES */
 };
@@ -165,7 +191,10 @@ enum stmt_id {
     ST_ROOM_TEXT, ST_ROOM_DEL_EVENTS, ST_ROOM_DEL, ST_FLOOR_SET, ST_FLOOR_GET,
     ST_ACC_ADD, ST_ACC_SET, ST_ACC_DEL, ST_ACC_HAS, ST_ACC_FIND, ST_ACC_LIST,
     ST_SESS_PUT, ST_SESS_BOUND, ST_SESS_DEL, ST_SESS_DEL_KEY, ST_SESS_DEL_OLDER, ST_SESS_FIND,
-    ST_SESS_EXPIRED, ST_SESS_EXPIRE,
+    ST_SESS_EXPIRED, ST_SESS_EXPIRE, ST_ACC_KEYS,
+    ST_AROOM_HAS, ST_AROOM_COUNT, ST_AROOM_ADD, ST_AROOM_DEL, ST_AROOM_MARK, ST_AROOM_DEL_KEY,
+    ST_ROOMS_OF, ST_ROOM_ACCTS,
+    ST_PM_NEXT, ST_PM_ADD, ST_PM_TRIM, ST_PM_DEL_KEY, ST_PM_AFTER,
     ST_COUNT
 };
 
@@ -249,6 +278,34 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SESS_EXPIRED] = "SELECT 1 FROM sessions WHERE expires_ms <= ?1 LIMIT 1",
     [ST_SESS_EXPIRE] = "DELETE FROM sessions WHERE rowid IN "
                        "(SELECT rowid FROM sessions WHERE expires_ms <= ?1 LIMIT ?2)",
+    /* A page of names after the cursor (the last name given; '' before
+     * every name), in the primary key's order: bytes (BINARY). */
+    [ST_ACC_KEYS] = "SELECT key FROM accounts WHERE key > ?1 ORDER BY key LIMIT ?2",
+    /* An account's rooms and read positions; the members of a room. */
+    [ST_AROOM_HAS] = "SELECT 1 FROM account_rooms WHERE key = ?1 AND room = ?2",
+    [ST_AROOM_COUNT] = "SELECT count(*) FROM account_rooms WHERE key = ?1",
+    [ST_AROOM_ADD] = "INSERT INTO account_rooms(key, room, read_id) VALUES (?1, ?2, 0)",
+    [ST_AROOM_DEL] = "DELETE FROM account_rooms WHERE key = ?1 AND room = ?2",
+    [ST_AROOM_MARK] = "UPDATE account_rooms SET read_id = max(read_id, ?3) "
+                      "WHERE key = ?1 AND room = ?2",
+    [ST_AROOM_DEL_KEY] = "DELETE FROM account_rooms WHERE key = ?1",
+    /* No row: no such account; one with a NULL room: an account in none. */
+    [ST_ROOMS_OF] = "SELECT r.room, r.read_id FROM accounts AS a LEFT JOIN account_rooms AS r "
+                    "ON r.key = a.key WHERE a.key = ?1 ORDER BY r.room LIMIT ?2",
+    [ST_ROOM_ACCTS] = "SELECT key FROM account_rooms WHERE room = ?1 AND key > ?2 "
+                      "ORDER BY key LIMIT ?3",
+    /* Private messages: the account's next id (its counter never goes
+     * back while the account exists), the message, its oldest past the
+     * bound (ids are dense: those up to the new id less the bound). */
+    [ST_PM_NEXT] = "UPDATE accounts SET pm_top = pm_top + 1 WHERE key = ?1 RETURNING pm_top",
+    [ST_PM_ADD] = "INSERT INTO account_pms(key, id, time_ms, peer, out, text) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_PM_TRIM] = "DELETE FROM account_pms WHERE key = ?1 AND id <= ?2",
+    [ST_PM_DEL_KEY] = "DELETE FROM account_pms WHERE key = ?1",
+    /* No row: no such account; one with a NULL id: none after after_id. */
+    [ST_PM_AFTER] = "SELECT p.id, p.time_ms, p.peer, p.out, p.text FROM accounts AS a "
+                    "LEFT JOIN account_pms AS p ON p.key = a.key AND p.id > ?2 "
+                    "WHERE a.key = ?1 ORDER BY p.id LIMIT ?3",
 };
 
 /* The schema of a new database, made in one transaction with its epoch:
@@ -275,6 +332,18 @@ static const char schema2_sql[] =
     " generation INTEGER NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
     "CREATE INDEX sessions_key ON sessions(key);"
     "CREATE INDEX sessions_expires ON sessions(expires_ms);";
+
+/* Version 3: present while away (gw_accounts.h): an account's rooms with
+ * its read position in each (by account, and by room for its members),
+ * and the private messages kept for it, numbered by its counter pm_top. */
+static const char schema3_sql[] =
+    "ALTER TABLE accounts ADD COLUMN pm_top INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE account_rooms(key TEXT NOT NULL, room TEXT NOT NULL,"
+    " read_id INTEGER NOT NULL, PRIMARY KEY(key, room)) WITHOUT ROWID;"
+    "CREATE INDEX account_rooms_room ON account_rooms(room, key);"
+    "CREATE TABLE account_pms(key TEXT NOT NULL, id INTEGER NOT NULL,"
+    " time_ms INTEGER NOT NULL, peer TEXT NOT NULL, out INTEGER NOT NULL, text TEXT NOT NULL,"
+    " UNIQUE(key, id));";
 
 struct gw_sqlite {
     sqlite3 *db;
@@ -691,10 +760,96 @@ static int64_t wall_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* room_keep, in the transaction: o->status GW_STORE_DONE, GW_ACCOUNT_NONE
+ * or GW_ACCOUNT_FULL. Returns SQLITE_DONE or the failing code. */
+static int aop_room(struct gw_sqlite *s, struct aop *o)
+{
+    sqlite3_stmt *st = stmt(s, ST_ACC_HAS);
+    bind_s(st, 1, o->key);
+    int rc = step_once(st);
+    if (rc == SQLITE_DONE) {
+        o->status = GW_ACCOUNT_NONE;
+        return SQLITE_DONE;
+    }
+    if (rc != SQLITE_ROW)
+        return rc;
+    o->status = GW_STORE_DONE;
+    if (!o->in) {
+        st = stmt(s, ST_AROOM_DEL);
+        bind_s(st, 1, o->key);
+        bind_s(st, 2, o->room);
+        return step_once(st);
+    }
+    st = stmt(s, ST_AROOM_HAS);
+    bind_s(st, 1, o->key);
+    bind_s(st, 2, o->room);
+    if ((rc = step_once(st)) == SQLITE_ROW)
+        return SQLITE_DONE; /* a member already: as it was */
+    if (rc != SQLITE_DONE)
+        return rc;
+    st = stmt(s, ST_AROOM_COUNT);
+    bind_s(st, 1, o->key);
+    rc = sqlite3_step(st);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW)
+        return rc;
+    if (n >= (int64_t)GW_ACCOUNT_ROOMS_MAX) {
+        o->status = GW_ACCOUNT_FULL;
+        return SQLITE_DONE;
+    }
+    st = stmt(s, ST_AROOM_ADD);
+    bind_s(st, 1, o->key);
+    bind_s(st, 2, o->room);
+    return step_once(st);
+}
+
+/* pm_add, in the transaction: the account's next id into o->pm_id, the
+ * message, and its oldest past GW_ACCOUNT_PMS_MAX deleted; o->status
+ * GW_STORE_DONE or GW_ACCOUNT_NONE. Returns SQLITE_DONE or the failing
+ * code. */
+static int aop_pm(struct gw_sqlite *s, struct aop *o)
+{
+    sqlite3_stmt *st = stmt(s, ST_PM_NEXT);
+    bind_s(st, 1, o->key);
+    int rc = sqlite3_step(st);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return rc;
+    if (id <= 0) {
+        o->status = GW_ACCOUNT_NONE;
+        return SQLITE_DONE;
+    }
+    st = stmt(s, ST_PM_ADD);
+    bind_s(st, 1, o->key);
+    sqlite3_bind_int64(st, 2, id);
+    sqlite3_bind_int64(st, 3, o->created_ms);
+    bind_s(st, 4, o->nick);
+    sqlite3_bind_int(st, 5, o->out);
+    bind_s(st, 6, o->text);
+    if ((rc = step_once(st)) != SQLITE_DONE)
+        return rc;
+    if (id > (int64_t)GW_ACCOUNT_PMS_MAX) {
+        st = stmt(s, ST_PM_TRIM);
+        bind_s(st, 1, o->key);
+        sqlite3_bind_int64(st, 2, id - (int64_t)GW_ACCOUNT_PMS_MAX);
+        if ((rc = step_once(st)) != SQLITE_DONE)
+            return rc;
+    }
+    o->pm_id = (uint64_t)id;
+    o->status = GW_STORE_DONE;
+    return SQLITE_DONE;
+}
+
 /*
  * One account write, inside the transaction, after those before it: its
- * answer in o->status (GW_STORE_DONE, GW_ACCOUNT_EXISTS, GW_ACCOUNT_NONE).
- * Returns SQLITE_DONE or the failing code.
+ * answer in o->status (GW_STORE_DONE, GW_ACCOUNT_EXISTS, GW_ACCOUNT_NONE,
+ * GW_ACCOUNT_FULL). Returns SQLITE_DONE or the failing code.
  */
 static int aop_run(struct gw_sqlite *s, struct aop *o)
 {
@@ -743,8 +898,29 @@ static int aop_run(struct gw_sqlite *s, struct aop *o)
         }
         st = stmt(s, ST_SESS_DEL_KEY);
         bind_s(st, 1, o->key);
+        if ((rc = step_once(st)) != SQLITE_DONE)
+            return rc;
+        st = stmt(s, ST_AROOM_DEL_KEY);
+        bind_s(st, 1, o->key);
+        if ((rc = step_once(st)) != SQLITE_DONE)
+            return rc;
+        st = stmt(s, ST_PM_DEL_KEY);
+        bind_s(st, 1, o->key);
         o->status = GW_STORE_DONE;
         return step_once(st);
+    case AOP_ROOM:
+        return aop_room(s, o);
+    case AOP_MARK:
+        st = stmt(s, ST_AROOM_MARK);
+        bind_s(st, 1, o->key);
+        bind_s(st, 2, o->room);
+        sqlite3_bind_int64(st, 3, (int64_t)o->id);
+        if ((rc = step_once(st)) != SQLITE_DONE)
+            return rc;
+        o->status = sqlite3_changes(s->db) ? GW_STORE_DONE : GW_ACCOUNT_NONE;
+        return SQLITE_DONE;
+    case AOP_PM:
+        return aop_pm(s, o);
     case AOP_KEEP:
         st = stmt(s, ST_ACC_HAS);
         bind_s(st, 1, o->key);
@@ -929,9 +1105,22 @@ static int commit_batch(struct gw_sqlite *s)
                    s->brooms[r].refused ? GW_STORE_EIO : status);
     /* Answered only now, after the commit (or the rollback). */
     for (size_t i = 0; i < s->naops; i++) {
+        struct aop *o = &s->aops[i];
         struct aanswer *a = &s->ans[s->nans++];
-        a->tag = s->aops[i].tag;
-        a->status = status == GW_STORE_DONE ? s->aops[i].status : GW_STORE_EIO;
+        a->tag = o->tag;
+        a->status = status == GW_STORE_DONE ? o->status : GW_STORE_EIO;
+        a->pm = o->kind == AOP_PM;
+        a->text = NULL;
+        if (a->pm && a->status == GW_STORE_DONE) {
+            a->pm_id = o->pm_id;
+            a->time_ms = o->created_ms;
+            a->out = o->out;
+            memcpy(a->peer, o->nick, sizeof a->peer);
+            a->text = o->text; /* the answer's now */
+            o->text = NULL;
+        }
+        free(o->text);
+        o->text = NULL;
     }
     batch_clear(s);
     return status == GW_STORE_DONE ? 0 : GW_STORE_EIO;
@@ -1037,6 +1226,7 @@ static int copy_digest(char *dst, const char *src)
 static int aop_account(struct aop *o, enum aop_kind kind, uint64_t tag,
                        const struct gw_account *a)
 {
+    memset(o, 0, sizeof *o);
     if (!a || copy_str(o->key, a->key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0 ||
         copy_str(o->nick, a->nick, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0 ||
         copy_str(o->phc, a->phc, 0, GW_ACCOUNT_PHC_MAX_BYTES) != 0 ||
@@ -1139,6 +1329,62 @@ static int acc_session_drop(void *ctx, uint64_t tag, const char *digest_hex)
     return aop_queue(s, &o);
 }
 
+/* An account and a room (room_keep, read_mark). Returns 0 or
+ * GW_STORE_EINVAL. */
+static int aop_key_room(struct aop *o, enum aop_kind kind, uint64_t tag, const char *key,
+                        const char *room)
+{
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    o->tag = tag;
+    o->status = GW_STORE_EIO;
+    if (copy_str(o->key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0 ||
+        copy_str(o->room, room, 1, GW_ACCOUNT_ROOM_MAX_BYTES) != 0)
+        return GW_STORE_EINVAL;
+    return 0;
+}
+
+static int acc_room_keep(void *ctx, uint64_t tag, const char *key, const char *room, int in)
+{
+    struct aop o;
+    if (aop_key_room(&o, AOP_ROOM, tag, key, room) != 0 || (in != 0 && in != 1))
+        return GW_STORE_EINVAL;
+    o.in = in;
+    return aop_queue(ctx, &o);
+}
+
+static int acc_read_mark(void *ctx, uint64_t tag, const char *key, const char *room, uint64_t id)
+{
+    struct aop o;
+    if (aop_key_room(&o, AOP_MARK, tag, key, room) != 0 || id > GW_ACCOUNT_ID_MAX)
+        return GW_STORE_EINVAL;
+    o.id = id;
+    return aop_queue(ctx, &o);
+}
+
+static int acc_pm_add(void *ctx, uint64_t tag, const char *key, const struct gw_account_pm *pm)
+{
+    struct gw_sqlite *s = ctx;
+    struct aop o;
+    memset(&o, 0, sizeof o);
+    o.kind = AOP_PM;
+    o.tag = tag;
+    o.status = GW_STORE_EIO;
+    if (!s->acc_sink.pms || !pm || copy_str(o.key, key, 1, GW_ACCOUNT_KEY_MAX_BYTES) != 0 ||
+        copy_str(o.nick, pm->peer, 1, GW_ACCOUNT_PEER_MAX_BYTES) != 0 || !pm->text ||
+        strnlen(pm->text, GW_ACCOUNT_TEXT_MAX_BYTES + 1) > GW_ACCOUNT_TEXT_MAX_BYTES ||
+        (pm->out != 0 && pm->out != 1))
+        return GW_STORE_EINVAL;
+    o.created_ms = pm->time_ms;
+    o.out = pm->out;
+    if (!(o.text = strdup(pm->text)))
+        return GW_STORE_ENOMEM;
+    int rc = aop_queue(s, &o);
+    if (rc != GW_STORE_PENDING)
+        free(o.text);
+    return rc;
+}
+
 /* A find or session_find, queued like a read: handed to a reader after
  * the commit that follows it, so it sees every write made before it. */
 static int acc_read(struct gw_sqlite *s, enum pread_acct kind, uint64_t tag, const char *arg,
@@ -1147,8 +1393,10 @@ static int acc_read(struct gw_sqlite *s, enum pread_acct kind, uint64_t tag, con
     if (s->inflight >= GW_SQLITE_READS_MAX)
         return GW_STORE_EBUSY;
     struct pread *p = &s->reads[s->nreads];
-    int bad = kind == PR_ACC_FIND ? copy_str(p->akey, arg, 1, GW_ACCOUNT_KEY_MAX_BYTES)
-                                  : copy_digest(p->akey, arg);
+    int bad = kind == PR_SESS_FIND ? copy_digest(p->akey, arg)
+              : kind == PR_ACC_KEYS || kind == PR_ROOM_ACCTS
+                  ? copy_str(p->akey, arg, 0, GW_ACCOUNT_KEY_MAX_BYTES)
+                  : copy_str(p->akey, arg, 1, GW_ACCOUNT_KEY_MAX_BYTES);
     if (bad)
         return GW_STORE_EINVAL;
     p->acct = kind;
@@ -1173,6 +1421,52 @@ static int acc_find(void *ctx, uint64_t tag, const char *key)
 static int acc_session_find(void *ctx, uint64_t tag, const char *digest_hex, int64_t now_ms)
 {
     return acc_read(ctx, PR_SESS_FIND, tag, digest_hex, now_ms);
+}
+
+static int acc_rooms_of(void *ctx, uint64_t tag, const char *key)
+{
+    struct gw_sqlite *s = ctx;
+    if (!s->acc_sink.rooms)
+        return GW_STORE_EINVAL;
+    return acc_read(s, PR_ROOMS_OF, tag, key, 0);
+}
+
+/* The room goes in the read's key, the cursor as keys' does. */
+static int acc_room_accounts(void *ctx, uint64_t tag, const char *room, const char *cursor)
+{
+    struct gw_sqlite *s = ctx;
+    char key[GW_ACCOUNT_ROOM_MAX_BYTES + 1];
+    if (!s->acc_sink.keys || copy_str(key, room, 1, GW_ACCOUNT_ROOM_MAX_BYTES) != 0)
+        return GW_STORE_EINVAL;
+    int rc = acc_read(s, PR_ROOM_ACCTS, tag, cursor, 0);
+    if (rc == GW_STORE_PENDING)
+        memcpy(s->reads[s->nreads - 1].key, key, sizeof key);
+    return rc;
+}
+
+static int acc_pm_after(void *ctx, uint64_t tag, const char *key, uint64_t after_id,
+                        size_t limit)
+{
+    struct gw_sqlite *s = ctx;
+    if (!s->acc_sink.pms || after_id > GW_ACCOUNT_ID_MAX)
+        return GW_STORE_EINVAL;
+    int rc = acc_read(s, PR_PM_AFTER, tag, key, 0);
+    if (rc == GW_STORE_PENDING) {
+        struct pread *p = &s->reads[s->nreads - 1];
+        p->id = after_id;
+        p->limit = limit < GW_ACCOUNT_PMS_PAGE ? (unsigned)limit : GW_ACCOUNT_PMS_PAGE;
+    }
+    return rc;
+}
+
+/* The cursor is the last name given ("" for the first page): a name of
+ * at most GW_ACCOUNT_KEY_MAX_BYTES, anything else is refused. */
+static int acc_keys(void *ctx, uint64_t tag, const char *cursor)
+{
+    struct gw_sqlite *s = ctx;
+    if (!s->acc_sink.keys)
+        return GW_STORE_EINVAL;
+    return acc_read(s, PR_ACC_KEYS, tag, cursor, 0);
 }
 
 /* ---- reads ---- */
@@ -1450,6 +1744,101 @@ static void run_account(struct reader *r)
     sqlite3_clear_bindings(st);
 }
 
+/*
+ * A page of names after r->job's cursor, in the reader's thread: one more
+ * than a page is asked for, so that a page is full exactly when there is
+ * more (next: its last name) and the last page says so (next ""). An
+ * empty database gives one empty page. r->status: GW_STORE_DONE or
+ * GW_STORE_EIO.
+ */
+static void run_keys(struct reader *r)
+{
+    const struct pread *rd = &r->job;
+    sqlite3_stmt *st;
+    if (rd->acct == PR_ROOM_ACCTS) { /* the room's members: as keys, in the room */
+        st = r->st[RD_ROOM_ACCTS];
+        sqlite3_bind_text(st, 1, rd->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, rd->akey, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, GW_ACCOUNT_KEYS_PAGE + 1);
+    } else {
+        st = r->st[RD_ACC_KEYS];
+        sqlite3_bind_text(st, 1, rd->akey, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, GW_ACCOUNT_KEYS_PAGE + 1);
+    }
+    size_t used = 0;
+    int rc;
+    r->got = 0;
+    r->next[0] = '\0';
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (r->got == GW_ACCOUNT_KEYS_PAGE) {
+            snprintf(r->next, sizeof r->next, "%s", r->keys[r->got - 1]);
+            break;
+        }
+        r->keys[r->got++] = arena_text(r, st, 0, &used);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    r->status = rc == SQLITE_ROW || rc == SQLITE_DONE ? GW_STORE_DONE : GW_STORE_EIO;
+    if (r->status != GW_STORE_DONE) {
+        r->got = 0;
+        r->next[0] = '\0';
+    }
+}
+
+/* rooms_of, in the reader's thread: r->got rooms in r->rrows (strings in
+ * the arena), r->status GW_STORE_DONE, GW_ACCOUNT_NONE or GW_STORE_EIO. */
+static void run_rooms(struct reader *r)
+{
+    sqlite3_stmt *st = r->st[RD_ROOMS_OF];
+    sqlite3_bind_text(st, 1, r->job.akey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, GW_ACCOUNT_ROOMS_MAX);
+    size_t used = 0;
+    int rc, rows = 0;
+    r->got = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rows++;
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+            continue; /* the account, in no room */
+        r->rrows[r->got].room = arena_text(r, st, 0, &used);
+        r->rrows[r->got++].read_id = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    r->status = rc != SQLITE_DONE ? GW_STORE_EIO : rows ? GW_STORE_DONE : GW_ACCOUNT_NONE;
+    if (r->status != GW_STORE_DONE)
+        r->got = 0;
+}
+
+/* pm_after, in the reader's thread: r->got messages in r->prows (at most
+ * the job's limit; strings in the arena), r->status as run_rooms'. */
+static void run_pms(struct reader *r)
+{
+    const struct pread *rd = &r->job;
+    sqlite3_stmt *st = r->st[RD_PM_AFTER];
+    sqlite3_bind_text(st, 1, rd->akey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)rd->id);
+    sqlite3_bind_int64(st, 3, rd->limit ? rd->limit : 1); /* 1: does the account exist? */
+    size_t used = 0;
+    int rc, rows = 0;
+    r->got = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rows++;
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL || r->got == rd->limit)
+            continue; /* none after after_id, or past the limit */
+        struct gw_account_pm *pm = &r->prows[r->got++];
+        pm->id = (uint64_t)sqlite3_column_int64(st, 0);
+        pm->time_ms = sqlite3_column_int64(st, 1);
+        pm->peer = arena_text(r, st, 2, &used);
+        pm->out = sqlite3_column_int(st, 3) != 0;
+        pm->text = arena_text(r, st, 4, &used);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    r->status = rc != SQLITE_DONE ? GW_STORE_EIO : rows ? GW_STORE_DONE : GW_ACCOUNT_NONE;
+    if (r->status != GW_STORE_DONE)
+        r->got = 0;
+}
+
 /* A reader's thread: take a job, read it, leave the answer for the loop
  * and wake it, wait until the loop has reported it; until told to stop. */
 static void *reader_main(void *arg)
@@ -1467,7 +1856,13 @@ static void *reader_main(void *arg)
         s->njobs--;
         r->state = RD_RUNNING;
         pthread_mutex_unlock(&s->rd_mu);
-        if (r->job.acct != PR_EVENTS)
+        if (r->job.acct == PR_ACC_KEYS || r->job.acct == PR_ROOM_ACCTS)
+            run_keys(r);
+        else if (r->job.acct == PR_ROOMS_OF)
+            run_rooms(r);
+        else if (r->job.acct == PR_PM_AFTER)
+            run_pms(r);
+        else if (r->job.acct != PR_EVENTS)
             run_account(r);
         else if (r->job.load)
             run_load(r);
@@ -1528,7 +1923,19 @@ static void report_answers(struct gw_sqlite *s)
         drain_reports(s);
         s->inflight--;
         /* The reader waits for RD_IDLE: its rows stay as they are. */
-        if (r->job.acct != PR_EVENTS) {
+        if (r->job.acct == PR_ROOMS_OF || r->job.acct == PR_PM_AFTER) {
+            int ok = r->status == GW_STORE_DONE;
+            if (r->job.acct == PR_ROOMS_OF && s->acc_sink.rooms)
+                s->acc_sink.rooms(s->acc_sink.ctx, r->job.tag, r->status, ok ? r->rrows : NULL,
+                                  ok ? r->got : 0);
+            else if (r->job.acct == PR_PM_AFTER && s->acc_sink.pms)
+                s->acc_sink.pms(s->acc_sink.ctx, r->job.tag, r->status, ok ? r->prows : NULL,
+                                ok ? r->got : 0);
+        } else if (r->job.acct == PR_ACC_KEYS || r->job.acct == PR_ROOM_ACCTS) {
+            if (s->acc_sink.keys)
+                s->acc_sink.keys(s->acc_sink.ctx, r->job.tag, r->status,
+                                 r->status == GW_STORE_DONE ? r->keys : NULL, r->got, r->next);
+        } else if (r->job.acct != PR_EVENTS) {
             if (s->acc_sink.answer)
                 s->acc_sink.answer(s->acc_sink.ctx, r->job.tag, r->status,
                                    r->status == GW_STORE_DONE ? &r->acct : NULL);
@@ -1559,6 +1966,8 @@ static int open_reader(struct gw_sqlite *s, struct reader *r, char *err, size_t 
         [RD_ROOM_FIND] = ST_ROOM_FIND, [RD_BEFORE] = ST_BEFORE, [RD_AFTER] = ST_AFTER,
         [RD_SEARCH] = ST_SEARCH, [RD_LOAD_SIZES] = ST_LOAD_SIZES, [RD_LOAD] = ST_LOAD,
         [RD_ACC_FIND] = ST_ACC_FIND, [RD_SESS_FIND] = ST_SESS_FIND,
+        [RD_ACC_KEYS] = ST_ACC_KEYS, [RD_ROOMS_OF] = ST_ROOMS_OF,
+        [RD_ROOM_ACCTS] = ST_ROOM_ACCTS, [RD_PM_AFTER] = ST_PM_AFTER,
     };
     r->s = s;
     r->rows = malloc(RD_ROWS_MAX * sizeof *r->rows);
@@ -1845,8 +2254,16 @@ static void drain_reports(struct gw_sqlite *s)
     /* The accounts' writes, committed (or rolled back), in their order. */
     while (s->ans_sent < s->nans) {
         struct aanswer a = s->ans[s->ans_sent++];
-        if (s->acc_sink.answer)
+        if (a.pm) {
+            struct gw_account_pm pm = {.id = a.pm_id, .time_ms = a.time_ms, .peer = a.peer,
+                                       .out = a.out, .text = a.text};
+            if (s->acc_sink.pms)
+                s->acc_sink.pms(s->acc_sink.ctx, a.tag, a.status, a.text ? &pm : NULL,
+                                a.text ? 1 : 0);
+            free(a.text);
+        } else if (s->acc_sink.answer) {
             s->acc_sink.answer(s->acc_sink.ctx, a.tag, a.status, NULL);
+        }
     }
     s->nans = s->ans_sent = 0;
 }
@@ -2146,6 +2563,13 @@ void gw_sqlite_accounts(struct gw_sqlite *s, const struct gw_account_sink *sink,
     out->session_keep = acc_session_keep;
     out->session_find = acc_session_find;
     out->session_drop = acc_session_drop;
+    out->keys = acc_keys;
+    out->room_keep = acc_room_keep;
+    out->rooms_of = acc_rooms_of;
+    out->read_mark = acc_read_mark;
+    out->room_accounts = acc_room_accounts;
+    out->pm_add = acc_pm_add;
+    out->pm_after = acc_pm_after;
 }
 
 /* ---- accounts for a command-line tool ---- */
@@ -2364,7 +2788,7 @@ static int create_schema(struct gw_sqlite *s, char *err, size_t errlen)
              (unsigned long long)e);
     char version[48];
     snprintf(version, sizeof version, "PRAGMA user_version = %d;", GW_SQLITE_SCHEMA);
-    const char *steps[] = {schema_sql, schema2_sql, version, sql};
+    const char *steps[] = {schema_sql, schema2_sql, schema3_sql, version, sql};
     int rc = in_transaction(s, steps, sizeof steps / sizeof steps[0], err, errlen);
     if (rc != 0)
         return rc;
@@ -2381,10 +2805,12 @@ static int migrate(struct gw_sqlite *s, int64_t from, char *err, size_t errlen)
 {
     char version[48];
     snprintf(version, sizeof version, "PRAGMA user_version = %d;", GW_SQLITE_SCHEMA);
-    const char *steps[2];
+    const char *steps[3];
     size_t n = 0;
     if (from < 2)
         steps[n++] = schema2_sql;
+    if (from < 3)
+        steps[n++] = schema3_sql;
     steps[n++] = version;
     return in_transaction(s, steps, n, err, errlen);
 }
@@ -2545,6 +2971,8 @@ static void free_engine(struct gw_sqlite *s)
     free(s->nums);
     free(s->order);
     free(s->reps);
+    for (size_t i = 0; s->aops && i < s->naops; i++)
+        free(s->aops[i].text);
     free(s->aops);
     free(s->ans);
     free(s->reads);
@@ -2678,6 +3106,14 @@ int gw_sqlite_open(const struct gw_sqlite_opts *o, const struct gw_store_sink *s
     return 0;
 }
 
+/* Drop the account answers not given (and the texts they own). */
+static void drop_answers(struct gw_sqlite *s)
+{
+    for (size_t i = s->ans_sent; i < s->nans; i++)
+        free(s->ans[i].text);
+    s->nans = s->ans_sent = 0;
+}
+
 void gw_sqlite_close(struct gw_sqlite *s)
 {
     if (!s)
@@ -2685,9 +3121,10 @@ void gw_sqlite_close(struct gw_sqlite *s)
     /* Nobody is told any more: what waits to be reported is dropped, and
      * the batch is kept if it can be. */
     s->nreps = s->reps_sent = 0;
-    s->nans = s->ans_sent = 0;
+    drop_answers(s);
     s->nreads = 0;
     stop_readers(s);
     commit_batch(s);
+    drop_answers(s);
     free_engine(s);
 }

@@ -44,16 +44,27 @@
  *                             the engine adds an event's words in the
  *                             transaction that adds the event; a trigger
  *                             takes them out when an event is deleted)
- *   accounts(key, nick, phc, roles, generation, created_ms)
- *                             one row per account (gw_accounts.h), by key
+ *   accounts(key, nick, phc, roles, generation, created_ms, pm_top)
+ *                             one row per account (gw_accounts.h), by key;
+ *                             pm_top: the last id given to its messages
  *   sessions(digest, key, generation, created_ms, expires_ms)
  *                             one row per session, by its token's digest,
  *                             indexed by key (an account's, oldest first:
  *                             by rowid, which only grows) and by
  *                             expires_ms (the upkeep's deletes)
+ *   account_rooms(key, room, read_id)
+ *                             the rooms an account is a member of and the
+ *                             last id it read in each, by (key, room), and
+ *                             indexed by (room, key): a room's members
+ *   account_pms(key, id, time_ms, peer, out, text)
+ *                             the private messages kept for an account,
+ *                             unique by (key, id): its latest
+ *                             GW_ACCOUNT_PMS_MAX (ids are dense, so those
+ *                             above pm_top - GW_ACCOUNT_PMS_MAX)
  *
  * Versions: 1 had meta, rooms, events and events_fts; 2 added accounts and
- * sessions. A database of an older version gains what it lacks at open, in
+ * sessions; 3 added accounts.pm_top, account_rooms and account_pms. A
+ * database of an older version gains what it lacks at open, in
  * one transaction with its new user_version, keeping everything it had; a
  * newer one is refused (GW_SQLITE_ESCHEMA).
  *
@@ -78,7 +89,7 @@
 #define GW_SQLITE_LOCK_NAME "wintalk.lock" /* flock'ed while a gateway has it open */
 
 /* The schema this code writes; a database of a newer one is refused. */
-#define GW_SQLITE_SCHEMA 2
+#define GW_SQLITE_SCHEMA 3
 
 /* A path: the data directory and a file name in it. */
 #define GW_SQLITE_PATH_MAX_BYTES 4096u
@@ -389,6 +400,26 @@ const char *gw_sqlite_path(const struct gw_sqlite *s);
  *  - find, session_find are queued like a read (GW_STORE_PENDING; EINVAL,
  *    or EBUSY when GW_SQLITE_READS_MAX are in the engine) and answered by
  *    a reader after the commit of what was written before them.
+ *  - room_keep, read_mark and pm_add are writes of the batch like
+ *    create: decided in the transaction after the writes before them
+ *    (of 101 joins in one batch, the 101st is GW_ACCOUNT_FULL; messages
+ *    are numbered in the order made), answered from the flush after the
+ *    commit (pm_add through sink->pms, with the message as kept), or
+ *    GW_STORE_EIO when the batch is rolled back (a pm_add then took no
+ *    id). An account's ids come from its row (pm_top), so they go on
+ *    across restarts; removing it deletes its rooms and messages (the tool's
+ *    remove too).
+ *  - rooms_of, room_accounts and pm_after are reads like find (rooms_of
+ *    in byte order of room; room_accounts pages exactly as keys does).
+ *  - keys is such a read too, answered through sink->keys (EINVAL without
+ *    it): the names after the cursor in byte order, GW_ACCOUNT_KEYS_PAGE
+ *    of them and the last one as the next cursor while there are more,
+ *    else the rest and next "" (no names: one empty page). The cursor is
+ *    "" or the last name given, so a page is never short before the last
+ *    and a walk gives each name registered throughout it exactly once (a
+ *    name made or removed meanwhile: once or not at all). A cursor of
+ *    more than GW_ACCOUNT_KEY_MAX_BYTES bytes, or NULL, is EINVAL. A
+ *    failed read is answered GW_STORE_EIO (no names, next "").
  * A session is over at now_ms >= expires_ms, or when its generation is
  * below its account's. Sessions past GW_SESSIONS_PER_ACCOUNT end the
  * account's oldest (the one kept longest ago). Valid until gw_sqlite_close.

@@ -54,11 +54,32 @@ static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys
     kgot_put(keys, n, next);
 }
 
+static void on_rooms(void *ctx, uint64_t tag, int status, const struct gw_account_room *rows,
+                     size_t n)
+{
+    struct fix *f = ctx;
+    assert_true(f->n < GOT_MAX);
+    f->total++;
+    got_put(&f->got[f->n++], tag, status, NULL);
+    rgot_put(status, rows, n);
+}
+
+static void on_pms(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows,
+                   size_t n)
+{
+    struct fix *f = ctx;
+    assert_true(f->n < GOT_MAX);
+    f->total++;
+    got_put(&f->got[f->n++], tag, status, NULL);
+    pgot_put(status, rows, n);
+}
+
 static int setup(void **state)
 {
     struct fix *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    struct gw_account_sink sink = {.ctx = f, .answer = on_answer, .keys = on_keys};
+    struct gw_account_sink sink = {
+        .ctx = f, .answer = on_answer, .keys = on_keys, .rooms = on_rooms, .pms = on_pms};
     assert_int_equal(gw_accounts_mem_new(&f->m, &sink), 0);
     gw_accounts_mem_iface(f->m, &f->ac);
     *state = f;
@@ -469,6 +490,89 @@ static void keys_splits_a_bucket_longer_than_a_page(void **state)
     assert_int_equal(n, gw_accounts_mem_count(f->m, NULL));
 }
 
+/* ---- present while away (accttest.h's contract) ---- */
+
+static void rooms_calls(void **state)
+{
+    rooms_every_call_and_answer(*state);
+}
+
+static void rooms_bound(void **state)
+{
+    rooms_the_101st_is_refused(*state);
+}
+
+static void room_accounts_walk(void **state)
+{
+    room_accounts_walks_every_member_once(*state);
+}
+
+static void pms_calls(void **state)
+{
+    pms_every_call_and_answer(*state);
+}
+
+static void pms_bound(void **state)
+{
+    pms_the_1001st_drops_the_oldest(*state);
+}
+
+static void remove_takes_the_rest(void **state)
+{
+    remove_takes_rooms_and_messages(*state);
+}
+
+static void away_bad_arguments(void **state)
+{
+    struct fix *f = *state;
+    create_ok(f, "alice", 1);
+    away_bad_arguments_are_refused(f);
+    assert_int_equal(gw_accounts_mem_flush(f->m), 0);
+    /* Without the sink functions their answers need: refused. */
+    struct gw_account_sink plain = {.ctx = f, .answer = on_answer};
+    struct gw_accounts_mem *m = NULL;
+    struct gw_accounts ac;
+    assert_int_equal(gw_accounts_mem_new(&m, &plain), 0);
+    gw_accounts_mem_iface(m, &ac);
+    struct gw_account_pm pm = {.peer = "bob", .text = "hi"};
+    assert_int_equal(ac.rooms_of(ac.ctx, 1, "alice"), GW_STORE_EINVAL);
+    assert_int_equal(ac.room_accounts(ac.ctx, 1, "#a", ""), GW_STORE_EINVAL);
+    assert_int_equal(ac.pm_add(ac.ctx, 1, "alice", &pm), GW_STORE_EINVAL);
+    assert_int_equal(ac.pm_after(ac.ctx, 1, "alice", 0, 1), GW_STORE_EINVAL);
+    assert_int_equal(gw_accounts_mem_flush(m), 0);
+    gw_accounts_mem_free(m);
+}
+
+/* The engine's bytes of messages: past GW_ACCOUNTS_MEM_PM_BYTES_MAX a new
+ * one is answered GW_STORE_EBUSY; one that replaces an account's oldest
+ * of the same size still fits. */
+static void pms_the_engines_bytes_bound(void **state)
+{
+    struct fix *f = *state;
+    static char text[GW_ACCOUNT_TEXT_MAX_BYTES + 1];
+    memset(text, 'x', GW_ACCOUNT_TEXT_MAX_BYTES);
+    const size_t each = 4 + GW_ACCOUNT_TEXT_MAX_BYTES + 1; /* "bob", text, NULs */
+    const size_t fit = GW_ACCOUNTS_MEM_PM_BYTES_MAX / each;
+    char key[32];
+    size_t made = 0;
+    for (unsigned a = 0; made < fit; a++) {
+        snprintf(key, sizeof key, "user%u", a);
+        create_ok(f, key, 1);
+        for (unsigned i = 0; i < GW_ACCOUNT_PMS_MAX && made < fit; i++, made++)
+            assert_int_equal(pmadd(f, key, "bob", 0, text), GW_STORE_DONE);
+    }
+    create_ok(f, "last", 1);
+    assert_int_equal(pmadd(f, "last", "bob", 0, text), GW_STORE_EBUSY);
+    assert_int_equal(pmafter(f, "last", 0, 10), GW_STORE_DONE);
+    assert_int_equal(pgot.n, 0);
+    /* user0 is full: its next replaces its oldest. */
+    assert_int_equal(pmadd(f, "user0", "bob", 0, text), GW_STORE_DONE);
+    /* A removal makes room. */
+    assert_int_equal(f->ac.remove(f->ac.ctx, 3, "user1"), GW_STORE_PENDING);
+    one(f, 3, GW_STORE_DONE);
+    assert_int_equal(pmadd(f, "last", "bob", 0, text), GW_STORE_DONE);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -484,6 +588,14 @@ int main(void)
         T(the_engines_bounds),
         T(keys_walks_every_name_once),
         T(keys_splits_a_bucket_longer_than_a_page),
+        T(rooms_calls),
+        T(rooms_bound),
+        T(room_accounts_walk),
+        T(pms_calls),
+        T(pms_bound),
+        T(remove_takes_the_rest),
+        T(away_bad_arguments),
+        T(pms_the_engines_bytes_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@
 
 #include <uv.h>
 
+#include "accttest.h"
 #include "gw_accounts.h"
 #include "gw_store_redis.h"
 #include "redisctl.h"
@@ -65,6 +66,7 @@ struct eng {
     int in_call;        /* a call of the engine's is running */
     struct answer *ans; /* ANSWERS_MAX */
     size_t n;
+    size_t mark;        /* accttest.h's calls: the answers before it are taken */
 };
 
 static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_account *a)
@@ -91,6 +93,53 @@ static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_accou
     }
 }
 
+static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
+                    const char *next)
+{
+    struct eng *e = ctx;
+    if (e->in_call)
+        fail_msg("keys' answer to tag %" PRIu64 " from inside a call", tag);
+    if (e->n >= ANSWERS_MAX)
+        fail_msg("more than %d answers", ANSWERS_MAX);
+    if (status != GW_STORE_DONE && (keys || n || next[0]))
+        fail_msg("tag %" PRIu64 ": keys with status %d", tag, status);
+    struct answer *r = &e->ans[e->n++];
+    memset(r, 0, sizeof *r);
+    r->tag = tag;
+    r->status = status;
+    kgot_put(keys, n, next);
+}
+
+static void on_rooms(void *ctx, uint64_t tag, int status, const struct gw_account_room *rows,
+                     size_t n)
+{
+    struct eng *e = ctx;
+    if (e->in_call)
+        fail_msg("rooms' answer to tag %" PRIu64 " from inside a call", tag);
+    if (e->n >= ANSWERS_MAX)
+        fail_msg("more than %d answers", ANSWERS_MAX);
+    struct answer *r = &e->ans[e->n++];
+    memset(r, 0, sizeof *r);
+    r->tag = tag;
+    r->status = status;
+    rgot_put(status, rows, n);
+}
+
+static void on_pms(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows,
+                   size_t n)
+{
+    struct eng *e = ctx;
+    if (e->in_call)
+        fail_msg("pms' answer to tag %" PRIu64 " from inside a call", tag);
+    if (e->n >= ANSWERS_MAX)
+        fail_msg("more than %d answers", ANSWERS_MAX);
+    struct answer *r = &e->ans[e->n++];
+    memset(r, 0, sizeof *r);
+    r->tag = tag;
+    r->status = status;
+    pgot_put(status, rows, n);
+}
+
 /* How many answers tag got; the last in *out. */
 static int answers(const struct eng *e, uint64_t tag, const struct answer **out)
 {
@@ -110,6 +159,8 @@ struct fix {
     uv_loop_t loop;
     uv_timer_t pump; /* wakes uv_run(UV_RUN_ONCE) every few ms */
     char url[128];
+    struct eng *cur; /* the engine accttest.h's calls use (fix_use) */
+    struct got got;  /* its last answer taken */
 };
 
 /* The fixture's loop until pred holds, or for ms. */
@@ -142,7 +193,8 @@ static void eng_open(struct fix *f, struct eng *e, unsigned command_ms)
 {
     struct gw_rstore_opts o = {.url = f->url, .command_ms = command_ms};
     struct gw_store_sink none = {0};
-    struct gw_account_sink sink = {.ctx = e, .answer = on_answer};
+    struct gw_account_sink sink = {
+        .ctx = e, .answer = on_answer, .keys = on_keys, .rooms = on_rooms, .pms = on_pms};
     char err[256] = "";
     memset(e, 0, sizeof *e);
     e->ans = calloc(ANSWERS_MAX, sizeof *e->ans);
@@ -316,6 +368,47 @@ static const char *digest(char out[GW_DIGEST_HEX_LEN + 1], unsigned n)
 
 static const char phc1[] = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo";
 static const char phc2[] = "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXJzYWx0eHg$b3RoZXJoYXNoeHg";
+
+/* ------------------------------------------ accttest.h's calls, on Redis */
+
+/* accttest.h's calls go to e from now on; the answers it has are taken. */
+static void fix_use(struct fix *f, struct eng *e)
+{
+    f->cur = e;
+    e->mark = e->n;
+}
+
+static struct gw_accounts *fix_ac(struct fix *f)
+{
+    return &f->cur->ac;
+}
+
+static int answer_after_mark(void *ctx, void *arg)
+{
+    (void)ctx;
+    const struct eng *e = arg;
+    return e->n > e->mark;
+}
+
+/* The next answer of f->cur (5 s at most), as accttest.h keeps one. */
+static struct got *take_one(struct fix *f)
+{
+    struct eng *e = f->cur;
+    if (!run_until(f, answer_after_mark, e, 5000))
+        fail_msg("no answer");
+    const struct answer *r = &e->ans[e->mark++];
+    struct gw_account a = {.key = r->key, .nick = r->nick, .phc = r->phc, .roles = r->roles,
+                           .generation = r->generation, .created_ms = r->created_ms};
+    got_put(&f->got, r->tag, r->status, r->has ? &a : NULL);
+    return &f->got;
+}
+
+static struct got *one(struct fix *f, uint64_t tag, int status)
+{
+    struct got *g = take_one(f);
+    got_is(g, tag, status);
+    return g;
+}
 
 /* ------------------------------------------------------- every call */
 
@@ -881,6 +974,416 @@ static void test_outage(void **state)
     fix_done(&f);
 }
 
+/* ----------------------------------------------------------------- keys */
+
+/* The names' index is known whole (keys is refused with GW_STORE_EBUSY
+ * for the first moments of a connection, until it is): a first page. */
+static void names_ready(struct fix *f, struct eng *e)
+{
+    uint64_t t;
+    for (int i = 0; i < 500; i++) {
+        int rc = e->ac.keys(e->ac.ctx, t = next_tag++, "");
+        if (rc == GW_STORE_PENDING) {
+            assert_int_equal(wait_answer(f, e, t)->status, GW_STORE_DONE);
+            return;
+        }
+        assert_int_equal(rc, GW_STORE_EBUSY);
+        run_for(f, 10);
+    }
+    fail_msg("the names' index was never whole");
+}
+
+/* Make user<from>..user<to-1> on e, all sent before the first answer. */
+static void create_users(struct fix *f, struct eng *e, unsigned from, unsigned to)
+{
+    static uint64_t tags[4 * GW_ACCOUNT_KEYS_PAGE];
+    char key[32];
+    assert_true(to - from <= 4 * GW_ACCOUNT_KEYS_PAGE);
+    for (unsigned i = from; i < to; i++) {
+        snprintf(key, sizeof key, "user%u", i);
+        struct gw_account a = acct(key, key, phc1, 0, 1, 1);
+        assert_int_equal(c_create(e, &tags[i - from], &a), GW_STORE_PENDING);
+    }
+    for (unsigned i = from; i < to; i++)
+        assert_int_equal(wait_answer(f, e, tags[i - from])->status, GW_STORE_DONE);
+}
+
+static struct fix *between_fix;
+static struct eng *between_other;
+
+/* During a walk: user0 (given on the first page) removed on the other
+ * gateway. */
+static void remove_user0(struct fix *f)
+{
+    (void)f;
+    EXPECT(between_fix, between_other, c_remove(between_other, &t_, "user0"), GW_STORE_DONE);
+}
+
+static void test_keys(void **state)
+{
+    struct fix f;
+    struct eng e1, e2;
+    enum { TOTAL = GW_ACCOUNT_KEYS_PAGE * 3 + 1 };
+    static unsigned seen[TOTAL];
+    uint64_t t;
+    (void)state;
+    ctl("flushall");
+    fix_init(&f);
+    eng_open(&f, &e1, 0);
+    eng_open(&f, &e2, 0);
+    names_ready(&f, &e1);
+    names_ready(&f, &e2);
+    fix_use(&f, &e2);
+    /* None: one empty page, the last. */
+    assert_int_equal(keys_walk(&f, seen, TOTAL, 8, NULL), 1);
+    assert_int_equal(kgot.n, 0);
+    assert_string_equal(kgot.next, "");
+    /* Exactly three pages' worth, made on the other gateway: three full
+     * pages, the third the last. */
+    create_users(&f, &e1, 0, GW_ACCOUNT_KEYS_PAGE * 3);
+    fix_use(&f, &e2);
+    assert_int_equal(keys_walk(&f, seen, TOTAL, 8, NULL), 3);
+    assert_int_equal(kgot.n, GW_ACCOUNT_KEYS_PAGE);
+    /* One more: a fourth page of one; every name once. */
+    create_users(&f, &e1, GW_ACCOUNT_KEYS_PAGE * 3, TOTAL);
+    fix_use(&f, &e2);
+    assert_int_equal(keys_walk(&f, seen, TOTAL, 8, NULL), 4);
+    assert_int_equal(kgot.n, 1);
+    for (unsigned i = 0; i < TOTAL; i++)
+        if (seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    /* A page: full, in byte order, its last name the cursor. */
+    assert_int_equal(e2.ac.keys(e2.ac.ctx, 5, ""), GW_STORE_PENDING);
+    one(&f, 5, GW_STORE_DONE);
+    assert_int_equal(kgot.n, GW_ACCOUNT_KEYS_PAGE);
+    for (size_t i = 1; i < kgot.n; i++)
+        assert_true(strcmp(kgot.keys[i - 1], kgot.keys[i]) < 0);
+    assert_string_equal(kgot.next, kgot.keys[GW_ACCOUNT_KEYS_PAGE - 1]);
+    /* A name of the first page removed during the walk (on the other
+     * gateway): no other is skipped, and it is out of the index. */
+    between_fix = &f;
+    between_other = &e1;
+    assert_int_equal(keys_walk(&f, seen, TOTAL, 8, remove_user0), 4);
+    fix_use(&f, &e2);
+    for (unsigned i = 0; i < TOTAL; i++)
+        if (seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    assert_int_equal(keys_walk(&f, seen, TOTAL, 8, NULL), 3);
+    assert_int_equal(seen[0], 0);
+    char n[16];
+    snprintf(n, sizeof n, "%u", TOTAL - 1);
+    assert_string_equal(ctl("cmd\t0\tZCARD\twintalk:accounts"), n);
+    /* A cursor past every name: the last page, empty. Names of any
+     * bytes: a cursor of such a name. */
+    assert_int_equal(e2.ac.keys(e2.ac.ctx, 6, "\xff"), GW_STORE_PENDING);
+    one(&f, 6, GW_STORE_DONE);
+    assert_int_equal(kgot.n, 0);
+    assert_string_equal(kgot.next, "");
+    /* A bad cursor is refused, with no answer. */
+    char longer[GW_ACCOUNT_KEY_MAX_BYTES + 2];
+    memset(longer, 'k', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    size_t before = e2.n;
+    assert_int_equal(e2.ac.keys(e2.ac.ctx, 1, NULL), GW_STORE_EINVAL);
+    assert_int_equal(e2.ac.keys(e2.ac.ctx, 1, longer), GW_STORE_EINVAL);
+    run_for(&f, 100);
+    assert_int_equal(e2.n, before);
+    (void)t;
+    eng_close(&e1);
+    eng_close(&e2);
+    fix_done(&f);
+}
+
+/* Accounts an older gateway made (their hashes only, no index): the first
+ * engine to connect puts their names in the index, over several SCAN
+ * pages, and marks it whole; the names' sessions' sets are not names. */
+static void test_keys_of_accounts_made_before_the_index(void **state)
+{
+    struct fix f;
+    struct eng e;
+    enum { OLD = 450 };
+    static unsigned seen[OLD];
+    (void)state;
+    ctl("flushall");
+    ctl("cmd\t0\tEVAL\t"
+        "local function hex(s) return (string.gsub(s, '.', function(c) "
+        "return string.format('%%02x', string.byte(c)) end)) end "
+        "for i = 0, %d do local k = 'user' .. i "
+        "redis.call('HSET', 'wintalk:account:' .. hex(k), 'key', k, 'nick', k, 'phc', '', "
+        "'roles', '0', 'generation', '1', 'created_ms', '1') "
+        "if i %% 10 == 0 then redis.call('ZADD', 'wintalk:account:' .. hex(k) .. ':sessions', "
+        "1, 'abc') end end return 1\t0",
+        OLD - 1);
+    assert_string_equal(ctl("cmd\t0\tEXISTS\twintalk:accounts:indexed"), "0");
+    fix_init(&f);
+    eng_open(&f, &e, 0);
+    names_ready(&f, &e);
+    fix_use(&f, &e);
+    keys_walk(&f, seen, OLD, 8, NULL);
+    for (unsigned i = 0; i < OLD; i++)
+        if (seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    assert_string_equal(ctl("cmd\t0\tEXISTS\twintalk:accounts:indexed"), "1");
+    /* Once marked whole, nobody walks again: a name taken out of the index
+     * by hand stays out for a gateway that connects now. */
+    ctl("cmd\t0\tZREM\twintalk:accounts\tuser7");
+    struct eng e2;
+    eng_open(&f, &e2, 0);
+    names_ready(&f, &e2);
+    fix_use(&f, &e2);
+    keys_walk(&f, seen, OLD, 8, NULL);
+    assert_int_equal(seen[7], 0);
+    eng_close(&e);
+    eng_close(&e2);
+    fix_done(&f);
+}
+
+/* Redis stalled past the command timeout: a keys in flight is answered
+ * GW_STORE_EIO once; Redis down: refused at once; back: answered. */
+static void test_keys_outage(void **state)
+{
+    struct fix f;
+    struct eng e;
+    uint64_t t;
+    (void)state;
+    ctl("flushall");
+    fix_init(&f);
+    eng_open(&f, &e, 1000);
+    names_ready(&f, &e);
+    create_users(&f, &e, 0, 3);
+    ctl("pause");
+    t = next_tag++;
+    assert_int_equal(e.ac.keys(e.ac.ctx, t, ""), GW_STORE_PENDING);
+    const struct answer *a = wait_answer(&f, &e, t);
+    assert_int_equal(a->status, GW_STORE_EIO);
+    assert_int_equal(kgot.n, 0);
+    assert_string_equal(kgot.next, "");
+    ctl("resume");
+    assert_true(run_until(&f, healthy, &e, 10000));
+    ctl("stop");
+    assert_true(run_until(&f, unhealthy, &e, 5000));
+    size_t before = e.n;
+    assert_int_equal(e.ac.keys(e.ac.ctx, next_tag++, ""), GW_STORE_EIO);
+    run_for(&f, 200);
+    assert_int_equal(e.n, before);
+    ctl("start");
+    assert_true(run_until(&f, healthy, &e, 10000));
+    names_ready(&f, &e);
+    eng_close(&e);
+    fix_done(&f);
+}
+
+/* ------------------------------------------ present while away (accttest.h) */
+
+/* A fresh Redis, one engine, accttest.h's calls on it. */
+static void away_begin(struct fix *f, struct eng *e)
+{
+    ctl("flushall");
+    fix_init(f);
+    eng_open(f, e, 0);
+    fix_use(f, e);
+}
+
+static void away_end(struct fix *f, struct eng *e)
+{
+    eng_close(e);
+    fix_done(f);
+}
+
+static void test_rooms_calls(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    rooms_every_call_and_answer(&f);
+    /* As kept: the rooms' hash and each room's members. */
+    assert_string_equal(ctl("cmd\t0\tHGET\twintalk:account:616c696365:rooms\t#b"), "10");
+    assert_string_equal(ctl("cmd\t0\tZRANGE\twintalk:members:#a\t0\t-1"), "alice,bob");
+    away_end(&f, &e);
+}
+
+static void test_rooms_bound(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    rooms_the_101st_is_refused(&f);
+    away_end(&f, &e);
+}
+
+static void test_room_accounts(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    room_accounts_walks_every_member_once(&f);
+    away_end(&f, &e);
+}
+
+static void test_pms_calls(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    pms_every_call_and_answer(&f);
+    away_end(&f, &e);
+}
+
+static void test_pms_bound(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    pms_the_1001st_drops_the_oldest(&f);
+    char n[16];
+    snprintf(n, sizeof n, "%u", GW_ACCOUNT_PMS_MAX);
+    assert_string_equal(ctl("cmd\t0\tXLEN\twintalk:account:616c696365:pms"), n);
+    away_end(&f, &e);
+}
+
+static void test_remove_takes_the_rest(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    remove_takes_rooms_and_messages(&f);
+    /* Nothing of the removed account's is left but what it made again. */
+    assert_string_equal(ctl("cmd\t0\tEXISTS\twintalk:account:616c696365:rooms"), "0");
+    assert_string_equal(ctl("cmd\t0\tXLEN\twintalk:account:616c696365:pms"), "1");
+    assert_string_equal(ctl("cmd\t0\tZRANGE\twintalk:members:#a\t0\t-1"), "bob");
+    away_end(&f, &e);
+}
+
+static void test_away_bad_arguments(void **state)
+{
+    struct fix f;
+    struct eng e;
+    (void)state;
+    away_begin(&f, &e);
+    create_ok(&f, "alice", 1);
+    size_t before = e.n;
+    away_bad_arguments_are_refused(&f);
+    run_for(&f, 100);
+    assert_int_equal(e.n, before);
+    away_end(&f, &e);
+}
+
+static int list_done_status;
+static unsigned list_each_n;
+
+static void list_each(void *arg, const struct gw_account *a)
+{
+    (void)arg, (void)a;
+    list_each_n++;
+}
+
+static void list_done(void *arg, int status)
+{
+    (void)arg;
+    list_done_status = status;
+}
+
+static int list_over(void *ctx, void *arg)
+{
+    (void)ctx, (void)arg;
+    return list_done_status != 99;
+}
+
+/* Two gateways: joined and marked on one, seen on the other; a message
+ * kept on one read on the other, numbered on from the other's; and the
+ * tool's list walks past the rooms' and messages' keys. */
+static void test_away_two_gateways(void **state)
+{
+    struct fix f;
+    struct eng e1, e2;
+    (void)state;
+    ctl("flushall");
+    fix_init(&f);
+    eng_open(&f, &e1, 0);
+    eng_open(&f, &e2, 0);
+    fix_use(&f, &e1);
+    create_ok(&f, "alice", 1);
+    create_ok(&f, "bob", 1);
+    assert_int_equal(rkeep(&f, "alice", "#a", 1), GW_STORE_DONE);
+    assert_int_equal(rmark(&f, "alice", "#a", 12), GW_STORE_DONE);
+    assert_int_equal(pmadd(&f, "alice", "bob", 0, "one"), GW_STORE_DONE);
+    fix_use(&f, &e2);
+    assert_int_equal(rooms(&f, "alice"), GW_STORE_DONE);
+    assert_int_equal(rgot_read("#a"), 12);
+    assert_int_equal(pmadd(&f, "alice", "bob", 0, "two"), GW_STORE_DONE);
+    assert_int_equal(pgot.id[0], 2);
+    fix_use(&f, &e1);
+    assert_int_equal(pmafter(&f, "alice", 0, 10), GW_STORE_DONE);
+    assert_int_equal(pgot.n, 2);
+    assert_string_equal(pgot.text[1], "two");
+    list_done_status = 99; /* not yet */
+    list_each_n = 0;
+    assert_int_equal(gw_rstore_account_list(e2.rs, list_each, list_done, NULL), GW_STORE_PENDING);
+    assert_true(run_until(&f, list_over, NULL, 5000));
+    assert_int_equal(list_done_status, GW_STORE_DONE);
+    assert_int_equal(list_each_n, 2);
+    eng_close(&e1);
+    eng_close(&e2);
+    fix_done(&f);
+}
+
+/* Redis stalled past the command timeout: each call in flight is
+ * answered GW_STORE_EIO once, through its own sink; down: refused at
+ * once; back: answered. */
+static void test_away_outage(void **state)
+{
+    struct fix f;
+    struct eng e;
+    uint64_t t[6];
+    (void)state;
+    ctl("flushall");
+    fix_init(&f);
+    eng_open(&f, &e, 1000);
+    fix_use(&f, &e);
+    create_ok(&f, "alice", 1);
+    ctl("pause");
+    struct gw_account_pm pm = {.time_ms = 1, .peer = "bob", .text = "hi"};
+    for (int i = 0; i < 6; i++)
+        t[i] = next_tag++;
+    assert_int_equal(e.ac.room_keep(e.ac.ctx, t[0], "alice", "#a", 1), GW_STORE_PENDING);
+    assert_int_equal(e.ac.rooms_of(e.ac.ctx, t[1], "alice"), GW_STORE_PENDING);
+    assert_int_equal(e.ac.read_mark(e.ac.ctx, t[2], "alice", "#a", 3), GW_STORE_PENDING);
+    assert_int_equal(e.ac.room_accounts(e.ac.ctx, t[3], "#a", ""), GW_STORE_PENDING);
+    assert_int_equal(e.ac.pm_add(e.ac.ctx, t[4], "alice", &pm), GW_STORE_PENDING);
+    assert_int_equal(e.ac.pm_after(e.ac.ctx, t[5], "alice", 0, 10), GW_STORE_PENDING);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(wait_answer(&f, &e, t[i])->status, GW_STORE_EIO);
+    ctl("resume");
+    assert_true(run_until(&f, healthy, &e, 10000));
+    run_for(&f, 100);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(answers(&e, t[i], NULL), 1);
+    ctl("stop");
+    assert_true(run_until(&f, unhealthy, &e, 5000));
+    size_t before = e.n;
+    uint64_t x = next_tag++;
+    assert_int_equal(e.ac.room_keep(e.ac.ctx, x, "alice", "#a", 1), GW_STORE_EIO);
+    assert_int_equal(e.ac.rooms_of(e.ac.ctx, x, "alice"), GW_STORE_EIO);
+    assert_int_equal(e.ac.read_mark(e.ac.ctx, x, "alice", "#a", 3), GW_STORE_EIO);
+    assert_int_equal(e.ac.room_accounts(e.ac.ctx, x, "#a", ""), GW_STORE_EIO);
+    assert_int_equal(e.ac.pm_add(e.ac.ctx, x, "alice", &pm), GW_STORE_EIO);
+    assert_int_equal(e.ac.pm_after(e.ac.ctx, x, "alice", 0, 10), GW_STORE_EIO);
+    run_for(&f, 200);
+    assert_int_equal(e.n, before);
+    ctl("start");
+    assert_true(run_until(&f, healthy, &e, 10000));
+    fix_use(&f, &e);
+    assert_int_equal(rooms(&f, "alice") == GW_STORE_DONE || f.got.status == GW_ACCOUNT_NONE, 1);
+    eng_close(&e);
+    fix_done(&f);
+}
+
 int main(void)
 {
     if (redisctl_attach("test_accounts_redis") != 0)
@@ -889,7 +1392,18 @@ int main(void)
         cmocka_unit_test(test_calls),           cmocka_unit_test(test_create_race),
         cmocka_unit_test(test_sessions_shared), cmocka_unit_test(test_session_bound),
         cmocka_unit_test(test_session_end),     cmocka_unit_test(test_busy),
-        cmocka_unit_test(test_outage),
+        cmocka_unit_test(test_outage),          cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_keys_of_accounts_made_before_the_index),
+        cmocka_unit_test(test_keys_outage),
+        cmocka_unit_test(test_rooms_calls),
+        cmocka_unit_test(test_rooms_bound),
+        cmocka_unit_test(test_room_accounts),
+        cmocka_unit_test(test_pms_calls),
+        cmocka_unit_test(test_pms_bound),
+        cmocka_unit_test(test_remove_takes_the_rest),
+        cmocka_unit_test(test_away_bad_arguments),
+        cmocka_unit_test(test_away_two_gateways),
+        cmocka_unit_test(test_away_outage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

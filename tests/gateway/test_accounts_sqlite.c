@@ -84,6 +84,39 @@ static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_accou
     got_put(&f->got[f->n++], tag, status, a);
 }
 
+static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
+                    const char *next)
+{
+    struct fix *f = ctx;
+    assert_true(f->n < GOT_MAX);
+    assert_true(status == GW_STORE_DONE || (keys == NULL && n == 0 && next[0] == '\0'));
+    f->total++;
+    got_put(&f->got[f->n++], tag, status, NULL);
+    kgot_put(keys, n, next);
+}
+
+static void on_rooms(void *ctx, uint64_t tag, int status, const struct gw_account_room *rows,
+                     size_t n)
+{
+    struct fix *f = ctx;
+    assert_true(f->n < GOT_MAX);
+    f->total++;
+    got_put(&f->got[f->n++], tag, status, NULL);
+    rgot_put(status, rows, n);
+}
+
+static void on_pms(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows,
+                   size_t n)
+{
+    struct fix *f = ctx;
+    if (f->kill_on && tag == f->kill_on && status == GW_STORE_DONE)
+        raise(SIGKILL); /* the sender was told: the message may not be lost */
+    assert_true(f->n < GOT_MAX);
+    f->total++;
+    got_put(&f->got[f->n++], tag, status, NULL);
+    pgot_put(status, rows, n);
+}
+
 /* ---- a fresh directory per test ---- */
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -99,7 +132,8 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/wt-acc-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     f->sink = (struct gw_store_sink){.ctx = f, .done = on_done, .rows = on_rows};
-    f->acc_sink = (struct gw_account_sink){.ctx = f, .answer = on_answer};
+    f->acc_sink = (struct gw_account_sink){
+        .ctx = f, .answer = on_answer, .keys = on_keys, .rooms = on_rooms, .pms = on_pms};
     *state = f;
     return 0;
 }
@@ -470,7 +504,7 @@ static void a_schema_1_database_gains_accounts_and_keeps_its_events(void **state
     open_ok(f);
     assert_int_equal(gw_sqlite_epoch(f->s), UINT64_C(0x0123456789abcdef));
     assert_int_equal(peek_int(f->dir, "PRAGMA user_version"), GW_SQLITE_SCHEMA);
-    assert_int_equal(GW_SQLITE_SCHEMA, 2);
+    assert_int_equal(GW_SQLITE_SCHEMA, 3);
     /* Its event, read back and found. */
     read_lobby(f, NULL);
     assert_int_equal(f->rows_n, 1);
@@ -492,8 +526,9 @@ static void a_schema_1_database_gains_accounts_and_keeps_its_events(void **state
     close_db(f);
     assert_int_equal(peek_int(f->dir, "SELECT count(*) FROM sqlite_schema WHERE name IN "
                                       "('accounts', 'sessions', 'sessions_key', "
-                                      "'sessions_expires')"),
-                     4);
+                                      "'sessions_expires', 'account_rooms', "
+                                      "'account_rooms_room', 'account_pms')"),
+                     7);
     assert_int_equal(peek_int(f->dir, "SELECT count(*) FROM events"), 1);
 }
 
@@ -751,6 +786,402 @@ static void the_engines_bounds(void **state)
     assert_int_equal(afind(f, "user4095"), GW_STORE_DONE);
 }
 
+/* Make users from..to-1 in one batch. */
+static void create_users(struct fix *f, unsigned from, unsigned to)
+{
+    char key[32];
+    for (unsigned i = from; i < to; i++) {
+        snprintf(key, sizeof key, "user%u", i);
+        struct gw_account a = account(key, key, 1);
+        assert_int_equal(f->ac.create(f->ac.ctx, 1, &a), GW_STORE_PENDING);
+    }
+    wait_answers(f, to - from);
+    for (unsigned i = 0; i < to - from; i++)
+        assert_int_equal(f->got[i].status, GW_STORE_DONE);
+}
+
+static void remove_user0(struct fix *f)
+{
+    assert_int_equal(f->ac.remove(f->ac.ctx, 3, "user0"), GW_STORE_PENDING);
+    one(f, 3, GW_STORE_DONE);
+}
+
+/* The name the cursor names (the first page's last) goes. */
+static void remove_the_cursors_name(struct fix *f)
+{
+    char key[GW_ACCOUNT_CURSOR_MAX_BYTES + 1];
+    snprintf(key, sizeof key, "%s", kgot.next);
+    assert_int_equal(f->ac.remove(f->ac.ctx, 3, key), GW_STORE_PENDING);
+    one(f, 3, GW_STORE_DONE);
+}
+
+static void keys_walks_every_name_once_in_exact_pages(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    enum { TOTAL = GW_ACCOUNT_KEYS_PAGE * 3 + 1 };
+    static unsigned seen[TOTAL];
+    /* None: one empty page, the last. */
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, NULL), 1);
+    assert_int_equal(kgot.n, 0);
+    assert_string_equal(kgot.next, "");
+    /* Exactly three pages' worth: three full pages, the third the last. */
+    create_users(f, 0, GW_ACCOUNT_KEYS_PAGE * 3);
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, NULL), 3);
+    assert_int_equal(kgot.n, GW_ACCOUNT_KEYS_PAGE);
+    /* One more: a fourth page of one. */
+    create_users(f, GW_ACCOUNT_KEYS_PAGE * 3, TOTAL);
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, NULL), 4);
+    assert_int_equal(kgot.n, 1);
+    for (unsigned i = 0; i < TOTAL; i++)
+        if (seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    /* A page: full, in byte order, its last name the cursor. */
+    assert_int_equal(f->ac.keys(f->ac.ctx, 5, ""), GW_STORE_PENDING);
+    one(f, 5, GW_STORE_DONE);
+    assert_int_equal(kgot.n, GW_ACCOUNT_KEYS_PAGE);
+    for (size_t i = 1; i < kgot.n; i++)
+        assert_true(strcmp(kgot.keys[i - 1], kgot.keys[i]) < 0);
+    assert_string_equal(kgot.next, kgot.keys[GW_ACCOUNT_KEYS_PAGE - 1]);
+    /* A name of the first page removed during the walk: no other is
+     * skipped (the cursor is a name, not a count). */
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, remove_user0), 4);
+    for (unsigned i = 0; i < TOTAL; i++)
+        if (seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    /* The cursor's own name removed: the walk goes on past it. */
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, remove_the_cursors_name), 3);
+    for (unsigned i = 1; i < TOTAL; i++) /* the removed one, too: before its removal */
+        if (seen[i] != 1)
+            fail_msg("user%u given %u times", i, seen[i]);
+    assert_int_equal(keys_walk(f, seen, TOTAL, 8, NULL), 3);
+    assert_int_equal(kgot.n, GW_ACCOUNT_KEYS_PAGE - 1);
+    /* A bad cursor is refused, with no answer. */
+    char longer[GW_ACCOUNT_KEY_MAX_BYTES + 2];
+    memset(longer, 'k', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    assert_int_equal(f->ac.keys(f->ac.ctx, 1, NULL), GW_STORE_EINVAL);
+    assert_int_equal(f->ac.keys(f->ac.ctx, 1, longer), GW_STORE_EINVAL);
+    assert_int_equal(gw_sqlite_busy(f->s), 0);
+    wait_answers(f, 0);
+    /* A cursor past every name: the last page, empty. */
+    assert_int_equal(f->ac.keys(f->ac.ctx, 6, "zzz"), GW_STORE_PENDING);
+    one(f, 6, GW_STORE_DONE);
+    assert_int_equal(kgot.n, 0);
+    assert_string_equal(kgot.next, "");
+    /* Without a keys sink: refused. */
+    struct gw_account_sink plain = {.ctx = f, .answer = on_answer};
+    struct gw_accounts ac;
+    gw_sqlite_accounts(f->s, &plain, &ac);
+    assert_int_equal(ac.keys(ac.ctx, 1, ""), GW_STORE_EINVAL);
+    gw_sqlite_accounts(f->s, &f->acc_sink, &f->ac);
+}
+
+/* A read that fails (the table gone from under the reader) is answered
+ * GW_STORE_EIO with no names; the next one, the table back, works. */
+static void keys_a_failed_read_is_an_error_answer(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    create_users(f, 0, 3);
+    sqlite3 *db = peek_db(f->dir);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE accounts RENAME TO gone", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(f->ac.keys(f->ac.ctx, 4, ""), GW_STORE_PENDING);
+    one(f, 4, GW_STORE_EIO);
+    assert_int_equal(kgot.n, 0);
+    assert_string_equal(kgot.next, "");
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE gone RENAME TO accounts", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(f->ac.keys(f->ac.ctx, 5, ""), GW_STORE_PENDING);
+    one(f, 5, GW_STORE_DONE);
+    assert_int_equal(kgot.n, 3);
+    assert_string_equal(kgot.keys[0], "user0");
+    assert_string_equal(kgot.next, "");
+}
+
+/* ---- present while away (accttest.h's contract), and SQLite's own ---- */
+
+static void rooms_calls(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    rooms_every_call_and_answer(f);
+    /* Kept across a restart. */
+    reopen(f);
+    assert_int_equal(rooms(f, "alice"), GW_STORE_DONE);
+    assert_int_equal(rgot_read("#a"), 0);
+    assert_int_equal(rgot_read("#b"), 10);
+}
+
+static void rooms_bound(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    rooms_the_101st_is_refused(f);
+}
+
+/* In one batch: the 101st of a batch is decided after the 100 before it. */
+static void rooms_bound_in_one_batch(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    create_ok(f, "alice", 1);
+    char room[16];
+    for (unsigned i = 0; i <= GW_ACCOUNT_ROOMS_MAX; i++) {
+        snprintf(room, sizeof room, "#r%03u", i);
+        assert_int_equal(f->ac.room_keep(f->ac.ctx, i, "alice", room, 1), GW_STORE_PENDING);
+    }
+    assert_int_equal(f->ac.read_mark(f->ac.ctx, 500, "alice", "#r007", 7), GW_STORE_PENDING);
+    assert_int_equal(f->ac.read_mark(f->ac.ctx, 501, "alice", "#r100", 7), GW_STORE_PENDING);
+    wait_answers(f, GW_ACCOUNT_ROOMS_MAX + 3);
+    for (unsigned i = 0; i < GW_ACCOUNT_ROOMS_MAX; i++)
+        assert_int_equal(f->got[i].status, GW_STORE_DONE);
+    assert_int_equal(f->got[GW_ACCOUNT_ROOMS_MAX].status, GW_ACCOUNT_FULL);
+    assert_int_equal(f->got[GW_ACCOUNT_ROOMS_MAX + 1].status, GW_STORE_DONE);
+    assert_int_equal(f->got[GW_ACCOUNT_ROOMS_MAX + 2].status, GW_ACCOUNT_NONE);
+    assert_int_equal(peek_int(f->dir, "SELECT count(*) FROM account_rooms"), GW_ACCOUNT_ROOMS_MAX);
+}
+
+static void room_accounts_walk(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    room_accounts_walks_every_member_once(f);
+}
+
+static void pms_calls(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    pms_every_call_and_answer(f);
+}
+
+static void pms_bound(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    pms_the_1001st_drops_the_oldest(f);
+    assert_int_equal(peek_int(f->dir, "SELECT count(*) FROM account_pms"), GW_ACCOUNT_PMS_MAX);
+    /* Ids go on from the last after a restart, never given twice. */
+    reopen(f);
+    assert_int_equal(pmadd(f, "alice", "bob", 0, "after"), GW_STORE_DONE);
+    assert_int_equal(pgot.id[0], GW_ACCOUNT_PMS_MAX + 3);
+    assert_int_equal(pmafter(f, "alice", 0, 1), GW_STORE_DONE);
+    assert_int_equal(pgot.id[0], 4);
+}
+
+/* Messages of one batch: each numbered after those before it. */
+static void pms_in_one_batch(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    create_ok(f, "alice", 1);
+    struct gw_account_pm pm = {.time_ms = NOW_MS, .peer = "bob", .text = "x"};
+    for (unsigned i = 0; i < 5; i++)
+        assert_int_equal(f->ac.pm_add(f->ac.ctx, i, "alice", &pm), GW_STORE_PENDING);
+    assert_int_equal(f->ac.pm_add(f->ac.ctx, 9, "nobody", &pm), GW_STORE_PENDING);
+    NOTHING_YET(f);
+    wait_answers(f, 6);
+    for (unsigned i = 0; i < 5; i++) {
+        assert_int_equal(f->got[i].tag, i);
+        assert_int_equal(f->got[i].status, GW_STORE_DONE);
+    }
+    assert_int_equal(f->got[5].status, GW_ACCOUNT_NONE);
+    assert_int_equal(pmafter(f, "alice", 0, 10), GW_STORE_DONE);
+    assert_int_equal(pgot.n, 5);
+    assert_int_equal(pgot.id[4], 5);
+}
+
+static void remove_takes_the_rest(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    remove_takes_rooms_and_messages(f);
+    assert_int_equal(peek_int(f->dir, "SELECT count(*) FROM account_pms WHERE key = 'alice'"), 1);
+    assert_int_equal(peek_int(f->dir, "SELECT count(*) FROM account_rooms WHERE key = 'alice'"),
+                     0);
+    /* The tool's remove too. */
+    assert_int_equal(rkeep(f, "alice", "#a", 1), GW_STORE_DONE);
+    assert_int_equal(gw_sqlite_account_remove(f->s, "alice"), GW_STORE_DONE);
+    assert_int_equal(peek_int(f->dir, "SELECT count(*) FROM account_pms WHERE key = 'alice'"), 0);
+    assert_int_equal(peek_int(f->dir, "SELECT count(*) FROM account_rooms WHERE key = 'alice'"),
+                     0);
+}
+
+static void away_bad_arguments(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    create_ok(f, "alice", 1);
+    away_bad_arguments_are_refused(f);
+    assert_int_equal(gw_sqlite_busy(f->s), 0);
+    wait_answers(f, 0);
+    /* Without the sink functions their answers need: refused. */
+    struct gw_account_sink plain = {.ctx = f, .answer = on_answer};
+    struct gw_accounts ac;
+    gw_sqlite_accounts(f->s, &plain, &ac);
+    struct gw_account_pm pm = {.peer = "bob", .text = "hi"};
+    assert_int_equal(ac.rooms_of(ac.ctx, 1, "alice"), GW_STORE_EINVAL);
+    assert_int_equal(ac.room_accounts(ac.ctx, 1, "#a", ""), GW_STORE_EINVAL);
+    assert_int_equal(ac.pm_add(ac.ctx, 1, "alice", &pm), GW_STORE_EINVAL);
+    assert_int_equal(ac.pm_after(ac.ctx, 1, "alice", 0, 1), GW_STORE_EINVAL);
+    assert_int_equal(gw_sqlite_busy(f->s), 0);
+    gw_sqlite_accounts(f->s, &f->acc_sink, &f->ac);
+}
+
+/* A write lock another program holds: the batch's commit fails, every
+ * write of it is answered GW_STORE_EIO (nothing kept), later writes are
+ * refused at once while unhealthy, reads still answer; the lock gone,
+ * the probe makes it healthy and writes are kept. A read that fails is
+ * an error answer. */
+static void away_faults(void **state)
+{
+    struct fix *f = *state;
+    open_ok(f);
+    create_ok(f, "alice", 1);
+    assert_int_equal(rkeep(f, "alice", "#a", 1), GW_STORE_DONE);
+    assert_int_equal(pmadd(f, "alice", "bob", 0, "one"), GW_STORE_DONE);
+    sqlite3 *db = peek_db(f->dir);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    struct gw_account_pm pm = {.time_ms = NOW_MS, .peer = "bob", .text = "two"};
+    assert_int_equal(f->ac.room_keep(f->ac.ctx, 1, "alice", "#b", 1), GW_STORE_PENDING);
+    assert_int_equal(f->ac.read_mark(f->ac.ctx, 2, "alice", "#a", 5), GW_STORE_PENDING);
+    assert_int_equal(f->ac.pm_add(f->ac.ctx, 3, "alice", &pm), GW_STORE_PENDING);
+    f->n = 0;
+    assert_int_equal(gw_sqlite_flush(f->s), GW_STORE_EIO);
+    assert_int_equal(f->n, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(f->got[i].tag, i + 1);
+        assert_int_equal(f->got[i].status, GW_STORE_EIO);
+    }
+    assert_int_equal(pgot.n, 0);
+    f->seen = f->total;
+    assert_int_equal(gw_sqlite_healthy(f->s, NULL), 0);
+    assert_int_equal(f->ac.room_keep(f->ac.ctx, 4, "alice", "#b", 1), GW_STORE_EIO);
+    assert_int_equal(f->ac.read_mark(f->ac.ctx, 4, "alice", "#a", 5), GW_STORE_EIO);
+    assert_int_equal(f->ac.pm_add(f->ac.ctx, 4, "alice", &pm), GW_STORE_EIO);
+    assert_int_equal(rooms(f, "alice"), GW_STORE_DONE);
+    assert_int_equal(rgot.n, 1);
+    assert_int_equal(rgot_read("#a"), 0);
+    assert_int_equal(pmafter(f, "alice", 0, 10), GW_STORE_DONE);
+    assert_int_equal(pgot.n, 1);
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    gw_sqlite_maintain(f->s, NOW_MS);
+    assert_int_equal(gw_sqlite_healthy(f->s, NULL), 1);
+    assert_int_equal(pmadd(f, "alice", "bob", 0, "two"), GW_STORE_DONE);
+    assert_int_equal(pgot.id[0], 2); /* the failed one took no id */
+    /* Reads that fail: the tables gone from under the readers. */
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE account_pms RENAME TO gone;"
+                                      "ALTER TABLE account_rooms RENAME TO gone2",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(pmafter(f, "alice", 0, 10), GW_STORE_EIO);
+    assert_int_equal(pgot.n, 0);
+    assert_int_equal(rooms(f, "alice"), GW_STORE_EIO);
+    assert_int_equal(rgot.n, 0);
+    assert_int_equal(f->ac.room_accounts(f->ac.ctx, 7, "#a", ""), GW_STORE_PENDING);
+    one(f, 7, GW_STORE_EIO);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE gone RENAME TO account_pms;"
+                                      "ALTER TABLE gone2 RENAME TO account_rooms",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(pmafter(f, "alice", 0, 10), GW_STORE_DONE);
+    assert_int_equal(pgot.n, 2);
+}
+
+/* A child keeps a message for an account, a room and a read position,
+ * and is killed the instant the message's answer reaches it: all of it
+ * is on disk. */
+static void an_answered_message_survives_kill_9(void **state)
+{
+    struct fix *f = *state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        open_ok(f);
+        struct gw_account a = account("alice", "alice", 1);
+        struct gw_account_pm pm = {.time_ms = NOW_MS, .peer = "bob", .text = "while away"};
+        f->kill_on = 4;
+        if (f->ac.create(f->ac.ctx, 1, &a) != GW_STORE_PENDING ||
+            f->ac.room_keep(f->ac.ctx, 2, "alice", "#a", 1) != GW_STORE_PENDING ||
+            f->ac.read_mark(f->ac.ctx, 3, "alice", "#a", 42) != GW_STORE_PENDING ||
+            f->ac.pm_add(f->ac.ctx, 4, "alice", &pm) != GW_STORE_PENDING)
+            _exit(1);
+        gw_sqlite_flush(f->s);
+        _exit(2); /* never answered */
+    }
+    int ws = 0;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    if (!WIFSIGNALED(ws))
+        fail_msg("the child was not killed at the answer: exit %d", WEXITSTATUS(ws));
+    open_ok(f);
+    assert_int_equal(pmafter(f, "alice", 0, 10), GW_STORE_DONE);
+    assert_int_equal(pgot.n, 1);
+    assert_string_equal(pgot.text[0], "while away");
+    assert_int_equal(rooms(f, "alice"), GW_STORE_DONE);
+    assert_int_equal(rgot_read("#a"), 42);
+}
+
+/* The schema of version 2, exactly as the engine of that version made a
+ * new database: version 1's, and accounts and sessions. */
+static const char schema2_sql[] =
+    "CREATE TABLE accounts(key TEXT PRIMARY KEY, nick TEXT NOT NULL, phc TEXT NOT NULL,"
+    " roles INTEGER NOT NULL, generation INTEGER NOT NULL, created_ms INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE sessions(digest TEXT PRIMARY KEY, key TEXT NOT NULL,"
+    " generation INTEGER NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
+    "CREATE INDEX sessions_key ON sessions(key);"
+    "CREATE INDEX sessions_expires ON sessions(expires_ms);"
+    "PRAGMA user_version = 2;";
+
+static void a_schema_2_database_gains_rooms_and_messages(void **state)
+{
+    struct fix *f = *state;
+    make_schema1_database(f->dir);
+    sqlite3 *db = peek_db(f->dir);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO accounts VALUES ('alice', 'Alice', '%s', 1, 3, %lld);"
+             "INSERT INTO sessions VALUES ('%s', 'alice', 3, %lld, %lld);",
+             PHC, (long long)NOW_MS, dig(1), (long long)NOW_MS, (long long)NOW_MS + 1000);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, schema2_sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    open_ok(f);
+    assert_int_equal(peek_int(f->dir, "PRAGMA user_version"), GW_SQLITE_SCHEMA);
+    assert_int_equal(gw_sqlite_epoch(f->s), UINT64_C(0x0123456789abcdef));
+    /* What it had. */
+    assert_int_equal(afind(f, "alice"), GW_STORE_DONE);
+    assert_string_equal(f->got[0].nick, "Alice");
+    assert_int_equal(f->got[0].generation, 3);
+    assert_int_equal(f->got[0].roles, 1);
+    assert_int_equal(sfind(f, 1, NOW_MS), GW_STORE_DONE);
+    read_lobby(f, "across");
+    assert_int_equal(f->rows_n, 1);
+    /* And what it gains: the old account's first message is 1. */
+    assert_int_equal(rooms(f, "alice"), GW_STORE_DONE);
+    assert_int_equal(rgot.n, 0);
+    assert_int_equal(rkeep(f, "alice", "#lobby", 1), GW_STORE_DONE);
+    assert_int_equal(rmark(f, "alice", "#lobby", 7), GW_STORE_DONE);
+    assert_int_equal(pmadd(f, "alice", "bob", 0, "hi"), GW_STORE_DONE);
+    assert_int_equal(pgot.id[0], 1);
+    reopen(f);
+    assert_int_equal(rooms(f, "alice"), GW_STORE_DONE);
+    assert_int_equal(rgot_read("#lobby"), 7);
+    assert_int_equal(pmafter(f, "alice", 0, 10), GW_STORE_DONE);
+    assert_int_equal(pgot.n, 1);
+    /* The tool beside it takes it as its own schema. */
+    close_db(f);
+    struct gw_sqlite_opts o = {.dir = f->dir, .beside = 1};
+    char err[GW_SQLITE_WHY_MAX_BYTES];
+    assert_int_equal(gw_sqlite_open(&o, &f->sink, &f->s, err, sizeof err), 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -767,6 +1198,20 @@ int main(void)
         T(bad_arguments_are_refused_without_an_answer),
         T(the_tools_synchronous_calls),
         T(the_engines_bounds),
+        T(keys_walks_every_name_once_in_exact_pages),
+        T(keys_a_failed_read_is_an_error_answer),
+        T(rooms_calls),
+        T(rooms_bound),
+        T(rooms_bound_in_one_batch),
+        T(room_accounts_walk),
+        T(pms_calls),
+        T(pms_bound),
+        T(pms_in_one_batch),
+        T(remove_takes_the_rest),
+        T(away_bad_arguments),
+        T(away_faults),
+        T(an_answered_message_survives_kill_9),
+        T(a_schema_2_database_gains_rooms_and_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "gw_limits.h"
 #include "hubtest.h"
 
 struct later {
@@ -164,14 +165,11 @@ static void a_hello_naming_a_loading_room_waits_for_it(void **state)
     /* Both rooms asked for at once; no welcome yet. */
     assert_int_equal(s.nasked, 2);
     ht_expect(h, dee, "");
-    /* Meanwhile: hello first. */
+    /* Meanwhile: what she sends waits behind the hello, in order. */
     ht_send(h, dee, T0 + 1, "{\"type\":\"say\",\"text\":\"hi\",\"ref\":8}");
-    char *d = ht_drain(h, dee);
-    ht_has(d, "\"code\":503");
-    free(d);
     ht_send(h, dee, T0 + 1, "{\"type\":\"hello\",\"nick\":\"dee\"}");
-    d = ht_drain(h, dee);
-    ht_has(d, "\"code\":503");
+    char *d = ht_drain(h, dee);
+    assert_string_equal(d, "");
     free(d);
     /* One room ready: still waiting for the other. */
     assert_int_equal(gw_hub_store_loaded(h, "#new", 0, 0, NULL, 0, T0 + 2), GW_OK);
@@ -182,6 +180,10 @@ static void a_hello_naming_a_loading_room_waits_for_it(void **state)
     ht_has(d, "\"kept two\"");
     ht_has(d, "\"room\":\"#new\"");
     assert_int_equal(ht_count(d, "\"type\":\"welcome\""), 1);
+    /* Then the say, and the second hello's 503, after the welcome. */
+    const char *after = strstr(d, "\"type\":\"welcome\"");
+    assert_non_null(strstr(after, "\"text\":\"hi\""));
+    assert_non_null(strstr(after, "hello was already sent"));
     free(d);
     assert_int_equal(s.nasked, 2);
     gw_hub_free(h);
@@ -205,11 +207,35 @@ static void a_store_that_cannot_load_later_loads_at_once(void **state)
     gw_hub_free(h);
 }
 
+/* What a browser sends while its hello is held waits behind it, within
+ * GW_HELD_AFTER_MAX messages: one more closes it (421). */
+static void what_waits_behind_a_held_hello_is_bounded(void **state)
+{
+    (void)state;
+    struct later s = {0};
+    struct gw_store st = later_store(&s);
+    struct gw_hub_config cfg = {.store = &st, .random = ht_random};
+    struct gw_hub *h = ht_hub(cfg);
+    uint64_t v = ht_v2(h, T0);
+    ht_send(h, v, T0, "{\"type\":\"hello\",\"nick\":\"vic\",\"rooms\":{\"#new\":0}}");
+    assert_int_equal(s.nasked, 1);
+    for (unsigned i = 0; i < GW_HELD_AFTER_MAX; i++)
+        ht_send(h, v, T0, "{\"type\":\"typing\",\"text\":\"x\"}");
+    assert_int_equal(gw_hub_closing(h, v, NULL, NULL), 0);
+    ht_send(h, v, T0, "{\"type\":\"typing\",\"text\":\"x\"}");
+    assert_int_equal(gw_hub_closing(h, v, NULL, NULL), 1);
+    char *d = ht_drain(h, v);
+    ht_has(d, "\"code\":421");
+    free(d);
+    gw_hub_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(joins_wait_for_the_load_and_go_on_in_order),
         cmocka_unit_test(a_hello_naming_a_loading_room_waits_for_it),
+        cmocka_unit_test(what_waits_behind_a_held_hello_is_bounded),
         cmocka_unit_test(a_store_that_cannot_load_later_loads_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

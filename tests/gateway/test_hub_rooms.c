@@ -482,9 +482,14 @@ static void private_delivery_and_echo(void **state)
     free(ht_drain(h, dora));
     /* Unknown nick, yourself, no text. */
     line(h, dora, T0 + 7, "/msg bob x");
-    expect_frames(h, dora, 'A', "* error 550: no one is called bob\r\n", 0);
+    expect_frames(h, dora, 'A',
+                  "* error 550: no one is called bob here (a guest who left cannot be reached): "
+                  "the message was not sent\r\n",
+                  0);
     json(h, alice, T0 + 8, "{\"type\":\"msg\",\"to\":\"nobody\",\"text\":\"x\",\"ref\":9}");
-    ht_expect(h, alice, "{\"type\":\"error\",\"code\":550,\"message\":\"no one is called nobody\",\"ref\":9}|");
+    ht_expect(h, alice, "{\"type\":\"error\",\"code\":550,\"message\":\"no one is called nobody "
+                        "here (a guest who left cannot be reached): the message was not "
+                        "sent\",\"ref\":9}|");
     line(h, dora, T0 + 9, "/msg Dora me");
     expect_frames(h, dora, 'A', "* error 501: a private message to yourself goes nowhere\r\n", 0);
     line(h, dora, T0 + 10, "/msg alice");

@@ -84,9 +84,10 @@ class ProtocolDoc(unittest.TestCase):
         self.assertTrue(any(isinstance(s, list) for s in self.server), "batch example")
         # wintalk.v2: what is new or changed.
         self.assertEqual(sorted({c["type"] for c in self.client2}),
-                         ["hello", "join", "msg", "part", "say", "typing"])
+                         ["hello", "join", "login", "logout", "msg", "part", "password",
+                          "read", "register", "say", "typing"])
         self.assertEqual(sorted({s["type"] for s in self.server2}),
-                         ["error", "joined", "message", "parted", "welcome"])
+                         ["account", "error", "joined", "message", "parted", "reads", "welcome"])
         # Every room event names its room, in both versions.
         for ex in self.server + self.server2:
             for e in ex if isinstance(ex, list) else [ex]:
@@ -223,7 +224,7 @@ class ProtocolDoc(unittest.TestCase):
 
 
     def test_v2_examples_against_the_gateway(self):
-        hello1, hello2 = [c for c in self.client2 if c["type"] == "hello"]
+        hello1, hello2 = [c for c in self.client2 if c["type"] == "hello" and "session" not in c]
         say = [c for c in self.client2 if c["type"] == "say"][0]
         typing = [c for c in self.client2 if c["type"] == "typing"][0]
         join = [c for c in self.client2 if c["type"] == "join"][0]
@@ -324,6 +325,57 @@ class ProtocolDoc(unittest.TestCase):
             self.assertTrue(all(r["gap"] for r in wel["rooms"]))
             self.assertEqual([r["room"] for r in wel["rooms"]], list(hello2["rooms"]))
             w.close()
+
+        # The account examples, in the order a person uses them.
+        ex = {c["type"]: c for c in self.client2 if c["type"] != "hello"}
+        session_hello = [c for c in self.client2 if c["type"] == "hello" and "session" in c][0]
+        in_ex = self.example2("account", lambda e: e["nick"])
+        out_ex = self.example2("account", lambda e: e["nick"] is None)
+        with Gateway() as gw:
+            w = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            w.send_json({"type": "hello", "nick": ex["login"]["nick"]})
+            w.next_event(lambda e: e["type"] == "welcome")
+            w.send_json(ex["register"])
+            got = w.next_event(lambda e: e["type"] in ("account", "error"))
+            self.same_shape(dict(got, ref=in_ex["ref"]), in_ex, "account")
+            self.assertEqual(got["ref"], ex["register"]["ref"])
+            self.assertRegex(got["session"], r"^[0-9a-f]{32}$")
+            w.send_json(ex["password"])
+            got = w.next_event(lambda e: e["type"] in ("account", "error"))
+            self.assertEqual((got["type"], got["ref"]), ("account", ex["password"]["ref"]))
+            w.send_json(ex["logout"])
+            got = w.next_event(lambda e: e["type"] in ("account", "error"))
+            self.same_shape(dict(got, ref=None) if "ref" in got else got,
+                            dict(out_ex, ref=None), "account")
+            self.assertEqual(got["ref"], ex["logout"]["ref"])
+            # The login example with the new password, then its session in a hello.
+            w.send_json(dict(ex["login"], password=ex["password"]["new"]))
+            got = w.next_event(lambda e: e["type"] in ("account", "error"))
+            self.assertEqual((got["type"], got["nick"]), ("account", ex["login"]["nick"]))
+            # The read example, in a room joined and said in.
+            room = ex["read"]["room"]
+            w.send_json({"type": "join", "room": room})
+            w.next_event(lambda e: e["type"] == "joined")
+            w.send_json({"type": "say", "room": room, "text": "read me"})
+            said = w.next_event(lambda e: e["type"] == "message" and e.get("text") == "read me")
+            w.send_json(dict(ex["read"], id=said["id"]))
+            v = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            v.send_json(dict(session_hello, session=got["session"]))
+            wel = v.next_event(lambda e: e["type"] == "welcome")
+            self.assertEqual(wel["account"], ex["login"]["nick"])
+            self.assertEqual(wel["you"]["nick"], ex["login"]["nick"])
+            reads = v.next_event(lambda e: e["type"] == "reads")
+            self.same_shape(reads, self.example2("reads"), "reads")
+            self.assertEqual(reads["rooms"][room], said["id"])
+            checked.add("reads")
+            # The example's own session is nobody's: over.
+            u = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            u.send_json(session_hello)
+            err = u.next_event(lambda e: e["type"] in ("error", "welcome"))
+            self.assertEqual((err["type"], err["code"]), ("error", 530))
+            checked.add("account")
+            for c in (w, v, u):
+                c.close()
 
         self.assertEqual(checked, {s["type"] for s in self.server2})
 

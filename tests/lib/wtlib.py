@@ -588,6 +588,29 @@ class Gateway:
         with open("/proc/%d/maps" % self.pid) as f:
             return "libasan" in f.read()
 
+    def wait_ready(self, want=200, timeout=15.0):
+        """Until /readyz answers want (200: ready; 503: not); its body."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status, _, body = http_get(self.http_port, "/readyz")
+            except OSError:
+                status, body = None, b""
+            if status == want:
+                return body.decode(errors="replace")
+            if time.monotonic() > deadline:
+                raise AssertionError("/readyz never answered %d: %s" % (want, status))
+            time.sleep(0.1)
+
+    def metric(self, name):
+        """The value of the unlabelled metric name in /metrics."""
+        import re
+        _, _, body = http_get(self.http_port, "/metrics")
+        m = re.search(r"^%s (\d+)$" % re.escape(name), body.decode(), re.M)
+        if not m:
+            raise AssertionError("no %s in /metrics" % name)
+        return int(m.group(1))
+
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         _running.discard(self)
         _end(self.proc, sig, timeout)

@@ -1,0 +1,1248 @@
+/*
+ * gw_account.c - registering a nick, logging in to it, and registered
+ * nicks kept for their owners. Every step that costs (a password's hash,
+ * a look-up in the store) is asked of the program or the store and goes
+ * on when it answers (gw_hub_hash_answer, gw_hub_account_answer): an op,
+ * at most GW_ACCOUNT_OPS_MAX of them, names the participant it is for by
+ * id, so an answer for one that has gone is dropped. A password is kept
+ * only while its op waits, and wiped.
+ *
+ * A failed login says the same words whether or not the account exists,
+ * after the same work: a password is checked against a hash of nothing
+ * when there is no account.
+ *
+ * Pure: no I/O, no clock (time is an argument), no logging.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "gw_accounts.h"
+#include "gw_hub_int.h"
+#include "gw_json.h"
+#include "gw_limits.h"
+#include "gw_text.h"
+
+/* What an op waits for, and what it does next. */
+enum op_kind {
+    OP_REGISTER_HASH,   /* the new password's hash, then create */
+    OP_REGISTER_CREATE, /* the account made */
+    OP_IDENTIFY_FIND,   /* the account, then verify */
+    OP_IDENTIFY_VERIFY, /* the password checked: logged in */
+    OP_SESSION_KEEP,    /* a browser's new session kept: then its account event */
+    OP_SESSION_FIND,    /* a hello's session: then the hello */
+    OP_SESSION_DROP,    /* a browser's session ended (logout): nobody waits */
+    OP_ALL_FIND,        /* logout everywhere: the account, then its update */
+    OP_ALL_UPDATE,      /* the generation moved on: every session over */
+    OP_PASSWORD_FIND,   /* a new password: the account, then verify the old */
+    OP_PASSWORD_VERIFY, /* the old one checked: then hash the new */
+    OP_PASSWORD_HASH,   /* the new one hashed: then update */
+    OP_PASSWORD_UPDATE, /* kept: logged in anew (a new session for a browser) */
+    OP_PM_ADD,          /* a private message kept for an account away */
+    OP_PM_ROOMS,        /* at login: where the account read its messages to */
+    OP_PM_AFTER,        /* ... the messages after it, a page at a time */
+    OP_PM_MARK,         /* the read position written: nobody waits */
+};
+
+struct gw_acct_op {
+    uint64_t tag;
+    uint64_t pid;
+    enum op_kind kind;
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    char nick[GW_NICK_MAX_BYTES + 1];
+    char pw[GW_PASSWORD_MAX_BYTES + 1];
+    size_t pw_len;
+    char pw_new[GW_PASSWORD_MAX_BYTES + 1]; /* a new password, while the old is checked */
+    size_t pw_new_len;
+    char ref[GW_REF_MAX_BYTES * 6 + 3]; /* as JSON, as the client gave it */
+    int has_ref;
+    int exists;          /* identify: the account was found */
+    /* The account as found, for an update (password, logout everywhere). */
+    char phc[GW_ACCOUNT_PHC_MAX_BYTES + 1];
+    unsigned roles;
+    uint64_t generation;
+    /* A browser's session: the token to give it, its digest kept. */
+    char token[GW_TOKEN_HEX_LEN + 1];
+    char digest[GW_DIGEST_HEX_LEN + 1];
+    /* A private message kept (the sender's copy waits for it): its text,
+     * owned; at login, the last message id given. */
+    char *text;
+    size_t text_len;
+    uint64_t after;
+};
+
+/* The room name under which an account's read position in its private
+ * messages is kept (no room's name starts with '@'). */
+#define PM_READ_ROOM "@private"
+
+static struct gw_sess *sess_of(struct gw_part *p);
+
+/* A bucket of tries: burst of them, one more every refill_ms. */
+struct limit {
+    int64_t burst, refill_ms;
+};
+
+static const struct limit fails_name = {GW_LOGIN_FAILS_BURST, GW_LOGIN_FAIL_REFILL_MS};
+static const struct limit fails_conn = {GW_LOGIN_FAILS_CONN_BURST, GW_LOGIN_FAIL_REFILL_MS};
+static const struct limit fails_addr = {GW_LOGIN_FAILS_ADDR_BURST, GW_LOGIN_FAIL_REFILL_MS};
+
+/* The tries of one account name ("name"), one address ("@" and its hash)
+ * or one address's registrations ("+" and its hash): a bucket, in
+ * thousandths. */
+struct gw_login_fails {
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    struct limit lim;
+    int64_t tokens, at;
+};
+
+/* A bucket as of now (a new one, at 0, is full). */
+static int64_t tries_now(struct limit lim, int64_t tokens, int64_t at, int64_t now)
+{
+    if (!at)
+        return lim.burst * 1000;
+    int64_t t = tokens + (now > at ? (now - at) * 1000 / lim.refill_ms : 0);
+    return t > lim.burst * 1000 ? lim.burst * 1000 : t;
+}
+
+/* The bucket of key, or NULL; with make, one is made (room taken from the
+ * one with the most tries left, as a share of its burst, when the table is
+ * full: a name under attack keeps its count). */
+static struct gw_login_fails *fails_of(struct gw_hub *h, const char *key, struct limit lim,
+                                       int make, int64_t now)
+{
+    for (size_t i = 0; i < h->nfails; i++)
+        if (!strcmp(h->fails[i].key, key))
+            return &h->fails[i];
+    if (!make)
+        return NULL;
+    if (!h->fails) {
+        h->fails = calloc(GW_LOGIN_FAIL_KEYS, sizeof(*h->fails));
+        if (!h->fails)
+            return NULL;
+    }
+    struct gw_login_fails *f = NULL;
+    if (h->nfails < GW_LOGIN_FAIL_KEYS) {
+        f = &h->fails[h->nfails++];
+    } else {
+        int64_t most = -1;
+        for (size_t i = 0; i < h->nfails; i++) {
+            struct gw_login_fails *g = &h->fails[i];
+            int64_t t = tries_now(g->lim, g->tokens, g->at, now) / g->lim.burst;
+            if (t > most) {
+                most = t;
+                f = g;
+            }
+        }
+    }
+    snprintf(f->key, sizeof f->key, "%s", key);
+    f->lim = lim;
+    f->tokens = 0;
+    f->at = 0;
+    return f;
+}
+
+/* Whether the bucket of key has a try left now. */
+static int has_try(struct gw_hub *h, const char *key, struct limit lim, int64_t now)
+{
+    const struct gw_login_fails *f = fails_of(h, key, lim, 0, now);
+    return !f || tries_now(lim, f->tokens, f->at, now) >= 1000;
+}
+
+/* One try less in the bucket of key. */
+static void take_try(struct gw_hub *h, const char *key, struct limit lim, int64_t now)
+{
+    struct gw_login_fails *f = fails_of(h, key, lim, 1, now);
+    if (f) {
+        f->tokens = tries_now(lim, f->tokens, f->at, now) - 1000;
+        f->at = now;
+    }
+}
+
+/* The key of p's address's bucket (prefix '@' or '+'), or 0 when p's
+ * address is not known (behind a proxy: the proxy limits per address). */
+static int addr_key(const struct gw_part *p, char prefix, char out[24])
+{
+    if (!p->addr)
+        return 0;
+    snprintf(out, 24, "%c%016llx", prefix, (unsigned long long)p->addr);
+    return 1;
+}
+
+/* Whether p may try to log in to key now; if not, it is told (429). */
+static int login_allowed(struct gw_hub *h, struct gw_part *p, const char *key, int64_t now,
+                         const char *ref)
+{
+    char ak[24];
+    int ok = has_try(h, key, fails_name, now) &&
+             (!addr_key(p, '@', ak) || has_try(h, ak, fails_addr, now)) &&
+             (!p->sess || tries_now(fails_conn, p->sess->fail_tokens, p->sess->fail_at, now) >=
+                              1000);
+    if (!ok)
+        gw_out_error(h, p, GW_R_SLOW_DOWN, "too many failed logins: try again in a minute", ref);
+    return ok;
+}
+
+/* A login to key failed: one try less for the name, p's address and p. */
+static void login_failed(struct gw_hub *h, struct gw_part *p, const char *key, int64_t now)
+{
+    char ak[24];
+    take_try(h, key, fails_name, now);
+    if (addr_key(p, '@', ak))
+        take_try(h, ak, fails_addr, now);
+    struct gw_sess *ss = sess_of(p);
+    if (ss) {
+        ss->fail_tokens = tries_now(fails_conn, ss->fail_tokens, ss->fail_at, now) - 1000;
+        ss->fail_at = now;
+    }
+}
+
+/* A PHC string of the hasher's form that no password matches in practice
+ * (its hash is of a password nobody knows): a login to an account that
+ * does not exist is checked against it, taking the same time. */
+static const char nobody_phc[] =
+    "$argon2id$v=19$m=19456,t=2,p=1$bm9ib2R5LWF0LWFsbA$"
+    "9s8QkZ3mO0l7jZk8lWc1n1jv3lqQd8c1dYhH2yYwV4I";
+
+static void wipe(struct gw_acct_op *op)
+{
+    OPENSSL_cleanse(op->pw, sizeof op->pw);
+    OPENSSL_cleanse(op->pw_new, sizeof op->pw_new);
+    OPENSSL_cleanse(op->token, sizeof op->token);
+    op->pw_len = op->pw_new_len = 0;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* The digest a session token is kept under: SHA-256, in lowercase hex. */
+static void session_digest(const char *token, size_t len, char out[GW_DIGEST_HEX_LEN + 1])
+{
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)token, len, d);
+    gw_digest_hex(d, out);
+}
+
+/* p's session state, made on first use; NULL when out of memory. */
+static struct gw_sess *sess_of(struct gw_part *p)
+{
+    if (!p->sess)
+        p->sess = calloc(1, sizeof(*p->sess));
+    return p->sess;
+}
+
+int gw_account_mark(struct gw_part *p, const char *key)
+{
+    struct gw_sess *ss = sess_of(p);
+    if (!ss)
+        return -1;
+    snprintf(ss->account, sizeof ss->account, "%s", key);
+    p->account = ss->account;
+    static const char domain[] = "wintalk.account:";
+    unsigned char in[sizeof domain - 1 + GW_NICK_KEY_MAX_BYTES], d[SHA256_DIGEST_LENGTH];
+    size_t n = strlen(key);
+    memcpy(in, domain, sizeof domain - 1);
+    memcpy(in + sizeof domain - 1, key, n);
+    SHA256(in, sizeof domain - 1 + n, d);
+    for (size_t i = 0; i < GW_IDENT_PUBLIC_LEN / 2; i++) {
+        ss->public_name[2 * i] = hexdig[d[i] >> 4];
+        ss->public_name[2 * i + 1] = hexdig[d[i] & 15];
+    }
+    ss->public_name[GW_IDENT_PUBLIC_LEN] = '\0';
+    return 0;
+}
+
+/* Tell a browser it is logged in as nick (with a session token to keep,
+ * or none) or out (nick NULL). */
+static void tell_account(struct gw_hub *h, struct gw_part *p, const char *nick,
+                         const char *session, const char *ref)
+{
+    if (p->via != GW_VIA_WEB)
+        return;
+    struct gw_buf *b = gw_json_account(nick, session, ref, h->cfg.headroom);
+    if (b) {
+        gw_out_push_web(h, p, b);
+        gw_buf_unref(b);
+    }
+}
+
+static const char *ref_of(const struct gw_acct_op *op)
+{
+    return op->has_ref ? op->ref : NULL;
+}
+
+/* A new op for p, or NULL (p told why: 421). */
+static struct gw_acct_op *op_new(struct gw_hub *h, struct gw_part *p, enum op_kind kind,
+                                 const char *ref)
+{
+    if (h->nacct_ops >= GW_ACCOUNT_OPS_MAX) {
+        gw_out_error(h, p, GW_R_SHUTDOWN, "accounts are busy: try again in a moment", ref);
+        return NULL;
+    }
+    if (!h->acct_ops) {
+        h->acct_ops = calloc(GW_ACCOUNT_OPS_MAX, sizeof(*h->acct_ops));
+        if (!h->acct_ops) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", ref);
+            return NULL;
+        }
+    }
+    struct gw_acct_op *op = &h->acct_ops[h->nacct_ops++];
+    memset(op, 0, sizeof(*op));
+    op->tag = ++h->next_acct_tag;
+    op->pid = p->pid;
+    op->kind = kind;
+    if (ref) {
+        snprintf(op->ref, sizeof op->ref, "%s", ref);
+        op->has_ref = 1;
+    }
+    return op;
+}
+
+static void op_del(struct gw_hub *h, struct gw_acct_op *op)
+{
+    wipe(op);
+    free(op->text);
+    *op = h->acct_ops[--h->nacct_ops];
+}
+
+/* What an op's next step needs once the op is gone (op_take). */
+struct op_left {
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    char nick[GW_NICK_MAX_BYTES + 1];
+    char ref_buf[GW_REF_MAX_BYTES * 6 + 3];
+    const char *ref;
+    uint64_t generation;
+    uint64_t after;
+};
+
+/* End op, keeping in *l what comes next needs (its slot may be reused by
+ * what comes next). */
+static void op_take(struct gw_hub *h, struct gw_acct_op *op, struct op_left *l)
+{
+    memcpy(l->key, op->key, sizeof l->key);
+    memcpy(l->nick, op->nick, sizeof l->nick);
+    l->ref = op->has_ref ? memcpy(l->ref_buf, op->ref, sizeof l->ref_buf) : NULL;
+    l->generation = op->generation;
+    l->after = op->after;
+    op_del(h, op);
+}
+
+static struct gw_acct_op *op_find(struct gw_hub *h, uint64_t tag)
+{
+    for (size_t i = 0; i < h->nacct_ops; i++)
+        if (h->acct_ops[i].tag == tag)
+            return &h->acct_ops[i];
+    return NULL;
+}
+
+/* Whether a password may come from p; if not, p is told why. */
+static int password_ok(struct gw_hub *h, struct gw_part *p, size_t len, const char *ref)
+{
+    if (!h->cfg.accounts || !h->cfg.hash || !h->cfg.verify) {
+        gw_out_error(h, p, GW_R_NOT_OFFERED, "accounts are not offered by this gateway", ref);
+        return 0;
+    }
+    if (p->via == GW_VIA_TCP && !p->secure && !h->cfg.plain_passwords) {
+        gw_out_error(h, p, GW_R_KEY,
+                     "a password over plain TCP would travel in clear: connect to the "
+                     "gateway's TLS port",
+                     ref);
+        return 0;
+    }
+    if (len == 0 || len > GW_PASSWORD_MAX_BYTES) {
+        char msg[80];
+        snprintf(msg, sizeof msg, "a password is 1 to %u bytes", GW_PASSWORD_MAX_BYTES);
+        gw_out_error(h, p, GW_R_BAD_ARGS, msg, ref);
+        return 0;
+    }
+    return 1;
+}
+
+void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const char *pw,
+                         size_t len, const char *ref)
+{
+    if (!password_ok(h, p, len, ref))
+        return;
+    if (h->cfg.registration_closed) {
+        gw_out_error(h, p, GW_R_KEY, "registration is closed: accounts come from the operator",
+                     ref);
+        return;
+    }
+    if (p->account[0]) {
+        gw_out_error(h, p, GW_R_SEQUENCE, "you are logged in already", ref);
+        return;
+    }
+    if (!p->nick_key[0] || !strncmp(p->nick_key, "guest-", 6)) {
+        gw_out_error(h, p, GW_R_NAME, "choose a nick first (/nick NAME), then register it", ref);
+        return;
+    }
+    if (strlen(p->nick_key) > GW_ACCOUNT_KEY_MAX_BYTES) {
+        gw_out_error(h, p, GW_R_NAME, "this nick is too long for an account", ref);
+        return;
+    }
+    if (gw_names_has(h, p->nick_key)) {
+        gw_out_error(h, p, GW_R_NAME, "this nick is registered already", ref);
+        return;
+    }
+    char ak[24];
+    unsigned per_hour = h->cfg.registrations_per_hour;
+    const struct limit registrations = {per_hour, per_hour ? 3600000 / per_hour : 1};
+    if (per_hour && addr_key(p, '+', ak)) {
+        if (!has_try(h, ak, registrations, now)) {
+            gw_out_error(h, p, GW_R_SLOW_DOWN,
+                         "too many registrations from your address: try again later", ref);
+            return;
+        }
+        take_try(h, ak, registrations, now);
+    }
+    struct gw_acct_op *op = op_new(h, p, OP_REGISTER_HASH, ref);
+    if (!op)
+        return;
+    snprintf(op->key, sizeof op->key, "%s", p->nick_key);
+    snprintf(op->nick, sizeof op->nick, "%s", p->nick);
+    if (h->cfg.hash(h->cfg.ctx, op->tag, pw, len) != 0) {
+        op_del(h, op);
+        gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment", ref);
+    }
+}
+
+void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
+                         size_t nick_len, const char *pw, size_t len, const char *ref)
+{
+    (void)now;
+    char shown[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
+    if (!password_ok(h, p, len, ref))
+        return;
+    if (gw_nick_norm(nick, nick_len, h->cfg.nick_max, shown, key) != 0 ||
+        strlen(key) > GW_ACCOUNT_KEY_MAX_BYTES) {
+        gw_out_error(h, p, GW_R_KEY, "wrong nick or password", ref);
+        return;
+    }
+    if (!login_allowed(h, p, key, now, ref))
+        return;
+    struct gw_acct_op *op = op_new(h, p, OP_IDENTIFY_FIND, ref);
+    if (!op)
+        return;
+    snprintf(op->key, sizeof op->key, "%s", key);
+    memcpy(op->pw, pw, len);
+    op->pw_len = len;
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
+        op_del(h, op);
+        gw_out_error(h, p, GW_R_SHUTDOWN, "accounts cannot be read now: try again later", ref);
+    }
+}
+
+void gw_account_claim(struct gw_hub *h, const char *key, const struct gw_part *keep, int64_t now)
+{
+    struct gw_part *q;
+    while ((q = gw_hub_nick_owner(h, key)) && q != keep && strcmp(q->account, key) != 0) {
+        char msg[GW_NICK_MAX_BYTES * 2 + 96];
+        char old[GW_NICK_MAX_BYTES + 1];
+        snprintf(old, sizeof old, "%s", q->nick);
+        gw_hub_guest_name(h, q, now);
+        snprintf(msg, sizeof msg, "%s is a registered nick, kept for its owner; you are %s", old,
+                 q->nick);
+        gw_out_error(h, q, GW_R_NAME, msg, NULL);
+        gw_hub_announce_nick(h, q, old, now);
+    }
+}
+
+/* A browser logged in: a new session (a random token, kept as its digest)
+ * for it to come back without its password; the account event follows
+ * when it is kept (without a session when it cannot be). */
+static void start_session(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+                          const char *nick, uint64_t generation, const char *ref)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    unsigned char raw[GW_TOKEN_BYTES];
+    struct gw_acct_op *op = NULL;
+    if (ac->session_keep && h->cfg.random && h->cfg.random(h->cfg.ctx, raw, sizeof raw) == 0 &&
+        h->nacct_ops < GW_ACCOUNT_OPS_MAX)
+        op = op_new(h, p, OP_SESSION_KEEP, ref);
+    if (op) {
+        for (size_t i = 0; i < GW_TOKEN_BYTES; i++) {
+            op->token[2 * i] = hexdig[raw[i] >> 4];
+            op->token[2 * i + 1] = hexdig[raw[i] & 15];
+        }
+        op->token[GW_TOKEN_HEX_LEN] = '\0';
+        OPENSSL_cleanse(raw, sizeof raw);
+        session_digest(op->token, GW_TOKEN_HEX_LEN, op->digest);
+        snprintf(op->key, sizeof op->key, "%s", key);
+        snprintf(op->nick, sizeof op->nick, "%s", nick);
+        unsigned days = h->cfg.session_days ? h->cfg.session_days : GW_SESSION_DAYS_DEFAULT;
+        int64_t ends = now + h->wall_offset + (int64_t)days * 86400000;
+        if (ac->session_keep(ac->ctx, op->tag, op->digest, key, generation, ends) ==
+            GW_STORE_PENDING)
+            return;
+        op_del(h, op);
+    }
+    tell_account(h, p, nick, NULL, ref);
+    gw_out_error(h, p, GW_R_SHUTDOWN,
+                 "logged in, but no session could be kept: a reload will ask for the password",
+                 NULL);
+}
+
+void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+                      const char *nick, uint64_t generation, const char *ref, const char *how)
+{
+    if (gw_account_mark(p, key) != 0) {
+        gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", ref);
+        return;
+    }
+    p->admin_claim = 0; /* a token's claim is not a password's */
+    gw_admin_refresh(h, p);
+    for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next) {
+        (void)gw_account_mark(q, key); /* a tab that cannot be marked stays a guest */
+        q->acct_roles = p->acct_roles;
+        q->admin_claim = 0;
+        gw_admin_refresh(h, q);
+    }
+    h->beat_at = 0; /* the other gateways are told at the next tick */
+    gw_names_add(h, key);
+    gw_account_claim(h, key, p, now);
+    (void)gw_hub_change_nick(h, p, now, nick, strlen(nick), ref);
+    if (p->via == GW_VIA_WEB) {
+        start_session(h, p, now, key, nick, generation, ref);
+    } else {
+        char msg[GW_NICK_MAX_BYTES + 64];
+        snprintf(msg, sizeof msg, "%s as %s", how, nick);
+        gw_out_info(h, p, GW_R_OK, msg);
+    }
+    gw_account_pm_fetch(h, p);
+}
+
+/* q, logged in to an account, is a guest again (with its browser's other
+ * tabs), told so: with ref when it asked, else without. */
+static void logged_out(struct gw_hub *h, struct gw_part *q, int64_t now, const char *ref,
+                       const char *why)
+{
+    for (struct gw_part *t = q->ident ? q->ident->first_conn : NULL; t; t = t->ident_next)
+        if (t != q && t->account[0]) {
+            t->account = "";
+            gw_admin_refresh(h, t);
+            if (t->sess)
+                t->sess->digest[0] = '\0';
+            tell_account(h, t, NULL, NULL, NULL);
+        }
+    q->account = "";
+    gw_admin_refresh(h, q);
+    if (q->sess)
+        q->sess->digest[0] = '\0';
+    char old[GW_NICK_MAX_BYTES + 1];
+    snprintf(old, sizeof old, "%s", q->nick);
+    if (q->ident)
+        q->ident->nick[0] = '\0'; /* its next visit is a guest's */
+    gw_hub_guest_name(h, q, now);
+    gw_hub_announce_nick(h, q, old, now);
+    for (struct gw_part *t = q->ident ? q->ident->first_conn : NULL; t; t = t->ident_next)
+        if (t != q && t->joined && strcmp(t->nick_key, q->nick_key) != 0) {
+            char told[GW_NICK_MAX_BYTES + 1];
+            snprintf(told, sizeof told, "%s", t->nick);
+            gw_hub_guest_name(h, t, now);
+            gw_hub_announce_nick(h, t, told, now);
+        }
+    if (q->via == GW_VIA_WEB) {
+        tell_account(h, q, NULL, NULL, ref);
+        return;
+    }
+    char msg[GW_NICK_MAX_BYTES + 96];
+    snprintf(msg, sizeof msg, "%s; you are %s", why, q->nick);
+    gw_out_info(h, q, GW_R_OK, msg);
+}
+
+void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, int all,
+                       const char *ref)
+{
+    if (!p->account[0]) {
+        gw_out_error(h, p, GW_R_SEQUENCE, "you are not logged in", ref);
+        return;
+    }
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (all) {
+        /* The account's generation moves on: every session is over; every
+         * connection logged in to it here is logged out when it is kept. */
+        struct gw_acct_op *op = op_new(h, p, OP_ALL_FIND, ref);
+        if (!op)
+            return;
+        snprintf(op->key, sizeof op->key, "%s", p->account);
+        if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
+            op_del(h, op);
+            gw_out_error(h, p, GW_R_SHUTDOWN, "accounts cannot be read now: try again later",
+                         ref);
+        }
+        return;
+    }
+    /* This browser's session ends (its tabs share it); nobody waits. */
+    if (p->sess && p->sess->digest[0] && ac->session_drop) {
+        struct gw_acct_op *op = h->nacct_ops < GW_ACCOUNT_OPS_MAX
+                                    ? op_new(h, p, OP_SESSION_DROP, NULL)
+                                    : NULL;
+        if (op && ac->session_drop(ac->ctx, op->tag, p->sess->digest) != GW_STORE_PENDING)
+            op_del(h, op);
+    }
+    logged_out(h, p, now, ref, "logged out");
+}
+
+int gw_account_nick_free(struct gw_hub *h, struct gw_part *p, const char *given, size_t len,
+                         const char *ref)
+{
+    char shown[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
+    if (!h->cfg.accounts || gw_nick_norm(given, len, h->cfg.nick_max, shown, key) != 0 ||
+        !strcmp(key, p->account))
+        return 1;
+    char msg[GW_NICK_MAX_BYTES * 2 + 96];
+    if (p->account[0]) {
+        /* Logged in, one nick: the account's, on every connection. */
+        snprintf(msg, sizeof msg, "you are logged in as %s: your nick is your account's (log out "
+                 "to take another)", p->nick);
+        gw_out_error(h, p, GW_R_NAME, msg, ref);
+        return 0;
+    }
+    if (!gw_names_has(h, key))
+        return 1;
+    if (p->via == GW_VIA_TCP)
+        snprintf(msg, sizeof msg, "%s is registered: log in with /identify %s PASSWORD", shown,
+                 shown);
+    else
+        snprintf(msg, sizeof msg, "%s is registered: log in to use it", shown);
+    gw_out_error(h, p, GW_R_NAME, msg, ref);
+    return 0;
+}
+
+int gw_account_nick(struct gw_hub *h, struct gw_part *p, int64_t now, const char *given,
+                    size_t len, const char *ref)
+{
+    if (!gw_account_nick_free(h, p, given, len, ref))
+        return GW_R_NAME;
+    return gw_hub_change_nick(h, p, now, given, len, ref);
+}
+
+void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker, int64_t now,
+                        const char *ref, const struct gw_part *keep, const char *why)
+{
+    /* Logging one out renames it, which changes nothing of who else is
+     * logged in: a walk over the participants, each one at most once. */
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *q = h->parts[i];
+        if (q->closing || !q->account[0] || strcmp(q->account, key) != 0)
+            continue;
+        if (keep && (q == keep || (q->ident && q->ident == keep->ident)))
+            continue;
+        logged_out(h, q, now, q == asker ? ref : NULL, why);
+    }
+}
+
+void gw_account_password(struct gw_hub *h, struct gw_part *p, int64_t now, const char *old,
+                         size_t old_len, const char *pw, size_t len, const char *ref)
+{
+    if (!password_ok(h, p, len, ref) || !password_ok(h, p, old_len, ref))
+        return;
+    if (!p->account[0]) {
+        gw_out_error(h, p, GW_R_SEQUENCE, "log in first", ref);
+        return;
+    }
+    if (!login_allowed(h, p, p->account, now, ref))
+        return;
+    struct gw_acct_op *op = op_new(h, p, OP_PASSWORD_FIND, ref);
+    if (!op)
+        return;
+    snprintf(op->key, sizeof op->key, "%s", p->account);
+    memcpy(op->pw, old, old_len);
+    op->pw_len = old_len;
+    memcpy(op->pw_new, pw, len);
+    op->pw_new_len = len;
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
+        op_del(h, op);
+        gw_out_error(h, p, GW_R_SHUTDOWN, "accounts cannot be read now: try again later", ref);
+    }
+}
+
+int gw_account_hello_session(struct gw_hub *h, struct gw_part *p, int64_t now,
+                             const char *session, size_t session_len, const char *data,
+                             size_t len)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    struct gw_sess *ss = sess_of(p);
+    if (!ss || ss->hello)
+        return 0; /* answered already (or no memory: a guest) */
+    if (!ac || !ac->session_find || session_len != GW_TOKEN_HEX_LEN ||
+        strspn(session, hexdig) != session_len) {
+        ss->hello = ac ? 2 : 4; /* not one of ours: over; no accounts: ignored */
+        return 0;
+    }
+    struct gw_acct_op *op = h->nacct_ops < GW_ACCOUNT_OPS_MAX
+                                ? op_new(h, p, OP_SESSION_FIND, NULL) : NULL;
+    char *copy = op ? malloc(len ? len : 1) : NULL;
+    if (!copy) {
+        if (op)
+            op_del(h, op);
+        ss->hello = 3;
+        return 0;
+    }
+    memcpy(copy, data, len);
+    session_digest(session, session_len, op->digest);
+    if (ac->session_find(ac->ctx, op->tag, op->digest, now + h->wall_offset) !=
+        GW_STORE_PENDING) {
+        op_del(h, op);
+        free(copy);
+        ss->hello = 3;
+        return 0;
+    }
+    p->hello_held = copy;
+    p->hello_held_len = len;
+    return 1;
+}
+
+const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t now,
+                                   const char *ref)
+{
+    struct gw_sess *ss = p->sess;
+    if (!ss || !ss->hello)
+        return NULL;
+    int st = ss->hello;
+    ss->hello = 0;
+    if (st == 1) {
+        (void)gw_account_mark(p, ss->key); /* ss is there: cannot fail */
+        p->acct_roles = ss->roles;
+        gw_admin_refresh(h, p);
+        gw_names_add(h, ss->key);
+        gw_account_claim(h, ss->key, p, now);
+        gw_account_pm_fetch(h, p); /* answered after the welcome */
+        return ss->nick;
+    }
+    ss->digest[0] = '\0';
+    if (st == 2)
+        gw_out_error(h, p, GW_R_KEY, "your session is over: log in again", NULL);
+    else if (st == 3)
+        gw_out_error(h, p, GW_R_SHUTDOWN,
+                     "your session cannot be checked now: log in again, or reload later", NULL);
+    (void)ref;
+    return NULL;
+}
+
+int gw_account_pm_keep(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+                       const char *text, size_t len, const char *ref)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (!ac || !ac->pm_add || !gw_names_has(h, key))
+        return 0;
+    struct gw_acct_op *op = op_new(h, p, OP_PM_ADD, ref);
+    if (!op)
+        return 1;
+    op->text = malloc(len + 1);
+    if (!op->text) {
+        op_del(h, op);
+        gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", ref);
+        return 1;
+    }
+    memcpy(op->text, text, len);
+    op->text[len] = '\0';
+    op->text_len = len;
+    snprintf(op->key, sizeof op->key, "%s", key);
+    struct gw_account_pm pm = {
+        .time_ms = now + h->wall_offset, .peer = p->nick, .out = 0, .text = op->text};
+    if (ac->pm_add(ac->ctx, op->tag, key, &pm) != GW_STORE_PENDING) {
+        op_del(h, op);
+        gw_out_error(h, p, GW_R_NOT_KEPT,
+                     "the private message could not be kept: it was not sent; try again later",
+                     ref);
+    }
+    return 1;
+}
+
+void gw_account_pm_fetch(struct gw_hub *h, struct gw_part *p)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (!ac || !ac->rooms_of || !ac->pm_after || !p->account[0])
+        return;
+    struct gw_acct_op *op = op_new(h, p, OP_PM_ROOMS, NULL);
+    if (!op)
+        return; /* 421 said: they wait for the next login */
+    snprintf(op->key, sizeof op->key, "%s", p->account);
+    if (ac->rooms_of(ac->ctx, op->tag, op->key) != GW_STORE_PENDING)
+        op_del(h, op);
+}
+
+/* Ask for the kept messages after op->after (op becomes OP_PM_AFTER);
+ * the op ends if it cannot. */
+static void pm_page(struct gw_hub *h, struct gw_acct_op *op)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    op->kind = OP_PM_AFTER;
+    if (ac->pm_after(ac->ctx, op->tag, op->key, op->after, GW_ACCOUNT_PMS_PAGE) !=
+        GW_STORE_PENDING)
+        op_del(h, op);
+}
+
+/* An op whose answer nobody waits for (pid 0: answered to nobody), or
+ * NULL when GW_ACCOUNT_OPS_MAX are under way (the write is not made). */
+static struct gw_acct_op *op_quiet(struct gw_hub *h)
+{
+    if (h->nacct_ops >= GW_ACCOUNT_OPS_MAX || !h->acct_ops)
+        return NULL;
+    struct gw_acct_op *op = &h->acct_ops[h->nacct_ops++];
+    memset(op, 0, sizeof(*op));
+    op->tag = ++h->next_acct_tag;
+    op->kind = OP_PM_MARK;
+    return op;
+}
+
+/* Keep that key is in room (in 1) or not, or its read position there
+ * (id, with in 2); nobody waits. */
+static void keep_quietly(struct gw_hub *h, const char *key, const char *room, int in, uint64_t id)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    struct gw_acct_op *op = ac ? op_quiet(h) : NULL;
+    if (!op)
+        return;
+    int rc = GW_STORE_ENOTSUP;
+    if (in == 2 && ac->read_mark)
+        rc = ac->read_mark(ac->ctx, op->tag, key, room, id);
+    else if (in != 2 && ac->room_keep)
+        rc = ac->room_keep(ac->ctx, op->tag, key, room, in);
+    if (rc != GW_STORE_PENDING)
+        op_del(h, op);
+}
+
+/* The messages given are read: the position kept (nobody waits). */
+static void pm_mark(struct gw_hub *h, const char *key, uint64_t id)
+{
+    keep_quietly(h, key, PM_READ_ROOM, 1, 0);
+    keep_quietly(h, key, PM_READ_ROOM, 2, id);
+}
+
+void gw_account_room(struct gw_hub *h, struct gw_part *p, const struct gw_room *r, int in)
+{
+    if (p->account[0])
+        keep_quietly(h, p->account, r->key, in, 0);
+}
+
+void gw_account_read(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
+                     uint64_t id, const char *ref)
+{
+    struct gw_room *r = gw_rooms_find(&h->rooms, name, len);
+    struct gw_memb *mb = r ? gw_member_of(p, r) : NULL;
+    if (!mb) {
+        char msg[GW_ROOM_ARG_MAX_BYTES + 16];
+        snprintf(msg, sizeof msg, "not in %.*s", (int)gw_utf8_cut(name, len, GW_ROOM_ARG_MAX_BYTES),
+                 name);
+        gw_out_error(h, p, GW_R_BAD_ARGS, msg, ref);
+        return;
+    }
+    /* Forward only, and not past the room's latest (when it is known): a
+     * read that moves nothing writes nothing. */
+    uint64_t last = gw_history_last_id(&r->history);
+    if (last && id > last)
+        id = last;
+    if (!p->account[0] || id <= mb->read_sent)
+        return;
+    mb->read_sent = id;
+    keep_quietly(h, p->account, r->key, 2, id);
+}
+
+/* A browser logged in: the account's rooms it is not in are joined (as if
+ * it asked), and where the account read to in each is told. The rows are
+ * copied first: joining calls the engine, which may change what they
+ * point at. */
+static void rooms_of_account(struct gw_hub *h, struct gw_part *p,
+                             const struct gw_account_room *rows, size_t n, int64_t now)
+{
+    struct room_row {
+        char key[GW_ACCOUNT_ROOM_MAX_BYTES + 1];
+        uint64_t read_id;
+    } *copy = calloc(n ? n : 1, sizeof(*copy));
+    const char **names = calloc(n ? n : 1, sizeof(*names));
+    uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
+    size_t m = 0, k = 0;
+    for (size_t i = 0; copy && i < n; i++)
+        if (rows[i].room && rows[i].room[0] != '@' &&
+            strlen(rows[i].room) <= GW_ACCOUNT_ROOM_MAX_BYTES) {
+            snprintf(copy[m].key, sizeof copy[m].key, "%s", rows[i].room);
+            copy[m++].read_id = rows[i].read_id;
+        }
+    for (size_t i = 0; names && ids && i < m && !p->closing; i++) {
+        const char *key = copy[i].key;
+        struct gw_room *r = gw_rooms_find(&h->rooms, key, strlen(key));
+        if (!r || !gw_member_of(p, r))
+            gw_member_web_join(h, p, now, key, strlen(key), 0, NULL);
+        r = gw_rooms_find(&h->rooms, key, strlen(key));
+        struct gw_memb *mb = r ? gw_member_of(p, r) : NULL;
+        if (mb && copy[i].read_id > mb->read_sent)
+            mb->read_sent = copy[i].read_id;
+        names[k] = r ? r->name : key;
+        ids[k++] = copy[i].read_id;
+    }
+    if (k && !p->closing) {
+        struct gw_buf *b = gw_json_reads(names, ids, k, h->cfg.headroom);
+        if (b) {
+            gw_out_push_web(h, p, b);
+            gw_buf_unref(b);
+        }
+    }
+    free(copy);
+    free(names);
+    free(ids);
+}
+
+int gw_hub_account_rooms(struct gw_hub *h, uint64_t tag, int status,
+                         const struct gw_account_room *rows, size_t n, int64_t now)
+{
+    struct gw_acct_op *op = op_find(h, tag);
+    if (!op)
+        return GW_ENOENT;
+    struct gw_part *p = gw_hub_part(h, op->pid);
+    if (!p || op->kind != OP_PM_ROOMS || status != GW_STORE_DONE) {
+        op_del(h, op);
+        return p ? GW_OK : GW_ENOENT;
+    }
+    op->after = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].room && !strcmp(rows[i].room, PM_READ_ROOM))
+            op->after = rows[i].read_id;
+    if (p->proto == GW_PROTO_V2 && p->account[0] && !strcmp(p->account, op->key))
+        rooms_of_account(h, p, rows, n, now);
+    pm_page(h, op);
+    return GW_OK;
+}
+
+int gw_hub_account_pms(struct gw_hub *h, uint64_t tag, int status,
+                       const struct gw_account_pm *rows, size_t n, int64_t now)
+{
+    struct gw_acct_op *op = op_find(h, tag);
+    if (!op)
+        return GW_ENOENT;
+    struct gw_part *p = gw_hub_part(h, op->pid);
+    if (!p) {
+        op_del(h, op);
+        return GW_ENOENT;
+    }
+    if (op->kind == OP_PM_ADD) {
+        if (status == GW_STORE_DONE) {
+            char msg[sizeof op->key + 64];
+            gw_private_copy_sent(h, p, now, op->key, op->text, op->text_len, 1);
+            snprintf(msg, sizeof msg, "%s is away: the message is kept for them", op->key);
+            gw_out_info(h, p, GW_R_OK, msg);
+        } else {
+            gw_out_error(h, p, status == GW_ACCOUNT_NONE ? GW_R_NO_NICK : GW_R_NOT_KEPT,
+                         status == GW_ACCOUNT_NONE
+                             ? "no one is called that any more: the message was not sent"
+                             : "the private message could not be kept: it was not sent; try "
+                               "again later",
+                         ref_of(op));
+        }
+        op_del(h, op);
+        return GW_OK;
+    }
+    if (op->kind != OP_PM_AFTER || status != GW_STORE_DONE) {
+        op_del(h, op);
+        return GW_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p->account[0] && !strcmp(p->account, op->key))
+            gw_private_give_kept(h, p, &rows[i]);
+        if (rows[i].id > op->after)
+            op->after = rows[i].id;
+    }
+    if (n == GW_ACCOUNT_PMS_PAGE) {
+        pm_page(h, op); /* more */
+        return GW_OK;
+    }
+    struct op_left l;
+    op_take(h, op, &l);
+    if (l.after)
+        pm_mark(h, l.key, l.after);
+    return GW_OK;
+}
+
+int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,
+                          int64_t now)
+{
+    struct gw_acct_op *op = op_find(h, tag);
+    if (!op)
+        return gw_jwtlogin_answer(h, tag, status, a, now); /* a site's token's, or none */
+    struct gw_part *p = gw_hub_part(h, op->pid);
+    if (!p) {
+        op_del(h, op);
+        return GW_ENOENT;
+    }
+    switch (op->kind) {
+    case OP_REGISTER_CREATE:
+        if (status == GW_STORE_DONE) {
+            struct op_left l;
+            op_take(h, op, &l);
+            gw_account_login(h, p, now, l.key, l.nick, 1, l.ref, "registered and logged in");
+            return GW_OK;
+        }
+        gw_out_error(h, p, status == GW_ACCOUNT_EXISTS ? GW_R_NAME : GW_R_SHUTDOWN,
+                     status == GW_ACCOUNT_EXISTS ? "this nick is registered already"
+                                                 : "the account could not be kept: try again",
+                     ref_of(op));
+        break;
+    case OP_IDENTIFY_FIND: {
+        const char *phc = nobody_phc;
+        /* An account a site's token made has no password: a login to it
+         * is checked against nothing, as one to no account. */
+        if (status == GW_STORE_DONE && a && a->phc && a->phc[0] &&
+            strncmp(a->phc, GW_ACCOUNT_PHC_SITE, GW_ACCOUNT_PHC_SITE_LEN) != 0) {
+            phc = a->phc;
+            op->exists = 1;
+            op->roles = a->roles;
+            op->generation = a->generation;
+            snprintf(op->nick, sizeof op->nick, "%s", a->nick);
+        } else if (status != GW_STORE_DONE && status != GW_ACCOUNT_NONE) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "accounts cannot be read now: try again later",
+                         ref_of(op));
+            break;
+        }
+        op->kind = OP_IDENTIFY_VERIFY;
+        if (h->cfg.verify(h->cfg.ctx, op->tag, phc, op->pw, op->pw_len) != 0) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment",
+                         ref_of(op));
+            break;
+        }
+        wipe(op);
+        return GW_OK;
+    }
+    case OP_SESSION_KEEP:
+        if (status == GW_STORE_DONE && p->account[0] && !strcmp(p->account, op->key)) {
+            struct gw_sess *ss = sess_of(p);
+            if (ss)
+                memcpy(ss->digest, op->digest, sizeof ss->digest);
+            tell_account(h, p, op->nick, op->token, ref_of(op));
+        } else if (p->account[0]) {
+            tell_account(h, p, op->nick, NULL, ref_of(op));
+            gw_out_error(h, p, GW_R_SHUTDOWN,
+                         "logged in, but no session could be kept: a reload will ask for the "
+                         "password",
+                         NULL);
+        }
+        break;
+    case OP_SESSION_FIND: {
+        struct gw_sess *ss = sess_of(p);
+        if (ss) {
+            ss->hello = status == GW_STORE_DONE && a ? 1 : status == GW_ACCOUNT_NONE ? 2 : 3;
+            if (ss->hello == 1) {
+                snprintf(ss->key, sizeof ss->key, "%s", a->key);
+                snprintf(ss->nick, sizeof ss->nick, "%s", a->nick);
+                ss->roles = a->roles;
+                memcpy(ss->digest, op->digest, sizeof ss->digest);
+            }
+        }
+        op_del(h, op);
+        char *held = p->hello_held;
+        size_t n = p->hello_held_len;
+        p->hello_held = NULL;
+        if (held && !p->closing)
+            gw_web_input(h, p, now, held, n);
+        free(held);
+        if (!p->hello_held)
+            gw_web_take_after(h, p, now);
+        return GW_OK;
+    }
+    case OP_ALL_FIND:
+        if (status != GW_STORE_DONE || !a) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the account cannot be read now: try again later",
+                         ref_of(op));
+            break;
+        } else {
+            struct gw_account up = {.key = a->key, .nick = a->nick, .phc = a->phc,
+                                    .roles = a->roles, .generation = a->generation + 1};
+            op->kind = OP_ALL_UPDATE;
+            if (h->cfg.accounts->update(h->cfg.accounts->ctx, op->tag, &up) == GW_STORE_PENDING)
+                return GW_OK;
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the account cannot be changed now: try again later",
+                         ref_of(op));
+        }
+        break;
+    case OP_ALL_UPDATE:
+        if (status != GW_STORE_DONE) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the account cannot be changed now: try again later",
+                         ref_of(op));
+            break;
+        } else {
+            struct op_left l;
+            op_take(h, op, &l);
+            gw_account_end_all(h, l.key, p, now, l.ref, NULL,
+                               "logged out: every session of the account was ended");
+            return GW_OK;
+        }
+    case OP_PASSWORD_FIND:
+        if (status != GW_STORE_DONE || !a || !a->phc || !a->phc[0] ||
+            !strncmp(a->phc, GW_ACCOUNT_PHC_SITE, GW_ACCOUNT_PHC_SITE_LEN)) {
+            gw_out_error(h, p, status == GW_STORE_DONE || status == GW_ACCOUNT_NONE
+                                   ? GW_R_KEY : GW_R_SHUTDOWN,
+                         status == GW_STORE_DONE || status == GW_ACCOUNT_NONE
+                             ? "this account has no password to change"
+                             : "the account cannot be read now: try again later",
+                         ref_of(op));
+            break;
+        } else {
+            snprintf(op->nick, sizeof op->nick, "%s", a->nick);
+            snprintf(op->phc, sizeof op->phc, "%s", a->phc);
+            op->roles = a->roles;
+            op->generation = a->generation;
+            op->kind = OP_PASSWORD_VERIFY;
+            if (h->cfg.verify(h->cfg.ctx, op->tag, op->phc, op->pw, op->pw_len) == 0) {
+                OPENSSL_cleanse(op->pw, sizeof op->pw);
+                op->pw_len = 0;
+                return GW_OK;
+            }
+            gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment",
+                         ref_of(op));
+        }
+        break;
+    case OP_PASSWORD_UPDATE:
+        if (status != GW_STORE_DONE) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the password could not be kept: try again",
+                         ref_of(op));
+            break;
+        } else {
+            struct op_left l;
+            op_take(h, op, &l);
+            /* Every other connection of the account (but this browser's
+             * tabs) is logged out, its session over. */
+            gw_account_end_all(h, l.key, NULL, now, NULL, p,
+                               "logged out: the account's password was changed");
+            if (p->via == GW_VIA_WEB)
+                start_session(h, p, now, l.key, l.nick, l.generation + 1, l.ref);
+            else
+                gw_out_info(h, p, GW_R_OK, "password changed; every other connection of the "
+                                           "account was logged out");
+            return GW_OK;
+        }
+    case OP_SESSION_DROP:
+    default:
+        break;
+    }
+    op_del(h, op);
+    return GW_OK;
+}
+
+int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *phc, int64_t now)
+{
+    struct gw_acct_op *op = op_find(h, tag);
+    if (!op)
+        return GW_ENOENT;
+    struct gw_part *p = gw_hub_part(h, op->pid);
+    if (!p) {
+        op_del(h, op);
+        return GW_ENOENT;
+    }
+    if (op->kind == OP_REGISTER_HASH) {
+        if (status != GW_HASH_ANSWER_OK || !phc) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the password could not be hashed: try again",
+                         ref_of(op));
+            op_del(h, op);
+            return GW_OK;
+        }
+        struct gw_account a = {.key = op->key, .nick = op->nick, .phc = phc, .roles = 0,
+                               .generation = 1, .created_ms = now + h->wall_offset};
+        const struct gw_accounts *ac = h->cfg.accounts;
+        op->kind = OP_REGISTER_CREATE;
+        if (ac->create(ac->ctx, op->tag, &a) != GW_STORE_PENDING) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the account could not be kept: try again",
+                         ref_of(op));
+            op_del(h, op);
+        }
+        return GW_OK;
+    }
+    if (op->kind == OP_PASSWORD_VERIFY) {
+        if (status == GW_HASH_ANSWER_WRONG)
+            login_failed(h, p, op->key, now);
+        if (status != GW_HASH_ANSWER_OK) {
+            gw_out_error(h, p, status < 0 ? GW_R_SHUTDOWN : GW_R_KEY,
+                         status < 0 ? "passwords are busy: try again in a moment"
+                                    : "the old password is wrong",
+                         ref_of(op));
+            op_del(h, op);
+            return GW_OK;
+        }
+        op->kind = OP_PASSWORD_HASH;
+        if (h->cfg.hash(h->cfg.ctx, op->tag, op->pw_new, op->pw_new_len) == 0) {
+            wipe(op);
+            return GW_OK;
+        }
+        gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment",
+                     ref_of(op));
+        op_del(h, op);
+        return GW_OK;
+    }
+    if (op->kind == OP_PASSWORD_HASH) {
+        if (status != GW_HASH_ANSWER_OK || !phc) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the password could not be hashed: try again",
+                         ref_of(op));
+            op_del(h, op);
+            return GW_OK;
+        }
+        struct gw_account up = {.key = op->key, .nick = op->nick, .phc = phc,
+                                .roles = op->roles, .generation = op->generation + 1};
+        op->kind = OP_PASSWORD_UPDATE;
+        if (h->cfg.accounts->update(h->cfg.accounts->ctx, op->tag, &up) != GW_STORE_PENDING) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "the password could not be kept: try again",
+                         ref_of(op));
+            op_del(h, op);
+        }
+        return GW_OK;
+    }
+    if (op->kind == OP_IDENTIFY_VERIFY) {
+        if (status == GW_HASH_ANSWER_OK && op->exists) {
+            p->acct_roles = op->roles;
+            struct op_left l;
+            op_take(h, op, &l);
+            gw_account_login(h, p, now, l.key, l.nick, l.generation, l.ref, "logged in");
+            return GW_OK;
+        }
+        if (status < 0) {
+            gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment",
+                         ref_of(op));
+        } else {
+            login_failed(h, p, op->key, now);
+            gw_out_error(h, p, GW_R_KEY, "wrong nick or password", ref_of(op));
+        }
+    }
+    op_del(h, op);
+    return GW_OK;
+}
+
+int gw_hub_set_address(struct gw_hub *h, uint64_t pid, const char *ip)
+{
+    struct gw_part *p = gw_hub_part(h, pid);
+    if (!p || !ip)
+        return GW_ENOENT;
+    uint64_t x = 1469598103934665603u; /* FNV-1a: a bucket's name, not a secret */
+    for (const char *c = ip; *c; c++)
+        x = (x ^ (unsigned char)*c) * 1099511628211u;
+    p->addr = x ? x : 1;
+    return GW_OK;
+}
+
+int gw_hub_set_secure(struct gw_hub *h, uint64_t pid, int secure)
+{
+    struct gw_part *p = gw_hub_part(h, pid);
+    if (!p)
+        return GW_ENOENT;
+    p->secure = secure != 0;
+    return GW_OK;
+}
+
+void gw_account_forget(struct gw_hub *h, struct gw_part *p)
+{
+    for (size_t i = h->nacct_ops; i-- > 0;)
+        if (h->acct_ops[i].pid == p->pid)
+            wipe(&h->acct_ops[i]); /* answered to nobody: op_find still finds it */
+}
+
+void gw_account_free(struct gw_hub *h)
+{
+    free(h->fails);
+    h->fails = NULL;
+    h->nfails = 0;
+    for (size_t i = 0; i < h->nacct_ops; i++)
+        wipe(&h->acct_ops[i]);
+    free(h->acct_ops);
+    h->acct_ops = NULL;
+    h->nacct_ops = 0;
+}
