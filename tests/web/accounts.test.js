@@ -432,12 +432,15 @@ test('the account commands typed in the box go as requests: never a line, never 
     await input.press('Enter');
     await other.page.locator('#log > li', { hasText: 'Your password is changed.' }).waitFor();
     await assertNoPassword(other);
-    // Every other session ended: erin's first page, reloaded, is logged out.
-    const r = await reload(erin);
-    assert.equal(r.welcome.account ?? null, null);
-    await erin.page.locator('#account-button', { hasText: /^Log in$/ }).waitFor();
+    // Every other connection of the account is logged out, told so (an
+    // account event without ref): erin's first page forgets its session.
+    await waitLoggedOut(erin);
     assert.equal(await storedAccount(erin), null);
-    await erin.page.locator('#log > li', { hasText: /session is over/i }).waitFor();
+    await erin.page.locator('#log > li', { hasText: 'You were logged out of erin' }).waitFor();
+    const r = await reload(erin);
+    assert.equal(r.hello.session, undefined);
+    assert.equal(r.welcome.account ?? null, null);
+    assert.match(r.welcome.you.nick, /^guest-/);
     // /logout all from the box.
     await input.fill('/logout all');
     await input.press('Enter');
