@@ -109,6 +109,23 @@ async function logIn(p, nick, password) {
   await p.page.locator('#login-password').press('Enter');
 }
 
+/* Collects what a page's WebSockets carry and its errors, as openParticipant does. */
+function watch(page) {
+  const p = { page, problems: [], frames: [], traffic: [] };
+  page.on('websocket', (ws) => {
+    ws.on('framereceived', (f) => {
+      p.frames.push(String(f.payload));
+      p.traffic.push(['in', String(f.payload)]);
+    });
+    ws.on('framesent', (f) => p.traffic.push(['out', String(f.payload)]));
+  });
+  page.on('pageerror', (e) => p.problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') p.problems.push(`console error: ${m.text()}`);
+  });
+  return p;
+}
+
 /* Reloads the page and returns what it sent and received on its new connection. */
 async function reload(p) {
   const fromIn = p.frames.length;
@@ -164,11 +181,27 @@ test('another device logs in with the password; a wrong one is said in the dialo
   try {
     const alice = await openParticipant(browser, gw.url, 'alice');
     await register(alice, 'alice', PW);
-    // Another browser profile: its own storage, a guest.
-    const other = await openParticipant(browser, gw.url, null);
+    // Another browser profile, on its first visit: "Log in to an account"
+    // in the nick dialog joins as a guest and opens the login form.
+    const context = await browser.newContext();
+    const other = { context, ...watch(await context.newPage()) };
+    await other.page.goto(gw.url);
+    await other.page.getByRole('button', { name: 'Log in to an account' }).click();
+    await dialog(other).getByRole('heading', { name: 'Log in or register' }).waitFor();
     await waitLoggedOut(other);
+    assert.equal(await other.page.evaluate(() => document.activeElement.id), 'login-nick');
+    await other.page.keyboard.press('Escape');
     const before = other.traffic.length;
-    await logIn(other, 'alice', WRONG);
+    // What the gateway would refuse at once is said before anything is sent:
+    // no password, one over 256 bytes of UTF-8 (129 two-byte letters).
+    await logIn(other, 'alice', '');
+    await other.page.locator('#account-error', { hasText: 'Type a password.' }).waitFor();
+    await other.page.locator('#login-password').fill('ñ'.repeat(129));
+    await other.page.locator('#login-password').press('Enter');
+    await other.page.locator('#account-error', { hasText: 'A password is at most 256 bytes.' }).waitFor();
+    assert.deepEqual(sent(other, before).filter((m) => m.type === 'login'), []);
+    await other.page.locator('#login-password').fill(WRONG);
+    await other.page.locator('#login-password').press('Enter');
     await other.page.locator('#account-error', { hasText: 'Wrong nick or password.' }).waitFor();
     assert.equal(await other.page.locator('#account-error').getAttribute('role'), 'alert');
     assert.equal(await dialog(other).isVisible(), true, 'the dialog stays open');
@@ -398,10 +431,16 @@ test('the account commands typed in the box go as requests: never a line, never 
     await input.fill(`/password ${ONE_WORD} ${PW2}`);
     await input.press('Enter');
     await other.page.locator('#log > li', { hasText: 'Your password is changed.' }).waitFor();
-    // Every other session ended: erin's first page is told and logged out.
+    await assertNoPassword(other);
+    // Every other connection of the account is logged out, told so (an
+    // account event without ref): erin's first page forgets its session.
     await waitLoggedOut(erin);
     assert.equal(await storedAccount(erin), null);
-    await assertNoPassword(other);
+    await erin.page.locator('#log > li', { hasText: 'You were logged out of erin' }).waitFor();
+    const r = await reload(erin);
+    assert.equal(r.hello.session, undefined);
+    assert.equal(r.welcome.account ?? null, null);
+    assert.match(r.welcome.you.nick, /^guest-/);
     // /logout all from the box.
     await input.fill('/logout all');
     await input.press('Enter');
@@ -425,9 +464,8 @@ test('a registered nick asked for on a first visit opens the login form with it'
     await owner.context.close();
     // A new device: the first visit's dialog, the account's nick typed in it.
     const context = await browser.newContext();
-    const page = await context.newPage();
-    const problems = [];
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    const p = watch(await context.newPage());
+    const { page } = p;
     await page.goto(gw.url);
     await page.locator('#nick-input').fill('fay');
     await page.locator('#nick-input').press('Enter');
@@ -441,14 +479,13 @@ test('a registered nick asked for on a first visit opens the login form with it'
     assert.equal(await page.evaluate(() => localStorage.getItem('wintalk.nick')), null);
     await page.keyboard.type(PW);
     await page.keyboard.press('Enter');
-    const p = { page };
     await waitLoggedIn(p, 'fay');
     await dlg.waitFor({ state: 'hidden' });
     // The dialog was not opened by a control still on the page: the focus goes to the account's button.
     assert.equal(await focused(page), 'account-button');
     assert.equal(await page.evaluate(() => localStorage.getItem('wintalk.nick')), 'fay');
     await assertNoPassword(p);
-    assert.deepEqual(problems, []);
+    assert.deepEqual(p.problems, []);
     await context.close();
   } finally {
     await stopGateway(gw, 'accounts-taken-gateway');
@@ -462,16 +499,8 @@ test('the tabs of one browser follow a login and a log out made in one of them',
     await register(gus, 'gus', PW);
     const one = await openParticipant(browser, gw.url, null);
     // A second tab of that browser.
-    const page = await one.context.newPage();
-    const tab = { page, frames: [], traffic: [] };
-    page.on('websocket', (ws) => {
-      ws.on('framereceived', (f) => {
-        tab.frames.push(String(f.payload));
-        tab.traffic.push(['in', String(f.payload)]);
-      });
-      ws.on('framesent', (f) => tab.traffic.push(['out', String(f.payload)]));
-    });
-    await page.goto(gw.url);
+    const tab = watch(await one.context.newPage());
+    await tab.page.goto(gw.url);
     await waitLoggedOut(tab);
     await logIn(one, 'gus', PW);
     await waitLoggedIn(one, 'gus');
@@ -488,6 +517,7 @@ test('the tabs of one browser follow a login and a log out made in one of them',
     await waitLoggedOut(tab);
     await assertNoPassword(tab);
     assert.deepEqual(one.problems, []);
+    assert.deepEqual(tab.problems, []);
     await one.context.close();
     await gus.context.close();
   } finally {

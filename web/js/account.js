@@ -13,8 +13,9 @@
 
 import { loadAccount, saveAccount } from './store.js';
 
-// The most a password may be (bytes of UTF-8), as the gateway takes it.
-export const PASSWORD_MAX_BYTES = 1024;
+// The most a password may be (bytes of UTF-8), as the gateway takes it
+// (docs/protocol.md, *Accounts*: 1 to 256 bytes).
+export const PASSWORD_MAX_BYTES = 256;
 // An account request not answered in this time is given up (logging in
 // runs a slow hash on the gateway, behind others' when it is busy).
 const ANSWER_TIMEOUT_MS = 30000;
