@@ -750,6 +750,8 @@ function onWelcome(w) {
 function onJoined(r) {
   takeRoom(r);
   checkScrollback();
+  // Once its history is in (it is handed on after this).
+  setTimeout(readSeen, 0);
   renderSidebar();
   if (roomViewKey(r.room) === views.activeKey) {
     // The gateway shows a room as first spelled, whatever the case we asked in.
@@ -862,7 +864,9 @@ function onEvent(ev, info) {
     if (counted) renderSidebar();
   }
   if (v.key === views.activeKey && (ev.type !== 'message' || p)) renderPeople();
-  if (v.key === views.activeKey) readSeen();
+  // History is taken whole first (the welcome's, a joined reply's): its
+  // first lines are not where the reader is.
+  if (v.key === views.activeKey && !info.history) readSeen();
   connectedStatus();
   scheduleSave();
 }
@@ -1147,6 +1151,7 @@ const account = new Account({
     // Another account (or the same anew): its reads come next.
     reads.clear();
     connectedStatus();
+    readSeen();
   },
   onLoggedOut: () => {
     reads.clear();
