@@ -181,6 +181,9 @@ test('a reader reads rooms on one device; another device logs in and lands at th
     assert.ok(Math.abs(lobby.fromTop) < 40, `landed at the line (it is ${lobby.fromTop} px from the top)`);
     assert.ok(lobby.belowBottom > 200, 'unread lines below, not scrolled to the end');
     assert.equal(await b.page.locator('#jump').isVisible(), true, 'a way to the latest');
+    // Not at the end: #lobby is not read further (though the guest's page was at its end).
+    await sleep(2500);
+    assert.deepEqual(readsSent(b).filter((r) => r.room === '#lobby'), [], 'no read of #lobby before its end is seen');
 
     // #dev opened: at its line too.
     await b.page.locator('#room-list li[data-key] button.side-open', { hasText: '#dev' }).click();

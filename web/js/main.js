@@ -56,6 +56,10 @@ const NICK_MAX = 24;
 // The session (rooms, ids, token) is written at most this often, and when
 // the page is hidden or goes away.
 const SAVE_DELAY_MS = 300;
+// After a login the page sends no read until the gateway said where the
+// account read to (`reads`), or this long: what it shows before is not
+// what the reader logged in to catch up on.
+const READS_WAIT_MS = 3000;
 // Below this width the sidebar is a drawer (the same width as in app.css).
 const PHONE_QUERY = '(max-width: 40rem)';
 
@@ -146,6 +150,7 @@ const state = {
   loginAfterWelcome: false, // the first dialog's "log in": the login form once connected
   countdown: null,
   saveTimer: null,
+  readsHeldUntil: 0, // performance.now() until which no read goes (READS_WAIT_MS)
 };
 
 const views = new Views();
@@ -708,6 +713,7 @@ function onWelcome(w) {
   // Logged in by the session of the hello, or told that it is over.
   account.welcomed(w);
   if (account.live) {
+    holdReads();
     state.nickTyped = false;
     if (account.byToken) {
       // The site's token says who: its nick is not kept for a later visit
@@ -1150,8 +1156,8 @@ const account = new Account({
     saveNick(nick);
     // Another account (or the same anew): its reads come next.
     reads.clear();
+    holdReads();
     connectedStatus();
-    readSeen();
   },
   onLoggedOut: () => {
     reads.clear();
@@ -1184,6 +1190,7 @@ const reads = new ReadSender((room, id) => account.live !== null && conn.sendQui
  * tab visible, scrolled to the bottom (not behind a search).
  */
 function readSeen() {
+  if (performance.now() < state.readsHeldUntil) return;
   if (account.live === null || !conn.isOpen || document.hidden || search.isOpen) return;
   const v = views.active;
   if (v.kind !== 'room') return;
@@ -1193,6 +1200,12 @@ function readSeen() {
   const last = lastIdLine(log);
   if (!r || !r.joined || !last) return;
   reads.seen(v.name, Number(last.dataset.id));
+}
+
+/* Logged in: no read goes until the account's reads came (or READS_WAIT_MS). */
+function holdReads() {
+  state.readsHeldUntil = performance.now() + READS_WAIT_MS;
+  setTimeout(readSeen, READS_WAIT_MS + 10);
 }
 
 /* Scrolls a room's log so that its "new messages" line is at the top. */
@@ -1206,6 +1219,7 @@ function landAtMark(v, log, mark) {
 
 /* The account's read positions (after a login): a "new messages" line where it stopped. */
 function onReads(rooms) {
+  state.readsHeldUntil = 0;
   for (const [name, id] of Object.entries(rooms)) {
     reads.floor(name, id);
     const v = views.room(name);
