@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, stopGateway, webRoot } from './lib/gateway.js';
-import { launchBrowser, openParticipant, waitConnected } from './lib/browser.js';
+import { launchBrowser } from './lib/browser.js';
 import { makeSecret, signToken } from './lib/jwt.js';
 
 let browser;
@@ -33,13 +33,13 @@ let key;
 let webCopy;
 const parents = []; // {server, origin}
 
-/* A tiny site on its own origin whose page frames the chat at src. */
-async function startParent(src) {
+/* A tiny site on its own origin whose page frames the chat (gw.url, once the gateway runs). */
+async function startParent() {
   const server = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(`<!doctype html><title>site</title>
 <script>window.ready = []; addEventListener('message', (e) => window.ready.push([e.origin, e.data && e.data.type]));</script>
-<iframe id="chat" src="${src}" style="width:1000px;height:700px"></iframe>`);
+<iframe id="chat" src="${gw.url}" style="width:1000px;height:700px"></iframe>`);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const p = { server, origin: `http://127.0.0.1:${server.address().port}` };
@@ -54,8 +54,8 @@ before(async () => {
   browser = await launchBrowser(['--disable-features=LocalNetworkAccessChecks']);
   key = makeSecret();
   // The parents first: the chat's copy of the page names the trusted one.
-  trusted = await startParent('about:blank');
-  stranger = await startParent('about:blank');
+  trusted = await startParent();
+  stranger = await startParent();
   webCopy = fs.mkdtempSync(path.join(os.tmpdir(), 'wintalk-web-root-'));
   fs.cpSync(webRoot(), webCopy, { recursive: true });
   const index = path.join(webCopy, 'index.html');
@@ -63,15 +63,6 @@ before(async () => {
   assert.ok(html.includes('data-trusted-parent=""'), 'index.html has the attribute, empty');
   fs.writeFileSync(index, html.replace('data-trusted-parent=""', `data-trusted-parent="${trusted.origin}"`));
   gw = await startGateway({ name: 'sitelogin-gateway', extraArgs: ['--jwt-key', key.file, '--web-root', webCopy] });
-  for (const p of parents) {
-    p.server.removeAllListeners('request');
-    p.server.on('request', (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>site</title>
-<script>window.ready = []; addEventListener('message', (e) => window.ready.push([e.origin, e.data && e.data.type]));</script>
-<iframe id="chat" src="${gw.url}" style="width:1000px;height:700px"></iframe>`);
-    });
-  }
 });
 
 after(async () => {
