@@ -8,6 +8,12 @@
 // every other. A session that is over (ended elsewhere, expired) is
 // forgotten, and the page says it is logged out.
 //
+// A site that embeds the page may log its user in with a token it signed
+// (sitelogin.js): then every hello carries the token instead of a session,
+// the account has no password (no Change password), and Log out forgets
+// the token. A token the gateway refuses is said and forgotten (one that
+// expired asks for a reload of the site, which hands a new one).
+//
 // The password is read from its field when its request is sent and the
 // field is emptied at once: the page keeps it nowhere, not even in memory.
 
@@ -97,7 +103,7 @@ export function passwordProblem(password) {
  *   myNick()        the connection's nick now (null before a welcome)
  *   onLoggedIn(nick) the connection is the account's now
  *   onLoggedOut()   this browser is logged out (the connection goes on as a guest)
- *   reconnect()     says hello again (another tab logged in or out)
+ *   site            the SiteLogin: the site's token of this tab (site.jwt)
  */
 export class Account {
   constructor(deps) {
@@ -110,6 +116,9 @@ export class Account {
     this.live = null;
     this.lastNick = null; // the account this browser was last logged in to
     this.sentToken = null; // the session token the last hello carried
+    this.sentJwt = null; // the site's token the last hello carried
+    this.jwtRefusal = null; // {code, message}: why the gateway refused that token
+    this.byToken = false; // logged in by the site's token: no password to change
     this.ended = null; // why the gateway refused the session of that hello
     this.pending = null; // {ref, action, timer}: a request waiting for its answer
     this.mode = 'login';
@@ -142,11 +151,17 @@ export class Account {
     this.render();
   }
 
-  /* The session token for the next hello (null: none), remembered as sent. */
-  helloSession() {
-    this.sentToken = this.token;
+  /*
+   * What logs the next hello in, remembered as sent: {jwt}, the site's token
+   * (a session is then not looked at, and not sent), or {session}, or {}.
+   */
+  helloLogin() {
+    this.sentJwt = this.d.site.jwt;
+    this.sentToken = this.sentJwt === null ? this.token : null;
+    this.jwtRefusal = null;
     this.ended = null;
-    return this.token;
+    if (this.sentJwt !== null) return { jwt: this.sentJwt };
+    return this.sentToken !== null ? { session: this.sentToken } : {};
   }
 
   /*
@@ -154,6 +169,13 @@ export class Account {
    * ours (the welcome as a guest follows). True when taken.
    */
   helloError(err) {
+    // The site's token refused (the access key's 530 is not ours).
+    if (this.sentJwt !== null) {
+      const msg = String(err.message ?? '');
+      if (![530, 553, 421, 504].includes(err.code) || /access key/i.test(msg)) return false;
+      this.jwtRefusal = { code: err.code, message: msg };
+      return true;
+    }
     if (this.sentToken === null || err.code !== 530 || !/session/i.test(String(err.message ?? ''))) return false;
     this.ended = String(err.message);
     return true;
@@ -163,7 +185,9 @@ export class Account {
   welcomed(w) {
     if (typeof w.account === 'string' && w.account !== '') {
       this.live = w.account;
-      if (this.token !== null && this.nick !== w.account) {
+      this.byToken = this.sentJwt !== null;
+      this.jwtRefusal = null;
+      if (!this.byToken && this.token !== null && this.nick !== w.account) {
         this.nick = w.account;
         saveAccount({ nick: this.nick, session: this.token });
       }
@@ -171,6 +195,13 @@ export class Account {
       return;
     }
     this.live = null;
+    this.byToken = false;
+    if (this.sentJwt !== null) {
+      this.siteTokenRefused(this.jwtRefusal);
+      this.jwtRefusal = null;
+      this.render();
+      return;
+    }
     if (this.sentToken !== null && this.sentToken === this.token) {
       const why = sentence(this.ended) || 'Your session is over: log in again';
       const had = this.nick;
@@ -182,6 +213,24 @@ export class Account {
     this.render();
   }
 
+  /* The welcome of a hello whose site token logged nobody in: why, in words. */
+  siteTokenRefused(r) {
+    const why = sentence(r ? r.message : '');
+    if (r && r.code === 421) {
+      // The gateway is busy: the token is tried again at the next hello.
+      this.d.note(`Your site's login could not be checked just now${why ? ` (${why})` : ''}. ` +
+        'You are a guest for now; it is tried again when the page reconnects.');
+      return;
+    }
+    this.d.site.forget();
+    if (r && /expired/i.test(r.message)) {
+      this.d.note('Your site login expired: reload the site to log in again. You go on as a guest.');
+    } else {
+      this.d.note(`Your site's login was refused: ${why || 'the gateway did not take it'}. You go on as a guest.`);
+    }
+    this.d.onLoggedOut();
+  }
+
   /* The gateway's `account`: an answer (with our ref) or news (without one). */
   onAccount(ev) {
     const mine = this.pending !== null && ev.ref !== undefined && ev.ref === this.pending.ref;
@@ -190,6 +239,9 @@ export class Account {
     if (typeof ev.nick === 'string' && ev.nick !== '') {
       this.live = ev.nick;
       if (typeof ev.session === 'string' && ev.session !== '') {
+        // Logged in with a password: the site's token no longer says who we are.
+        this.d.site.forget();
+        this.byToken = false;
         this.nick = ev.nick;
         this.token = ev.session;
         saveAccount({ nick: this.nick, session: this.token });
@@ -211,6 +263,7 @@ export class Account {
     const had = this.live ?? this.nick;
     this.forget();
     this.live = null;
+    this.byToken = false;
     this.render();
     if (action === 'logout-all') this.d.note('You are logged out on every device. You go on as a guest here.');
     else if (action === 'logout') this.d.note('You are logged out. You go on as a guest.');
@@ -266,6 +319,7 @@ export class Account {
         return;
       case 'password':
         if (!account) problem = 'You are not logged in: /identify NICK PASSWORD first.';
+        else if (this.byToken) problem = 'You are logged in by your site: this account has no password to change.';
         else if (cmd.old === '' || cmd.new === '') problem = 'Type /password OLD NEW.';
         else problem = passwordProblem(cmd.new);
         if (problem) say(problem);
@@ -289,7 +343,8 @@ export class Account {
     this.nick = saved ? saved.nick : null;
     this.token = token;
     this.render();
-    return true;
+    // This tab's site token says who it is, whatever the other tabs do.
+    return this.d.site.jwt === null;
   }
 
   forget() {
@@ -299,6 +354,8 @@ export class Account {
     this.nick = null;
     this.sentToken = null;
     saveAccount(null);
+    // Logged out: the site's token of this tab goes too.
+    this.d.site.forget();
   }
 
   settle() {
@@ -354,8 +411,11 @@ export class Account {
     switch (this.mode) {
       case 'account':
         this.ui.title.textContent = 'Your account';
-        this.ui.intro.textContent = `This browser is logged in as ${name}: a reload or a new tab needs no password. ` +
-          'Log out everywhere ends the session of every device logged in to it.';
+        this.ui.intro.textContent = this.byToken
+          ? `This page is logged in as ${name} by the site it is part of: this account has no password here. ` +
+            'Log out forgets the site\'s login in this tab.'
+          : `This browser is logged in as ${name}: a reload or a new tab needs no password. ` +
+            'Log out everywhere ends the session of every device logged in to it.';
         break;
       case 'password':
         this.ui.title.textContent = 'Change your password';
@@ -376,6 +436,8 @@ export class Account {
     this.ui.loginForm.hidden = mode !== 'login';
     this.ui.panel.hidden = mode !== 'account';
     this.ui.passwordForm.hidden = mode !== 'password';
+    // A site's token account has no password to change.
+    this.ui.passwordOpen.hidden = this.byToken;
     this.clearPasswords();
     this.showError('');
     this.describe();
@@ -390,7 +452,7 @@ export class Account {
       this.ui.passwordUser.value = this.live ?? this.nick ?? '';
       this.ui.passwordOld.focus();
     } else {
-      this.ui.passwordOpen.focus();
+      (this.byToken ? this.ui.logout : this.ui.passwordOpen).focus();
     }
   }
 

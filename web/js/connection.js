@@ -126,8 +126,11 @@ export class RequestError extends Error {
  *                          changed: {nick, session, ref}; nick null when
  *                          logged out (a ref: the answer to a request)
  *   onInfo(info), onError(error, welcomed), onBye(bye)
- *   helloFields()          returns {nick, key, session} for the next hello
- *                          (session: an account's session token)
+ *   onReads(rooms)         where the account read to: {roomName: id} (ids
+ *                          checked), after a login
+ *   helloFields()          returns {nick, key, session, jwt} for the next
+ *                          hello (session: an account's session token; jwt:
+ *                          a site's token, which goes instead of a session)
  */
 export class Connection {
   constructor(handlers = {}) {
@@ -216,7 +219,8 @@ export class Connection {
     if (this.token) hello.token = this.token;
     if (fields.nick) hello.nick = fields.nick;
     if (fields.key) hello.key = fields.key;
-    if (fields.session) hello.session = fields.session;
+    if (fields.jwt) hello.jwt = fields.jwt;
+    else if (fields.session) hello.session = fields.session;
     return hello;
   }
 
@@ -606,6 +610,15 @@ export class Connection {
       case 'account':
         if (this.h.onAccount) this.h.onAccount(ev);
         break;
+      case 'reads': {
+        if (!ev.rooms || typeof ev.rooms !== 'object' || Array.isArray(ev.rooms)) break;
+        const rooms = {};
+        for (const [name, id] of Object.entries(ev.rooms)) {
+          if (validRoomName(name) && isId(id)) rooms[name] = id;
+        }
+        if (this.h.onReads) this.h.onReads(rooms);
+        break;
+      }
       case 'history':
       case 'search':
         this.answer(ev);

@@ -9,17 +9,22 @@
 // account dialog (logging in, registering, logging out) is account.js. A room's
 // earlier lines come as the reader scrolls up (scrollback.js), and its
 // messages can be searched (search.js). Text from others only ever reaches
-// the page through render.js, as text.
+// the page through render.js, as text. A site that embeds the page may log
+// its user in with its own token (sitelogin.js); a logged-in reader's read
+// positions go to the gateway, and come back from other devices as a "new
+// messages" line (reads.js).
 
 import { Connection, LOBBY, nickKey, roomKey, validRoomName } from './connection.js';
 import { renderEvent, createLog, renderSideItem, renderPerson, renderDraft } from './render.js';
 import { TypingSender } from './typing.js';
-import { Pager, SCROLLBACK_LINES_MAX, keepInPlace, markDays, markDayOfLast, relabelDays } from './scrollback.js';
+import { Pager, SCROLLBACK_LINES_MAX, keepInPlace, markDays, markDayOfLast, relabelDays, lastIdLine } from './scrollback.js';
 import { Search } from './search.js';
 import { Views, LOBBY_KEY, roomViewKey, privateViewKey, pageCommand } from './views.js';
 import { loadNick, saveNick, loadKey, saveKey, loadSession, saveSession, loadDrafts, saveDrafts,
   ACCOUNT_KEY } from './store.js';
 import { Account, accountCommand, holdsPassword } from './account.js';
+import { SiteLogin } from './sitelogin.js';
+import { ReadSender, placeReadMark } from './reads.js';
 
 // A conversation followed at its end keeps this many lines (day lines and
 // marks included); older ones leave the page. One scrolled back in keeps up
@@ -51,6 +56,10 @@ const NICK_MAX = 24;
 // The session (rooms, ids, token) is written at most this often, and when
 // the page is hidden or goes away.
 const SAVE_DELAY_MS = 300;
+// After a login the page sends no read until the gateway said where the
+// account read to (`reads`), or this long: what it shows before is not
+// what the reader logged in to catch up on.
+const READS_WAIT_MS = 3000;
 // Below this width the sidebar is a drawer (the same width as in app.css).
 const PHONE_QUERY = '(max-width: 40rem)';
 
@@ -141,6 +150,7 @@ const state = {
   loginAfterWelcome: false, // the first dialog's "log in": the login form once connected
   countdown: null,
   saveTimer: null,
+  readsHeldUntil: 0, // performance.now() until which no read goes (READS_WAIT_MS)
 };
 
 const views = new Views();
@@ -235,6 +245,7 @@ function watchScroll(log) {
       v.stuck = true;
       v.newBelow = false;
       ui.jump.hidden = true;
+      readSeen();
     } else if (top < (lastTops.get(log) ?? 0)) {
       v.stuck = false;
     }
@@ -321,11 +332,18 @@ function showView(key) {
     lastTops.set(log, log.scrollTop);
   }
   ui.jump.hidden = next.stuck || !next.newBelow || search.isOpen;
+  // A room with unread messages (from the account's reads) opens at them.
+  if (next.landAtMark) {
+    next.landAtMark = false;
+    const mark = log.querySelector(':scope > li.read-mark');
+    if (mark && !search.isOpen) landAtMark(next, log, mark);
+  }
   const pager = pagers.get(key);
   if (pager) {
     pager.shown();
     checkScrollback();
   }
+  readSeen();
   renderTitle();
   renderPeople();
   renderSidebar();
@@ -598,6 +616,7 @@ function onState(s) {
       connectedStatus();
       renderPeople();
       checkScrollback();
+      readSeen();
       break;
     case 'waiting': {
       lostConnection();
@@ -694,9 +713,16 @@ function onWelcome(w) {
   // Logged in by the session of the hello, or told that it is over.
   account.welcomed(w);
   if (account.live) {
-    state.wantedNick = state.me.nick;
-    saveNick(state.me.nick);
+    holdReads();
     state.nickTyped = false;
+    if (account.byToken) {
+      // The site's token says who: its nick is not kept for a later visit
+      // (without the token it is an account with no password here).
+      state.wantedNick = null;
+    } else {
+      state.wantedNick = state.me.nick;
+      saveNick(state.me.nick);
+    }
   }
   const here = new Set();
   for (const r of w.rooms) {
@@ -730,6 +756,8 @@ function onWelcome(w) {
 function onJoined(r) {
   takeRoom(r);
   checkScrollback();
+  // Once its history is in (it is handed on after this).
+  setTimeout(readSeen, 0);
   renderSidebar();
   if (roomViewKey(r.room) === views.activeKey) {
     // The gateway shows a room as first spelled, whatever the case we asked in.
@@ -842,6 +870,9 @@ function onEvent(ev, info) {
     if (counted) renderSidebar();
   }
   if (v.key === views.activeKey && (ev.type !== 'message' || p)) renderPeople();
+  // History is taken whole first (the welcome's, a joined reply's): its
+  // first lines are not where the reader is.
+  if (v.key === views.activeKey && !info.history) readSeen();
   connectedStatus();
   scheduleSave();
 }
@@ -1096,16 +1127,26 @@ const conn = new Connection({
   onError,
   onBye,
   onAccount: (ev) => account.onAccount(ev),
+  onReads,
   helloFields: () => {
-    // With a session the nick is the account's: none is asked for, unless
-    // one was just typed.
-    const session = account.helloSession();
-    return { nick: session && !state.nickTyped ? null : helloNick(), key: state.key, session };
+    // With a session or a site's token the nick is the account's: none is
+    // asked for, unless one was just typed (never with a site's token).
+    const login = account.helloLogin();
+    const nick = login.jwt || (login.session && !state.nickTyped) ? null : helloNick();
+    reads.cancel();
+    return { nick, key: state.key, ...login };
   },
+});
+
+// A site's token handed by the framing site: this tab says hello again with it.
+const site = new SiteLogin(() => {
+  if (ui.dialog.open && state.dialogMode === 'join' && !conn.isOpen) ui.dialog.close();
+  conn.reconnect();
 });
 
 const account = new Account({
   conn,
+  site,
   note: (text) => note(text),
   checkNick,
   myNick: () => (state.me ? state.me.nick : null),
@@ -1113,9 +1154,13 @@ const account = new Account({
     myNickChanged(nick);
     state.wantedNick = nick;
     saveNick(nick);
+    // Another account (or the same anew): its reads come next.
+    reads.clear();
+    holdReads();
     connectedStatus();
   },
   onLoggedOut: () => {
+    reads.clear();
     // The account's nick is no longer ours to ask for.
     state.wantedNick = null;
     saveNick(null);
@@ -1133,6 +1178,61 @@ window.addEventListener('storage', (e) => {
 });
 
 const typing = new TypingSender((room, text) => conn.sendQuiet({ type: 'typing', room, text }));
+
+/* ---------- read positions ---------- */
+
+// How far the reader has read goes to the gateway for its account only (a
+// guest's would be ignored), once the newest line of a room was seen.
+const reads = new ReadSender((room, id) => account.live !== null && conn.sendQuiet({ type: 'read', room, id }));
+
+/*
+ * The reader has seen the room on screen to its newest line: on screen, the
+ * tab visible, scrolled to the bottom (not behind a search).
+ */
+function readSeen() {
+  if (performance.now() < state.readsHeldUntil) return;
+  if (account.live === null || !conn.isOpen || document.hidden || search.isOpen) return;
+  const v = views.active;
+  if (v.kind !== 'room') return;
+  const log = logs.get(v.key);
+  if (!log || log.hidden || !atBottom(log)) return;
+  const r = conn.rooms.get(roomKey(v.name));
+  const last = lastIdLine(log);
+  if (!r || !r.joined || !last) return;
+  reads.seen(v.name, Number(last.dataset.id));
+}
+
+/* Logged in: no read goes until the account's reads came (or READS_WAIT_MS). */
+function holdReads() {
+  state.readsHeldUntil = performance.now() + READS_WAIT_MS;
+  setTimeout(readSeen, READS_WAIT_MS + 10);
+}
+
+/* Scrolls a room's log so that its "new messages" line is at the top. */
+function landAtMark(v, log, mark) {
+  log.scrollTop += mark.getBoundingClientRect().top - log.getBoundingClientRect().top;
+  lastTops.set(log, log.scrollTop);
+  v.stuck = atBottom(log);
+  v.newBelow = !v.stuck;
+  ui.jump.hidden = v.stuck || search.isOpen;
+}
+
+/* The account's read positions (after a login): a "new messages" line where it stopped. */
+function onReads(rooms) {
+  state.readsHeldUntil = 0;
+  for (const [name, id] of Object.entries(rooms)) {
+    reads.floor(name, id);
+    const v = views.room(name);
+    if (!v) continue;
+    const log = logOf(v);
+    const mark = placeReadMark(log, id);
+    v.landAtMark = false;
+    if (!mark) continue;
+    if (v.key === views.activeKey && !search.isOpen) landAtMark(v, log, mark);
+    else v.landAtMark = true;
+  }
+  readSeen();
+}
 
 /* ---------- search, and the conversation around a result ---------- */
 
@@ -1160,6 +1260,7 @@ function backToLive(latest) {
     checkScrollback();
   }
   if (latest) ui.input.focus();
+  readSeen();
 }
 
 const search = new Search({
@@ -1205,6 +1306,8 @@ document.addEventListener('visibilitychange', () => {
   if (document.hidden) {
     saveNow();
     saveDraftsNow();
+  } else {
+    readSeen();
   }
 });
 
@@ -1524,7 +1627,10 @@ updateCount();
 
 if (phone.matches) ui.peopleBox.open = false;
 
-if (account.token) {
+if (site.jwt) {
+  // The site that embeds the page says who: no nick to choose.
+  conn.start();
+} else if (account.token) {
   // Logged in: the session says who (the account's nick).
   ui.myNick.textContent = account.nick;
   conn.start();

@@ -133,3 +133,10 @@ export function loadDrafts() {
 export function saveDrafts(drafts) {
   set('sessionStorage', DRAFTS_KEY, Object.keys(drafts).length ? JSON.stringify(drafts) : null);
 }
+
+// A site's token (sitelogin.js) for this tab: sessionStorage, so that a
+// reload of this tab stays logged in (its address no longer holds the
+// token) while other tabs and a later visit do not have it.
+const SITE_TOKEN_KEY = 'wintalk.jwt';
+export const loadSiteToken = () => get('sessionStorage', SITE_TOKEN_KEY);
+export const saveSiteToken = (jwt) => set('sessionStorage', SITE_TOKEN_KEY, jwt);

@@ -68,6 +68,7 @@ function newView(kind, name) {
     newBelow: false, // lines came while scrolled up
     people: new Map(), // rooms: pid -> {pid, nick, via, typing}
     count: 0, // rooms: participants_count from the gateway
+    landAtMark: false, // rooms: opens at its "new messages" line (reads.js)
   };
 }
 

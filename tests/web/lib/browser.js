@@ -15,11 +15,11 @@ export const artifactsDir = path.resolve(here, '..', 'artifacts');
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-export function launchBrowser() {
+export function launchBrowser(extraFlags = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...extraFlags],
     timeout: 30000,
   });
 }
