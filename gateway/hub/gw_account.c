@@ -500,6 +500,12 @@ void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
         gw_admin_refresh(h, q);
     }
     h->beat_at = 0; /* the other gateways are told at the next tick */
+    /* The rooms its connections are in now become the account's. */
+    for (unsigned i = 0; i < p->nmemb; i++)
+        gw_account_room(h, p, p->memb[i].room, 1);
+    for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
+        for (unsigned i = 0; q != p && i < q->nmemb; i++)
+            gw_account_room(h, q, q->memb[i].room, 1);
     gw_names_add(h, key);
     gw_account_claim(h, key, p, now);
     (void)gw_hub_change_nick(h, p, now, nick, strlen(nick), ref);

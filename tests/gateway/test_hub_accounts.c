@@ -873,7 +873,8 @@ static void rooms_and_read_positions_stay_with_the_account(void **state)
     got = hello_with(&f, &v, T0, tok, "x");
     ht_has(got, "\"type\":\"joined\",\"code\":250,\"room\":\"#Dev\"");
     ht_has(got, "\"type\":\"joined\",\"code\":250,\"room\":\"#ops\"");
-    snprintf(msg, sizeof msg, "{\"type\":\"reads\",\"rooms\":{\"#Dev\":%llu,\"#ops\":0}}",
+    snprintf(msg, sizeof msg,
+             "{\"type\":\"reads\",\"rooms\":{\"#Dev\":%llu,\"#lobby\":0,\"#ops\":0}}",
              (unsigned long long)one);
     ht_has(got, msg);
     free(got);
@@ -910,6 +911,41 @@ static uint64_t program_from(struct fix *f, const char *ip, const char *nick)
         free(ht_drain(f->h, p));
     }
     return p;
+}
+
+/* The rooms a browser is in when it logs in become its account's: another
+ * device that logs in joins them, and its read positions there are kept. */
+static void the_rooms_of_a_login_become_the_accounts(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\",\"rooms\":{\"#dev\":0}}");
+    ht_send(f.h, w, T0, "{\"type\":\"say\",\"room\":\"#dev\",\"text\":\"before\"}");
+    settle(&f);
+    char *got = ht_drain(f.h, w);
+    uint64_t id = id_of(got, "before");
+    free(got);
+    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
+    settle(&f);
+    got = ht_drain(f.h, w);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    session_of(got, tok);
+    free(got);
+    char msg[96];
+    snprintf(msg, sizeof msg, "{\"type\":\"read\",\"room\":\"#dev\",\"id\":%llu}",
+             (unsigned long long)id);
+    ht_send(f.h, w, T0, msg);
+    settle(&f);
+    uint64_t v;
+    got = hello_with(&f, &v, T0, tok, "x");
+    ht_has(got, "\"type\":\"joined\",\"code\":250,\"room\":\"#dev\"");
+    snprintf(msg, sizeof msg, "\"#dev\":%llu", (unsigned long long)id);
+    ht_has(got, msg);
+    ht_has(got, "\"#lobby\":0");
+    free(got);
+    teardown(&f);
 }
 
 /* Per address: registrations an hour (cfg.registrations_per_hour), and
@@ -1014,6 +1050,7 @@ int main(void)
         cmocka_unit_test(back_with_a_session_that_ended_is_a_guest),
         cmocka_unit_test(rooms_and_read_positions_stay_with_the_account),
         cmocka_unit_test(what_one_address_may_do),
+        cmocka_unit_test(the_rooms_of_a_login_become_the_accounts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
