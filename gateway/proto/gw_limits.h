@@ -449,6 +449,9 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * register, a login, a nick asked of the accounts): past it, 421. */
 #define GW_ACCOUNT_OPS_MAX 64u
 
+/* --frame-ancestors: the origins that may frame the page, in bytes. */
+#define GW_FRAME_ANCESTORS_MAX_BYTES 512u
+
 /* The registered names a hub knows (hub/gw_names.c), to check a nick at
  * once: at most GW_NAMES_MAX (past it, a name is not reserved by the check
  * but its owner takes it back by logging in; about 50 bytes a name), walked

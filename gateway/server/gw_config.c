@@ -34,6 +34,8 @@ const char *gw_config_usage(void)
            "                          max-age, 0 = no header        WINTALK_HSTS_MAX_AGE (%u)\n"
            "  --hsts-include-subdomains  ... and includeSubDomains  WINTALK_HSTS_INCLUDE_SUBDOMAINS (0)\n"
            "Origins:\n"
+           "  --frame-ancestors 'ORIGIN ...'  sites that may show the page in a frame (the\n"
+           "                          chat embedded in a site)      WINTALK_FRAME_ANCESTORS (none)\n"
            "  --allow-origin ORIGIN   also accept WebSockets from this page origin\n"
            "                          (repeatable; the variable is comma-separated)\n"
            "                                                        WINTALK_ALLOW_ORIGIN (none)\n"
@@ -206,6 +208,7 @@ static const struct opt opts[] = {
     {"--login-timeout", "WINTALK_LOGIN_TIMEOUT", K_UINT, OFF(login_timeout), 1, 3600},
     {"--http-timeout", "WINTALK_HTTP_TIMEOUT", K_UINT, OFF(http_timeout), 1, 600},
     {"--allow-origin", "WINTALK_ALLOW_ORIGIN", K_LIST, OFF(allow_origin), 0, 0},
+    {"--frame-ancestors", "WINTALK_FRAME_ANCESTORS", K_STR, OFF(frame_ancestors), 0, 0},
     {"--any-origin", "WINTALK_ANY_ORIGIN", K_BOOL, OFF(any_origin), 0, 0},
     {"--store", "WINTALK_STORE", K_STR, OFF(store), 0, 0},
     {"--registration", "WINTALK_REGISTRATION", K_STR, OFF(registration), 0, 0},
@@ -225,6 +228,45 @@ static const struct opt opts[] = {
     {"--history-max", "WINTALK_HISTORY_MAX", K_UINT, OFF(history_max), 0, 1000000000},
     {"--verbose", "WINTALK_VERBOSE", K_BOOL, OFF(verbose), 0, 0},
 };
+
+/* --frame-ancestors: origins (http or https, a host, an optional port)
+ * separated by spaces, each written into the page's CSP as it is, so
+ * nothing else may be in them (no quote, no ';', no path). */
+static int frame_ancestors_check(const char *v, char *err, size_t err_len)
+{
+    size_t n = strlen(v);
+    if (n > GW_FRAME_ANCESTORS_MAX_BYTES)
+        goto bad;
+    for (const char *p = v; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        size_t scheme = !strncmp(p, "https://", 8) ? 8 : !strncmp(p, "http://", 7) ? 7 : 0;
+        if (!scheme)
+            goto bad;
+        p += scheme;
+        size_t host = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+        if (!host)
+            goto bad;
+        p += host;
+        if (*p == ':') {
+            size_t port = strspn(p + 1, "0123456789");
+            if (!port || port > 5)
+                goto bad;
+            p += 1 + port;
+        }
+        if (*p && *p != ' ')
+            goto bad;
+    }
+    return 0;
+bad:
+    snprintf(err, err_len,
+             "--frame-ancestors: '%.64s' is not a list of origins (https://host[:port], "
+             "separated by spaces, at most %u bytes)",
+             v, GW_FRAME_ANCESTORS_MAX_BYTES);
+    return -1;
+}
 
 /* Add one origin (len bytes of val) to the allowed list; the strings stay
  * borrowed, so a comma-separated variable is split into a static pool. */
@@ -420,6 +462,8 @@ int gw_config_parse(struct gw_config *cfg, int argc, char **argv,
         if (set(cfg, o, val, o->flag, err, err_len))
             return -1;
     }
+    if (cfg->frame_ancestors && frame_ancestors_check(cfg->frame_ancestors, err, err_len))
+        return -1;
     if (cfg->key && !*cfg->key)
         cfg->key = NULL;
     if (cfg->key && strlen(cfg->key) > GW_KEY_MAX_BYTES) {

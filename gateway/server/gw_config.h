@@ -57,6 +57,7 @@ struct gw_config {
     unsigned login_timeout;  /* seconds */
     unsigned http_timeout;   /* seconds */
     const char *allow_origin[GW_ALLOW_ORIGINS_MAX]; /* extra allowed Origins */
+    const char *frame_ancestors; /* origins that may frame the page, space-separated; NULL: none */
     unsigned n_allow_origin;
     int any_origin;          /* accept WebSockets from any Origin */
     const char *store;       /* "sqlite" (history on disk), "memory" or "redis" */

@@ -26,14 +26,18 @@
 #define GW_HEALTH_MAX 256
 
 static const char *const security_headers[][2] = {
-    {"content-security-policy:",
-     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
-     "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"},
     {"x-content-type-options:", "nosniff"},
     {"referrer-policy:", "no-referrer"},
-    {"x-frame-options:", "DENY"},
     {"cache-control:", "no-cache"},
 };
+
+/* The content security policy, and whether any site may frame the page:
+ * none (X-Frame-Options DENY too), or the origins of --frame-ancestors (a
+ * site that embeds the chat). Made once at start. */
+#define CSP_BASE                                                                                  \
+    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "     \
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors "
+static char csp_value[sizeof CSP_BASE + GW_FRAME_ANCESTORS_MAX_BYTES + 8];
 
 /*
  * HTTP connections waiting for a request: a request (its headers) must
@@ -65,6 +69,8 @@ static char hsts_value[64];
 
 void gw_http_init(void)
 {
+    const char *fa = gw_app.cfg.frame_ancestors;
+    snprintf(csp_value, sizeof csp_value, "%s%s", CSP_BASE, fa && *fa ? fa : "'none'");
     hsts_value[0] = '\0';
     if (gw_app.cfg.tls_cert && gw_app.cfg.hsts_max_age)
         snprintf(hsts_value, sizeof hsts_value, "max-age=%u%s", gw_app.cfg.hsts_max_age,
@@ -73,6 +79,15 @@ void gw_http_init(void)
 
 static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 {
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"content-security-policy:",
+                                    (const unsigned char *)csp_value, (int)strlen(csp_value), p,
+                                    end))
+        return -1;
+    const char *fa = gw_app.cfg.frame_ancestors;
+    if (!(fa && *fa) &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-frame-options:",
+                                    (const unsigned char *)"DENY", 4, p, end))
+        return -1;
     for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++) {
         const char *v = security_headers[i][1];
         if (lws_add_http_header_by_name(wsi, (const unsigned char *)security_headers[i][0],

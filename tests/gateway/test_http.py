@@ -46,6 +46,7 @@ class Http(unittest.TestCase):
             self.assertEqual(h["content-security-policy"], CSP)
             self.assertEqual(h["x-content-type-options"], "nosniff")
             self.assertEqual(h["referrer-policy"], "no-referrer")
+            self.assertEqual(h["x-frame-options"], "DENY")
 
     def test_no_directory_escape(self):
         for path in ["/../../../../etc/passwd", "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
@@ -158,6 +159,22 @@ class Config(unittest.TestCase):
             self.assertTrue(line, flag)
             self.assertIn("(%s)" % default, out.stdout)
             self.assertIn(var, out.stdout)
+
+    def test_frame_ancestors_let_a_site_frame_the_page(self):
+        sites = "https://site.example https://other.example:8443"
+        with Gateway(args=("--frame-ancestors", sites)) as gw:
+            status, h, _ = http_get(gw.http_port, "/")
+            self.assertEqual(status, 200)
+            self.assertEqual(h["content-security-policy"],
+                             CSP.replace("frame-ancestors 'none'", "frame-ancestors " + sites))
+            self.assertNotIn("x-frame-options", h)
+        # Anything but origins would write into the policy: refused at start.
+        for bad in ("https://x.example; script-src *", "'self'", "https://x.example/path",
+                    "javascript:alert(1)", "https://x.example:123456", "x" * 600):
+            out = subprocess.run([wtlib.find_gateway(), "--frame-ancestors", bad],
+                                 capture_output=True, timeout=10, text=True)
+            self.assertEqual(out.returncode, 2, bad)
+            self.assertIn("--frame-ancestors", out.stderr)
 
     def test_bad_flag_fails(self):
         out = subprocess.run([wtlib.find_gateway(), "--tcp-port", "99999"], capture_output=True,
