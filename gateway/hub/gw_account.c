@@ -41,10 +41,6 @@ enum op_kind {
     OP_PASSWORD_VERIFY, /* the old one checked: then hash the new */
     OP_PASSWORD_HASH,   /* the new one hashed: then update */
     OP_PASSWORD_UPDATE, /* kept: logged in anew (a new session for a browser) */
-    OP_PM_ADD,          /* a private message kept for an account away */
-    OP_PM_ROOMS,        /* at login: where the account read its messages to */
-    OP_PM_AFTER,        /* ... the messages after it, a page at a time */
-    OP_PM_MARK,         /* the read position written: nobody waits */
 };
 
 struct gw_acct_op {
@@ -67,16 +63,7 @@ struct gw_acct_op {
     /* A browser's session: the token to give it, its digest kept. */
     char token[GW_TOKEN_HEX_LEN + 1];
     char digest[GW_DIGEST_HEX_LEN + 1];
-    /* A private message kept (the sender's copy waits for it): its text,
-     * owned; at login, the last message id given. */
-    char *text;
-    size_t text_len;
-    uint64_t after;
 };
-
-/* The room name under which an account's read position in its private
- * messages is kept (no room's name starts with '@'). */
-#define PM_READ_ROOM "@private"
 
 static struct gw_sess *sess_of(struct gw_part *p);
 
@@ -302,7 +289,6 @@ static struct gw_acct_op *op_new(struct gw_hub *h, struct gw_part *p, enum op_ki
 static void op_del(struct gw_hub *h, struct gw_acct_op *op)
 {
     wipe(op);
-    free(op->text);
     *op = h->acct_ops[--h->nacct_ops];
 }
 
@@ -313,7 +299,6 @@ struct op_left {
     char ref_buf[GW_REF_MAX_BYTES * 6 + 3];
     const char *ref;
     uint64_t generation;
-    uint64_t after;
 };
 
 /* End op, keeping in *l what comes next needs (its slot may be reused by
@@ -324,7 +309,6 @@ static void op_take(struct gw_hub *h, struct gw_acct_op *op, struct op_left *l)
     memcpy(l->nick, op->nick, sizeof l->nick);
     l->ref = op->has_ref ? memcpy(l->ref_buf, op->ref, sizeof l->ref_buf) : NULL;
     l->generation = op->generation;
-    l->after = op->after;
     op_del(h, op);
 }
 
@@ -502,10 +486,10 @@ void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
     h->beat_at = 0; /* the other gateways are told at the next tick */
     /* The rooms its connections are in now become the account's. */
     for (unsigned i = 0; i < p->nmemb; i++)
-        gw_account_room(h, p, p->memb[i].room, 1);
+        gw_kept_room(h, p, p->memb[i].room, 1);
     for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next)
         for (unsigned i = 0; q != p && i < q->nmemb; i++)
-            gw_account_room(h, q, q->memb[i].room, 1);
+            gw_kept_room(h, q, q->memb[i].room, 1);
     gw_names_add(h, key);
     gw_account_claim(h, key, p, now);
     (void)gw_hub_change_nick(h, p, now, nick, strlen(nick), ref);
@@ -516,7 +500,7 @@ void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
         snprintf(msg, sizeof msg, "%s as %s", how, nick);
         gw_out_info(h, p, GW_R_OK, msg);
     }
-    gw_account_pm_fetch(h, p);
+    gw_kept_fetch(h, p);
 }
 
 /* q, logged in to an account, is a guest again (with its browser's other
@@ -716,7 +700,7 @@ const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t 
         gw_admin_refresh(h, p);
         gw_names_add(h, ss->key);
         gw_account_claim(h, ss->key, p, now);
-        gw_account_pm_fetch(h, p); /* answered after the welcome */
+        gw_kept_fetch(h, p); /* answered after the welcome */
         return ss->nick;
     }
     ss->digest[0] = '\0';
@@ -729,246 +713,16 @@ const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t 
     return NULL;
 }
 
-int gw_account_pm_keep(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
-                       const char *text, size_t len, const char *ref)
-{
-    const struct gw_accounts *ac = h->cfg.accounts;
-    if (!ac || !ac->pm_add || !gw_names_has(h, key))
-        return 0;
-    struct gw_acct_op *op = op_new(h, p, OP_PM_ADD, ref);
-    if (!op)
-        return 1;
-    op->text = malloc(len + 1);
-    if (!op->text) {
-        op_del(h, op);
-        gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", ref);
-        return 1;
-    }
-    memcpy(op->text, text, len);
-    op->text[len] = '\0';
-    op->text_len = len;
-    snprintf(op->key, sizeof op->key, "%s", key);
-    struct gw_account_pm pm = {
-        .time_ms = now + h->wall_offset, .peer = p->nick, .out = 0, .text = op->text};
-    if (ac->pm_add(ac->ctx, op->tag, key, &pm) != GW_STORE_PENDING) {
-        op_del(h, op);
-        gw_out_error(h, p, GW_R_NOT_KEPT,
-                     "the private message could not be kept: it was not sent; try again later",
-                     ref);
-    }
-    return 1;
-}
-
-void gw_account_pm_fetch(struct gw_hub *h, struct gw_part *p)
-{
-    const struct gw_accounts *ac = h->cfg.accounts;
-    if (!ac || !ac->rooms_of || !ac->pm_after || !p->account[0])
-        return;
-    struct gw_acct_op *op = op_new(h, p, OP_PM_ROOMS, NULL);
-    if (!op)
-        return; /* 421 said: they wait for the next login */
-    snprintf(op->key, sizeof op->key, "%s", p->account);
-    if (ac->rooms_of(ac->ctx, op->tag, op->key) != GW_STORE_PENDING)
-        op_del(h, op);
-}
-
-/* Ask for the kept messages after op->after (op becomes OP_PM_AFTER);
- * the op ends if it cannot. */
-static void pm_page(struct gw_hub *h, struct gw_acct_op *op)
-{
-    const struct gw_accounts *ac = h->cfg.accounts;
-    op->kind = OP_PM_AFTER;
-    if (ac->pm_after(ac->ctx, op->tag, op->key, op->after, GW_ACCOUNT_PMS_PAGE) !=
-        GW_STORE_PENDING)
-        op_del(h, op);
-}
-
-/* An op whose answer nobody waits for (pid 0: answered to nobody), or
- * NULL when GW_ACCOUNT_OPS_MAX are under way (the write is not made). */
-static struct gw_acct_op *op_quiet(struct gw_hub *h)
-{
-    if (h->nacct_ops >= GW_ACCOUNT_OPS_MAX || !h->acct_ops)
-        return NULL;
-    struct gw_acct_op *op = &h->acct_ops[h->nacct_ops++];
-    memset(op, 0, sizeof(*op));
-    op->tag = ++h->next_acct_tag;
-    op->kind = OP_PM_MARK;
-    return op;
-}
-
-/* Keep that key is in room (in 1) or not, or its read position there
- * (id, with in 2); nobody waits. */
-static void keep_quietly(struct gw_hub *h, const char *key, const char *room, int in, uint64_t id)
-{
-    const struct gw_accounts *ac = h->cfg.accounts;
-    struct gw_acct_op *op = ac ? op_quiet(h) : NULL;
-    if (!op)
-        return;
-    int rc = GW_STORE_ENOTSUP;
-    if (in == 2 && ac->read_mark)
-        rc = ac->read_mark(ac->ctx, op->tag, key, room, id);
-    else if (in != 2 && ac->room_keep)
-        rc = ac->room_keep(ac->ctx, op->tag, key, room, in);
-    if (rc != GW_STORE_PENDING)
-        op_del(h, op);
-}
-
-/* The messages given are read: the position kept (nobody waits). */
-static void pm_mark(struct gw_hub *h, const char *key, uint64_t id)
-{
-    keep_quietly(h, key, PM_READ_ROOM, 1, 0);
-    keep_quietly(h, key, PM_READ_ROOM, 2, id);
-}
-
-void gw_account_room(struct gw_hub *h, struct gw_part *p, const struct gw_room *r, int in)
-{
-    if (p->account[0])
-        keep_quietly(h, p->account, r->key, in, 0);
-}
-
-void gw_account_read(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
-                     uint64_t id, const char *ref)
-{
-    struct gw_room *r = gw_rooms_find(&h->rooms, name, len);
-    struct gw_memb *mb = r ? gw_member_of(p, r) : NULL;
-    if (!mb) {
-        char msg[GW_ROOM_ARG_MAX_BYTES + 16];
-        snprintf(msg, sizeof msg, "not in %.*s", (int)gw_utf8_cut(name, len, GW_ROOM_ARG_MAX_BYTES),
-                 name);
-        gw_out_error(h, p, GW_R_BAD_ARGS, msg, ref);
-        return;
-    }
-    /* Forward only, and not past the room's latest (when it is known): a
-     * read that moves nothing writes nothing. */
-    uint64_t last = gw_history_last_id(&r->history);
-    if (last && id > last)
-        id = last;
-    if (!p->account[0] || id <= mb->read_sent)
-        return;
-    mb->read_sent = id;
-    keep_quietly(h, p->account, r->key, 2, id);
-}
-
-/* A browser logged in: the account's rooms it is not in are joined (as if
- * it asked), and where the account read to in each is told. The rows are
- * copied first: joining calls the engine, which may change what they
- * point at. */
-static void rooms_of_account(struct gw_hub *h, struct gw_part *p,
-                             const struct gw_account_room *rows, size_t n, int64_t now)
-{
-    struct room_row {
-        char key[GW_ACCOUNT_ROOM_MAX_BYTES + 1];
-        uint64_t read_id;
-    } *copy = calloc(n ? n : 1, sizeof(*copy));
-    const char **names = calloc(n ? n : 1, sizeof(*names));
-    uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
-    size_t m = 0, k = 0;
-    for (size_t i = 0; copy && i < n; i++)
-        if (rows[i].room && rows[i].room[0] != '@' &&
-            strlen(rows[i].room) <= GW_ACCOUNT_ROOM_MAX_BYTES) {
-            snprintf(copy[m].key, sizeof copy[m].key, "%s", rows[i].room);
-            copy[m++].read_id = rows[i].read_id;
-        }
-    for (size_t i = 0; names && ids && i < m && !p->closing; i++) {
-        const char *key = copy[i].key;
-        struct gw_room *r = gw_rooms_find(&h->rooms, key, strlen(key));
-        if (!r || !gw_member_of(p, r))
-            gw_member_web_join(h, p, now, key, strlen(key), 0, NULL);
-        r = gw_rooms_find(&h->rooms, key, strlen(key));
-        struct gw_memb *mb = r ? gw_member_of(p, r) : NULL;
-        if (mb && copy[i].read_id > mb->read_sent)
-            mb->read_sent = copy[i].read_id;
-        names[k] = r ? r->name : key;
-        ids[k++] = copy[i].read_id;
-    }
-    if (k && !p->closing) {
-        struct gw_buf *b = gw_json_reads(names, ids, k, h->cfg.headroom);
-        if (b) {
-            gw_out_push_web(h, p, b);
-            gw_buf_unref(b);
-        }
-    }
-    free(copy);
-    free(names);
-    free(ids);
-}
-
-int gw_hub_account_rooms(struct gw_hub *h, uint64_t tag, int status,
-                         const struct gw_account_room *rows, size_t n, int64_t now)
-{
-    struct gw_acct_op *op = op_find(h, tag);
-    if (!op)
-        return GW_ENOENT;
-    struct gw_part *p = gw_hub_part(h, op->pid);
-    if (!p || op->kind != OP_PM_ROOMS || status != GW_STORE_DONE) {
-        op_del(h, op);
-        return p ? GW_OK : GW_ENOENT;
-    }
-    op->after = 0;
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].room && !strcmp(rows[i].room, PM_READ_ROOM))
-            op->after = rows[i].read_id;
-    if (p->proto == GW_PROTO_V2 && p->account[0] && !strcmp(p->account, op->key))
-        rooms_of_account(h, p, rows, n, now);
-    pm_page(h, op);
-    return GW_OK;
-}
-
-int gw_hub_account_pms(struct gw_hub *h, uint64_t tag, int status,
-                       const struct gw_account_pm *rows, size_t n, int64_t now)
-{
-    struct gw_acct_op *op = op_find(h, tag);
-    if (!op)
-        return GW_ENOENT;
-    struct gw_part *p = gw_hub_part(h, op->pid);
-    if (!p) {
-        op_del(h, op);
-        return GW_ENOENT;
-    }
-    if (op->kind == OP_PM_ADD) {
-        if (status == GW_STORE_DONE) {
-            char msg[sizeof op->key + 64];
-            gw_private_copy_sent(h, p, now, op->key, op->text, op->text_len, 1);
-            snprintf(msg, sizeof msg, "%s is away: the message is kept for them", op->key);
-            gw_out_info(h, p, GW_R_OK, msg);
-        } else {
-            gw_out_error(h, p, status == GW_ACCOUNT_NONE ? GW_R_NO_NICK : GW_R_NOT_KEPT,
-                         status == GW_ACCOUNT_NONE
-                             ? "no one is called that any more: the message was not sent"
-                             : "the private message could not be kept: it was not sent; try "
-                               "again later",
-                         ref_of(op));
-        }
-        op_del(h, op);
-        return GW_OK;
-    }
-    if (op->kind != OP_PM_AFTER || status != GW_STORE_DONE) {
-        op_del(h, op);
-        return GW_OK;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (p->account[0] && !strcmp(p->account, op->key))
-            gw_private_give_kept(h, p, &rows[i]);
-        if (rows[i].id > op->after)
-            op->after = rows[i].id;
-    }
-    if (n == GW_ACCOUNT_PMS_PAGE) {
-        pm_page(h, op); /* more */
-        return GW_OK;
-    }
-    struct op_left l;
-    op_take(h, op, &l);
-    if (l.after)
-        pm_mark(h, l.key, l.after);
-    return GW_OK;
-}
-
 int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,
                           int64_t now)
 {
     struct gw_acct_op *op = op_find(h, tag);
     if (!op)
-        return gw_jwtlogin_answer(h, tag, status, a, now); /* a site's token's, or none */
+    {
+        /* A site's token's, or a write of what an account keeps, or none. */
+        int rc = gw_jwtlogin_answer(h, tag, status, a, now);
+        return rc == GW_ENOENT ? gw_kept_answer(h, tag, status, now) : rc;
+    }
     struct gw_part *p = gw_hub_part(h, op->pid);
     if (!p) {
         op_del(h, op);

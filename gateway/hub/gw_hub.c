@@ -710,7 +710,7 @@ void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, in
 {
     gw_room_touch(&h->rooms, r);
     if (p->account[0] && p->via == GW_VIA_WEB)
-        gw_account_room(h, p, r, 1);
+        gw_kept_room(h, p, r, 1);
     if (gw_room_members(r) > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
     if (twin_in(h, p, r))
@@ -1058,6 +1058,7 @@ void gw_hub_free(struct gw_hub *h)
     }
     gw_rooms_free(&h->rooms);
     gw_account_free(h);
+    gw_kept_free(h);
     gw_jwtlogin_free(h);
     gw_names_free(h);
     gw_idents_free(&h->idents);

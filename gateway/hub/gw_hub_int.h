@@ -240,6 +240,9 @@ struct gw_hub {
     uint64_t next_acct_tag;
     struct gw_login_fails *fails; /* failed logins by account name */
     size_t nfails;
+    /* Store calls for what an account keeps while away (gw_kept.c). */
+    struct gw_kept_op *kept_ops;
+    size_t nkept_ops;
     /* The registered names known (gw_names.c): the set, the one a walk of
      * the store's names is filling, the page asked for, the next walk. */
     struct gw_names names, names_next;
@@ -537,31 +540,40 @@ void gw_account_claim(struct gw_hub *h, const char *key, const struct gw_part *k
 /* p is gone: the calls made for it are answered to nobody. */
 void gw_account_forget(struct gw_hub *h, struct gw_part *p);
 
+/* Free what waits (the hub is freed). */
+void gw_account_free(struct gw_hub *h);
+
+/* ---- gw_kept.c: what an account keeps while away ---- */
+
 /* A private message to the account of key, which has no connection: kept
  * for it (the sender gets its copy and a line saying so once it is kept;
  * 451 if it cannot be). 0 when key is no registered name (nothing done),
  * else 1. */
-int gw_account_pm_keep(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
-                       const char *text, size_t len, const char *ref);
+int gw_kept_pm(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
+               const char *text, size_t len, const char *ref);
 
 /* p has just logged in to its account: the private messages kept for it
  * since its last visit are given to its person, then marked read; a
  * browser joins the account's rooms and is told where it read to in
  * each (a reads event). */
-void gw_account_pm_fetch(struct gw_hub *h, struct gw_part *p);
+void gw_kept_fetch(struct gw_hub *h, struct gw_part *p);
 
 /* p, logged in, is in r now (in 1) or left it (0): kept with its account,
  * which stays a member while away (nobody waits for the answer). */
-void gw_account_room(struct gw_hub *h, struct gw_part *p, const struct gw_room *r, int in);
+void gw_kept_room(struct gw_hub *h, struct gw_part *p, const struct gw_room *r, int in);
 
 /* A browser's read (name, len: the room; id: the last message read
  * there): kept for its account when it moves forward; nothing for a
  * guest. */
-void gw_account_read(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
-                     uint64_t id, const char *ref);
+void gw_kept_read(struct gw_hub *h, struct gw_part *p, const char *name, size_t len,
+                  uint64_t id, const char *ref);
+
+/* The answer (sink.answer) to one of gw_kept.c's writes: GW_OK, or
+ * GW_ENOENT when it is not one of them. */
+int gw_kept_answer(struct gw_hub *h, uint64_t tag, int status, int64_t now);
 
 /* Free what waits (the hub is freed). */
-void gw_account_free(struct gw_hub *h);
+void gw_kept_free(struct gw_hub *h);
 
 /* ---- gw_jwtlogin.c: a site's own login (JWT), administrators ---- */
 

@@ -267,7 +267,7 @@ const char *gw_jwtlogin_login(struct gw_hub *h, struct gw_part *p, int64_t now, 
     }
     gw_names_add(h, jl->key);
     gw_account_claim(h, jl->key, p, now);
-    gw_account_pm_fetch(h, p); /* answered after the welcome */
+    gw_kept_fetch(h, p); /* answered after the welcome */
     p->acct_roles = jl->roles;
     p->admin_claim = jl->admin;
     gw_admin_refresh(h, p);

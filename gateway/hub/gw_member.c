@@ -253,7 +253,7 @@ void gw_member_web_part(struct gw_hub *h, struct gw_part *p, int64_t now, const 
     if (p->typing_room == r)
         gw_typing_move(h, p, now, NULL);
     if (p->account[0])
-        gw_account_room(h, p, r, 0);
+        gw_kept_room(h, p, r, 0);
     gw_member_del(h, p, r, now);
     gw_hub_post_leave(h, r, p, now, GW_LEAVE_PART);
     gw_member_vacated(h, r);

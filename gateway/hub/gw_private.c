@@ -368,7 +368,7 @@ void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
     }
     if (!q && !rq) {
         /* An account away: kept for it (the sender's copy when kept). */
-        if (named && gw_account_pm_keep(h, p, now, key, text, len, ref))
+        if (named && gw_kept_pm(h, p, now, key, text, len, ref))
             return;
         char msg[GW_NICK_MAX_BYTES + 96];
         snprintf(msg, sizeof msg, "no one is called %.*s here (a guest who left cannot be "

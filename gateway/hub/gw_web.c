@@ -562,7 +562,7 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
             break;
         case GW_C_READ:
             if (rate_ok(h, p, now, &m))
-                gw_account_read(h, p, m.room, m.room_len, m.last_id, m.ref);
+                gw_kept_read(h, p, m.room, m.room_len, m.last_id, m.ref);
             break;
         case GW_C_PASSWORD:
             if (rate_ok(h, p, now, &m))

@@ -449,6 +449,12 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * register, a login, a nick asked of the accounts): past it, 421. */
 #define GW_ACCOUNT_OPS_MAX 64u
 
+/* Store calls under way at once for what accounts keep while away (a
+ * private message kept, the rooms and messages given at a login, a join,
+ * part or read written): past it, 421 for a message, and a join, part or
+ * read is not written. */
+#define GW_KEPT_OPS_MAX 256u
+
 /* --frame-ancestors: the origins that may frame the page, in bytes. */
 #define GW_FRAME_ANCESTORS_MAX_BYTES 512u
 
