@@ -32,7 +32,10 @@
 # BENCH_FLOOD_CONNS (128: the browsers of `chat-under-login-flood`'s
 # flood), BENCH_LOGIN_RETRY_MS (100: a request answered 421 sent again
 # after it), BENCH_FLOOD_PROFILE=1 (perf profiles of that scenario's two
-# chats).
+# chats), BENCH_FLOOD_CHAT_RATE (100: the msg/s of the chats of
+# chat-under-login-flood and chat-under-names-flood; chat-100's by default,
+# which takes the whole of the hub's core here, lower leaves the hasher
+# some).
 #
 # Before and after: BENCH_BEFORE=REV (a commit, tag or branch of this
 # repository) also builds the gateway of REV (exported with git archive
@@ -56,6 +59,7 @@ login_accounts=${BENCH_LOGIN_ACCOUNTS:-192}
 flood_conns=${BENCH_FLOOD_CONNS:-128}
 login_retry_ms=${BENCH_LOGIN_RETRY_MS:-100}
 flood_profile=${BENCH_FLOOD_PROFILE:-0}
+flood_chat_rate=${BENCH_FLOOD_CHAT_RATE:-100}
 before=${BENCH_BEFORE:-}
 before_gateway=${BENCH_BEFORE_BIN:-}
 before_web=${BENCH_BEFORE_WEB_ROOT:-}
@@ -789,7 +793,8 @@ chat_flood() { # chat_flood KIND login|names
   fi
   wait_idle
   flood_perf "quiet$sfx"
-  gen "$kind" "$quiet_label" --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 --timeout 45
+  gen "$kind" "$quiet_label" --senders 100 --ws 900 --rate "$flood_chat_rate" --duration 10 --drain 5 \
+    --timeout 45
   flood_perf_done "quiet$sfx"
   wait_idle
   if ! kill -USR1 "$flood_pid" 2>/dev/null; then
@@ -799,7 +804,7 @@ chat_flood() { # chat_flood KIND login|names
   fi
   sleep 2
   flood_perf "flood$sfx"
-  gen "$kind" "$flood_label" --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 \
+  gen "$kind" "$flood_label" --senders 100 --ws 900 --rate "$flood_chat_rate" --duration 10 --drain 5 \
     --timeout 45
   flood_perf_done "flood$sfx"
   # SIGTERM ends the flood and it reports (it stops by itself 60 s after

@@ -409,9 +409,11 @@ if (LHUBS.length) {
     lrows.push([F.flood, 'chat latency p99, flood / quiet (lower is better)',
       ...LHUBS.map((h) => ratioOf(flood(h, 'p99_ms'), quiet(h, 'p99_ms')))]);
     const g = F.gen;
-    const perS = (r, k) => num(r.flood_s > 0 ? r[k] / r.flood_s : undefined, '');
+    // Per second of the whole flood (run_s: from its start to its end,
+    // SIGTERM), not of its answers alone.
+    const perS = (r, k) => num(r.run_s > 0 ? r[k] / r.run_s : undefined, '');
     lrow(g, `the flood (${F.kind}): wrong logins answered 530 (a hash each): in all; per second`,
-      (r) => `${num(r.flood_ok, '')}; ${num(r.flood_per_s, '')}`);
+      (r) => `${num(r.flood_ok, '')}; ${perS(r, 'flood_ok')}`);
     lrow(g, 'the flood: answers 429 (held back, no hash): in all; per second',
       (r) => `${num(r.flood_slow, '')}; ${perS(r, 'flood_slow')}`);
     lrow(g, 'the flood: answers 421 (busy) per second', (r) => perS(r, 'flood_busy'));
@@ -422,7 +424,7 @@ if (LHUBS.length) {
     lrow(g, 'the flood: p50 / p99 ms, login to its 530',
       (r) => `${num(r.flood_p50_ms, 'ms')} / ${num(r.flood_p99_ms, 'ms')}`);
     lrow(g, 'the flood: browsers; seconds',
-      (r) => `${num(r.flood, '')}; ${num(r.flood_s, 'ms')}`);
+      (r) => `${num(r.flood, '')}; ${num(r.run_s, 'ms')}`);
     lrow(g, "hub CPU share over the flood, the event loop's",
       (r) => `${num(r.hub_cpu, '')}, ${num(r.hub_loop_cpu, '')}`);
     lrow(g, 'share of the flood the event loop waited for a core',
