@@ -47,6 +47,13 @@
  * and waits, connected and idle, for SIGUSR1 (at most --timeout); it
  * floods until SIGTERM or SIGINT (or --timeout, counted again from
  * SIGUSR1) and then reports.
+ * With --flood-names each try names a nick nobody registered, a new one
+ * each time (so no account name's count of failures holds it back), the
+ * browsers wait in a room of their own (#flood: their comings and goings
+ * are not the chat's), and each closes its connection after
+ * LG_FLOOD_CONN_TRIES wrong answers (the gateway's count per connection)
+ * or at a 429, and connects again: behind a proxy (--max-per-address 0)
+ * nothing else holds it back, and the hasher stays busy.
  * Meanwhile another run of this program measures a chat on the same
  * gateway, quiet and under the flood. Both report the CPU share of the
  * gateway's event loop (its main thread) beside the whole process's, and
@@ -92,6 +99,7 @@
 #define LG_HUBS_MAX 2                 /* gateways one run talks to */
 #define LG_ACCOUNTS_MAX 10000u        /* --accounts and --flood */
 #define LG_RETRY_MS_MAX 10000u
+#define LG_FLOOD_CONN_TRIES 10u       /* --flood-names: 530s per connection, then again */
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -111,6 +119,7 @@ struct conn {
     uint8_t hub;        /* which gateway: 0, or 1 with --ws-port2/--tcp-port2 */
     uint8_t role;       /* enum role */
     uint8_t asking;     /* an account request in flight */
+    uint8_t fails;      /* --flood-names: 530s on this connection */
     uint32_t ref;       /* its ref */
     int64_t t_asked;    /* when it was sent (ns) */
     int64_t t_first;    /* when the step's first try was sent (ns) */
@@ -219,6 +228,7 @@ static struct {
     int redis_pid;         /* its process: its CPU share */
     unsigned accounts;     /* browsers that go through an account's steps */
     unsigned flood;        /* browsers that flood wrong passwords */
+    int flood_names;       /* each try a new nick nobody has; reconnect */
     unsigned retry_ms;     /* a request answered 421: sent again after this */
     const char *ready_file;/* the flood: written once every browser is ready */
     const char *label;
@@ -569,6 +579,8 @@ struct step_stats {
 static struct step_stats steps[S_N];
 static enum astep step = S_REGISTER; /* the step under way (accounts) */
 static volatile sig_atomic_t flood_go, flood_stop;
+static int flooding;                 /* the flood has started */
+static uint64_t n_redials;           /* --flood-names: connections made again */
 static uint32_t tag;                 /* nicks of this run: run_id, shortened */
 
 /* Account browsers are numbered from 0 after the chat's connections. */
@@ -628,6 +640,15 @@ static void account_ask(struct conn *c, enum astep st, int64_t now)
                      (unsigned)tag, i, (unsigned)tag, i, c->ref);
         break;
     case S_FLOOD:
+        if (opt.flood_names) {
+            /* A nick nobody registered, new each try: the name's count
+             * never reaches its bound. */
+            m = snprintf(js, sizeof js,
+                         "{\"type\":\"login\",\"nick\":\"f%u-%u-%u\",\"password\":\"guess-%u\","
+                         "\"ref\":%u}",
+                         (unsigned)tag, i, c->ref, c->ref, c->ref);
+            break;
+        }
         m = snprintf(js, sizeof js,
                      "{\"type\":\"login\",\"nick\":\"v%u\",\"password\":\"guess-%u-%u\","
                      "\"ref\":%u}",
@@ -673,6 +694,30 @@ static int account_answer(struct conn *c, const uint8_t *p, size_t n, int *code)
     return 1;
 }
 
+static void conn_start(struct conn *c);
+
+/* --flood-names: c closes its connection (its answer came: nothing in
+ * flight) and connects again, a guest with a fresh count of failures; the
+ * flood asks again once it is ready (account_turn). */
+static void flood_redial(struct conn *c)
+{
+    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    free(c->in);
+    free(c->msg);
+    free(c->out);
+    c->in = c->msg = c->out = NULL;
+    c->in_len = c->in_cap = c->msg_len = c->msg_cap = 0;
+    c->out_len = c->out_off = c->out_cap = 0;
+    c->asking = 0;
+    c->retry_at = 0;
+    c->fails = 0;
+    n_ready--;
+    n_redials++;
+    conn_start(c);
+}
+
 /* A browser of the account steps or the flood got a message. */
 static void account_message(struct conn *c, const uint8_t *p, size_t n)
 {
@@ -697,6 +742,12 @@ static void account_message(struct conn *c, const uint8_t *p, size_t n)
             ss->busy++;
         else
             ss->slow++;
+        if (code == 429 && c->role == R_FLOOD && opt.flood_names) {
+            /* Held back: this connection's tries are used up. */
+            if (!flood_stop)
+                flood_redial(c);
+            return;
+        }
         c->retry_at = now + (int64_t)opt.retry_ms * 1000000;
         return;
     }
@@ -713,8 +764,10 @@ static void account_message(struct conn *c, const uint8_t *p, size_t n)
     }
     ss->t_last = now;
     c->t_first = 0;
-    if (c->role == R_FLOOD) {
-        if (!flood_stop)
+    if (c->role == R_FLOOD && !flood_stop) {
+        if (opt.flood_names && good && ++c->fails >= LG_FLOOD_CONN_TRIES)
+            flood_redial(c);
+        else
             account_ask(c, S_FLOOD, now);
     }
 }
@@ -826,6 +879,9 @@ static size_t ws_upgrade(struct conn *c, const uint8_t *p, size_t n)
         account_nick(c, nick, sizeof nick);
         int m = snprintf(js, sizeof js, "{\"type\":\"hello\"%s%s%s}", nick[0] ? ",\"nick\":\"" : "",
                          nick, nick[0] ? "\"" : "");
+        /* --flood-names: a room of their own, out of the chat's. */
+        if (c->role == R_FLOOD && opt.flood_names)
+            m = snprintf(js, sizeof js, "{\"type\":\"hello\",\"rooms\":{\"#flood\":0}}");
         ws_send(c, 0x1, js, (size_t)m);
     }
     return hl;
@@ -1353,6 +1409,9 @@ static void account_turn(unsigned first, int ms)
         if (c->retry_at && c->retry_at <= now && c->state == C_READY &&
             (c->role == R_ACCOUNT || (c->role == R_FLOOD && !flood_stop)))
             account_ask(c, c->role == R_FLOOD ? S_FLOOD : step, now);
+        else if (c->role == R_FLOOD && flooding && !flood_stop && c->state == C_READY &&
+                 !c->asking && !c->retry_at)
+            account_ask(c, S_FLOOD, now); /* connected again (--flood-names) */
     }
 }
 
@@ -1423,6 +1482,7 @@ static int accounts_run(int64_t deadline)
     long long hub_ticks0 = hubs_ticks(), loop_ticks0 = loop_ticks(), delay0 = loop_run_delay();
     t_start = now_ns();
     if (opt.flood) {
+        flooding = 1;
         for (unsigned i = first; i < nconns; i++)
             if (conns[i].role == R_FLOOD)
                 account_ask(&conns[i], S_FLOOD, t_start);
@@ -1479,10 +1539,12 @@ static int accounts_run(int64_t deadline)
     printf("{\"label\":\"%s\",\"hub\":\"%s\",\"accounts\":%u,\"flood\":%u,\"conns\":%u,"
            "\"ready\":%u,\"setup_failed\":%u,\"closed_late\":%" PRIu64 ",\"retry_ms\":%u,"
            "\"run_s\":%.3f,\"all_answered\":%s,\"gen_cpu\":%.2f,\"hub_cpu\":%.2f,"
-           "\"hub_loop_cpu\":%.2f,\"hub_loop_wait\":%.3f,\"timed_out\":%s%s}\n",
+           "\"hub_loop_cpu\":%.2f,\"hub_loop_wait\":%.3f,\"flood_names\":%s,"
+           "\"flood_redials\":%" PRIu64 ",\"timed_out\":%s%s}\n",
            opt.label, opt.hub, opt.accounts, opt.flood, nconns, n_ready, n_failed, n_closed_late,
            opt.retry_ms, wall, all_answered ? "true" : "false", wall > 0 ? cpu / wall : 0, hub_cpu,
-           loop_cpu, loop_wait, timed_out ? "true" : "false", f);
+           loop_cpu, loop_wait, opt.flood_names ? "true" : "false", n_redials,
+           timed_out ? "true" : "false", f);
     fflush(stdout);
     if (!opt.quiet) {
         for (enum astep st = opt.flood ? S_FLOOD : S_REGISTER; st < (opt.flood ? S_N : S_FLOOD);
@@ -1545,6 +1607,10 @@ static void usage(void)
           "                     flight, from SIGUSR1 until SIGTERM or SIGINT (each\n"
           "                     wait at most --timeout: the set-up, for SIGUSR1, the\n"
           "                     flood)\n"
+          "  --flood-names      the flood: each try a new nick nobody registered, the\n"
+          "                     browsers in #flood, each connecting again after 10\n"
+          "                     wrong answers or a 429 (the gateway's bound per\n"
+          "                     connection)\n"
           "  --ready-file PATH  the flood: written once every browser is ready\n"
           "  --login-retry-ms N a request answered 421 or 429 is sent again after N ms\n"
           "                     (100)\n"
@@ -1609,6 +1675,8 @@ static void parse_args(int argc, char **argv)
             opt.accounts = (unsigned)atoi(v);
         else if (ARG("--flood"))
             opt.flood = (unsigned)atoi(v);
+        else if (strcmp(a, "--flood-names") == 0)
+            opt.flood_names = 1;
         else if (ARG("--ready-file"))
             opt.ready_file = v;
         else if (ARG("--login-retry-ms"))
@@ -1636,6 +1704,8 @@ static void parse_args(int argc, char **argv)
     if ((opt.accounts || opt.flood) &&
         (opt.senders || opt.ws_conns || opt.tcp_conns || (opt.accounts && opt.flood)))
         die("--accounts and --flood run alone (a chat beside them is another run)");
+    if (opt.flood_names && !opt.flood)
+        die("--flood-names goes with --flood N");
     if (opt.retry_ms > LG_RETRY_MS_MAX)
         die("--login-retry-ms at most %u", LG_RETRY_MS_MAX);
     if ((opt.accounts || opt.flood) && opt.ws_port2)

@@ -32,7 +32,10 @@
 # BENCH_FLOOD_CONNS (128: the browsers of `chat-under-login-flood`'s
 # flood), BENCH_LOGIN_RETRY_MS (100: a request answered 421 sent again
 # after it), BENCH_FLOOD_PROFILE=1 (perf profiles of that scenario's two
-# chats).
+# chats), BENCH_FLOOD_CHAT_RATE (100: the msg/s of the chats of
+# chat-under-login-flood and chat-under-names-flood; chat-100's by default,
+# which takes the whole of the hub's core here, lower leaves the hasher
+# some).
 #
 # Before and after: BENCH_BEFORE=REV (a commit, tag or branch of this
 # repository) also builds the gateway of REV (exported with git archive
@@ -56,6 +59,7 @@ login_accounts=${BENCH_LOGIN_ACCOUNTS:-192}
 flood_conns=${BENCH_FLOOD_CONNS:-128}
 login_retry_ms=${BENCH_LOGIN_RETRY_MS:-100}
 flood_profile=${BENCH_FLOOD_PROFILE:-0}
+flood_chat_rate=${BENCH_FLOOD_CHAT_RATE:-100}
 before=${BENCH_BEFORE:-}
 before_gateway=${BENCH_BEFORE_BIN:-}
 before_web=${BENCH_BEFORE_WEB_ROOT:-}
@@ -315,6 +319,12 @@ gateway_args() {
   help=$("$gateway" --help 2>&1 || true)
   if [[ $help == *--max-per-address* ]]; then
     extra+=(--max-per-address 0)
+  fi
+  # login registers BENCH_LOGIN_ACCOUNTS accounts from 127.0.0.1: no bound
+  # of registrations an hour (with --max-per-address 0 the gateway counts
+  # no address anyway; this holds if that changes).
+  if [[ $help == *--registrations-per-hour* ]]; then
+    extra+=(--registrations-per-hour 0)
   fi
   if [[ $help != *"--store KIND"* ]]; then
     echo "run.sh: $gateway has no --store: it cannot run as $1" >&2
@@ -718,13 +728,20 @@ login() {
 # chat-under-login-flood: chat-100's chat twice on one start of the hub,
 # quiet and then while BENCH_FLOOD_CONNS other browsers log in with wrong
 # passwords to one account as fast as the gateway answers (one login each
-# in flight; a 421 sent again after BENCH_LOGIN_RETRY_MS). The flood's
+# in flight; a 421 or 429 sent again after BENCH_LOGIN_RETRY_MS). The flood's
 # browsers are connected (in #lobby, reading the chat) for both, idle for
 # the quiet one; the flood runs from 2 s before the second chat's set-up
-# to its end. Its own report: wrong logins answered per second, 421s.
+# to its end. Its own report: wrong logins answered per second, 421s, 429s.
+# chat-under-names-flood: the same with loadgen --flood-names: each try a
+# new nick nobody registered, each browser connecting again after its 10
+# tries (the gateway's bound per connection), in a room of its own
+# (#flood): with --max-per-address 0 nothing holds it back, and the hasher
+# is busy all through it. Labels chat-quiet-names, chat-names-flood,
+# names-flood.
 # With BENCH_FLOOD_PROFILE=1, perf record -g samples the hub's processes
 # (the gateway, its Redis) for 8 s of each chat, from 3 s after the
-# chat's start: build-bench/perf-quiet-KIND.txt and perf-flood-KIND.txt.
+# chat's start: build-bench/perf-quiet-KIND.txt and perf-flood-KIND.txt
+# (-names-KIND.txt for the names flood).
 flood_perf() { # flood_perf TAG: the recording starts in the background
   perf_rec=""
   [[ $flood_profile == 1 ]] || return 0
@@ -743,14 +760,25 @@ flood_perf_done() { # flood_perf_done TAG
     "$kind, chat-100's chat ($1), 8 s from 3 s after its start"
 }
 chat_login_flood() {
+  chat_flood "$1" login
+}
+chat_names_flood() {
+  chat_flood "$1" names
+}
+chat_flood() { # chat_flood KIND login|names
   local kind=$1 perf_rec="" perf_data=""
   has_accounts "$kind" || return 0
+  local how=() sfx="" quiet_label=chat-quiet flood_label=chat-login-flood gen_label=login-flood
+  if [[ $2 == names ]]; then
+    how=(--flood-names)
+    sfx=-names quiet_label=chat-quiet-names flood_label=chat-names-flood gen_label=names-flood
+  fi
   start_hub "$kind"
   local ready="$build/bench-flood.ready" out="$build/bench-flood.json" flood_pid line
   rm -f -- "$ready" "$out"
   "${pin_gen[@]}" "$loadgen" --ws-port "$http_port" --tcp-port "$tcp_port" \
-    --flood "$flood_conns" --login-retry-ms "$login_retry_ms" --ready-file "$ready" \
-    --label login-flood --hub "$kind" --server-pid "$hub_pid" --quiet --timeout 60 \
+    --flood "$flood_conns" "${how[@]}" --login-retry-ms "$login_retry_ms" --ready-file "$ready" \
+    --label "$gen_label" --hub "$kind" --server-pid "$hub_pid" --quiet --timeout 60 \
     >"$out" 2>"$build/bench-flood.log" &
   flood_pid=$!
   for _ in $(seq 400); do
@@ -764,9 +792,10 @@ chat_login_flood() {
     return 0
   fi
   wait_idle
-  flood_perf quiet
-  gen "$kind" chat-quiet --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 --timeout 45
-  flood_perf_done quiet
+  flood_perf "quiet$sfx"
+  gen "$kind" "$quiet_label" --senders 100 --ws 900 --rate "$flood_chat_rate" --duration 10 --drain 5 \
+    --timeout 45
+  flood_perf_done "quiet$sfx"
   wait_idle
   if ! kill -USR1 "$flood_pid" 2>/dev/null; then
     echo "run.sh: the login flood ended before its start (its log: $build/bench-flood.log)" >&2
@@ -774,16 +803,16 @@ chat_login_flood() {
     return 0
   fi
   sleep 2
-  flood_perf flood
-  gen "$kind" chat-login-flood --senders 100 --ws 900 --rate 100 --duration 10 --drain 5 \
+  flood_perf "flood$sfx"
+  gen "$kind" "$flood_label" --senders 100 --ws 900 --rate "$flood_chat_rate" --duration 10 --drain 5 \
     --timeout 45
-  flood_perf_done flood
+  flood_perf_done "flood$sfx"
   # SIGTERM ends the flood and it reports (it stops by itself 60 s after
   # its start at the latest).
   kill -TERM "$flood_pid" 2>/dev/null || true
   wait "$flood_pid" || true
   line=$(head -1 "$out" 2>/dev/null || true)
-  [[ -n $line ]] || line="{\"label\":\"login-flood\",\"hub\":\"$kind\",\"error\":\"no report\"}"
+  [[ -n $line ]] || line="{\"label\":\"$gen_label\",\"hub\":\"$kind\",\"error\":\"no report\"}"
   echo "$line" >>"$results"
   echo "$line"
   rm -f -- "$ready" "$out"
@@ -799,6 +828,7 @@ each startup-1m startup_1m
 each redis-max redis_max
 each login login
 each chat-under-login-flood chat_login_flood
+each chat-under-names-flood chat_names_flood
 [[ $only != . ]] && each profile profile
 
 echo
