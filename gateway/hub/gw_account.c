@@ -63,6 +63,10 @@ struct gw_acct_op {
     /* A browser's session: the token to give it, its digest kept. */
     char token[GW_TOKEN_HEX_LEN + 1];
     char digest[GW_DIGEST_HEX_LEN + 1];
+    /* A login's try, taken when it was asked (login_take): given back when
+     * the op ends unless the password was wrong (tried is then 0). */
+    int tried;
+    uint64_t addr;
 };
 
 static struct gw_sess *sess_of(struct gw_part *p);
@@ -172,8 +176,22 @@ static int login_allowed(struct gw_hub *h, struct gw_part *p, const char *key, i
     return ok;
 }
 
-/* A login to key failed: one try less for the name, p's address and p. */
-static void login_failed(struct gw_hub *h, struct gw_part *p, const char *key, int64_t now)
+/* A try back in the bucket of key, if there is one. */
+static void give_try(struct gw_hub *h, const char *key, struct limit lim)
+{
+    struct gw_login_fails *f = fails_of(h, key, lim, 0, 0);
+    if (f && f->at) {
+        f->tokens += 1000;
+        if (f->tokens > lim.burst * 1000)
+            f->tokens = lim.burst * 1000;
+    }
+}
+
+/* A login to key is asked: one try less, now, for the name, p's address
+ * and p (so that a burst of tries at once counts as many: the op gives
+ * them back when it ends, unless its password was wrong). */
+static void login_take(struct gw_hub *h, struct gw_part *p, struct gw_acct_op *op,
+                       const char *key, int64_t now)
 {
     char ak[24];
     take_try(h, key, fails_name, now);
@@ -183,6 +201,25 @@ static void login_failed(struct gw_hub *h, struct gw_part *p, const char *key, i
     if (ss) {
         ss->fail_tokens = tries_now(fails_conn, ss->fail_tokens, ss->fail_at, now) - 1000;
         ss->fail_at = now;
+    }
+    op->tried = 1;
+    op->addr = p->addr;
+}
+
+/* The try of op given back (it was not a wrong password). */
+static void login_refund(struct gw_hub *h, const struct gw_acct_op *op)
+{
+    char ak[24];
+    give_try(h, op->key, fails_name);
+    if (op->addr) {
+        snprintf(ak, sizeof ak, "@%016llx", (unsigned long long)op->addr);
+        give_try(h, ak, fails_addr);
+    }
+    struct gw_part *p = gw_hub_part(h, op->pid);
+    if (p && p->sess && p->sess->fail_at) {
+        p->sess->fail_tokens += 1000;
+        if (p->sess->fail_tokens > fails_conn.burst * 1000)
+            p->sess->fail_tokens = fails_conn.burst * 1000;
     }
 }
 
@@ -288,6 +325,8 @@ static struct gw_acct_op *op_new(struct gw_hub *h, struct gw_part *p, enum op_ki
 
 static void op_del(struct gw_hub *h, struct gw_acct_op *op)
 {
+    if (op->tried)
+        login_refund(h, op);
     wipe(op);
     *op = h->acct_ops[--h->nacct_ops];
 }
@@ -409,6 +448,7 @@ void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const
     if (!op)
         return;
     snprintf(op->key, sizeof op->key, "%s", key);
+    login_take(h, p, op, key, now);
     memcpy(op->pw, pw, len);
     op->pw_len = len;
     const struct gw_accounts *ac = h->cfg.accounts;
@@ -639,6 +679,7 @@ void gw_account_password(struct gw_hub *h, struct gw_part *p, int64_t now, const
     if (!op)
         return;
     snprintf(op->key, sizeof op->key, "%s", p->account);
+    login_take(h, p, op, op->key, now);
     memcpy(op->pw, old, old_len);
     op->pw_len = old_len;
     memcpy(op->pw_new, pw, len);
@@ -904,7 +945,7 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
     }
     if (op->kind == OP_PASSWORD_VERIFY) {
         if (status == GW_HASH_ANSWER_WRONG)
-            login_failed(h, p, op->key, now);
+            op->tried = 0; /* a wrong password: the try is spent */
         if (status != GW_HASH_ANSWER_OK) {
             gw_out_error(h, p, status < 0 ? GW_R_SHUTDOWN : GW_R_KEY,
                          status < 0 ? "passwords are busy: try again in a moment"
@@ -952,7 +993,7 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
             gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment",
                          ref_of(op));
         } else {
-            login_failed(h, p, op->key, now);
+            op->tried = 0; /* a wrong password: the try is spent */
             gw_out_error(h, p, GW_R_KEY, "wrong nick or password", ref_of(op));
         }
     }

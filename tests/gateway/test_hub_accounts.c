@@ -1013,6 +1013,46 @@ static void what_one_address_may_do(void **state)
     teardown(&f);
 }
 
+/* Tries at once count as many: a burst of logins to one name before any
+ * answer gets GW_LOGIN_FAILS_BURST checked and the rest refused at once;
+ * a right password gives its try back. */
+static void a_burst_of_tries_is_held_back_too(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    uint64_t a = program(&f, "alice", 1);
+    line(f.h, a, "/register hunter2");
+    settle(&f);
+    uint64_t m[GW_LOGIN_FAILS_BURST + 3];
+    for (int i = 0; i < GW_LOGIN_FAILS_BURST + 3; i++) {
+        m[i] = program(&f, NULL, 1);
+        line(f.h, m[i], "/identify alice guess");
+    }
+    gw_accounts_mem_flush(f.mem);
+    assert_int_equal(nreqs, GW_LOGIN_FAILS_BURST); /* checked: the first 5 only */
+    settle(&f);
+    for (int i = 0; i < GW_LOGIN_FAILS_BURST + 3; i++) {
+        char *got = ht_drain(f.h, m[i]);
+        ht_has(got, i < GW_LOGIN_FAILS_BURST ? "wrong nick or password"
+                                             : "error 429: too many failed logins");
+        free(got);
+    }
+    /* Right passwords give their tries back: carol logs in 8 times. */
+    uint64_t c = program(&f, "carol", 1);
+    line(f.h, c, "/register pw3");
+    settle(&f);
+    for (int i = 0; i < GW_LOGIN_FAILS_BURST + 3; i++) {
+        uint64_t x = program(&f, NULL, 1);
+        line(f.h, x, "/identify carol pw3");
+        settle(&f);
+        char *got = ht_drain(f.h, x);
+        ht_has(got, "logged in as carol");
+        free(got);
+    }
+    teardown(&f);
+}
+
 /* A participant gone before the answers: they go to nobody. */
 static void gone_before_the_answer(void **state)
 {
@@ -1051,6 +1091,7 @@ int main(void)
         cmocka_unit_test(rooms_and_read_positions_stay_with_the_account),
         cmocka_unit_test(what_one_address_may_do),
         cmocka_unit_test(the_rooms_of_a_login_become_the_accounts),
+        cmocka_unit_test(a_burst_of_tries_is_held_back_too),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
