@@ -219,6 +219,60 @@ class DiskFull(unittest.TestCase):
         alice.close()
         bob.close()
 
+    def test_accounts_on_a_full_disk(self):
+        """A full disk: a registration is refused (421) and kept nowhere, a
+        login still works (its session cannot be kept: said), a private
+        message for an account away is refused (451); nothing else breaks,
+        and once there is space a registration works."""
+        gw = self.gw
+
+        def browser(nick=None):
+            w = WsClient(gw.http_port, subprotocol=V2)
+            w.send_json({"type": "hello", "nick": nick} if nick else {"type": "hello"})
+            w.next_event(lambda e: e.get("type") == "welcome")
+            return w
+
+        def answer(w, msg):
+            w.send_json(msg)
+            return w.next_event(lambda e: e.get("ref") == msg["ref"] and
+                                e.get("type") in ("account", "error"), timeout=15)
+
+        wanda = browser("wanda")
+        self.assertEqual(answer(wanda, {"type": "register", "password": "pw1", "ref": 1})["type"],
+                         "account")
+        # Logged out before it closes: its closed tab does not hold the
+        # nick through the reload grace.
+        self.assertIsNone(answer(wanda, {"type": "logout", "ref": 9})["nick"])
+        wanda.close()
+        bob = browser("bob")
+        d = browser()
+        self.fill()
+        got = answer(bob, {"type": "register", "password": "pw2", "ref": 2})
+        self.assertEqual((got["type"], got.get("code")), ("error", 421), got)
+        # The login reads (works); its session is a write (refused, said).
+        d.send_json({"type": "login", "nick": "wanda", "password": "pw1", "ref": 3})
+        got = d.next_event(lambda e: e.get("type") == "account" and e.get("ref") == 3, 15)
+        self.assertEqual(got["nick"], "wanda")
+        self.assertNotIn("session", got)
+        err = d.next_event(lambda e: e.get("type") == "error", 15)
+        self.assertEqual(err["code"], 421)
+        self.assertIn("no session could be kept", err["message"])
+        self.assertIsNone(answer(d, {"type": "logout", "ref": 8})["nick"])
+        d.close()
+        # A private message for wanda, away: refused, not lost silently.
+        bob.send_json({"type": "msg", "to": "wanda", "text": "psst", "ref": 4})
+        err = bob.next_event(lambda e: e.get("ref") == 4, 15)
+        self.assertEqual((err["type"], err["code"]), ("error", 451), err)
+        # Space comes back: a registration works.
+        os.unlink(os.path.join(self.seen, "filler"))
+        deadline = time.monotonic() + 15
+        while http_get(gw.http_port, "/readyz")[0] != 200:
+            self.assertLess(time.monotonic(), deadline, "never ready again")
+            time.sleep(0.2)
+        got = answer(bob, {"type": "register", "password": "pw2", "ref": 5})
+        self.assertEqual((got["type"], got["nick"]), ("account", "bob"), got)
+        bob.close()
+
 
 class Upkeep(unittest.TestCase):
     def setUp(self):
