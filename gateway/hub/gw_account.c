@@ -44,8 +44,7 @@ enum op_kind {
 };
 
 struct gw_acct_op {
-    uint64_t tag;
-    uint64_t pid;
+    struct gw_op_head o;
     enum op_kind kind;
     char key[GW_NICK_KEY_MAX_BYTES + 1];
     char nick[GW_NICK_MAX_BYTES + 1];
@@ -53,8 +52,6 @@ struct gw_acct_op {
     size_t pw_len;
     char pw_new[GW_PASSWORD_MAX_BYTES + 1]; /* a new password, while the old is checked */
     size_t pw_new_len;
-    char ref[GW_REF_MAX_BYTES * 6 + 3]; /* as JSON, as the client gave it */
-    int has_ref;
     int exists;          /* identify: the account was found */
     /* The account as found, for an update (password, logout everywhere). */
     char phc[GW_ACCOUNT_PHC_MAX_BYTES + 1];
@@ -215,7 +212,7 @@ static void login_refund(struct gw_hub *h, const struct gw_acct_op *op)
         snprintf(ak, sizeof ak, "@%016llx", (unsigned long long)op->addr);
         give_try(h, ak, fails_addr);
     }
-    struct gw_part *p = gw_hub_part(h, op->pid);
+    struct gw_part *p = gw_hub_part(h, op->o.pid);
     if (p && p->sess && p->sess->fail_at) {
         p->sess->fail_tokens += 1000;
         if (p->sess->fail_tokens > fails_conn.burst * 1000)
@@ -293,7 +290,31 @@ static void tell_account(struct gw_hub *h, struct gw_part *p, const char *nick,
 
 static const char *ref_of(const struct gw_acct_op *op)
 {
-    return op->has_ref ? op->ref : NULL;
+    return gw_op_ref(&op->o);
+}
+
+void gw_op_start(struct gw_hub *h, struct gw_op_head *o, uint64_t pid, const char *ref)
+{
+    o->tag = ++h->next_acct_tag;
+    o->pid = pid;
+    o->has_ref = ref != NULL;
+    if (ref)
+        snprintf(o->ref, sizeof o->ref, "%s", ref);
+}
+
+const char *gw_op_ref(const struct gw_op_head *o)
+{
+    return o->has_ref ? o->ref : NULL;
+}
+
+void *gw_op_find(void *ops, size_t n, size_t size, uint64_t tag)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct gw_op_head *o = (struct gw_op_head *)((char *)ops + i * size);
+        if (o->tag == tag)
+            return o;
+    }
+    return NULL;
 }
 
 /* A new op for p, or NULL (p told why: 421). */
@@ -313,13 +334,8 @@ static struct gw_acct_op *op_new(struct gw_hub *h, struct gw_part *p, enum op_ki
     }
     struct gw_acct_op *op = &h->acct_ops[h->nacct_ops++];
     memset(op, 0, sizeof(*op));
-    op->tag = ++h->next_acct_tag;
-    op->pid = p->pid;
+    gw_op_start(h, &op->o, p->pid, ref);
     op->kind = kind;
-    if (ref) {
-        snprintf(op->ref, sizeof op->ref, "%s", ref);
-        op->has_ref = 1;
-    }
     return op;
 }
 
@@ -346,17 +362,14 @@ static void op_take(struct gw_hub *h, struct gw_acct_op *op, struct op_left *l)
 {
     memcpy(l->key, op->key, sizeof l->key);
     memcpy(l->nick, op->nick, sizeof l->nick);
-    l->ref = op->has_ref ? memcpy(l->ref_buf, op->ref, sizeof l->ref_buf) : NULL;
+    l->ref = op->o.has_ref ? memcpy(l->ref_buf, op->o.ref, sizeof l->ref_buf) : NULL;
     l->generation = op->generation;
     op_del(h, op);
 }
 
 static struct gw_acct_op *op_find(struct gw_hub *h, uint64_t tag)
 {
-    for (size_t i = 0; i < h->nacct_ops; i++)
-        if (h->acct_ops[i].tag == tag)
-            return &h->acct_ops[i];
-    return NULL;
+    return gw_op_find(h->acct_ops, h->nacct_ops, sizeof(*h->acct_ops), tag);
 }
 
 /* Whether a password may come from p; if not, p is told why. */
@@ -424,7 +437,7 @@ void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const
         return;
     snprintf(op->key, sizeof op->key, "%s", p->nick_key);
     snprintf(op->nick, sizeof op->nick, "%s", p->nick);
-    if (h->cfg.hash(h->cfg.ctx, op->tag, pw, len) != 0) {
+    if (h->cfg.hash(h->cfg.ctx, op->o.tag, pw, len) != 0) {
         op_del(h, op);
         gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment", ref);
     }
@@ -452,7 +465,7 @@ void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const
     memcpy(op->pw, pw, len);
     op->pw_len = len;
     const struct gw_accounts *ac = h->cfg.accounts;
-    if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
+    if (ac->find(ac->ctx, op->o.tag, op->key) != GW_STORE_PENDING) {
         op_del(h, op);
         gw_out_error(h, p, GW_R_SHUTDOWN, "accounts cannot be read now: try again later", ref);
     }
@@ -497,7 +510,7 @@ static void start_session(struct gw_hub *h, struct gw_part *p, int64_t now, cons
         snprintf(op->nick, sizeof op->nick, "%s", nick);
         unsigned days = h->cfg.session_days ? h->cfg.session_days : GW_SESSION_DAYS_DEFAULT;
         int64_t ends = now + h->wall_offset + (int64_t)days * 86400000;
-        if (ac->session_keep(ac->ctx, op->tag, op->digest, key, generation, ends) ==
+        if (ac->session_keep(ac->ctx, op->o.tag, op->digest, key, generation, ends) ==
             GW_STORE_PENDING)
             return;
         op_del(h, op);
@@ -597,7 +610,7 @@ void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, int all
         if (!op)
             return;
         snprintf(op->key, sizeof op->key, "%s", p->account);
-        if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
+        if (ac->find(ac->ctx, op->o.tag, op->key) != GW_STORE_PENDING) {
             op_del(h, op);
             gw_out_error(h, p, GW_R_SHUTDOWN, "accounts cannot be read now: try again later",
                          ref);
@@ -609,7 +622,7 @@ void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, int all
         struct gw_acct_op *op = h->nacct_ops < GW_ACCOUNT_OPS_MAX
                                     ? op_new(h, p, OP_SESSION_DROP, NULL)
                                     : NULL;
-        if (op && ac->session_drop(ac->ctx, op->tag, p->sess->digest) != GW_STORE_PENDING)
+        if (op && ac->session_drop(ac->ctx, op->o.tag, p->sess->digest) != GW_STORE_PENDING)
             op_del(h, op);
     }
     logged_out(h, p, now, ref, "logged out");
@@ -685,7 +698,7 @@ void gw_account_password(struct gw_hub *h, struct gw_part *p, int64_t now, const
     memcpy(op->pw_new, pw, len);
     op->pw_new_len = len;
     const struct gw_accounts *ac = h->cfg.accounts;
-    if (ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
+    if (ac->find(ac->ctx, op->o.tag, op->key) != GW_STORE_PENDING) {
         op_del(h, op);
         gw_out_error(h, p, GW_R_SHUTDOWN, "accounts cannot be read now: try again later", ref);
     }
@@ -715,7 +728,7 @@ int gw_account_hello_session(struct gw_hub *h, struct gw_part *p, int64_t now,
     }
     memcpy(copy, data, len);
     session_digest(session, session_len, op->digest);
-    if (ac->session_find(ac->ctx, op->tag, op->digest, now + h->wall_offset) !=
+    if (ac->session_find(ac->ctx, op->o.tag, op->digest, now + h->wall_offset) !=
         GW_STORE_PENDING) {
         op_del(h, op);
         free(copy);
@@ -764,7 +777,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         int rc = gw_jwtlogin_answer(h, tag, status, a, now);
         return rc == GW_ENOENT ? gw_kept_answer(h, tag, status, now) : rc;
     }
-    struct gw_part *p = gw_hub_part(h, op->pid);
+    struct gw_part *p = gw_hub_part(h, op->o.pid);
     if (!p) {
         op_del(h, op);
         return GW_ENOENT;
@@ -799,7 +812,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             break;
         }
         op->kind = OP_IDENTIFY_VERIFY;
-        if (h->cfg.verify(h->cfg.ctx, op->tag, phc, op->pw, op->pw_len) != 0) {
+        if (h->cfg.verify(h->cfg.ctx, op->o.tag, phc, op->pw, op->pw_len) != 0) {
             gw_out_error(h, p, GW_R_SHUTDOWN, "passwords are busy: try again in a moment",
                          ref_of(op));
             break;
@@ -845,7 +858,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             struct gw_account up = {.key = a->key, .nick = a->nick, .phc = a->phc,
                                     .roles = a->roles, .generation = a->generation + 1};
             op->kind = OP_ALL_UPDATE;
-            if (h->cfg.accounts->update(h->cfg.accounts->ctx, op->tag, &up) == GW_STORE_PENDING)
+            if (h->cfg.accounts->update(h->cfg.accounts->ctx, op->o.tag, &up) == GW_STORE_PENDING)
                 return GW_OK;
             gw_out_error(h, p, GW_R_SHUTDOWN, "the account cannot be changed now: try again later",
                          ref_of(op));
@@ -879,7 +892,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             op->roles = a->roles;
             op->generation = a->generation;
             op->kind = OP_PASSWORD_VERIFY;
-            if (h->cfg.verify(h->cfg.ctx, op->tag, op->phc, op->pw, op->pw_len) == 0) {
+            if (h->cfg.verify(h->cfg.ctx, op->o.tag, op->phc, op->pw, op->pw_len) == 0) {
                 OPENSSL_cleanse(op->pw, sizeof op->pw);
                 op->pw_len = 0;
                 return GW_OK;
@@ -920,7 +933,7 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
     struct gw_acct_op *op = op_find(h, tag);
     if (!op)
         return GW_ENOENT;
-    struct gw_part *p = gw_hub_part(h, op->pid);
+    struct gw_part *p = gw_hub_part(h, op->o.pid);
     if (!p) {
         op_del(h, op);
         return GW_ENOENT;
@@ -936,7 +949,7 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
                                .generation = 1, .created_ms = now + h->wall_offset};
         const struct gw_accounts *ac = h->cfg.accounts;
         op->kind = OP_REGISTER_CREATE;
-        if (ac->create(ac->ctx, op->tag, &a) != GW_STORE_PENDING) {
+        if (ac->create(ac->ctx, op->o.tag, &a) != GW_STORE_PENDING) {
             gw_out_error(h, p, GW_R_SHUTDOWN, "the account could not be kept: try again",
                          ref_of(op));
             op_del(h, op);
@@ -955,7 +968,7 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
             return GW_OK;
         }
         op->kind = OP_PASSWORD_HASH;
-        if (h->cfg.hash(h->cfg.ctx, op->tag, op->pw_new, op->pw_new_len) == 0) {
+        if (h->cfg.hash(h->cfg.ctx, op->o.tag, op->pw_new, op->pw_new_len) == 0) {
             wipe(op);
             return GW_OK;
         }
@@ -974,7 +987,7 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
         struct gw_account up = {.key = op->key, .nick = op->nick, .phc = phc,
                                 .roles = op->roles, .generation = op->generation + 1};
         op->kind = OP_PASSWORD_UPDATE;
-        if (h->cfg.accounts->update(h->cfg.accounts->ctx, op->tag, &up) != GW_STORE_PENDING) {
+        if (h->cfg.accounts->update(h->cfg.accounts->ctx, op->o.tag, &up) != GW_STORE_PENDING) {
             gw_out_error(h, p, GW_R_SHUTDOWN, "the password could not be kept: try again",
                          ref_of(op));
             op_del(h, op);
@@ -1025,7 +1038,7 @@ int gw_hub_set_secure(struct gw_hub *h, uint64_t pid, int secure)
 void gw_account_forget(struct gw_hub *h, struct gw_part *p)
 {
     for (size_t i = h->nacct_ops; i-- > 0;)
-        if (h->acct_ops[i].pid == p->pid)
+        if (h->acct_ops[i].o.pid == p->pid)
             wipe(&h->acct_ops[i]); /* answered to nobody: op_find still finds it */
 }
 

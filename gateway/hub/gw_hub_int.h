@@ -44,6 +44,18 @@ enum gw_resync {
 };
 
 /* A participant: one TCP connection or one browser tab. */
+/* What every store or hasher call of the accounts' files starts with
+ * (gw_account.c, gw_kept.c, gw_jwtlogin.c keep tables of them, each
+ * struct beginning with this): the tag its answer comes with, the
+ * participant it is for by id (gone: the answer is dropped), and the
+ * client's ref (as JSON) to answer with. */
+struct gw_op_head {
+    uint64_t tag;
+    uint64_t pid;
+    char ref[GW_REF_MAX_BYTES * 6 + 3];
+    int has_ref;
+};
+
 /* A connection's session (gw_account.c), made when it first needs one: a
  * browser's session token's digest (for logout), and what the store said
  * of the session its hello gave (hello: 0 not asked, 1 good (key, nick:
@@ -475,6 +487,17 @@ void gw_account_register(struct gw_hub *h, struct gw_part *p, int64_t now, const
 /* /identify NICK PASSWORD: p logs in to the account of nick. */
 void gw_account_identify(struct gw_hub *h, struct gw_part *p, int64_t now, const char *nick,
                          size_t nick_len, const char *pw, size_t len, const char *ref);
+
+/* o starts a call for pid (0: for nobody) with ref (NULL: none): a new
+ * tag, unique among every table of them. */
+void gw_op_start(struct gw_hub *h, struct gw_op_head *o, uint64_t pid, const char *ref);
+
+/* o's ref as JSON, or NULL for none. */
+const char *gw_op_ref(const struct gw_op_head *o);
+
+/* The op whose tag is tag in a table of n ops of size bytes each, every
+ * one beginning with a struct gw_op_head; or NULL. */
+void *gw_op_find(void *ops, size_t n, size_t size, uint64_t tag);
 
 /* p is logged in to the account of key: marked so (p->account), with the
  * public name its events give (the same for every connection of the

@@ -63,8 +63,7 @@ enum jwt_op_kind { JOP_FIND, JOP_CREATE };
 /* A call to the store for a held hello: the participant by id (gone: the
  * answer is dropped), the account's key and nick, the token's sub. */
 struct gw_jwt_op {
-    uint64_t tag;
-    uint64_t pid;
+    struct gw_op_head o;
     enum jwt_op_kind kind;
     int finds; /* looked up so far (a create that lost a race looks again) */
     char key[GW_NICK_KEY_MAX_BYTES + 1];
@@ -87,10 +86,7 @@ static void refuse(struct gw_jwtl *jl, int code, const char *msg)
 
 static struct gw_jwt_op *op_find(struct gw_hub *h, uint64_t tag)
 {
-    for (size_t i = 0; i < h->njwt_ops; i++)
-        if (h->jwt_ops[i].tag == tag)
-            return &h->jwt_ops[i];
-    return NULL;
+    return gw_op_find(h->jwt_ops, h->njwt_ops, sizeof(*h->jwt_ops), tag);
 }
 
 static void op_del(struct gw_hub *h, struct gw_jwt_op *op)
@@ -149,15 +145,14 @@ int gw_jwtlogin_hello(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
     memcpy(copy, data, len);
     struct gw_jwt_op *op = &h->jwt_ops[h->njwt_ops++];
     memset(op, 0, sizeof *op);
-    op->tag = ++h->next_acct_tag;
-    op->pid = p->pid;
+    gw_op_start(h, &op->o, p->pid, NULL);
     op->kind = JOP_FIND;
     op->finds = 1;
     snprintf(op->key, sizeof op->key, "%s", key);
     snprintf(op->nick, sizeof op->nick, "%s", shown);
     snprintf(op->sub, sizeof op->sub, "%s", c.sub);
     const struct gw_accounts *ac = h->cfg.accounts;
-    if (!ac->find || ac->find(ac->ctx, op->tag, op->key) != GW_STORE_PENDING) {
+    if (!ac->find || ac->find(ac->ctx, op->o.tag, op->key) != GW_STORE_PENDING) {
         op_del(h, op);
         free(copy);
         refuse(jl, GW_R_SHUTDOWN, "accounts cannot be read now: try again later");
@@ -218,11 +213,11 @@ static int settle(struct gw_hub *h, struct gw_part *p, struct gw_jwt_op *op, int
                                     .generation = 1,
                                     .created_ms = now + h->wall_offset};
             op->kind = JOP_CREATE;
-            rc = ac->create ? ac->create(ac->ctx, op->tag, &na) : GW_STORE_ENOTSUP;
+            rc = ac->create ? ac->create(ac->ctx, op->o.tag, &na) : GW_STORE_ENOTSUP;
         } else {
             op->kind = JOP_FIND;
             op->finds++;
-            rc = ac->find(ac->ctx, op->tag, op->key);
+            rc = ac->find(ac->ctx, op->o.tag, op->key);
         }
         if (rc == GW_STORE_PENDING)
             return 1;
@@ -237,7 +232,7 @@ int gw_jwtlogin_answer(struct gw_hub *h, uint64_t tag, int status, const struct 
     struct gw_jwt_op *op = op_find(h, tag);
     if (!op)
         return GW_ENOENT;
-    struct gw_part *p = gw_hub_part(h, op->pid);
+    struct gw_part *p = gw_hub_part(h, op->o.pid);
     if (!p || !p->jwtl || p->jwtl->state != JWTL_HELD) {
         op_del(h, op);
         return GW_ENOENT;

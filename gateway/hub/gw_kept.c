@@ -38,12 +38,9 @@ enum kept_kind {
 };
 
 struct gw_kept_op {
-    uint64_t tag;
-    uint64_t pid;
+    struct gw_op_head o;
     enum kept_kind kind;
     char key[GW_NICK_KEY_MAX_BYTES + 1];
-    char ref[GW_REF_MAX_BYTES * 6 + 3]; /* as JSON, as the client gave it */
-    int has_ref;
     char *text;         /* K_PM_ADD: the text, owned (the sender's copy waits) */
     size_t text_len;
     uint64_t after;     /* K_PM_AFTER: the last message id given */
@@ -66,13 +63,8 @@ static struct gw_kept_op *op_new(struct gw_hub *h, struct gw_part *p, enum kept_
     }
     struct gw_kept_op *op = &h->kept_ops[h->nkept_ops++];
     memset(op, 0, sizeof(*op));
-    op->tag = ++h->next_acct_tag;
-    op->pid = p->pid;
+    gw_op_start(h, &op->o, p->pid, ref);
     op->kind = kind;
-    if (ref) {
-        snprintf(op->ref, sizeof op->ref, "%s", ref);
-        op->has_ref = 1;
-    }
     return op;
 }
 
@@ -84,10 +76,7 @@ static void op_del(struct gw_hub *h, struct gw_kept_op *op)
 
 static struct gw_kept_op *op_find(struct gw_hub *h, uint64_t tag)
 {
-    for (size_t i = 0; i < h->nkept_ops; i++)
-        if (h->kept_ops[i].tag == tag)
-            return &h->kept_ops[i];
-    return NULL;
+    return gw_op_find(h->kept_ops, h->nkept_ops, sizeof(*h->kept_ops), tag);
 }
 
 int gw_kept_pm(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
@@ -111,7 +100,7 @@ int gw_kept_pm(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key
     snprintf(op->key, sizeof op->key, "%s", key);
     struct gw_account_pm pm = {
         .time_ms = now + h->wall_offset, .peer = p->nick, .out = 0, .text = op->text};
-    if (ac->pm_add(ac->ctx, op->tag, key, &pm) != GW_STORE_PENDING) {
+    if (ac->pm_add(ac->ctx, op->o.tag, key, &pm) != GW_STORE_PENDING) {
         op_del(h, op);
         gw_out_error(h, p, GW_R_NOT_KEPT,
                      "the private message could not be kept: it was not sent; try again later",
@@ -129,7 +118,7 @@ void gw_kept_fetch(struct gw_hub *h, struct gw_part *p)
     if (!op)
         return; /* 421 said: they wait for the next login */
     snprintf(op->key, sizeof op->key, "%s", p->account);
-    if (ac->rooms_of(ac->ctx, op->tag, op->key) != GW_STORE_PENDING)
+    if (ac->rooms_of(ac->ctx, op->o.tag, op->key) != GW_STORE_PENDING)
         op_del(h, op);
 }
 
@@ -139,7 +128,7 @@ static void pm_page(struct gw_hub *h, struct gw_kept_op *op)
 {
     const struct gw_accounts *ac = h->cfg.accounts;
     op->kind = K_PM_AFTER;
-    if (ac->pm_after(ac->ctx, op->tag, op->key, op->after, GW_ACCOUNT_PMS_PAGE) !=
+    if (ac->pm_after(ac->ctx, op->o.tag, op->key, op->after, GW_ACCOUNT_PMS_PAGE) !=
         GW_STORE_PENDING)
         op_del(h, op);
 }
@@ -152,7 +141,7 @@ static struct gw_kept_op *op_quiet(struct gw_hub *h)
         return NULL;
     struct gw_kept_op *op = &h->kept_ops[h->nkept_ops++];
     memset(op, 0, sizeof(*op));
-    op->tag = ++h->next_acct_tag;
+    gw_op_start(h, &op->o, 0, NULL);
     op->kind = K_QUIET;
     return op;
 }
@@ -167,9 +156,9 @@ static void keep_quietly(struct gw_hub *h, const char *key, const char *room, in
         return;
     int rc = GW_STORE_ENOTSUP;
     if (in == 2 && ac->read_mark)
-        rc = ac->read_mark(ac->ctx, op->tag, key, room, id);
+        rc = ac->read_mark(ac->ctx, op->o.tag, key, room, id);
     else if (in != 2 && ac->room_keep)
-        rc = ac->room_keep(ac->ctx, op->tag, key, room, in);
+        rc = ac->room_keep(ac->ctx, op->o.tag, key, room, in);
     if (rc != GW_STORE_PENDING)
         op_del(h, op);
 }
@@ -260,7 +249,7 @@ int gw_hub_account_rooms(struct gw_hub *h, uint64_t tag, int status,
     struct gw_kept_op *op = op_find(h, tag);
     if (!op)
         return GW_ENOENT;
-    struct gw_part *p = gw_hub_part(h, op->pid);
+    struct gw_part *p = gw_hub_part(h, op->o.pid);
     if (!p || op->kind != K_ROOMS || status != GW_STORE_DONE) {
         op_del(h, op);
         return p ? GW_OK : GW_ENOENT;
@@ -281,7 +270,7 @@ int gw_hub_account_pms(struct gw_hub *h, uint64_t tag, int status,
     struct gw_kept_op *op = op_find(h, tag);
     if (!op)
         return GW_ENOENT;
-    struct gw_part *p = gw_hub_part(h, op->pid);
+    struct gw_part *p = gw_hub_part(h, op->o.pid);
     if (!p) {
         op_del(h, op);
         return GW_ENOENT;
@@ -298,7 +287,7 @@ int gw_hub_account_pms(struct gw_hub *h, uint64_t tag, int status,
                              ? "no one is called that any more: the message was not sent"
                              : "the private message could not be kept: it was not sent; try "
                                "again later",
-                         op->has_ref ? op->ref : NULL);
+                         gw_op_ref(&op->o));
         }
         op_del(h, op);
         return GW_OK;
