@@ -69,19 +69,26 @@ struct eng {
     size_t mark;        /* accttest.h's calls: the answers before it are taken */
 };
 
-static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_account *a)
+/* The next answer's place in e, for tag with status: never from inside a
+ * call (what names the kind of answer), and at most ANSWERS_MAX. */
+static struct answer *take_answer(struct eng *e, const char *what, uint64_t tag, int status)
 {
-    struct eng *e = ctx;
     if (e->in_call)
-        fail_msg("answer to tag %" PRIu64 " from inside a call", tag);
+        fail_msg("%sanswer to tag %" PRIu64 " from inside a call", what, tag);
     if (e->n >= ANSWERS_MAX)
         fail_msg("more than %d answers", ANSWERS_MAX);
-    if (a && status != GW_STORE_DONE)
-        fail_msg("tag %" PRIu64 ": an account with status %d", tag, status);
     struct answer *r = &e->ans[e->n++];
     memset(r, 0, sizeof *r);
     r->tag = tag;
     r->status = status;
+    return r;
+}
+
+static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_account *a)
+{
+    if (a && status != GW_STORE_DONE)
+        fail_msg("tag %" PRIu64 ": an account with status %d", tag, status);
+    struct answer *r = take_answer(ctx, "", tag, status);
     if (a) {
         r->has = 1;
         snprintf(r->key, sizeof r->key, "%s", a->key);
@@ -96,47 +103,23 @@ static void on_answer(void *ctx, uint64_t tag, int status, const struct gw_accou
 static void on_keys(void *ctx, uint64_t tag, int status, const char *const *keys, size_t n,
                     const char *next)
 {
-    struct eng *e = ctx;
-    if (e->in_call)
-        fail_msg("keys' answer to tag %" PRIu64 " from inside a call", tag);
-    if (e->n >= ANSWERS_MAX)
-        fail_msg("more than %d answers", ANSWERS_MAX);
     if (status != GW_STORE_DONE && (keys || n || next[0]))
         fail_msg("tag %" PRIu64 ": keys with status %d", tag, status);
-    struct answer *r = &e->ans[e->n++];
-    memset(r, 0, sizeof *r);
-    r->tag = tag;
-    r->status = status;
+    (void)take_answer(ctx, "keys' ", tag, status);
     kgot_put(keys, n, next);
 }
 
 static void on_rooms(void *ctx, uint64_t tag, int status, const struct gw_account_room *rows,
                      size_t n)
 {
-    struct eng *e = ctx;
-    if (e->in_call)
-        fail_msg("rooms' answer to tag %" PRIu64 " from inside a call", tag);
-    if (e->n >= ANSWERS_MAX)
-        fail_msg("more than %d answers", ANSWERS_MAX);
-    struct answer *r = &e->ans[e->n++];
-    memset(r, 0, sizeof *r);
-    r->tag = tag;
-    r->status = status;
+    (void)take_answer(ctx, "rooms' ", tag, status);
     rgot_put(status, rows, n);
 }
 
 static void on_pms(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows,
                    size_t n)
 {
-    struct eng *e = ctx;
-    if (e->in_call)
-        fail_msg("pms' answer to tag %" PRIu64 " from inside a call", tag);
-    if (e->n >= ANSWERS_MAX)
-        fail_msg("more than %d answers", ANSWERS_MAX);
-    struct answer *r = &e->ans[e->n++];
-    memset(r, 0, sizeof *r);
-    r->tag = tag;
-    r->status = status;
+    (void)take_answer(ctx, "pms' ", tag, status);
     pgot_put(status, rows, n);
 }
 
