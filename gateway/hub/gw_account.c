@@ -258,7 +258,8 @@ int gw_account_mark(struct gw_part *p, const char *key)
     struct gw_sess *ss = sess_of(p);
     if (!ss)
         return -1;
-    snprintf(ss->account, sizeof ss->account, "%s", key);
+    if (key != ss->account) /* a session found put it there already */
+        snprintf(ss->account, sizeof ss->account, "%s", key);
     p->account = ss->account;
     static const char domain[] = "wintalk.account:";
     unsigned char in[sizeof domain - 1 + GW_NICK_KEY_MAX_BYTES], d[SHA256_DIGEST_LENGTH];
@@ -749,11 +750,11 @@ const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t 
     int st = ss->hello;
     ss->hello = 0;
     if (st == 1) {
-        (void)gw_account_mark(p, ss->key); /* ss is there: cannot fail */
+        (void)gw_account_mark(p, ss->account); /* ss is there: cannot fail */
         p->acct_roles = ss->roles;
         gw_admin_refresh(h, p);
-        gw_names_add(h, ss->key);
-        gw_account_claim(h, ss->key, p, now);
+        gw_names_add(h, ss->account);
+        gw_account_claim(h, ss->account, p, now);
         gw_kept_fetch(h, p); /* answered after the welcome */
         return ss->nick;
     }
@@ -839,7 +840,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         if (ss) {
             ss->hello = status == GW_STORE_DONE && a ? 1 : status == GW_ACCOUNT_NONE ? 2 : 3;
             if (ss->hello == 1) {
-                snprintf(ss->key, sizeof ss->key, "%s", a->key);
+                snprintf(ss->account, sizeof ss->account, "%s", a->key); /* not marked yet */
                 snprintf(ss->nick, sizeof ss->nick, "%s", a->nick);
                 ss->roles = a->roles;
                 memcpy(ss->digest, op->digest, sizeof ss->digest);

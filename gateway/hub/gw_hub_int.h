@@ -58,14 +58,13 @@ struct gw_op_head {
 
 /* A connection's session (gw_account.c), made when it first needs one: a
  * browser's session token's digest (for logout), and what the store said
- * of the session its hello gave (hello: 0 not asked, 1 good (key, nick:
+ * of the session its hello gave (hello: 0 not asked, 1 good (account, nick:
  * the account), 2 over, 3 not known now, 4 ignored: no accounts here). */
 struct gw_sess {
     char account[GW_NICK_KEY_MAX_BYTES + 1]; /* what gw_part.account points at when logged in */
     int64_t fail_tokens, fail_at; /* failed logins (gw_account.c), thousandths */
     char digest[GW_DIGEST_HEX_LEN + 1];
     char public_name[GW_IDENT_PUBLIC_LEN + 1]; /* the account's, when logged in */
-    char key[GW_NICK_KEY_MAX_BYTES + 1];
     char nick[GW_NICK_MAX_BYTES + 1];
     int hello;
     unsigned roles;         /* the account's roles (GW_ROLE_*), hello 1 */
