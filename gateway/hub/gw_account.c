@@ -253,6 +253,21 @@ static struct gw_sess *sess_of(struct gw_part *p)
     return p->sess;
 }
 
+void gw_account_public_name(const char *key, char out[GW_IDENT_PUBLIC_LEN + 1])
+{
+    static const char domain[] = "wintalk.account:";
+    unsigned char in[sizeof domain - 1 + GW_NICK_KEY_MAX_BYTES], d[SHA256_DIGEST_LENGTH];
+    size_t n = strnlen(key, GW_NICK_KEY_MAX_BYTES);
+    memcpy(in, domain, sizeof domain - 1);
+    memcpy(in + sizeof domain - 1, key, n);
+    SHA256(in, sizeof domain - 1 + n, d);
+    for (size_t i = 0; i < GW_IDENT_PUBLIC_LEN / 2; i++) {
+        out[2 * i] = hexdig[d[i] >> 4];
+        out[2 * i + 1] = hexdig[d[i] & 15];
+    }
+    out[GW_IDENT_PUBLIC_LEN] = '\0';
+}
+
 int gw_account_mark(struct gw_part *p, const char *key)
 {
     struct gw_sess *ss = sess_of(p);
@@ -261,17 +276,7 @@ int gw_account_mark(struct gw_part *p, const char *key)
     if (key != ss->account) /* a session found put it there already */
         snprintf(ss->account, sizeof ss->account, "%s", key);
     p->account = ss->account;
-    static const char domain[] = "wintalk.account:";
-    unsigned char in[sizeof domain - 1 + GW_NICK_KEY_MAX_BYTES], d[SHA256_DIGEST_LENGTH];
-    size_t n = strlen(key);
-    memcpy(in, domain, sizeof domain - 1);
-    memcpy(in + sizeof domain - 1, key, n);
-    SHA256(in, sizeof domain - 1 + n, d);
-    for (size_t i = 0; i < GW_IDENT_PUBLIC_LEN / 2; i++) {
-        ss->public_name[2 * i] = hexdig[d[i] >> 4];
-        ss->public_name[2 * i + 1] = hexdig[d[i] & 15];
-    }
-    ss->public_name[GW_IDENT_PUBLIC_LEN] = '\0';
+    gw_account_public_name(key, ss->public_name);
     return 0;
 }
 
@@ -776,7 +781,9 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
     {
         /* A site's token's, or a write of what an account keeps, or none. */
         int rc = gw_jwtlogin_answer(h, tag, status, a, now);
-        return rc == GW_ENOENT ? gw_kept_answer(h, tag, status, now) : rc;
+        if (rc == GW_ENOENT)
+            rc = gw_kept_answer(h, tag, status, now);
+        return rc == GW_ENOENT ? gw_away_answer(h, tag, status, a) : rc;
     }
     struct gw_part *p = gw_hub_part(h, op->o.pid);
     if (!p) {

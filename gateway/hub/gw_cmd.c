@@ -126,10 +126,11 @@ static int nick_cmp(const void *a, const void *b)
 }
 
 /* "N here: alice (web), robert (tcp)": the room's people by nick (an
- * identity's tabs once), at most GW_WHO_MAX_NAMES. */
+ * identity's tabs once), at most GW_WHO_MAX_NAMES; then "; away: carol",
+ * the accounts that stay members with no connection, as many at most. */
 static void cmd_who(struct cmd_ctx *c)
 {
-    char text[GW_WHO_MAX_NAMES * (GW_NICK_MAX_BYTES + 8) + 64];
+    char text[2 * GW_WHO_MAX_NAMES * (GW_NICK_MAX_BYTES + 8) + 128];
     struct gw_room *r = c->room;
     struct gw_part **list = malloc((r->nweb + r->ntcp) * sizeof(*list) + 1);
     unsigned n = 0;
@@ -157,6 +158,20 @@ static void cmd_who(struct cmd_ctx *c)
                               i < n ? gw_via_name(list[i]->via) : q->web ? "web" : "tcp");
     }
     free(list);
+    const struct gw_away *a;
+    size_t ai = 0, naway = 0;
+    while ((a = gw_away_next(c->h, r, &ai))) {
+        if (naway == GW_WHO_MAX_NAMES) {
+            size_t more = 1;
+            while (gw_away_next(c->h, r, &ai))
+                more++;
+            o += (size_t)snprintf(text + o, sizeof text - o, " and %zu more", more);
+            break;
+        }
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s %s", naway ? "," : "; away:",
+                              a->nick);
+        naway++;
+    }
     gw_out_info(c->h, c->p, GW_R_WHO, text);
 }
 

@@ -147,6 +147,8 @@ static void room_deliver(struct gw_hub *h, struct gw_room *r, uint64_t id, struc
         if (p->joined)
             gw_out_push_web(h, p, json);
     }
+    if (n == 0)
+        return; /* no line for TCP panes */
     int trimmed = gw_transcript_add(&r->transcript, line, n);
     if (trimmed < 0)
         return; /* out of memory: the line is not shown */
@@ -239,8 +241,9 @@ void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev,
     }
     if (!ordered)
         h->metrics.events++; /* an engine's are counted as they come back */
+    /* An event with no text (an account away or back) is no line. */
     char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
-    size_t n = gw_transcript_render(line, prefix, text, len);
+    size_t n = len || prefix[0] ? gw_transcript_render(line, prefix, text, len) : 0;
     int rc = GW_STORE_DONE;
     if (st) {
         const char *bytes = (const char *)gw_buf_bytes(json);
@@ -408,6 +411,7 @@ void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
     if (r->loaded)
         return;
     r->loaded = 1;
+    gw_away_walk(h, r);
     const struct gw_store *st = h->cfg.store;
     if (st && (st->flags & GW_STORE_ORDERS)) {
         /* Its events come through gw_hub_store_event, the kept ones first:
@@ -711,31 +715,40 @@ void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, in
     gw_room_touch(&h->rooms, r);
     if (p->account[0] && p->via == GW_VIA_WEB)
         gw_kept_room(h, p, r, 1);
+    /* An account that stayed a member while away is back: no line. */
+    int back = p->account[0] && gw_away_del(h, r, p->account);
     if (gw_room_members(r) > GW_PRESENCE_MAX)
         return; /* a crowd: see GW_PRESENCE_MAX */
     if (twin_in(h, p, r))
         return; /* another tab of the same person is there already */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_JOIN, p, now);
+    ev.back = back;
     char text[GW_NICK_MAX_BYTES + 32];
     snprintf(text, sizeof text, "* %s joined (%s)", p->nick, gw_via_name(p->via));
-    gw_hub_room_event(h, r, &ev, "", text, strlen(text), NULL);
+    gw_hub_room_event(h, r, &ev, "", text, back ? 0 : strlen(text), NULL);
 }
 
 void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
                        enum gw_leave_reason reason)
 {
     gw_room_touch(&h->rooms, r);
-    if (gw_room_members(r) + 1 > GW_PRESENCE_MAX)
-        return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
     if (twin_in(h, p, r))
         return; /* another tab of the same person stays */
+    /* An account stays a member of the rooms it has not parted: away. */
+    int away = p->account[0] && reason != GW_LEAVE_PART;
+    if (away)
+        gw_away_add(h, r, p->account, p->nick);
+    else if (p->account[0])
+        (void)gw_away_del(h, r, p->account); /* parted: a member no more */
+    if (gw_room_members(r) + 1 > GW_PRESENCE_MAX)
+        return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_LEAVE, p, now);
-    ev.reason = reason;
+    ev.reason = away ? GW_LEAVE_AWAY : reason;
     char text[GW_NICK_MAX_BYTES + 16];
     snprintf(text, sizeof text, "* %s left", p->nick);
-    gw_hub_room_event(h, r, &ev, "", text, strlen(text), NULL);
+    gw_hub_room_event(h, r, &ev, "", text, away ? 0 : strlen(text), NULL);
 }
 
 /* ---- nicks ---- */
@@ -780,7 +793,8 @@ static void nick_set(struct gw_hub *h, struct gw_part *p, const char *nick, cons
 
 /* Who else (not self) in the gateway has the nick whose comparison key
  * (gw_nick_norm) is key: the same name whatever its case or composition. */
-static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, const char *key)
+static struct gw_part *nick_owner(const struct gw_hub *h, const struct gw_part *self,
+                                  const char *key)
 {
     /* Every connection of an identity (its tabs) has the identity's nick. */
     for (struct gw_part *p = h->nicks[nick_hash(key) & h->nicks_mask]; p; p = p->nick_next)
@@ -791,7 +805,7 @@ static struct gw_part *nick_owner(struct gw_hub *h, const struct gw_part *self, 
     return NULL;
 }
 
-struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key)
+struct gw_part *gw_hub_nick_owner(const struct gw_hub *h, const char *key)
 {
     return nick_owner(h, NULL, key);
 }

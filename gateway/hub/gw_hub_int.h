@@ -177,6 +177,15 @@ struct gw_part {
     unsigned nreads;        /* its history and search reads the store has not answered */
 };
 
+/* An account that stays a member of a room with no connection in it
+ * (gw_away.c). */
+struct gw_away {
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    char nick[GW_NICK_MAX_BYTES + 1];     /* as shown; its key until the store says */
+    char ident[GW_IDENT_PUBLIC_LEN + 1];  /* the account's public name */
+    int named;                            /* its nick was asked of the store, or known */
+};
+
 /* A participant of another gateway sharing the rooms (gw_presence.c). */
 struct gw_remote {
     uint64_t pid, node;
@@ -375,7 +384,7 @@ void gw_hub_nick_lost(struct gw_hub *h, struct gw_part *p, int64_t now);
 
 /* The participant in the gateway (joined) whose nick has the comparison
  * key key, or NULL. */
-struct gw_part *gw_hub_nick_owner(struct gw_hub *h, const char *key);
+struct gw_part *gw_hub_nick_owner(const struct gw_hub *h, const char *key);
 
 /* The connections of p's person one after another (c NULL: the first;
  * then the one after c; NULL after the last), p among them: those logged
@@ -504,6 +513,9 @@ void *gw_op_find(void *ops, size_t n, size_t size, uint64_t tag);
  * token. 0, or -1 when out of memory (p stays as it was). */
 int gw_account_mark(struct gw_part *p, const char *key);
 
+/* The public name of the account of key, as events give it (ident). */
+void gw_account_public_name(const char *key, char out[GW_IDENT_PUBLIC_LEN + 1]);
+
 /* p is logged in to the account of key (of this generation), registered
  * as nick: its nick is that, taken from whoever holds it here (a guest
  * again, told why). A browser's other tabs (its identity) are logged in
@@ -564,6 +576,31 @@ void gw_account_forget(struct gw_hub *h, struct gw_part *p);
 
 /* Free what waits (the hub is freed). */
 void gw_account_free(struct gw_hub *h);
+
+/* ---- gw_away.c: accounts that stay members while they have no connection ---- */
+
+/* Whether a connection of the account of key is in r, here or on another
+ * gateway sharing it (but but_node's; 0: any). */
+int gw_away_here(const struct gw_hub *h, const char *key, const struct gw_room *r,
+                 uint64_t but_node);
+
+/* The account of key (shown as nick) is away from r now: on its list. */
+void gw_away_add(struct gw_hub *h, struct gw_room *r, const char *key, const char *nick);
+
+/* The account of key is in r again: off its list. 1 when it was on it. */
+int gw_away_del(struct gw_hub *h, struct gw_room *r, const char *key);
+
+/* The next of r's list to show from *i on (0 first): one with no
+ * connection in r; NULL after the last. */
+const struct gw_away *gw_away_next(const struct gw_hub *h, const struct gw_room *r, size_t *i);
+
+/* r was loaded here: ask the store for its members, to list those away. */
+void gw_away_walk(struct gw_hub *h, struct gw_room *r);
+
+/* The answers to gw_away_walk (sink.keys) and to the nicks it asks
+ * (sink.answer): GW_OK, or GW_ENOENT when the tag is not one of them. */
+int gw_away_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *keys, size_t n);
+int gw_away_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a);
 
 /* ---- gw_kept.c: what an account keeps while away ---- */
 
@@ -882,6 +919,11 @@ const struct gw_remote *gw_presence_account_next(const struct gw_hub *h, const c
 
 /* The participant of another gateway whose id is pid, or NULL. */
 const struct gw_remote *gw_presence_remote(const struct gw_hub *h, uint64_t pid);
+
+/* Whether a connection of another gateway (but but_node's; 0: any),
+ * logged in to the account of key, is in r. */
+int gw_presence_account_in(const struct gw_hub *h, const char *key, const struct gw_room *r,
+                           uint64_t but_node);
 
 /* The participant of another gateway whose nick's key is key, or NULL;
  * not self's person (a browser of its identity there that has not left

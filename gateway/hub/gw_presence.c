@@ -200,6 +200,18 @@ const struct gw_remote *gw_presence_account_next(const struct gw_hub *h, const c
     return NULL;
 }
 
+int gw_presence_account_in(const struct gw_hub *h, const char *key, const struct gw_room *r,
+                           uint64_t but_node)
+{
+    for (size_t i = 0; i < h->nremotes; i++) {
+        const struct gw_remote *q = h->remotes[i];
+        if (q->account && q->node != but_node && strcmp(q->key, key) == 0 &&
+            in_room(q, r->key))
+            return 1;
+    }
+    return 0;
+}
+
 const struct gw_remote *gw_presence_remote(const struct gw_hub *h, uint64_t pid)
 {
     return remote_find(h, pid, NULL);
@@ -400,6 +412,17 @@ uint64_t gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json
     uint64_t named = 0;
     size_t at;
     struct gw_remote *q = remote_find(h, id, &at);
+    /* An account away from the room, or back in it (gw_away.c). */
+    if (kind == 0 || kind == 1) {
+        char shown[GW_NICK_MAX_BYTES + 1], key[GW_NICK_KEY_MAX_BYTES + 1];
+        const char *nk = nick->valuestring;
+        if (gw_nick_norm(nk, strlen(nk), GW_NICK_MAX_CHARS, shown, key) == 0) {
+            if (kind == 1 && cJSON_IsString(reason) && strcmp(reason->valuestring, "away") == 0)
+                gw_away_add(h, r, key, nk);
+            else
+                (void)gw_away_del(h, r, key);
+        }
+    }
     if (kind == 0) {
         if (q)
             add_room(q, r->key);
@@ -456,11 +479,17 @@ static void post_leave(struct gw_hub *h, struct gw_room *r, const struct gw_remo
     ev.pid = q->pid;
     ev.nick = q->nick;
     ev.via = q->web ? "web" : "tcp";
-    ev.reason = GW_LEAVE_GONE;
+    /* An account stays a member, away, unless it is in the room on
+     * another gateway still. */
+    int away = q->account && !gw_away_here(h, q->key, r, q->node);
+    ev.reason = away ? GW_LEAVE_AWAY : GW_LEAVE_GONE;
+    if (away)
+        gw_away_add(h, r, q->key, q->nick);
     char text[GW_NICK_MAX_BYTES + 16];
     snprintf(text, sizeof text, "* %s left", q->nick);
+    size_t tlen = away ? 0 : strlen(text);
     if (!st->append_once) {
-        gw_hub_room_event(h, r, &ev, "", text, strlen(text), NULL);
+        gw_hub_room_event(h, r, &ev, "", text, tlen, NULL);
         return;
     }
     ev.room = r->name;
@@ -476,7 +505,7 @@ static void post_leave(struct gw_hub *h, struct gw_room *r, const struct gw_remo
            bytes[id_at + id_len] <= '9')
         id_len++;
     char line[GW_TRANSCRIPT_LINE_MAX_BYTES];
-    size_t n = gw_transcript_render(line, "", text, strlen(text));
+    size_t n = tlen ? gw_transcript_render(line, "", text, tlen) : 0;
     struct gw_store_event se = {
         .time_ms = ev.time_ms,
         .type = (int)ev.type,

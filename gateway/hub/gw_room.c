@@ -64,6 +64,7 @@ static void room_free(struct gw_room *r)
     gw_history_free(&r->history);
     gw_transcript_free(&r->transcript);
     free(r->waits);
+    free(r->away);
     free(r->web);
     free(r->tcp);
     free(r);

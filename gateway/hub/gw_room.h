@@ -89,6 +89,11 @@ struct gw_room {
     int loading;
     struct gw_room_wait *waits;
     size_t nwaits, waits_cap;
+    /* The accounts that stay members of it with no connection here nor on
+     * another gateway sharing it, as far as known (gw_away.c). */
+    struct gw_away *away;
+    size_t naway, away_cap;
+    uint64_t away_tag;     /* its walk of the store's members, on its way; 0: none */
     uint64_t active;       /* the registry's clock when something last happened here */
     size_t slot;           /* index in the registry's list */
     struct gw_room *next;  /* the registry's hash chain */

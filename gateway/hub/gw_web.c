@@ -56,6 +56,7 @@ struct room_walk {
     struct gw_part *self;
     size_t i;               /* the next member to look at */
     size_t ri;              /* then the next of other gateways' (gw_presence_next) */
+    size_t ai;              /* then the next of the accounts away (gw_away_next) */
     size_t listed;
     int self_listed;
     struct gw_history_cursor cur;
@@ -77,6 +78,7 @@ static int walk_presence(void *ctx, struct gw_presence *out)
             continue;
         wk->listed++;
         wk->self_listed |= self;
+        out->away = 0;
         out->pid = q->pid;
         out->nick = q->nick;
         out->via = gw_via_name(q->via);
@@ -95,11 +97,22 @@ static int walk_presence(void *ctx, struct gw_presence *out)
     const struct gw_remote *q;
     while (wk->listed < GW_PRESENCE_MAX && (q = gw_presence_next(wk->h, r, &wk->ri))) {
         wk->listed++;
+        out->away = 0;
         out->pid = q->pid;
         out->nick = q->nick;
         out->via = q->web ? "web" : "tcp";
         out->typing = "";
         out->typing_len = 0;
+        return 1;
+    }
+    /* Then the accounts that stay members while away. */
+    const struct gw_away *a;
+    if (wk->listed < GW_PRESENCE_MAX && (a = gw_away_next(wk->h, r, &wk->ai))) {
+        wk->listed++;
+        out->pid = 0;
+        out->nick = a->nick;
+        out->ident = a->ident;
+        out->away = 1;
         return 1;
     }
     return 0;

@@ -173,6 +173,7 @@ static const char *leave_word(enum gw_leave_reason r)
     case GW_LEAVE_SHUTDOWN: return "shutdown";
     case GW_LEAVE_PART: return "part";
     case GW_LEAVE_GONE: return "gone";
+    case GW_LEAVE_AWAY: return "away";
     case GW_LEAVE_CLOSED: break;
     }
     return "closed";
@@ -198,7 +199,7 @@ struct gw_buf *gw_json_event_at(const struct gw_event *ev, size_t headroom, size
     case GW_EV_JOIN:
         head(&w, "join", ev, 1, id_at);
         via(&w, ev);
-        gw_jw_lit(&w, "}");
+        gw_jw_lit(&w, ev->back ? ",\"back\":true}" : "}");
         break;
     case GW_EV_LEAVE:
         head(&w, "leave", ev, 1, id_at);
@@ -262,6 +263,16 @@ static void presence_list(struct gw_jw *w, int (*next)(void *, struct gw_presenc
     struct gw_presence q;
     gw_jw_lit(w, "\"participants\":[");
     for (int first = 1; next(ctx, &q); first = 0) {
+        if (q.away) {
+            gw_jw_lit(w, first ? "{\"pid\":0,\"nick\":" : ",{\"pid\":0,\"nick\":");
+            gw_jw_str(w, q.nick, strlen(q.nick));
+            if (q.ident) {
+                gw_jw_lit(w, ",\"ident\":");
+                gw_jw_str(w, q.ident, strlen(q.ident));
+            }
+            gw_jw_lit(w, ",\"away\":true}");
+            continue;
+        }
         gw_jw_lit(w, first ? "{\"pid\":" : ",{\"pid\":");
         gw_jw_uint(w, q.pid);
         gw_jw_lit(w, ",\"nick\":");

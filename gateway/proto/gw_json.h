@@ -74,6 +74,8 @@ enum gw_leave_reason {
     GW_LEAVE_SHUTDOWN, /* "shutdown": the gateway is stopping */
     GW_LEAVE_PART,     /* "part": it went to another room, or left this one */
     GW_LEAVE_GONE,     /* "gone": its gateway (sharing the rooms) stopped answering */
+    GW_LEAVE_AWAY,     /* "away": an account's last connection there closed; it
+                        * stays a member of the room, listed away */
 };
 
 /* One room event as the JSON layer sees it. Strings are borrowed for the
@@ -93,6 +95,7 @@ struct gw_event {
     int me;                 /* message: a /me action */
     const char *old;        /* nick: the previous name */
     enum gw_leave_reason reason; /* leave */
+    int back;               /* join: an account back in a room it stayed in */
 };
 
 /* Encode an event as one JSON object. Returns a new buffer (caller owns the
@@ -152,6 +155,10 @@ struct gw_presence {
     const char *via;        /* "tcp" or "web" */
     const char *typing;     /* its unfinished text ("" for none) */
     size_t typing_len;
+    /* An account that stays a member while it has no connection: written
+     * as {"pid":0,"nick":..,"ident":..,"away":true} (via and typing unused). */
+    int away;
+    const char *ident;
 };
 
 /*

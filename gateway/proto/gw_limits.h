@@ -455,6 +455,11 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * read is not written. */
 #define GW_KEPT_OPS_MAX 256u
 
+/* The accounts a room lists as away (hub/gw_away.c): at most this many (a
+ * page of the store's members, GW_ACCOUNT_KEYS_PAGE, or fewer); past it,
+ * an account away is not listed, and its return shows as a join. */
+#define GW_ROOM_AWAY_MAX 256u
+
 /* --frame-ancestors: the origins that may frame the page, in bytes. */
 #define GW_FRAME_ANCESTORS_MAX_BYTES 512u
 

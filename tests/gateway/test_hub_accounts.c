@@ -1067,6 +1067,145 @@ static void gone_before_the_answer(void **state)
     teardown(&f);
 }
 
+/* A guest browser saying hello in room (its output drained). */
+static uint64_t guest_in(struct fix *f, const char *nick, const char *room)
+{
+    char hello[160];
+    uint64_t g = ht_v2(f->h, T0);
+    snprintf(hello, sizeof hello, "{\"type\":\"hello\",\"nick\":\"%s\",\"rooms\":{\"%s\":0}}",
+             nick, room);
+    ht_send(f->h, g, T0, hello);
+    settle(f);
+    free(ht_drain(f->h, g));
+    return g;
+}
+
+/* An account stays a member of its rooms while it has no connection:
+ * nobody sees it leave or come back, the lists and /who show it away,
+ * and a part ends it. A hub started again on the same store lists it
+ * too, by the nick it registered. */
+static void an_account_away_stays_in_its_rooms(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    uint64_t w = browser_registers(&f, "Wanda", tok);
+    ht_send(f.h, w, T0, "{\"type\":\"join\",\"room\":\"#dev\"}");
+    settle(&f);
+    uint64_t b = guest_in(&f, "bob", "#dev");
+    uint64_t t = program(&f, "tom", 1);
+    line(f.h, t, "/join #dev");
+    settle(&f);
+    free(ht_drain(f.h, t));
+    free(ht_drain(f.h, w));
+    /* Her last connection closes: away, not gone; no line for the pane. */
+    assert_int_equal(gw_hub_disconnect(f.h, w, T0, GW_LEAVE_CLOSED), GW_OK);
+    settle(&f);
+    char *got = ht_drain(f.h, b);
+    ht_has(got, "\"type\":\"leave\",\"room\":\"#dev\"");
+    ht_has(got, "\"nick\":\"Wanda\",\"ident\":\"");
+    ht_has(got, "\"reason\":\"away\"");
+    assert_null(strstr(got, "\"reason\":\"closed\""));
+    free(got);
+    got = ht_drain(f.h, t);
+    assert_null(strstr(got, "Wanda"));
+    free(got);
+    /* Who comes now finds her listed away; /who says so. */
+    uint64_t c = ht_v2(f.h, T0);
+    ht_send(f.h, c, T0, "{\"type\":\"hello\",\"nick\":\"cy\",\"rooms\":{\"#dev\":0}}");
+    settle(&f);
+    got = ht_drain(f.h, c);
+    ht_has(got, "{\"pid\":0,\"nick\":\"Wanda\",\"ident\":\"");
+    ht_has(got, "\"away\":true}");
+    assert_int_equal(ht_count(got, "\"away\":true"), 2); /* #lobby, #dev */
+    free(got);
+    line(f.h, t, "/who");
+    got = ht_drain(f.h, t);
+    ht_has(got, "here: bob (web), cy (web), tom (tcp); away: Wanda");
+    free(got);
+    /* She comes back on another device: back, with no line, and listed
+     * here, no more away. */
+    uint64_t v;
+    got = hello_with(&f, &v, T0, tok, "x");
+    ht_has(got, "\"room\":\"#dev\"");
+    free(got);
+    got = ht_drain(f.h, b);
+    ht_has(got, "\"type\":\"join\",\"room\":\"#dev\"");
+    ht_has(got, "\"back\":true}");
+    free(got);
+    got = ht_drain(f.h, t);
+    assert_null(strstr(got, "Wanda"));
+    free(got);
+    line(f.h, t, "/who");
+    got = ht_drain(f.h, t);
+    ht_has(got, "4 here: bob (web), cy (web), tom (tcp), Wanda (web)\r\n");
+    free(got);
+    /* Away again, then back: she parts, and is a member no more. */
+    assert_int_equal(gw_hub_disconnect(f.h, v, T0, GW_LEAVE_CLOSED), GW_OK);
+    got = hello_with(&f, &v, T0, tok, "x");
+    free(got);
+    ht_send(f.h, v, T0, "{\"type\":\"part\",\"room\":\"#dev\"}");
+    settle(&f);
+    free(ht_drain(f.h, b));
+    got = ht_drain(f.h, t);
+    ht_has(got, "* Wanda left");
+    free(got);
+    assert_int_equal(gw_hub_disconnect(f.h, v, T0, GW_LEAVE_CLOSED), GW_OK);
+    settle(&f);
+    line(f.h, t, "/who");
+    got = ht_drain(f.h, t);
+    assert_null(strstr(got, "away"));
+    free(got);
+    /* She joins again and goes: the hub starts again on the same store,
+     * and #dev, loaded when somebody comes to it, lists her away by the
+     * nick she registered (the store knows her by "wanda"). */
+    got = hello_with(&f, &v, T0, tok, "x");
+    free(got);
+    ht_send(f.h, v, T0, "{\"type\":\"join\",\"room\":\"#dev\"}");
+    settle(&f);
+    gw_hub_free(f.h);
+    f.h = ht_hub((struct gw_hub_config){.random = ht_random, .accounts = &f.ac,
+                                        .hash = fake_hash, .verify = fake_verify});
+    the_hub = f.h;
+    settle(&f);
+    uint64_t d = ht_v2(f.h, T0);
+    ht_send(f.h, d, T0, "{\"type\":\"hello\",\"nick\":\"dee\",\"rooms\":{\"#dev\":0}}");
+    settle(&f);
+    got = ht_drain(f.h, d);
+    ht_has(got, "{\"pid\":0,\"nick\":\"Wanda\",\"ident\":\"");
+    free(got);
+    (void)c;
+    teardown(&f);
+}
+
+/* The reload grace and being away go one after the other: a reload is
+ * nothing for anyone; a grace that ends with nobody back is away. */
+static void an_account_away_after_its_grace(void **state)
+{
+    (void)state;
+    struct fix f;
+    grace_ms = 15000;
+    setup(&f, 0, 0);
+    grace_ms = 0;
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    uint64_t w = browser_registers(&f, "wanda", tok);
+    uint64_t b = guest_in(&f, "bob", "#lobby");
+    free(ht_drain(f.h, w));
+    assert_int_equal(gw_hub_disconnect(f.h, w, T0, GW_LEAVE_CLOSED), GW_OK);
+    gw_hub_tick(f.h, T0 + 14999);
+    char *got = ht_drain(f.h, b);
+    assert_null(strstr(got, "\"type\":\"leave\""));
+    free(got);
+    gw_hub_tick(f.h, T0 + 15000);
+    settle(&f);
+    got = ht_drain(f.h, b);
+    ht_has(got, "\"type\":\"leave\",\"room\":\"#lobby\"");
+    ht_has(got, "\"reason\":\"away\"");
+    free(got);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1092,6 +1231,8 @@ int main(void)
         cmocka_unit_test(what_one_address_may_do),
         cmocka_unit_test(the_rooms_of_a_login_become_the_accounts),
         cmocka_unit_test(a_burst_of_tries_is_held_back_too),
+        cmocka_unit_test(an_account_away_stays_in_its_rooms),
+        cmocka_unit_test(an_account_away_after_its_grace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
