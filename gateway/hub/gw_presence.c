@@ -410,7 +410,7 @@ uint64_t gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json
      * that two gateways never both give way. */
     int64_t at_most = (int64_t)time->valuedouble;
     uint64_t named = 0;
-    size_t at;
+    size_t at = 0;
     struct gw_remote *q = remote_find(h, id, &at);
     /* An account away from the room, or back in it (gw_away.c). */
     if (kind == 0 || kind == 1) {

@@ -18,6 +18,16 @@ const ROOM_EVENT_TYPES = new Set(['message', 'join', 'leave', 'nick']);
 const isId = (n) => Number.isSafeInteger(n) && n > 0;
 
 /*
+ * Whether a room event only says where a registered person is, and is no
+ * line of the conversation: its account's last connection went (a leave
+ * whose reason is "away": it stays a member) or one is back (a join with
+ * back).
+ */
+export function presenceOnly(ev) {
+  return (ev.type === 'leave' && ev.reason === 'away') || (ev.type === 'join' && ev.back === true);
+}
+
+/*
  * The room events of a history or search answer that the page can show:
  * objects of a room event type with an id, each id once, oldest first
  * (whatever order they came in). Anything else is left out.
@@ -27,7 +37,7 @@ export function roomEvents(list) {
   const byId = new Map();
   for (const ev of list) {
     if (!ev || typeof ev !== 'object' || !ROOM_EVENT_TYPES.has(ev.type) || !isId(ev.id)) continue;
-    if (ev.private === true) continue;
+    if (ev.private === true || presenceOnly(ev)) continue;
     if (!byId.has(ev.id)) byId.set(ev.id, ev);
   }
   return [...byId.values()].sort((a, b) => a.id - b.id);

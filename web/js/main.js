@@ -24,7 +24,8 @@ import { loadNick, saveNick, loadKey, saveKey, loadSession, saveSession, loadDra
   ACCOUNT_KEY } from './store.js';
 import { Account, accountCommand, holdsPassword } from './account.js';
 import { SiteLogin } from './sitelogin.js';
-import { ReadSender, placeReadMark } from './reads.js';
+import { ReadSender, placeReadMark, unreadAfter } from './reads.js';
+import { presenceOnly } from './history.js';
 
 // A conversation followed at its end keeps this many lines (day lines and
 // marks included); older ones leave the page. One scrolled back in keeps up
@@ -513,7 +514,14 @@ phone.addEventListener('change', () => closeDrawer());
 
 function hereCount(v) {
   // In a crowd the gateway lists only some participants, and counts them all.
-  return Math.max(v.people.size, Number.isSafeInteger(v.count) ? v.count : 0);
+  const listed = [...v.people.values()].filter((p) => !p.away).length;
+  return Math.max(listed, Number.isSafeInteger(v.count) ? v.count : 0);
+}
+
+/* A member listed away: an account with no connection, its nick kept. */
+function awayPerson(nick) {
+  const n = String(nick);
+  return { pid: `away:${personKey(n)}`, nick: n, via: null, typing: '', away: true };
 }
 
 function renderPeople() {
@@ -525,11 +533,13 @@ function renderPeople() {
     return;
   }
   const myKey = state.me ? personKey(state.me.nick) : null;
-  const items = [...v.people.values()].sort((a, b) =>
+  // Those here first, then those away; each by nick.
+  const items = [...v.people.values()].sort((a, b) => (a.away === true) - (b.away === true) ||
     a.nick.localeCompare(b.nick, undefined, { sensitivity: 'base' }));
   replaceKeepingFocus(ui.people, items.map((p) => renderPerson(p, { mine: personKey(p.nick) === myKey })), 'pid');
   const n = hereCount(v);
-  const here = n === 1 ? '1 here' : `${n} here`;
+  const away = items.length - items.filter((p) => !p.away).length;
+  const here = (n === 1 ? '1 here' : `${n} here`) + (away ? `, ${away} away` : '');
   // Offline, the list is what it was when the connection went.
   ui.peopleCount.textContent = conn.isOpen ? here : `${here} when last connected`;
   ui.peopleBox.classList.toggle('stale', !conn.isOpen);
@@ -681,8 +691,13 @@ function takeRoom(r) {
     if (!p || typeof p !== 'object') continue;
     const key = personKey(p.nick);
     const had = v.people.get(key);
-    if (had) twins++;
-    if (!had || (!had.typing && p.typing)) {
+    if (p.away === true) {
+      // A member with no connection: listed away, not counted here.
+      if (!had) v.people.set(key, awayPerson(p.nick));
+      continue;
+    }
+    if (had && !had.away) twins++;
+    if (!had || had.away || (!had.typing && p.typing)) {
       v.people.set(key, { pid: p.pid, nick: String(p.nick), via: p.via, typing: String(p.typing ?? '') });
     }
   }
@@ -831,12 +846,14 @@ function onEvent(ev, info) {
   const mine = isMine(ev);
   switch (ev.type) {
     case 'join':
-      if (!p && !info.history) v.count++;
+      if ((!p || p.away) && !info.history) v.count++;
       v.people.set(key, { pid: ev.pid, nick: String(ev.nick), via: ev.via, typing: '' });
       break;
     case 'leave':
-      if (p && !info.history) v.count = Math.max(0, v.count - 1);
-      v.people.delete(key);
+      if (p && !p.away && !info.history) v.count = Math.max(0, v.count - 1);
+      // An account away stays a member, listed away; anyone else is gone.
+      if (ev.reason === 'away') v.people.set(key, awayPerson(ev.nick));
+      else v.people.delete(key);
       break;
     case 'nick':
       if (p) {
@@ -862,7 +879,7 @@ function onEvent(ev, info) {
     default:
       break;
   }
-  addLine(v, renderEvent(ev, mine));
+  if (!presenceOnly(ev)) addLine(v, renderEvent(ev, mine));
   if (ev.type === 'message') {
     const counted = views.countMessage(v.key, {
       mine, unseen: info.unseen, text: ev.text, myNick: state.me ? state.me.nick : null,
@@ -1227,10 +1244,13 @@ function onReads(rooms) {
     const log = logOf(v);
     const mark = placeReadMark(log, id);
     v.landAtMark = false;
+    // What came while the account was away is unread where it is not on screen.
+    if (v.key !== views.activeKey) v.unread = Math.max(v.unread, unreadAfter(log, id));
     if (!mark) continue;
     if (v.key === views.activeKey && !search.isOpen) landAtMark(v, log, mark);
     else v.landAtMark = true;
   }
+  renderSidebar();
   readSeen();
 }
 

@@ -97,6 +97,15 @@ export function renderReadMark() {
  * own) after readId, where there is one; the one there was goes. Returns it,
  * or null when nothing newer is shown.
  */
+/* How many messages of others in a conversation's log come after readId. */
+export function unreadAfter(log, readId) {
+  let n = 0;
+  for (const li of log.querySelectorAll(':scope > li.message[data-id], :scope > li.action[data-id]')) {
+    if (Number(li.dataset.id) > readId && !li.classList.contains('mine')) n++;
+  }
+  return n;
+}
+
 export function placeReadMark(log, readId) {
   for (const old of log.querySelectorAll(':scope > li.read-mark')) old.remove();
   let first = null;

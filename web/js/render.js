@@ -244,8 +244,9 @@ export function renderSideItem(view, { active = false, closable = true } = {}) {
 }
 
 /*
- * One participant of a room: p is {pid, nick, via, typing}. Others' nicks
- * are buttons that open a private conversation.
+ * One participant of a room: p is {pid, nick, via, typing, away}. Others'
+ * nicks are buttons that open a private conversation (with one away too:
+ * the gateway keeps what is sent to an account until it comes back).
  */
 export function renderPerson(p, { mine = false } = {}) {
   const li = document.createElement('li');
@@ -262,6 +263,11 @@ export function renderPerson(p, { mine = false } = {}) {
     nick.dir = 'auto';
     nick.textContent = p.nick;
     nick.title = `Talk privately with ${p.nick}`;
+  }
+  if (p.away) {
+    li.classList.add('away');
+    li.append(nick, ' ', span('via via-away', 'away'));
+    return li;
   }
   const via = span('via via-' + (p.via === 'tcp' ? 'tcp' : 'web'), viaLabel(p.via));
   li.append(nick, ' ', via);
