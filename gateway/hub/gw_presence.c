@@ -426,9 +426,18 @@ uint64_t gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json
     if (kind == 0) {
         if (q)
             add_room(q, r->key);
-        else if (remote_new(h, id, nick->valuestring, at_most,
-                            cJSON_IsString(via) ? via->valuestring : "", r->key))
+        else if ((q = remote_new(h, id, nick->valuestring, at_most,
+                                 cJSON_IsString(via) ? via->valuestring : "", r->key)))
             named = id;
+        /* Logged in to the account of its nick: its events name the
+         * account's public name (before its gateway's next list says so). */
+        const cJSON *ident = cJSON_GetObjectItemCaseSensitive(root, "ident");
+        char pub[GW_IDENT_PUBLIC_LEN + 1];
+        if (q && cJSON_IsString(ident)) {
+            gw_account_public_name(q->key, pub);
+            if (strcmp(ident->valuestring, pub) == 0)
+                q->account = 1;
+        }
     } else if (kind == 1 && q) {
         drop_room(q, r->key);
         if (strcmp(q->rooms, " ") == 0)

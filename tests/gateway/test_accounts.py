@@ -339,6 +339,91 @@ class AccountsOnRedis(unittest.TestCase):
                 if gw.proc.poll() is None:
                     gw.stop()
 
+    def test_an_account_away_from_one_gateway_stays_on_every_gateway(self):
+        """Wanda (on A) closes: on B, nobody sees her leave; she is listed
+        away, and /who says so. Back on B: no join line. On A again, A is
+        killed (-9): when B finds A gone, she is away, not gone. A gateway
+        started afterwards lists her away in #dev from the store."""
+        a = self.gateway()
+        b = self.gateway()
+        c = None
+        try:
+            bob = WsClient(b.http_port, subprotocol="wintalk.v2")
+            self.clients.append(bob)
+            bob.send_json({"type": "hello", "nick": "bob", "rooms": {"#dev": 0}})
+            bob.next_event(lambda e: e.get("type") == "welcome", 15)
+            tom = program(b, "tom")
+            self.clients.append(tom)
+            typed_line(tom, "/join #dev")
+            tom.wait_text("#dev", timeout=15)
+            w = WsClient(a.http_port, subprotocol="wintalk.v2")
+            self.clients.append(w)
+            w.send_json({"type": "hello", "nick": "wanda", "rooms": {"#dev": 0}})
+            w.next_event(lambda e: e.get("type") == "welcome", 15)
+            w.send_json({"type": "register", "password": "hunter2", "ref": 1})
+            got = w.next_event(lambda e: e.get("type") in ("account", "error"), 15)
+            self.assertEqual(got["type"], "account", got)
+            session = got["session"]
+            of_wanda = lambda t: lambda e: (e.get("type") == t and e.get("nick") == "wanda" and
+                                            e.get("room") == "#dev")
+            bob.next_event(of_wanda("join"), 15)
+            tom.wait_text("wanda joined", timeout=15)
+            # Her only connection closes: away, on the other gateway too.
+            w.close()
+            left = bob.next_event(of_wanda("leave"), 15)
+            self.assertEqual(left["reason"], "away", left)
+            typed_line(tom, "/who")
+            who = tom.wait_text("here:", timeout=15)[-1][1]
+            self.assertIn("; away: wanda", who)
+            self.assertNotIn("wanda left", tom.view)
+            cy = WsClient(b.http_port, subprotocol="wintalk.v2")
+            self.clients.append(cy)
+            cy.send_json({"type": "hello", "nick": "cy", "rooms": {"#dev": 0}})
+            wel = cy.next_event(lambda e: e.get("type") == "welcome", 15)
+            dev = [r for r in wel["rooms"] if r["room"] == "#dev"][0]
+            away = [p for p in dev["participants"] if p.get("away")]
+            self.assertEqual([p["nick"] for p in away], ["wanda"], dev["participants"])
+            # Back, on B: a join that says back, and no line for the pane.
+            v = WsClient(b.http_port, subprotocol="wintalk.v2")
+            self.clients.append(v)
+            v.send_json({"type": "hello", "session": session})
+            v.next_event(lambda e: e.get("type") == "welcome", 15)
+            back = bob.next_event(of_wanda("join"), 15)
+            self.assertIs(back.get("back"), True, back)
+            v.close()
+            self.assertEqual(bob.next_event(of_wanda("leave"), 15)["reason"], "away")
+            # On A again, and A is killed: away when B finds A gone.
+            u = WsClient(a.http_port, subprotocol="wintalk.v2")
+            self.clients.append(u)
+            u.send_json({"type": "hello", "session": session})
+            u.next_event(lambda e: e.get("type") == "welcome", 15)
+            self.assertIs(bob.next_event(of_wanda("join"), 15).get("back"), True)
+            a.stop(signal.SIGKILL)
+            gone = bob.next_event(of_wanda("leave"), 40)
+            self.assertEqual(gone["reason"], "away", gone)
+            tom.drain()
+            self.assertNotIn("wanda left", tom.view)
+            self.assertEqual(tom.view.count("wanda joined"), 1, tom.view)
+            # A gateway that comes now finds her a member of #dev, away.
+            c = self.gateway()
+            dee = WsClient(c.http_port, subprotocol="wintalk.v2")
+            self.clients.append(dee)
+            dee.send_json({"type": "hello", "nick": "dee", "rooms": {"#dev": 0}})
+            wel = dee.next_event(lambda e: e.get("type") == "welcome", 15)
+            dev = [r for r in wel["rooms"] if r["room"] == "#dev"][0]
+            deadline = time.monotonic() + 10
+            while not any(p.get("away") for p in dev["participants"]):
+                # The store's answer may come after the welcome: ask again.
+                self.assertLess(time.monotonic(), deadline, dev)
+                time.sleep(0.2)
+                dee.send_json({"type": "join", "room": "#dev"})
+                dev = dee.next_event(lambda e: e.get("type") == "joined", 15)
+            self.assertEqual([p["nick"] for p in dev["participants"] if p.get("away")], ["wanda"])
+        finally:
+            for gw in (a, b, c):
+                if gw and gw.proc.poll() is None:
+                    gw.stop()
+
     def test_logins_while_redis_is_gone_say_so_and_work_again_after(self):
         with self.gateway() as gw:
             w = WsClient(gw.http_port, subprotocol="wintalk.v2")
