@@ -234,6 +234,16 @@ static void to_person(struct gw_hub *h, struct gw_part *q, struct gw_private *pm
     }
 }
 
+/* Whether a connection of q's person here is live: not in its reload
+ * grace (gw_linger.c). */
+static int live(const struct gw_hub *h, struct gw_part *q)
+{
+    for (struct gw_part *c = gw_hub_person_next(h, q, NULL); c; c = gw_hub_person_next(h, q, c))
+        if (c->joined && !c->closing && !c->lingering)
+            return 1;
+    return 0;
+}
+
 /* The receiver's copy of pm to q, a participant here. */
 static void to_receiver(struct gw_hub *h, struct gw_part *q, struct gw_private *pm)
 {
@@ -380,6 +390,15 @@ void gw_private_send(struct gw_hub *h, struct gw_part *p, int64_t now, const cha
     if (q && gw_hub_same_person(q, p)) {
         gw_out_error(h, p, GW_R_BAD_ARGS, "a private message to yourself goes nowhere", ref);
         return;
+    }
+    /* An account whose connections here are all in their reload grace, and
+     * none on another gateway: kept for the account, which gets it at its
+     * next login from any device, and not only in that browser. */
+    if (q && q->account[0] && !live(h, q)) {
+        size_t i = 0;
+        if (!gw_presence_account_next(h, q->account, &i) &&
+            gw_kept_pm(h, p, now, q->account, text, len, ref))
+            return;
     }
     struct gw_private pm = {
         .time_ms = now + h->wall_offset,

@@ -1197,11 +1197,23 @@ static void an_account_away_after_its_grace(void **state)
     char *got = ht_drain(f.h, b);
     assert_null(strstr(got, "\"type\":\"leave\""));
     free(got);
+    /* A private message while she is in her grace is kept for her account. */
+    uint64_t t = program(&f, "tom", 1);
+    line(f.h, t, "/msg wanda in the grace");
+    settle(&f);
+    got = ht_drain(f.h, t);
+    ht_has(got, "wanda is away: the message is kept for them");
+    free(got);
     gw_hub_tick(f.h, T0 + 15000);
     settle(&f);
     got = ht_drain(f.h, b);
     ht_has(got, "\"type\":\"leave\",\"room\":\"#lobby\"");
     ht_has(got, "\"reason\":\"away\"");
+    free(got);
+    /* Another device gets it at its login. */
+    uint64_t v;
+    got = hello_with(&f, &v, T0 + 15000, tok, "x");
+    ht_has(got, "\"kept\":true,\"text\":\"in the grace\"");
     free(got);
     teardown(&f);
 }
