@@ -724,9 +724,13 @@ void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, in
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_JOIN, p, now);
     ev.back = back;
+    /* The person is there through another gateway (a tab, or a reload
+     * that came back here): the other gateways learn of this connection
+     * at once, and nobody sees a join. */
+    ev.tab = gw_presence_person_in(h, p, r);
     char text[GW_NICK_MAX_BYTES + 32];
     snprintf(text, sizeof text, "* %s joined (%s)", p->nick, gw_via_name(p->via));
-    gw_hub_room_event(h, r, &ev, "", text, back ? 0 : strlen(text), NULL);
+    gw_hub_room_event(h, r, &ev, "", text, back || ev.tab ? 0 : strlen(text), NULL);
 }
 
 void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
@@ -735,20 +739,24 @@ void gw_hub_post_leave(struct gw_hub *h, struct gw_room *r, struct gw_part *p, i
     gw_room_touch(&h->rooms, r);
     if (twin_in(h, p, r))
         return; /* another tab of the same person stays */
+    /* The person stays there through another gateway: this connection's
+     * leave is for the gateways, not a line for anyone. */
+    int tab = gw_presence_person_in(h, p, r);
     /* An account stays a member of the rooms it has not parted: away. */
-    int away = p->account[0] && reason != GW_LEAVE_PART;
+    int away = !tab && p->account[0] && reason != GW_LEAVE_PART;
     if (away)
         gw_away_add(h, r, p->account, p->nick);
-    else if (p->account[0])
+    else if (p->account[0] && !tab)
         (void)gw_away_del(h, r, p->account); /* parted: a member no more */
     if (gw_room_members(r) + 1 > GW_PRESENCE_MAX)
         return; /* a crowd (counting the one leaving): see GW_PRESENCE_MAX */
     struct gw_event ev;
     gw_hub_event_init(h, &ev, GW_EV_LEAVE, p, now);
     ev.reason = away ? GW_LEAVE_AWAY : reason;
+    ev.tab = tab;
     char text[GW_NICK_MAX_BYTES + 16];
     snprintf(text, sizeof text, "* %s left", p->nick);
-    gw_hub_room_event(h, r, &ev, "", text, away ? 0 : strlen(text), NULL);
+    gw_hub_room_event(h, r, &ev, "", text, away || tab ? 0 : strlen(text), NULL);
 }
 
 /* ---- nicks ---- */

@@ -195,6 +195,7 @@ struct gw_remote {
     int64_t nick_at;        /* when it took its nick (wall ms), as its gateway
                              * said; or later, from the event that showed it */
     char ident[GW_IDENT_TAG_LEN + 1]; /* a browser's identity (gw_presence_tag), or "" */
+    char pub[GW_IDENT_PUBLIC_LEN + 1]; /* its person's public name (events' ident), or "" */
     int account;            /* logged in to the account of its nick */
     char *rooms;            /* its rooms' keys: " #a #b " */
 };
@@ -919,6 +920,11 @@ const struct gw_remote *gw_presence_account_next(const struct gw_hub *h, const c
 
 /* The participant of another gateway whose id is pid, or NULL. */
 const struct gw_remote *gw_presence_remote(const struct gw_hub *h, uint64_t pid);
+
+/* Whether a connection of p's person on another gateway is in r: a tab
+ * of its identity, a connection of its account. */
+int gw_presence_person_in(const struct gw_hub *h, const struct gw_part *p,
+                          const struct gw_room *r);
 
 /* Whether a connection of another gateway (but but_node's; 0: any),
  * logged in to the account of key, is in r. */

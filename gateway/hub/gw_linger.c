@@ -15,11 +15,14 @@
  * too far behind, the gateway stopping) leaves at once, and so does one
  * whose identity still has another tab here (that tab keeps the person in
  * the rooms already). A TCP program or a wintalk.v1 browser has no token
- * to come back with, and leaves at once. So does every browser of a gateway
- * that shares its rooms with others (a store that orders): coming back, it
- * may land on another gateway, which knows of this one's lingering
- * connection only from a list up to a beat old, and would announce a join
- * that this one's leave, at the grace's end, would then contradict.
+ * to come back with, and leaves at once.
+ *
+ * Gateways sharing their rooms (a store that orders) list their lingering
+ * connections as their others (gw_presence_list). One that comes back to
+ * another gateway joins there as a tab of a person already in the room
+ * (a join that says tab: no line, gw_hub_post_join), and the lingering
+ * one, at its grace's end, leaves where that tab is as a tab (no line):
+ * the join came through the room's events, long before the grace ends.
  *
  * Pure: no I/O, no clock (time is an argument), no logging.
  */
@@ -41,9 +44,7 @@ static int tab_here(const struct gw_part *p)
 int gw_linger_start(struct gw_hub *h, struct gw_part *p, int64_t now,
                     enum gw_leave_reason reason)
 {
-    const struct gw_store *st = h->cfg.store;
-    if (h->cfg.reload_grace_ms <= 0 || (st && (st->flags & GW_STORE_ORDERS)) ||
-        reason != GW_LEAVE_CLOSED || p->via != GW_VIA_WEB ||
+    if (h->cfg.reload_grace_ms <= 0 || reason != GW_LEAVE_CLOSED || p->via != GW_VIA_WEB ||
         p->proto != GW_PROTO_V2 || !p->joined || p->closing || !p->ident || !p->nmemb ||
         tab_here(p) || h->nlinger >= (h->cfg.linger_max ? h->cfg.linger_max : GW_LINGER_MAX))
         return 0;

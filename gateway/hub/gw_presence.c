@@ -251,7 +251,19 @@ static int same_person(const struct gw_remote *q, const struct gw_part *self)
         return 0;
     if (same_identity(q, self->ident))
         return 1;
+    const char *pub = gw_hub_person_name(self);
+    if (q->pub[0] && pub && strcmp(q->pub, pub) == 0)
+        return 1;
     return self->account[0] && strcmp(q->key, self->account) == 0;
+}
+
+int gw_presence_person_in(const struct gw_hub *h, const struct gw_part *p,
+                          const struct gw_room *r)
+{
+    for (size_t i = 0; i < h->nremotes; i++)
+        if (in_room(h->remotes[i], r->key) && same_person(h->remotes[i], p))
+            return 1;
+    return 0;
 }
 
 const struct gw_remote *gw_presence_nick(const struct gw_hub *h, const char *key,
@@ -307,6 +319,9 @@ int gw_hub_presence_apply(struct gw_hub *h, uint64_t node, const char *json, siz
                        cJSON_IsString(via) ? via->valuestring : "", rooms->valuestring);
         if (q && cJSON_IsString(ident) && strlen(ident->valuestring) == GW_IDENT_TAG_LEN)
             memcpy(q->ident, ident->valuestring, GW_IDENT_TAG_LEN + 1);
+        const cJSON *pub = cJSON_GetObjectItemCaseSensitive(p, "pub");
+        if (q && cJSON_IsString(pub) && strlen(pub->valuestring) == GW_IDENT_PUBLIC_LEN)
+            memcpy(q->pub, pub->valuestring, GW_IDENT_PUBLIC_LEN + 1);
         if (q)
             q->account = cJSON_IsTrue(account);
     }
@@ -336,41 +351,58 @@ int gw_hub_presence_kept(struct gw_hub *h, uint64_t node, const char *json, size
     return GW_OK;
 }
 
+/* One participant of this gateway's list. */
+static void list_one(struct gw_jw *w, const struct gw_part *p, int first)
+{
+    gw_jw_lit(w, first ? "{\"pid\":" : ",{\"pid\":");
+    gw_jw_uint(w, p->pid);
+    gw_jw_lit(w, ",\"nick\":");
+    gw_jw_str(w, p->nick, strlen(p->nick));
+    gw_jw_lit(w, ",\"nick_at\":");
+    gw_jw_int(w, p->nick_at);
+    if (p->ident) {
+        char tag[GW_IDENT_TAG_LEN + 1];
+        gw_presence_tag(p->ident, tag);
+        gw_jw_lit(w, ",\"ident\":\"");
+        gw_jw_lit(w, tag); /* hex digits: nothing to escape */
+        gw_jw_lit(w, "\"");
+    }
+    const char *pub = gw_hub_person_name(p);
+    if (pub) {
+        gw_jw_lit(w, ",\"pub\":\"");
+        gw_jw_lit(w, pub); /* hex digits */
+        gw_jw_lit(w, "\"");
+    }
+    if (p->account[0])
+        gw_jw_lit(w, ",\"account\":true"); /* its nick is its account's */
+    gw_jw_lit(w, ",\"via\":\"");
+    gw_jw_lit(w, gw_via_name(p->via));
+    gw_jw_lit(w, "\",\"rooms\":\"");
+    for (unsigned k = 0; k < p->nmemb; k++) {
+        if (k)
+            gw_jw_lit(w, " ");
+        gw_jw_lit(w, p->memb[k].room->key); /* [a-z0-9._-#]: nothing to escape */
+    }
+    gw_jw_lit(w, "\"}");
+}
+
 struct gw_buf *gw_presence_list(struct gw_hub *h)
 {
     struct gw_jw w;
-    gw_jw_init(&w, h->cfg.headroom, 64 + h->nparts * 64);
+    gw_jw_init(&w, h->cfg.headroom, 64 + (h->nparts + h->nlinger) * 96);
     gw_jw_lit(&w, "{\"parts\":[");
     int first = 1;
     for (size_t i = 0; i < h->nparts; i++) {
         struct gw_part *p = h->parts[i];
         if (!p->joined || p->closing || !p->nmemb)
             continue;
-        gw_jw_lit(&w, first ? "{\"pid\":" : ",{\"pid\":");
+        list_one(&w, p, first);
         first = 0;
-        gw_jw_uint(&w, p->pid);
-        gw_jw_lit(&w, ",\"nick\":");
-        gw_jw_str(&w, p->nick, strlen(p->nick));
-        gw_jw_lit(&w, ",\"nick_at\":");
-        gw_jw_int(&w, p->nick_at);
-        if (p->ident) {
-            char tag[GW_IDENT_TAG_LEN + 1];
-            gw_presence_tag(p->ident, tag);
-            gw_jw_lit(&w, ",\"ident\":\"");
-            gw_jw_lit(&w, tag); /* hex digits: nothing to escape */
-            gw_jw_lit(&w, "\"");
-        }
-        if (p->account[0])
-            gw_jw_lit(&w, ",\"account\":true"); /* its nick is its account's */
-        gw_jw_lit(&w, ",\"via\":\"");
-        gw_jw_lit(&w, gw_via_name(p->via));
-        gw_jw_lit(&w, "\",\"rooms\":\"");
-        for (unsigned k = 0; k < p->nmemb; k++) {
-            if (k)
-                gw_jw_lit(&w, " ");
-            gw_jw_lit(&w, p->memb[k].room->key); /* [a-z0-9._-#]: nothing to escape */
-        }
-        gw_jw_lit(&w, "\"}");
+    }
+    /* Those in their reload grace are in their rooms still (gw_linger.c). */
+    for (const struct gw_part *p = h->linger_first; p; p = p->linger_next) {
+        list_one(&w, p, first);
+        first = 0;
     }
     gw_jw_lit(&w, "]}");
     return gw_jw_finish(&w);
@@ -429,11 +461,13 @@ uint64_t gw_presence_event(struct gw_hub *h, struct gw_room *r, const char *json
         else if ((q = remote_new(h, id, nick->valuestring, at_most,
                                  cJSON_IsString(via) ? via->valuestring : "", r->key)))
             named = id;
-        /* Logged in to the account of its nick: its events name the
-         * account's public name (before its gateway's next list says so). */
+        /* Its person's public name, before its gateway's next list says
+         * it; logged in to the account of its nick when that is the
+         * account's. */
         const cJSON *ident = cJSON_GetObjectItemCaseSensitive(root, "ident");
         char pub[GW_IDENT_PUBLIC_LEN + 1];
-        if (q && cJSON_IsString(ident)) {
+        if (q && cJSON_IsString(ident) && strlen(ident->valuestring) == GW_IDENT_PUBLIC_LEN) {
+            memcpy(q->pub, ident->valuestring, GW_IDENT_PUBLIC_LEN + 1);
             gw_account_public_name(q->key, pub);
             if (strcmp(ident->valuestring, pub) == 0)
                 q->account = 1;

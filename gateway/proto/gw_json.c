@@ -199,6 +199,8 @@ struct gw_buf *gw_json_event_at(const struct gw_event *ev, size_t headroom, size
     case GW_EV_JOIN:
         head(&w, "join", ev, 1, id_at);
         via(&w, ev);
+        if (ev->tab)
+            gw_jw_lit(&w, ",\"tab\":true");
         gw_jw_lit(&w, ev->back ? ",\"back\":true}" : "}");
         break;
     case GW_EV_LEAVE:
@@ -206,8 +208,7 @@ struct gw_buf *gw_json_event_at(const struct gw_event *ev, size_t headroom, size
         via(&w, ev);
         gw_jw_lit(&w, ",\"reason\":\"");
         gw_jw_lit(&w, leave_word(ev->reason));
-        gw_jw_lit(&w, "\"");
-        gw_jw_lit(&w, "}");
+        gw_jw_lit(&w, ev->tab ? "\",\"tab\":true}" : "\"}");
         break;
     case GW_EV_NICK:
         head(&w, "nick", ev, 1, id_at);

@@ -96,6 +96,8 @@ struct gw_event {
     const char *old;        /* nick: the previous name */
     enum gw_leave_reason reason; /* leave */
     int back;               /* join: an account back in a room it stayed in */
+    int tab;                /* join, leave: a connection of a person who is (or
+                             * stays) in the room through another gateway */
 };
 
 /* Encode an event as one JSON object. Returns a new buffer (caller owns the

@@ -271,8 +271,8 @@ class AccountsOnRedis(unittest.TestCase):
             c.close()
         self.redis.stop()
 
-    def gateway(self):
-        gw = Gateway(args=("--store", "redis", "--redis", self.redis.url))
+    def gateway(self, *args):
+        gw = Gateway(args=("--store", "redis", "--redis", self.redis.url) + args)
         gw.wait_ready()
         return gw
 
@@ -344,8 +344,8 @@ class AccountsOnRedis(unittest.TestCase):
         away, and /who says so. Back on B: no join line. On A again, A is
         killed (-9): when B finds A gone, she is away, not gone. A gateway
         started afterwards lists her away in #dev from the store."""
-        a = self.gateway()
-        b = self.gateway()
+        a = self.gateway("--reload-grace", "1")
+        b = self.gateway("--reload-grace", "1")
         c = None
         try:
             bob = WsClient(b.http_port, subprotocol="wintalk.v2")

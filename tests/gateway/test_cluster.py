@@ -126,14 +126,48 @@ class TwoGateways(unittest.TestCase):
         self.assertIn("dora: hello from a\r\ned: hello from b\r\nalice: and from the browser",
                       text)
 
-    def test_a_browser_that_closes_leaves_at_once_without_a_reload_grace(self):
-        # Coming back it may land on the other gateway: no grace with
-        # shared rooms (the default grace is 15 s).
+    def test_a_reload_that_lands_on_the_other_gateway_is_nothing_for_anyone(self):
+        """A browser closes on a and comes back, with its token, on b within
+        the reload grace: no line anywhere, no join or leave that a page
+        shows (its new connection's join and the old one's leave say tab);
+        closed for good, its leave comes when the grace ends."""
+        grace = 3
+        for gw in (self.a, self.b):
+            gw.stop()
+        self.a = on_redis(self.redis, ("--reload-grace", str(grace)))
+        self.b = on_redis(self.redis, ("--reload-grace", str(grace)))
         dora = self.tcp(self.b, "dora")
-        w, _ = self.web(self.a, "alice")
+        eve, _ = self.web(self.a, "eve")
+        bob, _ = self.web(self.b, "bob", rooms={"#lobby": 0, "#dev": 0})
+        w, welcome = self.web(self.a, "alice", rooms={"#lobby": 0, "#dev": 0})
         dora.wait_text("* alice joined")
+        of_alice = lambda e: e.get("type") in ("join", "leave") and e.get("nick") == "alice"
+        bob.next_event(lambda e: of_alice(e) and e["room"] == "#dev", 10)
+        # The beat lists name her connection, and then it closes.
+        time.sleep(1.2)
+        collect(eve, 0.3)
+        collect(bob, 0.3)
         w.close()
-        dora.wait_text("* alice left", timeout=5)
+        time.sleep(0.3)
+        w2, back = self.web(self.b, "alice", token=welcome["token"], rooms={"#lobby": 0, "#dev": 0})
+        self.assertEqual(back["you"]["nick"], "alice", back["you"])
+        seen = {"eve": collect(eve, grace + 2.0), "bob": collect(bob, 0.5)}
+        for who, events in seen.items():
+            shown = [e for e in events if of_alice(e) and not e.get("tab")]
+            self.assertEqual(shown, [], "%s saw alice come or go: %r" % (who, events))
+        tabs = [(e["type"], e["room"]) for e in seen["bob"] if of_alice(e)]
+        self.assertEqual(sorted(tabs), [("join", "#dev"), ("join", "#lobby"),
+                                        ("leave", "#dev"), ("leave", "#lobby")], seen["bob"])
+        dora.drain()
+        self.assertNotIn("alice left", dora.view)
+        self.assertEqual(dora.view.count("alice joined"), 1, dora.view)
+        # Closed for good: she leaves when the grace ends, for everyone.
+        w2.close()
+        self.assertEqual(collect(bob, grace - 1.5), [])
+        dora.wait_text("* alice left", timeout=grace + 5)
+        left = eve.next_event(of_alice, 5)
+        self.assertEqual((left["type"], left.get("tab"), left["reason"]),
+                         ("leave", None, "closed"), left)
 
     def test_kill_9_of_a_gateway_its_browser_resumes_on_the_other(self):
         dora = self.tcp(self.a, "dora")

@@ -18,12 +18,14 @@ const ROOM_EVENT_TYPES = new Set(['message', 'join', 'leave', 'nick']);
 const isId = (n) => Number.isSafeInteger(n) && n > 0;
 
 /*
- * Whether a room event only says where a registered person is, and is no
- * line of the conversation: its account's last connection went (a leave
- * whose reason is "away": it stays a member) or one is back (a join with
- * back).
+ * Whether a room event only says where a person is, and is no line of the
+ * conversation: an account's last connection went (a leave whose reason is
+ * "away": it stays a member) or one is back (a join with back), or a
+ * connection of a person who is in the room through another gateway came
+ * or went (tab).
  */
 export function presenceOnly(ev) {
+  if ((ev.type === 'join' || ev.type === 'leave') && ev.tab === true) return true;
   return (ev.type === 'leave' && ev.reason === 'away') || (ev.type === 'join' && ev.back === true);
 }
 

@@ -850,6 +850,8 @@ function onEvent(ev, info) {
       v.people.set(key, { pid: ev.pid, nick: String(ev.nick), via: ev.via, typing: '' });
       break;
     case 'leave':
+      // One connection of a person who stays (through another gateway).
+      if (ev.tab === true) break;
       if (p && !p.away && !info.history) v.count = Math.max(0, v.count - 1);
       // An account away stays a member, listed away; anyone else is gone.
       if (ev.reason === 'away') v.people.set(key, awayPerson(ev.nick));
