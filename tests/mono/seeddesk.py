@@ -9,10 +9,13 @@ xclip and xwd (scripts/deps.sh seed).
                                   program and TalkForm.cs, compiled with mcs
     d = Desktop(tmp)              Xvfb on a free display (-displayfd), 800x600
     d.stop()
-    p = d.program(exe, args)      the program started (mono, HOME=tmp), and its
-                                  window found (title "UnChat", the only one)
-    p.click_typed() / p.type_line(text)   type into its text box, key by key
-                                  (xdotool, 30 ms a key), then Enter
+    p = d.program(exe, args, log) the program started (mono, HOME=tmp, its
+                                  output to log), and its window found (title
+                                  "UnChat", the only one: the program's window
+                                  carries no _NET_WM_PID to find it by)
+    p.click_typed()               into its text box, the caret at the end
+    p.type_line(text)             typed there key by key (xdotool, 30 ms a
+                                  key), then Enter
     p.pane() -> str               what its received pane shows, read as a
                                   person copies it: click, Ctrl+Home,
                                   Ctrl+Shift+End, Ctrl+C, and the X clipboard

@@ -29,9 +29,9 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
 
-from wtlib import Gateway, TcpClient, WsClient  # noqa: E402
+from gwtest import Gateway, TcpClient, WsClient, typed_line  # noqa: E402
 import seeddesk  # noqa: E402
 
 SKIPPED = 77
@@ -61,12 +61,6 @@ def typed_frames(lines):
             out += b"A1:" + ch.encode()
         out += b"A%d:%s" % (len(ENTER), ENTER)
     return out
-
-
-def typed_line(t, text):
-    for ch in text:
-        t.send_frame("A", ch)
-    t.send_frame("A", "\r\n")
 
 
 class SeedProgram(unittest.TestCase):
