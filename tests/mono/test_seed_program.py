@@ -66,11 +66,20 @@ def typed_frames(lines):
 class SeedProgram(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # Missing tools fail the test (the suite never shrinks quietly).
+        missing = [t for t in ("mcs", "mono", "Xvfb", "xdotool", "xclip", "xwd")
+                   if not shutil.which(t)]
+        if missing:
+            raise RuntimeError("missing %s: scripts/deps.sh seed installs them" % missing)
         cls.tmp = tempfile.mkdtemp(prefix="wt-seed-")
         cls.artifacts = os.environ.get("SEED_ARTIFACTS") or cls.tmp
         os.makedirs(cls.artifacts, exist_ok=True)
-        cls.exe = seeddesk.build_program(SEED, cls.tmp)
-        cls.desk = seeddesk.Desktop(cls.tmp)
+        try:
+            cls.exe = seeddesk.build_program(SEED, cls.tmp)
+            cls.desk = seeddesk.Desktop(cls.tmp)
+        except BaseException:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
         print("seed program: display %s, files in %s" % (cls.desk.display, cls.tmp))
 
     @classmethod
@@ -82,8 +91,15 @@ class SeedProgram(unittest.TestCase):
         self.closers = []
 
     def tearDown(self):
+        # Every closer runs, whatever the one before it raised.
+        errors = []
         for c in reversed(self.closers):
-            c()
+            try:
+                c()
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+        if errors:
+            raise errors[0]
 
     def program(self, n):
         p = self.desk.program(self.exe, ["/C", "127.0.0.1", str(self.relay.port)],
