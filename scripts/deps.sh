@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh GROUP...: install the Debian packages a group needs, if any are missing.
 # Groups: build (compile everything), test (run the test suite), browser (the
-# browser tests), container (the container test). Needs root or sudo when
-# something is missing; does nothing when all is installed. PKG@CMD means:
+# browser tests), container (the container test), seed (the seed's .NET
+# program, compiled with Mono and run under Xvfb: tests/mono). Needs root or
+# sudo when something is missing; does nothing when all is installed. PKG@CMD means:
 # install PKG unless the command CMD is already there (a machine may have
 # Node.js from elsewhere, whose nodejs conflicts with Debian's npm).
 set -euo pipefail
@@ -11,6 +12,7 @@ declare -A PKGS=(
   [build]="build-essential cmake pkg-config libwebsockets-dev libcjson-dev libssl-dev libncurses-dev libutf8proc-dev libsqlite3-dev libuv1-dev libhiredis-dev libargon2-dev libjwt-dev"
   [test]="libcmocka-dev clang libclang-rt-14-dev python3 tmux openssl procps faketime sqlite3 util-linux redis-server strace"
   [browser]="chromium nodejs@node npm@npm"
+  [seed]="mono-mcs libmono-system-windows-forms4.0-cil xvfb xdotool xclip x11-apps"
   [container]="podman podman-compose runc debootstrap uidmap slirp4netns golang-github-containernetworking-plugin-dnsname"
 )
 

@@ -9,6 +9,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
 
 "$root/scripts/deps.sh" build test
+# The seed program's test (tests/mono) needs Mono, Xvfb, xdotool and xclip.
+"$root/scripts/deps.sh" seed
 # The browser tests need Chromium and their npm packages.
 if [[ -x "$root/tests/web/setup.sh" ]]; then
   "$root/tests/web/setup.sh"
