@@ -1179,6 +1179,42 @@ static void an_account_away_stays_in_its_rooms(void **state)
     teardown(&f);
 }
 
+/* Another gateway says she went away from #dev while she is here (its
+ * word came late): not shown while she is here, and when she parts here,
+ * a member no more, so not away either. */
+static void a_part_ends_a_late_away(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    uint64_t w = browser_registers(&f, "wanda", tok);
+    ht_send(f.h, w, T0, "{\"type\":\"join\",\"room\":\"#dev\"}");
+    settle(&f);
+    uint64_t t = program(&f, "tom", 1);
+    line(f.h, t, "/join #dev");
+    settle(&f);
+    free(ht_drain(f.h, t));
+    static const char away[] =
+        "{\"type\":\"leave\",\"room\":\"#dev\",\"id\":90,\"time\":1795555200000,"
+        "\"pid\":8589934593,\"nick\":\"wanda\",\"via\":\"web\",\"reason\":\"away\"}";
+    struct gw_store_event ev = {.id = 90, .type = GW_EV_LEAVE, .json = away,
+                                .json_len = sizeof away - 1};
+    assert_int_equal(gw_hub_store_event(f.h, "#dev", &ev), GW_OK);
+    line(f.h, t, "/who");
+    char *got = ht_drain(f.h, t);
+    ht_has(got, "here: tom (tcp), wanda (web)\r\n");
+    free(got);
+    ht_send(f.h, w, T0, "{\"type\":\"part\",\"room\":\"#dev\"}");
+    settle(&f);
+    free(ht_drain(f.h, t));
+    line(f.h, t, "/who");
+    got = ht_drain(f.h, t);
+    ht_has(got, "1 here: tom (tcp)\r\n");
+    free(got);
+    teardown(&f);
+}
+
 /* The reload grace and being away go one after the other: a reload is
  * nothing for anyone; a grace that ends with nobody back is away. */
 static void an_account_away_after_its_grace(void **state)
@@ -1245,6 +1281,7 @@ int main(void)
         cmocka_unit_test(a_burst_of_tries_is_held_back_too),
         cmocka_unit_test(an_account_away_stays_in_its_rooms),
         cmocka_unit_test(an_account_away_after_its_grace),
+        cmocka_unit_test(a_part_ends_a_late_away),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
