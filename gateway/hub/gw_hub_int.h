@@ -539,9 +539,7 @@ void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker
 
 /* Every connection here logged in to the account of key under a
  * generation below generation is a guest again (with its browser's other
- * tabs), told why (GW_MOVED_*, or GW_MOVED_REMOVED: the account is gone).
- * Returns how many were logged out. */
-#define GW_MOVED_REMOVED 3
+ * tabs), told why (GW_MOVED_*). Returns how many were logged out. */
 size_t gw_account_end_older(struct gw_hub *h, const char *key, uint64_t generation, int why,
                             int64_t now);
 

@@ -53,6 +53,7 @@
  * the connections it logs out are told. */
 #define GW_MOVED_ENDED 1          /* every session ended ("log out everywhere") */
 #define GW_MOVED_PASSWORD 2       /* a new password */
+#define GW_MOVED_REMOVED 3        /* the account is gone (the hub found none) */
 
 /* Roles (bits). */
 #define GW_ROLE_ADMIN 1u          /* a gateway administrator (--admin) */
