@@ -273,10 +273,11 @@ struct gw_accounts {
      * one too) that the account of key has generation now (kept already
      * by update) and why (GW_MOVED_*), through sink->moved there, so that
      * each ends at once its connections logged in under an older one.
-     * Nothing is answered and nothing is kept: a gateway cut off at that
-     * moment misses it (sink->moved with key NULL says so when the link
-     * is back; the hub also looks at its accounts again in the store now
-     * and then). Returns 0, or a failure (nothing sent): GW_STORE_EINVAL
+     * A removed account: UINT64_MAX and GW_MOVED_REMOVED (every
+     * connection of it ends). Nothing is answered and nothing is kept: a
+     * gateway cut off at that moment misses it (sink->moved with key NULL
+     * says so when the link is back; the hub also looks at its accounts
+     * again in the store now and then). Returns 0, or a failure (nothing sent): GW_STORE_EINVAL
      * (key outside its bounds, generation 0), GW_STORE_EIO (the link is
      * down), GW_STORE_ENOMEM. An engine of one gateway (memory, SQLite:
      * one gateway a directory) offers none.
