@@ -1062,6 +1062,10 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
             struct op_left l;
             op_take(h, op, &l);
             gw_account_login(h, p, now, l.key, l.nick, l.generation, l.ref, "logged in");
+            /* The account as found before the password's check may have
+             * moved on since (its sessions ended, a new password: the news
+             * came while this login waited): looked at once more. */
+            gw_generation_look(h, p);
             return GW_OK;
         }
         if (status < 0) {

@@ -19,7 +19,9 @@
  * one answers; an account found at a newer generation logs out its
  * connections of an older one, an account found gone (removed) all of
  * them. A round that cannot ask the store stops; the next walk's makes
- * another.
+ * another. A login by password, whose account was found before the
+ * password's check, is looked at once more when it is done (the news may
+ * have come meanwhile, finding nobody).
  *
  * Pure: no I/O, no clock (time is an argument), no logging.
  */
@@ -55,26 +57,35 @@ static int stands_for(struct gw_hub *h, struct gw_part *q)
            (strcmp(q->nick_key, q->account) != 0 || gw_hub_person_next(h, q, NULL) == q);
 }
 
+/* Ask the store for q's account (a slot is free): 0, or -1 when it
+ * cannot be asked now. */
+static int ask(struct gw_hub *h, const struct gw_part *q)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    struct gw_gen_check *c = &h->gen_out[h->gen_nout];
+    c->tag = ++h->next_acct_tag;
+    c->pid = q->pid;
+    snprintf(c->key, sizeof c->key, "%s", q->account);
+    if (ac->find(ac->ctx, c->tag, c->key) != GW_STORE_PENDING)
+        return -1;
+    h->gen_nout++;
+    return 0;
+}
+
 /* Ask for the next accounts of the round, up to the bound; end the round
  * when every one has answered. */
 static void pump(struct gw_hub *h, int64_t now)
 {
-    const struct gw_accounts *ac = h->cfg.accounts;
     while (h->gen_nout < GW_ACCOUNT_CHECKS_MAX && h->gen_next < h->gen_npids) {
         struct gw_part *q = gw_hub_part(h, h->gen_pids[h->gen_next++]);
         if (!q || !q->account[0])
             continue; /* gone, or logged out since */
-        struct gw_gen_check *c = &h->gen_out[h->gen_nout];
-        c->tag = ++h->next_acct_tag;
-        c->pid = q->pid;
-        snprintf(c->key, sizeof c->key, "%s", q->account);
-        if (ac->find(ac->ctx, c->tag, c->key) != GW_STORE_PENDING) {
+        if (ask(h, q) != 0) {
             /* The store cannot be asked now: the round stops here. */
             h->gen_next = h->gen_npids;
             h->gen_again = 0;
             break;
         }
-        h->gen_nout++;
     }
     if (h->gen_nout || h->gen_next < h->gen_npids)
         return;
@@ -120,6 +131,17 @@ void gw_generation_round(struct gw_hub *h, int64_t now)
         return;
     }
     round_start(h, now);
+}
+
+void gw_generation_look(struct gw_hub *h, struct gw_part *p)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (!ac || !ac->find || !p->account[0] || h->gen_nout >= GW_ACCOUNT_CHECKS_MAX)
+        return;
+    if (!h->gen_out)
+        h->gen_out = calloc(GW_ACCOUNT_CHECKS_MAX, sizeof(*h->gen_out));
+    if (h->gen_out)
+        (void)ask(h, p); /* not asked: the next round's */
 }
 
 /* Whether a connection here logged in to c's account is of a generation

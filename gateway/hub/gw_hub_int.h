@@ -663,6 +663,12 @@ void gw_jwtlogin_free(struct gw_hub *h);
  * or, when a round is under way, again once it ends. */
 void gw_generation_round(struct gw_hub *h, int64_t now);
 
+/* One look at p's account (logged in) in the store, outside any round,
+ * when fewer than GW_ACCOUNT_CHECKS_MAX are out (else the next round's
+ * finds it): p logged in under a generation the store has moved past is
+ * logged out when it answers. */
+void gw_generation_look(struct gw_hub *h, struct gw_part *p);
+
 /* The answer (sink.answer) to one of the round's look-ups: GW_OK, or
  * GW_ENOENT when it is not one of them. */
 int gw_generation_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,

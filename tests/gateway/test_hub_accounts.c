@@ -1337,6 +1337,38 @@ static void a_look_at_the_accounts_finds_sessions_ended_elsewhere(void **state)
     teardown(&f);
 }
 
+/* A login by password whose account moved on while its password was
+ * checked (the news came then, finding nobody): looked at once more when
+ * it is done, and logged out. */
+static void a_login_that_raced_the_news_is_looked_at_again(void **state)
+{
+    (void)state;
+    struct fix f;
+    shared_setup(&f);
+    uint64_t r = program_registers(&f, "wanda");
+    uint64_t t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    gw_accounts_mem_flush(f.mem); /* found at generation 1: the check asked */
+    assert_int_equal(nreqs, 1);
+    /* Meanwhile, elsewhere: moved on, and the news (r, logged in, is out;
+     * t is not logged in yet). The check still waits. */
+    struct gw_account a = {.key = "wanda", .nick = "wanda", .phc = "phc:hunter2",
+                           .generation = 2};
+    assert_int_equal(f.ac.update(f.ac.ctx, 997, &a), GW_STORE_PENDING);
+    gw_accounts_mem_flush(f.mem);
+    assert_int_equal(gw_hub_account_moved(f.h, "wanda", 2, GW_MOVED_ENDED, T0), GW_OK);
+    char *got = ht_drain(f.h, r);
+    ht_has(got, "logged out: every session of the account was ended; you are guest-");
+    free(got);
+    free(ht_drain(f.h, t));
+    settle(&f);
+    got = ht_drain(f.h, t);
+    ht_has(got, "logged in as wanda");
+    ht_has(got, "logged out: every session of the account was ended; you are guest-");
+    free(got);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1365,6 +1397,7 @@ int main(void)
         cmocka_unit_test(news_from_another_gateway_end_older_sessions),
         cmocka_unit_test(this_gateways_news_go_to_every_gateway),
         cmocka_unit_test(a_look_at_the_accounts_finds_sessions_ended_elsewhere),
+        cmocka_unit_test(a_login_that_raced_the_news_is_looked_at_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
