@@ -268,7 +268,7 @@ void gw_account_public_name(const char *key, char out[GW_IDENT_PUBLIC_LEN + 1])
     out[GW_IDENT_PUBLIC_LEN] = '\0';
 }
 
-int gw_account_mark(struct gw_part *p, const char *key)
+int gw_account_mark(struct gw_part *p, const char *key, uint64_t generation)
 {
     struct gw_sess *ss = sess_of(p);
     if (!ss)
@@ -276,8 +276,45 @@ int gw_account_mark(struct gw_part *p, const char *key)
     if (key != ss->account) /* a session found put it there already */
         snprintf(ss->account, sizeof ss->account, "%s", key);
     p->account = ss->account;
+    ss->generation = generation;
     gw_account_public_name(key, ss->public_name);
     return 0;
+}
+
+/* The words a connection logged out for another's doing is told. */
+static const char *moved_words(int why)
+{
+    switch (why) {
+    case GW_MOVED_PASSWORD:
+        return "logged out: the account's password was changed";
+    case GW_MOVED_REMOVED:
+        return "logged out: the account was removed";
+    default:
+        return "logged out: every session of the account was ended";
+    }
+}
+
+/* The account of key has generation now: every gateway on the store is
+ * told (the engine's moved), so that its connections logged in under an
+ * older one end at once. One that misses it finds out when it looks at
+ * its accounts again (gw_generation.c). */
+static void tell_moved(struct gw_hub *h, const char *key, uint64_t generation, int why)
+{
+    const struct gw_accounts *ac = h->cfg.accounts;
+    if (ac->moved)
+        (void)ac->moved(ac->ctx, key, generation, why);
+}
+
+/* p changed the account's password: p and its browser's other tabs,
+ * logged in to key, go on under the new generation (their session is
+ * the new one). */
+static void renew(struct gw_part *p, const char *key, uint64_t generation)
+{
+    if (p->sess && !strcmp(p->account, key))
+        p->sess->generation = generation;
+    for (struct gw_part *t = p->ident ? p->ident->first_conn : NULL; t; t = t->ident_next)
+        if (t->sess && !strcmp(t->account, key))
+            t->sess->generation = generation;
 }
 
 /* Tell a browser it is logged in as nick (with a session token to keep,
@@ -530,14 +567,14 @@ static void start_session(struct gw_hub *h, struct gw_part *p, int64_t now, cons
 void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const char *key,
                       const char *nick, uint64_t generation, const char *ref, const char *how)
 {
-    if (gw_account_mark(p, key) != 0) {
+    if (gw_account_mark(p, key, generation) != 0) {
         gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", ref);
         return;
     }
     p->admin_claim = 0; /* a token's claim is not a password's */
     gw_admin_refresh(h, p);
     for (struct gw_part *q = p->ident ? p->ident->first_conn : NULL; q; q = q->ident_next) {
-        (void)gw_account_mark(q, key); /* a tab that cannot be marked stays a guest */
+        (void)gw_account_mark(q, key, generation); /* a tab that cannot be: a guest */
         q->acct_roles = p->acct_roles;
         q->admin_claim = 0;
         gw_admin_refresh(h, q);
@@ -683,6 +720,24 @@ void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker
     }
 }
 
+size_t gw_account_end_older(struct gw_hub *h, const char *key, uint64_t generation, int why,
+                            int64_t now)
+{
+    size_t n = 0;
+    /* As gw_account_end_all: each one at most once. A tab logged out with
+     * its browser is then not logged in any more. */
+    for (size_t i = 0; i < h->nparts; i++) {
+        struct gw_part *q = h->parts[i];
+        if (q->closing || !q->account[0] || strcmp(q->account, key) != 0)
+            continue;
+        if (q->sess && q->sess->generation >= generation)
+            continue;
+        logged_out(h, q, now, NULL, moved_words(why));
+        n++;
+    }
+    return n;
+}
+
 void gw_account_password(struct gw_hub *h, struct gw_part *p, int64_t now, const char *old,
                          size_t old_len, const char *pw, size_t len, const char *ref)
 {
@@ -755,7 +810,7 @@ const char *gw_account_hello_login(struct gw_hub *h, struct gw_part *p, int64_t 
     int st = ss->hello;
     ss->hello = 0;
     if (st == 1) {
-        (void)gw_account_mark(p, ss->account); /* ss is there: cannot fail */
+        (void)gw_account_mark(p, ss->account, ss->generation); /* ss is there: cannot fail */
         p->acct_roles = ss->roles;
         gw_admin_refresh(h, p);
         gw_names_add(h, ss->account);
@@ -779,8 +834,11 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
     struct gw_acct_op *op = op_find(h, tag);
     if (!op)
     {
-        /* A site's token's, or a write of what an account keeps, or none. */
+        /* A site's token's, a look at a logged-in account (gw_generation.c),
+         * or a write of what an account keeps, or none. */
         int rc = gw_jwtlogin_answer(h, tag, status, a, now);
+        if (rc == GW_ENOENT)
+            rc = gw_generation_answer(h, tag, status, a, now);
         if (rc == GW_ENOENT)
             rc = gw_kept_answer(h, tag, status, now);
         return rc == GW_ENOENT ? gw_away_answer(h, tag, status, a) : rc;
@@ -850,6 +908,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
                 snprintf(ss->account, sizeof ss->account, "%s", a->key); /* not marked yet */
                 snprintf(ss->nick, sizeof ss->nick, "%s", a->nick);
                 ss->roles = a->roles;
+                ss->generation = a->generation;
                 memcpy(ss->digest, op->digest, sizeof ss->digest);
             }
         }
@@ -865,6 +924,7 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         } else {
             struct gw_account up = {.key = a->key, .nick = a->nick, .phc = a->phc,
                                     .roles = a->roles, .generation = a->generation + 1};
+            op->generation = up.generation;
             op->kind = OP_ALL_UPDATE;
             if (h->cfg.accounts->update(h->cfg.accounts->ctx, op->o.tag, &up) == GW_STORE_PENDING)
                 return GW_OK;
@@ -880,8 +940,8 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
         } else {
             struct op_left l;
             op_take(h, op, &l);
-            gw_account_end_all(h, l.key, p, now, l.ref, NULL,
-                               "logged out: every session of the account was ended");
+            gw_account_end_all(h, l.key, p, now, l.ref, NULL, moved_words(GW_MOVED_ENDED));
+            tell_moved(h, l.key, l.generation, GW_MOVED_ENDED);
             return GW_OK;
         }
     case OP_PASSWORD_FIND:
@@ -919,8 +979,9 @@ int gw_hub_account_answer(struct gw_hub *h, uint64_t tag, int status, const stru
             op_take(h, op, &l);
             /* Every other connection of the account (but this browser's
              * tabs) is logged out, its session over. */
-            gw_account_end_all(h, l.key, NULL, now, NULL, p,
-                               "logged out: the account's password was changed");
+            gw_account_end_all(h, l.key, NULL, now, NULL, p, moved_words(GW_MOVED_PASSWORD));
+            renew(p, l.key, l.generation + 1);
+            tell_moved(h, l.key, l.generation + 1, GW_MOVED_PASSWORD);
             if (p->via == GW_VIA_WEB)
                 start_session(h, p, now, l.key, l.nick, l.generation + 1, l.ref);
             else
@@ -1008,6 +1069,10 @@ int gw_hub_hash_answer(struct gw_hub *h, uint64_t tag, int status, const char *p
             struct op_left l;
             op_take(h, op, &l);
             gw_account_login(h, p, now, l.key, l.nick, l.generation, l.ref, "logged in");
+            /* The account as found before the password's check may have
+             * moved on since (its sessions ended, a new password: the news
+             * came while this login waited): looked at once more. */
+            gw_generation_look(h, p);
             return GW_OK;
         }
         if (status < 0) {
@@ -1060,4 +1125,5 @@ void gw_account_free(struct gw_hub *h)
     free(h->acct_ops);
     h->acct_ops = NULL;
     h->nacct_ops = 0;
+    gw_generation_free(h);
 }

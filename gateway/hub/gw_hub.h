@@ -456,6 +456,19 @@ int gw_hub_account_rooms(struct gw_hub *h, uint64_t tag, int status,
 int gw_hub_account_pms(struct gw_hub *h, uint64_t tag, int status,
                        const struct gw_account_pm *rows, size_t n, int64_t now);
 
+/*
+ * The news of sink.moved of cfg.accounts: the account of key has
+ * generation in the store now (another gateway, or this one, moved it
+ * on), why (GW_MOVED_*): every connection here logged in to it under an
+ * older generation is logged out (a guest again, with its browser's
+ * other tabs), told so as when it happens here. key NULL: news may have
+ * been missed; every account logged in here is looked at again in the
+ * store now (as at each walk of the names, every GW_NAMES_WALK_MS).
+ * Returns GW_OK, or GW_ENOENT when nobody here was logged out.
+ */
+int gw_hub_account_moved(struct gw_hub *h, const char *key, uint64_t generation, int why,
+                         int64_t now);
+
 /* The registered names the hub knows now. */
 size_t gw_hub_names_count(const struct gw_hub *h);
 

@@ -68,6 +68,10 @@ struct gw_sess {
     char nick[GW_NICK_MAX_BYTES + 1];
     int hello;
     unsigned roles;         /* the account's roles (GW_ROLE_*), hello 1 */
+    /* The account's generation it logged in under (hello 1: the store's,
+     * before the login): when the store's moves past it, it is over
+     * (gw_generation.c). */
+    uint64_t generation;
 };
 
 /* A set of names (gw_names.c): open addressing, at most half full. */
@@ -278,6 +282,15 @@ struct gw_hub {
      * next_acct_tag like the account ops. */
     struct gw_jwt_op *jwt_ops;
     size_t njwt_ops;
+    /* The accounts logged in here, looked at again in the store
+     * (gw_generation.c): a round's connections by id (one of each
+     * account), the next to look at, the look-ups out (each with the key
+     * it asked), another round due when this one ends. */
+    uint64_t *gen_pids;
+    size_t gen_npids, gen_next;
+    struct gw_gen_check *gen_out;
+    size_t gen_nout;
+    int gen_again;
 };
 
 /* A space or a tab: what separates a command from its argument. */
@@ -508,11 +521,12 @@ const char *gw_op_ref(const struct gw_op_head *o);
  * one beginning with a struct gw_op_head; or NULL. */
 void *gw_op_find(void *ops, size_t n, size_t size, uint64_t tag);
 
-/* p is logged in to the account of key: marked so (p->account), with the
- * public name its events give (the same for every connection of the
- * account: one person), made from the key as an identity's is from its
- * token. 0, or -1 when out of memory (p stays as it was). */
-int gw_account_mark(struct gw_part *p, const char *key);
+/* p is logged in to the account of key, under generation (the
+ * account's in the store as the login found it): marked so (p->account),
+ * with the public name its events give (the same for every connection of
+ * the account: one person), made from the key as an identity's is from
+ * its token. 0, or -1 when out of memory (p stays as it was). */
+int gw_account_mark(struct gw_part *p, const char *key, uint64_t generation);
 
 /* The public name of the account of key, as events give it (ident). */
 void gw_account_public_name(const char *key, char out[GW_IDENT_PUBLIC_LEN + 1]);
@@ -535,6 +549,12 @@ void gw_account_logout(struct gw_hub *h, struct gw_part *p, int64_t now, int all
  * tabs of its identity, is a guest again, told why (asker with ref). */
 void gw_account_end_all(struct gw_hub *h, const char *key, struct gw_part *asker, int64_t now,
                         const char *ref, const struct gw_part *keep, const char *why);
+
+/* Every connection here logged in to the account of key under a
+ * generation below generation is a guest again (with its browser's other
+ * tabs), told why (GW_MOVED_*). Returns how many were logged out. */
+size_t gw_account_end_older(struct gw_hub *h, const char *key, uint64_t generation, int why,
+                            int64_t now);
 
 /* /password OLD NEW: checked against the old one, then kept; the
  * account's other sessions end and its other connections are logged out;
@@ -674,6 +694,26 @@ void gw_admin_whoami(struct gw_hub *h, struct gw_part *p, const char *ref);
 
 /* Free what waits (the hub is freed). */
 void gw_jwtlogin_free(struct gw_hub *h);
+
+/* ---- gw_generation.c: sessions ended on another gateway ---- */
+
+/* Look at every account logged in here again in the store (a round): now,
+ * or, when a round is under way, again once it ends. */
+void gw_generation_round(struct gw_hub *h, int64_t now);
+
+/* One look at p's account (logged in) in the store, outside any round,
+ * when fewer than GW_ACCOUNT_CHECKS_MAX are out (else the next round's
+ * finds it): p logged in under a generation the store has moved past is
+ * logged out when it answers. */
+void gw_generation_look(struct gw_hub *h, struct gw_part *p);
+
+/* The answer (sink.answer) to one of the round's look-ups: GW_OK, or
+ * GW_ENOENT when it is not one of them. */
+int gw_generation_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a,
+                         int64_t now);
+
+/* Free the round (the hub is freed). */
+void gw_generation_free(struct gw_hub *h);
 
 /* ---- gw_names.c: the registered names this hub knows ---- */
 

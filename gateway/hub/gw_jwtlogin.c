@@ -52,6 +52,7 @@ struct gw_jwtl {
     char nick[GW_NICK_MAX_BYTES + 1];
     int admin;
     unsigned roles;
+    uint64_t generation; /* the account's, as found or made */
     int rooms_due; /* the rooms claim is to be joined after the welcome */
     size_t n_rooms;
     char rooms[GW_JWT_ROOMS_MAX][GW_ROOM_NAME_MAX_BYTES + 1];
@@ -182,6 +183,7 @@ static int settle(struct gw_hub *h, struct gw_part *p, struct gw_jwt_op *op, int
         snprintf(jl->key, sizeof jl->key, "%s", op->key);
         snprintf(jl->nick, sizeof jl->nick, "%s", op->nick);
         jl->roles = 0;
+        jl->generation = 1;
         return 0;
     }
     if (status == GW_STORE_DONE && a) {
@@ -191,6 +193,7 @@ static int settle(struct gw_hub *h, struct gw_part *p, struct gw_jwt_op *op, int
             snprintf(jl->key, sizeof jl->key, "%s", a->key);
             snprintf(jl->nick, sizeof jl->nick, "%s", a->nick);
             jl->roles = a->roles;
+            jl->generation = a->generation;
         } else if (a->phc && !strncmp(a->phc, GW_ACCOUNT_PHC_SITE, GW_ACCOUNT_PHC_SITE_LEN)) {
             refuse(jl, GW_R_NAME, "this nick belongs to another account");
         } else {
@@ -256,7 +259,7 @@ const char *gw_jwtlogin_login(struct gw_hub *h, struct gw_part *p, int64_t now, 
         gw_out_error(h, p, jl->code, jl->msg, ref);
         return NULL;
     }
-    if (gw_account_mark(p, jl->key) != 0) {
+    if (gw_account_mark(p, jl->key, jl->generation) != 0) {
         gw_out_error(h, p, GW_R_SHUTDOWN, "out of memory; try again later", ref);
         return NULL;
     }

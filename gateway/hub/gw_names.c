@@ -13,6 +13,9 @@
  * is no longer in the store leaves the set when a walk ends (the set is
  * then what the walk found, with what this hub registered meanwhile).
  *
+ * Each walk also begins a look at the accounts logged in here
+ * (gw_generation.c).
+ *
  * The set holds at most GW_NAMES_MAX names: past it, a name is not
  * reserved by the check at once, but its owner still takes it back by
  * logging in.
@@ -123,6 +126,9 @@ void gw_names_tick(struct gw_hub *h, int64_t now)
     h->names_walking = 1;
     h->names_walk_at = now + GW_NAMES_WALK_MS;
     ask_page(h, "", now);
+    /* The accounts logged in here are looked at again with each walk: a
+     * session ended elsewhere whose news was lost ends now. */
+    gw_generation_round(h, now);
 }
 
 int gw_hub_account_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *keys,

@@ -473,6 +473,14 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 #define GW_NAMES_WALK_MS 30000
 #define GW_NAMES_RETRY_MS 5000
 
+/* The accounts logged in to a hub are looked at again in the store
+ * (hub/gw_generation.c) as each walk of the names begins, and when the
+ * store's link to the other gateways is back after an outage: a
+ * connection whose session another gateway ended (its news lost) ends
+ * then. At most GW_ACCOUNT_CHECKS_MAX look-ups out at once; a round holds
+ * one connection id (8 bytes) of each account logged in. */
+#define GW_ACCOUNT_CHECKS_MAX 8u
+
 /* Failed logins (a wrong password, or a nick nobody registered), counted
  * per account name, per connection and per address: GW_LOGIN_FAILS_BURST
  * in a row for one name, then one more each GW_LOGIN_FAIL_REFILL_MS; a

@@ -456,6 +456,23 @@ static int store_remove(struct store *st, const char *key)
     return redis_wait(st, st->acc.remove(st->acc.ctx, 1, key));
 }
 
+/*
+ * Redis: every gateway on it is told that the account's generation moved
+ * on (each logs out at once its connections of an older one). The find
+ * after it is answered once Redis has taken the news (one connection, in
+ * order), so the command does not end before it is sent. A failure costs
+ * only time: each gateway looks at its accounts in the store every
+ * GW_NAMES_WALK_MS. SQLite needs none: one gateway to a directory, and
+ * it finds the change with its next look.
+ */
+static void tell_gateways(struct store *st, const char *key, uint64_t generation, int why)
+{
+    struct acct ignored;
+    if (!st->rs || !st->acc.moved || st->acc.moved(st->acc.ctx, key, generation, why) != 0)
+        return;
+    (void)store_find(st, key, &ignored);
+}
+
 /* ---- list ---- */
 
 static void print_account(const struct gw_account *a)
@@ -610,12 +627,14 @@ static int run(struct command *c, struct store *st)
         a.generation = cur.generation + 1;
         if ((rc = store_update(st, &a)) != GW_STORE_DONE)
             return refused(rc, c->nick);
+        tell_gateways(st, c->key, a.generation, GW_MOVED_PASSWORD);
         printf("password of %s changed: every session of %s has ended\n", cur.nick, cur.nick);
         break;
     }
     case V_DEL:
         if ((rc = store_remove(st, c->key)) != GW_STORE_DONE)
             return refused(rc, c->nick);
+        tell_gateways(st, c->key, UINT64_MAX, GW_MOVED_REMOVED); /* every generation */
         printf("account %s removed, with its sessions\n", c->nick);
         break;
     case V_ADMIN: {

@@ -214,8 +214,18 @@ static void sink_pms(void *ctx, uint64_t tag, int status, const struct gw_accoun
         (void)gw_hub_account_pms(st.hub, tag, status, rows, n, st.now());
 }
 
+/* Another gateway ended sessions of an account (or news may have been
+ * missed): to the hub. */
+static void sink_moved(void *ctx, const char *key, uint64_t generation, int why)
+{
+    (void)ctx;
+    if (st.hub && st.now)
+        (void)gw_hub_account_moved(st.hub, key, generation, why, st.now());
+}
+
 static const struct gw_account_sink account_sink = {
-    .ctx = NULL, .answer = sink_account, .keys = sink_keys, .rooms = sink_rooms, .pms = sink_pms};
+    .ctx = NULL, .answer = sink_account, .keys = sink_keys, .rooms = sink_rooms, .pms = sink_pms,
+    .moved = sink_moved};
 
 /* A reader of the sqlite store has an answer: report it now, not at the
  * end of the turn (the loop may have nothing else to do until then). */

@@ -49,6 +49,12 @@
 #define GW_ACCOUNT_FULL (-22)     /* room_keep: the account is a member of
                                    * GW_ACCOUNT_ROOMS_MAX rooms already */
 
+/* Why an account's generation moved on (moved, sink->moved): the words
+ * the connections it logs out are told. */
+#define GW_MOVED_ENDED 1          /* every session ended ("log out everywhere") */
+#define GW_MOVED_PASSWORD 2       /* a new password */
+#define GW_MOVED_REMOVED 3        /* the account is gone (the hub found none) */
+
 /* Roles (bits). */
 #define GW_ROLE_ADMIN 1u          /* a gateway administrator (--admin) */
 
@@ -150,6 +156,16 @@ struct gw_account_sink {
      */
     void (*pms)(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows,
                 size_t n);
+    /*
+     * An engine several gateways share: a gateway said (moved) that the
+     * account of key has the generation given now, and why (GW_MOVED_*;
+     * another number is taken as GW_MOVED_ENDED), so that connections
+     * logged in under an older one end; this gateway's own news comes
+     * back too. Or key NULL (generation 0, why 0): news may have been
+     * missed (the engine's link to the others came back after an
+     * outage). Not an answer: no tag. May be NULL.
+     */
+    void (*moved)(void *ctx, const char *key, uint64_t generation, int why);
 };
 
 /* Accounts as the hub sees them. Any function may be NULL: not offered
@@ -249,6 +265,24 @@ struct gw_accounts {
      * after_id past GW_ACCOUNT_ID_MAX is GW_STORE_EINVAL.
      */
     int (*pm_after)(void *ctx, uint64_t tag, const char *key, uint64_t after_id, size_t limit);
+
+    /* ---- every gateway on the store ---- */
+
+    /*
+     * An engine several gateways share: tell every gateway on it (this
+     * one too) that the account of key has generation now (kept already
+     * by update) and why (GW_MOVED_*), through sink->moved there, so that
+     * each ends at once its connections logged in under an older one.
+     * A removed account: UINT64_MAX and GW_MOVED_REMOVED (every
+     * connection of it ends). Nothing is answered and nothing is kept: a
+     * gateway cut off at that moment misses it (sink->moved with key NULL
+     * says so when the link is back; the hub also looks at its accounts
+     * again in the store now and then). Returns 0, or a failure (nothing sent): GW_STORE_EINVAL
+     * (key outside its bounds, generation 0), GW_STORE_EIO (the link is
+     * down), GW_STORE_ENOMEM. An engine of one gateway (memory, SQLite:
+     * one gateway a directory) offers none.
+     */
+    int (*moved)(void *ctx, const char *key, uint64_t generation, int why);
 };
 
 #endif /* GW_ACCOUNTS_H */

@@ -952,6 +952,7 @@ void gw_accounts_mem_iface(struct gw_accounts_mem *m, struct gw_accounts *out)
     out->room_accounts = mem_room_accounts;
     out->pm_add = mem_pm_add;
     out->pm_after = mem_pm_after;
+    out->moved = NULL; /* one gateway: nobody to tell */
 }
 
 void gw_accounts_mem_free(struct gw_accounts_mem *m)

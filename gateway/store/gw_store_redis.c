@@ -326,6 +326,7 @@ static const char acct_drop_lua[] =
 #define NAME_MAX_BYTES (sizeof GW_RSTORE_PREFIX + 5 + GW_ROOM_NAME_MAX_BYTES + 8)
 #define ROOM_BUCKETS 1024u
 #define PRESENCE_CHANNEL GW_RSTORE_PREFIX "presence"
+#define GENERATIONS_CHANNEL GW_RSTORE_PREFIX "generations"
 #define NODES_KEY GW_RSTORE_PREFIX "nodes"
 #define FLOOR_KEY GW_RSTORE_PREFIX "floor"
 #define LIST_KEY GW_RSTORE_PREFIX "presence:"
@@ -728,12 +729,33 @@ static void on_presence(struct gw_rstore *rs, const char *p, size_t n)
         rs->sink.presence(rs->sink.ctx, node, p + i, n - i);
 }
 
+/* "G" generation " " why " " key: a gateway moved an account's generation
+ * on (moved). */
+static void on_generation(struct gw_rstore *rs, const char *p, size_t n)
+{
+    size_t i = 1;
+    uint64_t gen = n && p[0] == 'G' ? payload_number(p, n, &i) : 0;
+    uint64_t why = gen ? payload_number(p, n, &i) : 0;
+    size_t len = n - i;
+    if (!gen || !why || why > INT_MAX || !len || len > GW_ACCOUNT_KEY_MAX_BYTES ||
+        memchr(p + i, '\0', len) || !rs->acct_sink.moved)
+        return; /* not one of ours */
+    char key[GW_ACCOUNT_KEY_MAX_BYTES + 1];
+    memcpy(key, p + i, len);
+    key[len] = '\0';
+    rs->acct_sink.moved(rs->acct_sink.ctx, key, gen, (int)why);
+}
+
 static void on_message(void *arg, const char *channel, size_t clen, const char *payload,
                        size_t plen)
 {
     struct gw_rstore *rs = arg;
     if (clen == strlen(PRESENCE_CHANNEL) && memcmp(channel, PRESENCE_CHANNEL, clen) == 0) {
         on_presence(rs, payload, plen);
+        return;
+    }
+    if (clen == strlen(GENERATIONS_CHANNEL) && memcmp(channel, GENERATIONS_CHANNEL, clen) == 0) {
+        on_generation(rs, payload, plen);
         return;
     }
     if (rs->node_chan[0] && clen == strlen(rs->node_chan) &&
@@ -888,6 +910,9 @@ static void on_resubscribed(void *arg)
     all_subscribed(rs);
     ask_epoch(rs);
     recover_all(rs);
+    /* Nor did news of sessions ended: the hub looks at its accounts. */
+    if (rs->acct_sink.moved)
+        rs->acct_sink.moved(rs->acct_sink.ctx, NULL, 0, 0);
 }
 
 /* A room's channel is subscribed: what was published to it between the
@@ -1993,6 +2018,17 @@ static int ac_update(void *ctx, uint64_t tag, const struct gw_account *a)
     return acct_send(rs, tag, A_UPDATE, rs->acct_update, 1, 5, argv);
 }
 
+static int ac_moved(void *ctx, const char *name, uint64_t generation, int why)
+{
+    struct gw_rstore *rs = ctx;
+    size_t n = name ? strlen(name) : 0;
+    if (!n || n > GW_ACCOUNT_KEY_MAX_BYTES || !generation || why <= 0)
+        return GW_STORE_EINVAL;
+    char rest[24 + GW_ACCOUNT_KEY_MAX_BYTES];
+    int k = snprintf(rest, sizeof rest, "%d %s", why, name);
+    return publish(rs, GENERATIONS_CHANNEL, 'G', generation, rest, (size_t)k);
+}
+
 static int ac_remove(void *ctx, uint64_t tag, const char *name)
 {
     struct gw_rstore *rs = ctx;
@@ -2318,6 +2354,7 @@ int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
     out->room_accounts = ac_room_accounts;
     out->pm_add = ac_pm_add;
     out->pm_after = ac_pm_after;
+    out->moved = ac_moved;
     return 0;
 }
 
@@ -2723,6 +2760,8 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
         rc = gw_redis_script(rs->redis, acct[i].src, acct[i].len, acct[i].out);
     if (rc == 0)
         rc = gw_redis_subscribe(rs->redis, PRESENCE_CHANNEL, strlen(PRESENCE_CHANNEL));
+    if (rc == 0)
+        rc = gw_redis_subscribe(rs->redis, GENERATIONS_CHANNEL, strlen(GENERATIONS_CHANNEL));
     if (rc != 0) {
         snprintf(err, errlen, "redis: %s", gw_redis_strerror(rc));
         gw_redis_free(rs->redis);

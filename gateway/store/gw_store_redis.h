@@ -74,6 +74,16 @@
  *                       (gw_presence.c), on its beat
  *   node:NODE           "M" message: a private message for a participant
  *                       of that gateway (gw_private.c)
+ *   generations         "G" generation " " why " " name: a gateway moved
+ *                       an account's generation on (moved, gw_accounts.h:
+ *                       every session of it ended, or a new password), so
+ *                       that each gateway ends at once its connections
+ *                       logged in under an older one; sent after update
+ *                       answered, kept nowhere. A gateway whose
+ *                       subscription was lost misses what was sent
+ *                       meanwhile: when it is back (resubscribed) the
+ *                       engine says so (sink->moved with no name) and the
+ *                       hub looks at its accounts again.
  *
  * One Lua script appends: it checks the epoch, takes the next id (HINCRBY
  * top), writes it into the JSON, adds the entry (XADD MAXLEN ~) and

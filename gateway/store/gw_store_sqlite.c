@@ -2570,6 +2570,7 @@ void gw_sqlite_accounts(struct gw_sqlite *s, const struct gw_account_sink *sink,
     out->room_accounts = acc_room_accounts;
     out->pm_add = acc_pm_add;
     out->pm_after = acc_pm_after;
+    out->moved = NULL; /* one gateway a directory (its flock): nobody to tell */
 }
 
 /* ---- accounts for a command-line tool ---- */

@@ -19,7 +19,7 @@ import tempfile
 import time
 import unittest
 
-from gwtest import Gateway, Redis, TcpClient, find_gateway, main
+from gwtest import Gateway, Redis, TcpClient, find_gateway, main, typed_line
 
 BIN = find_gateway()
 EX_USAGE, EX_DATAERR, EX_UNAVAILABLE = 64, 65, 69
@@ -338,6 +338,36 @@ class OnRedis(unittest.TestCase):
         rc, _, err = account("del", "Alice", *s)
         self.assertEqual(rc, 0, err)
         self.assertEqual([r[0] for r in listing(*s)], ["bob"])
+
+    def test_passwd_and_del_end_the_connections_at_once(self):
+        """A WINTALK program logged in on a gateway on the Redis: the
+        command line's passwd logs it out at once (well before the gateway's
+        next look at its accounts, 30 s), and so does del."""
+        s = self.store
+        rc, _, err = account("add", "alice", *s, pw=PW + "\n")
+        self.assertEqual(rc, 0, err)
+        with Gateway(args=s) as gw:
+            gw.wait_ready()
+            t = TcpClient(gw.tcp_port)
+            try:
+                t.read_greeting()
+                typed_line(t, "/identify alice " + PW)
+                t.wait_text("logged in as alice", timeout=15)
+                rc, _, err = account("passwd", "alice", *s, pw="new-one\n")
+                self.assertEqual(rc, 0, err)
+                t0 = time.monotonic()
+                t.wait_text("logged out: the account's password was changed; you are guest-",
+                            timeout=2.5)
+                print("passwd: out %.3f s after the command ended" % (time.monotonic() - t0))
+                typed_line(t, "/identify alice new-one")
+                t.wait_text("logged in as alice", timeout=15)
+                rc, _, err = account("del", "alice", *s)
+                self.assertEqual(rc, 0, err)
+                t0 = time.monotonic()
+                t.wait_text("logged out: the account was removed; you are guest-", timeout=2.5)
+                print("del: out %.3f s after the command ended" % (time.monotonic() - t0))
+            finally:
+                t.close()
 
     def test_list_many(self):
         """More accounts than one SCAN page, with their sessions' sets beside

@@ -471,5 +471,185 @@ class AccountsOnRedis(unittest.TestCase):
             t.wait_text("registered and logged in as newbie", timeout=15)
 
 
+class SessionsEndedOnRedis(unittest.TestCase):
+    """Two gateways on one Redis: every session of an account ended, or its
+    password changed, on A ends at once the connections logged in to it on
+    B, a browser and a WINTALK program; news B missed (its subscription was
+    down) ends them when its subscription is back."""
+
+    # Seconds from the change done on A to the words on B: it takes
+    # milliseconds; without the news, 30 s (the next look at the accounts).
+    BOUND = 2.5
+
+    def setUp(self):
+        self.redis = Redis(appendonly=True)
+        self.clients = []
+        self.a = self.gateway()
+        self.b = self.gateway()
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        for gw in (self.a, self.b):
+            if gw.proc.poll() is None:
+                gw.stop()
+        self.redis.stop()
+
+    def gateway(self):
+        gw = Gateway(args=("--store", "redis", "--redis", self.redis.url))
+        gw.wait_ready()
+        return gw
+
+    def prog(self, gw, login=None):
+        t = program(gw)
+        self.clients.append(t)
+        if login:
+            typed_line(t, "/identify %s %s" % login)
+            t.wait_text("logged in as " + login[0], timeout=15)
+        return t
+
+    def browser(self, gw, nick=None, session=None, login=None):
+        """A wintalk.v2 browser: its hello (a nick, a session), then a login
+        with a password; returns it, its welcome and its session."""
+        w = WsClient(gw.http_port, subprotocol="wintalk.v2")
+        self.clients.append(w)
+        hello = {"type": "hello"}
+        if nick:
+            hello["nick"] = nick
+        if session:
+            hello["session"] = session
+        w.send_json(hello)
+        wel = w.next_event(lambda e: e.get("type") == "welcome", 15)
+        if not login:
+            return w, wel, session
+        w.send_json({"type": "login", "nick": login[0], "password": login[1], "ref": "in"})
+        got = w.next_event(lambda e: e.get("ref") == "in", 15)
+        self.assertEqual((got["type"], got["nick"]), ("account", login[0]), got)
+        return w, wel, got["session"]
+
+    def register(self, gw, nick, pw):
+        w, _, _ = self.browser(gw, nick)
+        w.send_json({"type": "register", "password": pw, "ref": "reg"})
+        got = w.next_event(lambda e: e.get("ref") == "reg", 15)
+        self.assertEqual(got["type"], "account", got)
+        return w, got["session"]
+
+    def logged_out(self, w, wel, t, words, t0, bound=BOUND):
+        """The browser w (its welcome wel) and the program t are told they
+        are logged out, and are guests, within bound of t0; the times."""
+        left = lambda: max(0.05, t0 + bound - time.monotonic())
+        got = w.next_event(lambda e: e.get("type") == "account", left())
+        self.assertEqual(got, {"type": "account", "nick": None})
+        pid = wel["you"]["pid"]
+        renamed = w.next_event(lambda e: e.get("type") == "nick" and e.get("pid") == pid, left())
+        self.assertTrue(renamed["nick"].startswith("guest-"), renamed)
+        web_s = time.monotonic() - t0
+        line = t.wait_text(words + "; you are guest-", left())[-1][1]
+        self.assertIn(words + "; you are guest-", line)
+        return web_s, time.monotonic() - t0
+
+    def session_over(self, session):
+        """session logs in on neither gateway."""
+        for gw in (self.a, self.b):
+            u = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            self.clients.append(u)
+            u.send_json({"type": "hello", "session": session})
+            err = u.next_event(lambda e: e.get("type") in ("error", "welcome"), 15)
+            self.assertEqual((err.get("code"), err.get("message")),
+                             (530, "your session is over: log in again"), err)
+            wel = u.next_event(lambda e: e.get("type") == "welcome", 15)
+            self.assertNotIn("account", wel)
+
+    def test_logout_everywhere_on_one_gateway_ends_the_others_at_once(self):
+        _, session_a = self.register(self.a, "wanda", "hunter2")
+        bw, bwel, session_b = self.browser(self.b, login=("wanda", "hunter2"))
+        bt = self.prog(self.b, login=("wanda", "hunter2"))
+        # A bystander on B logged in to another account stays as it is.
+        self.register(self.b, "bob", "b0bpass")
+        other = self.prog(self.b, login=("bob", "b0bpass"))
+        at = self.prog(self.a, login=("wanda", "hunter2"))
+        typed_line(at, "/logout all")
+        at.wait_text("logged out: every session of the account was ended; you are guest-",
+                     timeout=15)
+        t0 = time.monotonic()  # done on A (the password hashes are not B's to wait for)
+        web_s, tcp_s = self.logged_out(bw, bwel, bt, "logged out: every session of the "
+                                       "account was ended", t0)
+        print("logout all on A: B's browser out after %.3f s, its program after %.3f s"
+              % (web_s, tcp_s))
+        for session in (session_a, session_b):
+            self.session_over(session)
+        typed_line(other, "/whoami")
+        other.wait_text("logged in to the account bob", timeout=15)
+
+    def test_a_new_password_on_one_gateway_ends_the_others_at_once(self):
+        aw, session_a = self.register(self.a, "wanda", "hunter2")
+        bw, bwel, session_b = self.browser(self.b, login=("wanda", "hunter2"))
+        bt = self.prog(self.b, login=("wanda", "hunter2"))
+        aw.send_json({"type": "password", "old": "hunter2", "new": "s3cret", "ref": "pw"})
+        got = aw.next_event(lambda e: e.get("ref") == "pw", 15)
+        self.assertEqual((got["type"], got["nick"]), ("account", "wanda"), got)
+        t0 = time.monotonic()  # done on A: its hashes are behind it
+        fresh = got["session"]
+        web_s, tcp_s = self.logged_out(bw, bwel, bt, "logged out: the account's password "
+                                       "was changed", t0)
+        print("a new password on A: B's browser out after %.3f s, its program after %.3f s"
+              % (web_s, tcp_s))
+        for session in (session_a, session_b):
+            self.session_over(session)
+        # The changer stays logged in on A, its own news come back included:
+        # it says under its nick, and is told nothing of a logout.
+        time.sleep(1.0)
+        aw.send_json({"type": "say", "text": "still me"})
+        seen = []
+        while True:
+            e = aw.next_event(None, 15)
+            seen.append(e)
+            if e.get("text") == "still me":
+                break
+        self.assertEqual(e["nick"], "wanda", e)
+        self.assertEqual([e for e in seen if e.get("type") == "account"], [], seen)
+        # Its new session logs in on B; the new password too.
+        _, wel, _ = self.browser(self.b, session=fresh)
+        self.assertEqual(wel.get("account"), "wanda")
+        self.prog(self.b, login=("wanda", "s3cret"))
+
+    def test_news_missed_while_the_subscription_was_down_end_the_session_when_back(self):
+        self.register(self.a, "wanda", "hunter2")
+        bt = self.prog(self.b, login=("wanda", "hunter2"))
+        bw, bwel, _ = self.browser(self.b, login=("wanda", "hunter2"))
+        # The generation moves on in Redis with no news (as if B's
+        # subscription had been down when A published).
+        key = "wintalk:account:" + "wanda".encode().hex()
+        self.assertEqual(self.redis.command("HINCRBY", key, "generation", 1), 2)
+        bt.drain(1.0)
+        typed_line(bt, "/whoami")
+        bt.wait_text("logged in to the account wanda", timeout=15)
+        # B's subscription is cut; when it is back, B looks at its accounts.
+        self.assertEqual(kill_subscription_of(self.redis, self.b), 1)
+        t0 = time.monotonic()
+        # Back within a second; without the look, the next walk of the
+        # names (30 s after B started) would be the first to find it.
+        web_s, tcp_s = self.logged_out(bw, bwel, bt, "logged out: every session of the "
+                                       "account was ended", t0, 5.0)
+        print("news missed: B's browser out %.3f s, its program %.3f s after the cut"
+              % (web_s, tcp_s))
+
+
+def kill_subscription_of(redis, gw):
+    """CLIENT KILL the Redis connection of gw that is subscribed: found by
+    gw's local ports (ss) among Redis' pub/sub clients. How many."""
+    out = subprocess.run(["ss", "-Htnp", "state", "established",
+                          "( dport = :%d )" % redis.port],
+                         capture_output=True, text=True, check=True).stdout
+    ports = {line.split()[2].rsplit(":", 1)[1] for line in out.splitlines()
+             if "pid=%d," % gw.pid in line}
+    killed = 0
+    for c in redis.command("CLIENT", "LIST").decode().splitlines():
+        f = dict(kv.split("=", 1) for kv in c.split() if "=" in kv)
+        if "P" in f.get("flags", "") and f["addr"].rsplit(":", 1)[1] in ports:
+            killed += redis.command("CLIENT", "KILL", "ID", f["id"])
+    return killed
+
+
 if __name__ == "__main__":
     unittest.main()

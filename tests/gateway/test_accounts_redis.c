@@ -14,7 +14,8 @@
  * the sessions before it, remove ending every session, the bound on calls
  * waiting, and Redis paused, killed with calls in flight and started
  * again: each call answered once (its answer, or GW_STORE_EIO) or refused
- * at once, never twice.
+ * at once, never twice. News of generations (moved) to every gateway, and
+ * a subscription back saying news may have been missed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,6 +68,12 @@ struct eng {
     struct answer *ans; /* ANSWERS_MAX */
     size_t n;
     size_t mark;        /* accttest.h's calls: the answers before it are taken */
+    /* News of generations (sink.moved): how many, the last; and how many
+     * said news may have been missed (no name). */
+    int moved_n, missed_n;
+    char moved_key[GW_ACCOUNT_KEY_MAX_BYTES + 1];
+    uint64_t moved_gen;
+    int moved_why;
 };
 
 /* The next answer's place in e, for tag with status: never from inside a
@@ -114,6 +121,23 @@ static void on_rooms(void *ctx, uint64_t tag, int status, const struct gw_accoun
 {
     (void)take_answer(ctx, "rooms' ", tag, status);
     rgot_put(status, rows, n);
+}
+
+static void on_moved(void *ctx, const char *key, uint64_t generation, int why)
+{
+    struct eng *e = ctx;
+    if (e->in_call)
+        fail_msg("news from inside a call");
+    if (!key) {
+        assert_int_equal(generation, 0);
+        assert_int_equal(why, 0);
+        e->missed_n++;
+        return;
+    }
+    e->moved_n++;
+    snprintf(e->moved_key, sizeof e->moved_key, "%s", key);
+    e->moved_gen = generation;
+    e->moved_why = why;
 }
 
 static void on_pms(void *ctx, uint64_t tag, int status, const struct gw_account_pm *rows,
@@ -176,8 +200,8 @@ static void eng_open(struct fix *f, struct eng *e, unsigned command_ms)
 {
     struct gw_rstore_opts o = {.url = f->url, .command_ms = command_ms};
     struct gw_store_sink none = {0};
-    struct gw_account_sink sink = {
-        .ctx = e, .answer = on_answer, .keys = on_keys, .rooms = on_rooms, .pms = on_pms};
+    struct gw_account_sink sink = {.ctx = e, .answer = on_answer, .keys = on_keys,
+                                   .rooms = on_rooms, .pms = on_pms, .moved = on_moved};
     char err[256] = "";
     memset(e, 0, sizeof *e);
     e->ans = calloc(ANSWERS_MAX, sizeof *e->ans);
@@ -1367,6 +1391,87 @@ static void test_away_outage(void **state)
     fix_done(&f);
 }
 
+/* ------------------------------------------------- news of generations */
+
+static int both_moved(void *ctx, void *arg)
+{
+    const struct eng *const *e = arg;
+    (void)ctx;
+    return e[0]->moved_n && e[1]->moved_n;
+}
+
+static int both_missed(void *ctx, void *arg)
+{
+    const struct eng *const *e = arg;
+    (void)ctx;
+    return e[0]->missed_n && e[1]->missed_n;
+}
+
+/* moved on one gateway reaches every gateway (the sender too), the name
+ * of any bytes as is; bad arguments are refused at once; what is not one
+ * of ours on the channel is dropped; a subscription back after it was cut
+ * says news may have been missed. */
+static void test_generations(void **state)
+{
+    struct fix f;
+    struct eng e1, e2;
+    const struct eng *both[2] = {&e1, &e2};
+    (void)state;
+    ctl("flushall");
+    fix_init(&f);
+    eng_open(&f, &e1, 0);
+    eng_open(&f, &e2, 0);
+    char name[GW_ACCOUNT_KEY_MAX_BYTES + 2];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    e1.in_call = 1;
+    assert_int_equal(e1.ac.moved(e1.ac.ctx, NULL, 2, GW_MOVED_ENDED), GW_STORE_EINVAL);
+    assert_int_equal(e1.ac.moved(e1.ac.ctx, "", 2, GW_MOVED_ENDED), GW_STORE_EINVAL);
+    assert_int_equal(e1.ac.moved(e1.ac.ctx, name, 2, GW_MOVED_ENDED), GW_STORE_EINVAL);
+    assert_int_equal(e1.ac.moved(e1.ac.ctx, "alice", 0, GW_MOVED_ENDED), GW_STORE_EINVAL);
+    assert_int_equal(e1.ac.moved(e1.ac.ctx, "alice", 2, 0), GW_STORE_EINVAL);
+    /* Not ours: dropped, the channel goes on. */
+    static const char *const junk[] = {"G", "G5", "G5 ", "G5 2", "G5 2 ", "G0 1 a", "Gx 1 a",
+                                       "X5 1 a", "G5 0 a", "G5 99999999999 a", "G5 x a"};
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
+        ctl("cmd\t0\tPUBLISH\twintalk:generations\t%s", junk[i]);
+    name[GW_ACCOUNT_KEY_MAX_BYTES] = '\0'; /* the longest name */
+    name[3] = ' ';
+    assert_int_equal(e1.ac.moved(e1.ac.ctx, name, UINT64_MAX, GW_MOVED_PASSWORD), 0);
+    e1.in_call = 0;
+    assert_true(run_until(&f, both_moved, both, 5000));
+    for (int i = 0; i < 2; i++) {
+        const struct eng *e = both[i];
+        assert_int_equal(e->moved_n, 1);
+        assert_string_equal(e->moved_key, name);
+        assert_true(e->moved_gen == UINT64_MAX);
+        assert_int_equal(e->moved_why, GW_MOVED_PASSWORD);
+    }
+    e2.in_call = 1;
+    assert_int_equal(e2.ac.moved(e2.ac.ctx, "Ünïcode", 7, GW_MOVED_ENDED), 0);
+    e2.in_call = 0;
+    e1.moved_n = e2.moved_n = 0;
+    assert_true(run_until(&f, both_moved, both, 5000));
+    assert_string_equal(e1.moved_key, "Ünïcode");
+    assert_int_equal(e1.moved_gen, 7);
+    assert_int_equal(e1.moved_why, GW_MOVED_ENDED);
+    assert_int_equal(e1.missed_n + e2.missed_n, 0);
+    /* The subscriptions cut: each says so when it is back. */
+    ctl("cmd\t0\tCLIENT\tKILL\tTYPE\tpubsub");
+    assert_true(run_until(&f, both_missed, both, 5000));
+    assert_int_equal(e1.missed_n, 1);
+    assert_int_equal(e2.missed_n, 1);
+    /* Redis down: refused at once. */
+    ctl("stop");
+    assert_true(run_until(&f, unhealthy, &e1, 5000));
+    assert_int_equal(e1.ac.moved(e1.ac.ctx, "alice", 3, GW_MOVED_ENDED), GW_STORE_EIO);
+    ctl("start");
+    assert_true(run_until(&f, healthy, &e1, 5000));
+    eng_close(&e1);
+    eng_close(&e2);
+    fix_done(&f);
+}
+
 int main(void)
 {
     if (redisctl_attach("test_accounts_redis") != 0)
@@ -1387,6 +1492,7 @@ int main(void)
         cmocka_unit_test(test_away_bad_arguments),
         cmocka_unit_test(test_away_two_gateways),
         cmocka_unit_test(test_away_outage),
+        cmocka_unit_test(test_generations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * of pw is "phc:" pw; the test answers each request when it chooses):
  * /register, /identify, /logout, a registered nick kept for its owner, the
  * password rule for plain TCP, the words of a failed login, the
- * registered names the hub knows (checked at once, walked from the store).
+ * registered names the hub knows (checked at once, walked from the store),
+ * sessions ended on another gateway (its news, and the look at the
+ * accounts logged in when news was lost), accounts away from their rooms.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1254,6 +1256,306 @@ static void an_account_away_after_its_grace(void **state)
     teardown(&f);
 }
 
+/* ---- sessions ended on another gateway ---- */
+
+/* What the hub told the other gateways (cfg.accounts->moved), and the
+ * finds it asked (to count those out at once). */
+static char moved_key[GW_NICK_KEY_MAX_BYTES + 1];
+static uint64_t moved_gen;
+static int moved_why, moved_calls;
+static size_t finds_asked;
+static int (*mem_find)(void *ctx, uint64_t tag, const char *key);
+
+static int fake_moved(void *ctx, const char *key, uint64_t generation, int why)
+{
+    (void)ctx;
+    snprintf(moved_key, sizeof moved_key, "%s", key);
+    moved_gen = generation;
+    moved_why = why;
+    moved_calls++;
+    return 0;
+}
+
+static int counted_find(void *ctx, uint64_t tag, const char *key)
+{
+    finds_asked++;
+    return mem_find(ctx, tag, key);
+}
+
+/* A hub on a store several gateways share, as far as the hub knows: its
+ * news go to fake_moved; its finds are counted. */
+static void shared_setup(struct fix *f)
+{
+    setup(f, 0, 0);
+    f->ac.moved = fake_moved;
+    mem_find = f->ac.find;
+    f->ac.find = counted_find;
+    moved_key[0] = '\0';
+    moved_gen = 0;
+    moved_why = moved_calls = 0;
+    finds_asked = 0;
+}
+
+/* The account of key has generation in the store, as another gateway
+ * (or the operator) leaves it: its password "phc:hunter2". */
+static void store_moves(struct fix *f, const char *key, uint64_t generation)
+{
+    struct gw_account a = {.key = key, .nick = key, .phc = "phc:hunter2",
+                           .generation = generation};
+    assert_int_equal(f->ac.update(f->ac.ctx, 997, &a), GW_STORE_PENDING);
+    settle(f);
+}
+
+/* A program that registers nick (password "hunter2"), drained. */
+static uint64_t program_registers(struct fix *f, const char *nick)
+{
+    uint64_t t = program(f, nick, 1);
+    line(f->h, t, "/register hunter2");
+    settle(f);
+    char *got = ht_drain(f->h, t);
+    ht_has(got, "registered and logged in as");
+    free(got);
+    return t;
+}
+
+/* p's output holds no logout. */
+static void still_in(struct fix *f, uint64_t p)
+{
+    char *got = ht_drain(f->h, p);
+    if (strstr(got, "logged out") || strstr(got, "\"nick\":null"))
+        fail_msg("logged out: %s", got);
+    free(got);
+}
+
+/* A browser p is told it is logged out (no ref) and is a guest. */
+static void browser_out(struct fix *f, uint64_t p)
+{
+    char *got = ht_drain(f->h, p);
+    ht_has(got, "{\"type\":\"account\",\"nick\":null}");
+    ht_has(got, "\"nick\":\"guest-");
+    free(got);
+}
+
+/* Another gateway's news: connections here logged in under an older
+ * generation are logged out, each transport told as a logout here tells
+ * it; those of the generation given, and other accounts, stay. */
+static void news_from_another_gateway_end_older_sessions(void **state)
+{
+    (void)state;
+    struct fix f;
+    shared_setup(&f);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    uint64_t w = browser_registers(&f, "wanda", tok);
+    uint64_t x;
+    char *got = hello_with(&f, &x, T0, tok, "x"); /* logged in by its session */
+    ht_has(got, "\"account\":\"wanda\"");
+    free(got);
+    uint64_t t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    settle(&f);
+    free(ht_drain(f.h, t));
+    uint64_t bob = program_registers(&f, "bob");
+    /* News of the generation they have: nobody is logged out. */
+    assert_int_equal(gw_hub_account_moved(f.h, "wanda", 1, GW_MOVED_ENDED, T0), GW_ENOENT);
+    still_in(&f, w);
+    still_in(&f, x);
+    still_in(&f, t);
+    /* Bad news: nothing. */
+    assert_int_equal(gw_hub_account_moved(f.h, "", 5, GW_MOVED_ENDED, T0), GW_ENOENT);
+    /* Moved on elsewhere: all three are out, bob stays. */
+    store_moves(&f, "wanda", 2);
+    assert_int_equal(gw_hub_account_moved(f.h, "wanda", 2, GW_MOVED_PASSWORD, T0), GW_OK);
+    browser_out(&f, w);
+    browser_out(&f, x);
+    got = ht_drain(f.h, t);
+    ht_has(got, "logged out: the account's password was changed; you are guest-");
+    free(got);
+    still_in(&f, bob);
+    line(f.h, bob, "/whoami");
+    got = ht_drain(f.h, bob);
+    ht_has(got, "logged in to the account bob");
+    free(got);
+    /* The session is over for the store too; news again finds nobody. */
+    got = hello_with(&f, &x, T0, tok, "x");
+    ht_has(got, "your session is over");
+    free(got);
+    assert_int_equal(gw_hub_account_moved(f.h, "wanda", 2, GW_MOVED_ENDED, T0), GW_ENOENT);
+    teardown(&f);
+}
+
+/* What this gateway moves on, it tells every gateway (this one too): a
+ * logout everywhere, a new password. Its own news coming back leaves the
+ * changer and its browser's other tab logged in. */
+static void this_gateways_news_go_to_every_gateway(void **state)
+{
+    (void)state;
+    struct fix f;
+    shared_setup(&f);
+    uint64_t w = ht_v2(f.h, T0);
+    ht_send(f.h, w, T0, "{\"type\":\"hello\",\"nick\":\"wanda\"}");
+    char *got = ht_drain(f.h, w);
+    const char *tk = strstr(got, "\"token\":\"");
+    assert_non_null(tk);
+    char token[GW_TOKEN_HEX_LEN + 1];
+    memcpy(token, tk + 9, GW_TOKEN_HEX_LEN);
+    token[GW_TOKEN_HEX_LEN] = '\0';
+    free(got);
+    ht_send(f.h, w, T0, "{\"type\":\"register\",\"password\":\"hunter2\"}");
+    settle(&f);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    got = ht_drain(f.h, w);
+    session_of(got, tok);
+    free(got);
+    /* The same browser's second tab. */
+    uint64_t w2 = ht_v2(f.h, T0);
+    char hello[256];
+    snprintf(hello, sizeof hello, "{\"type\":\"hello\",\"token\":\"%s\",\"session\":\"%s\"}",
+             token, tok);
+    ht_send(f.h, w2, T0, hello);
+    settle(&f);
+    got = ht_drain(f.h, w2);
+    ht_has(got, "\"account\":\"wanda\"");
+    free(got);
+    uint64_t t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    settle(&f);
+    free(ht_drain(f.h, t));
+    assert_int_equal(moved_calls, 0);
+    /* A new password: told as such, with the new generation. */
+    ht_send(f.h, w, T0, "{\"type\":\"password\",\"old\":\"hunter2\",\"new\":\"s3cret\",\"ref\":2}");
+    settle(&f);
+    assert_int_equal(moved_calls, 1);
+    assert_string_equal(moved_key, "wanda");
+    assert_int_equal(moved_gen, 2);
+    assert_int_equal(moved_why, GW_MOVED_PASSWORD);
+    got = ht_drain(f.h, t);
+    ht_has(got, "logged out: the account's password was changed; you are guest-");
+    free(got);
+    free(ht_drain(f.h, w));
+    free(ht_drain(f.h, w2));
+    /* Its own news come back: the changer and its tab stay. */
+    assert_int_equal(gw_hub_account_moved(f.h, "wanda", 2, GW_MOVED_PASSWORD, T0), GW_ENOENT);
+    still_in(&f, w);
+    still_in(&f, w2);
+    /* So does a look at the account in the store. */
+    gw_hub_tick(f.h, T0);
+    settle(&f);
+    still_in(&f, w);
+    still_in(&f, w2);
+    /* Everywhere, from the program logged in anew. */
+    line(f.h, t, "/identify wanda s3cret");
+    settle(&f);
+    free(ht_drain(f.h, t));
+    line(f.h, t, "/logout all");
+    settle(&f);
+    assert_int_equal(moved_calls, 2);
+    assert_string_equal(moved_key, "wanda");
+    assert_int_equal(moved_gen, 3);
+    assert_int_equal(moved_why, GW_MOVED_ENDED);
+    browser_out(&f, w);
+    teardown(&f);
+}
+
+/* News lost: the accounts logged in here are looked at in the store with
+ * each walk of the names, and when the engine says news may have been
+ * missed; at most GW_ACCOUNT_CHECKS_MAX look-ups out at once, one per
+ * account. An account found at a newer generation logs out its older
+ * connections, one found removed all of them. */
+static void a_look_at_the_accounts_finds_sessions_ended_elsewhere(void **state)
+{
+    (void)state;
+    struct fix f;
+    shared_setup(&f);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    uint64_t w = browser_registers(&f, "wanda", tok);
+    uint64_t t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    settle(&f);
+    free(ht_drain(f.h, t));
+    enum { OTHERS = 2 * GW_ACCOUNT_CHECKS_MAX + 3 };
+    uint64_t others[OTHERS];
+    for (unsigned i = 0; i < OTHERS; i++) {
+        char nick[16];
+        snprintf(nick, sizeof nick, "user%u", i);
+        others[i] = program_registers(&f, nick);
+    }
+    /* The first walk: one look-up per account, the bound at once. */
+    finds_asked = 0;
+    gw_hub_tick(f.h, T0);
+    assert_int_equal(finds_asked, GW_ACCOUNT_CHECKS_MAX);
+    settle(&f);
+    assert_int_equal(finds_asked, OTHERS + 1);
+    still_in(&f, w);
+    still_in(&f, t);
+    /* Moved on with no news: found at the next walk, not before. */
+    store_moves(&f, "wanda", 2);
+    finds_asked = 0;
+    keys_now = T0 + GW_NAMES_WALK_MS - 1;
+    gw_hub_tick(f.h, keys_now);
+    settle(&f);
+    assert_int_equal(finds_asked, 0);
+    still_in(&f, w);
+    still_in(&f, t);
+    keys_now = T0 + GW_NAMES_WALK_MS;
+    gw_hub_tick(f.h, keys_now);
+    settle(&f);
+    browser_out(&f, w);
+    char *got = ht_drain(f.h, t);
+    ht_has(got, "logged out: every session of the account was ended; you are guest-");
+    free(got);
+    for (unsigned i = 0; i < OTHERS; i++)
+        still_in(&f, others[i]);
+    /* News missed (the engine's link came back): a look now. An account
+     * removed meanwhile: its connection is out. */
+    assert_int_equal(f.ac.remove(f.ac.ctx, 996, "user3"), GW_STORE_PENDING);
+    settle(&f);
+    finds_asked = 0;
+    assert_int_equal(gw_hub_account_moved(f.h, NULL, 0, 0, T0), GW_OK);
+    /* Asked again while the round is out: another round after it. */
+    assert_int_equal(gw_hub_account_moved(f.h, NULL, 0, 0, T0), GW_OK);
+    settle(&f);
+    assert_int_equal(finds_asked, 2 * OTHERS - 1);
+    got = ht_drain(f.h, others[3]);
+    ht_has(got, "logged out: the account was removed; you are guest-");
+    free(got);
+    for (unsigned i = 0; i < OTHERS; i++)
+        if (i != 3)
+            still_in(&f, others[i]);
+    teardown(&f);
+}
+
+/* A login by password whose account moved on while its password was
+ * checked (the news came then, finding nobody): looked at once more when
+ * it is done, and logged out. */
+static void a_login_that_raced_the_news_is_looked_at_again(void **state)
+{
+    (void)state;
+    struct fix f;
+    shared_setup(&f);
+    uint64_t r = program_registers(&f, "wanda");
+    uint64_t t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    gw_accounts_mem_flush(f.mem); /* found at generation 1: the check asked */
+    assert_int_equal(nreqs, 1);
+    /* Meanwhile, elsewhere: moved on, and the news (r, logged in, is out;
+     * t is not logged in yet). The check still waits. */
+    struct gw_account a = {.key = "wanda", .nick = "wanda", .phc = "phc:hunter2",
+                           .generation = 2};
+    assert_int_equal(f.ac.update(f.ac.ctx, 997, &a), GW_STORE_PENDING);
+    gw_accounts_mem_flush(f.mem);
+    assert_int_equal(gw_hub_account_moved(f.h, "wanda", 2, GW_MOVED_ENDED, T0), GW_OK);
+    char *got = ht_drain(f.h, r);
+    ht_has(got, "logged out: every session of the account was ended; you are guest-");
+    free(got);
+    free(ht_drain(f.h, t));
+    settle(&f);
+    got = ht_drain(f.h, t);
+    ht_has(got, "logged in as wanda");
+    ht_has(got, "logged out: every session of the account was ended; you are guest-");
+    free(got);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1282,6 +1584,10 @@ int main(void)
         cmocka_unit_test(an_account_away_stays_in_its_rooms),
         cmocka_unit_test(an_account_away_after_its_grace),
         cmocka_unit_test(a_part_ends_a_late_away),
+        cmocka_unit_test(news_from_another_gateway_end_older_sessions),
+        cmocka_unit_test(this_gateways_news_go_to_every_gateway),
+        cmocka_unit_test(a_look_at_the_accounts_finds_sessions_ended_elsewhere),
+        cmocka_unit_test(a_login_that_raced_the_news_is_looked_at_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -684,6 +684,50 @@ static void null_token_and_session(void **state)
     teardown(&f);
 }
 
+/* A token's login keeps the account's generation as found or made: the
+ * look at the accounts logged in (each walk of the names) leaves it
+ * logged in, made on first sight (generation 1) or found after its
+ * sessions were all ended (generation 2); ended again, it is out. */
+static void a_look_at_the_accounts_leaves_a_token_login_in(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, (struct opts){0});
+    uint64_t w;
+    char *got = hello_jwt(&f, &w, "ok|u-1|Alice||", NULL);
+    ht_has(got, "\"account\":\"Alice\"");
+    free(got);
+    gw_hub_tick(f.h, T0); /* the first walk, and a look */
+    settle(&f);
+    got = ht_drain(f.h, w);
+    assert_null(strstr(got, "\"nick\":null"));
+    free(got);
+    ht_send(f.h, w, T0, "{\"type\":\"logout\",\"all\":true,\"ref\":1}");
+    settle(&f);
+    got = ht_drain(f.h, w);
+    ht_has(got, "{\"type\":\"account\",\"nick\":null,\"ref\":1}");
+    free(got);
+    uint64_t v;
+    got = hello_jwt(&f, &v, "ok|u-1|Alice||", NULL);
+    ht_has(got, "\"account\":\"Alice\"");
+    free(got);
+    keys_now = T0 + GW_NAMES_WALK_MS;
+    gw_hub_tick(f.h, keys_now);
+    settle(&f);
+    got = ht_drain(f.h, v);
+    assert_null(strstr(got, "\"nick\":null"));
+    free(got);
+    /* Another gateway ends its sessions: out. */
+    struct gw_account a = {.key = "alice", .nick = "Alice", .phc = "jwt:u-1", .generation = 3};
+    assert_int_equal(f.ac.update(f.ac.ctx, 997, &a), GW_STORE_PENDING);
+    settle(&f);
+    assert_int_equal(gw_hub_account_moved(f.h, "alice", 3, GW_MOVED_ENDED, T0), GW_OK);
+    got = ht_drain(f.h, v);
+    ht_has(got, "{\"type\":\"account\",\"nick\":null}");
+    free(got);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +745,7 @@ int main(void)
         cmocka_unit_test(the_nick_held_on_another_gateway),
         cmocka_unit_test(held_hellos_are_bounded),
         cmocka_unit_test(null_token_and_session),
+        cmocka_unit_test(a_look_at_the_accounts_leaves_a_token_login_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
