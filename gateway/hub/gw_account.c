@@ -604,6 +604,8 @@ void gw_account_login(struct gw_hub *h, struct gw_part *p, int64_t now, const ch
 static void logged_out(struct gw_hub *h, struct gw_part *q, int64_t now, const char *ref,
                        const char *why)
 {
+    char key[GW_NICK_KEY_MAX_BYTES + 1];
+    snprintf(key, sizeof key, "%s", q->account);
     for (struct gw_part *t = q->ident ? q->ident->first_conn : NULL; t; t = t->ident_next)
         if (t != q && t->account[0]) {
             t->account = "";
@@ -629,6 +631,11 @@ static void logged_out(struct gw_hub *h, struct gw_part *q, int64_t now, const c
             gw_hub_guest_name(h, t, now);
             gw_hub_announce_nick(h, t, told, now);
         }
+    /* The account stays a member of the rooms: away where no connection
+     * of it is left (the lists and /who of this gateway say so). */
+    for (unsigned i = 0; key[0] && i < q->nmemb; i++)
+        if (!gw_away_here(h, key, q->memb[i].room, 0))
+            gw_away_add(h, q->memb[i].room, key, old);
     if (q->via == GW_VIA_WEB) {
         tell_account(h, q, NULL, NULL, ref);
         return;

@@ -1217,6 +1217,27 @@ static void a_part_ends_a_late_away(void **state)
     teardown(&f);
 }
 
+/* Logged out, a guest again: the account stays a member of the room,
+ * listed away by /who. */
+static void a_logout_leaves_the_account_away(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    uint64_t w = browser_registers(&f, "wanda", tok);
+    uint64_t t = program(&f, "tom", 1);
+    ht_send(f.h, w, T0, "{\"type\":\"logout\"}");
+    settle(&f);
+    free(ht_drain(f.h, t));
+    line(f.h, t, "/who");
+    char *got = ht_drain(f.h, t);
+    ht_has(got, "2 here: guest-");
+    ht_has(got, "; away: wanda\r\n");
+    free(got);
+    teardown(&f);
+}
+
 /* The reload grace and being away go one after the other: a reload is
  * nothing for anyone; a grace that ends with nobody back is away. */
 static void an_account_away_after_its_grace(void **state)
@@ -1584,6 +1605,7 @@ int main(void)
         cmocka_unit_test(an_account_away_stays_in_its_rooms),
         cmocka_unit_test(an_account_away_after_its_grace),
         cmocka_unit_test(a_part_ends_a_late_away),
+        cmocka_unit_test(a_logout_leaves_the_account_away),
         cmocka_unit_test(news_from_another_gateway_end_older_sessions),
         cmocka_unit_test(this_gateways_news_go_to_every_gateway),
         cmocka_unit_test(a_look_at_the_accounts_finds_sessions_ended_elsewhere),
