@@ -27,6 +27,22 @@ def program(gw, nick=None):
     return t
 
 
+def hello_browser(gw, nick=None, session=None):
+    """A wintalk.v2 browser's hello (a nick, a session): it and its welcome."""
+    w = WsClient(gw.http_port, subprotocol="wintalk.v2")
+    hello = {"type": "hello"}
+    if nick:
+        hello["nick"] = nick
+    if session:
+        hello["session"] = session
+    try:
+        w.send_json(hello)
+        return w, w.next_event(lambda e: e.get("type") == "welcome", 15)
+    except Exception:
+        w.close()
+        raise
+
+
 class Accounts(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="wt-accounts-")
@@ -110,15 +126,9 @@ class Accounts(unittest.TestCase):
 
     def browser(self, gw, nick=None, session=None):
         """A wintalk.v2 browser's hello; returns it and its welcome."""
-        w = WsClient(gw.http_port, subprotocol="wintalk.v2")
+        w, wel = hello_browser(gw, nick, session)
         self.clients.append(w)
-        hello = {"type": "hello"}
-        if nick:
-            hello["nick"] = nick
-        if session:
-            hello["session"] = session
-        w.send_json(hello)
-        return w, w.next_event(lambda e: e.get("type") == "welcome", 15)
+        return w, wel
 
     def answer(self, w, msg):
         w.send_json(msg)
@@ -258,23 +268,35 @@ class Accounts(unittest.TestCase):
                 self.assertIn(cmd, line)
 
 
-class AccountsOnRedis(unittest.TestCase):
-    """Two gateways on one Redis: an account made on one is the other's too;
-    Redis gone and back during logins."""
+class OnRedis:
+    """Gateways on one real redis-server (started per test): gateway()
+    starts one (more flags as arguments) and waits until it is ready;
+    those in self.gateways and every client in self.clients end with the
+    test."""
 
     def setUp(self):
         self.redis = Redis(appendonly=True)
         self.clients = []
+        self.gateways = []
 
     def tearDown(self):
         for c in self.clients:
             c.close()
+        for gw in self.gateways:
+            if gw.proc.poll() is None:
+                gw.stop()
         self.redis.stop()
 
     def gateway(self, *args):
         gw = Gateway(args=("--store", "redis", "--redis", self.redis.url) + args)
+        self.gateways.append(gw)
         gw.wait_ready()
         return gw
+
+
+class AccountsOnRedis(OnRedis, unittest.TestCase):
+    """Two gateways on one Redis: an account made on one is the other's too;
+    Redis gone and back during logins."""
 
     def test_a_session_made_on_one_gateway_holds_on_the_other(self):
         with self.gateway() as a:
@@ -471,7 +493,7 @@ class AccountsOnRedis(unittest.TestCase):
             t.wait_text("registered and logged in as newbie", timeout=15)
 
 
-class SessionsEndedOnRedis(unittest.TestCase):
+class SessionsEndedOnRedis(OnRedis, unittest.TestCase):
     """Two gateways on one Redis: every session of an account ended, or its
     password changed, on A ends at once the connections logged in to it on
     B, a browser and a WINTALK program; news B missed (its subscription was
@@ -482,23 +504,9 @@ class SessionsEndedOnRedis(unittest.TestCase):
     BOUND = 2.5
 
     def setUp(self):
-        self.redis = Redis(appendonly=True)
-        self.clients = []
+        super().setUp()
         self.a = self.gateway()
         self.b = self.gateway()
-
-    def tearDown(self):
-        for c in self.clients:
-            c.close()
-        for gw in (self.a, self.b):
-            if gw.proc.poll() is None:
-                gw.stop()
-        self.redis.stop()
-
-    def gateway(self):
-        gw = Gateway(args=("--store", "redis", "--redis", self.redis.url))
-        gw.wait_ready()
-        return gw
 
     def prog(self, gw, login=None):
         t = program(gw)
@@ -511,15 +519,8 @@ class SessionsEndedOnRedis(unittest.TestCase):
     def browser(self, gw, nick=None, session=None, login=None):
         """A wintalk.v2 browser: its hello (a nick, a session), then a login
         with a password; returns it, its welcome and its session."""
-        w = WsClient(gw.http_port, subprotocol="wintalk.v2")
+        w, wel = hello_browser(gw, nick, session)
         self.clients.append(w)
-        hello = {"type": "hello"}
-        if nick:
-            hello["nick"] = nick
-        if session:
-            hello["session"] = session
-        w.send_json(hello)
-        wel = w.next_event(lambda e: e.get("type") == "welcome", 15)
         if not login:
             return w, wel, session
         w.send_json({"type": "login", "nick": login[0], "password": login[1], "ref": "in"})

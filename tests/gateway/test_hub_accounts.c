@@ -1069,6 +1069,14 @@ static void gone_before_the_answer(void **state)
     teardown(&f);
 }
 
+/* What /who typed by the WINTALK program t answers (the caller frees). */
+static char *who(struct fix *f, uint64_t t)
+{
+    free(ht_drain(f->h, t));
+    line(f->h, t, "/who");
+    return ht_drain(f->h, t);
+}
+
 /* A guest browser saying hello in room (its output drained). */
 static uint64_t guest_in(struct fix *f, const char *nick, const char *room)
 {
@@ -1122,8 +1130,7 @@ static void an_account_away_stays_in_its_rooms(void **state)
     ht_has(got, "\"away\":true}");
     assert_int_equal(ht_count(got, "\"away\":true"), 2); /* #lobby, #dev */
     free(got);
-    line(f.h, t, "/who");
-    got = ht_drain(f.h, t);
+    got = who(&f, t);
     ht_has(got, "here: bob (web), cy (web), tom (tcp); away: Wanda");
     free(got);
     /* She comes back on another device: back, with no line, and listed
@@ -1139,8 +1146,7 @@ static void an_account_away_stays_in_its_rooms(void **state)
     got = ht_drain(f.h, t);
     assert_null(strstr(got, "Wanda"));
     free(got);
-    line(f.h, t, "/who");
-    got = ht_drain(f.h, t);
+    got = who(&f, t);
     ht_has(got, "4 here: bob (web), cy (web), tom (tcp), Wanda (web)\r\n");
     free(got);
     /* Away again, then back: she parts, and is a member no more. */
@@ -1155,8 +1161,7 @@ static void an_account_away_stays_in_its_rooms(void **state)
     free(got);
     assert_int_equal(gw_hub_disconnect(f.h, v, T0, GW_LEAVE_CLOSED), GW_OK);
     settle(&f);
-    line(f.h, t, "/who");
-    got = ht_drain(f.h, t);
+    got = who(&f, t);
     assert_null(strstr(got, "away"));
     free(got);
     /* She joins again and goes: the hub starts again on the same store,
@@ -1203,15 +1208,13 @@ static void a_part_ends_a_late_away(void **state)
     struct gw_store_event ev = {.id = 90, .type = GW_EV_LEAVE, .json = away,
                                 .json_len = sizeof away - 1};
     assert_int_equal(gw_hub_store_event(f.h, "#dev", &ev), GW_OK);
-    line(f.h, t, "/who");
-    char *got = ht_drain(f.h, t);
+    char *got = who(&f, t);
     ht_has(got, "here: tom (tcp), wanda (web)\r\n");
     free(got);
     ht_send(f.h, w, T0, "{\"type\":\"part\",\"room\":\"#dev\"}");
     settle(&f);
     free(ht_drain(f.h, t));
-    line(f.h, t, "/who");
-    got = ht_drain(f.h, t);
+    got = who(&f, t);
     ht_has(got, "1 here: tom (tcp)\r\n");
     free(got);
     teardown(&f);
@@ -1230,8 +1233,7 @@ static void a_logout_leaves_the_account_away(void **state)
     ht_send(f.h, w, T0, "{\"type\":\"logout\"}");
     settle(&f);
     free(ht_drain(f.h, t));
-    line(f.h, t, "/who");
-    char *got = ht_drain(f.h, t);
+    char *got = who(&f, t);
     ht_has(got, "2 here: guest-");
     ht_has(got, "; away: wanda\r\n");
     free(got);
