@@ -87,7 +87,8 @@ class ProtocolDoc(unittest.TestCase):
                          ["hello", "join", "login", "logout", "msg", "part", "password",
                           "read", "register", "say", "typing"])
         self.assertEqual(sorted({s["type"] for s in self.server2}),
-                         ["account", "error", "joined", "message", "parted", "reads", "welcome"])
+                         ["account", "error", "join", "joined", "leave", "message", "parted",
+                          "reads", "welcome"])
         # Every room event names its room, in both versions.
         for ex in self.server + self.server2:
             for e in ex if isinstance(ex, list) else [ex]:
@@ -375,6 +376,34 @@ class ProtocolDoc(unittest.TestCase):
             self.assertEqual((err["type"], err["code"]), ("error", 530))
             checked.add("account")
             for c in (w, v, u):
+                c.close()
+
+        # An account away and back: the leave and join examples of wintalk.v2.
+        away_ex = self.example2("leave", lambda e: e.get("reason") == "away")
+        back_ex = self.example2("join", lambda e: e.get("back"))
+        with Gateway(args=("--reload-grace", "0")) as gw:
+            bob = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            bob.send_json({"type": "hello", "nick": "bob"})
+            bob.next_event(lambda e: e["type"] == "welcome")
+            w = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            w.send_json({"type": "hello", "nick": "wanda"})
+            w.next_event(lambda e: e["type"] == "welcome")
+            w.send_json(ex["register"])
+            got = w.next_event(lambda e: e["type"] in ("account", "error"))
+            self.assertEqual(got["type"], "account", got)
+            w.close()
+            of_wanda = lambda t: lambda e: e["type"] == t and e.get("nick") == "wanda"
+            left = bob.next_event(of_wanda("leave"))
+            self.same_shape(left, away_ex, "leave")
+            self.assertEqual(left["reason"], "away")
+            v = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            v.send_json(dict(session_hello, session=got["session"]))
+            v.next_event(lambda e: e["type"] == "welcome")
+            back = bob.next_event(of_wanda("join"))
+            self.same_shape(back, back_ex, "join")
+            self.assertIs(back["back"], True)
+            checked.update({"leave", "join"})
+            for c in (bob, v):
                 c.close()
 
         self.assertEqual(checked, {s["type"] for s in self.server2})
