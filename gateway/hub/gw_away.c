@@ -11,8 +11,8 @@
  * somebody comes back to it) asks the store for its members
  * (accounts->room_accounts, one page: at most GW_ROOM_AWAY_MAX) and lists
  * those with no connection as away; each one's nick as shown is then
- * asked of the store (accounts->find), one at a time a room, the key
- * shown meanwhile.
+ * asked of the store (accounts->find), GW_AWAY_NAMES_AT_ONCE at a time a
+ * room, the key shown meanwhile.
  *
  * An entry of the list whose account is in the room after all (here, or
  * on another gateway as its lists say) is not shown: the list is what is
@@ -105,29 +105,41 @@ const struct gw_away *gw_away_next(const struct gw_hub *h, const struct gw_room 
 
 /* ---- what the store says ---- */
 
+/* The room whose walk or names asked tag: its tags are the window
+ * [away_tag, away_tag + away_asked). */
 static struct gw_room *room_of_tag(struct gw_hub *h, uint64_t tag)
 {
-    for (size_t i = 0; tag && i < h->rooms.count; i++)
-        if (h->rooms.list[i]->away_tag == tag)
-            return h->rooms.list[i];
+    for (size_t i = 0; tag && i < h->rooms.count; i++) {
+        struct gw_room *r = h->rooms.list[i];
+        if (r->away_tag && tag >= r->away_tag && tag < r->away_tag + r->away_asked)
+            return r;
+    }
     return NULL;
 }
 
-/* Ask the store for the nick of r's first entry not named yet; one at a
- * time, so that a room's list costs the store one call at a time. */
-static void ask_name(struct gw_hub *h, struct gw_room *r)
+/* Ask the store for the nicks of r's entries not named yet, at most
+ * GW_AWAY_NAMES_AT_ONCE at a time (the next ones when those answered),
+ * so that a room's list costs the store a bounded number of calls at
+ * once. */
+static void ask_names(struct gw_hub *h, struct gw_room *r)
 {
     const struct gw_accounts *ac = h->cfg.accounts;
-    for (size_t i = 0; i < r->naway; i++) {
+    r->away_tag = 0;
+    r->away_asked = r->away_answered = 0;
+    for (size_t i = 0; i < r->naway && r->away_asked < GW_AWAY_NAMES_AT_ONCE; i++) {
         struct gw_away *a = &r->away[i];
         if (a->named)
             continue;
         a->named = 1; /* asked once: the key stays shown if it fails */
-        r->away_tag = ++h->next_acct_tag;
-        if (ac->find(ac->ctx, r->away_tag, a->key) == GW_STORE_PENDING)
-            return;
+        uint64_t tag = ++h->next_acct_tag;
+        if (!r->away_asked)
+            r->away_tag = tag;
+        r->away_asked++;
+        if (ac->find(ac->ctx, tag, a->key) != GW_STORE_PENDING)
+            r->away_answered++; /* no answer comes */
     }
-    r->away_tag = 0;
+    if (r->away_asked && r->away_answered == r->away_asked)
+        ask_names(h, r); /* none could be asked: the next ones */
 }
 
 void gw_away_walk(struct gw_hub *h, struct gw_room *r)
@@ -136,8 +148,10 @@ void gw_away_walk(struct gw_hub *h, struct gw_room *r)
     if (!ac || !ac->room_accounts || !ac->find || r->away_tag)
         return;
     r->away_tag = ++h->next_acct_tag;
+    r->away_asked = 1;
+    r->away_answered = 0;
     if (ac->room_accounts(ac->ctx, r->away_tag, r->key, "") != GW_STORE_PENDING)
-        r->away_tag = 0;
+        r->away_tag = r->away_asked = 0;
 }
 
 int gw_away_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *keys, size_t n)
@@ -145,14 +159,13 @@ int gw_away_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *
     struct gw_room *r = room_of_tag(h, tag);
     if (!r)
         return GW_ENOENT;
-    r->away_tag = 0;
     for (size_t i = 0; status == GW_STORE_DONE && i < n; i++) {
         if (!keys[i] || !keys[i][0] || strlen(keys[i]) > GW_NICK_KEY_MAX_BYTES ||
             entry(r, keys[i]) || gw_away_here(h, keys[i], r, 0))
             continue;
         (void)append(r, keys[i]);
     }
-    ask_name(h, r);
+    ask_names(h, r);
     return GW_OK;
 }
 
@@ -161,10 +174,10 @@ int gw_away_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_a
     struct gw_room *r = room_of_tag(h, tag);
     if (!r)
         return GW_ENOENT;
-    r->away_tag = 0;
     struct gw_away *e = status == GW_STORE_DONE && a ? entry(r, a->key) : NULL;
     if (e && a->nick && a->nick[0])
         snprintf(e->nick, sizeof e->nick, "%s", a->nick);
-    ask_name(h, r);
+    if (++r->away_answered == r->away_asked)
+        ask_names(h, r);
     return GW_OK;
 }

@@ -93,7 +93,11 @@ struct gw_room {
      * another gateway sharing it, as far as known (gw_away.c). */
     struct gw_away *away;
     size_t naway, away_cap;
-    uint64_t away_tag;     /* its walk of the store's members, on its way; 0: none */
+    /* Its walk of the store's members, or the nicks of those away, asked
+     * of the store: the tags [away_tag, away_tag + away_asked), of which
+     * away_answered came back; away_tag 0: none on its way. */
+    uint64_t away_tag;
+    size_t away_asked, away_answered;
     uint64_t active;       /* the registry's clock when something last happened here */
     size_t slot;           /* index in the registry's list */
     struct gw_room *next;  /* the registry's hash chain */

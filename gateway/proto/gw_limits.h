@@ -457,8 +457,10 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
 
 /* The accounts a room lists as away (hub/gw_away.c): at most this many (a
  * page of the store's members, GW_ACCOUNT_KEYS_PAGE, or fewer); past it,
- * an account away is not listed, and its return shows as a join. */
+ * an account away is not listed, and its return shows as a join. Their
+ * nicks are asked of the store GW_AWAY_NAMES_AT_ONCE at a time a room. */
 #define GW_ROOM_AWAY_MAX 256u
+#define GW_AWAY_NAMES_AT_ONCE 16u
 
 /* --frame-ancestors: the origins that may frame the page, in bytes. */
 #define GW_FRAME_ANCESTORS_MAX_BYTES 512u

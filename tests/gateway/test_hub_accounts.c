@@ -1220,6 +1220,48 @@ static void a_part_ends_a_late_away(void **state)
     teardown(&f);
 }
 
+/* A room lists at most GW_ROOM_AWAY_MAX accounts away: with one more a
+ * member, that many, and none from a leave past the bound. */
+static void a_room_lists_a_bounded_number_away(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    char phc[] = "phc:pw", key[32];
+    struct gw_account a = {.phc = phc, .generation = 1};
+    for (unsigned i = 0; i <= GW_ROOM_AWAY_MAX; i++) {
+        snprintf(key, sizeof key, "member%03u", i);
+        a.key = a.nick = key;
+        assert_int_equal(f.ac.create(f.ac.ctx, 999, &a), GW_STORE_PENDING);
+        assert_int_equal(f.ac.room_keep(f.ac.ctx, 998, key, "#big", 1), GW_STORE_PENDING);
+        if (i % 100 == 0)
+            settle(&f);
+    }
+    settle(&f);
+    uint64_t g = ht_v2(f.h, T0);
+    ht_send(f.h, g, T0, "{\"type\":\"hello\",\"nick\":\"gus\",\"rooms\":{\"#big\":0}}");
+    settle(&f);
+    free(ht_drain(f.h, g));
+    ht_send(f.h, g, T0, "{\"type\":\"join\",\"room\":\"#big\"}");
+    char *got = ht_drain(f.h, g);
+    assert_int_equal(ht_count(got, "\"away\":true"), GW_ROOM_AWAY_MAX);
+    free(got);
+    /* One more goes away from a full list: not listed. */
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    uint64_t w = browser_registers(&f, "wanda", tok);
+    ht_send(f.h, w, T0, "{\"type\":\"join\",\"room\":\"#big\"}");
+    settle(&f);
+    assert_int_equal(gw_hub_disconnect(f.h, w, T0, GW_LEAVE_CLOSED), GW_OK);
+    settle(&f);
+    free(ht_drain(f.h, g));
+    ht_send(f.h, g, T0, "{\"type\":\"join\",\"room\":\"#big\"}");
+    got = ht_drain(f.h, g);
+    assert_int_equal(ht_count(got, "\"away\":true"), GW_ROOM_AWAY_MAX);
+    assert_null(strstr(got, "{\"pid\":0,\"nick\":\"wanda\""));
+    free(got);
+    teardown(&f);
+}
+
 /* Logged out, a guest again: the account stays a member of the room,
  * listed away by /who. */
 static void a_logout_leaves_the_account_away(void **state)
@@ -1608,6 +1650,7 @@ int main(void)
         cmocka_unit_test(an_account_away_after_its_grace),
         cmocka_unit_test(a_part_ends_a_late_away),
         cmocka_unit_test(a_logout_leaves_the_account_away),
+        cmocka_unit_test(a_room_lists_a_bounded_number_away),
         cmocka_unit_test(news_from_another_gateway_end_older_sessions),
         cmocka_unit_test(this_gateways_news_go_to_every_gateway),
         cmocka_unit_test(a_look_at_the_accounts_finds_sessions_ended_elsewhere),
