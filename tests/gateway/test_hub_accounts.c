@@ -1227,11 +1227,11 @@ static void a_room_lists_a_bounded_number_away(void **state)
     (void)state;
     struct fix f;
     setup(&f, 0, 0);
-    char phc[] = "phc:pw", key[32];
-    struct gw_account a = {.phc = phc, .generation = 1};
+    char phc[] = "phc:pw", key[32], nick[32];
+    struct gw_account a = {.phc = phc, .generation = 1, .key = key, .nick = nick};
     for (unsigned i = 0; i <= GW_ROOM_AWAY_MAX; i++) {
         snprintf(key, sizeof key, "member%03u", i);
-        a.key = a.nick = key;
+        snprintf(nick, sizeof nick, "Member%03u", i); /* listed by it, once asked */
         assert_int_equal(f.ac.create(f.ac.ctx, 999, &a), GW_STORE_PENDING);
         assert_int_equal(f.ac.room_keep(f.ac.ctx, 998, key, "#big", 1), GW_STORE_PENDING);
         if (i % 100 == 0)
@@ -1245,6 +1245,7 @@ static void a_room_lists_a_bounded_number_away(void **state)
     ht_send(f.h, g, T0, "{\"type\":\"join\",\"room\":\"#big\"}");
     char *got = ht_drain(f.h, g);
     assert_int_equal(ht_count(got, "\"away\":true"), GW_ROOM_AWAY_MAX);
+    assert_int_equal(ht_count(got, "{\"pid\":0,\"nick\":\"Member"), GW_ROOM_AWAY_MAX);
     free(got);
     /* One more goes away from a full list: not listed. */
     char tok[GW_TOKEN_HEX_LEN + 1];
