@@ -553,3 +553,37 @@ test('says answered 451 just before a 1012 close are back in the box, in order, 
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('news that the account was logged out keeps a session another tab has just renewed', async () => {
+  const OLD = '0123456789abcdef0123456789abcdef';
+  const NEW = 'fedcba9876543210fedcba9876543210';
+  for (const renewed of [true, false]) {
+    const ctx = await browser.newContext();
+    await ctx.addInitScript(scriptedSocketInit);
+    await ctx.addInitScript((old) => {
+      if (!sessionStorage.getItem('seeded')) {
+        localStorage.setItem('wintalk.nick', 'alice');
+        localStorage.setItem('wintalk.account', JSON.stringify({ nick: 'alice', session: old }));
+        sessionStorage.setItem('seeded', '1');
+      }
+    }, OLD);
+    const page = await ctx.newPage();
+    await page.goto(gw.url);
+    const s = scripted(page);
+    const hello = await s.accept();
+    assert.equal(hello.session, OLD);
+    await s.deliver(welcome([entry('#lobby')], { account: 'alice' }));
+    await page.locator('#account-button', { hasText: 'Account: alice' }).waitFor();
+    // Another tab of this browser changed the password through another
+    // gateway: its new session is stored; this tab's is over.
+    if (renewed) {
+      await page.evaluate((s2) => localStorage.setItem('wintalk.account', JSON.stringify({ nick: 'alice', session: s2 })), NEW);
+    }
+    await s.deliver({ type: 'account', nick: null });
+    await page.locator('#account-button', { hasText: /^Log in$/ }).waitFor();
+    const kept = await page.evaluate(() => localStorage.getItem('wintalk.account'));
+    if (renewed) assert.deepEqual(JSON.parse(kept), { nick: 'alice', session: NEW }, 'the renewed session stays');
+    else assert.equal(kept, null, 'a session that is over is forgotten');
+    await ctx.close();
+  }
+});

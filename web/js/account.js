@@ -259,9 +259,13 @@ export class Account {
       return;
     }
     // Logged out: here (our request), or everywhere from elsewhere, or the
-    // gateway ended the session.
+    // gateway ended the session. News of an account whose session another
+    // tab of this browser has just renewed (its new password, made through
+    // another gateway) leaves the renewed one kept: a reload logs in by it.
     const had = this.live ?? this.nick;
-    this.forget();
+    const stored = loadAccount();
+    this.forget({ keepStored: action === null && stored !== null && this.token !== null &&
+      stored.nick === this.nick && stored.session !== this.token });
     this.live = null;
     this.byToken = false;
     this.render();
@@ -347,13 +351,13 @@ export class Account {
     return this.d.site.jwt === null;
   }
 
-  forget() {
+  forget({ keepStored = false } = {}) {
     // The login form offers the account's name again.
     if (this.nick !== null) this.lastNick = this.nick;
     this.token = null;
     this.nick = null;
     this.sentToken = null;
-    saveAccount(null);
+    if (!keepStored) saveAccount(null);
     // Logged out: the site's token of this tab goes too.
     this.d.site.forget();
   }
