@@ -17,7 +17,7 @@
 
 #include "gw_roomcfg.h"
 
-#define RCT_GOT_MAX 1100
+#define RCT_GOT_MAX 2100
 #define RCT_ROWS_MAX GW_GBANS_MAX
 
 /* An entry as given, copied. */
