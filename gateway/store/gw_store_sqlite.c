@@ -3065,6 +3065,8 @@ static void rc_give_load(struct gw_sqlite *s, const struct rcop *o)
  * are made now. Items the sink adds meanwhile wait for the next flush. */
 static void rc_report(struct gw_sqlite *s)
 {
+    if (s->nrcq == 0)
+        return; /* (rcq may be NULL: none was ever made) */
     size_t n0 = s->nrcq, i = 0;
     for (; i < n0 && s->rcq[i].ran; i++) {
         struct rcop o = s->rcq[i]; /* a copy: the sink may queue behind it */
