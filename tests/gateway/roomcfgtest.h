@@ -57,6 +57,9 @@ struct rct {
     size_t nrows;
     int inside;                /* 1 while the test is inside a call */
     uint64_t next_tag;
+    /* The program's look at each answer or notice as it is given (may be
+     * NULL): what holds at that moment (a write's answer after its commit). */
+    void (*seen)(struct rct *t, const struct rct_got *g);
 };
 
 static struct rct_got *rct_put(struct rct *t, enum rct_type type)
@@ -88,11 +91,18 @@ static void rct_rows(struct rct *t, const struct gw_roomcfg_entry *e, size_t n)
     t->nrows = n;
 }
 
+static void rct_seen(struct rct *t, const struct rct_got *g)
+{
+    if (t->seen)
+        t->seen(t, g);
+}
+
 static void rct_on_answer(void *ctx, uint64_t tag, int status)
 {
     struct rct_got *g = rct_put(ctx, RCT_ANSWER);
     g->tag = tag;
     g->status = status;
+    rct_seen(ctx, g);
 }
 
 static void rct_on_config(void *ctx, uint64_t tag, int status, const struct gw_roomcfg *c)
@@ -132,6 +142,7 @@ static void rct_on_changed(void *ctx, const char *room, unsigned what)
     struct rct_got *g = rct_put(ctx, RCT_CHANGED);
     snprintf(g->room, sizeof g->room, "%s", room ? room : "(null)");
     g->what = what;
+    rct_seen(ctx, g);
 }
 
 /* The sink every engine's test gives its engine, ctx t. */

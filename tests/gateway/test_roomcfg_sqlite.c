@@ -180,13 +180,34 @@ static void sqlite_einval(void **state)
 
 /* ---- this engine's own ---- */
 
+/* As each answer or notice of a write is given, the write is committed:
+ * another connection sees it. */
+static char seen_dir[64];
+static int seen_n;
+static void seen_committed(struct rct *t, const struct rct_got *g)
+{
+    (void)t;
+    if (g->type == RCT_ANSWER && g->tag == 1) {
+        assert_int_equal(peek_int(seen_dir, "SELECT count(*) FROM room_cfg WHERE owner = 'alice'"), 1);
+        seen_n++;
+    }
+    if (g->type == RCT_ANSWER && g->tag == 2) {
+        assert_int_equal(peek_int(seen_dir, "SELECT count(*) FROM room_entries"), 1);
+        seen_n++;
+    }
+}
+
 /* Nothing is written before the flush's commit; then every answer in the
- * order of the calls, each done write followed by its notice, and a load
- * queued between writes sees those before it. */
+ * order of the calls, each done write followed by its notice (each given
+ * after the commit: seen_committed), and a load queued between writes
+ * sees those before it. */
 static void answers_from_the_flush_after_the_commit(void **state)
 {
     struct fix *f = *state;
     struct rct *t = &f->t;
+    snprintf(seen_dir, sizeof seen_dir, "%s", f->dir);
+    seen_n = 0;
+    t->seen = seen_committed;
     struct gw_roomcfg_entry e = rct_entry(GW_RCL_BAN, GW_RCK_ACCOUNT, "m", 1, 0);
     t->inside = 1;
     assert_int_equal(t->rc.owner_set(t->rc.ctx, 1, "#a", "alice"), GW_STORE_PENDING);
@@ -199,6 +220,8 @@ static void answers_from_the_flush_after_the_commit(void **state)
     assert_int_equal(peek_int(f->dir, "SELECT count(*) FROM room_cfg"), 0);
     assert_int_equal(gw_sqlite_busy(f->s), 1);
     assert_int_equal(gw_sqlite_flush(f->s), 0);
+    assert_int_equal(seen_n, 2);
+    t->seen = NULL;
     assert_int_equal(t->n, 7);
     static const enum rct_type types[] = {RCT_ANSWER,  RCT_CHANGED, RCT_ANSWER, RCT_CHANGED,
                                           RCT_ANSWER,  RCT_CONFIG,  RCT_ENTRIES};
