@@ -67,8 +67,12 @@
  * back, so a change reaches every gateway at once.
  *
  * Pure interface: the engines are gw_roomcfg_mem.c (in memory, for
- * --store memory and the hub's tests); gw_roomcfg.c holds what every
- * engine checks the same way (the bounds, addresses).
+ * --store memory and the hub's tests), gw_store_sqlite.c
+ * (gw_sqlite_roomcfg: tables room_cfg and room_entries) and
+ * gw_store_redis.c (gw_rstore_roomcfg: shared by every gateway on one
+ * Redis); gw_roomcfg.c holds what every engine checks the same way (the
+ * bounds, addresses). tests/gateway/roomcfgtest.h is what every engine
+ * must do, run by each engine's test.
  */
 #ifndef GW_ROOMCFG_H
 #define GW_ROOMCFG_H
