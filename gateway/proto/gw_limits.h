@@ -205,6 +205,27 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * every one hold GW_SESSIONS_PER_ACCOUNT sessions. */
 #define GW_ACCOUNTS_MEM_MAX 100000u
 
+/* What a room keeps about who is in charge (store/gw_roomcfg.h), per room:
+ * its operators, those given voice, bans, mutes and invites (entries not
+ * expired; a new one past its list's bound is refused: GW_ROOMCFG_FULL),
+ * and the gateway-wide bans. A room's whole config in one answer is then
+ * at most 1056 entries of about 0.4 KB. The topic (bytes of UTF-8; IRC
+ * servers commonly allow 390), a join key (bytes of [!-~]) and a reason
+ * given with a ban, mute or invite (bytes of UTF-8). */
+#define GW_ROOMCFG_OPS_MAX 32u
+#define GW_ROOMCFG_VOICE_MAX 256u
+#define GW_ROOMCFG_BANS_MAX 256u
+#define GW_ROOMCFG_MUTES_MAX 256u
+#define GW_ROOMCFG_INVITES_MAX 256u
+#define GW_GBANS_MAX 4096u
+#define GW_ROOMCFG_TOPIC_MAX_BYTES 390u
+#define GW_ROOMCFG_KEY_MAX_BYTES 32u
+#define GW_ROOMCFG_WHY_MAX_BYTES 256u
+
+/* Rooms with a config the in-memory engine (gw_roomcfg_mem.h) keeps at
+ * most; a write that would add one more is answered GW_STORE_EBUSY. */
+#define GW_ROOMCFG_MEM_ROOMS_MAX 65536u
+
 /* A wintalk.v2 browser that closes (a reload, a dropped network) stays in
  * its rooms this long (--reload-grace) before anyone is told it left: its
  * identity coming back in time (the same token) takes its place with no

@@ -327,6 +327,11 @@ static const char acct_drop_lua[] =
 #define ROOM_BUCKETS 1024u
 #define PRESENCE_CHANNEL GW_RSTORE_PREFIX "presence"
 #define GENERATIONS_CHANNEL GW_RSTORE_PREFIX "generations"
+/* Rooms' configs: a room's hash, each list's ("RC_KEY room :l list"), the
+ * gateway-wide bans', and the channel every change is told on. */
+#define RC_KEY GW_RSTORE_PREFIX "roomcfg:"
+#define GBANS_KEY GW_RSTORE_PREFIX "gbans"
+#define ROOMCFG_CHANNEL GW_RSTORE_PREFIX "roomcfg"
 #define NODES_KEY GW_RSTORE_PREFIX "nodes"
 #define FLOOR_KEY GW_RSTORE_PREFIX "floor"
 #define LIST_KEY GW_RSTORE_PREFIX "presence:"
@@ -397,6 +402,10 @@ struct gw_rstore {
     struct gw_redis_script *acct_room, *acct_rooms, *acct_mark, *acct_pm, *acct_pms;
     struct gw_account_sink acct_sink;
     size_t acct_waiting;
+    /* rooms' configs (gw_roomcfg.h): the scripts, the sink, the calls waiting */
+    struct gw_redis_script *rc_hset_s, *rc_set_s, *rc_clear_s, *rc_load_s;
+    struct gw_roomcfg_sink rc_sink;
+    size_t rc_waiting;
     /* The names' index is known whole on this connection (keys is
      * refused until then); the connection's number, which a walk that
      * fills the index belongs to. */
@@ -746,6 +755,8 @@ static void on_generation(struct gw_rstore *rs, const char *p, size_t n)
     rs->acct_sink.moved(rs->acct_sink.ctx, key, gen, (int)why);
 }
 
+static void on_roomcfg_notice(struct gw_rstore *rs, const char *p, size_t n);
+
 static void on_message(void *arg, const char *channel, size_t clen, const char *payload,
                        size_t plen)
 {
@@ -756,6 +767,10 @@ static void on_message(void *arg, const char *channel, size_t clen, const char *
     }
     if (clen == strlen(GENERATIONS_CHANNEL) && memcmp(channel, GENERATIONS_CHANNEL, clen) == 0) {
         on_generation(rs, payload, plen);
+        return;
+    }
+    if (clen == strlen(ROOMCFG_CHANNEL) && memcmp(channel, ROOMCFG_CHANNEL, clen) == 0) {
+        on_roomcfg_notice(rs, payload, plen);
         return;
     }
     if (rs->node_chan[0] && clen == strlen(rs->node_chan) &&
@@ -913,6 +928,9 @@ static void on_resubscribed(void *arg)
     /* Nor did news of sessions ended: the hub looks at its accounts. */
     if (rs->acct_sink.moved)
         rs->acct_sink.moved(rs->acct_sink.ctx, NULL, 0, 0);
+    /* Nor did news of rooms' configs. */
+    if (rs->rc_sink.changed)
+        rs->rc_sink.changed(rs->rc_sink.ctx, NULL, 0);
 }
 
 /* A room's channel is subscribed: what was published to it between the
@@ -2358,6 +2376,441 @@ int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
     return 0;
 }
 
+/* ---- room config (gw_roomcfg.h): gw_rstore_roomcfg ---- */
+
+/* A list's entries expired as of now go (the Lua part every write to a
+ * list begins with): the list's expiries are a sorted set beside its hash
+ * (score: expires_ms), so a write looks only at what has expired. */
+#define RC_SWEEP_LUA                                                                   \
+    "local function sweep(h, z, now)\n"                                               \
+    "  local gone = redis.call('ZRANGEBYSCORE', z, '-inf', now)\n"                    \
+    "  if #gone > 0 then\n"                                                           \
+    "    redis.call('HDEL', h, unpack(gone))\n"                                       \
+    "    redis.call('ZREMRANGEBYSCORE', z, '-inf', now)\n"                            \
+    "  end\n"                                                                         \
+    "end\n"
+
+/* owner, topic, settings: KEYS[1] the room's hash; ARGV[1] the channel,
+ * ARGV[2] the notice, then fields and values. Kept and published at once. */
+static const char rc_hset_lua[] =
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 3))\n"
+    "redis.call('PUBLISH', ARGV[1], ARGV[2])\n"
+    "return 1\n";
+
+/* entry_set: KEYS[1] the list's hash, KEYS[2] its expiries; ARGV field,
+ * value, now (set_ms), the list's bound, channel, notice, expires_ms.
+ * 1 kept, 2 full. */
+static const char rc_set_lua[] =
+    RC_SWEEP_LUA
+    "sweep(KEYS[1], KEYS[2], ARGV[3])\n"
+    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and\n"
+    "   redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return 2 end\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+    "if tonumber(ARGV[7]) > 0 then redis.call('ZADD', KEYS[2], ARGV[7], ARGV[1])\n"
+    "else redis.call('ZREM', KEYS[2], ARGV[1]) end\n"
+    "redis.call('PUBLISH', ARGV[5], ARGV[6])\n"
+    "return 1\n";
+
+/* entry_clear: KEYS[1] the list's hash, KEYS[2] its expiries; ARGV
+ * field, now, channel, notice. 1 removed, 0 none. */
+static const char rc_clear_lua[] =
+    RC_SWEEP_LUA
+    "sweep(KEYS[1], KEYS[2], ARGV[2])\n"
+    "if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('PUBLISH', ARGV[3], ARGV[4])\n"
+    "return 1\n";
+
+/* load: KEYS the room's hash, then its lists' hashes: each one's HGETALL,
+ * read at one instant. */
+static const char rc_load_lua[] =
+    "local out = {}\n"
+    "for i = 1, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end\n"
+    "return out\n";
+
+enum rc_kind { RK_WRITE, RK_SET, RK_CLEAR, RK_LOAD, RK_ENTRIES };
+
+struct rc_arg {
+    struct gw_rstore *rs;
+    uint64_t tag;
+    enum rc_kind kind;
+    int list;
+    int64_t now_ms;
+    char room[GW_ROOMCFG_ROOM_MAX_BYTES + 1];
+};
+
+/* An entry's strings, parsed from its hash's field and value. */
+struct rc_ent {
+    char who[GW_ROOMCFG_WHO_MAX_BYTES + 1];
+    char by[GW_ROOMCFG_BY_MAX_BYTES + 1];
+    char why[GW_ROOMCFG_WHY_MAX_BYTES + 1];
+};
+
+/* The room's hash, or a list's (room "": the gateway-wide bans). */
+static void rc_key(char *out, size_t cap, const char *room, int list)
+{
+    if (list < 0)
+        snprintf(out, cap, RC_KEY "%s", room);
+    else if (list == GW_RCL_GBAN)
+        snprintf(out, cap, GBANS_KEY);
+    else
+        snprintf(out, cap, RC_KEY "%s:l%d", room, list);
+}
+
+/* A list's expiries (sorted set): its hash's key and ":exp". */
+static void rc_exp_key(char *out, size_t cap, const char *room, int list)
+{
+    char h[sizeof RC_KEY + GW_ROOMCFG_ROOM_MAX_BYTES + 8];
+    rc_key(h, sizeof h, room, list);
+    snprintf(out, cap, "%s:exp", h);
+}
+
+/* One field and value of a list's hash into e and x: 0, or -1 for one
+ * that is not ours. */
+static int rc_parse(const redisReply *field, const redisReply *value, int list,
+                    struct gw_roomcfg_entry *e, struct rc_ent *x)
+{
+    if (field->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING ||
+        field->len < 3 || field->str[1] != ' ' || field->str[0] < '1' || field->str[0] > '3' ||
+        field->len - 2 > GW_ROOMCFG_WHO_MAX_BYTES)
+        return -1;
+    memcpy(x->who, field->str + 2, field->len - 2);
+    x->who[field->len - 2] = '\0';
+    long long set, exp;
+    size_t bylen;
+    int off = 0;
+    if (sscanf(value->str, "%lld %lld %zu %n", &set, &exp, &bylen, &off) != 3 || off <= 0 ||
+        bylen > GW_ROOMCFG_BY_MAX_BYTES || (size_t)off + bylen > value->len ||
+        value->len - (size_t)off - bylen > GW_ROOMCFG_WHY_MAX_BYTES)
+        return -1;
+    memcpy(x->by, value->str + off, bylen);
+    x->by[bylen] = '\0';
+    size_t wl = value->len - (size_t)off - bylen;
+    memcpy(x->why, value->str + off + bylen, wl);
+    x->why[wl] = '\0';
+    *e = (struct gw_roomcfg_entry){.list = list, .kind = field->str[0] - '0', .who = x->who,
+                                   .by = x->by, .set_ms = set, .expires_ms = exp, .why = x->why};
+    return 0;
+}
+
+static int rc_by_kind_who(const void *a, const void *b)
+{
+    const struct gw_roomcfg_entry *x = a, *y = b;
+    if (x->list != y->list)
+        return x->list < y->list ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return strcmp(x->who, y->who);
+}
+
+/* The entries of lists' HGETALL replies (hs[i] is list lists[i]) not
+ * expired at now_ms, ordered; into *rows and *ents (caller frees both).
+ * Returns the count, or -1 (out of memory, or a reply not ours). */
+static long rc_rows(const redisReply *const *hs, const int *lists, size_t nh, int64_t now_ms,
+                    struct gw_roomcfg_entry **rows, struct rc_ent **ents)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nh; i++) {
+        if (hs[i]->type != REDIS_REPLY_ARRAY)
+            return -1;
+        n += hs[i]->elements / 2;
+    }
+    *rows = malloc((n ? n : 1) * sizeof **rows);
+    *ents = malloc((n ? n : 1) * sizeof **ents);
+    if (!*rows || !*ents)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < nh; i++) {
+        for (size_t j = 0; j + 1 < hs[i]->elements; j += 2) {
+            if (rc_parse(hs[i]->element[j], hs[i]->element[j + 1], lists[i], &(*rows)[k],
+                         &(*ents)[k]) != 0)
+                return -1;
+            (*rows)[k].who = (*ents)[k].who;
+            (*rows)[k].by = (*ents)[k].by;
+            (*rows)[k].why = (*ents)[k].why;
+            if ((*rows)[k].expires_ms != 0 && now_ms >= (*rows)[k].expires_ms)
+                continue;
+            k++;
+        }
+    }
+    qsort(*rows, k, sizeof **rows, rc_by_kind_who);
+    return (long)k;
+}
+
+/* A room's hash's field (HGETALL reply), or "". */
+static const char *rc_field(const redisReply *h, const char *name)
+{
+    for (size_t j = 0; j + 1 < h->elements; j += 2)
+        if (h->element[j]->type == REDIS_REPLY_STRING && strcmp(h->element[j]->str, name) == 0 &&
+            h->element[j + 1]->type == REDIS_REPLY_STRING)
+            return h->element[j + 1]->str;
+    return "";
+}
+
+static void rc_give_load(struct gw_rstore *rs, const struct rc_arg *ra, const redisReply *reply)
+{
+    void *ctx = rs->rc_sink.ctx;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1 + GW_RCL_GBAN ||
+        reply->element[0]->type != REDIS_REPLY_ARRAY) {
+        rs->rc_sink.config(ctx, ra->tag, GW_STORE_EIO, NULL);
+        return;
+    }
+    const redisReply *h = reply->element[0];
+    const redisReply *hs[GW_RCL_GBAN];
+    int lists[GW_RCL_GBAN];
+    for (int l = 0; l < GW_RCL_GBAN; l++) {
+        hs[l] = reply->element[1 + l];
+        lists[l] = l;
+    }
+    struct gw_roomcfg_entry *rows = NULL;
+    struct rc_ent *ents = NULL;
+    long n = rc_rows(hs, lists, GW_RCL_GBAN, ra->now_ms, &rows, &ents);
+    const char *owner = rc_field(h, "owner"), *topic = rc_field(h, "topic"),
+               *by = rc_field(h, "topic_by"), *key = rc_field(h, "key");
+    if (n < 0 || strlen(owner) > GW_NICK_MAX_BYTES || strlen(topic) > GW_ROOMCFG_TOPIC_MAX_BYTES ||
+        strlen(by) > GW_ROOMCFG_BY_MAX_BYTES || strlen(key) > GW_ROOMCFG_KEY_MAX_BYTES) {
+        rs->rc_sink.config(ctx, ra->tag, GW_STORE_EIO, NULL);
+    } else {
+        struct gw_roomcfg c = {
+            .room = ra->room, .owner = owner, .topic = topic, .topic_by = by,
+            .topic_ms = strtoll(rc_field(h, "topic_ms"), NULL, 10),
+            .flags = (unsigned)strtoul(rc_field(h, "flags"), NULL, 10) & GW_ROOMCFG_FLAGS_ALL,
+            .key = key, .entries = rows, .n = (size_t)n,
+        };
+        rs->rc_sink.config(ctx, ra->tag, GW_STORE_DONE, &c);
+    }
+    free(rows);
+    free(ents);
+}
+
+static void on_roomcfg(void *arg, int status, const redisReply *reply)
+{
+    struct rc_arg *ra = arg;
+    struct gw_rstore *rs = ra->rs;
+    rs->rc_waiting--;
+    if (rs->closing || !rs->rc_sink.answer) {
+        free(ra);
+        return;
+    }
+    void *ctx = rs->rc_sink.ctx;
+    int ok = status == GW_REDIS_OK;
+    switch (ra->kind) {
+    case RK_LOAD:
+        if (ok)
+            rc_give_load(rs, ra, reply);
+        else
+            rs->rc_sink.config(ctx, ra->tag, GW_STORE_EIO, NULL);
+        break;
+    case RK_ENTRIES: {
+        struct gw_roomcfg_entry *rows = NULL;
+        struct rc_ent *ents = NULL;
+        long n = ok ? rc_rows(&reply, &ra->list, 1, ra->now_ms, &rows, &ents) : -1;
+        rs->rc_sink.entries(ctx, ra->tag, n < 0 ? GW_STORE_EIO : GW_STORE_DONE,
+                            n < 0 ? NULL : rows, n < 0 ? 0 : (size_t)n);
+        free(rows);
+        free(ents);
+        break;
+    }
+    default: {
+        int st = GW_STORE_EIO;
+        if (ok && reply->type == REDIS_REPLY_INTEGER) {
+            if (reply->integer == 1)
+                st = GW_STORE_DONE;
+            else if (reply->integer == 2 && ra->kind == RK_SET)
+                st = GW_ROOMCFG_FULL;
+            else if (reply->integer == 0 && ra->kind == RK_CLEAR)
+                st = GW_ROOMCFG_NONE;
+        }
+        rs->rc_sink.answer(ctx, ra->tag, st);
+        break;
+    }
+    }
+    free(ra);
+}
+
+/* Send a room config call: a script (s) or a command (s NULL). Returns
+ * GW_STORE_PENDING or a failure (no answer). */
+static int rc_send(struct gw_rstore *rs, const struct rc_arg *a, struct gw_redis_script *s,
+                   int nkeys, int argc, const char **argv)
+{
+    size_t len[16];
+    if (!rs->redis_up)
+        return GW_STORE_EIO;
+    if (rs->rc_waiting >= GW_RSTORE_ROOMCFG_CALLS_MAX)
+        return GW_STORE_EBUSY;
+    for (int i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    struct rc_arg *ra = malloc(sizeof *ra);
+    if (!ra)
+        return GW_STORE_ENOMEM;
+    *ra = *a;
+    ra->rs = rs;
+    int rc = s ? gw_redis_eval(rs->redis, s, on_roomcfg, ra, nkeys, argc, argv, len)
+               : gw_redis_command(rs->redis, on_roomcfg, ra, argc, argv, len);
+    if (rc != 0) {
+        free(ra);
+        return rc == GW_REDIS_EBUSY ? GW_STORE_EBUSY
+               : rc == GW_REDIS_ENOMEM ? GW_STORE_ENOMEM
+                                       : GW_STORE_EIO;
+    }
+    rs->rc_waiting++;
+    return GW_STORE_PENDING;
+}
+
+/* The notice every gateway gets: "C" what " " room. */
+static void rc_notice(char *out, size_t cap, unsigned what, const char *room)
+{
+    snprintf(out, cap, "C%u %s", what, room);
+}
+
+#define RC_NAME_MAX_BYTES (sizeof RC_KEY + GW_ROOMCFG_ROOM_MAX_BYTES + 16)
+#define RC_NOTICE_MAX_BYTES (16 + GW_ROOMCFG_ROOM_MAX_BYTES)
+
+static int rc_hset(struct gw_rstore *rs, uint64_t tag, const char *room, unsigned what,
+                   int argc, const char **fv)
+{
+    char key[RC_NAME_MAX_BYTES], notice[RC_NOTICE_MAX_BYTES];
+    rc_key(key, sizeof key, room, -1);
+    rc_notice(notice, sizeof notice, what, room);
+    const char *argv[10] = {key, ROOMCFG_CHANNEL, notice};
+    for (int i = 0; i < argc; i++)
+        argv[3 + i] = fv[i];
+    struct rc_arg a = {.tag = tag, .kind = RK_WRITE};
+    return rc_send(rs, &a, rs->rc_hset_s, 1, 3 + argc, argv);
+}
+
+static int rcr_owner_set(void *ctx, uint64_t tag, const char *room, const char *owner)
+{
+    if (gw_roomcfg_owner_check(room, owner) != 0)
+        return GW_STORE_EINVAL;
+    const char *fv[] = {"owner", owner};
+    return rc_hset(ctx, tag, room, GW_ROOMCFG_CH_OWNER, 2, fv);
+}
+
+static int rcr_topic_set(void *ctx, uint64_t tag, const char *room, const char *text,
+                         const char *by, int64_t time_ms)
+{
+    if (gw_roomcfg_topic_check(room, text, by) != 0)
+        return GW_STORE_EINVAL;
+    char ms[24];
+    snprintf(ms, sizeof ms, "%" PRId64, time_ms);
+    const char *fv[] = {"topic", text, "topic_by", by, "topic_ms", ms};
+    return rc_hset(ctx, tag, room, GW_ROOMCFG_CH_TOPIC, 6, fv);
+}
+
+static int rcr_settings_set(void *ctx, uint64_t tag, const char *room, unsigned flags,
+                            const char *key)
+{
+    if (gw_roomcfg_settings_check(room, flags, key) != 0)
+        return GW_STORE_EINVAL;
+    char f[16];
+    snprintf(f, sizeof f, "%u", flags);
+    const char *fv[] = {"flags", f, "key", key};
+    return rc_hset(ctx, tag, room, GW_ROOMCFG_CH_SETTINGS, 4, fv);
+}
+
+static int rcr_entry_set(void *ctx, uint64_t tag, const char *room,
+                         const struct gw_roomcfg_entry *e)
+{
+    struct gw_rstore *rs = ctx;
+    if (gw_roomcfg_entry_check(room, e) != 0)
+        return GW_STORE_EINVAL;
+    char key[RC_NAME_MAX_BYTES], zkey[RC_NAME_MAX_BYTES], notice[RC_NOTICE_MAX_BYTES], now[24],
+        max[16], exp[24];
+    char field[4 + GW_ROOMCFG_WHO_MAX_BYTES];
+    char value[80 + GW_ROOMCFG_BY_MAX_BYTES + GW_ROOMCFG_WHY_MAX_BYTES];
+    rc_key(key, sizeof key, room, e->list);
+    rc_exp_key(zkey, sizeof zkey, room, e->list);
+    snprintf(exp, sizeof exp, "%" PRId64, e->expires_ms);
+    rc_notice(notice, sizeof notice, GW_ROOMCFG_CH_LIST(e->list), room);
+    snprintf(field, sizeof field, "%d %s", e->kind, e->who);
+    snprintf(value, sizeof value, "%" PRId64 " %" PRId64 " %zu %s%s", e->set_ms, e->expires_ms,
+             strlen(e->by), e->by, e->why);
+    snprintf(now, sizeof now, "%" PRId64, e->set_ms);
+    snprintf(max, sizeof max, "%zu", gw_roomcfg_list_max(e->list));
+    const char *argv[] = {key, zkey, field, value, now, max, ROOMCFG_CHANNEL, notice, exp};
+    struct rc_arg a = {.tag = tag, .kind = RK_SET};
+    return rc_send(rs, &a, rs->rc_set_s, 2, 9, argv);
+}
+
+static int rcr_entry_clear(void *ctx, uint64_t tag, const char *room, int list, int kind,
+                           const char *who, int64_t now_ms)
+{
+    struct gw_rstore *rs = ctx;
+    if (gw_roomcfg_clear_check(room, list, kind, who) != 0)
+        return GW_STORE_EINVAL;
+    char key[RC_NAME_MAX_BYTES], zkey[RC_NAME_MAX_BYTES], notice[RC_NOTICE_MAX_BYTES], now[24];
+    char field[4 + GW_ROOMCFG_WHO_MAX_BYTES];
+    rc_key(key, sizeof key, room, list);
+    rc_exp_key(zkey, sizeof zkey, room, list);
+    rc_notice(notice, sizeof notice, GW_ROOMCFG_CH_LIST(list), room);
+    snprintf(field, sizeof field, "%d %s", kind, who);
+    snprintf(now, sizeof now, "%" PRId64, now_ms);
+    const char *argv[] = {key, zkey, field, now, ROOMCFG_CHANNEL, notice};
+    struct rc_arg a = {.tag = tag, .kind = RK_CLEAR};
+    return rc_send(rs, &a, rs->rc_clear_s, 2, 6, argv);
+}
+
+static int rcr_load(void *ctx, uint64_t tag, const char *room, int64_t now_ms)
+{
+    struct gw_rstore *rs = ctx;
+    if (!rs->rc_sink.config || gw_roomcfg_room_check(room, GW_RCL_OP) != 0)
+        return GW_STORE_EINVAL;
+    char keys[1 + GW_RCL_GBAN][RC_NAME_MAX_BYTES];
+    const char *argv[1 + GW_RCL_GBAN];
+    for (int i = 0; i <= GW_RCL_GBAN; i++) {
+        rc_key(keys[i], sizeof keys[i], room, i - 1);
+        argv[i] = keys[i];
+    }
+    struct rc_arg a = {.tag = tag, .kind = RK_LOAD, .now_ms = now_ms};
+    snprintf(a.room, sizeof a.room, "%s", room);
+    return rc_send(rs, &a, rs->rc_load_s, 1 + GW_RCL_GBAN, 1 + GW_RCL_GBAN, argv);
+}
+
+static int rcr_entries(void *ctx, uint64_t tag, const char *room, int list, int64_t now_ms)
+{
+    struct gw_rstore *rs = ctx;
+    if (!rs->rc_sink.entries || gw_roomcfg_list_max(list) == 0 ||
+        gw_roomcfg_room_check(room, list) != 0)
+        return GW_STORE_EINVAL;
+    char key[RC_NAME_MAX_BYTES];
+    rc_key(key, sizeof key, room, list);
+    const char *argv[] = {"HGETALL", key};
+    struct rc_arg a = {.tag = tag, .kind = RK_ENTRIES, .list = list, .now_ms = now_ms};
+    return rc_send(rs, &a, NULL, 0, 2, argv);
+}
+
+/* "C" what " " room: a gateway changed a room's config. */
+static void on_roomcfg_notice(struct gw_rstore *rs, const char *p, size_t n)
+{
+    size_t i = 1;
+    uint64_t what = n && p[0] == 'C' ? payload_number(p, n, &i) : 0;
+    size_t len = n - i;
+    if (!what || what > UINT_MAX || len > GW_ROOMCFG_ROOM_MAX_BYTES ||
+        memchr(p + i, '\0', len) || !rs->rc_sink.changed)
+        return; /* not one of ours */
+    char room[GW_ROOMCFG_ROOM_MAX_BYTES + 1];
+    memcpy(room, p + i, len);
+    room[len] = '\0';
+    rs->rc_sink.changed(rs->rc_sink.ctx, room, (unsigned)what);
+}
+
+int gw_rstore_roomcfg(struct gw_rstore *rs, const struct gw_roomcfg_sink *sink,
+                      struct gw_roomcfgs *out)
+{
+    rs->rc_sink = *sink;
+    memset(out, 0, sizeof *out);
+    out->ctx = rs;
+    out->load = rcr_load;
+    out->owner_set = rcr_owner_set;
+    out->topic_set = rcr_topic_set;
+    out->settings_set = rcr_settings_set;
+    out->entry_set = rcr_entry_set;
+    out->entry_clear = rcr_entry_clear;
+    out->entries = rcr_entries;
+    return 0;
+}
+
 /* ---- every account, for a command-line tool ---- */
 
 
@@ -2755,6 +3208,10 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
         {acct_mark_lua, sizeof acct_mark_lua - 1, &rs->acct_mark},
         {acct_pm_lua, sizeof acct_pm_lua - 1, &rs->acct_pm},
         {acct_pms_lua, sizeof acct_pms_lua - 1, &rs->acct_pms},
+        {rc_hset_lua, sizeof rc_hset_lua - 1, &rs->rc_hset_s},
+        {rc_set_lua, sizeof rc_set_lua - 1, &rs->rc_set_s},
+        {rc_clear_lua, sizeof rc_clear_lua - 1, &rs->rc_clear_s},
+        {rc_load_lua, sizeof rc_load_lua - 1, &rs->rc_load_s},
     };
     for (size_t i = 0; rc == 0 && i < sizeof acct / sizeof acct[0]; i++)
         rc = gw_redis_script(rs->redis, acct[i].src, acct[i].len, acct[i].out);
@@ -2762,6 +3219,8 @@ int gw_rstore_open(uv_loop_t *loop, const struct gw_rstore_opts *o,
         rc = gw_redis_subscribe(rs->redis, PRESENCE_CHANNEL, strlen(PRESENCE_CHANNEL));
     if (rc == 0)
         rc = gw_redis_subscribe(rs->redis, GENERATIONS_CHANNEL, strlen(GENERATIONS_CHANNEL));
+    if (rc == 0)
+        rc = gw_redis_subscribe(rs->redis, ROOMCFG_CHANNEL, strlen(ROOMCFG_CHANNEL));
     if (rc != 0) {
         snprintf(err, errlen, "redis: %s", gw_redis_strerror(rc));
         gw_redis_free(rs->redis);

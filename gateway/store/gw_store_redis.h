@@ -84,6 +84,15 @@
  *                       meanwhile: when it is back (resubscribed) the
  *                       engine says so (sink->moved with no name) and the
  *                       hub looks at its accounts again.
+ *   roomcfg             "C" what " " room: a gateway changed a room's
+ *                       config (gw_roomcfg.h; what: GW_ROOMCFG_CH_* bits;
+ *                       room "" for the gateway-wide bans), published by
+ *                       the script that made the change, in the same
+ *                       step, so no gateway can see the change before the
+ *                       notice is sent; every gateway (the sender too)
+ *                       gives it to sink->changed, and after a lost
+ *                       subscription sink->changed(NULL, 0) says news
+ *                       may have been missed.
  *
  * One Lua script appends: it checks the epoch, takes the next id (HINCRBY
  * top), writes it into the JSON, adds the entry (XADD MAXLEN ~) and
@@ -190,6 +199,7 @@
 #include <uv.h>
 
 #include "gw_accounts.h"
+#include "gw_roomcfg.h"
 #include "gw_store.h"
 
 #define GW_RSTORE_PREFIX "wintalk:"
@@ -243,6 +253,10 @@ _Static_assert(GW_RSTORE_ONCE_TTL_MS > 2u * GW_RSTORE_ONCE_TRY_MS, "a name outli
  * stream deleted) when it has no message and at most this many events:
  * the look is a scan of them, in Redis, inside one script. */
 #define GW_RSTORE_FORGET_EVENTS_MAX 2000u
+
+/* Room config calls (gw_rstore_roomcfg) waiting for their answers at
+ * once; past it a call is refused with GW_STORE_EBUSY. */
+#define GW_RSTORE_ROOMCFG_CALLS_MAX 1024u
 
 /* Account calls (gw_rstore_accounts) waiting for their answers at once:
  * a bound of their own, so that a flood of logins cannot take the
@@ -302,6 +316,37 @@ int gw_rstore_listen(struct gw_rstore *rs, uint64_t node);
  */
 int gw_rstore_accounts(struct gw_rstore *rs, const struct gw_account_sink *sink,
                        struct gw_accounts *out);
+
+/*
+ * Rooms' configs in this Redis (gw_roomcfg.h), shared by every gateway on
+ * it: fill *out with the call table (every call offered), answered through
+ * sink (copied). Returns 0. Kept as:
+ *   roomcfg:ROOM        hash: owner, topic, topic_by, topic_ms, flags, key
+ *                       (the join key as given)
+ *   roomcfg:ROOM:lN     hash: list N's entries (enum gw_roomcfg_list),
+ *                       field kind " " who, value set_ms " " expires_ms
+ *                       " " by-length " " by why
+ *   roomcfg:ROOM:lN:exp sorted set: the fields of list N's entries that
+ *                       expire, scored by expires_ms
+ *   gbans, gbans:exp    the gateway-wide bans, the same way
+ * Each write is one Lua script that makes the change and publishes its
+ * notice (channel roomcfg) in one step; entry_set and entry_clear first
+ * delete the list's entries expired as of the write's time, and entry_set
+ * checks the list's bound there, so of two gateways racing for a list's
+ * last place exactly one is told GW_STORE_DONE. load reads the room's
+ * hash and its lists in one script (one instant); entries is one HGETALL.
+ * Expired entries are left out of answers (deleted at the next write to
+ * their list). Answers come from the command's reply and notices from the
+ * subscription: a write's notice may come before or after its answer.
+ * Outages as for accounts: a call made while Redis is down returns
+ * GW_STORE_EIO at once; one in flight when the connection drops is
+ * answered GW_STORE_EIO (it may or may not have been done). Each call
+ * returns GW_STORE_PENDING, or at once GW_STORE_EINVAL (gw_roomcfg.h),
+ * GW_STORE_EIO, GW_STORE_EBUSY (GW_RSTORE_ROOMCFG_CALLS_MAX, or the
+ * connection's own bound), GW_STORE_ENOMEM.
+ */
+int gw_rstore_roomcfg(struct gw_rstore *rs, const struct gw_roomcfg_sink *sink,
+                      struct gw_roomcfgs *out);
 
 /*
  * For a command-line tool (wintalk-gateway account list): every account

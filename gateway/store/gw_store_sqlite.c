@@ -345,6 +345,52 @@ static const char schema3_sql[] =
     " time_ms INTEGER NOT NULL, peer TEXT NOT NULL, out INTEGER NOT NULL, text TEXT NOT NULL,"
     " UNIQUE(key, id));";
 
+/* Room config (gw_sqlite_roomcfg): a write or read waiting in the queue,
+ * with its own copies; a write's status is decided in the transaction. */
+enum rcop_kind { RCO_OWNER, RCO_TOPIC, RCO_SETTINGS, RCO_SET, RCO_CLEAR, RCO_LOAD, RCO_ENTRIES };
+
+struct rcop {
+    enum rcop_kind kind;
+    uint64_t tag;
+    int status;
+    int ran;              /* a write: committed (or rolled back); a read: 1 */
+    unsigned what;        /* GW_ROOMCFG_CH_* of a write */
+    char room[GW_ROOMCFG_ROOM_MAX_BYTES + 1];
+    int list, ekind;
+    unsigned flags;
+    char a[GW_ROOMCFG_TOPIC_MAX_BYTES + 1]; /* owner, topic, join key, who */
+    char by[GW_ROOMCFG_BY_MAX_BYTES + 1];
+    char why[GW_ROOMCFG_WHY_MAX_BYTES + 1];
+    int64_t t1, t2;       /* topic: its time; set: set_ms, expires_ms; clear,
+                           * load, entries: now */
+};
+
+/* An entry's strings as read, for an answer. */
+struct rcent {
+    char who[GW_ROOMCFG_WHO_MAX_BYTES + 1];
+    char by[GW_ROOMCFG_BY_MAX_BYTES + 1];
+    char why[GW_ROOMCFG_WHY_MAX_BYTES + 1];
+};
+
+enum rc_stmt {
+    RCS_OWNER, RCS_TOPIC, RCS_SETTINGS, RCS_SWEEP, RCS_HAS, RCS_NUM, RCS_PUT, RCS_DEL,
+    RCS_CFG, RCS_ENTRIES, RCS_COUNT
+};
+
+/* Version 4: what a room keeps about who is in charge (gw_roomcfg.h): one
+ * row per room with a config (owner, topic, settings, join key), and its
+ * entries (operators, voice, bans, mutes, invites; the gateway-wide bans
+ * under room ''), unique by (room, list_id, kind, who). */
+static const char schema4_sql[] =
+    "CREATE TABLE room_cfg(room TEXT PRIMARY KEY, owner TEXT NOT NULL DEFAULT '',"
+    " topic TEXT NOT NULL DEFAULT '', topic_by TEXT NOT NULL DEFAULT '',"
+    " topic_ms INTEGER NOT NULL DEFAULT 0, flags INTEGER NOT NULL DEFAULT 0,"
+    " jkey TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+    "CREATE TABLE room_entries(room TEXT NOT NULL, list_id INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL, who TEXT NOT NULL, setter TEXT NOT NULL,"
+    " set_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, why TEXT NOT NULL,"
+    " PRIMARY KEY(room, list_id, kind, who)) WITHOUT ROWID;";
+
 struct gw_sqlite {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
@@ -385,6 +431,17 @@ struct gw_sqlite {
     size_t naops;
     struct aanswer *ans;
     size_t nans, ans_sent;
+
+    /* Room config: its sink, its statements, the queue of writes (run in
+     * the batch's transaction) and reads (made after the commit), given
+     * from the flush in order; rc_unrun: writes not yet committed. The
+     * rows of a read's answer and their strings (GW_GBANS_MAX each). */
+    struct gw_roomcfg_sink rc_sink;
+    sqlite3_stmt *rc_st[RCS_COUNT];
+    struct rcop *rcq;
+    size_t nrcq, rc_unrun;
+    struct gw_roomcfg_entry *rc_rows;
+    struct rcent *rc_ents;
 
     /* Reads waiting for the next commit (loop thread only); then handed
      * to the readers. inflight: reads taken and not yet answered. */
@@ -1062,6 +1119,10 @@ static int batch_write(struct gw_sqlite *s, int64_t *nums)
     return SQLITE_DONE;
 }
 
+static int rc_unrun(const struct gw_sqlite *s);
+static int rc_run_writes(struct gw_sqlite *s);
+static void rc_ran(struct gw_sqlite *s, int status);
+
 /*
  * Commit the batch in one transaction and queue its rooms' completions.
  * Returns 0 (also for an empty batch), GW_STORE_EIO (rolled back: the
@@ -1070,7 +1131,7 @@ static int batch_write(struct gw_sqlite *s, int64_t *nums)
  */
 static int commit_batch(struct gw_sqlite *s)
 {
-    if (s->nbev == 0 && s->naops == 0)
+    if (s->nbev == 0 && s->naops == 0 && !rc_unrun(s))
         return 0;
     if (s->nreps + s->nbrooms > GW_SQLITE_REPORTS_MAX ||
         s->nans + s->naops > GW_SQLITE_ANSWERS_MAX)
@@ -1084,6 +1145,9 @@ static int commit_batch(struct gw_sqlite *s)
      * after those before it in this same batch. */
     for (size_t i = 0; rc == SQLITE_DONE && i < s->naops; i++)
         rc = aop_run(s, &s->aops[i]);
+    /* Then the rooms' configs' writes, in theirs. */
+    if (rc == SQLITE_DONE)
+        rc = rc_run_writes(s);
     if (rc == SQLITE_DONE)
         rc = run(s, ST_COMMIT);
     int status = GW_STORE_DONE;
@@ -1103,6 +1167,7 @@ static int commit_batch(struct gw_sqlite *s)
     for (size_t r = 0; r < s->nbrooms; r++)
         add_report(s, s->brooms[r].key, s->brooms[r].last,
                    s->brooms[r].refused ? GW_STORE_EIO : status);
+    rc_ran(s, status);
     /* Answered only now, after the commit (or the rollback). */
     for (size_t i = 0; i < s->naops; i++) {
         struct aop *o = &s->aops[i];
@@ -1898,6 +1963,8 @@ static void hand_reads(struct gw_sqlite *s)
 }
 
 static void drain_reports(struct gw_sqlite *s);
+static void rc_report(struct gw_sqlite *s);
+static int rc_prepare(struct gw_sqlite *s);
 
 /* Report the readers' answers (sink.rows), on the loop's thread, and set
  * those readers free for the next job. */
@@ -2274,7 +2341,7 @@ int gw_sqlite_flush(struct gw_sqlite *s)
         return 0;
     s->flushing = 1;
     int rc = 0;
-    if (s->nbev || s->naops) {
+    if (s->nbev || s->naops || rc_unrun(s)) {
         if (s->nreps + s->nbrooms > GW_SQLITE_REPORTS_MAX ||
             s->nans + s->naops > GW_SQLITE_ANSWERS_MAX)
             drain_reports(s);
@@ -2290,6 +2357,7 @@ int gw_sqlite_flush(struct gw_sqlite *s)
     hand_reads(s);
     report_answers(s);
     drain_reports(s);
+    rc_report(s);
     s->flushing = 0;
     return rc;
 }
@@ -2297,6 +2365,7 @@ int gw_sqlite_flush(struct gw_sqlite *s)
 int gw_sqlite_busy(const struct gw_sqlite *s)
 {
     return s->nbev > 0 || s->nreps > 0 || s->nreads > 0 || s->naops > 0 || s->nans > 0 ||
+           s->nrcq > 0 ||
            atomic_load(&s->answers) > 0;
 }
 
@@ -2573,6 +2642,466 @@ void gw_sqlite_accounts(struct gw_sqlite *s, const struct gw_account_sink *sink,
     out->moved = NULL; /* one gateway a directory (its flock): nobody to tell */
 }
 
+/* ---- room config (gw_roomcfg.h): gw_sqlite_roomcfg ---- */
+
+static const char *const rc_sql[RCS_COUNT] = {
+    [RCS_OWNER] = "INSERT INTO room_cfg(room, owner) VALUES (?1, ?2) "
+                  "ON CONFLICT(room) DO UPDATE SET owner = excluded.owner",
+    [RCS_TOPIC] = "INSERT INTO room_cfg(room, topic, topic_by, topic_ms) VALUES (?1, ?2, ?3, ?4) "
+                  "ON CONFLICT(room) DO UPDATE SET topic = excluded.topic, "
+                  "topic_by = excluded.topic_by, topic_ms = excluded.topic_ms",
+    [RCS_SETTINGS] = "INSERT INTO room_cfg(room, flags, jkey) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT(room) DO UPDATE SET flags = excluded.flags, jkey = excluded.jkey",
+    /* A list's entries expired as of a write go before it. */
+    [RCS_SWEEP] = "DELETE FROM room_entries WHERE room = ?1 AND list_id = ?2 "
+                  "AND expires_ms > 0 AND expires_ms <= ?3",
+    [RCS_HAS] = "SELECT 1 FROM room_entries WHERE room = ?1 AND list_id = ?2 AND kind = ?3 "
+                "AND who = ?4",
+    [RCS_NUM] = "SELECT count(*) FROM room_entries WHERE room = ?1 AND list_id = ?2",
+    [RCS_PUT] = "INSERT OR REPLACE INTO room_entries(room, list_id, kind, who, setter, set_ms, "
+                "expires_ms, why) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [RCS_DEL] = "DELETE FROM room_entries WHERE room = ?1 AND list_id = ?2 AND kind = ?3 "
+                "AND who = ?4",
+    [RCS_CFG] = "SELECT owner, topic, topic_by, topic_ms, flags, jkey FROM room_cfg "
+                "WHERE room = ?1",
+    /* The primary key's order (BINARY: bytes), as every engine gives it. */
+    [RCS_ENTRIES] = "SELECT list_id, kind, who, setter, set_ms, expires_ms, why FROM room_entries "
+                    "WHERE room = ?1 AND list_id BETWEEN ?2 AND ?3 "
+                    "AND (expires_ms = 0 OR expires_ms > ?4) ORDER BY list_id, kind, who",
+};
+
+static int rc_prepare(struct gw_sqlite *s)
+{
+    for (int i = 0; i < RCS_COUNT; i++) {
+        int rc = sqlite3_prepare_v3(s->db, rc_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &s->rc_st[i], NULL);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+static void rc_finalize(struct gw_sqlite *s)
+{
+    for (int i = 0; i < RCS_COUNT; i++)
+        sqlite3_finalize(s->rc_st[i]);
+    free(s->rcq);
+    free(s->rc_rows);
+    free(s->rc_ents);
+}
+
+/* Whether a write of the queue waits for a commit. */
+static int rc_unrun(const struct gw_sqlite *s)
+{
+    return s->rc_unrun > 0;
+}
+
+/* The next item of the queue, or NULL with *rc a failure. */
+static struct rcop *rc_next(struct gw_sqlite *s, int write, int *rc)
+{
+    if (write && !s->healthy) {
+        *rc = GW_STORE_EIO;
+        return NULL;
+    }
+    if (!s->rcq) {
+        s->rcq = malloc(GW_SQLITE_ROOMCFG_OPS_MAX * sizeof *s->rcq);
+        if (!s->rcq) {
+            *rc = GW_STORE_ENOMEM;
+            return NULL;
+        }
+    }
+    if (s->nrcq >= GW_SQLITE_ROOMCFG_OPS_MAX) {
+        *rc = GW_STORE_EBUSY;
+        return NULL;
+    }
+    struct rcop *o = &s->rcq[s->nrcq];
+    memset(o, 0, sizeof *o);
+    o->status = GW_STORE_EIO; /* until decided in the transaction */
+    return o;
+}
+
+static int rc_push(struct gw_sqlite *s, struct rcop *o)
+{
+    if (o->kind < RCO_LOAD)
+        s->rc_unrun++;
+    else
+        o->ran = 1; /* a read: nothing to commit */
+    s->nrcq++;
+    return GW_STORE_PENDING;
+}
+
+static int rc_owner_set(void *ctx, uint64_t tag, const char *room, const char *owner)
+{
+    struct gw_sqlite *s = ctx;
+    int rc = 0;
+    if (gw_roomcfg_owner_check(room, owner) != 0)
+        return GW_STORE_EINVAL;
+    struct rcop *o = rc_next(s, 1, &rc);
+    if (!o)
+        return rc;
+    o->kind = RCO_OWNER;
+    o->tag = tag;
+    strcpy(o->room, room);
+    strcpy(o->a, owner);
+    return rc_push(s, o);
+}
+
+static int rc_topic_set(void *ctx, uint64_t tag, const char *room, const char *text,
+                        const char *by, int64_t time_ms)
+{
+    struct gw_sqlite *s = ctx;
+    int rc = 0;
+    if (gw_roomcfg_topic_check(room, text, by) != 0)
+        return GW_STORE_EINVAL;
+    struct rcop *o = rc_next(s, 1, &rc);
+    if (!o)
+        return rc;
+    o->kind = RCO_TOPIC;
+    o->tag = tag;
+    strcpy(o->room, room);
+    strcpy(o->a, text);
+    strcpy(o->by, by);
+    o->t1 = time_ms;
+    return rc_push(s, o);
+}
+
+static int rc_settings_set(void *ctx, uint64_t tag, const char *room, unsigned flags,
+                           const char *key)
+{
+    struct gw_sqlite *s = ctx;
+    int rc = 0;
+    if (gw_roomcfg_settings_check(room, flags, key) != 0)
+        return GW_STORE_EINVAL;
+    struct rcop *o = rc_next(s, 1, &rc);
+    if (!o)
+        return rc;
+    o->kind = RCO_SETTINGS;
+    o->tag = tag;
+    strcpy(o->room, room);
+    o->flags = flags;
+    strcpy(o->a, key);
+    return rc_push(s, o);
+}
+
+static int rc_entry_set(void *ctx, uint64_t tag, const char *room,
+                        const struct gw_roomcfg_entry *e)
+{
+    struct gw_sqlite *s = ctx;
+    int rc = 0;
+    if (gw_roomcfg_entry_check(room, e) != 0)
+        return GW_STORE_EINVAL;
+    struct rcop *o = rc_next(s, 1, &rc);
+    if (!o)
+        return rc;
+    o->kind = RCO_SET;
+    o->tag = tag;
+    strcpy(o->room, room);
+    o->list = e->list;
+    o->ekind = e->kind;
+    strcpy(o->a, e->who);
+    strcpy(o->by, e->by);
+    strcpy(o->why, e->why);
+    o->t1 = e->set_ms;
+    o->t2 = e->expires_ms;
+    return rc_push(s, o);
+}
+
+static int rc_entry_clear(void *ctx, uint64_t tag, const char *room, int list, int kind,
+                          const char *who, int64_t now_ms)
+{
+    struct gw_sqlite *s = ctx;
+    int rc = 0;
+    if (gw_roomcfg_clear_check(room, list, kind, who) != 0)
+        return GW_STORE_EINVAL;
+    struct rcop *o = rc_next(s, 1, &rc);
+    if (!o)
+        return rc;
+    o->kind = RCO_CLEAR;
+    o->tag = tag;
+    strcpy(o->room, room);
+    o->list = list;
+    o->ekind = kind;
+    strcpy(o->a, who);
+    o->t1 = now_ms;
+    return rc_push(s, o);
+}
+
+static int rc_load(void *ctx, uint64_t tag, const char *room, int64_t now_ms)
+{
+    struct gw_sqlite *s = ctx;
+    int rc = 0;
+    if (!s->rc_sink.config || gw_roomcfg_room_check(room, GW_RCL_OP) != 0)
+        return GW_STORE_EINVAL;
+    struct rcop *o = rc_next(s, 0, &rc);
+    if (!o)
+        return rc;
+    o->kind = RCO_LOAD;
+    o->tag = tag;
+    strcpy(o->room, room);
+    o->t1 = now_ms;
+    return rc_push(s, o);
+}
+
+static int rc_entries(void *ctx, uint64_t tag, const char *room, int list, int64_t now_ms)
+{
+    struct gw_sqlite *s = ctx;
+    int rc = 0;
+    if (!s->rc_sink.entries || gw_roomcfg_list_max(list) == 0 ||
+        gw_roomcfg_room_check(room, list) != 0)
+        return GW_STORE_EINVAL;
+    struct rcop *o = rc_next(s, 0, &rc);
+    if (!o)
+        return rc;
+    o->kind = RCO_ENTRIES;
+    o->tag = tag;
+    strcpy(o->room, room);
+    o->list = list;
+    o->t1 = now_ms;
+    return rc_push(s, o);
+}
+
+/* Bind (room, list, kind, who) as ?1..?4. */
+static void rc_bind_key(sqlite3_stmt *st, const struct rcop *o)
+{
+    bind_s(st, 1, o->room);
+    sqlite3_bind_int(st, 2, o->list);
+    sqlite3_bind_int(st, 3, o->ekind);
+    bind_s(st, 4, o->a);
+}
+
+/* The list's expired entries as of now_ms go. */
+static int rc_sweep(struct gw_sqlite *s, const struct rcop *o, int64_t now_ms)
+{
+    sqlite3_stmt *st = s->rc_st[RCS_SWEEP];
+    bind_s(st, 1, o->room);
+    sqlite3_bind_int(st, 2, o->list);
+    sqlite3_bind_int64(st, 3, now_ms);
+    return step_once(st);
+}
+
+/* One write, in the transaction: o->status and o->what decided. Returns
+ * SQLITE_DONE or the failing code. */
+static int rc_write(struct gw_sqlite *s, struct rcop *o)
+{
+    sqlite3_stmt *st;
+    int rc;
+    o->status = GW_STORE_DONE;
+    switch (o->kind) {
+    case RCO_OWNER:
+        st = s->rc_st[RCS_OWNER];
+        bind_s(st, 1, o->room);
+        bind_s(st, 2, o->a);
+        o->what = GW_ROOMCFG_CH_OWNER;
+        return step_once(st);
+    case RCO_TOPIC:
+        st = s->rc_st[RCS_TOPIC];
+        bind_s(st, 1, o->room);
+        bind_s(st, 2, o->a);
+        bind_s(st, 3, o->by);
+        sqlite3_bind_int64(st, 4, o->t1);
+        o->what = GW_ROOMCFG_CH_TOPIC;
+        return step_once(st);
+    case RCO_SETTINGS:
+        st = s->rc_st[RCS_SETTINGS];
+        bind_s(st, 1, o->room);
+        sqlite3_bind_int64(st, 2, o->flags);
+        bind_s(st, 3, o->a);
+        o->what = GW_ROOMCFG_CH_SETTINGS;
+        return step_once(st);
+    case RCO_SET: {
+        o->what = GW_ROOMCFG_CH_LIST(o->list);
+        if ((rc = rc_sweep(s, o, o->t1)) != SQLITE_DONE)
+            return rc;
+        st = s->rc_st[RCS_HAS];
+        rc_bind_key(st, o);
+        rc = step_once(st);
+        if (rc == SQLITE_DONE) { /* a new one: within the bound? */
+            st = s->rc_st[RCS_NUM];
+            bind_s(st, 1, o->room);
+            sqlite3_bind_int(st, 2, o->list);
+            rc = sqlite3_step(st);
+            int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            if (rc != SQLITE_ROW)
+                return rc;
+            if ((uint64_t)n >= gw_roomcfg_list_max(o->list)) {
+                o->status = GW_ROOMCFG_FULL;
+                return SQLITE_DONE;
+            }
+        } else if (rc != SQLITE_ROW) {
+            return rc;
+        }
+        st = s->rc_st[RCS_PUT];
+        rc_bind_key(st, o);
+        bind_s(st, 5, o->by);
+        sqlite3_bind_int64(st, 6, o->t1);
+        sqlite3_bind_int64(st, 7, o->t2);
+        bind_s(st, 8, o->why);
+        return step_once(st);
+    }
+    case RCO_CLEAR:
+        o->what = GW_ROOMCFG_CH_LIST(o->list);
+        if ((rc = rc_sweep(s, o, o->t1)) != SQLITE_DONE)
+            return rc;
+        st = s->rc_st[RCS_DEL];
+        rc_bind_key(st, o);
+        if ((rc = step_once(st)) != SQLITE_DONE)
+            return rc;
+        o->status = sqlite3_changes(s->db) ? GW_STORE_DONE : GW_ROOMCFG_NONE;
+        return SQLITE_DONE;
+    default:
+        return SQLITE_DONE;
+    }
+}
+
+/* The queue's writes not yet run, in the batch's transaction, in the
+ * order made. Returns SQLITE_DONE or the failing code. */
+static int rc_run_writes(struct gw_sqlite *s)
+{
+    int rc = SQLITE_DONE;
+    for (size_t i = 0; rc == SQLITE_DONE && i < s->nrcq; i++)
+        if (!s->rcq[i].ran)
+            rc = rc_write(s, &s->rcq[i]);
+    return rc;
+}
+
+/* After the commit (status GW_STORE_DONE) or the rollback (GW_STORE_EIO:
+ * every write of it is answered so). */
+static void rc_ran(struct gw_sqlite *s, int status)
+{
+    for (size_t i = 0; i < s->nrcq; i++) {
+        struct rcop *o = &s->rcq[i];
+        if (o->ran)
+            continue;
+        o->ran = 1;
+        if (status != GW_STORE_DONE)
+            o->status = GW_STORE_EIO;
+    }
+    s->rc_unrun = 0;
+}
+
+/* Read a room's lists [lo, hi] not expired at now_ms into rc_rows (their
+ * strings in rc_ents). Returns GW_STORE_DONE or GW_STORE_EIO / ENOMEM. */
+static int rc_read_entries(struct gw_sqlite *s, const char *room, int lo, int hi, int64_t now_ms,
+                           size_t *n)
+{
+    *n = 0;
+    if (!s->rc_rows) {
+        s->rc_rows = malloc(GW_GBANS_MAX * sizeof *s->rc_rows);
+        s->rc_ents = malloc(GW_GBANS_MAX * sizeof *s->rc_ents);
+        if (!s->rc_rows || !s->rc_ents) {
+            free(s->rc_rows);
+            free(s->rc_ents);
+            s->rc_rows = NULL;
+            s->rc_ents = NULL;
+            return GW_STORE_ENOMEM;
+        }
+    }
+    sqlite3_stmt *st = s->rc_st[RCS_ENTRIES];
+    bind_s(st, 1, room);
+    sqlite3_bind_int(st, 2, lo);
+    sqlite3_bind_int(st, 3, hi);
+    sqlite3_bind_int64(st, 4, now_ms);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < GW_GBANS_MAX) {
+        struct rcent *x = &s->rc_ents[*n];
+        const char *who = (const char *)sqlite3_column_text(st, 2),
+                   *by = (const char *)sqlite3_column_text(st, 3),
+                   *why = (const char *)sqlite3_column_text(st, 6);
+        /* What this engine wrote fits; anything else is cut to fit. */
+        snprintf(x->who, sizeof x->who, "%s", who ? who : "");
+        snprintf(x->by, sizeof x->by, "%s", by ? by : "");
+        snprintf(x->why, sizeof x->why, "%s", why ? why : "");
+        s->rc_rows[*n] = (struct gw_roomcfg_entry){
+            .list = sqlite3_column_int(st, 0), .kind = sqlite3_column_int(st, 1),
+            .who = x->who, .by = x->by, .why = x->why,
+            .set_ms = sqlite3_column_int64(st, 4), .expires_ms = sqlite3_column_int64(st, 5),
+        };
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? GW_STORE_DONE : GW_STORE_EIO;
+}
+
+/* A load, on the loop's thread after the commit: one room's rows by its
+ * key (at most the sum of the lists' bounds), a read of a few hundred
+ * microseconds (gw_store_sqlite.h). */
+static void rc_give_load(struct gw_sqlite *s, const struct rcop *o)
+{
+    char owner[GW_NICK_MAX_BYTES + 1] = "", topic[GW_ROOMCFG_TOPIC_MAX_BYTES + 1] = "",
+         topic_by[GW_ROOMCFG_BY_MAX_BYTES + 1] = "", key[GW_ROOMCFG_KEY_MAX_BYTES + 1] = "";
+    int64_t topic_ms = 0;
+    unsigned flags = 0;
+    sqlite3_stmt *st = s->rc_st[RCS_CFG];
+    bind_s(st, 1, o->room);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *t;
+        snprintf(owner, sizeof owner, "%s", (t = (const char *)sqlite3_column_text(st, 0)) ? t : "");
+        snprintf(topic, sizeof topic, "%s", (t = (const char *)sqlite3_column_text(st, 1)) ? t : "");
+        snprintf(topic_by, sizeof topic_by, "%s",
+                 (t = (const char *)sqlite3_column_text(st, 2)) ? t : "");
+        topic_ms = sqlite3_column_int64(st, 3);
+        flags = (unsigned)sqlite3_column_int64(st, 4) & GW_ROOMCFG_FLAGS_ALL;
+        snprintf(key, sizeof key, "%s", (t = (const char *)sqlite3_column_text(st, 5)) ? t : "");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    size_t n = 0;
+    int status = rc == SQLITE_ROW || rc == SQLITE_DONE ? GW_STORE_DONE : GW_STORE_EIO;
+    if (status == GW_STORE_DONE)
+        status = rc_read_entries(s, o->room, GW_RCL_OP, GW_RCL_INVITE, o->t1, &n);
+    struct gw_roomcfg c = {
+        .room = o->room, .owner = owner, .topic = topic, .topic_by = topic_by,
+        .topic_ms = topic_ms, .flags = flags, .key = key, .entries = s->rc_rows, .n = n,
+    };
+    s->rc_sink.config(s->rc_sink.ctx, o->tag, status, status == GW_STORE_DONE ? &c : NULL);
+}
+
+/* Give the answers of the queue's items made before this call, in their
+ * order (its writes are committed: gw_sqlite_flush commits first); reads
+ * are made now. Items the sink adds meanwhile wait for the next flush. */
+static void rc_report(struct gw_sqlite *s)
+{
+    if (s->nrcq == 0)
+        return; /* (rcq may be NULL: none was ever made) */
+    size_t n0 = s->nrcq, i = 0;
+    for (; i < n0 && s->rcq[i].ran; i++) {
+        struct rcop o = s->rcq[i]; /* a copy: the sink may queue behind it */
+        if (o.kind == RCO_LOAD) {
+            rc_give_load(s, &o);
+        } else if (o.kind == RCO_ENTRIES) {
+            size_t n = 0;
+            int status = rc_read_entries(s, o.room, o.list, o.list, o.t1, &n);
+            s->rc_sink.entries(s->rc_sink.ctx, o.tag, status,
+                               status == GW_STORE_DONE ? s->rc_rows : NULL, n);
+        } else {
+            s->rc_sink.answer(s->rc_sink.ctx, o.tag, o.status);
+            if (o.status == GW_STORE_DONE && s->rc_sink.changed)
+                s->rc_sink.changed(s->rc_sink.ctx, o.room, o.what);
+        }
+    }
+    memmove(s->rcq, s->rcq + i, (s->nrcq - i) * sizeof *s->rcq);
+    s->nrcq -= i;
+}
+
+void gw_sqlite_roomcfg(struct gw_sqlite *s, const struct gw_roomcfg_sink *sink,
+                       struct gw_roomcfgs *out)
+{
+    s->rc_sink = *sink;
+    memset(out, 0, sizeof *out);
+    out->ctx = s;
+    out->load = rc_load;
+    out->owner_set = rc_owner_set;
+    out->topic_set = rc_topic_set;
+    out->settings_set = rc_settings_set;
+    out->entry_set = rc_entry_set;
+    out->entry_clear = rc_entry_clear;
+    out->entries = rc_entries;
+}
+
 /* ---- accounts for a command-line tool ---- */
 
 int gw_sqlite_account_list(struct gw_sqlite *s,
@@ -2789,7 +3318,7 @@ static int create_schema(struct gw_sqlite *s, char *err, size_t errlen)
              (unsigned long long)e);
     char version[48];
     snprintf(version, sizeof version, "PRAGMA user_version = %d;", GW_SQLITE_SCHEMA);
-    const char *steps[] = {schema_sql, schema2_sql, schema3_sql, version, sql};
+    const char *steps[] = {schema_sql, schema2_sql, schema3_sql, schema4_sql, version, sql};
     int rc = in_transaction(s, steps, sizeof steps / sizeof steps[0], err, errlen);
     if (rc != 0)
         return rc;
@@ -2806,12 +3335,14 @@ static int migrate(struct gw_sqlite *s, int64_t from, char *err, size_t errlen)
 {
     char version[48];
     snprintf(version, sizeof version, "PRAGMA user_version = %d;", GW_SQLITE_SCHEMA);
-    const char *steps[3];
+    const char *steps[4];
     size_t n = 0;
     if (from < 2)
         steps[n++] = schema2_sql;
     if (from < 3)
         steps[n++] = schema3_sql;
+    if (from < 4)
+        steps[n++] = schema4_sql;
     steps[n++] = version;
     return in_transaction(s, steps, n, err, errlen);
 }
@@ -2941,6 +3472,8 @@ static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
         if (rc != SQLITE_OK)
             return open_fault(s, rc, err, errlen);
     }
+    if ((rc = rc_prepare(s)) != SQLITE_OK)
+        return open_fault(s, rc, err, errlen);
     sqlite3_commit_hook(s->db, on_commit, s);
     /* The floor: where rooms this database does not have start. */
     sqlite3_stmt *fl = stmt(s, ST_FLOOR_GET);
@@ -2956,6 +3489,7 @@ static int open_db(struct gw_sqlite *s, char *err, size_t errlen)
 
 static void free_engine(struct gw_sqlite *s)
 {
+    rc_finalize(s);
     stop_readers(s);
     stop_checkpointer(s);
     pthread_cond_destroy(&s->ck_cv);

@@ -61,9 +61,17 @@
  *                             unique by (key, id): its latest
  *                             GW_ACCOUNT_PMS_MAX (ids are dense, so those
  *                             above pm_top - GW_ACCOUNT_PMS_MAX)
+ *   room_cfg(room, owner, topic, topic_by, topic_ms, flags, jkey)
+ *                             one row per room with a config (gw_roomcfg.h),
+ *                             by its key; the join key as given
+ *   room_entries(room, list_id, kind, who, setter, set_ms, expires_ms, why)
+ *                             a room's operators, voice, bans, mutes and
+ *                             invites, and under room '' the gateway-wide
+ *                             bans, by (room, list_id, kind, who)
  *
  * Versions: 1 had meta, rooms, events and events_fts; 2 added accounts and
- * sessions; 3 added accounts.pm_top, account_rooms and account_pms. A
+ * sessions; 3 added accounts.pm_top, account_rooms and account_pms; 4
+ * added room_cfg and room_entries. A
  * database of an older version gains what it lacks at open, in
  * one transaction with its new user_version, keeping everything it had; a
  * newer one is refused (GW_SQLITE_ESCHEMA).
@@ -82,6 +90,7 @@
 
 #include "gw_accounts.h"
 #include "gw_limits.h"
+#include "gw_roomcfg.h"
 #include "gw_store.h"
 
 /* Files in the data directory. */
@@ -89,7 +98,7 @@
 #define GW_SQLITE_LOCK_NAME "wintalk.lock" /* flock'ed while a gateway has it open */
 
 /* The schema this code writes; a database of a newer one is refused. */
-#define GW_SQLITE_SCHEMA 3
+#define GW_SQLITE_SCHEMA 4
 
 /* A path: the data directory and a file name in it. */
 #define GW_SQLITE_PATH_MAX_BYTES 4096u
@@ -131,6 +140,11 @@
  * refused with GW_STORE_EBUSY. */
 #define GW_SQLITE_ACCOUNT_OPS_MAX 1024u
 #define GW_SQLITE_ANSWERS_MAX 4096u
+
+/* Room config calls waiting in the engine (writes until their commit,
+ * reads, and their answers until the flush gives them); past it a call is
+ * refused with GW_STORE_EBUSY. */
+#define GW_SQLITE_ROOMCFG_OPS_MAX 1024u
 
 /* Reads in the engine at once (waiting for the commit, waiting for a
  * reader, being read, or read and not yet reported); past it a read gets
@@ -426,6 +440,34 @@ const char *gw_sqlite_path(const struct gw_sqlite *s);
  */
 void gw_sqlite_accounts(struct gw_sqlite *s, const struct gw_account_sink *sink,
                         struct gw_accounts *out);
+
+/*
+ * Fill *out with the room config's calls (gw_roomcfg.h), ctx s, answering
+ * to sink (copied; called from gw_sqlite_flush only, on the loop's
+ * thread):
+ *  - owner_set, topic_set, settings_set, entry_set, entry_clear copy their
+ *    arguments into a queue and return GW_STORE_PENDING; they run in the
+ *    transaction of the next commit of the batch, after its events and
+ *    account writes, each decided after the writes before it (of two
+ *    entry_sets of new entries at a list's bound less one, the second is
+ *    GW_ROOMCFG_FULL), and are answered from the flush after it, in the
+ *    order made, each GW_STORE_DONE followed by sink->changed; a rolled
+ *    back batch answers them all GW_STORE_EIO. While unhealthy they return
+ *    GW_STORE_EIO at once.
+ *  - load and entries are answered from the flush too, in the queue's
+ *    order, read then, after the commit: they see every write made before
+ *    them (and those made after them before the flush). They are read on
+ *    the loop's thread, not by the readers: one room's rows by their key,
+ *    at most the sum of its lists' bounds (GW_GBANS_MAX for the
+ *    gateway-wide bans), which the loop reads in about a millisecond
+ *    (test_roomcfg_sqlite measures a room full to every bound).
+ *  - every call returns GW_STORE_EINVAL for a bad argument (gw_roomcfg.h),
+ *    GW_STORE_EBUSY when GW_SQLITE_ROOMCFG_OPS_MAX calls wait.
+ * Expired entries are deleted when their list is written (the write's
+ * time), not before. Valid until gw_sqlite_close.
+ */
+void gw_sqlite_roomcfg(struct gw_sqlite *s, const struct gw_roomcfg_sink *sink,
+                       struct gw_roomcfgs *out);
 
 /*
  * For a command-line tool (no loop, nothing else running on s): each

@@ -177,7 +177,7 @@ class NoGateway(SqliteRoundTrips, unittest.TestCase):
     def test_before_the_first_start(self):
         """Nothing yet: list prints nothing and makes nothing; add makes the
         database the gateway's way, and a gateway then starts on it and
-        finds the account's tables there (schema 3)."""
+        finds the account's tables there (schema 4)."""
         d = os.path.join(self.dir, "new")
         self.assertEqual(account("list", "--data-dir", d)[:2], (0, ""))
         self.assertFalse(os.path.exists(d))
@@ -186,7 +186,7 @@ class NoGateway(SqliteRoundTrips, unittest.TestCase):
         rc, _, err = account("add", "alice", env={"WINTALK_DATA_DIR": d}, pw=PW + "\n")
         self.assertEqual(rc, 0, err)
         con = sqlite3.connect(os.path.join(d, "wintalk.db"))
-        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 3)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 4)
         self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "wal")
         con.close()
         with Gateway(data_dir=d) as gw:
@@ -200,12 +200,12 @@ class NoGateway(SqliteRoundTrips, unittest.TestCase):
         rc, _, err = account("add", "alice", *self.store, pw="x\n")
         self.assertEqual(rc, 0, err)
         con = sqlite3.connect(os.path.join(self.dir, "wintalk.db"))
-        con.execute("PRAGMA user_version = 4")
+        con.execute("PRAGMA user_version = 5")
         con.commit()
         con.close()
         rc, _, err = account("add", "bob", *self.store, pw="x\n")
         self.assertEqual(rc, EX_UNAVAILABLE, err)
-        self.assertIn("has schema 4, newer than this", err)
+        self.assertIn("has schema 5, newer than this", err)
         self.assertIn("run a newer wintalk-gateway", err)
 
 

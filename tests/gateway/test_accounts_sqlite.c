@@ -504,7 +504,7 @@ static void a_schema_1_database_gains_accounts_and_keeps_its_events(void **state
     open_ok(f);
     assert_int_equal(gw_sqlite_epoch(f->s), UINT64_C(0x0123456789abcdef));
     assert_int_equal(peek_int(f->dir, "PRAGMA user_version"), GW_SQLITE_SCHEMA);
-    assert_int_equal(GW_SQLITE_SCHEMA, 3);
+    assert_int_equal(GW_SQLITE_SCHEMA, 4);
     /* Its event, read back and found. */
     read_lobby(f, NULL);
     assert_int_equal(f->rows_n, 1);
