@@ -154,7 +154,8 @@ void gw_away_walk(struct gw_hub *h, struct gw_room *r)
         r->away_tag = r->away_asked = 0;
 }
 
-int gw_away_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *keys, size_t n)
+int gw_away_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *keys, size_t n,
+                 int64_t now)
 {
     struct gw_room *r = room_of_tag(h, tag);
     if (!r)
@@ -166,6 +167,11 @@ int gw_away_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *
         (void)append(r, keys[i]);
     }
     ask_names(h, r);
+    if (r->away_wait) { /* the joins that waited for the list go on */
+        r->away_wait = 0;
+        if (r->loading && r->events_ready)
+            gw_hub_room_ready(h, r, now);
+    }
     return GW_OK;
 }
 

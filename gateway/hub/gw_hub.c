@@ -406,12 +406,9 @@ static void load_one(void *arg, const struct gw_store_event *ev)
     (void)gw_transcript_add(&lc->r->transcript, ev->line, ev->line_len);
 }
 
-void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
+/* Ask the store for r's events (gw_hub_room_load). */
+static void load_events(struct gw_hub *h, struct gw_room *r)
 {
-    if (r->loaded)
-        return;
-    r->loaded = 1;
-    gw_away_walk(h, r);
     const struct gw_store *st = h->cfg.store;
     if (st && (st->flags & GW_STORE_ORDERS)) {
         /* Its events come through gw_hub_store_event, the kept ones first:
@@ -441,6 +438,22 @@ void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
     if (st->load(st->ctx, r->key, GW_HISTORY_MAX_EVENTS, GW_HISTORY_MAX_BYTES, &last, load_one,
                  &lc) == 0)
         gw_history_skip(&r->history, last);
+}
+
+void gw_hub_room_load(struct gw_hub *h, struct gw_room *r)
+{
+    if (r->loaded)
+        return;
+    r->loaded = 1;
+    /* Who is away is part of what a room shows: its joins wait for the
+     * store's members too (not #lobby's, which TCP peers enter at once). */
+    gw_away_walk(h, r);
+    r->away_wait = r->away_tag != 0 && r != h->rooms.lobby;
+    load_events(h, r);
+    if (r->away_wait && !r->loading) {
+        r->loading = 1;
+        r->events_ready = 1;
+    }
 }
 
 int gw_hub_room_hold(struct gw_hub *h, struct gw_part *p, struct gw_room *r, enum gw_hold what,
@@ -528,6 +541,9 @@ static void waits_go_on(struct gw_hub *h, struct gw_room_wait *waits, size_t n,
 
 void gw_hub_room_ready(struct gw_hub *h, struct gw_room *r, int64_t now)
 {
+    r->events_ready = 1;
+    if (r->away_wait)
+        return; /* its members away are still to come (gw_away_keys) */
     r->loading = 0;
     struct gw_room_wait *waits = r->waits;
     size_t n = r->nwaits;
@@ -710,10 +726,16 @@ static int twin_in(const struct gw_hub *h, struct gw_part *p, const struct gw_ro
     return 0;
 }
 
+void gw_hub_part_kept(struct gw_hub *h, struct gw_part *p, const struct gw_room *r)
+{
+    if (p->account[0] && !twin_in(h, p, r))
+        gw_kept_room(h, p, r, 0);
+}
+
 void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now)
 {
     gw_room_touch(&h->rooms, r);
-    if (p->account[0] && p->via == GW_VIA_WEB)
+    if (p->account[0])
         gw_kept_room(h, p, r, 1);
     /* An account that stayed a member while away is back: no line. */
     int back = p->account[0] && gw_away_del(h, r, p->account);

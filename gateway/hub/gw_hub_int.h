@@ -331,6 +331,10 @@ void gw_hub_event_init(struct gw_hub *h, struct gw_event *ev, enum gw_ev_type ty
 void gw_hub_post_message(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now,
                          const char *text, size_t len, int me, const char *ref);
 
+/* p parts r: its account (if any) is a member of r no more, unless
+ * another connection of its person stays there. */
+void gw_hub_part_kept(struct gw_hub *h, struct gw_part *p, const struct gw_room *r);
+
 /* p joined room r: a join event and a transcript line (not in a crowd). */
 void gw_hub_post_join(struct gw_hub *h, struct gw_room *r, struct gw_part *p, int64_t now);
 
@@ -620,7 +624,8 @@ void gw_away_walk(struct gw_hub *h, struct gw_room *r);
 
 /* The answers to gw_away_walk (sink.keys) and to the nicks it asks
  * (sink.answer): GW_OK, or GW_ENOENT when the tag is not one of them. */
-int gw_away_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *keys, size_t n);
+int gw_away_keys(struct gw_hub *h, uint64_t tag, int status, const char *const *keys, size_t n,
+                 int64_t now);
 int gw_away_answer(struct gw_hub *h, uint64_t tag, int status, const struct gw_account *a);
 
 /* ---- gw_kept.c: what an account keeps while away ---- */

@@ -171,6 +171,9 @@ void gw_member_tcp_move(struct gw_hub *h, struct gw_part *p, int64_t now, struct
     /* Its typing was seen in the old room: that room is told it stopped. */
     gw_typing_move(h, p, now, r);
     if (old) {
+        /* A program is in one room at a time: going on is no part of the
+         * account's where another of its connections stays. */
+        gw_hub_part_kept(h, p, old);
         gw_member_del(h, p, old, now);
         gw_hub_post_leave(h, old, p, now, GW_LEAVE_PART);
         gw_member_vacated(h, old);
@@ -252,6 +255,7 @@ void gw_member_web_part(struct gw_hub *h, struct gw_part *p, int64_t now, const 
     }
     if (p->typing_room == r)
         gw_typing_move(h, p, now, NULL);
+    /* A part asked for is the account's, whatever its other tabs show. */
     if (p->account[0])
         gw_kept_room(h, p, r, 0);
     gw_member_del(h, p, r, now);

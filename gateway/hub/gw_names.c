@@ -135,7 +135,7 @@ int gw_hub_account_keys(struct gw_hub *h, uint64_t tag, int status, const char *
                         size_t n, const char *next, int64_t now)
 {
     if (!h->names_walking || tag != h->names_tag)
-        return gw_away_keys(h, tag, status, keys, n);
+        return gw_away_keys(h, tag, status, keys, n, now);
     if (status != GW_STORE_DONE) {
         /* The set stays as it was; another walk later. */
         h->names_walking = 0;

@@ -87,6 +87,9 @@ struct gw_room {
      * participant and its hold (gw_part.hold_seq), which a later hold of
      * that participant replaces. */
     int loading;
+    /* Loading ends when its events are here (events_ready) and, with
+     * accounts, the store's list of its members too (away_wait 0). */
+    int events_ready, away_wait;
     struct gw_room_wait *waits;
     size_t nwaits, waits_cap;
     /* The accounts that stay members of it with no connection here nor on

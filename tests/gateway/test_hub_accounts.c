@@ -851,6 +851,7 @@ static void rooms_and_read_positions_stay_with_the_account(void **state)
     uint64_t w = browser_registers(&f, "wanda", tok);
     ht_send(f.h, w, T0, "{\"type\":\"join\",\"room\":\"#Dev\"}");
     ht_send(f.h, w, T0, "{\"type\":\"join\",\"room\":\"#ops\"}");
+    settle(&f); /* joined once the store said who is a member */
     ht_send(f.h, w, T0, "{\"type\":\"say\",\"room\":\"#dev\",\"text\":\"one\"}");
     ht_send(f.h, w, T0, "{\"type\":\"say\",\"room\":\"#dev\",\"text\":\"two\"}");
     settle(&f);
@@ -1263,6 +1264,43 @@ static void a_room_lists_a_bounded_number_away(void **state)
     teardown(&f);
 }
 
+/* A WINTALK program's rooms are its account's too: one logged in that goes
+ * to #dev and closes is listed away there by a hub started again; going
+ * from a room where a browser of the account stays does not part the
+ * account from it. */
+static void a_programs_rooms_are_its_accounts(void **state)
+{
+    (void)state;
+    struct fix f;
+    setup(&f, 0, 0);
+    char tok[GW_TOKEN_HEX_LEN + 1];
+    uint64_t w = browser_registers(&f, "wanda", tok);
+    ht_send(f.h, w, T0, "{\"type\":\"join\",\"room\":\"#ops\"}");
+    settle(&f);
+    uint64_t t = program(&f, NULL, 1);
+    line(f.h, t, "/identify wanda hunter2");
+    settle(&f);
+    line(f.h, t, "/join #ops");
+    settle(&f);
+    line(f.h, t, "/join #dev"); /* from #ops, where her browser stays */
+    settle(&f);
+    assert_int_equal(gw_hub_disconnect(f.h, t, T0, GW_LEAVE_CLOSED), GW_OK);
+    assert_int_equal(gw_hub_disconnect(f.h, w, T0, GW_LEAVE_CLOSED), GW_OK);
+    settle(&f);
+    gw_hub_free(f.h);
+    f.h = ht_hub((struct gw_hub_config){.random = ht_random, .accounts = &f.ac,
+                                        .hash = fake_hash, .verify = fake_verify});
+    the_hub = f.h;
+    settle(&f);
+    uint64_t d = ht_v2(f.h, T0);
+    ht_send(f.h, d, T0, "{\"type\":\"hello\",\"nick\":\"dee\",\"rooms\":{\"#dev\":0,\"#ops\":0}}");
+    settle(&f);
+    char *got = ht_drain(f.h, d);
+    assert_int_equal(ht_count(got, "{\"pid\":0,\"nick\":\"wanda\""), 3); /* #lobby, #dev, #ops */
+    free(got);
+    teardown(&f);
+}
+
 /* Logged out, a guest again: the account stays a member of the room,
  * listed away by /who. */
 static void a_logout_leaves_the_account_away(void **state)
@@ -1651,6 +1689,7 @@ int main(void)
         cmocka_unit_test(an_account_away_after_its_grace),
         cmocka_unit_test(a_part_ends_a_late_away),
         cmocka_unit_test(a_logout_leaves_the_account_away),
+        cmocka_unit_test(a_programs_rooms_are_its_accounts),
         cmocka_unit_test(a_room_lists_a_bounded_number_away),
         cmocka_unit_test(news_from_another_gateway_end_older_sessions),
         cmocka_unit_test(this_gateways_news_go_to_every_gateway),
