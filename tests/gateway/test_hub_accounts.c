@@ -1301,6 +1301,52 @@ static void a_programs_rooms_are_its_accounts(void **state)
     teardown(&f);
 }
 
+/* A store that reads a room's history later (load_async), answered when
+ * the test says (gw_hub_store_loaded). */
+static int later_append(void *ctx, const char *key, const char *name,
+                        const struct gw_store_event *ev)
+{
+    (void)ctx, (void)key, (void)name, (void)ev;
+    return GW_STORE_DONE;
+}
+
+static int later_load_async(void *ctx, const char *key, size_t max_events, size_t max_bytes)
+{
+    (void)ctx, (void)key, (void)max_events, (void)max_bytes;
+    return GW_STORE_PENDING;
+}
+
+/* A room whose history comes before the store's list of its members:
+ * its joins wait for the list too, and the first joiner sees who is away. */
+static void a_room_waits_for_its_members_away(void **state)
+{
+    (void)state;
+    struct gw_store st = {.kind = "later", .append = later_append,
+                          .load_async = later_load_async};
+    struct fix f;
+    acct_setup(&f, (struct gw_hub_config){.store = &st});
+    char phc[] = "phc:pw";
+    struct gw_account a = {.key = "wanda", .nick = "Wanda", .phc = phc, .generation = 1};
+    assert_int_equal(f.ac.create(f.ac.ctx, 999, &a), GW_STORE_PENDING);
+    assert_int_equal(f.ac.room_keep(f.ac.ctx, 998, "wanda", "#dev", 1), GW_STORE_PENDING);
+    settle(&f);
+    uint64_t g = ht_v2(f.h, T0);
+    ht_send(f.h, g, T0, "{\"type\":\"hello\",\"nick\":\"gus\"}");
+    free(ht_drain(f.h, g));
+    ht_send(f.h, g, T0, "{\"type\":\"join\",\"room\":\"#dev\"}");
+    assert_int_equal(gw_hub_store_loaded(f.h, "#dev", 0, 0, NULL, 0, T0), GW_OK);
+    char *got = ht_drain(f.h, g);
+    assert_null(strstr(got, "\"type\":\"joined\"")); /* the list is still to come */
+    free(got);
+    settle(&f);
+    got = ht_drain(f.h, g);
+    ht_has(got, "\"type\":\"joined\"");
+    ht_has(got, "{\"pid\":0,\"nick\":\"");
+    ht_has(got, "\"away\":true}");
+    free(got);
+    teardown(&f);
+}
+
 /* Logged out, a guest again: the account stays a member of the room,
  * listed away by /who. */
 static void a_logout_leaves_the_account_away(void **state)
@@ -1690,6 +1736,7 @@ int main(void)
         cmocka_unit_test(a_part_ends_a_late_away),
         cmocka_unit_test(a_logout_leaves_the_account_away),
         cmocka_unit_test(a_programs_rooms_are_its_accounts),
+        cmocka_unit_test(a_room_waits_for_its_members_away),
         cmocka_unit_test(a_room_lists_a_bounded_number_away),
         cmocka_unit_test(news_from_another_gateway_end_older_sessions),
         cmocka_unit_test(this_gateways_news_go_to_every_gateway),
