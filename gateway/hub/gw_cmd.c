@@ -343,7 +343,7 @@ static const struct {
     {"part", cmd_part, "/part", 0},
     {"rooms", cmd_rooms, "/rooms", 0},
     {"msg", cmd_msg, "/msg NICK TEXT", 0},
-    {"delete", cmd_delete, "/delete ID|last", 0},
+    {"delete", cmd_delete, "/delete ID or last", 0},
     {"help", cmd_help, "/help", 0},
     {"login", cmd_login, "/login KEY", 0},
     {"register", cmd_register, "/register PASSWORD", 1},
