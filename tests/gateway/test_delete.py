@@ -1,0 +1,108 @@
+"""Removing a message through the real gateway on its SQLite store: the
+sender's browser deletes its message; every browser gets the deleted event
+and a WINTALK peer's pane is shown again without the line; then, after a
+restart on the same data directory, history and search never give the text
+again, the message's id is still there marked deleted, the deleted event is
+kept, and the words are gone from the database file itself (its row and its
+search index). Another's delete is refused (532) and changes nothing."""
+import sqlite3
+import os
+import time
+import unittest
+
+from gwtest import Gateway, TcpClient, WsClient, hello2, main
+
+V2 = "wintalk.v2"
+SECRET = "the launch code is zebra42"
+
+
+def request(w, msg, timeout=10):
+    """Send a request with a ref; its answer (or error), by ref."""
+    ref = "r%d" % time.monotonic_ns()
+    w.send_json(dict(msg, ref=ref))
+    return w.next_event(lambda e: e.get("ref") == ref, timeout=timeout)
+
+
+class DeleteOnSqlite(unittest.TestCase):
+    def test_deleted_text_gone_after_restart(self):
+        data = None
+        with Gateway() as gw:
+            data = gw.data_dir
+            gw._own_data = False  # kept for the restart; removed below
+            alice = WsClient(gw.http_port, subprotocol=V2)
+            hello2(alice, nick="alice")
+            bob = WsClient(gw.http_port, subprotocol=V2)
+            hello2(bob, nick="bob")
+            t = TcpClient(gw.tcp_port)
+            t.read_greeting()
+            t.send_line("/nick tess")
+            t.wait_text("tess")
+            alice.send_json({"type": "say", "room": "#lobby", "text": SECRET})
+            m = alice.next_event(lambda e: e.get("type") == "message" and e["text"] == SECRET)
+            alice.send_json({"type": "say", "room": "#lobby", "text": "zebra crossing"})
+            keep = alice.next_event(lambda e: e.get("type") == "message" and
+                                    e["text"] == "zebra crossing")
+            t.wait_text("alice: " + SECRET)
+            # Bob may not: 532 in words, and nothing changes.
+            a = request(bob, {"type": "delete", "room": "#lobby", "id": m["id"]})
+            self.assertEqual((a["type"], a["code"]), ("error", 532), a)
+            self.assertIn("alice's", a["message"])
+            # Alice may: 250, and everyone gets the deleted event.
+            a = request(alice, {"type": "delete", "room": "#lobby", "id": m["id"]})
+            self.assertEqual((a["type"], a["code"]), ("info", 250), a)
+            d = bob.next_event(lambda e: e.get("type") == "deleted")
+            self.assertEqual((d["room"], d["deleted"], d["by"], d["of"]),
+                             ("#lobby", m["id"], "alice", "alice"))
+            self.assertGreater(d["id"], keep["id"])
+            # The WINTALK pane: shown again (R) without the line.
+            t.wait_text("* a message of alice was deleted by alice")
+            self.assertNotIn(SECRET, t.view)
+            self.assertIn("alice: zebra crossing", t.view)
+            # A second delete: 551.
+            a = request(alice, {"type": "delete", "room": "#lobby", "id": m["id"]})
+            self.assertEqual((a["type"], a["code"]), ("error", 551), a)
+            for c in (alice, bob):
+                c.close()
+            t.close()
+        try:
+            with Gateway(data_dir=data) as gw:
+                w = WsClient(gw.http_port, subprotocol=V2)
+                welcome = hello2(w, nick="carol")
+                self.assertNotIn(SECRET, str(welcome))
+                h = request(w, {"type": "history", "room": "#lobby", "limit": 500})
+                self.assertEqual(h["type"], "history", h)
+                byid = {e["id"]: e for e in h["events"]}
+                gone = byid[m["id"]]
+                self.assertEqual((gone["type"], gone["text"], gone["deleted"], gone["nick"]),
+                                 ("message", "", True, "alice"))
+                self.assertEqual(byid[d["id"]]["type"], "deleted")
+                self.assertEqual(byid[keep["id"]]["text"], "zebra crossing")
+                self.assertNotIn(SECRET, str(h))
+                for q in ("launch", "zebra42", "code"):
+                    s = request(w, {"type": "search", "room": "#lobby", "q": q})
+                    self.assertEqual((s["type"], s["events"]), ("search", []), q)
+                s = request(w, {"type": "search", "room": "#lobby", "q": "zebra*"})
+                self.assertEqual([e["text"] for e in s["events"]], ["zebra crossing"])
+                # A WINTALK peer that joins is shown no trace of it.
+                t = TcpClient(gw.tcp_port)
+                t.read_greeting()  # the greeting's R: the room's transcript
+                self.assertIn("alice: zebra crossing", t.view)
+                self.assertIn("* a message of alice was deleted by alice", t.view)
+                self.assertNotIn(SECRET, t.view)
+                t.close()
+                w.close()
+            # The file itself: neither the row nor the index holds the words.
+            db = sqlite3.connect(os.path.join(data, [f for f in os.listdir(data)
+                                                     if f.endswith(".db")][0]))
+            rows = db.execute("SELECT json, line, text FROM events").fetchall()
+            self.assertFalse([r for r in rows if any(c and "zebra42" in c for c in r)])
+            hits = db.execute("SELECT rowid FROM events_fts WHERE events_fts MATCH 'launch'")
+            self.assertEqual(hits.fetchall(), [])
+            db.close()
+        finally:
+            import shutil
+            shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
