@@ -269,11 +269,15 @@ static void wintalk_delete(void **state)
     char *got = ht_drain(f.h, u);
     ht_has(got, "* error 550: no message of yours in #lobby among its recent events");
     free(got);
+    /* A later line that ends like tess's: not the one taken out. */
+    line(f.h, u, "tess: second line");
+    free(ht_drain(f.h, u));
     line(f.h, t, "/delete last");
     got = ht_drain(f.h, u);
     /* The whole again (R), without the line, with the one saying so. */
     assert_int_equal(got[0], 'R');
-    assert_null(strstr(got, "second line"));
+    assert_null(strstr(got, "\ntess: second line"));
+    ht_has(got, "ugo: tess: second line\r\n");
     ht_has(got, "tess: first line\r\n");
     ht_has(got, "* a message of tess was deleted by tess\r\n");
     free(got);
@@ -301,9 +305,11 @@ static void wintalk_delete(void **state)
     got = ht_drain(f.h, u);
     ht_has(got, "* error 501: usage: /delete ID, /delete last or /delete all NICK");
     free(got);
-    line(f.h, t, cmd);
+    /* /delete last again: the latest not removed yet, first line. */
+    line(f.h, t, "/delete last");
     got = ht_drain(f.h, u);
     assert_null(strstr(got, "first line"));
+    ht_has(got, "* a message of tess was deleted by tess\r\n* a message of tess was deleted by tess");
     free(got);
     teardown(&f);
 }
