@@ -10,7 +10,7 @@ import os
 import time
 import unittest
 
-from gwtest import Gateway, TcpClient, WsClient, hello2, main
+from gwtest import Gateway, Redis, TcpClient, WsClient, hello2, http_get, main
 
 V2 = "wintalk.v2"
 SECRET = "the launch code is zebra42"
@@ -102,6 +102,70 @@ class DeleteOnSqlite(unittest.TestCase):
         finally:
             import shutil
             shutil.rmtree(data, ignore_errors=True)
+
+
+def on_redis(redis):
+    gw = Gateway(args=("--store", "redis", "--redis", redis.url))
+    deadline = time.monotonic() + 10
+    while http_get(gw.http_port, "/readyz")[0] != 200:
+        if time.monotonic() > deadline:
+            raise AssertionError("/readyz never 200")
+        time.sleep(0.1)
+    return gw
+
+
+class DeleteOnRedis(unittest.TestCase):
+    """Two gateways sharing #lobby through one Redis: alice on A deletes
+    her message (bob on B may not: 532); bob gets the deleted event, and
+    neither B's welcome (its ring) nor history from Redis, also after both
+    gateways restarted, has the words."""
+
+    def test_deletion_reaches_the_other_gateway(self):
+        redis = Redis()
+        a = b = None
+        try:
+            a, b = on_redis(redis), on_redis(redis)
+            alice = WsClient(a.http_port, subprotocol=V2)
+            hello2(alice, nick="alice")
+            bob = WsClient(b.http_port, subprotocol=V2)
+            hello2(bob, nick="bob")
+            alice.send_json({"type": "say", "room": "#lobby", "text": SECRET})
+            m = bob.next_event(lambda e: e.get("type") == "message" and e["text"] == SECRET)
+            # Bob, on the other gateway, may not.
+            r = request(bob, {"type": "delete", "room": "#lobby", "id": m["id"]})
+            self.assertEqual((r["type"], r["code"]), ("error", 532), r)
+            r = request(alice, {"type": "delete", "room": "#lobby", "id": m["id"]})
+            self.assertEqual((r["type"], r["code"]), ("info", 250), r)
+            d = bob.next_event(lambda e: e.get("type") == "deleted")
+            self.assertEqual((d["deleted"], d["by"]), (m["id"], "alice"))
+            h = request(bob, {"type": "history", "room": "#lobby", "limit": 500})
+            self.assertNotIn(SECRET, str(h))
+            # Redis cannot rewrite a stream's entry: the message's is gone,
+            # the deleted event its record.
+            self.assertEqual([e for e in h["events"] if e["id"] == m["id"]], [])
+            self.assertIn(d["id"], [e["id"] for e in h["events"] if e["type"] == "deleted"])
+            # B's ring has it deleted too: a welcome there gives no words.
+            carol = WsClient(b.http_port, subprotocol=V2)
+            welcome = hello2(carol, nick="carol")
+            self.assertNotIn(SECRET, str(welcome))
+            for c in (alice, bob, carol):
+                c.close()
+            a.stop()
+            b.stop()
+            # Both gone: a new gateway reads the room from Redis alone.
+            a = on_redis(redis)
+            w = WsClient(a.http_port, subprotocol=V2)
+            welcome = hello2(w, nick="dave")
+            self.assertNotIn(SECRET, str(welcome))
+            h = request(w, {"type": "history", "room": "#lobby", "limit": 500})
+            self.assertNotIn(SECRET, str(h))
+            self.assertIn(d["id"], [e["id"] for e in h["events"] if e["type"] == "deleted"])
+            w.close()
+        finally:
+            for gw in (a, b):
+                if gw and gw.proc.poll() is None:
+                    gw.stop()
+            redis.close()
 
 
 if __name__ == "__main__":
