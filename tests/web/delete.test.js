@@ -91,3 +91,13 @@ test('the sender deletes its line from the page; every client loses the words', 
     assert.deepEqual(p.problems.filter((x) => !/WebSocket|ERR_/.test(x)), []);
   }
 });
+
+test('a message kept deleted (scrollback, search context) renders as deleted in place', { timeout: 30000 }, async () => {
+  const got = await alice.page.evaluate(async () => {
+    const { renderEvent } = await import('/js/render.js');
+    const li = renderEvent({ type: 'message', room: '#lobby', id: 7, time: 0, nick: 'alice', via: 'web', text: '', me: false, deleted: true });
+    const action = renderEvent({ type: 'message', room: '#lobby', id: 8, time: 0, nick: 'alice', via: 'web', text: '', me: true, deleted: true });
+    return [li.className, li.querySelector('.nick').textContent, li.querySelector('.text').textContent, action.className, action.textContent.includes('message deleted')];
+  });
+  assert.deepEqual(got, ['line message deleted', 'alice', 'message deleted', 'line message deleted', true]);
+});
