@@ -128,10 +128,12 @@ void gw_delete_one(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64
         gw_out_error(h, p, code, msg, ref);
         return;
     }
+    /* Refused by the store at once (451 said so): no 250 after it. */
+    uint64_t lost = h->metrics.events_lost;
     post(h, p, r, now, &m, ref);
     snprintf(msg, sizeof msg, "message %llu of %s deleted", (unsigned long long)id, r->name);
     gw_event_peek_free(&m);
-    if (!p->closing)
+    if (!p->closing && h->metrics.events_lost == lost)
         reply(h, p, msg, ref);
 }
 

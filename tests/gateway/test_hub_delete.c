@@ -16,6 +16,7 @@
 
 #include "gw_accounts_mem.h"
 #include "gw_limits.h"
+#include "gw_store.h"
 #include "hubtest.h"
 #include "accthub.h"
 
@@ -389,6 +390,57 @@ static void clean_up_in_batches(void **state)
     teardown(&f);
 }
 
+/* A store that keeps at once, or refuses (refuse), and says what the
+ * last append removed (gw_store_event.deletes). */
+static int refuse;
+static uint64_t last_deletes;
+
+static int quick_append(void *ctx, const char *key, const char *name,
+                        const struct gw_store_event *ev)
+{
+    (void)ctx;
+    (void)key;
+    (void)name;
+    if (refuse)
+        return GW_STORE_EIO;
+    last_deletes = ev->deletes;
+    return GW_STORE_DONE;
+}
+
+/* The store is handed the id the deleted event removes; when it refuses
+ * the deletion, the sender gets 451 and no 250, and the words stay. */
+static void store_told_or_refusing(void **state)
+{
+    (void)state;
+    static struct gw_store st = {.kind = "quick", .append = quick_append};
+    refuse = 0;
+    last_deletes = 0;
+    acct_setup(&f, (struct gw_hub_config){.store = &st});
+    alice = ht_v2(f.h, T0);
+    ht_send(f.h, alice, T0, "{\"type\":\"hello\",\"nick\":\"alice\"}");
+    settle(&f);
+    uint64_t one = say(alice, "one"), two = say(alice, "two");
+    assert_int_equal(last_deletes, 0);
+    free(ht_drain(f.h, alice));
+    del(alice, T0, one);
+    assert_int_equal(last_deletes, one);
+    char *got = ht_drain(f.h, alice);
+    ht_has(got, "\"code\":250");
+    free(got);
+    refuse = 1;
+    del(alice, T0, two);
+    got = ht_drain(f.h, alice);
+    ht_has(got, "\"code\":451");
+    assert_null(strstr(got, "\"code\":250"));
+    assert_null(strstr(got, "\"type\":\"deleted\""));
+    free(got);
+    refuse = 0;
+    got = history(alice);
+    ht_has(got, "\"text\":\"two\"");
+    free(got);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +452,7 @@ int main(void)
         cmocka_unit_test(wintalk_delete),
         cmocka_unit_test(rate),
         cmocka_unit_test(clean_up_in_batches),
+        cmocka_unit_test(store_told_or_refusing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
