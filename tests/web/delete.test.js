@@ -48,6 +48,8 @@ test('the sender deletes its line from the page; every client loses the words', 
   const actions = mine.getByRole('button', { name: 'Message actions' });
   await actions.waitFor();
   assert.equal(await line(alice, 'a line of bob').getByRole('button').count(), 0);
+  // The control adds nothing to the line's text.
+  assert.match(await mine.textContent(), /alice: my password is hunter2$/);
   assert.equal(await line(bob, SECRET).getByRole('button').count(), 0);
 
   // By keyboard: focus the button, Enter opens the menu, its item takes focus.

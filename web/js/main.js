@@ -16,7 +16,8 @@
 
 import { Connection, LOBBY, nickKey, roomKey, validRoomName } from './connection.js';
 import {
-  renderEvent, createLog, renderSideItem, renderPerson, renderDraft, renderLineActions, blankLine,
+  renderEvent, createLog, renderSideItem, renderPerson, renderDraft, renderLineActions, renderLineMenu,
+  blankLine,
 } from './render.js';
 import { TypingSender } from './typing.js';
 import { Pager, SCROLLBACK_LINES_MAX, keepInPlace, markDays, markDayOfLast, relabelDays, lastIdLine } from './scrollback.js';
@@ -303,23 +304,26 @@ function note(text, view = views.active) {
   return li;
 }
 
-/* The menu of a line's actions: open one (closing any other), close. */
-function closeLineMenus(except = null) {
-  for (const m of ui.logs.querySelectorAll('.line-menu-items:not([hidden])')) {
-    if (m === except) continue;
-    m.hidden = true;
+/* The menu of a line's actions, made when opened and gone when closed
+ * (its words are no part of the line's text meanwhile). */
+function closeLineMenus() {
+  for (const m of ui.logs.querySelectorAll('.line-menu-items')) {
     m.previousElementSibling.setAttribute('aria-expanded', 'false');
+    m.remove();
   }
 }
 
 ui.logs.addEventListener('click', (e) => {
   const button = e.target.closest('.line-menu');
   if (button) {
-    const menu = button.nextElementSibling;
-    closeLineMenus(menu);
-    menu.hidden = !menu.hidden;
-    button.setAttribute('aria-expanded', String(!menu.hidden));
-    if (!menu.hidden) menu.querySelector('[role="menuitem"]').focus();
+    const open = button.nextElementSibling !== null;
+    closeLineMenus();
+    if (!open) {
+      const menu = renderLineMenu();
+      button.after(menu);
+      button.setAttribute('aria-expanded', 'true');
+      menu.querySelector('[role="menuitem"]').focus();
+    }
     return;
   }
   const del = e.target.closest('.line-delete');
@@ -332,7 +336,7 @@ ui.logs.addEventListener('click', (e) => {
   const ref = conn.send({ type: 'delete', room: v.name, id: Number(li.dataset.id) });
   if (ref) rememberRef(ref, v.key);
   else note('Not connected: the message was not deleted.', v);
-  // The line's own control is gone with the menu: focus goes back to its pane.
+  // The menu is gone: focus goes back to the line's pane.
   log.focus();
 });
 
@@ -341,8 +345,9 @@ ui.logs.addEventListener('keydown', (e) => {
   const menu = e.target.closest('.line-menu-items');
   if (!menu) return;
   e.stopPropagation();
+  const button = menu.previousElementSibling;
   closeLineMenus();
-  menu.previousElementSibling.focus();
+  button.focus();
 });
 
 ui.jump.addEventListener('click', () => {

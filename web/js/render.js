@@ -207,9 +207,11 @@ export function blankLine(li) {
 
 /*
  * The actions on a line of the conversation, for the lines the reader may
- * act on: a button that opens a small menu (Delete message). Keyboard
- * reachable (Tab to the button, Enter or Space opens it, Escape closes);
- * the page wires them up by delegation (main.js).
+ * act on: a button (its glyph drawn by the style sheet, its name in
+ * aria-label, so that the line's text stays the message's) that opens a
+ * small menu, made when opened (renderLineMenu). Keyboard reachable (Tab
+ * to the button, Enter or Space opens it, Escape closes); the page wires
+ * them up by delegation (main.js).
  */
 export function renderLineActions() {
   const wrap = document.createElement('span');
@@ -217,22 +219,26 @@ export function renderLineActions() {
   const b = document.createElement('button');
   b.type = 'button';
   b.className = 'line-menu';
-  b.textContent = '⋯';
   b.setAttribute('aria-label', 'Message actions');
   b.setAttribute('aria-haspopup', 'menu');
   b.setAttribute('aria-expanded', 'false');
+  wrap.append(b);
+  return wrap;
+}
+
+/* The menu a line's actions button opens: Delete message. */
+export function renderLineMenu() {
   const menu = document.createElement('span');
   menu.className = 'line-menu-items';
   menu.setAttribute('role', 'menu');
-  menu.hidden = true;
+  menu.setAttribute('aria-label', 'Message actions');
   const del = document.createElement('button');
   del.type = 'button';
   del.className = 'line-delete';
   del.setAttribute('role', 'menuitem');
   del.textContent = 'Delete message';
   menu.append(del);
-  wrap.append(' ', b, menu);
-  return wrap;
+  return menu;
 }
 
 /* An empty conversation pane (one per room or private conversation). */
