@@ -4,7 +4,9 @@ and a WINTALK peer's pane is shown again without the line; then, after a
 restart on the same data directory, history and search never give the text
 again, the message's id is still there marked deleted, the deleted event is
 kept, and the words are gone from the database file itself (its row and its
-search index). Another's delete is refused (532) and changes nothing."""
+search index). Another's delete is refused (532) and changes nothing. A
+WINTALK program's typed /delete last. Two gateways on one Redis: the deletion
+reaches the other gateway's browser, and Redis keeps no words."""
 import sqlite3
 import os
 import time
@@ -102,6 +104,35 @@ class DeleteOnSqlite(unittest.TestCase):
         finally:
             import shutil
             shutil.rmtree(data, ignore_errors=True)
+
+
+class DeleteFromWintalk(unittest.TestCase):
+    def test_typed_delete_last(self):
+        """A WINTALK program types /delete last: its latest line goes from
+        every pane and page; another program's /delete last finds nothing
+        of its own (550)."""
+        with Gateway() as gw:
+            w = WsClient(gw.http_port, subprotocol=V2)
+            hello2(w, nick="wendy")
+            t = TcpClient(gw.tcp_port)
+            t.read_greeting()
+            u = TcpClient(gw.tcp_port)
+            u.read_greeting()
+            t.send_line("/nick tess")
+            t.wait_text("is now tess")
+            t.send_line("typed in error")
+            m = w.next_event(lambda e: e.get("type") == "message" and e["text"] == "typed in error")
+            u.send_line("/delete last")
+            u.wait_text("* error 550: no message of yours in #lobby among its recent events")
+            t.send_line("/delete last")
+            d = w.next_event(lambda e: e.get("type") == "deleted")
+            self.assertEqual((d["deleted"], d["by"], d["of"]), (m["id"], "tess", "tess"))
+            t.wait_text("deleted")
+            u.wait_text("* a message of tess was deleted by tess")
+            for c in (t, u):
+                self.assertNotIn("typed in error", c.view)
+            for c in (w, t, u):
+                c.close()
 
 
 def on_redis(redis):
