@@ -28,14 +28,17 @@
 
 /* Whether m was sent by p's person: the same public name (an account, or
  * a browser's identity, on any gateway), or, for a sender without one (a
- * WINTALK guest), the same connection. */
+ * WINTALK guest), the same connection under the nick it has now. Ids of
+ * connections start again when the gateway does: a message kept from
+ * before, of the same id and guest name, was said before p took its nick
+ * (nick_at, wall time like an event's). */
 static int same_sender(const struct gw_part *p, const struct gw_event_peek *m)
 {
     if (m->ident[0]) {
         const char *name = gw_hub_person_name(p);
         return name && strcmp(name, m->ident) == 0;
     }
-    return m->pid == p->pid;
+    return m->pid == p->pid && strcmp(m->nick, p->nick) == 0 && m->time_ms >= p->nick_at;
 }
 
 int gw_delete_may(const struct gw_hub *h, const struct gw_part *p, const struct gw_room *r,

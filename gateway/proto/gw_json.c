@@ -515,6 +515,7 @@ int gw_json_peek_event(const char *json, size_t len, struct gw_event_peek *out)
     peek_str(root, "ident", out->ident, sizeof out->ident);
     out->id = peek_uint(root, "id");
     out->pid = peek_uint(root, "pid");
+    out->time_ms = (int64_t)peek_uint(root, "time");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "deleted");
     out->deleted = cJSON_IsTrue(d);
     out->target = is_int(d, 1) ? (uint64_t)d->valuedouble : 0;

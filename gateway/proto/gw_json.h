@@ -305,6 +305,7 @@ struct gw_buf *gw_json_info_ref(int code, const char *text, size_t len, const ch
 struct gw_event_peek {
     char type[16];
     uint64_t id, pid;
+    int64_t time_ms;        /* its "time" (wall ms), 0 when absent */
     char nick[GW_NICK_MAX_BYTES + 1];
     char ident[65];         /* "" for none; a longer one is cut (no match) */
     int deleted;            /* message: "deleted":true */

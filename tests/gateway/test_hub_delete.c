@@ -441,6 +441,55 @@ static void store_told_or_refusing(void **state)
     teardown(&f);
 }
 
+/* A store that gives #lobby, as the hub starts, one message kept by a
+ * WINTALK guest of an earlier run: the same connection id and guest name
+ * as the first one of this run. */
+#define OLD_GUEST_MESSAGE                                                                      \
+    "{\"type\":\"message\",\"room\":\"#lobby\",\"id\":1,\"time\":1700000000000,\"pid\":1," \
+    "\"nick\":\"guest-1\",\"via\":\"tcp\",\"text\":\"from before\",\"me\":false}"
+
+static int old_load(void *ctx, const char *room_key, size_t max_events, size_t max_bytes,
+                    uint64_t *last_id, void (*each)(void *arg, const struct gw_store_event *ev),
+                    void *arg)
+{
+    (void)ctx;
+    (void)max_events;
+    (void)max_bytes;
+    *last_id = 0;
+    if (strcmp(room_key, "#lobby") != 0)
+        return 0;
+    struct gw_store_event ev = {.id = 1, .time_ms = 1700000000000LL, .type = 0,
+                                .json = OLD_GUEST_MESSAGE, .json_len = strlen(OLD_GUEST_MESSAGE),
+                                .line = "guest-1: from before\r\n", .line_len = 22};
+    each(arg, &ev);
+    *last_id = 1;
+    return 0;
+}
+
+/* A WINTALK guest may not delete an earlier run's message that has its
+ * connection id and guest name; its own, it may. */
+static void earlier_guest_of_same_id(void **state)
+{
+    (void)state;
+    static struct gw_store st = {.kind = "old", .append = quick_append, .load = old_load};
+    refuse = 0;
+    acct_setup(&f, (struct gw_hub_config){.store = &st});
+    uint64_t t = program(&f, NULL, 0);
+    assert_int_equal(t, 1);
+    assert_string_equal(gw_hub_nick(f.h, t), "guest-1");
+    line(f.h, t, "/delete 1");
+    char *got = ht_drain(f.h, t);
+    ht_has(got, "* error 532: not allowed: message 1 is guest-1's");
+    free(got);
+    line(f.h, t, "now");
+    line(f.h, t, "/delete last");
+    got = ht_drain(f.h, t);
+    ht_has(got, "* a message of guest-1 was deleted by guest-1");
+    ht_has(got, "from before");
+    free(got);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +502,7 @@ int main(void)
         cmocka_unit_test(rate),
         cmocka_unit_test(clean_up_in_batches),
         cmocka_unit_test(store_told_or_refusing),
+        cmocka_unit_test(earlier_guest_of_same_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
