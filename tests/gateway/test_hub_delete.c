@@ -36,8 +36,8 @@ static int fake_jwt(void *ctx, const char *token, size_t len, int64_t wall_ms,
     }
     *nick++ = '\0';
     *admin++ = '\0';
-    snprintf(out->sub, sizeof out->sub, "%s", sub);
-    snprintf(out->nick, sizeof out->nick, "%s", nick);
+    snprintf(out->sub, sizeof out->sub, "%.*s", (int)sizeof out->sub - 1, sub);
+    snprintf(out->nick, sizeof out->nick, "%.*s", (int)sizeof out->nick - 1, nick);
     out->admin = !strcmp(admin, "1");
     return 0;
 }
