@@ -282,6 +282,41 @@ static void cmd_msg(struct cmd_ctx *c)
     gw_private_send(c->h, c->p, c->now, c->arg, nl, text, len, c->ref);
 }
 
+/* /delete ID, /delete last (one's own latest message here), /delete all
+ * NICK (an administrator: every message of NICK here, in batches). */
+static void cmd_delete(struct cmd_ctx *c)
+{
+    const char *usage = "usage: /delete ID, /delete last or /delete all NICK";
+    const char *rest;
+    size_t rest_len, n = first_word(c->arg, c->arg_len, &rest, &rest_len);
+    if (n == 4 && !memcmp(c->arg, "last", 4) && !rest_len) {
+        gw_delete_last(c->h, c->p, c->room, c->now, c->ref);
+        return;
+    }
+    if (n == 3 && !memcmp(c->arg, "all", 3) && rest_len) {
+        size_t nl = 0;
+        while (nl < rest_len && !gw_is_space(rest[nl]))
+            nl++;
+        if (nl == rest_len) {
+            gw_delete_all(c->h, c->p, c->room, c->now, rest, nl, c->ref);
+            return;
+        }
+    }
+    uint64_t id = 0;
+    int ok = n > 0 && n <= 16 && !rest_len && c->arg[0] != '0';
+    for (size_t i = 0; ok && i < n; i++) {
+        if (c->arg[i] < '0' || c->arg[i] > '9')
+            ok = 0;
+        else
+            id = id * 10 + (uint64_t)(c->arg[i] - '0');
+    }
+    if (!ok) {
+        gw_out_error(c->h, c->p, GW_R_BAD_ARGS, usage, c->ref);
+        return;
+    }
+    gw_delete_one(c->h, c->p, c->room, c->now, id, c->ref);
+}
+
 static void cmd_help(struct cmd_ctx *c);
 
 static void cmd_whoami(struct cmd_ctx *c)
@@ -308,6 +343,7 @@ static const struct {
     {"part", cmd_part, "/part", 0},
     {"rooms", cmd_rooms, "/rooms", 0},
     {"msg", cmd_msg, "/msg NICK TEXT", 0},
+    {"delete", cmd_delete, "/delete ID or last", 0},
     {"help", cmd_help, "/help", 0},
     {"login", cmd_login, "/login KEY", 0},
     {"register", cmd_register, "/register PASSWORD", 1},

@@ -162,3 +162,51 @@ int gw_history_read_range_after(const struct gw_history *hi, uint64_t after, siz
     c->end = end;
     return end < hi->count;
 }
+
+/* The index of the event id in the ring (ids grow from the oldest: a
+ * binary search), or count when it is not there. */
+static size_t index_of(const struct gw_history *hi, uint64_t id)
+{
+    size_t lo = 0, hi_i = hi->count;
+    while (lo < hi_i) {
+        size_t mid = lo + (hi_i - lo) / 2;
+        uint64_t m = entry(hi, mid)->id;
+        if (m == id)
+            return mid;
+        if (m < id)
+            lo = mid + 1;
+        else
+            hi_i = mid;
+    }
+    return hi->count;
+}
+
+struct gw_buf *gw_history_find(const struct gw_history *hi, uint64_t id)
+{
+    size_t i = index_of(hi, id);
+    return i < hi->count ? entry(hi, i)->json : NULL;
+}
+
+int gw_history_replace(struct gw_history *hi, uint64_t id, struct gw_buf *json)
+{
+    size_t i = index_of(hi, id);
+    if (i == hi->count)
+        return -1;
+    struct gw_hist_entry *e = &hi->ring[(hi->head + i) % hi->cap];
+    hi->bytes = hi->bytes - e->json->len + json->len;
+    gw_buf_unref(e->json);
+    e->json = gw_buf_ref(json);
+    return 0;
+}
+
+size_t gw_history_count(const struct gw_history *hi)
+{
+    return hi->count;
+}
+
+struct gw_buf *gw_history_at(const struct gw_history *hi, size_t i, uint64_t *id)
+{
+    const struct gw_hist_entry *e = entry(hi, i);
+    *id = e->id;
+    return e->json;
+}

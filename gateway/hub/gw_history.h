@@ -93,6 +93,20 @@ int gw_history_read_before(const struct gw_history *hi, uint64_t before, size_t 
 int gw_history_read_range_after(const struct gw_history *hi, uint64_t after, size_t limit,
                                 struct gw_history_cursor *c);
 
+/* The JSON kept for the event id (borrowed until the next change of the
+ * ring), or NULL when the ring does not hold it. */
+struct gw_buf *gw_history_find(const struct gw_history *hi, uint64_t id);
+
+/* Put json (the history takes a reference) in place of the event id's:
+ * 0, or -1 when the ring does not hold it (nothing changes). A deleted
+ * message's JSON without its words takes the place of the message. */
+int gw_history_replace(struct gw_history *hi, uint64_t id, struct gw_buf *json);
+
+/* The events kept, and the i-th of them (0: the oldest) with its id in
+ * *id: for walks of the ring (i below gw_history_count). */
+size_t gw_history_count(const struct gw_history *hi);
+struct gw_buf *gw_history_at(const struct gw_history *hi, size_t i, uint64_t *id);
+
 /* The next event's JSON of a read, oldest first (borrowed until the next
  * gw_history_add), or NULL after the last. */
 struct gw_buf *gw_history_next(struct gw_history_cursor *c);

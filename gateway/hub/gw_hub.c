@@ -141,6 +141,7 @@ void gw_hub_start_closing(struct gw_hub *h, struct gw_part *p, int code, const c
 static void room_deliver(struct gw_hub *h, struct gw_room *r, uint64_t id, struct gw_buf *json,
                          const char *line, size_t n)
 {
+    gw_delete_apply(h, r, json);
     gw_history_add(&r->history, id, json);
     for (size_t i = 0; i < r->nweb; i++) {
         struct gw_part *p = r->web[i];
@@ -224,7 +225,8 @@ void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev,
 {
     const struct gw_store *st = h->cfg.store && h->cfg.store->append ? h->cfg.store : NULL;
     int ordered = st && (st->flags & GW_STORE_ORDERS);
-    uint64_t sender = ev->type == GW_EV_MESSAGE ? ev->pid : 0;
+    /* Told when lost: a message's sender, and whoever removed one. */
+    uint64_t sender = ev->type == GW_EV_MESSAGE || ev->type == GW_EV_DELETED ? ev->pid : 0;
     gw_room_touch(&h->rooms, r);
     if (st && r->npending >= GW_ROOM_PENDING_MAX) {
         room_lost(h, sender, ref, GW_STORE_EBUSY);
@@ -263,6 +265,7 @@ void gw_hub_room_event(struct gw_hub *h, struct gw_room *r, struct gw_event *ev,
             .text_len = ev->type == GW_EV_MESSAGE ? ev->text_len : 0,
             .id_at = id_at,
             .id_len = id_len,
+            .deletes = ev->type == GW_EV_DELETED ? ev->deleted : 0,
         };
         rc = st->append(st->ctx, r->key, r->name, &se);
         if (ordered) {
@@ -346,6 +349,7 @@ int gw_hub_store_event(struct gw_hub *h, const char *room_key, const struct gw_s
         /* Kept before the room was loaded here: into its ring and its
          * transcript only. The joins held meanwhile are answered from them
          * (history after their last id), and nobody is a member yet. */
+        gw_delete_apply(h, r, json);
         gw_history_add(&r->history, ev->id, json);
         (void)gw_transcript_add(&r->transcript, ev->line, ev->line_len);
     } else {

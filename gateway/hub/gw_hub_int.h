@@ -179,6 +179,9 @@ struct gw_part {
     enum gw_leave_reason linger_reason;
     struct gw_part *linger_prev, *linger_next;
     unsigned nreads;        /* its history and search reads the store has not answered */
+    /* Deletions (gw_delete.c): one message, and every message of a nick. */
+    int64_t delete_tokens, delete_tokens_at;
+    int64_t delete_all_tokens, delete_all_tokens_at;
 };
 
 /* An account that stays a member of a room with no connection in it
@@ -884,6 +887,44 @@ void gw_private_save(struct gw_hub *h, struct gw_ident *id);
 /* Keep id alive in the shared engine, for every identity with a
  * connection here (from the presence beat). */
 void gw_private_touch(struct gw_hub *h);
+
+/* ---- gw_delete.c: removing messages ---- */
+
+struct gw_event_peek;
+
+/*
+ * Whether p may remove the message m (as its JSON reads back) in room r:
+ * 0 when it may, else the reply code (GW_R_NOT_ALLOWED). The one place
+ * that decides: today its sender (the same person: any connection of the
+ * account, or of the browser identity for a guest; a WINTALK guest only
+ * its own connection) or a gateway administrator (gw_part.admin); a
+ * room's operators are to be checked here too.
+ */
+int gw_delete_may(const struct gw_hub *h, const struct gw_part *p, const struct gw_room *r,
+                  const struct gw_event_peek *m);
+
+/* p asks to remove the message id of r (ref: the client's, or NULL):
+ * checked (550 none such among the room's recent events, 551 removed
+ * already, 532 not p's to remove, 429 over the rate), then a deleted
+ * event in r and a 250 to p. */
+void gw_delete_one(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64_t now,
+                   uint64_t id, const char *ref);
+
+/* /delete last: p's person's latest message in r that is not removed. */
+void gw_delete_last(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64_t now,
+                    const char *ref);
+
+/* An administrator removes every message of nick (len bytes, as given)
+ * in r, at most GW_DELETE_BATCH_MAX of them, oldest first: 250 says how
+ * many, and whether more remain. 532 for anyone else. */
+void gw_delete_all(struct gw_hub *h, struct gw_part *p, struct gw_room *r, int64_t now,
+                   const char *nick, size_t len, const char *ref);
+
+/* A room event json just kept for r (before it enters the ring): a
+ * deleted event removes its message's words from r's ring (the JSON
+ * without them in its place) and its line from r's transcript (its TCP
+ * members shown the whole again). Anything else: nothing. */
+void gw_delete_apply(struct gw_hub *h, struct gw_room *r, struct gw_buf *json);
 
 /* ---- gw_read.c: history and search requests ---- */
 

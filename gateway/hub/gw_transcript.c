@@ -63,6 +63,23 @@ int gw_transcript_add(struct gw_transcript *t, const char *line, size_t len)
     return trimmed;
 }
 
+int gw_transcript_remove(struct gw_transcript *t, const char *line, size_t len)
+{
+    if (!len || len > t->len)
+        return 0;
+    /* From the end: the latest such line, starting a line of its own. */
+    for (size_t at = t->len - len + 1; at-- > 0;) {
+        if ((at == 0 || t->text[at - 1] == '\n') && !memcmp(t->text + at, line, len)) {
+            memmove(t->text + at, t->text + at + len, t->len - at - len);
+            t->len -= len;
+            gw_buf_unref(t->r);
+            t->r = NULL;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 struct gw_buf *gw_transcript_frame(struct gw_transcript *t, size_t headroom)
 {
     if (!t->r)

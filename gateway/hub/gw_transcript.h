@@ -48,6 +48,12 @@ size_t gw_transcript_render(char line[GW_TRANSCRIPT_LINE_MAX_BYTES], const char 
  */
 int gw_transcript_add(struct gw_transcript *t, const char *line, size_t len);
 
+/* Take out the latest line that is exactly line (len bytes, as
+ * gw_transcript_render made it): a deleted message's. Returns 1 when one
+ * was taken out (a pane showing the old whole needs the new whole), else
+ * 0. */
+int gw_transcript_remove(struct gw_transcript *t, const char *line, size_t len);
+
 /* The whole transcript as one R frame: a reference the caller owns
  * (gw_buf_unref), the same buffer for everyone until the transcript
  * changes. NULL when out of memory. */

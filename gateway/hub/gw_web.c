@@ -577,6 +577,14 @@ void gw_web_input(struct gw_hub *h, struct gw_part *p, int64_t now, const char *
             if (rate_ok(h, p, now, &m))
                 gw_kept_read(h, p, m.room, m.room_len, m.last_id, m.ref);
             break;
+        case GW_C_DELETE:
+            if (!(r = said_room(h, p, &m)))
+                break;
+            if (m.from_nick)
+                gw_delete_all(h, p, r, now, m.from_nick, m.from_nick_len, m.ref);
+            else
+                gw_delete_one(h, p, r, now, m.last_id, m.ref);
+            break;
         case GW_C_PASSWORD:
             if (rate_ok(h, p, now, &m))
                 gw_account_password(h, p, now, m.password, m.password_len, m.password_new,

@@ -217,6 +217,19 @@ struct gw_buf *gw_json_event_at(const struct gw_event *ev, size_t headroom, size
         via(&w, ev);
         gw_jw_lit(&w, "}");
         break;
+    case GW_EV_DELETED:
+        /* The sender fields are whoever deleted it; "by" says so in
+         * words, "of" whose message it was. */
+        head(&w, "deleted", ev, 1, id_at);
+        via(&w, ev);
+        gw_jw_lit(&w, ",\"deleted\":");
+        gw_jw_uint(&w, ev->deleted);
+        gw_jw_lit(&w, ",\"by\":");
+        gw_jw_str(&w, ev->nick, strlen(ev->nick));
+        gw_jw_lit(&w, ",\"of\":");
+        gw_jw_str(&w, ev->of ? ev->of : "", ev->of ? strlen(ev->of) : 0);
+        gw_jw_lit(&w, "}");
+        break;
     case GW_EV_TYPING:
         head(&w, "typing", ev, 0, NULL);
         via(&w, ev);
@@ -440,6 +453,120 @@ struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headr
     return gw_jw_finish(&w);
 }
 
+struct gw_buf *gw_json_info_ref(int code, const char *text, size_t len, const char *ref,
+                                size_t headroom)
+{
+    struct gw_jw w;
+    gw_jw_init(&w, headroom, 96 + len * 2);
+    gw_jw_lit(&w, "{\"type\":\"info\",\"code\":");
+    gw_jw_int(&w, code);
+    gw_jw_lit(&w, ",\"text\":");
+    gw_jw_str(&w, text, len);
+    if (ref && ref[0]) {
+        gw_jw_lit(&w, ",\"ref\":");
+        gw_jw_lit(&w, ref);
+    }
+    gw_jw_lit(&w, "}");
+    return gw_jw_finish(&w);
+}
+
+/* ---- reading back an event the hub keeps (deletion) ---- */
+
+static int is_int(const cJSON *n, double lo);
+
+#define DELETED_HEAD "{\"type\":\"deleted\""
+
+int gw_json_is_deleted(const char *json, size_t len)
+{
+    return len >= sizeof DELETED_HEAD - 1 && !memcmp(json, DELETED_HEAD, sizeof DELETED_HEAD - 1);
+}
+
+/* Copy a string member into dst (cap bytes with its NUL): "" when absent
+ * or not a string; cut when longer. */
+static void peek_str(const cJSON *root, const char *name, char *dst, size_t cap)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, name);
+    dst[0] = '\0';
+    if (cJSON_IsString(it) && it->valuestring) {
+        size_t n = strlen(it->valuestring);
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(dst, it->valuestring, n);
+        dst[n] = '\0';
+    }
+}
+
+static uint64_t peek_uint(const cJSON *root, const char *name)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, name);
+    return is_int(it, 0) ? (uint64_t)it->valuedouble : 0;
+}
+
+int gw_json_peek_event(const char *json, size_t len, struct gw_event_peek *out)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    peek_str(root, "type", out->type, sizeof out->type);
+    peek_str(root, "nick", out->nick, sizeof out->nick);
+    peek_str(root, "ident", out->ident, sizeof out->ident);
+    out->id = peek_uint(root, "id");
+    out->pid = peek_uint(root, "pid");
+    out->time_ms = (int64_t)peek_uint(root, "time");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "deleted");
+    out->deleted = cJSON_IsTrue(d);
+    out->target = is_int(d, 1) ? (uint64_t)d->valuedouble : 0;
+    out->me = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "me"));
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "text");
+    if (!strcmp(out->type, "message") && cJSON_IsString(t) && t->valuestring) {
+        out->text_len = strlen(t->valuestring);
+        out->text = malloc(out->text_len + 1);
+        if (out->text)
+            memcpy(out->text, t->valuestring, out->text_len + 1);
+        else
+            out->text_len = 0;
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+void gw_event_peek_free(struct gw_event_peek *e)
+{
+    free(e->text);
+    e->text = NULL;
+    e->text_len = 0;
+}
+
+struct gw_buf *gw_json_blank_message(const char *json, size_t len, size_t headroom)
+{
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    struct gw_buf *b = NULL;
+    if (!cJSON_IsObject(root) || !cJSON_IsString(type) || strcmp(type->valuestring, "message"))
+        goto out;
+    /* Replaced in place: the fields keep their order, "deleted" comes last,
+     * as SQLite's json_set writes the same row (gw_store_sqlite.c). */
+    cJSON *empty = cJSON_CreateString("");
+    if (!empty || !cJSON_ReplaceItemInObjectCaseSensitive(root, "text", empty)) {
+        cJSON_Delete(empty);
+        goto out;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "deleted");
+    if (!cJSON_AddTrueToObject(root, "deleted"))
+        goto out;
+    char *s = cJSON_PrintUnformatted(root);
+    if (!s)
+        goto out;
+    b = gw_buf_copy(headroom, s, strlen(s));
+    cJSON_free(s);
+out:
+    cJSON_Delete(root);
+    return b;
+}
+
 struct gw_buf *gw_json_account(const char *nick, const char *session, const char *ref,
                                size_t headroom)
 {
@@ -556,6 +683,7 @@ static const struct {
     {"logout", GW_C_LOGOUT},
     {"password", GW_C_PASSWORD},
     {"read", GW_C_READ},
+    {"delete", GW_C_DELETE},
 };
 
 /* Largest integer a JSON number carries exactly (2^53). */
@@ -855,6 +983,27 @@ int gw_json_parse_client(const char *data, size_t len, struct gw_cmsg *out, cons
         }
         rc = get_uint(root, "id", &out->last_id, why);
         break;
+    case GW_C_DELETE:
+        if ((rc = get_str(root, "room", 1, GW_ROOM_ARG_MAX_BYTES, &out->room, &out->room_len,
+                          why)))
+            break;
+        if ((rc = get_str(root, "from", 0, GW_NICK_IN_MAX_CPS * 4u, &out->from_nick,
+                          &out->from_nick_len, why)))
+            break;
+        if (has_member(root, "id") == !!out->from_nick) {
+            *why = "give id (one message) or from (every message of a nick), not both";
+            rc = -GW_R_BAD_ARGS;
+            break;
+        }
+        if (!out->from_nick) {
+            if ((rc = get_uint(root, "id", &out->last_id, why)))
+                break;
+            if (!out->last_id) {
+                *why = "an id must be a positive integer";
+                rc = -GW_R_BAD_ARGS;
+            }
+        }
+        break;
     case GW_C_LOGOUT: {
         const cJSON *all = cJSON_GetObjectItemCaseSensitive(root, "all");
         if (all && !cJSON_IsBool(all) && !cJSON_IsNull(all)) {
@@ -946,6 +1095,8 @@ void gw_cmsg_free(struct gw_cmsg *m)
     free(m->room);
     free(m->to);
     free(m->token);
+    free(m->from_nick);
+    m->from_nick = NULL;
     for (size_t i = 0; i < m->nrooms; i++)
         free(m->rooms[i].name);
     free(m->rooms);

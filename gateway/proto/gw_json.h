@@ -34,7 +34,10 @@ enum gw_reply {
     GW_R_SEQUENCE = 503,
     GW_R_NOT_OFFERED = 504,    /* not offered by this gateway's store (search in memory) */
     GW_R_KEY = 530,
+    GW_R_NOT_ALLOWED = 532,    /* not the right to: another's message (delete) */
     GW_R_NO_NICK = 550,
+    GW_R_NO_MESSAGE = 550,     /* no such message in the room (delete) */
+    GW_R_DELETED = 551,        /* the message was deleted already */
     GW_R_TOO_LARGE = 552,
     GW_R_NAME = 553,
 };
@@ -60,7 +63,8 @@ struct gw_buf *gw_jw_finish(struct gw_jw *w);
 
 /* ---- gateway to browser ---- */
 
-enum gw_ev_type { GW_EV_MESSAGE, GW_EV_JOIN, GW_EV_LEAVE, GW_EV_NICK, GW_EV_TYPING };
+enum gw_ev_type { GW_EV_MESSAGE, GW_EV_JOIN, GW_EV_LEAVE, GW_EV_NICK, GW_EV_TYPING,
+                  GW_EV_DELETED };
 
 /*
  * Why a participant left, as a leave event says it: the adapter tells the
@@ -98,6 +102,8 @@ struct gw_event {
     int back;               /* join: an account back in a room it stayed in */
     int tab;                /* join, leave: a connection of a person who is (or
                              * stays) in the room through another gateway */
+    uint64_t deleted;       /* deleted: the id of the message removed */
+    const char *of;         /* deleted: its sender's nick */
 };
 
 /* Encode an event as one JSON object. Returns a new buffer (caller owns the
@@ -287,6 +293,42 @@ struct gw_read_answer {
 };
 struct gw_buf *gw_json_read_answer(const struct gw_read_answer *a, size_t headroom);
 
+/* {"type":"info","code":..,"text":..[,"ref":..]}: a reply to one request
+ * (ref: the client's ref as JSON, or NULL/"" for none). */
+struct gw_buf *gw_json_info_ref(int code, const char *text, size_t len, const char *ref,
+                                size_t headroom);
+
+/* What the hub reads back of a room event's JSON (one kept in its ring):
+ * its type's word, sender, and for a message whether it was deleted; for
+ * a deleted event the id it removed. Strings point into out's own
+ * buffers. */
+struct gw_event_peek {
+    char type[16];
+    uint64_t id, pid;
+    int64_t time_ms;        /* its "time" (wall ms), 0 when absent */
+    char nick[GW_NICK_MAX_BYTES + 1];
+    char ident[65];         /* "" for none; a longer one is cut (no match) */
+    int deleted;            /* message: "deleted":true */
+    uint64_t target;        /* deleted: "deleted":ID */
+    int me;
+    char *text;             /* message: its text (owned: gw_event_peek_free), or NULL */
+    size_t text_len;
+};
+
+/* Read json (len bytes) into *out. Returns 0, or -1 when it is not an
+ * event object (out then holds nothing to free). */
+int gw_json_peek_event(const char *json, size_t len, struct gw_event_peek *out);
+void gw_event_peek_free(struct gw_event_peek *e);
+
+/* 1 when json (len bytes) is a deleted event (cheap: its first bytes). */
+int gw_json_is_deleted(const char *json, size_t len);
+
+/* A message event's JSON with its words removed: "text" made "" and
+ * "deleted":true added, every other field as it was (so its id, time and
+ * sender stay). Returns a new buffer (caller owns the reference), or NULL
+ * when json is no message or memory ran out. */
+struct gw_buf *gw_json_blank_message(const char *json, size_t len, size_t headroom);
+
 /* {"type":"bye","code":..,"message":..} */
 struct gw_buf *gw_json_bye(int code, const char *message, size_t headroom);
 
@@ -308,6 +350,7 @@ enum gw_ctype {
     GW_C_LOGOUT,
     GW_C_PASSWORD,
     GW_C_READ,
+    GW_C_DELETE,
 };
 
 /* One entry of a hello's "rooms": a room name as given and the last id the
@@ -357,6 +400,10 @@ struct gw_cmsg {
      * hub's verifier: any string up to the message's own bound. */
     char *jwt;
     size_t jwt_len;
+    /* delete: the message's id in last_id, or (from_nick) every message
+     * of that nick in the room; room in room. */
+    char *from_nick;
+    size_t from_nick_len;
     char ref[GW_REF_MAX_BYTES * 6 + 3]; /* the client's ref as JSON, "" if none */
 };
 

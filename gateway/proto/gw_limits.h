@@ -364,6 +364,20 @@ _Static_assert(GW_TRANSCRIPT_LINE_MAX_BYTES <= GW_TRANSCRIPT_KEEP_BYTES &&
  * turns it off. Over it: 429, the message is not sent. */
 #define GW_RATE_DEFAULT 10u
 
+/* Removing messages (/delete, a browser's delete): a token bucket of its
+ * own, GW_DELETE_RATE per second holding twice that, so a burst of
+ * deletions cannot slow chat nor chat stop a clean-up; over it: 429.
+ * An administrator's removal of every message of a nick in a room has a
+ * bucket of its own too (GW_DELETE_ALL_RATE a second, twice that held)
+ * and removes at most GW_DELETE_BATCH_MAX messages per request (the room's
+ * ring walked once: bounded work in one turn of the loop); the answer
+ * says when more remain, to be asked again. A message may be removed
+ * while it is among the room's recent events the gateway keeps
+ * (GW_HISTORY_MAX_EVENTS). */
+#define GW_DELETE_RATE 2u
+#define GW_DELETE_ALL_RATE 1u
+#define GW_DELETE_BATCH_MAX 50u
+
 /* Rate of a browser's typing updates: the same kind of bucket
  * (--typing-rate). The page sends at most 4 a second. Over it: 429, the
  * update is dropped. A TCP participant's typing comes from its frames and

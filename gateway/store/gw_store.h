@@ -74,6 +74,13 @@ struct gw_store_event {
     size_t text_len;
     size_t id_at, id_len;  /* where json writes the id (its digits): an engine
                             * that orders writes its id there */
+    /* A deleted event (type GW_EV_DELETED): the id of the room's message
+     * it removes, else 0. An engine keeps the event and, in the same
+     * step, removes that message's words: its text from the search index,
+     * its JSON's "text" made "" with "deleted":true added (the rest, id
+     * and all, as it was), its transcript line emptied; so that history
+     * and search never give them again, after a restart too. */
+    uint64_t deletes;
 };
 
 /* A read. */

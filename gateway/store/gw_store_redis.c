@@ -45,11 +45,26 @@
  * the epoch is not the one expected: nothing was kept. The count says,
  * when an answer is lost with its connection, whether the append was
  * kept all the same. */
+/* ARGV[13]: a deleted event's message id ("0": none). A stream's entry
+ * cannot be rewritten in place: the message's entry is deleted (XDEL,
+ * when it is a message), words and all, in the same script that keeps
+ * the deleted event, which stays as the record of what was there. */
 static const char append_lua[] =
     "local e = redis.call('GET', KEYS[1])\n"
     "if e ~= ARGV[1] then return {0, e or ''} end\n"
     APPEND_BODY
     "redis.call('SET', KEYS[4], ARGV[11], 'PX', ARGV[12])\n"
+    "if ARGV[13] ~= '0' then\n"
+    "  local m = redis.call('XRANGE', KEYS[3], ARGV[13] .. '-0', ARGV[13] .. '-0')\n"
+    "  if m[1] then\n"
+    "    local f = m[1][2]\n"
+    "    for i = 1, #f, 2 do\n"
+    "      if f[i] == 'y' and f[i + 1] == '0' then\n"
+    "        redis.call('XDEL', KEYS[3], ARGV[13] .. '-0')\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
     "return {id, e}\n";
 
 /* The append made once (append_once): KEYS[4] its name; ARGV[11] how long
@@ -1102,23 +1117,25 @@ static int rs_append(void *ctx, const char *room_key, const char *room_name,
     }
     aa->rs = rs;
     aa->aseq = rs->aseq + 1;
-    char type[16], time[24], aseq[24];
+    char type[16], time[24], aseq[24], deletes[24];
     snprintf(type, sizeof type, "%d", ev->type);
     snprintf(time, sizeof time, "%" PRId64, ev->time_ms);
     snprintf(aseq, sizeof aseq, "%" PRIu64, aa->aseq);
+    snprintf(deletes, sizeof deletes, "%" PRIu64, ev->deletes);
     const char *argv[] = {
         "", rs->epoch_key, r->chan, r->log, rs->kept_key, FLOOR_KEY, rs->epoch_hex, ev->json,
         ev->json + ev->id_at + ev->id_len, ev->line, type, time, ev->text ? ev->text : "",
-        rs->max_arg, r->chan, room_name, aseq, rs->kept_ttl_arg,
+        rs->max_arg, r->chan, room_name, aseq, rs->kept_ttl_arg, deletes,
     };
     size_t len[] = {
         0, strlen(rs->epoch_key), strlen(r->chan), strlen(r->log), strlen(rs->kept_key),
         strlen(FLOOR_KEY), GW_EPOCH_HEX_LEN, ev->id_at, ev->json_len - ev->id_at - ev->id_len, ev->line_len,
         strlen(type), strlen(time), ev->text ? ev->text_len : 0, strlen(rs->max_arg),
         strlen(r->chan), strlen(room_name), strlen(aseq), strlen(rs->kept_ttl_arg),
+        strlen(deletes),
     };
     /* argv[0] is EVALSHA's, which gw_redis_eval writes itself. */
-    int rc = gw_redis_eval(rs->redis, rs->append, on_appended, aa, 5, 17, argv + 1, len + 1);
+    int rc = gw_redis_eval(rs->redis, rs->append, on_appended, aa, 5, 18, argv + 1, len + 1);
     if (rc != 0) {
         free(aa);
         rs->stats.refused++;

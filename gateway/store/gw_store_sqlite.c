@@ -49,6 +49,7 @@ struct bev {
     size_t off;           /* json, then line, then text, in the arena */
     size_t json_len, line_len, text_len;
     int has_text;
+    uint64_t deletes;     /* a deleted event: the id whose words go */
 };
 
 /* One room with events in the batch, in the order of its first append. */
@@ -182,7 +183,7 @@ struct reader {
 enum stmt_id {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
     ST_ROOM_FIND, ST_ROOM_ADD, ST_ROOM_LAST,
-    ST_EV_ADD, ST_FTS_ADD,
+    ST_EV_ADD, ST_FTS_ADD, ST_DEL_FTS, ST_DEL_BLANK,
     ST_BEFORE, ST_AFTER, ST_SEARCH,
     ST_LOAD_SIZES, ST_LOAD,
     ST_PROBE,
@@ -216,6 +217,16 @@ static const char *const stmt_sql[ST_COUNT] = {
      * event and took 2.5 times as long. (The delete trigger is one
      * statement for a whole retention step: one segment.) */
     [ST_FTS_ADD] = "INSERT INTO events_fts(rowid, text) VALUES (?1, ?2)",
+    /* A deleted event removes its message's words: from the index (an
+     * external content table: the old text must be named to take it out),
+     * then from the row, whose id, time and sender stay. json_set keeps
+     * the fields' order and adds "deleted" last, as the hub's own ring
+     * writes it (gw_json_blank_message). */
+    [ST_DEL_FTS] = "INSERT INTO events_fts(events_fts, rowid, text) "
+                   "SELECT 'delete', k, text FROM events WHERE k = ?1 AND text IS NOT NULL",
+    [ST_DEL_BLANK] = "UPDATE events SET json = json_set(json, '$.text', '', '$.deleted', "
+                     "json('true')), line = '', text = NULL "
+                     "WHERE k = ?1 AND type = 0 AND json_extract(json, '$.deleted') IS NOT 1",
     [ST_BEFORE] = "SELECT k, time, type, json, line, text FROM events "
                   "WHERE k BETWEEN ?1 AND ?2 ORDER BY k DESC LIMIT ?3",
     [ST_AFTER] = "SELECT k, time, type, json, line, text FROM events "
@@ -1022,6 +1033,25 @@ static int by_key(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* A deleted event's message (its key k): its words out of the search
+ * index, then out of its row (ST_DEL_FTS, ST_DEL_BLANK). A message not
+ * kept (gone by retention) or removed already changes nothing. Returns
+ * SQLITE_DONE or the failing code. */
+static int remove_words(struct gw_sqlite *s, int64_t k)
+{
+    static const enum stmt_id steps[] = {ST_DEL_FTS, ST_DEL_BLANK};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        sqlite3_stmt *st = stmt(s, steps[i]);
+        sqlite3_bind_int64(st, 1, k);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE)
+            return rc;
+    }
+    return SQLITE_DONE;
+}
+
 /* The batch's writes, inside the transaction. Returns SQLITE_DONE or the
  * failing code (SQLite's message says why). A room whose entry cannot be
  * made is marked refused and its events left out. */
@@ -1090,6 +1120,11 @@ static int batch_write(struct gw_sqlite *s, int64_t *nums)
         if (sqlite3_changes(s->db) == 0)
             continue; /* a replay: kept already, words and all */
         s->stats.events_stored++;
+        if (e->deletes && (rc = remove_words(s, ROOM_LO(nums[e->room]) | (int64_t)e->deletes)) !=
+                              SQLITE_DONE) {
+            sqlite3_clear_bindings(st);
+            return rc;
+        }
         if (e->has_text) {
             sqlite3_stmt *fst = stmt(s, ST_FTS_ADD);
             sqlite3_bind_int64(fst, 1, s->order[o].k);
@@ -1263,6 +1298,7 @@ static int st_append(void *ctx, const char *room_key, const char *room_name,
     e->line_len = ev->line_len;
     e->text_len = ev->text_len;
     e->has_text = ev->text != NULL;
+    e->deletes = ev->deletes <= GW_SQLITE_ID_MAX ? ev->deletes : 0;
     char *p = s->arena + s->arena_used;
     if (ev->json_len)
         memcpy(p, ev->json, ev->json_len);

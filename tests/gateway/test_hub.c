@@ -292,7 +292,7 @@ static void commands(void **state)
     say(h, w, T0 + 5, "{\"type\":\"say\",\"text\":\"/me\"}");
     expect(h, w, "{\"type\":\"error\",\"code\":501,\"message\":\"usage: /me ACTION\"}|");
     in(h, b, T0 + 6, "A6:/help\n");
-    expect_lines(h, b, "* commands: /nick NAME, /me ACTION, /who, /join #ROOM, /part, /rooms, /msg NICK TEXT, /help, /login KEY; start a line with // to send one starting with /\r\n", NULL);
+    expect_lines(h, b, "* commands: /nick NAME, /me ACTION, /who, /join #ROOM, /part, /rooms, /msg NICK TEXT, /delete ID or last, /help, /login KEY; start a line with // to send one starting with /\r\n", NULL);
     in(h, b, T0 + 7, "A13:/nick ROBERT\n");
     expect_lines(h, b, "* error 553: nick \"ROBERT\" is taken\r\n", NULL);
     /* Lines only the gateway writes ("* alice -> you: ...") cannot be

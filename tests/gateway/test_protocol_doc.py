@@ -84,8 +84,8 @@ class ProtocolDoc(unittest.TestCase):
         self.assertTrue(any(isinstance(s, list) for s in self.server), "batch example")
         # wintalk.v2: what is new or changed.
         self.assertEqual(sorted({c["type"] for c in self.client2}),
-                         ["hello", "join", "login", "logout", "msg", "part", "password",
-                          "read", "register", "say", "typing"])
+                         ["delete", "hello", "join", "login", "logout", "msg", "part",
+                          "password", "read", "register", "say", "typing"])
         self.assertEqual(sorted({s["type"] for s in self.server2}),
                          ["account", "error", "join", "joined", "leave", "message", "parted",
                           "reads", "welcome"])
@@ -407,6 +407,40 @@ class ProtocolDoc(unittest.TestCase):
                 c.close()
 
         self.assertEqual(checked, {s["type"] for s in self.server2})
+
+    def test_removing_a_message_examples(self):
+        """The delete examples, verbatim, from the sender (an id of its
+        message: 250 and a deleted event of the doc's shape) and from a
+        browser that is no administrator (from: 532)."""
+        text = open(DOC, encoding="utf-8").read()
+        section = text[text.index("### Removing a message"):text.index("### History and search")]
+        deleted_ex = [json.loads(b) for b in re.findall(r"^```json\n(.*?)\n```", section,
+                                                       re.M | re.S)]
+        self.assertEqual([e["type"] for e in deleted_ex], ["deleted"])
+        one, every = [c for c in self.client2 if c["type"] == "delete"]
+        with Gateway() as gw:
+            w = WsClient(gw.http_port, subprotocol="wintalk.v2")
+            w.send_json({"type": "hello", "nick": "alice", "rooms": {one["room"]: 0}})
+            w.next_event(lambda e: e["type"] == "welcome")
+            m = None
+            while m is None or m["id"] < one["id"]:
+                w.send_json({"type": "say", "room": one["room"], "text": "words"})
+                m = w.next_event(lambda e: e["type"] == "message")
+            self.assertEqual(m["id"], one["id"])
+            w.send_json(one)
+            seen = {}
+            while len(seen) < 2:  # the reply and the event, in either order
+                e = w.next_event(lambda e: e["type"] == "deleted" or e.get("ref") == one["ref"])
+                seen[e["type"]] = e
+            got, ok = seen["deleted"], seen.get("info", seen.get("error"))
+            self.same_shape(got, deleted_ex[0], "deleted")
+            self.assertEqual((got["deleted"], got["by"], got["of"]), (one["id"], "alice", "alice"))
+            self.assertEqual((ok["type"], ok["code"], ok["text"]),
+                             ("info", 250, "message %d of %s deleted" % (one["id"], one["room"])))
+            w.send_json(every)
+            err = w.next_event(lambda e: e.get("ref") == every["ref"])
+            self.assertEqual((err["type"], err["code"]), ("error", 532))
+            w.close()
 
 
 if __name__ == "__main__":

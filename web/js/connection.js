@@ -114,7 +114,7 @@ export class RequestError extends Error {
  *                          `dropped` names the rooms asked for and left out
  *   onJoined(room)         a joined reply, the same shape as a welcome room
  *   onParted({room})       the gateway says the page left a room
- *   onEvent(event, info)   each room event (message, join, leave, nick)
+ *   onEvent(event, info)   each room event (message, join, leave, nick, deleted)
  *                          once; info is {room, history, unseen}: unseen is
  *                          false for history the page had seen before a
  *                          reload and for the first history of a room
@@ -597,6 +597,7 @@ export class Connection {
       case 'join':
       case 'leave':
       case 'nick':
+      case 'deleted':
         this.roomEvent(ev);
         break;
       case 'typing': {

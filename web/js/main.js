@@ -15,7 +15,10 @@
 // messages" line (reads.js).
 
 import { Connection, LOBBY, nickKey, roomKey, validRoomName } from './connection.js';
-import { renderEvent, createLog, renderSideItem, renderPerson, renderDraft } from './render.js';
+import {
+  renderEvent, createLog, renderSideItem, renderPerson, renderDraft, renderLineActions, renderLineMenu,
+  blankLine,
+} from './render.js';
 import { TypingSender } from './typing.js';
 import { Pager, SCROLLBACK_LINES_MAX, keepInPlace, markDays, markDayOfLast, relabelDays, lastIdLine } from './scrollback.js';
 import { Search } from './search.js';
@@ -188,9 +191,25 @@ function rememberIdent(ident) {
 /* A person of a room's list by nick: one entry per person, however many tabs. */
 const personKey = (nick) => nickKey(String(nick));
 
+/*
+ * Whether the reader may remove a message: its own (this browser's
+ * identity or account), or any as a gateway administrator. Only where the
+ * gateway would allow it is the control shown; the gateway decides.
+ */
+function mayDelete(ev) {
+  return ev.type === 'message' && ev.deleted !== true && typeof ev.id === 'number' &&
+    (isMine(ev) || (state.me !== null && state.me.admin === true));
+}
+
+/* A room event's line with its actions, where the reader may act. */
+function withActions(li, ev) {
+  if (li && mayDelete(ev)) li.append(renderLineActions());
+  return li;
+}
+
 /* A line for a room event, marked as the reader's own if it is. */
 function renderRoomEvent(ev) {
-  return renderEvent(ev, isMine(ev));
+  return withActions(renderEvent(ev, isMine(ev)), ev);
 }
 
 /* Whether a room's history may be asked for now: connected and in it. */
@@ -284,6 +303,52 @@ function note(text, view = views.active) {
   addLine(view, li);
   return li;
 }
+
+/* The menu of a line's actions, made when opened and gone when closed
+ * (its words are no part of the line's text meanwhile). */
+function closeLineMenus() {
+  for (const m of ui.logs.querySelectorAll('.line-menu-items')) {
+    m.previousElementSibling.setAttribute('aria-expanded', 'false');
+    m.remove();
+  }
+}
+
+ui.logs.addEventListener('click', (e) => {
+  const button = e.target.closest('.line-menu');
+  if (button) {
+    const open = button.nextElementSibling !== null;
+    closeLineMenus();
+    if (!open) {
+      const menu = renderLineMenu();
+      button.after(menu);
+      button.setAttribute('aria-expanded', 'true');
+      menu.querySelector('[role="menuitem"]').focus();
+    }
+    return;
+  }
+  const del = e.target.closest('.line-delete');
+  if (!del) return;
+  const li = del.closest('li');
+  const log = del.closest('.log');
+  const v = log && views.get(log.dataset.key);
+  closeLineMenus();
+  if (!li || !v || v.kind !== 'room') return;
+  const ref = conn.send({ type: 'delete', room: v.name, id: Number(li.dataset.id) });
+  if (ref) rememberRef(ref, v.key);
+  else note('Not connected: the message was not deleted.', v);
+  // The menu is gone: focus goes back to the line's pane.
+  log.focus();
+});
+
+ui.logs.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape') return;
+  const menu = e.target.closest('.line-menu-items');
+  if (!menu) return;
+  e.stopPropagation();
+  const button = menu.previousElementSibling;
+  closeLineMenus();
+  button.focus();
+});
 
 ui.jump.addEventListener('click', () => {
   const v = views.active;
@@ -719,7 +784,10 @@ function takeRoom(r) {
 function onWelcome(w) {
   const firstTime = !state.wasWelcomed;
   state.wasWelcomed = true;
-  state.me = { pid: w.you.pid, nick: String(w.you.nick), via: w.you.via, ident: w.you.ident };
+  state.me = {
+    pid: w.you.pid, nick: String(w.you.nick), via: w.you.via, ident: w.you.ident,
+    admin: w.you.admin === true,
+  };
   const max = w.text_max;
   state.textMax = Number.isSafeInteger(max) && max > 0 && max <= TEXT_MAX_BYTES ? max : TEXT_MAX_BYTES;
   updateCount();
@@ -878,10 +946,16 @@ function onEvent(ev, info) {
       // The echo of a say of this connection (not of another tab's).
       if (mine && !info.history && ev.pid === state.me.pid) forgetSay(ev.text);
       break;
+    case 'deleted': {
+      // The message's line, if it is on screen, says it was removed.
+      const gone = logOf(v).querySelector(`li[data-id="${Number(ev.deleted)}"]`);
+      if (gone) blankLine(gone);
+      break;
+    }
     default:
       break;
   }
-  if (!presenceOnly(ev)) addLine(v, renderEvent(ev, mine));
+  if (!presenceOnly(ev)) addLine(v, withActions(renderEvent(ev, mine), ev));
   if (ev.type === 'message') {
     const counted = views.countMessage(v.key, {
       mine, unseen: info.unseen, text: ev.text, myNick: state.me ? state.me.nick : null,

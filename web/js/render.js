@@ -129,7 +129,11 @@ export function renderEvent(ev, mine = false) {
     case 'message': {
       li.append(timeElement(ev.time), ' ');
       const text = String(ev.text ?? '');
-      if (ev.me) {
+      if (ev.deleted === true) {
+        // Removed: who and when stay, in place; the words are gone.
+        li.classList.add('message', 'deleted');
+        li.append(nickSpan(ev), span('sep', ': '), span('text deleted-note', DELETED_NOTE));
+      } else if (ev.me) {
         li.classList.add('action');
         li.append(span('star', '*'), ' ', nickSpan(ev), ' ', textSpan('text', text));
       } else {
@@ -181,6 +185,60 @@ export function renderEvent(ev, mine = false) {
     default:
       return null;
   }
+}
+
+/* What a removed message's line says in place of its words. */
+export const DELETED_NOTE = 'message deleted';
+
+/* A line whose message was removed (a deleted event): its words give way
+ * to DELETED_NOTE, its time, nick and place in the day stay; its actions
+ * go. */
+export function blankLine(li) {
+  li.classList.add('deleted');
+  const t = li.querySelector('.text');
+  if (t) {
+    t.replaceChildren(DELETED_NOTE);
+    t.className = 'text deleted-note';
+    t.removeAttribute('dir');
+  }
+  const actions = li.querySelector('.line-actions');
+  if (actions) actions.remove();
+}
+
+/*
+ * The actions on a line of the conversation, for the lines the reader may
+ * act on: a button (its glyph drawn by the style sheet, its name in
+ * aria-label, so that the line's text stays the message's) that opens a
+ * small menu, made when opened (renderLineMenu). Keyboard reachable (Tab
+ * to the button, Enter or Space opens it, Escape closes); the page wires
+ * them up by delegation (main.js).
+ */
+export function renderLineActions() {
+  const wrap = document.createElement('span');
+  wrap.className = 'line-actions';
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'line-menu';
+  b.setAttribute('aria-label', 'Message actions');
+  b.setAttribute('aria-haspopup', 'menu');
+  b.setAttribute('aria-expanded', 'false');
+  wrap.append(b);
+  return wrap;
+}
+
+/* The menu a line's actions button opens: Delete message. */
+export function renderLineMenu() {
+  const menu = document.createElement('span');
+  menu.className = 'line-menu-items';
+  menu.setAttribute('role', 'menu');
+  menu.setAttribute('aria-label', 'Message actions');
+  const del = document.createElement('button');
+  del.type = 'button';
+  del.className = 'line-delete';
+  del.setAttribute('role', 'menuitem');
+  del.textContent = 'Delete message';
+  menu.append(del);
+  return menu;
 }
 
 /* An empty conversation pane (one per room or private conversation). */
