@@ -2733,9 +2733,12 @@ static int rc_unrun(const struct gw_sqlite *s)
 }
 
 /* The next item of the queue, or NULL with *rc a failure. */
-static struct rcop *rc_next(struct gw_sqlite *s, int write, int *rc)
+/* The next call's place in the queue, of kind for tag and room (a write,
+ * unless kind is RCO_LOAD or later), or NULL with *rc the failure. */
+static struct rcop *rc_next(struct gw_sqlite *s, enum rcop_kind kind, uint64_t tag, const char *room,
+                            int *rc)
 {
-    if (write && !s->healthy) {
+    if (kind < RCO_LOAD && !s->healthy) {
         *rc = GW_STORE_EIO;
         return NULL;
     }
@@ -2753,6 +2756,9 @@ static struct rcop *rc_next(struct gw_sqlite *s, int write, int *rc)
     struct rcop *o = &s->rcq[s->nrcq];
     memset(o, 0, sizeof *o);
     o->status = GW_STORE_EIO; /* until decided in the transaction */
+    o->kind = kind;
+    o->tag = tag;
+    strcpy(o->room, room); /* checked by the caller */
     return o;
 }
 
@@ -2772,12 +2778,9 @@ static int rc_owner_set(void *ctx, uint64_t tag, const char *room, const char *o
     int rc = 0;
     if (gw_roomcfg_owner_check(room, owner) != 0)
         return GW_STORE_EINVAL;
-    struct rcop *o = rc_next(s, 1, &rc);
+    struct rcop *o = rc_next(s, RCO_OWNER, tag, room, &rc);
     if (!o)
         return rc;
-    o->kind = RCO_OWNER;
-    o->tag = tag;
-    strcpy(o->room, room);
     strcpy(o->a, owner);
     return rc_push(s, o);
 }
@@ -2789,12 +2792,9 @@ static int rc_topic_set(void *ctx, uint64_t tag, const char *room, const char *t
     int rc = 0;
     if (gw_roomcfg_topic_check(room, text, by) != 0)
         return GW_STORE_EINVAL;
-    struct rcop *o = rc_next(s, 1, &rc);
+    struct rcop *o = rc_next(s, RCO_TOPIC, tag, room, &rc);
     if (!o)
         return rc;
-    o->kind = RCO_TOPIC;
-    o->tag = tag;
-    strcpy(o->room, room);
     strcpy(o->a, text);
     strcpy(o->by, by);
     o->t1 = time_ms;
@@ -2808,12 +2808,9 @@ static int rc_settings_set(void *ctx, uint64_t tag, const char *room, unsigned f
     int rc = 0;
     if (gw_roomcfg_settings_check(room, flags, key) != 0)
         return GW_STORE_EINVAL;
-    struct rcop *o = rc_next(s, 1, &rc);
+    struct rcop *o = rc_next(s, RCO_SETTINGS, tag, room, &rc);
     if (!o)
         return rc;
-    o->kind = RCO_SETTINGS;
-    o->tag = tag;
-    strcpy(o->room, room);
     o->flags = flags;
     strcpy(o->a, key);
     return rc_push(s, o);
@@ -2826,12 +2823,9 @@ static int rc_entry_set(void *ctx, uint64_t tag, const char *room,
     int rc = 0;
     if (gw_roomcfg_entry_check(room, e) != 0)
         return GW_STORE_EINVAL;
-    struct rcop *o = rc_next(s, 1, &rc);
+    struct rcop *o = rc_next(s, RCO_SET, tag, room, &rc);
     if (!o)
         return rc;
-    o->kind = RCO_SET;
-    o->tag = tag;
-    strcpy(o->room, room);
     o->list = e->list;
     o->ekind = e->kind;
     strcpy(o->a, e->who);
@@ -2849,12 +2843,9 @@ static int rc_entry_clear(void *ctx, uint64_t tag, const char *room, int list, i
     int rc = 0;
     if (gw_roomcfg_clear_check(room, list, kind, who) != 0)
         return GW_STORE_EINVAL;
-    struct rcop *o = rc_next(s, 1, &rc);
+    struct rcop *o = rc_next(s, RCO_CLEAR, tag, room, &rc);
     if (!o)
         return rc;
-    o->kind = RCO_CLEAR;
-    o->tag = tag;
-    strcpy(o->room, room);
     o->list = list;
     o->ekind = kind;
     strcpy(o->a, who);
@@ -2868,12 +2859,9 @@ static int rc_load(void *ctx, uint64_t tag, const char *room, int64_t now_ms)
     int rc = 0;
     if (!s->rc_sink.config || gw_roomcfg_room_check(room, GW_RCL_OP) != 0)
         return GW_STORE_EINVAL;
-    struct rcop *o = rc_next(s, 0, &rc);
+    struct rcop *o = rc_next(s, RCO_LOAD, tag, room, &rc);
     if (!o)
         return rc;
-    o->kind = RCO_LOAD;
-    o->tag = tag;
-    strcpy(o->room, room);
     o->t1 = now_ms;
     return rc_push(s, o);
 }
@@ -2885,12 +2873,9 @@ static int rc_entries(void *ctx, uint64_t tag, const char *room, int list, int64
     if (!s->rc_sink.entries || gw_roomcfg_list_max(list) == 0 ||
         gw_roomcfg_room_check(room, list) != 0)
         return GW_STORE_EINVAL;
-    struct rcop *o = rc_next(s, 0, &rc);
+    struct rcop *o = rc_next(s, RCO_ENTRIES, tag, room, &rc);
     if (!o)
         return rc;
-    o->kind = RCO_ENTRIES;
-    o->tag = tag;
-    strcpy(o->room, room);
     o->list = list;
     o->t1 = now_ms;
     return rc_push(s, o);
