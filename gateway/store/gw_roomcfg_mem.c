@@ -222,15 +222,22 @@ static int rc_load(void *ctx, uint64_t tag, const char *room, int64_t now_ms)
     return GW_STORE_PENDING;
 }
 
+/* The room a write changes (made when new), with room in the queue for
+ * its answer and its notice; NULL with *rc the failure. */
+static struct room *to_write(struct gw_roomcfg_mem *m, const char *room, int *rc)
+{
+    if ((*rc = room_for(m, 2)) != 0)
+        return NULL;
+    return get(m, room, rc);
+}
+
 static int rc_owner_set(void *ctx, uint64_t tag, const char *room, const char *owner)
 {
     struct gw_roomcfg_mem *m = ctx;
     if (gw_roomcfg_owner_check(room, owner) != 0)
         return GW_STORE_EINVAL;
-    int rc = room_for(m, 2);
-    if (rc != 0)
-        return rc;
-    struct room *r = get(m, room, &rc);
+    int rc = 0;
+    struct room *r = to_write(m, room, &rc);
     if (!r)
         return rc;
     strcpy(r->owner, owner);
@@ -244,10 +251,8 @@ static int rc_topic_set(void *ctx, uint64_t tag, const char *room, const char *t
     struct gw_roomcfg_mem *m = ctx;
     if (gw_roomcfg_topic_check(room, text, by) != 0)
         return GW_STORE_EINVAL;
-    int rc = room_for(m, 2);
-    if (rc != 0)
-        return rc;
-    struct room *r = get(m, room, &rc);
+    int rc = 0;
+    struct room *r = to_write(m, room, &rc);
     if (!r)
         return rc;
     strcpy(r->topic, text);
@@ -263,10 +268,8 @@ static int rc_settings_set(void *ctx, uint64_t tag, const char *room, unsigned f
     struct gw_roomcfg_mem *m = ctx;
     if (gw_roomcfg_settings_check(room, flags, key) != 0)
         return GW_STORE_EINVAL;
-    int rc = room_for(m, 2);
-    if (rc != 0)
-        return rc;
-    struct room *r = get(m, room, &rc);
+    int rc = 0;
+    struct room *r = to_write(m, room, &rc);
     if (!r)
         return rc;
     r->flags = flags;
@@ -281,10 +284,8 @@ static int rc_entry_set(void *ctx, uint64_t tag, const char *room,
     struct gw_roomcfg_mem *m = ctx;
     if (gw_roomcfg_entry_check(room, e) != 0)
         return GW_STORE_EINVAL;
-    int rc = room_for(m, 2);
-    if (rc != 0)
-        return rc;
-    struct room *r = get(m, room, &rc);
+    int rc = 0;
+    struct room *r = to_write(m, room, &rc);
     if (!r)
         return rc;
     int l = e->list;
