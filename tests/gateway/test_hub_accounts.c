@@ -1078,6 +1078,16 @@ static char *who(struct fix *f, uint64_t t)
     return ht_drain(f->h, t);
 }
 
+/* The hub stops and starts again on the same store (its accounts). */
+static void restart(struct fix *f)
+{
+    gw_hub_free(f->h);
+    f->h = ht_hub((struct gw_hub_config){.random = ht_random, .accounts = &f->ac,
+                                         .hash = fake_hash, .verify = fake_verify});
+    the_hub = f->h;
+    settle(f);
+}
+
 /* A guest browser saying hello in room (its output drained). */
 static uint64_t guest_in(struct fix *f, const char *nick, const char *room)
 {
@@ -1172,11 +1182,7 @@ static void an_account_away_stays_in_its_rooms(void **state)
     free(got);
     ht_send(f.h, v, T0, "{\"type\":\"join\",\"room\":\"#dev\"}");
     settle(&f);
-    gw_hub_free(f.h);
-    f.h = ht_hub((struct gw_hub_config){.random = ht_random, .accounts = &f.ac,
-                                        .hash = fake_hash, .verify = fake_verify});
-    the_hub = f.h;
-    settle(&f);
+    restart(&f);
     uint64_t d = ht_v2(f.h, T0);
     ht_send(f.h, d, T0, "{\"type\":\"hello\",\"nick\":\"dee\",\"rooms\":{\"#dev\":0}}");
     settle(&f);
@@ -1287,11 +1293,7 @@ static void a_programs_rooms_are_its_accounts(void **state)
     assert_int_equal(gw_hub_disconnect(f.h, t, T0, GW_LEAVE_CLOSED), GW_OK);
     assert_int_equal(gw_hub_disconnect(f.h, w, T0, GW_LEAVE_CLOSED), GW_OK);
     settle(&f);
-    gw_hub_free(f.h);
-    f.h = ht_hub((struct gw_hub_config){.random = ht_random, .accounts = &f.ac,
-                                        .hash = fake_hash, .verify = fake_verify});
-    the_hub = f.h;
-    settle(&f);
+    restart(&f);
     uint64_t d = ht_v2(f.h, T0);
     ht_send(f.h, d, T0, "{\"type\":\"hello\",\"nick\":\"dee\",\"rooms\":{\"#dev\":0,\"#ops\":0}}");
     settle(&f);
