@@ -619,26 +619,21 @@ static void account_ask(struct conn *c, enum astep st, int64_t now)
         m = snprintf(js, sizeof js, "{\"type\":\"logout\",\"ref\":%u}", c->ref);
         break;
     case S_LOGIN:
-        m = snprintf(js, sizeof js,
-                     "{\"type\":\"login\",\"nick\":\"u%u-%u\",\"password\":\"pw-%u-%u\","
-                     "\"ref\":%u}",
-                     (unsigned)tag, i, (unsigned)tag, i, c->ref);
-        break;
     case S_WRONG:
     case S_WRONG1:
-        /* As long as the right one: the same work to check. */
-        m = snprintf(js, sizeof js,
-                     "{\"type\":\"login\",\"nick\":\"u%u-%u\",\"password\":\"pX-%u-%u\","
-                     "\"ref\":%u}",
-                     (unsigned)tag, i, (unsigned)tag, i, c->ref);
-        break;
     case S_NOBODY:
-    case S_NOBODY1:
+    case S_NOBODY1: {
+        /* The account's password; a wrong one as long as the right one
+         * (the same work to check); or a nick nobody registered. */
+        int nobody = st == S_NOBODY || st == S_NOBODY1;
+        int wrong = st == S_WRONG || st == S_WRONG1;
         m = snprintf(js, sizeof js,
-                     "{\"type\":\"login\",\"nick\":\"n%u-%u\",\"password\":\"pw-%u-%u\","
+                     "{\"type\":\"login\",\"nick\":\"%c%u-%u\",\"password\":\"p%c-%u-%u\","
                      "\"ref\":%u}",
-                     (unsigned)tag, i, (unsigned)tag, i, c->ref);
+                     nobody ? 'n' : 'u', (unsigned)tag, i, wrong ? 'X' : 'w', (unsigned)tag, i,
+                     c->ref);
         break;
+    }
     case S_FLOOD:
         if (opt.flood_names) {
             /* A nick nobody registered, new each try: the name's count
