@@ -221,3 +221,13 @@ int gw_roomcfg_addr_match(const char *entry, const char *addr)
     addr_mask(&e);
     return memcmp(e.b, p.b, e.v6 ? 16 : 4) == 0;
 }
+
+int gw_roomcfg_entry_cmp(const void *a, const void *b)
+{
+    const struct gw_roomcfg_entry *x = a, *y = b;
+    if (x->list != y->list)
+        return x->list < y->list ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return strcmp(x->who, y->who);
+}

@@ -227,6 +227,10 @@ struct gw_roomcfgs {
 /* The bound of list l (GW_ROOMCFG_OPS_MAX ...), 0 for no such list. */
 size_t gw_roomcfg_list_max(int list);
 
+/* qsort's comparison of two struct gw_roomcfg_entry: the order entries
+ * are given in (by list, then kind, then who as bytes). */
+int gw_roomcfg_entry_cmp(const void *a, const void *b);
+
 /* Whether list l takes kind: 1 or 0. */
 int gw_roomcfg_kind_ok(int list, int kind);
 

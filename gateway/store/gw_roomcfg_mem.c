@@ -150,16 +150,6 @@ static void written(struct gw_roomcfg_mem *m, uint64_t tag, int status, const ch
     }
 }
 
-static int by_kind_who(const void *a, const void *b)
-{
-    const struct gw_roomcfg_entry *x = a, *y = b;
-    if (x->list != y->list)
-        return x->list < y->list ? -1 : 1;
-    if (x->kind != y->kind)
-        return x->kind < y->kind ? -1 : 1;
-    return strcmp(x->who, y->who);
-}
-
 /* Copy the lists [from, to) of r not expired at now_ms into a: rows
  * ordered by list, kind, who. 0 or GW_STORE_ENOMEM. */
 static int snapshot(struct ans *a, const struct room *r, int from, int to, int64_t now_ms)
@@ -191,7 +181,7 @@ static int snapshot(struct ans *a, const struct room *r, int from, int to, int64
         }
     }
     a->n = k;
-    qsort(a->rows, k, sizeof *a->rows, by_kind_who);
+    qsort(a->rows, k, sizeof *a->rows, gw_roomcfg_entry_cmp);
     return 0;
 }
 

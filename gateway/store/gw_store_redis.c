@@ -2510,16 +2510,6 @@ static int rc_parse(const redisReply *field, const redisReply *value, int list,
     return 0;
 }
 
-static int rc_by_kind_who(const void *a, const void *b)
-{
-    const struct gw_roomcfg_entry *x = a, *y = b;
-    if (x->list != y->list)
-        return x->list < y->list ? -1 : 1;
-    if (x->kind != y->kind)
-        return x->kind < y->kind ? -1 : 1;
-    return strcmp(x->who, y->who);
-}
-
 /* The entries of lists' HGETALL replies (hs[i] is list lists[i]) not
  * expired at now_ms, ordered; into *rows and *ents (caller frees both).
  * Returns the count, or -1 (out of memory, or a reply not ours). */
@@ -2550,7 +2540,7 @@ static long rc_rows(const redisReply *const *hs, const int *lists, size_t nh, in
             k++;
         }
     }
-    qsort(*rows, k, sizeof **rows, rc_by_kind_who);
+    qsort(*rows, k, sizeof **rows, gw_roomcfg_entry_cmp);
     return (long)k;
 }
 
