@@ -443,14 +443,7 @@ struct gw_buf *gw_json_reads(const char *const *names, const uint64_t *ids, size
 
 struct gw_buf *gw_json_info(int code, const char *text, size_t len, size_t headroom)
 {
-    struct gw_jw w;
-    gw_jw_init(&w, headroom, 64 + len * 2);
-    gw_jw_lit(&w, "{\"type\":\"info\",\"code\":");
-    gw_jw_int(&w, code);
-    gw_jw_lit(&w, ",\"text\":");
-    gw_jw_str(&w, text, len);
-    gw_jw_lit(&w, "}");
-    return gw_jw_finish(&w);
+    return gw_json_info_ref(code, text, len, NULL, headroom);
 }
 
 struct gw_buf *gw_json_info_ref(int code, const char *text, size_t len, const char *ref,
