@@ -1438,6 +1438,20 @@ static void step_fields(char *out, size_t cap, enum astep st)
              h_quantile_ms(&ss->wait, 0.5), nm, h_quantile_ms(&ss->wait, 0.99));
 }
 
+/* Close every connection without TIME_WAIT: many runs in a row would
+ * use up the ports. */
+static void close_all(void)
+{
+    for (unsigned i = 0; i < nconns; i++) {
+        struct conn *c = &conns[i];
+        if (c->state == C_DEAD || c->fd < 0)
+            continue;
+        struct linger lg = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(c->fd);
+    }
+}
+
 /* After the set-up: the account steps (--accounts) or the flood
  * (--flood), bounded by deadline; then the report. Returns the exit
  * status. */
@@ -1554,14 +1568,7 @@ static int accounts_run(int64_t deadline)
                     ss->slow, ss->other);
         }
     }
-    for (unsigned i = 0; i < nconns; i++) {
-        struct conn *c = &conns[i];
-        if (c->state == C_DEAD || c->fd < 0)
-            continue;
-        struct linger lg = {1, 0};
-        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        close(c->fd);
-    }
+    close_all();
     return all_answered ? 0 : 1;
 }
 
@@ -2034,14 +2041,6 @@ int main(int argc, char **argv)
                 h_quantile_ms(&lat, 0.999), (double)lat.max_us / 1000.0, per_conn,
                 100 * (cpu_wall > 0 ? cpu / cpu_wall : 0), 100 * hub_cpu);
     }
-    /* Close without TIME_WAIT: many runs in a row would use up the ports. */
-    for (unsigned i = 0; i < nconns; i++) {
-        struct conn *c = &conns[i];
-        if (c->state == C_DEAD || c->fd < 0)
-            continue;
-        struct linger lg = {1, 0};
-        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        close(c->fd);
-    }
+    close_all();
     return all_delivered && !n_failed ? 0 : 1;
 }
